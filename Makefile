@@ -1,0 +1,58 @@
+# Berth: `make dev` runs it, `make test` tests it. `make help` lists every target.
+SHELL := bash
+GO ?= go
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -s -w -X github.com/berth-platform/berth/internal/version.Version=$(VERSION)
+BIN := bin/berth
+GENERATED := internal/api/api.gen.go internal/apiclient/client.gen.go
+export CGO_ENABLED ?= 0
+
+.PHONY: help build dev test test-unit test-integration generate verify lint bench kube-tools plane-up plane-down clean
+
+help: ## list the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
+
+build: ## build bin/berth
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/berth
+
+dev: build kube-tools ## run Berth on a local control plane (Argo CD, Kyverno), SQLite and a local GitOps repo under .berth/
+	./$(BIN) dev
+
+test: verify kube-tools ## everything CI runs: generated code fresh, vet, unit and integration tests (SQLite, PostgreSQL, local control plane)
+	$(GO) vet ./...
+	hack/with-postgres.sh $(GO) test -count=1 -timeout 30m ./...
+
+test-unit: ## unit tests only (no control plane, no PostgreSQL)
+	$(GO) test -short -count=1 ./...
+
+test-integration: kube-tools ## integration tests against the local control plane and PostgreSQL
+	hack/with-postgres.sh $(GO) test -count=1 -timeout 30m -run 'Integration|Plane|Store' ./...
+
+generate: ## regenerate code from openapi/berth.yaml
+	$(GO) generate ./internal/api ./internal/apiclient
+
+verify: generate ## fail when generated code is stale or go.mod is untidy
+	@git diff --exit-code -- $(GENERATED) || { echo "generated code is stale: run 'make generate' and commit"; exit 1; }
+	@test -z "$$(git status --porcelain -- $(GENERATED))" || { echo "generated files are not committed"; exit 1; }
+	@test -z "$$(gofmt -l cmd internal openapi scaffolder-actions test 2>/dev/null)" || { gofmt -l cmd internal openapi scaffolder-actions test; echo "gofmt needed"; exit 1; }
+
+lint: ## golangci-lint, when installed
+	@command -v golangci-lint >/dev/null || { echo "golangci-lint not installed"; exit 1; }
+	golangci-lint run ./...
+
+bench: ## benchmarks; results in test/bench/results.txt
+	@mkdir -p test/bench
+	hack/with-postgres.sh $(GO) test -run '^$$' -bench . -benchmem -count 3 ./... | tee test/bench/results.txt
+
+kube-tools: ## build (once, cached) kube-apiserver, controller-manager, scheduler, etcd, kwok, Argo CD and Kyverno
+	hack/kube/build.sh
+
+plane-up: kube-tools ## start a local control plane in .berth/plane (kubeconfig: .berth/plane/admin.kubeconfig)
+	hack/kube/plane.sh up .berth/plane
+
+plane-down: ## stop the local control plane started by plane-up
+	hack/kube/plane.sh down .berth/plane
+
+clean: ## remove build output and local state (not the binary cache)
+	-hack/kube/plane.sh down .berth/plane 2>/dev/null
+	rm -rf bin .berth

@@ -1,0 +1,7 @@
+# Pinned versions of the local control plane. Sourced by the other scripts.
+# Changing a version changes the cache key, so the next `make kube-tools` builds it.
+KUBE_VERSION=v1.36.3   # k8s.io/kubernetes; its minor matches client-go v0.36
+ETCD_VERSION=v3.6.16   # go.etcd.io/etcd/server/v3
+KWOK_VERSION=v0.8.0    # sigs.k8s.io/kwok
+BERTH_CACHE=${BERTH_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/berth}
+KUBE_BIN=$BERTH_CACHE/kube/$KUBE_VERSION-etcd$ETCD_VERSION-kwok$KWOK_VERSION/bin

@@ -1,0 +1,110 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/berth-platform/berth/internal/access"
+	"github.com/berth-platform/berth/internal/auth"
+	"github.com/berth-platform/berth/internal/config"
+	"github.com/berth-platform/berth/internal/server"
+	"github.com/berth-platform/berth/internal/store"
+	"github.com/berth-platform/berth/internal/tenancy"
+	"github.com/berth-platform/berth/internal/version"
+)
+
+func serveCmd(ctx context.Context, args []string, stderr io.Writer) error {
+	c, err := loadConfig("serve", args, stderr)
+	if err != nil {
+		return err
+	}
+	return Serve(ctx, c, newLogger(c, stderr), nil)
+}
+
+func openStore(ctx context.Context, c *config.Config) (*store.Store, error) {
+	driver, dsn := c.DatabaseDSN()
+	st, err := store.Open(ctx, driver, dsn)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := st.Migrate(ctx); err != nil {
+		st.Close()
+		return nil, err
+	}
+	return st, nil
+}
+
+// Serve runs Berth until ctx ends, then drains in-flight requests. ready, if not nil,
+// receives the listening address once requests are accepted.
+func Serve(ctx context.Context, c *config.Config, log *slog.Logger, ready chan<- string) error {
+	st, err := openStore(ctx, c)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+
+	e, err := server.New(server.Deps{
+		Log: log, Store: st, Auth: auth.New(c), Admins: access.NewAdmins(c.PlatformAdmins),
+		Tenancy:      tenancy.NewService(st, tenancy.Options{AnyoneCreatesTeams: c.TeamCreation == config.TeamCreationAnyone}),
+		MaxBodyBytes: c.MaxBodyBytes,
+		ReadyChecks:  map[string]func(context.Context) error{"database": st.Ping},
+	})
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", c.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", c.Addr, err)
+	}
+	srv := &http.Server{Handler: e, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
+		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+
+	go purgeIdempotencyKeys(ctx, st, log)
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	driver, _ := c.DatabaseDSN()
+	log.Info("berth serving", "addr", ln.Addr().String(), "version", version.Version, "database", driver)
+	if ready != nil {
+		ready <- ln.Addr().String()
+	}
+
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down", "grace", c.ShutdownTimeout)
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+func purgeIdempotencyKeys(ctx context.Context, st *store.Store, log *slog.Logger) {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		n, err := st.Q().PurgeIdempotencyKeys(ctx, time.Now().Add(-server.IdempotencyTTL))
+		if err != nil && ctx.Err() == nil {
+			log.Warn("purge idempotency keys", "error", err)
+		} else if n > 0 {
+			log.Info("purged idempotency keys", "count", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}

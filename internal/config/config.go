@@ -1,0 +1,242 @@
+// Package config is Berth's one typed configuration: filled from flags with BERTH_*
+// environment fallbacks, validated once before anything starts. It does no I/O beyond
+// reading the environment.
+package config
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// Team creation policies.
+const (
+	TeamCreationAnyone = "anyone"
+	TeamCreationAdmins = "admins"
+)
+
+// ServiceToken is a static token for machines. Only its SHA-256 is kept in memory.
+type ServiceToken struct {
+	Name string
+	Hash [sha256.Size]byte
+}
+
+// Config is everything `berth serve` needs.
+type Config struct {
+	Addr            string
+	DataDir         string
+	DatabaseURL     string
+	LogLevel        string
+	LogFormat       string
+	MaxBodyBytes    int64
+	ShutdownTimeout time.Duration
+
+	ServiceTokens  []ServiceToken
+	PlatformAdmins []string
+	TeamCreation   string
+
+	BackstageJWKSURL  string
+	BackstageIssuer   string
+	BackstageAudience string
+
+	OIDCIssuer        string
+	OIDCAudience      string
+	OIDCUsernameClaim string
+	OIDCGroupsClaim   string
+	OIDCUserPrefix    string
+}
+
+// DatabaseDSN returns the driver name and DSN for the configured database.
+func (c *Config) DatabaseDSN() (driver, dsn string) {
+	if c.DatabaseURL != "" {
+		return "pgx", c.DatabaseURL
+	}
+	return "sqlite", filepath.Join(c.DataDir, "berth.db")
+}
+
+// NewFlagSet binds every option to fs. Environment fallbacks are applied by Parse.
+func NewFlagSet(name string, c *Config) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.StringVar(&c.Addr, "addr", "127.0.0.1:8080", "address to listen on")
+	fs.StringVar(&c.DataDir, "data-dir", ".berth/data", "folder for the SQLite database and local state")
+	fs.StringVar(&c.DatabaseURL, "database-url", "", "PostgreSQL URL (postgres://...); SQLite in --data-dir when empty")
+	fs.StringVar(&c.LogLevel, "log-level", "info", "debug, info, warn or error")
+	fs.StringVar(&c.LogFormat, "log-format", "json", "json or text")
+	fs.Int64Var(&c.MaxBodyBytes, "max-body-bytes", 1<<20, "largest request body accepted")
+	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 20*time.Second, "how long in-flight requests get on SIGTERM")
+	fs.Var((*tokenList)(&c.ServiceTokens), "service-tokens", "static service tokens as NAME=TOKEN or NAME=sha256:HEX; repeatable, comma-separated in the environment")
+	fs.Var((*stringList)(&c.PlatformAdmins), "platform-admins", "subjects or groups (e.g. user:default/jane, group:default/platform, service:ci) that administer Berth; comma-separated")
+	fs.StringVar(&c.TeamCreation, "team-creation", TeamCreationAnyone, "who may create teams: anyone (the creator becomes the team's admin) or admins")
+	fs.StringVar(&c.BackstageJWKSURL, "backstage-jwks-url", "", "Backstage's JWKS URL (e.g. https://backstage.example.com/api/auth/.well-known/jwks.json); enables Backstage user tokens")
+	fs.StringVar(&c.BackstageIssuer, "backstage-issuer", "", "expected issuer of Backstage user tokens (Backstage's auth base URL)")
+	fs.StringVar(&c.BackstageAudience, "backstage-audience", "backstage", "expected audience of Backstage user tokens")
+	fs.StringVar(&c.OIDCIssuer, "oidc-issuer", "", "OIDC issuer URL (discovery at /.well-known/openid-configuration); enables IdP tokens")
+	fs.StringVar(&c.OIDCAudience, "oidc-audience", "", "expected audience (client id) of OIDC tokens")
+	fs.StringVar(&c.OIDCUsernameClaim, "oidc-username-claim", "sub", "claim that names the user")
+	fs.StringVar(&c.OIDCGroupsClaim, "oidc-groups-claim", "groups", "claim that lists the user's groups")
+	fs.StringVar(&c.OIDCUserPrefix, "oidc-user-prefix", "", "prefix added to OIDC user names (e.g. oidc:)")
+	return fs
+}
+
+// EnvName is the environment variable that backs a flag: --data-dir is BERTH_DATA_DIR.
+func EnvName(flagName string) string {
+	return "BERTH_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+}
+
+// Parse applies environment fallbacks, then args (which win), then validates.
+func Parse(fs *flag.FlagSet, args []string, c *Config) error {
+	var envErr error
+	fs.VisitAll(func(f *flag.Flag) {
+		if v, ok := os.LookupEnv(EnvName(f.Name)); ok && envErr == nil {
+			if err := fs.Set(f.Name, v); err != nil {
+				envErr = fmt.Errorf("%s: %w", EnvName(f.Name), err)
+			}
+		}
+	})
+	if envErr != nil {
+		return envErr
+	}
+	fs.Usage = func() { PrintUsage(fs) }
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	return c.Validate()
+}
+
+// PrintUsage prints every flag with its default and environment variable.
+func PrintUsage(fs *flag.FlagSet) {
+	out := fs.Output()
+	fmt.Fprintf(out, "Usage of %s:\n", fs.Name())
+	fs.VisitAll(func(f *flag.Flag) {
+		def := ""
+		if f.DefValue != "" {
+			def = fmt.Sprintf(" (default %q)", f.DefValue)
+		}
+		fmt.Fprintf(out, "  --%s\n      %s%s [%s]\n", f.Name, f.Usage, def, EnvName(f.Name))
+	})
+}
+
+// Validate checks the whole configuration and reports every problem at once.
+func (c *Config) Validate() error {
+	var errs []error
+	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
+		errs = append(errs, fmt.Errorf("--addr: %w", err))
+	}
+	if c.DatabaseURL == "" && c.DataDir == "" {
+		errs = append(errs, errors.New("--data-dir: required when --database-url is empty"))
+	}
+	if c.DatabaseURL != "" {
+		u, err := url.Parse(c.DatabaseURL)
+		if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+			errs = append(errs, errors.New("--database-url: must be a postgres:// URL"))
+		}
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		errs = append(errs, fmt.Errorf("--log-level: %q is not debug, info, warn or error", c.LogLevel))
+	}
+	if c.LogFormat != "json" && c.LogFormat != "text" {
+		errs = append(errs, fmt.Errorf("--log-format: %q is not json or text", c.LogFormat))
+	}
+	if c.MaxBodyBytes < 1024 {
+		errs = append(errs, errors.New("--max-body-bytes: must be at least 1024"))
+	}
+	if c.TeamCreation != TeamCreationAnyone && c.TeamCreation != TeamCreationAdmins {
+		errs = append(errs, fmt.Errorf("--team-creation: %q is not anyone or admins", c.TeamCreation))
+	}
+	if (c.BackstageJWKSURL == "") != (c.BackstageIssuer == "") {
+		errs = append(errs, errors.New("--backstage-jwks-url and --backstage-issuer: set both or neither"))
+	}
+	for name, v := range map[string]string{"--backstage-jwks-url": c.BackstageJWKSURL, "--oidc-issuer": c.OIDCIssuer} {
+		if v == "" {
+			continue
+		}
+		if u, err := url.Parse(v); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			errs = append(errs, fmt.Errorf("%s: %q is not an http(s) URL", name, v))
+		}
+	}
+	if c.OIDCIssuer != "" && c.OIDCAudience == "" {
+		errs = append(errs, errors.New("--oidc-audience: required with --oidc-issuer"))
+	}
+	seen := map[string]bool{}
+	for _, t := range c.ServiceTokens {
+		if seen[t.Name] {
+			errs = append(errs, fmt.Errorf("--service-tokens: name %q given twice", t.Name))
+		}
+		seen[t.Name] = true
+	}
+	if len(c.ServiceTokens) == 0 && c.BackstageJWKSURL == "" && c.OIDCIssuer == "" {
+		errs = append(errs, errors.New("no way to authenticate: set --service-tokens, --backstage-jwks-url or --oidc-issuer"))
+	}
+	return errors.Join(errs...)
+}
+
+type stringList []string
+
+func (s *stringList) String() string { return strings.Join(*s, ",") }
+func (s *stringList) Set(v string) error {
+	for _, p := range strings.Split(v, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			*s = append(*s, p)
+		}
+	}
+	return nil
+}
+
+type tokenList []ServiceToken
+
+func (t *tokenList) String() string {
+	names := make([]string, len(*t))
+	for i, tok := range *t {
+		names[i] = tok.Name + "=<redacted>"
+	}
+	return strings.Join(names, ",")
+}
+
+func (t *tokenList) Set(v string) error {
+	for _, p := range strings.Split(v, ",") {
+		if p = strings.TrimSpace(p); p == "" {
+			continue
+		}
+		tok, err := ParseServiceToken(p)
+		if err != nil {
+			return err
+		}
+		*t = append(*t, tok)
+	}
+	return nil
+}
+
+// ParseServiceToken reads NAME=TOKEN or NAME=sha256:HEX. The plain token is hashed at once.
+func ParseServiceToken(s string) (ServiceToken, error) {
+	name, secret, ok := strings.Cut(s, "=")
+	if !ok || name == "" || secret == "" {
+		return ServiceToken{}, errors.New("service token must be NAME=TOKEN or NAME=sha256:HEX")
+	}
+	if strings.ContainsAny(name, ":/ ") {
+		return ServiceToken{}, fmt.Errorf("service token name %q: use letters, digits, - and _", name)
+	}
+	tok := ServiceToken{Name: name}
+	if h, ok := strings.CutPrefix(secret, "sha256:"); ok {
+		b, err := hex.DecodeString(h)
+		if err != nil || len(b) != sha256.Size {
+			return ServiceToken{}, fmt.Errorf("service token %q: sha256 must be 64 hex digits", name)
+		}
+		copy(tok.Hash[:], b)
+		return tok, nil
+	}
+	if len(secret) < 16 {
+		return ServiceToken{}, fmt.Errorf("service token %q: at least 16 characters", name)
+	}
+	tok.Hash = sha256.Sum256([]byte(secret))
+	return tok, nil
+}

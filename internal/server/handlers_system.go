@@ -1,0 +1,93 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"time"
+
+	"github.com/berth-platform/berth/internal/api"
+	"github.com/berth-platform/berth/openapi"
+	"github.com/prometheus/common/expfmt"
+)
+
+func (s *Server) GetHealth(context.Context, api.GetHealthRequestObject) (api.GetHealthResponseObject, error) {
+	return api.GetHealth200JSONResponse{Status: api.Ok}, nil
+}
+
+func (s *Server) GetReadiness(ctx context.Context, _ api.GetReadinessRequestObject) (api.GetReadinessResponseObject, error) {
+	checks := map[string]string{}
+	ready := true
+	for name, check := range s.deps.ReadyChecks {
+		cctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+		err := check(cctx)
+		cancel()
+		if err != nil {
+			checks[name] = err.Error()
+			ready = false
+			continue
+		}
+		checks[name] = "ok"
+	}
+	if !ready {
+		return api.GetReadiness503JSONResponse{Status: api.Unavailable, Checks: &checks}, nil
+	}
+	return api.GetReadiness200JSONResponse{Status: api.Ok, Checks: &checks}, nil
+}
+
+func (s *Server) GetOpenAPISpec(context.Context, api.GetOpenAPISpecRequestObject) (api.GetOpenAPISpecResponseObject, error) {
+	return api.GetOpenAPISpec200ApplicationyamlResponse{Body: bytes.NewReader(openapi.Spec), ContentLength: int64(len(openapi.Spec))}, nil
+}
+
+func (s *Server) GetMetrics(context.Context, api.GetMetricsRequestObject) (api.GetMetricsResponseObject, error) {
+	families, err := s.metrics.registry.Gather()
+	if err != nil {
+		return nil, err
+	}
+	var buf bytes.Buffer
+	enc := expfmt.NewEncoder(&buf, expfmt.NewFormat(expfmt.TypeTextPlain))
+	for _, f := range families {
+		if err := enc.Encode(f); err != nil {
+			return nil, err
+		}
+	}
+	return api.GetMetrics200TextResponse(buf.String()), nil
+}
+
+func (s *Server) GetMe(ctx context.Context, _ api.GetMeRequestObject) (api.GetMeResponseObject, error) {
+	p, err := principal(ctx)
+	if err != nil {
+		return nil, err
+	}
+	roles, err := s.deps.Tenancy.Memberships(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	teams := make([]api.TeamRole, len(roles))
+	for i, r := range roles {
+		teams[i] = api.TeamRole{Team: r.Team, Role: api.Role(r.Role)}
+	}
+	groups := p.Groups
+	if groups == nil {
+		groups = []string{}
+	}
+	method := api.MeAuthMethod(p.Method)
+	me := api.Me{Subject: p.Subject, PlatformAdmin: p.PlatformAdmin, Groups: groups, Teams: teams, AuthMethod: &method}
+	if p.DisplayName != "" {
+		me.DisplayName = &p.DisplayName
+	}
+	return api.GetMe200JSONResponse(me), nil
+}
+
+func (s *Server) ListActions(context.Context, api.ListActionsRequestObject) (api.ListActionsResponseObject, error) {
+	items := make([]api.ActionDefinition, len(s.actions))
+	for i, d := range s.actions {
+		ex := make([]api.ActionExample, len(d.Examples))
+		for j, e := range d.Examples {
+			ex[j] = api.ActionExample{Description: e.Description, Example: e.Example}
+		}
+		items[i] = api.ActionDefinition{Id: d.ID, Description: d.Description, OperationId: d.OperationID,
+			Method: api.ActionDefinitionMethod(d.Method), Path: d.Path, Input: d.Input, Output: d.Output,
+			SupportsDryRun: d.SupportsDryRun, Examples: ex}
+	}
+	return api.ListActions200JSONResponse{Items: items}, nil
+}

@@ -1,0 +1,156 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/berth-platform/berth/internal/errs"
+	"github.com/jackc/pgx/v5/pgconn"
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
+	"github.com/jmoiron/sqlx"
+	"github.com/pressly/goose/v3"
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// Store is an open, migrated database.
+type Store struct {
+	db     *sqlx.DB
+	driver string
+}
+
+// Open connects to the database named by driver ("sqlite" or "pgx") and dsn. For SQLite,
+// dsn is a file path; its folder is created.
+func Open(ctx context.Context, driver, dsn string) (*Store, error) {
+	var db *sqlx.DB
+	var err error
+	switch driver {
+	case "sqlite":
+		if err := os.MkdirAll(filepath.Dir(dsn), 0o750); err != nil {
+			return nil, fmt.Errorf("create data dir: %w", err)
+		}
+		// WAL lets readers run beside the writer; busy_timeout queues writers instead of failing;
+		// immediate transactions take the write lock up front so they never deadlock on upgrade.
+		q := "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_txlock=immediate"
+		db, err = sqlx.Open("sqlite", "file:"+dsn+q)
+		if err == nil {
+			db.SetMaxOpenConns(8)
+		}
+	case "pgx":
+		db, err = sqlx.Open("pgx", dsn)
+		if err == nil {
+			db.SetMaxOpenConns(20)
+			db.SetConnMaxIdleTime(5 * time.Minute)
+		}
+	default:
+		return nil, fmt.Errorf("unknown database driver %q", driver)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", driver, err)
+	}
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("connect to %s database: %w", driver, err)
+	}
+	return &Store{db: db, driver: driver}, nil
+}
+
+// Migrate brings the schema up to date. It is safe to run on every start.
+func (s *Store) Migrate(ctx context.Context) (applied int, err error) {
+	dialect := goose.DialectSQLite3
+	if s.driver == "pgx" {
+		dialect = goose.DialectPostgres
+	}
+	p, err := goose.NewProvider(dialect, s.db.DB, mustSub(migrations, "migrations"))
+	if err != nil {
+		return 0, fmt.Errorf("migrations: %w", err)
+	}
+	res, err := p.Up(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("migrate: %w", err)
+	}
+	return len(res), nil
+}
+
+// Close closes the connection pool.
+func (s *Store) Close() error { return s.db.Close() }
+
+// Driver names the database driver in use ("sqlite" or "pgx").
+func (s *Store) Driver() string { return s.driver }
+
+// Ping checks the database answers; readiness uses it.
+func (s *Store) Ping(ctx context.Context) error { return s.db.PingContext(ctx) }
+
+// Q returns queries that run outside any transaction.
+func (s *Store) Q() Queries { return Queries{ext: s.db} }
+
+// Tx runs fn in one transaction, committed only when fn returns nil.
+func (s *Store) Tx(ctx context.Context, fn func(Queries) error) error {
+	tx, err := s.db.BeginTxx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	if err := fn(Queries{ext: tx}); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", mapErr(err))
+	}
+	return nil
+}
+
+// Queries runs Berth's queries on a pool or inside a transaction.
+type Queries struct {
+	ext sqlx.ExtContext
+}
+
+func (q Queries) get(ctx context.Context, dst any, query string, args ...any) error {
+	return mapErr(sqlx.GetContext(ctx, q.ext, dst, q.ext.Rebind(query), args...))
+}
+
+func (q Queries) selectAll(ctx context.Context, dst any, query string, args ...any) error {
+	return mapErr(sqlx.SelectContext(ctx, q.ext, dst, q.ext.Rebind(query), args...))
+}
+
+func (q Queries) exec(ctx context.Context, query string, args ...any) (int64, error) {
+	res, err := q.ext.ExecContext(ctx, q.ext.Rebind(query), args...)
+	if err != nil {
+		return 0, mapErr(err)
+	}
+	n, err := res.RowsAffected()
+	return n, mapErr(err)
+}
+
+// mapErr turns driver errors into domain sentinels: no rows is ErrNotFound, a unique
+// violation is ErrConflict.
+func mapErr(err error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, sql.ErrNoRows) {
+		return errs.ErrNotFound
+	}
+	var pg *pgconn.PgError
+	if errors.As(err, &pg) && pg.Code == "23505" {
+		return fmt.Errorf("%w: %s", errs.ErrConflict, pg.ConstraintName)
+	}
+	var lite *sqlite.Error
+	if errors.As(err, &lite) && (lite.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE || lite.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY) {
+		return fmt.Errorf("%w: %s", errs.ErrConflict, strings.TrimPrefix(lite.Error(), "constraint failed: "))
+	}
+	return err
+}
+
+func micros(t time.Time) int64      { return t.UnixMicro() }
+func fromMicros(us int64) time.Time { return time.UnixMicro(us).UTC() }

@@ -1,0 +1,82 @@
+// Package storetest opens real, migrated databases for tests: a SQLite file in the test's
+// temporary folder, and a fresh database on the PostgreSQL server named by
+// BERTH_TEST_DATABASE_URL (which `make test` starts via hack/with-postgres.sh).
+package storetest
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"net/url"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/berth-platform/berth/internal/store"
+)
+
+// EnvPostgres names the PostgreSQL server tests use.
+const EnvPostgres = "BERTH_TEST_DATABASE_URL"
+
+// Drivers are the database drivers every store test runs against.
+var Drivers = []string{"sqlite", "pgx"}
+
+// Open returns a migrated, empty store of the driver, closed at the end of the test.
+// Without BERTH_TEST_DATABASE_URL, PostgreSQL tests are skipped in -short mode and fail
+// otherwise: a silently skipped database is a database nobody tested.
+func Open(t testing.TB, driver string) *store.Store {
+	t.Helper()
+	ctx := context.Background()
+	var dsn string
+	switch driver {
+	case "sqlite":
+		dsn = filepath.Join(t.TempDir(), "berth.db")
+	case "pgx":
+		dsn = freshPostgres(t)
+	}
+	st, err := store.Open(ctx, driver, dsn)
+	if err != nil {
+		t.Fatalf("open %s: %v", driver, err)
+	}
+	t.Cleanup(func() { st.Close() })
+	if _, err := st.Migrate(ctx); err != nil {
+		t.Fatalf("migrate %s: %v", driver, err)
+	}
+	return st
+}
+
+func freshPostgres(t testing.TB) string {
+	t.Helper()
+	base := os.Getenv(EnvPostgres)
+	if base == "" {
+		if testing.Short() {
+			t.Skip(EnvPostgres + " not set")
+		}
+		t.Fatal(EnvPostgres + " not set: run the tests with `make test` (it starts PostgreSQL), or point it at a server")
+	}
+	admin, err := sql.Open("pgx", base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	name := "berth_test_" + hex.EncodeToString(b[:])
+	if _, err := admin.Exec("CREATE DATABASE " + name); err != nil {
+		t.Fatalf("create database: %v", err)
+	}
+	t.Cleanup(func() {
+		a, err := sql.Open("pgx", base)
+		if err == nil {
+			_, _ = a.Exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)")
+			a.Close()
+		}
+	})
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.Path = "/" + name
+	return u.String()
+}

@@ -1,0 +1,114 @@
+package tenancy
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/berth-platform/berth/internal/access"
+	"github.com/berth-platform/berth/internal/errs"
+	"github.com/berth-platform/berth/internal/store"
+)
+
+// Service is the tenancy domain.
+type Service struct {
+	store        *store.Store
+	anyoneCreate bool
+	now          func() time.Time
+}
+
+// Options configure a Service.
+type Options struct {
+	// AnyoneCreatesTeams lets every authenticated caller create a team (and become its
+	// admin); otherwise only platform admins can.
+	AnyoneCreatesTeams bool
+}
+
+// NewService returns the tenancy domain over st.
+func NewService(st *store.Store, o Options) *Service {
+	return &Service{store: st, anyoneCreate: o.AnyoneCreatesTeams, now: func() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }}
+}
+
+// reservedNames would make team namespaces collide with the platform's own.
+var reservedNames = []string{"default", "kube", "berth", "argocd", "kyverno", "system", "openshift"}
+
+// ValidateTeamName checks what the spec's pattern cannot: reserved names.
+func ValidateTeamName(name string) error {
+	for _, r := range reservedNames {
+		if name == r || strings.HasPrefix(name, r+"-") {
+			return errs.Invalid("/name", "%q is reserved for the platform", r)
+		}
+	}
+	return nil
+}
+
+// ETag is the entity tag of a team's current state.
+func ETag(t store.Team) string { return fmt.Sprintf(`"%s-%d"`, t.ID, t.Version) }
+
+// Role returns the caller's role in team: the strongest of their own and their groups'.
+func (s *Service) role(ctx context.Context, q store.Queries, p access.Principal, teamID string) (access.Role, error) {
+	ms, err := q.MembershipsOf(ctx, subjects(p))
+	if err != nil {
+		return access.None, err
+	}
+	role := access.None
+	for _, m := range ms {
+		if m.TeamID == teamID {
+			role = access.Highest(role, access.Role(m.Role))
+		}
+	}
+	return role, nil
+}
+
+// authorize loads the team and checks the caller holds need in it. A caller with no role at
+// all gets ErrNotFound, so that another team's existence is not revealed.
+func (s *Service) authorize(ctx context.Context, q store.Queries, p access.Principal, team string, need access.Role) (store.Team, error) {
+	t, err := q.TeamByName(ctx, team)
+	if err != nil {
+		return store.Team{}, err
+	}
+	if p.PlatformAdmin {
+		return t, nil
+	}
+	role, err := s.role(ctx, q, p, t.ID)
+	if err != nil {
+		return store.Team{}, err
+	}
+	if role == access.None {
+		return store.Team{}, fmt.Errorf("team %s: %w", team, errs.ErrNotFound)
+	}
+	if !role.AtLeast(need) {
+		return store.Team{}, fmt.Errorf("%w: %s of team %s needs the %s role, you have %s", errs.ErrForbidden, "this", team, need, role)
+	}
+	return t, nil
+}
+
+func subjects(p access.Principal) store.Subjects {
+	return store.Subjects{User: p.Subject, Groups: p.Groups}
+}
+
+// TeamRole is one team and the caller's role in it.
+type TeamRole struct {
+	Team string
+	Role access.Role
+}
+
+// Memberships lists the caller's teams and their strongest role in each.
+func (s *Service) Memberships(ctx context.Context, p access.Principal) ([]TeamRole, error) {
+	ms, err := s.store.Q().MembershipsOf(ctx, subjects(p))
+	if err != nil {
+		return nil, err
+	}
+	var out []TeamRole
+	idx := map[string]int{}
+	for _, m := range ms {
+		if i, ok := idx[m.TeamName]; ok {
+			out[i].Role = access.Highest(out[i].Role, access.Role(m.Role))
+			continue
+		}
+		idx[m.TeamName] = len(out)
+		out = append(out, TeamRole{Team: m.TeamName, Role: access.Role(m.Role)})
+	}
+	return out, nil
+}

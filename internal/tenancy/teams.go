@@ -1,0 +1,138 @@
+package tenancy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/berth-platform/berth/internal/access"
+	"github.com/berth-platform/berth/internal/audit"
+	"github.com/berth-platform/berth/internal/errs"
+	"github.com/berth-platform/berth/internal/store"
+)
+
+// NewTeam is what a caller gives to create a team.
+type NewTeam struct {
+	Name, DisplayName, Description string
+}
+
+// CreateTeam creates a team and makes the caller its admin.
+func (s *Service) CreateTeam(ctx context.Context, p access.Principal, in NewTeam) (store.Team, error) {
+	if !s.anyoneCreate && !p.PlatformAdmin {
+		return store.Team{}, fmt.Errorf("%w: only platform admins create teams here", errs.ErrForbidden)
+	}
+	if err := ValidateTeamName(in.Name); err != nil {
+		return store.Team{}, err
+	}
+	now := s.now()
+	t := store.Team{ID: audit.NewID(), Name: in.Name, DisplayName: in.DisplayName, Description: in.Description,
+		CreatedBy: p.Subject, CreatedAt: now, UpdatedAt: now, Version: 1}
+	if t.DisplayName == "" {
+		t.DisplayName = t.Name
+	}
+	err := s.store.Tx(ctx, func(q store.Queries) error {
+		if err := q.CreateTeam(ctx, t); err != nil {
+			if errors.Is(err, errs.ErrConflict) {
+				return fmt.Errorf("%w: team %s already exists", errs.ErrConflict, t.Name)
+			}
+			return err
+		}
+		owner := store.Member{ID: audit.NewID(), TeamID: t.ID, Kind: "user", Name: p.Subject, Role: string(access.Admin), CreatedAt: now, UpdatedAt: now}
+		if err := q.CreateMember(ctx, owner); err != nil {
+			return err
+		}
+		return audit.Record(ctx, q, p, audit.Entry{Action: "team.create", Team: t.Name, Target: "team/" + t.Name,
+			Detail: map[string]any{"displayName": t.DisplayName}}, now)
+	})
+	if err != nil {
+		return store.Team{}, err
+	}
+	return t, nil
+}
+
+// GetTeam returns a team the caller can see.
+func (s *Service) GetTeam(ctx context.Context, p access.Principal, name string) (store.Team, error) {
+	return s.authorize(ctx, s.store.Q(), p, name, access.Viewer)
+}
+
+// ListFilter selects teams.
+type ListFilter struct {
+	NameContains string
+	After        string
+	Limit        int
+}
+
+// ListTeams returns a page of the teams the caller can see and the name to continue after
+// ("" on the last page).
+func (s *Service) ListTeams(ctx context.Context, p access.Principal, f ListFilter) ([]store.Team, string, error) {
+	sf := store.TeamFilter{NameContains: f.NameContains, After: f.After, Limit: f.Limit + 1}
+	if !p.PlatformAdmin {
+		subj := subjects(p)
+		sf.Subjects = &subj
+	}
+	teams, err := s.store.Q().ListTeams(ctx, sf)
+	if err != nil {
+		return nil, "", err
+	}
+	next := ""
+	if len(teams) > f.Limit {
+		teams = teams[:f.Limit]
+		next = teams[len(teams)-1].Name
+	}
+	return teams, next, nil
+}
+
+// TeamChange is a partial update; nil fields stay as they are.
+type TeamChange struct {
+	DisplayName *string
+	Description *string
+}
+
+// UpdateTeam applies a change if ifMatch ("" for any) is the team's current ETag.
+func (s *Service) UpdateTeam(ctx context.Context, p access.Principal, name string, ch TeamChange, ifMatch string) (store.Team, error) {
+	var out store.Team
+	err := s.store.Tx(ctx, func(q store.Queries) error {
+		t, err := s.authorize(ctx, q, p, name, access.Admin)
+		if err != nil {
+			return err
+		}
+		if ifMatch != "" && ifMatch != ETag(t) {
+			return fmt.Errorf("%w: team %s has changed since %s", errs.ErrPreconditionFailed, name, ifMatch)
+		}
+		detail := map[string]any{}
+		if ch.DisplayName != nil {
+			t.DisplayName = *ch.DisplayName
+			detail["displayName"] = t.DisplayName
+		}
+		if ch.Description != nil {
+			t.Description = *ch.Description
+			detail["description"] = t.Description
+		}
+		prev := t.Version
+		t.Version++
+		t.UpdatedAt = s.now()
+		if err := q.UpdateTeam(ctx, t, prev); err != nil {
+			return err
+		}
+		out = t
+		return audit.Record(ctx, q, p, audit.Entry{Action: "team.update", Team: t.Name, Target: "team/" + t.Name, Detail: detail}, t.UpdatedAt)
+	})
+	return out, err
+}
+
+// DeleteTeam removes a team and its role assignments.
+func (s *Service) DeleteTeam(ctx context.Context, p access.Principal, name, ifMatch string) error {
+	return s.store.Tx(ctx, func(q store.Queries) error {
+		t, err := s.authorize(ctx, q, p, name, access.Admin)
+		if err != nil {
+			return err
+		}
+		if ifMatch != "" && ifMatch != ETag(t) {
+			return fmt.Errorf("%w: team %s has changed since %s", errs.ErrPreconditionFailed, name, ifMatch)
+		}
+		if err := q.DeleteTeam(ctx, t.ID); err != nil {
+			return err
+		}
+		return audit.Record(ctx, q, p, audit.Entry{Action: "team.delete", Team: t.Name, Target: "team/" + t.Name}, s.now())
+	})
+}
