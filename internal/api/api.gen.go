@@ -2966,10 +2966,10 @@ var swaggerSpec = []string{
 	"kwd7Chitc8zt17PzxS11vaC9oTFqq3jrrLnN0wDaXxM9dctgHT/9G552HwU9zJAZLErtmyPf1lXd/Msl",
 	"TyhNfoeQe5SxGfZaPU/R8Oqmefj3bIYclXoJhKuvxhv+mrIM/Z/1EAkqBbLkrYqamiuNuWdBjlqyRK0v",
 	"PLohG3mg8Vb3i4ywTc7b8kEvpMhRp1i60hjgrW1ysi8Xrzt9Y54/B+xXrxUlorS1fU4hI9a/hsI4MIvT",
-	"Petkim+R6c1Jnq3jzIcC+cnFu08FJg+TkGrhB/DImHa/H1CRlCYgWs+dy5SpxtCOs0okdL5WBT4iocwI",
-	"2V+jBWb7ubWoL5yle+L9zoUGy5SXMHKvkI1AkbnVrCQFigVyauVp4trT191BzbuXvs7YmO6ahlyjnRbu",
-	"zwpUahy+rvZGi7bHqxsDyO7vEjgXopRZNIz6Np7069RdY3494z34J3WNvfHM2cnGA9ew0Hzgm5vub+7/",
-	"PwAA//8=",
+	"Petkim+R6c1Jnq3jzIcC+cnFu08FJg+TEL9wGMT8qkBFUpqwZz0PLlOmGkM7TiSR0PlaQf+IhDIjSn+N",
+	"rJvt59ZuvnD27In3OxcaLFNewsi9KDYCReZWf5IUKBbIqZWaiWtCX3cHNe9e+mpiY7prDXLtdFq4Px5Q",
+	"KWv4utobLZobr24M7Lq/PuAchVJm0TDq26jRr1P3hvn1jI/gn9SV9MYzZw0bD1xbQvOBb2G6v7n//wAA",
+	"AP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

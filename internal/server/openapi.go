@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/berth-platform/berth/internal/access"
 	"github.com/berth-platform/berth/internal/auth"
@@ -81,8 +82,9 @@ func secured(r *routers.Route) bool {
 // well-formed values that break the schema are a 422; both name each field.
 func validate() echo.MiddlewareFunc {
 	opts := &openapi3filter.Options{
-		MultiError:         true,
-		AuthenticationFunc: func(context.Context, *openapi3filter.AuthenticationInput) error { return nil },
+		MultiError:              true,
+		SchemaValidationOptions: []openapi3.SchemaValidationOption{openapi3.EnableFormatValidation()},
+		AuthenticationFunc:      func(context.Context, *openapi3filter.AuthenticationInput) error { return nil },
 	}
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
@@ -165,11 +167,9 @@ func schemaField(err error) errs.Field {
 		ptr = ""
 	}
 	reason := se.Reason
-	if se.SchemaField == "additionalProperties" {
-		// kin-openapi points at the object; point at the unknown member itself.
-		if m := unsupportedProperty.FindStringSubmatch(se.Reason); m != nil {
-			ptr += "/" + strings.NewReplacer("~", "~0", "/", "~1").Replace(m[1])
-		}
+	// kin-openapi points at the object; point at the unknown member itself.
+	if m := unsupportedProperty.FindStringSubmatch(se.Reason); m != nil {
+		ptr += "/" + strings.NewReplacer("~", "~0", "/", "~1").Replace(m[1])
 		reason = "unknown field"
 	}
 	return errs.Field{Pointer: ptr, Detail: reason}
@@ -207,7 +207,13 @@ func bodyDetail(re *openapi3filter.RequestError) string {
 	return re.Err.Error()
 }
 
+var defineFormats sync.Once
+
 func newRouter(doc *openapi3.T) (routers.Router, error) {
+	// kin-openapi keeps string formats in a process-wide table; uuid is not in it by default.
+	defineFormats.Do(func() {
+		openapi3.DefineStringFormatValidator("uuid", openapi3.NewRegexpFormatValidator(openapi3.FormatOfStringForUUIDOfRFC4122))
+	})
 	// Servers would make the router insist on a host; any host may reach Berth.
 	doc.Servers = nil
 	return gorillamux.NewRouter(doc)

@@ -42,6 +42,9 @@ func toProblem(err error) (api.Problem, bool) {
 		status, slug, fields = hp.status, hp.slug, hp.fields
 	case errors.As(err, &inv):
 		status, slug, fields, detail = http.StatusUnprocessableEntity, "invalid", inv.Fields, "the request has invalid fields"
+		if onlyParameters(inv.Fields) {
+			status, slug, detail = http.StatusBadRequest, "bad-request", "the request has invalid parameters"
+		}
 	case errors.Is(err, errs.ErrInvalid):
 		status, slug = http.StatusUnprocessableEntity, "invalid"
 	case errors.Is(err, errs.ErrUnauthenticated):
@@ -114,4 +117,13 @@ func errorHandler(log *slog.Logger) echo.HTTPErrorHandler {
 			_, _ = c.Response().Write(body)
 		}
 	}
+}
+
+func onlyParameters(fields []errs.Field) bool {
+	for _, f := range fields {
+		if f.Parameter == "" {
+			return false
+		}
+	}
+	return len(fields) > 0
 }

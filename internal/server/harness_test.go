@@ -1,0 +1,217 @@
+package server_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/berth-platform/berth/internal/access"
+	"github.com/berth-platform/berth/internal/auth"
+	"github.com/berth-platform/berth/internal/config"
+	"github.com/berth-platform/berth/internal/server"
+	"github.com/berth-platform/berth/internal/store"
+	"github.com/berth-platform/berth/internal/store/storetest"
+	"github.com/berth-platform/berth/internal/tenancy"
+	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/getkin/kin-openapi/routers"
+	"github.com/getkin/kin-openapi/routers/gorillamux"
+)
+
+// Tokens of the callers every test has. Each is a static service token; "root" is a
+// platform admin, the others get roles in team payments from seed.
+var tokens = map[string]string{
+	"root":     "token-root-0123456789",
+	"alice":    "token-alice-0123456789", // admin of payments
+	"ed":       "token-ed-0123456789",    // editor of payments
+	"vi":       "token-vi-0123456789",    // viewer of payments
+	"outsider": "token-outsider-0123456789",
+}
+
+type env struct {
+	t      *testing.T
+	url    string
+	store  *store.Store
+	client *http.Client
+}
+
+type envOptions struct {
+	driver      string
+	adminsOnly  bool
+	maxBody     int64
+	extraConfig func(*config.Config)
+}
+
+func newEnv(t *testing.T, o envOptions) *env {
+	t.Helper()
+	if o.driver == "" {
+		o.driver = "sqlite"
+	}
+	if o.maxBody == 0 {
+		o.maxBody = 1 << 20
+	}
+	cfg := &config.Config{PlatformAdmins: []string{"service:root"}}
+	for name, tok := range tokens {
+		st, err := config.ParseServiceToken(name + "=" + tok)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg.ServiceTokens = append(cfg.ServiceTokens, st)
+	}
+	if o.extraConfig != nil {
+		o.extraConfig(cfg)
+	}
+	st := storetest.Open(t, o.driver)
+	e, err := server.New(server.Deps{
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Store: st, Auth: auth.New(cfg), Admins: access.NewAdmins(cfg.PlatformAdmins),
+		Tenancy: tenancy.NewService(st, tenancy.Options{AnyoneCreatesTeams: !o.adminsOnly}), MaxBodyBytes: o.maxBody,
+		ReadyChecks: map[string]func(context.Context) error{"database": st.Ping},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(e)
+	t.Cleanup(srv.Close)
+	return &env{t: t, url: srv.URL, store: st, client: &http.Client{Transport: &specCheckingTransport{t: t, next: http.DefaultTransport}}}
+}
+
+type resp struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+func (r resp) json(t *testing.T) map[string]any {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(r.body, &m); err != nil {
+		t.Fatalf("response is not a JSON object: %v: %s", err, r.body)
+	}
+	return m
+}
+
+// do sends a request as a caller ("" for no token). body may be a string (sent as is) or a
+// value (sent as JSON). hdr is pairs of header names and values.
+func (e *env) do(who, method, path string, body any, hdr ...string) resp {
+	e.t.Helper()
+	var rd io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		rd = strings.NewReader(b)
+	default:
+		j, _ := json.Marshal(b)
+		rd = bytes.NewReader(j)
+	}
+	req, err := http.NewRequestWithContext(e.t.Context(), method, e.url+path, rd)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if rd != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if who != "" {
+		tok, ok := tokens[who]
+		if !ok {
+			tok = who // a raw token
+		}
+		req.Header.Set("Authorization", "Bearer "+tok)
+	}
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	res, err := e.client.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return resp{status: res.StatusCode, header: res.Header, body: b}
+}
+
+func (e *env) must(want int, r resp) resp {
+	e.t.Helper()
+	if r.status != want {
+		e.t.Fatalf("status %d, want %d: %s", r.status, want, r.body)
+	}
+	return r
+}
+
+// seed creates team payments with alice as admin (she creates it), ed as editor and vi as viewer.
+func (e *env) seed() (memberIDs map[string]string) {
+	e.t.Helper()
+	e.must(201, e.do("alice", "POST", "/api/v1/teams", map[string]any{"name": "payments", "displayName": "Payments"}))
+	memberIDs = map[string]string{}
+	for who, role := range map[string]string{"ed": "editor", "vi": "viewer"} {
+		r := e.must(201, e.do("alice", "POST", "/api/v1/teams/payments/members", map[string]any{"kind": "user", "name": "service:" + who, "role": role}))
+		memberIDs[who] = r.json(e.t)["id"].(string)
+	}
+	return memberIDs
+}
+
+func (e *env) auditCount() int {
+	e.t.Helper()
+	ev, err := e.store.Q().ListAuditEvents(e.t.Context(), store.AuditFilter{Limit: 10000})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return len(ev)
+}
+
+var (
+	routerOnce sync.Once
+	specRouter routers.Router
+)
+
+// specCheckingTransport validates every response against openapi/berth.yaml: status codes the
+// operation does not declare, wrong content types and bodies that break the schema all fail.
+type specCheckingTransport struct {
+	t    *testing.T
+	next http.RoundTripper
+}
+
+func (s *specCheckingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	routerOnce.Do(func() {
+		doc, err := server.LoadSpec()
+		if err != nil {
+			panic(err)
+		}
+		doc.Servers = nil
+		if specRouter, err = gorillamux.NewRouter(doc); err != nil {
+			panic(err)
+		}
+	})
+	var reqBody []byte
+	if req.Body != nil {
+		reqBody, _ = io.ReadAll(req.Body)
+		req.Body = io.NopCloser(bytes.NewReader(reqBody))
+	}
+	res, err := s.next.RoundTrip(req)
+	if err != nil {
+		return res, err
+	}
+	route, params, err := specRouter.FindRoute(req)
+	if err != nil {
+		return res, nil // not an API path: nothing to check against
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body = io.NopCloser(bytes.NewReader(body))
+	vreq := req.Clone(req.Context())
+	vreq.Body = io.NopCloser(bytes.NewReader(reqBody))
+	in := &openapi3filter.ResponseValidationInput{
+		RequestValidationInput: &openapi3filter.RequestValidationInput{Request: vreq, PathParams: params, Route: route,
+			Options: &openapi3filter.Options{ExcludeRequestBody: true, ExcludeRequestQueryParams: true, AuthenticationFunc: openapi3filter.NoopAuthenticationFunc}},
+		Status: res.StatusCode, Header: res.Header, Body: io.NopCloser(bytes.NewReader(body)),
+		Options: &openapi3filter.Options{IncludeResponseStatus: true, MultiError: true},
+	}
+	if err := openapi3filter.ValidateResponse(req.Context(), in); err != nil {
+		s.t.Errorf("%s %s -> %d does not match the spec: %v\nbody: %s", req.Method, req.URL.Path, res.StatusCode, err, body)
+	}
+	return res, nil
+}

@@ -1,0 +1,129 @@
+package server_test
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/berth-platform/berth/internal/server"
+)
+
+// call is one request of the authorisation matrix. Paths may hold {ed} and {vi}: the member
+// ids of the editor and viewer.
+type call struct {
+	op, method, path string
+	body             any
+	// want is the status per caller; "none" is no token, "bad" a token nobody issued.
+	want map[string]int
+}
+
+func matrix() []call {
+	all := func(code int) map[string]int {
+		return map[string]int{"root": code, "alice": code, "ed": code, "vi": code, "outsider": code}
+	}
+	with := func(m map[string]int, kv ...any) map[string]int {
+		out := map[string]int{}
+		for k, v := range m {
+			out[k] = v
+		}
+		for i := 0; i < len(kv); i += 2 {
+			out[kv[i].(string)] = kv[i+1].(int)
+		}
+		return out
+	}
+	viewer := map[string]int{"root": 200, "alice": 200, "ed": 200, "vi": 200, "outsider": 404}
+	admin := map[string]int{"root": 200, "alice": 200, "ed": 403, "vi": 403, "outsider": 404}
+	return []call{
+		{op: "getMe", method: "GET", path: "/api/v1/me", want: all(200)},
+		{op: "listActions", method: "GET", path: "/api/v1/actions", want: all(200)},
+		{op: "listTeams", method: "GET", path: "/api/v1/teams", want: all(200)},
+		{op: "getTeam", method: "GET", path: "/api/v1/teams/payments", want: viewer},
+		{op: "updateTeam", method: "PATCH", path: "/api/v1/teams/payments", body: map[string]any{"description": "x"}, want: admin},
+		{op: "listTeamMembers", method: "GET", path: "/api/v1/teams/payments/members", want: viewer},
+		{op: "addTeamMember", method: "POST", path: "/api/v1/teams/payments/members", body: map[string]any{"kind": "group", "name": "group:default/{who}", "role": "viewer"}, want: with(admin, "root", 201, "alice", 201)},
+		{op: "getTeamMember", method: "GET", path: "/api/v1/teams/payments/members/{vi}", want: viewer},
+		{op: "updateTeamMember", method: "PATCH", path: "/api/v1/teams/payments/members/{vi}", body: map[string]any{"role": "viewer"}, want: admin},
+		{op: "listAuditEvents", method: "GET", path: "/api/v1/audit-events", want: map[string]int{"root": 200, "alice": 200, "ed": 403, "vi": 403, "outsider": 403}},
+		// After listAuditEvents: a creator administers its new team and may then read its audit log.
+		{op: "createTeam", method: "POST", path: "/api/v1/teams", body: map[string]any{"name": "team-{who}"}, want: all(201)},
+		// Removal and deletion run last: each caller removes or deletes something of its own.
+		{op: "removeTeamMember", method: "DELETE", path: "/api/v1/teams/payments/members/{vi}", want: map[string]int{"ed": 403, "vi": 403, "outsider": 404, "alice": 204}},
+		{op: "deleteTeam", method: "DELETE", path: "/api/v1/teams/payments", want: map[string]int{"ed": 403, "outsider": 404, "alice": 204}},
+	}
+}
+
+// TestAuthorizationMatrix runs every /api operation as every role, with no token and with a
+// bad token, and checks the status. Every response is also checked against the spec.
+func TestAuthorizationMatrix(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	ids := e.seed()
+	covered := map[string]bool{}
+	order := []string{"outsider", "vi", "ed", "alice", "root"}
+	for _, c := range matrix() {
+		covered[c.op] = true
+		path := strings.NewReplacer("{ed}", ids["ed"], "{vi}", ids["vi"]).Replace(c.path)
+		for _, who := range []string{"", "not-a-token-0123456789"} {
+			r := e.do(who, c.method, path, c.body)
+			if r.status != 401 || r.header.Get("WWW-Authenticate") == "" {
+				t.Errorf("%s as %q: %d, want 401 with WWW-Authenticate", c.op, who, r.status)
+			}
+		}
+		for _, who := range order {
+			want, ok := c.want[who]
+			if !ok {
+				continue
+			}
+			var body any = c.body
+			if m, ok := c.body.(map[string]any); ok {
+				nb := map[string]any{}
+				for k, v := range m {
+					if s, ok := v.(string); ok {
+						v = strings.ReplaceAll(s, "{who}", who)
+					}
+					nb[k] = v
+				}
+				body = nb
+			}
+			if r := e.do(who, c.method, path, body); r.status != want {
+				t.Errorf("%s as %s: %d, want %d: %s", c.op, who, r.status, want, r.body)
+			}
+		}
+	}
+	doc, err := server.LoadSpec()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for p, item := range doc.Paths.Map() {
+		for m, op := range item.Operations() {
+			if strings.HasPrefix(p, "/api/") && !covered[op.OperationID] {
+				t.Errorf("operation %s (%s %s) is missing from the authorisation matrix", op.OperationID, m, p)
+			}
+		}
+	}
+}
+
+// Outsiders learn nothing of other teams: not listed, and 404 where a 403 would confirm
+// the team exists.
+func TestOtherTeamsAreInvisible(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	e.seed()
+	list := e.must(200, e.do("outsider", "GET", "/api/v1/teams", nil)).json(t)
+	if items := list["items"].([]any); len(items) != 0 {
+		t.Fatalf("outsider sees %v", items)
+	}
+	known := e.do("outsider", "GET", "/api/v1/teams/payments", nil)
+	unknown := e.do("outsider", "GET", "/api/v1/teams/no-such-team", nil)
+	if known.status != 404 || unknown.status != 404 {
+		t.Fatalf("existing %d, missing %d: both must be 404", known.status, unknown.status)
+	}
+	me := e.must(200, e.do("ed", "GET", "/api/v1/me", nil)).json(t)
+	if fmt.Sprint(me["teams"]) != "[map[role:editor team:payments]]" || me["platformAdmin"] != false {
+		t.Fatalf("ed's /me: %v", me)
+	}
+}
+
+func TestTeamCreationForAdminsOnly(t *testing.T) {
+	e := newEnv(t, envOptions{adminsOnly: true})
+	e.must(403, e.do("alice", "POST", "/api/v1/teams", map[string]any{"name": "payments"}))
+	e.must(201, e.do("root", "POST", "/api/v1/teams", map[string]any{"name": "payments"}))
+}
