@@ -11,12 +11,16 @@ here=$(cd "$(dirname "$0")" && pwd)
 mkdir -p "$KUBE_BIN"
 log() { printf '[kube-tools] %s\n' "$*" >&2; }
 
+root=$(cd "$here/../.." && pwd)
 need=()
 for b in kube-apiserver kube-controller-manager kube-scheduler etcd kwok; do
   [ -x "$KUBE_BIN/$b" ] || need+=("$b")
 done
-if [ ${#need[@]} -eq 0 ]; then log "cached in $KUBE_BIN"; exit 0; fi
-log "building ${need[*]} into $KUBE_BIN (first build: 10-15 minutes on 2 cores)"
+for b in argocd kyverno reports-controller; do
+  [ -x "$ADDONS_BIN/$b" ] || need+=("$b")
+done
+if [ ${#need[@]} -eq 0 ]; then log "cached in $KUBE_BIN and $ADDONS_BIN"; exit 0; fi
+log "building ${need[*]} (first build: about 25 minutes on 2 cores; later runs reuse the cache)"
 
 export CGO_ENABLED=0 GOFLAGS=-trimpath
 work=$BERTH_CACHE/kube/build-$KUBE_VERSION
@@ -97,7 +101,26 @@ build_kwok() {
   cp "$src"/node/fast/*.yaml "$src"/pod/fast/*.yaml "$KUBE_BIN/../stages/" 2>/dev/null || cp -r "$src" "$KUBE_BIN/../stages-src"
 }
 
+# Argo CD and Kyverno come from Berth's own module graph (go.mod pins them), so the controllers
+# we test against are the very versions whose types Berth compiles with.
+build_addons() {
+  mkdir -p "$ADDONS_BIN"
+  local ld="-s -w"
+  if [ ! -x "$ADDONS_BIN/argocd" ]; then
+    log "building Argo CD $ARGOCD_VERSION"
+    (cd "$root" && go build -ldflags "$ld -X github.com/argoproj/argo-cd/v3/common.version=${ARGOCD_VERSION#v}" -o "$ADDONS_BIN/argocd.tmp" github.com/argoproj/argo-cd/v3/cmd)
+    mv "$ADDONS_BIN/argocd.tmp" "$ADDONS_BIN/argocd"
+  fi
+  for b in kyverno reports-controller; do
+    [ -x "$ADDONS_BIN/$b" ] && continue
+    log "building Kyverno $b $KYVERNO_VERSION"
+    (cd "$root" && go build -ldflags "$ld" -o "$ADDONS_BIN/$b.tmp" "github.com/kyverno/kyverno/cmd/$b")
+    mv "$ADDONS_BIN/$b.tmp" "$ADDONS_BIN/$b"
+  done
+}
+
 build_etcd
 build_kwok
 build_kube
-log "done: $(ls "$KUBE_BIN" | tr '\n' ' ')"
+build_addons
+log "done: $KUBE_BIN, $ADDONS_BIN"

@@ -5,3 +5,8 @@ ETCD_VERSION=v3.6.16   # go.etcd.io/etcd/server/v3
 KWOK_VERSION=v0.8.0    # sigs.k8s.io/kwok
 BERTH_CACHE=${BERTH_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/berth}
 KUBE_BIN=$BERTH_CACHE/kube/$KUBE_VERSION-etcd$ETCD_VERSION-kwok$KWOK_VERSION/bin
+# Argo CD and Kyverno: the versions Berth's go.mod requires.
+_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+ARGOCD_VERSION=$(cd "$_root" && go list -m -f '{{.Version}}' github.com/argoproj/argo-cd/v3)
+KYVERNO_VERSION=$(cd "$_root" && go list -m -f '{{.Version}}' github.com/kyverno/kyverno)
+ADDONS_BIN=$BERTH_CACHE/kube/argocd$ARGOCD_VERSION-kyverno$KYVERNO_VERSION/bin

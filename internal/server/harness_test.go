@@ -35,7 +35,8 @@ var tokens = map[string]string{
 }
 
 type env struct {
-	t      *testing.T
+	t       *testing.T
+	handler http.Handler
 	url    string
 	store  *store.Store
 	client *http.Client
@@ -78,7 +79,7 @@ func newEnv(t *testing.T, o envOptions) *env {
 	}
 	srv := httptest.NewServer(e)
 	t.Cleanup(srv.Close)
-	return &env{t: t, url: srv.URL, store: st, client: &http.Client{Transport: &specCheckingTransport{t: t, next: http.DefaultTransport}}}
+	return &env{t: t, handler: e, url: srv.URL, store: st, client: &http.Client{Transport: &specCheckingTransport{t: t, next: http.DefaultTransport}}}
 }
 
 type resp struct {

@@ -42,7 +42,7 @@ func Open(ctx context.Context, driver, dsn string) (*Store, error) {
 		// WAL lets readers run beside the writer; busy_timeout queues writers instead of failing;
 		// immediate transactions take the write lock up front so they never deadlock on upgrade.
 		q := "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_txlock=immediate"
-		db, err = sqlx.Open("sqlite", "file:"+dsn+q)
+		db, err = sqlx.Open("sqlite", "file:"+sqliteURIPath(dsn)+q)
 		if err == nil {
 			db.SetMaxOpenConns(8)
 		}
@@ -154,3 +154,9 @@ func mapErr(err error) error {
 
 func micros(t time.Time) int64      { return t.UnixMicro() }
 func fromMicros(us int64) time.Time { return time.UnixMicro(us).UTC() }
+
+// sqliteURIPath escapes what a file: URI would otherwise read as query or fragment, so a data
+// folder named "a#b" or "a?b" is a folder, not a truncated path. SQLite decodes %HH itself.
+func sqliteURIPath(p string) string {
+	return strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(p)
+}

@@ -1,0 +1,91 @@
+package config_test
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"strings"
+	"testing"
+
+	"github.com/berth-platform/berth/internal/config"
+)
+
+func parse(t *testing.T, env map[string]string, args ...string) (*config.Config, error) {
+	t.Helper()
+	for k, v := range env {
+		t.Setenv(k, v)
+	}
+	var c config.Config
+	fs := config.NewFlagSet("berth serve", &c)
+	fs.SetOutput(&bytes.Buffer{})
+	return &c, config.Parse(fs, args, &c)
+}
+
+func TestEnvironmentFallbackAndFlagsWin(t *testing.T) {
+	c, err := parse(t, map[string]string{
+		"BERTH_ADDR": "127.0.0.1:9999", "BERTH_SERVICE_TOKENS": "ci=ci-token-0123456789,bs=sha256:" + strings.Repeat("0f", 32),
+		"BERTH_PLATFORM_ADMINS": "group:default/platform, user:default/root",
+	}, "--addr", "127.0.0.1:7777")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Addr != "127.0.0.1:7777" {
+		t.Fatalf("flag must win over environment: %s", c.Addr)
+	}
+	if len(c.ServiceTokens) != 2 || c.ServiceTokens[0].Hash != sha256.Sum256([]byte("ci-token-0123456789")) {
+		t.Fatalf("tokens: %+v", c.ServiceTokens)
+	}
+	if strings.Join(c.PlatformAdmins, "|") != "group:default/platform|user:default/root" {
+		t.Fatalf("admins: %q", c.PlatformAdmins)
+	}
+	if driver, dsn := c.DatabaseDSN(); driver != "sqlite" || !strings.HasSuffix(dsn, "berth.db") {
+		t.Fatalf("default database: %s %s", driver, dsn)
+	}
+}
+
+func TestValidationReportsEveryProblem(t *testing.T) {
+	_, err := parse(t, nil, "--addr", "nonsense", "--log-level", "loud", "--database-url", "mysql://x",
+		"--team-creation", "everyone", "--oidc-issuer", "ftp://idp", "--backstage-jwks-url", "https://bs/jwks")
+	if err == nil {
+		t.Fatal("no error")
+	}
+	for _, want := range []string{"--addr", "--log-level", "--database-url", "--team-creation", "--oidc-issuer", "--oidc-audience", "--backstage-issuer"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error does not mention %s: %v", want, err)
+		}
+	}
+}
+
+func TestServiceTokensAreCheckedAndNeverPrinted(t *testing.T) {
+	for _, bad := range []string{"noequals", "=x", "short=abc", "a:b=0123456789abcdef", "x=sha256:zz"} {
+		if _, err := config.ParseServiceToken(bad); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+	var c config.Config
+	fs := config.NewFlagSet("berth serve", &c)
+	_ = fs.Set("service-tokens", "ci=ci-token-0123456789")
+	if s := fs.Lookup("service-tokens").Value.String(); strings.Contains(s, "ci-token") {
+		t.Fatalf("token printed: %s", s)
+	}
+	_, err := parse(t, nil, "--service-tokens", "ci=ci-token-0123456789,ci=ci-token-abcdefghij")
+	if err == nil || !strings.Contains(err.Error(), "given twice") {
+		t.Fatalf("duplicate names: %v", err)
+	}
+	_, err = parse(t, nil)
+	if err == nil || !strings.Contains(err.Error(), "no way to authenticate") {
+		t.Fatalf("no authentication configured: %v", err)
+	}
+}
+
+func TestHelpNamesEveryEnvironmentVariable(t *testing.T) {
+	var c config.Config
+	fs := config.NewFlagSet("berth serve", &c)
+	var out bytes.Buffer
+	fs.SetOutput(&out)
+	config.PrintUsage(fs)
+	for _, want := range []string{"BERTH_DATA_DIR", "BERTH_DATABASE_URL", "BERTH_SERVICE_TOKENS", `(default "127.0.0.1:8080")`} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("help lacks %s", want)
+		}
+	}
+}
