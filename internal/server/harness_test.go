@@ -37,9 +37,9 @@ var tokens = map[string]string{
 type env struct {
 	t       *testing.T
 	handler http.Handler
-	url    string
-	store  *store.Store
-	client *http.Client
+	url     string
+	store   *store.Store
+	client  *http.Client
 }
 
 type envOptions struct {
