@@ -60,7 +60,11 @@ start() {
   echo $! >"$(pidfile "$name")"
 }
 
-alive() { local f; f=$(pidfile "$1"); [ -f "$f" ] && kill -0 "$(cat "$f")" 2>/dev/null; }
+# running PID: the process exists and is not a zombie (orphans are reaped by PID 1, which in
+# a container may never do it).
+running() { kill -0 "$1" 2>/dev/null && [ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" != Z ]; }
+
+alive() { local f; f=$(pidfile "$1"); [ -f "$f" ] && running "$(cat "$f")"; }
 
 # wait_for WHAT SECONDS CMD...: polls CMD until it succeeds; names the log to read on failure.
 wait_for() {
@@ -321,10 +325,10 @@ stop() {
   local f; f=$(pidfile "$1")
   [ -f "$f" ] || return 0
   local pid; pid=$(cat "$f")
-  if [ "$pid" != $$ ] && kill -0 "$pid" 2>/dev/null; then
+  if [ "$pid" != $$ ] && running "$pid"; then
     kill "$pid" 2>/dev/null || true
-    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -9 "$pid" 2>/dev/null || true
+    for _ in $(seq 1 50); do running "$pid" || break; sleep 0.1; done
+    running "$pid" && kill -9 "$pid" 2>/dev/null
   fi
   rm -f "$f"
 }

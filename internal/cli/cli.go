@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 
 	"github.com/berth-platform/berth/internal/config"
 	"github.com/berth-platform/berth/internal/version"
@@ -93,4 +92,3 @@ func migrateCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	return nil
 }
 
-var _ = os.Stderr

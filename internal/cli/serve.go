@@ -13,6 +13,7 @@ import (
 	"github.com/berth-platform/berth/internal/access"
 	"github.com/berth-platform/berth/internal/auth"
 	"github.com/berth-platform/berth/internal/config"
+	"github.com/berth-platform/berth/internal/kube"
 	"github.com/berth-platform/berth/internal/server"
 	"github.com/berth-platform/berth/internal/store"
 	"github.com/berth-platform/berth/internal/tenancy"
@@ -49,11 +50,19 @@ func Serve(ctx context.Context, c *config.Config, log *slog.Logger, ready chan<-
 	}
 	defer st.Close()
 
+	checks := map[string]func(context.Context) error{"database": st.Ping}
+	if c.Kubeconfig != "" || c.InCluster {
+		kc, err := kube.Connect(c.Kubeconfig)
+		if err != nil {
+			return err
+		}
+		checks["kubernetes"] = kc.Ready
+	}
 	e, err := server.New(server.Deps{
 		Log: log, Store: st, Auth: auth.New(c), Admins: access.NewAdmins(c.PlatformAdmins),
 		Tenancy:      tenancy.NewService(st, tenancy.Options{AnyoneCreatesTeams: c.TeamCreation == config.TeamCreationAnyone}),
 		MaxBodyBytes: c.MaxBodyBytes,
-		ReadyChecks:  map[string]func(context.Context) error{"database": st.Ping},
+		ReadyChecks:  checks,
 	})
 	if err != nil {
 		return err

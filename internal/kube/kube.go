@@ -1,0 +1,51 @@
+// Package kube connects Berth to Kubernetes: client configuration from a kubeconfig (or the
+// in-cluster service account), and the readiness check that says whether the API server
+// answers. Informers, impersonation and apply helpers belong here as capabilities need them.
+package kube
+
+import (
+	"context"
+	"fmt"
+
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+)
+
+// Clients are Berth's own connections to one cluster.
+type Clients struct {
+	Config *rest.Config
+	Core   kubernetes.Interface
+}
+
+// Connect reads kubeconfig ("" means in-cluster configuration).
+func Connect(kubeconfig string) (*Clients, error) {
+	var cfg *rest.Config
+	var err error
+	if kubeconfig == "" {
+		cfg, err = rest.InClusterConfig()
+	} else {
+		cfg, err = clientcmd.BuildConfigFromFlags("", kubeconfig)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("kubernetes client configuration: %w", err)
+	}
+	cfg.UserAgent = "berth"
+	cs, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &Clients{Config: cfg, Core: cs}, nil
+}
+
+// Ready checks the API server's own readiness endpoint.
+func (c *Clients) Ready(ctx context.Context) error {
+	body, err := c.Core.Discovery().RESTClient().Get().AbsPath("/readyz").DoRaw(ctx)
+	if err != nil {
+		return fmt.Errorf("kubernetes API server: %w", err)
+	}
+	if string(body) != "ok" {
+		return fmt.Errorf("kubernetes API server not ready: %s", body)
+	}
+	return nil
+}
