@@ -91,4 +91,3 @@ func migrateCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	fmt.Fprintln(stdout, "database schema is up to date")
 	return nil
 }
-
