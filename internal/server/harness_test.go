@@ -35,7 +35,7 @@ var tokens = map[string]string{
 }
 
 type env struct {
-	t       *testing.T
+	t       testing.TB
 	handler http.Handler
 	url     string
 	store   *store.Store
@@ -49,7 +49,15 @@ type envOptions struct {
 	extraConfig func(*config.Config)
 }
 
-func newEnv(t *testing.T, o envOptions) *env {
+// newBenchEnv is newEnv for benchmarks, with team payments seeded.
+func newBenchEnv(b *testing.B) *env {
+	e := newEnv(b, envOptions{})
+	e.seed()
+	b.ResetTimer()
+	return e
+}
+
+func newEnv(t testing.TB, o envOptions) *env {
 	t.Helper()
 	if o.driver == "" {
 		o.driver = "sqlite"
@@ -88,7 +96,7 @@ type resp struct {
 	body   []byte
 }
 
-func (r resp) json(t *testing.T) map[string]any {
+func (r resp) json(t testing.TB) map[string]any {
 	t.Helper()
 	var m map[string]any
 	if err := json.Unmarshal(r.body, &m); err != nil {
@@ -173,7 +181,7 @@ var (
 // specCheckingTransport validates every response against openapi/berth.yaml: status codes the
 // operation does not declare, wrong content types and bodies that break the schema all fail.
 type specCheckingTransport struct {
-	t    *testing.T
+	t    testing.TB
 	next http.RoundTripper
 }
 

@@ -1,0 +1,75 @@
+package cli_test
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/berth-platform/berth/internal/cli"
+	"github.com/berth-platform/berth/internal/config"
+)
+
+func TestCommands(t *testing.T) {
+	dir := t.TempDir()
+	cases := []struct {
+		args     []string
+		code     int
+		out, err string
+	}{
+		{[]string{"version"}, 0, "berth ", ""},
+		{[]string{"migrate", "--data-dir", dir, "--service-tokens", "ci=ci-token-0123456789"}, 0, "up to date", ""},
+		{[]string{"serve", "--addr", "nope"}, 1, "", "--addr"},
+		{[]string{"serve", "--help"}, 0, "", "BERTH_DATABASE_URL"},
+		{[]string{"frobnicate"}, 2, "", "unknown command"},
+		{nil, 2, "", "Usage"},
+	}
+	for _, c := range cases {
+		var out, errb bytes.Buffer
+		code := cli.Run(t.Context(), c.args, &out, &errb)
+		if code != c.code || !strings.Contains(out.String(), c.out) || !strings.Contains(errb.String(), c.err) {
+			t.Errorf("berth %v: exit %d (want %d)\nstdout: %s\nstderr: %s", c.args, code, c.code, out.String(), errb.String())
+		}
+	}
+}
+
+// Serve drains and returns cleanly when its context ends (SIGTERM in main).
+func TestServeShutsDownGracefully(t *testing.T) {
+	var c config.Config
+	fs := config.NewFlagSet("berth serve", &c)
+	if err := config.Parse(fs, []string{"--addr", "127.0.0.1:0", "--data-dir", filepath.Join(t.TempDir(), "d"), "--service-tokens", "ci=ci-token-0123456789"}, &c); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	ready := make(chan string, 1)
+	done := make(chan error, 1)
+	go func() { done <- cli.Serve(ctx, &c, slog.New(slog.NewTextHandler(io.Discard, nil)), ready) }()
+	var addr string
+	select {
+	case addr = <-ready:
+	case err := <-done:
+		t.Fatal(err)
+	}
+	res, err := http.Get("http://" + addr + "/readyz")
+	if err != nil || res.StatusCode != 200 {
+		t.Fatalf("readyz: %v %v", res, err)
+	}
+	res.Body.Close()
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("serve returned %v", err)
+		}
+	case <-time.After(c.ShutdownTimeout + 5*time.Second):
+		t.Fatal("serve did not return after its context ended")
+	}
+	if _, err := http.Get("http://" + addr + "/healthz"); err == nil {
+		t.Fatal("still listening after shutdown")
+	}
+}
