@@ -65,6 +65,27 @@ func (e AuditEventResult) Valid() bool {
 	}
 }
 
+// Defines values for EnvironmentPhase.
+const (
+	Failed  EnvironmentPhase = "Failed"
+	Pending EnvironmentPhase = "Pending"
+	Ready   EnvironmentPhase = "Ready"
+)
+
+// Valid indicates whether the value is a known member of the EnvironmentPhase enum.
+func (e EnvironmentPhase) Valid() bool {
+	switch e {
+	case Failed:
+		return true
+	case Pending:
+		return true
+	case Ready:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for HealthStatus.
 const (
 	Ok          HealthStatus = "ok"
@@ -143,6 +164,27 @@ func (e SubjectKind) Valid() bool {
 	}
 }
 
+// Defines values for Tier.
+const (
+	Large  Tier = "large"
+	Medium Tier = "medium"
+	Small  Tier = "small"
+)
+
+// Valid indicates whether the value is a known member of the Tier enum.
+func (e Tier) Valid() bool {
+	switch e {
+	case Large:
+		return true
+	case Medium:
+		return true
+	case Small:
+		return true
+	default:
+		return false
+	}
+}
+
 // ActionDefinition A Backstage scaffolder action that calls one Berth operation.
 type ActionDefinition struct {
 	Description string          `json:"description"`
@@ -203,6 +245,100 @@ type AuditEventResult string
 type AuditEventList struct {
 	Items      []AuditEvent `json:"items"`
 	NextCursor *string      `json:"nextCursor,omitempty"`
+}
+
+// BudgetArithmetic How a budget became a quota, with OpenCost's default prices unless configured.
+type BudgetArithmetic struct {
+	CpuCoreHour   float64  `json:"cpuCoreHour"`
+	CpuCores      float64  `json:"cpuCores"`
+	CpuMoney      float64  `json:"cpuMoney"`
+	HoursPerMonth float64  `json:"hoursPerMonth"`
+	MemoryGiB     float64  `json:"memoryGiB"`
+	MemoryMoney   float64  `json:"memoryMoney"`
+	RamGiBHour    float64  `json:"ramGiBHour"`
+	Steps         []string `json:"steps"`
+}
+
+// BudgetInput defines model for BudgetInput.
+type BudgetInput struct {
+	// CpuShare The part of the budget spent on CPU (the rest buys memory); the configured default when left out.
+	CpuShare *float64 `json:"cpuShare,omitempty"`
+
+	// LimitRatio Limits as a multiple of requests; the configured default when left out.
+	LimitRatio *float64 `json:"limitRatio,omitempty"`
+
+	// Monthly Money per month for CPU and memory requests, in the price list's currency.
+	Monthly float64 `json:"monthly"`
+}
+
+// Environment defines model for Environment.
+type Environment struct {
+	AppliedAt *time.Time `json:"appliedAt,omitempty"`
+	CreatedAt time.Time  `json:"createdAt"`
+
+	// DriftRepairedAt When Berth last put back something changed or deleted in the cluster.
+	DriftRepairedAt *time.Time `json:"driftRepairedAt,omitempty"`
+	Message         *string    `json:"message,omitempty"`
+	Name            string     `json:"name"`
+	Namespace       string     `json:"namespace"`
+
+	// Phase Pending until the namespace and its objects are applied, Ready after, Failed with a message.
+	Phase     EnvironmentPhase `json:"phase"`
+	Quota     EnvironmentQuota `json:"quota"`
+	Team      string           `json:"team"`
+	UpdatedAt time.Time        `json:"updatedAt"`
+}
+
+// EnvironmentPhase Pending until the namespace and its objects are applied, Ready after, Failed with a message.
+type EnvironmentPhase string
+
+// EnvironmentBudget defines model for EnvironmentBudget.
+type EnvironmentBudget struct {
+	CpuShare   float64 `json:"cpuShare"`
+	LimitRatio float64 `json:"limitRatio"`
+	Monthly    float64 `json:"monthly"`
+}
+
+// EnvironmentCreate defines model for EnvironmentCreate.
+type EnvironmentCreate struct {
+	Budget *BudgetInput    `json:"budget,omitempty"`
+	Name   EnvironmentName `json:"name"`
+
+	// Tier Built-in quota sizes (requests; limits are twice): small 2 CPU / 4Gi / 20 pods, medium 8 / 16Gi / 50, large 32 / 64Gi / 200.
+	Tier *Tier `json:"tier,omitempty"`
+}
+
+// EnvironmentList defines model for EnvironmentList.
+type EnvironmentList struct {
+	Items      []Environment `json:"items"`
+	NextCursor *string       `json:"nextCursor,omitempty"`
+}
+
+// EnvironmentName defines model for EnvironmentName.
+type EnvironmentName = string
+
+// EnvironmentQuota defines model for EnvironmentQuota.
+type EnvironmentQuota struct {
+	// Arithmetic How a budget became a quota, with OpenCost's default prices unless configured.
+	Arithmetic *BudgetArithmetic  `json:"arithmetic,omitempty"`
+	Budget     *EnvironmentBudget `json:"budget,omitempty"`
+
+	// Hard The ResourceQuota's hard limits (as the cluster reports them once applied).
+	Hard map[string]string `json:"hard"`
+
+	// Tier Built-in quota sizes (requests; limits are twice): small 2 CPU / 4Gi / 20 pods, medium 8 / 16Gi / 50, large 32 / 64Gi / 200.
+	Tier *Tier `json:"tier,omitempty"`
+
+	// Used Usage as the cluster reports it; absent until the quota exists.
+	Used *map[string]string `json:"used,omitempty"`
+}
+
+// EnvironmentUpdate defines model for EnvironmentUpdate.
+type EnvironmentUpdate struct {
+	Budget *BudgetInput `json:"budget,omitempty"`
+
+	// Tier Built-in quota sizes (requests; limits are twice): small 2 CPU / 4Gi / 20 pods, medium 8 / 16Gi / 50, large 32 / 64Gi / 200.
+	Tier *Tier `json:"tier,omitempty"`
 }
 
 // FieldError defines model for FieldError.
@@ -329,6 +465,9 @@ type TeamUpdate struct {
 	DisplayName *string `json:"displayName,omitempty"`
 }
 
+// Tier Built-in quota sizes (requests; limits are twice): small 2 CPU / 4Gi / 20 pods, medium 8 / 16Gi / 50, large 32 / 64Gi / 200.
+type Tier string
+
 // Cursor defines model for Cursor.
 type Cursor = string
 
@@ -421,6 +560,21 @@ type UpdateTeamParams struct {
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
 
+// ListEnvironmentsParams defines parameters for ListEnvironments.
+type ListEnvironmentsParams struct {
+	// Limit Page size.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor The `nextCursor` of the previous page.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
+
+// CreateEnvironmentParams defines parameters for CreateEnvironment.
+type CreateEnvironmentParams struct {
+	// IdempotencyKey Retries with the same key and body replay the first response for 24 hours.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
 // ListTeamMembersParams defines parameters for ListTeamMembers.
 type ListTeamMembersParams struct {
 	// Limit Page size.
@@ -443,6 +597,12 @@ type CreateTeamJSONRequestBody = TeamCreate
 
 // UpdateTeamJSONRequestBody defines body for UpdateTeam for application/json ContentType.
 type UpdateTeamJSONRequestBody = TeamUpdate
+
+// CreateEnvironmentJSONRequestBody defines body for CreateEnvironment for application/json ContentType.
+type CreateEnvironmentJSONRequestBody = EnvironmentCreate
+
+// UpdateEnvironmentJSONRequestBody defines body for UpdateEnvironment for application/json ContentType.
+type UpdateEnvironmentJSONRequestBody = EnvironmentUpdate
 
 // AddTeamMemberJSONRequestBody defines body for AddTeamMember for application/json ContentType.
 type AddTeamMemberJSONRequestBody = MemberCreate
@@ -476,6 +636,21 @@ type ServerInterface interface {
 	// UpdateTeam Change a team's display name or description (team admin).
 	// (PATCH /api/v1/teams/{team})
 	UpdateTeam(ctx echo.Context, team TeamName, params UpdateTeamParams) error
+	// ListEnvironments A team's environments, each with its namespace, quota and reconcile status (team viewer).
+	// (GET /api/v1/teams/{team}/environments)
+	ListEnvironments(ctx echo.Context, team TeamName, params ListEnvironmentsParams) error
+	// CreateEnvironment Add an environment and its namespace (team admin; sizing the quota is for platform admins).
+	// (POST /api/v1/teams/{team}/environments)
+	CreateEnvironment(ctx echo.Context, team TeamName, params CreateEnvironmentParams) error
+	// DeleteEnvironment Remove an environment; its namespace and everything in it is deleted (team admin).
+	// (DELETE /api/v1/teams/{team}/environments/{environment})
+	DeleteEnvironment(ctx echo.Context, team TeamName, environment EnvironmentName) error
+
+	// (GET /api/v1/teams/{team}/environments/{environment})
+	GetEnvironment(ctx echo.Context, team TeamName, environment EnvironmentName) error
+	// UpdateEnvironment Resize an environment's quota by tier or monthly budget (platform admins).
+	// (PATCH /api/v1/teams/{team}/environments/{environment})
+	UpdateEnvironment(ctx echo.Context, team TeamName, environment EnvironmentName) error
 	// ListTeamMembers Role assignments of a team, for users and groups (team viewer).
 	// (GET /api/v1/teams/{team}/members)
 	ListTeamMembers(ctx echo.Context, team TeamName, params ListTeamMembersParams) error
@@ -757,6 +932,146 @@ func (w *ServerInterfaceWrapper) UpdateTeam(ctx echo.Context) error {
 	return err
 }
 
+// ListEnvironments converts echo context to params.
+func (w *ServerInterfaceWrapper) ListEnvironments(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "team" -------------
+	var team TeamName
+
+	err = runtime.BindStyledParameterWithOptions("simple", "team", ctx.Param("team"), &team, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter team: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListEnvironmentsParams
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListEnvironments(ctx, team, params)
+	return err
+}
+
+// CreateEnvironment converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateEnvironment(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "team" -------------
+	var team TeamName
+
+	err = runtime.BindStyledParameterWithOptions("simple", "team", ctx.Param("team"), &team, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter team: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CreateEnvironmentParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateEnvironment(ctx, team, params)
+	return err
+}
+
+// DeleteEnvironment converts echo context to params.
+func (w *ServerInterfaceWrapper) DeleteEnvironment(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "team" -------------
+	var team TeamName
+
+	err = runtime.BindStyledParameterWithOptions("simple", "team", ctx.Param("team"), &team, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter team: %s", err))
+	}
+
+	// ------------- Path parameter "environment" -------------
+	var environment EnvironmentName
+
+	err = runtime.BindStyledParameterWithOptions("simple", "environment", ctx.Param("environment"), &environment, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter environment: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.DeleteEnvironment(ctx, team, environment)
+	return err
+}
+
+// GetEnvironment converts echo context to params.
+func (w *ServerInterfaceWrapper) GetEnvironment(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "team" -------------
+	var team TeamName
+
+	err = runtime.BindStyledParameterWithOptions("simple", "team", ctx.Param("team"), &team, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter team: %s", err))
+	}
+
+	// ------------- Path parameter "environment" -------------
+	var environment EnvironmentName
+
+	err = runtime.BindStyledParameterWithOptions("simple", "environment", ctx.Param("environment"), &environment, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter environment: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetEnvironment(ctx, team, environment)
+	return err
+}
+
+// UpdateEnvironment converts echo context to params.
+func (w *ServerInterfaceWrapper) UpdateEnvironment(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "team" -------------
+	var team TeamName
+
+	err = runtime.BindStyledParameterWithOptions("simple", "team", ctx.Param("team"), &team, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter team: %s", err))
+	}
+
+	// ------------- Path parameter "environment" -------------
+	var environment EnvironmentName
+
+	err = runtime.BindStyledParameterWithOptions("simple", "environment", ctx.Param("environment"), &environment, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter environment: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.UpdateEnvironment(ctx, team, environment)
+	return err
+}
+
 // ListTeamMembers converts echo context to params.
 func (w *ServerInterfaceWrapper) ListTeamMembers(ctx echo.Context) error {
 	var err error
@@ -1009,6 +1324,11 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.DELETE(options.BaseURL+"/api/v1/teams/:team/members/:member", wrapper.RemoveTeamMember, options.OperationMiddlewares["removeTeamMember"]...)
 	router.GET(options.BaseURL+"/api/v1/teams/:team/members/:member", wrapper.GetTeamMember, options.OperationMiddlewares["getTeamMember"]...)
 	router.PATCH(options.BaseURL+"/api/v1/teams/:team/members/:member", wrapper.UpdateTeamMember, options.OperationMiddlewares["updateTeamMember"]...)
+	router.GET(options.BaseURL+"/api/v1/teams/:team/environments", wrapper.ListEnvironments, options.OperationMiddlewares["listEnvironments"]...)
+	router.POST(options.BaseURL+"/api/v1/teams/:team/environments", wrapper.CreateEnvironment, options.OperationMiddlewares["createEnvironment"]...)
+	router.DELETE(options.BaseURL+"/api/v1/teams/:team/environments/:environment", wrapper.DeleteEnvironment, options.OperationMiddlewares["deleteEnvironment"]...)
+	router.GET(options.BaseURL+"/api/v1/teams/:team/environments/:environment", wrapper.GetEnvironment, options.OperationMiddlewares["getEnvironment"]...)
+	router.PATCH(options.BaseURL+"/api/v1/teams/:team/environments/:environment", wrapper.UpdateEnvironment, options.OperationMiddlewares["updateEnvironment"]...)
 	router.GET(options.BaseURL+"/api/v1/audit-events", wrapper.ListAuditEvents, options.OperationMiddlewares["listAuditEvents"]...)
 	router.GET(options.BaseURL+"/api/v1/actions", wrapper.ListActions, options.OperationMiddlewares["listActions"]...)
 
@@ -1701,6 +2021,495 @@ func (response UpdateTeam422ApplicationProblemPlusJSONResponse) VisitUpdateTeamR
 	return err
 }
 
+type ListEnvironmentsRequestObject struct {
+	Team   TeamName `json:"team"`
+	Params ListEnvironmentsParams
+}
+
+type ListEnvironmentsResponseObject interface {
+	VisitListEnvironmentsResponse(w http.ResponseWriter) error
+}
+
+type ListEnvironments200JSONResponse EnvironmentList
+
+func (response ListEnvironments200JSONResponse) VisitListEnvironmentsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEnvironments400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListEnvironments400ApplicationProblemPlusJSONResponse) VisitListEnvironmentsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEnvironments401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListEnvironments401ApplicationProblemPlusJSONResponse) VisitListEnvironmentsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEnvironments404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ListEnvironments404ApplicationProblemPlusJSONResponse) VisitListEnvironmentsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateEnvironmentRequestObject struct {
+	Team   TeamName `json:"team"`
+	Params CreateEnvironmentParams
+	Body   *CreateEnvironmentJSONRequestBody
+}
+
+type CreateEnvironmentResponseObject interface {
+	VisitCreateEnvironmentResponse(w http.ResponseWriter) error
+}
+
+type CreateEnvironment201ResponseHeaders struct {
+	Location *string
+}
+
+type CreateEnvironment201JSONResponse struct {
+	Body    Environment
+	Headers CreateEnvironment201ResponseHeaders
+}
+
+func (response CreateEnvironment201JSONResponse) VisitCreateEnvironmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.Location != nil {
+		w.Header().Set("Location", fmt.Sprint(*response.Headers.Location))
+	}
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateEnvironment400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response CreateEnvironment400ApplicationProblemPlusJSONResponse) VisitCreateEnvironmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateEnvironment401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response CreateEnvironment401ApplicationProblemPlusJSONResponse) VisitCreateEnvironmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateEnvironment403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response CreateEnvironment403ApplicationProblemPlusJSONResponse) VisitCreateEnvironmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateEnvironment404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response CreateEnvironment404ApplicationProblemPlusJSONResponse) VisitCreateEnvironmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateEnvironment409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response CreateEnvironment409ApplicationProblemPlusJSONResponse) VisitCreateEnvironmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateEnvironment413ApplicationProblemPlusJSONResponse struct {
+	TooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateEnvironment413ApplicationProblemPlusJSONResponse) VisitCreateEnvironmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateEnvironment422ApplicationProblemPlusJSONResponse struct {
+	InvalidApplicationProblemPlusJSONResponse
+}
+
+func (response CreateEnvironment422ApplicationProblemPlusJSONResponse) VisitCreateEnvironmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteEnvironmentRequestObject struct {
+	Team        TeamName        `json:"team"`
+	Environment EnvironmentName `json:"environment"`
+}
+
+type DeleteEnvironmentResponseObject interface {
+	VisitDeleteEnvironmentResponse(w http.ResponseWriter) error
+}
+
+type DeleteEnvironment204Response struct {
+}
+
+func (response DeleteEnvironment204Response) VisitDeleteEnvironmentResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type DeleteEnvironment400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteEnvironment400ApplicationProblemPlusJSONResponse) VisitDeleteEnvironmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteEnvironment401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteEnvironment401ApplicationProblemPlusJSONResponse) VisitDeleteEnvironmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteEnvironment403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteEnvironment403ApplicationProblemPlusJSONResponse) VisitDeleteEnvironmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteEnvironment404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteEnvironment404ApplicationProblemPlusJSONResponse) VisitDeleteEnvironmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetEnvironmentRequestObject struct {
+	Team        TeamName        `json:"team"`
+	Environment EnvironmentName `json:"environment"`
+}
+
+type GetEnvironmentResponseObject interface {
+	VisitGetEnvironmentResponse(w http.ResponseWriter) error
+}
+
+type GetEnvironment200JSONResponse Environment
+
+func (response GetEnvironment200JSONResponse) VisitGetEnvironmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetEnvironment400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetEnvironment400ApplicationProblemPlusJSONResponse) VisitGetEnvironmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetEnvironment401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetEnvironment401ApplicationProblemPlusJSONResponse) VisitGetEnvironmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetEnvironment404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetEnvironment404ApplicationProblemPlusJSONResponse) VisitGetEnvironmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateEnvironmentRequestObject struct {
+	Team        TeamName        `json:"team"`
+	Environment EnvironmentName `json:"environment"`
+	Body        *UpdateEnvironmentJSONRequestBody
+}
+
+type UpdateEnvironmentResponseObject interface {
+	VisitUpdateEnvironmentResponse(w http.ResponseWriter) error
+}
+
+type UpdateEnvironment200JSONResponse Environment
+
+func (response UpdateEnvironment200JSONResponse) VisitUpdateEnvironmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateEnvironment400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateEnvironment400ApplicationProblemPlusJSONResponse) VisitUpdateEnvironmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateEnvironment401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateEnvironment401ApplicationProblemPlusJSONResponse) VisitUpdateEnvironmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateEnvironment403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateEnvironment403ApplicationProblemPlusJSONResponse) VisitUpdateEnvironmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateEnvironment404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateEnvironment404ApplicationProblemPlusJSONResponse) VisitUpdateEnvironmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateEnvironment413ApplicationProblemPlusJSONResponse struct {
+	TooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateEnvironment413ApplicationProblemPlusJSONResponse) VisitUpdateEnvironmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateEnvironment422ApplicationProblemPlusJSONResponse struct {
+	InvalidApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateEnvironment422ApplicationProblemPlusJSONResponse) VisitUpdateEnvironmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListTeamMembersRequestObject struct {
 	Team   TeamName `json:"team"`
 	Params ListTeamMembersParams
@@ -2349,6 +3158,21 @@ type StrictServerInterface interface {
 	// UpdateTeam Change a team's display name or description (team admin).
 	// (PATCH /api/v1/teams/{team})
 	UpdateTeam(ctx context.Context, request UpdateTeamRequestObject) (UpdateTeamResponseObject, error)
+	// ListEnvironments A team's environments, each with its namespace, quota and reconcile status (team viewer).
+	// (GET /api/v1/teams/{team}/environments)
+	ListEnvironments(ctx context.Context, request ListEnvironmentsRequestObject) (ListEnvironmentsResponseObject, error)
+	// CreateEnvironment Add an environment and its namespace (team admin; sizing the quota is for platform admins).
+	// (POST /api/v1/teams/{team}/environments)
+	CreateEnvironment(ctx context.Context, request CreateEnvironmentRequestObject) (CreateEnvironmentResponseObject, error)
+	// DeleteEnvironment Remove an environment; its namespace and everything in it is deleted (team admin).
+	// (DELETE /api/v1/teams/{team}/environments/{environment})
+	DeleteEnvironment(ctx context.Context, request DeleteEnvironmentRequestObject) (DeleteEnvironmentResponseObject, error)
+
+	// (GET /api/v1/teams/{team}/environments/{environment})
+	GetEnvironment(ctx context.Context, request GetEnvironmentRequestObject) (GetEnvironmentResponseObject, error)
+	// UpdateEnvironment Resize an environment's quota by tier or monthly budget (platform admins).
+	// (PATCH /api/v1/teams/{team}/environments/{environment})
+	UpdateEnvironment(ctx context.Context, request UpdateEnvironmentRequestObject) (UpdateEnvironmentResponseObject, error)
 	// ListTeamMembers Role assignments of a team, for users and groups (team viewer).
 	// (GET /api/v1/teams/{team}/members)
 	ListTeamMembers(ctx context.Context, request ListTeamMembersRequestObject) (ListTeamMembersResponseObject, error)
@@ -2635,6 +3459,182 @@ func (sh *strictHandler) UpdateTeam(ctx echo.Context, team TeamName, params Upda
 	return nil
 }
 
+// ListEnvironments operation middleware
+func (sh *strictHandler) ListEnvironments(ctx echo.Context, team TeamName, params ListEnvironmentsParams) error {
+	var request ListEnvironmentsRequestObject
+
+	request.Team = team
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListEnvironments(ctx.Request().Context(), request.(ListEnvironmentsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListEnvironments")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListEnvironmentsResponseObject); ok {
+		return validResponse.VisitListEnvironmentsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CreateEnvironment operation middleware
+func (sh *strictHandler) CreateEnvironment(ctx echo.Context, team TeamName, params CreateEnvironmentParams) error {
+	var request CreateEnvironmentRequestObject
+
+	request.Team = team
+	request.Params = params
+
+	var body CreateEnvironmentJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateEnvironment(ctx.Request().Context(), request.(CreateEnvironmentRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateEnvironment")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CreateEnvironmentResponseObject); ok {
+		return validResponse.VisitCreateEnvironmentResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// DeleteEnvironment operation middleware
+func (sh *strictHandler) DeleteEnvironment(ctx echo.Context, team TeamName, environment EnvironmentName) error {
+	var request DeleteEnvironmentRequestObject
+
+	request.Team = team
+	request.Environment = environment
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.DeleteEnvironment(ctx.Request().Context(), request.(DeleteEnvironmentRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DeleteEnvironment")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(DeleteEnvironmentResponseObject); ok {
+		return validResponse.VisitDeleteEnvironmentResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetEnvironment operation middleware
+func (sh *strictHandler) GetEnvironment(ctx echo.Context, team TeamName, environment EnvironmentName) error {
+	var request GetEnvironmentRequestObject
+
+	request.Team = team
+	request.Environment = environment
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetEnvironment(ctx.Request().Context(), request.(GetEnvironmentRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetEnvironment")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetEnvironmentResponseObject); ok {
+		return validResponse.VisitGetEnvironmentResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// UpdateEnvironment operation middleware
+func (sh *strictHandler) UpdateEnvironment(ctx echo.Context, team TeamName, environment EnvironmentName) error {
+	var request UpdateEnvironmentRequestObject
+
+	request.Team = team
+	request.Environment = environment
+
+	var body UpdateEnvironmentJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.UpdateEnvironment(ctx.Request().Context(), request.(UpdateEnvironmentRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "UpdateEnvironment")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(UpdateEnvironmentResponseObject); ok {
+		return validResponse.VisitUpdateEnvironmentResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // ListTeamMembers operation middleware
 func (sh *strictHandler) ListTeamMembers(ctx echo.Context, team TeamName, params ListTeamMembersParams) error {
 	var request ListTeamMembersRequestObject
@@ -2908,68 +3908,86 @@ func (sh *strictHandler) GetReadiness(ctx echo.Context) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7Fx7b9u6kv8qA+0Fku5VbCdpd3HcPxZpm57bPU0atDk4WCS5MC2OLZ5KpEpSbtwg333Bh2TJpmynTXyK",
-	"i/tPa8t8DIcz85uXchclIi8ER65VNLyLCiJJjhql/fa6lEpI84miSiQrNBM8GkaXKcKI4612A0YgJqBT",
-	"hELijIlSQUGm2IviiJnRX0qU8yiOOMkxGkaJWzSOVJJiTszqObl9j3yq02j44vAojvS8MCOVloxPo/v7",
-	"OHpHMS+ERp7Mf8P5KkUfUUuGCr4ynVpSFMkRPuMcCKcwFnQOEouMzO2PEyaVBomqEFwhTISEo+eQilKq",
-	"muoUCUW5ILtBwYEhoYP+oxcv4ihnvPp+GDzN5IzoJF09xgeezYEkGphjqBj/iYneU5CUUiLXcHpJppCb",
-	"ybiG1MmBW79J4yoV71nO9CoNF2SKoNi3zgvM7Lzm2hQnpMx0NHwxiA0zWF7m5svAssJ9WzCCcY1TlJaG",
-	"SyT5uV32zu1VEJ0uttJI8iiOJH4pmUQaDbUssbnz3yROomH0H/2FGPfdr6pv1703u1Q3bYX6FaEf8UuJ",
-	"yp49EVwjtx9JUWQsIYYN/UKKcYb53/9Uhid3W+544Wa5TdtcPSPZRMgcKUi3OeyrOdfkNoZa58AwSD3r",
-	"Rfdx9FrwScaSndJY7dlQo0rulCYaYZ8ALR0BCOaKYjsoI0oDoTnjjva3Qo4Zpch3SbyxSQnJMpR7CqTI",
-	"EKhABVxoIFkmvoJOmbLkveMzkjG6S+L+wCw78Pc/LjUwR8JLGKGUQqqR5aYCJEkKE4YZtZSeC/1WlHyn",
-	"pJ4LUGWSetMTg5CWhzOm2DhD0MLJheW0JfJCYiI4ZWb+W8Iy3Cm5la0Dyqgl1BrHluwam2kpvRTiPZFT",
-	"3LVYWvhhCjKzuQSdEu4wCuUMJZAkwUI72fydk1KnQrJvuOtbFxLGhEIikSLXjGSGovvK2FrTeZKY4W9w",
-	"wjhzE5fB4wRekeSz0hZDEjKZiIzaI5rfzcm1FR0FgiO8QqlTEAVKeyqDN4U0XzVzprq19gqExRHekrzI",
-	"3FimMVebOOAOcOqmmRX8kkRKMjffnVnw60bDaGxIHBoYGiYSicYoXiWD8aJ0V0SdGpDsonEOh1ltPv3v",
-	"pw/n8MlSVTlPjkd7CuxyvcVGThPNRjnqVDgKucHUq+jX08soji4+fLL//W7/Pbl8/Y8ojt6cvj+9PI1u",
-	"AgTXLH9Hg3wVpX7UE7n1gkeyeB90MGsi94w/qdOXMLozVvJ+BAqnublXINI4c1mGFCZS5I51zoAqRwXR",
-	"1rT2QvemyqIQUqs3cv6xbErYWIgMCY+c71D5HldGOtrHbrOyvqC4cmOcZNQMbUjsyu43Aea0xdW459+j",
-	"HiEt1ZgXmUFxpbGAUjE+bVxZDETB/52cvQ+wbYklbW5UO3Yf5j1zflf7JLXyPkCLG2ZoRZGX782uGiSq",
-	"pEyfzryJbRPleLHKvT+MUH0lCqjgaFk1ui4Hg+PELWs/Y889mqEcuwcj2MfetAcjY0x6zpiMngXlkiTa",
-	"RV0rv1DUhGWbFHPllM6qGf+D6GgYlaUV5JXVvWfaYRQkKuvjL4yPKpMElQqaGG2wTncwjy34ZxyKBmP6",
-	"BZlb1e5gjQ0IQtRp5oKI+pCUaDywTzeJsGOGG+lYH1d3X5+jPn6TS+sF6lEkfSGeAbBaRODhAG87FXhr",
-	"rOWpcUNDFqaStxWG11FL2Hobo1vhgPd2G4GOkOCC1uAlF8KEiIGFLcb4X4Fx74tWAZVxs7YxWPZIIU78",
-	"A0nm0KjNhSTF5LPq1rqQOC6vbQKoUjW1R3yO4qjkZEZYRsYto9lBul8jRPpZAB6MJ3m24jGMK//MwBKj",
-	"iUEilDOW4IEWn5EHtZkyVWRkXkXqK79PpSiLtlh3saSWXoM/RltPTOAYAl8Dke6AK4Lwu0IJxkvVc5A4",
-	"ieHDuzevwQ+3McvIH2ro7LARR2+HO+3K9mp5iST/KEIe5PKN+QMsn7bmWLVz+E7zMQaU0mEHPdHb2rut",
-	"AeAzc7HmurN/ckf6zQy9rxI1IbgQzvNYt1bNwy6rXhb0YUcNmnaXRLKH8wR78uIGL5ubdd/GaxcEdJqC",
-	"CckULocxP8DWZb+tNIK/v5B8F6sbF8T8MvSJuP6fhOPI6oExkO/oxZ6qtOOZeUrAyh/sj+z/9bwafZfm",
-	"utGGKAvLrXzn8XK+syBaozT0/vPqn9fX6ubvfwt6G1sLyNKlBi6y+8IeA4W9Ij4ZArv1f7fi90DR+m4m",
-	"drLtvEPy3px/Ojg8PDqGjIwxi0GlQmpALsppapy4QuKE3bo8VkES5wGoJWl5PmgJy1FbWMjBt5v9qwNy",
-	"8G1w8MvNf175D8/+Jyg/VTZjtRbw9jX88vzFf4PPkoCDfBXKL3S6Ny4vt7WINJyoUFaBK0140mEo13rd",
-	"C79hOXtufFad4Rqs3SSR9tdqmXide/HRi1nlRMwYfrUVB6TMO8wW10K+Q9OyNZYw9qrCweC8Sw8KPwx+",
-	"fsqreUdItT6I3uT6bAmtnTj5KBDnbWGT1uVERRjpmtwJXby5hO/CvCW2NmzA4WAw2OxitiesYegWFaA2",
-	"w+zErrM+BlxYwX0ysKh9zxUqH8HjWjYQvvzWhRWGli1hK2e8+fRwx/KyGpIZ24pJKZme26ylI2OMRDqf",
-	"23LMpYDto3qBVOvCpdAZn4hV+HFZbaas+2SiLeTURMIEFGaTAx+XwG/lGCVHjQqq2ADGmDJOFyn0Idjo",
-	"wJbjrnkNrSqGL6XQRNnitrkdFYNfV4FETlFWGdFxVmIhGdfKBcwEfmX6Q2GGFUIZ4z2Pr/mJnAp4/QYa",
-	"NQYVw2/zGUouYFoSSaWB0BgSoTRM2LSU6LanjEy5UEz1rvk1P52hnMOoTwo2spl+4IhUAQHHRrAx5hBI",
-	"o05gfVr7PAbCXShnv7oT6BSveSK425QCo979LaSYMYoydh6tgS+WVHxwK/TAYrJLFFd+wTUfddVSRnVF",
-	"7uqmVZOrUhg2tQzjObRSEftjQefGsb7m43kjzWEzz3BWasdRX+mB0VIvwWi4tmVBORasaVp42Z5vq7eE",
-	"C52irItPBJ4fHfWuDRRkLEGurNr4OvtJQZIUD456g4Zf4SX55OJdFEczlMrJ96B36IaJAjkpWDSMjnuD",
-	"3rHPels1Mvffnx32XRrNPvLZwFbpITLm9sSPWSrTHw0GawpgDyt8NVLPgdqXk1lfovI1qckEpavIPR8c",
-	"di1f09tvle2saSnznMh5NIw+rVTBaJ24VvYWa03YU377XNAyczULMlXGEleMvDGL19wtKdMHOKuad7pZ",
-	"XKcRVRS3enyuwidbDOm7LpH7eONAD21mZKhrpMqsdnTNHAdMdnghD0oP6gHppsk5R0GiwjgSbNlxdwBE",
-	"W1M0sb0cqYEAlne20ShmIoLm3tt5f+sIGONESNy8d8k1yx6+981T6mg7cR7Q0xPbVmag1J3Wq+dgs3o2",
-	"Wn6+T6PNpOPNkxaNL20bYM/mqY6B41e0ICqV7sFFBf42glKgEIFk2UsL/c2HOkUmnUOw1zINZvG2YXAu",
-	"UdAc/Ir6DJ/S1p7h+u6cRzGqf6TNNhRgKm6yZ+EWNflU+Q1tVtWJ307jeWlH7MJsBvTa+3+pUL6kYu6I",
-	"GJFwOo63ukvHfUwYNG3/dbxb5a5Dq7VqbQ9rvDnnv47nvnS/MzVvyZi996aUjTETfKpsxbIIaC1aP8Ic",
-	"4llT7nyC39a1VEDGXHh96VDtYUK21BXrrtAy4JWg80e9PZ8EuG+HiFqWeL8iN4ePunOwU9ElLQybXR3R",
-	"7nx6SabttQNNr8IRsn7c/U+MLGbGL5tn1A2kZsLhFlvU3XFmwtHR5glVH2VbbdzVALGK8LKtP4kwARUz",
-	"npJRm5CWLJvm/p35796F2Rm6TENbgd7Y59+nQL4RO2D8nq9G9m4j+lP7HWbG880z6s5SKx1bXHagy7N9",
-	"7445/t4tApt7to24RCk25a5ja3/h1nRYyS63JXzBXQ3w54LjFl3wTw16Xb6QbQJ6qPUySx2HBPNcaBMz",
-	"sglDCjausHpnXxaYshlyYBxaTPmuvXcn8w+S4Psg1j7IDtSvIRiBKKp3M9oi6BKdj2BmngagfR52K4B+",
-	"ehl31NCfXMx+XtO6Y8xOCZ9WtntPgc+t+yYuCY273WjAOwC8n9si9+ZQ68yP+6vyVL67YDvxb3VtdK3o",
-	"W022W9EX62+eNEKvGyPWhmP+xloBmeGOwRa+69Dse1BhIeAfl90QW48xghnbFGypULq0gevL8lLuytxd",
-	"0dwPIEwwEDyhdKEAP2ss2GqD2nE0WPXhBISW0hWw+deI9B4KOD9zaPgrmxmQsfW+RhMacVECcy9FWcX7",
-	"QZDp37kPa8PGj5iLGbY0bnMI6Cb964WADxObtm21LAHi8aJ6+/LHAr2uKxnswJiY+Myd5SfHt8fDpPiu",
-	"kwd7Chitc8zt17PzxS11vaC9oTFqq3jrrLnN0wDaXxM9dctgHT/9G552HwU9zJAZLErtmyPf1lXd/Msl",
-	"TyhNfoeQe5SxGfZaPU/R8Oqmefj3bIYclXoJhKuvxhv+mrIM/Z/1EAkqBbLkrYqamiuNuWdBjlqyRK0v",
-	"PLohG3mg8Vb3i4ywTc7b8kEvpMhRp1i60hjgrW1ysi8Xrzt9Y54/B+xXrxUlorS1fU4hI9a/hsI4MIvT",
-	"Petkim+R6c1Jnq3jzIcC+cnFu08FJg+TEL9wGMT8qkBFUpqwZz0PLlOmGkM7TiSR0PlaQf+IhDIjSn+N",
-	"rJvt59ZuvnD27In3OxcaLFNewsi9KDYCReZWf5IUKBbIqZWaiWtCX3cHNe9e+mpiY7prDXLtdFq4Px5Q",
-	"KWv4utobLZobr24M7Lq/PuAchVJm0TDq26jRr1P3hvn1jI/gn9SV9MYzZw0bD1xbQvOBb2G6v7n//wAA",
-	"AP//",
+	"7DxrU9vIln/llPZWAXsFNpDM7pgPW4QwmewEwhJSU1uBW26rj+2eSN2a7paJQ/Hft/ohWbJbfhAgubN3",
+	"PkywrO4+71ef47soEVkuOHKtot5dlBNJMtQo7aeTQiohzV8UVSJZrpngUS+6GiP0OX7R7oU+iCHoMUIu",
+	"ccJEoSAnI9yL4oiZt/8sUE6jOOIkw6gXJW7TOFLJGDNids/Il3fIR3oc9V7uH8SRnubmTaUl46Po/j6O",
+	"3lLMcqGRJ9PfcLoI0SVqyVDBLdNjC4oiGcJnnALhFAaCTkFinpKp/XLIpNIgUeWCK4ShkHDwAsaikKqC",
+	"eoyEopyBXYNg14DQAv/By5dxlDFeft4PYjM8IzoZL6LxnqdTIIkG5ggqBn9gorcUJIWUyDWcXpERZGYx",
+	"LgF1uOv2r8O4CMU7ljG9CMMFGSEo9rWVgaldV9+b4pAUqY56L7uxIQbLisx86FpSuE8zQjCucYTSwnCF",
+	"JDu32965s3Kix7OjNJIsiiOJfxZMIo16WhZYP/lvEodRL/q3zkyMO+5b1bH73ptTSk5boX5F6CX+WaCy",
+	"uCeCa+T2T5LnKUuIIUMnl2KQYvb3P5Shyd2aJ164Ve7QJlXPSDoUMkMK0h0O22rKNfkSQ6VzYAikdvai",
+	"+zg6EXyYsuRZYSzPrKlRKXdKE42wTYAWDgAEw6LYvpQSpYHQjHEH+y9CDhilyJ8TeGOTEpKmKLcUSJEi",
+	"UIEKuNBA0lTcgh4zZcF7yyckZfQ5gfsd03TX839QaGAOhCPoo5RCqr6lpgIkyRiGDFNqIT0X+hdR8GcF",
+	"9VyAKpKxNz0xCGlpOGGKDVIELZxcWEpbIC8kJoJTZtb/QliKzwpuaeuAMmoBtcaxIbvGZlpIr4R4R+QI",
+	"n1ssrfthClJzuAQ9Jtz5KJQTlECSBHPtZPMjJ4UeC8m+4nNzXUgYEAqJRIpcM5IaiO5LY2tN53FiXn+N",
+	"Q8aZWzjvPI7hFUk+K219SEKGQ5FSi6L53mCuregoEBzhFUo9BpGjtFgZf5NL81EzZ6obey+4sDjCLyTL",
+	"U/cu05ipVRRwCJy6ZWYHvyWRkkzNZ2cW/L5RLxoYEHvGDfUSiURjFC+CwXheOBZRpwYkvajh4XxWk07/",
+	"/eH9OXywUJXBk6PRlgK73d7sIKeJ5qAM9Vg4CLnxqZ+iN6dXURxdvP9g//lo/398dfJrFEevT9+dXp1G",
+	"NwGAK5K/pUG6ikI/KkZuvyBK1t8HA8wKyC0TT+rxEfTvjJW874PCUWb4CkSaYC5NkcJQisyRzhlQ5aAg",
+	"2prWvRDfVJHnQmr1Wk4vi7qEDYRIkfDIxQ5l7PHJSEcT7SYpKwbFZRjjJKMiaE1iF06/CRCnKa4mPH+I",
+	"eoS0VGOWp8aLK405FIrxUY1lMRAF/3t89i5AtjmSNKlRntiOzDvm4q4mJpXybqDFNTO0oMjzfLO7BoEq",
+	"KNOnE29im0A5WixS73cjVLdEARUcLan610W3e5i4be3fuOceTVAO3IM+bOPeaA/6xpjsOWPS3wnKJUm0",
+	"y7oWvqGoCUtXKeYCls6qmfiD6KgXFYUV5IXdfWTaYhQkKhvjz4yPKpIElQqaGG18nW4hHpvRzwQUNcJ0",
+	"cjK1qt1CGpsQhKDTzCURFZKUaNy1T1eJsCOGe9ORPi55X+FRoV+n0nKBehRJn4lnwFnNMvBwgreeCrwq",
+	"6Aj1sWR6nKFmySLPfhW3QGBg34MBJia1JvBnITSJXarwPkd+IpTJVH0uCLlkCSooeIpKQSL4kI0KiXTR",
+	"yyd5cSIk/ioK2eSgKAZpjX28yAYmbYzLFWr9188Ed2WDNV63dYALlGeCO9+0xpoMMyGnb9irjd7fBCpJ",
+	"sjfs1QZEMpa9KWmLSrPMaNbZ0jh+nkI1AjcRqzGqTqEStHZhfLs8oBqSVGFAij6MicRwMJETqcuwxAuy",
+	"yk1yIDicXHyEbfOFNGn5oJgqcMDuHLk8opLdSrhvx8ghxaE2oc2edXxJWig2wbOy+uFM8ex5WQdxzxf5",
+	"V5VN9mtFk26Ar7b8cmlijkVUbUlHGZdEICtSzfIUDdreZqn1EVoGYLisUxNuIxZpoEpnxQJylGBfsYU3",
+	"Q33CqSd5BWkMjPuaIksQUqZmZbBk2iT5+qTtuv+WUnhODUpkQtJ6yidMCp6FwweTryE91uu6pThyUcFG",
+	"S6hkQ32JOTHwHgcdLnKfadk6jQmQByT5DEqYaNUEfsmY8BFSkwFSTFEjLYlvKKxNnh+vCU6GShGXYS98",
+	"x32dL/iFykkS/jYfExXQ6gvk1ABfcM1SC2y1jZUnoweOUy5N8OyI4RIJnQIZapQxuIKFc2IEPPRWunyM",
+	"44+J4siui+LI1zhCQY91iat8ek1o/se+vyysKXK6mUTMSa+leVzWUWeELslawlyXvfqpK6TemetF2a8b",
+	"4zVcVdOkreM+ZxZm5dst+hzPgGwAsALjE1cF2Mw3DSoyLROMuu+rqcuasuSq3SaQRblq2RULEMaetwL7",
+	"x4hp60bzyYLaecLMXdJ05+9ocqI1SmNX/vGJ7H692f60S3a/dnd/vvn3T/6Pnf/6W8jiLajzoiNohNar",
+	"JaAWit/Ha8rOok6aQJZI2i6pwfRyPm66RCUKmaBFbUuB2RJSF2VsE1V3EiDR1jPMswwETyqbuxOs/Kwv",
+	"qHFUKPwWTD4aqw4t4DJ9BGSgTDA48yXWKgJ+YUqrAPRzcmgJvUIMP1qbutJwZIzXn+4/iinZyCYsIPEL",
+	"w5SeSuk0cr4EVRYkFv12ea0VjsiNuSkjcn8dUrsJExLcrWawCpALxoMb2yKk/xYY95cV5Y3bQNDpOhUt",
+	"i1KInb8iSV1KOOfuxph8VhsJ6MLeShNdqHp5RXw2rpiTCWEpGTSqai2g+z1CoJ8F6oek0OOzhZLyoCzg",
+	"R3EkGE1MvoZywhLc1eIz8mDkQ5nKUzI9bwvxRlIUm2WjcZSnRBvvfkwzFqzOxpEqHIILgvBRoQTkmmmT",
+	"UgxjeP/29Qn41+2lVt8j1XOFOiOOvlDXWnha38ddIckuReiKYZ5jHoF5bCuKlSeHeWojnEVx3DyNWLNC",
+	"+Jm5y8hluH9wKP1mXl0W9UuRroxvKho+VXzs0HTRsUUuLkNmC94mYbHjxoPiw28g63xhvzCCvz2TfHeZ",
+	"SxT0zTc9n+93/iAc+1YPjIF8Sy+2VKkdO+YpASt/sN23/1brqvLs3Fr3tgHKOvtGQ8zhsmDrH9fX6ubv",
+	"wchqfQGZY2qAke0Me4yQ1ivik0Wzbv81I4gmIg8mYivZzlsk7/X5h939/YNDSMkA0xjUWEgNyEUxGoMW",
+	"kEscsi+1LN3+NSctL5qR+cG3RObldfdis9gvJ/Dzi5f/Af4aHZzLV6EL6NbwxjVurC0itSAqdO3MlSa8",
+	"pQCy/FpmFjfMt1eZuE+nuMTXrpJI+225TbwsvLj0YlYGEROGt7YlDSnzNyrWr4Vih7plq21h7FXpB4Pr",
+	"rrxT+Gbn55e8mq5OJe42D33WdK2tfvJRXJy3hXVY52+yw56uTp0Q4w0THuTz5shaswH7tkK7is7NBUsI",
+	"ukaL4JqFEIPrY7gLK7hP5iyq2HMBykeIuOYNhO/PbPMVBpZHSnyfWF5CKdkVC+WYrwqW6l3GfY1Asa+o",
+	"YHt2w+KrI0Qi6FuW4E4PVEbSFA7sXUcHXrxh0IGDLuSCqhgypKzI4D+hA/s/2a9edmPXKwaHB9CBn8oF",
+	"3Xph2u5p79XM8iiO7IpwjqgwKSTTU9ue4+sISKTDznLe9TrZR9UGY61z1yvG+DBw2eQuFZirqpisETk1",
+	"GT0Bhelw1+dX8FsxQMlRo4Iyx4EBjhmns16xHtgsx9bhr3kVIqjYEVnZir6RMhWD31eBRE5Rlq0/g7TA",
+	"XDKulUv8Cbxh+n2ubJ1HGSc0ja/5sRwJOHkNtWY6FcNv0wlKLmBUEEmlCQViSITS4K7J3PGUkREXiqm9",
+	"a37NTycop9DvkJz1bUsbcESqgIAjI9hcuQek1hBnY3P7PAbCXUpqPzoM9Bivee1ujlEfxudSTBhFGbvI",
+	"3LhhlpR0cDvsgY0tnNiV8c0177c1Dfar1tNPN43m07IUY3uoYDCFRklleyDo1CQI13wwrZVrbIsVnBXa",
+	"UdS3NEJ/rmm+31vam68cCZZ05x8117trGy70GGXVZUngxcHB3jW3Zf0Eubs88g3lxzlJxrh7sNetxUde",
+	"ko8v3kZxNEGpnHx39/bdayJHTnIW9aLDve7eoW/vsmpk+N+Z7Hdcv4h95MtzjR67yLiNY//OXD/6Qbe7",
+	"pNNzsw7PWo9VoMnTyazvxfTNl8MhStd6+qK737Z9BW+n0Z9qTUuRZUROo170YaHdk1YdWspysdKELeWP",
+	"zwQtUtecR0bKmLWSkDdm84q6BWV6FyfllEo7iat+GRXFjWGWT2HMZq903DjEfbzyRe+izZuh8Yiyhahl",
+	"POQwYKDDG3nnutGwQztMLsgLAhX2h8HZFMcDINqaoqEdWhgbF8Cy1nkRxbi9cZydvV4UuwyAAQ6FcbCr",
+	"zrYV/c3PvnlKHW12iAX09NjOTxlX6rD16tldrZ612ZaHabRZdLh60WzCo2kDLG4e6hg43qJ1olLpPbgo",
+	"nb/NBBUoRCBpemRdf/2hHiOTLiDYapgGs3nTMLjQLmgO3qA+w6e0tWe4fAzlUYzq7+P6vAUwFdfJMwuL",
+	"6nQq44YmqaoCdqvxvLJvPIfZDOi1j//GQvmrIcMjYkTC6Th+0W067nPboGn76fB5lbtKEZeqtUXWRHMu",
+	"fh1MfY/6s6l5Q8Ys3+tSNsBU8JGyrbl5QGvRxhEGiZ263PmLCns/pwIy5soEV86rbSZkc+OfjoWWAK8E",
+	"nT4q93wx476Z6mpZ4P2C3Ow/6snBkTxXfDFkdveh9uTTKzJq7h2Y7hQOkOXv3f/AnsWs+Hn1impS0izY",
+	"X+OIagzMLDg4WL2gHBhsqo1jDRCrCEdN/UmESahsGcCoTUhL5k1z5878c+/S7BRdxaSpQK/t84cpkJ84",
+	"Dhi/F4uZvTuI/tBxh1nxYvWKaoTSSscazA6MMzb57ojj+V61GtqJU6IUG3E3mrQ9C2tarGRb2BJmcNuk",
+	"97nguMa491M7vbZYyE67bGq9zFaHIcE8F9rkjGzIkILNK6ze2an4EZsgB8ahQZQHnf18Mr+RBN8Hfe1G",
+	"dqCatzcCkZc/QtAUQVewfQQz8zQO2teT13LQTy/jDhr6g4vZj2tan9ln2053b7u3FPg7At+MJqHG25UG",
+	"vMWBd3DW87c83zqtv/jkaddTOoD5DuHlNY0a2t8zB3qI+a1VOkoRaqJja+i2LG2Cguoiw99juHzdKEHC",
+	"UgR3n+4Fzd2YNyStIUnfauuXpGT1juwfNDNb7MB/5gSt0bXemqcdzQ2iDEWailt3r8U4KGv/FGz37fRF",
+	"H3QhuXITKTtzLuSvkb9t6kZ+5ITvmFIgvK7wVfQ/43jNaxyBYl/LwXqn/8xdhMwVVZYp/TpepnNX+7RG",
+	"BtnU9/+n6WCDtZeYiQnOcfdojrWG2bb05abmGAemDUfLmbm2gGHBjLclfkv50n0uU2aythrIfsLbyW+h",
+	"kAIZEcaVtrMgP7i/fnRPGgd/pgznGPeQXytbGOVamaGdLpz6hF73+2RdK0TVJ19HNQsb9rh/vUrW87m9",
+	"S1Ts67xt3FKe3oMpaOYGdvxkZTlfv/0IXi6zjc+rr63O/Hvf687fd5yvJ9SNTv62Hf34wXo7+gbumye9",
+	"7aya5Zdmd55jjcTOUMeoKP/nSvEu50u6trfNCGZso7hCoXRXsG5Wpz2Re5xqXTCDO6Z0pgA/avbWGI15",
+	"5sStnM0ICC2lC4W7f2VdP1rW9YaZwNz1TtYGk4i7cfG/U2EV76EFO2+yOnfuj6UJlEsUGhq3On9yi/56",
+	"12mbiU0w4fL+ovzJ1m+7NGtjSfcZjInJmhwu/yQp0bf7pPiulQZbChit+nWayVI241JbnrRiWGatu6uz",
+	"+jFP49C+T07ULoPVXdS/3NPz3yhtZsiMLxrbXxP4uqyD0f/gwBNKkz8hFB6lbIJ7jfmRqPfppo78OzZB",
+	"jkodAeHq1kTDt2OWov/dLpGgUiAL3uhOVFOlMfMkyFBLlqjlTZzulZU00PhFd/KUsFXB2zyiF9L+EhYW",
+	"rs0Q8IsdGLG/SLwM+9o6j0c1BgSJKGyfNKeQEhtf2589q2G300oUP26wNyVZuowy73PkxxdvP+SYbCYh",
+	"fuOwE/O7AhVJYdKe5TS4GjNVe7UFI4mETpcK+iUSyowofR9Ztzcw1m6+dPbsic87FxosUY6g7348pA+K",
+	"TK3+JGOgmCOnVmqGbjB5GQ8q2h35zszacjdm4UaTtHC/OF4qa5hdzYNmg2KfbozbdT9Z7gKFQqZRL+rY",
+	"rNHvU83Z+P1MjOCfVF3JtWfOGtYeNMpCteeu9bv+wI+J3N/c/18AAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -51,16 +51,26 @@ func Serve(ctx context.Context, c *config.Config, log *slog.Logger, ready chan<-
 	defer st.Close()
 
 	checks := map[string]func(context.Context) error{"database": st.Ping}
+	prices := tenancy.Prices{CPUCoreHour: c.PriceCPUCoreHour, RAMGiBHour: c.PriceRAMGiBHour, HoursPerMonth: tenancy.DefaultPrices.HoursPerMonth}
+	topts := tenancy.Options{AnyoneCreatesTeams: c.TeamCreation == config.TeamCreationAnyone, Environments: c.Environments,
+		DefaultTier: c.DefaultTier, NamespacePattern: c.NamespacePattern, CPUShare: c.BudgetCPUShare, LimitRatio: c.BudgetLimitRatio, Prices: prices}
 	if c.Kubeconfig != "" || c.InCluster {
 		kc, err := kube.Connect(c.Kubeconfig)
 		if err != nil {
 			return err
 		}
 		checks["kubernetes"] = kc.Ready
+		rec := tenancy.NewReconciler(st, kc.Core, tenancy.ReconcilerOptions{PodSecurity: c.PodSecurity, IngressNamespace: c.IngressNamespace, Prices: prices}, log.With("loop", "tenancy"))
+		topts.Notify, topts.Quotas = rec.Enqueue, rec
+		go func() {
+			if err := rec.Run(ctx); err != nil {
+				log.Error("tenancy reconciler stopped", "error", err)
+			}
+		}()
 	}
 	e, err := server.New(server.Deps{
 		Log: log, Store: st, Auth: auth.New(c), Admins: access.NewAdmins(c.PlatformAdmins),
-		Tenancy:      tenancy.NewService(st, tenancy.Options{AnyoneCreatesTeams: c.TeamCreation == config.TeamCreationAnyone}),
+		Tenancy:      tenancy.NewService(st, topts),
 		MaxBodyBytes: c.MaxBodyBytes,
 		ReadyChecks:  checks,
 	})

@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"time"
 )
@@ -41,6 +42,16 @@ type Config struct {
 
 	Kubeconfig string
 	InCluster  bool
+
+	Environments     []string
+	NamespacePattern string
+	DefaultTier      string
+	PodSecurity      string
+	IngressNamespace string
+	BudgetCPUShare   float64
+	BudgetLimitRatio float64
+	PriceCPUCoreHour float64
+	PriceRAMGiBHour  float64
 
 	ServiceTokens  []ServiceToken
 	PlatformAdmins []string
@@ -73,6 +84,16 @@ func NewFlagSet(name string, c *Config) *flag.FlagSet {
 	fs.StringVar(&c.DatabaseURL, "database-url", "", "PostgreSQL URL (postgres://...); SQLite in --data-dir when empty")
 	fs.StringVar(&c.Kubeconfig, "kubeconfig", "", "kubeconfig of the cluster Berth manages; empty means no cluster (or in-cluster with --in-cluster)")
 	fs.BoolVar(&c.InCluster, "in-cluster", false, "use the service account Berth runs as (when deployed in the cluster)")
+	c.Environments = []string{"dev", "staging", "prod"}
+	fs.Var((*replaceList)(&c.Environments), "environments", "environments every new team gets, comma-separated (default dev,staging,prod)")
+	fs.StringVar(&c.NamespacePattern, "namespace-pattern", "{team}-{env}", "name of a team environment's namespace; {team} and {env} are replaced")
+	fs.StringVar(&c.DefaultTier, "default-tier", "small", "quota tier of new environments: small, medium or large")
+	fs.StringVar(&c.PodSecurity, "pod-security", "restricted", "Pod Security admission level of team namespaces: privileged, baseline or restricted")
+	fs.StringVar(&c.IngressNamespace, "ingress-namespace", "ingress-nginx", "namespace of the ingress controller, allowed into team namespaces")
+	fs.Float64Var(&c.BudgetCPUShare, "budget-cpu-share", 0.5, "part of a monthly budget spent on CPU (the rest buys memory)")
+	fs.Float64Var(&c.BudgetLimitRatio, "budget-limit-ratio", 2, "quota limits as a multiple of the requests a budget buys")
+	fs.Float64Var(&c.PriceCPUCoreHour, "price-cpu-core-hour", 0.031611, "price of a CPU core-hour (OpenCost's default)")
+	fs.Float64Var(&c.PriceRAMGiBHour, "price-ram-gib-hour", 0.004237, "price of a GiB-hour of memory (OpenCost's default)")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&c.LogFormat, "log-format", "json", "json or text")
 	fs.Int64Var(&c.MaxBodyBytes, "max-body-bytes", 1<<20, "largest request body accepted")
@@ -155,6 +176,36 @@ func (c *Config) Validate() error {
 	if c.Kubeconfig != "" && c.InCluster {
 		errs = append(errs, errors.New("--kubeconfig and --in-cluster: choose one"))
 	}
+	if !strings.Contains(c.NamespacePattern, "{team}") || !strings.Contains(c.NamespacePattern, "{env}") {
+		errs = append(errs, fmt.Errorf("--namespace-pattern: %q must contain {team} and {env}", c.NamespacePattern))
+	}
+	if len(c.Environments) == 0 {
+		errs = append(errs, errors.New("--environments: at least one"))
+	}
+	for _, e := range c.Environments {
+		if !dnsLabel.MatchString(e) || len(e) > 20 {
+			errs = append(errs, fmt.Errorf("--environments: %q is not a DNS label of at most 20 characters", e))
+		}
+	}
+	switch c.DefaultTier {
+	case "small", "medium", "large":
+	default:
+		errs = append(errs, fmt.Errorf("--default-tier: %q is not small, medium or large", c.DefaultTier))
+	}
+	switch c.PodSecurity {
+	case "privileged", "baseline", "restricted":
+	default:
+		errs = append(errs, fmt.Errorf("--pod-security: %q is not privileged, baseline or restricted", c.PodSecurity))
+	}
+	if !(c.BudgetCPUShare > 0 && c.BudgetCPUShare < 1) {
+		errs = append(errs, errors.New("--budget-cpu-share: between 0 and 1"))
+	}
+	if !(c.BudgetLimitRatio >= 1 && c.BudgetLimitRatio <= 10) {
+		errs = append(errs, errors.New("--budget-limit-ratio: between 1 and 10"))
+	}
+	if !(c.PriceCPUCoreHour > 0) || !(c.PriceRAMGiBHour > 0) {
+		errs = append(errs, errors.New("--price-cpu-core-hour and --price-ram-gib-hour: positive"))
+	}
 	if c.MaxBodyBytes < 1024 {
 		errs = append(errs, errors.New("--max-body-bytes: must be at least 1024"))
 	}
@@ -188,6 +239,8 @@ func (c *Config) Validate() error {
 	return errors.Join(errs...)
 }
 
+var dnsLabel = regexp.MustCompile(`^[a-z]([-a-z0-9]*[a-z0-9])?$`)
+
 type stringList []string
 
 func (s *stringList) String() string { return strings.Join(*s, ",") }
@@ -198,6 +251,15 @@ func (s *stringList) Set(v string) error {
 		}
 	}
 	return nil
+}
+
+// replaceList is a comma-separated list whose every Set replaces the whole list.
+type replaceList []string
+
+func (s *replaceList) String() string { return strings.Join(*s, ",") }
+func (s *replaceList) Set(v string) error {
+	*s = nil
+	return (*stringList)(s).Set(v)
 }
 
 type tokenList []ServiceToken

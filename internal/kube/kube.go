@@ -49,3 +49,12 @@ func (c *Clients) Ready(ctx context.Context) error {
 	}
 	return nil
 }
+
+// AsUser returns clients that act as a person: requests carry Impersonate-User and
+// Impersonate-Group, so Kubernetes RBAC decides and the cluster's audit log names the user.
+// Berth's own credentials need the impersonate verb on users and groups.
+func (c *Clients) AsUser(user string, groups []string) (kubernetes.Interface, error) {
+	cfg := rest.CopyConfig(c.Config)
+	cfg.Impersonate = rest.ImpersonationConfig{UserName: user, Groups: append([]string{"system:authenticated"}, groups...)}
+	return kubernetes.NewForConfig(cfg)
+}

@@ -79,7 +79,7 @@ func newEnv(t testing.TB, o envOptions) *env {
 	st := storetest.Open(t, o.driver)
 	e, err := server.New(server.Deps{
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Store: st, Auth: auth.New(cfg), Admins: access.NewAdmins(cfg.PlatformAdmins),
-		Tenancy: tenancy.NewService(st, tenancy.Options{AnyoneCreatesTeams: !o.adminsOnly}), MaxBodyBytes: o.maxBody,
+		Tenancy: tenancy.NewService(st, tenancyOptions(o)), MaxBodyBytes: o.maxBody,
 		ReadyChecks: map[string]func(context.Context) error{"database": st.Ping},
 	})
 	if err != nil {
@@ -223,4 +223,10 @@ func (s *specCheckingTransport) RoundTrip(req *http.Request) (*http.Response, er
 		s.t.Errorf("%s %s -> %d does not match the spec: %v\nbody: %s", req.Method, req.URL.Path, res.StatusCode, err, body)
 	}
 	return res, nil
+}
+
+func tenancyOptions(o envOptions) tenancy.Options {
+	t := tenancy.DefaultOptions()
+	t.AnyoneCreatesTeams = !o.adminsOnly
+	return t
 }

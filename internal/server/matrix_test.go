@@ -43,6 +43,12 @@ func matrix() []call {
 		{op: "addTeamMember", method: "POST", path: "/api/v1/teams/payments/members", body: map[string]any{"kind": "group", "name": "group:default/{who}", "role": "viewer"}, want: with(admin, "root", 201, "alice", 201)},
 		{op: "getTeamMember", method: "GET", path: "/api/v1/teams/payments/members/{vi}", want: viewer},
 		{op: "updateTeamMember", method: "PATCH", path: "/api/v1/teams/payments/members/{vi}", body: map[string]any{"role": "viewer"}, want: admin},
+		{op: "listEnvironments", method: "GET", path: "/api/v1/teams/payments/environments", want: viewer},
+		{op: "getEnvironment", method: "GET", path: "/api/v1/teams/payments/environments/dev", want: viewer},
+		{op: "createEnvironment", method: "POST", path: "/api/v1/teams/payments/environments", body: map[string]any{"name": "env-{who}"}, want: with(admin, "root", 201, "alice", 201)},
+		// Sizing quotas is for platform admins: everyone else hears 403 before the team is looked up.
+		{op: "updateEnvironment", method: "PATCH", path: "/api/v1/teams/payments/environments/dev", body: map[string]any{"tier": "medium"}, want: map[string]int{"root": 200, "alice": 403, "ed": 403, "vi": 403, "outsider": 403}},
+		{op: "deleteEnvironment", method: "DELETE", path: "/api/v1/teams/payments/environments/staging", want: map[string]int{"ed": 403, "vi": 403, "outsider": 404, "alice": 204}},
 		{op: "listAuditEvents", method: "GET", path: "/api/v1/audit-events", want: map[string]int{"root": 200, "alice": 200, "ed": 403, "vi": 403, "outsider": 403}},
 		// After listAuditEvents: a creator administers its new team and may then read its audit log.
 		{op: "createTeam", method: "POST", path: "/api/v1/teams", body: map[string]any{"name": "team-{who}"}, want: all(201)},

@@ -78,6 +78,9 @@ func (q Queries) DeleteTeam(ctx context.Context, id string) error {
 	if _, err := q.exec(ctx, "DELETE FROM members WHERE team_id = ?", id); err != nil {
 		return fmt.Errorf("delete members of team: %w", err)
 	}
+	if _, err := q.exec(ctx, "DELETE FROM environments WHERE team_id = ?", id); err != nil {
+		return fmt.Errorf("delete environments of team: %w", err)
+	}
 	if _, err := q.exec(ctx, "DELETE FROM teams WHERE id = ?", id); err != nil {
 		return fmt.Errorf("delete team: %w", err)
 	}

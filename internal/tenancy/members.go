@@ -27,6 +27,7 @@ func (s *Service) AddMember(ctx context.Context, p access.Principal, team string
 		return store.Member{}, errs.Invalid("/role", "must be viewer, editor or admin")
 	}
 	var m store.Member
+	var namespaces []string
 	err := s.store.Tx(ctx, func(q store.Queries) error {
 		t, err := s.authorize(ctx, q, p, team, access.Admin)
 		if err != nil {
@@ -40,9 +41,15 @@ func (s *Service) AddMember(ctx context.Context, p access.Principal, team string
 			}
 			return err
 		}
+		if namespaces, err = s.teamNamespaces(ctx, q, t.ID); err != nil {
+			return err
+		}
 		return audit.Record(ctx, q, p, audit.Entry{Action: "member.add", Team: t.Name, Target: memberTarget(m),
 			Detail: map[string]any{"role": m.Role}}, now)
 	})
+	if err == nil {
+		s.notify(namespaces...)
+	}
 	return m, err
 }
 
@@ -87,6 +94,7 @@ func (s *Service) UpdateMemberRole(ctx context.Context, p access.Principal, team
 		return store.Member{}, errs.Invalid("/role", "must be viewer, editor or admin")
 	}
 	var m store.Member
+	var namespaces []string
 	err := s.store.Tx(ctx, func(q store.Queries) error {
 		t, err := s.authorize(ctx, q, p, team, access.Admin)
 		if err != nil {
@@ -106,15 +114,22 @@ func (s *Service) UpdateMemberRole(ctx context.Context, p access.Principal, team
 		if err := q.UpdateMemberRole(ctx, m.ID, m.Role, m.UpdatedAt); err != nil {
 			return err
 		}
+		if namespaces, err = s.teamNamespaces(ctx, q, t.ID); err != nil {
+			return err
+		}
 		return audit.Record(ctx, q, p, audit.Entry{Action: "member.update", Team: t.Name, Target: memberTarget(m),
 			Detail: map[string]any{"from": from, "role": m.Role}}, m.UpdatedAt)
 	})
+	if err == nil {
+		s.notify(namespaces...)
+	}
 	return m, err
 }
 
 // RemoveMember removes a role assignment (team admin). The last admin cannot be removed.
 func (s *Service) RemoveMember(ctx context.Context, p access.Principal, team, id string) error {
-	return s.store.Tx(ctx, func(q store.Queries) error {
+	var namespaces []string
+	err := s.store.Tx(ctx, func(q store.Queries) error {
 		t, err := s.authorize(ctx, q, p, team, access.Admin)
 		if err != nil {
 			return err
@@ -129,9 +144,16 @@ func (s *Service) RemoveMember(ctx context.Context, p access.Principal, team, id
 		if err := q.DeleteMember(ctx, m.ID); err != nil {
 			return err
 		}
+		if namespaces, err = s.teamNamespaces(ctx, q, t.ID); err != nil {
+			return err
+		}
 		return audit.Record(ctx, q, p, audit.Entry{Action: "member.remove", Team: t.Name, Target: memberTarget(m),
 			Detail: map[string]any{"role": m.Role}}, s.now())
 	})
+	if err == nil {
+		s.notify(namespaces...)
+	}
+	return err
 }
 
 // keepAnAdmin refuses to take away the team's last admin: nobody could manage it then.

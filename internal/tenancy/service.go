@@ -13,9 +13,14 @@ import (
 
 // Service is the tenancy domain.
 type Service struct {
-	store        *store.Store
-	anyoneCreate bool
-	now          func() time.Time
+	store *store.Store
+	opts  Options
+	now   func() time.Time
+}
+
+// QuotaReader reads a namespace's quota as the cluster reports it (hard and used).
+type QuotaReader interface {
+	QuotaStatus(namespace string) (hard, used map[string]string, ok bool)
 }
 
 // Options configure a Service.
@@ -23,11 +28,48 @@ type Options struct {
 	// AnyoneCreatesTeams lets every authenticated caller create a team (and become its
 	// admin); otherwise only platform admins can.
 	AnyoneCreatesTeams bool
+	// Environments every new team gets, and the quota tier they start with.
+	Environments []string
+	DefaultTier  string
+	// NamespacePattern names team namespaces; {team} and {env} are replaced.
+	NamespacePattern string
+	// Budget defaults and prices, for environments sized by a monthly budget.
+	CPUShare, LimitRatio float64
+	Prices               Prices
+	// Notify, when set, is told which namespaces to reconcile after a change is committed.
+	Notify func(namespaces ...string)
+	// Quotas, when set, reports quota usage from the cluster.
+	Quotas QuotaReader
+}
+
+// DefaultOptions are the documented defaults.
+func DefaultOptions() Options {
+	return Options{AnyoneCreatesTeams: true, Environments: []string{"dev", "staging", "prod"}, DefaultTier: "small",
+		NamespacePattern: "{team}-{env}", CPUShare: 0.5, LimitRatio: 2, Prices: DefaultPrices}
 }
 
 // NewService returns the tenancy domain over st.
 func NewService(st *store.Store, o Options) *Service {
-	return &Service{store: st, anyoneCreate: o.AnyoneCreatesTeams, now: func() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }}
+	return &Service{store: st, opts: o, now: func() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }}
+}
+
+func (s *Service) notify(namespaces ...string) {
+	if s.opts.Notify != nil && len(namespaces) > 0 {
+		s.opts.Notify(namespaces...)
+	}
+}
+
+// teamNamespaces lists the namespaces of a team's environments.
+func (s *Service) teamNamespaces(ctx context.Context, q store.Queries, teamID string) ([]string, error) {
+	envs, err := q.ListEnvironments(ctx, teamID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]string, len(envs))
+	for i, e := range envs {
+		out[i] = e.Namespace
+	}
+	return out, nil
 }
 
 // reservedNames would make team namespaces collide with the platform's own.

@@ -18,11 +18,19 @@ type NewTeam struct {
 
 // CreateTeam creates a team and makes the caller its admin.
 func (s *Service) CreateTeam(ctx context.Context, p access.Principal, in NewTeam) (store.Team, error) {
-	if !s.anyoneCreate && !p.PlatformAdmin {
+	if !s.opts.AnyoneCreatesTeams && !p.PlatformAdmin {
 		return store.Team{}, fmt.Errorf("%w: only platform admins create teams here", errs.ErrForbidden)
 	}
 	if err := ValidateTeamName(in.Name); err != nil {
 		return store.Team{}, err
+	}
+	var envs []store.Environment
+	for _, name := range s.opts.Environments {
+		ns, err := s.namespaceFor(in.Name, name)
+		if err != nil {
+			return store.Team{}, err
+		}
+		envs = append(envs, store.Environment{Name: name, Namespace: ns, Tier: s.opts.DefaultTier})
 	}
 	now := s.now()
 	t := store.Team{ID: audit.NewID(), Name: in.Name, DisplayName: in.DisplayName, Description: in.Description,
@@ -41,11 +49,21 @@ func (s *Service) CreateTeam(ctx context.Context, p access.Principal, in NewTeam
 		if err := q.CreateMember(ctx, owner); err != nil {
 			return err
 		}
+		namespaces := make([]string, len(envs))
+		for i, e := range envs {
+			if err := s.insertEnvironment(ctx, q, t, e, now); err != nil {
+				return err
+			}
+			namespaces[i] = e.Namespace
+		}
 		return audit.Record(ctx, q, p, audit.Entry{Action: "team.create", Team: t.Name, Target: "team/" + t.Name,
-			Detail: map[string]any{"displayName": t.DisplayName}}, now)
+			Detail: map[string]any{"displayName": t.DisplayName, "namespaces": namespaces}}, now)
 	})
 	if err != nil {
 		return store.Team{}, err
+	}
+	for _, e := range envs {
+		s.notify(e.Namespace)
 	}
 	return t, nil
 }
@@ -120,9 +138,11 @@ func (s *Service) UpdateTeam(ctx context.Context, p access.Principal, name strin
 	return out, err
 }
 
-// DeleteTeam removes a team and its role assignments.
+// DeleteTeam removes a team, its role assignments and environments; the reconciler then
+// deletes the team's namespaces.
 func (s *Service) DeleteTeam(ctx context.Context, p access.Principal, name, ifMatch string) error {
-	return s.store.Tx(ctx, func(q store.Queries) error {
+	var namespaces []string
+	err := s.store.Tx(ctx, func(q store.Queries) error {
 		t, err := s.authorize(ctx, q, p, name, access.Admin)
 		if err != nil {
 			return err
@@ -130,9 +150,17 @@ func (s *Service) DeleteTeam(ctx context.Context, p access.Principal, name, ifMa
 		if ifMatch != "" && ifMatch != ETag(t) {
 			return fmt.Errorf("%w: team %s has changed since %s", errs.ErrPreconditionFailed, name, ifMatch)
 		}
+		if namespaces, err = s.teamNamespaces(ctx, q, t.ID); err != nil {
+			return err
+		}
 		if err := q.DeleteTeam(ctx, t.ID); err != nil {
 			return err
 		}
-		return audit.Record(ctx, q, p, audit.Entry{Action: "team.delete", Team: t.Name, Target: "team/" + t.Name}, s.now())
+		return audit.Record(ctx, q, p, audit.Entry{Action: "team.delete", Team: t.Name, Target: "team/" + t.Name,
+			Detail: map[string]any{"namespaces": namespaces}}, s.now())
 	})
+	if err == nil {
+		s.notify(namespaces...)
+	}
+	return err
 }

@@ -1,0 +1,356 @@
+package tenancy_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/berth-platform/berth/internal/access"
+	"github.com/berth-platform/berth/internal/auth"
+	"github.com/berth-platform/berth/internal/kube"
+	"github.com/berth-platform/berth/internal/plane"
+	"github.com/berth-platform/berth/internal/store"
+	"github.com/berth-platform/berth/internal/store/storetest"
+	"github.com/berth-platform/berth/internal/tenancy"
+	authorizationv1 "k8s.io/api/authorization/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+func TestMain(m *testing.M) { plane.Main(m, plane.Options{}) }
+
+type fixture struct {
+	t     *testing.T
+	p     *plane.Plane
+	st    *store.Store
+	svc   *tenancy.Service
+	rec   *tenancy.Reconciler
+	kube  *kube.Clients
+	drift []string
+}
+
+func newFixture(t *testing.T) *fixture {
+	p := plane.Get(t)
+	st := storetest.Open(t, "sqlite")
+	kc, err := kube.Connect(p.Kubeconfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &fixture{t: t, p: p, st: st, kube: kc}
+	f.rec = tenancy.NewReconciler(st, kc.Core, tenancy.ReconcilerOptions{PodSecurity: "restricted", IngressNamespace: "ingress-nginx",
+		Prices: tenancy.DefaultPrices, Resync: time.Hour}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	f.rec.OnDrift = func(kind string) { f.drift = append(f.drift, kind) }
+	opts := tenancy.DefaultOptions()
+	// Every test gets team names of its own: the plane's namespaces are shared by the package.
+	opts.NamespacePattern = "t" + strings.ToLower(t.Name()[len(t.Name())-4:]) + "-{team}-{env}"
+	opts.Notify, opts.Quotas = f.rec.Enqueue, f.rec
+	f.svc = tenancy.NewService(st, opts)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { _ = f.rec.Run(ctx); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+	return f
+}
+
+func person(subject string, groups ...string) access.Principal {
+	return access.Principal{Identity: auth.Identity{Subject: subject, Groups: groups}}
+}
+
+func (f *fixture) waitReady(team, env string) store.Environment {
+	f.t.Helper()
+	var got store.Environment
+	plane.Eventually(f.t, 30*time.Second, team+"/"+env+" ready", func() (bool, error) {
+		root := person("user:default/root")
+		root.PlatformAdmin = true
+		e, err := f.svc.GetEnvironment(context.Background(), root, team, env)
+		if err != nil {
+			return false, err
+		}
+		got = e
+		return e.Phase == tenancy.PhaseReady, fmt.Errorf("phase %s: %s", e.Phase, e.Message)
+	})
+	return got
+}
+
+func TestOnboardingCreatesEverythingAndReapplyChangesNothing(t *testing.T) {
+	f := newFixture(t)
+	ctx := t.Context()
+	jane := person("user:default/jane")
+	if _, err := f.svc.CreateTeam(ctx, jane, tenancy.NewTeam{Name: "payments"}); err != nil {
+		t.Fatal(err)
+	}
+	env := f.waitReady("payments", "dev")
+	ns := env.Namespace
+	cs := f.p.Client
+
+	nsObj, err := cs.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range map[string]string{"berth.dev/team": "payments", "berth.dev/environment": "dev", "app.kubernetes.io/managed-by": "berth", "pod-security.kubernetes.io/enforce": "restricted"} {
+		if nsObj.Labels[k] != v {
+			t.Errorf("namespace label %s = %q, want %q", k, nsObj.Labels[k], v)
+		}
+	}
+	q, err := cs.CoreV1().ResourceQuotas(ns).Get(ctx, tenancy.QuotaName, metav1.GetOptions{})
+	if err != nil || q.Spec.Hard.Cpu().String() == "" || q.Spec.Hard[corev1.ResourceRequestsCPU] != tenancy.Tiers["small"].Quota.RequestsCPU {
+		t.Fatalf("quota: %v %v", q.Spec.Hard, err)
+	}
+	if _, err := cs.CoreV1().LimitRanges(ns).Get(ctx, tenancy.LimitRangeName, metav1.GetOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	nps, _ := cs.NetworkingV1().NetworkPolicies(ns).List(ctx, metav1.ListOptions{})
+	if len(nps.Items) != 4 {
+		t.Fatalf("%d network policies, want 4", len(nps.Items))
+	}
+	rbs, _ := cs.RbacV1().RoleBindings(ns).List(ctx, metav1.ListOptions{LabelSelector: "app.kubernetes.io/managed-by=berth"})
+	if len(rbs.Items) != 1 || rbs.Items[0].Subjects[0].Name != "user:default/jane" || rbs.Items[0].RoleRef.Name != "berth-admin" {
+		t.Fatalf("role bindings: %+v", rbs.Items)
+	}
+
+	// Reconciling again changes nothing in the cluster.
+	versions := func() map[string]string {
+		out := map[string]string{}
+		n, _ := cs.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
+		out["ns"] = n.ResourceVersion
+		l, _ := cs.CoreV1().LimitRanges(ns).Get(ctx, tenancy.LimitRangeName, metav1.GetOptions{})
+		out["lr"] = l.ResourceVersion
+		np, _ := cs.NetworkingV1().NetworkPolicies(ns).List(ctx, metav1.ListOptions{})
+		for _, x := range np.Items {
+			out[x.Name] = x.ResourceVersion
+		}
+		rb, _ := cs.RbacV1().RoleBindings(ns).List(ctx, metav1.ListOptions{})
+		for _, x := range rb.Items {
+			out[x.Name] = x.ResourceVersion
+		}
+		return out
+	}
+	before := versions()
+	applied := env.AppliedAt
+	f.rec.Enqueue(ns)
+	plane.Eventually(t, 20*time.Second, "a second reconcile", func() (bool, error) {
+		e, err := f.svc.GetEnvironment(ctx, jane, "payments", "dev")
+		return err == nil && e.AppliedAt.After(applied), err
+	})
+	if after := versions(); fmt.Sprint(after) != fmt.Sprint(before) {
+		t.Fatalf("re-applying changed objects:\nbefore %v\nafter  %v", before, after)
+	}
+	if len(f.drift) != 0 {
+		t.Fatalf("drift reported where there was none: %v", f.drift)
+	}
+}
+
+func TestDriftIsRepairedAndReported(t *testing.T) {
+	f := newFixture(t)
+	ctx := t.Context()
+	if _, err := f.svc.CreateTeam(ctx, person("user:default/jane"), tenancy.NewTeam{Name: "search"}); err != nil {
+		t.Fatal(err)
+	}
+	env := f.waitReady("search", "prod")
+	cs := f.p.Client
+	if err := cs.CoreV1().ResourceQuotas(env.Namespace).Delete(ctx, tenancy.QuotaName, metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := cs.NetworkingV1().NetworkPolicies(env.Namespace).Delete(ctx, "berth-default-deny", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	plane.Eventually(t, 30*time.Second, "quota and default deny back", func() (bool, error) {
+		_, err1 := cs.CoreV1().ResourceQuotas(env.Namespace).Get(ctx, tenancy.QuotaName, metav1.GetOptions{})
+		_, err2 := cs.NetworkingV1().NetworkPolicies(env.Namespace).Get(ctx, "berth-default-deny", metav1.GetOptions{})
+		return err1 == nil && err2 == nil, fmt.Errorf("quota: %v, policy: %v", err1, err2)
+	})
+	plane.Eventually(t, 10*time.Second, "drift recorded", func() (bool, error) {
+		e, err := f.svc.GetEnvironment(ctx, person("user:default/jane"), "search", "prod")
+		return err == nil && !e.DriftRepairedAt.IsZero(), err
+	})
+	// Someone raises their own quota: it is put back.
+	q, _ := cs.CoreV1().ResourceQuotas(env.Namespace).Get(ctx, tenancy.QuotaName, metav1.GetOptions{})
+	want := q.Spec.Hard[corev1.ResourceRequestsCPU]
+	q.Spec.Hard[corev1.ResourceRequestsCPU] = *resourceMust("100")
+	if _, err := cs.CoreV1().ResourceQuotas(env.Namespace).Update(ctx, q, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	plane.Eventually(t, 30*time.Second, "quota restored", func() (bool, error) {
+		q, err := cs.CoreV1().ResourceQuotas(env.Namespace).Get(ctx, tenancy.QuotaName, metav1.GetOptions{})
+		if err != nil {
+			return false, err
+		}
+		got := q.Spec.Hard[corev1.ResourceRequestsCPU]
+		return got.Cmp(want) == 0, fmt.Errorf("requests.cpu %s", got.String())
+	})
+}
+
+func TestTeamDeletionRemovesNamespaces(t *testing.T) {
+	f := newFixture(t)
+	ctx := t.Context()
+	jane := person("user:default/jane")
+	if _, err := f.svc.CreateTeam(ctx, jane, tenancy.NewTeam{Name: "gone"}); err != nil {
+		t.Fatal(err)
+	}
+	env := f.waitReady("gone", "staging")
+	if err := f.svc.DeleteTeam(ctx, jane, "gone", ""); err != nil {
+		t.Fatal(err)
+	}
+	plane.Eventually(t, 30*time.Second, "namespace deleted", func() (bool, error) {
+		ns, err := f.p.Client.CoreV1().Namespaces().Get(ctx, env.Namespace, metav1.GetOptions{})
+		if apierrors.IsNotFound(err) {
+			return true, nil
+		}
+		return err == nil && ns.DeletionTimestamp != nil, err
+	})
+}
+
+// The guide's table, cell by cell: for each role, a SubjectAccessReview of every verb on every
+// resource it names is allowed exactly where the role allows it, and requests made as that
+// user (impersonation) agree. Members of another team get nothing.
+func TestRolesMatchTheGuide(t *testing.T) {
+	f := newFixture(t)
+	ctx := t.Context()
+	admin := person("user:default/ada")
+	if _, err := f.svc.CreateTeam(ctx, admin, tenancy.NewTeam{Name: "cards"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.CreateTeam(ctx, person("user:default/mallory"), tenancy.NewTeam{Name: "other"}); err != nil {
+		t.Fatal(err)
+	}
+	for subject, role := range map[string]access.Role{"user:default/eve": access.Editor, "group:default/cards-viewers": access.Viewer} {
+		kind, name := "user", subject
+		if strings.HasPrefix(subject, "group:") {
+			kind = "group"
+		}
+		if _, err := f.svc.AddMember(ctx, admin, "cards", tenancy.NewMember{Kind: kind, Name: name, Role: role}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	env := f.waitReady("cards", "dev")
+	ns := env.Namespace
+	plane.Eventually(t, 30*time.Second, "three role bindings", func() (bool, error) {
+		rbs, err := f.p.Client.RbacV1().RoleBindings(ns).List(ctx, metav1.ListOptions{})
+		return err == nil && len(rbs.Items) == 3, err
+	})
+
+	type cell struct{ group, resource, sub, verb string }
+	cells := []cell{}
+	for _, r := range []struct{ group, resource, sub string }{
+		{"", "pods", ""}, {"apps", "deployments", ""}, {"apps", "statefulsets", ""}, {"batch", "jobs", ""}, {"batch", "cronjobs", ""},
+		{"", "configmaps", ""}, {"", "secrets", ""}, {"autoscaling", "horizontalpodautoscalers", ""}, {"", "services", ""},
+		{"networking.k8s.io", "ingresses", ""}, {"rbac.authorization.k8s.io", "rolebindings", ""}, {"", "resourcequotas", ""},
+	} {
+		for _, v := range []string{"get", "list", "watch", "create", "update", "patch", "delete"} {
+			cells = append(cells, cell{r.group, r.resource, r.sub, v})
+		}
+	}
+	cells = append(cells, cell{"", "pods", "log", "get"}, cell{"", "pods", "exec", "create"})
+
+	allowed := func(role access.Role, c cell) bool {
+		res := c.resource
+		if c.sub != "" {
+			res += "/" + c.sub
+		}
+		reads := c.verb == "get" || c.verb == "list" || c.verb == "watch"
+		switch role {
+		case access.Viewer:
+			switch res {
+			case "pods", "pods/log", "deployments", "statefulsets", "jobs", "cronjobs", "configmaps", "horizontalpodautoscalers", "services", "ingresses", "resourcequotas":
+				return reads
+			}
+			return false
+		case access.Editor:
+			switch res {
+			case "pods", "deployments", "statefulsets", "jobs", "cronjobs", "configmaps", "horizontalpodautoscalers", "services":
+				return true
+			case "secrets":
+				return c.verb == "create" || c.verb == "delete"
+			case "ingresses":
+				return c.verb != "delete" && c.verb != "patch"
+			case "pods/log", "pods/exec":
+				return true
+			case "resourcequotas":
+				return reads
+			}
+			return false
+		case access.Admin:
+			if res == "resourcequotas" {
+				return reads
+			}
+			return true
+		}
+		return false
+	}
+	who := []struct {
+		user   string
+		groups []string
+		role   access.Role
+	}{
+		{"user:default/ada", nil, access.Admin},
+		{"user:default/eve", nil, access.Editor},
+		{"user:default/victor", []string{"group:default/cards-viewers"}, access.Viewer},
+		{"user:default/mallory", nil, access.None}, // admin of another team
+	}
+	for _, w := range who {
+		for _, c := range cells {
+			sar := &authorizationv1.SubjectAccessReview{Spec: authorizationv1.SubjectAccessReviewSpec{
+				User: w.user, Groups: append([]string{"system:authenticated"}, w.groups...),
+				ResourceAttributes: &authorizationv1.ResourceAttributes{Namespace: ns, Verb: c.verb, Group: c.group, Resource: c.resource, Subresource: c.sub},
+			}}
+			got, err := f.p.Client.AuthorizationV1().SubjectAccessReviews().Create(ctx, sar, metav1.CreateOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := allowed(w.role, c); got.Status.Allowed != want {
+				t.Errorf("%s (%s): %s %s/%s %s: allowed=%v, want %v", w.user, w.role, c.verb, c.resource, c.sub, c.group, got.Status.Allowed, want)
+			}
+		}
+	}
+
+	// Requests made as the user agree with the reviews.
+	asEve, err := f.kube.AsUser("user:default/eve", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := asEve.CoreV1().ConfigMaps(ns).Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "settings"}}, metav1.CreateOptions{}); err != nil {
+		t.Fatalf("editor could not create a config map: %v", err)
+	}
+	if _, err := asEve.CoreV1().Secrets(ns).Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "token"}, StringData: map[string]string{"k": "v"}}, metav1.CreateOptions{}); err != nil {
+		t.Fatalf("editor could not create a secret: %v", err)
+	}
+	if _, err := asEve.CoreV1().Secrets(ns).Get(ctx, "token", metav1.GetOptions{}); !apierrors.IsForbidden(err) {
+		t.Fatalf("editor read a secret: %v", err)
+	}
+	asViewer, _ := f.kube.AsUser("user:default/victor", []string{"group:default/cards-viewers"})
+	if _, err := asViewer.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{}); err != nil {
+		t.Fatalf("viewer could not list pods: %v", err)
+	}
+	if err := asViewer.CoreV1().ConfigMaps(ns).Delete(ctx, "settings", metav1.DeleteOptions{}); !apierrors.IsForbidden(err) {
+		t.Fatalf("viewer deleted a config map: %v", err)
+	}
+	asMallory, _ := f.kube.AsUser("user:default/mallory", nil)
+	if _, err := asMallory.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{}); !apierrors.IsForbidden(err) {
+		t.Fatalf("another team's admin listed pods here: %v", err)
+	}
+
+	// Removing a member removes their bindings.
+	ms, _, err := f.svc.ListMembers(ctx, admin, "cards", tenancy.MemberFilter{Limit: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range ms {
+		if m.Name == "user:default/eve" {
+			if err := f.svc.RemoveMember(ctx, admin, "cards", m.ID); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	plane.Eventually(t, 30*time.Second, "eve's binding removed", func() (bool, error) {
+		_, err := f.p.Client.RbacV1().RoleBindings(ns).Get(ctx, access.RoleBindingName("user", "user:default/eve"), metav1.GetOptions{})
+		return apierrors.IsNotFound(err), err
+	})
+	if _, err := asEve.CoreV1().ConfigMaps(ns).List(ctx, metav1.ListOptions{}); !apierrors.IsForbidden(err) {
+		t.Fatalf("a removed editor still lists config maps: %v", err)
+	}
+}
