@@ -98,14 +98,19 @@ build_kwok() {
   mv "$stages.tmp" "$stages"
 }
 
+# module_dir MODULE prints the folder of MODULE at the version Berth's go.mod requires.
+module_dir() { (cd "$root" && go mod download -json "$1" | sed -n 's/.*"Dir": "\(.*\)".*/\1/p'); }
+
 # Argo CD and Kyverno come from Berth's own module graph (go.mod pins them), so the controllers
 # the tests run are the very versions whose types Berth compiles against.
 build_addons() {
   local share=$ADDONS_BIN/../share
   if [ ! -d "$share" ]; then
     local argo kyv
-    argo=$(cd "$root" && go list -m -f '{{.Dir}}' github.com/argoproj/argo-cd/v3)
-    kyv=$(cd "$root" && go list -m -f '{{.Dir}}' github.com/kyverno/kyverno)
+    # go mod download (not go list) so that a cold module cache is filled first.
+    argo=$(module_dir github.com/argoproj/argo-cd/v3)
+    kyv=$(module_dir github.com/kyverno/kyverno)
+    [ -n "$argo" ] && [ -n "$kyv" ] || { log "cannot download the Argo CD or Kyverno module"; exit 1; }
     rm -rf "$share.tmp"
     mkdir -p "$share.tmp/argocd/crds" "$share.tmp/argocd/config" "$share.tmp/argocd/bin" "$share.tmp/kyverno"
     cp "$argo"/manifests/crds/*-crd.yaml "$share.tmp/argocd/crds/"
