@@ -13,7 +13,9 @@ import (
 	"github.com/berth-platform/berth/internal/access"
 	"github.com/berth-platform/berth/internal/auth"
 	"github.com/berth-platform/berth/internal/config"
+	"github.com/berth-platform/berth/internal/idpsync"
 	"github.com/berth-platform/berth/internal/kube"
+	"github.com/berth-platform/berth/internal/scim"
 	"github.com/berth-platform/berth/internal/server"
 	"github.com/berth-platform/berth/internal/store"
 	"github.com/berth-platform/berth/internal/tenancy"
@@ -68,12 +70,33 @@ func Serve(ctx context.Context, c *config.Config, log *slog.Logger, ready chan<-
 			}
 		}()
 	}
-	e, err := server.New(server.Deps{
+	var scimHandler *scim.Handler
+	if c.SCIMToken != nil {
+		var mappings []idpsync.Mapping
+		for _, m := range c.SCIMGroupRoles {
+			mp, err := idpsync.ParseMapping(m)
+			if err != nil {
+				return err
+			}
+			mappings = append(mappings, mp)
+		}
+		sync := idpsync.NewService(st, mappings, c.OIDCUserPrefix, topts.Notify)
+		if err := sync.Resync(ctx); err != nil {
+			return fmt.Errorf("apply identity-provider group mappings: %w", err)
+		}
+		topts.TeamCreated = sync.Resync
+		scimHandler = scim.New(sync, c.SCIMToken.Hash, c.MaxBodyBytes)
+	}
+	deps := server.Deps{
 		Log: log, Store: st, Auth: auth.New(c), Admins: access.NewAdmins(c.PlatformAdmins),
 		Tenancy:      tenancy.NewService(st, topts),
 		MaxBodyBytes: c.MaxBodyBytes,
 		ReadyChecks:  checks,
-	})
+	}
+	if scimHandler != nil {
+		deps.SCIM = scimHandler
+	}
+	e, err := server.New(deps)
 	if err != nil {
 		return err
 	}

@@ -43,6 +43,9 @@ type Config struct {
 	Kubeconfig string
 	InCluster  bool
 
+	SCIMToken      *ServiceToken
+	SCIMGroupRoles []string
+
 	Environments     []string
 	NamespacePattern string
 	DefaultTier      string
@@ -84,6 +87,15 @@ func NewFlagSet(name string, c *Config) *flag.FlagSet {
 	fs.StringVar(&c.DatabaseURL, "database-url", "", "PostgreSQL URL (postgres://...); SQLite in --data-dir when empty")
 	fs.StringVar(&c.Kubeconfig, "kubeconfig", "", "kubeconfig of the cluster Berth manages; empty means no cluster (or in-cluster with --in-cluster)")
 	fs.BoolVar(&c.InCluster, "in-cluster", false, "use the service account Berth runs as (when deployed in the cluster)")
+	fs.Func("scim-token", "bearer token of the identity provider's SCIM 2.0 client (or sha256:HEX); enables /scim/v2", func(v string) error {
+		t, err := ParseServiceToken("scim=" + v)
+		if err != nil {
+			return err
+		}
+		c.SCIMToken = &t
+		return nil
+	})
+	fs.Var((*stringList)(&c.SCIMGroupRoles), "scim-group-roles", "IdP groups that give team roles, as GROUP=TEAM:ROLE, comma-separated (e.g. payments-devs=payments:editor)")
 	c.Environments = []string{"dev", "staging", "prod"}
 	fs.Var((*replaceList)(&c.Environments), "environments", "environments every new team gets, comma-separated (default dev,staging,prod)")
 	fs.StringVar(&c.NamespacePattern, "namespace-pattern", "{team}-{env}", "name of a team environment's namespace; {team} and {env} are replaced")
@@ -175,6 +187,16 @@ func (c *Config) Validate() error {
 	}
 	if c.Kubeconfig != "" && c.InCluster {
 		errs = append(errs, errors.New("--kubeconfig and --in-cluster: choose one"))
+	}
+	for _, m := range c.SCIMGroupRoles {
+		group, rest, ok := strings.Cut(m, "=")
+		team, role, ok2 := strings.Cut(rest, ":")
+		if !ok || !ok2 || group == "" || !dnsLabel.MatchString(team) || (role != "viewer" && role != "editor" && role != "admin") {
+			errs = append(errs, fmt.Errorf("--scim-group-roles: %q is not GROUP=TEAM:ROLE (ROLE viewer, editor or admin)", m))
+		}
+	}
+	if len(c.SCIMGroupRoles) > 0 && c.SCIMToken == nil {
+		errs = append(errs, errors.New("--scim-group-roles: needs --scim-token"))
 	}
 	if !strings.Contains(c.NamespacePattern, "{team}") || !strings.Contains(c.NamespacePattern, "{env}") {
 		errs = append(errs, fmt.Errorf("--namespace-pattern: %q must contain {team} and {env}", c.NamespacePattern))

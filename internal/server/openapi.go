@@ -20,7 +20,10 @@ import (
 	"github.com/labstack/echo/v4"
 )
 
-const ctxRoute = "berth.route"
+const (
+	ctxRoute   = "berth.route"
+	scimPrefix = "/scim/v2"
+)
 
 type matchedRoute struct {
 	route  *routers.Route
@@ -32,6 +35,11 @@ type matchedRoute struct {
 func findRoute(router routers.Router) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
+			// SCIM is a protocol of its own (RFC 7644), outside the OpenAPI document.
+			if p := c.Request().URL.Path; p == scimPrefix || strings.HasPrefix(p, scimPrefix+"/") {
+				c.Set(ctxOperationID, "scim")
+				return next(c)
+			}
 			route, params, err := router.FindRoute(c.Request())
 			switch {
 			case errors.Is(err, routers.ErrMethodNotAllowed):

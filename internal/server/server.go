@@ -30,6 +30,8 @@ type Deps struct {
 	Tenancy      *tenancy.Service
 	MaxBodyBytes int64
 	ReadyChecks  map[string]func(context.Context) error
+	// SCIM, when set, serves /scim/v2 with its own authentication and error format.
+	SCIM interface{ Register(e *echo.Echo) }
 }
 
 // Server implements the generated strict server interface.
@@ -75,6 +77,9 @@ func New(d Deps) (*echo.Echo, error) {
 		idempotency(d.Store, d.Log),
 	)
 	api.RegisterHandlers(e, api.NewStrictHandler(s, nil))
+	if d.SCIM != nil {
+		d.SCIM.Register(e)
+	}
 	// Echo's own 404/405 never run: findRoute answers first for unknown routes. Keep the
 	// fallbacks in problem form all the same.
 	echo.NotFoundHandler = func(echo.Context) error { return echo.NewHTTPError(http.StatusNotFound) }

@@ -40,6 +40,9 @@ type Options struct {
 	Notify func(namespaces ...string)
 	// Quotas, when set, reports quota usage from the cluster.
 	Quotas QuotaReader
+	// TeamCreated, when set, runs after a team is created (identity-provider group mappings
+	// that name the team apply from then on).
+	TeamCreated func(ctx context.Context) error
 }
 
 // DefaultOptions are the documented defaults.

@@ -62,6 +62,11 @@ func (s *Service) CreateTeam(ctx context.Context, p access.Principal, in NewTeam
 	if err != nil {
 		return store.Team{}, err
 	}
+	if s.opts.TeamCreated != nil {
+		if err := s.opts.TeamCreated(ctx); err != nil {
+			return t, fmt.Errorf("team %s created, but applying identity-provider group mappings failed (they apply at the next change): %w", t.Name, err)
+		}
+	}
 	for _, e := range envs {
 		s.notify(e.Namespace)
 	}
