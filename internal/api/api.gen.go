@@ -88,16 +88,16 @@ func (e EnvironmentPhase) Valid() bool {
 
 // Defines values for HealthStatus.
 const (
-	Ok          HealthStatus = "ok"
-	Unavailable HealthStatus = "unavailable"
+	HealthStatusOk          HealthStatus = "ok"
+	HealthStatusUnavailable HealthStatus = "unavailable"
 )
 
 // Valid indicates whether the value is a known member of the HealthStatus enum.
 func (e HealthStatus) Valid() bool {
 	switch e {
-	case Ok:
+	case HealthStatusOk:
 		return true
-	case Unavailable:
+	case HealthStatusUnavailable:
 		return true
 	default:
 		return false
@@ -271,9 +271,46 @@ type BudgetInput struct {
 	Monthly float64 `json:"monthly"`
 }
 
+// Cluster defines model for Cluster.
+type Cluster struct {
+	CreatedAt time.Time `json:"createdAt"`
+	Name      string    `json:"name"`
+	Server    string    `json:"server"`
+}
+
+// ClusterList defines model for ClusterList.
+type ClusterList struct {
+	Items []Cluster `json:"items"`
+}
+
+// ClusterRef Where an environment runs - `default` (Berth's own cluster) or a registered cluster's name. Placing is for platform admins.
+type ClusterRef = string
+
+// ClusterRegister defines model for ClusterRegister.
+type ClusterRegister struct {
+	// CaData PEM of the CA that signed the API server's certificate.
+	CaData *string `json:"caData,omitempty"`
+
+	// ClientCertificateData PEM client certificate; with clientKeyData, instead of a token.
+	ClientCertificateData *string `json:"clientCertificateData,omitempty"`
+	ClientKeyData         *string `json:"clientKeyData,omitempty"`
+
+	// Name A DNS-1123 label, short enough to prefix namespace names.
+	Name Name `json:"name"`
+
+	// Server The API server's https:// URL.
+	Server string `json:"server"`
+
+	// Token A bearer token (e.g. of a service account bound to cluster-admin).
+	Token *string `json:"token,omitempty"`
+}
+
 // Environment defines model for Environment.
 type Environment struct {
 	AppliedAt *time.Time `json:"appliedAt,omitempty"`
+
+	// Cluster Where an environment runs - `default` (Berth's own cluster) or a registered cluster's name. Placing is for platform admins.
+	Cluster   ClusterRef `json:"cluster"`
 	CreatedAt time.Time  `json:"createdAt"`
 
 	// DriftRepairedAt When Berth last put back something changed or deleted in the cluster.
@@ -301,8 +338,11 @@ type EnvironmentBudget struct {
 
 // EnvironmentCreate defines model for EnvironmentCreate.
 type EnvironmentCreate struct {
-	Budget *BudgetInput    `json:"budget,omitempty"`
-	Name   EnvironmentName `json:"name"`
+	Budget *BudgetInput `json:"budget,omitempty"`
+
+	// Cluster Where an environment runs - `default` (Berth's own cluster) or a registered cluster's name. Placing is for platform admins.
+	Cluster *ClusterRef     `json:"cluster,omitempty"`
+	Name    EnvironmentName `json:"name"`
 
 	// Tier Built-in quota sizes (requests; limits are twice): small 2 CPU / 4Gi / 20 pods, medium 8 / 16Gi / 50, large 32 / 64Gi / 200.
 	Tier *Tier `json:"tier,omitempty"`
@@ -336,6 +376,9 @@ type EnvironmentQuota struct {
 // EnvironmentUpdate defines model for EnvironmentUpdate.
 type EnvironmentUpdate struct {
 	Budget *BudgetInput `json:"budget,omitempty"`
+
+	// Cluster Where an environment runs - `default` (Berth's own cluster) or a registered cluster's name. Placing is for platform admins.
+	Cluster *ClusterRef `json:"cluster,omitempty"`
 
 	// Tier Built-in quota sizes (requests; limits are twice): small 2 CPU / 4Gi / 20 pods, medium 8 / 16Gi / 50, large 32 / 64Gi / 200.
 	Tier *Tier `json:"tier,omitempty"`
@@ -507,6 +550,9 @@ type TooLarge = Problem
 // Unauthorized RFC 9457 problem details.
 type Unauthorized = Problem
 
+// Unavailable RFC 9457 problem details.
+type Unavailable = Problem
+
 // ListAuditEventsParams defines parameters for ListAuditEvents.
 type ListAuditEventsParams struct {
 	// Limit Page size.
@@ -523,6 +569,12 @@ type ListAuditEventsParams struct {
 
 	// Until Only events before this time.
 	Until *time.Time `form:"until,omitempty" json:"until,omitempty"`
+}
+
+// RegisterClusterParams defines parameters for RegisterCluster.
+type RegisterClusterParams struct {
+	// IdempotencyKey Retries with the same key and body replay the first response for 24 hours.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
 // ListTeamsParams defines parameters for ListTeams.
@@ -592,6 +644,9 @@ type AddTeamMemberParams struct {
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
+// RegisterClusterJSONRequestBody defines body for RegisterCluster for application/json ContentType.
+type RegisterClusterJSONRequestBody = ClusterRegister
+
 // CreateTeamJSONRequestBody defines body for CreateTeam for application/json ContentType.
 type CreateTeamJSONRequestBody = TeamCreate
 
@@ -618,6 +673,18 @@ type ServerInterface interface {
 	// ListAuditEvents Audit events, newest first. Platform admins see all; team admins see their teams'.
 	// (GET /api/v1/audit-events)
 	ListAuditEvents(ctx echo.Context, params ListAuditEventsParams) error
+	// ListClusters Registered clusters that environments can be placed on (never their credentials).
+	// (GET /api/v1/clusters)
+	ListClusters(ctx echo.Context) error
+	// RegisterCluster Register a cluster (platform admins). Berth checks it can list namespaces there first; credentials are kept encrypted.
+	// (POST /api/v1/clusters)
+	RegisterCluster(ctx echo.Context, params RegisterClusterParams) error
+	// UnregisterCluster Unregister a cluster no environment is placed on (platform admins).
+	// (DELETE /api/v1/clusters/{cluster})
+	UnregisterCluster(ctx echo.Context, cluster Name) error
+
+	// (GET /api/v1/clusters/{cluster})
+	GetCluster(ctx echo.Context, cluster Name) error
 	// GetMe Who the caller is, their teams and roles.
 	// (GET /api/v1/me)
 	GetMe(ctx echo.Context) error
@@ -751,6 +818,76 @@ func (w *ServerInterfaceWrapper) ListAuditEvents(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.ListAuditEvents(ctx, params)
+	return err
+}
+
+// ListClusters converts echo context to params.
+func (w *ServerInterfaceWrapper) ListClusters(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListClusters(ctx)
+	return err
+}
+
+// RegisterCluster converts echo context to params.
+func (w *ServerInterfaceWrapper) RegisterCluster(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params RegisterClusterParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RegisterCluster(ctx, params)
+	return err
+}
+
+// UnregisterCluster converts echo context to params.
+func (w *ServerInterfaceWrapper) UnregisterCluster(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "cluster" -------------
+	var cluster Name
+
+	err = runtime.BindStyledParameterWithOptions("simple", "cluster", ctx.Param("cluster"), &cluster, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cluster: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.UnregisterCluster(ctx, cluster)
+	return err
+}
+
+// GetCluster converts echo context to params.
+func (w *ServerInterfaceWrapper) GetCluster(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "cluster" -------------
+	var cluster Name
+
+	err = runtime.BindStyledParameterWithOptions("simple", "cluster", ctx.Param("cluster"), &cluster, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cluster: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetCluster(ctx, cluster)
 	return err
 }
 
@@ -1329,6 +1466,10 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.DELETE(options.BaseURL+"/api/v1/teams/:team/environments/:environment", wrapper.DeleteEnvironment, options.OperationMiddlewares["deleteEnvironment"]...)
 	router.GET(options.BaseURL+"/api/v1/teams/:team/environments/:environment", wrapper.GetEnvironment, options.OperationMiddlewares["getEnvironment"]...)
 	router.PATCH(options.BaseURL+"/api/v1/teams/:team/environments/:environment", wrapper.UpdateEnvironment, options.OperationMiddlewares["updateEnvironment"]...)
+	router.GET(options.BaseURL+"/api/v1/clusters", wrapper.ListClusters, options.OperationMiddlewares["listClusters"]...)
+	router.POST(options.BaseURL+"/api/v1/clusters", wrapper.RegisterCluster, options.OperationMiddlewares["registerCluster"]...)
+	router.DELETE(options.BaseURL+"/api/v1/clusters/:cluster", wrapper.UnregisterCluster, options.OperationMiddlewares["unregisterCluster"]...)
+	router.GET(options.BaseURL+"/api/v1/clusters/:cluster", wrapper.GetCluster, options.OperationMiddlewares["getCluster"]...)
 	router.GET(options.BaseURL+"/api/v1/audit-events", wrapper.ListAuditEvents, options.OperationMiddlewares["listAuditEvents"]...)
 	router.GET(options.BaseURL+"/api/v1/actions", wrapper.ListActions, options.OperationMiddlewares["listActions"]...)
 
@@ -1349,6 +1490,8 @@ type PreconditionFailedApplicationProblemPlusJSONResponse Problem
 type TooLargeApplicationProblemPlusJSONResponse Problem
 
 type UnauthorizedApplicationProblemPlusJSONResponse Problem
+
+type UnavailableApplicationProblemPlusJSONResponse Problem
 
 type ListActionsRequestObject struct {
 }
@@ -1453,6 +1596,354 @@ func (response ListAuditEvents403ApplicationProblemPlusJSONResponse) VisitListAu
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListClustersRequestObject struct {
+}
+
+type ListClustersResponseObject interface {
+	VisitListClustersResponse(w http.ResponseWriter) error
+}
+
+type ListClusters200JSONResponse ClusterList
+
+func (response ListClusters200JSONResponse) VisitListClustersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListClusters401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListClusters401ApplicationProblemPlusJSONResponse) VisitListClustersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RegisterClusterRequestObject struct {
+	Params RegisterClusterParams
+	Body   *RegisterClusterJSONRequestBody
+}
+
+type RegisterClusterResponseObject interface {
+	VisitRegisterClusterResponse(w http.ResponseWriter) error
+}
+
+type RegisterCluster201ResponseHeaders struct {
+	Location *string
+}
+
+type RegisterCluster201JSONResponse struct {
+	Body    Cluster
+	Headers RegisterCluster201ResponseHeaders
+}
+
+func (response RegisterCluster201JSONResponse) VisitRegisterClusterResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.Location != nil {
+		w.Header().Set("Location", fmt.Sprint(*response.Headers.Location))
+	}
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RegisterCluster400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response RegisterCluster400ApplicationProblemPlusJSONResponse) VisitRegisterClusterResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RegisterCluster401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response RegisterCluster401ApplicationProblemPlusJSONResponse) VisitRegisterClusterResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RegisterCluster403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response RegisterCluster403ApplicationProblemPlusJSONResponse) VisitRegisterClusterResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RegisterCluster409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response RegisterCluster409ApplicationProblemPlusJSONResponse) VisitRegisterClusterResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RegisterCluster413ApplicationProblemPlusJSONResponse struct {
+	TooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response RegisterCluster413ApplicationProblemPlusJSONResponse) VisitRegisterClusterResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RegisterCluster422ApplicationProblemPlusJSONResponse struct {
+	InvalidApplicationProblemPlusJSONResponse
+}
+
+func (response RegisterCluster422ApplicationProblemPlusJSONResponse) VisitRegisterClusterResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RegisterCluster503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response RegisterCluster503ApplicationProblemPlusJSONResponse) VisitRegisterClusterResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UnregisterClusterRequestObject struct {
+	Cluster Name `json:"cluster"`
+}
+
+type UnregisterClusterResponseObject interface {
+	VisitUnregisterClusterResponse(w http.ResponseWriter) error
+}
+
+type UnregisterCluster204Response struct {
+}
+
+func (response UnregisterCluster204Response) VisitUnregisterClusterResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type UnregisterCluster400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response UnregisterCluster400ApplicationProblemPlusJSONResponse) VisitUnregisterClusterResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UnregisterCluster401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response UnregisterCluster401ApplicationProblemPlusJSONResponse) VisitUnregisterClusterResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UnregisterCluster403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response UnregisterCluster403ApplicationProblemPlusJSONResponse) VisitUnregisterClusterResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UnregisterCluster404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response UnregisterCluster404ApplicationProblemPlusJSONResponse) VisitUnregisterClusterResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UnregisterCluster409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response UnregisterCluster409ApplicationProblemPlusJSONResponse) VisitUnregisterClusterResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetClusterRequestObject struct {
+	Cluster Name `json:"cluster"`
+}
+
+type GetClusterResponseObject interface {
+	VisitGetClusterResponse(w http.ResponseWriter) error
+}
+
+type GetCluster200JSONResponse Cluster
+
+func (response GetCluster200JSONResponse) VisitGetClusterResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCluster400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetCluster400ApplicationProblemPlusJSONResponse) VisitGetClusterResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCluster401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetCluster401ApplicationProblemPlusJSONResponse) VisitGetClusterResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCluster404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetCluster404ApplicationProblemPlusJSONResponse) VisitGetClusterResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -3140,6 +3631,18 @@ type StrictServerInterface interface {
 	// ListAuditEvents Audit events, newest first. Platform admins see all; team admins see their teams'.
 	// (GET /api/v1/audit-events)
 	ListAuditEvents(ctx context.Context, request ListAuditEventsRequestObject) (ListAuditEventsResponseObject, error)
+	// ListClusters Registered clusters that environments can be placed on (never their credentials).
+	// (GET /api/v1/clusters)
+	ListClusters(ctx context.Context, request ListClustersRequestObject) (ListClustersResponseObject, error)
+	// RegisterCluster Register a cluster (platform admins). Berth checks it can list namespaces there first; credentials are kept encrypted.
+	// (POST /api/v1/clusters)
+	RegisterCluster(ctx context.Context, request RegisterClusterRequestObject) (RegisterClusterResponseObject, error)
+	// UnregisterCluster Unregister a cluster no environment is placed on (platform admins).
+	// (DELETE /api/v1/clusters/{cluster})
+	UnregisterCluster(ctx context.Context, request UnregisterClusterRequestObject) (UnregisterClusterResponseObject, error)
+
+	// (GET /api/v1/clusters/{cluster})
+	GetCluster(ctx context.Context, request GetClusterRequestObject) (GetClusterResponseObject, error)
 	// GetMe Who the caller is, their teams and roles.
 	// (GET /api/v1/me)
 	GetMe(ctx context.Context, request GetMeRequestObject) (GetMeResponseObject, error)
@@ -3256,6 +3759,127 @@ func (sh *strictHandler) ListAuditEvents(ctx echo.Context, params ListAuditEvent
 		return err
 	} else if validResponse, ok := response.(ListAuditEventsResponseObject); ok {
 		return validResponse.VisitListAuditEventsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListClusters operation middleware
+func (sh *strictHandler) ListClusters(ctx echo.Context) error {
+	var request ListClustersRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListClusters(ctx.Request().Context(), request.(ListClustersRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListClusters")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListClustersResponseObject); ok {
+		return validResponse.VisitListClustersResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// RegisterCluster operation middleware
+func (sh *strictHandler) RegisterCluster(ctx echo.Context, params RegisterClusterParams) error {
+	var request RegisterClusterRequestObject
+
+	request.Params = params
+
+	var body RegisterClusterJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.RegisterCluster(ctx.Request().Context(), request.(RegisterClusterRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RegisterCluster")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(RegisterClusterResponseObject); ok {
+		return validResponse.VisitRegisterClusterResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// UnregisterCluster operation middleware
+func (sh *strictHandler) UnregisterCluster(ctx echo.Context, cluster Name) error {
+	var request UnregisterClusterRequestObject
+
+	request.Cluster = cluster
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.UnregisterCluster(ctx.Request().Context(), request.(UnregisterClusterRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "UnregisterCluster")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(UnregisterClusterResponseObject); ok {
+		return validResponse.VisitUnregisterClusterResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetCluster operation middleware
+func (sh *strictHandler) GetCluster(ctx echo.Context, cluster Name) error {
+	var request GetClusterRequestObject
+
+	request.Cluster = cluster
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetCluster(ctx.Request().Context(), request.(GetClusterRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetCluster")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetClusterResponseObject); ok {
+		return validResponse.VisitGetClusterResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -3908,86 +4532,96 @@ func (sh *strictHandler) GetReadiness(ctx echo.Context) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7DxrU9vIln/llPZWAXsFNpDM7pgPW4QwmewEwhJSU1uBW26rj+2eSN2a7paJQ/Hft/ohWbJbfhAgubN3",
-	"PkywrO4+71ef47soEVkuOHKtot5dlBNJMtQo7aeTQiohzV8UVSJZrpngUS+6GiP0OX7R7oU+iCHoMUIu",
-	"ccJEoSAnI9yL4oiZt/8sUE6jOOIkw6gXJW7TOFLJGDNids/Il3fIR3oc9V7uH8SRnubmTaUl46Po/j6O",
-	"3lLMcqGRJ9PfcLoI0SVqyVDBLdNjC4oiGcJnnALhFAaCTkFinpKp/XLIpNIgUeWCK4ShkHDwAsaikKqC",
-	"eoyEopyBXYNg14DQAv/By5dxlDFeft4PYjM8IzoZL6LxnqdTIIkG5ggqBn9gorcUJIWUyDWcXpERZGYx",
-	"LgF1uOv2r8O4CMU7ljG9CMMFGSEo9rWVgaldV9+b4pAUqY56L7uxIQbLisx86FpSuE8zQjCucYTSwnCF",
-	"JDu32965s3Kix7OjNJIsiiOJfxZMIo16WhZYP/lvEodRL/q3zkyMO+5b1bH73ptTSk5boX5F6CX+WaCy",
-	"uCeCa+T2T5LnKUuIIUMnl2KQYvb3P5Shyd2aJ164Ve7QJlXPSDoUMkMK0h0O22rKNfkSQ6VzYAikdvai",
-	"+zg6EXyYsuRZYSzPrKlRKXdKE42wTYAWDgAEw6LYvpQSpYHQjHEH+y9CDhilyJ8TeGOTEpKmKLcUSJEi",
-	"UIEKuNBA0lTcgh4zZcF7yyckZfQ5gfsd03TX839QaGAOhCPoo5RCqr6lpgIkyRiGDFNqIT0X+hdR8GcF",
-	"9VyAKpKxNz0xCGlpOGGKDVIELZxcWEpbIC8kJoJTZtb/QliKzwpuaeuAMmoBtcaxIbvGZlpIr4R4R+QI",
-	"n1ssrfthClJzuAQ9Jtz5KJQTlECSBHPtZPMjJ4UeC8m+4nNzXUgYEAqJRIpcM5IaiO5LY2tN53FiXn+N",
-	"Q8aZWzjvPI7hFUk+K219SEKGQ5FSi6L53mCuregoEBzhFUo9BpGjtFgZf5NL81EzZ6obey+4sDjCLyTL",
-	"U/cu05ipVRRwCJy6ZWYHvyWRkkzNZ2cW/L5RLxoYEHvGDfUSiURjFC+CwXheOBZRpwYkvajh4XxWk07/",
-	"/eH9OXywUJXBk6PRlgK73d7sIKeJ5qAM9Vg4CLnxqZ+iN6dXURxdvP9g//lo/398dfJrFEevT9+dXp1G",
-	"NwGAK5K/pUG6ikI/KkZuvyBK1t8HA8wKyC0TT+rxEfTvjJW874PCUWb4CkSaYC5NkcJQisyRzhlQ5aAg",
-	"2prWvRDfVJHnQmr1Wk4vi7qEDYRIkfDIxQ5l7PHJSEcT7SYpKwbFZRjjJKMiaE1iF06/CRCnKa4mPH+I",
-	"eoS0VGOWp8aLK405FIrxUY1lMRAF/3t89i5AtjmSNKlRntiOzDvm4q4mJpXybqDFNTO0oMjzfLO7BoEq",
-	"KNOnE29im0A5WixS73cjVLdEARUcLan610W3e5i4be3fuOceTVAO3IM+bOPeaA/6xpjsOWPS3wnKJUm0",
-	"y7oWvqGoCUtXKeYCls6qmfiD6KgXFYUV5IXdfWTaYhQkKhvjz4yPKpIElQqaGG18nW4hHpvRzwQUNcJ0",
-	"cjK1qt1CGpsQhKDTzCURFZKUaNy1T1eJsCOGe9ORPi55X+FRoV+n0nKBehRJn4lnwFnNMvBwgreeCrwq",
-	"6Aj1sWR6nKFmySLPfhW3QGBg34MBJia1JvBnITSJXarwPkd+IpTJVH0uCLlkCSooeIpKQSL4kI0KiXTR",
-	"yyd5cSIk/ioK2eSgKAZpjX28yAYmbYzLFWr9188Ed2WDNV63dYALlGeCO9+0xpoMMyGnb9irjd7fBCpJ",
-	"sjfs1QZEMpa9KWmLSrPMaNbZ0jh+nkI1AjcRqzGqTqEStHZhfLs8oBqSVGFAij6MicRwMJETqcuwxAuy",
-	"yk1yIDicXHyEbfOFNGn5oJgqcMDuHLk8opLdSrhvx8ghxaE2oc2edXxJWig2wbOy+uFM8ex5WQdxzxf5",
-	"V5VN9mtFk26Ar7b8cmlijkVUbUlHGZdEICtSzfIUDdreZqn1EVoGYLisUxNuIxZpoEpnxQJylGBfsYU3",
-	"Q33CqSd5BWkMjPuaIksQUqZmZbBk2iT5+qTtuv+WUnhODUpkQtJ6yidMCp6FwweTryE91uu6pThyUcFG",
-	"S6hkQ32JOTHwHgcdLnKfadk6jQmQByT5DEqYaNUEfsmY8BFSkwFSTFEjLYlvKKxNnh+vCU6GShGXYS98",
-	"x32dL/iFykkS/jYfExXQ6gvk1ABfcM1SC2y1jZUnoweOUy5N8OyI4RIJnQIZapQxuIKFc2IEPPRWunyM",
-	"44+J4siui+LI1zhCQY91iat8ek1o/se+vyysKXK6mUTMSa+leVzWUWeELslawlyXvfqpK6TemetF2a8b",
-	"4zVcVdOkreM+ZxZm5dst+hzPgGwAsALjE1cF2Mw3DSoyLROMuu+rqcuasuSq3SaQRblq2RULEMaetwL7",
-	"x4hp60bzyYLaecLMXdJ05+9ocqI1SmNX/vGJ7H692f60S3a/dnd/vvn3T/6Pnf/6W8jiLajzoiNohNar",
-	"JaAWit/Ha8rOok6aQJZI2i6pwfRyPm66RCUKmaBFbUuB2RJSF2VsE1V3EiDR1jPMswwETyqbuxOs/Kwv",
-	"qHFUKPwWTD4aqw4t4DJ9BGSgTDA48yXWKgJ+YUqrAPRzcmgJvUIMP1qbutJwZIzXn+4/iinZyCYsIPEL",
-	"w5SeSuk0cr4EVRYkFv12ea0VjsiNuSkjcn8dUrsJExLcrWawCpALxoMb2yKk/xYY95cV5Y3bQNDpOhUt",
-	"i1KInb8iSV1KOOfuxph8VhsJ6MLeShNdqHp5RXw2rpiTCWEpGTSqai2g+z1CoJ8F6oek0OOzhZLyoCzg",
-	"R3EkGE1MvoZywhLc1eIz8mDkQ5nKUzI9bwvxRlIUm2WjcZSnRBvvfkwzFqzOxpEqHIILgvBRoQTkmmmT",
-	"UgxjeP/29Qn41+2lVt8j1XOFOiOOvlDXWnha38ddIckuReiKYZ5jHoF5bCuKlSeHeWojnEVx3DyNWLNC",
-	"+Jm5y8hluH9wKP1mXl0W9UuRroxvKho+VXzs0HTRsUUuLkNmC94mYbHjxoPiw28g63xhvzCCvz2TfHeZ",
-	"SxT0zTc9n+93/iAc+1YPjIF8Sy+2VKkdO+YpASt/sN23/1brqvLs3Fr3tgHKOvtGQ8zhsmDrH9fX6ubv",
-	"wchqfQGZY2qAke0Me4yQ1ivik0Wzbv81I4gmIg8mYivZzlsk7/X5h939/YNDSMkA0xjUWEgNyEUxGoMW",
-	"kEscsi+1LN3+NSctL5qR+cG3RObldfdis9gvJ/Dzi5f/Af4aHZzLV6EL6NbwxjVurC0itSAqdO3MlSa8",
-	"pQCy/FpmFjfMt1eZuE+nuMTXrpJI+225TbwsvLj0YlYGEROGt7YlDSnzNyrWr4Vih7plq21h7FXpB4Pr",
-	"rrxT+Gbn55e8mq5OJe42D33WdK2tfvJRXJy3hXVY52+yw56uTp0Q4w0THuTz5shaswH7tkK7is7NBUsI",
-	"ukaL4JqFEIPrY7gLK7hP5iyq2HMBykeIuOYNhO/PbPMVBpZHSnyfWF5CKdkVC+WYrwqW6l3GfY1Asa+o",
-	"YHt2w+KrI0Qi6FuW4E4PVEbSFA7sXUcHXrxh0IGDLuSCqhgypKzI4D+hA/s/2a9edmPXKwaHB9CBn8oF",
-	"3Xph2u5p79XM8iiO7IpwjqgwKSTTU9ue4+sISKTDznLe9TrZR9UGY61z1yvG+DBw2eQuFZirqpisETk1",
-	"GT0Bhelw1+dX8FsxQMlRo4Iyx4EBjhmns16xHtgsx9bhr3kVIqjYEVnZir6RMhWD31eBRE5Rlq0/g7TA",
-	"XDKulUv8Cbxh+n2ubJ1HGSc0ja/5sRwJOHkNtWY6FcNv0wlKLmBUEEmlCQViSITS4K7J3PGUkREXiqm9",
-	"a37NTycop9DvkJz1bUsbcESqgIAjI9hcuQek1hBnY3P7PAbCXUpqPzoM9Bivee1ujlEfxudSTBhFGbvI",
-	"3LhhlpR0cDvsgY0tnNiV8c0177c1Dfar1tNPN43m07IUY3uoYDCFRklleyDo1CQI13wwrZVrbIsVnBXa",
-	"UdS3NEJ/rmm+31vam68cCZZ05x8117trGy70GGXVZUngxcHB3jW3Zf0Eubs88g3lxzlJxrh7sNetxUde",
-	"ko8v3kZxNEGpnHx39/bdayJHTnIW9aLDve7eoW/vsmpk+N+Z7Hdcv4h95MtzjR67yLiNY//OXD/6Qbe7",
-	"pNNzsw7PWo9VoMnTyazvxfTNl8MhStd6+qK737Z9BW+n0Z9qTUuRZUROo170YaHdk1YdWspysdKELeWP",
-	"zwQtUtecR0bKmLWSkDdm84q6BWV6FyfllEo7iat+GRXFjWGWT2HMZq903DjEfbzyRe+izZuh8Yiyhahl",
-	"POQwYKDDG3nnutGwQztMLsgLAhX2h8HZFMcDINqaoqEdWhgbF8Cy1nkRxbi9cZydvV4UuwyAAQ6FcbCr",
-	"zrYV/c3PvnlKHW12iAX09NjOTxlX6rD16tldrZ612ZaHabRZdLh60WzCo2kDLG4e6hg43qJ1olLpPbgo",
-	"nb/NBBUoRCBpemRdf/2hHiOTLiDYapgGs3nTMLjQLmgO3qA+w6e0tWe4fAzlUYzq7+P6vAUwFdfJMwuL",
-	"6nQq44YmqaoCdqvxvLJvPIfZDOi1j//GQvmrIcMjYkTC6Th+0W067nPboGn76fB5lbtKEZeqtUXWRHMu",
-	"fh1MfY/6s6l5Q8Ys3+tSNsBU8JGyrbl5QGvRxhEGiZ263PmLCns/pwIy5soEV86rbSZkc+OfjoWWAK8E",
-	"nT4q93wx476Z6mpZ4P2C3Ow/6snBkTxXfDFkdveh9uTTKzJq7h2Y7hQOkOXv3f/AnsWs+Hn1impS0izY",
-	"X+OIagzMLDg4WL2gHBhsqo1jDRCrCEdN/UmESahsGcCoTUhL5k1z5878c+/S7BRdxaSpQK/t84cpkJ84",
-	"Dhi/F4uZvTuI/tBxh1nxYvWKaoTSSscazA6MMzb57ojj+V61GtqJU6IUG3E3mrQ9C2tarGRb2BJmcNuk",
-	"97nguMa491M7vbZYyE67bGq9zFaHIcE8F9rkjGzIkILNK6ze2an4EZsgB8ahQZQHnf18Mr+RBN8Hfe1G",
-	"dqCatzcCkZc/QtAUQVewfQQz8zQO2teT13LQTy/jDhr6g4vZj2tan9ln2053b7u3FPg7At+MJqHG25UG",
-	"vMWBd3DW87c83zqtv/jkaddTOoD5DuHlNY0a2t8zB3qI+a1VOkoRaqJja+i2LG2Cguoiw99juHzdKEHC",
-	"UgR3n+4Fzd2YNyStIUnfauuXpGT1juwfNDNb7MB/5gSt0bXemqcdzQ2iDEWailt3r8U4KGv/FGz37fRF",
-	"H3QhuXITKTtzLuSvkb9t6kZ+5ITvmFIgvK7wVfQ/43jNaxyBYl/LwXqn/8xdhMwVVZYp/TpepnNX+7RG",
-	"BtnU9/+n6WCDtZeYiQnOcfdojrWG2bb05abmGAemDUfLmbm2gGHBjLclfkv50n0uU2aythrIfsLbyW+h",
-	"kAIZEcaVtrMgP7i/fnRPGgd/pgznGPeQXytbGOVamaGdLpz6hF73+2RdK0TVJ19HNQsb9rh/vUrW87m9",
-	"S1Ts67xt3FKe3oMpaOYGdvxkZTlfv/0IXi6zjc+rr63O/Hvf687fd5yvJ9SNTv62Hf34wXo7+gbumye9",
-	"7aya5Zdmd55jjcTOUMeoKP/nSvEu50u6trfNCGZso7hCoXRXsG5Wpz2Re5xqXTCDO6Z0pgA/avbWGI15",
-	"5sStnM0ICC2lC4W7f2VdP1rW9YaZwNz1TtYGk4i7cfG/U2EV76EFO2+yOnfuj6UJlEsUGhq3On9yi/56",
-	"12mbiU0w4fL+ovzJ1m+7NGtjSfcZjInJmhwu/yQp0bf7pPiulQZbChit+nWayVI241JbnrRiWGatu6uz",
-	"+jFP49C+T07ULoPVXdS/3NPz3yhtZsiMLxrbXxP4uqyD0f/gwBNKkz8hFB6lbIJ7jfmRqPfppo78OzZB",
-	"jkodAeHq1kTDt2OWov/dLpGgUiAL3uhOVFOlMfMkyFBLlqjlTZzulZU00PhFd/KUsFXB2zyiF9L+EhYW",
-	"rs0Q8IsdGLG/SLwM+9o6j0c1BgSJKGyfNKeQEhtf2589q2G300oUP26wNyVZuowy73PkxxdvP+SYbCYh",
-	"fuOwE/O7AhVJYdKe5TS4GjNVe7UFI4mETpcK+iUSyowofR9Ztzcw1m6+dPbsic87FxosUY6g7348pA+K",
-	"TK3+JGOgmCOnVmqGbjB5GQ8q2h35zszacjdm4UaTtHC/OF4qa5hdzYNmg2KfbozbdT9Z7gKFQqZRL+rY",
-	"rNHvU83Z+P1MjOCfVF3JtWfOGtYeNMpCteeu9bv+wI+J3N/c/18AAAD//w==",
+	"7H3rcts4lvCrnOI3VbG/oS3ZSXpn5B9bjuNOZztOvI5TU1uJpwSRRxI6JMAGQDuKy+++hQspkAJ1cWwl",
+	"3dv9oyNRBHBwcO4X+DZKeF5whkzJaHAbFUSQHBUK8+2kFJIL/SlFmQhaKMpZNIgupwhDhl+UfWEIfAxq",
+	"ilAIvKa8lFCQCe5HcUT127+XKGZRHDGSYzSIEjtpHMlkijnRs+fkyxtkEzWNBs8PDuNIzQr9plSCskl0",
+	"dxdHr1PMC66QJbNfcbYI0QUqQVHCDVVTA4okOcJnnAFhKYx4OgOBRUZm5scxFVKBQFlwJhHGXMDhM5jy",
+	"Usga6imSFMUcbA+CPQ1CB/yHz5/HUU5Z9f0guJvxGVHJdHEb71g2A5IooBahfPQbJuqJhKQUApmC00sy",
+	"gVwPxiWgjvfs/D6Mi1C8oTlVizCckwmCpF87DzAz4/y5UxyTMlPR4Hk/1sigeZnrL32DCvttjgjKFE5Q",
+	"GBgukeRvzbS3dq2CqOl8KYUkj+JI4O8lFZhGAyVK9Ff+m8BxNIj+X29Oxj37q+yZee/0KtVJG6J+QdIL",
+	"/L1EafaecKaQmY+kKDKaEI2GXiH4KMP8779JjZPbNVc8t6Psok2snpFszEWOKQi7OOzIGVPkSww1z4FG",
+	"kNzdj+7i6ISzcUaTrcJYremxUUV3UhGFsEMgLS0ACPqIYvNSRqQCkuaUWdh/5mJE0xTZNoHXMikhWYbi",
+	"iQTBM4SUowTGFZAs4zegplQa8F6za5LRdJvA/QuzbM+d/6hUQC0IRzBEIbiQQ4NNCUiSKYwpZqmB9C1X",
+	"P/OSbRXUtxxkmUyd6ImBC4PDayrpKENQ3NKFwbQB8lxgwllK9fifCc1wq+BWsg5SmhpAjXBs0K6WmQbS",
+	"S87fEDHBbZOlUT9UQqYXF6CmhFkdheIaBZAkwUJZ2vzASKmmXNCvuO1T5wJGJIVEYIpMUZLVEF0TmpFR",
+	"tlW8vUChppCR5LOEmylRhn2BIabSiCEskKVaGWu4CUhUirLJ7hEMU1SEZkOQZGaH7htN49bUIB0nepGX",
+	"OKaM2uXaOvAYXuiVlVGFCRmPeZaak9K/6wNUhgMkcIZgQeUFCoMLrTYLob8qajVOY+4FTRxH+IXkRWbf",
+	"pQpzuQpvdgOndpiewU1JhCAz/d1KNzdvNIhGGsSB1qaDRCBRGMWLYFBWlPZgU8vNJDv39mFVbxNP//X+",
+	"3Vt4b6CqbECLoycSzHT784WsQNEL5aim3ELItGnwMXp1ehnF0fm79+afD+b/x5cnv0Rx9PL0zenlaXQV",
+	"ALhG+es0iFdeqgfdkZ0vuCVjtgTt5BrIJ9osVtMjGN5qYX83BImTXJ8rEKFt0izDFMaC5xZ1Vg9ICwVR",
+	"RkPsh85NlkXBhZIvxeyi9ClsxHmGhEXWBKpMqI+aOprbbqKyPqC4ssYsZdQI9Sh2YfWrAHKa5Kq9jPuw",
+	"R4hLFeZFpo0RqbCAUlI28Y4sBiLhf47P3gTQ1kJJExvVit2beUOt+djcSc28G3CxJ4YWGLl9bmbWIFBl",
+	"StXptRPMTaAsLhax9y9NVDdEQsoZGlQNP5X9/tPETms+4759dI1iZB8MYQf3J/sw1MJk3wqT4W6QLkmi",
+	"rPO48IsV0asYc2GXVqppM4qoaBCVpSHkhdmdgd0hFARK46rMhY8skwSlDIoYpVW26kAeneNP20UeYnoF",
+	"mRnW7kCN8WtC0ClqfaF6kylRuGeeriJhiwz7pkV9XJ19vY96+z6WlhPUg1D6nDwDymoeSAj7qeuxwIsy",
+	"naA6FlRNc1Q0WTyzX/gNEBiZ92CECckRCPxeckVi6/G8K5CdcKkdbufSQiFoghJKlqGUkHA2ppNSYLqo",
+	"5ZOiPOECf+GlaJ4gL7XtVIPMynykvd+4GiHXf/2MMxv9WON1E844R3HGmdVNa4zJMedi9oq+2Oj9TaAS",
+	"JH9FX2yAJC3Zm5S2yDTLhKZ/LI3l2xjyENzcmHdQPoYq0LqJ8fVyg2pMMokBKno/JQLDxkRBhKrMEkfI",
+	"stA+Dmdwcv4BdvQPAqWCUTmTYIHdPbLuUE27NXHfTJFBhmOlTZt9o/iSrJT0Gs+qII4VxfPnVTjHPl88",
+	"vzr6c+DFfvqBczVRpAttcyxu1USmpFZJBPIyU7TIUG/bySy5/oaWARiOTnnErckiCwQbDVlAgQLMKyZ+",
+	"qLFPWOpQXkMaA2UuNEoThIzKeTQvmTVRvj5q+/a/pRhusUG1mRC1nmSlVCgWpbxV7+mxWlclVYG7AJNa",
+	"Z3e1hDcT1K/HHgxLQH8IJVVh4f5WmJvhQq+xaDCgQCAMkF1TwZm2DkCUTMKedlkN+Q5hx/iS2tW4YZDY",
+	"6XathytwQvVXTKsfnkjrE8B5RhJt+VJpSFFbxPqwbEjOhIm9APWzfiM+fWiMfIVCA/nvj2Tv69XOxz2y",
+	"97W/98+r///Rfdj9z7+FDrvesAVtU1FHXhJFAgHo07NKxp0cW99H0gnD1Dw6Pn/tAieakfRsYxOPbG3z",
+	"p+fPn/4UADnJKDJ1Mh/XDYN91V/jyJoJ9odfcabHag6XCkmqYSag+Gdk68ASRzeCKnzHtITRLF8D5yZu",
+	"JRbWnqTiwNWhcZ8pF3VNA9FTpQo56PXgw8Wb1u4O+8/+ETJxNSJCPtsIiUBhEeVsZoM5vZaWkSRJeMkU",
+	"jHjJUm1XO3LfqyLM98HtUiET4uXTOZsGXKqiyOhmcjGZy9g1hJAWIXfxfeRvKuhYXWBB9FaPg54LMqii",
+	"a1JBUSoYkeQzSK7dfi1HkilhE0y13EkxQ4VppcXcLpqadRk4OUpJJmGN0KkqTCy8IEn412JKZMA8OkeW",
+	"auBLpmhmgK2nMYpZGxT2eG28xZ1hDBdI0hmQsUIRgw1gWzYn4KA3ato5i26ZKI7MuCiOXMw75D0a32LV",
+	"kXuU9t/m/WX+YVmkm1FEmPBdXm2O6DmBVgiuoPep0F9/BdNYCzhgUnj27RrWf9NKXMcjmRttK9/uMJHi",
+	"OZANAFbs+MQGVjfTgaMaTctIxHcn7itL1lEL3m4qDaHo6oUuaQCbZr0VKHsIs80X1I8WXGgjppXz77dT",
+	"/vc3qRakwaLyaYQ4VpONFxK5i9ckuEVGvoujKRFpN3kHw3xtm+ICJS9FgmZr2qwgIoXMens7RPo6BgSa",
+	"uLJ+lgNnSS2yd4MR+PUJNY5Kid+ykw9aKUAHuFQdARlJbTnOVZERpYBfqFQyAH2LDg2iV5DhByOIV0qb",
+	"nDL/6cH3kz8bCZKFnf9MMUtPheAilD+oosmLtkJVWhE2cbWMqlwNl5L3qjG4AFtZEwzhFpyy4MQmg+R+",
+	"Bcpcwryq+hjxdLZOOsJsKUQDvyDJbDyvpVinmHyWG1H1wtxSEVVKPzbOP2ul76WAr1aB7uYIgX4WSP6Q",
+	"Uk3PFvKBoyr7GsURp2nibHWa4J71K0LWVkplkZHZ2y6zciJ4uVkoMY4qX/pY+x6h1FocydJucIEQPkgU",
+	"gExRNQOB4xjevX55Au51U1gxdJsa2CyLJkeXZenMGqyvGC+R5Bc8lB9un5jbQHu3NcaqlcNnamyphwgd",
+	"rZne+UxtQcyyvb+3W/pVv7rM0xA8W2kU1Th8LJvcbtNa5GZzcWWmG/A2McDtadzLEv0GtLY9/FIT/s6c",
+	"8m1BEZEw1L8MXLSr9xthODR8oAXk6/T8iay4w8W8DP3BztD8W4+rc2utsfZtDVQ7SHD4/OkyC+3fnz7J",
+	"q78HzbH1CaR1qIGD7D6wh7CDHSM+mgls51/T7Ghu5N5I7ETb2w7Ke/n2/d7BweFTyMgIsxjklAsFyHg5",
+	"mYLiUAgc0y9eZMB8esQIaVXhtFiw/PMJ/PPZ8/8AVzkFVuXLUPVQp3ljiwfXJhHPiArVDDGpCOsIuizP",
+	"qc/thnaJr7b7VIZLdO0qijS/VtPEy8yLC0dmlRFxTfHGBDQwpS4dbvRayHbwJZs3hZZXlR4Mjrt0SuGb",
+	"lZ8b8mK22v+43dz0WVO1durJB1FxThb6sLbLkMKazsdO6OD1IdxL57XQ6smAA5NeW4Xn5oAlCF2jTH3N",
+	"6Ine60OoC0O4j6YsattzAcoHsLjaAsL1CHTpCg3LA3nLj0wvIZfskoZ8zBclzdQeZS6wIOlXlLAzT4+7",
+	"kAoRCOqGJrg7AJmTLINDk6juwbNXFHpw2IeCpzKGHFNa5vAP6MHBT+an5/3Y1ivD00PowU/VgL4fDDdz",
+	"mqIIPTyKIzMi7CNKTEpB1czUVrrgg8kE1eXCtlDVPKonmCpV2PJgysaBSgGbyKA2FKO9RmRplU7KxntV",
+	"TunXcoSCoUI5z46OcEpZOi/0HYDxckzs/xOrTQQZWyRLk0XQVCbjKlclQSBLTU7W1G2OshILQZmS1vEn",
+	"8Iqqd4U0wSGpldAs/sSOxYTDyUvw6qdlDL/OrlEwDpOSiFRoUyCGhEsFtsbBLp9SMmFcUrn/iX1ip9co",
+	"ZjDskYIOTT2yq48mjRzbAIhXzWxsc/M8BsKsS2pTcWYHaoqfmFdYQVNnxheCX9MURezqrRVRNKlzdjbr",
+	"Cca2sGRX2Tef2LCrTnxYtz98vGo0QFShGFMAC6MZNEIqOyOezrSD8ImNZl64xubCz0plMerK6mHYatwa",
+	"Dpb2h0mLgiUdYkfN8TZVxLiaoqgr/Qk8Ozzc/8RMAiFBZhNWrqnpuCDJFPcO9/uefeQo+fj8dRRH1yik",
+	"pe/+/oF9jRfISEGjQfR0v7//1NXmGjbS59+7PujZYj/zyMX0GgXSkVYbx+6dVk/UYb+/pLh/s6J+r0A2",
+	"UNdvadYV0rvK+fEYhW02eNY/6Jq+hrfX6JEwoqXMcyJm0SB6v1Crn9bltbY4ouaEJ9Itn/O0zGxlNZlI",
+	"LdYqRF7pyWvslilVe3hddUp2o7gudpRR3Gio/Bje2fyVnm3Ju4tXvuhUtH4z1KJX1X92tCg+DQjo8ERO",
+	"uW7UcNcNkzXygkCF9WGwP9KeARBlRNHYNM5NtQqgeWfPoqTMZDnna69nxS4DYIRjrhXsqrVNGmDzta8e",
+	"k0eb5b0BPj02PbxaldrdOvbsr2ZPr7/yfhytBz1dPWjeZdiUAWZvDuoYGN6gUaJCKlMp5ZdGgUQEkmVH",
+	"RvX7D9UUqbAGwZOGaNCTNwWDy4YsFwon1UuPeKh+LVyn5F0sI4u1hrXNJQ8ggS8W5pe2hMure5OQEAYj",
+	"1LZYgilwBjsMrw0fa7R7LWi7PvJrTF+Z/IsM4Lpa/mRezbCRAG71mVsmNMT8gqezhz6qunDurunUuEqu",
+	"FqUcPPTyISqZn5/GvM1/mfXfcLtUc5W20Lr7gaWEHvHP1SPqzms94GCNJeq2Uj3g8HD1gKoB+S6Onq+z",
+	"B78FM8xtQOo89E6r/HN339k5NkEIVBnuy6hU8ziosXqFuxjhyGdAY8x/1oY0skTMCmUJI8CSAZHYu3Wf",
+	"7qznlqF1wps8+4GJBa5tkf6zQHaNCY9Uf3Cye7Z6RN3rvTmdNkhijhePKBhv1B1T6YveBYLpErlB7fYK",
+	"Veex9bchsS79usSt0sFGp3rXpcea+ilwCUbiofcb7sG48hjUhqO6zvMMH/Moz3D59Q0PYob8a+rfUwBU",
+	"xr5JNw/l+LRexTqasqxOunfadpfmjW24egFfxMWsply6chZ9RkSbsdYvwS+qyy+piqBD7thPT7frkNRh",
+	"7aWuiNlsDFzYmFvTbt0G1zdozJy7T2UjzDibSNMLWgQ8DTQWuN5EQ8a64opOm9amNi6tJ/5DmrNeAmbL",
+	"lqxNYwSusrEJo5YNe3pJJsvt1/gvO/cR7NwG29ijAWIY4ajJPwnPUZpSfcM2IS5pi+berf5nqYH50jy/",
+	"HwO5m7oCwi9gk9qF/nzm6MEahx24Bqh57hY57tzrlgxzUxORkk5caGBnHorpkJJdZkv4gLtuSHvLGa5x",
+	"TdpjK70uW8hcr7Cp9NJTPQ0R5luuIOcpHVNMwcRCDd+Z2+Qm9BoZUAYNpNxr7R/f9PZ07UZyoL6nThNE",
+	"UV3e1/JjTZL5AcTM4yholwNfS0E/Po1baNIfnMx+XNG6ZZ1tOgKd7H4iwdU1uAJ6Ad7ZrhTgHQq85weI",
+	"l/pbp/6Lj+52PaYCaLdCLc/DeNv+nj7QfcSvl52pSKi5HZP3N6l0bRTUcUlXe2H9dc0ECc0QbA2gIzRb",
+	"5degtAYlfausX+KS+a1nP6hnttifuGUHrdGe1+mnHbUadsc8y/iNrcWhDKSRfxJ2hqY3dQiqFEzazt3d",
+	"P2We4nEDxttVHsdp2r74orL+5yfuaY0jkPRrdZOb5f/wzRbLmH4dLdO79b6t4UE2+f3/qDvYyj/l/Lp9",
+	"rclR62j1YZvQl71dgDKgJgVR3S3QZTAsiPEux2/pufS3Jcq01+aB7K4Us/RbSkyBTAhlUpmm1z9IpuLB",
+	"NGkczGxg6+Duk91Y6Flf6aGdLqz6iFr3+3hdK0jVOV9HnoQNa9w/XyRre2rvAiX92paNT6TD92gGitom",
+	"Y3fvRHWh284DaLncNGutTludufe+V52i65Jbj6gb3YddM7qWyfVmdE1nV4+a7awb/JZ6d+7EGo6dxo5m",
+	"UfbHcvEu2iFdezEWkjw2VlwpUdgUrO0v7nbkHiZaF/TgjtN0zgA/qvfWaOfdsuNW9ZMGiDZN/6TVYX8m",
+	"r+sV1Ya57ffwmqmJzbi4+7wM4903YOdEVu/WfljqQFlHocFxq/0nO+iv6q6Aw+X0RfWnTr4tadZ1JP0t",
+	"CBPtNdm9/EFcom/XSfFtJw6eSKBpXa/TdJby+Sl1+UkrGnzXyl2d+cs8jkL7Pj5RNw3Wuai/1NP2M0qb",
+	"CTKti6bmBqSvyyoY3SVJj0hNboWQeZTRa9xv9LxGg49X/ubf0GtkKOURECZvtDV8M6UZuouieYJSmruB",
+	"fQzImVSYOxTkqARN5PIiTvvKShwo/KJ6RUboKuOtvdFzYW4MxdKWGQJ+MU2u5k/gLNu9N87to25dBnP1",
+	"q3UOMmLsa3PPtre73U6kuBbJ/RnJs2WYeVcgOz5//b7AZDMKcROHlZibFVKelNrtWY6DyymV3qsdOxJI",
+	"0tlSQr9AklJNSt+H1k0GZt9rZHjk9d5yBQYpRzC0/Qz133miydT/q1Bje5nKsjOocXfkKjO94bZlwrZT",
+	"K27vQa6YNXxczYXmze0fr7TatTcNW0OhFFk0iHrGa3Tz1L3Bbj5tI7gndVWy98xKQ+9BIyzkPa8rzb1n",
+	"toXNf+DaXe+u7v43AAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

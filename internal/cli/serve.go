@@ -16,6 +16,7 @@ import (
 	"github.com/berth-platform/berth/internal/idpsync"
 	"github.com/berth-platform/berth/internal/kube"
 	"github.com/berth-platform/berth/internal/scim"
+	"github.com/berth-platform/berth/internal/seal"
 	"github.com/berth-platform/berth/internal/server"
 	"github.com/berth-platform/berth/internal/store"
 	"github.com/berth-platform/berth/internal/tenancy"
@@ -62,11 +63,16 @@ func Serve(ctx context.Context, c *config.Config, log *slog.Logger, ready chan<-
 			return err
 		}
 		checks["kubernetes"] = kc.Ready
-		rec := tenancy.NewReconciler(st, kc.Core, tenancy.ReconcilerOptions{PodSecurity: c.PodSecurity, IngressNamespace: c.IngressNamespace, Prices: prices}, log.With("loop", "tenancy"))
-		topts.Notify, topts.Quotas = rec.Enqueue, rec
+		if c.ClusterSecretKey != nil {
+			if topts.Sealer, err = seal.New(c.ClusterSecretKey); err != nil {
+				return err
+			}
+		}
+		fleet := tenancy.NewFleet(st, kc.Core, topts.Sealer, tenancy.ReconcilerOptions{PodSecurity: c.PodSecurity, IngressNamespace: c.IngressNamespace, Prices: prices}, log.With("loop", "tenancy"))
+		topts.Notify, topts.Quotas, topts.Fleet = fleet.Enqueue, fleet, fleet
 		go func() {
-			if err := rec.Run(ctx); err != nil {
-				log.Error("tenancy reconciler stopped", "error", err)
+			if err := fleet.Run(ctx); err != nil {
+				log.Error("tenancy reconcilers stopped", "error", err)
 			}
 		}()
 	}

@@ -5,6 +5,7 @@ package config
 
 import (
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"flag"
@@ -42,6 +43,8 @@ type Config struct {
 
 	Kubeconfig string
 	InCluster  bool
+
+	ClusterSecretKey []byte
 
 	SCIMToken      *ServiceToken
 	SCIMGroupRoles []string
@@ -87,6 +90,14 @@ func NewFlagSet(name string, c *Config) *flag.FlagSet {
 	fs.StringVar(&c.DatabaseURL, "database-url", "", "PostgreSQL URL (postgres://...); SQLite in --data-dir when empty")
 	fs.StringVar(&c.Kubeconfig, "kubeconfig", "", "kubeconfig of the cluster Berth manages; empty means no cluster (or in-cluster with --in-cluster)")
 	fs.BoolVar(&c.InCluster, "in-cluster", false, "use the service account Berth runs as (when deployed in the cluster)")
+	fs.Func("cluster-secret-key", "32-byte key in base64 (openssl rand -base64 32) that encrypts registered clusters' credentials at rest", func(v string) error {
+		k, err := base64.StdEncoding.DecodeString(v)
+		if err != nil || len(k) != 32 {
+			return errors.New("must be 32 bytes in base64")
+		}
+		c.ClusterSecretKey = k
+		return nil
+	})
 	fs.Func("scim-token", "bearer token of the identity provider's SCIM 2.0 client (or sha256:HEX); enables /scim/v2", func(v string) error {
 		t, err := ParseServiceToken("scim=" + v)
 		if err != nil {

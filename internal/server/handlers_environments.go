@@ -32,7 +32,7 @@ func (s *Server) apiEnvironment(e store.Environment) (api.Environment, error) {
 	if err != nil {
 		return api.Environment{}, err
 	}
-	out := api.Environment{Name: e.Name, Team: e.TeamName, Namespace: e.Namespace, Phase: api.EnvironmentPhase(e.Phase),
+	out := api.Environment{Name: e.Name, Team: e.TeamName, Namespace: e.Namespace, Cluster: clusterRef(e.Cluster), Phase: api.EnvironmentPhase(e.Phase),
 		CreatedAt: e.CreatedAt, UpdatedAt: e.UpdatedAt, Quota: api.EnvironmentQuota{Hard: qv.Hard}}
 	if e.Message != "" {
 		out.Message = &e.Message
@@ -64,7 +64,7 @@ func (s *Server) CreateEnvironment(ctx context.Context, req api.CreateEnvironmen
 	if err != nil {
 		return nil, err
 	}
-	e, err := s.deps.Tenancy.CreateEnvironment(ctx, p, req.Team, req.Body.Name, quotaChoice(req.Body.Tier, req.Body.Budget))
+	e, err := s.deps.Tenancy.CreateEnvironment(ctx, p, req.Team, req.Body.Name, quotaChoice(req.Body.Tier, req.Body.Budget), clusterName(req.Body.Cluster))
 	if err != nil {
 		return nil, err
 	}
@@ -135,9 +135,16 @@ func (s *Server) UpdateEnvironment(ctx context.Context, req api.UpdateEnvironmen
 	if err != nil {
 		return nil, err
 	}
-	e, err := s.deps.Tenancy.ResizeEnvironment(ctx, p, req.Team, req.Environment, quotaChoice(req.Body.Tier, req.Body.Budget))
-	if err != nil {
-		return nil, err
+	var e store.Environment
+	if req.Body.Cluster != nil {
+		if e, err = s.deps.Tenancy.PlaceEnvironment(ctx, p, req.Team, req.Environment, clusterName(req.Body.Cluster)); err != nil {
+			return nil, err
+		}
+	}
+	if req.Body.Tier != nil || req.Body.Budget != nil {
+		if e, err = s.deps.Tenancy.ResizeEnvironment(ctx, p, req.Team, req.Environment, quotaChoice(req.Body.Tier, req.Body.Budget)); err != nil {
+			return nil, err
+		}
 	}
 	out, err := s.apiEnvironment(e)
 	if err != nil {

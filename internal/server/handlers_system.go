@@ -11,7 +11,7 @@ import (
 )
 
 func (s *Server) GetHealth(context.Context, api.GetHealthRequestObject) (api.GetHealthResponseObject, error) {
-	return api.GetHealth200JSONResponse{Status: api.Ok}, nil
+	return api.GetHealth200JSONResponse{Status: api.HealthStatusOk}, nil
 }
 
 func (s *Server) GetReadiness(ctx context.Context, _ api.GetReadinessRequestObject) (api.GetReadinessResponseObject, error) {
@@ -29,9 +29,9 @@ func (s *Server) GetReadiness(ctx context.Context, _ api.GetReadinessRequestObje
 		checks[name] = "ok"
 	}
 	if !ready {
-		return api.GetReadiness503JSONResponse{Status: api.Unavailable, Checks: &checks}, nil
+		return api.GetReadiness503JSONResponse{Status: api.HealthStatusUnavailable, Checks: &checks}, nil
 	}
-	return api.GetReadiness200JSONResponse{Status: api.Ok, Checks: &checks}, nil
+	return api.GetReadiness200JSONResponse{Status: api.HealthStatusOk, Checks: &checks}, nil
 }
 
 func (s *Server) GetOpenAPISpec(context.Context, api.GetOpenAPISpecRequestObject) (api.GetOpenAPISpecResponseObject, error) {

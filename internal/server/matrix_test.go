@@ -49,6 +49,12 @@ func matrix() []call {
 		// Sizing quotas is for platform admins: everyone else hears 403 before the team is looked up.
 		{op: "updateEnvironment", method: "PATCH", path: "/api/v1/teams/payments/environments/dev", body: map[string]any{"tier": "medium"}, want: map[string]int{"root": 200, "alice": 403, "ed": 403, "vi": 403, "outsider": 403}},
 		{op: "deleteEnvironment", method: "DELETE", path: "/api/v1/teams/payments/environments/staging", want: map[string]int{"ed": 403, "vi": 403, "outsider": 404, "alice": 204}},
+		{op: "listClusters", method: "GET", path: "/api/v1/clusters", want: all(200)},
+		{op: "getCluster", method: "GET", path: "/api/v1/clusters/nowhere", want: all(404)},
+		// Without --cluster-secret-key a platform admin hears 503 (what is missing); others 403.
+		{op: "registerCluster", method: "POST", path: "/api/v1/clusters", body: map[string]any{"name": "eu-{who}", "server": "https://127.0.0.1:1", "token": "t"},
+			want: map[string]int{"root": 503, "alice": 403, "ed": 403, "vi": 403, "outsider": 403}},
+		{op: "unregisterCluster", method: "DELETE", path: "/api/v1/clusters/nowhere", want: map[string]int{"root": 404, "alice": 403, "ed": 403, "vi": 403, "outsider": 403}},
 		{op: "listAuditEvents", method: "GET", path: "/api/v1/audit-events", want: map[string]int{"root": 200, "alice": 200, "ed": 403, "vi": 403, "outsider": 403}},
 		// After listAuditEvents: a creator administers its new team and may then read its audit log.
 		{op: "createTeam", method: "POST", path: "/api/v1/teams", body: map[string]any{"name": "team-{who}"}, want: all(201)},

@@ -10,6 +10,8 @@ import (
 // reconcile went.
 type Environment struct {
 	ID, TeamID, TeamName, Name, Namespace string
+	// Cluster is the registered cluster the environment is placed on; "" is Berth's own.
+	Cluster string
 	// Tier names a built-in quota size; when Budget > 0 the budget sizes the quota instead.
 	Tier                         string
 	Budget, CPUShare, LimitRatio float64
@@ -24,6 +26,7 @@ type environmentRow struct {
 	TeamName         string `db:"team_name"`
 	Name             string `db:"name"`
 	Namespace        string `db:"namespace"`
+	Cluster          string `db:"cluster"`
 	Tier             string `db:"tier"`
 	BudgetMicros     int64  `db:"budget_micros"`
 	CPUShareMicros   int64  `db:"cpu_share_micros"`
@@ -54,18 +57,18 @@ func optMicros(t time.Time) int64 {
 }
 
 func (r environmentRow) env() Environment {
-	return Environment{ID: r.ID, TeamID: r.TeamID, TeamName: r.TeamName, Name: r.Name, Namespace: r.Namespace, Tier: r.Tier,
+	return Environment{ID: r.ID, TeamID: r.TeamID, TeamName: r.TeamName, Name: r.Name, Namespace: r.Namespace, Cluster: r.Cluster, Tier: r.Tier,
 		Budget: fromMillionths(r.BudgetMicros), CPUShare: fromMillionths(r.CPUShareMicros), LimitRatio: fromMillionths(r.LimitRatioMicros),
 		Phase: r.Phase, Message: r.Message, AppliedAt: optTime(r.AppliedAt), DriftRepairedAt: optTime(r.DriftRepairedAt),
 		CreatedAt: fromMicros(r.CreatedAt), UpdatedAt: fromMicros(r.UpdatedAt)}
 }
 
-const envSelect = "SELECT e.id, e.team_id, t.name AS team_name, e.name, e.namespace, e.tier, e.budget_micros, e.cpu_share_micros, e.limit_ratio_micros, e.phase, e.message, e.applied_at, e.drift_repaired_at, e.created_at, e.updated_at FROM environments e JOIN teams t ON t.id = e.team_id"
+const envSelect = "SELECT e.id, e.team_id, t.name AS team_name, e.name, e.namespace, e.cluster, e.tier, e.budget_micros, e.cpu_share_micros, e.limit_ratio_micros, e.phase, e.message, e.applied_at, e.drift_repaired_at, e.created_at, e.updated_at FROM environments e JOIN teams t ON t.id = e.team_id"
 
 // CreateEnvironment inserts e; a taken name in the team or a taken namespace is ErrConflict.
 func (q Queries) CreateEnvironment(ctx context.Context, e Environment) error {
-	_, err := q.exec(ctx, "INSERT INTO environments (id, team_id, name, namespace, tier, budget_micros, cpu_share_micros, limit_ratio_micros, phase, message, applied_at, drift_repaired_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-		e.ID, e.TeamID, e.Name, e.Namespace, e.Tier, toMicros(e.Budget), toMicros(e.CPUShare), toMicros(e.LimitRatio), e.Phase, e.Message,
+	_, err := q.exec(ctx, "INSERT INTO environments (id, team_id, name, namespace, cluster, tier, budget_micros, cpu_share_micros, limit_ratio_micros, phase, message, applied_at, drift_repaired_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+		e.ID, e.TeamID, e.Name, e.Namespace, e.Cluster, e.Tier, toMicros(e.Budget), toMicros(e.CPUShare), toMicros(e.LimitRatio), e.Phase, e.Message,
 		optMicros(e.AppliedAt), optMicros(e.DriftRepairedAt), micros(e.CreatedAt), micros(e.UpdatedAt))
 	if err != nil {
 		return fmt.Errorf("create environment %s: %w", e.Name, err)

@@ -77,9 +77,9 @@ func (s *Service) sized(e store.Environment, c QuotaChoice) (store.Environment, 
 
 // CreateEnvironment adds an environment to a team (team admin). Choosing its quota is the
 // platform's call: only platform admins may pass a tier or budget.
-func (s *Service) CreateEnvironment(ctx context.Context, p access.Principal, team, name string, c QuotaChoice) (store.Environment, error) {
-	if (c.Tier != "" || c.Budget != nil) && !p.PlatformAdmin {
-		return store.Environment{}, fmt.Errorf("%w: only platform admins size quotas; leave tier and budget out to get the default", errs.ErrForbidden)
+func (s *Service) CreateEnvironment(ctx context.Context, p access.Principal, team, name string, c QuotaChoice, cluster string) (store.Environment, error) {
+	if (c.Tier != "" || c.Budget != nil || cluster != "") && !p.PlatformAdmin {
+		return store.Environment{}, fmt.Errorf("%w: only platform admins size quotas and place environments; leave tier, budget and cluster out for the defaults", errs.ErrForbidden)
 	}
 	var env store.Environment
 	err := s.store.Tx(ctx, func(q store.Queries) error {
@@ -91,9 +91,16 @@ func (s *Service) CreateEnvironment(ctx context.Context, p access.Principal, tea
 		if err != nil {
 			return err
 		}
-		env, err = s.sized(store.Environment{Name: name, Namespace: ns, Tier: s.opts.DefaultTier}, c)
+		env, err = s.sized(store.Environment{Name: name, Namespace: ns, Tier: s.opts.DefaultTier, Cluster: cluster}, c)
 		if err != nil {
 			return err
+		}
+		if cluster != "" {
+			if _, err := q.ClusterByName(ctx, cluster); errors.Is(err, errs.ErrNotFound) {
+				return errs.Invalid("/cluster", "no registered cluster %q", cluster)
+			} else if err != nil {
+				return err
+			}
 		}
 		now := s.now()
 		if err := s.insertEnvironment(ctx, q, t, env, now); err != nil {
@@ -103,7 +110,7 @@ func (s *Service) CreateEnvironment(ctx context.Context, p access.Principal, tea
 			return err
 		}
 		return audit.Record(ctx, q, p, audit.Entry{Action: "environment.create", Team: t.Name, Target: "team/" + t.Name + "/environment/" + name,
-			Detail: map[string]any{"namespace": ns, "tier": env.Tier, "budget": env.Budget}}, now)
+			Detail: map[string]any{"namespace": ns, "tier": env.Tier, "budget": env.Budget, "cluster": env.Cluster}}, now)
 	})
 	if err == nil {
 		s.notify(env.Namespace)
@@ -137,7 +144,7 @@ func (s *Service) ResizeEnvironment(ctx context.Context, p access.Principal, tea
 		return store.Environment{}, fmt.Errorf("%w: only platform admins size quotas", errs.ErrForbidden)
 	}
 	if c.Tier == "" && c.Budget == nil {
-		return store.Environment{}, errs.Invalid("", "give a tier or a budget")
+		return store.Environment{}, errs.Invalid("", "give a tier, a budget or a cluster")
 	}
 	var env store.Environment
 	err := s.store.Tx(ctx, func(q store.Queries) error {

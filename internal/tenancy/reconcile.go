@@ -49,11 +49,12 @@ type ReconcilerOptions struct {
 // drift it sees through informers, and deletes namespaces whose environment is gone. It
 // acts as Berth's own service account: it is Berth's loop, not a user's request.
 type Reconciler struct {
-	store *store.Store
-	kube  kubernetes.Interface
-	opts  ReconcilerOptions
-	log   *slog.Logger
-	queue workqueue.TypedRateLimitingInterface[string]
+	cluster string // the registered cluster's name; "" for Berth's own
+	store   *store.Store
+	kube    kubernetes.Interface
+	opts    ReconcilerOptions
+	log     *slog.Logger
+	queue   workqueue.TypedRateLimitingInterface[string]
 
 	factory      informers.SharedInformerFactory
 	namespaces   listerscorev1.NamespaceLister
@@ -216,7 +217,8 @@ func (r *Reconciler) drift(kind, ns, name string) {
 func (r *Reconciler) reconcileNamespace(ctx context.Context, ns string) error {
 	q := r.store.Q()
 	env, err := q.EnvironmentByNamespace(ctx, ns)
-	if errors.Is(err, errs.ErrNotFound) {
+	if errors.Is(err, errs.ErrNotFound) || (err == nil && env.Cluster != r.cluster) {
+		// Gone, or placed on another cluster: whatever is left here goes.
 		return r.deleteOrphan(ctx, ns)
 	}
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/berth-platform/berth/internal/access"
 	"github.com/berth-platform/berth/internal/errs"
+	"github.com/berth-platform/berth/internal/seal"
 	"github.com/berth-platform/berth/internal/store"
 )
 
@@ -40,6 +41,10 @@ type Options struct {
 	Notify func(namespaces ...string)
 	// Quotas, when set, reports quota usage from the cluster.
 	Quotas QuotaReader
+	// Sealer keeps registered clusters' credentials; without it clusters cannot be registered.
+	Sealer *seal.Sealer
+	// Fleet, when set, reconciles registered clusters.
+	Fleet ClusterFleet
 	// TeamCreated, when set, runs after a team is created (identity-provider group mappings
 	// that name the team apply from then on).
 	TeamCreated func(ctx context.Context) error

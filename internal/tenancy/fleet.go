@@ -1,0 +1,146 @@
+package tenancy
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+
+	"github.com/berth-platform/berth/internal/seal"
+	"github.com/berth-platform/berth/internal/store"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+)
+
+// ClusterCredentials are what Berth authenticates to a registered cluster with: a bearer
+// token, or a client certificate and key (PEM).
+type ClusterCredentials struct {
+	Token      string `json:"token,omitempty"`
+	ClientCert string `json:"clientCertificateData,omitempty"`
+	ClientKey  string `json:"clientKeyData,omitempty"`
+}
+
+// RestConfig builds a client configuration for a registered cluster.
+func RestConfig(server, caData string, cred ClusterCredentials) *rest.Config {
+	return &rest.Config{Host: server, BearerToken: cred.Token, UserAgent: "berth",
+		TLSClientConfig: rest.TLSClientConfig{CAData: []byte(caData), CertData: []byte(cred.ClientCert), KeyData: []byte(cred.ClientKey)},
+		QPS:             50, Burst: 100}
+}
+
+// Fleet runs one Reconciler per cluster: Berth's own and every registered one. Changes are
+// sent to all of them; each applies the environments placed on its cluster and removes
+// those that are not (so moving an environment moves its namespace).
+type Fleet struct {
+	store  *store.Store
+	sealer *seal.Sealer
+	opts   ReconcilerOptions
+	log    *slog.Logger
+
+	mu     sync.Mutex
+	ctx    context.Context
+	recs   map[string]*Reconciler
+	cancel map[string]context.CancelFunc
+}
+
+// NewFleet returns a fleet whose own cluster is reached with own.
+func NewFleet(st *store.Store, own kubernetes.Interface, sealer *seal.Sealer, o ReconcilerOptions, log *slog.Logger) *Fleet {
+	f := &Fleet{store: st, sealer: sealer, opts: o, log: log, recs: map[string]*Reconciler{}, cancel: map[string]context.CancelFunc{}}
+	f.recs[""] = NewReconciler(st, own, o, log.With("cluster", "default"))
+	return f
+}
+
+// Run starts every reconciler and keeps them until ctx ends.
+func (f *Fleet) Run(ctx context.Context) error {
+	f.mu.Lock()
+	f.ctx = ctx
+	own := f.recs[""]
+	f.mu.Unlock()
+	go f.run(ctx, "", own)
+	clusters, err := f.store.Q().ListClusters(ctx)
+	if err != nil {
+		return err
+	}
+	for _, c := range clusters {
+		if err := f.AddCluster(c); err != nil {
+			f.log.Error("cannot reconcile registered cluster", "cluster", c.Name, "error", err)
+		}
+	}
+	<-ctx.Done()
+	return nil
+}
+
+func (f *Fleet) run(ctx context.Context, name string, r *Reconciler) {
+	if err := r.Run(ctx); err != nil && ctx.Err() == nil {
+		f.log.Error("reconciler stopped", "cluster", name, "error", err)
+	}
+}
+
+// AddCluster starts reconciling a registered cluster.
+func (f *Fleet) AddCluster(c store.Cluster) error {
+	if f.sealer == nil {
+		return errors.New("registered clusters need --cluster-secret-key")
+	}
+	raw, err := f.sealer.Open(c.Credentials, c.Name)
+	if err != nil {
+		return err
+	}
+	var cred ClusterCredentials
+	if err := json.Unmarshal(raw, &cred); err != nil {
+		return fmt.Errorf("cluster %s credentials: %w", c.Name, err)
+	}
+	cs, err := kubernetes.NewForConfig(RestConfig(c.Server, c.CAData, cred))
+	if err != nil {
+		return err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if _, ok := f.recs[c.Name]; ok || f.ctx == nil {
+		return nil
+	}
+	r := NewReconciler(f.store, cs, f.opts, f.log.With("cluster", c.Name))
+	r.cluster = c.Name
+	ctx, cancel := context.WithCancel(f.ctx)
+	f.recs[c.Name], f.cancel[c.Name] = r, cancel
+	go f.run(ctx, c.Name, r)
+	return nil
+}
+
+// RemoveCluster stops reconciling a cluster that was unregistered.
+func (f *Fleet) RemoveCluster(name string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if cancel, ok := f.cancel[name]; ok {
+		cancel()
+		delete(f.cancel, name)
+		delete(f.recs, name)
+	}
+}
+
+// Enqueue hands namespaces to every cluster's reconciler.
+func (f *Fleet) Enqueue(namespaces ...string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, r := range f.recs {
+		r.Enqueue(namespaces...)
+	}
+}
+
+// QuotaStatus reads a namespace's quota from the cluster its environment is placed on.
+func (f *Fleet) QuotaStatus(namespace string) (hard, used map[string]string, ok bool) {
+	env, err := f.store.Q().EnvironmentByNamespace(context.Background(), namespace)
+	if err != nil {
+		return nil, nil, false
+	}
+	f.mu.Lock()
+	r := f.recs[env.Cluster]
+	f.mu.Unlock()
+	if r == nil {
+		return nil, nil, false
+	}
+	return r.QuotaStatus(namespace)
+}
+
+// Own is the reconciler of Berth's own cluster (for tests and drift metrics).
+func (f *Fleet) Own() *Reconciler { return f.recs[""] }
