@@ -108,6 +108,10 @@ func TestOnboardingCreatesEverythingAndReapplyChangesNothing(t *testing.T) {
 	if len(nps.Items) != 4 {
 		t.Fatalf("%d network policies, want 4", len(nps.Items))
 	}
+	plane.Eventually(t, 20*time.Second, "quota usage read from the cluster", func() (bool, error) {
+		v, err := f.svc.Quota(env)
+		return err == nil && v.Reported && v.Used["pods"] == "0" && v.Hard["requests.cpu"] == "2", fmt.Errorf("%+v %v", v, err)
+	})
 	rbs, _ := cs.RbacV1().RoleBindings(ns).List(ctx, metav1.ListOptions{LabelSelector: "app.kubernetes.io/managed-by=berth"})
 	if len(rbs.Items) != 1 || rbs.Items[0].Subjects[0].Name != "user:default/jane" || rbs.Items[0].RoleRef.Name != "berth-admin" {
 		t.Fatalf("role bindings: %+v", rbs.Items)
