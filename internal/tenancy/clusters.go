@@ -148,12 +148,8 @@ func (s *Service) PlaceEnvironment(ctx context.Context, p access.Principal, team
 		if env, err = q.EnvironmentByName(ctx, t.ID, name); err != nil {
 			return err
 		}
-		if cluster != "" {
-			if _, err := q.ClusterByName(ctx, cluster); errors.Is(err, errs.ErrNotFound) {
-				return errs.Invalid("/cluster", "no registered cluster %q", cluster)
-			} else if err != nil {
-				return err
-			}
+		if err := requireCluster(ctx, q, cluster); err != nil {
+			return err
 		}
 		if env.Cluster == cluster {
 			return nil
@@ -171,4 +167,17 @@ func (s *Service) PlaceEnvironment(ctx context.Context, p access.Principal, team
 		s.notify(env.Namespace)
 	}
 	return env, err
+}
+
+// requireCluster checks that a placement names a registered cluster ("" is Berth's own).
+func requireCluster(ctx context.Context, q store.Queries, name string) error {
+	if name == "" {
+		return nil
+	}
+	if _, err := q.ClusterByName(ctx, name); errors.Is(err, errs.ErrNotFound) {
+		return errs.Invalid("/cluster", "no registered cluster %q", name)
+	} else if err != nil {
+		return err
+	}
+	return nil
 }

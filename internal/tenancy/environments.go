@@ -95,12 +95,8 @@ func (s *Service) CreateEnvironment(ctx context.Context, p access.Principal, tea
 		if err != nil {
 			return err
 		}
-		if cluster != "" {
-			if _, err := q.ClusterByName(ctx, cluster); errors.Is(err, errs.ErrNotFound) {
-				return errs.Invalid("/cluster", "no registered cluster %q", cluster)
-			} else if err != nil {
-				return err
-			}
+		if err := requireCluster(ctx, q, cluster); err != nil {
+			return err
 		}
 		now := s.now()
 		if err := s.insertEnvironment(ctx, q, t, env, now); err != nil {
