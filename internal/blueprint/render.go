@@ -1,0 +1,267 @@
+package blueprint
+
+import (
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"sort"
+
+	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	policyv1 "k8s.io/api/policy/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/yaml"
+
+	"github.com/berth-platform/berth/internal/errs"
+)
+
+// Environment is a target of the service: its name and namespace.
+type Environment struct {
+	Name, Namespace string
+}
+
+// Input is what a service is rendered from.
+type Input struct {
+	Team, Service string
+	// Image is the container image without tag; Tag is the first tag deployed.
+	Image, Tag string
+	// Repo is the application's source repository (for the CI pipeline and the catalog).
+	Repo string
+	// GitOpsRepo is where the CI pipeline bumps the image tag.
+	GitOpsRepo   string
+	Environments []Environment
+	// IngressNamespace is the ingress controller's namespace, let in by the service's NetworkPolicy.
+	IngressNamespace string
+	Values           Values
+}
+
+// File is one rendered file.
+type File struct {
+	Path    string
+	Content []byte
+}
+
+// Rendered is a service's files: GitOps are committed to the GitOps repository, App are
+// offered to the application repository (Dockerfile, CI pipeline).
+type Rendered struct {
+	GitOps []File
+	App    []File
+	// DatabaseSecret names the Secret the Deployment reads DATABASE_URL from, "" without one.
+	DatabaseSecret string
+}
+
+var (
+	serviceName = regexp.MustCompile(`^[a-z]([-a-z0-9]*[a-z0-9])?$`)
+	imageRef    = regexp.MustCompile(`^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._-][a-z0-9]+)*)*$`)
+	imageTag    = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$`)
+)
+
+// CheckInput validates what is not a blueprint parameter.
+func CheckInput(in Input) error {
+	inv := &errs.InvalidError{}
+	add := func(ptr, detail string) { inv.Fields = append(inv.Fields, errs.Field{Pointer: ptr, Detail: detail}) }
+	if !serviceName.MatchString(in.Service) || len(in.Service) > 40 {
+		add("/name", "must be a DNS label of at most 40 characters")
+	}
+	if !imageRef.MatchString(in.Image) || len(in.Image) > 200 {
+		add("/image", "must be an image reference without tag or digest, such as registry.example.com/team/app")
+	}
+	if !imageTag.MatchString(in.Tag) || in.Tag == "latest" {
+		add("/tag", "must be a pinned tag (not latest)")
+	}
+	if len(in.Environments) == 0 {
+		add("/environments", "at least one environment")
+	}
+	if len(inv.Fields) > 0 {
+		return inv
+	}
+	return nil
+}
+
+// Render builds every file of a service. Values must come from Resolve.
+func Render(bp *Blueprint, in Input) (Rendered, error) {
+	if err := CheckInput(in); err != nil {
+		return Rendered{}, err
+	}
+	s, v := bp.Spec, in.Values
+	labels := map[string]string{
+		"app.kubernetes.io/name": in.Service, "app.kubernetes.io/part-of": in.Team, "app.kubernetes.io/managed-by": "berth",
+		"berth.dev/team": in.Team, "berth.dev/service": in.Service, "berth.dev/blueprint": bp.Metadata.Name,
+	}
+	selector := map[string]string{"app.kubernetes.io/name": in.Service}
+	meta := func(kind, apiVersion string) (metav1.TypeMeta, metav1.ObjectMeta) {
+		return metav1.TypeMeta{Kind: kind, APIVersion: apiVersion}, metav1.ObjectMeta{Name: in.Service, Labels: labels}
+	}
+	var out Rendered
+	base := "services/" + in.Service + "/base/"
+	var resources []string
+	add := func(name string, obj any) error {
+		b, err := manifest(obj)
+		if err != nil {
+			return err
+		}
+		out.GitOps = append(out.GitOps, File{Path: base + name, Content: b})
+		resources = append(resources, name)
+		return nil
+	}
+
+	replicas := int32(v.num(s.Workload.ReplicasParameter))
+	public := s.Produces.PublicParameter != "" && v.flag(s.Produces.PublicParameter)
+	database := s.Infrastructure.DatabaseParameter != "" && v.flag(s.Infrastructure.DatabaseParameter)
+	if database {
+		out.DatabaseSecret = in.Service + "-db"
+	}
+
+	tm, om := meta("ServiceAccount", "v1")
+	if err := add("serviceaccount.yaml", &corev1.ServiceAccount{TypeMeta: tm, ObjectMeta: om, AutomountServiceAccountToken: ptr.To(false)}); err != nil {
+		return out, err
+	}
+	tm, om = meta("Deployment", "apps/v1")
+	if err := add("deployment.yaml", &appsv1.Deployment{TypeMeta: tm, ObjectMeta: om, Spec: appsv1.DeploymentSpec{
+		Replicas: ptr.To(replicas), Selector: &metav1.LabelSelector{MatchLabels: selector},
+		Strategy: appsv1.DeploymentStrategy{Type: appsv1.RollingUpdateDeploymentStrategyType, RollingUpdate: &appsv1.RollingUpdateDeployment{
+			MaxUnavailable: ptr.To(intstr.FromInt32(0)), MaxSurge: ptr.To(intstr.FromInt32(1))}},
+		Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels}, Spec: podSpec(bp, in, out.DatabaseSecret)},
+	}}); err != nil {
+		return out, err
+	}
+	if s.Produces.Service {
+		tm, om = meta("Service", "v1")
+		if err := add("service.yaml", &corev1.Service{TypeMeta: tm, ObjectMeta: om, Spec: corev1.ServiceSpec{
+			Type: corev1.ServiceTypeClusterIP, Selector: selector,
+			Ports: []corev1.ServicePort{{Name: "http", Port: 80, TargetPort: intstr.FromString("http"), Protocol: corev1.ProtocolTCP}},
+		}}); err != nil {
+			return out, err
+		}
+	}
+	if public {
+		host := v.str("host")
+		if host == "" {
+			host = in.Service + "." + in.Team + ".example.com"
+		}
+		tm, om = meta("Ingress", "networking.k8s.io/v1")
+		if err := add("ingress.yaml", &networkingv1.Ingress{TypeMeta: tm, ObjectMeta: om, Spec: networkingv1.IngressSpec{
+			TLS: []networkingv1.IngressTLS{{Hosts: []string{host}, SecretName: in.Service + "-tls"}},
+			Rules: []networkingv1.IngressRule{{Host: host, IngressRuleValue: networkingv1.IngressRuleValue{HTTP: &networkingv1.HTTPIngressRuleValue{
+				Paths: []networkingv1.HTTPIngressPath{{Path: "/", PathType: ptr.To(networkingv1.PathTypePrefix), Backend: networkingv1.IngressBackend{
+					Service: &networkingv1.IngressServiceBackend{Name: in.Service, Port: networkingv1.ServiceBackendPort{Name: "http"}}}}},
+			}}}},
+		}}); err != nil {
+			return out, err
+		}
+	}
+	if s.Produces.Autoscaling {
+		tm, om = meta("HorizontalPodAutoscaler", "autoscaling/v2")
+		if err := add("hpa.yaml", &autoscalingv2.HorizontalPodAutoscaler{TypeMeta: tm, ObjectMeta: om, Spec: autoscalingv2.HorizontalPodAutoscalerSpec{
+			ScaleTargetRef: autoscalingv2.CrossVersionObjectReference{APIVersion: "apps/v1", Kind: "Deployment", Name: in.Service},
+			MinReplicas:    ptr.To(replicas), MaxReplicas: int32(v.num(s.Produces.MaxReplicasParameter)),
+			Metrics: []autoscalingv2.MetricSpec{{Type: autoscalingv2.ResourceMetricSourceType, Resource: &autoscalingv2.ResourceMetricSource{
+				Name: corev1.ResourceCPU, Target: autoscalingv2.MetricTarget{Type: autoscalingv2.UtilizationMetricType, AverageUtilization: ptr.To(int32(70))}}}},
+		}}); err != nil {
+			return out, err
+		}
+	}
+	if s.Produces.DisruptionBudget {
+		tm, om = meta("PodDisruptionBudget", "policy/v1")
+		if err := add("pdb.yaml", &policyv1.PodDisruptionBudget{TypeMeta: tm, ObjectMeta: om, Spec: policyv1.PodDisruptionBudgetSpec{
+			MaxUnavailable: ptr.To(intstr.FromInt32(1)), Selector: &metav1.LabelSelector{MatchLabels: selector},
+		}}); err != nil {
+			return out, err
+		}
+	}
+	if s.Produces.Service {
+		tm, om = meta("NetworkPolicy", "networking.k8s.io/v1")
+		port := intstr.FromString("http")
+		if err := add("networkpolicy.yaml", &networkingv1.NetworkPolicy{TypeMeta: tm, ObjectMeta: om, Spec: networkingv1.NetworkPolicySpec{
+			PodSelector: metav1.LabelSelector{MatchLabels: selector}, PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeIngress},
+			Ingress: []networkingv1.NetworkPolicyIngressRule{{
+				Ports: []networkingv1.NetworkPolicyPort{{Port: &port, Protocol: ptr.To(corev1.ProtocolTCP)}},
+				From: []networkingv1.NetworkPolicyPeer{
+					{NamespaceSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"kubernetes.io/metadata.name": in.IngressNamespace}}},
+					{PodSelector: &metav1.LabelSelector{}},
+				},
+			}},
+		}}); err != nil {
+			return out, err
+		}
+	}
+	if err := kustomizations(&out, in, resources); err != nil {
+		return out, err
+	}
+	if database {
+		claim, err := databaseClaim(in)
+		if err != nil {
+			return out, err
+		}
+		out.GitOps = append(out.GitOps, claim)
+	}
+	app, err := appFiles(bp, in)
+	if err != nil {
+		return out, err
+	}
+	out.App = app
+	sort.Slice(out.GitOps, func(i, j int) bool { return out.GitOps[i].Path < out.GitOps[j].Path })
+	return out, nil
+}
+
+func podSpec(bp *Blueprint, in Input, dbSecret string) corev1.PodSpec {
+	w := bp.Spec.Workload
+	health := intstr.FromInt32(w.HealthPort)
+	probe := func(path string, delay int32) *corev1.Probe {
+		return &corev1.Probe{ProbeHandler: corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: path, Port: health}},
+			InitialDelaySeconds: delay, PeriodSeconds: 10, TimeoutSeconds: 2, FailureThreshold: 3}
+	}
+	c := corev1.Container{
+		Name: in.Service, Image: in.Image + ":" + in.Tag, ImagePullPolicy: corev1.PullIfNotPresent,
+		Env: []corev1.EnvVar{{Name: "PORT", Value: fmt.Sprint(max(w.Port, w.HealthPort))}, {Name: "HEALTH_PORT", Value: fmt.Sprint(w.HealthPort)}},
+		Resources: corev1.ResourceRequirements{
+			Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse(w.CPURequest), corev1.ResourceMemory: resource.MustParse(w.MemoryRequest)},
+			Limits:   corev1.ResourceList{corev1.ResourceCPU: resource.MustParse(w.CPULimit), corev1.ResourceMemory: resource.MustParse(w.MemoryLimit)},
+		},
+		LivenessProbe: probe(w.LivenessPath, 10), ReadinessProbe: probe(w.ReadinessPath, 2),
+		SecurityContext: &corev1.SecurityContext{
+			RunAsNonRoot: ptr.To(true), RunAsUser: ptr.To(int64(10001)), AllowPrivilegeEscalation: ptr.To(false),
+			ReadOnlyRootFilesystem: ptr.To(true), Capabilities: &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
+			SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
+		},
+		VolumeMounts: []corev1.VolumeMount{{Name: "tmp", MountPath: "/tmp"}},
+	}
+	if w.Port > 0 {
+		c.Ports = append(c.Ports, corev1.ContainerPort{Name: "http", ContainerPort: w.Port, Protocol: corev1.ProtocolTCP})
+	}
+	if w.HealthPort != w.Port {
+		c.Ports = append(c.Ports, corev1.ContainerPort{Name: "health", ContainerPort: w.HealthPort, Protocol: corev1.ProtocolTCP})
+	}
+	if dbSecret != "" {
+		c.Env = append(c.Env, corev1.EnvVar{Name: "DATABASE_URL", ValueFrom: &corev1.EnvVarSource{SecretKeyRef: &corev1.SecretKeySelector{
+			LocalObjectReference: corev1.LocalObjectReference{Name: dbSecret}, Key: "url"}}})
+	}
+	return corev1.PodSpec{
+		ServiceAccountName: in.Service, AutomountServiceAccountToken: ptr.To(false),
+		SecurityContext: &corev1.PodSecurityContext{RunAsNonRoot: ptr.To(true), SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault}},
+		Containers:      []corev1.Container{c},
+		Volumes:         []corev1.Volume{{Name: "tmp", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{SizeLimit: ptr.To(resource.MustParse("64Mi"))}}}},
+	}
+}
+
+// manifest serialises a typed object for Git: without status, which belongs to the cluster.
+func manifest(obj any) ([]byte, error) {
+	j, err := json.Marshal(obj)
+	if err != nil {
+		return nil, err
+	}
+	var m map[string]any
+	if err := json.Unmarshal(j, &m); err != nil {
+		return nil, err
+	}
+	delete(m, "status")
+	if md, ok := m["metadata"].(map[string]any); ok {
+		delete(md, "creationTimestamp")
+	}
+	return yaml.Marshal(m)
+}
