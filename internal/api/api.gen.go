@@ -65,6 +65,24 @@ func (e AuditEventResult) Valid() bool {
 	}
 }
 
+// Defines values for BlueprintLanguage.
+const (
+	Go   BlueprintLanguage = "go"
+	Node BlueprintLanguage = "node"
+)
+
+// Valid indicates whether the value is a known member of the BlueprintLanguage enum.
+func (e BlueprintLanguage) Valid() bool {
+	switch e {
+	case Go:
+		return true
+	case Node:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for EnvironmentPhase.
 const (
 	Failed  EnvironmentPhase = "Failed"
@@ -245,6 +263,28 @@ type AuditEventResult string
 type AuditEventList struct {
 	Items      []AuditEvent `json:"items"`
 	NextCursor *string      `json:"nextCursor,omitempty"`
+}
+
+// Blueprint defines model for Blueprint.
+type Blueprint struct {
+	Description string            `json:"description"`
+	Language    BlueprintLanguage `json:"language"`
+	Name        string            `json:"name"`
+
+	// ParametersSchema JSON Schema of the parameters.
+	ParametersSchema map[string]interface{} `json:"parametersSchema"`
+
+	// Produces The objects and files a service of this blueprint gets (some depend on parameters).
+	Produces []string `json:"produces"`
+	Title    string   `json:"title"`
+}
+
+// BlueprintLanguage defines model for Blueprint.Language.
+type BlueprintLanguage string
+
+// BlueprintList defines model for BlueprintList.
+type BlueprintList struct {
+	Items []Blueprint `json:"items"`
 }
 
 // BudgetArithmetic How a budget became a quota, with OpenCost's default prices unless configured.
@@ -453,6 +493,17 @@ type MemberUpdate struct {
 // Name A DNS-1123 label, short enough to prefix namespace names.
 type Name = string
 
+// ParameterValidation defines model for ParameterValidation.
+type ParameterValidation struct {
+	Parameters map[string]interface{} `json:"parameters"`
+}
+
+// ParameterValidationResult defines model for ParameterValidationResult.
+type ParameterValidationResult struct {
+	Parameters map[string]interface{} `json:"parameters"`
+	Valid      bool                   `json:"valid"`
+}
+
 // Problem RFC 9457 problem details.
 type Problem struct {
 	Detail    *string       `json:"detail,omitempty"`
@@ -510,6 +561,9 @@ type TeamUpdate struct {
 
 // Tier Built-in quota sizes (requests; limits are twice): small 2 CPU / 4Gi / 20 pods, medium 8 / 16Gi / 50, large 32 / 64Gi / 200.
 type Tier string
+
+// BlueprintName A DNS-1123 label, short enough to prefix namespace names.
+type BlueprintName = Name
 
 // Cursor defines model for Cursor.
 type Cursor = string
@@ -644,6 +698,9 @@ type AddTeamMemberParams struct {
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
+// ValidateBlueprintParametersJSONRequestBody defines body for ValidateBlueprintParameters for application/json ContentType.
+type ValidateBlueprintParametersJSONRequestBody = ParameterValidation
+
 // RegisterClusterJSONRequestBody defines body for RegisterCluster for application/json ContentType.
 type RegisterClusterJSONRequestBody = ClusterRegister
 
@@ -673,6 +730,15 @@ type ServerInterface interface {
 	// ListAuditEvents Audit events, newest first. Platform admins see all; team admins see their teams'.
 	// (GET /api/v1/audit-events)
 	ListAuditEvents(ctx echo.Context, params ListAuditEventsParams) error
+	// ListBlueprints Service blueprints, with the JSON Schema of their parameters (for Backstage forms).
+	// (GET /api/v1/blueprints)
+	ListBlueprints(ctx echo.Context) error
+
+	// (GET /api/v1/blueprints/{blueprint})
+	GetBlueprint(ctx echo.Context, blueprint BlueprintName) error
+	// ValidateBlueprintParameters Check parameters against a blueprint and fill its defaults, without creating anything.
+	// (POST /api/v1/blueprints/{blueprint}/validations)
+	ValidateBlueprintParameters(ctx echo.Context, blueprint BlueprintName) error
 	// ListClusters Registered clusters that environments can be placed on (never their credentials).
 	// (GET /api/v1/clusters)
 	ListClusters(ctx echo.Context) error
@@ -818,6 +884,47 @@ func (w *ServerInterfaceWrapper) ListAuditEvents(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.ListAuditEvents(ctx, params)
+	return err
+}
+
+// ListBlueprints converts echo context to params.
+func (w *ServerInterfaceWrapper) ListBlueprints(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListBlueprints(ctx)
+	return err
+}
+
+// GetBlueprint converts echo context to params.
+func (w *ServerInterfaceWrapper) GetBlueprint(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "blueprint" -------------
+	var blueprint BlueprintName
+
+	err = runtime.BindStyledParameterWithOptions("simple", "blueprint", ctx.Param("blueprint"), &blueprint, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter blueprint: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetBlueprint(ctx, blueprint)
+	return err
+}
+
+// ValidateBlueprintParameters converts echo context to params.
+func (w *ServerInterfaceWrapper) ValidateBlueprintParameters(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "blueprint" -------------
+	var blueprint BlueprintName
+
+	err = runtime.BindStyledParameterWithOptions("simple", "blueprint", ctx.Param("blueprint"), &blueprint, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter blueprint: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ValidateBlueprintParameters(ctx, blueprint)
 	return err
 }
 
@@ -1470,6 +1577,9 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/api/v1/clusters", wrapper.RegisterCluster, options.OperationMiddlewares["registerCluster"]...)
 	router.DELETE(options.BaseURL+"/api/v1/clusters/:cluster", wrapper.UnregisterCluster, options.OperationMiddlewares["unregisterCluster"]...)
 	router.GET(options.BaseURL+"/api/v1/clusters/:cluster", wrapper.GetCluster, options.OperationMiddlewares["getCluster"]...)
+	router.GET(options.BaseURL+"/api/v1/blueprints", wrapper.ListBlueprints, options.OperationMiddlewares["listBlueprints"]...)
+	router.GET(options.BaseURL+"/api/v1/blueprints/:blueprint", wrapper.GetBlueprint, options.OperationMiddlewares["getBlueprint"]...)
+	router.POST(options.BaseURL+"/api/v1/blueprints/:blueprint/validations", wrapper.ValidateBlueprintParameters, options.OperationMiddlewares["validateBlueprintParameters"]...)
 	router.GET(options.BaseURL+"/api/v1/audit-events", wrapper.ListAuditEvents, options.OperationMiddlewares["listAuditEvents"]...)
 	router.GET(options.BaseURL+"/api/v1/actions", wrapper.ListActions, options.OperationMiddlewares["listActions"]...)
 
@@ -1596,6 +1706,216 @@ func (response ListAuditEvents403ApplicationProblemPlusJSONResponse) VisitListAu
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListBlueprintsRequestObject struct {
+}
+
+type ListBlueprintsResponseObject interface {
+	VisitListBlueprintsResponse(w http.ResponseWriter) error
+}
+
+type ListBlueprints200JSONResponse BlueprintList
+
+func (response ListBlueprints200JSONResponse) VisitListBlueprintsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListBlueprints401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListBlueprints401ApplicationProblemPlusJSONResponse) VisitListBlueprintsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetBlueprintRequestObject struct {
+	Blueprint BlueprintName `json:"blueprint"`
+}
+
+type GetBlueprintResponseObject interface {
+	VisitGetBlueprintResponse(w http.ResponseWriter) error
+}
+
+type GetBlueprint200JSONResponse Blueprint
+
+func (response GetBlueprint200JSONResponse) VisitGetBlueprintResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetBlueprint400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetBlueprint400ApplicationProblemPlusJSONResponse) VisitGetBlueprintResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetBlueprint401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetBlueprint401ApplicationProblemPlusJSONResponse) VisitGetBlueprintResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetBlueprint404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetBlueprint404ApplicationProblemPlusJSONResponse) VisitGetBlueprintResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ValidateBlueprintParametersRequestObject struct {
+	Blueprint BlueprintName `json:"blueprint"`
+	Body      *ValidateBlueprintParametersJSONRequestBody
+}
+
+type ValidateBlueprintParametersResponseObject interface {
+	VisitValidateBlueprintParametersResponse(w http.ResponseWriter) error
+}
+
+type ValidateBlueprintParameters200JSONResponse ParameterValidationResult
+
+func (response ValidateBlueprintParameters200JSONResponse) VisitValidateBlueprintParametersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ValidateBlueprintParameters400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ValidateBlueprintParameters400ApplicationProblemPlusJSONResponse) VisitValidateBlueprintParametersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ValidateBlueprintParameters401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ValidateBlueprintParameters401ApplicationProblemPlusJSONResponse) VisitValidateBlueprintParametersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ValidateBlueprintParameters404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ValidateBlueprintParameters404ApplicationProblemPlusJSONResponse) VisitValidateBlueprintParametersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ValidateBlueprintParameters413ApplicationProblemPlusJSONResponse struct {
+	TooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response ValidateBlueprintParameters413ApplicationProblemPlusJSONResponse) VisitValidateBlueprintParametersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ValidateBlueprintParameters422ApplicationProblemPlusJSONResponse struct {
+	InvalidApplicationProblemPlusJSONResponse
+}
+
+func (response ValidateBlueprintParameters422ApplicationProblemPlusJSONResponse) VisitValidateBlueprintParametersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -3631,6 +3951,15 @@ type StrictServerInterface interface {
 	// ListAuditEvents Audit events, newest first. Platform admins see all; team admins see their teams'.
 	// (GET /api/v1/audit-events)
 	ListAuditEvents(ctx context.Context, request ListAuditEventsRequestObject) (ListAuditEventsResponseObject, error)
+	// ListBlueprints Service blueprints, with the JSON Schema of their parameters (for Backstage forms).
+	// (GET /api/v1/blueprints)
+	ListBlueprints(ctx context.Context, request ListBlueprintsRequestObject) (ListBlueprintsResponseObject, error)
+
+	// (GET /api/v1/blueprints/{blueprint})
+	GetBlueprint(ctx context.Context, request GetBlueprintRequestObject) (GetBlueprintResponseObject, error)
+	// ValidateBlueprintParameters Check parameters against a blueprint and fill its defaults, without creating anything.
+	// (POST /api/v1/blueprints/{blueprint}/validations)
+	ValidateBlueprintParameters(ctx context.Context, request ValidateBlueprintParametersRequestObject) (ValidateBlueprintParametersResponseObject, error)
 	// ListClusters Registered clusters that environments can be placed on (never their credentials).
 	// (GET /api/v1/clusters)
 	ListClusters(ctx context.Context, request ListClustersRequestObject) (ListClustersResponseObject, error)
@@ -3759,6 +4088,102 @@ func (sh *strictHandler) ListAuditEvents(ctx echo.Context, params ListAuditEvent
 		return err
 	} else if validResponse, ok := response.(ListAuditEventsResponseObject); ok {
 		return validResponse.VisitListAuditEventsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListBlueprints operation middleware
+func (sh *strictHandler) ListBlueprints(ctx echo.Context) error {
+	var request ListBlueprintsRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListBlueprints(ctx.Request().Context(), request.(ListBlueprintsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListBlueprints")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListBlueprintsResponseObject); ok {
+		return validResponse.VisitListBlueprintsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetBlueprint operation middleware
+func (sh *strictHandler) GetBlueprint(ctx echo.Context, blueprint BlueprintName) error {
+	var request GetBlueprintRequestObject
+
+	request.Blueprint = blueprint
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetBlueprint(ctx.Request().Context(), request.(GetBlueprintRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetBlueprint")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetBlueprintResponseObject); ok {
+		return validResponse.VisitGetBlueprintResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ValidateBlueprintParameters operation middleware
+func (sh *strictHandler) ValidateBlueprintParameters(ctx echo.Context, blueprint BlueprintName) error {
+	var request ValidateBlueprintParametersRequestObject
+
+	request.Blueprint = blueprint
+
+	var body ValidateBlueprintParametersJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ValidateBlueprintParameters(ctx.Request().Context(), request.(ValidateBlueprintParametersRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ValidateBlueprintParameters")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ValidateBlueprintParametersResponseObject); ok {
+		return validResponse.VisitValidateBlueprintParametersResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -4532,96 +4957,102 @@ func (sh *strictHandler) GetReadiness(ctx echo.Context) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H3rcts4lvCrnOI3VbG/oS3ZSXpn5B9bjuNOZztOvI5TU1uJpwSRRxI6JMAGQDuKy+++hQspkAJ1cWwl",
-	"3dv9oyNRBHBwcO4X+DZKeF5whkzJaHAbFUSQHBUK8+2kFJIL/SlFmQhaKMpZNIgupwhDhl+UfWEIfAxq",
-	"ilAIvKa8lFCQCe5HcUT127+XKGZRHDGSYzSIEjtpHMlkijnRs+fkyxtkEzWNBs8PDuNIzQr9plSCskl0",
-	"dxdHr1PMC66QJbNfcbYI0QUqQVHCDVVTA4okOcJnnAFhKYx4OgOBRUZm5scxFVKBQFlwJhHGXMDhM5jy",
-	"Usga6imSFMUcbA+CPQ1CB/yHz5/HUU5Z9f0guJvxGVHJdHEb71g2A5IooBahfPQbJuqJhKQUApmC00sy",
-	"gVwPxiWgjvfs/D6Mi1C8oTlVizCckwmCpF87DzAz4/y5UxyTMlPR4Hk/1sigeZnrL32DCvttjgjKFE5Q",
-	"GBgukeRvzbS3dq2CqOl8KYUkj+JI4O8lFZhGAyVK9Ff+m8BxNIj+X29Oxj37q+yZee/0KtVJG6J+QdIL",
-	"/L1EafaecKaQmY+kKDKaEI2GXiH4KMP8779JjZPbNVc8t6Psok2snpFszEWOKQi7OOzIGVPkSww1z4FG",
-	"kNzdj+7i6ISzcUaTrcJYremxUUV3UhGFsEMgLS0ACPqIYvNSRqQCkuaUWdh/5mJE0xTZNoHXMikhWYbi",
-	"iQTBM4SUowTGFZAs4zegplQa8F6za5LRdJvA/QuzbM+d/6hUQC0IRzBEIbiQQ4NNCUiSKYwpZqmB9C1X",
-	"P/OSbRXUtxxkmUyd6ImBC4PDayrpKENQ3NKFwbQB8lxgwllK9fifCc1wq+BWsg5SmhpAjXBs0K6WmQbS",
-	"S87fEDHBbZOlUT9UQqYXF6CmhFkdheIaBZAkwUJZ2vzASKmmXNCvuO1T5wJGJIVEYIpMUZLVEF0TmpFR",
-	"tlW8vUChppCR5LOEmylRhn2BIabSiCEskKVaGWu4CUhUirLJ7hEMU1SEZkOQZGaH7htN49bUIB0nepGX",
-	"OKaM2uXaOvAYXuiVlVGFCRmPeZaak9K/6wNUhgMkcIZgQeUFCoMLrTYLob8qajVOY+4FTRxH+IXkRWbf",
-	"pQpzuQpvdgOndpiewU1JhCAz/d1KNzdvNIhGGsSB1qaDRCBRGMWLYFBWlPZgU8vNJDv39mFVbxNP//X+",
-	"3Vt4b6CqbECLoycSzHT784WsQNEL5aim3ELItGnwMXp1ehnF0fm79+afD+b/x5cnv0Rx9PL0zenlaXQV",
-	"ALhG+es0iFdeqgfdkZ0vuCVjtgTt5BrIJ9osVtMjGN5qYX83BImTXJ8rEKFt0izDFMaC5xZ1Vg9ICwVR",
-	"RkPsh85NlkXBhZIvxeyi9ClsxHmGhEXWBKpMqI+aOprbbqKyPqC4ssYsZdQI9Sh2YfWrAHKa5Kq9jPuw",
-	"R4hLFeZFpo0RqbCAUlI28Y4sBiLhf47P3gTQ1kJJExvVit2beUOt+djcSc28G3CxJ4YWGLl9bmbWIFBl",
-	"StXptRPMTaAsLhax9y9NVDdEQsoZGlQNP5X9/tPETms+4759dI1iZB8MYQf3J/sw1MJk3wqT4W6QLkmi",
-	"rPO48IsV0asYc2GXVqppM4qoaBCVpSHkhdmdgd0hFARK46rMhY8skwSlDIoYpVW26kAeneNP20UeYnoF",
-	"mRnW7kCN8WtC0ClqfaF6kylRuGeeriJhiwz7pkV9XJ19vY96+z6WlhPUg1D6nDwDymoeSAj7qeuxwIsy",
-	"naA6FlRNc1Q0WTyzX/gNEBiZ92CECckRCPxeckVi6/G8K5CdcKkdbufSQiFoghJKlqGUkHA2ppNSYLqo",
-	"5ZOiPOECf+GlaJ4gL7XtVIPMynykvd+4GiHXf/2MMxv9WON1E844R3HGmdVNa4zJMedi9oq+2Oj9TaAS",
-	"JH9FX2yAJC3Zm5S2yDTLhKZ/LI3l2xjyENzcmHdQPoYq0LqJ8fVyg2pMMokBKno/JQLDxkRBhKrMEkfI",
-	"stA+Dmdwcv4BdvQPAqWCUTmTYIHdPbLuUE27NXHfTJFBhmOlTZt9o/iSrJT0Gs+qII4VxfPnVTjHPl88",
-	"vzr6c+DFfvqBczVRpAttcyxu1USmpFZJBPIyU7TIUG/bySy5/oaWARiOTnnErckiCwQbDVlAgQLMKyZ+",
-	"qLFPWOpQXkMaA2UuNEoThIzKeTQvmTVRvj5q+/a/pRhusUG1mRC1nmSlVCgWpbxV7+mxWlclVYG7AJNa",
-	"Z3e1hDcT1K/HHgxLQH8IJVVh4f5WmJvhQq+xaDCgQCAMkF1TwZm2DkCUTMKedlkN+Q5hx/iS2tW4YZDY",
-	"6XathytwQvVXTKsfnkjrE8B5RhJt+VJpSFFbxPqwbEjOhIm9APWzfiM+fWiMfIVCA/nvj2Tv69XOxz2y",
-	"97W/98+r///Rfdj9z7+FDrvesAVtU1FHXhJFAgHo07NKxp0cW99H0gnD1Dw6Pn/tAieakfRsYxOPbG3z",
-	"p+fPn/4UADnJKDJ1Mh/XDYN91V/jyJoJ9odfcabHag6XCkmqYSag+Gdk68ASRzeCKnzHtITRLF8D5yZu",
-	"JRbWnqTiwNWhcZ8pF3VNA9FTpQo56PXgw8Wb1u4O+8/+ETJxNSJCPtsIiUBhEeVsZoM5vZaWkSRJeMkU",
-	"jHjJUm1XO3LfqyLM98HtUiET4uXTOZsGXKqiyOhmcjGZy9g1hJAWIXfxfeRvKuhYXWBB9FaPg54LMqii",
-	"a1JBUSoYkeQzSK7dfi1HkilhE0y13EkxQ4VppcXcLpqadRk4OUpJJmGN0KkqTCy8IEn412JKZMA8OkeW",
-	"auBLpmhmgK2nMYpZGxT2eG28xZ1hDBdI0hmQsUIRgw1gWzYn4KA3ato5i26ZKI7MuCiOXMw75D0a32LV",
-	"kXuU9t/m/WX+YVmkm1FEmPBdXm2O6DmBVgiuoPep0F9/BdNYCzhgUnj27RrWf9NKXMcjmRttK9/uMJHi",
-	"OZANAFbs+MQGVjfTgaMaTctIxHcn7itL1lEL3m4qDaHo6oUuaQCbZr0VKHsIs80X1I8WXGgjppXz77dT",
-	"/vc3qRakwaLyaYQ4VpONFxK5i9ckuEVGvoujKRFpN3kHw3xtm+ICJS9FgmZr2qwgIoXMens7RPo6BgSa",
-	"uLJ+lgNnSS2yd4MR+PUJNY5Kid+ykw9aKUAHuFQdARlJbTnOVZERpYBfqFQyAH2LDg2iV5DhByOIV0qb",
-	"nDL/6cH3kz8bCZKFnf9MMUtPheAilD+oosmLtkJVWhE2cbWMqlwNl5L3qjG4AFtZEwzhFpyy4MQmg+R+",
-	"Bcpcwryq+hjxdLZOOsJsKUQDvyDJbDyvpVinmHyWG1H1wtxSEVVKPzbOP2ul76WAr1aB7uYIgX4WSP6Q",
-	"Uk3PFvKBoyr7GsURp2nibHWa4J71K0LWVkplkZHZ2y6zciJ4uVkoMY4qX/pY+x6h1FocydJucIEQPkgU",
-	"gExRNQOB4xjevX55Au51U1gxdJsa2CyLJkeXZenMGqyvGC+R5Bc8lB9un5jbQHu3NcaqlcNnamyphwgd",
-	"rZne+UxtQcyyvb+3W/pVv7rM0xA8W2kU1Th8LJvcbtNa5GZzcWWmG/A2McDtadzLEv0GtLY9/FIT/s6c",
-	"8m1BEZEw1L8MXLSr9xthODR8oAXk6/T8iay4w8W8DP3BztD8W4+rc2utsfZtDVQ7SHD4/OkyC+3fnz7J",
-	"q78HzbH1CaR1qIGD7D6wh7CDHSM+mgls51/T7Ghu5N5I7ETb2w7Ke/n2/d7BweFTyMgIsxjklAsFyHg5",
-	"mYLiUAgc0y9eZMB8esQIaVXhtFiw/PMJ/PPZ8/8AVzkFVuXLUPVQp3ljiwfXJhHPiArVDDGpCOsIuizP",
-	"qc/thnaJr7b7VIZLdO0qijS/VtPEy8yLC0dmlRFxTfHGBDQwpS4dbvRayHbwJZs3hZZXlR4Mjrt0SuGb",
-	"lZ8b8mK22v+43dz0WVO1durJB1FxThb6sLbLkMKazsdO6OD1IdxL57XQ6smAA5NeW4Xn5oAlCF2jTH3N",
-	"6Ine60OoC0O4j6YsattzAcoHsLjaAsL1CHTpCg3LA3nLj0wvIZfskoZ8zBclzdQeZS6wIOlXlLAzT4+7",
-	"kAoRCOqGJrg7AJmTLINDk6juwbNXFHpw2IeCpzKGHFNa5vAP6MHBT+an5/3Y1ivD00PowU/VgL4fDDdz",
-	"mqIIPTyKIzMi7CNKTEpB1czUVrrgg8kE1eXCtlDVPKonmCpV2PJgysaBSgGbyKA2FKO9RmRplU7KxntV",
-	"TunXcoSCoUI5z46OcEpZOi/0HYDxckzs/xOrTQQZWyRLk0XQVCbjKlclQSBLTU7W1G2OshILQZmS1vEn",
-	"8Iqqd4U0wSGpldAs/sSOxYTDyUvw6qdlDL/OrlEwDpOSiFRoUyCGhEsFtsbBLp9SMmFcUrn/iX1ip9co",
-	"ZjDskYIOTT2yq48mjRzbAIhXzWxsc/M8BsKsS2pTcWYHaoqfmFdYQVNnxheCX9MURezqrRVRNKlzdjbr",
-	"Cca2sGRX2Tef2LCrTnxYtz98vGo0QFShGFMAC6MZNEIqOyOezrSD8ImNZl64xubCz0plMerK6mHYatwa",
-	"Dpb2h0mLgiUdYkfN8TZVxLiaoqgr/Qk8Ozzc/8RMAiFBZhNWrqnpuCDJFPcO9/uefeQo+fj8dRRH1yik",
-	"pe/+/oF9jRfISEGjQfR0v7//1NXmGjbS59+7PujZYj/zyMX0GgXSkVYbx+6dVk/UYb+/pLh/s6J+r0A2",
-	"UNdvadYV0rvK+fEYhW02eNY/6Jq+hrfX6JEwoqXMcyJm0SB6v1Crn9bltbY4ouaEJ9Itn/O0zGxlNZlI",
-	"LdYqRF7pyWvslilVe3hddUp2o7gudpRR3Gio/Bje2fyVnm3Ju4tXvuhUtH4z1KJX1X92tCg+DQjo8ERO",
-	"uW7UcNcNkzXygkCF9WGwP9KeARBlRNHYNM5NtQqgeWfPoqTMZDnna69nxS4DYIRjrhXsqrVNGmDzta8e",
-	"k0eb5b0BPj02PbxaldrdOvbsr2ZPr7/yfhytBz1dPWjeZdiUAWZvDuoYGN6gUaJCKlMp5ZdGgUQEkmVH",
-	"RvX7D9UUqbAGwZOGaNCTNwWDy4YsFwon1UuPeKh+LVyn5F0sI4u1hrXNJQ8ggS8W5pe2hMure5OQEAYj",
-	"1LZYgilwBjsMrw0fa7R7LWi7PvJrTF+Z/IsM4Lpa/mRezbCRAG71mVsmNMT8gqezhz6qunDurunUuEqu",
-	"FqUcPPTyISqZn5/GvM1/mfXfcLtUc5W20Lr7gaWEHvHP1SPqzms94GCNJeq2Uj3g8HD1gKoB+S6Onq+z",
-	"B78FM8xtQOo89E6r/HN339k5NkEIVBnuy6hU8ziosXqFuxjhyGdAY8x/1oY0skTMCmUJI8CSAZHYu3Wf",
-	"7qznlqF1wps8+4GJBa5tkf6zQHaNCY9Uf3Cye7Z6RN3rvTmdNkhijhePKBhv1B1T6YveBYLpErlB7fYK",
-	"Veex9bchsS79usSt0sFGp3rXpcea+ilwCUbiofcb7sG48hjUhqO6zvMMH/Moz3D59Q0PYob8a+rfUwBU",
-	"xr5JNw/l+LRexTqasqxOunfadpfmjW24egFfxMWsply6chZ9RkSbsdYvwS+qyy+piqBD7thPT7frkNRh",
-	"7aWuiNlsDFzYmFvTbt0G1zdozJy7T2UjzDibSNMLWgQ8DTQWuN5EQ8a64opOm9amNi6tJ/5DmrNeAmbL",
-	"lqxNYwSusrEJo5YNe3pJJsvt1/gvO/cR7NwG29ijAWIY4ajJPwnPUZpSfcM2IS5pi+berf5nqYH50jy/",
-	"HwO5m7oCwi9gk9qF/nzm6MEahx24Bqh57hY57tzrlgxzUxORkk5caGBnHorpkJJdZkv4gLtuSHvLGa5x",
-	"TdpjK70uW8hcr7Cp9NJTPQ0R5luuIOcpHVNMwcRCDd+Z2+Qm9BoZUAYNpNxr7R/f9PZ07UZyoL6nThNE",
-	"UV3e1/JjTZL5AcTM4yholwNfS0E/Po1baNIfnMx+XNG6ZZ1tOgKd7H4iwdU1uAJ6Ad7ZrhTgHQq85weI",
-	"l/pbp/6Lj+52PaYCaLdCLc/DeNv+nj7QfcSvl52pSKi5HZP3N6l0bRTUcUlXe2H9dc0ECc0QbA2gIzRb",
-	"5degtAYlfausX+KS+a1nP6hnttifuGUHrdGe1+mnHbUadsc8y/iNrcWhDKSRfxJ2hqY3dQiqFEzazt3d",
-	"P2We4nEDxttVHsdp2r74orL+5yfuaY0jkPRrdZOb5f/wzRbLmH4dLdO79b6t4UE2+f3/qDvYyj/l/Lp9",
-	"rclR62j1YZvQl71dgDKgJgVR3S3QZTAsiPEux2/pufS3Jcq01+aB7K4Us/RbSkyBTAhlUpmm1z9IpuLB",
-	"NGkczGxg6+Duk91Y6Flf6aGdLqz6iFr3+3hdK0jVOV9HnoQNa9w/XyRre2rvAiX92paNT6TD92gGitom",
-	"Y3fvRHWh284DaLncNGutTludufe+V52i65Jbj6gb3YddM7qWyfVmdE1nV4+a7awb/JZ6d+7EGo6dxo5m",
-	"UfbHcvEu2iFdezEWkjw2VlwpUdgUrO0v7nbkHiZaF/TgjtN0zgA/qvfWaOfdsuNW9ZMGiDZN/6TVYX8m",
-	"r+sV1Ya57ffwmqmJzbi4+7wM4903YOdEVu/WfljqQFlHocFxq/0nO+iv6q6Aw+X0RfWnTr4tadZ1JP0t",
-	"CBPtNdm9/EFcom/XSfFtJw6eSKBpXa/TdJby+Sl1+UkrGnzXyl2d+cs8jkL7Pj5RNw3Wuai/1NP2M0qb",
-	"CTKti6bmBqSvyyoY3SVJj0hNboWQeZTRa9xv9LxGg49X/ubf0GtkKOURECZvtDV8M6UZuouieYJSmruB",
-	"fQzImVSYOxTkqARN5PIiTvvKShwo/KJ6RUboKuOtvdFzYW4MxdKWGQJ+MU2u5k/gLNu9N87to25dBnP1",
-	"q3UOMmLsa3PPtre73U6kuBbJ/RnJs2WYeVcgOz5//b7AZDMKcROHlZibFVKelNrtWY6DyymV3qsdOxJI",
-	"0tlSQr9AklJNSt+H1k0GZt9rZHjk9d5yBQYpRzC0/Qz133miydT/q1Bje5nKsjOocXfkKjO94bZlwrZT",
-	"K27vQa6YNXxczYXmze0fr7TatTcNW0OhFFk0iHrGa3Tz1L3Bbj5tI7gndVWy98xKQ+9BIyzkPa8rzb1n",
-	"toXNf+DaXe+u7v43AAD//w==",
+	"7D1rc9u2ln/lDPfO2NlLW7aTdG/tDzuO46bZxonXcW5nJ/EdQeSRhIYEWAC0o2T833fwIAlSoB6OraS9",
+	"7YfGokDg4OC8H9CXKOF5wRkyJaPDL1FBBMlRoTCfnmUlFoIy9ZrkqB9QFh1GBVHTKI6YeRaNqjFRHAn8",
+	"vaQC0+hQiRLjSCZTzIl+8W8Cx9Fh9B+DZrmB/VYOzOS3t3F0UgrJhR6eokwELRTlesHLKcKQ4SdlBwyB",
+	"j0FNEQqB15SXEgoywd0otuD9XqKYNfAldlIfmJx8eoVsoqbR4dP9gzhSs0KPlEpQNjGQvEwxL7hClsx+",
+	"wdk8RBeoBEUJN1RNDSiS5AgfcQaEpTDi6QwEFhmZmS/HVEgFAmXBmUQYcwEHT2DKSyFrqKdIUhQN2B4E",
+	"OxqEHvgPnj6No5yy6vN+cDfjM6KS6fw23rBsBiRRQC1C+eg3TNSWhKQUApmC00sygVy/jAtAHe/Y+X0Y",
+	"56F4RXOq5mE4JxMEST/3HmBm3vPnTnFMykxFh0/3Yo0Mmpe5/rBnUGE/NYigTOEEhYHhEkm+gJYVkvxr",
+	"yfhWv29P2vIQSS/w9xKl2XvCmUJm/iRFkdGEaDQMCsFHGeZ//01qnHxZccVz+5ZdtI3VM5KNucgxBWEX",
+	"h205Y4p8iqFmcdAIko92I816nI0zmmwUxmpNj40qupOKKIRtAmlpAUDQRxSbQRmRCkiaU2Zh/4mLEU1T",
+	"ZJsEXsukhGQZii0JgmcIKUcJjCsgWcZvQE2pNOC9ZNcko+kmgfsVs2zHnf+oVEAtCEcwRCG4kEODTQlI",
+	"kimMKWapgfQ1Vz/xkm0U1NccZJlMneiJgQuDw2sq6ShDUNzShcG0AfJcYMJZSvX7PxGa4UbBrWQdpDQ1",
+	"gBrh2KJdLTMNpJecvyJigpsmS6N+qIRMLy5ATQmzOgrFNQogSYKFsrT5jpFSTbmgn3HTp84FjEgKicAU",
+	"maIkqyG6JjQjo2yjeHuGQk0hI8lHCTdTogz7AkNMpRFDWCBLtTLWcBOQqBRlk0dHMExREZoNQZKZfXXX",
+	"aBq3pgbpONGLPMcxZdQu19WBx/BMr6yMKkzIeMyz1JyU/l4foDIcIIEzBAsqL1AYXGi1WQj9UVGrcVpz",
+	"z2niOMJPJC8yO5YqzOUyvNkNnNrX9AxuSiIEmenPVrq5ebVNqEE81Nr0MBFIFEbxPBiUFaU92NRyM8nO",
+	"vX1Y1dvG0/+8ffMa3hqoKhvQ4mhLgplut1nIChS9UI5qyi2ETJsG76MXp5dRHJ2/eWv+eWf+f3x58nMU",
+	"R89PX51enkZXAYBrlL9Mg3jlpbrXHdn5glsyZkvQTq6B3NJmsZoewfCLFva3Q5A4yfW5AhHaJs0yTGEs",
+	"eG5RZ/WAtFAQZTTEbujcZFkUXCj5XMwuSp/CRpxnSFhkTaDKhHqvqaO97TYq6wOKK2vMUkaNUI9i51a/",
+	"CiCnTa7aqbkLe4S4VGFeZNoYkQoLKCVlE+/IYiAS/u/47FUAbR2UtLFRrdi/mVfUmo/tndTMuwYXe2Jo",
+	"jpG752ZmDQJVplSdXjvB3AbK4mIee79qorohElLO0KBq+KHc23uc2GnN37hrH12jGNkHQ9jG3ckuDLUw",
+	"2bXCZPgoSJckUdZ5nPvGiuhljDm3SyvVtBlFVHQYlaUh5LnZnYHdIxQESuOqNMJHlkmCUgZFjNIqW/Ug",
+	"jzb403aRh5hBQWaGtXtQY/yaEHSKWl+o3mRKFO6Yp8tI2CLDjrSoj6uzr/dRb9/H0mKCuhdKb8gzoKya",
+	"QELYT12NBerQyPoCJiNsUhJrF1ZEwXiqETnhQbJgzmWd+6IJ17ytLaCvUj7NhGG9I3haJoFtWt1jxkkT",
+	"AxnTDKWxlMQ1TdDOTyXU4SKYoJKwLXmOzrwCzrz1DSXXxz1PuZ1TVVRluPxADSar0V2tVB+Mt9EAjheS",
+	"w33Qb0NbdxfRz8p0gupYUDXNUdFk/sR+5jdAYGTGwQgTkiMQ+L3kisTWI39TIDvhUm1JcCEXKARNUELJ",
+	"MpQSEs7GdFIKTOet0KQoT7jAn3kp2hKGl6PMEy+szEcoNMjuDbn68DPObHRuheEm3HaO4owzazut8E6O",
+	"ORezF/TZWuPXgUqQ/AV9tgaStOXRpqQlrNGhGP9YWst3MeQhuL0x76B8DFWg9RPjy8UG/5hkEgNU9HZK",
+	"BIYFTkGEqiSXI2RZaB+cMzg5fwfb+guBUsGonEmwwD46su56Tbs1cd9MkUGGY6VN711jmCVZKek1nlVB",
+	"RitGm+dVuNE+nz+/Ojq578Um9wLnaqKcF9omnt+qiZxKbTIRyMtM0SIzAtXpVLn6hhYBGI6eesStySIL",
+	"BMMNWUCBAswQE9/W2NdqwKK8hjQGylzoXiuFjMom2pzM2ihfHbV79r+FGO6wQbWZELWeZKVUKOaluDU/",
+	"02O1qsm0QHPbYMzKCssNjz0YFoB+H0qowsLdVZCb4UKvMW/QokAgDJBdU8GZtl5BlEzCDgwd+Q5h28Q6",
+	"tCt8wyCx0z2yERiBE6o/Ylp9sSWtzwrnGUm0Z0alIUXtsenDsiFjY9d4CZQne638yYFxQhUKDeS/3pOd",
+	"z1fb73fIzue9nR+v/vO9++PRf/8tdNj1hi1o64o68pwoEkiQnJ5VMu7k2Prmkk4YpubR8flLF9jTjKRn",
+	"G5t4eWebPzx9+viHAMhJRpGpk+a9fhjsUH+NI2sm2C9+wZl+V3O4VEhSDTMBxT8iWwWWOLoRVOEbpiWM",
+	"ZvkaODdxJ/G18iQVBy5P3fhMOa9rWoieKlXIw8EA3l286uzuYO/JP0IumEZEKKYwQiJQWEQ5n85grjKc",
+	"SZLwkikY8ZKl2u9z5L5TZUDugtuFQibEy6cNmwZc/qLI6HpyMWlk7ApCSIuQ2/gu8jcVdKwusCB6q8dB",
+	"zxoZVNFfqaAoFYxI8hG0Y6KmWo4kU8ImmGq5k2KGCtNKi7ldtDXrInBylNJ5fqurCpOrKUjS4wJOiQyY",
+	"R+fIUg18yRTNDLD1NEYxa4Oi9te0KLZnGMMFknQGZKxQxGATLJbNCTjojZp2fqtbJooj814URy4nE3Jj",
+	"jW+x7Mg9SvtfM35R/KIs0vUooscdtHnfBtENgVYIrqD3qdBffwnTWAs4YFJ49u0K1n/bSlzFI2mMtqWj",
+	"e0ykuAGyBcCSHZ/YwP96OnBUo2mhf+y5E3eVJauoBW83lYZQdPlClzSATbPeEpTdh9nmC+oHC351EdOp",
+	"SdnrlqTc3aSakwbzyqcV4lhONl5I5DZekeDmGfk2jqZEpP3kHQxDd22KC5S8FAmarWmzgogUMuvtbRPp",
+	"6xgQaPIe+lkOnCW1yH4UjNStTqhxVEr8mp2800oBesCl6gjISGrLsVFFRpQCfqJSheKMHTo0iF5Chu+M",
+	"IF4qbXLK/Kf7307+rCVI5nb+E8UsPRWCi1D4ucp29IeLwyaullGVq+FKRrxqIS7AVn4FUwwFpyw4sQky",
+	"u2+BMlfQUVUljXg6WyVdZrYUooGfkWQ2ntdRrFNMPsq1qHpubqmIKqUfpucftdL3ShSuloHu5giBfhZI",
+	"TpJSTc/m8tWjqjogiiNO08TZ6jTBHetXhKytlMoiI7PXfWblRPByvVBiHFW+9LH2PUKp3ziSpd3gHCG8",
+	"kygAmaJqBgLHMbx5+fwE3HBT+DN0mzq0WUBNji4L2JvVWl0xXiLJL3iofqF7Ym4D3d3WGKtWDp+psaXu",
+	"I3S0YvrxI7UFW4v2/tZu6Rc9dJGnIXi21CiqcfhQNrndprXIzebiykw34K1jgNvTuJMl+hVo7Xr4pSb8",
+	"7YbybcEbkTDU3xy6aNfgN8JwaPhAC8iX6fmWrLjDxbwM/cH20Pxbv1fnfjvv2tEaqG6Q4ODp40UW2r8+",
+	"fJBXfw+aY6sTSOdQAwfZf2D3YQc7RnwwE9jOv6LZ0d7InZHYi7bXPZT3/PXbnf39g8eQkRFmMcgpFwqQ",
+	"8XIyBcWhEDimn7zIgPnrASOk55U18U9tXJAqRb4G8toNCmvUc3Rw6c0TwmgA0Iu6kuOeIIqjujB4SQWV",
+	"HRcvBdrVN863K/x0Aj8+efpf4OomwRpUMlQ72Gs82tLhlRnQM1FDFYNMKsJ6QlqLK2oaq6xb4N9fBVAB",
+	"sIzfzbdNecAC4+3CMXFlol1TvDHhIkypK4YxVkPIMvP1hjeF1gaVlRF879Kp3K82Ldwrz2bLvbsv6xuW",
+	"KxouvVbIvRgQTtP4sHbLPcJ2hI+d0MHrQ7iTRdFBqydh903ychme2y8sQOhKvVYrxab0Xu9DGRvCfTBV",
+	"XFv2c1Degz3bFRCuQ6hPE2tY7ikW8cD0EnJ4L2nIg39W0kztUObCNpJ+RgnbTfGBC1gRgaBuaIKPDkHm",
+	"JMvgwJQBDODJCwoDONiDgqcyhhxTWubwDxjA/g/mq6d7se1WgMcHMIAfqhf2/FSDmdOUnOjXTbmWmPR4",
+	"4BKTUlA1MxVbLrRj8mx1s4AtUzeP6gmmShW2OYCycaAOw6aJqA10aZ/cFK3ZZF023qkydr+UIxQMFcom",
+	"9zzCKWVpU+Z/CMaHNJmVD6w2wGRskWxr6DSVybjKBEoQyFKT8TZV23UlnbRhFQIvqHpTSBN6k1oJzeIP",
+	"7FhMOJw8B697Qsbwy+waBeMwKYlIhTYFYki4VGArSOzyKSUTxiWVux/YB3Z6jWIGwwEp6NB0I7juCNLK",
+	"YB4C8XoZjOdjnsdAmHX4baLT7EBN8QPzylZo6pykQvBrmqKIXbeFIoomdUbU5pTB2BaW7Cr75gMb9nWJ",
+	"DOvmp/dXrfanKtBlyt9hNINWwGp7xNOZdr8+sNHMC4bZSoOzUlmMuqYaGHbaNoeHC7tDpUXBgv7Qo/b7",
+	"NhHHuJqiqPt8CDw5ONj9YCoYaYLMpgNdS+NxQZIp7hzs7nn2kaPk4/OXURxdo5CWvvd29+0wXiAjBY0O",
+	"o8e7e7uPXWW+YSN9/oPr/YEt9TWPXMS01R4RabVx7MZ0OiIP9vYWtPas19LjlccHunoszbo2Gtc3Mx6b",
+	"4tbbOHqyt983fQ3voNUhZURLmedEzKLD6O1cp05aF9fb0pOaE7akWz7naZnZvgoykVqsVYi80pPX2C1T",
+	"qnbwumrL7kdxXercLlWNDt+Hd9YMGdiG3Nt46UCnovXIUINuVf3d06D8OCCgwxM55bpe13gvTNbICwIV",
+	"1ofB7mh7BkCUEUVj0zY71SqA5r0dy5Iyk0Nu1l7Nil0EwAjHXCvYZWubJMv6a189JI+2i/sDfHpsOvi1",
+	"KrW7dey5t5w9ve7qu3G0funx8peaHuO2DDB7c1DHwPAGjRIVUpk6NL/wDCQikCw7Mqrff6imSIU1CLZa",
+	"okFP3hYMjdJfKBaeNcMe8GDbRe+98reGOdbq1faV3Yf4deZAg5K4aSSfb22gwmsugO2WeNbCOrcdBxXu",
+	"PUT3HMDgS/33be9hvMDmLDZyFL1NwdWADfPWk+Uv1W3nxicJ4X9dzda+t+T2aun5Da7rMN9cTG/95eKo",
+	"4DJADC6WiPX482aZOur1jKezeyOLULz1tu3TujLJB6PM/khqgFL/6a4paJA7hCmRWsCKGVyTrMS6lV3z",
+	"/g0vsxQm+F1TdRw92V9BxdTXBegXDg6Wv1BdLNEWiydTTD76oo5MCGVSaUet7r1yHVqZKQN0iSQnPnmp",
+	"wETAKJsAYTNTA7mKZHRlEIsV00k16AEpzi+C71VK8/Xj96udLubml7Z22yt4l5AQBiOEIiMJmv63baZJ",
+	"3ekr726Elm6qMW0kY1DUVMufNGWMa4m0zgVI1j68f/nUrZhfSTbt3/fyISppzk9j3ha+mPVf8aTOW/Vf",
+	"d3T7HRuw+o0fl79RXwn08AIsjp6usgf/bpAwtwGpC9C2O30fj3adC24rg4Aqw30ZlapJgJqAjHA3dh35",
+	"DGjiTB+x0AyciFmhLGEEWDIgEgdf3F+3NqiYoY0Pt3n2HRNzXNsh/SeBshomPFL9zsluXb25Hp22SKLB",
+	"i0cUjLcajqj0Re8cwfSJ3D5Lv/fY9jYhsS79hoQ/hI3f1mNt/RS4nS3x0PsVF7T53oDNlPSd5xk+5FGe",
+	"4eJ7xe7FDPl16l+gBVTGfrShyTL4tF6F4duyrK6267XtLs2ITUQhA2Eyl06ZcunqWPUZacPXhczwk+oL",
+	"mVXdT6FI4Q+PNxsrqzOuC6NkZrMxcGHTQW27dRNc36Ixc+4+lY0w42wizSUlRSAIZr05vYmWjHVVlb02",
+	"rc26X9og8Xdpznq1ARu2ZG2GPXDHoq1l6Niwp5dksth+jf+ycx/cUTdHA8QwwlGbfxKeozTOuWGbEJd0",
+	"RfPgi/5noYH53Dy/GwO5K2QDwi9gk9qF/nzm6P4Khx24n7J97hY57tzrXkxzhSiRkk5caGC7yRL0SMk+",
+	"syV8wH1X977mDFe4v/ehlV6fLWTu/VpXeumpHocI8zVXkPOUjimmYNJ0hu/MNccTeo0MKIMWUu609vdv",
+	"enu6di05UF+gbKLc1a3SHT/W1D/dg5h5GAXtyrM2HAbvo3ELTfqdk9n3K1o3HVwnbFLJ7i0JruTOdc4J",
+	"8M52qQDvUeADP0C80N869Qc+uNv1kAqg2wO9uETA2/a39IHuIn69woGKhNrbMSVpJoutjYI6LunKAq2/",
+	"rpkgoRmCLU93hGYL0FuU1qKkr5X1C1wyv+f8O/XM5i8m2LCD1urL7/XTjjo3dYx5lvEbWyZKGUgj/yRs",
+	"D82lFENQpWDSXtnx6E+Zp3jYgPFmlcdxmnZvvKqs/+bEPa1xBJJ+rq4YtvwfvtJqEdOvomUGX7xPK3iQ",
+	"bX7/N3UHO/mnnF937zM76hytPmwT+rLXClEG1KQgqkuF+gyGOTHe5/gtPJe9TYky7bV5ILuiLEu/pcS0",
+	"LkiYEpH+QTIV96ZJ42BmAzsHd5fsxtxlNUs9tNO5VR9Q634br2sJqTrn68iTsGGN++eLZG1O7V2gpJ+7",
+	"snFLOnyPZqCovV3EXThV3eS6fQ9aLjdd2svTVmdu3LcqoXft8asRdevagb4Z3V0Jq83ous2vHjTbWXf2",
+	"L/Tu3Im1HDuNHc2i7I/l4l10Q7r2RkwkeWysuFKa8jyW2qsaFjhy9xOtC3pwx2naMMD36r217vHYsONW",
+	"XSQRINo0/ZNWh/2ZvK4XVBvmthXRu0WF2IyLu8jTMN5dA3ZOZA2+2D8WOlDWUWhx3HL/yb70V3VXwOFy",
+	"+qL6Db6vS5r1HcneBoSJ9prsXv4gLtHX66T4Sy8OtiTQtK7XaTtLeXNKfX7SkrsnVspdnfnLPIxC+zY+",
+	"UT8N1rmov9TT5jNK6wkyrYum5urDz4sqGN3tiA9ITW6FkHmU0WvcbV3HEB2+v/I3/4peI0Mpj4AweaOt",
+	"4ZspzdD9QgRPUErzowA+BuRMKswdCnJUgiZycRGnHbIUBwo/qUGREbrMeOtu9FyYq8KxtGWGgJ/M/Qvm",
+	"txkX7d57z+2jvlUDzJ3v1jnIiLGvzQ9seLt71IsU172/OyN5tggzbwpkx+cv3xaYrEchbuKwEnOzQsqT",
+	"Urs9i3FwOaXSG9qzI4EknS0k9AskKdWk9G1o3WRgdr1Ghgde7zVXYJByBEPbz1D/AClNpv7PlY7tPV+L",
+	"zqDG3ZGrzPRety0T9qYPxe0PIFTMGj6u9kLNvSvvr7TatT8xYA2FUmTRYTQwXqObp762ws2nbQT3pK5K",
+	"9p5Zaeg9aIWFvOd1pbn3zOtj857anmv/gbuf4fbq9v8DAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -60,6 +60,24 @@ func (e AuditEventResult) Valid() bool {
 	}
 }
 
+// Defines values for BlueprintLanguage.
+const (
+	Go   BlueprintLanguage = "go"
+	Node BlueprintLanguage = "node"
+)
+
+// Valid indicates whether the value is a known member of the BlueprintLanguage enum.
+func (e BlueprintLanguage) Valid() bool {
+	switch e {
+	case Go:
+		return true
+	case Node:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for EnvironmentPhase.
 const (
 	Failed  EnvironmentPhase = "Failed"
@@ -240,6 +258,28 @@ type AuditEventResult string
 type AuditEventList struct {
 	Items      []AuditEvent `json:"items"`
 	NextCursor *string      `json:"nextCursor,omitempty"`
+}
+
+// Blueprint defines model for Blueprint.
+type Blueprint struct {
+	Description string            `json:"description"`
+	Language    BlueprintLanguage `json:"language"`
+	Name        string            `json:"name"`
+
+	// ParametersSchema JSON Schema of the parameters.
+	ParametersSchema map[string]interface{} `json:"parametersSchema"`
+
+	// Produces The objects and files a service of this blueprint gets (some depend on parameters).
+	Produces []string `json:"produces"`
+	Title    string   `json:"title"`
+}
+
+// BlueprintLanguage defines model for Blueprint.Language.
+type BlueprintLanguage string
+
+// BlueprintList defines model for BlueprintList.
+type BlueprintList struct {
+	Items []Blueprint `json:"items"`
 }
 
 // BudgetArithmetic How a budget became a quota, with OpenCost's default prices unless configured.
@@ -448,6 +488,17 @@ type MemberUpdate struct {
 // Name A DNS-1123 label, short enough to prefix namespace names.
 type Name = string
 
+// ParameterValidation defines model for ParameterValidation.
+type ParameterValidation struct {
+	Parameters map[string]interface{} `json:"parameters"`
+}
+
+// ParameterValidationResult defines model for ParameterValidationResult.
+type ParameterValidationResult struct {
+	Parameters map[string]interface{} `json:"parameters"`
+	Valid      bool                   `json:"valid"`
+}
+
 // Problem RFC 9457 problem details.
 type Problem struct {
 	Detail    *string       `json:"detail,omitempty"`
@@ -505,6 +556,9 @@ type TeamUpdate struct {
 
 // Tier Built-in quota sizes (requests; limits are twice): small 2 CPU / 4Gi / 20 pods, medium 8 / 16Gi / 50, large 32 / 64Gi / 200.
 type Tier string
+
+// BlueprintName A DNS-1123 label, short enough to prefix namespace names.
+type BlueprintName = Name
 
 // Cursor defines model for Cursor.
 type Cursor = string
@@ -639,6 +693,9 @@ type AddTeamMemberParams struct {
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
+// ValidateBlueprintParametersJSONRequestBody defines body for ValidateBlueprintParameters for application/json ContentType.
+type ValidateBlueprintParametersJSONRequestBody = ParameterValidation
+
 // RegisterClusterJSONRequestBody defines body for RegisterCluster for application/json ContentType.
 type RegisterClusterJSONRequestBody = ClusterRegister
 
@@ -743,6 +800,28 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /api/v1/audit-events (the `ListAuditEvents` operationId).
 	ListAuditEvents(ctx context.Context, params *ListAuditEventsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListBlueprints Service blueprints, with the JSON Schema of their parameters (for Backstage forms).
+	//
+	// Corresponds with GET /api/v1/blueprints (the `ListBlueprints` operationId).
+	ListBlueprints(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetBlueprint performs a GET /api/v1/blueprints/{blueprint} (the `GetBlueprint` operationId) request.
+	GetBlueprint(ctx context.Context, blueprint BlueprintName, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ValidateBlueprintParametersWithBody Check parameters against a blueprint and fill its defaults, without creating anything.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/v1/blueprints/{blueprint}/validations (the `ValidateBlueprintParameters` operationId).
+	ValidateBlueprintParametersWithBody(ctx context.Context, blueprint BlueprintName, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ValidateBlueprintParameters Check parameters against a blueprint and fill its defaults, without creating anything.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/v1/blueprints/{blueprint}/validations (the `ValidateBlueprintParameters` operationId).
+	ValidateBlueprintParameters(ctx context.Context, blueprint BlueprintName, body ValidateBlueprintParametersJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListClusters Registered clusters that environments can be placed on (never their credentials).
 	//
@@ -940,6 +1019,68 @@ func (c *Client) ListActions(ctx context.Context, reqEditors ...RequestEditorFn)
 // Corresponds with GET /api/v1/audit-events (the `ListAuditEvents` operationId).
 func (c *Client) ListAuditEvents(ctx context.Context, params *ListAuditEventsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewListAuditEventsRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListBlueprints Service blueprints, with the JSON Schema of their parameters (for Backstage forms).
+//
+// Corresponds with GET /api/v1/blueprints (the `ListBlueprints` operationId).
+func (c *Client) ListBlueprints(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListBlueprintsRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetBlueprint performs a GET /api/v1/blueprints/{blueprint} (the `GetBlueprint` operationId) request.
+func (c *Client) GetBlueprint(ctx context.Context, blueprint BlueprintName, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetBlueprintRequest(c.Server, blueprint)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ValidateBlueprintParametersWithBody Check parameters against a blueprint and fill its defaults, without creating anything.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/v1/blueprints/{blueprint}/validations (the `ValidateBlueprintParameters` operationId).
+func (c *Client) ValidateBlueprintParametersWithBody(ctx context.Context, blueprint BlueprintName, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewValidateBlueprintParametersRequestWithBody(c.Server, blueprint, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ValidateBlueprintParameters Check parameters against a blueprint and fill its defaults, without creating anything.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/v1/blueprints/{blueprint}/validations (the `ValidateBlueprintParameters` operationId).
+func (c *Client) ValidateBlueprintParameters(ctx context.Context, blueprint BlueprintName, body ValidateBlueprintParametersJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewValidateBlueprintParametersRequest(c.Server, blueprint, body)
 	if err != nil {
 		return nil, err
 	}
@@ -1584,6 +1725,114 @@ func NewListAuditEventsRequest(server string, params *ListAuditEventsParams) (*h
 	if err != nil {
 		return nil, err
 	}
+
+	return req, nil
+}
+
+// NewListBlueprintsRequest constructs an http.Request for the ListBlueprints method
+func NewListBlueprintsRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/blueprints")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetBlueprintRequest constructs an http.Request for the GetBlueprint method
+func NewGetBlueprintRequest(server string, blueprint BlueprintName) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "blueprint", blueprint, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/blueprints/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewValidateBlueprintParametersRequest calls the generic ValidateBlueprintParameters builder with application/json body
+func NewValidateBlueprintParametersRequest(server string, blueprint BlueprintName, body ValidateBlueprintParametersJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewValidateBlueprintParametersRequestWithBody(server, blueprint, "application/json", bodyReader)
+}
+
+// NewValidateBlueprintParametersRequestWithBody constructs an http.Request for the ValidateBlueprintParameters method, with any body, and a specified content type
+func NewValidateBlueprintParametersRequestWithBody(server string, blueprint BlueprintName, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "blueprint", blueprint, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/blueprints/%s/validations", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
 
 	return req, nil
 }
@@ -2790,6 +3039,32 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /api/v1/audit-events (the `ListAuditEvents` operationId).
 	ListAuditEventsWithResponse(ctx context.Context, params *ListAuditEventsParams, reqEditors ...RequestEditorFn) (*ListAuditEventsResponse, error)
 
+	// ListBlueprintsWithResponse Service blueprints, with the JSON Schema of their parameters (for Backstage forms).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v1/blueprints (the `ListBlueprints` operationId).
+	ListBlueprintsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListBlueprintsResponse, error)
+
+	// GetBlueprintWithResponse performs a GET /api/v1/blueprints/{blueprint} (the `GetBlueprint` operationId) request.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	GetBlueprintWithResponse(ctx context.Context, blueprint BlueprintName, reqEditors ...RequestEditorFn) (*GetBlueprintResponse, error)
+
+	// ValidateBlueprintParametersWithBodyWithResponse Check parameters against a blueprint and fill its defaults, without creating anything.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/blueprints/{blueprint}/validations (the `ValidateBlueprintParameters` operationId).
+	ValidateBlueprintParametersWithBodyWithResponse(ctx context.Context, blueprint BlueprintName, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ValidateBlueprintParametersResponse, error)
+
+	// ValidateBlueprintParametersWithResponse Check parameters against a blueprint and fill its defaults, without creating anything.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/blueprints/{blueprint}/validations (the `ValidateBlueprintParameters` operationId).
+	ValidateBlueprintParametersWithResponse(ctx context.Context, blueprint BlueprintName, body ValidateBlueprintParametersJSONRequestBody, reqEditors ...RequestEditorFn) (*ValidateBlueprintParametersResponse, error)
+
 	// ListClustersWithResponse Registered clusters that environments can be placed on (never their credentials).
 	//
 	// Returns a wrapper object for the known response body format(s).
@@ -3104,6 +3379,192 @@ func (r ListAuditEventsResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r ListAuditEventsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ListBlueprintsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *BlueprintList
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListBlueprintsResponse) GetJSON200() *BlueprintList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListBlueprintsResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetBody returns the raw response body bytes
+func (r ListBlueprintsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListBlueprintsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListBlueprintsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListBlueprintsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetBlueprintResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Blueprint
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetBlueprintResponse) GetJSON200() *Blueprint {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetBlueprintResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetBlueprintResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetBlueprintResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetBody returns the raw response body bytes
+func (r GetBlueprintResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetBlueprintResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetBlueprintResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetBlueprintResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ValidateBlueprintParametersResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ParameterValidationResult
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *TooLarge
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Invalid
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ValidateBlueprintParametersResponse) GetJSON200() *ParameterValidationResult {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ValidateBlueprintParametersResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ValidateBlueprintParametersResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ValidateBlueprintParametersResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r ValidateBlueprintParametersResponse) GetApplicationproblemJSON413() *TooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r ValidateBlueprintParametersResponse) GetApplicationproblemJSON422() *Invalid {
+	return r.ApplicationproblemJSON422
+}
+
+// GetBody returns the raw response body bytes
+func (r ValidateBlueprintParametersResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ValidateBlueprintParametersResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ValidateBlueprintParametersResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ValidateBlueprintParametersResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -4751,6 +5212,56 @@ func (c *ClientWithResponses) ListAuditEventsWithResponse(ctx context.Context, p
 	return ParseListAuditEventsResponse(rsp)
 }
 
+// ListBlueprintsWithResponse Service blueprints, with the JSON Schema of their parameters (for Backstage forms).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v1/blueprints (the `ListBlueprints` operationId).
+func (c *ClientWithResponses) ListBlueprintsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListBlueprintsResponse, error) {
+	rsp, err := c.ListBlueprints(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListBlueprintsResponse(rsp)
+}
+
+// GetBlueprintWithResponse performs a GET /api/v1/blueprints/{blueprint} (the `GetBlueprint` operationId) request.
+//
+// Returns a wrapper object for the known response body format(s).
+func (c *ClientWithResponses) GetBlueprintWithResponse(ctx context.Context, blueprint BlueprintName, reqEditors ...RequestEditorFn) (*GetBlueprintResponse, error) {
+	rsp, err := c.GetBlueprint(ctx, blueprint, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetBlueprintResponse(rsp)
+}
+
+// ValidateBlueprintParametersWithBodyWithResponse Check parameters against a blueprint and fill its defaults, without creating anything.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/blueprints/{blueprint}/validations (the `ValidateBlueprintParameters` operationId).
+func (c *ClientWithResponses) ValidateBlueprintParametersWithBodyWithResponse(ctx context.Context, blueprint BlueprintName, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ValidateBlueprintParametersResponse, error) {
+	rsp, err := c.ValidateBlueprintParametersWithBody(ctx, blueprint, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseValidateBlueprintParametersResponse(rsp)
+}
+
+// ValidateBlueprintParametersWithResponse Check parameters against a blueprint and fill its defaults, without creating anything.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/blueprints/{blueprint}/validations (the `ValidateBlueprintParameters` operationId).
+func (c *ClientWithResponses) ValidateBlueprintParametersWithResponse(ctx context.Context, blueprint BlueprintName, body ValidateBlueprintParametersJSONRequestBody, reqEditors ...RequestEditorFn) (*ValidateBlueprintParametersResponse, error) {
+	rsp, err := c.ValidateBlueprintParameters(ctx, blueprint, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseValidateBlueprintParametersResponse(rsp)
+}
+
 // ListClustersWithResponse Registered clusters that environments can be placed on (never their credentials).
 //
 // Returns a wrapper object for the known response body format(s).
@@ -5220,6 +5731,147 @@ func ParseListAuditEventsResponse(rsp *http.Response) (*ListAuditEventsResponse,
 			return nil, err
 		}
 		response.ApplicationproblemJSON403 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseListBlueprintsResponse parses an HTTP response from a ListBlueprintsWithResponse call
+func ParseListBlueprintsResponse(rsp *http.Response) (*ListBlueprintsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListBlueprintsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest BlueprintList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetBlueprintResponse parses an HTTP response from a GetBlueprintWithResponse call
+func ParseGetBlueprintResponse(rsp *http.Response) (*GetBlueprintResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetBlueprintResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Blueprint
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseValidateBlueprintParametersResponse parses an HTTP response from a ValidateBlueprintParametersWithResponse call
+func ParseValidateBlueprintParametersResponse(rsp *http.Response) (*ValidateBlueprintParametersResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ValidateBlueprintParametersResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ParameterValidationResult
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Invalid
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
 
 	}
 

@@ -176,9 +176,11 @@ func TestBrokenBlueprintsAreRefusedAtLoad(t *testing.T) {
 		t.Fatalf("a valid custom blueprint was refused: %v", err)
 	}
 	for name, mutate := range map[string]func(string) string{
-		"unknown field":       func(s string) string { return strings.Replace(s, "spec:", "spec:\n  colour: red", 1) },
-		"bad default":         func(s string) string { return strings.Replace(s, "default: 2", "default: 20", 1) },
-		"dangling reference":  func(s string) string { return strings.Replace(s, "replicasParameter: replicas", "replicasParameter: nope", 1) },
+		"unknown field": func(s string) string { return strings.Replace(s, "spec:", "spec:\n  colour: red", 1) },
+		"bad default":   func(s string) string { return strings.Replace(s, "default: 2", "default: 20", 1) },
+		"dangling reference": func(s string) string {
+			return strings.Replace(s, "replicasParameter: replicas", "replicasParameter: nope", 1)
+		},
 		"bad quantity":        func(s string) string { return strings.Replace(s, "cpuRequest: 50m", "cpuRequest: lots", 1) },
 		"wrong kind":          func(s string) string { return strings.Replace(s, "kind: ServiceBlueprint", "kind: Other", 1) },
 		"relative probe path": func(s string) string { return strings.Replace(s, "livenessPath: /healthz", "livenessPath: healthz", 1) },

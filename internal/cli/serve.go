@@ -12,6 +12,7 @@ import (
 
 	"github.com/berth-platform/berth/internal/access"
 	"github.com/berth-platform/berth/internal/auth"
+	"github.com/berth-platform/berth/internal/blueprint"
 	"github.com/berth-platform/berth/internal/config"
 	"github.com/berth-platform/berth/internal/idpsync"
 	"github.com/berth-platform/berth/internal/kube"
@@ -93,8 +94,13 @@ func Serve(ctx context.Context, c *config.Config, log *slog.Logger, ready chan<-
 		topts.TeamCreated = sync.Resync
 		scimHandler = scim.New(sync, c.SCIMToken.Hash, c.MaxBodyBytes)
 	}
+	catalog, err := blueprint.Load(c.BlueprintsDir)
+	if err != nil {
+		return err
+	}
 	deps := server.Deps{
-		Log: log, Store: st, Auth: auth.New(c), Admins: access.NewAdmins(c.PlatformAdmins),
+		Blueprints: catalog,
+		Log:        log, Store: st, Auth: auth.New(c), Admins: access.NewAdmins(c.PlatformAdmins),
 		Tenancy:      tenancy.NewService(st, topts),
 		MaxBodyBytes: c.MaxBodyBytes,
 		ReadyChecks:  checks,

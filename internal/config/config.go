@@ -49,6 +49,8 @@ type Config struct {
 	SCIMToken      *ServiceToken
 	SCIMGroupRoles []string
 
+	BlueprintsDir string
+
 	Environments     []string
 	NamespacePattern string
 	DefaultTier      string
@@ -107,6 +109,7 @@ func NewFlagSet(name string, c *Config) *flag.FlagSet {
 		return nil
 	})
 	fs.Var((*stringList)(&c.SCIMGroupRoles), "scim-group-roles", "IdP groups that give team roles, as GROUP=TEAM:ROLE, comma-separated (e.g. payments-devs=payments:editor)")
+	fs.StringVar(&c.BlueprintsDir, "blueprints-dir", "", "folder of ServiceBlueprint YAML files added to (or replacing) the built-in ones")
 	c.Environments = []string{"dev", "staging", "prod"}
 	fs.Var((*replaceList)(&c.Environments), "environments", "environments every new team gets, comma-separated (default dev,staging,prod)")
 	fs.StringVar(&c.NamespacePattern, "namespace-pattern", "{team}-{env}", "name of a team environment's namespace; {team} and {env} are replaced")

@@ -14,6 +14,7 @@ import (
 
 	"github.com/berth-platform/berth/internal/access"
 	"github.com/berth-platform/berth/internal/auth"
+	"github.com/berth-platform/berth/internal/blueprint"
 	"github.com/berth-platform/berth/internal/config"
 	"github.com/berth-platform/berth/internal/server"
 	"github.com/berth-platform/berth/internal/store"
@@ -77,9 +78,13 @@ func newEnv(t testing.TB, o envOptions) *env {
 		o.extraConfig(cfg)
 	}
 	st := storetest.Open(t, o.driver)
+	catalog, err := blueprint.Load("")
+	if err != nil {
+		t.Fatal(err)
+	}
 	e, err := server.New(server.Deps{
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Store: st, Auth: auth.New(cfg), Admins: access.NewAdmins(cfg.PlatformAdmins),
-		Tenancy: tenancy.NewService(st, tenancyOptions(o)), MaxBodyBytes: o.maxBody,
+		Tenancy: tenancy.NewService(st, tenancyOptions(o)), Blueprints: catalog, MaxBodyBytes: o.maxBody,
 		ReadyChecks: map[string]func(context.Context) error{"database": st.Ping},
 	})
 	if err != nil {

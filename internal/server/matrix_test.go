@@ -49,6 +49,9 @@ func matrix() []call {
 		// Sizing quotas is for platform admins: everyone else hears 403 before the team is looked up.
 		{op: "updateEnvironment", method: "PATCH", path: "/api/v1/teams/payments/environments/dev", body: map[string]any{"tier": "medium"}, want: map[string]int{"root": 200, "alice": 403, "ed": 403, "vi": 403, "outsider": 403}},
 		{op: "deleteEnvironment", method: "DELETE", path: "/api/v1/teams/payments/environments/staging", want: map[string]int{"ed": 403, "vi": 403, "outsider": 404, "alice": 204}},
+		{op: "listBlueprints", method: "GET", path: "/api/v1/blueprints", want: all(200)},
+		{op: "getBlueprint", method: "GET", path: "/api/v1/blueprints/nodejs-api", want: all(200)},
+		{op: "validateBlueprintParameters", method: "POST", path: "/api/v1/blueprints/go-api/validations", body: map[string]any{"parameters": map[string]any{}}, want: all(200)},
 		{op: "listClusters", method: "GET", path: "/api/v1/clusters", want: all(200)},
 		{op: "getCluster", method: "GET", path: "/api/v1/clusters/nowhere", want: all(404)},
 		// Without --cluster-secret-key a platform admin hears 503 (what is missing); others 403.

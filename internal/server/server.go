@@ -11,6 +11,7 @@ import (
 	"github.com/berth-platform/berth/internal/api"
 	"github.com/berth-platform/berth/internal/audit"
 	"github.com/berth-platform/berth/internal/auth"
+	"github.com/berth-platform/berth/internal/blueprint"
 	"github.com/berth-platform/berth/internal/errs"
 	"github.com/berth-platform/berth/internal/store"
 	"github.com/berth-platform/berth/internal/tenancy"
@@ -28,6 +29,7 @@ type Deps struct {
 	Auth         *auth.Authenticator
 	Admins       *access.Admins
 	Tenancy      *tenancy.Service
+	Blueprints   *blueprint.Catalog
 	MaxBodyBytes int64
 	ReadyChecks  map[string]func(context.Context) error
 	// SCIM, when set, serves /scim/v2 with its own authentication and error format.
@@ -53,6 +55,11 @@ func New(d Deps) (*echo.Echo, error) {
 	defs, err := actions.Load(scaffolderactions.FS, doc)
 	if err != nil {
 		return nil, fmt.Errorf("scaffolder actions: %w", err)
+	}
+	if d.Blueprints == nil {
+		if d.Blueprints, err = blueprint.Load(""); err != nil {
+			return nil, err
+		}
 	}
 	router, err := newRouter(doc)
 	if err != nil {
