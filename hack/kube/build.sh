@@ -24,6 +24,7 @@ for b in argocd kyverno reports-controller; do
   [ -x "$ADDONS_BIN/$b" ] || need+=("$b")
 done
 [ -d "$ADDONS_BIN/../share" ] || need+=(addon-manifests)
+[ -x "$TOOLS_BIN/kustomize" ] || need+=(kustomize)
 if [ ${#need[@]} -eq 0 ]; then
   log "cached: $KUBE_BIN $ADDONS_BIN"
   exit 0
@@ -33,7 +34,7 @@ log "a first build takes about 25 minutes on 2 cores; later runs reuse $BERTH_CA
 
 export CGO_ENABLED=0 GOFLAGS=-trimpath
 work=$BERTH_CACHE/kube/build-$KUBE_VERSION
-mkdir -p "$KUBE_BIN" "$ADDONS_BIN" "$work"
+mkdir -p "$KUBE_BIN" "$ADDONS_BIN" "$TOOLS_BIN" "$work"
 
 # install_from_module builds the package pkg of module@version into dest, from a module of
 # our own in $work/name (extra lines go into its go.mod).
@@ -134,6 +135,14 @@ build_addons() {
   done
 }
 
+build_kustomize() {
+  [ -x "$TOOLS_BIN/kustomize" ] && return
+  log "building kustomize $KUSTOMIZE_VERSION"
+  GOBIN=$work/gobin go install -ldflags "-s -w" "sigs.k8s.io/kustomize/kustomize/v5@$KUSTOMIZE_VERSION"
+  mv "$work/gobin/kustomize" "$TOOLS_BIN/kustomize"
+}
+
+build_kustomize
 build_etcd
 build_kwok
 build_kube

@@ -78,6 +78,11 @@ func (q Queries) DeleteTeam(ctx context.Context, id string) error {
 	if _, err := q.exec(ctx, "DELETE FROM members WHERE team_id = ?", id); err != nil {
 		return fmt.Errorf("delete members of team: %w", err)
 	}
+	for _, table := range []string{"run_steps WHERE run_id IN (SELECT id FROM runs WHERE team_id = ?)", "runs WHERE team_id = ?", "services WHERE team_id = ?"} {
+		if _, err := q.exec(ctx, "DELETE FROM "+table, id); err != nil {
+			return fmt.Errorf("delete services of team: %w", err)
+		}
+	}
 	if _, err := q.exec(ctx, "DELETE FROM environments WHERE team_id = ?", id); err != nil {
 		return fmt.Errorf("delete environments of team: %w", err)
 	}

@@ -162,3 +162,9 @@ func (s *Service) Memberships(ctx context.Context, p access.Principal) ([]TeamRo
 	}
 	return out, nil
 }
+
+// Authorize loads a team and checks the caller holds need in it (ErrNotFound for callers
+// with no role, so another team's existence is not revealed). Other capabilities use it.
+func (s *Service) Authorize(ctx context.Context, p access.Principal, team string, need access.Role) (store.Team, error) {
+	return s.authorize(ctx, s.store.Q(), p, team, need)
+}

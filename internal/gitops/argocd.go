@@ -1,0 +1,167 @@
+package gitops
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/argoproj/argo-cd/v3/pkg/apis/application/v1alpha1"
+	argoclient "github.com/argoproj/argo-cd/v3/pkg/client/clientset/versioned"
+	"github.com/berth-platform/berth/internal/errs"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/discovery"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/util/retry"
+	"k8s.io/utils/ptr"
+)
+
+// InClusterServer is how Argo CD names the cluster it runs in.
+const InClusterServer = "https://kubernetes.default.svc"
+
+// ArgoCD manages the AppProject of each team and the Application of each service environment.
+type ArgoCD struct {
+	client    argoclient.Interface
+	discovery discovery.DiscoveryInterface
+	namespace string
+	repoURL   string
+}
+
+// NewArgoCD returns the Argo CD adapter for the cluster of cfg; Applications live in
+// namespace and follow repoURL.
+func NewArgoCD(cfg *rest.Config, namespace, repoURL string) (*ArgoCD, error) {
+	c, err := argoclient.NewForConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	d, err := discovery.NewDiscoveryClientForConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &ArgoCD{client: c, discovery: d, namespace: namespace, repoURL: repoURL}, nil
+}
+
+// Installed says plainly when the cluster has no Argo CD.
+func (a *ArgoCD) Installed(ctx context.Context) error {
+	if _, err := a.discovery.ServerResourcesForGroupVersion("argoproj.io/v1alpha1"); err != nil {
+		return fmt.Errorf("%w: Argo CD is not installed in the cluster (no argoproj.io/v1alpha1 API); install it (see the README) and retry the run", errs.ErrUnavailable)
+	}
+	if _, err := a.client.ArgoprojV1alpha1().AppProjects(a.namespace).List(ctx, metav1.ListOptions{Limit: 1}); err != nil {
+		return fmt.Errorf("%w: Argo CD's namespace %s is not usable: %v", errs.ErrUnavailable, a.namespace, err)
+	}
+	return nil
+}
+
+// ProjectName is a team's AppProject.
+func ProjectName(team string) string { return "team-" + team }
+
+// AppName is the Application of one service environment.
+func AppName(team, service, env string) string { return team + "-" + service + "-" + env }
+
+// EnsureProject makes the team's AppProject: sources only from the GitOps repository,
+// destinations only the team's namespaces, no cluster-scoped objects, and none of the
+// platform's own namespaced objects (quotas, limits, RBAC). NetworkPolicies stay allowed:
+// services bring their own, beside the platform's default deny.
+func (a *ArgoCD) EnsureProject(ctx context.Context, team string, namespaces []string) error {
+	dest := make([]v1alpha1.ApplicationDestination, len(namespaces))
+	for i, ns := range namespaces {
+		dest[i] = v1alpha1.ApplicationDestination{Server: InClusterServer, Namespace: ns}
+	}
+	want := v1alpha1.AppProjectSpec{
+		Description: "Services of team " + team + " (managed by Berth)", SourceRepos: []string{a.repoURL}, Destinations: dest,
+		NamespaceResourceBlacklist: []metav1.GroupKind{{Group: "", Kind: "ResourceQuota"}, {Group: "", Kind: "LimitRange"},
+			{Group: "rbac.authorization.k8s.io", Kind: "RoleBinding"}, {Group: "rbac.authorization.k8s.io", Kind: "Role"}},
+	}
+	projects := a.client.ArgoprojV1alpha1().AppProjects(a.namespace)
+	// Argo CD writes to projects too (status, JWT tokens): retry on a conflict with fresh data.
+	return retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		cur, err := projects.Get(ctx, ProjectName(team), metav1.GetOptions{})
+		if apierrors.IsNotFound(err) {
+			_, err = projects.Create(ctx, &v1alpha1.AppProject{ObjectMeta: metav1.ObjectMeta{Name: ProjectName(team), Namespace: a.namespace,
+				Labels: map[string]string{"app.kubernetes.io/managed-by": "berth", "berth.dev/team": team}}, Spec: want}, metav1.CreateOptions{})
+			return err
+		}
+		if err != nil {
+			return err
+		}
+		cur.Spec = want
+		_, err = projects.Update(ctx, cur, metav1.UpdateOptions{})
+		return err
+	})
+}
+
+// AppSpec is one service environment to deploy.
+type AppSpec struct {
+	Team, Service, Env, Namespace, Path string
+	// Automated syncs (with prune and self-heal) on every commit; otherwise a person syncs.
+	Automated bool
+}
+
+// EnsureApplication creates or updates a service environment's Application.
+func (a *ArgoCD) EnsureApplication(ctx context.Context, s AppSpec) error {
+	spec := v1alpha1.ApplicationSpec{
+		Project:     ProjectName(s.Team),
+		Source:      &v1alpha1.ApplicationSource{RepoURL: a.repoURL, Path: s.Path, TargetRevision: Branch},
+		Destination: v1alpha1.ApplicationDestination{Server: InClusterServer, Namespace: s.Namespace},
+		SyncPolicy:  &v1alpha1.SyncPolicy{SyncOptions: v1alpha1.SyncOptions{"ServerSideApply=true"}},
+	}
+	if s.Automated {
+		spec.SyncPolicy.Automated = &v1alpha1.SyncPolicyAutomated{Prune: ptr.To(true), SelfHeal: ptr.To(true)}
+	}
+	apps := a.client.ArgoprojV1alpha1().Applications(a.namespace)
+	name := AppName(s.Team, s.Service, s.Env)
+	// The application controller writes status all the time: retry on a conflict.
+	return retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		cur, err := apps.Get(ctx, name, metav1.GetOptions{})
+		if apierrors.IsNotFound(err) {
+			_, err = apps.Create(ctx, &v1alpha1.Application{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: a.namespace,
+				Labels: map[string]string{"app.kubernetes.io/managed-by": "berth", "berth.dev/team": s.Team, "berth.dev/service": s.Service, "berth.dev/environment": s.Env}},
+				Spec: spec}, metav1.CreateOptions{})
+			return err
+		}
+		if err != nil {
+			return err
+		}
+		cur.Spec = spec
+		_, err = apps.Update(ctx, cur, metav1.UpdateOptions{})
+		return err
+	})
+}
+
+// Refresh asks Argo CD to compare with Git now rather than at its next poll.
+func (a *ArgoCD) Refresh(ctx context.Context, name string) error {
+	patch := []byte(`{"metadata":{"annotations":{"argocd.argoproj.io/refresh":"normal"}}}`)
+	_, err := a.client.ArgoprojV1alpha1().Applications(a.namespace).Patch(ctx, name, types.MergePatchType, patch, metav1.PatchOptions{})
+	return err
+}
+
+// AppStatus is what Argo CD reports of an Application.
+type AppStatus struct {
+	Sync, Health, Revision, Message string
+	Operation                       string
+	History                         int
+	ObservedAt                      time.Time
+}
+
+// Status reads an Application's status.
+func (a *ArgoCD) Status(ctx context.Context, name string) (AppStatus, error) {
+	app, err := a.client.ArgoprojV1alpha1().Applications(a.namespace).Get(ctx, name, metav1.GetOptions{})
+	if err != nil {
+		return AppStatus{}, err
+	}
+	st := AppStatus{Sync: string(app.Status.Sync.Status), Health: string(app.Status.Health.Status), Revision: app.Status.Sync.Revision,
+		History: len(app.Status.History), ObservedAt: time.Now()}
+	if op := app.Status.OperationState; op != nil {
+		st.Operation = string(op.Phase)
+		if op.Phase != "Succeeded" {
+			st.Message = op.Message
+		}
+	}
+	for _, c := range app.Status.Conditions {
+		if c.IsError() {
+			st.Message = c.Message
+		}
+	}
+	return st, nil
+}

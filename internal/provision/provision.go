@@ -1,0 +1,262 @@
+// Package provision creates services: a run of ordered, idempotent steps (validate, ensure the
+// environments, render, policy preflight, commit to the GitOps repository, credentials,
+// Argo CD objects, refresh, rollout) whose state, timings and errors are stored, so a run can
+// be read, retried from where it stopped, and resumed after Berth restarts. Argo CD applies
+// what is committed; Berth never applies workload manifests itself.
+package provision
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/berth-platform/berth/internal/access"
+	"github.com/berth-platform/berth/internal/audit"
+	"github.com/berth-platform/berth/internal/blueprint"
+	"github.com/berth-platform/berth/internal/errs"
+	"github.com/berth-platform/berth/internal/gitops"
+	"github.com/berth-platform/berth/internal/store"
+	"github.com/berth-platform/berth/internal/tenancy"
+	"k8s.io/client-go/kubernetes"
+)
+
+// Run and step states.
+const (
+	StatusQueued    = "queued"
+	StatusRunning   = "running"
+	StatusSucceeded = "succeeded"
+	StatusFailed    = "failed"
+	StatusPending   = "pending"
+)
+
+// Steps of a create run, in order.
+var Steps = []string{"validate", "environments", "render", "preflight", "commit", "credentials", "argocd", "refresh", "rollout"}
+
+// Preflight checks rendered files before they are committed (the policy capability fills it).
+type Preflight func(ctx context.Context, team string, files []blueprint.File) (warnings []string, err error)
+
+// Deps are what provisioning works with.
+type Deps struct {
+	Store      *store.Store
+	Tenancy    *tenancy.Service
+	Blueprints *blueprint.Catalog
+	Repo       *gitops.Repo
+	// RepoURL is the GitOps repository as CI pipelines and Argo CD reach it.
+	RepoURL string
+	// Argo is nil when no cluster is configured.
+	Argo *gitops.ArgoCD
+	// AsUser returns a client acting as the requester (impersonation); nil without a cluster.
+	AsUser           func(user string, groups []string) (kubernetes.Interface, error)
+	IngressNamespace string
+	// ManualSync names environments whose Applications a person syncs (prod by default).
+	ManualSync     []string
+	Preflight      Preflight
+	RolloutTimeout time.Duration
+	Log            *slog.Logger
+}
+
+// Service is the provisioning domain and its run executor.
+type Service struct {
+	deps  Deps
+	queue chan string
+	now   func() time.Time
+
+	mu       sync.Mutex
+	inflight map[string]bool // runs being executed: a run queued twice runs once
+}
+
+// New returns provisioning over deps.
+func New(d Deps) *Service {
+	if d.RolloutTimeout == 0 {
+		d.RolloutTimeout = 5 * time.Minute
+	}
+	return &Service{deps: d, queue: make(chan string, 1024), inflight: map[string]bool{},
+		now: func() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }}
+}
+
+// NewService is what a developer asks for.
+type NewService struct {
+	Name, Blueprint, Image, Tag, Repo string
+	Parameters                        map[string]any
+	// Environments to deploy to; empty means every environment of the team.
+	Environments []string
+}
+
+// Create validates a service, stores it with a queued run, and starts the run (team editor).
+func (s *Service) Create(ctx context.Context, p access.Principal, team string, in NewService) (store.Run, error) {
+	t, err := s.deps.Tenancy.Authorize(ctx, p, team, access.Editor)
+	if err != nil {
+		return store.Run{}, err
+	}
+	bp, err := s.deps.Blueprints.Get(in.Blueprint)
+	if err != nil {
+		return store.Run{}, errs.Invalid("/blueprint", "no blueprint %q", in.Blueprint)
+	}
+	values, err := blueprint.Resolve(bp, in.Parameters)
+	if err != nil {
+		return store.Run{}, err
+	}
+	envs, err := s.deps.Tenancy.ListEnvironments(ctx, p, team)
+	if err != nil {
+		return store.Run{}, err
+	}
+	known := map[string]bool{}
+	var all []string
+	for _, e := range envs {
+		known[e.Name] = true
+		all = append(all, e.Name)
+	}
+	if len(in.Environments) == 0 {
+		in.Environments = all
+	}
+	for _, e := range in.Environments {
+		if !known[e] {
+			return store.Run{}, errs.Invalid("/environments", "team %s has no environment %q", team, e)
+		}
+	}
+	if err := blueprint.CheckInput(blueprint.Input{Team: team, Service: in.Name, Image: in.Image, Tag: in.Tag, Environments: make([]blueprint.Environment, len(in.Environments))}); err != nil {
+		return store.Run{}, err
+	}
+	params := map[string]any{}
+	for k, v := range values {
+		params[k] = v
+	}
+	now := s.now()
+	svc := store.Service{ID: audit.NewID(), TeamID: t.ID, TeamName: t.Name, Name: in.Name, Blueprint: in.Blueprint, Image: in.Image, Tag: in.Tag,
+		Repo: in.Repo, Parameters: params, Environments: in.Environments, CreatedBy: p.Subject, CreatedAt: now, UpdatedAt: now}
+	run := store.Run{ID: audit.NewID(), TeamID: t.ID, ServiceID: svc.ID, Action: "create", Status: StatusQueued, RequestedBy: p.Subject,
+		RequestedGroups: p.Groups, CreatedAt: now}
+	for i, name := range Steps {
+		run.Steps = append(run.Steps, store.RunStep{Index: i, Name: name, Status: StatusPending})
+	}
+	err = s.deps.Store.Tx(ctx, func(q store.Queries) error {
+		if err := q.CreateService(ctx, svc); err != nil {
+			if strings.Contains(err.Error(), "conflict") {
+				return fmt.Errorf("%w: team %s already has a service %s", errs.ErrConflict, team, in.Name)
+			}
+			return err
+		}
+		if err := q.CreateRun(ctx, run); err != nil {
+			return err
+		}
+		return audit.Record(ctx, q, p, audit.Entry{Action: "service.create", Team: t.Name, Target: "team/" + t.Name + "/service/" + in.Name,
+			Detail: map[string]any{"blueprint": in.Blueprint, "run": run.ID, "environments": in.Environments}}, now)
+	})
+	if err != nil {
+		return store.Run{}, err
+	}
+	s.enqueue(run.ID)
+	return run, nil
+}
+
+func (s *Service) enqueue(id string) {
+	select {
+	case s.queue <- id:
+	default:
+		// A full queue is picked up by the next resume sweep.
+		s.deps.Log.Warn("run queue full; the run starts at the next sweep", "run", id)
+	}
+}
+
+// Get returns a run the caller may see (team viewer).
+func (s *Service) Get(ctx context.Context, p access.Principal, id string) (store.Run, store.Service, error) {
+	run, err := s.deps.Store.Q().RunByID(ctx, id)
+	if err != nil {
+		return store.Run{}, store.Service{}, err
+	}
+	svc, err := s.deps.Store.Q().ServiceByID(ctx, run.ServiceID)
+	if err != nil {
+		return store.Run{}, store.Service{}, err
+	}
+	if _, err := s.deps.Tenancy.Authorize(ctx, p, svc.TeamName, access.Viewer); err != nil {
+		return store.Run{}, store.Service{}, fmt.Errorf("run %s: %w", id, errs.ErrNotFound)
+	}
+	return run, svc, nil
+}
+
+// Retry starts a failed run again from the step that failed (team editor).
+func (s *Service) Retry(ctx context.Context, p access.Principal, id string) (store.Run, error) {
+	run, svc, err := s.Get(ctx, p, id)
+	if err != nil {
+		return store.Run{}, err
+	}
+	if _, err := s.deps.Tenancy.Authorize(ctx, p, svc.TeamName, access.Editor); err != nil {
+		return store.Run{}, err
+	}
+	if run.Status != StatusFailed {
+		return store.Run{}, fmt.Errorf("%w: run %s is %s; only failed runs are retried", errs.ErrConflict, id, run.Status)
+	}
+	run.Status, run.Error, run.FinishedAt = StatusQueued, "", time.Time{}
+	err = s.deps.Store.Tx(ctx, func(q store.Queries) error {
+		if err := q.UpdateRun(ctx, run); err != nil {
+			return err
+		}
+		return audit.Record(ctx, q, p, audit.Entry{Action: "run.retry", Team: svc.TeamName, Target: "run/" + id}, s.now())
+	})
+	if err != nil {
+		return store.Run{}, err
+	}
+	s.enqueue(id)
+	return run, nil
+}
+
+// Services lists a team's services (team viewer).
+func (s *Service) Services(ctx context.Context, p access.Principal, team string) ([]store.Service, error) {
+	t, err := s.deps.Tenancy.Authorize(ctx, p, team, access.Viewer)
+	if err != nil {
+		return nil, err
+	}
+	return s.deps.Store.Q().ListServices(ctx, t.ID)
+}
+
+// ServiceStatus is a service with its last runs and, per environment, what Argo CD reports.
+type ServiceStatus struct {
+	Service      store.Service
+	Runs         []store.Run
+	Environments []EnvironmentStatus
+}
+
+// EnvironmentStatus is one environment of a service.
+type EnvironmentStatus struct {
+	Name, Namespace, Application string
+	Argo                         *gitops.AppStatus
+	Error                        string
+}
+
+// Status reads one service (team viewer).
+func (s *Service) Status(ctx context.Context, p access.Principal, team, name string) (ServiceStatus, error) {
+	t, err := s.deps.Tenancy.Authorize(ctx, p, team, access.Viewer)
+	if err != nil {
+		return ServiceStatus{}, err
+	}
+	q := s.deps.Store.Q()
+	svc, err := q.ServiceByName(ctx, t.ID, name)
+	if err != nil {
+		return ServiceStatus{}, err
+	}
+	out := ServiceStatus{Service: svc}
+	if out.Runs, err = q.ListServiceRuns(ctx, svc.ID, 5); err != nil {
+		return ServiceStatus{}, err
+	}
+	for _, e := range svc.Environments {
+		es := EnvironmentStatus{Name: e, Application: gitops.AppName(t.Name, svc.Name, e)}
+		if env, err := q.EnvironmentByName(ctx, t.ID, e); err == nil {
+			es.Namespace = env.Namespace
+		}
+		if s.deps.Argo != nil {
+			st, err := s.deps.Argo.Status(ctx, es.Application)
+			if err != nil {
+				es.Error = err.Error()
+			} else {
+				es.Argo = &st
+			}
+		} else {
+			es.Error = "no cluster configured"
+		}
+		out.Environments = append(out.Environments, es)
+	}
+	return out, nil
+}

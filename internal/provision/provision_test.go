@@ -1,0 +1,188 @@
+package provision_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/berth-platform/berth/internal/access"
+	"github.com/berth-platform/berth/internal/auth"
+	"github.com/berth-platform/berth/internal/blueprint"
+	"github.com/berth-platform/berth/internal/gitops"
+	"github.com/berth-platform/berth/internal/kube"
+	"github.com/berth-platform/berth/internal/plane"
+	"github.com/berth-platform/berth/internal/provision"
+	"github.com/berth-platform/berth/internal/store"
+	"github.com/berth-platform/berth/internal/store/storetest"
+	"github.com/berth-platform/berth/internal/tenancy"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+func TestMain(m *testing.M) { plane.Main(m, plane.Options{ArgoCD: true}) }
+
+type fixture struct {
+	p      *plane.Plane
+	st     *store.Store
+	ten    *tenancy.Service
+	prov   *provision.Service
+	deps   provision.Deps
+	remote string
+	// stop ends the current executor (as a Berth restart would).
+	stop func()
+}
+
+// startExecutor runs a fresh provisioning executor over the fixture's database and repository.
+func (f *fixture) startExecutor(t *testing.T) {
+	f.prov = provision.New(f.deps)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { _ = f.prov.Run(ctx, 2); close(done) }()
+	f.stop = func() { cancel(); <-done }
+	t.Cleanup(f.stop)
+}
+
+func newFixture(t *testing.T, pattern string) *fixture {
+	p := plane.Get(t)
+	st := storetest.Open(t, "sqlite")
+	kc, err := kube.Connect(p.Kubeconfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	rec := tenancy.NewReconciler(st, kc.Core, tenancy.ReconcilerOptions{PodSecurity: "restricted", IngressNamespace: "ingress-nginx",
+		Prices: tenancy.DefaultPrices, Resync: time.Hour}, log)
+	opts := tenancy.DefaultOptions()
+	opts.NamespacePattern = pattern
+	opts.Notify, opts.Quotas = rec.Enqueue, rec
+	ten := tenancy.NewService(st, opts)
+	remote := filepath.Join(t.TempDir(), "gitops.git")
+	repo, err := gitops.Open(t.Context(), remote, filepath.Join(t.TempDir(), "work"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	argo, err := gitops.NewArgoCD(p.Config, "argocd", "file://"+remote)
+	if err != nil {
+		t.Fatal(err)
+	}
+	catalog, _ := blueprint.Load("")
+	f := &fixture{p: p, st: st, ten: ten, remote: remote, deps: provision.Deps{Store: st, Tenancy: ten, Blueprints: catalog, Repo: repo,
+		RepoURL: "file://" + remote, Argo: argo, AsUser: kc.AsUser, IngressNamespace: "ingress-nginx", ManualSync: []string{"prod"},
+		RolloutTimeout: 2 * time.Minute, Log: log}}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { _ = rec.Run(ctx); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+	f.startExecutor(t)
+	return f
+}
+
+func person(s string) access.Principal { return access.Principal{Identity: auth.Identity{Subject: s}} }
+
+func waitRun(t *testing.T, f *fixture, p access.Principal, id string) store.Run {
+	t.Helper()
+	var run store.Run
+	plane.Eventually(t, 3*time.Minute, "run "+id+" finished", func() (bool, error) {
+		r, _, err := f.prov.Get(t.Context(), p, id)
+		if err != nil {
+			return false, err
+		}
+		run = r
+		return r.Status == provision.StatusSucceeded || r.Status == provision.StatusFailed, fmt.Errorf("status %s", r.Status)
+	})
+	return run
+}
+
+func runningPods(t *testing.T, f *fixture, ns, app string) int {
+	pods, err := f.p.Client.CoreV1().Pods(ns).List(t.Context(), metav1.ListOptions{LabelSelector: "app.kubernetes.io/name=" + app})
+	if err != nil {
+		return -1
+	}
+	n := 0
+	for _, p := range pods.Items {
+		if p.Status.Phase == corev1.PodRunning && p.DeletionTimestamp == nil {
+			n++
+		}
+	}
+	return n
+}
+
+// From the API's domain call on the local control plane: a service from a blueprint is a
+// commit in the GitOps repository, an AppProject and Applications, and through Argo CD two
+// Running pods in the team's dev namespace; the run reports every step with timings.
+func TestCreateServiceDeploysThroughArgoCD(t *testing.T) {
+	f := newFixture(t, "prov-{team}-{env}")
+	jane := person("user:default/jane")
+	if _, err := f.ten.CreateTeam(t.Context(), jane, tenancy.NewTeam{Name: "payments"}); err != nil {
+		t.Fatal(err)
+	}
+	run, err := f.prov.Create(t.Context(), jane, "payments", provision.NewService{Name: "fraud-api", Blueprint: "nodejs-api",
+		Image: "registry.example.com/payments/fraud-api", Tag: "1.0.0", Parameters: map[string]any{"database": true}, Environments: []string{"dev", "prod"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	run = waitRun(t, f, jane, run.ID)
+	if run.Status != provision.StatusSucceeded {
+		t.Fatalf("run failed: %s\n%+v", run.Error, run.Steps)
+	}
+	for _, s := range run.Steps {
+		if s.Status != provision.StatusSucceeded || s.StartedAt.IsZero() || s.FinishedAt.Before(s.StartedAt) {
+			t.Errorf("step %s: %s (%s .. %s) %s", s.Name, s.Status, s.StartedAt, s.FinishedAt, s.Message)
+		}
+	}
+	plane.Eventually(t, time.Minute, "2 pods running in dev", func() (bool, error) {
+		n := runningPods(t, f, "prov-payments-dev", "fraud-api")
+		return n == 2, fmt.Errorf("%d running", n)
+	})
+	if n := runningPods(t, f, "prov-payments-prod", "fraud-api"); n != 0 {
+		t.Fatalf("prod synced without a person asking: %d pods", n)
+	}
+	out, err := exec.Command("git", "-C", f.remote, "log", "-1", "--format=%H|%an|%B", "main").CombinedOutput()
+	if err != nil || !strings.HasPrefix(string(out), run.CommitSHA+"|user:default/jane|payments/fraud-api: create") || !strings.Contains(string(out), "Berth-Run: "+run.ID) {
+		t.Fatalf("commit: %s %v", out, err)
+	}
+	// The database Secret exists in the cluster, made as jane, and not in Git.
+	sec, err := f.p.Client.CoreV1().Secrets("prov-payments-dev").Get(t.Context(), "fraud-api-db", metav1.GetOptions{})
+	if err != nil || len(sec.Data["url"]) == 0 {
+		t.Fatalf("database secret: %v", err)
+	}
+	if files, _ := exec.Command("git", "-C", f.remote, "grep", "-l", "password", "main").CombinedOutput(); len(files) > 0 {
+		t.Fatalf("a password was committed: %s", files)
+	}
+	st, err := f.prov.Status(t.Context(), jane, "payments", "fraud-api")
+	if err != nil || len(st.Environments) != 2 || st.Environments[0].Argo == nil || st.Environments[0].Argo.Health != "Healthy" {
+		t.Fatalf("status: %+v %v", st, err)
+	}
+}
+
+// A run killed midway (Berth stopped) finishes after a restart without duplicate commits.
+func TestRunResumesAfterARestart(t *testing.T) {
+	f := newFixture(t, "resume-{team}-{env}")
+	jane := person("user:default/jane")
+	if _, err := f.ten.CreateTeam(t.Context(), jane, tenancy.NewTeam{Name: "search"}); err != nil {
+		t.Fatal(err)
+	}
+	// Stop the executor before it can take the run, then create the run: it stays queued.
+	f.stop()
+	run, err := f.prov.Create(t.Context(), jane, "search", provision.NewService{Name: "indexer", Blueprint: "worker",
+		Image: "registry.example.com/search/indexer", Tag: "2.0.0", Environments: []string{"dev"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A new executor over the same database (as after a restart) resumes it.
+	f.startExecutor(t)
+	run = waitRun(t, f, jane, run.ID)
+	if run.Status != provision.StatusSucceeded {
+		t.Fatalf("resumed run: %s", run.Error)
+	}
+	out, _ := exec.Command("git", "-C", f.remote, "log", "--format=%s", "main").CombinedOutput()
+	if strings.Count(string(out), "search/indexer: create") != 1 {
+		t.Fatalf("commits: %s", out)
+	}
+}

@@ -1,0 +1,330 @@
+package provision
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/berth-platform/berth/internal/blueprint"
+	"github.com/berth-platform/berth/internal/errs"
+	"github.com/berth-platform/berth/internal/gitops"
+	"github.com/berth-platform/berth/internal/store"
+	"github.com/berth-platform/berth/internal/tenancy"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// Run executes queued runs with workers until ctx ends. Runs left queued or running by a
+// previous process are resumed first: every step is idempotent, so a run killed midway
+// finishes without duplicates.
+func (s *Service) Run(ctx context.Context, workers int) error {
+	ids, err := s.deps.Store.Q().UnfinishedRuns(ctx)
+	if err != nil {
+		return err
+	}
+	for _, id := range ids {
+		s.enqueue(id)
+	}
+	for range max(workers, 1) {
+		go func() {
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case id := <-s.queue:
+					if err := s.execute(ctx, id); err != nil && ctx.Err() == nil {
+						s.deps.Log.Warn("run failed", "run", id, "error", err)
+					}
+				}
+			}
+		}()
+	}
+	<-ctx.Done()
+	return nil
+}
+
+// state is what a run's steps pass along; every field can be recomputed from the database,
+// which is what makes a resumed run correct.
+type state struct {
+	run      store.Run
+	svc      store.Service
+	bp       *blueprint.Blueprint
+	values   blueprint.Values
+	envs     []store.Environment
+	rendered blueprint.Rendered
+}
+
+func (s *Service) execute(ctx context.Context, id string) error {
+	s.mu.Lock()
+	if s.inflight[id] {
+		s.mu.Unlock()
+		return nil
+	}
+	s.inflight[id] = true
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		delete(s.inflight, id)
+		s.mu.Unlock()
+	}()
+	q := s.deps.Store.Q()
+	run, err := q.RunByID(ctx, id)
+	if err != nil {
+		return err
+	}
+	if run.Status != StatusQueued && run.Status != StatusRunning {
+		return nil
+	}
+	svc, err := q.ServiceByID(ctx, run.ServiceID)
+	if err != nil {
+		return err
+	}
+	st := &state{run: run, svc: svc}
+	run.Status = StatusRunning
+	if run.StartedAt.IsZero() {
+		run.StartedAt = s.now()
+	}
+	if err := q.UpdateRun(ctx, run); err != nil {
+		return err
+	}
+	steps := map[string]func(context.Context, *state) (string, error){
+		"validate": s.validate, "environments": s.environments, "render": s.render, "preflight": s.preflight,
+		"commit": s.commit, "credentials": s.credentials, "argocd": s.argocd, "refresh": s.refresh, "rollout": s.rollout,
+	}
+	for _, step := range run.Steps {
+		fn := steps[step.Name]
+		// Steps that only compute (validate, environments, render) run again on a resume: later
+		// steps need what they produce. Steps with effects that succeeded are not repeated.
+		if step.Status == StatusSucceeded && !slices.Contains([]string{"validate", "environments", "render"}, step.Name) {
+			continue
+		}
+		step.Status, step.StartedAt, step.FinishedAt, step.Message = StatusRunning, s.now(), time.Time{}, ""
+		if err := q.UpdateRunStep(ctx, run.ID, step); err != nil {
+			return err
+		}
+		msg, err := fn(ctx, st)
+		step.FinishedAt, step.Message = s.now(), msg
+		if err != nil {
+			step.Status, step.Message = StatusFailed, err.Error()
+			run.Status, run.Error, run.FinishedAt = StatusFailed, step.Name+": "+err.Error(), s.now()
+			run.CommitSHA = st.run.CommitSHA
+			if uerr := q.UpdateRunStep(context.WithoutCancel(ctx), run.ID, step); uerr != nil {
+				return uerr
+			}
+			return errors.Join(err, q.UpdateRun(context.WithoutCancel(ctx), run))
+		}
+		step.Status = StatusSucceeded
+		if err := q.UpdateRunStep(ctx, run.ID, step); err != nil {
+			return err
+		}
+		if st.run.CommitSHA != run.CommitSHA {
+			run.CommitSHA = st.run.CommitSHA
+			if err := q.UpdateRun(ctx, run); err != nil {
+				return err
+			}
+		}
+	}
+	run.Status, run.FinishedAt = StatusSucceeded, s.now()
+	return q.UpdateRun(ctx, run)
+}
+
+func (s *Service) validate(_ context.Context, st *state) (string, error) {
+	bp, err := s.deps.Blueprints.Get(st.svc.Blueprint)
+	if err != nil {
+		return "", err
+	}
+	values, err := blueprint.Resolve(bp, st.svc.Parameters)
+	if err != nil {
+		return "", err
+	}
+	st.bp, st.values = bp, values
+	return fmt.Sprintf("blueprint %s, %d parameters", bp.Metadata.Name, len(values)), nil
+}
+
+// environments waits (briefly) for the service's team environments to be Ready: their
+// namespaces, quotas and role bindings exist.
+func (s *Service) environments(ctx context.Context, st *state) (string, error) {
+	q := s.deps.Store.Q()
+	deadline := time.Now().Add(time.Minute)
+	for {
+		st.envs = st.envs[:0]
+		pending := ""
+		for _, name := range st.svc.Environments {
+			env, err := q.EnvironmentByName(ctx, st.svc.TeamID, name)
+			if err != nil {
+				return "", fmt.Errorf("environment %s: %w", name, err)
+			}
+			if env.Cluster != "" {
+				return "", fmt.Errorf("%w: environment %s is placed on cluster %s; services deploy to Berth's own cluster only for now", errs.ErrUnavailable, name, env.Cluster)
+			}
+			if env.Phase != tenancy.PhaseReady {
+				pending = fmt.Sprintf("environment %s is %s %s", name, env.Phase, env.Message)
+			}
+			st.envs = append(st.envs, env)
+		}
+		if pending == "" {
+			return strings.Join(st.svc.Environments, ", ") + " ready", nil
+		}
+		if time.Now().After(deadline) {
+			return "", errors.New(pending)
+		}
+		select {
+		case <-ctx.Done():
+			return "", ctx.Err()
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+}
+
+func (s *Service) render(_ context.Context, st *state) (string, error) {
+	envs := make([]blueprint.Environment, len(st.envs))
+	for i, e := range st.envs {
+		envs[i] = blueprint.Environment{Name: e.Name, Namespace: e.Namespace}
+	}
+	r, err := blueprint.Render(st.bp, blueprint.Input{Team: st.svc.TeamName, Service: st.svc.Name, Image: st.svc.Image, Tag: st.svc.Tag,
+		Repo: st.svc.Repo, GitOpsRepo: s.deps.RepoURL, Environments: envs, IngressNamespace: s.deps.IngressNamespace, Values: st.values})
+	if err != nil {
+		return "", err
+	}
+	st.rendered = r
+	return fmt.Sprintf("%d GitOps files, %d application files", len(r.GitOps), len(r.App)), nil
+}
+
+func (s *Service) preflight(ctx context.Context, st *state) (string, error) {
+	if s.deps.Preflight == nil {
+		return "no policies configured", nil
+	}
+	warnings, err := s.deps.Preflight(ctx, st.svc.TeamName, st.rendered.GitOps)
+	if err != nil {
+		return "", err
+	}
+	if len(warnings) > 0 {
+		return "warnings: " + strings.Join(warnings, "; "), nil
+	}
+	return "passed", nil
+}
+
+func (s *Service) commit(ctx context.Context, st *state) (string, error) {
+	email := st.run.RequestedBy
+	if !strings.Contains(email, "@") {
+		email = strings.NewReplacer(":", ".", "/", ".").Replace(email) + "@users.berth.invalid"
+	}
+	sha, err := s.deps.Repo.Commit(ctx, gitops.Change{Write: st.rendered.GitOps,
+		Message: fmt.Sprintf("%s/%s: %s from blueprint %s\n\nBerth-Run: %s", st.svc.TeamName, st.svc.Name, st.run.Action, st.svc.Blueprint, st.run.ID),
+		Author:  gitops.Author{Name: st.run.RequestedBy, Email: email}})
+	if err != nil {
+		return "", err
+	}
+	st.run.CommitSHA = sha
+	return "commit " + sha[:12], nil
+}
+
+// credentials creates the database Secret in each environment, as the requester (Kubernetes
+// RBAC decides), never in Git. An existing Secret is kept: its password is the database's.
+func (s *Service) credentials(ctx context.Context, st *state) (string, error) {
+	name := st.rendered.DatabaseSecret
+	if name == "" {
+		return "no database requested", nil
+	}
+	if s.deps.AsUser == nil {
+		return "", fmt.Errorf("%w: no cluster configured", errs.ErrUnavailable)
+	}
+	cs, err := s.deps.AsUser(st.run.RequestedBy, st.run.RequestedGroups)
+	if err != nil {
+		return "", err
+	}
+	for _, e := range st.envs {
+		var b [24]byte
+		_, _ = rand.Read(b[:])
+		pw := hex.EncodeToString(b[:])
+		user := strings.ReplaceAll(st.svc.Name, "-", "_")
+		sec := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: e.Namespace,
+			Labels: map[string]string{"app.kubernetes.io/managed-by": "berth", "berth.dev/service": st.svc.Name}},
+			Type: corev1.SecretTypeOpaque, StringData: map[string]string{"username": user, "password": pw,
+				"url": fmt.Sprintf("postgres://%s:%s@%s.%s.svc:5432/%s?sslmode=require", user, pw, name, e.Namespace, user)}}
+		if _, err := cs.CoreV1().Secrets(e.Namespace).Create(ctx, sec, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+			return "", fmt.Errorf("secret %s in %s: %w", name, e.Namespace, err)
+		}
+	}
+	return fmt.Sprintf("secret %s in %d namespaces", name, len(st.envs)), nil
+}
+
+func (s *Service) argocd(ctx context.Context, st *state) (string, error) {
+	if s.deps.Argo == nil {
+		return "", fmt.Errorf("%w: no cluster configured", errs.ErrUnavailable)
+	}
+	if err := s.deps.Argo.Installed(ctx); err != nil {
+		return "", err
+	}
+	all, err := s.deps.Store.Q().ListEnvironments(ctx, st.svc.TeamID)
+	if err != nil {
+		return "", err
+	}
+	var namespaces []string
+	for _, e := range all {
+		if e.Cluster == "" {
+			namespaces = append(namespaces, e.Namespace)
+		}
+	}
+	if err := s.deps.Argo.EnsureProject(ctx, st.svc.TeamName, namespaces); err != nil {
+		return "", fmt.Errorf("app project: %w", err)
+	}
+	for _, e := range st.envs {
+		spec := gitops.AppSpec{Team: st.svc.TeamName, Service: st.svc.Name, Env: e.Name, Namespace: e.Namespace,
+			Path: "services/" + st.svc.Name + "/overlays/" + e.Name, Automated: !slices.Contains(s.deps.ManualSync, e.Name)}
+		if err := s.deps.Argo.EnsureApplication(ctx, spec); err != nil {
+			return "", fmt.Errorf("application %s: %w", gitops.AppName(spec.Team, spec.Service, spec.Env), err)
+		}
+	}
+	return fmt.Sprintf("project %s, %d applications", gitops.ProjectName(st.svc.TeamName), len(st.envs)), nil
+}
+
+func (s *Service) refresh(ctx context.Context, st *state) (string, error) {
+	for _, e := range st.envs {
+		if err := s.deps.Argo.Refresh(ctx, gitops.AppName(st.svc.TeamName, st.svc.Name, e.Name)); err != nil {
+			return "", err
+		}
+	}
+	return "refresh requested", nil
+}
+
+// rollout waits until Argo CD has synced the commit and reports the service Healthy in every
+// automatically synced environment; manually synced ones wait for a person.
+func (s *Service) rollout(ctx context.Context, st *state) (string, error) {
+	var waited, manual []string
+	deadline := time.Now().Add(s.deps.RolloutTimeout)
+	for _, e := range st.envs {
+		if slices.Contains(s.deps.ManualSync, e.Name) {
+			manual = append(manual, e.Name)
+			continue
+		}
+		app := gitops.AppName(st.svc.TeamName, st.svc.Name, e.Name)
+		for {
+			status, err := s.deps.Argo.Status(ctx, app)
+			if err == nil && status.Sync == "Synced" && status.Health == "Healthy" && status.Revision == st.run.CommitSHA {
+				break
+			}
+			if time.Now().After(deadline) {
+				return "", fmt.Errorf("%s not synced and healthy at %.12s after %s: sync %s, health %s, revision %.12s %s",
+					app, st.run.CommitSHA, s.deps.RolloutTimeout, status.Sync, status.Health, status.Revision, status.Message)
+			}
+			select {
+			case <-ctx.Done():
+				return "", ctx.Err()
+			case <-time.After(300 * time.Millisecond):
+			}
+		}
+		waited = append(waited, e.Name)
+	}
+	msg := "synced and healthy: " + strings.Join(waited, ", ")
+	if len(manual) > 0 {
+		msg += "; waiting for a manual sync: " + strings.Join(manual, ", ")
+	}
+	return msg, nil
+}

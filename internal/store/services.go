@@ -1,0 +1,218 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+)
+
+// Service is a team's service as it was asked for.
+type Service struct {
+	ID, TeamID, TeamName, Name, Blueprint string
+	Image, Tag, Repo                      string
+	Parameters                            map[string]any
+	Environments                          []string
+	CreatedBy                             string
+	CreatedAt, UpdatedAt                  time.Time
+}
+
+type serviceRow struct {
+	ID           string `db:"id"`
+	TeamID       string `db:"team_id"`
+	TeamName     string `db:"team_name"`
+	Name         string `db:"name"`
+	Blueprint    string `db:"blueprint"`
+	Image        string `db:"image"`
+	Tag          string `db:"tag"`
+	Repo         string `db:"repo"`
+	Parameters   string `db:"parameters"`
+	Environments string `db:"environments"`
+	CreatedBy    string `db:"created_by"`
+	CreatedAt    int64  `db:"created_at"`
+	UpdatedAt    int64  `db:"updated_at"`
+}
+
+func (r serviceRow) service() (Service, error) {
+	s := Service{ID: r.ID, TeamID: r.TeamID, TeamName: r.TeamName, Name: r.Name, Blueprint: r.Blueprint, Image: r.Image, Tag: r.Tag,
+		Repo: r.Repo, CreatedBy: r.CreatedBy, CreatedAt: fromMicros(r.CreatedAt), UpdatedAt: fromMicros(r.UpdatedAt)}
+	if err := json.Unmarshal([]byte(r.Parameters), &s.Parameters); err != nil {
+		return s, fmt.Errorf("service %s parameters: %w", r.Name, err)
+	}
+	if err := json.Unmarshal([]byte(r.Environments), &s.Environments); err != nil {
+		return s, fmt.Errorf("service %s environments: %w", r.Name, err)
+	}
+	return s, nil
+}
+
+const serviceSelect = "SELECT s.id, s.team_id, t.name AS team_name, s.name, s.blueprint, s.image, s.tag, s.repo, s.parameters, s.environments, s.created_by, s.created_at, s.updated_at FROM services s JOIN teams t ON t.id = s.team_id"
+
+// CreateService inserts s; a taken name in the team is ErrConflict.
+func (q Queries) CreateService(ctx context.Context, s Service) error {
+	params, err := json.Marshal(s.Parameters)
+	if err != nil {
+		return err
+	}
+	envs, err := json.Marshal(s.Environments)
+	if err != nil {
+		return err
+	}
+	_, err = q.exec(ctx, "INSERT INTO services (id, team_id, name, blueprint, image, tag, repo, parameters, environments, created_by, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+		s.ID, s.TeamID, s.Name, s.Blueprint, s.Image, s.Tag, s.Repo, string(params), string(envs), s.CreatedBy, micros(s.CreatedAt), micros(s.UpdatedAt))
+	if err != nil {
+		return fmt.Errorf("create service %s: %w", s.Name, err)
+	}
+	return nil
+}
+
+// ServiceByID returns a service or ErrNotFound.
+func (q Queries) ServiceByID(ctx context.Context, id string) (Service, error) {
+	var r serviceRow
+	if err := q.get(ctx, &r, serviceSelect+" WHERE s.id = ?", id); err != nil {
+		return Service{}, fmt.Errorf("service %s: %w", id, err)
+	}
+	return r.service()
+}
+
+// ServiceByName returns a team's service or ErrNotFound.
+func (q Queries) ServiceByName(ctx context.Context, teamID, name string) (Service, error) {
+	var r serviceRow
+	if err := q.get(ctx, &r, serviceSelect+" WHERE s.team_id = ? AND s.name = ?", teamID, name); err != nil {
+		return Service{}, fmt.Errorf("service %s: %w", name, err)
+	}
+	return r.service()
+}
+
+// ListServices returns a team's services by name.
+func (q Queries) ListServices(ctx context.Context, teamID string) ([]Service, error) {
+	var rows []serviceRow
+	if err := q.selectAll(ctx, &rows, serviceSelect+" WHERE s.team_id = ? ORDER BY s.name", teamID); err != nil {
+		return nil, err
+	}
+	out := make([]Service, 0, len(rows))
+	for _, r := range rows {
+		s, err := r.service()
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+// Run is a provisioning run with its steps.
+type Run struct {
+	ID, TeamID, ServiceID, Action, Status, RequestedBy, CommitSHA, Error string
+	// RequestedGroups are the requester's groups, so that writes made for them later (after a
+	// restart, too) carry their identity.
+	RequestedGroups                  []string
+	CreatedAt, StartedAt, FinishedAt time.Time
+	Steps                            []RunStep
+}
+
+// RunStep is one step of a run.
+type RunStep struct {
+	Index                 int
+	Name, Status, Message string
+	StartedAt, FinishedAt time.Time
+}
+
+type runRow struct {
+	ID          string `db:"id"`
+	TeamID      string `db:"team_id"`
+	ServiceID   string `db:"service_id"`
+	Action      string `db:"action"`
+	Status      string `db:"status"`
+	RequestedBy string `db:"requested_by"`
+	Groups      string `db:"requested_groups"`
+	CommitSHA   string `db:"commit_sha"`
+	Error       string `db:"error"`
+	CreatedAt   int64  `db:"created_at"`
+	StartedAt   int64  `db:"started_at"`
+	FinishedAt  int64  `db:"finished_at"`
+}
+
+type stepRow struct {
+	Index      int    `db:"idx"`
+	Name       string `db:"name"`
+	Status     string `db:"status"`
+	Message    string `db:"message"`
+	StartedAt  int64  `db:"started_at"`
+	FinishedAt int64  `db:"finished_at"`
+}
+
+// CreateRun inserts a run and its steps.
+func (q Queries) CreateRun(ctx context.Context, r Run) error {
+	groups, _ := json.Marshal(r.RequestedGroups)
+	_, err := q.exec(ctx, "INSERT INTO runs (id, team_id, service_id, action, status, requested_by, requested_groups, commit_sha, error, created_at, started_at, finished_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+		r.ID, r.TeamID, r.ServiceID, r.Action, r.Status, r.RequestedBy, string(groups), r.CommitSHA, r.Error, micros(r.CreatedAt), optMicros(r.StartedAt), optMicros(r.FinishedAt))
+	if err != nil {
+		return fmt.Errorf("create run: %w", err)
+	}
+	for _, s := range r.Steps {
+		if _, err := q.exec(ctx, "INSERT INTO run_steps (run_id, idx, name, status, message, started_at, finished_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+			r.ID, s.Index, s.Name, s.Status, s.Message, optMicros(s.StartedAt), optMicros(s.FinishedAt)); err != nil {
+			return fmt.Errorf("create run step: %w", err)
+		}
+	}
+	return nil
+}
+
+// RunByID returns a run with its steps or ErrNotFound.
+func (q Queries) RunByID(ctx context.Context, id string) (Run, error) {
+	var r runRow
+	if err := q.get(ctx, &r, "SELECT id, team_id, service_id, action, status, requested_by, requested_groups, commit_sha, error, created_at, started_at, finished_at FROM runs WHERE id = ?", id); err != nil {
+		return Run{}, fmt.Errorf("run %s: %w", id, err)
+	}
+	run := Run{ID: r.ID, TeamID: r.TeamID, ServiceID: r.ServiceID, Action: r.Action, Status: r.Status, RequestedBy: r.RequestedBy,
+		CommitSHA: r.CommitSHA, Error: r.Error, CreatedAt: fromMicros(r.CreatedAt), StartedAt: optTime(r.StartedAt), FinishedAt: optTime(r.FinishedAt)}
+	if err := json.Unmarshal([]byte(r.Groups), &run.RequestedGroups); err != nil {
+		return Run{}, fmt.Errorf("run %s groups: %w", id, err)
+	}
+	var steps []stepRow
+	if err := q.selectAll(ctx, &steps, "SELECT idx, name, status, message, started_at, finished_at FROM run_steps WHERE run_id = ? ORDER BY idx", id); err != nil {
+		return Run{}, err
+	}
+	for _, s := range steps {
+		run.Steps = append(run.Steps, RunStep{Index: s.Index, Name: s.Name, Status: s.Status, Message: s.Message, StartedAt: optTime(s.StartedAt), FinishedAt: optTime(s.FinishedAt)})
+	}
+	return run, nil
+}
+
+// UpdateRun records a run's status, commit and error.
+func (q Queries) UpdateRun(ctx context.Context, r Run) error {
+	_, err := q.exec(ctx, "UPDATE runs SET status = ?, commit_sha = ?, error = ?, started_at = ?, finished_at = ? WHERE id = ?",
+		r.Status, r.CommitSHA, r.Error, optMicros(r.StartedAt), optMicros(r.FinishedAt), r.ID)
+	return err
+}
+
+// UpdateRunStep records a step's state.
+func (q Queries) UpdateRunStep(ctx context.Context, runID string, s RunStep) error {
+	_, err := q.exec(ctx, "UPDATE run_steps SET status = ?, message = ?, started_at = ?, finished_at = ? WHERE run_id = ? AND idx = ?",
+		s.Status, s.Message, optMicros(s.StartedAt), optMicros(s.FinishedAt), runID, s.Index)
+	return err
+}
+
+// UnfinishedRuns returns the ids of runs queued or running (to resume after a restart).
+func (q Queries) UnfinishedRuns(ctx context.Context) ([]string, error) {
+	var ids []string
+	err := q.selectAll(ctx, &ids, "SELECT id FROM runs WHERE status IN ('queued', 'running') ORDER BY created_at")
+	return ids, err
+}
+
+// ListServiceRuns returns a service's runs, newest first.
+func (q Queries) ListServiceRuns(ctx context.Context, serviceID string, limit int) ([]Run, error) {
+	var ids []string
+	if err := q.selectAll(ctx, &ids, "SELECT id FROM runs WHERE service_id = ? ORDER BY created_at DESC LIMIT ?", serviceID, limit); err != nil {
+		return nil, err
+	}
+	out := make([]Run, 0, len(ids))
+	for _, id := range ids {
+		r, err := q.RunByID(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
