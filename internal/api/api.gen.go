@@ -85,19 +85,19 @@ func (e BlueprintLanguage) Valid() bool {
 
 // Defines values for EnvironmentPhase.
 const (
-	Failed  EnvironmentPhase = "Failed"
-	Pending EnvironmentPhase = "Pending"
-	Ready   EnvironmentPhase = "Ready"
+	EnvironmentPhaseFailed  EnvironmentPhase = "Failed"
+	EnvironmentPhasePending EnvironmentPhase = "Pending"
+	EnvironmentPhaseReady   EnvironmentPhase = "Ready"
 )
 
 // Valid indicates whether the value is a known member of the EnvironmentPhase enum.
 func (e EnvironmentPhase) Valid() bool {
 	switch e {
-	case Failed:
+	case EnvironmentPhaseFailed:
 		return true
-	case Pending:
+	case EnvironmentPhasePending:
 		return true
-	case Ready:
+	case EnvironmentPhaseReady:
 		return true
 	default:
 		return false
@@ -158,6 +158,54 @@ func (e Role) Valid() bool {
 	case Editor:
 		return true
 	case Viewer:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for RunStatus.
+const (
+	RunStatusFailed    RunStatus = "failed"
+	RunStatusQueued    RunStatus = "queued"
+	RunStatusRunning   RunStatus = "running"
+	RunStatusSucceeded RunStatus = "succeeded"
+)
+
+// Valid indicates whether the value is a known member of the RunStatus enum.
+func (e RunStatus) Valid() bool {
+	switch e {
+	case RunStatusFailed:
+		return true
+	case RunStatusQueued:
+		return true
+	case RunStatusRunning:
+		return true
+	case RunStatusSucceeded:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for RunStepStatus.
+const (
+	RunStepStatusFailed    RunStepStatus = "failed"
+	RunStepStatusPending   RunStepStatus = "pending"
+	RunStepStatusRunning   RunStepStatus = "running"
+	RunStepStatusSucceeded RunStepStatus = "succeeded"
+)
+
+// Valid indicates whether the value is a known member of the RunStepStatus enum.
+func (e RunStepStatus) Valid() bool {
+	switch e {
+	case RunStepStatusFailed:
+		return true
+	case RunStepStatusPending:
+		return true
+	case RunStepStatusRunning:
+		return true
+	case RunStepStatusSucceeded:
 		return true
 	default:
 		return false
@@ -518,6 +566,103 @@ type Problem struct {
 // Role defines model for Role.
 type Role string
 
+// Run defines model for Run.
+type Run struct {
+	Action string `json:"action"`
+
+	// Commit The GitOps commit the run made.
+	Commit      *string            `json:"commit,omitempty"`
+	CreatedAt   time.Time          `json:"createdAt"`
+	Error       *string            `json:"error,omitempty"`
+	FinishedAt  *time.Time         `json:"finishedAt,omitempty"`
+	Id          openapi_types.UUID `json:"id"`
+	RequestedBy string             `json:"requestedBy"`
+	Service     string             `json:"service"`
+	StartedAt   *time.Time         `json:"startedAt,omitempty"`
+	Status      RunStatus          `json:"status"`
+	Steps       []RunStep          `json:"steps"`
+	Team        string             `json:"team"`
+}
+
+// RunStatus defines model for Run.Status.
+type RunStatus string
+
+// RunStep defines model for RunStep.
+type RunStep struct {
+	DurationMs *int64        `json:"durationMs,omitempty"`
+	FinishedAt *time.Time    `json:"finishedAt,omitempty"`
+	Message    *string       `json:"message,omitempty"`
+	Name       string        `json:"name"`
+	StartedAt  *time.Time    `json:"startedAt,omitempty"`
+	Status     RunStepStatus `json:"status"`
+}
+
+// RunStepStatus defines model for RunStep.Status.
+type RunStepStatus string
+
+// Service defines model for Service.
+type Service struct {
+	Blueprint    string                 `json:"blueprint"`
+	CreatedAt    time.Time              `json:"createdAt"`
+	CreatedBy    string                 `json:"createdBy"`
+	Environments []string               `json:"environments"`
+	Image        string                 `json:"image"`
+	Name         string                 `json:"name"`
+	Parameters   map[string]interface{} `json:"parameters"`
+	Repo         *string                `json:"repo,omitempty"`
+	Tag          string                 `json:"tag"`
+	Team         string                 `json:"team"`
+}
+
+// ServiceCreate defines model for ServiceCreate.
+type ServiceCreate struct {
+	// Blueprint A DNS-1123 label, short enough to prefix namespace names.
+	Blueprint Name `json:"blueprint"`
+
+	// Environments Environments to deploy to; all of the team's when left out.
+	Environments *[]EnvironmentName `json:"environments,omitempty"`
+
+	// Image Container image without tag, e.g. registry.example.com/payments/fraud-api.
+	Image string `json:"image"`
+
+	// Name A DNS-1123 label, short enough to prefix namespace names.
+	Name       Name                    `json:"name"`
+	Parameters *map[string]interface{} `json:"parameters,omitempty"`
+
+	// Repo The application's source repository.
+	Repo *string `json:"repo,omitempty"`
+
+	// Tag The first tag to deploy (pinned; latest is refused).
+	Tag string `json:"tag"`
+}
+
+// ServiceDetail defines model for ServiceDetail.
+type ServiceDetail struct {
+	Environments []ServiceEnvironment `json:"environments"`
+
+	// Runs The last runs, newest first.
+	Runs    []Run   `json:"runs"`
+	Service Service `json:"service"`
+}
+
+// ServiceEnvironment defines model for ServiceEnvironment.
+type ServiceEnvironment struct {
+	// Application The Argo CD Application.
+	Application string  `json:"application"`
+	Health      *string `json:"health,omitempty"`
+	Message     *string `json:"message,omitempty"`
+	Name        string  `json:"name"`
+	Namespace   *string `json:"namespace,omitempty"`
+	Operation   *string `json:"operation,omitempty"`
+	Revision    *string `json:"revision,omitempty"`
+	Sync        *string `json:"sync,omitempty"`
+}
+
+// ServiceList defines model for ServiceList.
+type ServiceList struct {
+	Items []Service `json:"items"`
+}
+
 // SubjectKind defines model for SubjectKind.
 type SubjectKind string
 
@@ -577,6 +722,9 @@ type IfMatch = string
 // Limit defines model for Limit.
 type Limit = int
 
+// RunID defines model for RunID.
+type RunID = openapi_types.UUID
+
 // TeamName A DNS-1123 label, short enough to prefix namespace names.
 type TeamName = Name
 
@@ -627,6 +775,12 @@ type ListAuditEventsParams struct {
 
 // RegisterClusterParams defines parameters for RegisterCluster.
 type RegisterClusterParams struct {
+	// IdempotencyKey Retries with the same key and body replay the first response for 24 hours.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// RetryRunParams defines parameters for RetryRun.
+type RetryRunParams struct {
 	// IdempotencyKey Retries with the same key and body replay the first response for 24 hours.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
@@ -698,6 +852,12 @@ type AddTeamMemberParams struct {
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
+// CreateServiceParams defines parameters for CreateService.
+type CreateServiceParams struct {
+	// IdempotencyKey Retries with the same key and body replay the first response for 24 hours.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
 // ValidateBlueprintParametersJSONRequestBody defines body for ValidateBlueprintParameters for application/json ContentType.
 type ValidateBlueprintParametersJSONRequestBody = ParameterValidation
 
@@ -721,6 +881,9 @@ type AddTeamMemberJSONRequestBody = MemberCreate
 
 // UpdateTeamMemberJSONRequestBody defines body for UpdateTeamMember for application/json ContentType.
 type UpdateTeamMemberJSONRequestBody = MemberUpdate
+
+// CreateServiceJSONRequestBody defines body for CreateService for application/json ContentType.
+type CreateServiceJSONRequestBody = ServiceCreate
 
 // ServerInterface represents all server handlers.
 type ServerInterface interface {
@@ -754,6 +917,12 @@ type ServerInterface interface {
 	// GetMe Who the caller is, their teams and roles.
 	// (GET /api/v1/me)
 	GetMe(ctx echo.Context) error
+	// GetRun A provisioning run with each step's state, timings and error (team viewer).
+	// (GET /api/v1/runs/{run})
+	GetRun(ctx echo.Context, run RunID) error
+	// RetryRun Start a failed run again from the step that failed (team editor).
+	// (POST /api/v1/runs/{run}/retries)
+	RetryRun(ctx echo.Context, run RunID, params RetryRunParams) error
 	// ListTeams Teams the caller belongs to (platform admins see every team).
 	// (GET /api/v1/teams)
 	ListTeams(ctx echo.Context, params ListTeamsParams) error
@@ -799,6 +968,15 @@ type ServerInterface interface {
 	// UpdateTeamMember Change a member's role (team admin).
 	// (PATCH /api/v1/teams/{team}/members/{member})
 	UpdateTeamMember(ctx echo.Context, team TeamName, member openapi_types.UUID) error
+	// ListServices A team's services (team viewer).
+	// (GET /api/v1/teams/{team}/services)
+	ListServices(ctx echo.Context, team TeamName) error
+	// CreateService Create a service from a blueprint (team editor). Starts a provisioning run; the same Idempotency-Key returns the same run.
+	// (POST /api/v1/teams/{team}/services)
+	CreateService(ctx echo.Context, team TeamName, params CreateServiceParams) error
+	// GetService A service with its last runs and, per environment, Argo CD's sync status, health and revision.
+	// (GET /api/v1/teams/{team}/services/{service})
+	GetService(ctx echo.Context, team TeamName, service Name) error
 	// GetHealth Liveness; answers while the process runs.
 	// (GET /healthz)
 	GetHealth(ctx echo.Context) error
@@ -1004,6 +1182,58 @@ func (w *ServerInterfaceWrapper) GetMe(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.GetMe(ctx)
+	return err
+}
+
+// GetRun converts echo context to params.
+func (w *ServerInterfaceWrapper) GetRun(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "run" -------------
+	var run RunID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "run", ctx.Param("run"), &run, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter run: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetRun(ctx, run)
+	return err
+}
+
+// RetryRun converts echo context to params.
+func (w *ServerInterfaceWrapper) RetryRun(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "run" -------------
+	var run RunID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "run", ctx.Param("run"), &run, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter run: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params RetryRunParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RetryRun(ctx, run, params)
 	return err
 }
 
@@ -1470,6 +1700,82 @@ func (w *ServerInterfaceWrapper) UpdateTeamMember(ctx echo.Context) error {
 	return err
 }
 
+// ListServices converts echo context to params.
+func (w *ServerInterfaceWrapper) ListServices(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "team" -------------
+	var team TeamName
+
+	err = runtime.BindStyledParameterWithOptions("simple", "team", ctx.Param("team"), &team, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter team: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListServices(ctx, team)
+	return err
+}
+
+// CreateService converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateService(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "team" -------------
+	var team TeamName
+
+	err = runtime.BindStyledParameterWithOptions("simple", "team", ctx.Param("team"), &team, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter team: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CreateServiceParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateService(ctx, team, params)
+	return err
+}
+
+// GetService converts echo context to params.
+func (w *ServerInterfaceWrapper) GetService(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "team" -------------
+	var team TeamName
+
+	err = runtime.BindStyledParameterWithOptions("simple", "team", ctx.Param("team"), &team, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter team: %s", err))
+	}
+
+	// ------------- Path parameter "service" -------------
+	var service Name
+
+	err = runtime.BindStyledParameterWithOptions("simple", "service", ctx.Param("service"), &service, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter service: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetService(ctx, team, service)
+	return err
+}
+
 // GetHealth converts echo context to params.
 func (w *ServerInterfaceWrapper) GetHealth(ctx echo.Context) error {
 	var err error
@@ -1580,6 +1886,11 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/api/v1/blueprints", wrapper.ListBlueprints, options.OperationMiddlewares["listBlueprints"]...)
 	router.GET(options.BaseURL+"/api/v1/blueprints/:blueprint", wrapper.GetBlueprint, options.OperationMiddlewares["getBlueprint"]...)
 	router.POST(options.BaseURL+"/api/v1/blueprints/:blueprint/validations", wrapper.ValidateBlueprintParameters, options.OperationMiddlewares["validateBlueprintParameters"]...)
+	router.GET(options.BaseURL+"/api/v1/teams/:team/services", wrapper.ListServices, options.OperationMiddlewares["listServices"]...)
+	router.POST(options.BaseURL+"/api/v1/teams/:team/services", wrapper.CreateService, options.OperationMiddlewares["createService"]...)
+	router.GET(options.BaseURL+"/api/v1/teams/:team/services/:service", wrapper.GetService, options.OperationMiddlewares["getService"]...)
+	router.GET(options.BaseURL+"/api/v1/runs/:run", wrapper.GetRun, options.OperationMiddlewares["getRun"]...)
+	router.POST(options.BaseURL+"/api/v1/runs/:run/retries", wrapper.RetryRun, options.OperationMiddlewares["retryRun"]...)
 	router.GET(options.BaseURL+"/api/v1/audit-events", wrapper.ListAuditEvents, options.OperationMiddlewares["listAuditEvents"]...)
 	router.GET(options.BaseURL+"/api/v1/actions", wrapper.ListActions, options.OperationMiddlewares["listActions"]...)
 
@@ -2301,6 +2612,211 @@ func (response GetMe401ApplicationProblemPlusJSONResponse) VisitGetMeResponse(w 
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetRunRequestObject struct {
+	Run RunID `json:"run"`
+}
+
+type GetRunResponseObject interface {
+	VisitGetRunResponse(w http.ResponseWriter) error
+}
+
+type GetRun200JSONResponse Run
+
+func (response GetRun200JSONResponse) VisitGetRunResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetRun400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetRun400ApplicationProblemPlusJSONResponse) VisitGetRunResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetRun401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetRun401ApplicationProblemPlusJSONResponse) VisitGetRunResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetRun404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetRun404ApplicationProblemPlusJSONResponse) VisitGetRunResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetRun503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetRun503ApplicationProblemPlusJSONResponse) VisitGetRunResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RetryRunRequestObject struct {
+	Run    RunID `json:"run"`
+	Params RetryRunParams
+}
+
+type RetryRunResponseObject interface {
+	VisitRetryRunResponse(w http.ResponseWriter) error
+}
+
+type RetryRun202JSONResponse Run
+
+func (response RetryRun202JSONResponse) VisitRetryRunResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(202)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RetryRun400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response RetryRun400ApplicationProblemPlusJSONResponse) VisitRetryRunResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RetryRun401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response RetryRun401ApplicationProblemPlusJSONResponse) VisitRetryRunResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RetryRun403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response RetryRun403ApplicationProblemPlusJSONResponse) VisitRetryRunResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RetryRun404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response RetryRun404ApplicationProblemPlusJSONResponse) VisitRetryRunResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RetryRun409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response RetryRun409ApplicationProblemPlusJSONResponse) VisitRetryRunResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RetryRun503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response RetryRun503ApplicationProblemPlusJSONResponse) VisitRetryRunResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -3842,6 +4358,341 @@ func (response UpdateTeamMember422ApplicationProblemPlusJSONResponse) VisitUpdat
 	return err
 }
 
+type ListServicesRequestObject struct {
+	Team TeamName `json:"team"`
+}
+
+type ListServicesResponseObject interface {
+	VisitListServicesResponse(w http.ResponseWriter) error
+}
+
+type ListServices200JSONResponse ServiceList
+
+func (response ListServices200JSONResponse) VisitListServicesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListServices400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListServices400ApplicationProblemPlusJSONResponse) VisitListServicesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListServices401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListServices401ApplicationProblemPlusJSONResponse) VisitListServicesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListServices404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ListServices404ApplicationProblemPlusJSONResponse) VisitListServicesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListServices503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListServices503ApplicationProblemPlusJSONResponse) VisitListServicesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateServiceRequestObject struct {
+	Team   TeamName `json:"team"`
+	Params CreateServiceParams
+	Body   *CreateServiceJSONRequestBody
+}
+
+type CreateServiceResponseObject interface {
+	VisitCreateServiceResponse(w http.ResponseWriter) error
+}
+
+type CreateService202ResponseHeaders struct {
+	Location *string
+}
+
+type CreateService202JSONResponse struct {
+	Body    Run
+	Headers CreateService202ResponseHeaders
+}
+
+func (response CreateService202JSONResponse) VisitCreateServiceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.Location != nil {
+		w.Header().Set("Location", fmt.Sprint(*response.Headers.Location))
+	}
+	w.WriteHeader(202)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateService400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response CreateService400ApplicationProblemPlusJSONResponse) VisitCreateServiceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateService401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response CreateService401ApplicationProblemPlusJSONResponse) VisitCreateServiceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateService403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response CreateService403ApplicationProblemPlusJSONResponse) VisitCreateServiceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateService404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response CreateService404ApplicationProblemPlusJSONResponse) VisitCreateServiceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateService409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response CreateService409ApplicationProblemPlusJSONResponse) VisitCreateServiceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateService413ApplicationProblemPlusJSONResponse struct {
+	TooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateService413ApplicationProblemPlusJSONResponse) VisitCreateServiceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateService422ApplicationProblemPlusJSONResponse struct {
+	InvalidApplicationProblemPlusJSONResponse
+}
+
+func (response CreateService422ApplicationProblemPlusJSONResponse) VisitCreateServiceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateService503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response CreateService503ApplicationProblemPlusJSONResponse) VisitCreateServiceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetServiceRequestObject struct {
+	Team    TeamName `json:"team"`
+	Service Name     `json:"service"`
+}
+
+type GetServiceResponseObject interface {
+	VisitGetServiceResponse(w http.ResponseWriter) error
+}
+
+type GetService200JSONResponse ServiceDetail
+
+func (response GetService200JSONResponse) VisitGetServiceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetService400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetService400ApplicationProblemPlusJSONResponse) VisitGetServiceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetService401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetService401ApplicationProblemPlusJSONResponse) VisitGetServiceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetService404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetService404ApplicationProblemPlusJSONResponse) VisitGetServiceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetService503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetService503ApplicationProblemPlusJSONResponse) VisitGetServiceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetHealthRequestObject struct {
 }
 
@@ -3975,6 +4826,12 @@ type StrictServerInterface interface {
 	// GetMe Who the caller is, their teams and roles.
 	// (GET /api/v1/me)
 	GetMe(ctx context.Context, request GetMeRequestObject) (GetMeResponseObject, error)
+	// GetRun A provisioning run with each step's state, timings and error (team viewer).
+	// (GET /api/v1/runs/{run})
+	GetRun(ctx context.Context, request GetRunRequestObject) (GetRunResponseObject, error)
+	// RetryRun Start a failed run again from the step that failed (team editor).
+	// (POST /api/v1/runs/{run}/retries)
+	RetryRun(ctx context.Context, request RetryRunRequestObject) (RetryRunResponseObject, error)
 	// ListTeams Teams the caller belongs to (platform admins see every team).
 	// (GET /api/v1/teams)
 	ListTeams(ctx context.Context, request ListTeamsRequestObject) (ListTeamsResponseObject, error)
@@ -4020,6 +4877,15 @@ type StrictServerInterface interface {
 	// UpdateTeamMember Change a member's role (team admin).
 	// (PATCH /api/v1/teams/{team}/members/{member})
 	UpdateTeamMember(ctx context.Context, request UpdateTeamMemberRequestObject) (UpdateTeamMemberResponseObject, error)
+	// ListServices A team's services (team viewer).
+	// (GET /api/v1/teams/{team}/services)
+	ListServices(ctx context.Context, request ListServicesRequestObject) (ListServicesResponseObject, error)
+	// CreateService Create a service from a blueprint (team editor). Starts a provisioning run; the same Idempotency-Key returns the same run.
+	// (POST /api/v1/teams/{team}/services)
+	CreateService(ctx context.Context, request CreateServiceRequestObject) (CreateServiceResponseObject, error)
+	// GetService A service with its last runs and, per environment, Argo CD's sync status, health and revision.
+	// (GET /api/v1/teams/{team}/services/{service})
+	GetService(ctx context.Context, request GetServiceRequestObject) (GetServiceResponseObject, error)
 	// GetHealth Liveness; answers while the process runs.
 	// (GET /healthz)
 	GetHealth(ctx context.Context, request GetHealthRequestObject) (GetHealthResponseObject, error)
@@ -4328,6 +5194,57 @@ func (sh *strictHandler) GetMe(ctx echo.Context) error {
 		return err
 	} else if validResponse, ok := response.(GetMeResponseObject); ok {
 		return validResponse.VisitGetMeResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetRun operation middleware
+func (sh *strictHandler) GetRun(ctx echo.Context, run RunID) error {
+	var request GetRunRequestObject
+
+	request.Run = run
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetRun(ctx.Request().Context(), request.(GetRunRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetRun")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetRunResponseObject); ok {
+		return validResponse.VisitGetRunResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// RetryRun operation middleware
+func (sh *strictHandler) RetryRun(ctx echo.Context, run RunID, params RetryRunParams) error {
+	var request RetryRunRequestObject
+
+	request.Run = run
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.RetryRun(ctx.Request().Context(), request.(RetryRunRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RetryRun")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(RetryRunResponseObject); ok {
+		return validResponse.VisitRetryRunResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -4860,6 +5777,106 @@ func (sh *strictHandler) UpdateTeamMember(ctx echo.Context, team TeamName, membe
 	return nil
 }
 
+// ListServices operation middleware
+func (sh *strictHandler) ListServices(ctx echo.Context, team TeamName) error {
+	var request ListServicesRequestObject
+
+	request.Team = team
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListServices(ctx.Request().Context(), request.(ListServicesRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListServices")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListServicesResponseObject); ok {
+		return validResponse.VisitListServicesResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CreateService operation middleware
+func (sh *strictHandler) CreateService(ctx echo.Context, team TeamName, params CreateServiceParams) error {
+	var request CreateServiceRequestObject
+
+	request.Team = team
+	request.Params = params
+
+	var body CreateServiceJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateService(ctx.Request().Context(), request.(CreateServiceRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateService")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CreateServiceResponseObject); ok {
+		return validResponse.VisitCreateServiceResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetService operation middleware
+func (sh *strictHandler) GetService(ctx echo.Context, team TeamName, service Name) error {
+	var request GetServiceRequestObject
+
+	request.Team = team
+	request.Service = service
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetService(ctx.Request().Context(), request.(GetServiceRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetService")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetServiceResponseObject); ok {
+		return validResponse.VisitGetServiceResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // GetHealth operation middleware
 func (sh *strictHandler) GetHealth(ctx echo.Context) error {
 	var request GetHealthRequestObject
@@ -4957,102 +5974,117 @@ func (sh *strictHandler) GetReadiness(ctx echo.Context) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7D1rc9u2ln/lDPfO2NlLW7aTdG/tDzuO46bZxonXcW5nJ/EdQeSRhIYEWAC0o2T833fwIAlSoB6OraS9",
-	"7YfGokDg4OC8H9CXKOF5wRkyJaPDL1FBBMlRoTCfnmUlFoIy9ZrkqB9QFh1GBVHTKI6YeRaNqjFRHAn8",
-	"vaQC0+hQiRLjSCZTzIl+8W8Cx9Fh9B+DZrmB/VYOzOS3t3F0UgrJhR6eokwELRTlesHLKcKQ4SdlBwyB",
-	"j0FNEQqB15SXEgoywd0otuD9XqKYNfAldlIfmJx8eoVsoqbR4dP9gzhSs0KPlEpQNjGQvEwxL7hClsx+",
-	"wdk8RBeoBEUJN1RNDSiS5AgfcQaEpTDi6QwEFhmZmS/HVEgFAmXBmUQYcwEHT2DKSyFrqKdIUhQN2B4E",
-	"OxqEHvgPnj6No5yy6vN+cDfjM6KS6fw23rBsBiRRQC1C+eg3TNSWhKQUApmC00sygVy/jAtAHe/Y+X0Y",
-	"56F4RXOq5mE4JxMEST/3HmBm3vPnTnFMykxFh0/3Yo0Mmpe5/rBnUGE/NYigTOEEhYHhEkm+gJYVkvxr",
-	"yfhWv29P2vIQSS/w9xKl2XvCmUJm/iRFkdGEaDQMCsFHGeZ//01qnHxZccVz+5ZdtI3VM5KNucgxBWEX",
-	"h205Y4p8iqFmcdAIko92I816nI0zmmwUxmpNj40qupOKKIRtAmlpAUDQRxSbQRmRCkiaU2Zh/4mLEU1T",
-	"ZJsEXsukhGQZii0JgmcIKUcJjCsgWcZvQE2pNOC9ZNcko+kmgfsVs2zHnf+oVEAtCEcwRCG4kEODTQlI",
-	"kimMKWapgfQ1Vz/xkm0U1NccZJlMneiJgQuDw2sq6ShDUNzShcG0AfJcYMJZSvX7PxGa4UbBrWQdpDQ1",
-	"gBrh2KJdLTMNpJecvyJigpsmS6N+qIRMLy5ATQmzOgrFNQogSYKFsrT5jpFSTbmgn3HTp84FjEgKicAU",
-	"maIkqyG6JjQjo2yjeHuGQk0hI8lHCTdTogz7AkNMpRFDWCBLtTLWcBOQqBRlk0dHMExREZoNQZKZfXXX",
-	"aBq3pgbpONGLPMcxZdQu19WBx/BMr6yMKkzIeMyz1JyU/l4foDIcIIEzBAsqL1AYXGi1WQj9UVGrcVpz",
-	"z2niOMJPJC8yO5YqzOUyvNkNnNrX9AxuSiIEmenPVrq5ebVNqEE81Nr0MBFIFEbxPBiUFaU92NRyM8nO",
-	"vX1Y1dvG0/+8ffMa3hqoKhvQ4mhLgplut1nIChS9UI5qyi2ETJsG76MXp5dRHJ2/eWv+eWf+f3x58nMU",
-	"R89PX51enkZXAYBrlL9Mg3jlpbrXHdn5glsyZkvQTq6B3NJmsZoewfCLFva3Q5A4yfW5AhHaJs0yTGEs",
-	"eG5RZ/WAtFAQZTTEbujcZFkUXCj5XMwuSp/CRpxnSFhkTaDKhHqvqaO97TYq6wOKK2vMUkaNUI9i51a/",
-	"CiCnTa7aqbkLe4S4VGFeZNoYkQoLKCVlE+/IYiAS/u/47FUAbR2UtLFRrdi/mVfUmo/tndTMuwYXe2Jo",
-	"jpG752ZmDQJVplSdXjvB3AbK4mIee79qorohElLO0KBq+KHc23uc2GnN37hrH12jGNkHQ9jG3ckuDLUw",
-	"2bXCZPgoSJckUdZ5nPvGiuhljDm3SyvVtBlFVHQYlaUh5LnZnYHdIxQESuOqNMJHlkmCUgZFjNIqW/Ug",
-	"jzb403aRh5hBQWaGtXtQY/yaEHSKWl+o3mRKFO6Yp8tI2CLDjrSoj6uzr/dRb9/H0mKCuhdKb8gzoKya",
-	"QELYT12NBerQyPoCJiNsUhJrF1ZEwXiqETnhQbJgzmWd+6IJ17ytLaCvUj7NhGG9I3haJoFtWt1jxkkT",
-	"AxnTDKWxlMQ1TdDOTyXU4SKYoJKwLXmOzrwCzrz1DSXXxz1PuZ1TVVRluPxADSar0V2tVB+Mt9EAjheS",
-	"w33Qb0NbdxfRz8p0gupYUDXNUdFk/sR+5jdAYGTGwQgTkiMQ+L3kisTWI39TIDvhUm1JcCEXKARNUELJ",
-	"MpQSEs7GdFIKTOet0KQoT7jAn3kp2hKGl6PMEy+szEcoNMjuDbn68DPObHRuheEm3HaO4owzazut8E6O",
-	"ORezF/TZWuPXgUqQ/AV9tgaStOXRpqQlrNGhGP9YWst3MeQhuL0x76B8DFWg9RPjy8UG/5hkEgNU9HZK",
-	"BIYFTkGEqiSXI2RZaB+cMzg5fwfb+guBUsGonEmwwD46su56Tbs1cd9MkUGGY6VN711jmCVZKek1nlVB",
-	"RitGm+dVuNE+nz+/Ojq578Um9wLnaqKcF9omnt+qiZxKbTIRyMtM0SIzAtXpVLn6hhYBGI6eesStySIL",
-	"BMMNWUCBAswQE9/W2NdqwKK8hjQGylzoXiuFjMom2pzM2ihfHbV79r+FGO6wQbWZELWeZKVUKOaluDU/",
-	"02O1qsm0QHPbYMzKCssNjz0YFoB+H0qowsLdVZCb4UKvMW/QokAgDJBdU8GZtl5BlEzCDgwd+Q5h28Q6",
-	"tCt8wyCx0z2yERiBE6o/Ylp9sSWtzwrnGUm0Z0alIUXtsenDsiFjY9d4CZQne638yYFxQhUKDeS/3pOd",
-	"z1fb73fIzue9nR+v/vO9++PRf/8tdNj1hi1o64o68pwoEkiQnJ5VMu7k2Prmkk4YpubR8flLF9jTjKRn",
-	"G5t4eWebPzx9+viHAMhJRpGpk+a9fhjsUH+NI2sm2C9+wZl+V3O4VEhSDTMBxT8iWwWWOLoRVOEbpiWM",
-	"ZvkaODdxJ/G18iQVBy5P3fhMOa9rWoieKlXIw8EA3l286uzuYO/JP0IumEZEKKYwQiJQWEQ5n85grjKc",
-	"SZLwkikY8ZKl2u9z5L5TZUDugtuFQibEy6cNmwZc/qLI6HpyMWlk7ApCSIuQ2/gu8jcVdKwusCB6q8dB",
-	"zxoZVNFfqaAoFYxI8hG0Y6KmWo4kU8ImmGq5k2KGCtNKi7ldtDXrInBylNJ5fqurCpOrKUjS4wJOiQyY",
-	"R+fIUg18yRTNDLD1NEYxa4Oi9te0KLZnGMMFknQGZKxQxGATLJbNCTjojZp2fqtbJooj814URy4nE3Jj",
-	"jW+x7Mg9SvtfM35R/KIs0vUooscdtHnfBtENgVYIrqD3qdBffwnTWAs4YFJ49u0K1n/bSlzFI2mMtqWj",
-	"e0ykuAGyBcCSHZ/YwP96OnBUo2mhf+y5E3eVJauoBW83lYZQdPlClzSATbPeEpTdh9nmC+oHC351EdOp",
-	"SdnrlqTc3aSakwbzyqcV4lhONl5I5DZekeDmGfk2jqZEpP3kHQxDd22KC5S8FAmarWmzgogUMuvtbRPp",
-	"6xgQaPIe+lkOnCW1yH4UjNStTqhxVEr8mp2800oBesCl6gjISGrLsVFFRpQCfqJSheKMHTo0iF5Chu+M",
-	"IF4qbXLK/Kf7307+rCVI5nb+E8UsPRWCi1D4ucp29IeLwyaullGVq+FKRrxqIS7AVn4FUwwFpyw4sQky",
-	"u2+BMlfQUVUljXg6WyVdZrYUooGfkWQ2ntdRrFNMPsq1qHpubqmIKqUfpucftdL3ShSuloHu5giBfhZI",
-	"TpJSTc/m8tWjqjogiiNO08TZ6jTBHetXhKytlMoiI7PXfWblRPByvVBiHFW+9LH2PUKp3ziSpd3gHCG8",
-	"kygAmaJqBgLHMbx5+fwE3HBT+DN0mzq0WUBNji4L2JvVWl0xXiLJL3iofqF7Ym4D3d3WGKtWDp+psaXu",
-	"I3S0YvrxI7UFW4v2/tZu6Rc9dJGnIXi21CiqcfhQNrndprXIzebiykw34K1jgNvTuJMl+hVo7Xr4pSb8",
-	"7YbybcEbkTDU3xy6aNfgN8JwaPhAC8iX6fmWrLjDxbwM/cH20Pxbv1fnfjvv2tEaqG6Q4ODp40UW2r8+",
-	"fJBXfw+aY6sTSOdQAwfZf2D3YQc7RnwwE9jOv6LZ0d7InZHYi7bXPZT3/PXbnf39g8eQkRFmMcgpFwqQ",
-	"8XIyBcWhEDimn7zIgPnrASOk55U18U9tXJAqRb4G8toNCmvUc3Rw6c0TwmgA0Iu6kuOeIIqjujB4SQWV",
-	"HRcvBdrVN863K/x0Aj8+efpf4OomwRpUMlQ72Gs82tLhlRnQM1FDFYNMKsJ6QlqLK2oaq6xb4N9fBVAB",
-	"sIzfzbdNecAC4+3CMXFlol1TvDHhIkypK4YxVkPIMvP1hjeF1gaVlRF879Kp3K82Ldwrz2bLvbsv6xuW",
-	"KxouvVbIvRgQTtP4sHbLPcJ2hI+d0MHrQ7iTRdFBqydh903ychme2y8sQOhKvVYrxab0Xu9DGRvCfTBV",
-	"XFv2c1Degz3bFRCuQ6hPE2tY7ikW8cD0EnJ4L2nIg39W0kztUObCNpJ+RgnbTfGBC1gRgaBuaIKPDkHm",
-	"JMvgwJQBDODJCwoDONiDgqcyhhxTWubwDxjA/g/mq6d7se1WgMcHMIAfqhf2/FSDmdOUnOjXTbmWmPR4",
-	"4BKTUlA1MxVbLrRj8mx1s4AtUzeP6gmmShW2OYCycaAOw6aJqA10aZ/cFK3ZZF023qkydr+UIxQMFcom",
-	"9zzCKWVpU+Z/CMaHNJmVD6w2wGRskWxr6DSVybjKBEoQyFKT8TZV23UlnbRhFQIvqHpTSBN6k1oJzeIP",
-	"7FhMOJw8B697Qsbwy+waBeMwKYlIhTYFYki4VGArSOzyKSUTxiWVux/YB3Z6jWIGwwEp6NB0I7juCNLK",
-	"YB4C8XoZjOdjnsdAmHX4baLT7EBN8QPzylZo6pykQvBrmqKIXbeFIoomdUbU5pTB2BaW7Cr75gMb9nWJ",
-	"DOvmp/dXrfanKtBlyt9hNINWwGp7xNOZdr8+sNHMC4bZSoOzUlmMuqYaGHbaNoeHC7tDpUXBgv7Qo/b7",
-	"NhHHuJqiqPt8CDw5ONj9YCoYaYLMpgNdS+NxQZIp7hzs7nn2kaPk4/OXURxdo5CWvvd29+0wXiAjBY0O",
-	"o8e7e7uPXWW+YSN9/oPr/YEt9TWPXMS01R4RabVx7MZ0OiIP9vYWtPas19LjlccHunoszbo2Gtc3Mx6b",
-	"4tbbOHqyt983fQ3voNUhZURLmedEzKLD6O1cp05aF9fb0pOaE7akWz7naZnZvgoykVqsVYi80pPX2C1T",
-	"qnbwumrL7kdxXercLlWNDt+Hd9YMGdiG3Nt46UCnovXIUINuVf3d06D8OCCgwxM55bpe13gvTNbICwIV",
-	"1ofB7mh7BkCUEUVj0zY71SqA5r0dy5Iyk0Nu1l7Nil0EwAjHXCvYZWubJMv6a189JI+2i/sDfHpsOvi1",
-	"KrW7dey5t5w9ve7qu3G0funx8peaHuO2DDB7c1DHwPAGjRIVUpk6NL/wDCQikCw7Mqrff6imSIU1CLZa",
-	"okFP3hYMjdJfKBaeNcMe8GDbRe+98reGOdbq1faV3Yf4deZAg5K4aSSfb22gwmsugO2WeNbCOrcdBxXu",
-	"PUT3HMDgS/33be9hvMDmLDZyFL1NwdWADfPWk+Uv1W3nxicJ4X9dzda+t+T2aun5Da7rMN9cTG/95eKo",
-	"4DJADC6WiPX482aZOur1jKezeyOLULz1tu3TujLJB6PM/khqgFL/6a4paJA7hCmRWsCKGVyTrMS6lV3z",
-	"/g0vsxQm+F1TdRw92V9BxdTXBegXDg6Wv1BdLNEWiydTTD76oo5MCGVSaUet7r1yHVqZKQN0iSQnPnmp",
-	"wETAKJsAYTNTA7mKZHRlEIsV00k16AEpzi+C71VK8/Xj96udLubml7Z22yt4l5AQBiOEIiMJmv63baZJ",
-	"3ekr726Elm6qMW0kY1DUVMufNGWMa4m0zgVI1j68f/nUrZhfSTbt3/fyISppzk9j3ha+mPVf8aTOW/Vf",
-	"d3T7HRuw+o0fl79RXwn08AIsjp6usgf/bpAwtwGpC9C2O30fj3adC24rg4Aqw30ZlapJgJqAjHA3dh35",
-	"DGjiTB+x0AyciFmhLGEEWDIgEgdf3F+3NqiYoY0Pt3n2HRNzXNsh/SeBshomPFL9zsluXb25Hp22SKLB",
-	"i0cUjLcajqj0Re8cwfSJ3D5Lv/fY9jYhsS79hoQ/hI3f1mNt/RS4nS3x0PsVF7T53oDNlPSd5xk+5FGe",
-	"4eJ7xe7FDPl16l+gBVTGfrShyTL4tF6F4duyrK6267XtLs2ITUQhA2Eyl06ZcunqWPUZacPXhczwk+oL",
-	"mVXdT6FI4Q+PNxsrqzOuC6NkZrMxcGHTQW27dRNc36Ixc+4+lY0w42wizSUlRSAIZr05vYmWjHVVlb02",
-	"rc26X9og8Xdpznq1ARu2ZG2GPXDHoq1l6Niwp5dksth+jf+ycx/cUTdHA8QwwlGbfxKeozTOuWGbEJd0",
-	"RfPgi/5noYH53Dy/GwO5K2QDwi9gk9qF/nzm6P4Khx24n7J97hY57tzrXkxzhSiRkk5caGC7yRL0SMk+",
-	"syV8wH1X977mDFe4v/ehlV6fLWTu/VpXeumpHocI8zVXkPOUjimmYNJ0hu/MNccTeo0MKIMWUu609vdv",
-	"enu6di05UF+gbKLc1a3SHT/W1D/dg5h5GAXtyrM2HAbvo3ELTfqdk9n3K1o3HVwnbFLJ7i0JruTOdc4J",
-	"8M52qQDvUeADP0C80N869Qc+uNv1kAqg2wO9uETA2/a39IHuIn69woGKhNrbMSVpJoutjYI6LunKAq2/",
-	"rpkgoRmCLU93hGYL0FuU1qKkr5X1C1wyv+f8O/XM5i8m2LCD1urL7/XTjjo3dYx5lvEbWyZKGUgj/yRs",
-	"D82lFENQpWDSXtnx6E+Zp3jYgPFmlcdxmnZvvKqs/+bEPa1xBJJ+rq4YtvwfvtJqEdOvomUGX7xPK3iQ",
-	"bX7/N3UHO/mnnF937zM76hytPmwT+rLXClEG1KQgqkuF+gyGOTHe5/gtPJe9TYky7bV5ILuiLEu/pcS0",
-	"LkiYEpH+QTIV96ZJ42BmAzsHd5fsxtxlNUs9tNO5VR9Q634br2sJqTrn68iTsGGN++eLZG1O7V2gpJ+7",
-	"snFLOnyPZqCovV3EXThV3eS6fQ9aLjdd2svTVmdu3LcqoXft8asRdevagb4Z3V0Jq83ous2vHjTbWXf2",
-	"L/Tu3Im1HDuNHc2i7I/l4l10Q7r2RkwkeWysuFKa8jyW2qsaFjhy9xOtC3pwx2naMMD36r217vHYsONW",
-	"XSQRINo0/ZNWh/2ZvK4XVBvmthXRu0WF2IyLu8jTMN5dA3ZOZA2+2D8WOlDWUWhx3HL/yb70V3VXwOFy",
-	"+qL6Db6vS5r1HcneBoSJ9prsXv4gLtHX66T4Sy8OtiTQtK7XaTtLeXNKfX7SkrsnVspdnfnLPIxC+zY+",
-	"UT8N1rmov9TT5jNK6wkyrYum5urDz4sqGN3tiA9ITW6FkHmU0WvcbV3HEB2+v/I3/4peI0Mpj4AweaOt",
-	"4ZspzdD9QgRPUErzowA+BuRMKswdCnJUgiZycRGnHbIUBwo/qUGREbrMeOtu9FyYq8KxtGWGgJ/M/Qvm",
-	"txkX7d57z+2jvlUDzJ3v1jnIiLGvzQ9seLt71IsU172/OyN5tggzbwpkx+cv3xaYrEchbuKwEnOzQsqT",
-	"Urs9i3FwOaXSG9qzI4EknS0k9AskKdWk9G1o3WRgdr1Ghgde7zVXYJByBEPbz1D/AClNpv7PlY7tPV+L",
-	"zqDG3ZGrzPRety0T9qYPxe0PIFTMGj6u9kLNvSvvr7TatT8xYA2FUmTRYTQwXqObp762ws2nbQT3pK5K",
-	"9p5Zaeg9aIWFvOd1pbn3zOtj857anmv/gbuf4fbq9v8DAAD//w==",
+	"7H1tc9s40uBf6eJtlZ1b2nKcZG7X/nDlOJmZ3MSJ13Z26yrxliCyJWFDAhwAtKOk/N+fwgspkAIpyZY8",
+	"mdnZDzsxBQKNRr93o/ktSnhecIZMyejoW1QQQXJUKMxfL7MSC0GZekdy1A8oi46igqhpFEfMPItG1Zgo",
+	"jgT+WlKBaXSkRIlxJJMp5kS/+BeB4+go+l+D+XID+6scmMnv7uLotBSSCz08RZkIWijK9YJXU4Qhwy/K",
+	"DhgCH4OaIhQCbygvJRRkgvtRbMH7tUQxm8OX2El9YHLy5S2yiZpGRy+eHsaRmhV6pFSCsomB5E2KecEV",
+	"smT2C84WIbpAJShKuKVqakCRJEf4jDMgLIURT2cgsMjIzPw4pkIqECgLziTCmAs4fA5TXgpZQz1FkqKY",
+	"g+1BsKdB6ID/8MWLOMopq/5+GtzN+IyoZLq4jfcsmwFJFFCLUD76DyZqR0JSCoFMwesrMoFcv4w9oI73",
+	"7Pw+jItQvKU5VYswnJMJgqRfOw8wM+/5c6c4JmWmoqMXB7FGBs3LXP9xYFBh/5ojgjKFExQGhouSvXnV",
+	"QciiZL0kPOYiJyo6isqSplEIz1dI8h5OUUjyhzLJnX7f0pHlUJJe4K8lSoPZhDOFzPyTFEVGE6KRPCgE",
+	"H2WY//U/UmP824orntu37KLNMzsjmcYGpiDs4rArZ0yRLzHUAgQ0fuST/UgzNmfjjCaPCmO1psekFVVL",
+	"RRTCLoG0tAAg6COKzaCMSAUkzSmzsP/IxYimKbLHBF5LvIRkGYodCYJnCClHCYwrIFnGb0FNqTTgvWE3",
+	"JKPpYwL3L8yyPXf+o1IBtSAcwxCF4EIODTYlIEmmMKaYpQbSd1z9yEv2qKC+4yDLZOoEWwxcGBzeUElH",
+	"GYLili4Mpg2Q5wITzlKq3/+R0AwfFdxKkkJKUwOoEb0N2tUS2UB6xflbIib42GRplBuVkOnFBagpYVYD",
+	"orhBASRJsFCWNj8wUqopF/QrPvapcwEjkkIiMEWmKMlqiG4Izcgoe1S8vUShppCR5LOE2ylRhn2BIabS",
+	"iCEskKVa1Wu4CUhUirLJk2MYpqgIzYYgycy+um80jVtTg3SS6EVe4Zgyapdra9gTeKlXVkbRJmQ85llq",
+	"Tkr/rg9QGQ6QwBmCBZUXKAwutFIuhP5TUatxGnMv6Pk4wi8kLzI7lirM5TK82Q28tq/pGdyURAgy039b",
+	"6ebm1RanBvFIa9OjRCBRuKiMtSVRlPZgU8vNJDv39mFVbxNP/+/y/Tu4NFBVFqbF0Y4EM93+fCErUPRC",
+	"OaoptxAybXh8jH56fRXF0fn7S/OfD+b/T65Of47i6NXrt6+vXkfXAYBrlL9Jg3jlpdrojux8wS0ZsyVo",
+	"hddA7mijW02PYfhNC/u7IUic5PpcgQht8WYZpjAWPLeos3pAWiiIMhpiP3RusiwKLpR8JWYXpU9hI84z",
+	"JCyyJlBlQn2MjC3mQ9pEZX1AcWWNWcqoEepR7MLq1wHkNMlVu0z3YY8QlyrMi0wbI1JhAaWkbOIdWQxE",
+	"wv8/OXu7H7Q9fZQ0sVGt2L2Zt9Saj82d1My7Bhd7YmiBkdvnZmYNAlWmVL2+cYK5CZTFxSL2/qWJ6pZI",
+	"SDlDg6rhp/Lg4FlipzX/xn376AbFyD4Ywi7uT/ZhqIXJvhUmwydBuiSJsq7pwi9WRC9jzIVdWqm2xKmw",
+	"KEOpOoSCQGkcobnwkWWSoJRBEaO0ylYdyKNz/Gm7yEPMoCAzw9odqDF+TQg6Ra0vVG8yJQr3zNNlJGyR",
+	"YUda1MfV2df7qLfvY6mfoDZC6XPyDCireZgi7AWvxgJ14GV9AZMRNimJtQsromA81Yic8CBZMOeyLvww",
+	"DwZd1hbQg5TPfMKw3hE8LZPANq3uMeOkibCMaYbSWErihiZo56cS6mAUTFBJ2JU8R2deAWfe+oaS6+Ne",
+	"pNzWqSqqMlx+oAaT1ei2VqoPxttoAMe95LAJ+p3T1v1F9MsynaA6EVRNc1Q0WTyxn/ktEBiZcTDChOQI",
+	"BH4tuSKx9cjfF8hOuVQ7ElxABwpBE5RQsgylhISzMZ2UAtNFKzQpylMu8GdeiqaE4eUo88QLK/MRCg2y",
+	"e0OuPvyMMxv7W2G4CeadozjjzNpOK7yTY87F7Cf6cq3x60AlSP4TfbkGkrTl0aSkJazRohj/WBrLtzHk",
+	"Ibi5Me+gfAxVoHUT45t+g39MMokBKrqcEoFhgVMQoSrJ5QhZFtoH5wxOzz/Arv5BoFQwKmcSLLBPjq27",
+	"XtNuTdy3U2SQ4Vhp03vfGGZJVkp6g2dVCNOK0fnzKphpny+eXx37fOpFPg8C52piqBfaJl7cqonLSm0y",
+	"EcjLTNEiMwLV6VS5+ob6AAzHZj3i1mSRBULthiygQAFmiImea+xrNWBRXkMaA2UuMaCVQkblPJadzJoo",
+	"Xx21B/Z/vRhusUG1mRC1nmalVCgWpbg1P9MTtarJ1KO5bTBmZYXlhsceDD2gb0IJVVi4vwpyM1zoNRYN",
+	"WhQIhAGyGyo409YriJJJ2IOhI98h7JpYh3aFbxkkdronNgIjcEL1n5hWP+xI67PCeUYS7ZlRaUhRe2z6",
+	"sGzI2Ng1Xnrm+UEjO3NonFCFQgP5749k7+v17sc9svf1YO/v1//7o/vHk//7l9Bh1xu2oK0r6sgrokgg",
+	"/fL6rJJxpyfWN5d0wjA1j07O37jAnmYkPdvYxMtb2/zhxYtnPwRATjKKTJ3O3+uGwQ711zi2ZoL94Rec",
+	"6Xc1h0uFJNUwE1D8M7JVYImjW0EVvmdawmiWr4FzE7fSaitPUnHg8tSNz5SLuqaB6KlShTwaDODDxdvW",
+	"7g4Pnv8t5IJpRIRiCiMkAoVFlPPpDOYqw5kkCS+ZghEvWar9Pkfue1UG5D647RUyIV5+PWfTgMtfFBld",
+	"Ty4mcxm7ghDSIuQuvo/8TQUdqwssiN7qSdCzRgZV9FcqKEoFI5J8Bu2YqKmWI8mUsAmmWu6kmKHCtNJi",
+	"bhdNzdoHTo5SOs9vdVVhcjUFSTpcwCmRAfPoHFmqgS+ZopkBtp7GKGZtUNT+mhbF9gxjuECSzoCMFYoY",
+	"bILFsjkBB71R085vdctEcWTei+LI5WRCbqzxLZYduUdp/zDj++IXZZGuRxEd7qDN+84RPSfQCsEV9D4V",
+	"+usvYRprAQdMCs++XcH6b1qJq3gkc6Nt6egOEymeA9kAYMmOT23gfz0dOKrR1Osfe+7EfWXJKmrB202l",
+	"IRRdvtAVDWDTrLcEZZsw23xBvbXgVxsxrYqXg3bBy/1NqgVpsKh8GiGO5WTjhUTu4hUJbpGR7+JoSkTa",
+	"Td7BMHTbprhAyUuRoNmaNiuISCGz3t4ukb6OAYEm76Gf5cBZUovsJ8FI3eqEGkelxIfs5INWCtABLlXH",
+	"QEZSW45zVWREKeAXKlUoztiiQ4PoJWT4wQjipdImp8x/+vS3kz9rCZKFnf9IMUtfC8FFKPxcZTu6w8Vh",
+	"E1fLqMrVcCUjXrUQF2DryoIphoJTFpzYBJndr0CZK+ioqpJGPJ2tki4zWwrRwM9IMhvPaynWKSaf5VpU",
+	"vTC3VESV0g/T889a6XslCtfLQHdzhEA/CyQnSammZwv56lFVHRDFEadp4mx1muCe9StC1lZKZZGR2bsu",
+	"s3IieLleKDGOKl/6RPseodRvHMnSbnCBED5IFIBMUTUDgeMY3r95dQpuuCn8GbpNHdksoCZHlwXszGqt",
+	"rhivkOQXPFS/0D4xt4H2bmuMVSuHz9TYUpsIHa2YfvxMbcFW394v7ZZ+0UP7PA3Bs6VGUY3DbdnkdpvW",
+	"Ijebiysz3YC3jgFuT+NelugD0Nr28EtN+LtzyrcFb0TCUP9y5KJdg/8QhkPDB1pAvknPd2TFHS7mZegP",
+	"dofmv/V7de639a4drYFqBwkOXzzrs9D+/emTvP5r0BxbnUBahxo4yO4D24Qd7BhxayawnX9Fs6O5kXsj",
+	"sRNt7zoo79W7y72nTw+fQUZGmMUgp1woQMbLyRQUh0LgmH7xIgPmX1uMkJ5X1sQ/tXFBqhT5GshrXn9Y",
+	"o56jhUtvnhBGA4Be1JUcG4IojurC4CUVVHZcvBRoV9+4eBnix1P4+/MX/wdc3SRYg0qGagc7jUdbOrwy",
+	"A3omaqhikElFWEdIq7+iZm6Vta8PdFcBVAAs43fz67w8oMd4u3BMXJloNxRvTbgIU+qKYYzVELLMXNlc",
+	"V93UYrCU58GLGdpm/4mq94UEO8Sa1iWDnKTh4r172CFYuRkLv4wpo3K6FavGkQCmL2ed6TPaQT5SEbHm",
+	"Hhct/V9LLFGDJkrGbITTFG5hap6Ou6Ocixn6XkFfskuFRbCkJWxh9ZhLFVa8Siy3syZGmzZUd96+Am7R",
+	"xyxt+eZZs1iDMvXD8ygOMOZ9SOVewfKNHH5RR7XXPP2OvEq3GLmc03ErEuHXl22Cjd0rHfzkpWHXdAlp",
+	"vvYZPUBjCix4GCwyCT9fiYmaeQD/wqTdnp2/AXkLZz6Cl2Xp3aHfL0Lu08UqOc32yTZViBdCk9oiTLHI",
+	"+AwUPwaSZVUwSONlRy6Wk6wbka5gysmXN/bVw4Meilq4LqYIZSjADDBJKV4qUGQSg8mb2poAMdt3BdX7",
+	"CZ+Xxg7GgpTpHinoQsL2oKdwYxUUb4CeFxW7d91FO4ImTmyiqlLbF7PWJl4EN+GYYnFye99VkYl35rsF",
+	"ZQzTY8iIQqmASu2sltJFmL3Fnh7+bUXJ18VJPVzxqrZAm4TfKaF6PXQ755KkiChZR0WrSQnrn2NgeKux",
+	"YjC3Mu1rSy+woGe9rAD9YoSqVvMtEWQ20oPb5Vn8hISr900FhJhwOH0FJ/OBQRtzWodkHyP/XV8l6XAl",
+	"bqjs+lHOWLKybvDR04PiTcQu6nO/d+mVH5ny7JpSGhfFRIaCtuuV05YPDl72WxvLKuSXha5XdCI6KWoj",
+	"IUpHFz6s7YLycKTSx07o8PQh3Ms2aKHVl9gHQf3QwnPzhQcpxVWz33qvm2AZQ7hbC/bVuYMFKDcQMW+H",
+	"IFwPgq5Yn4ZlQ9nOLdNLKKV2RUM5wpclzdQeZS4xLOlXlLA7L292KXEiENQtTfDJEchc26eHptB4AM9/",
+	"ojCAwwMoeCpjyDGlZQ5/gwE8/cH89OIgtveh4dkhDOCH6oUDv5jJzGmK2vXr5kKImHTk+CQmpaBqZu6E",
+	"ONPcVPLV15HtRVjzqJ5gqlRhrx9TNg4YfrYQjdpU+ogkn821GFsOmI33qprAX8oRCoYK5by6dYRTytL5",
+	"ReIjY7Xb3gqfWK1DZWyRbG/paCqTcVVrqA0+lpqaWnMvtLbepE3ckiraNDdD40+sMgs8BSlj+GV2g4Jx",
+	"mJREpILQTMaQcGNATUqBdvmUkgnjksr9T+wTe32DYgbDASno0Nx3dvevSaNG8giId1va5FbM8xgIsylF",
+	"W0ppdqCm+Il5hfE0dWmYQvAbmqKI3X1uRRRN6ppLW7UKJnppya6KoH5iw6576MO6vcLH60aDhSqVbi7Y",
+	"wmgGjZT47oinsyfAxSc2mnnpdlvLfFYqi1F3bR+GrbYzw6Pe7jbSoqCnv81x831b6se4mqKoOwkQeH54",
+	"uP/J3JGiCTJbcOiappwUJJni3uH+gReBdZR8cv4miqMbFNYGiw72n9phvEBGChodRc/2D/afubu/ho30",
+	"+Q9ung5sCMs8cjUZjQvYkVYbJ25Mq+fK4cFBT/OA9ZoGeBdwA30DLM26i/ruZv54bK7P3cXR84OnXdPX",
+	"8A4aPRiMaCnznIhZdBRdLvQCSOvru7a4veaEHemWz3laZjb4SyZSi7UKkdd68hq7ZUrVHt5U7lQ3iuvL",
+	"lM3LcNHRx/DO5kMGtqHQXbx0oFPRemSowVB1v7SjwdKzgIAOT1TFSdfqetUJk4uwhoAK68Ngdyd7BkCU",
+	"EUVj05hnqlUAzTs7LknKjP8X6H3Ua8X2ATDCMdcKdtnapoxr/bWvt8mjzevDAT49MR3ItCq1u3XsebCc",
+	"Pb3+TffjaP3Ss+UvzbsYNWWA2ZuDuhWFgPPm1RaQiECy7Niofv+hmiIV1iDYaYgGPXlTMMyVfq9YeDkf",
+	"tsWDbV6r7ZS/NcyxVq+2c8UmxK8zB+YoieetqhYvT1PhXV+G3YZ41sI6t3eaK9x7iO44gMG3+t93nYfx",
+	"E87P4lGOorPtUDXgkXnr+fKX6sZWd3cd+F9XszX7Lt5dLz2/wU1dSLBQNbD+cnFUcBkgBletgPX4cz9h",
+	"4RyqlzydbYwsQhUdd02f1l3E2hpldtdqBCj1n64R2hy5Q5gSqQWsmMENyUqsm2Vp3r/lZZbCBL9rqo6j",
+	"509XUDF1QzL9wuHh8heq1nVNsXg6xeSzL+rIhFAmlXbU6u4OrgdEZi4auVI1Jz55qcBEwCibAGEzc8tq",
+	"FcnoCq37FdNpNWiLFOdfs+1USos3VDernS4W5pf2dqifFICEMBghFBlJ0HTY2GWa1J2+8rqvNXRTjWkj",
+	"GYOiplr+dH5Rai2R1mrgau3Dzcun9p3clWTT000vH6KS+flpzNvSerP+Wz7PwnS3a737jg1Y/cbfl79R",
+	"Nx3dvgCLoxer7MHvPhjmNiD1FZfd1s3yJ/vOBbd3D4Aqw30ZlWpeYmkCMsJlYI99BjRxps9YaAZOxKxQ",
+	"ljACLBkQiYNv7l93NqiYoY0PN3n2AxMLXNsi/eeBwn0mPFL9zsluXb25Hp02SGKOF48oGG+0NKDSF70L",
+	"BNMlcrss/c5jO3gMiXXlX3n+Xdj4TT3W1E+B/s+Jh94HtID2vQGbKek6zzPc5lGeYX/n4o2YIf+a+i16",
+	"gcrYjzbMsww+rVdh+KYsEyWTg2+iZL3O7oVrAr4lnJmKjTDSRMm+byfggSruxGZFJOVMW+aiZDbaYZIY",
+	"UmGxI21j7hgUzSmb2NM1OQ/YNSEnWwXdkGtVbukeTrbtBd9gpzmNDITt8L++M11N223ZKttcdCMmbYNO",
+	"D7dNp/8wZcvWI/sv19UP5odLRYR2am21r+EHg9c6tWjbwBqfy42xXGCvAHRxgUfN9Q3GTm/2yox4jLxL",
+	"IDHgEshTLt3d4MSWYEqXJMAvqitJUFU+h3IjPzx73OxAXWPSmxcwm42BC5sAb3rqj8FDDdoz5+7r1RFm",
+	"XEtcxRfMSBPht/ErvYkG3bmbqp1evK0zurJpse/SgfeqoR7Zd7c1RYHvVtjqrZbX/vrKFtv2fmDlT89+",
+	"y6FJczRADCMcN/kn4TlKE440bBPikrZoHnzT/+l1qV+Z5/djIPfRn4DwC3jhdqE/ngP+dIXDDnzzo3nu",
+	"Fjnu3Ov+VuazLERKOnHB0N15XrRDSnZ5HeED7vrY0jvOcIUvLm1b6XU5MqaX+rrSS0/1LESY77iCnKd0",
+	"TDEFU5hg+M58mGpCb5ABZdBAyr3W/v6DDZ6uXUsO1B+lMi5J9R2wVuTOVHxuQMxsR0G7gtRHTvx10biF",
+	"Jv3Oyez7Fa2PnU4kbFLJ7h0JrsjYdSMS4J3tUgHeocAH7ctDnf7W6+aFmi27XdtUAO2+cv1FUd62f0sf",
+	"6D7i1w9gORJqbsfEr0wkSxsFdSbGFULbCKVmgoRmCPaubnc4q0FJD5X1PS6Zf1XrO/XMFps9PrKD1rjW",
+	"1+mnHbe6n455lvFbWxhPGUgj/yTsDk2jzyGoUjBp26A++UNmZrcddntM5XGSpu0u4pX1Pz9xT2scg6Rf",
+	"q882Wf4PtwnvY/pVtMzgm/fXCh5kk9//S93BVsY95zftHvHHraM1CYgbFLaISHsa1CRdq0bNXQbDghjv",
+	"cvx6z+XgsUSZ9to8kF0ZqqXfUlYBf6lMB9HfSW52Y5o0DuZysXVw98nnLrQuWOqhvV5YdYta97fxupaQ",
+	"qnO+jj0JG9a4f7xI1uOpvQuU9GtbNu5Ih+/RDBS1HVtdE+/q6zi7G9Byuel8tzxtdebG/VaXhlzLwdWI",
+	"utHKsWtG139yxQSt7eB3vdX6jrpbYq93506s4dhp7GgWZb8vF++iHdK1XxlBksfGiiulKUhmqW1/2ePI",
+	"bSZaF/TgTtJ0zgDfq/fW6I36yI5b1ZwzQLRp+geth/0jeV0/UW2Y28vXXmdaYjMu7uMohvHuG7BzImvw",
+	"zf6j14GyjkKD45b7T/alP+tZAw6X0xc7LoH2sKRZ15EcPIIw0V6T3cvvxCV6uE6Kv3XiYEcCTet6naaz",
+	"lM9PqctPWtJtZ6Xc1Zm/zHYU2m/jE3XTYJ2L+lM9PX5GaT1B1qWL6tq9Po/nshq0RSrzW4x1iLsK1vj3",
+	"kLzZQMWyS/jUDWy2UYa8cs7msu7L911a/M22oytJyK3XK5+YrjaYHrsgUd3Bmiio7P4/3YE/4H26ulKv",
+	"umhtiqr9G8TNWmow1dgSyMIlBa+BUas3Egi0ybx6gLnCsVJVdlv4D765f/VeTplLgG0rAdcmtV8N/MGF",
+	"f31Hv8rt1+1agbA0Np+kbmRNXKsyrTBmLHG5/hhsw1JXCGBpa+OqI5ykkB69PPTCmd3F1z7ydB/L2iJ1",
+	"uhVCkj6jN5ogvd550dHHa/9E39IbZCjlMRAmb1FIuJ3SDN0Hw3mCUprTbRzOTCrMHQPnqARNZP+NOztk",
+	"KQ4UflGDIiN0maJpb/RcmC/HYmlvSAB+Mc3yDFH17d57z+2jboEI5hPANq6ZESPfDHF7u3vSiRTXam1/",
+	"RvKsDzPvC2Qn528uC0zWoxA3cVgSuVkh5UmpmbAfB1dTKr2hHTsSSNJZL6FfIEmpJqXfhtZN8ci+J+O2",
+	"vN47rsAg5RiG9vL5ECSZGf5JppBigSw1VDO2n33pO4Mad8fuUon3ur3fbtsyKm6/h10xa/i4mgvNm2R+",
+	"vNZmrv3itBWlpciio2hgzF83T91j0M2npah7Ul8h9Z5ZR8570Mhoec/ra8HeM6/piPe0lv3eM9s0y3/g",
+	"GuzdXd/9TwAAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

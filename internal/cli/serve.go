@@ -58,9 +58,9 @@ func Serve(ctx context.Context, c *config.Config, log *slog.Logger, ready chan<-
 	prices := tenancy.Prices{CPUCoreHour: c.PriceCPUCoreHour, RAMGiBHour: c.PriceRAMGiBHour, HoursPerMonth: tenancy.DefaultPrices.HoursPerMonth}
 	topts := tenancy.Options{AnyoneCreatesTeams: c.TeamCreation == config.TeamCreationAnyone, Environments: c.Environments,
 		DefaultTier: c.DefaultTier, NamespacePattern: c.NamespacePattern, CPUShare: c.BudgetCPUShare, LimitRatio: c.BudgetLimitRatio, Prices: prices}
+	var kc *kube.Clients
 	if c.Kubeconfig != "" || c.InCluster {
-		kc, err := kube.Connect(c.Kubeconfig)
-		if err != nil {
+		if kc, err = kube.Connect(c.Kubeconfig); err != nil {
 			return err
 		}
 		checks["kubernetes"] = kc.Ready
@@ -98,10 +98,15 @@ func Serve(ctx context.Context, c *config.Config, log *slog.Logger, ready chan<-
 	if err != nil {
 		return err
 	}
+	ten := tenancy.NewService(st, topts)
+	prov, err := startProvisioning(ctx, c, st, ten, catalog, kc, log)
+	if err != nil {
+		return err
+	}
 	deps := server.Deps{
-		Blueprints: catalog,
-		Log:        log, Store: st, Auth: auth.New(c), Admins: access.NewAdmins(c.PlatformAdmins),
-		Tenancy:      tenancy.NewService(st, topts),
+		Blueprints: catalog, Provision: prov,
+		Log: log, Store: st, Auth: auth.New(c), Admins: access.NewAdmins(c.PlatformAdmins),
+		Tenancy:      ten,
 		MaxBodyBytes: c.MaxBodyBytes,
 		ReadyChecks:  checks,
 	}

@@ -49,7 +49,10 @@ type Config struct {
 	SCIMToken      *ServiceToken
 	SCIMGroupRoles []string
 
-	BlueprintsDir string
+	BlueprintsDir   string
+	GitOpsRepo      string
+	ArgoCDNamespace string
+	ManualSync      []string
 
 	Environments     []string
 	NamespacePattern string
@@ -109,6 +112,10 @@ func NewFlagSet(name string, c *Config) *flag.FlagSet {
 		return nil
 	})
 	fs.Var((*stringList)(&c.SCIMGroupRoles), "scim-group-roles", "IdP groups that give team roles, as GROUP=TEAM:ROLE, comma-separated (e.g. payments-devs=payments:editor)")
+	fs.StringVar(&c.GitOpsRepo, "gitops-repo", "", "GitOps repository Berth commits to and Argo CD follows: a local path (created bare if missing) or an https:// URL; default <data-dir>/gitops.git")
+	fs.StringVar(&c.ArgoCDNamespace, "argocd-namespace", "argocd", "namespace of Argo CD's Applications and AppProjects")
+	c.ManualSync = []string{"prod"}
+	fs.Var((*replaceList)(&c.ManualSync), "manual-sync-environments", "environments whose Argo CD Applications a person syncs (others sync automatically with prune and self-heal); default prod")
 	fs.StringVar(&c.BlueprintsDir, "blueprints-dir", "", "folder of ServiceBlueprint YAML files added to (or replacing) the built-in ones")
 	c.Environments = []string{"dev", "staging", "prod"}
 	fs.Var((*replaceList)(&c.Environments), "environments", "environments every new team gets, comma-separated (default dev,staging,prod)")

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -16,6 +17,8 @@ import (
 	"github.com/berth-platform/berth/internal/auth"
 	"github.com/berth-platform/berth/internal/blueprint"
 	"github.com/berth-platform/berth/internal/config"
+	"github.com/berth-platform/berth/internal/gitops"
+	"github.com/berth-platform/berth/internal/provision"
 	"github.com/berth-platform/berth/internal/server"
 	"github.com/berth-platform/berth/internal/store"
 	"github.com/berth-platform/berth/internal/store/storetest"
@@ -36,6 +39,7 @@ var tokens = map[string]string{
 }
 
 type env struct {
+	gitops  string // the GitOps repository's path
 	t       testing.TB
 	handler http.Handler
 	url     string
@@ -82,9 +86,22 @@ func newEnv(t testing.TB, o envOptions) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
+	ten := tenancy.NewService(st, tenancyOptions(o))
+	remote := filepath.Join(t.TempDir(), "gitops.git")
+	repo, err := gitops.Open(context.Background(), remote, filepath.Join(t.TempDir(), "work"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// No cluster here: runs commit, then stop at the Argo CD step and say why.
+	prov := provision.New(provision.Deps{Store: st, Tenancy: ten, Blueprints: catalog, Repo: repo, RepoURL: "file://" + remote,
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	pctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { _ = prov.Run(pctx, 2); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
 	e, err := server.New(server.Deps{
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Store: st, Auth: auth.New(cfg), Admins: access.NewAdmins(cfg.PlatformAdmins),
-		Tenancy: tenancy.NewService(st, tenancyOptions(o)), Blueprints: catalog, MaxBodyBytes: o.maxBody,
+		Tenancy: ten, Blueprints: catalog, Provision: prov, MaxBodyBytes: o.maxBody,
 		ReadyChecks: map[string]func(context.Context) error{"database": st.Ping},
 	})
 	if err != nil {
@@ -92,7 +109,7 @@ func newEnv(t testing.TB, o envOptions) *env {
 	}
 	srv := httptest.NewServer(e)
 	t.Cleanup(srv.Close)
-	return &env{t: t, handler: e, url: srv.URL, store: st, client: &http.Client{Transport: &specCheckingTransport{t: t, next: http.DefaultTransport}}}
+	return &env{t: t, handler: e, url: srv.URL, gitops: remote, store: st, client: &http.Client{Transport: &specCheckingTransport{t: t, next: http.DefaultTransport}}}
 }
 
 type resp struct {

@@ -52,6 +52,13 @@ func matrix() []call {
 		{op: "listBlueprints", method: "GET", path: "/api/v1/blueprints", want: all(200)},
 		{op: "getBlueprint", method: "GET", path: "/api/v1/blueprints/nodejs-api", want: all(200)},
 		{op: "validateBlueprintParameters", method: "POST", path: "/api/v1/blueprints/go-api/validations", body: map[string]any{"parameters": map[string]any{}}, want: all(200)},
+		{op: "createService", method: "POST", path: "/api/v1/teams/payments/services", body: map[string]any{"name": "svc-{who}", "blueprint": "go-api", "image": "registry.example.com/p/a", "tag": "1.0.0"},
+			want: map[string]int{"root": 202, "alice": 202, "ed": 202, "vi": 403, "outsider": 404}},
+		{op: "listServices", method: "GET", path: "/api/v1/teams/payments/services", want: viewer},
+		{op: "getService", method: "GET", path: "/api/v1/teams/payments/services/svc-alice", want: viewer},
+		{op: "getRun", method: "GET", path: "/api/v1/runs/{run}", want: viewer},
+		// Retrying as such is in TestServiceRuns; here, who may not.
+		{op: "retryRun", method: "POST", path: "/api/v1/runs/{run}/retries", want: map[string]int{"vi": 403, "outsider": 404}},
 		{op: "listClusters", method: "GET", path: "/api/v1/clusters", want: all(200)},
 		{op: "getCluster", method: "GET", path: "/api/v1/clusters/nowhere", want: all(404)},
 		// Without --cluster-secret-key a platform admin hears 503 (what is missing); others 403.
@@ -72,11 +79,13 @@ func matrix() []call {
 func TestAuthorizationMatrix(t *testing.T) {
 	e := newEnv(t, envOptions{})
 	ids := e.seed()
+	run := e.must(202, e.do("alice", "POST", "/api/v1/teams/payments/services", map[string]any{"name": "seeded", "blueprint": "go-api", "image": "registry.example.com/p/s", "tag": "1.0.0"})).json(t)
+	ids["run"] = run["id"].(string)
 	covered := map[string]bool{}
 	order := []string{"outsider", "vi", "ed", "alice", "root"}
 	for _, c := range matrix() {
 		covered[c.op] = true
-		path := strings.NewReplacer("{ed}", ids["ed"], "{vi}", ids["vi"]).Replace(c.path)
+		path := strings.NewReplacer("{ed}", ids["ed"], "{vi}", ids["vi"], "{run}", ids["run"]).Replace(c.path)
 		for _, who := range []string{"", "not-a-token-0123456789"} {
 			r := e.do(who, c.method, path, c.body)
 			if r.status != 401 || r.header.Get("WWW-Authenticate") == "" {

@@ -13,6 +13,7 @@ import (
 	"github.com/berth-platform/berth/internal/auth"
 	"github.com/berth-platform/berth/internal/blueprint"
 	"github.com/berth-platform/berth/internal/errs"
+	"github.com/berth-platform/berth/internal/provision"
 	"github.com/berth-platform/berth/internal/store"
 	"github.com/berth-platform/berth/internal/tenancy"
 	"github.com/berth-platform/berth/openapi"
@@ -24,12 +25,14 @@ import (
 
 // Deps are what the server needs from the rest of Berth.
 type Deps struct {
-	Log          *slog.Logger
-	Store        *store.Store
-	Auth         *auth.Authenticator
-	Admins       *access.Admins
-	Tenancy      *tenancy.Service
-	Blueprints   *blueprint.Catalog
+	Log        *slog.Logger
+	Store      *store.Store
+	Auth       *auth.Authenticator
+	Admins     *access.Admins
+	Tenancy    *tenancy.Service
+	Blueprints *blueprint.Catalog
+	// Provision is nil when Berth has no cluster: service endpoints then answer 503.
+	Provision    *provision.Service
 	MaxBodyBytes int64
 	ReadyChecks  map[string]func(context.Context) error
 	// SCIM, when set, serves /scim/v2 with its own authentication and error format.

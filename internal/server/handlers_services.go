@@ -1,0 +1,177 @@
+package server
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/berth-platform/berth/internal/api"
+	"github.com/berth-platform/berth/internal/errs"
+	"github.com/berth-platform/berth/internal/provision"
+	"github.com/berth-platform/berth/internal/store"
+	openapi_types "github.com/oapi-codegen/runtime/types"
+)
+
+func (s *Server) provision() (*provision.Service, error) {
+	if s.deps.Provision == nil {
+		return nil, fmt.Errorf("%w: services need a GitOps repository and a cluster; start Berth with --kubeconfig", errs.ErrUnavailable)
+	}
+	return s.deps.Provision, nil
+}
+
+func apiRun(r store.Run, team, service string) api.Run {
+	out := api.Run{Id: openapi_types.UUID(mustUUID(r.ID)), Team: team, Service: service, Action: r.Action, Status: api.RunStatus(r.Status),
+		RequestedBy: r.RequestedBy, CreatedAt: r.CreatedAt, Steps: make([]api.RunStep, len(r.Steps))}
+	if r.CommitSHA != "" {
+		out.Commit = &r.CommitSHA
+	}
+	if r.Error != "" {
+		out.Error = &r.Error
+	}
+	if !r.StartedAt.IsZero() {
+		out.StartedAt = &r.StartedAt
+	}
+	if !r.FinishedAt.IsZero() {
+		out.FinishedAt = &r.FinishedAt
+	}
+	for i, st := range r.Steps {
+		step := api.RunStep{Name: st.Name, Status: api.RunStepStatus(st.Status)}
+		if st.Message != "" {
+			step.Message = &st.Message
+		}
+		if !st.StartedAt.IsZero() {
+			step.StartedAt = &st.StartedAt
+		}
+		if !st.FinishedAt.IsZero() {
+			step.FinishedAt = &st.FinishedAt
+			d := st.FinishedAt.Sub(st.StartedAt).Milliseconds()
+			step.DurationMs = &d
+		}
+		out.Steps[i] = step
+	}
+	return out
+}
+
+func apiService(v store.Service) api.Service {
+	out := api.Service{Name: v.Name, Team: v.TeamName, Blueprint: v.Blueprint, Image: v.Image, Tag: v.Tag, Parameters: v.Parameters,
+		Environments: v.Environments, CreatedBy: v.CreatedBy, CreatedAt: v.CreatedAt}
+	if v.Repo != "" {
+		out.Repo = &v.Repo
+	}
+	return out
+}
+
+func (s *Server) CreateService(ctx context.Context, req api.CreateServiceRequestObject) (api.CreateServiceResponseObject, error) {
+	p, err := principal(ctx)
+	if err != nil {
+		return nil, err
+	}
+	prov, err := s.provision()
+	if err != nil {
+		return nil, err
+	}
+	b := req.Body
+	in := provision.NewService{Name: b.Name, Blueprint: b.Blueprint, Image: b.Image, Tag: b.Tag, Repo: deref(b.Repo)}
+	if b.Parameters != nil {
+		in.Parameters = *b.Parameters
+	}
+	if b.Environments != nil {
+		in.Environments = *b.Environments
+	}
+	run, err := prov.Create(ctx, p, req.Team, in)
+	if err != nil {
+		return nil, err
+	}
+	loc := "/api/v1/runs/" + run.ID
+	return api.CreateService202JSONResponse{Body: apiRun(run, req.Team, b.Name), Headers: api.CreateService202ResponseHeaders{Location: &loc}}, nil
+}
+
+func (s *Server) ListServices(ctx context.Context, req api.ListServicesRequestObject) (api.ListServicesResponseObject, error) {
+	p, err := principal(ctx)
+	if err != nil {
+		return nil, err
+	}
+	prov, err := s.provision()
+	if err != nil {
+		return nil, err
+	}
+	svcs, err := prov.Services(ctx, p, req.Team)
+	if err != nil {
+		return nil, err
+	}
+	out := api.ServiceList{Items: make([]api.Service, len(svcs))}
+	for i, v := range svcs {
+		out.Items[i] = apiService(v)
+	}
+	return api.ListServices200JSONResponse(out), nil
+}
+
+func (s *Server) GetService(ctx context.Context, req api.GetServiceRequestObject) (api.GetServiceResponseObject, error) {
+	p, err := principal(ctx)
+	if err != nil {
+		return nil, err
+	}
+	prov, err := s.provision()
+	if err != nil {
+		return nil, err
+	}
+	st, err := prov.Status(ctx, p, req.Team, req.Service)
+	if err != nil {
+		return nil, err
+	}
+	out := api.ServiceDetail{Service: apiService(st.Service), Environments: []api.ServiceEnvironment{}, Runs: []api.Run{}}
+	for _, r := range st.Runs {
+		out.Runs = append(out.Runs, apiRun(r, req.Team, req.Service))
+	}
+	for _, e := range st.Environments {
+		se := api.ServiceEnvironment{Name: e.Name, Application: e.Application}
+		if e.Namespace != "" {
+			se.Namespace = &e.Namespace
+		}
+		if a := e.Argo; a != nil {
+			se.Sync, se.Health, se.Revision, se.Operation = &a.Sync, &a.Health, &a.Revision, &a.Operation
+			if a.Message != "" {
+				se.Message = &a.Message
+			}
+		} else if e.Error != "" {
+			se.Message = &e.Error
+		}
+		out.Environments = append(out.Environments, se)
+	}
+	return api.GetService200JSONResponse(out), nil
+}
+
+func (s *Server) GetRun(ctx context.Context, req api.GetRunRequestObject) (api.GetRunResponseObject, error) {
+	p, err := principal(ctx)
+	if err != nil {
+		return nil, err
+	}
+	prov, err := s.provision()
+	if err != nil {
+		return nil, err
+	}
+	run, svc, err := prov.Get(ctx, p, req.Run.String())
+	if err != nil {
+		return nil, err
+	}
+	return api.GetRun200JSONResponse(apiRun(run, svc.TeamName, svc.Name)), nil
+}
+
+func (s *Server) RetryRun(ctx context.Context, req api.RetryRunRequestObject) (api.RetryRunResponseObject, error) {
+	p, err := principal(ctx)
+	if err != nil {
+		return nil, err
+	}
+	prov, err := s.provision()
+	if err != nil {
+		return nil, err
+	}
+	run, err := prov.Retry(ctx, p, req.Run.String())
+	if err != nil {
+		return nil, err
+	}
+	_, svc, err := prov.Get(ctx, p, run.ID)
+	if err != nil {
+		return nil, err
+	}
+	return api.RetryRun202JSONResponse(apiRun(run, svc.TeamName, svc.Name)), nil
+}

@@ -1,0 +1,64 @@
+package server_test
+
+import (
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+)
+
+// Without a cluster a run commits the service to the GitOps repository and stops at the Argo
+// CD step with the reason; a retry continues from there and commits nothing twice. The same
+// Idempotency-Key returns the same run.
+func TestServiceRuns(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	e.seed()
+	body := map[string]any{"name": "fraud-api", "blueprint": "nodejs-api", "image": "registry.example.com/payments/fraud-api", "tag": "1.0.0",
+		"parameters": map[string]any{"replicas": 3}, "environments": []string{"dev"}}
+	first := e.must(202, e.do("ed", "POST", "/api/v1/teams/payments/services", body, "Idempotency-Key", "svc-1")).json(t)
+	again := e.must(202, e.do("ed", "POST", "/api/v1/teams/payments/services", body, "Idempotency-Key", "svc-1")).json(t)
+	if first["id"] != again["id"] {
+		t.Fatalf("the same key made two runs: %v %v", first["id"], again["id"])
+	}
+	e.must(409, e.do("ed", "POST", "/api/v1/teams/payments/services", body))
+	id := first["id"].(string)
+	wait := func() map[string]any {
+		t.Helper()
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			r := e.must(200, e.do("vi", "GET", "/api/v1/runs/"+id, nil)).json(t)
+			if r["status"] == "failed" || r["status"] == "succeeded" {
+				return r
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("run still %v", r["status"])
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	run := wait()
+	steps := map[string]string{}
+	for _, s := range run["steps"].([]any) {
+		s := s.(map[string]any)
+		steps[s["name"].(string)] = s["status"].(string)
+	}
+	if run["status"] != "failed" || steps["commit"] != "succeeded" || steps["argocd"] != "failed" || !strings.Contains(run["error"].(string), "no cluster") {
+		t.Fatalf("run: %v", run)
+	}
+	e.must(403, e.do("vi", "POST", "/api/v1/runs/"+id+"/retries", nil))
+	e.must(202, e.do("ed", "POST", "/api/v1/runs/"+id+"/retries", nil))
+	wait()
+	out, err := exec.Command("git", "-C", e.gitops, "log", "--format=%an|%s", "main").CombinedOutput()
+	if err != nil || strings.Count(string(out), "payments/fraud-api: create") != 1 || !strings.Contains(string(out), "service:ed|") {
+		t.Fatalf("commits: %s %v", out, err)
+	}
+	detail := e.must(200, e.do("vi", "GET", "/api/v1/teams/payments/services/fraud-api", nil)).json(t)
+	if len(detail["runs"].([]any)) != 1 || detail["service"].(map[string]any)["parameters"].(map[string]any)["replicas"] != float64(3) {
+		t.Fatalf("service: %v", detail)
+	}
+	bad := e.do("ed", "POST", "/api/v1/teams/payments/services", map[string]any{"name": "x1", "blueprint": "nodejs-api", "image": "Registry/UPPER", "tag": "latest",
+		"parameters": map[string]any{"replicas": 0}, "environments": []string{"qa"}})
+	if bad.status != 422 {
+		t.Fatalf("bad service: %d %s", bad.status, bad.body)
+	}
+}
