@@ -16,7 +16,6 @@ import (
 	"strings"
 
 	"github.com/berth-platform/berth/internal/config"
-	"github.com/go-git/go-git/v5"
 )
 
 // devCmd runs Berth the way a newcomer wants it: a local control plane (unless a kubeconfig
@@ -59,10 +58,7 @@ func devCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		kc = filepath.Join(planeDir, "admin.kubeconfig")
 	}
 
-	repo := filepath.Join(abs, "gitops.git")
-	if _, err := git.PlainInit(repo, true); err != nil && !errors.Is(err, git.ErrRepositoryAlreadyExists) {
-		return fmt.Errorf("gitops repository: %w", err)
-	}
+	repo := filepath.Join(abs, "gitops.git") // created by serve on first use
 	token, err := devToken(filepath.Join(abs, "dev-token"))
 	if err != nil {
 		return err
@@ -72,7 +68,7 @@ func devCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	cfs := config.NewFlagSet("berth dev", &c)
 	cfs.SetOutput(stderr)
 	serveArgs := []string{"--addr", *addr, "--data-dir", filepath.Join(abs, "data"), "--kubeconfig", kc,
-		"--service-tokens", "dev=" + token, "--platform-admins", "service:dev", "--log-format", "text"}
+		"--service-tokens", "dev=" + token, "--platform-admins", "service:dev", "--log-format", "text", "--gitops-repo", repo}
 	if err := config.Parse(cfs, serveArgs, &c); err != nil {
 		return err
 	}

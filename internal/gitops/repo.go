@@ -76,8 +76,10 @@ func isLocal(u string) bool {
 // Argo CD have something to follow.
 func ensureBare(remote string) error {
 	path := strings.TrimPrefix(remote, "file://")
-	if _, err := os.Stat(filepath.Join(path, "HEAD")); err == nil {
-		return nil
+	if bare, err := git.PlainOpen(path); err == nil {
+		if _, err := bare.Reference(plumbing.NewBranchReferenceName(Branch), true); err == nil {
+			return nil // exists and has the branch
+		}
 	}
 	if _, err := git.PlainInit(path, true); err != nil && !errors.Is(err, git.ErrRepositoryAlreadyExists) {
 		return fmt.Errorf("create gitops repository %s: %w", path, err)

@@ -89,3 +89,18 @@ func TestConcurrentCommitsAllLand(t *testing.T) {
 		t.Fatalf("files: %s", files)
 	}
 }
+
+// An empty bare repository (git init --bare, as a platform engineer may prepare one) gets a
+// first commit on main.
+func TestOpenSeedsAnEmptyBareRepository(t *testing.T) {
+	remote := filepath.Join(t.TempDir(), "empty.git")
+	if out, err := exec.Command("git", "init", "-q", "--bare", remote).CombinedOutput(); err != nil {
+		t.Fatalf("%v %s", err, out)
+	}
+	if _, err := gitops.Open(t.Context(), remote, filepath.Join(t.TempDir(), "work"), nil); err != nil {
+		t.Fatal(err)
+	}
+	if n := git(t, remote, "rev-list", "--count", "main"); n != "1" {
+		t.Fatalf("%s commits", n)
+	}
+}
