@@ -99,9 +99,12 @@ Berth is running at %s (logs: %s)
 Try:
   curl -s -H "Authorization: Bearer %s" %s/api/v1/me
   curl -s -H "Authorization: Bearer %s" %s/api/v1/teams
+  curl -s -H "Authorization: Bearer %s" -H 'Content-Type: application/json' %s/api/v1/teams/demo/services \
+    -d '{"name":"hello","blueprint":"go-api","image":"registry.example.com/demo/hello","tag":"0.1.0","environments":["dev"]}'
+  (then GET %s/api/v1/teams/demo/services/hello: Argo CD deploys it to demo-dev in seconds)
 
 API reference: %s/openapi.yaml. Press Ctrl-C to stop everything.
-`, url, logFile.Name(), kc, repo, token, filepath.Join(abs, "dev-token"), token, url, token, url, url)
+`, url, logFile.Name(), kc, repo, token, filepath.Join(abs, "dev-token"), token, url, token, url, token, url, url, url)
 	}
 	return <-errc
 }

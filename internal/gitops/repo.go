@@ -243,3 +243,30 @@ func lostRace(err error) bool {
 	}
 	return false
 }
+
+// Includes reports whether commit rev contains commit sha (is it or descends from it): Argo
+// CD reports the branch's newest revision, which may be later than the commit a run made.
+func (r *Repo) Includes(ctx context.Context, rev, sha string) (bool, error) {
+	if rev == sha {
+		return true, nil
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	head, err := r.repo.CommitObject(plumbing.NewHash(rev))
+	if errors.Is(err, plumbing.ErrObjectNotFound) {
+		err = r.repo.FetchContext(ctx, &git.FetchOptions{Auth: r.auth, Force: true,
+			RefSpecs: []config.RefSpec{config.RefSpec("+refs/heads/" + Branch + ":refs/remotes/origin/" + Branch)}})
+		if err != nil && !errors.Is(err, git.NoErrAlreadyUpToDate) {
+			return false, err
+		}
+		head, err = r.repo.CommitObject(plumbing.NewHash(rev))
+	}
+	if err != nil {
+		return false, err
+	}
+	base, err := r.repo.CommitObject(plumbing.NewHash(sha))
+	if err != nil {
+		return false, err
+	}
+	return base.IsAncestor(head)
+}

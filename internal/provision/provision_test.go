@@ -186,3 +186,43 @@ func TestRunResumesAfterARestart(t *testing.T) {
 		t.Fatalf("commits: %s", out)
 	}
 }
+
+// Twenty services created at once: twenty runs, twenty commits, none lost, every one deployed.
+func TestConcurrentServicesAllLand(t *testing.T) {
+	f := newFixture(t, "many-{team}-{env}")
+	jane := person("user:default/jane")
+	if _, err := f.ten.CreateTeam(t.Context(), jane, tenancy.NewTeam{Name: "fleet"}); err != nil {
+		t.Fatal(err)
+	}
+	// Twenty services' limits (20 x 500m CPU) do not fit the small tier's quota: size it up.
+	root := person("user:default/root")
+	root.PlatformAdmin = true
+	if _, err := f.ten.ResizeEnvironment(t.Context(), root, "fleet", "dev", tenancy.QuotaChoice{Tier: "large"}); err != nil {
+		t.Fatal(err)
+	}
+	ids := make(chan string, 20)
+	errc := make(chan error, 20)
+	for i := range 20 {
+		go func() {
+			run, err := f.prov.Create(t.Context(), jane, "fleet", provision.NewService{Name: fmt.Sprintf("svc-%02d", i), Blueprint: "go-api",
+				Image: "registry.example.com/fleet/svc", Tag: "1.0.0", Parameters: map[string]any{"replicas": float64(1)}, Environments: []string{"dev"}})
+			errc <- err
+			ids <- run.ID
+		}()
+	}
+	for range 20 {
+		if err := <-errc; err != nil {
+			t.Fatal(err)
+		}
+	}
+	close(ids)
+	for id := range ids {
+		if run := waitRun(t, f, jane, id); run.Status != provision.StatusSucceeded {
+			t.Fatalf("run %s: %s", id, run.Error)
+		}
+	}
+	out, err := exec.Command("git", "-C", f.remote, "log", "--format=%s", "main").CombinedOutput()
+	if err != nil || strings.Count(string(out), ": create from blueprint go-api") != 20 {
+		t.Fatalf("commits:\n%s %v", out, err)
+	}
+}

@@ -311,8 +311,10 @@ func (s *Service) rollout(ctx context.Context, st *state) (string, error) {
 		app := gitops.AppName(st.svc.TeamName, st.svc.Name, e.Name)
 		for {
 			status, err := s.deps.Argo.Status(ctx, app)
-			if err == nil && status.Sync == "Synced" && status.Health == "Healthy" && status.Revision == st.run.CommitSHA {
-				break
+			if err == nil && status.Sync == "Synced" && status.Health == "Healthy" && len(status.Revision) == 40 {
+				if ok, _ := s.deps.Repo.Includes(ctx, status.Revision, st.run.CommitSHA); ok {
+					break
+				}
 			}
 			if time.Now().After(deadline) {
 				return "", fmt.Errorf("%s not synced and healthy at %.12s after %s: sync %s, health %s, revision %.12s %s",
