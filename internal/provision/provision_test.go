@@ -39,7 +39,7 @@ type fixture struct {
 }
 
 // startExecutor runs a fresh provisioning executor over the fixture's database and repository.
-func (f *fixture) startExecutor(t *testing.T) {
+func (f *fixture) startExecutor(t testing.TB) {
 	f.prov = provision.New(f.deps)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
@@ -48,7 +48,7 @@ func (f *fixture) startExecutor(t *testing.T) {
 	t.Cleanup(f.stop)
 }
 
-func newFixture(t *testing.T, pattern string) *fixture {
+func newFixture(t testing.TB, pattern string) *fixture {
 	p := plane.Get(t)
 	st := storetest.Open(t, "sqlite")
 	kc, err := kube.Connect(p.Kubeconfig)
@@ -99,7 +99,7 @@ func waitRun(t *testing.T, f *fixture, p access.Principal, id string) store.Run 
 	return run
 }
 
-func runningPods(t *testing.T, f *fixture, ns, app string) int {
+func runningPods(t testing.TB, f *fixture, ns, app string) int {
 	pods, err := f.p.Client.CoreV1().Pods(ns).List(t.Context(), metav1.ListOptions{LabelSelector: "app.kubernetes.io/name=" + app})
 	if err != nil {
 		return -1
