@@ -7,9 +7,9 @@ package provision
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
 	"sync"
 	"time"
 
@@ -134,7 +134,7 @@ func (s *Service) Create(ctx context.Context, p access.Principal, team string, i
 	}
 	err = s.deps.Store.Tx(ctx, func(q store.Queries) error {
 		if err := q.CreateService(ctx, svc); err != nil {
-			if strings.Contains(err.Error(), "conflict") {
+			if errors.Is(err, errs.ErrConflict) {
 				return fmt.Errorf("%w: team %s already has a service %s", errs.ErrConflict, team, in.Name)
 			}
 			return err
@@ -156,7 +156,7 @@ func (s *Service) enqueue(id string) {
 	select {
 	case s.queue <- id:
 	default:
-		// A full queue is picked up by the next resume sweep.
+		// A full queue is picked up by the next sweep of queued runs.
 		s.deps.Log.Warn("run queue full; the run starts at the next sweep", "run", id)
 	}
 }

@@ -31,6 +31,7 @@ func (s *Service) Run(ctx context.Context, workers int) error {
 	for _, id := range ids {
 		s.enqueue(id)
 	}
+	go s.sweep(ctx)
 	for range max(workers, 1) {
 		go func() {
 			for {
@@ -47,6 +48,32 @@ func (s *Service) Run(ctx context.Context, workers int) error {
 	}
 	<-ctx.Done()
 	return nil
+}
+
+// sweep re-queues queued runs now and then: those that did not fit the queue, and those another
+// replica left behind. A run already executing here is not run twice (see execute).
+func (s *Service) sweep(ctx context.Context) {
+	t := time.NewTicker(30 * time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		ids, err := s.deps.Store.Q().UnfinishedRuns(ctx)
+		if err != nil {
+			continue
+		}
+		for _, id := range ids {
+			s.mu.Lock()
+			busy := s.inflight[id]
+			s.mu.Unlock()
+			if !busy {
+				s.enqueue(id)
+			}
+		}
+	}
 }
 
 // state is what a run's steps pass along; every field can be recomputed from the database,
@@ -110,6 +137,10 @@ func (s *Service) execute(ctx context.Context, id string) error {
 		}
 		msg, err := fn(ctx, st)
 		step.FinishedAt, step.Message = s.now(), msg
+		if err != nil && ctx.Err() != nil {
+			// Berth is stopping: the run stays running and resumes at the next start.
+			return ctx.Err()
+		}
 		if err != nil {
 			step.Status, step.Message = StatusFailed, err.Error()
 			run.Status, run.Error, run.FinishedAt = StatusFailed, step.Name+": "+err.Error(), s.now()
