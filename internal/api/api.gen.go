@@ -663,6 +663,18 @@ type ServiceList struct {
 	Items []Service `json:"items"`
 }
 
+// ServiceRollback defines model for ServiceRollback.
+type ServiceRollback struct {
+	// Run The succeeded run whose tag and parameters to deploy again.
+	Run openapi_types.UUID `json:"run"`
+}
+
+// ServiceUpdate defines model for ServiceUpdate.
+type ServiceUpdate struct {
+	Parameters *map[string]interface{} `json:"parameters,omitempty"`
+	Tag        *string                 `json:"tag,omitempty"`
+}
+
 // SubjectKind defines model for SubjectKind.
 type SubjectKind string
 
@@ -858,6 +870,12 @@ type CreateServiceParams struct {
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
+// RollbackServiceParams defines parameters for RollbackService.
+type RollbackServiceParams struct {
+	// IdempotencyKey Retries with the same key and body replay the first response for 24 hours.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
 // ValidateBlueprintParametersJSONRequestBody defines body for ValidateBlueprintParameters for application/json ContentType.
 type ValidateBlueprintParametersJSONRequestBody = ParameterValidation
 
@@ -884,6 +902,12 @@ type UpdateTeamMemberJSONRequestBody = MemberUpdate
 
 // CreateServiceJSONRequestBody defines body for CreateService for application/json ContentType.
 type CreateServiceJSONRequestBody = ServiceCreate
+
+// UpdateServiceJSONRequestBody defines body for UpdateService for application/json ContentType.
+type UpdateServiceJSONRequestBody = ServiceUpdate
+
+// RollbackServiceJSONRequestBody defines body for RollbackService for application/json ContentType.
+type RollbackServiceJSONRequestBody = ServiceRollback
 
 // ServerInterface represents all server handlers.
 type ServerInterface interface {
@@ -977,6 +1001,12 @@ type ServerInterface interface {
 	// GetService A service with its last runs and, per environment, Argo CD's sync status, health and revision.
 	// (GET /api/v1/teams/{team}/services/{service})
 	GetService(ctx echo.Context, team TeamName, service Name) error
+	// UpdateService Deploy a change (image tag and/or parameters, merged over the current ones) through a new run and commit (team editor).
+	// (PATCH /api/v1/teams/{team}/services/{service})
+	UpdateService(ctx echo.Context, team TeamName, service Name) error
+	// RollbackService Commit again what an earlier succeeded run deployed (team editor); Argo CD syncs it like any change.
+	// (POST /api/v1/teams/{team}/services/{service}/rollbacks)
+	RollbackService(ctx echo.Context, team TeamName, service Name, params RollbackServiceParams) error
 	// GetHealth Liveness; answers while the process runs.
 	// (GET /healthz)
 	GetHealth(ctx echo.Context) error
@@ -1776,6 +1806,74 @@ func (w *ServerInterfaceWrapper) GetService(ctx echo.Context) error {
 	return err
 }
 
+// UpdateService converts echo context to params.
+func (w *ServerInterfaceWrapper) UpdateService(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "team" -------------
+	var team TeamName
+
+	err = runtime.BindStyledParameterWithOptions("simple", "team", ctx.Param("team"), &team, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter team: %s", err))
+	}
+
+	// ------------- Path parameter "service" -------------
+	var service Name
+
+	err = runtime.BindStyledParameterWithOptions("simple", "service", ctx.Param("service"), &service, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter service: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.UpdateService(ctx, team, service)
+	return err
+}
+
+// RollbackService converts echo context to params.
+func (w *ServerInterfaceWrapper) RollbackService(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "team" -------------
+	var team TeamName
+
+	err = runtime.BindStyledParameterWithOptions("simple", "team", ctx.Param("team"), &team, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter team: %s", err))
+	}
+
+	// ------------- Path parameter "service" -------------
+	var service Name
+
+	err = runtime.BindStyledParameterWithOptions("simple", "service", ctx.Param("service"), &service, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter service: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params RollbackServiceParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RollbackService(ctx, team, service, params)
+	return err
+}
+
 // GetHealth converts echo context to params.
 func (w *ServerInterfaceWrapper) GetHealth(ctx echo.Context) error {
 	var err error
@@ -1889,6 +1987,8 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/api/v1/teams/:team/services", wrapper.ListServices, options.OperationMiddlewares["listServices"]...)
 	router.POST(options.BaseURL+"/api/v1/teams/:team/services", wrapper.CreateService, options.OperationMiddlewares["createService"]...)
 	router.GET(options.BaseURL+"/api/v1/teams/:team/services/:service", wrapper.GetService, options.OperationMiddlewares["getService"]...)
+	router.PATCH(options.BaseURL+"/api/v1/teams/:team/services/:service", wrapper.UpdateService, options.OperationMiddlewares["updateService"]...)
+	router.POST(options.BaseURL+"/api/v1/teams/:team/services/:service/rollbacks", wrapper.RollbackService, options.OperationMiddlewares["rollbackService"]...)
 	router.GET(options.BaseURL+"/api/v1/runs/:run", wrapper.GetRun, options.OperationMiddlewares["getRun"]...)
 	router.POST(options.BaseURL+"/api/v1/runs/:run/retries", wrapper.RetryRun, options.OperationMiddlewares["retryRun"]...)
 	router.GET(options.BaseURL+"/api/v1/audit-events", wrapper.ListAuditEvents, options.OperationMiddlewares["listAuditEvents"]...)
@@ -4693,6 +4793,331 @@ func (response GetService503ApplicationProblemPlusJSONResponse) VisitGetServiceR
 	return err
 }
 
+type UpdateServiceRequestObject struct {
+	Team    TeamName `json:"team"`
+	Service Name     `json:"service"`
+	Body    *UpdateServiceJSONRequestBody
+}
+
+type UpdateServiceResponseObject interface {
+	VisitUpdateServiceResponse(w http.ResponseWriter) error
+}
+
+type UpdateService202ResponseHeaders struct {
+	Location *string
+}
+
+type UpdateService202JSONResponse struct {
+	Body    Run
+	Headers UpdateService202ResponseHeaders
+}
+
+func (response UpdateService202JSONResponse) VisitUpdateServiceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.Location != nil {
+		w.Header().Set("Location", fmt.Sprint(*response.Headers.Location))
+	}
+	w.WriteHeader(202)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateService400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateService400ApplicationProblemPlusJSONResponse) VisitUpdateServiceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateService401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateService401ApplicationProblemPlusJSONResponse) VisitUpdateServiceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateService403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateService403ApplicationProblemPlusJSONResponse) VisitUpdateServiceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateService404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateService404ApplicationProblemPlusJSONResponse) VisitUpdateServiceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateService409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateService409ApplicationProblemPlusJSONResponse) VisitUpdateServiceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateService413ApplicationProblemPlusJSONResponse struct {
+	TooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateService413ApplicationProblemPlusJSONResponse) VisitUpdateServiceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateService422ApplicationProblemPlusJSONResponse struct {
+	InvalidApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateService422ApplicationProblemPlusJSONResponse) VisitUpdateServiceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateService503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateService503ApplicationProblemPlusJSONResponse) VisitUpdateServiceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RollbackServiceRequestObject struct {
+	Team    TeamName `json:"team"`
+	Service Name     `json:"service"`
+	Params  RollbackServiceParams
+	Body    *RollbackServiceJSONRequestBody
+}
+
+type RollbackServiceResponseObject interface {
+	VisitRollbackServiceResponse(w http.ResponseWriter) error
+}
+
+type RollbackService202ResponseHeaders struct {
+	Location *string
+}
+
+type RollbackService202JSONResponse struct {
+	Body    Run
+	Headers RollbackService202ResponseHeaders
+}
+
+func (response RollbackService202JSONResponse) VisitRollbackServiceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.Location != nil {
+		w.Header().Set("Location", fmt.Sprint(*response.Headers.Location))
+	}
+	w.WriteHeader(202)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RollbackService400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response RollbackService400ApplicationProblemPlusJSONResponse) VisitRollbackServiceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RollbackService401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response RollbackService401ApplicationProblemPlusJSONResponse) VisitRollbackServiceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RollbackService403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response RollbackService403ApplicationProblemPlusJSONResponse) VisitRollbackServiceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RollbackService404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response RollbackService404ApplicationProblemPlusJSONResponse) VisitRollbackServiceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RollbackService409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response RollbackService409ApplicationProblemPlusJSONResponse) VisitRollbackServiceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RollbackService413ApplicationProblemPlusJSONResponse struct {
+	TooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response RollbackService413ApplicationProblemPlusJSONResponse) VisitRollbackServiceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RollbackService422ApplicationProblemPlusJSONResponse struct {
+	InvalidApplicationProblemPlusJSONResponse
+}
+
+func (response RollbackService422ApplicationProblemPlusJSONResponse) VisitRollbackServiceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RollbackService503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response RollbackService503ApplicationProblemPlusJSONResponse) VisitRollbackServiceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetHealthRequestObject struct {
 }
 
@@ -4886,6 +5311,12 @@ type StrictServerInterface interface {
 	// GetService A service with its last runs and, per environment, Argo CD's sync status, health and revision.
 	// (GET /api/v1/teams/{team}/services/{service})
 	GetService(ctx context.Context, request GetServiceRequestObject) (GetServiceResponseObject, error)
+	// UpdateService Deploy a change (image tag and/or parameters, merged over the current ones) through a new run and commit (team editor).
+	// (PATCH /api/v1/teams/{team}/services/{service})
+	UpdateService(ctx context.Context, request UpdateServiceRequestObject) (UpdateServiceResponseObject, error)
+	// RollbackService Commit again what an earlier succeeded run deployed (team editor); Argo CD syncs it like any change.
+	// (POST /api/v1/teams/{team}/services/{service}/rollbacks)
+	RollbackService(ctx context.Context, request RollbackServiceRequestObject) (RollbackServiceResponseObject, error)
 	// GetHealth Liveness; answers while the process runs.
 	// (GET /healthz)
 	GetHealth(ctx context.Context, request GetHealthRequestObject) (GetHealthResponseObject, error)
@@ -5877,6 +6308,105 @@ func (sh *strictHandler) GetService(ctx echo.Context, team TeamName, service Nam
 	return nil
 }
 
+// UpdateService operation middleware
+func (sh *strictHandler) UpdateService(ctx echo.Context, team TeamName, service Name) error {
+	var request UpdateServiceRequestObject
+
+	request.Team = team
+	request.Service = service
+
+	var body UpdateServiceJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.UpdateService(ctx.Request().Context(), request.(UpdateServiceRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "UpdateService")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(UpdateServiceResponseObject); ok {
+		return validResponse.VisitUpdateServiceResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// RollbackService operation middleware
+func (sh *strictHandler) RollbackService(ctx echo.Context, team TeamName, service Name, params RollbackServiceParams) error {
+	var request RollbackServiceRequestObject
+
+	request.Team = team
+	request.Service = service
+	request.Params = params
+
+	var body RollbackServiceJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.RollbackService(ctx.Request().Context(), request.(RollbackServiceRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RollbackService")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(RollbackServiceResponseObject); ok {
+		return validResponse.VisitRollbackServiceResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // GetHealth operation middleware
 func (sh *strictHandler) GetHealth(ctx echo.Context) error {
 	var request GetHealthRequestObject
@@ -5974,117 +6504,120 @@ func (sh *strictHandler) GetReadiness(ctx echo.Context) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H1tc9s40uBf6eJtlZ1b2nKcZG7X/nDlOJmZ3MSJ13Z26yrxliCyJWFDAhwAtKOk/N+fwgspkAIpyZY8",
-	"mdnZDzsxBQKNRr93o/ktSnhecIZMyejoW1QQQXJUKMxfL7MSC0GZekdy1A8oi46igqhpFEfMPItG1Zgo",
-	"jgT+WlKBaXSkRIlxJJMp5kS/+BeB4+go+l+D+XID+6scmMnv7uLotBSSCz08RZkIWijK9YJXU4Qhwy/K",
-	"DhgCH4OaIhQCbygvJRRkgvtRbMH7tUQxm8OX2El9YHLy5S2yiZpGRy+eHsaRmhV6pFSCsomB5E2KecEV",
-	"smT2C84WIbpAJShKuKVqakCRJEf4jDMgLIURT2cgsMjIzPw4pkIqECgLziTCmAs4fA5TXgpZQz1FkqKY",
-	"g+1BsKdB6ID/8MWLOMopq/5+GtzN+IyoZLq4jfcsmwFJFFCLUD76DyZqR0JSCoFMwesrMoFcv4w9oI73",
-	"7Pw+jItQvKU5VYswnJMJgqRfOw8wM+/5c6c4JmWmoqMXB7FGBs3LXP9xYFBh/5ojgjKFExQGhouSvXnV",
-	"QciiZL0kPOYiJyo6isqSplEIz1dI8h5OUUjyhzLJnX7f0pHlUJJe4K8lSoPZhDOFzPyTFEVGE6KRPCgE",
-	"H2WY//U/UmP824orntu37KLNMzsjmcYGpiDs4rArZ0yRLzHUAgQ0fuST/UgzNmfjjCaPCmO1psekFVVL",
-	"RRTCLoG0tAAg6COKzaCMSAUkzSmzsP/IxYimKbLHBF5LvIRkGYodCYJnCClHCYwrIFnGb0FNqTTgvWE3",
-	"JKPpYwL3L8yyPXf+o1IBtSAcwxCF4EIODTYlIEmmMKaYpQbSd1z9yEv2qKC+4yDLZOoEWwxcGBzeUElH",
-	"GYLili4Mpg2Q5wITzlKq3/+R0AwfFdxKkkJKUwOoEb0N2tUS2UB6xflbIib42GRplBuVkOnFBagpYVYD",
-	"orhBASRJsFCWNj8wUqopF/QrPvapcwEjkkIiMEWmKMlqiG4Izcgoe1S8vUShppCR5LOE2ylRhn2BIabS",
-	"iCEskKVa1Wu4CUhUirLJk2MYpqgIzYYgycy+um80jVtTg3SS6EVe4Zgyapdra9gTeKlXVkbRJmQ85llq",
-	"Tkr/rg9QGQ6QwBmCBZUXKAwutFIuhP5TUatxGnMv6Pk4wi8kLzI7lirM5TK82Q28tq/pGdyURAgy039b",
-	"6ebm1RanBvFIa9OjRCBRuKiMtSVRlPZgU8vNJDv39mFVbxNP/+/y/Tu4NFBVFqbF0Y4EM93+fCErUPRC",
-	"OaoptxAybXh8jH56fRXF0fn7S/OfD+b/T65Of47i6NXrt6+vXkfXAYBrlL9Jg3jlpdrojux8wS0ZsyVo",
-	"hddA7mijW02PYfhNC/u7IUic5PpcgQht8WYZpjAWPLeos3pAWiiIMhpiP3RusiwKLpR8JWYXpU9hI84z",
-	"JCyyJlBlQn2MjC3mQ9pEZX1AcWWNWcqoEepR7MLq1wHkNMlVu0z3YY8QlyrMi0wbI1JhAaWkbOIdWQxE",
-	"wv8/OXu7H7Q9fZQ0sVGt2L2Zt9Saj82d1My7Bhd7YmiBkdvnZmYNAlWmVL2+cYK5CZTFxSL2/qWJ6pZI",
-	"SDlDg6rhp/Lg4FlipzX/xn376AbFyD4Ywi7uT/ZhqIXJvhUmwydBuiSJsq7pwi9WRC9jzIVdWqm2xKmw",
-	"KEOpOoSCQGkcobnwkWWSoJRBEaO0ylYdyKNz/Gm7yEPMoCAzw9odqDF+TQg6Ra0vVG8yJQr3zNNlJGyR",
-	"YUda1MfV2df7qLfvY6mfoDZC6XPyDCireZgi7AWvxgJ14GV9AZMRNimJtQsromA81Yic8CBZMOeyLvww",
-	"DwZd1hbQg5TPfMKw3hE8LZPANq3uMeOkibCMaYbSWErihiZo56cS6mAUTFBJ2JU8R2deAWfe+oaS6+Ne",
-	"pNzWqSqqMlx+oAaT1ei2VqoPxttoAMe95LAJ+p3T1v1F9MsynaA6EVRNc1Q0WTyxn/ktEBiZcTDChOQI",
-	"BH4tuSKx9cjfF8hOuVQ7ElxABwpBE5RQsgylhISzMZ2UAtNFKzQpylMu8GdeiqaE4eUo88QLK/MRCg2y",
-	"e0OuPvyMMxv7W2G4CeadozjjzNpOK7yTY87F7Cf6cq3x60AlSP4TfbkGkrTl0aSkJazRohj/WBrLtzHk",
-	"Ibi5Me+gfAxVoHUT45t+g39MMokBKrqcEoFhgVMQoSrJ5QhZFtoH5wxOzz/Arv5BoFQwKmcSLLBPjq27",
-	"XtNuTdy3U2SQ4Vhp03vfGGZJVkp6g2dVCNOK0fnzKphpny+eXx37fOpFPg8C52piqBfaJl7cqonLSm0y",
-	"EcjLTNEiMwLV6VS5+ob6AAzHZj3i1mSRBULthiygQAFmiImea+xrNWBRXkMaA2UuMaCVQkblPJadzJoo",
-	"Xx21B/Z/vRhusUG1mRC1nmalVCgWpbg1P9MTtarJ1KO5bTBmZYXlhsceDD2gb0IJVVi4vwpyM1zoNRYN",
-	"WhQIhAGyGyo409YriJJJ2IOhI98h7JpYh3aFbxkkdronNgIjcEL1n5hWP+xI67PCeUYS7ZlRaUhRe2z6",
-	"sGzI2Ng1Xnrm+UEjO3NonFCFQgP5749k7+v17sc9svf1YO/v1//7o/vHk//7l9Bh1xu2oK0r6sgrokgg",
-	"/fL6rJJxpyfWN5d0wjA1j07O37jAnmYkPdvYxMtb2/zhxYtnPwRATjKKTJ3O3+uGwQ711zi2ZoL94Rec",
-	"6Xc1h0uFJNUwE1D8M7JVYImjW0EVvmdawmiWr4FzE7fSaitPUnHg8tSNz5SLuqaB6KlShTwaDODDxdvW",
-	"7g4Pnv8t5IJpRIRiCiMkAoVFlPPpDOYqw5kkCS+ZghEvWar9Pkfue1UG5D647RUyIV5+PWfTgMtfFBld",
-	"Ty4mcxm7ghDSIuQuvo/8TQUdqwssiN7qSdCzRgZV9FcqKEoFI5J8Bu2YqKmWI8mUsAmmWu6kmKHCtNJi",
-	"bhdNzdoHTo5SOs9vdVVhcjUFSTpcwCmRAfPoHFmqgS+ZopkBtp7GKGZtUNT+mhbF9gxjuECSzoCMFYoY",
-	"bILFsjkBB71R085vdctEcWTei+LI5WRCbqzxLZYduUdp/zDj++IXZZGuRxEd7qDN+84RPSfQCsEV9D4V",
-	"+usvYRprAQdMCs++XcH6b1qJq3gkc6Nt6egOEymeA9kAYMmOT23gfz0dOKrR1Osfe+7EfWXJKmrB202l",
-	"IRRdvtAVDWDTrLcEZZsw23xBvbXgVxsxrYqXg3bBy/1NqgVpsKh8GiGO5WTjhUTu4hUJbpGR7+JoSkTa",
-	"Td7BMHTbprhAyUuRoNmaNiuISCGz3t4ukb6OAYEm76Gf5cBZUovsJ8FI3eqEGkelxIfs5INWCtABLlXH",
-	"QEZSW45zVWREKeAXKlUoztiiQ4PoJWT4wQjipdImp8x/+vS3kz9rCZKFnf9IMUtfC8FFKPxcZTu6w8Vh",
-	"E1fLqMrVcCUjXrUQF2DryoIphoJTFpzYBJndr0CZK+ioqpJGPJ2tki4zWwrRwM9IMhvPaynWKSaf5VpU",
-	"vTC3VESV0g/T889a6XslCtfLQHdzhEA/CyQnSammZwv56lFVHRDFEadp4mx1muCe9StC1lZKZZGR2bsu",
-	"s3IieLleKDGOKl/6RPseodRvHMnSbnCBED5IFIBMUTUDgeMY3r95dQpuuCn8GbpNHdksoCZHlwXszGqt",
-	"rhivkOQXPFS/0D4xt4H2bmuMVSuHz9TYUpsIHa2YfvxMbcFW394v7ZZ+0UP7PA3Bs6VGUY3DbdnkdpvW",
-	"Ijebiysz3YC3jgFuT+NelugD0Nr28EtN+LtzyrcFb0TCUP9y5KJdg/8QhkPDB1pAvknPd2TFHS7mZegP",
-	"dofmv/V7de639a4drYFqBwkOXzzrs9D+/emTvP5r0BxbnUBahxo4yO4D24Qd7BhxayawnX9Fs6O5kXsj",
-	"sRNt7zoo79W7y72nTw+fQUZGmMUgp1woQMbLyRQUh0LgmH7xIgPmX1uMkJ5X1sQ/tXFBqhT5GshrXn9Y",
-	"o56jhUtvnhBGA4Be1JUcG4IojurC4CUVVHZcvBRoV9+4eBnix1P4+/MX/wdc3SRYg0qGagc7jUdbOrwy",
-	"A3omaqhikElFWEdIq7+iZm6Vta8PdFcBVAAs43fz67w8oMd4u3BMXJloNxRvTbgIU+qKYYzVELLMXNlc",
-	"V93UYrCU58GLGdpm/4mq94UEO8Sa1iWDnKTh4r172CFYuRkLv4wpo3K6FavGkQCmL2ed6TPaQT5SEbHm",
-	"Hhct/V9LLFGDJkrGbITTFG5hap6Ou6Ocixn6XkFfskuFRbCkJWxh9ZhLFVa8Siy3syZGmzZUd96+Am7R",
-	"xyxt+eZZs1iDMvXD8ygOMOZ9SOVewfKNHH5RR7XXPP2OvEq3GLmc03ErEuHXl22Cjd0rHfzkpWHXdAlp",
-	"vvYZPUBjCix4GCwyCT9fiYmaeQD/wqTdnp2/AXkLZz6Cl2Xp3aHfL0Lu08UqOc32yTZViBdCk9oiTLHI",
-	"+AwUPwaSZVUwSONlRy6Wk6wbka5gysmXN/bVw4Meilq4LqYIZSjADDBJKV4qUGQSg8mb2poAMdt3BdX7",
-	"CZ+Xxg7GgpTpHinoQsL2oKdwYxUUb4CeFxW7d91FO4ImTmyiqlLbF7PWJl4EN+GYYnFye99VkYl35rsF",
-	"ZQzTY8iIQqmASu2sltJFmL3Fnh7+bUXJ18VJPVzxqrZAm4TfKaF6PXQ755KkiChZR0WrSQnrn2NgeKux",
-	"YjC3Mu1rSy+woGe9rAD9YoSqVvMtEWQ20oPb5Vn8hISr900FhJhwOH0FJ/OBQRtzWodkHyP/XV8l6XAl",
-	"bqjs+lHOWLKybvDR04PiTcQu6nO/d+mVH5ny7JpSGhfFRIaCtuuV05YPDl72WxvLKuSXha5XdCI6KWoj",
-	"IUpHFz6s7YLycKTSx07o8PQh3Ms2aKHVl9gHQf3QwnPzhQcpxVWz33qvm2AZQ7hbC/bVuYMFKDcQMW+H",
-	"IFwPgq5Yn4ZlQ9nOLdNLKKV2RUM5wpclzdQeZS4xLOlXlLA7L292KXEiENQtTfDJEchc26eHptB4AM9/",
-	"ojCAwwMoeCpjyDGlZQ5/gwE8/cH89OIgtveh4dkhDOCH6oUDv5jJzGmK2vXr5kKImHTk+CQmpaBqZu6E",
-	"ONPcVPLV15HtRVjzqJ5gqlRhrx9TNg4YfrYQjdpU+ogkn821GFsOmI33qprAX8oRCoYK5by6dYRTytL5",
-	"ReIjY7Xb3gqfWK1DZWyRbG/paCqTcVVrqA0+lpqaWnMvtLbepE3ckiraNDdD40+sMgs8BSlj+GV2g4Jx",
-	"mJREpILQTMaQcGNATUqBdvmUkgnjksr9T+wTe32DYgbDASno0Nx3dvevSaNG8giId1va5FbM8xgIsylF",
-	"W0ppdqCm+Il5hfE0dWmYQvAbmqKI3X1uRRRN6ppLW7UKJnppya6KoH5iw6576MO6vcLH60aDhSqVbi7Y",
-	"wmgGjZT47oinsyfAxSc2mnnpdlvLfFYqi1F3bR+GrbYzw6Pe7jbSoqCnv81x831b6se4mqKoOwkQeH54",
-	"uP/J3JGiCTJbcOiappwUJJni3uH+gReBdZR8cv4miqMbFNYGiw72n9phvEBGChodRc/2D/afubu/ho30",
-	"+Q9ung5sCMs8cjUZjQvYkVYbJ25Mq+fK4cFBT/OA9ZoGeBdwA30DLM26i/ruZv54bK7P3cXR84OnXdPX",
-	"8A4aPRiMaCnznIhZdBRdLvQCSOvru7a4veaEHemWz3laZjb4SyZSi7UKkdd68hq7ZUrVHt5U7lQ3iuvL",
-	"lM3LcNHRx/DO5kMGtqHQXbx0oFPRemSowVB1v7SjwdKzgIAOT1TFSdfqetUJk4uwhoAK68Ngdyd7BkCU",
-	"EUVj05hnqlUAzTs7LknKjP8X6H3Ua8X2ATDCMdcKdtnapoxr/bWvt8mjzevDAT49MR3ItCq1u3XsebCc",
-	"Pb3+TffjaP3Ss+UvzbsYNWWA2ZuDuhWFgPPm1RaQiECy7Niofv+hmiIV1iDYaYgGPXlTMMyVfq9YeDkf",
-	"tsWDbV6r7ZS/NcyxVq+2c8UmxK8zB+YoieetqhYvT1PhXV+G3YZ41sI6t3eaK9x7iO44gMG3+t93nYfx",
-	"E87P4lGOorPtUDXgkXnr+fKX6sZWd3cd+F9XszX7Lt5dLz2/wU1dSLBQNbD+cnFUcBkgBletgPX4cz9h",
-	"4RyqlzydbYwsQhUdd02f1l3E2hpldtdqBCj1n64R2hy5Q5gSqQWsmMENyUqsm2Vp3r/lZZbCBL9rqo6j",
-	"509XUDF1QzL9wuHh8heq1nVNsXg6xeSzL+rIhFAmlXbU6u4OrgdEZi4auVI1Jz55qcBEwCibAGEzc8tq",
-	"FcnoCq37FdNpNWiLFOdfs+1USos3VDernS4W5pf2dqifFICEMBghFBlJ0HTY2GWa1J2+8rqvNXRTjWkj",
-	"GYOiplr+dH5Rai2R1mrgau3Dzcun9p3clWTT000vH6KS+flpzNvSerP+Wz7PwnS3a737jg1Y/cbfl79R",
-	"Nx3dvgCLoxer7MHvPhjmNiD1FZfd1s3yJ/vOBbd3D4Aqw30ZlWpeYmkCMsJlYI99BjRxps9YaAZOxKxQ",
-	"ljACLBkQiYNv7l93NqiYoY0PN3n2AxMLXNsi/eeBwn0mPFL9zsluXb25Hp02SGKOF48oGG+0NKDSF70L",
-	"BNMlcrss/c5jO3gMiXXlX3n+Xdj4TT3W1E+B/s+Jh94HtID2vQGbKek6zzPc5lGeYX/n4o2YIf+a+i16",
-	"gcrYjzbMsww+rVdh+KYsEyWTg2+iZL3O7oVrAr4lnJmKjTDSRMm+byfggSruxGZFJOVMW+aiZDbaYZIY",
-	"UmGxI21j7hgUzSmb2NM1OQ/YNSEnWwXdkGtVbukeTrbtBd9gpzmNDITt8L++M11N223ZKttcdCMmbYNO",
-	"D7dNp/8wZcvWI/sv19UP5odLRYR2am21r+EHg9c6tWjbwBqfy42xXGCvAHRxgUfN9Q3GTm/2yox4jLxL",
-	"IDHgEshTLt3d4MSWYEqXJMAvqitJUFU+h3IjPzx73OxAXWPSmxcwm42BC5sAb3rqj8FDDdoz5+7r1RFm",
-	"XEtcxRfMSBPht/ErvYkG3bmbqp1evK0zurJpse/SgfeqoR7Zd7c1RYHvVtjqrZbX/vrKFtv2fmDlT89+",
-	"y6FJczRADCMcN/kn4TlKE440bBPikrZoHnzT/+l1qV+Z5/djIPfRn4DwC3jhdqE/ngP+dIXDDnzzo3nu",
-	"Fjnu3Ov+VuazLERKOnHB0N15XrRDSnZ5HeED7vrY0jvOcIUvLm1b6XU5MqaX+rrSS0/1LESY77iCnKd0",
-	"TDEFU5hg+M58mGpCb5ABZdBAyr3W/v6DDZ6uXUsO1B+lMi5J9R2wVuTOVHxuQMxsR0G7gtRHTvx10biF",
-	"Jv3Oyez7Fa2PnU4kbFLJ7h0JrsjYdSMS4J3tUgHeocAH7ctDnf7W6+aFmi27XdtUAO2+cv1FUd62f0sf",
-	"6D7i1w9gORJqbsfEr0wkSxsFdSbGFULbCKVmgoRmCPaubnc4q0FJD5X1PS6Zf1XrO/XMFps9PrKD1rjW",
-	"1+mnHbe6n455lvFbWxhPGUgj/yTsDk2jzyGoUjBp26A++UNmZrcddntM5XGSpu0u4pX1Pz9xT2scg6Rf",
-	"q882Wf4PtwnvY/pVtMzgm/fXCh5kk9//S93BVsY95zftHvHHraM1CYgbFLaISHsa1CRdq0bNXQbDghjv",
-	"cvx6z+XgsUSZ9to8kF0ZqqXfUlYBf6lMB9HfSW52Y5o0DuZysXVw98nnLrQuWOqhvV5YdYta97fxupaQ",
-	"qnO+jj0JG9a4f7xI1uOpvQuU9GtbNu5Ih+/RDBS1HVtdE+/q6zi7G9Byuel8tzxtdebG/VaXhlzLwdWI",
-	"utHKsWtG139yxQSt7eB3vdX6jrpbYq93506s4dhp7GgWZb8vF++iHdK1XxlBksfGiiulKUhmqW1/2ePI",
-	"bSZaF/TgTtJ0zgDfq/fW6I36yI5b1ZwzQLRp+geth/0jeV0/UW2Y28vXXmdaYjMu7uMohvHuG7BzImvw",
-	"zf6j14GyjkKD45b7T/alP+tZAw6X0xc7LoH2sKRZ15EcPIIw0V6T3cvvxCV6uE6Kv3XiYEcCTet6naaz",
-	"lM9PqctPWtJtZ6Xc1Zm/zHYU2m/jE3XTYJ2L+lM9PX5GaT1B1qWL6tq9Po/nshq0RSrzW4x1iLsK1vj3",
-	"kLzZQMWyS/jUDWy2UYa8cs7msu7L911a/M22oytJyK3XK5+YrjaYHrsgUd3Bmiio7P4/3YE/4H26ulKv",
-	"umhtiqr9G8TNWmow1dgSyMIlBa+BUas3Egi0ybx6gLnCsVJVdlv4D765f/VeTplLgG0rAdcmtV8N/MGF",
-	"f31Hv8rt1+1agbA0Np+kbmRNXKsyrTBmLHG5/hhsw1JXCGBpa+OqI5ykkB69PPTCmd3F1z7ydB/L2iJ1",
-	"uhVCkj6jN5ogvd550dHHa/9E39IbZCjlMRAmb1FIuJ3SDN0Hw3mCUprTbRzOTCrMHQPnqARNZP+NOztk",
-	"KQ4UflGDIiN0maJpb/RcmC/HYmlvSAB+Mc3yDFH17d57z+2jboEI5hPANq6ZESPfDHF7u3vSiRTXam1/",
-	"RvKsDzPvC2Qn528uC0zWoxA3cVgSuVkh5UmpmbAfB1dTKr2hHTsSSNJZL6FfIEmpJqXfhtZN8ci+J+O2",
-	"vN47rsAg5RiG9vL5ECSZGf5JppBigSw1VDO2n33pO4Mad8fuUon3ur3fbtsyKm6/h10xa/i4mgvNm2R+",
-	"vNZmrv3itBWlpciio2hgzF83T91j0M2npah7Ul8h9Z5ZR8570Mhoec/ra8HeM6/piPe0lv3eM9s0y3/g",
-	"GuzdXd/9TwAAAP//",
+	"7H17c9u49ehXOcPbGTu3tOU4yd7W/uOO42R3czdOXNtp506SjiDySEJDAlwAtKNk/N1/gwcpkAIpyZa8",
+	"2TT9oxtTJHhwcN4vfo0SnhecIVMyOvoaFUSQHBUK89fzrMRCUKbekBz1Bcqio6ggahrFETPXolF1TxRH",
+	"An8vqcA0OlKixDiSyRRzoh/8i8BxdBT9r8H8dQP7qxyYxW9v4+i0FJILfXuKMhG0UJTrF15NEYYMPyt7",
+	"wxD4GNQUoRB4TXkpoSAT3I9iC97vJYrZHL7ELuoDk5PPr5FN1DQ6evb4MI7UrNB3SiUomxhIXqWYF1wh",
+	"S2a/4WwRogtUgqKEG6qmBhRJcoRPOAPCUhjxdAYCi4zMzI9jKqQCgbLgTCKMuYDDpzDlpZA11FMkKYo5",
+	"2B4EexqEDvgPnz2Lo5yy6u/Hwd2Mz4hKpovbeMuyGZBEAbUI5aP/YKJ2JCSlEMgUvLwiE8j1w9gD6njP",
+	"ru/DuAjFa5pTtQjDOZkgSPql8wAz85y/dopjUmYqOnp2EGtk0LzM9R8HBhX2rzkiKFM4QWFguCjZqxcd",
+	"hCxK1kvCYy5yoqKjqCxpGoXwfIUk7+EUhSS/L5Pc6uctHVkOJekF/l6iNJhNOFPIzD9JUWQ0IRrJg0Lw",
+	"UYb5X/8jNca/rvjGc/uUfWnzzM5IprGBKQj7ctiVM6bI5xhqAQIaP/LRfqQZm7NxRpMHhbF6p8ekFVVL",
+	"RRTCLoG0tAAg6COKzU0ZkQpImlNmYf+ZixFNU2QPCbyWeAnJMhQ7EgTPEFKOEhhXQLKM34CaUmnAe8Wu",
+	"SUbThwTuX5hle+78R6UCakE4hiEKwYUcGmxKQJJMYUwxSw2kb7j6mZfsQUF9w0GWydQJthi4MDi8ppKO",
+	"MgTFLV0YTBsgzwUmnKVUP/8zoRk+KLiVJIWUpgZQI3obtKslsoH0ivPXREzwocnSKDcqIdMvF6CmhFkN",
+	"iOIaBZAkwUJZ2nzHSKmmXNAv+NCnzgWMSAqJwBSZoiSrIbomNCOj7EHx9hyFmkJGkk8SbqZEGfYFhphK",
+	"I4awQJZqVa/hJiBRKcomj45hmKIiNBuCJDP76L7RNO6dGqSTRL/kBY4po/Z1bQ17As/1m5VRtAkZj3mW",
+	"mpPSv+sDVIYDJHCGYEHlBQqDC62UC6H/VNRqnMbaC3o+jvAzyYvM3ksV5nIZ3uwGXtrH9ApuSSIEmem/",
+	"rXRz62qLU4N4pLXpUSKQKFxUxtqSKEp7sKnlZpKde/uwqreJp/93+fYNXBqoKgvT4mhHglluf/4iK1D0",
+	"i3JUU24hZNrweB/98vIqiqPzt5fmP+/M/59cnf4axdGLl69fXr2MPgYArlH+Kg3ilZdqozuy6wW3ZMyW",
+	"oBVeA7mjjW41PYbhVy3sb4cgcZLrcwUitMWbZZjCWPDcos7qAWmhIMpoiP3QucmyKLhQ8oWYXZQ+hY04",
+	"z5CwyJpAlQn1PjK2mA9pE5X1AcWVNWYpo0aoR7ELb/8YQE6TXLXLdBf2CHGpwrzItDEiFRZQSsom3pHF",
+	"QCT8/5Oz1/tB29NHSRMb1Ru7N/OaWvOxuZOaedfgYk8MLTBy+9zMqkGgypSql9dOMDeBsrhYxN6/NFHd",
+	"EAkpZ2hQNfxQHhw8Seyy5t+4by9doxjZC0PYxf3JPgy1MNm3wmT4KEiXJFHWNV34xYroZYy5sEsr1ZY4",
+	"FRZlKFWHUBAojSM0Fz6yTBKUMihilFbZqgN5dI4/bRd5iBkUZGZYuwM1xq8JQaeo9YXqTaZE4Z65uoyE",
+	"LTLsnRb1cXX29T7q7ftY6ieojVD6nDwDymoepgh7wauxQB14WV/AZIRNSmLtwoooGE81Iic8SBbMuawL",
+	"P8yDQZe1BXQv5TNfMKx3BE/LJLBNq3vMfdJEWMY0Q2ksJXFNE7TrUwl1MAomqCTsSp6jM6+AM+/9hpLr",
+	"416k3NapKqoyXH6gBpPV3W2tVB+Mt9EAjnvJYRP0O6etu4vo52U6QXUiqJrmqGiyeGK/8hsgMDL3wQgT",
+	"kiMQ+L3kisTWI39bIDvlUu1IcAEdKARNUELJMpQSEs7GdFIKTBet0KQoT7nAX3kpmhKGl6PMEy+szEco",
+	"NMjuCbn67Wec2djfCrebYN45ijPOrO20wjM55lzMfqHP17p/HagEyX+hz9dAkrY8mpS0hDVaFOMfS+P1",
+	"bQx5CG5uzDsoH0MVaN3E+Krf4B+TTGKAii6nRGBY4BREqEpyOUKWhfbBOYPT83ewq38QKBWMypkEC+yj",
+	"Y+uu17RbE/fNFBlkOFba9N43hlmSlZJe41kVwrRidH69Cmba64vnV8c+H3uRz4PAuZoY6oW2iRe3auKy",
+	"UptMBPIyU7TIjEB1OlWuvqE+AMOxWY+4NVlkgVC7IQsoUIC5xUTPNfa1GrAoryGNgTKXGNBKIaNyHstO",
+	"Zk2Ur47aA/u/Xgy32KDaTIhaT7NSKhSLUtyan+mJWtVk6tHcNhizssJyt8ceDD2gb0IJVVi4uwpyK1zo",
+	"dywatCgQCANk11Rwpq1XECWTsAdDR75D2DWxDu0K3zBI7HKPbARG4ITqPzGtftiR1meF84wk2jOj0pCi",
+	"9tj0YdmQsbFrvPTM04NGdubQOKEKhQby3+/J3pePu+/3yN6Xg72/f/zf790/Hv3fv4QOu96wBW1dUUde",
+	"EEUC6ZeXZ5WMOz2xvrmkE4apuXRy/soF9jQj6dXGJl7e2uZPz549+SkAcpJRZOp0/lw3DPZW/x3H1kyw",
+	"P/yGM/2s5nCpkKQaZgKKf0K2CixxdCOowrdMSxjN8jVwbuFWWm3lRSoOXJ668ZlyUdc0ED1VqpBHgwG8",
+	"u3jd2t3hwdO/hVwwjYhQTGGERKCwiHI+ncFcZTiTJOElUzDiJUu13+fIfa/KgNwFt71CJsTLL+dsGnD5",
+	"iyKj68nFZC5jVxBCWoTcxneRv6mgY3WBBdFbPQl61sigiv5KBUWpYESST6AdEzXVciSZEjbBVMudFDNU",
+	"mFZazO2iqVn7wMlRSuf5ra4qTK6mIEmHCzglMmAenSNLNfAlUzQzwNbLGMWsDYraX9Oi2J5hDBdI0hmQ",
+	"sUIRg02wWDYn4KA3atr5re41URyZ56I4cjmZkBtrfItlR+5R2j/M/X3xi7JI16OIDnfQ5n3niJ4TaIXg",
+	"CnqfCv33L2EaawEHTArPvl3B+m9aiat4JHOjbendHSZSPAeyAcCSHZ/awP96OnBUo6nXP/bcibvKklXU",
+	"grebSkMouvxFVzSATfO+JSjbhNnmC+qtBb/aiGlVvBy0C17ublItSINF5dMIcSwnGy8kchuvSHCLjHwb",
+	"R1Mi0m7yDoah2zbFBUpeigTN1rRZQUQKmfX2don0dQwINHkPfS0HzpJaZD8KRupWJ9Q4KiXeZyfvtFKA",
+	"DnCpOgYyktpynKsiI0oBP1OpQnHGFh0aRC8hw3dGEC+VNjll/tXHf5z8WUuQLOz8Z4pZ+lIILkLh5yrb",
+	"0R0uDpu4WkZVroYrGfGqhbgAW1cWTDEUnLLgwibI7H4FylxBR1WVNOLpbJV0mdlSiAZ+RZLZeF5LsU4x",
+	"+STXouqFtaUiqpR+mJ5/0krfK1H4uAx0t0YI9LNAcpKUanq2kK8eVdUBURxxmibOVqcJ7lm/ImRtpVQW",
+	"GZm96TIrJ4KX64US46jypU+07xFK/caRLO0GFwjhnUQByBRVMxA4juHtqxen4G43hT9Dt6kjmwXU5Oiy",
+	"gJ1ZrdUV4xWS/IKH6hfaJ+Y20N5tjbHqzeEzNbbUJkJHK6YfP1FbsNW390u7pd/0rX2ehuDZUqOoxuG2",
+	"bHK7TWuRm83FlZluwFvHALencSdL9B5obXv4pSb83Tnl24I3ImGofzly0a7BfwjDoeEDLSBfpec7suIO",
+	"F/My9Ae7Q/Pf+rk699t61t6tgWoHCQ6fPemz0P794YP8+NegObY6gbQONXCQ3Qe2CTvYMeLWTGC7/opm",
+	"R3Mjd0ZiJ9redFDeizeXe48fHz6BjIwwi0FOuVCAjJeTKSgOhcAx/exFBsy/thghPa+siX9q44JUKfI1",
+	"kNdsf1ijnqOFS2+dEEYDgF7UlRwbgiiO6sLgJRVU9r54KdCuvnGxGeLnU/j702f/B1zdJFiDSoZqBzuN",
+	"R1s6vDIDeiZqqGKQSUVYR0irv6JmbpW12we6qwAqAJbxu/l1Xh7QY7xdOCauTLRrijcmXIQpdcUwxmoI",
+	"WWaubK6rbmoxWMrzYGOGttl/oeptIcHeYk3rkkFO0nDx3h3sEKzcjIVfxpRROd2KVeNIANPns870Ge0g",
+	"H6mIWHOPi5b+7yWWqEETJWM2wmkKtzA1V8fdUc7FDH2voC/ZpcIiWNIStrB6zKUKK14llttZE6NNG6o7",
+	"b18Bt+hjlrZ886xZrEGZ+ulpFAcY8y6kcqdg+UYOv6ij2muefkdepVuMXM7puBWJ8OvLNsHG7pEOfvLS",
+	"sGu6hDRf+4zuoTEFFjwMFpmEr6/ERM08gN8wabdn129A3sKZj+BlWXp36HeLkPt0sUpOs32yTRXihdCk",
+	"tghTLDI+A8WPgWRZFQzSeNmRi+Uk60akK5hy8vmVffTwoIeiFtrFFKEMBZgbTFKKlwoUmcRg8qa2JkDM",
+	"9l1B9X7C56Wxg7EgZbpHCrqQsD3oKdxYBcUboOdFxe61u2hH0MSJTVRVavti1trEs+AmHFMsLm77XRWZ",
+	"eGe+W1DGMD2GjCiUCqjUzmopXYTZe9njw7+tKPm6OKmHK17UFmiT8DslVK+HbtdckhQRJeuoaDUpYf1z",
+	"DAxvNFYM5lamfW3pBV7oWS8rQL8YoarVfEsEmY304HZ5Fj8h4ep9UwEhJhxOX8DJ/MagjTmtQ7IPkf+u",
+	"W0k6XIlrKrt+lDOWrKwbfPT0oHgTsYv63O9ceuVWuOBZNiLJp3UDFGUHBdQ2kHEybqZcohEihHmJAl+P",
+	"kAmhrFEe0dma3Qh0lL043lCy5x5i2wnW5TJxcQtezNCzOEtpnEcTswt6FVfOjrl3WLnfDlzWu7AsqbCi",
+	"e9fJ6xsJHjuO9WFtl/qHY8g+dkL0pw/hTlZbC60+3RwENXcLz80H7mWurFqXoPe6CWFmCHdrYdg6q7MA",
+	"5QZyGe3gkJsO0RWF1bBsSDRtmV5CgumKhrK3z0uaqT3KXMpe0i8oYXdeeO6KFYhAUDc0wUdHIHPtORya",
+	"EvABPP2FwgAOD6DgqYwhx5SWOfwNBvD4J/PTs4PYdqrDk0MYwE/VAwd+mZlZ07Qb6MdNq46YdGRfJSal",
+	"oGpmunWc02RqLOtGcduibC7VC0yVKmxjOGXjgEluSwSpLXLQOtU0LNlCzWy8V1Vr/laOUDBUKOd1xyOc",
+	"UpbOW7yPjD9lp158YLV1I2OLZNs/palMxlUVqDbFWWqqnU3Hbm1XS5tSJ1UccO4gxB9YZbB5pouM4bfZ",
+	"NQrGYVISkQpCMxlDwo1pOykF2tenlEwYl1Tuf2Af2MtrFDMYDkhBh6YT3XXGk0b16hEQr4/dZL3M9RgI",
+	"s8leW+RqdqCm+IF5LQs0dQmyQvBrmqKIXae9IoomdTWsrScGE1e2ZFfFtj+wYdeEgGE9+OL9x8boi6rI",
+	"wbQ+w2gGjWKF3RFPZ4+Aiw9sNPMKIWyV+VmpLEbdQAUYtgYCDY965w5Ji4KeyUPHzedtESbjaoqinvFA",
+	"4Onh4f4H071GE2S2FNSNszkpSDLFvcP9Ay827ij55PxVFEfXKKx1HB3sP7a38QIZKWh0FD3ZP9h/4rqy",
+	"DRvp8x9cPx7Y4KK55KplGq3xkVYbJ+6e1jScw4ODnrEO641z8FqjAxMdLM26EQpuZsJ4bBobb+Po6cHj",
+	"ruVreAeN6RhGtJR5TsQsOoouF6Y0pHVjtW07qDlhR7rX5zwtMxuWJxOpxVqFyI968Rq7ZUrVHl5Xjm43",
+	"ius212abYnT0Pryz+S0DO+rpNl56o1PR+s7Q6Keq87dj9NWTgIAOL1RFsNeaR9YJk4t9h4AK68Pg3C17",
+	"BkCUEUVjMzJpqlUAzTtnYUnKjGcemErVa8X2ATDCMdcKdtm7TYHd+u/+uE0ebTZ2B/j0xMyG06rU7tax",
+	"58Fy9vQma92No/VDT5Y/NJ8v1ZQBZm8O6lZ8CM6bTUcgEYFk2bFR/f5FNUUqrEGw0xANevGmYJgr/V6x",
+	"8Hx+2xYPttnw3Cl/a5hjrV7tTJFNiF9nDsxREs+HiC22tVPhhyd2G+JZC+vcdptXuPcQ3XEAg6/1v287",
+	"D+MXnJ/FgxxF50Co6oYH5q2nyx+qR47d3nbgf13N1pyIeftx6fkNrusSj4Ww0Pqvi6OCywAxuDoSrO8/",
+	"91NJzqF6ztPZxsgiVGtz2/RpXYvc1iizu4omQKn/dCPq5sgdwpRILWDFDK5JVmI9xkzz/g0vsxQm+E1T",
+	"dRw9fbyCiqlHxekHDg+XP1ANFWyKxdMpJp98UWfir1JpR62eu+Gmc2SmBcwVETrxyUsFJgJG2QQIm5n+",
+	"t1UkoyuB71dMp9VNW6Q4vwG6Uykt9g5vVjtdLKwvbd+un66BhDAYIRQZSdDMPtllmtSdvvLm4jV0U41p",
+	"IxmDoqZ6/em8hW0tkdYarWvtw83Lp3a39Eqy6fGmXx+ikvn5aczbpgfz/td8nh/rHqR7+w0bsPqJvy9/",
+	"oh4Hu30BFkfPVtmDPxcyzG1A6uaj3VbP/6N954LbrhCgynBfRqWaF7+agIxwufFjnwFNnOkTFpqBEzEr",
+	"lCWMAEsGROLgq/vXrQ0qZmjjw02efcfEAte2SP9poKWCCY9Uv3GyW1dvrkenDZKY48UjCsYbwyao9EXv",
+	"AsF0idwuS7/z2A4eQmJd+c3ofwobv6nHmvopMJk78dB7j+HcvjdgMyVd53mG2zzKM+yfKb0RM+RfU394",
+	"MlAZ+9GGeZbBp/UqDN+UZaJkcvBVlKzX2b1w49m3hDNTSxNGmijZt+0E3FPFndisiKScacvcFF9QNbVJ",
+	"DKmw2JF2ZHoMiuaUTezpmpwH7JqQk61Pb8i1Krd0ByfbTulvsNOcRgbCfnthfWe6WrbbslV27OtGTNoG",
+	"nR5um07/YQrKq4qY/2pdfW9+uFREaKfW1mEbfjB4rVOLdkCv8bncPZYLbHNGFxd41Fz3lnZ6s1fmjofI",
+	"uwQSAy6BbAqwTNd2YotjpUsS4GfVlSSoatJDuZGfnjxsdqCuMenNC5jNxsCFTYA3PfWH4KEG7Zlz9/Xq",
+	"CDOuJa7iC2akifDb+JXeRIPuXA9xpxdv64yubFrsm3TgvWqoB/bdbU1R4Isitnqr5bW/vLLVer2fvvnh",
+	"2W85NGmOBohhhOMm/yQ8R2nCkYZtQlzSFs2Dr/o/vS71C3P9bgzkPscUEH4BL9y+6PtzwB+vcNiBr7E0",
+	"z90ix517PXnMfDCHSEknLhi6O8+LdkjJLq8jfMBdn8F6wxmu8C2sbSu9LkfGTLlfV3rppZ6ECPMNV5Dz",
+	"lI4ppmAKEwzfmU+GTeg1MqAMGki507u//WCDp2vXkgP158KMS1J9oa0VuTMVnxsQM9tR0K4g9YETf100",
+	"bqFJv3Ey+3ZF60OnEwmbVLJ7R4IrMnZzogR4Z7tUgHco8EG7ravT33rZbHXastu1TQXQnvjXXxTlbfuP",
+	"9IHuIn79AJYjoeZ2TPzKRLK0UVBnYlwhtI1QaiZIaIZgu6i7w1kNSrqvrO9xyfwmum/UM1scw/nADlqj",
+	"4bLTTztuzaUd8yzjN7YwnjKQRv5J2B2aEaxDUKVg0g6offRdZma3HXZ7SOVxkqbt+e6V9T8/cU9rHIOk",
+	"X6oPaln+Dw9w72P6VbTM4Kv31woeZJPf/0vdwVbGPefX7en9x62jNQmIaxS2iEh7GtQkXasR2l0Gw4IY",
+	"73L8es/l4KFEmfbaPJBdGaql31JWAX+pzGzXP0ludmOaNA7mcrF1cHfJ5y4MlVjqob1ceOsWte4f43Ut",
+	"IVXnfB17Ejascb+/SNbDqb0LlPRLWzbuSIfv0QwUtbN03Xj16rtFuxvQcrmZSbg8bXXm7vujmobcMMjV",
+	"iLoxZLNrRTcZdMUErZ2t+HGr9R31HMte786dWMOx09jRLMr+XC7eRTuka7//giSPjRVXSlOQzFI7mLTH",
+	"kdtMtC7owZ2k6ZwBvlXvrTG19oEdt2psaoBo0/Q7rYf9nryuX6g2zG3ztTczmNiMi/tsjWG8uwbsnMga",
+	"fLX/6HWgrKPQ4Ljl/pN96Ec9a8DhcvpixyXQ7pc06zqSgwcQJtprsnv5k7hE99dJ8ddOHOxIoGldr9N0",
+	"lvL5KXX5SctmK62SuzrzX7MdhfbH+ETdNFjnon6op4fPKK0nyLp0UV271+fxXFY3bZHK/OFvHeKugjX+",
+	"MyRvNlCx7BI+9QCbbZQhr5yzuawnJn6TFn9zIOxKEnLr9conZqoNpscuSFTPFicKKrv/hzvwHfbT1ZV6",
+	"VaO1Kar2O4ibtdRgqrElkIUmBW+AUWs2Egi0ybz6BtPCsVJVdlv4D766f/U2p8wlwLaVgBtg268GvnPh",
+	"X/foV7n9epAuEJbG5mPhjayJG1WmFcaMJS7XH4MdJesKASxtbVx1hJMU0qOX+zScLbG9Lxuv2ZJeWcfy",
+	"/qFXfuiV7eiVF24ksPueMuzaMe5ufvCA+zN6YshRmG8uu4kIkJRCIFPAGcpHoKbCfMOIAMMbSz0srT6C",
+	"cpdWn26lMhBuiPId+tkeUMiE++Uc6H8O87eeVv1DUP0QVH+kAWzFiO0ovJkSZbK5RGQURWsEuh1z3m4v",
+	"PK5H5WtjxoybyOgnBMJmTvj1SCVr8nzps2XdN0+3aMq6N4S4IqPX2nr1Bu1GR+8/+vh7Ta+RoZTHQJi8",
+	"QSHhZkoz23tQCJ6glMYUbCBhJhXmDgU5KkET2d+eb29ZigOFn9WgyAhdxpTtjZ4LnqOaYmnbKQE/m8m6",
+	"hun7du895/ZRz0uGhJdmoCRLzUc2WDIzlrC3u0edSHFzWfdnJM/6MPO2QHZy/uqywGQ9CnELh90Wtyqk",
+	"PCm1xd6Pg6spld6tHTsSSNJZL6FfIEmpJqU/htZNpem+J1G2/L43XIFByjEM7aSaIUgyM/yTTLWwQZYa",
+	"qhnbr/f1nUGNu2PXgeo9bofh2BnOihtvDStmDR9X80XzidrvP2qjwCzgTIpSZNFRNDDGglunHkjs1tPW",
+	"kLtSz5vwrtmor3ehUf7iXa9niHjXvAll3tVaxnrX7IRN/4Kbxnv78fZ/AgAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

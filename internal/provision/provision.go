@@ -127,11 +127,7 @@ func (s *Service) Create(ctx context.Context, p access.Principal, team string, i
 	now := s.now()
 	svc := store.Service{ID: audit.NewID(), TeamID: t.ID, TeamName: t.Name, Name: in.Name, Blueprint: in.Blueprint, Image: in.Image, Tag: in.Tag,
 		Repo: in.Repo, Parameters: params, Environments: in.Environments, CreatedBy: p.Subject, CreatedAt: now, UpdatedAt: now}
-	run := store.Run{ID: audit.NewID(), TeamID: t.ID, ServiceID: svc.ID, Action: "create", Status: StatusQueued, RequestedBy: p.Subject,
-		RequestedGroups: p.Groups, CreatedAt: now}
-	for i, name := range Steps {
-		run.Steps = append(run.Steps, store.RunStep{Index: i, Name: name, Status: StatusPending})
-	}
+	run := newRun(t.ID, svc.ID, "create", svc.Tag, params, p, now)
 	err = s.deps.Store.Tx(ctx, func(q store.Queries) error {
 		if err := q.CreateService(ctx, svc); err != nil {
 			if errors.Is(err, errs.ErrConflict) {
@@ -259,4 +255,113 @@ func (s *Service) Status(ctx context.Context, p access.Principal, team, name str
 		out.Environments = append(out.Environments, es)
 	}
 	return out, nil
+}
+
+func newRun(teamID, serviceID, action, tag string, params map[string]any, p access.Principal, now time.Time) store.Run {
+	run := store.Run{ID: audit.NewID(), TeamID: teamID, ServiceID: serviceID, Action: action, Status: StatusQueued, RequestedBy: p.Subject,
+		RequestedGroups: p.Groups, Tag: tag, Parameters: params, CreatedAt: now}
+	for i, name := range Steps {
+		run.Steps = append(run.Steps, store.RunStep{Index: i, Name: name, Status: StatusPending})
+	}
+	return run
+}
+
+// Release is a change to what a service deploys: a new image tag and/or parameters (merged
+// over the current ones). Nil fields stay as they are.
+type Release struct {
+	Tag        *string
+	Parameters map[string]any
+}
+
+// Update starts a run that commits and deploys a change (team editor).
+func (s *Service) Update(ctx context.Context, p access.Principal, team, name string, r Release) (store.Run, error) {
+	return s.release(ctx, p, team, name, "update", func(svc store.Service) (string, map[string]any, error) {
+		tag, params := svc.Tag, map[string]any{}
+		for k, v := range svc.Parameters {
+			params[k] = v
+		}
+		if r.Tag != nil {
+			tag = *r.Tag
+		}
+		for k, v := range r.Parameters {
+			params[k] = v
+		}
+		return tag, params, nil
+	}, nil)
+}
+
+// Rollback starts a run that commits again what an earlier succeeded run deployed: in GitOps
+// a rollback is a new commit, so history stays whole and Argo CD syncs it like any change.
+func (s *Service) Rollback(ctx context.Context, p access.Principal, team, name, toRun string) (store.Run, error) {
+	return s.release(ctx, p, team, name, "rollback", func(svc store.Service) (string, map[string]any, error) {
+		target, err := s.deps.Store.Q().RunByID(ctx, toRun)
+		if err != nil || target.ServiceID != svc.ID {
+			return "", nil, errs.Invalid("/run", "no run %s of service %s", toRun, svc.Name)
+		}
+		if target.Status != StatusSucceeded || target.Tag == "" {
+			return "", nil, errs.Invalid("/run", "run %s did not succeed; roll back to one that did", toRun)
+		}
+		return target.Tag, target.Parameters, nil
+	}, map[string]any{"to": toRun})
+}
+
+// release is Update and Rollback: one run at a time per service, the service row updated
+// with the run in one transaction.
+func (s *Service) release(ctx context.Context, p access.Principal, team, name, action string,
+	next func(store.Service) (string, map[string]any, error), detail map[string]any) (store.Run, error) {
+	t, err := s.deps.Tenancy.Authorize(ctx, p, team, access.Editor)
+	if err != nil {
+		return store.Run{}, err
+	}
+	q := s.deps.Store.Q()
+	svc, err := q.ServiceByName(ctx, t.ID, name)
+	if err != nil {
+		return store.Run{}, err
+	}
+	tag, params, err := next(svc)
+	if err != nil {
+		return store.Run{}, err
+	}
+	bp, err := s.deps.Blueprints.Get(svc.Blueprint)
+	if err != nil {
+		return store.Run{}, err
+	}
+	values, err := blueprint.Resolve(bp, params)
+	if err != nil {
+		return store.Run{}, err
+	}
+	if err := blueprint.CheckInput(blueprint.Input{Team: team, Service: svc.Name, Image: svc.Image, Tag: tag, Environments: make([]blueprint.Environment, 1)}); err != nil {
+		return store.Run{}, err
+	}
+	resolved := map[string]any{}
+	for k, v := range values {
+		resolved[k] = v
+	}
+	runs, err := q.ListServiceRuns(ctx, svc.ID, 1)
+	if err != nil {
+		return store.Run{}, err
+	}
+	if len(runs) > 0 && (runs[0].Status == StatusQueued || runs[0].Status == StatusRunning) {
+		return store.Run{}, fmt.Errorf("%w: run %s of %s is still %s; wait for it (or retry it if it failed)", errs.ErrConflict, runs[0].ID, name, runs[0].Status)
+	}
+	now := s.now()
+	run := newRun(t.ID, svc.ID, action, tag, resolved, p, now)
+	if detail == nil {
+		detail = map[string]any{}
+	}
+	detail["run"], detail["tag"] = run.ID, tag
+	err = s.deps.Store.Tx(ctx, func(q store.Queries) error {
+		if err := q.UpdateServiceRelease(ctx, svc.ID, tag, resolved, now); err != nil {
+			return err
+		}
+		if err := q.CreateRun(ctx, run); err != nil {
+			return err
+		}
+		return audit.Record(ctx, q, p, audit.Entry{Action: "service." + action, Team: t.Name, Target: "team/" + t.Name + "/service/" + name, Detail: detail}, now)
+	})
+	if err != nil {
+		return store.Run{}, err
+	}
+	s.enqueue(run.ID)
+	return run, nil
 }

@@ -226,3 +226,59 @@ func TestConcurrentServicesAllLand(t *testing.T) {
 		t.Fatalf("commits:\n%s %v", out, err)
 	}
 }
+
+// A second change (replicas) is a second commit that Argo CD syncs; a rollback is a third
+// commit that returns to the first state.
+func TestUpdateAndRollback(t *testing.T) {
+	f := newFixture(t, "upd-{team}-{env}")
+	jane := person("user:default/jane")
+	if _, err := f.ten.CreateTeam(t.Context(), jane, tenancy.NewTeam{Name: "orders"}); err != nil {
+		t.Fatal(err)
+	}
+	first, err := f.prov.Create(t.Context(), jane, "orders", provision.NewService{Name: "queue", Blueprint: "worker",
+		Image: "registry.example.com/orders/queue", Tag: "1.0.0", Parameters: map[string]any{"replicas": float64(2)}, Environments: []string{"dev"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pods := func(want int) {
+		t.Helper()
+		plane.Eventually(t, time.Minute, fmt.Sprintf("%d pods running", want), func() (bool, error) {
+			n := runningPods(t, f, "upd-orders-dev", "queue")
+			return n == want, fmt.Errorf("%d running", n)
+		})
+	}
+	if r := waitRun(t, f, jane, first.ID); r.Status != provision.StatusSucceeded {
+		t.Fatal(r.Error)
+	}
+	pods(2)
+	if _, err := f.prov.Update(t.Context(), jane, "orders", "queue", provision.Release{Parameters: map[string]any{"replicas": float64(4)}}); err == nil {
+		// The update is queued; a second one at once is refused until it ends.
+		if _, err := f.prov.Update(t.Context(), jane, "orders", "queue", provision.Release{}); err == nil {
+			t.Fatal("a second release while one runs was accepted")
+		}
+	} else {
+		t.Fatal(err)
+	}
+	runs, _ := f.st.Q().ListServiceRuns(t.Context(), first.ServiceID, 1)
+	if r := waitRun(t, f, jane, runs[0].ID); r.Status != provision.StatusSucceeded {
+		t.Fatal(r.Error)
+	}
+	pods(4)
+	back, err := f.prov.Rollback(t.Context(), jane, "orders", "queue", first.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := waitRun(t, f, jane, back.ID); r.Status != provision.StatusSucceeded {
+		t.Fatal(r.Error)
+	}
+	pods(2)
+	out, _ := exec.Command("git", "-C", f.remote, "log", "--format=%s", "main").CombinedOutput()
+	for _, want := range []string{"orders/queue: create", "orders/queue: update", "orders/queue: rollback"} {
+		if !strings.Contains(string(out), want) {
+			t.Fatalf("no %q commit in:\n%s", want, out)
+		}
+	}
+	if _, err := f.prov.Rollback(t.Context(), jane, "orders", "queue", "not-a-run"); err == nil {
+		t.Fatal("rollback to an unknown run accepted")
+	}
+}

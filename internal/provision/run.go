@@ -112,6 +112,10 @@ func (s *Service) execute(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
+	// A run deploys what it was asked to, even if the service has changed since.
+	if run.Tag != "" {
+		svc.Tag, svc.Parameters = run.Tag, run.Parameters
+	}
 	st := &state{run: run, svc: svc}
 	run.Status = StatusRunning
 	if run.StartedAt.IsZero() {
@@ -251,7 +255,7 @@ func (s *Service) commit(ctx context.Context, st *state) (string, error) {
 		email = strings.NewReplacer(":", ".", "/", ".").Replace(email) + "@users.berth.invalid"
 	}
 	sha, err := s.deps.Repo.Commit(ctx, gitops.Change{Write: st.rendered.GitOps,
-		Message: fmt.Sprintf("%s/%s: %s from blueprint %s\n\nBerth-Run: %s", st.svc.TeamName, st.svc.Name, st.run.Action, st.svc.Blueprint, st.run.ID),
+		Message: fmt.Sprintf("%s/%s: %s from blueprint %s (tag %s)\n\nBerth-Run: %s", st.svc.TeamName, st.svc.Name, st.run.Action, st.svc.Blueprint, st.svc.Tag, st.run.ID),
 		Author:  gitops.Author{Name: st.run.RequestedBy, Email: email}})
 	if err != nil {
 		return "", err

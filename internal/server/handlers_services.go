@@ -175,3 +175,41 @@ func (s *Server) RetryRun(ctx context.Context, req api.RetryRunRequestObject) (a
 	}
 	return api.RetryRun202JSONResponse(apiRun(run, svc.TeamName, svc.Name)), nil
 }
+
+func (s *Server) UpdateService(ctx context.Context, req api.UpdateServiceRequestObject) (api.UpdateServiceResponseObject, error) {
+	p, err := principal(ctx)
+	if err != nil {
+		return nil, err
+	}
+	prov, err := s.provision()
+	if err != nil {
+		return nil, err
+	}
+	r := provision.Release{Tag: req.Body.Tag}
+	if req.Body.Parameters != nil {
+		r.Parameters = *req.Body.Parameters
+	}
+	run, err := prov.Update(ctx, p, req.Team, req.Service, r)
+	if err != nil {
+		return nil, err
+	}
+	loc := "/api/v1/runs/" + run.ID
+	return api.UpdateService202JSONResponse{Body: apiRun(run, req.Team, req.Service), Headers: api.UpdateService202ResponseHeaders{Location: &loc}}, nil
+}
+
+func (s *Server) RollbackService(ctx context.Context, req api.RollbackServiceRequestObject) (api.RollbackServiceResponseObject, error) {
+	p, err := principal(ctx)
+	if err != nil {
+		return nil, err
+	}
+	prov, err := s.provision()
+	if err != nil {
+		return nil, err
+	}
+	run, err := prov.Rollback(ctx, p, req.Team, req.Service, req.Body.Run.String())
+	if err != nil {
+		return nil, err
+	}
+	loc := "/api/v1/runs/" + run.ID
+	return api.RollbackService202JSONResponse{Body: apiRun(run, req.Team, req.Service), Headers: api.RollbackService202ResponseHeaders{Location: &loc}}, nil
+}

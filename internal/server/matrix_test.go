@@ -57,6 +57,9 @@ func matrix() []call {
 		{op: "listServices", method: "GET", path: "/api/v1/teams/payments/services", want: viewer},
 		{op: "getService", method: "GET", path: "/api/v1/teams/payments/services/svc-alice", want: viewer},
 		{op: "getRun", method: "GET", path: "/api/v1/runs/{run}", want: viewer},
+		// Who may not change a service (the change itself is in TestServiceRuns).
+		{op: "updateService", method: "PATCH", path: "/api/v1/teams/payments/services/seeded", body: map[string]any{"tag": "1.0.1"}, want: map[string]int{"vi": 403, "outsider": 404}},
+		{op: "rollbackService", method: "POST", path: "/api/v1/teams/payments/services/seeded/rollbacks", body: map[string]any{"run": "{run}"}, want: map[string]int{"vi": 403, "outsider": 404}},
 		// Retrying as such is in TestServiceRuns; here, who may not.
 		{op: "retryRun", method: "POST", path: "/api/v1/runs/{run}/retries", want: map[string]int{"vi": 403, "outsider": 404}},
 		{op: "listClusters", method: "GET", path: "/api/v1/clusters", want: all(200)},
@@ -102,7 +105,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 				nb := map[string]any{}
 				for k, v := range m {
 					if s, ok := v.(string); ok {
-						v = strings.ReplaceAll(s, "{who}", who)
+						v = strings.NewReplacer("{who}", who, "{run}", ids["run"]).Replace(s)
 					}
 					nb[k] = v
 				}

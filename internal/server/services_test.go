@@ -52,8 +52,18 @@ func TestServiceRuns(t *testing.T) {
 	if err != nil || strings.Count(string(out), "payments/fraud-api: create") != 1 || !strings.Contains(string(out), "service:ed|") {
 		t.Fatalf("commits: %s %v", out, err)
 	}
+	// A change while the last run has failed is a new run (the failed one can still be retried).
+	upd := e.must(202, e.do("ed", "PATCH", "/api/v1/teams/payments/services/fraud-api", map[string]any{"tag": "1.0.1"})).json(t)
+	if upd["action"] != "update" {
+		t.Fatalf("update run: %v", upd)
+	}
+	r := e.do("ed", "POST", "/api/v1/teams/payments/services/fraud-api/rollbacks", map[string]any{"run": id})
+	if r.status != 422 && r.status != 409 {
+		t.Fatalf("rollback to a failed run: %d %s", r.status, r.body)
+	}
+	e.must(422, e.do("ed", "PATCH", "/api/v1/teams/payments/services/fraud-api", map[string]any{"tag": "latest"}))
 	detail := e.must(200, e.do("vi", "GET", "/api/v1/teams/payments/services/fraud-api", nil)).json(t)
-	if len(detail["runs"].([]any)) != 1 || detail["service"].(map[string]any)["parameters"].(map[string]any)["replicas"] != float64(3) {
+	if len(detail["runs"].([]any)) != 2 || detail["service"].(map[string]any)["parameters"].(map[string]any)["replicas"] != float64(3) {
 		t.Fatalf("service: %v", detail)
 	}
 	bad := e.do("ed", "POST", "/api/v1/teams/payments/services", map[string]any{"name": "x1", "blueprint": "nodejs-api", "image": "Registry/UPPER", "tag": "latest",

@@ -105,7 +105,10 @@ type Run struct {
 	ID, TeamID, ServiceID, Action, Status, RequestedBy, CommitSHA, Error string
 	// RequestedGroups are the requester's groups, so that writes made for them later (after a
 	// restart, too) carry their identity.
-	RequestedGroups                  []string
+	RequestedGroups []string
+	// Tag and Parameters are what the run deploys.
+	Tag                              string
+	Parameters                       map[string]any
 	CreatedAt, StartedAt, FinishedAt time.Time
 	Steps                            []RunStep
 }
@@ -125,6 +128,8 @@ type runRow struct {
 	Status      string `db:"status"`
 	RequestedBy string `db:"requested_by"`
 	Groups      string `db:"requested_groups"`
+	Tag         string `db:"tag"`
+	Parameters  string `db:"parameters"`
 	CommitSHA   string `db:"commit_sha"`
 	Error       string `db:"error"`
 	CreatedAt   int64  `db:"created_at"`
@@ -144,8 +149,12 @@ type stepRow struct {
 // CreateRun inserts a run and its steps.
 func (q Queries) CreateRun(ctx context.Context, r Run) error {
 	groups, _ := json.Marshal(r.RequestedGroups)
-	_, err := q.exec(ctx, "INSERT INTO runs (id, team_id, service_id, action, status, requested_by, requested_groups, commit_sha, error, created_at, started_at, finished_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-		r.ID, r.TeamID, r.ServiceID, r.Action, r.Status, r.RequestedBy, string(groups), r.CommitSHA, r.Error, micros(r.CreatedAt), optMicros(r.StartedAt), optMicros(r.FinishedAt))
+	params, err := json.Marshal(r.Parameters)
+	if err != nil {
+		return err
+	}
+	_, err = q.exec(ctx, "INSERT INTO runs (id, team_id, service_id, action, status, requested_by, requested_groups, tag, parameters, commit_sha, error, created_at, started_at, finished_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+		r.ID, r.TeamID, r.ServiceID, r.Action, r.Status, r.RequestedBy, string(groups), r.Tag, string(params), r.CommitSHA, r.Error, micros(r.CreatedAt), optMicros(r.StartedAt), optMicros(r.FinishedAt))
 	if err != nil {
 		return fmt.Errorf("create run: %w", err)
 	}
@@ -161,13 +170,17 @@ func (q Queries) CreateRun(ctx context.Context, r Run) error {
 // RunByID returns a run with its steps or ErrNotFound.
 func (q Queries) RunByID(ctx context.Context, id string) (Run, error) {
 	var r runRow
-	if err := q.get(ctx, &r, "SELECT id, team_id, service_id, action, status, requested_by, requested_groups, commit_sha, error, created_at, started_at, finished_at FROM runs WHERE id = ?", id); err != nil {
+	if err := q.get(ctx, &r, "SELECT id, team_id, service_id, action, status, requested_by, requested_groups, tag, parameters, commit_sha, error, created_at, started_at, finished_at FROM runs WHERE id = ?", id); err != nil {
 		return Run{}, fmt.Errorf("run %s: %w", id, err)
 	}
 	run := Run{ID: r.ID, TeamID: r.TeamID, ServiceID: r.ServiceID, Action: r.Action, Status: r.Status, RequestedBy: r.RequestedBy,
 		CommitSHA: r.CommitSHA, Error: r.Error, CreatedAt: fromMicros(r.CreatedAt), StartedAt: optTime(r.StartedAt), FinishedAt: optTime(r.FinishedAt)}
 	if err := json.Unmarshal([]byte(r.Groups), &run.RequestedGroups); err != nil {
 		return Run{}, fmt.Errorf("run %s groups: %w", id, err)
+	}
+	run.Tag = r.Tag
+	if err := json.Unmarshal([]byte(r.Parameters), &run.Parameters); err != nil {
+		return Run{}, fmt.Errorf("run %s parameters: %w", id, err)
 	}
 	var steps []stepRow
 	if err := q.selectAll(ctx, &steps, "SELECT idx, name, status, message, started_at, finished_at FROM run_steps WHERE run_id = ? ORDER BY idx", id); err != nil {
@@ -215,4 +228,14 @@ func (q Queries) ListServiceRuns(ctx context.Context, serviceID string, limit in
 		out = append(out, r)
 	}
 	return out, nil
+}
+
+// UpdateServiceRelease records what a service now deploys.
+func (q Queries) UpdateServiceRelease(ctx context.Context, id, tag string, params map[string]any, at time.Time) error {
+	b, err := json.Marshal(params)
+	if err != nil {
+		return err
+	}
+	_, err = q.exec(ctx, "UPDATE services SET tag = ?, parameters = ?, updated_at = ? WHERE id = ?", tag, string(b), micros(at), id)
+	return err
 }
