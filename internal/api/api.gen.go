@@ -669,6 +669,17 @@ type ServiceRollback struct {
 	Run openapi_types.UUID `json:"run"`
 }
 
+// ServiceSync defines model for ServiceSync.
+type ServiceSync struct {
+	Environment EnvironmentName `json:"environment"`
+}
+
+// ServiceSyncStarted defines model for ServiceSyncStarted.
+type ServiceSyncStarted struct {
+	Application string `json:"application"`
+	Environment string `json:"environment"`
+}
+
 // ServiceUpdate defines model for ServiceUpdate.
 type ServiceUpdate struct {
 	Parameters *map[string]interface{} `json:"parameters,omitempty"`
@@ -909,6 +920,9 @@ type UpdateServiceJSONRequestBody = ServiceUpdate
 // RollbackServiceJSONRequestBody defines body for RollbackService for application/json ContentType.
 type RollbackServiceJSONRequestBody = ServiceRollback
 
+// SyncServiceJSONRequestBody defines body for SyncService for application/json ContentType.
+type SyncServiceJSONRequestBody = ServiceSync
+
 // ServerInterface represents all server handlers.
 type ServerInterface interface {
 	// ListActions Scaffolder action definitions for Backstage's Berth module.
@@ -1007,6 +1021,9 @@ type ServerInterface interface {
 	// RollbackService Commit again what an earlier succeeded run deployed (team editor); Argo CD syncs it like any change.
 	// (POST /api/v1/teams/{team}/services/{service}/rollbacks)
 	RollbackService(ctx echo.Context, team TeamName, service Name, params RollbackServiceParams) error
+	// SyncService Sync one environment of a service now (how manually synced environments such as prod are released; team editor).
+	// (POST /api/v1/teams/{team}/services/{service}/syncs)
+	SyncService(ctx echo.Context, team TeamName, service Name) error
 	// GetHealth Liveness; answers while the process runs.
 	// (GET /healthz)
 	GetHealth(ctx echo.Context) error
@@ -1874,6 +1891,30 @@ func (w *ServerInterfaceWrapper) RollbackService(ctx echo.Context) error {
 	return err
 }
 
+// SyncService converts echo context to params.
+func (w *ServerInterfaceWrapper) SyncService(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "team" -------------
+	var team TeamName
+
+	err = runtime.BindStyledParameterWithOptions("simple", "team", ctx.Param("team"), &team, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter team: %s", err))
+	}
+
+	// ------------- Path parameter "service" -------------
+	var service Name
+
+	err = runtime.BindStyledParameterWithOptions("simple", "service", ctx.Param("service"), &service, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter service: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.SyncService(ctx, team, service)
+	return err
+}
+
 // GetHealth converts echo context to params.
 func (w *ServerInterfaceWrapper) GetHealth(ctx echo.Context) error {
 	var err error
@@ -1989,6 +2030,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/api/v1/teams/:team/services/:service", wrapper.GetService, options.OperationMiddlewares["getService"]...)
 	router.PATCH(options.BaseURL+"/api/v1/teams/:team/services/:service", wrapper.UpdateService, options.OperationMiddlewares["updateService"]...)
 	router.POST(options.BaseURL+"/api/v1/teams/:team/services/:service/rollbacks", wrapper.RollbackService, options.OperationMiddlewares["rollbackService"]...)
+	router.POST(options.BaseURL+"/api/v1/teams/:team/services/:service/syncs", wrapper.SyncService, options.OperationMiddlewares["syncService"]...)
 	router.GET(options.BaseURL+"/api/v1/runs/:run", wrapper.GetRun, options.OperationMiddlewares["getRun"]...)
 	router.POST(options.BaseURL+"/api/v1/runs/:run/retries", wrapper.RetryRun, options.OperationMiddlewares["retryRun"]...)
 	router.GET(options.BaseURL+"/api/v1/audit-events", wrapper.ListAuditEvents, options.OperationMiddlewares["listAuditEvents"]...)
@@ -5118,6 +5160,158 @@ func (response RollbackService503ApplicationProblemPlusJSONResponse) VisitRollba
 	return err
 }
 
+type SyncServiceRequestObject struct {
+	Team    TeamName `json:"team"`
+	Service Name     `json:"service"`
+	Body    *SyncServiceJSONRequestBody
+}
+
+type SyncServiceResponseObject interface {
+	VisitSyncServiceResponse(w http.ResponseWriter) error
+}
+
+type SyncService202JSONResponse ServiceSyncStarted
+
+func (response SyncService202JSONResponse) VisitSyncServiceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(202)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SyncService400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response SyncService400ApplicationProblemPlusJSONResponse) VisitSyncServiceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SyncService401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response SyncService401ApplicationProblemPlusJSONResponse) VisitSyncServiceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SyncService403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response SyncService403ApplicationProblemPlusJSONResponse) VisitSyncServiceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SyncService404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response SyncService404ApplicationProblemPlusJSONResponse) VisitSyncServiceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SyncService409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response SyncService409ApplicationProblemPlusJSONResponse) VisitSyncServiceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SyncService413ApplicationProblemPlusJSONResponse struct {
+	TooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response SyncService413ApplicationProblemPlusJSONResponse) VisitSyncServiceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SyncService422ApplicationProblemPlusJSONResponse struct {
+	InvalidApplicationProblemPlusJSONResponse
+}
+
+func (response SyncService422ApplicationProblemPlusJSONResponse) VisitSyncServiceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SyncService503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response SyncService503ApplicationProblemPlusJSONResponse) VisitSyncServiceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetHealthRequestObject struct {
 }
 
@@ -5317,6 +5511,9 @@ type StrictServerInterface interface {
 	// RollbackService Commit again what an earlier succeeded run deployed (team editor); Argo CD syncs it like any change.
 	// (POST /api/v1/teams/{team}/services/{service}/rollbacks)
 	RollbackService(ctx context.Context, request RollbackServiceRequestObject) (RollbackServiceResponseObject, error)
+	// SyncService Sync one environment of a service now (how manually synced environments such as prod are released; team editor).
+	// (POST /api/v1/teams/{team}/services/{service}/syncs)
+	SyncService(ctx context.Context, request SyncServiceRequestObject) (SyncServiceResponseObject, error)
 	// GetHealth Liveness; answers while the process runs.
 	// (GET /healthz)
 	GetHealth(ctx context.Context, request GetHealthRequestObject) (GetHealthResponseObject, error)
@@ -6407,6 +6604,55 @@ func (sh *strictHandler) RollbackService(ctx echo.Context, team TeamName, servic
 	return nil
 }
 
+// SyncService operation middleware
+func (sh *strictHandler) SyncService(ctx echo.Context, team TeamName, service Name) error {
+	var request SyncServiceRequestObject
+
+	request.Team = team
+	request.Service = service
+
+	var body SyncServiceJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.SyncService(ctx.Request().Context(), request.(SyncServiceRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "SyncService")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(SyncServiceResponseObject); ok {
+		return validResponse.VisitSyncServiceResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // GetHealth operation middleware
 func (sh *strictHandler) GetHealth(ctx echo.Context) error {
 	var request GetHealthRequestObject
@@ -6504,120 +6750,123 @@ func (sh *strictHandler) GetReadiness(ctx echo.Context) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H17c9u49ehXOcPbGTu3tOU4yd7W/uOO42R3czdOXNtp506SjiDySEJDAlwAtKNk/N1/gwcpkAIpyZa8",
-	"2TT9oxtTJHhwcN4vfo0SnhecIVMyOvoaFUSQHBUK89fzrMRCUKbekBz1Bcqio6ggahrFETPXolF1TxRH",
-	"An8vqcA0OlKixDiSyRRzoh/8i8BxdBT9r8H8dQP7qxyYxW9v4+i0FJILfXuKMhG0UJTrF15NEYYMPyt7",
-	"wxD4GNQUoRB4TXkpoSAT3I9iC97vJYrZHL7ELuoDk5PPr5FN1DQ6evb4MI7UrNB3SiUomxhIXqWYF1wh",
-	"S2a/4WwRogtUgqKEG6qmBhRJcoRPOAPCUhjxdAYCi4zMzI9jKqQCgbLgTCKMuYDDpzDlpZA11FMkKYo5",
-	"2B4EexqEDvgPnz2Lo5yy6u/Hwd2Mz4hKpovbeMuyGZBEAbUI5aP/YKJ2JCSlEMgUvLwiE8j1w9gD6njP",
-	"ru/DuAjFa5pTtQjDOZkgSPql8wAz85y/dopjUmYqOnp2EGtk0LzM9R8HBhX2rzkiKFM4QWFguCjZqxcd",
-	"hCxK1kvCYy5yoqKjqCxpGoXwfIUk7+EUhSS/L5Pc6uctHVkOJekF/l6iNJhNOFPIzD9JUWQ0IRrJg0Lw",
-	"UYb5X/8jNca/rvjGc/uUfWnzzM5IprGBKQj7ctiVM6bI5xhqAQIaP/LRfqQZm7NxRpMHhbF6p8ekFVVL",
-	"RRTCLoG0tAAg6COKzU0ZkQpImlNmYf+ZixFNU2QPCbyWeAnJMhQ7EgTPEFKOEhhXQLKM34CaUmnAe8Wu",
-	"SUbThwTuX5hle+78R6UCakE4hiEKwYUcGmxKQJJMYUwxSw2kb7j6mZfsQUF9w0GWydQJthi4MDi8ppKO",
-	"MgTFLV0YTBsgzwUmnKVUP/8zoRk+KLiVJIWUpgZQI3obtKslsoH0ivPXREzwocnSKDcqIdMvF6CmhFkN",
-	"iOIaBZAkwUJZ2nzHSKmmXNAv+NCnzgWMSAqJwBSZoiSrIbomNCOj7EHx9hyFmkJGkk8SbqZEGfYFhphK",
-	"I4awQJZqVa/hJiBRKcomj45hmKIiNBuCJDP76L7RNO6dGqSTRL/kBY4po/Z1bQ17As/1m5VRtAkZj3mW",
-	"mpPSv+sDVIYDJHCGYEHlBQqDC62UC6H/VNRqnMbaC3o+jvAzyYvM3ksV5nIZ3uwGXtrH9ApuSSIEmem/",
-	"rXRz62qLU4N4pLXpUSKQKFxUxtqSKEp7sKnlZpKde/uwqreJp/93+fYNXBqoKgvT4mhHglluf/4iK1D0",
-	"i3JUU24hZNrweB/98vIqiqPzt5fmP+/M/59cnf4axdGLl69fXr2MPgYArlH+Kg3ilZdqozuy6wW3ZMyW",
-	"oBVeA7mjjW41PYbhVy3sb4cgcZLrcwUitMWbZZjCWPDcos7qAWmhIMpoiP3QucmyKLhQ8oWYXZQ+hY04",
-	"z5CwyJpAlQn1PjK2mA9pE5X1AcWVNWYpo0aoR7ELb/8YQE6TXLXLdBf2CHGpwrzItDEiFRZQSsom3pHF",
-	"QCT8/5Oz1/tB29NHSRMb1Ru7N/OaWvOxuZOaedfgYk8MLTBy+9zMqkGgypSql9dOMDeBsrhYxN6/NFHd",
-	"EAkpZ2hQNfxQHhw8Seyy5t+4by9doxjZC0PYxf3JPgy1MNm3wmT4KEiXJFHWNV34xYroZYy5sEsr1ZY4",
-	"FRZlKFWHUBAojSM0Fz6yTBKUMihilFbZqgN5dI4/bRd5iBkUZGZYuwM1xq8JQaeo9YXqTaZE4Z65uoyE",
-	"LTLsnRb1cXX29T7q7ftY6ieojVD6nDwDymoepgh7wauxQB14WV/AZIRNSmLtwoooGE81Iic8SBbMuawL",
-	"P8yDQZe1BXQv5TNfMKx3BE/LJLBNq3vMfdJEWMY0Q2ksJXFNE7TrUwl1MAomqCTsSp6jM6+AM+/9hpLr",
-	"416k3NapKqoyXH6gBpPV3W2tVB+Mt9EAjnvJYRP0O6etu4vo52U6QXUiqJrmqGiyeGK/8hsgMDL3wQgT",
-	"kiMQ+L3kisTWI39bIDvlUu1IcAEdKARNUELJMpQSEs7GdFIKTBet0KQoT7nAX3kpmhKGl6PMEy+szEco",
-	"NMjuCbn67Wec2djfCrebYN45ijPOrO20wjM55lzMfqHP17p/HagEyX+hz9dAkrY8mpS0hDVaFOMfS+P1",
-	"bQx5CG5uzDsoH0MVaN3E+Krf4B+TTGKAii6nRGBY4BREqEpyOUKWhfbBOYPT83ewq38QKBWMypkEC+yj",
-	"Y+uu17RbE/fNFBlkOFba9N43hlmSlZJe41kVwrRidH69Cmba64vnV8c+H3uRz4PAuZoY6oW2iRe3auKy",
-	"UptMBPIyU7TIjEB1OlWuvqE+AMOxWY+4NVlkgVC7IQsoUIC5xUTPNfa1GrAoryGNgTKXGNBKIaNyHstO",
-	"Zk2Ur47aA/u/Xgy32KDaTIhaT7NSKhSLUtyan+mJWtVk6tHcNhizssJyt8ceDD2gb0IJVVi4uwpyK1zo",
-	"dywatCgQCANk11Rwpq1XECWTsAdDR75D2DWxDu0K3zBI7HKPbARG4ITqPzGtftiR1meF84wk2jOj0pCi",
-	"9tj0YdmQsbFrvPTM04NGdubQOKEKhQby3+/J3pePu+/3yN6Xg72/f/zf790/Hv3fv4QOu96wBW1dUUde",
-	"EEUC6ZeXZ5WMOz2xvrmkE4apuXRy/soF9jQj6dXGJl7e2uZPz549+SkAcpJRZOp0/lw3DPZW/x3H1kyw",
-	"P/yGM/2s5nCpkKQaZgKKf0K2CixxdCOowrdMSxjN8jVwbuFWWm3lRSoOXJ668ZlyUdc0ED1VqpBHgwG8",
-	"u3jd2t3hwdO/hVwwjYhQTGGERKCwiHI+ncFcZTiTJOElUzDiJUu13+fIfa/KgNwFt71CJsTLL+dsGnD5",
-	"iyKj68nFZC5jVxBCWoTcxneRv6mgY3WBBdFbPQl61sigiv5KBUWpYESST6AdEzXVciSZEjbBVMudFDNU",
-	"mFZazO2iqVn7wMlRSuf5ra4qTK6mIEmHCzglMmAenSNLNfAlUzQzwNbLGMWsDYraX9Oi2J5hDBdI0hmQ",
-	"sUIRg02wWDYn4KA3atr5re41URyZ56I4cjmZkBtrfItlR+5R2j/M/X3xi7JI16OIDnfQ5n3niJ4TaIXg",
-	"CnqfCv33L2EaawEHTArPvl3B+m9aiat4JHOjbendHSZSPAeyAcCSHZ/awP96OnBUo6nXP/bcibvKklXU",
-	"grebSkMouvxFVzSATfO+JSjbhNnmC+qtBb/aiGlVvBy0C17ublItSINF5dMIcSwnGy8kchuvSHCLjHwb",
-	"R1Mi0m7yDoah2zbFBUpeigTN1rRZQUQKmfX2don0dQwINHkPfS0HzpJaZD8KRupWJ9Q4KiXeZyfvtFKA",
-	"DnCpOgYyktpynKsiI0oBP1OpQnHGFh0aRC8hw3dGEC+VNjll/tXHf5z8WUuQLOz8Z4pZ+lIILkLh5yrb",
-	"0R0uDpu4WkZVroYrGfGqhbgAW1cWTDEUnLLgwibI7H4FylxBR1WVNOLpbJV0mdlSiAZ+RZLZeF5LsU4x",
-	"+STXouqFtaUiqpR+mJ5/0krfK1H4uAx0t0YI9LNAcpKUanq2kK8eVdUBURxxmibOVqcJ7lm/ImRtpVQW",
-	"GZm96TIrJ4KX64US46jypU+07xFK/caRLO0GFwjhnUQByBRVMxA4juHtqxen4G43hT9Dt6kjmwXU5Oiy",
-	"gJ1ZrdUV4xWS/IKH6hfaJ+Y20N5tjbHqzeEzNbbUJkJHK6YfP1FbsNW390u7pd/0rX2ehuDZUqOoxuG2",
-	"bHK7TWuRm83FlZluwFvHALencSdL9B5obXv4pSb83Tnl24I3ImGofzly0a7BfwjDoeEDLSBfpec7suIO",
-	"F/My9Ae7Q/Pf+rk699t61t6tgWoHCQ6fPemz0P794YP8+NegObY6gbQONXCQ3Qe2CTvYMeLWTGC7/opm",
-	"R3Mjd0ZiJ9redFDeizeXe48fHz6BjIwwi0FOuVCAjJeTKSgOhcAx/exFBsy/thghPa+siX9q44JUKfI1",
-	"kNdsf1ijnqOFS2+dEEYDgF7UlRwbgiiO6sLgJRVU9r54KdCuvnGxGeLnU/j702f/B1zdJFiDSoZqBzuN",
-	"R1s6vDIDeiZqqGKQSUVYR0irv6JmbpW12we6qwAqAJbxu/l1Xh7QY7xdOCauTLRrijcmXIQpdcUwxmoI",
-	"WWaubK6rbmoxWMrzYGOGttl/oeptIcHeYk3rkkFO0nDx3h3sEKzcjIVfxpRROd2KVeNIANPns870Ge0g",
-	"H6mIWHOPi5b+7yWWqEETJWM2wmkKtzA1V8fdUc7FDH2voC/ZpcIiWNIStrB6zKUKK14llttZE6NNG6o7",
-	"b18Bt+hjlrZ886xZrEGZ+ulpFAcY8y6kcqdg+UYOv6ij2muefkdepVuMXM7puBWJ8OvLNsHG7pEOfvLS",
-	"sGu6hDRf+4zuoTEFFjwMFpmEr6/ERM08gN8wabdn129A3sKZj+BlWXp36HeLkPt0sUpOs32yTRXihdCk",
-	"tghTLDI+A8WPgWRZFQzSeNmRi+Uk60akK5hy8vmVffTwoIeiFtrFFKEMBZgbTFKKlwoUmcRg8qa2JkDM",
-	"9l1B9X7C56Wxg7EgZbpHCrqQsD3oKdxYBcUboOdFxe61u2hH0MSJTVRVavti1trEs+AmHFMsLm77XRWZ",
-	"eGe+W1DGMD2GjCiUCqjUzmopXYTZe9njw7+tKPm6OKmHK17UFmiT8DslVK+HbtdckhQRJeuoaDUpYf1z",
-	"DAxvNFYM5lamfW3pBV7oWS8rQL8YoarVfEsEmY304HZ5Fj8h4ep9UwEhJhxOX8DJ/MagjTmtQ7IPkf+u",
-	"W0k6XIlrKrt+lDOWrKwbfPT0oHgTsYv63O9ceuVWuOBZNiLJp3UDFGUHBdQ2kHEybqZcohEihHmJAl+P",
-	"kAmhrFEe0dma3Qh0lL043lCy5x5i2wnW5TJxcQtezNCzOEtpnEcTswt6FVfOjrl3WLnfDlzWu7AsqbCi",
-	"e9fJ6xsJHjuO9WFtl/qHY8g+dkL0pw/hTlZbC60+3RwENXcLz80H7mWurFqXoPe6CWFmCHdrYdg6q7MA",
-	"5QZyGe3gkJsO0RWF1bBsSDRtmV5CgumKhrK3z0uaqT3KXMpe0i8oYXdeeO6KFYhAUDc0wUdHIHPtORya",
-	"EvABPP2FwgAOD6DgqYwhx5SWOfwNBvD4J/PTs4PYdqrDk0MYwE/VAwd+mZlZ07Qb6MdNq46YdGRfJSal",
-	"oGpmunWc02RqLOtGcduibC7VC0yVKmxjOGXjgEluSwSpLXLQOtU0LNlCzWy8V1Vr/laOUDBUKOd1xyOc",
-	"UpbOW7yPjD9lp158YLV1I2OLZNs/palMxlUVqDbFWWqqnU3Hbm1XS5tSJ1UccO4gxB9YZbB5pouM4bfZ",
-	"NQrGYVISkQpCMxlDwo1pOykF2tenlEwYl1Tuf2Af2MtrFDMYDkhBh6YT3XXGk0b16hEQr4/dZL3M9RgI",
-	"s8leW+RqdqCm+IF5LQs0dQmyQvBrmqKIXae9IoomdTWsrScGE1e2ZFfFtj+wYdeEgGE9+OL9x8boi6rI",
-	"wbQ+w2gGjWKF3RFPZ4+Aiw9sNPMKIWyV+VmpLEbdQAUYtgYCDY965w5Ji4KeyUPHzedtESbjaoqinvFA",
-	"4Onh4f4H071GE2S2FNSNszkpSDLFvcP9Ay827ij55PxVFEfXKKx1HB3sP7a38QIZKWh0FD3ZP9h/4rqy",
-	"DRvp8x9cPx7Y4KK55KplGq3xkVYbJ+6e1jScw4ODnrEO641z8FqjAxMdLM26EQpuZsJ4bBobb+Po6cHj",
-	"ruVreAeN6RhGtJR5TsQsOoouF6Y0pHVjtW07qDlhR7rX5zwtMxuWJxOpxVqFyI968Rq7ZUrVHl5Xjm43",
-	"ius212abYnT0Pryz+S0DO+rpNl56o1PR+s7Q6Keq87dj9NWTgIAOL1RFsNeaR9YJk4t9h4AK68Pg3C17",
-	"BkCUEUVjMzJpqlUAzTtnYUnKjGcemErVa8X2ATDCMdcKdtm7TYHd+u/+uE0ebTZ2B/j0xMyG06rU7tax",
-	"58Fy9vQma92No/VDT5Y/NJ8v1ZQBZm8O6lZ8CM6bTUcgEYFk2bFR/f5FNUUqrEGw0xANevGmYJgr/V6x",
-	"8Hx+2xYPttnw3Cl/a5hjrV7tTJFNiF9nDsxREs+HiC22tVPhhyd2G+JZC+vcdptXuPcQ3XEAg6/1v287",
-	"D+MXnJ/FgxxF50Co6oYH5q2nyx+qR47d3nbgf13N1pyIeftx6fkNrusSj4Ww0Pqvi6OCywAxuDoSrO8/",
-	"91NJzqF6ztPZxsgiVGtz2/RpXYvc1iizu4omQKn/dCPq5sgdwpRILWDFDK5JVmI9xkzz/g0vsxQm+E1T",
-	"dRw9fbyCiqlHxekHDg+XP1ANFWyKxdMpJp98UWfir1JpR62eu+Gmc2SmBcwVETrxyUsFJgJG2QQIm5n+",
-	"t1UkoyuB71dMp9VNW6Q4vwG6Uykt9g5vVjtdLKwvbd+un66BhDAYIRQZSdDMPtllmtSdvvLm4jV0U41p",
-	"IxmDoqZ6/em8hW0tkdYarWvtw83Lp3a39Eqy6fGmXx+ikvn5aczbpgfz/td8nh/rHqR7+w0bsPqJvy9/",
-	"oh4Hu30BFkfPVtmDPxcyzG1A6uaj3VbP/6N954LbrhCgynBfRqWaF7+agIxwufFjnwFNnOkTFpqBEzEr",
-	"lCWMAEsGROLgq/vXrQ0qZmjjw02efcfEAte2SP9poKWCCY9Uv3GyW1dvrkenDZKY48UjCsYbwyao9EXv",
-	"AsF0idwuS7/z2A4eQmJd+c3ofwobv6nHmvopMJk78dB7j+HcvjdgMyVd53mG2zzKM+yfKb0RM+RfU394",
-	"MlAZ+9GGeZbBp/UqDN+UZaJkcvBVlKzX2b1w49m3hDNTSxNGmijZt+0E3FPFndisiKScacvcFF9QNbVJ",
-	"DKmw2JF2ZHoMiuaUTezpmpwH7JqQk61Pb8i1Krd0ByfbTulvsNOcRgbCfnthfWe6WrbbslV27OtGTNoG",
-	"nR5um07/YQrKq4qY/2pdfW9+uFREaKfW1mEbfjB4rVOLdkCv8bncPZYLbHNGFxd41Fz3lnZ6s1fmjofI",
-	"uwQSAy6BbAqwTNd2YotjpUsS4GfVlSSoatJDuZGfnjxsdqCuMenNC5jNxsCFTYA3PfWH4KEG7Zlz9/Xq",
-	"CDOuJa7iC2akifDb+JXeRIPuXA9xpxdv64yubFrsm3TgvWqoB/bdbU1R4Isitnqr5bW/vLLVer2fvvnh",
-	"2W85NGmOBohhhOMm/yQ8R2nCkYZtQlzSFs2Dr/o/vS71C3P9bgzkPscUEH4BL9y+6PtzwB+vcNiBr7E0",
-	"z90ix517PXnMfDCHSEknLhi6O8+LdkjJLq8jfMBdn8F6wxmu8C2sbSu9LkfGTLlfV3rppZ6ECPMNV5Dz",
-	"lI4ppmAKEwzfmU+GTeg1MqAMGki507u//WCDp2vXkgP158KMS1J9oa0VuTMVnxsQM9tR0K4g9YETf100",
-	"bqFJv3Ey+3ZF60OnEwmbVLJ7R4IrMnZzogR4Z7tUgHco8EG7ravT33rZbHXastu1TQXQnvjXXxTlbfuP",
-	"9IHuIn79AJYjoeZ2TPzKRLK0UVBnYlwhtI1QaiZIaIZgu6i7w1kNSrqvrO9xyfwmum/UM1scw/nADlqj",
-	"4bLTTztuzaUd8yzjN7YwnjKQRv5J2B2aEaxDUKVg0g6offRdZma3HXZ7SOVxkqbt+e6V9T8/cU9rHIOk",
-	"X6oPaln+Dw9w72P6VbTM4Kv31woeZJPf/0vdwVbGPefX7en9x62jNQmIaxS2iEh7GtQkXasR2l0Gw4IY",
-	"73L8es/l4KFEmfbaPJBdGaql31JWAX+pzGzXP0ludmOaNA7mcrF1cHfJ5y4MlVjqob1ceOsWte4f43Ut",
-	"IVXnfB17Ejascb+/SNbDqb0LlPRLWzbuSIfv0QwUtbN03Xj16rtFuxvQcrmZSbg8bXXm7vujmobcMMjV",
-	"iLoxZLNrRTcZdMUErZ2t+HGr9R31HMte786dWMOx09jRLMr+XC7eRTuka7//giSPjRVXSlOQzFI7mLTH",
-	"kdtMtC7owZ2k6ZwBvlXvrTG19oEdt2psaoBo0/Q7rYf9nryuX6g2zG3ztTczmNiMi/tsjWG8uwbsnMga",
-	"fLX/6HWgrKPQ4Ljl/pN96Ec9a8DhcvpixyXQ7pc06zqSgwcQJtprsnv5k7hE99dJ8ddOHOxIoGldr9N0",
-	"lvL5KXX5SctmK62SuzrzX7MdhfbH+ETdNFjnon6op4fPKK0nyLp0UV271+fxXFY3bZHK/OFvHeKugjX+",
-	"MyRvNlCx7BI+9QCbbZQhr5yzuawnJn6TFn9zIOxKEnLr9conZqoNpscuSFTPFicKKrv/hzvwHfbT1ZV6",
-	"VaO1Kar2O4ibtdRgqrElkIUmBW+AUWs2Egi0ybz6BtPCsVJVdlv4D766f/U2p8wlwLaVgBtg268GvnPh",
-	"X/foV7n9epAuEJbG5mPhjayJG1WmFcaMJS7XH4MdJesKASxtbVx1hJMU0qOX+zScLbG9Lxuv2ZJeWcfy",
-	"/qFXfuiV7eiVF24ksPueMuzaMe5ufvCA+zN6YshRmG8uu4kIkJRCIFPAGcpHoKbCfMOIAMMbSz0srT6C",
-	"cpdWn26lMhBuiPId+tkeUMiE++Uc6H8O87eeVv1DUP0QVH+kAWzFiO0ovJkSZbK5RGQURWsEuh1z3m4v",
-	"PK5H5WtjxoybyOgnBMJmTvj1SCVr8nzps2XdN0+3aMq6N4S4IqPX2nr1Bu1GR+8/+vh7Ta+RoZTHQJi8",
-	"QSHhZkoz23tQCJ6glMYUbCBhJhXmDgU5KkET2d+eb29ZigOFn9WgyAhdxpTtjZ4LnqOaYmnbKQE/m8m6",
-	"hun7du895/ZRz0uGhJdmoCRLzUc2WDIzlrC3u0edSHFzWfdnJM/6MPO2QHZy/uqywGQ9CnELh90Wtyqk",
-	"PCm1xd6Pg6spld6tHTsSSNJZL6FfIEmpJqU/htZNpem+J1G2/L43XIFByjEM7aSaIUgyM/yTTLWwQZYa",
-	"qhnbr/f1nUGNu2PXgeo9bofh2BnOihtvDStmDR9X80XzidrvP2qjwCzgTIpSZNFRNDDGglunHkjs1tPW",
-	"kLtSz5vwrtmor3ehUf7iXa9niHjXvAll3tVaxnrX7IRN/4Kbxnv78fZ/AgAA//8=",
+	"7H1/c9s4suBX6eK9Kjv3aMtxkrld+48rx/HM5CZO/GznbV0l2RJEtiRsSIADgHaUlL/7K/wgBVIgJdmS",
+	"JzOb/WMnpkCg0Wj0725+ixKeF5whUzI6+hYVRJAcFQrz18usxEJQpt6SHPUDyqKjqCBqGsURM8+iUTUm",
+	"iiOBv5dUYBodKVFiHMlkijnRL/6HwHF0FP2vwXy5gf1VDszkd3dxdFoKyYUenqJMBC0U5XrB6ynCkOEX",
+	"ZQcMgY9BTREKgTeUlxIKMsH9KLbg/V6imM3hS+ykPjA5+fIG2URNo6MXTw/jSM0KPVIqQdnEQPI6xbzg",
+	"Clky+w1nixBdohIUJdxSNTWgSJIjfMYZEJbCiKczEFhkZGZ+HFMhFQiUBWcSYcwFHD6HKS+FrKGeIklR",
+	"zMH2INjTIHTAf/jiRRzllFV/Pw3uZnxOVDJd3MY7ls2AJAqoRSgf/QsTtSMhKYVApuDsmkwg1y9jD6jj",
+	"PTu/D+MiFG9oTtUiDBdkgiDp184DzMx7/twpjkmZqejoxUGskUHzMtd/HBhU2L/miKBM4QSFgeGyZK9f",
+	"dRCyKFkvCY+5yImKjqKypGkUwvM1krznpigk+UMvyZ1+39KRvaEkvcTfS5QGswlnCpn5JymKjCZEI3lQ",
+	"CD7KMP/Pf0mN8W8rrnhh37KLNs/snGQaG5iCsIvDrpwxRb7EUDMQ0PiRT/YjfbE5G2c0eVQYqzW9S1pR",
+	"tVREIewSSEsLAII+otgMyohUQNKcMgv7z1yMaJoie0zgNcdLSJah2JEgeIaQcpTAuAKSZfwW1JRKA95r",
+	"dkMymj4mcP/ALNtz5z8qFVALwjEMUQgu5NBgUwKSZApjillqIH3L1c+8ZI8K6lsOskymjrHFwIXB4Q2V",
+	"dJQhKG7pwmDaAHkhMOEspfr9nwnN8FHBrTgppDQ1gBrW26BdzZENpNecvyFigo9Nlka4UQmZXlyAmhJm",
+	"JSCKGxRAkgQLZWnzPSOlmnJBv+JjnzoXMCIpJAJTZIqSrIbohtCMjLJHxdtLFGoKGUk+S7idEmWuLzDE",
+	"VBo2hAWyVIt6DTcBiUpRNnlyDMMUFaHZECSZ2Vf3jaRxa2qQThK9yCscU0btcm0JewIv9crKCNqEjMc8",
+	"S81J6d/1ASpzAyRwhmBB5QUKgwstlAuh/1TUSpzG3AtyPo7wC8mLzI6lCnO5DG92A2f2NT2Dm5IIQWb6",
+	"b8vd3Lxa49QgHmlpepQIJAoXhbHWJIrSHmxqbzPJLrx9WNHbxNP/u3r3Fq4MVJWGaXG0I8FMtz9fyDIU",
+	"vVCOasothEwrHh+iX86uozi6eHdl/vPe/P/J9emvURy9Ontzdn0WfQoAXKP8dRrEKy/VRndk5wtuyagt",
+	"QS28BnJHK91qegzDb5rZ3w1B4iTX5wpEaI03yzCFseC5RZ2VA9JCQZSREPuhc5NlUXCh5Csxuyx9Chtx",
+	"niFhkVWBKhXqQ2R0MR/SJirrA4orbcxSRo1Qj2IXVv8UQE6TXLXJdJ/rEbqlCvMi08qIVFhAKSmbeEcW",
+	"A5Hw/0/O3+wHdU8fJU1sVCt2b+YNtepjcyf15V3jFntsaOEit8/NzBoEqkypOrtxjLkJlMXFIvb+oYnq",
+	"lkhIOUODquHH8uDgWWKnNf/GffvoBsXIPhjCLu5P9mGomcm+ZSbDJ0G6JImypunCL5ZFL7uYC7u0XG2J",
+	"UWFRhlJ1MAWB0hhCc+YjyyRBKYMsRmmRrTqQR+f403qRh5hBQWbmanegxtg1IegUtbZQvcmUKNwzT5eR",
+	"sEWGHWlRH1dnX++j3r6PpX6C2gilz8kzIKzmboqwFbzaFagdL+szmIywSUmsXlgRBeOpRuSEB8mCOZN1",
+	"4Ye5M+iq1oAeJHzmE4bljuBpmQS2aWWPGSeNh2VMM5RGUxI3NEE7P5VQO6NggkrCruQ5OvUKOPPWN5Rc",
+	"H/ci5bZOVVGV4fIDNZisRrelUn0w3kYDOO4lh03Q75y27s+iX5bpBNWJoGqao6LJ4on9ym+BwMiMgxEm",
+	"JEcg8HvJFYmtRf6uQHbKpdqR4Bw6UAiaoISSZSglJJyN6aQUmC5qoUlRnnKBv/JSNDkML0eZx15YmY9Q",
+	"aJDdG3L14eecWd/fCsONM+8CxTlnVnda4Z0ccy5mv9CXa41fBypB8l/oyzWQpDWPJiUtuRotivGPpbF8",
+	"G0Megpsb8w7Kx1AFWjcxvu5X+MckkxigoqspERhmOAURquJcjpBloW1wzuD04j3s6h8ESgWjcibBAvvk",
+	"2JrrNe3WxH07RQYZjpVWvfeNYpZkpaQ3eF65MC0bnT+vnJn2+eL51b7Pp57n8yBwrsaHeql14sWtGr+s",
+	"1CoTgbzMFC0yw1CdTJWrb6gPwLBv1iNuTRZZwNVuyAIKFGCGGO+5xr4WAxblNaQxUOYCA1ooZFTOfdnJ",
+	"rIny1VF7YP/Xi+HWNag2E6LW06yUCsUiF7fqZ3qiVlWZeiS3dcasLLDc8NiDoQf0TQihCgv3F0Fuhku9",
+	"xqJCiwKBMEB2QwVnWnsFUTIJezB05DuEXePr0KbwLYPETvfEemAETqj+E9Pqhx1pbVa4yEiiLTMqDSlq",
+	"i00flnUZG73GC888P2hEZw6NEapQaCD/+YHsff20+2GP7H092Pv7p//9wf3jyf/9j9Bh1xu2oK3L6sgr",
+	"okgg/HJ2XvG40xNrm0s6YZiaRycXr51jT18kPdvY+Mtb2/zpxYtnPwVATjKKTJ3O3+uGwQ711zi2aoL9",
+	"4Tec6Xf1DZcKSaphJqD4Z2SrwBJHt4IqfMc0h9FXvgbOTdwKq608SXUDl4du/Eu5KGsaiJ4qVcijwQDe",
+	"X75p7e7w4PnfQiaYRkTIpzBCIlBYRDmbzmCuUpxJkvCSKRjxkqXa7nPkvldFQO6D214mE7rLZ/NrGjD5",
+	"iyKj6/HFZM5jV2BCmoXcxffhv6mgY3WJBdFbPQla1sig8v5KBUWpYESSz6ANEzXVfCSZEjbBVPOdFDNU",
+	"mFZSzO2iKVn7wMlRSmf5rS4qTKymIEmHCTglMqAeXSBLNfAlUzQzwNbTGMGsFYraXtOs2J5hDJdI0hmQ",
+	"sUIRgw2w2GtOwEFvxLSzW90yURyZ96I4cjGZkBlrbItlR+5R2n+Z8X3+i7JI16OIDnPQxn3niJ4TaIXg",
+	"CnqfCv31l1waqwEHVApPv11B+29qiatYJHOlbenoDhUpngPZAGDJjk+t4389GTiq0dRrH3vmxH15ySpi",
+	"wdtNJSEUXb7QNQ1g06y3BGWbUNt8Rr0151cbMa2Ml4N2wsv9VaoFbrAofBoujuVk47lE7uIVCW7xIt/F",
+	"0ZSItJu8g27otk5xiZKXIkGzNa1WEJFCZq29XSJ9GQMCTdxDP8uBs6Rm2U+CnrrVCTWOSokP2cl7LRSg",
+	"A1yqjoGMpNYc56LIsFLAL1SqkJ+xRYcG0UvI8L1hxEu5TU6Z//TpH8d/1mIkCzv/mWKWngnBRcj9XEU7",
+	"ut3FYRVX86jK1HApI162EBdg88qCIYaCUxac2DiZ3a9AmUvoqLKSRjydrRIuM1sK0cCvSDLrz2sJ1ikm",
+	"n+VaVL0wt1REldJ30/PPWuh7KQqfloHu5giBfh4ITpJSTc8X4tWjKjsgiiNO08Tp6jTBPWtXhLStlMoi",
+	"I7O3XWrlRPByPVdiHFW29Im2PUKh3ziSpd3gAiG8lygAmaJqBgLHMbx7/eoU3HCT+DN0mzqyUUBNji4K",
+	"2BnVWl0wXiPJL3kof6F9Ym4D7d3WGKtWDp+p0aU24TpaMfz4mdqErb69X9kt/aaH9lkagmdLlaIah9vS",
+	"ye02rUZuNhdXaroBbx0F3J7GvTTRB6C1beGXmvB355RvE96IhKH+5ch5uwb/IgyH5h5oBvk6vdiR1e1w",
+	"Pi9Df7A7NP+t36tjv6137WgNVNtJcPjiWZ+G9s+PH+Wn/wyqY6sTSOtQAwfZfWCb0IPdRdyaCmznX1Ht",
+	"aG7k3kjsRNvbDsp79fZq7+nTw2eQkRFmMcgpFwqQ8XIyBcWhEDimXzzPgPnXFj2kF5U28d9auSBViHwN",
+	"5DXLH9bI52jh0psnhNEAoJd1JseGIIqjOjF4SQaVHRcvBdrlNy4WQ/x8Cn9//uL/gMubBKtQyVDuYKfy",
+	"aFOHV76AnooayhhkUhHW4dLqz6iZa2Xt8oHuLIAKgGX33fw6Tw/oUd4u3SWuVLQbirfGXYQpdckwRmsI",
+	"aWYuba4rb2rRWcrzYGGG1tl/oepdIcEOsap1ySAnaTh57x56CFZmxsIvY8qonG5Fq3EkgOnLWWf4jHaQ",
+	"j1RErLnHRU3/9xJL1KCJkjHr4TSJW5iap+NuL+dihL6X0ZfsSmERTGkJa1g96lKFFS8Ty+2sidGmDtUd",
+	"t6+AW7QxS5u+ed5M1qBM/fQ8igMX8z6kci9n+UYOv6i92muefkdcpZuNXM3puOWJ8PPLNnGN3Ssd98kL",
+	"w65pEtJ87TN6gMQUWPAwWGQSfr7SJWrGAfyCSbs9O38D8hbOfAQvi9K7Q7+fh9yni1Vimu2TbYoQz4Um",
+	"tUaYYpHxGSh+DCTLKmeQxsuOXEwnWdcjXcGUky+v7auHBz0UtVAupghlKMAMMEEpXipQZBKDiZvanAAx",
+	"23cJ1fsJn6fGDsaClOkeKehCwPagJ3FjFRRvgJ4XBbtX7qINQeMnNl5VqfWLWWsTL4KbcJdicXJb76rI",
+	"xDvz3YIyhukxZEShVEClNlZL6TzM3mJPD/+2Iufrukk9t+JVrYE2Cb+TQ/Va6HbOJUERUbKOjFYTEtY/",
+	"x8DwVmPFYG5l2teaXmBBT3tZAfpFD1Ut5lssyGykB7fLo/gJCWfvmwwIMeFw+gpO5gODOua0dsk+Rvy7",
+	"LiXpMCVuqOz6Uc5YsrJs8NHTg+JN+C7qc7936pWb4ZJn2Ygkn9d1UJQdFFDrQMbIuJ1yiYaJEOYFCnw5",
+	"QiaEskZ6RGdpdsPRUfbi+Mqd2xpbwiblryWvWsD5Uy0B8soqo0vvWp86tpxA/cEr0+mGAmYPEH1OOC2X",
+	"K4tb8PyuntZeSmOAG79n0DK7drrgg13z/br0svqPZYGZFU3kTn65EQe843o+rO1yibAf3sdOiP70IdxL",
+	"822h1aebg6D208Jz84UHqXyr5nbovW5CIBjC3Zoru46MLUC5gXhQ28HmOmx0ebI1LBtiTVumlxBjuqah",
+	"CPjLkmZqjzKX9iDpV5SwO0/edwkfRCCoW5rgkyOQuba+Dk0a/QCe/0JhAIcHUPBUxpBjSssc/gYDePqT",
+	"+enFQWyr/eHZIQzgp+qFAz9Vz8xpSjb066bcSUw6ItgSk1JQNTMVT87wNHmqdbG9LfM2j+oJpkoVtrie",
+	"snHArLFpltQmimi9xBR92WTXbLxXZbz+Vo5QMFQo57nbI5xSls7L5I+MTWo7h3xktYYoY4tkW4OmqUzG",
+	"VSatNmdYajLGTdVzbZtIm5ZAKl/q3MiKP7JK6fXEqozht9kNCsZhUhKRCkIzGUPCjXkwKQXa5VNKJoxL",
+	"Kvc/so/s7AbFDIYDUtChqeZ33QVIIwP4CIjXC8BEDs3zGAizAXObKGx2oKb4kXllHzR1QcZC8Buaoohd",
+	"twJFFE3qjGKbkw3GN2/JrooPfGTDri4Lw7p5yIdPjfYhVaKIKR+H0QwaCR+7I57OngAXH9lo5iWT2Ez9",
+	"81JZjLqmFDBsNVUaHvX2bpIWBT3dm46b79tEVsbVFEXdJ4PA88PD/Y+mApAmyGw6rWsJdFKQZIp7h/sH",
+	"XnzBUfLJxesojm5QWAsjOth/aofxAhkpaHQUPds/2H/mKtvNNdLnP7h5OrAOWvPIZRw12gtEWmycuDGt",
+	"jkKHBwc9rTHWa4nhlZcHumJYmnVtKFzfifHYFIfexdHzg6dd09fwDhodRgxrKfOciFl0FF0tdLpI6+J0",
+	"W7pR34Qd6ZbPeVpmNrRBJlKztQqRn/TkNXbLlKo9vKmcBd0orkuFm6We0dGH8M7mQwa2XdZdvHSgE9F6",
+	"ZKh9VlU93dE+7FmAQYcnqqIAa/V064TJxQ9CQIXlYbB3mT0DIMqworFpOzXVIoDmnf3EJGXGuxHo7NWr",
+	"xfYBMMIx1wJ22domSXH9tT9t8442i+MD9/TE9NfTotTu1l3Pg+XX0+tOdr8brV96tvyleY+uJg8we3NQ",
+	"t3xscNEs3AKJCCTLjo3o9x+qKVJhFYKdBmvQkzcZw1zo97KFl/NhWzzYZtF4J/+tYY61eLV9WTbBfp06",
+	"MEdJPG/EttgagArfxbPbYM+aWee2Yr/CvYfojgMYfKv/fdd5GL/g/Cwe5Sg6m2pVAx75bj1f/lLdtu3u",
+	"rgP/60q2ZlfRu09Lz29wU6fJLLiF1l8ujgouA8TgcnGwHn/hh+OcQfWSp7ONkUUoX+muadO6MsOtUWZ3",
+	"JlKAUv/btfmbI3cIUyI1gxUzuCFZiXUrOH33b3mZpTDB75qq4+j50xVETN1uT79weLj8haoxY5Mtnk4x",
+	"+eyzOuPDlkobanXvEtfhJDNldC4R07FPXiowHjDKJkDYzNQQrsIZXRlBv2A6rQZtkeL8IvJOobRYf71Z",
+	"6XS5ML+0tc9+yAsSwmCEUGQkQdM/ZpdpUnfyyust2JBNNaYNZwyymmr503kZ4FosrdWe2OqHm+dP7Yrz",
+	"lXjT000vH6KS+flpzNvCEbP+Gz6Pe3Q3I777jhVY/cbfl79Rt9TdPgOLoxer7MHvrRm+bUDqAq7dVt+E",
+	"J/vOBLeVNUCVuX0ZlWqeQGwcMsLlFxz7F9D4mT5joS9wImaFsoQRuJIBljj45v51Z52KGVr/cPPOvmdi",
+	"4da2SP95oCyFCY9Uv3OyW1durkenDZKY48UjCsYbDTuo9FnvAsF0sdwuTb/z2A4eg2Nd+wX9fwodvynH",
+	"mvIp0N088dD7gAbnvjVgIyVd53mO2zzKc+zvy70RNeQfU78BNVAZ+96GeZTBp/XKDd/kZaJkcvBNlKzX",
+	"2L10Le63hDOTjxRGmijZ920EPFDEndioiKScac3cJLBQNbVBDKmw2JG27XwMiuaUTezpmpgH7BqXk83x",
+	"b/C1KrZ0DyPbfumgcZ3mNDIQ9vsV6xvT1bTdmq2yrXM3otI26PRw23T6XyYpv8oq+reW1Q++DyY3CQjY",
+	"XHZzHwxe69CibXJsbC43xt4CW+DSdQs8aq7rczut2Wsz4jHiLoHAgAsgmyQ2U/me2ARj6YIE+EV1BQmq",
+	"vP5QbOSnZ48bHahzTHrjAmazMXBhA+BNS/0x7lCD9sy5+3J1hBnXHFfxBTXSePit/0pvokF3rg6704q3",
+	"eUbXNiz2XRrwXjbUI9vuNqco8FUWm73VstrPrm22Xu/ng35Y9lt2TZqjAWIuwnHz/iQ8R2nckebahG5J",
+	"mzUPvun/9JrUr8zz+10g90mrAPMLWOF2ob+eAf50hcMOfNGmee4WOe7c6+5t5qNDREo6cc7Q3XlctINL",
+	"dlkd4QPu+pTYW85whe+JbVvodRky5ksB63IvPdWzEGG+5QpyntIxxRRMYoK5d+azaxN6gwwogwZS7rX2",
+	"9+9s8GTtWnyg/uSaMUmqr9y1PHcm43MDbGY7AtolpD5y4K+Lxi006XdOZt8va33scCJhk4p370hwScau",
+	"15YA72yXMvAOAT5ol8Z12ltnzXKxLZtd2xQA7a6J/UlR3rb/SBvoPuzXd2A5Empux/ivjCdLKwV1JMYl",
+	"QlsPpb4ECc0QbCV6tzurQUkP5fU9JtlZo2Tpu7TMFluZPrKB1iha7bTTjlu9fcc8y/itTYynDKThfxJ2",
+	"h6aN7RBUKZi0TX6f/CUjs9t2uz2m8DhJ03aP/Er7n5+4JzWOQdKv1UfJ7P0PN8Hvu/SrSJnBN++vFSzI",
+	"5n3/NzUHWxH3nN+0v4Bw3DpaE4C4QWGTiLSlQU3QtWpD3qUwLLDxLsOv91wOHouVaavNA9mloVr6LWXl",
+	"8JfK9Mf9k8RmNyZJ42AsF1sHd5947mKh8zIL7Wxh1S1K3T/G6lpCqs74OvY4bFji/vU8WY8n9i5R0q9t",
+	"3rgjHb5HM1DU9iN2Leqrbz/tbkDK5aav4/Kw1bkb90cVDbmGmqsRdaNRadeMrrvqigFa25/y01bzO+pe",
+	"oL3WnTuxhmGnsaOvKPtzmXiXbZeu/YYOkjw2WlwpTUIyS21z1x5DbjPeuqAFd5Km8wvwvVpvjc6/j2y4",
+	"Va1nA0Sbpn/RfNi/ktX1C9WKuS2+9vouExtxcZ/+MRfvvg47x7IG3+w/eg0oayg0btxy+8m+9COfNWBw",
+	"OXmx4wJoDwuadR3JwSMwE2012b38SUyih8uk+FsnDnYk0LTO12kaS/n8lLrspGX9qVaJXZ37y2xHoP0x",
+	"NlE3DdaxqB/i6fEjSusxsi5ZVOfu9Vk8V9WgLVKZ30Cvg91VsMZ/huDNBjKWXcCnbmCzjTTklWM2V3XX",
+	"ye9S42821V2JQ249X/nEdLXB9Ng5ier+7ERBpff/MAf+gvV0daZeVWhtkqr9CuJmLjWYbGwJZKFIwWtg",
+	"1OqNBAJtMK8eYEo4VsrKbjP/wTf3r97ilDkH2LYQcE2A+8XAX5z51zX6VWy/bkYMhKWx+eB6I2riWpVp",
+	"gTFjiYv1x2Db8bpEAEtbGxcd4SCF9OjlIQVnS3Tvq8YyW5Ir62jeP+TKD7myHbnyyrVVdt+khl3bCt/1",
+	"YB5wv0dPDDkK891q1xEBklIIZAo4Q/kE1FSY70ARYHhrqYel1Ydk7lPq0y1UBsI1or5HPdsjMplwvZwD",
+	"/c+h/tYdv38wqh+M6o9UgC0bsRWFt1OiTDSXiIyiaLWRt63i2+WFx/XnBrQyY9pNZPQzAmEzx/wezpXM",
+	"zH8+jmQ6yz+GzmP67D8yIwl0zw/xFUcb1Oq6lE2OQSBJG82txlwYvbkQfCJQyh9eyu+caehD18pJI+HR",
+	"9Ye2R8r4LexO+S3khJUky2bm+DFtdoWqvq9aCJ6avjMCMyTSpO2sptZYm+lrnzHsPjy9RVvYrRAi/4ze",
+	"aPPX69QdHX345OPyDb1BhlIeA2HyFoWE2ynNbPFSIXiCUhpbsoGEmVSYOxTkqARNZH9/DztkKQ4UflGD",
+	"IiN0mVRvb/RC8BzVFEtbjw34xbTmNlpD3+6999w+6obrkPDSdKRlqfnSEUtmxpT2dvekEymusfP+jORZ",
+	"H2beFchOLl5fFZisRyFu4rDfw80KKU9KTen9OLieUukN7diR5pqzXkK/RJJSTUp/DK2bVPV9j7tseb23",
+	"XBlRMjuGoW11NQRJZub+JFOtrSBLDdWM7SdU+86gxt2xK2H3XrfdtGwTeMUNi8PqsoaPq7nQvCX/h09a",
+	"WTATOA2mFFl0FA2MteHmqTuau/m08uKe1A1rvGc2bOQ9aOTPec/rJkTeM6/Fofe05rHeM9ui13/g2nnf",
+	"fbr7nwAAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -664,6 +664,17 @@ type ServiceRollback struct {
 	Run openapi_types.UUID `json:"run"`
 }
 
+// ServiceSync defines model for ServiceSync.
+type ServiceSync struct {
+	Environment EnvironmentName `json:"environment"`
+}
+
+// ServiceSyncStarted defines model for ServiceSyncStarted.
+type ServiceSyncStarted struct {
+	Application string `json:"application"`
+	Environment string `json:"environment"`
+}
+
 // ServiceUpdate defines model for ServiceUpdate.
 type ServiceUpdate struct {
 	Parameters *map[string]interface{} `json:"parameters,omitempty"`
@@ -903,6 +914,9 @@ type UpdateServiceJSONRequestBody = ServiceUpdate
 
 // RollbackServiceJSONRequestBody defines body for RollbackService for application/json ContentType.
 type RollbackServiceJSONRequestBody = ServiceRollback
+
+// SyncServiceJSONRequestBody defines body for SyncService for application/json ContentType.
+type SyncServiceJSONRequestBody = ServiceSync
 
 // RequestEditorFn is the function signature for the RequestEditor callback function
 type RequestEditorFn func(ctx context.Context, req *http.Request) error
@@ -1226,6 +1240,20 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /api/v1/teams/{team}/services/{service}/rollbacks (the `RollbackService` operationId).
 	RollbackService(ctx context.Context, team TeamName, service Name, params *RollbackServiceParams, body RollbackServiceJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SyncServiceWithBody Sync one environment of a service now (how manually synced environments such as prod are released; team editor).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/v1/teams/{team}/services/{service}/syncs (the `SyncService` operationId).
+	SyncServiceWithBody(ctx context.Context, team TeamName, service Name, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SyncService Sync one environment of a service now (how manually synced environments such as prod are released; team editor).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/v1/teams/{team}/services/{service}/syncs (the `SyncService` operationId).
+	SyncService(ctx context.Context, team TeamName, service Name, body SyncServiceJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetHealth Liveness; answers while the process runs.
 	//
@@ -1917,6 +1945,40 @@ func (c *Client) RollbackServiceWithBody(ctx context.Context, team TeamName, ser
 // Corresponds with POST /api/v1/teams/{team}/services/{service}/rollbacks (the `RollbackService` operationId).
 func (c *Client) RollbackService(ctx context.Context, team TeamName, service Name, params *RollbackServiceParams, body RollbackServiceJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewRollbackServiceRequest(c.Server, team, service, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SyncServiceWithBody Sync one environment of a service now (how manually synced environments such as prod are released; team editor).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/v1/teams/{team}/services/{service}/syncs (the `SyncService` operationId).
+func (c *Client) SyncServiceWithBody(ctx context.Context, team TeamName, service Name, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSyncServiceRequestWithBody(c.Server, team, service, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SyncService Sync one environment of a service now (how manually synced environments such as prod are released; team editor).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/v1/teams/{team}/services/{service}/syncs (the `SyncService` operationId).
+func (c *Client) SyncService(ctx context.Context, team TeamName, service Name, body SyncServiceJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSyncServiceRequest(c.Server, team, service, body)
 	if err != nil {
 		return nil, err
 	}
@@ -3627,6 +3689,60 @@ func NewRollbackServiceRequestWithBody(server string, team TeamName, service Nam
 	return req, nil
 }
 
+// NewSyncServiceRequest calls the generic SyncService builder with application/json body
+func NewSyncServiceRequest(server string, team TeamName, service Name, body SyncServiceJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewSyncServiceRequestWithBody(server, team, service, "application/json", bodyReader)
+}
+
+// NewSyncServiceRequestWithBody constructs an http.Request for the SyncService method, with any body, and a specified content type
+func NewSyncServiceRequestWithBody(server string, team TeamName, service Name, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "team", team, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "service", service, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/teams/%s/services/%s/syncs", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
 // NewGetHealthRequest constructs an http.Request for the GetHealth method
 func NewGetHealthRequest(server string) (*http.Request, error) {
 	var err error
@@ -4069,6 +4185,20 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /api/v1/teams/{team}/services/{service}/rollbacks (the `RollbackService` operationId).
 	RollbackServiceWithResponse(ctx context.Context, team TeamName, service Name, params *RollbackServiceParams, body RollbackServiceJSONRequestBody, reqEditors ...RequestEditorFn) (*RollbackServiceResponse, error)
+
+	// SyncServiceWithBodyWithResponse Sync one environment of a service now (how manually synced environments such as prod are released; team editor).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/teams/{team}/services/{service}/syncs (the `SyncService` operationId).
+	SyncServiceWithBodyWithResponse(ctx context.Context, team TeamName, service Name, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SyncServiceResponse, error)
+
+	// SyncServiceWithResponse Sync one environment of a service now (how manually synced environments such as prod are released; team editor).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/teams/{team}/services/{service}/syncs (the `SyncService` operationId).
+	SyncServiceWithResponse(ctx context.Context, team TeamName, service Name, body SyncServiceJSONRequestBody, reqEditors ...RequestEditorFn) (*SyncServiceResponse, error)
 
 	// GetHealthWithResponse Liveness; answers while the process runs.
 	//
@@ -6455,6 +6585,103 @@ func (r RollbackServiceResponse) ContentType() string {
 	return ""
 }
 
+type SyncServiceResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON202 the response for an HTTP 202 `application/json` response
+	JSON202 *ServiceSyncStarted
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *TooLarge
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Invalid
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+}
+
+// GetJSON202 returns the response for an HTTP 202 `application/json` response
+func (r SyncServiceResponse) GetJSON202() *ServiceSyncStarted {
+	return r.JSON202
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r SyncServiceResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r SyncServiceResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r SyncServiceResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r SyncServiceResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r SyncServiceResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r SyncServiceResponse) GetApplicationproblemJSON413() *TooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r SyncServiceResponse) GetApplicationproblemJSON422() *Invalid {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r SyncServiceResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r SyncServiceResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r SyncServiceResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r SyncServiceResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r SyncServiceResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type GetHealthResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -7159,6 +7386,32 @@ func (c *ClientWithResponses) RollbackServiceWithResponse(ctx context.Context, t
 		return nil, err
 	}
 	return ParseRollbackServiceResponse(rsp)
+}
+
+// SyncServiceWithBodyWithResponse Sync one environment of a service now (how manually synced environments such as prod are released; team editor).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/teams/{team}/services/{service}/syncs (the `SyncService` operationId).
+func (c *ClientWithResponses) SyncServiceWithBodyWithResponse(ctx context.Context, team TeamName, service Name, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SyncServiceResponse, error) {
+	rsp, err := c.SyncServiceWithBody(ctx, team, service, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSyncServiceResponse(rsp)
+}
+
+// SyncServiceWithResponse Sync one environment of a service now (how manually synced environments such as prod are released; team editor).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/teams/{team}/services/{service}/syncs (the `SyncService` operationId).
+func (c *ClientWithResponses) SyncServiceWithResponse(ctx context.Context, team TeamName, service Name, body SyncServiceJSONRequestBody, reqEditors ...RequestEditorFn) (*SyncServiceResponse, error) {
+	rsp, err := c.SyncService(ctx, team, service, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSyncServiceResponse(rsp)
 }
 
 // GetHealthWithResponse Liveness; answers while the process runs.
@@ -9162,6 +9415,88 @@ func ParseRollbackServiceResponse(rsp *http.Response) (*RollbackServiceResponse,
 			headers.Location = &value
 		}
 		response.Headers202 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseSyncServiceResponse parses an HTTP response from a SyncServiceWithResponse call
+func ParseSyncServiceResponse(rsp *http.Response) (*SyncServiceResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &SyncServiceResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 202:
+		var dest ServiceSyncStarted
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON202 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Invalid
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
 	}
 
 	return response, nil

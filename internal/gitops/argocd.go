@@ -165,3 +165,25 @@ func (a *ArgoCD) Status(ctx context.Context, name string) (AppStatus, error) {
 	}
 	return st, nil
 }
+
+// Sync starts a sync of an Application to the newest commit of the branch, as `argocd app
+// sync` does: by setting its operation, which the application controller carries out. It is
+// how manually synced environments (prod) are deployed. A sync already running is a conflict.
+func (a *ArgoCD) Sync(ctx context.Context, name, user string) error {
+	apps := a.client.ArgoprojV1alpha1().Applications(a.namespace)
+	return retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		app, err := apps.Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		if app.Operation != nil {
+			return fmt.Errorf("%w: a sync of %s is already running", errs.ErrConflict, name)
+		}
+		app.Operation = &v1alpha1.Operation{
+			Sync:        &v1alpha1.SyncOperation{Revision: Branch, Prune: true, SyncOptions: v1alpha1.SyncOptions{"ServerSideApply=true"}},
+			InitiatedBy: v1alpha1.OperationInitiator{Username: user},
+		}
+		_, err = apps.Update(ctx, app, metav1.UpdateOptions{})
+		return err
+	})
+}

@@ -133,6 +133,11 @@ const maxAttempts = 8
 // re-applying is exact). It returns the new commit's hash; a change that changes nothing
 // returns the current hash and makes no commit.
 func (r *Repo) Commit(ctx context.Context, c Change) (string, error) {
+	// A commit is short and must not be cut off midway: go-git's file transport can hang when
+	// its context ends during a push, and a half-done commit helps nobody. It gets a bounded
+	// time of its own instead of the caller's cancellation.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
+	defer cancel()
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	var last error

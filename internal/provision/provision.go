@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -364,4 +365,32 @@ func (s *Service) release(ctx context.Context, p access.Principal, team, name, a
 	}
 	s.enqueue(run.ID)
 	return run, nil
+}
+
+// Sync deploys a service's environment now: for manually synced environments (prod), this is
+// how a person releases what is committed (team editor).
+func (s *Service) Sync(ctx context.Context, p access.Principal, team, name, env string) error {
+	t, err := s.deps.Tenancy.Authorize(ctx, p, team, access.Editor)
+	if err != nil {
+		return err
+	}
+	q := s.deps.Store.Q()
+	svc, err := q.ServiceByName(ctx, t.ID, name)
+	if err != nil {
+		return err
+	}
+	if !slices.Contains(svc.Environments, env) {
+		return errs.Invalid("/environment", "service %s is not deployed to %q", name, env)
+	}
+	if s.deps.Argo == nil {
+		return fmt.Errorf("%w: no cluster configured", errs.ErrUnavailable)
+	}
+	app := gitops.AppName(t.Name, name, env)
+	if err := s.deps.Argo.Sync(ctx, app, p.Subject); err != nil {
+		return err
+	}
+	return s.deps.Store.Tx(ctx, func(q store.Queries) error {
+		return audit.Record(ctx, q, p, audit.Entry{Action: "service.sync", Team: t.Name, Target: "team/" + t.Name + "/service/" + name + "/" + env,
+			Detail: map[string]any{"application": app}}, s.now())
+	})
 }

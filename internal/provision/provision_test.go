@@ -143,6 +143,30 @@ func TestCreateServiceDeploysThroughArgoCD(t *testing.T) {
 	if n := runningPods(t, f, "prov-payments-prod", "fraud-api"); n != 0 {
 		t.Fatalf("prod synced without a person asking: %d pods", n)
 	}
+	// A person releases to prod.
+	if err := f.prov.Sync(t.Context(), person("user:default/viewer"), "payments", "fraud-api", "prod"); err == nil {
+		t.Fatal("someone without a role synced prod")
+	}
+	if err := f.prov.Sync(t.Context(), jane, "payments", "fraud-api", "prod"); err != nil {
+		t.Fatal(err)
+	}
+	plane.Eventually(t, time.Minute, "2 pods running in prod", func() (bool, error) {
+		n := runningPods(t, f, "prov-payments-prod", "fraud-api")
+		return n == 2, fmt.Errorf("%d running", n)
+	})
+	// Argo CD heals a hand-made change in dev (self-heal), observed, not simulated.
+	scale, err := f.p.Client.AppsV1().Deployments("prov-payments-dev").GetScale(t.Context(), "fraud-api", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	scale.Spec.Replicas = 5
+	if _, err := f.p.Client.AppsV1().Deployments("prov-payments-dev").UpdateScale(t.Context(), "fraud-api", scale, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	plane.Eventually(t, time.Minute, "self-heal back to 2 replicas", func() (bool, error) {
+		d, err := f.p.Client.AppsV1().Deployments("prov-payments-dev").Get(t.Context(), "fraud-api", metav1.GetOptions{})
+		return err == nil && *d.Spec.Replicas == 2, fmt.Errorf("replicas %d", *d.Spec.Replicas)
+	})
 	out, err := exec.Command("git", "-C", f.remote, "log", "-1", "--format=%H|%an|%B", "main").CombinedOutput()
 	if err != nil || !strings.HasPrefix(string(out), run.CommitSHA+"|user:default/jane|payments/fraud-api: create") || !strings.Contains(string(out), "Berth-Run: "+run.ID) {
 		t.Fatalf("commit: %s %v", out, err)

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/berth-platform/berth/internal/blueprint"
@@ -32,8 +33,11 @@ func (s *Service) Run(ctx context.Context, workers int) error {
 		s.enqueue(id)
 	}
 	go s.sweep(ctx)
+	var wg sync.WaitGroup
 	for range max(workers, 1) {
+		wg.Add(1)
 		go func() {
+			defer wg.Done()
 			for {
 				select {
 				case <-ctx.Done():
@@ -46,7 +50,8 @@ func (s *Service) Run(ctx context.Context, workers int) error {
 			}
 		}()
 	}
-	<-ctx.Done()
+	// Workers finish the step they are in (a stopping Berth leaves the run to resume).
+	wg.Wait()
 	return nil
 }
 

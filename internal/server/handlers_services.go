@@ -6,6 +6,7 @@ import (
 
 	"github.com/berth-platform/berth/internal/api"
 	"github.com/berth-platform/berth/internal/errs"
+	"github.com/berth-platform/berth/internal/gitops"
 	"github.com/berth-platform/berth/internal/provision"
 	"github.com/berth-platform/berth/internal/store"
 	openapi_types "github.com/oapi-codegen/runtime/types"
@@ -212,4 +213,20 @@ func (s *Server) RollbackService(ctx context.Context, req api.RollbackServiceReq
 	}
 	loc := "/api/v1/runs/" + run.ID
 	return api.RollbackService202JSONResponse{Body: apiRun(run, req.Team, req.Service), Headers: api.RollbackService202ResponseHeaders{Location: &loc}}, nil
+}
+
+func (s *Server) SyncService(ctx context.Context, req api.SyncServiceRequestObject) (api.SyncServiceResponseObject, error) {
+	p, err := principal(ctx)
+	if err != nil {
+		return nil, err
+	}
+	prov, err := s.provision()
+	if err != nil {
+		return nil, err
+	}
+	env := req.Body.Environment
+	if err := prov.Sync(ctx, p, req.Team, req.Service, env); err != nil {
+		return nil, err
+	}
+	return api.SyncService202JSONResponse{Environment: env, Application: gitops.AppName(req.Team, req.Service, env)}, nil
 }

@@ -59,6 +59,7 @@ func matrix() []call {
 		{op: "getRun", method: "GET", path: "/api/v1/runs/{run}", want: viewer},
 		// Who may not change a service (the change itself is in TestServiceRuns).
 		{op: "updateService", method: "PATCH", path: "/api/v1/teams/payments/services/seeded", body: map[string]any{"tag": "1.0.1"}, want: map[string]int{"vi": 403, "outsider": 404}},
+		{op: "syncService", method: "POST", path: "/api/v1/teams/payments/services/seeded/syncs", body: map[string]any{"environment": "dev"}, want: map[string]int{"vi": 403, "outsider": 404, "alice": 503}},
 		{op: "rollbackService", method: "POST", path: "/api/v1/teams/payments/services/seeded/rollbacks", body: map[string]any{"run": "{run}"}, want: map[string]int{"vi": 403, "outsider": 404}},
 		// Retrying as such is in TestServiceRuns; here, who may not.
 		{op: "retryRun", method: "POST", path: "/api/v1/runs/{run}/retries", want: map[string]int{"vi": 403, "outsider": 404}},
