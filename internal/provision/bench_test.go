@@ -42,7 +42,7 @@ func BenchmarkProvisionLatency(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			ns := "bench-" + team + "-dev"
+			ns := f.ns(team, "dev")
 			for {
 				r, _, err := f.prov.Get(b.Context(), jane, run.ID)
 				if err != nil {

@@ -2,6 +2,7 @@ package provision_test
 
 import (
 	"context"
+	"crypto/rand"
 	"fmt"
 	"io"
 	"log/slog"
@@ -28,12 +29,13 @@ import (
 func TestMain(m *testing.M) { plane.Main(m, plane.Options{ArgoCD: true}) }
 
 type fixture struct {
-	p      *plane.Plane
-	st     *store.Store
-	ten    *tenancy.Service
-	prov   *provision.Service
-	deps   provision.Deps
-	remote string
+	pattern string
+	p       *plane.Plane
+	st      *store.Store
+	ten     *tenancy.Service
+	prov    *provision.Service
+	deps    provision.Deps
+	remote  string
 	// stop ends the current executor (as a Berth restart would).
 	stop func()
 }
@@ -59,6 +61,10 @@ func newFixture(t testing.TB, pattern string) *fixture {
 	rec := tenancy.NewReconciler(st, kc.Core, tenancy.ReconcilerOptions{PodSecurity: "restricted", IngressNamespace: "ingress-nginx",
 		Prices: tenancy.DefaultPrices, Resync: time.Hour}, log)
 	opts := tenancy.DefaultOptions()
+	// A prefix of its own per fixture: a reused plane (BERTH_TEST_PLANE) keeps earlier namespaces.
+	var b [2]byte
+	_, _ = rand.Read(b[:])
+	pattern = fmt.Sprintf("x%x-%s", b, pattern)
 	opts.NamespacePattern = pattern
 	opts.Notify, opts.Quotas = rec.Enqueue, rec
 	ten := tenancy.NewService(st, opts)
@@ -72,7 +78,7 @@ func newFixture(t testing.TB, pattern string) *fixture {
 		t.Fatal(err)
 	}
 	catalog, _ := blueprint.Load("")
-	f := &fixture{p: p, st: st, ten: ten, remote: remote, deps: provision.Deps{Store: st, Tenancy: ten, Blueprints: catalog, Repo: repo,
+	f := &fixture{pattern: pattern, p: p, st: st, ten: ten, remote: remote, deps: provision.Deps{Store: st, Tenancy: ten, Blueprints: catalog, Repo: repo,
 		RepoURL: "file://" + remote, Argo: argo, AsUser: kc.AsUser, IngressNamespace: "ingress-nginx", ManualSync: []string{"prod"},
 		RolloutTimeout: 2 * time.Minute, Log: log}}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -137,10 +143,10 @@ func TestCreateServiceDeploysThroughArgoCD(t *testing.T) {
 		}
 	}
 	plane.Eventually(t, time.Minute, "2 pods running in dev", func() (bool, error) {
-		n := runningPods(t, f, "prov-payments-dev", "fraud-api")
+		n := runningPods(t, f, f.ns("payments", "dev"), "fraud-api")
 		return n == 2, fmt.Errorf("%d running", n)
 	})
-	if n := runningPods(t, f, "prov-payments-prod", "fraud-api"); n != 0 {
+	if n := runningPods(t, f, f.ns("payments", "prod"), "fraud-api"); n != 0 {
 		t.Fatalf("prod synced without a person asking: %d pods", n)
 	}
 	// A person releases to prod.
@@ -151,20 +157,20 @@ func TestCreateServiceDeploysThroughArgoCD(t *testing.T) {
 		t.Fatal(err)
 	}
 	plane.Eventually(t, time.Minute, "2 pods running in prod", func() (bool, error) {
-		n := runningPods(t, f, "prov-payments-prod", "fraud-api")
+		n := runningPods(t, f, f.ns("payments", "prod"), "fraud-api")
 		return n == 2, fmt.Errorf("%d running", n)
 	})
 	// Argo CD heals a hand-made change in dev (self-heal), observed, not simulated.
-	scale, err := f.p.Client.AppsV1().Deployments("prov-payments-dev").GetScale(t.Context(), "fraud-api", metav1.GetOptions{})
+	scale, err := f.p.Client.AppsV1().Deployments(f.ns("payments", "dev")).GetScale(t.Context(), "fraud-api", metav1.GetOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	scale.Spec.Replicas = 5
-	if _, err := f.p.Client.AppsV1().Deployments("prov-payments-dev").UpdateScale(t.Context(), "fraud-api", scale, metav1.UpdateOptions{}); err != nil {
+	if _, err := f.p.Client.AppsV1().Deployments(f.ns("payments", "dev")).UpdateScale(t.Context(), "fraud-api", scale, metav1.UpdateOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	plane.Eventually(t, time.Minute, "self-heal back to 2 replicas", func() (bool, error) {
-		d, err := f.p.Client.AppsV1().Deployments("prov-payments-dev").Get(t.Context(), "fraud-api", metav1.GetOptions{})
+		d, err := f.p.Client.AppsV1().Deployments(f.ns("payments", "dev")).Get(t.Context(), "fraud-api", metav1.GetOptions{})
 		return err == nil && *d.Spec.Replicas == 2, fmt.Errorf("replicas %d", *d.Spec.Replicas)
 	})
 	out, err := exec.Command("git", "-C", f.remote, "log", "-1", "--format=%H|%an|%B", "main").CombinedOutput()
@@ -172,7 +178,7 @@ func TestCreateServiceDeploysThroughArgoCD(t *testing.T) {
 		t.Fatalf("commit: %s %v", out, err)
 	}
 	// The database Secret exists in the cluster, made as jane, and not in Git.
-	sec, err := f.p.Client.CoreV1().Secrets("prov-payments-dev").Get(t.Context(), "fraud-api-db", metav1.GetOptions{})
+	sec, err := f.p.Client.CoreV1().Secrets(f.ns("payments", "dev")).Get(t.Context(), "fraud-api-db", metav1.GetOptions{})
 	if err != nil || len(sec.Data["url"]) == 0 {
 		t.Fatalf("database secret: %v", err)
 	}
@@ -267,7 +273,7 @@ func TestUpdateAndRollback(t *testing.T) {
 	pods := func(want int) {
 		t.Helper()
 		plane.Eventually(t, time.Minute, fmt.Sprintf("%d pods running", want), func() (bool, error) {
-			n := runningPods(t, f, "upd-orders-dev", "queue")
+			n := runningPods(t, f, f.ns("orders", "dev"), "queue")
 			return n == want, fmt.Errorf("%d running", n)
 		})
 	}
@@ -305,4 +311,9 @@ func TestUpdateAndRollback(t *testing.T) {
 	if _, err := f.prov.Rollback(t.Context(), jane, "orders", "queue", "not-a-run"); err == nil {
 		t.Fatal("rollback to an unknown run accepted")
 	}
+}
+
+// ns is the namespace of a team environment in this fixture.
+func (f *fixture) ns(team, env string) string {
+	return strings.NewReplacer("{team}", team, "{env}", env).Replace(f.pattern)
 }
