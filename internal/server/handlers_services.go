@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/berth-platform/berth/internal/access"
 	"github.com/berth-platform/berth/internal/api"
 	"github.com/berth-platform/berth/internal/errs"
 	"github.com/berth-platform/berth/internal/gitops"
@@ -12,11 +13,16 @@ import (
 	openapi_types "github.com/oapi-codegen/runtime/types"
 )
 
-func (s *Server) provision() (*provision.Service, error) {
-	if s.deps.Provision == nil {
-		return nil, fmt.Errorf("%w: services need a GitOps repository and a cluster; start Berth with --kubeconfig", errs.ErrUnavailable)
+// provisioning returns the caller and the provisioning service every service handler needs.
+func (s *Server) provisioning(ctx context.Context) (access.Principal, *provision.Service, error) {
+	p, err := principal(ctx)
+	if err != nil {
+		return p, nil, err
 	}
-	return s.deps.Provision, nil
+	if s.deps.Provision == nil {
+		return p, nil, fmt.Errorf("%w: services need a GitOps repository and a cluster; start Berth with --kubeconfig", errs.ErrUnavailable)
+	}
+	return p, s.deps.Provision, nil
 }
 
 func apiRun(r store.Run, team, service string) api.Run {
@@ -62,11 +68,7 @@ func apiService(v store.Service) api.Service {
 }
 
 func (s *Server) CreateService(ctx context.Context, req api.CreateServiceRequestObject) (api.CreateServiceResponseObject, error) {
-	p, err := principal(ctx)
-	if err != nil {
-		return nil, err
-	}
-	prov, err := s.provision()
+	p, prov, err := s.provisioning(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -87,11 +89,7 @@ func (s *Server) CreateService(ctx context.Context, req api.CreateServiceRequest
 }
 
 func (s *Server) ListServices(ctx context.Context, req api.ListServicesRequestObject) (api.ListServicesResponseObject, error) {
-	p, err := principal(ctx)
-	if err != nil {
-		return nil, err
-	}
-	prov, err := s.provision()
+	p, prov, err := s.provisioning(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -107,11 +105,7 @@ func (s *Server) ListServices(ctx context.Context, req api.ListServicesRequestOb
 }
 
 func (s *Server) GetService(ctx context.Context, req api.GetServiceRequestObject) (api.GetServiceResponseObject, error) {
-	p, err := principal(ctx)
-	if err != nil {
-		return nil, err
-	}
-	prov, err := s.provision()
+	p, prov, err := s.provisioning(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -142,11 +136,7 @@ func (s *Server) GetService(ctx context.Context, req api.GetServiceRequestObject
 }
 
 func (s *Server) GetRun(ctx context.Context, req api.GetRunRequestObject) (api.GetRunResponseObject, error) {
-	p, err := principal(ctx)
-	if err != nil {
-		return nil, err
-	}
-	prov, err := s.provision()
+	p, prov, err := s.provisioning(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -158,11 +148,7 @@ func (s *Server) GetRun(ctx context.Context, req api.GetRunRequestObject) (api.G
 }
 
 func (s *Server) RetryRun(ctx context.Context, req api.RetryRunRequestObject) (api.RetryRunResponseObject, error) {
-	p, err := principal(ctx)
-	if err != nil {
-		return nil, err
-	}
-	prov, err := s.provision()
+	p, prov, err := s.provisioning(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -178,11 +164,7 @@ func (s *Server) RetryRun(ctx context.Context, req api.RetryRunRequestObject) (a
 }
 
 func (s *Server) UpdateService(ctx context.Context, req api.UpdateServiceRequestObject) (api.UpdateServiceResponseObject, error) {
-	p, err := principal(ctx)
-	if err != nil {
-		return nil, err
-	}
-	prov, err := s.provision()
+	p, prov, err := s.provisioning(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -199,11 +181,7 @@ func (s *Server) UpdateService(ctx context.Context, req api.UpdateServiceRequest
 }
 
 func (s *Server) RollbackService(ctx context.Context, req api.RollbackServiceRequestObject) (api.RollbackServiceResponseObject, error) {
-	p, err := principal(ctx)
-	if err != nil {
-		return nil, err
-	}
-	prov, err := s.provision()
+	p, prov, err := s.provisioning(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -216,11 +194,7 @@ func (s *Server) RollbackService(ctx context.Context, req api.RollbackServiceReq
 }
 
 func (s *Server) SyncService(ctx context.Context, req api.SyncServiceRequestObject) (api.SyncServiceResponseObject, error) {
-	p, err := principal(ctx)
-	if err != nil {
-		return nil, err
-	}
-	prov, err := s.provision()
+	p, prov, err := s.provisioning(ctx)
 	if err != nil {
 		return nil, err
 	}
