@@ -958,6 +958,9 @@ type ServerInterface interface {
 	// GetRun A provisioning run with each step's state, timings and error (team viewer).
 	// (GET /api/v1/runs/{run})
 	GetRun(ctx echo.Context, run RunID) error
+	// StreamRun Follow a run as server-sent events; each `run` event carries the whole run, sent when it changes, until it ends (team viewer).
+	// (GET /api/v1/runs/{run}/events)
+	StreamRun(ctx echo.Context, run RunID) error
 	// RetryRun Start a failed run again from the step that failed (team editor).
 	// (POST /api/v1/runs/{run}/retries)
 	RetryRun(ctx echo.Context, run RunID, params RetryRunParams) error
@@ -1245,6 +1248,22 @@ func (w *ServerInterfaceWrapper) GetRun(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.GetRun(ctx, run)
+	return err
+}
+
+// StreamRun converts echo context to params.
+func (w *ServerInterfaceWrapper) StreamRun(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "run" -------------
+	var run RunID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "run", ctx.Param("run"), &run, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter run: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.StreamRun(ctx, run)
 	return err
 }
 
@@ -2032,6 +2051,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/api/v1/teams/:team/services/:service/rollbacks", wrapper.RollbackService, options.OperationMiddlewares["rollbackService"]...)
 	router.POST(options.BaseURL+"/api/v1/teams/:team/services/:service/syncs", wrapper.SyncService, options.OperationMiddlewares["syncService"]...)
 	router.GET(options.BaseURL+"/api/v1/runs/:run", wrapper.GetRun, options.OperationMiddlewares["getRun"]...)
+	router.GET(options.BaseURL+"/api/v1/runs/:run/events", wrapper.StreamRun, options.OperationMiddlewares["streamRun"]...)
 	router.POST(options.BaseURL+"/api/v1/runs/:run/retries", wrapper.RetryRun, options.OperationMiddlewares["retryRun"]...)
 	router.GET(options.BaseURL+"/api/v1/audit-events", wrapper.ListAuditEvents, options.OperationMiddlewares["listAuditEvents"]...)
 	router.GET(options.BaseURL+"/api/v1/actions", wrapper.ListActions, options.OperationMiddlewares["listActions"]...)
@@ -2833,6 +2853,121 @@ type GetRun503ApplicationProblemPlusJSONResponse struct {
 }
 
 func (response GetRun503ApplicationProblemPlusJSONResponse) VisitGetRunResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StreamRunRequestObject struct {
+	Run RunID `json:"run"`
+}
+
+type StreamRunResponseObject interface {
+	VisitStreamRunResponse(w http.ResponseWriter) error
+}
+
+type StreamRun200TexteventStreamResponse struct {
+	Body          io.Reader
+	ContentLength int64
+}
+
+func (response StreamRun200TexteventStreamResponse) VisitStreamRunResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "text/event-stream")
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	w.WriteHeader(200)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	flusher, ok := w.(http.Flusher)
+	if !ok {
+		// If w doesn't support flushing, fall back to io.Copy.
+		_, err := io.Copy(w, response.Body)
+		return err
+	}
+	// text/event-stream messages are typically small; use a
+	// modest buffer and flush after each chunk so clients see
+	// events immediately instead of waiting on OS buffering.
+	buf := make([]byte, 4096)
+	for {
+		n, err := response.Body.Read(buf)
+		if n > 0 {
+			if _, writeErr := w.Write(buf[:n]); writeErr != nil {
+				return writeErr
+			}
+			flusher.Flush()
+		}
+		if err != nil {
+			if err == io.EOF {
+				return nil
+			}
+			return err
+		}
+	}
+}
+
+type StreamRun400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response StreamRun400ApplicationProblemPlusJSONResponse) VisitStreamRunResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StreamRun401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response StreamRun401ApplicationProblemPlusJSONResponse) VisitStreamRunResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StreamRun404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response StreamRun404ApplicationProblemPlusJSONResponse) VisitStreamRunResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StreamRun503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response StreamRun503ApplicationProblemPlusJSONResponse) VisitStreamRunResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response); err != nil {
@@ -5448,6 +5583,9 @@ type StrictServerInterface interface {
 	// GetRun A provisioning run with each step's state, timings and error (team viewer).
 	// (GET /api/v1/runs/{run})
 	GetRun(ctx context.Context, request GetRunRequestObject) (GetRunResponseObject, error)
+	// StreamRun Follow a run as server-sent events; each `run` event carries the whole run, sent when it changes, until it ends (team viewer).
+	// (GET /api/v1/runs/{run}/events)
+	StreamRun(ctx context.Context, request StreamRunRequestObject) (StreamRunResponseObject, error)
 	// RetryRun Start a failed run again from the step that failed (team editor).
 	// (POST /api/v1/runs/{run}/retries)
 	RetryRun(ctx context.Context, request RetryRunRequestObject) (RetryRunResponseObject, error)
@@ -5847,6 +5985,31 @@ func (sh *strictHandler) GetRun(ctx echo.Context, run RunID) error {
 		return err
 	} else if validResponse, ok := response.(GetRunResponseObject); ok {
 		return validResponse.VisitGetRunResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// StreamRun operation middleware
+func (sh *strictHandler) StreamRun(ctx echo.Context, run RunID) error {
+	var request StreamRunRequestObject
+
+	request.Run = run
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.StreamRun(ctx.Request().Context(), request.(StreamRunRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "StreamRun")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(StreamRunResponseObject); ok {
+		return validResponse.VisitStreamRunResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -6750,123 +6913,125 @@ func (sh *strictHandler) GetReadiness(ctx echo.Context) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H1/c9s4suBX6eK9Kjv3aMtxkrld+48rx/HM5CZO/GznbV0l2RJEtiRsSIADgHaUlL/7K/wgBVIgJdmS",
-	"JzOb/WMnpkCg0Wj0725+ixKeF5whUzI6+hYVRJAcFQrz18usxEJQpt6SHPUDyqKjqCBqGsURM8+iUTUm",
-	"iiOBv5dUYBodKVFiHMlkijnRL/6HwHF0FP2vwXy5gf1VDszkd3dxdFoKyYUenqJMBC0U5XrB6ynCkOEX",
-	"ZQcMgY9BTREKgTeUlxIKMsH9KLbg/V6imM3hS+ykPjA5+fIG2URNo6MXTw/jSM0KPVIqQdnEQPI6xbzg",
-	"Clky+w1nixBdohIUJdxSNTWgSJIjfMYZEJbCiKczEFhkZGZ+HFMhFQiUBWcSYcwFHD6HKS+FrKGeIklR",
-	"zMH2INjTIHTAf/jiRRzllFV/Pw3uZnxOVDJd3MY7ls2AJAqoRSgf/QsTtSMhKYVApuDsmkwg1y9jD6jj",
-	"PTu/D+MiFG9oTtUiDBdkgiDp184DzMx7/twpjkmZqejoxUGskUHzMtd/HBhU2L/miKBM4QSFgeGyZK9f",
-	"dRCyKFkvCY+5yImKjqKypGkUwvM1krznpigk+UMvyZ1+39KRvaEkvcTfS5QGswlnCpn5JymKjCZEI3lQ",
-	"CD7KMP/Pf0mN8W8rrnhh37KLNs/snGQaG5iCsIvDrpwxRb7EUDMQ0PiRT/YjfbE5G2c0eVQYqzW9S1pR",
-	"tVREIewSSEsLAII+otgMyohUQNKcMgv7z1yMaJoie0zgNcdLSJah2JEgeIaQcpTAuAKSZfwW1JRKA95r",
-	"dkMymj4mcP/ALNtz5z8qFVALwjEMUQgu5NBgUwKSZApjillqIH3L1c+8ZI8K6lsOskymjrHFwIXB4Q2V",
-	"dJQhKG7pwmDaAHkhMOEspfr9nwnN8FHBrTgppDQ1gBrW26BdzZENpNecvyFigo9Nlka4UQmZXlyAmhJm",
-	"JSCKGxRAkgQLZWnzPSOlmnJBv+JjnzoXMCIpJAJTZIqSrIbohtCMjLJHxdtLFGoKGUk+S7idEmWuLzDE",
-	"VBo2hAWyVIt6DTcBiUpRNnlyDMMUFaHZECSZ2Vf3jaRxa2qQThK9yCscU0btcm0JewIv9crKCNqEjMc8",
-	"S81J6d/1ASpzAyRwhmBB5QUKgwstlAuh/1TUSpzG3AtyPo7wC8mLzI6lCnO5DG92A2f2NT2Dm5IIQWb6",
-	"b8vd3Lxa49QgHmlpepQIJAoXhbHWJIrSHmxqbzPJLrx9WNHbxNP/u3r3Fq4MVJWGaXG0I8FMtz9fyDIU",
-	"vVCOasothEwrHh+iX86uozi6eHdl/vPe/P/J9emvURy9Ontzdn0WfQoAXKP8dRrEKy/VRndk5wtuyagt",
-	"QS28BnJHK91qegzDb5rZ3w1B4iTX5wpEaI03yzCFseC5RZ2VA9JCQZSREPuhc5NlUXCh5Csxuyx9Chtx",
-	"niFhkVWBKhXqQ2R0MR/SJirrA4orbcxSRo1Qj2IXVv8UQE6TXLXJdJ/rEbqlCvMi08qIVFhAKSmbeEcW",
-	"A5Hw/0/O3+wHdU8fJU1sVCt2b+YNtepjcyf15V3jFntsaOEit8/NzBoEqkypOrtxjLkJlMXFIvb+oYnq",
-	"lkhIOUODquHH8uDgWWKnNf/GffvoBsXIPhjCLu5P9mGomcm+ZSbDJ0G6JImypunCL5ZFL7uYC7u0XG2J",
-	"UWFRhlJ1MAWB0hhCc+YjyyRBKYMsRmmRrTqQR+f403qRh5hBQWbmanegxtg1IegUtbZQvcmUKNwzT5eR",
-	"sEWGHWlRH1dnX++j3r6PpX6C2gilz8kzIKzmboqwFbzaFagdL+szmIywSUmsXlgRBeOpRuSEB8mCOZN1",
-	"4Ye5M+iq1oAeJHzmE4bljuBpmQS2aWWPGSeNh2VMM5RGUxI3NEE7P5VQO6NggkrCruQ5OvUKOPPWN5Rc",
-	"H/ci5bZOVVGV4fIDNZisRrelUn0w3kYDOO4lh03Q75y27s+iX5bpBNWJoGqao6LJ4on9ym+BwMiMgxEm",
-	"JEcg8HvJFYmtRf6uQHbKpdqR4Bw6UAiaoISSZSglJJyN6aQUmC5qoUlRnnKBv/JSNDkML0eZx15YmY9Q",
-	"aJDdG3L14eecWd/fCsONM+8CxTlnVnda4Z0ccy5mv9CXa41fBypB8l/oyzWQpDWPJiUtuRotivGPpbF8",
-	"G0Megpsb8w7Kx1AFWjcxvu5X+MckkxigoqspERhmOAURquJcjpBloW1wzuD04j3s6h8ESgWjcibBAvvk",
-	"2JrrNe3WxH07RQYZjpVWvfeNYpZkpaQ3eF65MC0bnT+vnJn2+eL51b7Pp57n8yBwrsaHeql14sWtGr+s",
-	"1CoTgbzMFC0yw1CdTJWrb6gPwLBv1iNuTRZZwNVuyAIKFGCGGO+5xr4WAxblNaQxUOYCA1ooZFTOfdnJ",
-	"rIny1VF7YP/Xi+HWNag2E6LW06yUCsUiF7fqZ3qiVlWZeiS3dcasLLDc8NiDoQf0TQihCgv3F0Fuhku9",
-	"xqJCiwKBMEB2QwVnWnsFUTIJezB05DuEXePr0KbwLYPETvfEemAETqj+E9Pqhx1pbVa4yEiiLTMqDSlq",
-	"i00flnUZG73GC888P2hEZw6NEapQaCD/+YHsff20+2GP7H092Pv7p//9wf3jyf/9j9Bh1xu2oK3L6sgr",
-	"okgg/HJ2XvG40xNrm0s6YZiaRycXr51jT18kPdvY+Mtb2/zpxYtnPwVATjKKTJ3O3+uGwQ711zi2aoL9",
-	"4Tec6Xf1DZcKSaphJqD4Z2SrwBJHt4IqfMc0h9FXvgbOTdwKq608SXUDl4du/Eu5KGsaiJ4qVcijwQDe",
-	"X75p7e7w4PnfQiaYRkTIpzBCIlBYRDmbzmCuUpxJkvCSKRjxkqXa7nPkvldFQO6D214mE7rLZ/NrGjD5",
-	"iyKj6/HFZM5jV2BCmoXcxffhv6mgY3WJBdFbPQla1sig8v5KBUWpYESSz6ANEzXVfCSZEjbBVPOdFDNU",
-	"mFZSzO2iKVn7wMlRSmf5rS4qTKymIEmHCTglMqAeXSBLNfAlUzQzwNbTGMGsFYraXtOs2J5hDJdI0hmQ",
-	"sUIRgw2w2GtOwEFvxLSzW90yURyZ96I4cjGZkBlrbItlR+5R2n+Z8X3+i7JI16OIDnPQxn3niJ4TaIXg",
-	"CnqfCv31l1waqwEHVApPv11B+29qiatYJHOlbenoDhUpngPZAGDJjk+t4389GTiq0dRrH3vmxH15ySpi",
-	"wdtNJSEUXb7QNQ1g06y3BGWbUNt8Rr0151cbMa2Ml4N2wsv9VaoFbrAofBoujuVk47lE7uIVCW7xIt/F",
-	"0ZSItJu8g27otk5xiZKXIkGzNa1WEJFCZq29XSJ9GQMCTdxDP8uBs6Rm2U+CnrrVCTWOSokP2cl7LRSg",
-	"A1yqjoGMpNYc56LIsFLAL1SqkJ+xRYcG0UvI8L1hxEu5TU6Z//TpH8d/1mIkCzv/mWKWngnBRcj9XEU7",
-	"ut3FYRVX86jK1HApI162EBdg88qCIYaCUxac2DiZ3a9AmUvoqLKSRjydrRIuM1sK0cCvSDLrz2sJ1ikm",
-	"n+VaVL0wt1REldJ30/PPWuh7KQqfloHu5giBfh4ITpJSTc8X4tWjKjsgiiNO08Tp6jTBPWtXhLStlMoi",
-	"I7O3XWrlRPByPVdiHFW29Im2PUKh3ziSpd3gAiG8lygAmaJqBgLHMbx7/eoU3HCT+DN0mzqyUUBNji4K",
-	"2BnVWl0wXiPJL3kof6F9Ym4D7d3WGKtWDp+p0aU24TpaMfz4mdqErb69X9kt/aaH9lkagmdLlaIah9vS",
-	"ye02rUZuNhdXaroBbx0F3J7GvTTRB6C1beGXmvB355RvE96IhKH+5ch5uwb/IgyH5h5oBvk6vdiR1e1w",
-	"Pi9Df7A7NP+t36tjv6137WgNVNtJcPjiWZ+G9s+PH+Wn/wyqY6sTSOtQAwfZfWCb0IPdRdyaCmznX1Ht",
-	"aG7k3kjsRNvbDsp79fZq7+nTw2eQkRFmMcgpFwqQ8XIyBcWhEDimXzzPgPnXFj2kF5U28d9auSBViHwN",
-	"5DXLH9bI52jh0psnhNEAoJd1JseGIIqjOjF4SQaVHRcvBdrlNy4WQ/x8Cn9//uL/gMubBKtQyVDuYKfy",
-	"aFOHV76AnooayhhkUhHW4dLqz6iZa2Xt8oHuLIAKgGX33fw6Tw/oUd4u3SWuVLQbirfGXYQpdckwRmsI",
-	"aWYuba4rb2rRWcrzYGGG1tl/oepdIcEOsap1ySAnaTh57x56CFZmxsIvY8qonG5Fq3EkgOnLWWf4jHaQ",
-	"j1RErLnHRU3/9xJL1KCJkjHr4TSJW5iap+NuL+dihL6X0ZfsSmERTGkJa1g96lKFFS8Ty+2sidGmDtUd",
-	"t6+AW7QxS5u+ed5M1qBM/fQ8igMX8z6kci9n+UYOv6i92muefkdcpZuNXM3puOWJ8PPLNnGN3Ssd98kL",
-	"w65pEtJ87TN6gMQUWPAwWGQSfr7SJWrGAfyCSbs9O38D8hbOfAQvi9K7Q7+fh9yni1Vimu2TbYoQz4Um",
-	"tUaYYpHxGSh+DCTLKmeQxsuOXEwnWdcjXcGUky+v7auHBz0UtVAupghlKMAMMEEpXipQZBKDiZvanAAx",
-	"23cJ1fsJn6fGDsaClOkeKehCwPagJ3FjFRRvgJ4XBbtX7qINQeMnNl5VqfWLWWsTL4KbcJdicXJb76rI",
-	"xDvz3YIyhukxZEShVEClNlZL6TzM3mJPD/+2Iufrukk9t+JVrYE2Cb+TQ/Va6HbOJUERUbKOjFYTEtY/",
-	"x8DwVmPFYG5l2teaXmBBT3tZAfpFD1Ut5lssyGykB7fLo/gJCWfvmwwIMeFw+gpO5gODOua0dsk+Rvy7",
-	"LiXpMCVuqOz6Uc5YsrJs8NHTg+JN+C7qc7936pWb4ZJn2Ygkn9d1UJQdFFDrQMbIuJ1yiYaJEOYFCnw5",
-	"QiaEskZ6RGdpdsPRUfbi+Mqd2xpbwiblryWvWsD5Uy0B8soqo0vvWp86tpxA/cEr0+mGAmYPEH1OOC2X",
-	"K4tb8PyuntZeSmOAG79n0DK7drrgg13z/br0svqPZYGZFU3kTn65EQe843o+rO1yibAf3sdOiP70IdxL",
-	"822h1aebg6D208Jz84UHqXyr5nbovW5CIBjC3Zoru46MLUC5gXhQ28HmOmx0ebI1LBtiTVumlxBjuqah",
-	"CPjLkmZqjzKX9iDpV5SwO0/edwkfRCCoW5rgkyOQuba+Dk0a/QCe/0JhAIcHUPBUxpBjSssc/gYDePqT",
-	"+enFQWyr/eHZIQzgp+qFAz9Vz8xpSjb066bcSUw6ItgSk1JQNTMVT87wNHmqdbG9LfM2j+oJpkoVtrie",
-	"snHArLFpltQmimi9xBR92WTXbLxXZbz+Vo5QMFQo57nbI5xSls7L5I+MTWo7h3xktYYoY4tkW4OmqUzG",
-	"VSatNmdYajLGTdVzbZtIm5ZAKl/q3MiKP7JK6fXEqozht9kNCsZhUhKRCkIzGUPCjXkwKQXa5VNKJoxL",
-	"Kvc/so/s7AbFDIYDUtChqeZ33QVIIwP4CIjXC8BEDs3zGAizAXObKGx2oKb4kXllHzR1QcZC8Buaoohd",
-	"twJFFE3qjGKbkw3GN2/JrooPfGTDri4Lw7p5yIdPjfYhVaKIKR+H0QwaCR+7I57OngAXH9lo5iWT2Ez9",
-	"81JZjLqmFDBsNVUaHvX2bpIWBT3dm46b79tEVsbVFEXdJ4PA88PD/Y+mApAmyGw6rWsJdFKQZIp7h/sH",
-	"XnzBUfLJxesojm5QWAsjOth/aofxAhkpaHQUPds/2H/mKtvNNdLnP7h5OrAOWvPIZRw12gtEWmycuDGt",
-	"jkKHBwc9rTHWa4nhlZcHumJYmnVtKFzfifHYFIfexdHzg6dd09fwDhodRgxrKfOciFl0FF0tdLpI6+J0",
-	"W7pR34Qd6ZbPeVpmNrRBJlKztQqRn/TkNXbLlKo9vKmcBd0orkuFm6We0dGH8M7mQwa2XdZdvHSgE9F6",
-	"ZKh9VlU93dE+7FmAQYcnqqIAa/V064TJxQ9CQIXlYbB3mT0DIMqworFpOzXVIoDmnf3EJGXGuxHo7NWr",
-	"xfYBMMIx1wJ22domSXH9tT9t8442i+MD9/TE9NfTotTu1l3Pg+XX0+tOdr8brV96tvyleY+uJg8we3NQ",
-	"t3xscNEs3AKJCCTLjo3o9x+qKVJhFYKdBmvQkzcZw1zo97KFl/NhWzzYZtF4J/+tYY61eLV9WTbBfp06",
-	"MEdJPG/EttgagArfxbPbYM+aWee2Yr/CvYfojgMYfKv/fdd5GL/g/Cwe5Sg6m2pVAx75bj1f/lLdtu3u",
-	"rgP/60q2ZlfRu09Lz29wU6fJLLiF1l8ujgouA8TgcnGwHn/hh+OcQfWSp7ONkUUoX+muadO6MsOtUWZ3",
-	"JlKAUv/btfmbI3cIUyI1gxUzuCFZiXUrOH33b3mZpTDB75qq4+j50xVETN1uT79weLj8haoxY5Mtnk4x",
-	"+eyzOuPDlkobanXvEtfhJDNldC4R07FPXiowHjDKJkDYzNQQrsIZXRlBv2A6rQZtkeL8IvJOobRYf71Z",
-	"6XS5ML+0tc9+yAsSwmCEUGQkQdM/ZpdpUnfyyust2JBNNaYNZwyymmr503kZ4FosrdWe2OqHm+dP7Yrz",
-	"lXjT000vH6KS+flpzNvCEbP+Gz6Pe3Q3I777jhVY/cbfl79Rt9TdPgOLoxer7MHvrRm+bUDqAq7dVt+E",
-	"J/vOBLeVNUCVuX0ZlWqeQGwcMsLlFxz7F9D4mT5joS9wImaFsoQRuJIBljj45v51Z52KGVr/cPPOvmdi",
-	"4da2SP95oCyFCY9Uv3OyW1durkenDZKY48UjCsYbDTuo9FnvAsF0sdwuTb/z2A4eg2Nd+wX9fwodvynH",
-	"mvIp0N088dD7gAbnvjVgIyVd53mO2zzKc+zvy70RNeQfU78BNVAZ+96GeZTBp/XKDd/kZaJkcvBNlKzX",
-	"2L10Le63hDOTjxRGmijZ920EPFDEndioiKScac3cJLBQNbVBDKmw2JG27XwMiuaUTezpmpgH7BqXk83x",
-	"b/C1KrZ0DyPbfumgcZ3mNDIQ9vsV6xvT1bTdmq2yrXM3otI26PRw23T6XyYpv8oq+reW1Q++DyY3CQjY",
-	"XHZzHwxe69CibXJsbC43xt4CW+DSdQs8aq7rczut2Wsz4jHiLoHAgAsgmyQ2U/me2ARj6YIE+EV1BQmq",
-	"vP5QbOSnZ48bHahzTHrjAmazMXBhA+BNS/0x7lCD9sy5+3J1hBnXHFfxBTXSePit/0pvokF3rg6704q3",
-	"eUbXNiz2XRrwXjbUI9vuNqco8FUWm73VstrPrm22Xu/ng35Y9lt2TZqjAWIuwnHz/iQ8R2nckebahG5J",
-	"mzUPvun/9JrUr8zz+10g90mrAPMLWOF2ob+eAf50hcMOfNGmee4WOe7c6+5t5qNDREo6cc7Q3XlctINL",
-	"dlkd4QPu+pTYW85whe+JbVvodRky5ksB63IvPdWzEGG+5QpyntIxxRRMYoK5d+azaxN6gwwogwZS7rX2",
-	"9+9s8GTtWnyg/uSaMUmqr9y1PHcm43MDbGY7AtolpD5y4K+Lxi006XdOZt8va33scCJhk4p370hwScau",
-	"15YA72yXMvAOAT5ol8Z12ltnzXKxLZtd2xQA7a6J/UlR3rb/SBvoPuzXd2A5Empux/ivjCdLKwV1JMYl",
-	"QlsPpb4ECc0QbCV6tzurQUkP5fU9JtlZo2Tpu7TMFluZPrKB1iha7bTTjlu9fcc8y/itTYynDKThfxJ2",
-	"h6aN7RBUKZi0TX6f/CUjs9t2uz2m8DhJ03aP/Er7n5+4JzWOQdKv1UfJ7P0PN8Hvu/SrSJnBN++vFSzI",
-	"5n3/NzUHWxH3nN+0v4Bw3DpaE4C4QWGTiLSlQU3QtWpD3qUwLLDxLsOv91wOHouVaavNA9mloVr6LWXl",
-	"8JfK9Mf9k8RmNyZJ42AsF1sHd5947mKh8zIL7Wxh1S1K3T/G6lpCqs74OvY4bFji/vU8WY8n9i5R0q9t",
-	"3rgjHb5HM1DU9iN2Leqrbz/tbkDK5aav4/Kw1bkb90cVDbmGmqsRdaNRadeMrrvqigFa25/y01bzO+pe",
-	"oL3WnTuxhmGnsaOvKPtzmXiXbZeu/YYOkjw2WlwpTUIyS21z1x5DbjPeuqAFd5Km8wvwvVpvjc6/j2y4",
-	"Va1nA0Sbpn/RfNi/ktX1C9WKuS2+9vouExtxcZ/+MRfvvg47x7IG3+w/eg0oayg0btxy+8m+9COfNWBw",
-	"OXmx4wJoDwuadR3JwSMwE2012b38SUyih8uk+FsnDnYk0LTO12kaS/n8lLrspGX9qVaJXZ37y2xHoP0x",
-	"NlE3DdaxqB/i6fEjSusxsi5ZVOfu9Vk8V9WgLVKZ30Cvg91VsMZ/huDNBjKWXcCnbmCzjTTklWM2V3XX",
-	"ye9S42821V2JQ249X/nEdLXB9Ng5ier+7ERBpff/MAf+gvV0daZeVWhtkqr9CuJmLjWYbGwJZKFIwWtg",
-	"1OqNBAJtMK8eYEo4VsrKbjP/wTf3r97ilDkH2LYQcE2A+8XAX5z51zX6VWy/bkYMhKWx+eB6I2riWpVp",
-	"gTFjiYv1x2Db8bpEAEtbGxcd4SCF9OjlIQVnS3Tvq8YyW5Ir62jeP+TKD7myHbnyyrVVdt+khl3bCt/1",
-	"YB5wv0dPDDkK891q1xEBklIIZAo4Q/kE1FSY70ARYHhrqYel1Ydk7lPq0y1UBsI1or5HPdsjMplwvZwD",
-	"/c+h/tYdv38wqh+M6o9UgC0bsRWFt1OiTDSXiIyiaLWRt63i2+WFx/XnBrQyY9pNZPQzAmEzx/wezpXM",
-	"zH8+jmQ6yz+GzmP67D8yIwl0zw/xFUcb1Oq6lE2OQSBJG82txlwYvbkQfCJQyh9eyu+caehD18pJI+HR",
-	"9Ye2R8r4LexO+S3khJUky2bm+DFtdoWqvq9aCJ6avjMCMyTSpO2sptZYm+lrnzHsPjy9RVvYrRAi/4ze",
-	"aPPX69QdHX345OPyDb1BhlIeA2HyFoWE2ynNbPFSIXiCUhpbsoGEmVSYOxTkqARNZH9/DztkKQ4UflGD",
-	"IiN0mVRvb/RC8BzVFEtbjw34xbTmNlpD3+6999w+6obrkPDSdKRlqfnSEUtmxpT2dvekEymusfP+jORZ",
-	"H2beFchOLl5fFZisRyFu4rDfw80KKU9KTen9OLieUukN7diR5pqzXkK/RJJSTUp/DK2bVPV9j7tseb23",
-	"XBlRMjuGoW11NQRJZub+JFOtrSBLDdWM7SdU+86gxt2xK2H3XrfdtGwTeMUNi8PqsoaPq7nQvCX/h09a",
-	"WTATOA2mFFl0FA2MteHmqTuau/m08uKe1A1rvGc2bOQ9aOTPec/rJkTeM6/Fofe05rHeM9ui13/g2nnf",
-	"fbr7nwAAAP//",
+	"7H1/c9s4suBX6eK9qjj3aMtxkrld+48rx/HM5CZO/GznbV0l2RJEtiRsSIADgHaUlL/7K/wgBVIgJdmS",
+	"k8lm/9iJKRBoNBr9u5tfo4TnBWfIlIwOv0YFESRHhcL89SIrsRCUqTckR/2AsugwKoiaRnHEzLNoVI2J",
+	"4kjgnyUVmEaHSpQYRzKZYk70i/8hcBwdRv9rMF9uYH+VAzP57W0cnZRCcqGHpygTQQtFuV7waoowZPhZ",
+	"2QFD4GNQU4RC4DXlpYSCTHAvii14f5YoZnP4EjupD0xOPr9GNlHT6PD5k4M4UrNCj5RKUDYxkLxKMS+4",
+	"QpbM/sDZIkQXqARFCTdUTQ0okuQIn3AGhKUw4ukMBBYZmZkfx1RIBQJlwZlEGHMBB89gyksha6inSFIU",
+	"c7A9CHY1CB3wHzx/Hkc5ZdXfT4K7GZ8RlUwXt/GWZTMgiQJqEcpH/8JEPZKQlEIgU3B6RSaQ65exB9Tx",
+	"rp3fh3ERitc0p2oRhnMyQZD0S+cBZuY9f+4Ux6TMVHT4fD/WyKB5mes/9g0q7F9zRFCmcILCwHBRslcv",
+	"OwhZlKyXhMdc5ERFh1FZ0jQK4fkKSd5zUxSS/L6X5Fa/b+nI3lCSXuCfJUqD2YQzhcz8kxRFRhOikTwo",
+	"BB9lmP/nv6TG+NcVVzy3b9lFm2d2RjKNDUxB2MVhR86YIp9jqBkIaPzIx3uRvticjTOaPCiM1ZreJa2o",
+	"WiqiEHYIpKUFAEEfUWwGZUQqIGlOmYX9Vy5GNE2RPSTwmuMlJMtQPJIgeIaQcpTAuAKSZfwG1JRKA94r",
+	"dk0ymj4kcP/ALNt15z8qFVALwhEMUQgu5NBgUwKSZApjillqIH3D1a+8ZA8K6hsOskymjrHFwIXB4TWV",
+	"dJQhKG7pwmDaAHkuMOEspfr9XwnN8EHBrTgppDQ1gBrW26BdzZENpFecvyZigg9Nlka4UQmZXlyAmhJm",
+	"JSCKaxRAkgQLZWnzHSOlmnJBv+BDnzoXMCIpJAJTZIqSrIbomtCMjLIHxdsLFGoKGUk+SbiZEmWuLzDE",
+	"VBo2hAWyVIt6DTcBiUpRNnl8BMMUFaHZECSZ2Vf3jKRxa2qQjhO9yEscU0btcm0Jewwv9MrKCNqEjMc8",
+	"S81J6d/1ASpzAyRwhmBB5QUKgwstlAuh/1TUSpzG3AtyPo7wM8mLzI6lCnO5DG92A6f2NT2Dm5IIQWb6",
+	"b8vd3Lxa49QgHmppepgIJAoXhbHWJIrSHmxqbzPJzr19WNHbxNP/u3z7Bi4NVJWGaXH0SIKZbm++kGUo",
+	"eqEc1ZRbCJlWPN5Hv51eRXF0/vbS/Oed+f/jq5Pfozh6efr69Oo0+hgAuEb5qzSIV16qje7IzhfcklFb",
+	"glp4DeQjrXSr6REMv2pmfzsEiZNcnysQoTXeLMMUxoLnFnVWDkgLBVFGQuyFzk2WRcGFki/F7KL0KWzE",
+	"eYaERVYFqlSo95HRxXxIm6isDyiutDFLGTVCPYpdWP1jADlNctUm012uR+iWKsyLTCsjUmEBpaRs4h1Z",
+	"DETC/z8+e70X1D19lDSxUa3YvZnX1KqPzZ3Ul3eNW+yxoYWL3D43M2sQqDKl6vTaMeYmUBYXi9j7hyaq",
+	"GyIh5QwNqoYfyv39p4md1vwb9+yjaxQj+2AIO7g32YOhZiZ7lpkMHwfpkiTKmqYLv1gWvexiLuzScrUl",
+	"RoVFGUrVwRQESmMIzZmPLJMEpQyyGKVFtupAHp3jT+tFHmIGBZmZq92BGmPXhKBT1NpC9SZTonDXPF1G",
+	"whYZdqRFfVydfb2Pevs+lvoJaiOUPifPgLCauynCVvBqV6B2vKzPYDLCJiWxemFFFIynGpETHiQL5kzW",
+	"hR/mzqDLWgO6l/CZTxiWO4KnZRLYppU9Zpw0HpYxzVAaTUlc0wTt/FRC7YyCCSoJO5Ln6NQr4Mxb31By",
+	"fdyLlNs6VUVVhssP1GCyGt2WSvXBeBsN4LiXHDZBv3PaujuLflGmE1THgqppjoomiyf2O78BAiMzDkaY",
+	"kByBwJ8lVyS2FvnbAtkJl+qRBOfQgULQBCWULEMpIeFsTCelwHRRC02K8oQL/J2XoslheDnKPPbCynyE",
+	"QoPs3pCrDz/jzPr+VhhunHnnKM44s7rTCu/kmHMx+42+WGv8OlAJkv9GX6yBJK15NClpydVoUYx/LI3l",
+	"2xjyENzcmHdQPoYq0LqJ8VW/wj8mmcQAFV1OicAwwymIUBXncoQsC22DcwYn5+9gR/8gUCoYlTMJFtjH",
+	"R9Zcr2m3Ju6bKTLIcKy06r1nFLMkKyW9xrPKhWnZ6Px55cy0zxfPr/Z9PvE8n/uBczU+1AutEy9u1fhl",
+	"pVaZCORlpmiRGYbqZKpcfUN9AIZ9sx5xa7LIAq52QxZQoAAzxHjPNfa1GLAoryGNgTIXGNBCIaNy7stO",
+	"Zk2Ur47affu/Xgy3rkG1mRC1nmSlVCgWubhVP9NjtarK1CO5rTNmZYHlhsceDD2gb0IIVVi4uwhyM1zo",
+	"NRYVWhQIhAGyayo409oriJJJ2IWhI98h7BhfhzaFbxgkdrrH1gMjcEL1n5hWPzyS1maF84wk2jKj0pCi",
+	"ttj0YVmXsdFrvPDMs/1GdObAGKEKhQbyn+/J7pePO+93ye6X/d2/f/zf790/Hv/f/wgddr1hC9q6rI68",
+	"JIoEwi+nZxWPOzm2trmkE4apeXR8/so59vRF0rONjb+8tc1fnj9/+ksA5CSjyNTJ/L1uGOxQf40jqybY",
+	"H/7AmX5X33CpkKQaZgKKf0K2CixxdCOowrdMcxh95Wvg3MStsNrKk1Q3cHnoxr+Ui7KmgeipUoU8HAzg",
+	"3cXr1u4O9p/9LWSCaUSEfAojJAKFRZSz6QzmKsWZJAkvmYIRL1mq7T5H7rtVBOQuuO1lMqG7fDq/pgGT",
+	"vygyuh5fTOY8dgUmpFnIbXwX/psKOlYXWBC91eOgZY0MKu+vVFCUCkYk+QTaMFFTzUeSKWETTDXfSTFD",
+	"hWklxdwumpK1D5wcpXSW3+qiwsRqCpJ0mIBTIgPq0TmyVANfMkUzA2w9jRHMWqGo7TXNiu0ZxnCBJJ0B",
+	"GSsUMdgAi73mBBz0Rkw7u9UtE8WReS+KIxeTCZmxxrZYduQepf2XGd/nvyiLdD2K6DAHbdx3jug5gVYI",
+	"rqD3qdBff8mlsRpwQKXw9NsVtP+mlriKRTJX2paO7lCR4jmQDQCW7PjEOv7Xk4GjGk299rFnTtyVl6wi",
+	"FrzdVBJC0eULXdEANs16S1C2CbXNZ9Rbc361EdPKeNlvJ7zcXaVa4AaLwqfh4lhONp5L5DZekeAWL/Jt",
+	"HE2JSLvJO+iGbusUFyh5KRI0W9NqBREpZNba2yHSlzEg0MQ99LMcOEtqlv046KlbnVDjqJR4n52800IB",
+	"OsCl6gjISGrNcS6KDCsF/EylCvkZW3RoEL2EDN8ZRryU2+SU+U+ffDv+sxYjWdj5rxSz9FQILkLu5yra",
+	"0e0uDqu4mkdVpoZLGfGyhbgAm1cWDDEUnLLgxMbJ7H4FylxCR5WVNOLpbJVwmdlSiAZ+R5JZf15LsE4x",
+	"+STXouqFuaUiqpS+m55/0kLfS1H4uAx0N0cI9LNAcJKUanq2EK8eVdkBURxxmiZOV6cJ7lq7IqRtpVQW",
+	"GZm96VIrJ4KX67kS46iypY+17REK/caRLO0GFwjhnUQByBRVMxA4juHtq5cn4IabxJ+h29ShjQJqcnRR",
+	"wM6o1uqC8QpJfsFD+QvtE3MbaO+2xli1cvhMjS61CdfRiuHHT9QmbPXt/dJu6Q89tM/SEDxbqhTVONyW",
+	"Tm63aTVys7m4UtMNeOso4PY07qSJ3gOtbQu/1IS/M6d8m/BGJAz1L4fO2zX4F2E4NPdAM8hX6fkjWd0O",
+	"5/My9Ac7Q/Pf+r069tt6147WQLWdBAfPn/ZpaP/88EF+/M+gOrY6gbQONXCQ3Qe2CT3YXcStqcB2/hXV",
+	"juZG7ozETrS96aC8l28ud588OXgKGRlhFoOccqEAGS8nU1AcCoFj+tnzDJh/bdFDel5pE/+tlQtShcjX",
+	"QF6z/GGNfI4WLr15QhgNAHpRZ3JsCKI4qhODl2RQ2XHxUqBdfuNiMcSvJ/D3Z8//D7i8SbAKlQzlDnYq",
+	"jzZ1eOUL6KmooYxBJhVhHS6t/oyauVbWLh/ozgKoAFh2382v8/SAHuXtwl3iSkW7pnhj3EWYUpcMY7SG",
+	"kGbm0ua68qYWnaU8DxZmaJ39N6reFhLsEKtalwxykoaT9+6gh2BlZiz8MqaMyulWtBpHApi+mHWGz2gH",
+	"+UhFxJp7XNT0/yyxRA2aKBmzHk6TuIWpeTru9nIuRuh7GX3JLhUWwZSWsIbVoy5VWPEysdzOmhht6lDd",
+	"cfsKuEUbs7Tpm2fNZA3K1C/PojhwMe9CKndylm/k8Ivaq73m6XfEVbrZyOWcjlueCD+/bBPX2L3ScZ+8",
+	"MOyaJiHN1z6je0hMgQUPg0Um4ecrXaJmHMAvmLTbs/M3IG/hzEfwsii9O/S7ech9ulglptk+2aYI8Vxo",
+	"UmuEKRYZn4HiR0CyrHIGabw8kovpJOt6pCuYcvL5lX31YL+HohbKxRShDAWYASYoxUsFikxiMHFTmxMg",
+	"ZnsuoXov4fPU2MFYkDLdJQVdCNju9yRurILiDdDzomD3yl20IWj8xMarKrV+MWtt4nlwE+5SLE5u610V",
+	"mXhnvlNQxjA9gowolAqo1MZqKZ2H2VvsycHfVuR8XTep51a8rDXQJuF3cqheC93OuSQoIkrWkdFqQsL6",
+	"5xgY3misGMytTPta0wss6GkvK0C/6KGqxXyLBZmN9OB2eRQ/IeHsfZMBISYcTl7C8XxgUMec1i7Zh4h/",
+	"16UkHabENZVdP8oZS1aWDT56elC8Cd9Ffe53Tr1yM1zwLBuR5NO6DoqygwJqHcgYGTdTLtEwEcK8QIEv",
+	"R8iEUNZIj+gszW44OspeHF+6c1tjS9ik/LXkVQs4f6olQF5aZXTpXetTx5YTqD94ZTrdUMDsHqLPCafl",
+	"cmVxC57f1dPaS2kMcOP3DFpmV04XvLdrvl+XXlb/sSwws6KJ3MkvN+KAd1zPh7VdLhH2w/vYCdGfPoQ7",
+	"ab4ttPp0sx/Uflp4br5wL5Vv1dwOvddNCARDuFtzZdeRsQUoNxAPajvYXIeNLk+2hmVDrGnL9BJiTFc0",
+	"FAF/UdJM7VLm0h4k/YISdubJ+y7hgwgEdUMTfHwIMtfW14FJox/As98oDOBgHwqeyhhyTGmZw99gAE9+",
+	"MT89349ttT88PYAB/FK9sO+n6pk5TcmGft2UO4lJRwRbYlIKqmam4skZniZPtS62t2Xe5lE9wVSpwhbX",
+	"UzYOmDU2zZLaRBGtl5iiL5vsmo13q4zXP8oRCoYK5Tx3e4RTytJ5mfyhsUlt55APrNYQZWyRbGvQNJXJ",
+	"uMqk1eYMS03GuKl6rm0TadMSSOVLnRtZ8QdWKb2eWJUx/DG7RsE4TEoiUkFoJmNIuDEPJqVAu3xKyYRx",
+	"SeXeB/aBnV6jmMFwQAo6NNX8rrsAaWQAHwLxegGYyKF5HgNhNmBuE4XNDtQUPzCv7IOmLshYCH5NUxSx",
+	"61agiKJJnVFsc7LB+OYt2VXxgQ9s2NVlYVg3D3n/sdE+pEoUMeXjMJpBI+FjZ8TT2WPg4gMbzbxkEpup",
+	"f1Yqi1HXlAKGraZKw8Pe3k3SoqCne9NR832byMq4mqKo+2QQeHZwsPfBVADSBJlNp3UtgY4Lkkxx92Bv",
+	"34svOEo+Pn8VxdE1CmthRPt7T+wwXiAjBY0Oo6d7+3tPXWW7uUb6/AfXTwbWQWseuYyjRnuBSIuNYzem",
+	"1VHoYH+/pzXGei0xvPLyQFcMS7OuDYXrOzEem+LQ2zh6tv+ka/oa3kGjw4hhLWWeEzGLDqPLhU4XaV2c",
+	"bks36pvwSLrlc56WmQ1tkInUbK1C5Ec9eY3dMqVqF68rZ0E3iutS4WapZ3T4Pryz+ZCBbZd1Gy8d6ES0",
+	"Hhlqn1VVT3e0D3saYNDhiaoowFo93TphcvGDEFBheRjsXWbPAIgyrGhs2k5NtQigeWc/MUmZ8W4EOnv1",
+	"arF9AIxwzLWAXba2SVJcf+2P27yjzeL4wD09Nv31tCi1u3XXc3/59fS6k93tRuuXni5/ad6jq8kDzN4c",
+	"1C0fG5w3C7dAIgLJsiMj+v2HaopUWIXgUYM16MmbjGEu9HvZwov5sC0ebLNovJP/1jDHWrzaviybYL9O",
+	"HZijJJ43YltsDUCF7+LZabBnzaxzW7Ff4d5DdMcBDL7W/77tPIzfcH4WD3IUnU21qgEPfLeeLX+pbtt2",
+	"e9uB/3UlW7Or6O3Hpec3uK7TZBbcQusvF0cFlwFicLk4WI8/98NxzqB6wdPZxsgilK9027RpXZnh1iiz",
+	"OxMpQKn/7dr8zZE7hCmRmsGKGVyTrMS6FZy++ze8zFKY4HdN1XH07MkKIqZut6dfODhY/kLVmLHJFk+m",
+	"mHzyWZ3xYUulDbW6d4nrcJKZMjqXiOnYJy8VGA8YZRMgbGZqCFfhjK6MoF8wnVSDtkhxfhF5p1BarL/e",
+	"rHS6WJhf2tpnP+QFCWEwQigykqDpH7PDNKk7eeX1FmzIphrThjMGWU21/Mm8DHAtltZqT2z1w83zp3bF",
+	"+Uq86cmmlw9Ryfz8NOZt4YhZ/zWfxz26mxHffscKrH7j78vfqFvqbp+BxdHzVfbg99YM3zYgdQHXTqtv",
+	"wuM9Z4Lbyhqgyty+jEo1TyA2Dhnh8guO/Ato/EyfsNAXOBGzQlnCCFzJAEscfHX/urVOxQytf7h5Z98x",
+	"sXBrW6T/LFCWwoRHqt852a0rN9ej0wZJzPHiEQXjjYYdVPqsd4Fgulhul6bfeWz7D8GxrvyC/r+Ejt+U",
+	"Y035FOhunnjovUeDc98asJGSrvM8w20e5Rn29+XeiBryj6nfgBqojH1vwzzK4NN65YZv8jJRMjn4KkrW",
+	"a+xeuBb3W8KZyUcKI02U7Ps2Au4p4o5tVERSzrRmbhJYqJraIIZUWDyStu18DIrmlE3s6ZqYB+wYl5PN",
+	"8W/wtSq2dAcj237poHGd5jQyWOK7vlQCSb4StSj8rOx0u9K8tUTzigNtb1szAB/DUJRsWHlXd1KiiI2l",
+	"XJQMiDQOpMc/NEH9yk2ff2JIiUjXHGjXlLpbtBxZ4vIwBQkR5rMkmqfcTHlm7l0M5iWTXqvVKtNvRsau",
+	"YJ5qlSmV34AGhf2GyvoOnWrabutK2fbNGzGrGtR/sG1e+V+mMKTKbPu31hfvfYVMfhwQsPUU9iJpvNbh",
+	"bdto29j9boy9BbbIqusWeNRc14h3elSuzIiHiP0FglMuicEkUpruC4lNcpcuUIWfVVegqqotCcXnfnn6",
+	"sBGqOs+pNzZlNhsDFzYJo+kteog71KA9c+6+bjfCjGupr/iCKWOiTNaHqjfRoDvXC6DTk2Rz3a5saPa7",
+	"dCJ5GXkP7D+yeW2BLwPZDMKW5+j0ymaM9n7C6qd3acvucXM0QMxFOGren4TnKI1L3Fyb0C1ps+bBV/2f",
+	"XrfOS/P8bhfIfVYtwPwCniC70I/nBHqywmEHvqrUPHeLHHfudQdB8+ErIiWdOIf8zjw238Eluyzf8AF3",
+	"fc7uDWe4wjftti30uoxp87WKdbmXnuppiDDfcAU5T+mYYgomOcbcO/Ppvwm91lYDgwZS7rT29+/w8mTt",
+	"Wnyg/uyfMUmqLy22vMcm63gDbGY7AtolRT9w8LmLxi006XdOZt8va33okDZhk4p3P5LgEt1dvzcB3tku",
+	"ZeAdAnzQLs/stLdOmyWLWza7tikA2p07+xPzvG1/SxvoLuzXd6I6Empux7i5jDdVKwV1NNAl41svub4E",
+	"Cc0QbDeEbndWg5Luy+t7TLLTRtncd2mZLbbTfWADrVE43WmnHbX6S4+NZ9QWZ1AG0vA/CTtD00p5CKoU",
+	"TNpG049/yOyAbbvdHlJ4HKdp+zsNlfY/P3FPahyBpF+qD+PZ+x/+EEPfpV9Fygy+en+tYEE27/u/qTnY",
+	"yvrI+XX7KxxHraM1QbBrFDaRTVsa1AT+q1b4XQrDAhvvMvx6z2X/oViZtto8kF0qtKXfUlYOf6lMj+a/",
+	"SH7AxiRpHMwnwNbB3SWnYLHYfpmFdrqw6hal7rexupaQqjO+jjwOG5a4P54n6+HE3gVK+qXNGx9Jh+/R",
+	"DBS1PbHdZxKq74/tbEDK5aa36PKw1Zkb960K11xT19WIutEst2tG1+F3xQCt7ZH6cas5RnU/2l7rzp1Y",
+	"w7DT2NFXlP21TLyLtkvXfscJSR4bLa6UJimepbbBcI8htxlvXdCCO07T+QX4Xq23RvfpBzbcqvbHAaJN",
+	"0x80J/tHsrp+o1oxtw0AvN7fxEZc3OenzMW7q8POsazBV/uPXgPKGgqNG7fcfrIv/cypDhhcTl48cgG0",
+	"+wXNuo5k/wGYibaa7F7+IibR/WVS/LUTB48k0LTO12kaS/n8lLrspGU90laJXZ35y2xHoH0bm6ibButY",
+	"1E/x9PARpfUYWZcsqnP3+iyey2rQFqnMb+LYwe4qWOO/QvBmA1nzLuBTN1HaRhryyjGby7rz6Xep8Tcb",
+	"O6/EIbeer3xsOitheuScRPU3AoiCSu//aQ78gDWddaZeVexvkqr9KvZmLjWYbGwJZKFQxmui1erPBQJt",
+	"MK8eYMqIVsrKbjP/wVf3r94CqTkH2LYQcI2o+8XAD8786z4RVWy/bogNhKWx+eh/I2ri2uVpgTFjiYv1",
+	"x2BbQrtEAEtbGxcd4SCF9OjlPkWPS3Tvy8YyW5Ir62jeP+XKT7myHbny0rX2dnVqsGM/x+D6gA+43ycq",
+	"hhyF+Xa668oBSSkEMgWcoXwMairMt8gIMLyx1MPS6mNGdyn16RYqA+Gaod+hnu0BmUy4Xs6B/tdQf+uu",
+	"8z8Z1U9G9S0VYMtGbEXhzZQoE80lIqMoWp8ysJ8raJcXHtWfvNDKjGl5ktFPCITNHPO7P1cyM//1OJL5",
+	"usFD6DzmWw8PzEgCX3AI8RVHG9TqupRNjkAgSRsN1sZcGL25EHwiUMqfXsrvnGnoQ9fKSSPh0fUot0fK",
+	"+A3sTPkN5ISVJMtm5vgxbXYmq77xWwiemt5HAjMk0qTtrKbWWJvpS58x7D5+vkVb2K0QIv+MXmvz1+sW",
+	"Hx2+/+jj8jW9RoZSHgFh8gaFhJspzWzxUiF4glIaW7KBhJlUmDsU5KgETWR/jxk7ZLU2GEVGKFuz/8W5",
+	"4DmqKZa2Hhvws2kPb7SGvt1777l91E3/IeGl6YrMUvO1LZbMjCnt7e5xJ1Jcc/G9GcmzPsy8LZAdn7+6",
+	"LDBZj0LcxGG/h5sVUp6UmtL7cXA1pdIb2rEjzTVnvYR+gSSlmpS+Da2bVPU9j7tseb03XBlRMjuCoW23",
+	"NgRJZub+JFOtrSBLDdWM7Wd8+86gxt2RK2H3Xrcd3eyHCBS3LUyqyxo+ruZC889CvP+olQXbA8VqMKXI",
+	"osNoYKwNN0/dVd/Np5UX96RumuQ9s2Ej70Ejf857XjfC8p55bTa9pzWP9Z7ZNtH+A9dS/vbj7f8EAAD/",
+	"/w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -1061,6 +1061,11 @@ type ClientInterface interface {
 	// Corresponds with GET /api/v1/runs/{run} (the `GetRun` operationId).
 	GetRun(ctx context.Context, run RunID, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// StreamRun Follow a run as server-sent events; each `run` event carries the whole run, sent when it changes, until it ends (team viewer).
+	//
+	// Corresponds with GET /api/v1/runs/{run}/events (the `StreamRun` operationId).
+	StreamRun(ctx context.Context, run RunID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// RetryRun Start a failed run again from the step that failed (team editor).
 	//
 	// Corresponds with POST /api/v1/runs/{run}/retries (the `RetryRun` operationId).
@@ -1465,6 +1470,21 @@ func (c *Client) GetMe(ctx context.Context, reqEditors ...RequestEditorFn) (*htt
 // Corresponds with GET /api/v1/runs/{run} (the `GetRun` operationId).
 func (c *Client) GetRun(ctx context.Context, run RunID, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetRunRequest(c.Server, run)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// StreamRun Follow a run as server-sent events; each `run` event carries the whole run, sent when it changes, until it ends (team viewer).
+//
+// Corresponds with GET /api/v1/runs/{run}/events (the `StreamRun` operationId).
+func (c *Client) StreamRun(ctx context.Context, run RunID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewStreamRunRequest(c.Server, run)
 	if err != nil {
 		return nil, err
 	}
@@ -2504,6 +2524,40 @@ func NewGetRunRequest(server string, run RunID) (*http.Request, error) {
 	}
 
 	operationPath := fmt.Sprintf("/api/v1/runs/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewStreamRunRequest constructs an http.Request for the StreamRun method
+func NewStreamRunRequest(server string, run RunID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "run", run, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/runs/%s/events", pathParam0)
 	if operationPath[0] == '/' {
 		operationPath = "." + operationPath
 	}
@@ -3982,6 +4036,13 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /api/v1/runs/{run} (the `GetRun` operationId).
 	GetRunWithResponse(ctx context.Context, run RunID, reqEditors ...RequestEditorFn) (*GetRunResponse, error)
 
+	// StreamRunWithResponse Follow a run as server-sent events; each `run` event carries the whole run, sent when it changes, until it ends (team viewer).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v1/runs/{run}/events (the `StreamRun` operationId).
+	StreamRunWithResponse(ctx context.Context, run RunID, reqEditors ...RequestEditorFn) (*StreamRunResponse, error)
+
 	// RetryRunWithResponse Start a failed run again from the step that failed (team editor).
 	//
 	// Returns a wrapper object for the known response body format(s).
@@ -4912,6 +4973,68 @@ func (r GetRunResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r GetRunResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type StreamRunResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r StreamRunResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r StreamRunResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r StreamRunResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r StreamRunResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r StreamRunResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r StreamRunResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r StreamRunResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r StreamRunResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -7004,6 +7127,19 @@ func (c *ClientWithResponses) GetRunWithResponse(ctx context.Context, run RunID,
 	return ParseGetRunResponse(rsp)
 }
 
+// StreamRunWithResponse Follow a run as server-sent events; each `run` event carries the whole run, sent when it changes, until it ends (team viewer).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v1/runs/{run}/events (the `StreamRun` operationId).
+func (c *ClientWithResponses) StreamRunWithResponse(ctx context.Context, run RunID, reqEditors ...RequestEditorFn) (*StreamRunResponse, error) {
+	rsp, err := c.StreamRun(ctx, run, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseStreamRunResponse(rsp)
+}
+
 // RetryRunWithResponse Start a failed run again from the step that failed (team editor).
 //
 // Returns a wrapper object for the known response body format(s).
@@ -7966,6 +8102,53 @@ func ParseGetRunResponse(rsp *http.Response) (*GetRunResponse, error) {
 		}
 		response.JSON200 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseStreamRunResponse parses an HTTP response from a StreamRunWithResponse call
+func ParseStreamRunResponse(rsp *http.Response) (*StreamRunResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &StreamRunResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
 		var dest BadRequest
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {

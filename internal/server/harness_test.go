@@ -209,6 +209,8 @@ type specCheckingTransport struct {
 
 func (s *specCheckingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	routerOnce.Do(func() {
+		// Server-sent events are text: check them as a string, like text/plain.
+		openapi3filter.RegisterBodyDecoder("text/event-stream", openapi3filter.PlainBodyDecoder)
 		doc, err := server.LoadSpec()
 		if err != nil {
 			panic(err)

@@ -57,6 +57,7 @@ func matrix() []call {
 		{op: "listServices", method: "GET", path: "/api/v1/teams/payments/services", want: viewer},
 		{op: "getService", method: "GET", path: "/api/v1/teams/payments/services/svc-alice", want: viewer},
 		{op: "getRun", method: "GET", path: "/api/v1/runs/{run}", want: viewer},
+		{op: "streamRun", method: "GET", path: "/api/v1/runs/{run}/events", want: viewer},
 		// Who may not change a service (the change itself is in TestServiceRuns).
 		{op: "updateService", method: "PATCH", path: "/api/v1/teams/payments/services/seeded", body: map[string]any{"tag": "1.0.1"}, want: map[string]int{"vi": 403, "outsider": 404}},
 		{op: "syncService", method: "POST", path: "/api/v1/teams/payments/services/seeded/syncs", body: map[string]any{"environment": "dev"}, want: map[string]int{"vi": 403, "outsider": 404, "alice": 503}},

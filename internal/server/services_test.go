@@ -37,6 +37,12 @@ func TestServiceRuns(t *testing.T) {
 		}
 	}
 	run := wait()
+	// The event stream of a finished run sends the run once and ends.
+	events := e.must(200, e.do("vi", "GET", "/api/v1/runs/"+id+"/events", nil))
+	if ct := events.header.Get("Content-Type"); ct != "text/event-stream" || strings.Count(string(events.body), "event: run\n") != 1 ||
+		!strings.Contains(string(events.body), `"status":"failed"`) {
+		t.Fatalf("event stream: %s %q", ct, events.body)
+	}
 	steps := map[string]string{}
 	for _, s := range run["steps"].([]any) {
 		s := s.(map[string]any)
@@ -47,6 +53,12 @@ func TestServiceRuns(t *testing.T) {
 	}
 	e.must(403, e.do("vi", "POST", "/api/v1/runs/"+id+"/retries", nil))
 	e.must(202, e.do("ed", "POST", "/api/v1/runs/"+id+"/retries", nil))
+	// Followed live, the retried run's stream ends by itself with the run's final state.
+	live := string(e.must(200, e.do("vi", "GET", "/api/v1/runs/"+id+"/events", nil)).body)
+	parts := strings.Split(strings.TrimSpace(live), "\n\n")
+	if !strings.Contains(parts[len(parts)-1], `"status":"failed"`) {
+		t.Fatalf("live stream did not end with the final state: %q", live)
+	}
 	wait()
 	out, err := exec.Command("git", "-C", e.gitops, "log", "--format=%an|%s", "main").CombinedOutput()
 	if err != nil || strings.Count(string(out), "payments/fraud-api: create") != 1 || !strings.Contains(string(out), "service:ed|") {
