@@ -118,17 +118,26 @@ func Up(dir string, flags ...string) (*Plane, error) {
 	if err != nil {
 		return nil, err
 	}
-	port, err := freePortRange(16)
-	if err != nil {
-		return nil, err
-	}
-	args := append([]string{"up", dir, "--port", fmt.Sprint(port), "--watch", fmt.Sprint(os.Getpid())}, flags...)
-	out, err := exec.Command(script, args...).CombinedOutput()
-	if err != nil {
+	// Ports free a moment ago can be taken by another package's plane starting at the same
+	// time: on a failed start, stop what started and try other ports.
+	var last error
+	for attempt := 0; attempt < 3; attempt++ {
+		port, err := freePortRange(16)
+		if err != nil {
+			return nil, err
+		}
+		args := append([]string{"up", dir, "--port", fmt.Sprint(port), "--watch", fmt.Sprint(os.Getpid())}, flags...)
+		out, err := exec.Command(script, args...).CombinedOutput()
+		if err == nil {
+			return open(dir, true)
+		}
 		_ = exec.Command(script, "down", dir).Run()
-		return nil, fmt.Errorf("plane.sh %s: %v\n%s", strings.Join(args, " "), err, out)
+		last = fmt.Errorf("plane.sh %s: %v\n%s", strings.Join(args, " "), err, out)
+		if !strings.Contains(string(out), "address already in use") {
+			break
+		}
 	}
-	return open(dir, true)
+	return nil, last
 }
 
 func open(dir string, owned bool) (*Plane, error) {
@@ -248,12 +257,13 @@ func scriptPath() (string, error) {
 	}
 }
 
-// freePortRange finds n consecutive free loopback ports.
+// freePortRange finds n consecutive free loopback ports, below Linux's ephemeral range
+// (32768 and up), where outgoing connections would take them at random.
 func freePortRange(n int) (int, error) {
 	for try := 0; try < 50; try++ {
 		var b [2]byte
 		_, _ = rand.Read(b[:])
-		base := 20000 + int(b[0])<<8%20000 + int(b[1])
+		base := 20000 + (int(b[0])<<8|int(b[1]))%12000
 		base -= base % 20
 		ok := true
 		for p := base; p < base+n && ok; p++ {
