@@ -16,6 +16,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/client-go/util/retry"
 	"k8s.io/utils/ptr"
 )
 
@@ -92,12 +93,17 @@ func TestPlaneRunsDeploymentsScalesAndServesLogs(t *testing.T) {
 	}
 
 	for _, n := range []int32{0, 2} {
-		scale, err := p.Client.AppsV1().Deployments(ns).GetScale(ctx, "web", metav1.GetOptions{})
+		// The deployment controller writes the object too: retry on a conflict.
+		err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+			scale, err := p.Client.AppsV1().Deployments(ns).GetScale(ctx, "web", metav1.GetOptions{})
+			if err != nil {
+				return err
+			}
+			scale.Spec.Replicas = n
+			_, err = p.Client.AppsV1().Deployments(ns).UpdateScale(ctx, "web", scale, metav1.UpdateOptions{})
+			return err
+		})
 		if err != nil {
-			t.Fatal(err)
-		}
-		scale.Spec.Replicas = n
-		if _, err := p.Client.AppsV1().Deployments(ns).UpdateScale(ctx, "web", scale, metav1.UpdateOptions{}); err != nil {
 			t.Fatal(err)
 		}
 		waitRunning(t, p, ns, "web", int(n))

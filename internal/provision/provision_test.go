@@ -24,6 +24,7 @@ import (
 	"github.com/berth-platform/berth/internal/tenancy"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/util/retry"
 )
 
 func TestMain(m *testing.M) { plane.Main(m, plane.Options{ArgoCD: true}) }
@@ -161,12 +162,17 @@ func TestCreateServiceDeploysThroughArgoCD(t *testing.T) {
 		return n == 2, fmt.Errorf("%d running", n)
 	})
 	// Argo CD heals a hand-made change in dev (self-heal), observed, not simulated.
-	scale, err := f.p.Client.AppsV1().Deployments(f.ns("payments", "dev")).GetScale(t.Context(), "fraud-api", metav1.GetOptions{})
+	// The controllers write the Deployment too: retry the hand-made change on a conflict.
+	err = retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		scale, err := f.p.Client.AppsV1().Deployments(f.ns("payments", "dev")).GetScale(t.Context(), "fraud-api", metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		scale.Spec.Replicas = 5
+		_, err = f.p.Client.AppsV1().Deployments(f.ns("payments", "dev")).UpdateScale(t.Context(), "fraud-api", scale, metav1.UpdateOptions{})
+		return err
+	})
 	if err != nil {
-		t.Fatal(err)
-	}
-	scale.Spec.Replicas = 5
-	if _, err := f.p.Client.AppsV1().Deployments(f.ns("payments", "dev")).UpdateScale(t.Context(), "fraud-api", scale, metav1.UpdateOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	plane.Eventually(t, time.Minute, "self-heal back to 2 replicas", func() (bool, error) {
@@ -185,10 +191,19 @@ func TestCreateServiceDeploysThroughArgoCD(t *testing.T) {
 	if files, _ := exec.Command("git", "-C", f.remote, "grep", "-l", "password", "main").CombinedOutput(); len(files) > 0 {
 		t.Fatalf("a password was committed: %s", files)
 	}
-	st, err := f.prov.Status(t.Context(), jane, "payments", "fraud-api")
-	if err != nil || len(st.Environments) != 2 || st.Environments[0].Argo == nil || st.Environments[0].Argo.Health != "Healthy" {
-		t.Fatalf("status: %+v %v", st, err)
-	}
+	// After the self-heal Argo CD settles again; the service's status reports both environments.
+	plane.Eventually(t, time.Minute, "service status healthy in dev and prod", func() (bool, error) {
+		st, err := f.prov.Status(t.Context(), jane, "payments", "fraud-api")
+		if err != nil || len(st.Environments) != 2 {
+			return false, fmt.Errorf("%+v %v", st, err)
+		}
+		for _, e := range st.Environments {
+			if e.Argo == nil || e.Argo.Health != "Healthy" || e.Argo.Sync != "Synced" {
+				return false, fmt.Errorf("%s: %+v %s", e.Name, e.Argo, e.Error)
+			}
+		}
+		return true, nil
+	})
 }
 
 // A run killed midway (Berth stopped) finishes after a restart without duplicate commits.
