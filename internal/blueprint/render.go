@@ -63,19 +63,30 @@ var (
 
 // CheckInput validates what is not a blueprint parameter.
 func CheckInput(in Input) error {
+	err := CheckRelease(in.Service, in.Image, in.Tag)
+	if len(in.Environments) == 0 {
+		inv, _ := err.(*errs.InvalidError)
+		if inv == nil {
+			inv = &errs.InvalidError{}
+		}
+		inv.Fields = append(inv.Fields, errs.Field{Pointer: "/environments", Detail: "at least one environment"})
+		return inv
+	}
+	return err
+}
+
+// CheckRelease validates a service's name, image and tag.
+func CheckRelease(service, image, tag string) error {
 	inv := &errs.InvalidError{}
 	add := func(ptr, detail string) { inv.Fields = append(inv.Fields, errs.Field{Pointer: ptr, Detail: detail}) }
-	if !serviceName.MatchString(in.Service) || len(in.Service) > 40 {
+	if !serviceName.MatchString(service) || len(service) > 40 {
 		add("/name", "must be a DNS label of at most 40 characters")
 	}
-	if !imageRef.MatchString(in.Image) || len(in.Image) > 200 {
+	if !imageRef.MatchString(image) || len(image) > 200 {
 		add("/image", "must be an image reference without tag or digest, such as registry.example.com/team/app")
 	}
-	if !imageTag.MatchString(in.Tag) || in.Tag == "latest" {
+	if !imageTag.MatchString(tag) || tag == "latest" {
 		add("/tag", "must be a pinned tag (not latest)")
-	}
-	if len(in.Environments) == 0 {
-		add("/environments", "at least one environment")
 	}
 	if len(inv.Fields) > 0 {
 		return inv

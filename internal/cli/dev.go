@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -16,6 +15,7 @@ import (
 	"strings"
 
 	"github.com/berth-platform/berth/internal/config"
+	"github.com/berth-platform/berth/internal/kube"
 )
 
 // devCmd runs Berth the way a newcomer wants it: a local control plane (unless a kubeconfig
@@ -112,9 +112,9 @@ API reference: %s/openapi.yaml. Press Ctrl-C to stop everything.
 // startPlane brings up hack/kube/plane.sh in dir (or reuses a plane already running there)
 // and returns how to stop what it started.
 func startPlane(ctx context.Context, dir string, flags []string, stderr io.Writer) (func(), error) {
-	script, err := findPlaneScript()
+	script, err := kube.PlaneScript()
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("berth dev starts the local control plane (or pass --kubeconfig): %w", err)
 	}
 	args := append([]string{"up", dir, "--watch", fmt.Sprint(os.Getpid())}, flags...)
 	cmd := exec.CommandContext(ctx, script, args...)
@@ -127,24 +127,6 @@ func startPlane(ctx context.Context, dir string, flags []string, stderr io.Write
 		down.Stdout, down.Stderr = stderr, stderr
 		_ = down.Run()
 	}, nil
-}
-
-func findPlaneScript() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		p := filepath.Join(dir, "hack", "kube", "plane.sh")
-		if _, err := os.Stat(p); err == nil {
-			return p, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("berth dev starts the local control plane from a Berth checkout (hack/kube/plane.sh); run it there, or pass --kubeconfig")
-		}
-		dir = parent
-	}
 }
 
 // devToken returns the dev token kept in path, creating it on first use.

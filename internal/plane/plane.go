@@ -23,6 +23,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/berth-platform/berth/internal/kube"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -114,7 +115,7 @@ func start(o Options) (*Plane, error) {
 // Up starts a plane of its own in dir on free ports (flags as plane.sh takes them, e.g.
 // --minimal); it stops by itself if this process dies. Stop it with Down.
 func Up(dir string, flags ...string) (*Plane, error) {
-	script, err := scriptPath()
+	script, err := kube.PlaneScript()
 	if err != nil {
 		return nil, err
 	}
@@ -173,7 +174,7 @@ func (p *Plane) stop() error {
 // Down stops the plane's processes; its data stays in Dir, so Up on the same Dir starts it
 // again with its state.
 func (p *Plane) Down() error {
-	script, err := scriptPath()
+	script, err := kube.PlaneScript()
 	if err != nil {
 		return err
 	}
@@ -240,23 +241,6 @@ func readEnv(path string) (map[string]string, error) {
 	return env, sc.Err()
 }
 
-func scriptPath() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if p := filepath.Join(dir, "hack/kube/plane.sh"); fileExists(p) {
-			return p, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", fmt.Errorf("hack/kube/plane.sh not found above the working directory")
-		}
-		dir = parent
-	}
-}
-
 // freePortRange finds n consecutive free loopback ports, below Linux's ephemeral range
 // (32768 and up), where outgoing connections would take them at random.
 func freePortRange(n int) (int, error) {
@@ -279,9 +263,4 @@ func freePortRange(n int) (int, error) {
 		}
 	}
 	return 0, fmt.Errorf("no %d free consecutive ports on 127.0.0.1", n)
-}
-
-func fileExists(p string) bool {
-	_, err := os.Stat(p)
-	return err == nil
 }

@@ -118,7 +118,7 @@ func (s *Service) Create(ctx context.Context, p access.Principal, team string, i
 			return store.Run{}, errs.Invalid("/environments", "team %s has no environment %q", team, e)
 		}
 	}
-	if err := blueprint.CheckInput(blueprint.Input{Team: team, Service: in.Name, Image: in.Image, Tag: in.Tag, Environments: make([]blueprint.Environment, len(in.Environments))}); err != nil {
+	if err := blueprint.CheckRelease(in.Name, in.Image, in.Tag); err != nil {
 		return store.Run{}, err
 	}
 	params := map[string]any{}
@@ -331,7 +331,7 @@ func (s *Service) release(ctx context.Context, p access.Principal, team, name, a
 	if err != nil {
 		return store.Run{}, err
 	}
-	if err := blueprint.CheckInput(blueprint.Input{Team: team, Service: svc.Name, Image: svc.Image, Tag: tag, Environments: make([]blueprint.Environment, 1)}); err != nil {
+	if err := blueprint.CheckRelease(svc.Name, svc.Image, tag); err != nil {
 		return store.Run{}, err
 	}
 	resolved := map[string]any{}

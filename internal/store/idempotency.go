@@ -33,10 +33,13 @@ func (q Queries) ClaimIdempotencyKey(ctx context.Context, r IdempotencyRecord, n
 	if err != nil {
 		return existing, false, fmt.Errorf("claim idempotency key: %w", err)
 	}
+	if n == 1 {
+		return r, true, nil // ours: nothing to read back
+	}
 	if err := q.get(ctx, &existing, "SELECT subject, key, method, path, body_hash, status, headers, body, created_at FROM idempotency_keys WHERE subject = ? AND key = ?", r.Subject, r.Key); err != nil {
 		return existing, false, fmt.Errorf("read idempotency key: %w", err)
 	}
-	return existing, n == 1, nil
+	return existing, false, nil
 }
 
 // CompleteIdempotencyKey stores the response for replay.
