@@ -48,6 +48,7 @@ P_ETCD=$((port + 1)) P_ETCD_PEER=$((port + 2)) P_KCM=$((port + 3)) P_SCHED=$((po
 P_REDIS=$((port + 6)) P_REPO=$((port + 7)) P_REPO_METRICS=$((port + 8)) P_ARGO_METRICS=$((port + 9))
 P_KYV_WEBHOOK=$((port + 10)) P_KYV_METRICS=$((port + 11)) P_KYV_REPORTS_METRICS=$((port + 12))
 P_KYV_PROFILE=$((port + 13)) P_KYV_REPORTS_PROFILE=$((port + 14)) P_KYV_HEALTH=$((port + 15))
+P_ARGO_SERVER=$((port + 16)) P_ARGO_SERVER_METRICS=$((port + 17))
 KUBECONFIG_ADMIN=$dir/admin.kubeconfig
 
 pidfile() { echo "$dir/pids/$1.pid"; }
@@ -269,7 +270,14 @@ EOF
   start argocd-application-controller "${env[@]}" ARGOCD_BINARY_NAME=argocd-application-controller "$ADDONS_BIN/argocd" \
     --namespace argocd --repo-server "127.0.0.1:$P_REPO" --repo-server-plaintext --redis "127.0.0.1:$P_REDIS" \
     --metrics-port "$P_ARGO_METRICS" --app-resync 30 --self-heal-timeout-seconds 1 --status-processors 4 --operation-processors 4 --loglevel info
+  # The API server (plain HTTP on loopback) serves Argo CD's REST API; on first start it
+  # writes the admin password into the argocd-initial-admin-secret Secret.
+  start argocd-server "${env[@]}" ARGOCD_BINARY_NAME=argocd-server "$ADDONS_BIN/argocd" \
+    --namespace argocd --insecure --address 127.0.0.1 --port "$P_ARGO_SERVER" \
+    --metrics-address 127.0.0.1 --metrics-port "$P_ARGO_SERVER_METRICS" --repo-server "127.0.0.1:$P_REPO" --repo-server-plaintext \
+    --redis "127.0.0.1:$P_REDIS" --dex-server-plaintext --loglevel info
   wait_for argocd-repo-server 60 bash -c "exec 3<>/dev/tcp/127.0.0.1/$P_REPO"
+  wait_for argocd-server 60 curl -sf "http://127.0.0.1:$P_ARGO_SERVER/healthz"
   wait_for argocd-application-controller 60 curl -sf "http://127.0.0.1:$P_ARGO_METRICS/metrics"
 }
 
@@ -316,6 +324,7 @@ BERTH_PLANE_DIR=$dir
 BERTH_PLANE_ARGOCD=$argocd
 BERTH_PLANE_KYVERNO=$kyverno
 BERTH_PLANE_REPO_SERVER=127.0.0.1:$P_REPO
+BERTH_PLANE_ARGOCD_SERVER=$( [ $argocd = 1 ] && echo "http://127.0.0.1:$P_ARGO_SERVER" )
 EOF
   if [ -n "$watch" ]; then
     start watchdog bash -c "while kill -0 $watch 2>/dev/null; do sleep 1; done; exec '$here/plane.sh' down '$dir'"
@@ -348,7 +357,7 @@ down() {
     k delete validatingwebhookconfigurations,mutatingwebhookconfigurations -l webhook.kyverno.io/managed-by=kyverno \
       --ignore-not-found >/dev/null 2>&1 || log "could not remove Kyverno's webhook configurations"
   fi
-  for name in argocd-application-controller argocd-repo-server redis kwok kube-scheduler kube-controller-manager kube-apiserver etcd; do
+  for name in argocd-application-controller argocd-server argocd-repo-server redis kwok kube-scheduler kube-controller-manager kube-apiserver etcd; do
     stop "$name"
   done
   rm -f "$dir/plane.env"

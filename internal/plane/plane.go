@@ -51,8 +51,10 @@ type Plane struct {
 	Client     kubernetes.Interface
 	Dynamic    dynamic.Interface
 	ArgoCD     bool
-	Kyverno    bool
-	owned      bool
+	// ArgoCDServer is the URL of Argo CD's API server (plain HTTP on loopback).
+	ArgoCDServer string
+	Kyverno      bool
+	owned        bool
 }
 
 var (
@@ -161,7 +163,7 @@ func open(dir string, owned bool) (*Plane, error) {
 		return nil, err
 	}
 	return &Plane{Dir: dir, Kubeconfig: kc, Config: cfg, Client: cs, Dynamic: dyn,
-		ArgoCD: env["BERTH_PLANE_ARGOCD"] == "1", Kyverno: env["BERTH_PLANE_KYVERNO"] == "1", owned: owned}, nil
+		ArgoCD: env["BERTH_PLANE_ARGOCD"] == "1", ArgoCDServer: env["BERTH_PLANE_ARGOCD_SERVER"], Kyverno: env["BERTH_PLANE_KYVERNO"] == "1", owned: owned}, nil
 }
 
 func (p *Plane) stop() error {

@@ -316,6 +316,9 @@ func (s *Service) argocd(ctx context.Context, st *state) (string, error) {
 			namespaces = append(namespaces, e.Namespace)
 		}
 	}
+	if err := s.deps.Argo.EnsureRepository(ctx); err != nil {
+		return "", fmt.Errorf("argo cd repository credentials: %w", err)
+	}
 	if err := s.deps.Argo.EnsureProject(ctx, st.svc.TeamName, namespaces); err != nil {
 		return "", fmt.Errorf("app project: %w", err)
 	}
