@@ -258,9 +258,11 @@ spec:
   destinations: [{namespace: "*", server: "*"}]
   clusterResourceWhitelist: [{group: "*", kind: "*"}]
 EOF
+  # The repo server's git asks the argocd binary for repository credentials (GIT_ASKPASS=argocd),
+  # so it must be on PATH under that name.
   local env=(env ARGOCD_FAKE_IN_CLUSTER=true KUBECONFIG="$KUBECONFIG_ADMIN" ARGOCD_GPG_ENABLED=false
     ARGOCD_TLS_DATA_PATH="$dir/argocd/tls" ARGOCD_SSH_DATA_PATH="$dir/argocd/ssh" ARGOCD_GNUPGHOME="$dir/argocd/gpg"
-    ARGOCD_GPG_DATA_PATH="$dir/argocd/gpg-source" HOME="$dir/argocd/home" PATH="$SHARE/argocd/bin:$PATH")
+    ARGOCD_GPG_DATA_PATH="$dir/argocd/gpg-source" HOME="$dir/argocd/home" PATH="$SHARE/argocd/bin:$ADDONS_BIN:$PATH")
   mkdir -p "$dir/argocd/tls" "$dir/argocd/ssh" "$dir/argocd/gpg" "$dir/argocd/gpg-source" "$dir/argocd/home"
   wait_for redis 20 bash -c "exec 3<>/dev/tcp/127.0.0.1/$P_REDIS"
   start argocd-repo-server "${env[@]}" ARGOCD_BINARY_NAME=argocd-repo-server "$ADDONS_BIN/argocd" \

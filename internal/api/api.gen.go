@@ -288,6 +288,34 @@ type ActionList struct {
 	Items []ActionDefinition `json:"items"`
 }
 
+// ArgoCondition defines model for ArgoCondition.
+type ArgoCondition struct {
+	Message string `json:"message"`
+	Type    string `json:"type"`
+}
+
+// ArgoDeployment defines model for ArgoDeployment.
+type ArgoDeployment struct {
+	DeployedAt  time.Time `json:"deployedAt"`
+	Id          int64     `json:"id"`
+	InitiatedBy *string   `json:"initiatedBy,omitempty"`
+	Revision    string    `json:"revision"`
+}
+
+// ArgoOperation defines model for ArgoOperation.
+type ArgoOperation struct {
+	FinishedAt *time.Time `json:"finishedAt,omitempty"`
+
+	// InitiatedBy A user name, or `automated`.
+	InitiatedBy *string `json:"initiatedBy,omitempty"`
+	Message     *string `json:"message,omitempty"`
+
+	// Phase Running, Succeeded, Failed, Error or Terminating.
+	Phase     string    `json:"phase"`
+	Revision  *string   `json:"revision,omitempty"`
+	StartedAt time.Time `json:"startedAt"`
+}
+
 // AuditEvent defines model for AuditEvent.
 type AuditEvent struct {
 	// Action What was done, as `<object>.<verb>` (e.g. `team.create`).
@@ -324,7 +352,10 @@ type Blueprint struct {
 
 	// Produces The objects and files a service of this blueprint gets (some depend on parameters).
 	Produces []string `json:"produces"`
-	Title    string   `json:"title"`
+
+	// Source Where the blueprint comes from, `builtin`, `folder` (--blueprints-dir) or `git@<commit>` (--blueprints-repo).
+	Source string `json:"source"`
+	Title  string `json:"title"`
 }
 
 // BlueprintLanguage defines model for Blueprint.Language.
@@ -648,14 +679,21 @@ type ServiceDetail struct {
 // ServiceEnvironment defines model for ServiceEnvironment.
 type ServiceEnvironment struct {
 	// Application The Argo CD Application.
-	Application string  `json:"application"`
-	Health      *string `json:"health,omitempty"`
-	Message     *string `json:"message,omitempty"`
-	Name        string  `json:"name"`
-	Namespace   *string `json:"namespace,omitempty"`
-	Operation   *string `json:"operation,omitempty"`
-	Revision    *string `json:"revision,omitempty"`
-	Sync        *string `json:"sync,omitempty"`
+	Application string `json:"application"`
+
+	// Conditions Argo CD's conditions on the Application (errors and warnings).
+	Conditions *[]ArgoCondition `json:"conditions,omitempty"`
+	Health     *string          `json:"health,omitempty"`
+
+	// History Revisions Argo CD deployed, newest first.
+	History        *[]ArgoDeployment `json:"history,omitempty"`
+	Message        *string           `json:"message,omitempty"`
+	Name           string            `json:"name"`
+	Namespace      *string           `json:"namespace,omitempty"`
+	Operation      *string           `json:"operation,omitempty"`
+	OperationState *ArgoOperation    `json:"operationState,omitempty"`
+	Revision       *string           `json:"revision,omitempty"`
+	Sync           *string           `json:"sync,omitempty"`
 }
 
 // ServiceList defines model for ServiceList.
@@ -6913,125 +6951,131 @@ func (sh *strictHandler) GetReadiness(ctx echo.Context) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H1/c9s4suBX6eK9qjj3aMtxkrld+48rx/HM5CZO/GznbV0l2RJEtiRsSIADgHaUlL/7K/wgBVIgJdmS",
-	"k8lm/9iJKRBoNBr9u5tfo4TnBWfIlIwOv0YFESRHhcL89SIrsRCUqTckR/2AsugwKoiaRnHEzLNoVI2J",
-	"4kjgnyUVmEaHSpQYRzKZYk70i/8hcBwdRv9rMF9uYH+VAzP57W0cnZRCcqGHpygTQQtFuV7waoowZPhZ",
-	"2QFD4GNQU4RC4DXlpYSCTHAvii14f5YoZnP4EjupD0xOPr9GNlHT6PD5k4M4UrNCj5RKUDYxkLxKMS+4",
-	"QpbM/sDZIkQXqARFCTdUTQ0okuQIn3AGhKUw4ukMBBYZmZkfx1RIBQJlwZlEGHMBB89gyksha6inSFIU",
-	"c7A9CHY1CB3wHzx/Hkc5ZdXfT4K7GZ8RlUwXt/GWZTMgiQJqEcpH/8JEPZKQlEIgU3B6RSaQ65exB9Tx",
-	"rp3fh3ERitc0p2oRhnMyQZD0S+cBZuY9f+4Ux6TMVHT4fD/WyKB5mes/9g0q7F9zRFCmcILCwHBRslcv",
-	"OwhZlKyXhMdc5ERFh1FZ0jQK4fkKSd5zUxSS/L6X5Fa/b+nI3lCSXuCfJUqD2YQzhcz8kxRFRhOikTwo",
-	"BB9lmP/nv6TG+NcVVzy3b9lFm2d2RjKNDUxB2MVhR86YIp9jqBkIaPzIx3uRvticjTOaPCiM1ZreJa2o",
-	"WiqiEHYIpKUFAEEfUWwGZUQqIGlOmYX9Vy5GNE2RPSTwmuMlJMtQPJIgeIaQcpTAuAKSZfwG1JRKA94r",
-	"dk0ymj4kcP/ALNt15z8qFVALwhEMUQgu5NBgUwKSZApjillqIH3D1a+8ZA8K6hsOskymjrHFwIXB4TWV",
-	"dJQhKG7pwmDaAHkuMOEspfr9XwnN8EHBrTgppDQ1gBrW26BdzZENpFecvyZigg9Nlka4UQmZXlyAmhJm",
-	"JSCKaxRAkgQLZWnzHSOlmnJBv+BDnzoXMCIpJAJTZIqSrIbomtCMjLIHxdsLFGoKGUk+SbiZEmWuLzDE",
-	"VBo2hAWyVIt6DTcBiUpRNnl8BMMUFaHZECSZ2Vf3jKRxa2qQjhO9yEscU0btcm0Jewwv9MrKCNqEjMc8",
-	"S81J6d/1ASpzAyRwhmBB5QUKgwstlAuh/1TUSpzG3AtyPo7wM8mLzI6lCnO5DG92A6f2NT2Dm5IIQWb6",
-	"b8vd3Lxa49QgHmppepgIJAoXhbHWJIrSHmxqbzPJzr19WNHbxNP/u3z7Bi4NVJWGaXH0SIKZbm++kGUo",
-	"eqEc1ZRbCJlWPN5Hv51eRXF0/vbS/Oed+f/jq5Pfozh6efr69Oo0+hgAuEb5qzSIV16qje7IzhfcklFb",
-	"glp4DeQjrXSr6REMv2pmfzsEiZNcnysQoTXeLMMUxoLnFnVWDkgLBVFGQuyFzk2WRcGFki/F7KL0KWzE",
-	"eYaERVYFqlSo95HRxXxIm6isDyiutDFLGTVCPYpdWP1jADlNctUm012uR+iWKsyLTCsjUmEBpaRs4h1Z",
-	"DETC/z8+e70X1D19lDSxUa3YvZnX1KqPzZ3Ul3eNW+yxoYWL3D43M2sQqDKl6vTaMeYmUBYXi9j7hyaq",
-	"GyIh5QwNqoYfyv39p4md1vwb9+yjaxQj+2AIO7g32YOhZiZ7lpkMHwfpkiTKmqYLv1gWvexiLuzScrUl",
-	"RoVFGUrVwRQESmMIzZmPLJMEpQyyGKVFtupAHp3jT+tFHmIGBZmZq92BGmPXhKBT1NpC9SZTonDXPF1G",
-	"whYZdqRFfVydfb2Pevs+lvoJaiOUPifPgLCauynCVvBqV6B2vKzPYDLCJiWxemFFFIynGpETHiQL5kzW",
-	"hR/mzqDLWgO6l/CZTxiWO4KnZRLYppU9Zpw0HpYxzVAaTUlc0wTt/FRC7YyCCSoJO5Ln6NQr4Mxb31By",
-	"fdyLlNs6VUVVhssP1GCyGt2WSvXBeBsN4LiXHDZBv3PaujuLflGmE1THgqppjoomiyf2O78BAiMzDkaY",
-	"kByBwJ8lVyS2FvnbAtkJl+qRBOfQgULQBCWULEMpIeFsTCelwHRRC02K8oQL/J2XoslheDnKPPbCynyE",
-	"QoPs3pCrDz/jzPr+VhhunHnnKM44s7rTCu/kmHMx+42+WGv8OlAJkv9GX6yBJK15NClpydVoUYx/LI3l",
-	"2xjyENzcmHdQPoYq0LqJ8VW/wj8mmcQAFV1OicAwwymIUBXncoQsC22DcwYn5+9gR/8gUCoYlTMJFtjH",
-	"R9Zcr2m3Ju6bKTLIcKy06r1nFLMkKyW9xrPKhWnZ6Px55cy0zxfPr/Z9PvE8n/uBczU+1AutEy9u1fhl",
-	"pVaZCORlpmiRGYbqZKpcfUN9AIZ9sx5xa7LIAq52QxZQoAAzxHjPNfa1GLAoryGNgTIXGNBCIaNy7stO",
-	"Zk2Ur47affu/Xgy3rkG1mRC1nmSlVCgWubhVP9NjtarK1CO5rTNmZYHlhsceDD2gb0IIVVi4uwhyM1zo",
-	"NRYVWhQIhAGyayo409oriJJJ2IWhI98h7BhfhzaFbxgkdrrH1gMjcEL1n5hWPzyS1maF84wk2jKj0pCi",
-	"ttj0YVmXsdFrvPDMs/1GdObAGKEKhQbyn+/J7pePO+93ye6X/d2/f/zf790/Hv/f/wgddr1hC9q6rI68",
-	"JIoEwi+nZxWPOzm2trmkE4apeXR8/so59vRF0rONjb+8tc1fnj9/+ksA5CSjyNTJ/L1uGOxQf40jqybY",
-	"H/7AmX5X33CpkKQaZgKKf0K2CixxdCOowrdMcxh95Wvg3MStsNrKk1Q3cHnoxr+Ui7KmgeipUoU8HAzg",
-	"3cXr1u4O9p/9LWSCaUSEfAojJAKFRZSz6QzmKsWZJAkvmYIRL1mq7T5H7rtVBOQuuO1lMqG7fDq/pgGT",
-	"vygyuh5fTOY8dgUmpFnIbXwX/psKOlYXWBC91eOgZY0MKu+vVFCUCkYk+QTaMFFTzUeSKWETTDXfSTFD",
-	"hWklxdwumpK1D5wcpXSW3+qiwsRqCpJ0mIBTIgPq0TmyVANfMkUzA2w9jRHMWqGo7TXNiu0ZxnCBJJ0B",
-	"GSsUMdgAi73mBBz0Rkw7u9UtE8WReS+KIxeTCZmxxrZYduQepf2XGd/nvyiLdD2K6DAHbdx3jug5gVYI",
-	"rqD3qdBff8mlsRpwQKXw9NsVtP+mlriKRTJX2paO7lCR4jmQDQCW7PjEOv7Xk4GjGk299rFnTtyVl6wi",
-	"FrzdVBJC0eULXdEANs16S1C2CbXNZ9Rbc361EdPKeNlvJ7zcXaVa4AaLwqfh4lhONp5L5DZekeAWL/Jt",
-	"HE2JSLvJO+iGbusUFyh5KRI0W9NqBREpZNba2yHSlzEg0MQ99LMcOEtqlv046KlbnVDjqJR4n52800IB",
-	"OsCl6gjISGrNcS6KDCsF/EylCvkZW3RoEL2EDN8ZRryU2+SU+U+ffDv+sxYjWdj5rxSz9FQILkLu5yra",
-	"0e0uDqu4mkdVpoZLGfGyhbgAm1cWDDEUnLLgxMbJ7H4FylxCR5WVNOLpbJVwmdlSiAZ+R5JZf15LsE4x",
-	"+STXouqFuaUiqpS+m55/0kLfS1H4uAx0N0cI9LNAcJKUanq2EK8eVdkBURxxmiZOV6cJ7lq7IqRtpVQW",
-	"GZm96VIrJ4KX67kS46iypY+17REK/caRLO0GFwjhnUQByBRVMxA4juHtq5cn4IabxJ+h29ShjQJqcnRR",
-	"wM6o1uqC8QpJfsFD+QvtE3MbaO+2xli1cvhMjS61CdfRiuHHT9QmbPXt/dJu6Q89tM/SEDxbqhTVONyW",
-	"Tm63aTVys7m4UtMNeOso4PY07qSJ3gOtbQu/1IS/M6d8m/BGJAz1L4fO2zX4F2E4NPdAM8hX6fkjWd0O",
-	"5/My9Ac7Q/Pf+r069tt6147WQLWdBAfPn/ZpaP/88EF+/M+gOrY6gbQONXCQ3Qe2CT3YXcStqcB2/hXV",
-	"juZG7ozETrS96aC8l28ud588OXgKGRlhFoOccqEAGS8nU1AcCoFj+tnzDJh/bdFDel5pE/+tlQtShcjX",
-	"QF6z/GGNfI4WLr15QhgNAHpRZ3JsCKI4qhODl2RQ2XHxUqBdfuNiMcSvJ/D3Z8//D7i8SbAKlQzlDnYq",
-	"jzZ1eOUL6KmooYxBJhVhHS6t/oyauVbWLh/ozgKoAFh2382v8/SAHuXtwl3iSkW7pnhj3EWYUpcMY7SG",
-	"kGbm0ua68qYWnaU8DxZmaJ39N6reFhLsEKtalwxykoaT9+6gh2BlZiz8MqaMyulWtBpHApi+mHWGz2gH",
-	"+UhFxJp7XNT0/yyxRA2aKBmzHk6TuIWpeTru9nIuRuh7GX3JLhUWwZSWsIbVoy5VWPEysdzOmhht6lDd",
-	"cfsKuEUbs7Tpm2fNZA3K1C/PojhwMe9CKndylm/k8Ivaq73m6XfEVbrZyOWcjlueCD+/bBPX2L3ScZ+8",
-	"MOyaJiHN1z6je0hMgQUPg0Um4ecrXaJmHMAvmLTbs/M3IG/hzEfwsii9O/S7ech9ulglptk+2aYI8Vxo",
-	"UmuEKRYZn4HiR0CyrHIGabw8kovpJOt6pCuYcvL5lX31YL+HohbKxRShDAWYASYoxUsFikxiMHFTmxMg",
-	"ZnsuoXov4fPU2MFYkDLdJQVdCNju9yRurILiDdDzomD3yl20IWj8xMarKrV+MWtt4nlwE+5SLE5u610V",
-	"mXhnvlNQxjA9gowolAqo1MZqKZ2H2VvsycHfVuR8XTep51a8rDXQJuF3cqheC93OuSQoIkrWkdFqQsL6",
-	"5xgY3misGMytTPta0wss6GkvK0C/6KGqxXyLBZmN9OB2eRQ/IeHsfZMBISYcTl7C8XxgUMec1i7Zh4h/",
-	"16UkHabENZVdP8oZS1aWDT56elC8Cd9Ffe53Tr1yM1zwLBuR5NO6DoqygwJqHcgYGTdTLtEwEcK8QIEv",
-	"R8iEUNZIj+gszW44OspeHF+6c1tjS9ik/LXkVQs4f6olQF5aZXTpXetTx5YTqD94ZTrdUMDsHqLPCafl",
-	"cmVxC57f1dPaS2kMcOP3DFpmV04XvLdrvl+XXlb/sSwws6KJ3MkvN+KAd1zPh7VdLhH2w/vYCdGfPoQ7",
-	"ab4ttPp0sx/Uflp4br5wL5Vv1dwOvddNCARDuFtzZdeRsQUoNxAPajvYXIeNLk+2hmVDrGnL9BJiTFc0",
-	"FAF/UdJM7VLm0h4k/YISdubJ+y7hgwgEdUMTfHwIMtfW14FJox/As98oDOBgHwqeyhhyTGmZw99gAE9+",
-	"MT89349ttT88PYAB/FK9sO+n6pk5TcmGft2UO4lJRwRbYlIKqmam4skZniZPtS62t2Xe5lE9wVSpwhbX",
-	"UzYOmDU2zZLaRBGtl5iiL5vsmo13q4zXP8oRCoYK5Tx3e4RTytJ5mfyhsUlt55APrNYQZWyRbGvQNJXJ",
-	"uMqk1eYMS03GuKl6rm0TadMSSOVLnRtZ8QdWKb2eWJUx/DG7RsE4TEoiUkFoJmNIuDEPJqVAu3xKyYRx",
-	"SeXeB/aBnV6jmMFwQAo6NNX8rrsAaWQAHwLxegGYyKF5HgNhNmBuE4XNDtQUPzCv7IOmLshYCH5NUxSx",
-	"61agiKJJnVFsc7LB+OYt2VXxgQ9s2NVlYVg3D3n/sdE+pEoUMeXjMJpBI+FjZ8TT2WPg4gMbzbxkEpup",
-	"f1Yqi1HXlAKGraZKw8Pe3k3SoqCne9NR832byMq4mqKo+2QQeHZwsPfBVADSBJlNp3UtgY4Lkkxx92Bv",
-	"34svOEo+Pn8VxdE1CmthRPt7T+wwXiAjBY0Oo6d7+3tPXWW7uUb6/AfXTwbWQWseuYyjRnuBSIuNYzem",
-	"1VHoYH+/pzXGei0xvPLyQFcMS7OuDYXrOzEem+LQ2zh6tv+ka/oa3kGjw4hhLWWeEzGLDqPLhU4XaV2c",
-	"bks36pvwSLrlc56WmQ1tkInUbK1C5Ec9eY3dMqVqF68rZ0E3iutS4WapZ3T4Pryz+ZCBbZd1Gy8d6ES0",
-	"Hhlqn1VVT3e0D3saYNDhiaoowFo93TphcvGDEFBheRjsXWbPAIgyrGhs2k5NtQigeWc/MUmZ8W4EOnv1",
-	"arF9AIxwzLWAXba2SVJcf+2P27yjzeL4wD09Nv31tCi1u3XXc3/59fS6k93tRuuXni5/ad6jq8kDzN4c",
-	"1C0fG5w3C7dAIgLJsiMj+v2HaopUWIXgUYM16MmbjGEu9HvZwov5sC0ebLNovJP/1jDHWrzaviybYL9O",
-	"HZijJJ43YltsDUCF7+LZabBnzaxzW7Ff4d5DdMcBDL7W/77tPIzfcH4WD3IUnU21qgEPfLeeLX+pbtt2",
-	"e9uB/3UlW7Or6O3Hpec3uK7TZBbcQusvF0cFlwFicLk4WI8/98NxzqB6wdPZxsgilK9027RpXZnh1iiz",
-	"OxMpQKn/7dr8zZE7hCmRmsGKGVyTrMS6FZy++ze8zFKY4HdN1XH07MkKIqZut6dfODhY/kLVmLHJFk+m",
-	"mHzyWZ3xYUulDbW6d4nrcJKZMjqXiOnYJy8VGA8YZRMgbGZqCFfhjK6MoF8wnVSDtkhxfhF5p1BarL/e",
-	"rHS6WJhf2tpnP+QFCWEwQigykqDpH7PDNKk7eeX1FmzIphrThjMGWU21/Mm8DHAtltZqT2z1w83zp3bF",
-	"+Uq86cmmlw9Ryfz8NOZt4YhZ/zWfxz26mxHffscKrH7j78vfqFvqbp+BxdHzVfbg99YM3zYgdQHXTqtv",
-	"wuM9Z4Lbyhqgyty+jEo1TyA2Dhnh8guO/Ato/EyfsNAXOBGzQlnCCFzJAEscfHX/urVOxQytf7h5Z98x",
-	"sXBrW6T/LFCWwoRHqt852a0rN9ej0wZJzPHiEQXjjYYdVPqsd4Fgulhul6bfeWz7D8GxrvyC/r+Ejt+U",
-	"Y035FOhunnjovUeDc98asJGSrvM8w20e5Rn29+XeiBryj6nfgBqojH1vwzzK4NN65YZv8jJRMjn4KkrW",
-	"a+xeuBb3W8KZyUcKI02U7Ps2Au4p4o5tVERSzrRmbhJYqJraIIZUWDyStu18DIrmlE3s6ZqYB+wYl5PN",
-	"8W/wtSq2dAcj237poHGd5jQyWOK7vlQCSb4StSj8rOx0u9K8tUTzigNtb1szAB/DUJRsWHlXd1KiiI2l",
-	"XJQMiDQOpMc/NEH9yk2ff2JIiUjXHGjXlLpbtBxZ4vIwBQkR5rMkmqfcTHlm7l0M5iWTXqvVKtNvRsau",
-	"YJ5qlSmV34AGhf2GyvoOnWrabutK2fbNGzGrGtR/sG1e+V+mMKTKbPu31hfvfYVMfhwQsPUU9iJpvNbh",
-	"bdto29j9boy9BbbIqusWeNRc14h3elSuzIiHiP0FglMuicEkUpruC4lNcpcuUIWfVVegqqotCcXnfnn6",
-	"sBGqOs+pNzZlNhsDFzYJo+kteog71KA9c+6+bjfCjGupr/iCKWOiTNaHqjfRoDvXC6DTk2Rz3a5saPa7",
-	"dCJ5GXkP7D+yeW2BLwPZDMKW5+j0ymaM9n7C6qd3acvucXM0QMxFOGren4TnKI1L3Fyb0C1ps+bBV/2f",
-	"XrfOS/P8bhfIfVYtwPwCniC70I/nBHqywmEHvqrUPHeLHHfudQdB8+ErIiWdOIf8zjw238Eluyzf8AF3",
-	"fc7uDWe4wjftti30uoxp87WKdbmXnuppiDDfcAU5T+mYYgomOcbcO/Ppvwm91lYDgwZS7rT29+/w8mTt",
-	"Wnyg/uyfMUmqLy22vMcm63gDbGY7AtolRT9w8LmLxi006XdOZt8va33okDZhk4p3P5LgEt1dvzcB3tku",
-	"ZeAdAnzQLs/stLdOmyWLWza7tikA2p07+xPzvG1/SxvoLuzXd6I6Empux7i5jDdVKwV1NNAl41svub4E",
-	"Cc0QbDeEbndWg5Luy+t7TLLTRtncd2mZLbbTfWADrVE43WmnHbX6S4+NZ9QWZ1AG0vA/CTtD00p5CKoU",
-	"TNpG049/yOyAbbvdHlJ4HKdp+zsNlfY/P3FPahyBpF+qD+PZ+x/+EEPfpV9Fygy+en+tYEE27/u/qTnY",
-	"yvrI+XX7KxxHraM1QbBrFDaRTVsa1AT+q1b4XQrDAhvvMvx6z2X/oViZtto8kF0qtKXfUlYOf6lMj+a/",
-	"SH7AxiRpHMwnwNbB3SWnYLHYfpmFdrqw6hal7rexupaQqjO+jjwOG5a4P54n6+HE3gVK+qXNGx9Jh+/R",
-	"DBS1PbHdZxKq74/tbEDK5aa36PKw1Zkb960K11xT19WIutEst2tG1+F3xQCt7ZH6cas5RnU/2l7rzp1Y",
-	"w7DT2NFXlP21TLyLtkvXfscJSR4bLa6UJimepbbBcI8htxlvXdCCO07T+QX4Xq23RvfpBzbcqvbHAaJN",
-	"0x80J/tHsrp+o1oxtw0AvN7fxEZc3OenzMW7q8POsazBV/uPXgPKGgqNG7fcfrIv/cypDhhcTl48cgG0",
-	"+wXNuo5k/wGYibaa7F7+IibR/WVS/LUTB48k0LTO12kaS/n8lLrspGU90laJXZ35y2xHoH0bm6ibButY",
-	"1E/x9PARpfUYWZcsqnP3+iyey2rQFqnMb+LYwe4qWOO/QvBmA1nzLuBTN1HaRhryyjGby7rz6Xep8Tcb",
-	"O6/EIbeer3xsOitheuScRPU3AoiCSu//aQ78gDWddaZeVexvkqr9KvZmLjWYbGwJZKFQxmui1erPBQJt",
-	"MK8eYMqIVsrKbjP/wVf3r94CqTkH2LYQcI2o+8XAD8786z4RVWy/bogNhKWx+eh/I2ri2uVpgTFjiYv1",
-	"x2BbQrtEAEtbGxcd4SCF9OjlPkWPS3Tvy8YyW5Ir62jeP+XKT7myHbny0rX2dnVqsGM/x+D6gA+43ycq",
-	"hhyF+Xa668oBSSkEMgWcoXwMairMt8gIMLyx1MPS6mNGdyn16RYqA+Gaod+hnu0BmUy4Xs6B/tdQf+uu",
-	"8z8Z1U9G9S0VYMtGbEXhzZQoE80lIqMoWp8ysJ8raJcXHtWfvNDKjGl5ktFPCITNHPO7P1cyM//1OJL5",
-	"usFD6DzmWw8PzEgCX3AI8RVHG9TqupRNjkAgSRsN1sZcGL25EHwiUMqfXsrvnGnoQ9fKSSPh0fUot0fK",
-	"+A3sTPkN5ISVJMtm5vgxbXYmq77xWwiemt5HAjMk0qTtrKbWWJvpS58x7D5+vkVb2K0QIv+MXmvz1+sW",
-	"Hx2+/+jj8jW9RoZSHgFh8gaFhJspzWzxUiF4glIaW7KBhJlUmDsU5KgETWR/jxk7ZLU2GEVGKFuz/8W5",
-	"4DmqKZa2Hhvws2kPb7SGvt1777l91E3/IeGl6YrMUvO1LZbMjCnt7e5xJ1Jcc/G9GcmzPsy8LZAdn7+6",
-	"LDBZj0LcxGG/h5sVUp6UmtL7cXA1pdIb2rEjzTVnvYR+gSSlmpS+Da2bVPU9j7tseb03XBlRMjuCoW23",
-	"NgRJZub+JFOtrSBLDdWM7Wd8+86gxt2RK2H3Xrcd3eyHCBS3LUyqyxo+ruZC889CvP+olQXbA8VqMKXI",
-	"osNoYKwNN0/dVd/Np5UX96RumuQ9s2Ej70Ejf857XjfC8p55bTa9pzWP9Z7ZNtH+A9dS/vbj7f8EAAD/",
-	"/w==",
+	"7H37c9s40uC/0sX7qmzfR1uOk8zt2j/cOU5mJjd5+LOdb+sqyZYgsiVhQwIcALSjpPy/X+FBEqRAPWzJ",
+	"yWSzP+w4FAg2Gv3uRuNrlPC84AyZktHx16ggguSoUJh/PctKLARl6g3JUT+gLDqOCqKmURwx8ywaVWOi",
+	"OBL4Z0kFptGxEiXGkUymmBP94n8IHEfH0f8YNJ8b2F/lwEx+extHZ6WQXOjhKcpE0EJRrj94NUUYMvys",
+	"7IAh8DGoKUIh8JryUkJBJngQxRa8P0sUswa+xE7qA5OTz6+QTdQ0On766CiO1KzQI6USlE0MJC9TzAuu",
+	"kCWzP3A2D9EFKkFRwg1VUwOKJDnCJ5wBYSmMeDoDgUVGZubHMRVSgUBZcCYRxlzA0ROY8lLIGuopkhRF",
+	"A7YHwb4GoQf+o6dP4yinrPr3o+Bqxq+JSqbzy3jLshmQRAG1COWjf2GidiQkpRDIFLy4IhPI9cu4ANTx",
+	"vp3fh3Eeilc0p2oehnMyQZD0S+8GZuY9f+4Ux6TMVHT89DDWyKB5met/HBpU2H81iKBM4QSFgeGiZC+f",
+	"9xCyKNlCEh5zkRMVHUdlSdMohOcrJPkCTlFI8vsyya1+39KR5VCSXuCfJUqD2YQzhcz8SYoiownRSB4U",
+	"go8yzP/zX1Jj/OuKXzy3b9mPtvfsNck0NjAFYT8Ou3LGFPkcQy1AQONH7h1EmrE5G2c0eVAYq296TFpR",
+	"tVREIewSSEsLAILeotgMyohUQNKcMgv7r1yMaJoie0jgtcRLSJah2JEgeIaQcpTAuAKSZfwG1JRKA95L",
+	"dk0ymj4kcP/ALNt3+z8qFVALwgkMUQgu5NBgUwKSZApjillqIH3D1a+8ZA8K6hsOskymTrDFwIXB4TWV",
+	"dJQhKG7pwmDaAHkuMOEspfr9XwnN8EHBrSQppDQ1gBrR26JdLZENpFecvyJigg9Nlka5UQmZ/rgANSXM",
+	"akAU1yiAJAkWytLmO0ZKNeWCfsGH3nUuYERSSASmyBQlWQ3RNaEZGWUPirdnKNQUMpJ8knAzJcqwLzDE",
+	"VBoxhAWyVKt6DTcBiUpRNtk7gWGKitBsCJLM7KsHRtO4b2qQThP9kec4pozaz3U17Ck8019WRtEmZDzm",
+	"WWp2Sv+uN1AZDpDAGYIFlRcoDC60Ui6E/qeiVuO05p7T83GEn0leZHYsVZjLZXizC3hhX9MzuCmJEGSm",
+	"/22lm5tXW5waxGOtTY8TgUThvDLWlkRR2o1NLTeT7Nxbh1W9bTz938u3b+DSQFVZmBZHOxLMdAfNh6xA",
+	"0R/KUU25hZBpw+N99NuLqyiOzt9emv+8M/9/enX2exRHz1+8enH1IvoYALhG+cs0iFdeqo2uyM4XXJIx",
+	"W4JWeA3kjja61fQEhl+1sL8dgsRJrvcViNAWb5ZhCmPBc4s6qwekhYIooyEOQvsmy6LgQsnnYnZR+hQ2",
+	"4jxDwiJrAlUm1PvI2GI+pG1U1hsUV9aYpYwaoR7Fzn39YwA5bXLVLtNd2CPEpQrzItPGiFRYQCkpm3hb",
+	"FgOR8P9OX786CNqePkra2Ki+2L+YV9Saj+2V1My7Bhd7YmiOkbv7ZmYNAiUm/KxSwvNw5SglsXpvDrv2",
+	"wdcl+DG/xvVEfTA8xyLjs9wpiO42698wPVUt1yAlCvcVzcMiKW2NpUz98iSad1M0hVJFicL02Sy4Su32",
+	"yjCBhZijHh77YPet+m3FPPOL1nsrp2suur2WLs2XEoUzvrmAISkVz/XoYVA4LNr6YkpkgK0uSsYom8Rw",
+	"WSYJYoppDNawi+GFNlf1d69Q5JQRrXSD312A8DiSigi1DlI6e2QB9+cJbk2ZUvXiOkiMVkDMr/0fWtLe",
+	"EAkpZ2jkx/BDeXj4OLHTmr/xwD66RjGyD4awiweTAxhqDXtgNexwL4gXkigbr5n7xdoty7TV3Co7LBL2",
+	"tC36UKoeTSlQmuhAo5Gl3nspg3pXaTtW9SCPNvjTzoKHmEFBjGiQPagxzn5QRFEbILgDpVhk2JEW9XG1",
+	"9/U66uX7WFpMUBsR/w15Biy4Jna3gsjq1Qt1NHJ9rZsRNimd5KiIgvFUI3LCg2TBXBxnXs7UEdLL2i24",
+	"l0XWTBg2xgRPyySwTGuQmXHShB3HNENp3AdxTRO081MJdYQWJqgk7Eqeo/M5gDPv+4aS6+3uUa7Nrkpe",
+	"igRDnIMCzdKaLyc8R2nswRiGo5JmirJhDEPriwxhd3+/Hiz3Uyr2jD6YUPV/rHxKeJ5TVUuo1nCBBe/h",
+	"QqqyFQwCs9nV6K41WdOOtxcBMqjxsZB0N8FrDR/c3cZ6VqYTVKeCqmmOiibzu/g7vwECIzMORpiQHIHA",
+	"nyVXJLYhtbcFsjMu1Y4EF5GFQtAEJZQsQykh4WxMJ6XAdN6NTIryjAv8nZeiLQ15Oco8UcjKfGStIveG",
+	"XH34a85s8H6F4SYaf47iNWfW+VnhnRxzLma/0WdrjV8HKkHy3+izNZCkXYc2JS1h4w7F+NvS+nwXQx6C",
+	"2wvzNsrHUAVaPzG+XOyxj0kmMUBFl1MiMCwcCyJUJWUdIcsCmdJS7+z8HezqHwRKBaNyJsECu3di4201",
+	"7dbEfTNFBhmOlfadD4xnlWSlpNf4uspBWJHfPK+yEfb5/P7VyYtHXuriMLCvJglyoe3y+aWaxIrU5h2B",
+	"vMwULTIj/J3+l6svaBGA4eSKR9yaLLKAkW/IAgoUYIaY9JfGvlZZFuU1pDFQ5jJ7WoFlVDbJqGTWRvnq",
+	"qD20/1uI4Q4bVIsJUetZVkqFYl6KW1N5Le+o18qw0dSVNZcbHnswLAB9E0qowsLdVZCb4UJ/I2xCEAbI",
+	"rqngTFvaIEomYR+GjnyHsGuClTsS+A2DxE63Z0OoAidU/xPT6ocdaYNOcJ6RhLIJUGlIsciI0ptlcz7G",
+	"BvPyq08OW+nVIxNFUig0kP98T/a/fNx9v0/2vxzu//3j/3zv/tj73/8R2ux6wRa0dUUdeU4UCeRPX7yu",
+	"ZNzZqQ2uSTphmJpHp+cvXWReM5KebWwSXp1l/vL06eNfAiAnGUWmzpr3+mGwQ/1vnFgzwf7wB870u5rD",
+	"pUKSapgJKP4J2SqwxNGNoArfMi1hNMvXwLmJO3nxlSepOHB57tVnynld00L0VKlCHg8G8O7iVWd1R4dP",
+	"/hYyVDUiQgGSERKBwiLK+Z8Gc5WRT5KEl0zBiJcs1T6qI/f9KoV5F9wuFDIhXn7RsGkgPFEUGV1PLiaN",
+	"jF1BCGkRchvfRf6mgo7VBRZEL/U0GAVABlX6RiooSgUjknwC7USpqZYjyZSwCaZa7qSYocK00mJuFW3N",
+	"ugicRfGtXlVhkq0FSdYKi50jSzXwJVM0M8DW0xjFrA2K2rfUotjuYQwXSNIZkLFCUQXSLJsTcNAbNe18",
+	"bPeZKI7Me1EcuaRqyOU2vsWyLfco7b/M+EWxlrJIyX1Cc5VfaAs3GkQ3BBrX4TsLvU+F/veXMI21gAMm",
+	"hWffrmD9t63EVTySxmhbOrrHRIobIFsALFnxmc3cracDRzWaFvrHnjtxV1myilrwVlNpCEWXf+iKBrBp",
+	"vrcEZZsw23xBvbVAXRcxnZK1w27F2t1NqjlpMK98WiGO5WTjhURu4xUJbp6Rb+NoSkTaT97BkHnXprhA",
+	"G1IyS9NmBREpZNbb2yXS1zEg0CQu9bMcOEtqkb0XjCquTqhxVEq8z0reaaUAPeBSdQJkJLXl2KgiI0oB",
+	"P1OpQjHRDh0aRC8hw3dGEC+VNjll/tNH307+rCVI5lb+K8UsNdmtUKi8ysz0h7bDJq6WUZWr4Wq+vHI/",
+	"LsAWhgYDsQWnLDixCYi7X4EyV5FVlRWOeDpbJd9tlhSigd+RZDae11GsU0w+ybWoem5uqYgqpZ9S4J+0",
+	"0vdqjD4uA93NEQL9daC6gJRq+nqu4GRUlfdEccRpmjhbnSa4b/2KkLWVUllkZPamz6ycCF6uF0qMo8qX",
+	"PtW+R6h2I45kaRc4RwjvJApApqiagcBxDG9fPj8DN9xmh92ijm1GQJOjywf0ZuBWV4xXSPILHipA6u6Y",
+	"W0B3tTXGqi+H99TYUpsIHa2YKv1EbcXlorVf2iX9oYcu8jQEz5YaRTUOt2WT22Vai9wsLq7MdAPeOga4",
+	"3Y07WaL3QGuwBGK3oXxbsUokDPUvxy7aNfgXYTg0fKAF5Mv0fEdW3OFiXob+YHdo/lu/V+epO+/a0Rqo",
+	"bpDg6OnjRRbaPz98kB//M2iOrU4gnU0NbGT/hm3CDnaMuDUT2M6/otnRXsidkdiLtjc9lPf8zeX+o0dH",
+	"jyEjI8xikFMuFCDj5WQKikMhcEw/e5EB89cWI6TnlTXx39q4qKuQ1kBe+/zSGrUn3aKcZp4QRgOAXtRV",
+	"JxuCKI7qyv4lJZB2XLwUaFegPF8j9esZ/P3J0/8FrvAZrEElQ8W/vcajrf1fmQE9EzVU8sukIqwnpLW4",
+	"+qexyuYL6/rKAdYsHKzqBBYYbxeOiSsT7ZrijQkXYUpd4Y6xGkKWmat77avxmg+WmtKIsM3+G1VvCwl2",
+	"iDWtSwY5ScPVt3ewQ7ByM+Z+uVO54FoFYL0Vks5S3Ey9XsjS/7PEEk1xpa0vNLXDrsAwiqNxf5RzPkO/",
+	"UNCX7FJhEeKRHgtrgblUYcWrGnMra2O0bUP15+0r4OZ9zNKWkL6WK1a83oVU7hQs38jmF3VUe83d78mr",
+	"9IuRy4aOO5EIvxZuE2zsXunhJy8Nu6ZLSPO19+geGlNgwcNgkUn4+UpM1M4D+Cee7fLs/C3IOzjzEbws",
+	"S+82/W4Rcp8uVslpdne2rUK8EJrUFqGtHwfFT4BkWRUM0njZkfPlJOtGpCuYcvL5pX316HABRc2d91SE",
+	"MhRgBpikFC8VKDKJweRNbU2AmB24ExEHCW/KeAdjQcp0nxR0LmF7uKBwYxUUb4Ce5xW7d15NO4ImTmyi",
+	"qlLbF7POIp4GF+GYYn5ye2BdkYm357sFZQzTE8iIQqmASu2sltJFmL2PPTr624qSr4+TFnDF89oCbRN+",
+	"r4Ra6KHbOZckRUTJeqpvTUpY/xwDwxuNFYO5lWlfW3qhwtpG6q8A/XyEqlbzHRFkFrIAt8uz+AkJnzQw",
+	"FRBiwuHsOZw2A8M2ZnW0J4BUN8eOqR11o4DbbLo3L+xab8Okqm+I0Dq4U728sFi9dcAosAHTOmo8B/2U",
+	"Ss1foZYQ9oyIrBFRHba5I3F0jiAFwNxCuQD3T//0/3qpnGpatoDmNNHSYzQzlqysiX1iXEDQm4gU1Vx2",
+	"50I3N8MFz7IRST6tGw4qe/ittjiNS3cz5RKNyNY80agcT4KTCaGsVYzS28miFVYqF+L40u3bGkvCtpxZ",
+	"yzroAOdPtQTIS2v6L5Vsi4zf5QTqD16ZTjeUnryHoeFMgeVafH4JXpTb85FKacIdJsoc9IOvnOV970TI",
+	"Ys9l2cmgZWmwFQMSveJ2I+kOJ/V8WLunVMJZDx87IfrTm3AnP6ODVp9uDoO2ZgfP7RfuZWCvWkmj17oJ",
+	"hWAId2uJgzoPOQflBrJv3XCma0jUlzfQsGxING2ZXkKC6YqG6g2elTRT+5S5IhNJv6CE3eaohCuvIQJB",
+	"3dAE945B5trXPTKHFgbw5DcKAzg6hIKnMoYcU1rm8DcYwKNfzE9PD2PbHAUeH8EAfqleOPQLI82c5oCM",
+	"ft2cMhOTnnoBiUkpqJqZg2bOzTdVwXVvEtsVwzyqJ5gqVdheJJSNA06kLWqltixH2yXmOKAtLc7G+1V9",
+	"8R/lCAVDhbKplB/hlLK06SpybCIAttHSB1YbmDK2SLZmuqYyGVd1y9p5ZKmpzzdNIprTfLYIhFSR68al",
+	"jT+wyrL21KqM4Y/ZNQrGYVISkQpCMxlDwo29PSkF2s+nlEwYl1QefGAf2ItrFDMYDkhBh6b5iWvGQlr1",
+	"1sdAvNYpJk9rnsdAmC1PsGXZZgVqih+Yd8iGpi6lWwh+TVMUsWvuooiiSV2/bSvg7VF0S3ZVNuYDG/Y1",
+	"pRnWvZbef2x1W6rKcky3DRjNoFVeszvi6WwPuPjARjOvdMeei3hdKotR18MHhp0edMPjha3upEXBgmZ3",
+	"J+33bdkw42qKom4rRODJ0dHBB3PwkibIbPGy66B2WpBkivtHB4deNsdR8un5yyiOrlFYDyM6PHhkh/EC",
+	"GSlodBw9Pjg8eOwagRg20vs/uH40sOFw88jVd7W6sURabZy6MZ0GbEeHhws6Ca3XQcjrxhFoImRp1nXt",
+	"cW16xmNzbPg2jp4cPuqbvoZ30GrIZERLmedEe7PR5VxjoLTu5WEPytScsCPd53OelplNJJGJ1GKtQuRH",
+	"PXmN3TKlah+vq9BMP4rrQ+TtE7bR8fvwypohA9td8DZeOtCpaD0y1G2wOlff023xcUBAhyeqci5rtcDs",
+	"hclla0JAhfVhsNWj3QMgyoiisenSN9UqgOa97RclZSaWFGiEuNCKXQTACMfcHBFf8m1TErr+tz9uk0fb",
+	"bRMCfHpq2pFqVWpX69jzcDl7es0c78bR+qXHy19qWhq2ZYBZm4O6E7SC8/YxOZCIQLLsxKh+/6GaIhXW",
+	"INhpiQY9eVswNEp/oVh41gzb4sa2j+j3yt8a5lirV9vGahPi15kDDUripm/lfNMIKvwQz25LPGthndto",
+	"aIV7D9E9GzD4Wv9927sZv2GzFw+yFb09CKsBD8xbT5a/VHe5vL3twf+6mq3dhPn249L9G1zXRUlzYaH1",
+	"PxdHBZcBYnCVT1iPP/eTn86hesbT2cbIIlQddtv2ad2hzq1RZn/dV4BS/9t1RW2QO4QpkVrAihlck6zE",
+	"unOm5v0bXmYpTPC7puo4evJoBRVTdyfVLxwdLX+h6mPbFotnU0w++aLOxLCl0o5a3VvG9b7JzKFFV/bq",
+	"xCcvFZgIGGUTIGxmTmyuIhndoY3FiumsGrRFivOP7PcqpfnT7pvVThdz80t70txPMEJCGIwQiowkaDoL",
+	"7TJN6k5fea1YW7qpxrSRjEFRU33+rDl0uZZI63Rzt/bh5uVT93z/SrLp0aY/H6KSZv805u0xHfP9V7zJ",
+	"e/T3br/9jg1Y/cbfl79RdyDfvgCLo6errMFvRRzmNiD1cbndTpeKvQPngttzTECV4b6MStWUa5uAjHDV",
+	"HCc+A5o40ycsNAMnYlYoSxgBlgyIxMFX99etDSpmaOPDbZ59x8Qc13ZI/0ngEBATHql+52S3rt5cj05b",
+	"JNHgxSMKxlvtUaj0Re8cwfSJ3D5Lv3fbDh9CYl357RP+EjZ+W4+19VPgMojEQ+897oPwvQGbKenbz9e4",
+	"za18jYuvMdiIGfKPqd+vH6iM/WhDk2Xwab0Kw7dlmSiZHHwVJVvo7F64G0G2hDNT/RVGmijZ9+0E3FPF",
+	"ndqsiKScacvcFLBQNbVJDKmw2JH2lo4YFM0pm9jdNTkP2DUhJ3uioiXXqtzSHZxsezFMi50aGhksiV1f",
+	"KoEkX4laFH5Wdrp9ad5aYnnFgS7hnRmAj2EoSjasoqu7KVHE5lIuSgZEmgDS3g9NUL9ycy0KMaREpGvF",
+	"tG8aC1i0nFji8jAFCRHmFictU26mPDN8F4N5yRQza7PKdPeRsWtPQLXJlMpvQIPCXjm1fkCnmrbfu1K2",
+	"2/1G3KoW9R9tW1b+lzmGU1W2/Vvbi/dmIVMfBwTs6RXLSBqvdXrb3ktg/H43xnKBPdLWxwUeNdcn8nsj",
+	"KldmxEPk/gLJKVfEYAopTa+LxB4pkC5RhZ9VX6KqOskTys/98vhhM1R1ndPC3JRZbAxc2CKMdrToIXio",
+	"RXtm333bboQZ11pf8TlXxmSZbAxVL6JFd67zQm8kyda6XdnU7HcZRPIq8h44fmTr2gIXqdkKwk7k6MWV",
+	"rRhdeOPfz+jSlsPjZmuAGEY4afOP7bhuatk024S4pCuaB1/1fxaGdZ6b53djIHcLZUD4BSJB9kM/XhDo",
+	"0QqbHbiErr3vFjlu3+t+jeaeQCIlnbiA/G6Tm++Rkn2eb3iD+27/fMMZrnAF6LaVXp8zbe4xWVd66ake",
+	"hwjzDVeQ85SOKaZgimMM35mbUif0WnsNDFpIudO3v/+Al6dr15ID9S2pxiWpLqbtRI9N1fEGxMx2FLQr",
+	"in7g5HMfjVto0u+czL5f0frQKW3CJpXs3pHgCt1ddz0B3t4uFeA9CnzQPQzb62+9aB8Q3bLbtU0F0O2T",
+	"urgwz1v2t/SB7iJ+/SCqI6H2ckyYy0RTtVFQZwNdMb6NkmsmSGiGYHtP9IezWpR0X1m/wCV70To29116",
+	"ZvPNix/YQWsdU+/100463bzHJjJqD2dQBtLIPwm7Q9O4egiqFEzatt57P2R1wLbDbg+pPE7TtHsrRmX9",
+	"NzvuaY0TkPRLdY+o5f/wtReLmH4VLTP46v1rBQ+yze//pu5gp+oj59fdO09OOltrkmDXKGwhm/Y0qEn8",
+	"VxcP9BkMc2K8z/FbuC+HDyXKtNfmgexKoS39lrIK+EtlOmL/ReoDNqZJ42A9AXY27i41BfOH7Zd5aC/m",
+	"vrpFrfttvK4lpOqcrxNPwoY17o8XyXo4tXeBkn7pysYd6fA9moGitgO5u5Siuu1tdwNaLjedXJenrV67",
+	"cd/q4JprobsaUbdaE/fN6Popr5igtR1pP261xqju/rvQu3M71nLsNHY0i7K/lot30Q3p2luzkOSxseJK",
+	"ia4Lkm0+3u/IbSZaF/TgTtO0YYDv1Xtr9fp+YMetajYdINo0/UFrsn8kr+s3qg1z2wDA67RObMbFXfZl",
+	"GO+uATsnsgZf7R8LHSjrKLQ4brn/ZF/6WVMdcLicvthxCbT7Jc36tuTwAYSJ9prsWv4iLtH9dVL8tRcH",
+	"OxJoWtfrtJ2lvNmlPj9pWY+0VXJXr/3PbEehfRufqJ8G61zUT/X08Bml9QRZny6qa/cWeTyX1aAtUpnf",
+	"xLFH3FWwxn+F5M0GquZdwqduorSNMuSVczaXdZ/Z79Lib7fRXklCbr1e+dR0VsL0xAWJ6hsZiILK7v/p",
+	"DvyAZzrrSr3qsL8pqvZPsbdrqcFUY0sgcwdlvCZanf5cINAm8+oB5hjRSlXZXeE/+Or+WnhAqpEA21YC",
+	"ru33YjXwgwv/uk9Elduv248DYWkMhblAz8uaNN205YwlLtcfg+1u7QoBLG1tXHWEkxTSo5f7HHpcYntf",
+	"tj6zJb2yjuX9U6/81Cvb0SvPXWtvd04Ndu3lF64P+ID7faJiyFGYm+pdVw5ISiGQKeAM5R6oqTA3vxFg",
+	"eGOph6XV1VF3OerTr1QGwjVDv8N5tgcUMuHzcg70v4b5W3ed/ymofgqqb2kAWzFiTxTeTIky2VwiMoqi",
+	"c5VBdW9GW+ac1PdqaGPGtDzJ6CcEwmZO+N1fKpmZ/3oSydxu8BA2j7nr4YEFSeAGh5BccbRBra1L2eQE",
+	"BJK01WBtzIWxmwvBJwKl/Bml/M6Fht50bZy0Ch5dj3K7pYzfwO6U30BOWEmybGa2H9N2Z7LqRuVC8NT0",
+	"PhKYIZGmbGc1s8b6TF8WOcPuqvkt+sLuCyHyz+i1dn+9bvHR8fuPPi5f0WtkKOUJECZvUEi4mdLMHl4q",
+	"BE9QSuNLtpAwkwpzh4IclaCJXNxjxg5ZrQ1GkRHK1ux/cS54jmqKpT2PDfjZtIc3VsOi1XvvuXXUTf8h",
+	"4aXpisxSc7cZS2bGlfZWt9eLFNdc/GBG8mwRZt4WyE7PX14WmKxHIW7icNzDzQopT0pN6YtxcDWl0hva",
+	"syItNWc+obc/O7Qdx1pd51MskKUGcSY2MeSfhuBkrWnZcgDnJpplegdwprmU5whjJMo06Geotb2T4bG9",
+	"7au6Tez8pWvmYZ97FwU0VwPsGabOqFSYguI8NtenpzgRJMX0GD6Uh4ePk5vpzPyBw6Y5ZE4+UTZxzdRK",
+	"ZhavUTPfCwhJSjX/fBsGv7CANSJ1y997w5XRn7MTqHdckpkRGu0dH9ubohcRXo27E3du33vdYt7evqC4",
+	"3epKQoVptP2h5i6M9x+1hWRpxZptpcii42hgXCw3T32VgJtPW2zuSd0pyntmc2Xeg1bRoPe87v7lPfN6",
+	"i3pPa8XiPbO9sf0Hro/+7cfb/x8AAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

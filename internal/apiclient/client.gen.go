@@ -283,6 +283,34 @@ type ActionList struct {
 	Items []ActionDefinition `json:"items"`
 }
 
+// ArgoCondition defines model for ArgoCondition.
+type ArgoCondition struct {
+	Message string `json:"message"`
+	Type    string `json:"type"`
+}
+
+// ArgoDeployment defines model for ArgoDeployment.
+type ArgoDeployment struct {
+	DeployedAt  time.Time `json:"deployedAt"`
+	Id          int64     `json:"id"`
+	InitiatedBy *string   `json:"initiatedBy,omitempty"`
+	Revision    string    `json:"revision"`
+}
+
+// ArgoOperation defines model for ArgoOperation.
+type ArgoOperation struct {
+	FinishedAt *time.Time `json:"finishedAt,omitempty"`
+
+	// InitiatedBy A user name, or `automated`.
+	InitiatedBy *string `json:"initiatedBy,omitempty"`
+	Message     *string `json:"message,omitempty"`
+
+	// Phase Running, Succeeded, Failed, Error or Terminating.
+	Phase     string    `json:"phase"`
+	Revision  *string   `json:"revision,omitempty"`
+	StartedAt time.Time `json:"startedAt"`
+}
+
 // AuditEvent defines model for AuditEvent.
 type AuditEvent struct {
 	// Action What was done, as `<object>.<verb>` (e.g. `team.create`).
@@ -319,7 +347,10 @@ type Blueprint struct {
 
 	// Produces The objects and files a service of this blueprint gets (some depend on parameters).
 	Produces []string `json:"produces"`
-	Title    string   `json:"title"`
+
+	// Source Where the blueprint comes from, `builtin`, `folder` (--blueprints-dir) or `git@<commit>` (--blueprints-repo).
+	Source string `json:"source"`
+	Title  string `json:"title"`
 }
 
 // BlueprintLanguage defines model for Blueprint.Language.
@@ -643,14 +674,21 @@ type ServiceDetail struct {
 // ServiceEnvironment defines model for ServiceEnvironment.
 type ServiceEnvironment struct {
 	// Application The Argo CD Application.
-	Application string  `json:"application"`
-	Health      *string `json:"health,omitempty"`
-	Message     *string `json:"message,omitempty"`
-	Name        string  `json:"name"`
-	Namespace   *string `json:"namespace,omitempty"`
-	Operation   *string `json:"operation,omitempty"`
-	Revision    *string `json:"revision,omitempty"`
-	Sync        *string `json:"sync,omitempty"`
+	Application string `json:"application"`
+
+	// Conditions Argo CD's conditions on the Application (errors and warnings).
+	Conditions *[]ArgoCondition `json:"conditions,omitempty"`
+	Health     *string          `json:"health,omitempty"`
+
+	// History Revisions Argo CD deployed, newest first.
+	History        *[]ArgoDeployment `json:"history,omitempty"`
+	Message        *string           `json:"message,omitempty"`
+	Name           string            `json:"name"`
+	Namespace      *string           `json:"namespace,omitempty"`
+	Operation      *string           `json:"operation,omitempty"`
+	OperationState *ArgoOperation    `json:"operationState,omitempty"`
+	Revision       *string           `json:"revision,omitempty"`
+	Sync           *string           `json:"sync,omitempty"`
 }
 
 // ServiceList defines model for ServiceList.
@@ -1276,6 +1314,8 @@ type ClientInterface interface {
 	GetOpenAPISpec(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetReadiness Readiness; every dependency Berth needs to serve answers.
+	//
+	// `checks` names each dependency with `ok` or its error. Parts that only some features need (Argo CD, the Argo CD API server, the blueprints repository) are listed too, as `degraded: <why>`, without making Berth unready.
 	//
 	// Corresponds with GET /readyz (the `GetReadiness` operationId).
 	GetReadiness(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -2055,6 +2095,8 @@ func (c *Client) GetOpenAPISpec(ctx context.Context, reqEditors ...RequestEditor
 }
 
 // GetReadiness Readiness; every dependency Berth needs to serve answers.
+//
+// `checks` names each dependency with `ok` or its error. Parts that only some features need (Argo CD, the Argo CD API server, the blueprints repository) are listed too, as `degraded: <why>`, without making Berth unready.
 //
 // Corresponds with GET /readyz (the `GetReadiness` operationId).
 func (c *Client) GetReadiness(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -4283,6 +4325,8 @@ type ClientWithResponsesInterface interface {
 	GetOpenAPISpecWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetOpenAPISpecResponse, error)
 
 	// GetReadinessWithResponse Readiness; every dependency Berth needs to serve answers.
+	//
+	// `checks` names each dependency with `ok` or its error. Parts that only some features need (Argo CD, the Argo CD API server, the blueprints repository) are listed too, as `degraded: <why>`, without making Berth unready.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -7590,6 +7634,8 @@ func (c *ClientWithResponses) GetOpenAPISpecWithResponse(ctx context.Context, re
 }
 
 // GetReadinessWithResponse Readiness; every dependency Berth needs to serve answers.
+//
+// `checks` names each dependency with `ok` or its error. Parts that only some features need (Argo CD, the Argo CD API server, the blueprints repository) are listed too, as `degraded: <why>`, without making Berth unready.
 //
 // Returns a wrapper object for the known response body format(s).
 //

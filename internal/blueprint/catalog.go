@@ -5,10 +5,11 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
+	"path"
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/berth-platform/berth/internal/errs"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -18,55 +19,96 @@ import (
 //go:embed builtin/*.yaml
 var builtin embed.FS
 
-// Catalog is every blueprint Berth offers, by name.
+// Catalog is every blueprint Berth offers, by name: the built-in ones, then a folder's, then
+// a Git repository's, a later layer replacing an earlier blueprint of the same name. The Git
+// layer is swapped whole when the repository moves on; readers never see half of it.
 type Catalog struct {
+	mu     sync.RWMutex
 	byName map[string]*Blueprint
 	names  []string
+	base   []layer
+	git    *layer
+}
+
+// layer is one source of blueprints.
+type layer struct {
+	fsys   fs.FS
+	dir    string
+	source string
 }
 
 // Load reads the built-in blueprints and, if dir is not "", every *.yaml in dir. A blueprint
 // in dir replaces a built-in one of the same name.
 func Load(dir string) (*Catalog, error) {
-	c := &Catalog{byName: map[string]*Blueprint{}}
-	if err := c.addFS(builtin, "builtin"); err != nil {
+	c := &Catalog{base: []layer{{builtin, "builtin", SourceBuiltin}}}
+	if dir != "" {
+		c.base = append(c.base, layer{os.DirFS(dir), ".", SourceFolder})
+	}
+	byName, names, err := build(c.base)
+	if err != nil {
 		return nil, err
 	}
-	if dir != "" {
-		if err := c.addFS(os.DirFS(dir), "."); err != nil {
-			return nil, fmt.Errorf("blueprints in %s: %w", dir, err)
-		}
-	}
+	c.byName, c.names = byName, names
 	return c, nil
 }
 
-func (c *Catalog) addFS(fsys fs.FS, dir string) error {
-	files, err := fs.Glob(fsys, filepath.Join(dir, "*.yaml"))
+// Where a blueprint comes from.
+const (
+	SourceBuiltin = "builtin"
+	SourceFolder  = "folder"
+	SourceGit     = "git"
+)
+
+// SetGit replaces the Git layer with the blueprints in dir of fsys, found at revision. A
+// layer with a broken blueprint is refused whole and the catalog stays as it was, so that a
+// bad commit in the blueprints repository never takes a blueprint away.
+func (c *Catalog) SetGit(fsys fs.FS, dir, revision string) error {
+	l := &layer{fsys, dir, SourceGit + "@" + revision}
+	byName, names, err := build(append(slices.Clone(c.base), *l))
 	if err != nil {
 		return err
 	}
-	for _, f := range files {
-		raw, err := fs.ReadFile(fsys, f)
-		if err != nil {
-			return err
-		}
-		var bp Blueprint
-		if err := yaml.UnmarshalStrict(raw, &bp); err != nil {
-			return fmt.Errorf("%s: %w", f, err)
-		}
-		if err := Check(&bp); err != nil {
-			return fmt.Errorf("%s: %w", f, err)
-		}
-		if _, ok := c.byName[bp.Metadata.Name]; !ok {
-			c.names = append(c.names, bp.Metadata.Name)
-		}
-		c.byName[bp.Metadata.Name] = &bp
-	}
-	slices.Sort(c.names)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.byName, c.names, c.git = byName, names, l
 	return nil
+}
+
+func build(layers []layer) (map[string]*Blueprint, []string, error) {
+	byName := map[string]*Blueprint{}
+	for _, l := range layers {
+		files, err := fs.Glob(l.fsys, path.Join(l.dir, "*.yaml"))
+		if err != nil {
+			return nil, nil, err
+		}
+		for _, f := range files {
+			raw, err := fs.ReadFile(l.fsys, f)
+			if err != nil {
+				return nil, nil, err
+			}
+			var bp Blueprint
+			if err := yaml.UnmarshalStrict(raw, &bp); err != nil {
+				return nil, nil, fmt.Errorf("%s blueprint %s: %w", l.source, f, err)
+			}
+			if err := Check(&bp); err != nil {
+				return nil, nil, fmt.Errorf("%s blueprint %s: %w", l.source, f, err)
+			}
+			bp.Source = l.source
+			byName[bp.Metadata.Name] = &bp
+		}
+	}
+	names := make([]string, 0, len(byName))
+	for n := range byName {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	return byName, names, nil
 }
 
 // List returns the blueprints by name.
 func (c *Catalog) List() []*Blueprint {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
 	out := make([]*Blueprint, len(c.names))
 	for i, n := range c.names {
 		out[i] = c.byName[n]
@@ -76,7 +118,9 @@ func (c *Catalog) List() []*Blueprint {
 
 // Get returns a blueprint or ErrNotFound.
 func (c *Catalog) Get(name string) (*Blueprint, error) {
+	c.mu.RLock()
 	bp, ok := c.byName[name]
+	c.mu.RUnlock()
 	if !ok {
 		return nil, fmt.Errorf("blueprint %s: %w", name, errs.ErrNotFound)
 	}

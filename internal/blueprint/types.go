@@ -12,6 +12,8 @@ type Blueprint struct {
 	Kind       string   `json:"kind"`
 	Metadata   Metadata `json:"metadata"`
 	Spec       Spec     `json:"spec"`
+	// Source is where the catalog found it: builtin, folder, or git@<commit>.
+	Source string `json:"-"`
 }
 
 // Metadata names a blueprint.

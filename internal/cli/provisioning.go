@@ -2,8 +2,12 @@ package cli
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"log/slog"
+	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/berth-platform/berth/internal/blueprint"
 	"github.com/berth-platform/berth/internal/config"
@@ -16,7 +20,10 @@ import (
 
 // startProvisioning opens the GitOps repository and starts the run executor. Without a
 // cluster, runs stop at the Argo CD step and say why.
-func startProvisioning(ctx context.Context, c *config.Config, st *store.Store, ten *tenancy.Service, catalog *blueprint.Catalog, kc *kube.Clients, log *slog.Logger) (*provision.Service, error) {
+// Argo CD's state goes into notes, readiness details that do not make Berth unready: teams
+// and blueprints work without it.
+func startProvisioning(ctx context.Context, c *config.Config, creds gitops.Credentials, st *store.Store, ten *tenancy.Service, catalog *blueprint.Catalog,
+	kc *kube.Clients, notes map[string]func(context.Context) error, log *slog.Logger) (*provision.Service, error) {
 	remote := c.GitOpsRepo
 	if remote == "" {
 		dir := c.DataDir
@@ -30,7 +37,11 @@ func startProvisioning(ctx context.Context, c *config.Config, st *store.Store, t
 		remote = abs
 	}
 	work := filepath.Join(c.DataDir, "gitops-work")
-	repo, err := gitops.Open(ctx, remote, work, nil)
+	auth, err := creds.Auth(remote)
+	if err != nil {
+		return nil, fmt.Errorf("--gitops-repo: %w", err)
+	}
+	repo, err := gitops.Open(ctx, remote, work, auth)
 	if err != nil {
 		return nil, err
 	}
@@ -44,7 +55,24 @@ func startProvisioning(ctx context.Context, c *config.Config, st *store.Store, t
 		if d.Argo, err = gitops.NewArgoCD(kc.Config, c.ArgoCDNamespace, url); err != nil {
 			return nil, err
 		}
+		d.Argo.UseCredentials(creds)
+		notes["argocd"] = d.Argo.Installed
+		if c.ArgoCD.Server != "" {
+			token, err := gitops.ReadSecretFile(c.ArgoCD.TokenFile)
+			if err != nil {
+				return nil, fmt.Errorf("--argocd-token-file: %w", err)
+			}
+			rest, err := gitops.NewRESTClient(c.ArgoCD.Server, token, c.ArgoCD.CAFile, c.ArgoCDNamespace)
+			if err != nil {
+				return nil, err
+			}
+			d.Argo.UseREST(rest)
+			notes["argocd-server"] = func(ctx context.Context) error { _, err := rest.Version(ctx); return err }
+		}
+		d.Argo.Watch(ctx, 30*time.Second)
 		d.AsUser = kc.AsUser
+	} else {
+		notes["argocd"] = func(context.Context) error { return errors.New("no cluster configured (--kubeconfig or --in-cluster)") }
 	}
 	p := provision.New(d)
 	go func() {
@@ -53,4 +81,24 @@ func startProvisioning(ctx context.Context, c *config.Config, st *store.Store, t
 		}
 	}()
 	return p, nil
+}
+
+// gitCredentials reads the GitOps repository's credentials from their files.
+func gitCredentials(c *config.Config) (gitops.Credentials, error) {
+	creds := gitops.Credentials{Username: c.GitOps.Username, KnownHosts: c.GitOps.SSHKnownHosts}
+	if c.GitOps.TokenFile != "" {
+		t, err := gitops.ReadSecretFile(c.GitOps.TokenFile)
+		if err != nil {
+			return creds, fmt.Errorf("--gitops-token-file: %w", err)
+		}
+		creds.Token = t
+	}
+	if c.GitOps.SSHKeyFile != "" {
+		k, err := os.ReadFile(c.GitOps.SSHKeyFile)
+		if err != nil {
+			return creds, fmt.Errorf("--gitops-ssh-key-file: %w", err)
+		}
+		creds.SSHKey = k
+	}
+	return creds, nil
 }

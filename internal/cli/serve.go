@@ -98,8 +98,28 @@ func Serve(ctx context.Context, c *config.Config, log *slog.Logger, ready chan<-
 	if err != nil {
 		return err
 	}
+	creds, err := gitCredentials(c)
+	if err != nil {
+		return err
+	}
+	notes := map[string]func(context.Context) error{}
+	if c.BlueprintsGit.Repo != "" {
+		bp, err := newBlueprintRepo(c, creds, catalog, log.With("loop", "blueprints"))
+		if err != nil {
+			return err
+		}
+		// An unreachable blueprints repository does not stop Berth: the built-in blueprints
+		// (and the folder's) serve until it answers.
+		if err := bp.sync(ctx); err != nil {
+			log.Error("blueprints repository not loaded", "error", err)
+		}
+		if c.BlueprintsGit.Refresh > 0 {
+			go bp.run(ctx, c.BlueprintsGit.Refresh)
+		}
+		notes["blueprints-repo"] = bp.check
+	}
 	ten := tenancy.NewService(st, topts)
-	prov, err := startProvisioning(ctx, c, st, ten, catalog, kc, log)
+	prov, err := startProvisioning(ctx, c, creds, st, ten, catalog, kc, notes, log)
 	if err != nil {
 		return err
 	}
@@ -109,6 +129,7 @@ func Serve(ctx context.Context, c *config.Config, log *slog.Logger, ready chan<-
 		Tenancy:      ten,
 		MaxBodyBytes: c.MaxBodyBytes,
 		ReadyChecks:  checks,
+		ReadyNotes:   notes,
 	}
 	if scimHandler != nil {
 		deps.SCIM = scimHandler

@@ -53,6 +53,9 @@ type Config struct {
 	GitOpsRepo      string
 	ArgoCDNamespace string
 	ManualSync      []string
+	GitOps          GitOps
+	ArgoCD          ArgoCD
+	BlueprintsGit   BlueprintsGit
 
 	Environments     []string
 	NamespacePattern string
@@ -117,6 +120,7 @@ func NewFlagSet(name string, c *Config) *flag.FlagSet {
 	c.ManualSync = []string{"prod"}
 	fs.Var((*replaceList)(&c.ManualSync), "manual-sync-environments", "environments whose Argo CD Applications a person syncs (others sync automatically with prune and self-heal); default prod")
 	fs.StringVar(&c.BlueprintsDir, "blueprints-dir", "", "folder of ServiceBlueprint YAML files added to (or replacing) the built-in ones")
+	bindGitOps(fs, c)
 	c.Environments = []string{"dev", "staging", "prod"}
 	fs.Var((*replaceList)(&c.Environments), "environments", "environments every new team gets, comma-separated (default dev,staging,prod)")
 	fs.StringVar(&c.NamespacePattern, "namespace-pattern", "{team}-{env}", "name of a team environment's namespace; {team} and {env} are replaced")
@@ -206,6 +210,7 @@ func (c *Config) Validate() error {
 	if c.LogFormat != "json" && c.LogFormat != "text" {
 		errs = append(errs, fmt.Errorf("--log-format: %q is not json or text", c.LogFormat))
 	}
+	errs = append(errs, c.validateGitOps()...)
 	if c.Kubeconfig != "" && c.InCluster {
 		errs = append(errs, errors.New("--kubeconfig and --in-cluster: choose one"))
 	}

@@ -89,3 +89,35 @@ func TestHelpNamesEveryEnvironmentVariable(t *testing.T) {
 		}
 	}
 }
+
+func TestGitOpsCredentialsMustFitTheRemote(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--gitops-repo", "git@github.com:org/gitops.git"}, "--gitops-ssh-key-file: required"},
+		{[]string{"--gitops-repo", "git@github.com:org/gitops.git", "--gitops-ssh-key-file", "/k"}, "--gitops-ssh-known-hosts: required"},
+		{[]string{"--gitops-repo", "https://git.example.com/gitops.git", "--gitops-ssh-key-file", "/k"}, "the GitOps repository is HTTPS"},
+		{[]string{"--gitops-repo", "ssh://git@h/r.git", "--gitops-ssh-key-file", "/k", "--gitops-ssh-known-hosts", "/kh", "--gitops-token-file", "/t"}, "the GitOps repository is SSH"},
+		{[]string{"--gitops-token-file", "/t"}, "only for an https:// or SSH --gitops-repo"},
+		{[]string{"--argocd-server", "https://argocd.example.com"}, "--argocd-token-file: required"},
+		{[]string{"--argocd-server", "argocd:443", "--argocd-token-file", "/t"}, "is not an http(s) URL"},
+		{[]string{"--argocd-token-file", "/t"}, "need --argocd-server"},
+		{[]string{"--blueprints-repo", "/srv/bp.git", "--blueprints-path", "../etc"}, "must be a folder inside"},
+		{[]string{"--blueprints-repo", "/srv/bp.git", "--blueprints-refresh", "1s"}, "0 or at least 10s"},
+		{[]string{"--blueprints-repo", "git@h:bp.git"}, "needs the GitOps repository to be SSH"},
+	} {
+		var cfg config.Config
+		fs := config.NewFlagSet("serve", &cfg)
+		err := config.Parse(fs, append([]string{"--service-tokens", "ci=0123456789abcdef0123"}, c.args...), &cfg)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%v: want %q, got %v", c.args, c.want, err)
+		}
+	}
+	var cfg config.Config
+	ok := []string{"--service-tokens", "ci=0123456789abcdef0123", "--gitops-repo", "ssh://git@h/r.git", "--gitops-ssh-key-file", "/k", "--gitops-ssh-known-hosts", "/kh",
+		"--argocd-server", "http://127.0.0.1:8080", "--argocd-token-file", "/t", "--blueprints-repo", "https://github.com/org/blueprints.git"}
+	if err := config.Parse(config.NewFlagSet("serve", &cfg), ok, &cfg); err != nil {
+		t.Fatal(err)
+	}
+}

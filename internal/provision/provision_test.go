@@ -51,7 +51,15 @@ func (f *fixture) startExecutor(t testing.TB) {
 	t.Cleanup(f.stop)
 }
 
-func newFixture(t testing.TB, pattern string) *fixture {
+// remoteOptions put the fixture's GitOps repository behind a server with credentials.
+type remoteOptions struct {
+	remote, bare string // the URL, and the bare repository behind it
+	creds        gitops.Credentials
+	argoServer   string // sync through Argo CD's REST API with this token
+	argoToken    string
+}
+
+func newFixture(t testing.TB, pattern string, ro ...remoteOptions) *fixture {
 	p := plane.Get(t)
 	st := storetest.Open(t, "sqlite")
 	kc, err := kube.Connect(p.Kubeconfig)
@@ -70,22 +78,45 @@ func newFixture(t testing.TB, pattern string) *fixture {
 	opts.Notify, opts.Quotas = rec.Enqueue, rec
 	ten := tenancy.NewService(st, opts)
 	remote := filepath.Join(t.TempDir(), "gitops.git")
-	repo, err := gitops.Open(t.Context(), remote, filepath.Join(t.TempDir(), "work"), nil)
+	o := remoteOptions{remote: remote, bare: remote}
+	if len(ro) > 0 {
+		o = ro[0]
+	}
+	auth, err := o.creds.Auth(o.remote)
 	if err != nil {
 		t.Fatal(err)
 	}
-	argo, err := gitops.NewArgoCD(p.Config, "argocd", "file://"+remote)
+	repo, err := gitops.Open(t.Context(), o.remote, filepath.Join(t.TempDir(), "work"), auth)
 	if err != nil {
 		t.Fatal(err)
+	}
+	url := o.remote
+	if filepath.IsAbs(url) {
+		url = "file://" + url
+	}
+	argo, err := gitops.NewArgoCD(p.Config, "argocd", url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	argo.UseCredentials(o.creds)
+	if o.argoServer != "" {
+		rest, err := gitops.NewRESTClient(o.argoServer, o.argoToken, "", "argocd")
+		if err != nil {
+			t.Fatal(err)
+		}
+		argo.UseREST(rest)
 	}
 	catalog, _ := blueprint.Load("")
-	f := &fixture{pattern: pattern, p: p, st: st, ten: ten, remote: remote, deps: provision.Deps{Store: st, Tenancy: ten, Blueprints: catalog, Repo: repo,
-		RepoURL: "file://" + remote, Argo: argo, AsUser: kc.AsUser, IngressNamespace: "ingress-nginx", ManualSync: []string{"prod"},
+	f := &fixture{pattern: pattern, p: p, st: st, ten: ten, remote: o.bare, deps: provision.Deps{Store: st, Tenancy: ten, Blueprints: catalog, Repo: repo,
+		RepoURL: url, Argo: argo, AsUser: kc.AsUser, IngressNamespace: "ingress-nginx", ManualSync: []string{"prod"},
 		RolloutTimeout: 2 * time.Minute, Log: log}}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { _ = rec.Run(ctx); close(done) }()
 	t.Cleanup(func() { cancel(); <-done })
+	watch, stopWatch := context.WithCancel(context.Background())
+	t.Cleanup(stopWatch)
+	argo.Watch(watch, time.Second)
 	f.startExecutor(t)
 	return f
 }
@@ -161,6 +192,9 @@ func TestCreateServiceDeploysThroughArgoCD(t *testing.T) {
 		n := runningPods(t, f, f.ns("payments", "prod"), "fraud-api")
 		return n == 2, fmt.Errorf("%d running", n)
 	})
+	if got := lastOperation(t, f, jane, "payments", "fraud-api", "prod"); got.InitiatedBy != "user:default/jane" || got.Phase != "Succeeded" {
+		t.Fatalf("prod's sync as Argo CD reports it: %+v", got)
+	}
 	// Argo CD heals a hand-made change in dev (self-heal), observed, not simulated.
 	// The controllers write the Deployment too: retry the hand-made change on a conflict.
 	err = retry.RetryOnConflict(retry.DefaultRetry, func() error {
@@ -317,6 +351,20 @@ func TestUpdateAndRollback(t *testing.T) {
 		t.Fatal(r.Error)
 	}
 	pods(2)
+	// Argo CD's history, as the status reports it: the three commits, newest first, each
+	// deployed by the automated sync.
+	head, _ := exec.Command("git", "-C", f.remote, "rev-parse", "main").CombinedOutput()
+	plane.Eventually(t, time.Minute, "history of three deployments", func() (bool, error) {
+		st, err := f.prov.Status(t.Context(), jane, "orders", "queue")
+		if err != nil || len(st.Environments) != 1 || st.Environments[0].Argo == nil {
+			return false, fmt.Errorf("%+v %v", st, err)
+		}
+		h := st.Environments[0].Argo.History
+		if len(h) < 3 || h[0].Revision != strings.TrimSpace(string(head)) || h[0].ID <= h[1].ID || h[0].InitiatedBy != "automated" {
+			return false, fmt.Errorf("history %+v", h)
+		}
+		return true, nil
+	})
 	out, _ := exec.Command("git", "-C", f.remote, "log", "--format=%s", "main").CombinedOutput()
 	for _, want := range []string{"orders/queue: create", "orders/queue: update", "orders/queue: rollback"} {
 		if !strings.Contains(string(out), want) {
@@ -326,6 +374,26 @@ func TestUpdateAndRollback(t *testing.T) {
 	if _, err := f.prov.Rollback(t.Context(), jane, "orders", "queue", "not-a-run"); err == nil {
 		t.Fatal("rollback to an unknown run accepted")
 	}
+}
+
+// lastOperation is Argo CD's last operation on a service environment, once it has finished.
+func lastOperation(t *testing.T, f *fixture, p access.Principal, team, service, env string) gitops.Operation {
+	t.Helper()
+	var op gitops.Operation
+	plane.Eventually(t, time.Minute, "operation of "+env+" finished", func() (bool, error) {
+		st, err := f.prov.Status(t.Context(), p, team, service)
+		if err != nil {
+			return false, err
+		}
+		for _, e := range st.Environments {
+			if e.Name == env && e.Argo != nil && e.Argo.OpState != nil && e.Argo.OpState.FinishedAt != nil {
+				op = *e.Argo.OpState
+				return true, nil
+			}
+		}
+		return false, fmt.Errorf("%+v", st.Environments)
+	})
+	return op
 }
 
 // ns is the namespace of a team environment in this fixture.

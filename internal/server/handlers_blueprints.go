@@ -27,7 +27,7 @@ func apiBlueprint(bp *blueprint.Blueprint) api.Blueprint {
 	}
 	produces = append(produces, "kustomize base and overlays", "Dockerfile", "GitHub Actions pipeline")
 	return api.Blueprint{Name: bp.Metadata.Name, Title: bp.Metadata.Title, Description: bp.Metadata.Description,
-		Language: api.BlueprintLanguage(s.Runtime.Language), Produces: produces, ParametersSchema: blueprint.JSONSchema(bp)}
+		Language: api.BlueprintLanguage(s.Runtime.Language), Produces: produces, Source: bp.Source, ParametersSchema: blueprint.JSONSchema(bp)}
 }
 
 func (s *Server) ListBlueprints(context.Context, api.ListBlueprintsRequestObject) (api.ListBlueprintsResponseObject, error) {

@@ -123,10 +123,7 @@ func (s *Server) GetService(ctx context.Context, req api.GetServiceRequestObject
 			se.Namespace = &e.Namespace
 		}
 		if a := e.Argo; a != nil {
-			se.Sync, se.Health, se.Revision, se.Operation = &a.Sync, &a.Health, &a.Revision, &a.Operation
-			if a.Message != "" {
-				se.Message = &a.Message
-			}
+			argoStatus(&se, a)
 		} else if e.Error != "" {
 			se.Message = &e.Error
 		}
@@ -203,4 +200,37 @@ func (s *Server) SyncService(ctx context.Context, req api.SyncServiceRequestObje
 		return nil, err
 	}
 	return api.SyncService202JSONResponse{Environment: env, Application: gitops.AppName(req.Team, req.Service, env)}, nil
+}
+
+// argoStatus copies what Argo CD reports of an environment's Application.
+func argoStatus(se *api.ServiceEnvironment, a *gitops.AppStatus) {
+	se.Sync, se.Health, se.Revision = &a.Sync, &a.Health, &a.Revision
+	if a.Operation != "" {
+		se.Operation = &a.Operation
+	}
+	if a.Message != "" {
+		se.Message = &a.Message
+	}
+	if o := a.OpState; o != nil {
+		op := api.ArgoOperation{Phase: o.Phase, StartedAt: o.StartedAt, FinishedAt: o.FinishedAt}
+		op.Message, op.Revision, op.InitiatedBy = optional(o.Message), optional(o.Revision), optional(o.InitiatedBy)
+		se.OperationState = &op
+	}
+	history := make([]api.ArgoDeployment, len(a.History))
+	for i, h := range a.History {
+		history[i] = api.ArgoDeployment{Id: h.ID, Revision: h.Revision, DeployedAt: h.DeployedAt, InitiatedBy: optional(h.InitiatedBy)}
+	}
+	conditions := make([]api.ArgoCondition, len(a.Conditions))
+	for i, c := range a.Conditions {
+		conditions[i] = api.ArgoCondition{Type: c.Type, Message: c.Message}
+	}
+	se.History, se.Conditions = &history, &conditions
+}
+
+// optional is nil for an empty string.
+func optional(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
 }

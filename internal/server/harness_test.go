@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -103,6 +104,9 @@ func newEnv(t testing.TB, o envOptions) *env {
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Store: st, Auth: auth.New(cfg), Admins: access.NewAdmins(cfg.PlatformAdmins),
 		Tenancy: ten, Blueprints: catalog, Provision: prov, MaxBodyBytes: o.maxBody,
 		ReadyChecks: map[string]func(context.Context) error{"database": st.Ping},
+		ReadyNotes: map[string]func(context.Context) error{"argocd": func(context.Context) error {
+			return errors.New("no cluster configured (--kubeconfig or --in-cluster)")
+		}},
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -35,6 +35,9 @@ type Deps struct {
 	Provision    *provision.Service
 	MaxBodyBytes int64
 	ReadyChecks  map[string]func(context.Context) error
+	// ReadyNotes are reported by readiness like checks but do not make Berth unready: parts
+	// that only some features need (Argo CD, the blueprints repository).
+	ReadyNotes map[string]func(context.Context) error
 	// SCIM, when set, serves /scim/v2 with its own authentication and error format.
 	SCIM interface{ Register(e *echo.Echo) }
 }
