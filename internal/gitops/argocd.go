@@ -3,7 +3,7 @@ package gitops
 import (
 	"context"
 	"fmt"
-	
+
 	"github.com/argoproj/argo-cd/v3/pkg/apis/application/v1alpha1"
 	argoclient "github.com/argoproj/argo-cd/v3/pkg/client/clientset/versioned"
 	"github.com/berth-platform/berth/internal/errs"
