@@ -83,6 +83,33 @@ func (e BlueprintLanguage) Valid() bool {
 	}
 }
 
+// Defines values for CatalogEntityKind.
+const (
+	CatalogEntityKindComponent CatalogEntityKind = "Component"
+	CatalogEntityKindGroup     CatalogEntityKind = "Group"
+	CatalogEntityKindResource  CatalogEntityKind = "Resource"
+	CatalogEntityKindSystem    CatalogEntityKind = "System"
+	CatalogEntityKindUser      CatalogEntityKind = "User"
+)
+
+// Valid indicates whether the value is a known member of the CatalogEntityKind enum.
+func (e CatalogEntityKind) Valid() bool {
+	switch e {
+	case CatalogEntityKindComponent:
+		return true
+	case CatalogEntityKindGroup:
+		return true
+	case CatalogEntityKindResource:
+		return true
+	case CatalogEntityKindSystem:
+		return true
+	case CatalogEntityKindUser:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for EnvironmentPhase.
 const (
 	EnvironmentPhaseFailed  EnvironmentPhase = "Failed"
@@ -214,16 +241,16 @@ func (e RunStepStatus) Valid() bool {
 
 // Defines values for SubjectKind.
 const (
-	Group SubjectKind = "group"
-	User  SubjectKind = "user"
+	SubjectKindGroup SubjectKind = "group"
+	SubjectKindUser  SubjectKind = "user"
 )
 
 // Valid indicates whether the value is a known member of the SubjectKind enum.
 func (e SubjectKind) Valid() bool {
 	switch e {
-	case Group:
+	case SubjectKindGroup:
 		return true
-	case User:
+	case SubjectKindUser:
 		return true
 	default:
 		return false
@@ -388,6 +415,37 @@ type BudgetInput struct {
 
 	// Monthly Money per month for CPU and memory requests, in the price list's currency.
 	Monthly float64 `json:"monthly"`
+}
+
+// CatalogEntity A Backstage catalog entity (backstage.io/v1alpha1).
+type CatalogEntity struct {
+	ApiVersion string                 `json:"apiVersion"`
+	Kind       CatalogEntityKind      `json:"kind"`
+	Metadata   CatalogEntityMetadata  `json:"metadata"`
+	Spec       map[string]interface{} `json:"spec"`
+}
+
+// CatalogEntityKind defines model for CatalogEntity.Kind.
+type CatalogEntityKind string
+
+// CatalogEntityList defines model for CatalogEntityList.
+type CatalogEntityList struct {
+	Items []CatalogEntity `json:"items"`
+}
+
+// CatalogEntityMetadata defines model for CatalogEntityMetadata.
+type CatalogEntityMetadata struct {
+	Annotations *map[string]string `json:"annotations,omitempty"`
+	Description *string            `json:"description,omitempty"`
+	Labels      *map[string]string `json:"labels,omitempty"`
+	Links       *[]struct {
+		Title *string `json:"title,omitempty"`
+		Url   string  `json:"url"`
+	} `json:"links,omitempty"`
+	Name      string    `json:"name"`
+	Namespace string    `json:"namespace"`
+	Tags      *[]string `json:"tags,omitempty"`
+	Title     *string   `json:"title,omitempty"`
 }
 
 // Cluster defines model for Cluster.
@@ -834,6 +892,11 @@ type ListAuditEventsParams struct {
 	Until *time.Time `form:"until,omitempty" json:"until,omitempty"`
 }
 
+// ListCatalogEntitiesParams defines parameters for ListCatalogEntities.
+type ListCatalogEntitiesParams struct {
+	IfNoneMatch *string `json:"If-None-Match,omitempty"`
+}
+
 // RegisterClusterParams defines parameters for RegisterCluster.
 type RegisterClusterParams struct {
 	// IdempotencyKey Retries with the same key and body replay the first response for 24 hours.
@@ -978,6 +1041,9 @@ type ServerInterface interface {
 	// ValidateBlueprintParameters Check parameters against a blueprint and fill its defaults, without creating anything.
 	// (POST /api/v1/blueprints/{blueprint}/validations)
 	ValidateBlueprintParameters(ctx echo.Context, blueprint BlueprintName) error
+	// ListCatalogEntities Backstage catalog entities of the teams the caller can view (every team for platform admins).
+	// (GET /api/v1/catalog/entities)
+	ListCatalogEntities(ctx echo.Context, params ListCatalogEntitiesParams) error
 	// ListClusters Registered clusters that environments can be placed on (never their credentials).
 	// (GET /api/v1/clusters)
 	ListClusters(ctx echo.Context) error
@@ -1191,6 +1257,35 @@ func (w *ServerInterfaceWrapper) ValidateBlueprintParameters(ctx echo.Context) e
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.ValidateBlueprintParameters(ctx, blueprint)
+	return err
+}
+
+// ListCatalogEntities converts echo context to params.
+func (w *ServerInterfaceWrapper) ListCatalogEntities(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListCatalogEntitiesParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "If-None-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-None-Match")]; found {
+		var IfNoneMatch string
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for If-None-Match, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-None-Match", valueList[0], &IfNoneMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter If-None-Match: %s", err))
+		}
+
+		params.IfNoneMatch = &IfNoneMatch
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListCatalogEntities(ctx, params)
 	return err
 }
 
@@ -2093,6 +2188,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/api/v1/runs/:run/retries", wrapper.RetryRun, options.OperationMiddlewares["retryRun"]...)
 	router.GET(options.BaseURL+"/api/v1/audit-events", wrapper.ListAuditEvents, options.OperationMiddlewares["listAuditEvents"]...)
 	router.GET(options.BaseURL+"/api/v1/actions", wrapper.ListActions, options.OperationMiddlewares["listActions"]...)
+	router.GET(options.BaseURL+"/api/v1/catalog/entities", wrapper.ListCatalogEntities, options.OperationMiddlewares["listCatalogEntities"]...)
 
 }
 
@@ -2427,6 +2523,86 @@ func (response ValidateBlueprintParameters422ApplicationProblemPlusJSONResponse)
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListCatalogEntitiesRequestObject struct {
+	Params ListCatalogEntitiesParams
+}
+
+type ListCatalogEntitiesResponseObject interface {
+	VisitListCatalogEntitiesResponse(w http.ResponseWriter) error
+}
+
+type ListCatalogEntities200ResponseHeaders struct {
+	ETag *string
+}
+
+type ListCatalogEntities200JSONResponse struct {
+	Body    CatalogEntityList
+	Headers ListCatalogEntities200ResponseHeaders
+}
+
+func (response ListCatalogEntities200JSONResponse) VisitListCatalogEntitiesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListCatalogEntities304ResponseHeaders struct {
+	ETag *string
+}
+
+type ListCatalogEntities304Response struct {
+	Headers ListCatalogEntities304ResponseHeaders
+}
+
+func (response ListCatalogEntities304Response) VisitListCatalogEntitiesResponse(w http.ResponseWriter) error {
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	w.WriteHeader(304)
+	return nil
+}
+
+type ListCatalogEntities400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListCatalogEntities400ApplicationProblemPlusJSONResponse) VisitListCatalogEntitiesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListCatalogEntities401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListCatalogEntities401ApplicationProblemPlusJSONResponse) VisitListCatalogEntitiesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -5603,6 +5779,9 @@ type StrictServerInterface interface {
 	// ValidateBlueprintParameters Check parameters against a blueprint and fill its defaults, without creating anything.
 	// (POST /api/v1/blueprints/{blueprint}/validations)
 	ValidateBlueprintParameters(ctx context.Context, request ValidateBlueprintParametersRequestObject) (ValidateBlueprintParametersResponseObject, error)
+	// ListCatalogEntities Backstage catalog entities of the teams the caller can view (every team for platform admins).
+	// (GET /api/v1/catalog/entities)
+	ListCatalogEntities(ctx context.Context, request ListCatalogEntitiesRequestObject) (ListCatalogEntitiesResponseObject, error)
 	// ListClusters Registered clusters that environments can be placed on (never their credentials).
 	// (GET /api/v1/clusters)
 	ListClusters(ctx context.Context, request ListClustersRequestObject) (ListClustersResponseObject, error)
@@ -5854,6 +6033,31 @@ func (sh *strictHandler) ValidateBlueprintParameters(ctx echo.Context, blueprint
 		return err
 	} else if validResponse, ok := response.(ValidateBlueprintParametersResponseObject); ok {
 		return validResponse.VisitValidateBlueprintParametersResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListCatalogEntities operation middleware
+func (sh *strictHandler) ListCatalogEntities(ctx echo.Context, params ListCatalogEntitiesParams) error {
+	var request ListCatalogEntitiesRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListCatalogEntities(ctx.Request().Context(), request.(ListCatalogEntitiesRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListCatalogEntities")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListCatalogEntitiesResponseObject); ok {
+		return validResponse.VisitListCatalogEntitiesResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -6951,131 +7155,138 @@ func (sh *strictHandler) GetReadiness(ctx echo.Context) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H37c9s40uC/0sX7qmzfR1uOk8zt2j/cOU5mJjd5+LOdb+sqyZYgsiVhQwIcALSjpPy/X+FBEqRAPWzJ",
-	"yWSzP+w4FAg2Gv3uRuNrlPC84AyZktHx16ggguSoUJh/PctKLARl6g3JUT+gLDqOCqKmURwx8ywaVWOi",
-	"OBL4Z0kFptGxEiXGkUymmBP94n8IHEfH0f8YNJ8b2F/lwEx+extHZ6WQXOjhKcpE0EJRrj94NUUYMvys",
-	"7IAh8DGoKUIh8JryUkJBJngQxRa8P0sUswa+xE7qA5OTz6+QTdQ0On766CiO1KzQI6USlE0MJC9TzAuu",
-	"kCWzP3A2D9EFKkFRwg1VUwOKJDnCJ5wBYSmMeDoDgUVGZubHMRVSgUBZcCYRxlzA0ROY8lLIGuopkhRF",
-	"A7YHwb4GoQf+o6dP4yinrPr3o+Bqxq+JSqbzy3jLshmQRAG1COWjf2GidiQkpRDIFLy4IhPI9cu4ANTx",
-	"vp3fh3Eeilc0p2oehnMyQZD0S+8GZuY9f+4Ux6TMVHT89DDWyKB5met/HBpU2H81iKBM4QSFgeGiZC+f",
-	"9xCyKNlCEh5zkRMVHUdlSdMohOcrJPkCTlFI8vsyya1+39KR5VCSXuCfJUqD2YQzhcz8SYoiownRSB4U",
-	"go8yzP/zX1Jj/OuKXzy3b9mPtvfsNck0NjAFYT8Ou3LGFPkcQy1AQONH7h1EmrE5G2c0eVAYq296TFpR",
-	"tVREIewSSEsLAILeotgMyohUQNKcMgv7r1yMaJoie0jgtcRLSJah2JEgeIaQcpTAuAKSZfwG1JRKA95L",
-	"dk0ymj4kcP/ALNt3+z8qFVALwgkMUQgu5NBgUwKSZApjillqIH3D1a+8ZA8K6hsOskymTrDFwIXB4TWV",
-	"dJQhKG7pwmDaAHkuMOEspfr9XwnN8EHBrSQppDQ1gBrR26JdLZENpFecvyJigg9Nlka5UQmZ/rgANSXM",
-	"akAU1yiAJAkWytLmO0ZKNeWCfsGH3nUuYERSSASmyBQlWQ3RNaEZGWUPirdnKNQUMpJ8knAzJcqwLzDE",
-	"VBoxhAWyVKt6DTcBiUpRNtk7gWGKitBsCJLM7KsHRtO4b2qQThP9kec4pozaz3U17Ck8019WRtEmZDzm",
-	"WWp2Sv+uN1AZDpDAGYIFlRcoDC60Ui6E/qeiVuO05p7T83GEn0leZHYsVZjLZXizC3hhX9MzuCmJEGSm",
-	"/22lm5tXW5waxGOtTY8TgUThvDLWlkRR2o1NLTeT7Nxbh1W9bTz938u3b+DSQFVZmBZHOxLMdAfNh6xA",
-	"0R/KUU25hZBpw+N99NuLqyiOzt9emv+8M/9/enX2exRHz1+8enH1IvoYALhG+cs0iFdeqo2uyM4XXJIx",
-	"W4JWeA3kjja61fQEhl+1sL8dgsRJrvcViNAWb5ZhCmPBc4s6qwekhYIooyEOQvsmy6LgQsnnYnZR+hQ2",
-	"4jxDwiJrAlUm1PvI2GI+pG1U1hsUV9aYpYwaoR7Fzn39YwA5bXLVLtNd2CPEpQrzItPGiFRYQCkpm3hb",
-	"FgOR8P9OX786CNqePkra2Ki+2L+YV9Saj+2V1My7Bhd7YmiOkbv7ZmYNAiUm/KxSwvNw5SglsXpvDrv2",
-	"wdcl+DG/xvVEfTA8xyLjs9wpiO42698wPVUt1yAlCvcVzcMiKW2NpUz98iSad1M0hVJFicL02Sy4Su32",
-	"yjCBhZijHh77YPet+m3FPPOL1nsrp2suur2WLs2XEoUzvrmAISkVz/XoYVA4LNr6YkpkgK0uSsYom8Rw",
-	"WSYJYoppDNawi+GFNlf1d69Q5JQRrXSD312A8DiSigi1DlI6e2QB9+cJbk2ZUvXiOkiMVkDMr/0fWtLe",
-	"EAkpZ2jkx/BDeXj4OLHTmr/xwD66RjGyD4awiweTAxhqDXtgNexwL4gXkigbr5n7xdoty7TV3Co7LBL2",
-	"tC36UKoeTSlQmuhAo5Gl3nspg3pXaTtW9SCPNvjTzoKHmEFBjGiQPagxzn5QRFEbILgDpVhk2JEW9XG1",
-	"9/U66uX7WFpMUBsR/w15Biy4Jna3gsjq1Qt1NHJ9rZsRNimd5KiIgvFUI3LCg2TBXBxnXs7UEdLL2i24",
-	"l0XWTBg2xgRPyySwTGuQmXHShB3HNENp3AdxTRO081MJdYQWJqgk7Eqeo/M5gDPv+4aS6+3uUa7Nrkpe",
-	"igRDnIMCzdKaLyc8R2nswRiGo5JmirJhDEPriwxhd3+/Hiz3Uyr2jD6YUPV/rHxKeJ5TVUuo1nCBBe/h",
-	"QqqyFQwCs9nV6K41WdOOtxcBMqjxsZB0N8FrDR/c3cZ6VqYTVKeCqmmOiibzu/g7vwECIzMORpiQHIHA",
-	"nyVXJLYhtbcFsjMu1Y4EF5GFQtAEJZQsQykh4WxMJ6XAdN6NTIryjAv8nZeiLQ15Oco8UcjKfGStIveG",
-	"XH34a85s8H6F4SYaf47iNWfW+VnhnRxzLma/0WdrjV8HKkHy3+izNZCkXYc2JS1h4w7F+NvS+nwXQx6C",
-	"2wvzNsrHUAVaPzG+XOyxj0kmMUBFl1MiMCwcCyJUJWUdIcsCmdJS7+z8HezqHwRKBaNyJsECu3di4201",
-	"7dbEfTNFBhmOlfadD4xnlWSlpNf4uspBWJHfPK+yEfb5/P7VyYtHXuriMLCvJglyoe3y+aWaxIrU5h2B",
-	"vMwULTIj/J3+l6svaBGA4eSKR9yaLLKAkW/IAgoUYIaY9JfGvlZZFuU1pDFQ5jJ7WoFlVDbJqGTWRvnq",
-	"qD20/1uI4Q4bVIsJUetZVkqFYl6KW1N5Le+o18qw0dSVNZcbHnswLAB9E0qowsLdVZCb4UJ/I2xCEAbI",
-	"rqngTFvaIEomYR+GjnyHsGuClTsS+A2DxE63Z0OoAidU/xPT6ocdaYNOcJ6RhLIJUGlIsciI0ptlcz7G",
-	"BvPyq08OW+nVIxNFUig0kP98T/a/fNx9v0/2vxzu//3j/3zv/tj73/8R2ux6wRa0dUUdeU4UCeRPX7yu",
-	"ZNzZqQ2uSTphmJpHp+cvXWReM5KebWwSXp1l/vL06eNfAiAnGUWmzpr3+mGwQ/1vnFgzwf7wB870u5rD",
-	"pUKSapgJKP4J2SqwxNGNoArfMi1hNMvXwLmJO3nxlSepOHB57tVnynld00L0VKlCHg8G8O7iVWd1R4dP",
-	"/hYyVDUiQgGSERKBwiLK+Z8Gc5WRT5KEl0zBiJcs1T6qI/f9KoV5F9wuFDIhXn7RsGkgPFEUGV1PLiaN",
-	"jF1BCGkRchvfRf6mgo7VBRZEL/U0GAVABlX6RiooSgUjknwC7USpqZYjyZSwCaZa7qSYocK00mJuFW3N",
-	"ugicRfGtXlVhkq0FSdYKi50jSzXwJVM0M8DW0xjFrA2K2rfUotjuYQwXSNIZkLFCUQXSLJsTcNAbNe18",
-	"bPeZKI7Me1EcuaRqyOU2vsWyLfco7b/M+EWxlrJIyX1Cc5VfaAs3GkQ3BBrX4TsLvU+F/veXMI21gAMm",
-	"hWffrmD9t63EVTySxmhbOrrHRIobIFsALFnxmc3cracDRzWaFvrHnjtxV1myilrwVlNpCEWXf+iKBrBp",
-	"vrcEZZsw23xBvbVAXRcxnZK1w27F2t1NqjlpMK98WiGO5WTjhURu4xUJbp6Rb+NoSkTaT97BkHnXprhA",
-	"G1IyS9NmBREpZNbb2yXS1zEg0CQu9bMcOEtqkb0XjCquTqhxVEq8z0reaaUAPeBSdQJkJLXl2KgiI0oB",
-	"P1OpQjHRDh0aRC8hw3dGEC+VNjll/tNH307+rCVI5lb+K8UsNdmtUKi8ysz0h7bDJq6WUZWr4Wq+vHI/",
-	"LsAWhgYDsQWnLDixCYi7X4EyV5FVlRWOeDpbJd9tlhSigd+RZDae11GsU0w+ybWoem5uqYgqpZ9S4J+0",
-	"0vdqjD4uA93NEQL9daC6gJRq+nqu4GRUlfdEccRpmjhbnSa4b/2KkLWVUllkZPamz6ycCF6uF0qMo8qX",
-	"PtW+R6h2I45kaRc4RwjvJApApqiagcBxDG9fPj8DN9xmh92ijm1GQJOjywf0ZuBWV4xXSPILHipA6u6Y",
-	"W0B3tTXGqi+H99TYUpsIHa2YKv1EbcXlorVf2iX9oYcu8jQEz5YaRTUOt2WT22Vai9wsLq7MdAPeOga4",
-	"3Y07WaL3QGuwBGK3oXxbsUokDPUvxy7aNfgXYTg0fKAF5Mv0fEdW3OFiXob+YHdo/lu/V+epO+/a0Rqo",
-	"bpDg6OnjRRbaPz98kB//M2iOrU4gnU0NbGT/hm3CDnaMuDUT2M6/otnRXsidkdiLtjc9lPf8zeX+o0dH",
-	"jyEjI8xikFMuFCDj5WQKikMhcEw/e5EB89cWI6TnlTXx39q4qKuQ1kBe+/zSGrUn3aKcZp4QRgOAXtRV",
-	"JxuCKI7qyv4lJZB2XLwUaFegPF8j9esZ/P3J0/8FrvAZrEElQ8W/vcajrf1fmQE9EzVU8sukIqwnpLW4",
-	"+qexyuYL6/rKAdYsHKzqBBYYbxeOiSsT7ZrijQkXYUpd4Y6xGkKWmat77avxmg+WmtKIsM3+G1VvCwl2",
-	"iDWtSwY5ScPVt3ewQ7ByM+Z+uVO54FoFYL0Vks5S3Ey9XsjS/7PEEk1xpa0vNLXDrsAwiqNxf5RzPkO/",
-	"UNCX7FJhEeKRHgtrgblUYcWrGnMra2O0bUP15+0r4OZ9zNKWkL6WK1a83oVU7hQs38jmF3VUe83d78mr",
-	"9IuRy4aOO5EIvxZuE2zsXunhJy8Nu6ZLSPO19+geGlNgwcNgkUn4+UpM1M4D+Cee7fLs/C3IOzjzEbws",
-	"S+82/W4Rcp8uVslpdne2rUK8EJrUFqGtHwfFT4BkWRUM0njZkfPlJOtGpCuYcvL5pX316HABRc2d91SE",
-	"MhRgBpikFC8VKDKJweRNbU2AmB24ExEHCW/KeAdjQcp0nxR0LmF7uKBwYxUUb4Ce5xW7d15NO4ImTmyi",
-	"qlLbF7POIp4GF+GYYn5ye2BdkYm357sFZQzTE8iIQqmASu2sltJFmL2PPTr624qSr4+TFnDF89oCbRN+",
-	"r4Ra6KHbOZckRUTJeqpvTUpY/xwDwxuNFYO5lWlfW3qhwtpG6q8A/XyEqlbzHRFkFrIAt8uz+AkJnzQw",
-	"FRBiwuHsOZw2A8M2ZnW0J4BUN8eOqR11o4DbbLo3L+xab8Okqm+I0Dq4U728sFi9dcAosAHTOmo8B/2U",
-	"Ss1foZYQ9oyIrBFRHba5I3F0jiAFwNxCuQD3T//0/3qpnGpatoDmNNHSYzQzlqysiX1iXEDQm4gU1Vx2",
-	"50I3N8MFz7IRST6tGw4qe/ittjiNS3cz5RKNyNY80agcT4KTCaGsVYzS28miFVYqF+L40u3bGkvCtpxZ",
-	"yzroAOdPtQTIS2v6L5Vsi4zf5QTqD16ZTjeUnryHoeFMgeVafH4JXpTb85FKacIdJsoc9IOvnOV970TI",
-	"Ys9l2cmgZWmwFQMSveJ2I+kOJ/V8WLunVMJZDx87IfrTm3AnP6ODVp9uDoO2ZgfP7RfuZWCvWkmj17oJ",
-	"hWAId2uJgzoPOQflBrJv3XCma0jUlzfQsGxING2ZXkKC6YqG6g2elTRT+5S5IhNJv6CE3eaohCuvIQJB",
-	"3dAE945B5trXPTKHFgbw5DcKAzg6hIKnMoYcU1rm8DcYwKNfzE9PD2PbHAUeH8EAfqleOPQLI82c5oCM",
-	"ft2cMhOTnnoBiUkpqJqZg2bOzTdVwXVvEtsVwzyqJ5gqVdheJJSNA06kLWqltixH2yXmOKAtLc7G+1V9",
-	"8R/lCAVDhbKplB/hlLK06SpybCIAttHSB1YbmDK2SLZmuqYyGVd1y9p5ZKmpzzdNIprTfLYIhFSR68al",
-	"jT+wyrL21KqM4Y/ZNQrGYVISkQpCMxlDwo29PSkF2s+nlEwYl1QefGAf2ItrFDMYDkhBh6b5iWvGQlr1",
-	"1sdAvNYpJk9rnsdAmC1PsGXZZgVqih+Yd8iGpi6lWwh+TVMUsWvuooiiSV2/bSvg7VF0S3ZVNuYDG/Y1",
-	"pRnWvZbef2x1W6rKcky3DRjNoFVeszvi6WwPuPjARjOvdMeei3hdKotR18MHhp0edMPjha3upEXBgmZ3",
-	"J+33bdkw42qKom4rRODJ0dHBB3PwkibIbPGy66B2WpBkivtHB4deNsdR8un5yyiOrlFYDyM6PHhkh/EC",
-	"GSlodBw9Pjg8eOwagRg20vs/uH40sOFw88jVd7W6sURabZy6MZ0GbEeHhws6Ca3XQcjrxhFoImRp1nXt",
-	"cW16xmNzbPg2jp4cPuqbvoZ30GrIZERLmedEe7PR5VxjoLTu5WEPytScsCPd53OelplNJJGJ1GKtQuRH",
-	"PXmN3TKlah+vq9BMP4rrQ+TtE7bR8fvwypohA9td8DZeOtCpaD0y1G2wOlff023xcUBAhyeqci5rtcDs",
-	"hclla0JAhfVhsNWj3QMgyoiisenSN9UqgOa97RclZSaWFGiEuNCKXQTACMfcHBFf8m1TErr+tz9uk0fb",
-	"bRMCfHpq2pFqVWpX69jzcDl7es0c78bR+qXHy19qWhq2ZYBZm4O6E7SC8/YxOZCIQLLsxKh+/6GaIhXW",
-	"INhpiQY9eVswNEp/oVh41gzb4sa2j+j3yt8a5lirV9vGahPi15kDDUripm/lfNMIKvwQz25LPGthndto",
-	"aIV7D9E9GzD4Wv9927sZv2GzFw+yFb09CKsBD8xbT5a/VHe5vL3twf+6mq3dhPn249L9G1zXRUlzYaH1",
-	"PxdHBZcBYnCVT1iPP/eTn86hesbT2cbIIlQddtv2ad2hzq1RZn/dV4BS/9t1RW2QO4QpkVrAihlck6zE",
-	"unOm5v0bXmYpTPC7puo4evJoBRVTdyfVLxwdLX+h6mPbFotnU0w++aLOxLCl0o5a3VvG9b7JzKFFV/bq",
-	"xCcvFZgIGGUTIGxmTmyuIhndoY3FiumsGrRFivOP7PcqpfnT7pvVThdz80t70txPMEJCGIwQiowkaDoL",
-	"7TJN6k5fea1YW7qpxrSRjEFRU33+rDl0uZZI63Rzt/bh5uVT93z/SrLp0aY/H6KSZv805u0xHfP9V7zJ",
-	"e/T3br/9jg1Y/cbfl79RdyDfvgCLo6errMFvRRzmNiD1cbndTpeKvQPngttzTECV4b6MStWUa5uAjHDV",
-	"HCc+A5o40ycsNAMnYlYoSxgBlgyIxMFX99etDSpmaOPDbZ59x8Qc13ZI/0ngEBATHql+52S3rt5cj05b",
-	"JNHgxSMKxlvtUaj0Re8cwfSJ3D5Lv3fbDh9CYl357RP+EjZ+W4+19VPgMojEQ+897oPwvQGbKenbz9e4",
-	"za18jYuvMdiIGfKPqd+vH6iM/WhDk2Xwab0Kw7dlmSiZHHwVJVvo7F64G0G2hDNT/RVGmijZ9+0E3FPF",
-	"ndqsiKScacvcFLBQNbVJDKmw2JH2lo4YFM0pm9jdNTkP2DUhJ3uioiXXqtzSHZxsezFMi50aGhksiV1f",
-	"KoEkX4laFH5Wdrp9ad5aYnnFgS7hnRmAj2EoSjasoqu7KVHE5lIuSgZEmgDS3g9NUL9ycy0KMaREpGvF",
-	"tG8aC1i0nFji8jAFCRHmFictU26mPDN8F4N5yRQza7PKdPeRsWtPQLXJlMpvQIPCXjm1fkCnmrbfu1K2",
-	"2/1G3KoW9R9tW1b+lzmGU1W2/Vvbi/dmIVMfBwTs6RXLSBqvdXrb3ktg/H43xnKBPdLWxwUeNdcn8nsj",
-	"KldmxEPk/gLJKVfEYAopTa+LxB4pkC5RhZ9VX6KqOskTys/98vhhM1R1ndPC3JRZbAxc2CKMdrToIXio",
-	"RXtm333bboQZ11pf8TlXxmSZbAxVL6JFd67zQm8kyda6XdnU7HcZRPIq8h44fmTr2gIXqdkKwk7k6MWV",
-	"rRhdeOPfz+jSlsPjZmuAGEY4afOP7bhuatk024S4pCuaB1/1fxaGdZ6b53djIHcLZUD4BSJB9kM/XhDo",
-	"0QqbHbiErr3vFjlu3+t+jeaeQCIlnbiA/G6Tm++Rkn2eb3iD+27/fMMZrnAF6LaVXp8zbe4xWVd66ake",
-	"hwjzDVeQ85SOKaZgimMM35mbUif0WnsNDFpIudO3v/+Al6dr15ID9S2pxiWpLqbtRI9N1fEGxMx2FLQr",
-	"in7g5HMfjVto0u+czL5f0frQKW3CJpXs3pHgCt1ddz0B3t4uFeA9CnzQPQzb62+9aB8Q3bLbtU0F0O2T",
-	"urgwz1v2t/SB7iJ+/SCqI6H2ckyYy0RTtVFQZwNdMb6NkmsmSGiGYHtP9IezWpR0X1m/wCV70To29116",
-	"ZvPNix/YQWsdU+/100463bzHJjJqD2dQBtLIPwm7Q9O4egiqFEzatt57P2R1wLbDbg+pPE7TtHsrRmX9",
-	"NzvuaY0TkPRLdY+o5f/wtReLmH4VLTP46v1rBQ+yze//pu5gp+oj59fdO09OOltrkmDXKGwhm/Y0qEn8",
-	"VxcP9BkMc2K8z/FbuC+HDyXKtNfmgexKoS39lrIK+EtlOmL/ReoDNqZJ42A9AXY27i41BfOH7Zd5aC/m",
-	"vrpFrfttvK4lpOqcrxNPwoY17o8XyXo4tXeBkn7pysYd6fA9moGitgO5u5Siuu1tdwNaLjedXJenrV67",
-	"cd/q4JprobsaUbdaE/fN6Popr5igtR1pP261xqju/rvQu3M71nLsNHY0i7K/lot30Q3p2luzkOSxseJK",
-	"ia4Lkm0+3u/IbSZaF/TgTtO0YYDv1Xtr9fp+YMetajYdINo0/UFrsn8kr+s3qg1z2wDA67RObMbFXfZl",
-	"GO+uATsnsgZf7R8LHSjrKLQ4brn/ZF/6WVMdcLicvthxCbT7Jc36tuTwAYSJ9prsWv4iLtH9dVL8tRcH",
-	"OxJoWtfrtJ2lvNmlPj9pWY+0VXJXr/3PbEehfRufqJ8G61zUT/X08Bml9QRZny6qa/cWeTyX1aAtUpnf",
-	"xLFH3FWwxn+F5M0GquZdwqduorSNMuSVczaXdZ/Z79Lib7fRXklCbr1e+dR0VsL0xAWJ6hsZiILK7v/p",
-	"DvyAZzrrSr3qsL8pqvZPsbdrqcFUY0sgcwdlvCZanf5cINAm8+oB5hjRSlXZXeE/+Or+WnhAqpEA21YC",
-	"ru33YjXwgwv/uk9Elduv248DYWkMhblAz8uaNN205YwlLtcfg+1u7QoBLG1tXHWEkxTSo5f7HHpcYntf",
-	"tj6zJb2yjuX9U6/81Cvb0SvPXWtvd04Ndu3lF64P+ID7faJiyFGYm+pdVw5ISiGQKeAM5R6oqTA3vxFg",
-	"eGOph6XV1VF3OerTr1QGwjVDv8N5tgcUMuHzcg70v4b5W3ed/ymofgqqb2kAWzFiTxTeTIky2VwiMoqi",
-	"c5VBdW9GW+ac1PdqaGPGtDzJ6CcEwmZO+N1fKpmZ/3oSydxu8BA2j7nr4YEFSeAGh5BccbRBra1L2eQE",
-	"BJK01WBtzIWxmwvBJwKl/Bml/M6Fht50bZy0Ch5dj3K7pYzfwO6U30BOWEmybGa2H9N2Z7LqRuVC8NT0",
-	"PhKYIZGmbGc1s8b6TF8WOcPuqvkt+sLuCyHyz+i1dn+9bvHR8fuPPi5f0WtkKOUJECZvUEi4mdLMHl4q",
-	"BE9QSuNLtpAwkwpzh4IclaCJXNxjxg5ZrQ1GkRHK1ux/cS54jmqKpT2PDfjZtIc3VsOi1XvvuXXUTf8h",
-	"4aXpisxSc7cZS2bGlfZWt9eLFNdc/GBG8mwRZt4WyE7PX14WmKxHIW7icNzDzQopT0pN6YtxcDWl0hva",
-	"syItNWc+obc/O7Qdx1pd51MskKUGcSY2MeSfhuBkrWnZcgDnJpplegdwprmU5whjJMo06Geotb2T4bG9",
-	"7au6Tez8pWvmYZ97FwU0VwPsGabOqFSYguI8NtenpzgRJMX0GD6Uh4ePk5vpzPyBw6Y5ZE4+UTZxzdRK",
-	"ZhavUTPfCwhJSjX/fBsGv7CANSJ1y997w5XRn7MTqHdckpkRGu0dH9ubohcRXo27E3du33vdYt7evqC4",
-	"3epKQoVptP2h5i6M9x+1hWRpxZptpcii42hgXCw3T32VgJtPW2zuSd0pyntmc2Xeg1bRoPe87v7lPfN6",
-	"i3pPa8XiPbO9sf0Hro/+7cfb/x8AAP//",
+	"7H1/c9s4suBXQfFelZ17tGU7ydyu/ced42RmchMnfrazW1dJXgkiWxI2JMABQDtKyt/9CmiQBClQP2zJ",
+	"k5nN/rHjUCDYaPTvbjS+RYnIC8GBaxUdf4sKKmkOGqT914ushEIyrt/SHMwDxqPjqKB6GsURt8+iUTUm",
+	"iiMJv5dMQhoda1lCHKlkCjk1L/6HhHF0HP2PQfO5Af6qBnbyu7s4OiulEtIMT0ElkhWaCfPB6ymQIYcv",
+	"GgcMiRgTPQVSSLhholSkoBPYj2IE7/cS5KyBL8FJfWBy+uUN8ImeRsfPD4/iSM8KM1JpyfjEQvI6hbwQ",
+	"Gngy+w1m8xBdgpYMFLllempBUTQH8hlmhPKUjEQ6IxKKjM7sj2MmlSYSVCG4AjIWkhw9I1NRSlVDPQWa",
+	"gmzA9iDYMyD0wH/0/Hkc5YxX/z4MrmZ8TnUynV/GO57NCE00YYhQMfoXJHpHkaSUErgmr67phOTmZVgA",
+	"6ngP5/dhnIfiDcuZnofhgk6AKPa1dwMz+54/dwpjWmY6On5+EBtksLzMzT8OLCrwXw0iGNcwAWlhuCz5",
+	"65c9hCxLvpCEx0LmVEfHUVmyNArh+RpovoBTNND8oUxyZ95HOkIOpekl/F6CsphNBNfA7Z+0KDKWUIPk",
+	"QSHFKIP8P/+lDMa/rfjFC3wLP9res3OaGWxASiR+nOyqGdf0S0xqAUIMftST/cgwtuDjjCWPCmP1TY9J",
+	"K6pWmmogu5SkJQIAxGxRbAdlVGlC05xxhP1nIUcsTYE/JvBG4iU0y0DuKCJFBiQVoAgXmtAsE7dET5my",
+	"4L3mNzRj6WMC90/Isj23/6NSE4YgnJAhSCmkGlpsKgI0mZIxgyy1kL4V+mdR8kcF9a0gqkymTrDFREiL",
+	"wxum2CgDogXShcW0BfJCQiJ4ysz7P1OWwaOCW0lSkrLUAmpFb4t2jUS2kF4L8YbKCTw2WVrlxhTJzMcl",
+	"0VPKUQOCvAFJaJJAoZE233Na6qmQ7Cs89q4LSUY0JYmEFLhmNKshuqEso6PsUfH2AqSekowmnxW5nVJt",
+	"2ZdwgFRZMQQF8NSoegM3JQq0Znzy5IQMU9CUZUOi6Axf3beaxn3TgHSamI+8hDHjDD/X1bCn5IX5sraK",
+	"NqHjschSu1Pmd7OB2nKAIoIDQVBFAdLiwijlQpp/aoYapzX3nJ6PI/hC8yLDsUxDrpbhDRfwCl8zM7gp",
+	"qZR0Zv6N0s3NayxOA+Kx0abHiQSqYV4ZG0uiKHFjU+Rmml1460DV28bT/71695ZcWagqCxNxtKOInW6/",
+	"+RAKFPOhHPRUIITcGB4fol9eXUdxdPHuyv7nvf3/0+uzX6M4evnqzavrV9GnAMA1yl+nQbyKUm90RThf",
+	"cEnWbAla4TWQO8bo1tMTMvxmhP3dkCiY5GZfCZXG4s0ySMlYihxRh3pAIRRUWw2xH9o3VRaFkFq9lLPL",
+	"0qewkRAZUB6hCVSZUB8ia4v5kLZRWW9QXFljSBk1Qj2Knfv6pwBy2uRqXKb7sEeISzXkRWaMEaWhIKVi",
+	"fOJtWUyoIv/v9PzNftD29FHSxkb1xf7FvGFoPrZXUjPvGlzsiaE5Ru7um501CJSciLNKCc/DlYNSFPXe",
+	"HHbxwbcl+LG/xvVEfTC8hCITs9wpiO42m98gPdUt1yClGvY0y8MiKW2NZVz/9Cyad1MMhTLNqIb0xSy4",
+	"SuP2qjCBhZijHh77YPet+l3FPPOLNnurpmsuur2WLs2XCqQzvoUkQ1pqkZvRw6BwWLT1xZSqAFtdlpwz",
+	"PonJVZkkACmkMUHDLiavjLlqvnsNMmecGqUb/O4ChMeR0lTqdZDS2SME3J8nuDVlyvSrmyAxooCYX/s/",
+	"jaS9pYqkgoOVH8OP5cHB0wSntX/DPj66ATnCB0OyC/uTfTI0GnYfNezwSRAvNNEYr5n7Be2WZdpqbpUd",
+	"Fgl72og+ULpHU0pQNjrQaGRl9l6poN7Vxo7VPchjDf6Ms+AhZlBQKxpUD2qssx8UUQwDBPegFEQGjkTU",
+	"x9Xe1+uol+9jaTFBbUT8N+QZsOCa2N0KIqtXL9TRyPW1bkb5pHSSoyIKLlKDyIkIkgV3cZx5OVNHSK9q",
+	"t+BBFlkzYdgYkyItk8Ay0SCz45QNO45ZBsq6D/KGJYDzM0XqCC2ZgFZkV4kcnM9BBPe+bym53u4e5drs",
+	"qhKlTCDEOSDBLq35ciJyUNYejMlwVLJMMz6MyRB9kSHZ3durB6u9lMknVh9MmP4/KJ8SkedM1xKqNVxC",
+	"IXq4kOlsBYPAbnY1umtN1rTj7UWADGp8LCTdTfBawwf3t7FelOkE9KlkepqDZsn8Lv4qbgklIzuOjCCh",
+	"ORBKfi+FpjGG1N4VwM+E0juKuIgsKSRLQJGSZ6AUSQQfs0kpIZ13I5OiPBMSfhWlbEtDUY4yTxTyMh+h",
+	"VeTeUKsPPxccg/crDLfR+AuQ54Kj87PCOznkQs5+YS/WGr8OVJLmv7AXayDJuA5tSlrCxh2K8bel9fku",
+	"hjwEtxfmbZSPoQq0fmJ8vdhjH9NMQYCKrqZUQlg4FlTqSso6QlYFcG2k3tnFe7JrfpCgNBmVM0UQ2Ccn",
+	"GG+rabcm7tspcJLBWBvfed96VklWKnYD51UOAkV+87zKRuDz+f2rkxeHXuriILCvNglyaezy+aXaxIoy",
+	"5h0leZlpVmRW+Dv9r1Zf0CIAw8kVj7gNWWQBI9+SBSlAEjvEpr8M9o3KQpTXkMaEcZfZMwosY6pJRiWz",
+	"NspXR+0B/m8hhjtsUC0mRK1nVNNMTF5xzfRscbQtwaEE7FiyO6p+2WdicHNIs2JKD5/MC0dasH+A7PU4",
+	"PjPeDjhJURZRHL1XNi13NVMa8iiOzirdEcXRJcypJ9+v0jSlemmIs7X08+olI3YKSNY09jsY95bsFuiB",
+	"5T6wdDc2oV3b23t/DRvG1bzvxrnQ1t9W/Qjsl+LN95abwCPIHviNjPHPbUy2F9NnbsVRKbPlZpgZFELl",
+	"nDvRZ5vbvFNBk57gEJ2spRrXNR+brwfpISuVBjmPNPSw1wqq9CIAkzArQ+yGxx4MC0DfCHc5LDyAr3CG",
+	"S/ONsOdBOQF+w6TgxkEnsuSK7JGh03pDsmtzHDuKiFtOEpzuCWZeJEyY+Sek1Q87CmPV5CKjCeMTwpTV",
+	"YEVGtdksTBVb180ry3h20KrKOLLBZw3SAPnfH+je10+7H/bo3teDvb9/+p8f3B9P/vd/hDa7XjCCtq6F",
+	"RF86udMpu3h1XplGZ6cYk1dswiG1j04vXruEntG/ZraxzZN3lvnT8+dPfwqAnGQMuD5r3uuHAYf63zhB",
+	"7wJ/+A1m5l1jGCgNNDUwU6LFZ+CrwBJHt5JpeMeNYWLUUA2cm7hTTrPyJBUHLi/Z8Jly3kRtIXqqdaGO",
+	"BwPy/vJNZ3VHB8/+FvJvDSJCNsgIqASJiHJhK4u5KjZAk0SUXJORKHlKtKjIfa+qfLgPbhcKmRAvv2rY",
+	"NKAZiyJj68nFpJGxKwghI0Lu4vvI31Sysb6EgpqlngaDh8BJlfVVmhSlJsb4I0rkoKdGjiRTyieQGrmT",
+	"QgYa0sr4datoG+SLwFkUFr+nruyJpl8ATw3wJdcss8DW01h73vghdUjKiGLcw5hcAk1nhI41yCr+jmxO",
+	"iYPeWvfOoHWfsWYrTY1P6WoxQsarDUks23KP0v7Ljl8Uoi2LlD4kol+Fk7Deq0F0Q6BxHfVH6H0q9L+/",
+	"hGnQcQ6YFJ5bvELQoO1crhLIaHy9paN7PKu4AbIFwJIVn2HCfz0dOKrRtDCs5kUh7itLVlEL3moqDaHZ",
+	"8g9dswA27feWoGwTZpsvqLcW3+8iplPpetAtdL2/STUnDeaVTysyupxsvEjqXbwiwc0z8l0cTalM13LS",
+	"5m2KytW3SzNmBZUpyTBItEuVr2OIBFvvYJ7lRPCkFtlPgsmI1Qk1jkoFD1nJe6MUSA+4TJ8QOlLGcmxU",
+	"kRWlBL4wpUOplA4dWkQvIcP3VhAvlTY54/7Twz9O/qwlSOZW/jODLLVJ8VCGrUro9mfEwiaukVGVq+FK",
+	"Rb0qYSEJ1pMH8zeFYDw4sc2juV8J466Qs6pGHol0tkqZjF1SiAZ+BZphGqCjWKeQfH5gEEVpqkvlx+/E",
+	"Z6P0vdLET8tAd3OEQD8PFCXRUk/P5+rU6mhkFEeCpYmz1VkCe+hXhKytlKkio7O3fWblRIqyWDPMUvnS",
+	"p8b3CJV8xZEqcYFzhPBegaziqxLGMXn3+uUZccOxqMQt6hgTiYYcXRqxN3G/umK8BppfilDdYnfH3AK6",
+	"q60xVn05vKfWltpE6GjFCosqxLxo7Ve4pN/M0EWehhTZUqOoxuG2bHJcJlrkLrzszHQL3joGOO7GvSzR",
+	"B6A1WDm121A+FrpTRYbml2MX7Rr8i3IYWj4wAvJ1erGjKu5wMS9Lf2R3aP9bv1eXt3TexdEGqG6Q4Oj5",
+	"00UW2n9//Kg+/WfQHFudQDqbGtjI/g3bhB3sGHFrJjDOv6LZ0V7IvZHYi7a3PZT38u3V3uHh0VNiUwox",
+	"UVMhNQEuysmUaEEKCWP2xYsM2L+2GCG9qKyJfxjjoi5eXAN57WOP989iefOEMBoA9LIuVtsQRHFUHwha",
+	"UjmN4+KlQLtzDfOllT+fkb8/e/6/iDsvQdCgUqEzA73GIx4ZWpkBPRM1dFKAK015T0hrcdFgY5XN1+P2",
+	"p7XWqjeuyosWGG+XjokrE+2Gwa0NF0HKXL2ftRpClpkrl+8rDZ0PltqKqrDN/gvT7wpFcAia1iUnOU3D",
+	"Rfv3sEOgcjPmfrlXlfFadaO9hdXOUtxMmW/I0v+9hBJsTTaWJdsjB64uOYqjcX+Uc76wZ6GgL/mVhiKY",
+	"0wxbWAvMpQorXrGpW1kbo20bqr/cpwJu3scssfL8XK1YKH8fUrlXsHwjm1/UUe01d78nr9IvRq4aOu5E",
+	"IvwS2k2wsXulh5+8NOyaLiHL196jB2hMCYXoKxkIP1+Jidp5AL9RAi4P529B3sGZj+BlWXq36feLkPt0",
+	"sUpOs7uzbRXihdCUsQjx2AnR4oTQLKuCQQYvO2q+Cm3diHQFU06/vMZXjw4WUNTcMXFNGQdJ7ACblBKl",
+	"JppOYmLzplgTIGf77iDVfiKa6v/BWNIy3aMFm0vYHiwo3FgFxRug53nF7h1zNY6gjRPbqKoy9sWss4jn",
+	"wUU4ppifHPtcaDrx9ny3YJxDekIyqkFpwpRxVkvlIszexw6P/rai5OvjpAVc8bK2QNuE3yuhFnroOOeS",
+	"pIgseU/Rvk0Jm59jwuHWYMVibmXaN5ZeqB6/kforQD8foarVfEcE2YUswO3yLH5CwweUbAWEnAhy9pKc",
+	"NgPDNmZ1IjCAVDfHji05d6OIwGy6Ny/ZRW/DpqpvqTQ6uHPoYeEZl9a5xMAGTOuo8Rz0U6YMf4U6yeDR",
+	"MlUjojqjd0/i6JxcDIC5hXIB4R8a7P/1SjvVtGwBzSHEpafvZjxZWRP7xLiAoDcRKaq57N6Fbm6GS5Fl",
+	"I5p8XjccVPbwW21xWpfudioUWJFteKJROZ4EpxPKeKsYpbcBTiusVC7E8ZXbtzWWBG05s5Z10AHOn2oJ",
+	"kFdo+i+VbIuM3+UE6g9emU43lJ58gKHhTIHlWnx+CV6U2/ORSixht1HmoB987SzvBydCFnsuy6qpl6XB",
+	"VgxI9IrbjaQ7nNTzYe0ebgtnPXzshOjPbMK9/IwOWn26OQjamh08t194kIG9aiWNWesmFIIl3K0lDuo8",
+	"5ByUG8i+dcOZro9ZX97AwLIh0bRlegkJpmsWqjd4UbJM7zHuikwU+wqK7DYnrFx5DZVA9C1L4MkxUbnx",
+	"dY/sWacBefYLIwNydEAKkaqY5JCyMid/IwNy+JP96flBjD2VyNMjMiA/VS8c+IWRdk57Msa8bg+nyklP",
+	"vYCCpJRMz+z5VOfm26rguqURNtOxj+oJploX2MKI8XHAicSiVoZlOcYusaeIsbQ4G+9V9cW/lSOQHDSo",
+	"plJ+BFPG0+Z41LGNAGB/to+8NjBVjEhGM91QmYqrumXjPPLU1ufb3jLNIWAsAqFV5LpxaeOPvLKsPbWq",
+	"YvLb7AYkF2RSUplKyjIVk0RYe3tSSsDPp4xOuFBM7X/kH/mrG5AzMhzQgg1tzyTXw4m26q2PCfXOgNk8",
+	"rX0eE8qxPAHLsu0K9BQ+cu9sHktdSreQ4oalIGPXE0pTzZK6fhsr4LGDBZJdlY35yId9vayGdYu2D59a",
+	"TdqqshzbpIeMZqRVXrM7EunsCRHyIx/NvNIdPBdxXrrjS671Fxl2WlcOjxd2yFSIggU9Mk/a72PZMBd6",
+	"CrLuRkbJs6Oj/Y/2vDZLgGPxsmu8eFrQZAp7R/sHXjbHUfLpxesojm6q03bRwf4hDhMFcFqw6Dh6un+w",
+	"/9T1D7JsZPZ/cHM4wHC4feTqu1pNnCKjNk7dmE7fxqODgwUNyNZrPOY18Qn0HkOadc2+XHev8dh2G7iL",
+	"o2cHh33T1/AOWn3crGgp85wabza6musnltYtgPCgTM0JO8p9PhdpmWEiyZ7I+hBViPxkJq+xW6ZM78FN",
+	"FZrpR3Hde6J9MD86/hBeWTNkgE1J7+KlA52KNiNDTUqrdhw9TVqfBgR0eKIq57JW59xemFy2JgRUWB8G",
+	"O8TiHhCqrSga2+aeU6MCWN7btVUxbmNJgf6pC63YRQCMYCxsZ4kl37Yloet/+9M2ebTdbSXAp6e2i7FR",
+	"pbhax54Hy9nT6wF7P442Lz1d/lLTCbUtA+zaHNSdoBW5aB+TIwqA0Cw7sarff6inwCQaBDst0WAmbwuG",
+	"RukvFAsvmmFb3Nh2Z49e+VvDHBv1it3vNiF+nTnQoCRu2t3O95ph0g/x7LbEsxHWOUZDK9x7iO7ZgMG3",
+	"+u+73s34BZq9eJSt6G1dWg14ZN56tvylujnu3V0P/tfVbO3e7Xeflu7f4KYuSpoLC63/uTgqhAoQg6t8",
+	"gnr8hZ/8dA7VC5HONkYWoeqwu7ZP6w51bo0y++u+ApT6D9dMuUHukEypMgJWzsgNzUqoG+4a3r8VZZaS",
+	"CXzXVB1Hzw5XUDF1U2PzwtHR8heq9tdtsXg2heSzL+psDFtp46jVLalcy6zMHlp0Za9OfIpSExsBY3xC",
+	"KJ/ZE5urSEbX8GNgfTgXwwh2l7MtO9BAtjovJu+VAdQ8yG0RqMJD2ca1azuTKiaUYI8P21XFvB+TutcH",
+	"zlH5y3F9GgifN142urdU0xFV4KsNryNFy3j3XHrzauVUF1k5MUpcAk33iRGz9tIAPN6K2X2wjaH5rKrT",
+	"T4V16Y27Xnm5pBBZZrBtwXg93nsrOLhm2OozKxQpeXViVhqSUvitqsNKPQ9NU4XHUG85GbYaruSU0wmk",
+	"e6PZXiaQj4f+avc7rWPRjPD7eDAIeBh9dyI0K1h4McI2rc755ii9BgpujUEBLsXCYnay/bUu9Ga6pygK",
+	"uj24tXH02JhBSqwzYInL0saE3QAnjLf3+V7ffhxx1xIuPe19GCi/sEV5neVJQjm5YXBLdlGIW+M30EWi",
+	"ZX252TsCBo97LbZ8z6pB2yQtrydIL1HNt9PYrPl7OTe/k5p+BYPF/ggMrhOwHQ93USKhQey1iG+jv0Ki",
+	"Nb2Ctkz1+bPmVPdaNlPnlhkUBZs3gLoNRFYyfg43/fkQlTT712H+N6JJrH4PAmB9D9m88fflb9Q3o2zf",
+	"Qoqj56uswb8iIcxthNbncXfnBJiL8eFBScK05b6MKe2bHtr26bEhghOfAa218xkKw8CJnBUaCSPAkgGR",
+	"OPjm/rpDbZQBJqDaPPueyzmu7ZB+QJs1b0H6XQdm7mOYr0enLZJo8OIRBRet/ktM+aJ3ocbzRW5fKKF3",
+	"2w4eQ2Jd+/1Z/hRBhLYeC5iu7UuqEg+9D7inyg83YCq2bz/PYZtbeQ6Lr1faiBnyz6l/jxBhKvbDmU0a",
+	"06f1Ks/XlmWy5GrwTZZ8YTTt0t1UtiWc2fLSMNJkyb/vKMMDVdwpOpKKCW6cUVshZxxSmyVVGoodhbeH",
+	"xUSznPEJ7q5NqpJda9bjka2WXKuc8XtE8fDCuhY7NTQyWJIcu9ISaL4StWj4onG6PWXfWmJ5xYHbSzoz",
+	"GG9oKEs+rNI3uynVFJO1lyUnVNkI9ZO/NEH9LOx1bdSSElWu19ue7VyCaDlB4vIwRRIq7e2SRqbcTkVm",
+	"+S4m9iV7WsKYVRhfiV3/E2ZMplT9ATQo8SrM9SPG1bT93pXGW3g24la1qP9o27Lyv+w5v6p09t/aXnww",
+	"C9kCXEIJHo9DRjJ4retn8L4k6/e7McgFeGa2jws8aq5bfvRGVK7tiMcoLghkv12VlK3Uts10EjyzpFwm",
+	"HL7ovkx4dVQwVADw09PHTYHXhZQLk98uGi4kVnm1o0WPHuu77kbyRpAJo/W1mHNlbBq7ie+16M61dumN",
+	"JGEx7TXWfnyXQSSv5PeR40dYOBu44BVLlNcOG8c/oktbz7/ZrSHUMsJJm3/wJhhbLGvYJsQlXdE8+Gb+",
+	"szCs89I+vx8DuduxA8IvEAnCD/31gkCHK2x24HLc9r4jcty+1w1h7f3FVCk2cQH53ab4p0dK9nm+4Q3+",
+	"jjNwfcLr2qWJfiTcNh7w8nTtWnKgvr3duiTVhfmd6LE91rABMbMdBe1OXTxydUsfjSM06XdOZt+vaH3s",
+	"mhnKJ5Xs3lHEnaRx7Tsl8fZ2qQDvUeCD7mn7Xn/rVfsE+pbdrm0qgG4j5sWVv96y/0gf6D7i1w+iOhJq",
+	"L8eGuWw01RgFdTbQnfbBKLlhgoRlQLC5TX84q0VJD5X1C1yyV61zud+lZzbfHf2RHbRWH4xeP+2kc13A",
+	"2EZG8fQX40RZ+afI7tB2xh8SXUqu8N6AJ3/J6oBth90eU3mcpmn32p3K+m923NMaJ0Sxr9X95sj/4Xt1",
+	"FjH9Klpm8M371woeZJvf/03dwU7VRy5uupcqnXS21ibBbkBipazxNJhN/Fc3m/QZDHNivM/xW7gvB48l",
+	"yozX5oHsimaRfktVBfyVti33/yT1ARvTpHGwngA6G3efmoL5bh7LPLRXc1/dotb9Y7yuJaTqnK8TT8KG",
+	"Ne5fL5L1eGrvEhT72pWNO8rhezQjmuEVB+7Wm+oW2t0NaDl3SmBp2urcjfujTsa6Ht2rEXWr93nfjK5h",
+	"+4oJWmx5/WmrNUZ1e/GF3p3bsZZjZ7BjWJT/uVy8y25IF6/lsydRjBVnz6lYqwBvN+h35DYTrQt6cKdp",
+	"2jDA9+q9tS4TeGTHrepmHyDaNP2L1mT/lbyuX5gxzLHDiHeVA8WMi7tN0DLefQN2TmQNvuEfCx0odBRa",
+	"HLfcf8KXftRUBxwupy92XALtYUmzvi05eARhYrwmXMufxCV6uE6Kv/XiYEcRltb1Om1nKW92qc9PWtaE",
+	"cZXc1bn/me0otD/GJ+qnwToX9UM9PX5GaT1B1qeL6tq9RR7PVTVoi1Tmd4ntEXfN8es/QfJmA1XzLuFT",
+	"d2nbRhnyyjmbq7qR9Xdp8bf79K8kIbder3xqW7dBeuKCRPWVL1STyu7/4Q78Bc901pV6VTcRW1Ttt8lo",
+	"11ITW42tqs4N3kEZr0tfpwEgkYDJvHqAPUa0UlV2V/gPvrm/Fh6QaiTAtpWAu1dgsRr4iwv/uhFNlduv",
+	"7zcglKexbVLSypo07frVjCcu1x8TbJ/vCgGQtjauOsJJCuXRy0MOPS6xva9an9mSXlnH8v6hV37ole3o",
+	"lZfu7gB3To3s4u067qKBgfAb0cUkBzmBlAjXlYMkpZTANREc1BOip9JeLUkJh1ukHp5Wd9Pd56hPv1IZ",
+	"SHfbwj3Osz2ikAmfl3Og/znM3/paix+C6oeg+iMNYBQjeKLw1nZc4wSozBjIzl0p1cU8bZlzUndCM8aM",
+	"bXmSsc9g+52h8Hu4VLIz//kkkr0+5TFsHnuZzCMLksAVMSG54miDoa3L+OTEdsprdXAcC2nt5kKKiQSl",
+	"fkQpv3OhYTbdGCetgkd3CQJuKRe3ZHcqbklOeUmzbGa3H9J2Z7LqyvZCitT2PpKQAVW2bGc1swZ9pq+L",
+	"nOFf8VayLfrC7gsh8s/YjXF/vesoouMPn3xcvmE3wEGpE0K5ugWpyO2UZXh4qZAiAaWsL9lCgu1+6VCQ",
+	"g5YsUYt7zOCQ1dpgFBllfM3+FxdS5KCnUOJ5bAJf7P0T1mpYtHrvPbeO+lYRkojStl3nqb08kScz60p7",
+	"q3vSixR3e8H+jObZIsy8K4CfXry+KiBZj0LcxOG4h5uVpCIpDaUvxsH1lClvaM+KjNScfe1tqDrEjmOt",
+	"ay1SKICnFnE2NjEUn4fEyVrbsmWfXNholu0dILjhUpEDGQPV9gYQDkbbOxke43WC1XWFF69dMw987t1E",
+	"0tw98sQydcaUhpRoIWLD7MMUJpKmkB6Tj+XBwdPkdjqzf8Cw6T6b08+MT1wztZLbxc/3J/0F9CXQlBn+",
+	"+WMY/BIBa0Tqlr/3VmirP2cnpN5xRWdWaLR3fIxX0S8ivBp3J+7cvvc6Yh6vd9ECt7qSUGEabX+ouWzn",
+	"wydjISGtoNlWyiw6jgbWxXLz1HeVuPmMxeae1J2ivGeYK/MetIoGved19y/vmde82HtaKxbvGTbf9x+4",
+	"izruPt39/wAAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

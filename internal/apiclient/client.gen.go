@@ -78,6 +78,33 @@ func (e BlueprintLanguage) Valid() bool {
 	}
 }
 
+// Defines values for CatalogEntityKind.
+const (
+	CatalogEntityKindComponent CatalogEntityKind = "Component"
+	CatalogEntityKindGroup     CatalogEntityKind = "Group"
+	CatalogEntityKindResource  CatalogEntityKind = "Resource"
+	CatalogEntityKindSystem    CatalogEntityKind = "System"
+	CatalogEntityKindUser      CatalogEntityKind = "User"
+)
+
+// Valid indicates whether the value is a known member of the CatalogEntityKind enum.
+func (e CatalogEntityKind) Valid() bool {
+	switch e {
+	case CatalogEntityKindComponent:
+		return true
+	case CatalogEntityKindGroup:
+		return true
+	case CatalogEntityKindResource:
+		return true
+	case CatalogEntityKindSystem:
+		return true
+	case CatalogEntityKindUser:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for EnvironmentPhase.
 const (
 	EnvironmentPhaseFailed  EnvironmentPhase = "Failed"
@@ -209,16 +236,16 @@ func (e RunStepStatus) Valid() bool {
 
 // Defines values for SubjectKind.
 const (
-	Group SubjectKind = "group"
-	User  SubjectKind = "user"
+	SubjectKindGroup SubjectKind = "group"
+	SubjectKindUser  SubjectKind = "user"
 )
 
 // Valid indicates whether the value is a known member of the SubjectKind enum.
 func (e SubjectKind) Valid() bool {
 	switch e {
-	case Group:
+	case SubjectKindGroup:
 		return true
-	case User:
+	case SubjectKindUser:
 		return true
 	default:
 		return false
@@ -383,6 +410,37 @@ type BudgetInput struct {
 
 	// Monthly Money per month for CPU and memory requests, in the price list's currency.
 	Monthly float64 `json:"monthly"`
+}
+
+// CatalogEntity A Backstage catalog entity (backstage.io/v1alpha1).
+type CatalogEntity struct {
+	ApiVersion string                 `json:"apiVersion"`
+	Kind       CatalogEntityKind      `json:"kind"`
+	Metadata   CatalogEntityMetadata  `json:"metadata"`
+	Spec       map[string]interface{} `json:"spec"`
+}
+
+// CatalogEntityKind defines model for CatalogEntity.Kind.
+type CatalogEntityKind string
+
+// CatalogEntityList defines model for CatalogEntityList.
+type CatalogEntityList struct {
+	Items []CatalogEntity `json:"items"`
+}
+
+// CatalogEntityMetadata defines model for CatalogEntityMetadata.
+type CatalogEntityMetadata struct {
+	Annotations *map[string]string `json:"annotations,omitempty"`
+	Description *string            `json:"description,omitempty"`
+	Labels      *map[string]string `json:"labels,omitempty"`
+	Links       *[]struct {
+		Title *string `json:"title,omitempty"`
+		Url   string  `json:"url"`
+	} `json:"links,omitempty"`
+	Name      string    `json:"name"`
+	Namespace string    `json:"namespace"`
+	Tags      *[]string `json:"tags,omitempty"`
+	Title     *string   `json:"title,omitempty"`
 }
 
 // Cluster defines model for Cluster.
@@ -829,6 +887,11 @@ type ListAuditEventsParams struct {
 	Until *time.Time `form:"until,omitempty" json:"until,omitempty"`
 }
 
+// ListCatalogEntitiesParams defines parameters for ListCatalogEntities.
+type ListCatalogEntitiesParams struct {
+	IfNoneMatch *string `json:"If-None-Match,omitempty"`
+}
+
 // RegisterClusterParams defines parameters for RegisterCluster.
 type RegisterClusterParams struct {
 	// IdempotencyKey Retries with the same key and body replay the first response for 24 hours.
@@ -1061,6 +1124,13 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /api/v1/blueprints/{blueprint}/validations (the `ValidateBlueprintParameters` operationId).
 	ValidateBlueprintParameters(ctx context.Context, blueprint BlueprintName, body ValidateBlueprintParametersJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListCatalogEntities Backstage catalog entities of the teams the caller can view (every team for platform admins).
+	//
+	// Groups for teams, Users for members that are Backstage users, a System per team, Components for services, Resources for namespaces and databases, with the annotations Backstage's Kubernetes and Argo CD plugins read. The ETag changes whenever any entity does, so a provider polling with If-None-Match skips unchanged rounds. The catalog provider adds its own `backstage.io/managed-by-location` annotations.
+	//
+	// Corresponds with GET /api/v1/catalog/entities (the `ListCatalogEntities` operationId).
+	ListCatalogEntities(ctx context.Context, params *ListCatalogEntitiesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListClusters Registered clusters that environments can be placed on (never their credentials).
 	//
@@ -1403,6 +1473,23 @@ func (c *Client) ValidateBlueprintParametersWithBody(ctx context.Context, bluepr
 // Corresponds with POST /api/v1/blueprints/{blueprint}/validations (the `ValidateBlueprintParameters` operationId).
 func (c *Client) ValidateBlueprintParameters(ctx context.Context, blueprint BlueprintName, body ValidateBlueprintParametersJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewValidateBlueprintParametersRequest(c.Server, blueprint, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListCatalogEntities Backstage catalog entities of the teams the caller can view (every team for platform admins).
+//
+// Groups for teams, Users for members that are Backstage users, a System per team, Components for services, Resources for namespaces and databases, with the annotations Backstage's Kubernetes and Argo CD plugins read. The ETag changes whenever any entity does, so a provider polling with If-None-Match skips unchanged rounds. The catalog provider adds its own `backstage.io/managed-by-location` annotations.
+//
+// Corresponds with GET /api/v1/catalog/entities (the `ListCatalogEntities` operationId).
+func (c *Client) ListCatalogEntities(ctx context.Context, params *ListCatalogEntitiesParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListCatalogEntitiesRequest(c.Server, params)
 	if err != nil {
 		return nil, err
 	}
@@ -2368,6 +2455,48 @@ func NewValidateBlueprintParametersRequestWithBody(server string, blueprint Blue
 	}
 
 	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewListCatalogEntitiesRequest constructs an http.Request for the ListCatalogEntities method
+func NewListCatalogEntitiesRequest(server string, params *ListCatalogEntitiesParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/catalog/entities")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.IfNoneMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-None-Match", *params.IfNoneMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-None-Match", headerParam0)
+		}
+
+	}
 
 	return req, nil
 }
@@ -4031,6 +4160,15 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /api/v1/blueprints/{blueprint}/validations (the `ValidateBlueprintParameters` operationId).
 	ValidateBlueprintParametersWithResponse(ctx context.Context, blueprint BlueprintName, body ValidateBlueprintParametersJSONRequestBody, reqEditors ...RequestEditorFn) (*ValidateBlueprintParametersResponse, error)
 
+	// ListCatalogEntitiesWithResponse Backstage catalog entities of the teams the caller can view (every team for platform admins).
+	//
+	// Groups for teams, Users for members that are Backstage users, a System per team, Components for services, Resources for namespaces and databases, with the annotations Backstage's Kubernetes and Argo CD plugins read. The ETag changes whenever any entity does, so a provider polling with If-None-Match skips unchanged rounds. The catalog provider adds its own `backstage.io/managed-by-location` annotations.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v1/catalog/entities (the `ListCatalogEntities` operationId).
+	ListCatalogEntitiesWithResponse(ctx context.Context, params *ListCatalogEntitiesParams, reqEditors ...RequestEditorFn) (*ListCatalogEntitiesResponse, error)
+
 	// ListClustersWithResponse Registered clusters that environments can be placed on (never their credentials).
 	//
 	// Returns a wrapper object for the known response body format(s).
@@ -4624,6 +4762,75 @@ func (r ValidateBlueprintParametersResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r ValidateBlueprintParametersResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ListCatalogEntitiesResponse200Headers the declared response headers of an HTTP 200 response for ListCatalogEntities
+type ListCatalogEntitiesResponse200Headers struct {
+	ETag *string
+}
+
+// ListCatalogEntitiesResponse304Headers the declared response headers of an HTTP 304 response for ListCatalogEntities
+type ListCatalogEntitiesResponse304Headers struct {
+	ETag *string
+}
+
+type ListCatalogEntitiesResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *CatalogEntityList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *ListCatalogEntitiesResponse200Headers
+	// Headers304 the parsed response headers for an HTTP 304 response
+	Headers304 *ListCatalogEntitiesResponse304Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListCatalogEntitiesResponse) GetJSON200() *CatalogEntityList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListCatalogEntitiesResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListCatalogEntitiesResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetBody returns the raw response body bytes
+func (r ListCatalogEntitiesResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListCatalogEntitiesResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListCatalogEntitiesResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListCatalogEntitiesResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -7082,6 +7289,21 @@ func (c *ClientWithResponses) ValidateBlueprintParametersWithResponse(ctx contex
 	return ParseValidateBlueprintParametersResponse(rsp)
 }
 
+// ListCatalogEntitiesWithResponse Backstage catalog entities of the teams the caller can view (every team for platform admins).
+//
+// Groups for teams, Users for members that are Backstage users, a System per team, Components for services, Resources for namespaces and databases, with the annotations Backstage's Kubernetes and Argo CD plugins read. The ETag changes whenever any entity does, so a provider polling with If-None-Match skips unchanged rounds. The catalog provider adds its own `backstage.io/managed-by-location` annotations.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v1/catalog/entities (the `ListCatalogEntities` operationId).
+func (c *ClientWithResponses) ListCatalogEntitiesWithResponse(ctx context.Context, params *ListCatalogEntitiesParams, reqEditors ...RequestEditorFn) (*ListCatalogEntitiesResponse, error) {
+	rsp, err := c.ListCatalogEntities(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListCatalogEntitiesResponse(rsp)
+}
+
 // ListClustersWithResponse Registered clusters that environments can be placed on (never their credentials).
 //
 // Returns a wrapper object for the known response body format(s).
@@ -7864,6 +8086,72 @@ func ParseValidateBlueprintParametersResponse(rsp *http.Response) (*ValidateBlue
 		}
 		response.ApplicationproblemJSON422 = &dest
 
+	}
+
+	return response, nil
+}
+
+// ParseListCatalogEntitiesResponse parses an HTTP response from a ListCatalogEntitiesWithResponse call
+func ParseListCatalogEntitiesResponse(rsp *http.Response) (*ListCatalogEntitiesResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListCatalogEntitiesResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest CatalogEntityList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case rsp.StatusCode == 304:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers ListCatalogEntitiesResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 304:
+		var headers ListCatalogEntitiesResponse304Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		response.Headers304 = &headers
 	}
 
 	return response, nil

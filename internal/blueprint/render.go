@@ -53,6 +53,8 @@ type Rendered struct {
 	App    []File
 	// DatabaseSecret names the Secret the Deployment reads DATABASE_URL from, "" without one.
 	DatabaseSecret string
+	// Endpoints are the service's public URLs (its Ingress hosts).
+	Endpoints []string
 }
 
 var (
@@ -94,6 +96,13 @@ func CheckRelease(service, image, tag string) error {
 	return nil
 }
 
+// KubernetesIDLabel is the label (and catalog annotation) of Backstage's Kubernetes plugin.
+const KubernetesIDLabel = "backstage.io/kubernetes-id"
+
+// KubernetesID identifies a service's workloads across namespaces: team and service, since
+// service names are unique within a team only.
+func KubernetesID(team, service string) string { return team + "-" + service }
+
 // Render builds every file of a service. Values must come from Resolve.
 func Render(bp *Blueprint, in Input) (Rendered, error) {
 	if err := CheckInput(in); err != nil {
@@ -103,6 +112,8 @@ func Render(bp *Blueprint, in Input) (Rendered, error) {
 	labels := map[string]string{
 		"app.kubernetes.io/name": in.Service, "app.kubernetes.io/part-of": in.Team, "app.kubernetes.io/managed-by": "berth",
 		"berth.dev/team": in.Team, "berth.dev/service": in.Service, "berth.dev/blueprint": bp.Metadata.Name,
+		// Backstage's Kubernetes plugin finds a Component's workloads by this label.
+		KubernetesIDLabel: KubernetesID(in.Team, in.Service),
 	}
 	selector := map[string]string{"app.kubernetes.io/name": in.Service}
 	meta := func(kind, apiVersion string) (metav1.TypeMeta, metav1.ObjectMeta) {
@@ -155,6 +166,7 @@ func Render(bp *Blueprint, in Input) (Rendered, error) {
 		if host == "" {
 			host = in.Service + "." + in.Team + ".example.com"
 		}
+		out.Endpoints = append(out.Endpoints, "https://"+host)
 		tm, om = meta("Ingress", "networking.k8s.io/v1")
 		if err := add("ingress.yaml", &networkingv1.Ingress{TypeMeta: tm, ObjectMeta: om, Spec: networkingv1.IngressSpec{
 			TLS: []networkingv1.IngressTLS{{Hosts: []string{host}, SecretName: in.Service + "-tls"}},

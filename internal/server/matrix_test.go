@@ -36,6 +36,7 @@ func matrix() []call {
 	return []call{
 		{op: "getMe", method: "GET", path: "/api/v1/me", want: all(200)},
 		{op: "listActions", method: "GET", path: "/api/v1/actions", want: all(200)},
+		{op: "listCatalogEntities", method: "GET", path: "/api/v1/catalog/entities", want: all(200)},
 		{op: "listTeams", method: "GET", path: "/api/v1/teams", want: all(200)},
 		{op: "getTeam", method: "GET", path: "/api/v1/teams/payments", want: viewer},
 		{op: "updateTeam", method: "PATCH", path: "/api/v1/teams/payments", body: map[string]any{"description": "x"}, want: admin},
