@@ -170,6 +170,150 @@ func (e MeAuthMethod) Valid() bool {
 	}
 }
 
+// Defines values for PolicyMode.
+const (
+	PolicyModeAudit   PolicyMode = "audit"
+	PolicyModeEnforce PolicyMode = "enforce"
+	PolicyModeOff     PolicyMode = "off"
+)
+
+// Valid indicates whether the value is a known member of the PolicyMode enum.
+func (e PolicyMode) Valid() bool {
+	switch e {
+	case PolicyModeAudit:
+		return true
+	case PolicyModeEnforce:
+		return true
+	case PolicyModeOff:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for PolicyOverridesMode.
+const (
+	PolicyOverridesModeAudit   PolicyOverridesMode = "audit"
+	PolicyOverridesModeEnforce PolicyOverridesMode = "enforce"
+	PolicyOverridesModeOff     PolicyOverridesMode = "off"
+)
+
+// Valid indicates whether the value is a known member of the PolicyOverridesMode enum.
+func (e PolicyOverridesMode) Valid() bool {
+	switch e {
+	case PolicyOverridesModeAudit:
+		return true
+	case PolicyOverridesModeEnforce:
+		return true
+	case PolicyOverridesModeOff:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for PolicyScope.
+const (
+	PolicyScopeCluster PolicyScope = "cluster"
+	PolicyScopeTeam    PolicyScope = "team"
+)
+
+// Valid indicates whether the value is a known member of the PolicyScope enum.
+func (e PolicyScope) Valid() bool {
+	switch e {
+	case PolicyScopeCluster:
+		return true
+	case PolicyScopeTeam:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for PolicySeverity.
+const (
+	PolicySeverityCritical PolicySeverity = "critical"
+	PolicySeverityHigh     PolicySeverity = "high"
+	PolicySeverityLow      PolicySeverity = "low"
+	PolicySeverityMedium   PolicySeverity = "medium"
+)
+
+// Valid indicates whether the value is a known member of the PolicySeverity enum.
+func (e PolicySeverity) Valid() bool {
+	switch e {
+	case PolicySeverityCritical:
+		return true
+	case PolicySeverityHigh:
+		return true
+	case PolicySeverityLow:
+		return true
+	case PolicySeverityMedium:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for PolicySource.
+const (
+	PolicySourceCluster PolicySource = "cluster"
+	PolicySourceDefault PolicySource = "default"
+	PolicySourceTeam    PolicySource = "team"
+)
+
+// Valid indicates whether the value is a known member of the PolicySource enum.
+func (e PolicySource) Valid() bool {
+	switch e {
+	case PolicySourceCluster:
+		return true
+	case PolicySourceDefault:
+		return true
+	case PolicySourceTeam:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for PolicySettingInputMode.
+const (
+	PolicySettingInputModeAudit   PolicySettingInputMode = "audit"
+	PolicySettingInputModeEnforce PolicySettingInputMode = "enforce"
+	PolicySettingInputModeOff     PolicySettingInputMode = "off"
+)
+
+// Valid indicates whether the value is a known member of the PolicySettingInputMode enum.
+func (e PolicySettingInputMode) Valid() bool {
+	switch e {
+	case PolicySettingInputModeAudit:
+		return true
+	case PolicySettingInputModeEnforce:
+		return true
+	case PolicySettingInputModeOff:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for PolicyViolationMode.
+const (
+	PolicyViolationModeAudit   PolicyViolationMode = "audit"
+	PolicyViolationModeEnforce PolicyViolationMode = "enforce"
+)
+
+// Valid indicates whether the value is a known member of the PolicyViolationMode enum.
+func (e PolicyViolationMode) Valid() bool {
+	switch e {
+	case PolicyViolationModeAudit:
+		return true
+	case PolicyViolationModeEnforce:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for Role.
 const (
 	Admin  Role = "admin"
@@ -259,19 +403,19 @@ func (e SubjectKind) Valid() bool {
 
 // Defines values for Tier.
 const (
-	Large  Tier = "large"
-	Medium Tier = "medium"
-	Small  Tier = "small"
+	TierLarge  Tier = "large"
+	TierMedium Tier = "medium"
+	TierSmall  Tier = "small"
 )
 
 // Valid indicates whether the value is a known member of the Tier enum.
 func (e Tier) Valid() bool {
 	switch e {
-	case Large:
+	case TierLarge:
 		return true
-	case Medium:
+	case TierMedium:
 		return true
-	case Small:
+	case TierSmall:
 		return true
 	default:
 		return false
@@ -641,6 +785,107 @@ type ParameterValidationResult struct {
 	Valid      bool                   `json:"valid"`
 }
 
+// Policy defines model for Policy.
+type Policy struct {
+	Category    string     `json:"category"`
+	Description string     `json:"description"`
+	Mode        PolicyMode `json:"mode"`
+	Name        string     `json:"name"`
+
+	// Overrides Team overrides (in the cluster-wide list only).
+	Overrides *[]struct {
+		Mode      PolicyOverridesMode `json:"mode"`
+		Parameter *[]string           `json:"parameter,omitempty"`
+		Team      string              `json:"team"`
+	} `json:"overrides,omitempty"`
+
+	// Parameter The policy's parameter, if it has one.
+	Parameter *struct {
+		Default []string `json:"default"`
+		Name    string   `json:"name"`
+		Value   []string `json:"value"`
+	} `json:"parameter,omitempty"`
+	Remediation string `json:"remediation"`
+
+	// Scope `team`: team namespaces, with per-team overrides; `cluster`: its own namespaces (e.g. default), no overrides.
+	Scope    PolicyScope    `json:"scope"`
+	Severity PolicySeverity `json:"severity"`
+
+	// Source Where the mode comes from.
+	Source PolicySource `json:"source"`
+	Title  string       `json:"title"`
+}
+
+// PolicyMode defines model for Policy.Mode.
+type PolicyMode string
+
+// PolicyOverridesMode defines model for Policy.Overrides.Mode.
+type PolicyOverridesMode string
+
+// PolicyScope `team`: team namespaces, with per-team overrides; `cluster`: its own namespaces (e.g. default), no overrides.
+type PolicyScope string
+
+// PolicySeverity defines model for Policy.Severity.
+type PolicySeverity string
+
+// PolicySource Where the mode comes from.
+type PolicySource string
+
+// PolicyCheck defines model for PolicyCheck.
+type PolicyCheck struct {
+	// Objects How many objects were checked.
+	Objects    int               `json:"objects"`
+	Passed     bool              `json:"passed"`
+	Violations []PolicyViolation `json:"violations"`
+}
+
+// PolicyCheckInput defines model for PolicyCheckInput.
+type PolicyCheckInput struct {
+	// Manifests A YAML stream of Kubernetes objects.
+	Manifests string `json:"manifests"`
+
+	// Namespace Namespace for objects that name none.
+	Namespace *string `json:"namespace,omitempty"`
+
+	// Team A DNS-1123 label, short enough to prefix namespace names.
+	Team *Name `json:"team,omitempty"`
+}
+
+// PolicyList defines model for PolicyList.
+type PolicyList struct {
+	Items []Policy `json:"items"`
+}
+
+// PolicySettingInput defines model for PolicySettingInput.
+type PolicySettingInput struct {
+	Mode PolicySettingInputMode `json:"mode"`
+
+	// Parameter Values of the policy's parameter (e.g. registry prefixes); omitted keeps the default.
+	Parameter *[]string `json:"parameter,omitempty"`
+}
+
+// PolicySettingInputMode defines model for PolicySettingInput.Mode.
+type PolicySettingInputMode string
+
+// PolicyViolation defines model for PolicyViolation.
+type PolicyViolation struct {
+	Kind        string              `json:"kind"`
+	Message     string              `json:"message"`
+	Mode        PolicyViolationMode `json:"mode"`
+	Name        string              `json:"name"`
+	Namespace   *string             `json:"namespace,omitempty"`
+	Policy      string              `json:"policy"`
+	Remediation string              `json:"remediation"`
+
+	// Rule The policy's validation (each library policy has one).
+	Rule     string `json:"rule"`
+	Severity string `json:"severity"`
+	Title    string `json:"title"`
+}
+
+// PolicyViolationMode defines model for PolicyViolation.Mode.
+type PolicyViolationMode string
+
 // Problem RFC 9457 problem details.
 type Problem struct {
 	Detail    *string       `json:"detail,omitempty"`
@@ -650,6 +895,9 @@ type Problem struct {
 	Status    int           `json:"status"`
 	Title     string        `json:"title"`
 	Type      string        `json:"type"`
+
+	// Violations Enforced policies that stopped the request (preflight).
+	Violations *[]PolicyViolation `json:"violations,omitempty"`
 }
 
 // Role defines model for Role.
@@ -841,6 +1089,9 @@ type IfMatch = string
 // Limit defines model for Limit.
 type Limit = int
 
+// PolicyName A DNS-1123 label, short enough to prefix namespace names.
+type PolicyName = Name
+
 // RunID defines model for RunID.
 type RunID = openapi_types.UUID
 
@@ -994,6 +1245,12 @@ type ValidateBlueprintParametersJSONRequestBody = ParameterValidation
 // RegisterClusterJSONRequestBody defines body for RegisterCluster for application/json ContentType.
 type RegisterClusterJSONRequestBody = ClusterRegister
 
+// SetPolicyJSONRequestBody defines body for SetPolicy for application/json ContentType.
+type SetPolicyJSONRequestBody = PolicySettingInput
+
+// CheckPoliciesJSONRequestBody defines body for CheckPolicies for application/json ContentType.
+type CheckPoliciesJSONRequestBody = PolicyCheckInput
+
 // CreateTeamJSONRequestBody defines body for CreateTeam for application/json ContentType.
 type CreateTeamJSONRequestBody = TeamCreate
 
@@ -1011,6 +1268,9 @@ type AddTeamMemberJSONRequestBody = MemberCreate
 
 // UpdateTeamMemberJSONRequestBody defines body for UpdateTeamMember for application/json ContentType.
 type UpdateTeamMemberJSONRequestBody = MemberUpdate
+
+// SetTeamPolicyJSONRequestBody defines body for SetTeamPolicy for application/json ContentType.
+type SetTeamPolicyJSONRequestBody = PolicySettingInput
 
 // CreateServiceJSONRequestBody defines body for CreateService for application/json ContentType.
 type CreateServiceJSONRequestBody = ServiceCreate
@@ -1059,6 +1319,18 @@ type ServerInterface interface {
 	// GetMe Who the caller is, their teams and roles.
 	// (GET /api/v1/me)
 	GetMe(ctx echo.Context) error
+	// ListPolicies The guardrail library with each policy's cluster-wide mode and team overrides.
+	// (GET /api/v1/policies)
+	ListPolicies(ctx echo.Context) error
+	// ResetPolicy Return a policy to the library's default (platform admins).
+	// (DELETE /api/v1/policies/{policy})
+	ResetPolicy(ctx echo.Context, policy PolicyName) error
+	// SetPolicy Switch a policy off, to audit or to enforce cluster-wide, with its parameter (platform admins).
+	// (PUT /api/v1/policies/{policy})
+	SetPolicy(ctx echo.Context, policy PolicyName) error
+	// CheckPolicies Evaluate manifests against the enabled library, as preflight does (any caller).
+	// (POST /api/v1/policy-checks)
+	CheckPolicies(ctx echo.Context) error
 	// GetRun A provisioning run with each step's state, timings and error (team viewer).
 	// (GET /api/v1/runs/{run})
 	GetRun(ctx echo.Context, run RunID) error
@@ -1113,6 +1385,15 @@ type ServerInterface interface {
 	// UpdateTeamMember Change a member's role (team admin).
 	// (PATCH /api/v1/teams/{team}/members/{member})
 	UpdateTeamMember(ctx echo.Context, team TeamName, member openapi_types.UUID) error
+	// ListTeamPolicies How every policy runs in the team's namespaces (team viewer).
+	// (GET /api/v1/teams/{team}/policies)
+	ListTeamPolicies(ctx echo.Context, team TeamName) error
+	// ResetTeamPolicy Remove a team's override (platform admins).
+	// (DELETE /api/v1/teams/{team}/policies/{policy})
+	ResetTeamPolicy(ctx echo.Context, team TeamName, policy PolicyName) error
+	// SetTeamPolicy Override a policy for one team's namespaces (platform admins).
+	// (PUT /api/v1/teams/{team}/policies/{policy})
+	SetTeamPolicy(ctx echo.Context, team TeamName, policy PolicyName) error
 	// ListServices A team's services (team viewer).
 	// (GET /api/v1/teams/{team}/services)
 	ListServices(ctx echo.Context, team TeamName) error
@@ -1365,6 +1646,56 @@ func (w *ServerInterfaceWrapper) GetMe(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.GetMe(ctx)
+	return err
+}
+
+// ListPolicies converts echo context to params.
+func (w *ServerInterfaceWrapper) ListPolicies(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListPolicies(ctx)
+	return err
+}
+
+// ResetPolicy converts echo context to params.
+func (w *ServerInterfaceWrapper) ResetPolicy(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "policy" -------------
+	var policy PolicyName
+
+	err = runtime.BindStyledParameterWithOptions("simple", "policy", ctx.Param("policy"), &policy, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter policy: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ResetPolicy(ctx, policy)
+	return err
+}
+
+// SetPolicy converts echo context to params.
+func (w *ServerInterfaceWrapper) SetPolicy(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "policy" -------------
+	var policy PolicyName
+
+	err = runtime.BindStyledParameterWithOptions("simple", "policy", ctx.Param("policy"), &policy, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter policy: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.SetPolicy(ctx, policy)
+	return err
+}
+
+// CheckPolicies converts echo context to params.
+func (w *ServerInterfaceWrapper) CheckPolicies(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CheckPolicies(ctx)
 	return err
 }
 
@@ -1899,6 +2230,70 @@ func (w *ServerInterfaceWrapper) UpdateTeamMember(ctx echo.Context) error {
 	return err
 }
 
+// ListTeamPolicies converts echo context to params.
+func (w *ServerInterfaceWrapper) ListTeamPolicies(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "team" -------------
+	var team TeamName
+
+	err = runtime.BindStyledParameterWithOptions("simple", "team", ctx.Param("team"), &team, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter team: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListTeamPolicies(ctx, team)
+	return err
+}
+
+// ResetTeamPolicy converts echo context to params.
+func (w *ServerInterfaceWrapper) ResetTeamPolicy(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "team" -------------
+	var team TeamName
+
+	err = runtime.BindStyledParameterWithOptions("simple", "team", ctx.Param("team"), &team, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter team: %s", err))
+	}
+
+	// ------------- Path parameter "policy" -------------
+	var policy PolicyName
+
+	err = runtime.BindStyledParameterWithOptions("simple", "policy", ctx.Param("policy"), &policy, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter policy: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ResetTeamPolicy(ctx, team, policy)
+	return err
+}
+
+// SetTeamPolicy converts echo context to params.
+func (w *ServerInterfaceWrapper) SetTeamPolicy(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "team" -------------
+	var team TeamName
+
+	err = runtime.BindStyledParameterWithOptions("simple", "team", ctx.Param("team"), &team, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter team: %s", err))
+	}
+
+	// ------------- Path parameter "policy" -------------
+	var policy PolicyName
+
+	err = runtime.BindStyledParameterWithOptions("simple", "policy", ctx.Param("policy"), &policy, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter policy: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.SetTeamPolicy(ctx, team, policy)
+	return err
+}
+
 // ListServices converts echo context to params.
 func (w *ServerInterfaceWrapper) ListServices(ctx echo.Context) error {
 	var err error
@@ -2189,6 +2584,13 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/api/v1/audit-events", wrapper.ListAuditEvents, options.OperationMiddlewares["listAuditEvents"]...)
 	router.GET(options.BaseURL+"/api/v1/actions", wrapper.ListActions, options.OperationMiddlewares["listActions"]...)
 	router.GET(options.BaseURL+"/api/v1/catalog/entities", wrapper.ListCatalogEntities, options.OperationMiddlewares["listCatalogEntities"]...)
+	router.GET(options.BaseURL+"/api/v1/policies", wrapper.ListPolicies, options.OperationMiddlewares["listPolicies"]...)
+	router.DELETE(options.BaseURL+"/api/v1/policies/:policy", wrapper.ResetPolicy, options.OperationMiddlewares["resetPolicy"]...)
+	router.PUT(options.BaseURL+"/api/v1/policies/:policy", wrapper.SetPolicy, options.OperationMiddlewares["setPolicy"]...)
+	router.GET(options.BaseURL+"/api/v1/teams/:team/policies", wrapper.ListTeamPolicies, options.OperationMiddlewares["listTeamPolicies"]...)
+	router.DELETE(options.BaseURL+"/api/v1/teams/:team/policies/:policy", wrapper.ResetTeamPolicy, options.OperationMiddlewares["resetTeamPolicy"]...)
+	router.PUT(options.BaseURL+"/api/v1/teams/:team/policies/:policy", wrapper.SetTeamPolicy, options.OperationMiddlewares["setTeamPolicy"]...)
+	router.POST(options.BaseURL+"/api/v1/policy-checks", wrapper.CheckPolicies, options.OperationMiddlewares["checkPolicies"]...)
 
 }
 
@@ -2988,6 +3390,328 @@ func (response GetMe401ApplicationProblemPlusJSONResponse) VisitGetMeResponse(w 
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPoliciesRequestObject struct {
+}
+
+type ListPoliciesResponseObject interface {
+	VisitListPoliciesResponse(w http.ResponseWriter) error
+}
+
+type ListPolicies200JSONResponse PolicyList
+
+func (response ListPolicies200JSONResponse) VisitListPoliciesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPolicies401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListPolicies401ApplicationProblemPlusJSONResponse) VisitListPoliciesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResetPolicyRequestObject struct {
+	Policy PolicyName `json:"policy"`
+}
+
+type ResetPolicyResponseObject interface {
+	VisitResetPolicyResponse(w http.ResponseWriter) error
+}
+
+type ResetPolicy204Response struct {
+}
+
+func (response ResetPolicy204Response) VisitResetPolicyResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type ResetPolicy401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ResetPolicy401ApplicationProblemPlusJSONResponse) VisitResetPolicyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResetPolicy403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ResetPolicy403ApplicationProblemPlusJSONResponse) VisitResetPolicyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResetPolicy404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ResetPolicy404ApplicationProblemPlusJSONResponse) VisitResetPolicyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetPolicyRequestObject struct {
+	Policy PolicyName `json:"policy"`
+	Body   *SetPolicyJSONRequestBody
+}
+
+type SetPolicyResponseObject interface {
+	VisitSetPolicyResponse(w http.ResponseWriter) error
+}
+
+type SetPolicy200JSONResponse Policy
+
+func (response SetPolicy200JSONResponse) VisitSetPolicyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetPolicy400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response SetPolicy400ApplicationProblemPlusJSONResponse) VisitSetPolicyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetPolicy401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response SetPolicy401ApplicationProblemPlusJSONResponse) VisitSetPolicyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetPolicy403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response SetPolicy403ApplicationProblemPlusJSONResponse) VisitSetPolicyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetPolicy404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response SetPolicy404ApplicationProblemPlusJSONResponse) VisitSetPolicyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetPolicy413ApplicationProblemPlusJSONResponse struct {
+	TooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response SetPolicy413ApplicationProblemPlusJSONResponse) VisitSetPolicyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetPolicy422ApplicationProblemPlusJSONResponse struct {
+	InvalidApplicationProblemPlusJSONResponse
+}
+
+func (response SetPolicy422ApplicationProblemPlusJSONResponse) VisitSetPolicyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CheckPoliciesRequestObject struct {
+	Body *CheckPoliciesJSONRequestBody
+}
+
+type CheckPoliciesResponseObject interface {
+	VisitCheckPoliciesResponse(w http.ResponseWriter) error
+}
+
+type CheckPolicies200JSONResponse PolicyCheck
+
+func (response CheckPolicies200JSONResponse) VisitCheckPoliciesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CheckPolicies400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response CheckPolicies400ApplicationProblemPlusJSONResponse) VisitCheckPoliciesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CheckPolicies401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response CheckPolicies401ApplicationProblemPlusJSONResponse) VisitCheckPoliciesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CheckPolicies404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response CheckPolicies404ApplicationProblemPlusJSONResponse) VisitCheckPoliciesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CheckPolicies413ApplicationProblemPlusJSONResponse struct {
+	TooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response CheckPolicies413ApplicationProblemPlusJSONResponse) VisitCheckPoliciesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CheckPolicies422ApplicationProblemPlusJSONResponse struct {
+	InvalidApplicationProblemPlusJSONResponse
+}
+
+func (response CheckPolicies422ApplicationProblemPlusJSONResponse) VisitCheckPoliciesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -4849,6 +5573,245 @@ func (response UpdateTeamMember422ApplicationProblemPlusJSONResponse) VisitUpdat
 	return err
 }
 
+type ListTeamPoliciesRequestObject struct {
+	Team TeamName `json:"team"`
+}
+
+type ListTeamPoliciesResponseObject interface {
+	VisitListTeamPoliciesResponse(w http.ResponseWriter) error
+}
+
+type ListTeamPolicies200JSONResponse PolicyList
+
+func (response ListTeamPolicies200JSONResponse) VisitListTeamPoliciesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListTeamPolicies401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListTeamPolicies401ApplicationProblemPlusJSONResponse) VisitListTeamPoliciesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListTeamPolicies404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ListTeamPolicies404ApplicationProblemPlusJSONResponse) VisitListTeamPoliciesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResetTeamPolicyRequestObject struct {
+	Team   TeamName   `json:"team"`
+	Policy PolicyName `json:"policy"`
+}
+
+type ResetTeamPolicyResponseObject interface {
+	VisitResetTeamPolicyResponse(w http.ResponseWriter) error
+}
+
+type ResetTeamPolicy204Response struct {
+}
+
+func (response ResetTeamPolicy204Response) VisitResetTeamPolicyResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type ResetTeamPolicy401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ResetTeamPolicy401ApplicationProblemPlusJSONResponse) VisitResetTeamPolicyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResetTeamPolicy403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ResetTeamPolicy403ApplicationProblemPlusJSONResponse) VisitResetTeamPolicyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResetTeamPolicy404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ResetTeamPolicy404ApplicationProblemPlusJSONResponse) VisitResetTeamPolicyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetTeamPolicyRequestObject struct {
+	Team   TeamName   `json:"team"`
+	Policy PolicyName `json:"policy"`
+	Body   *SetTeamPolicyJSONRequestBody
+}
+
+type SetTeamPolicyResponseObject interface {
+	VisitSetTeamPolicyResponse(w http.ResponseWriter) error
+}
+
+type SetTeamPolicy200JSONResponse Policy
+
+func (response SetTeamPolicy200JSONResponse) VisitSetTeamPolicyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetTeamPolicy400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response SetTeamPolicy400ApplicationProblemPlusJSONResponse) VisitSetTeamPolicyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetTeamPolicy401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response SetTeamPolicy401ApplicationProblemPlusJSONResponse) VisitSetTeamPolicyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetTeamPolicy403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response SetTeamPolicy403ApplicationProblemPlusJSONResponse) VisitSetTeamPolicyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetTeamPolicy404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response SetTeamPolicy404ApplicationProblemPlusJSONResponse) VisitSetTeamPolicyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetTeamPolicy413ApplicationProblemPlusJSONResponse struct {
+	TooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response SetTeamPolicy413ApplicationProblemPlusJSONResponse) VisitSetTeamPolicyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetTeamPolicy422ApplicationProblemPlusJSONResponse struct {
+	InvalidApplicationProblemPlusJSONResponse
+}
+
+func (response SetTeamPolicy422ApplicationProblemPlusJSONResponse) VisitSetTeamPolicyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListServicesRequestObject struct {
 	Team TeamName `json:"team"`
 }
@@ -5797,6 +6760,18 @@ type StrictServerInterface interface {
 	// GetMe Who the caller is, their teams and roles.
 	// (GET /api/v1/me)
 	GetMe(ctx context.Context, request GetMeRequestObject) (GetMeResponseObject, error)
+	// ListPolicies The guardrail library with each policy's cluster-wide mode and team overrides.
+	// (GET /api/v1/policies)
+	ListPolicies(ctx context.Context, request ListPoliciesRequestObject) (ListPoliciesResponseObject, error)
+	// ResetPolicy Return a policy to the library's default (platform admins).
+	// (DELETE /api/v1/policies/{policy})
+	ResetPolicy(ctx context.Context, request ResetPolicyRequestObject) (ResetPolicyResponseObject, error)
+	// SetPolicy Switch a policy off, to audit or to enforce cluster-wide, with its parameter (platform admins).
+	// (PUT /api/v1/policies/{policy})
+	SetPolicy(ctx context.Context, request SetPolicyRequestObject) (SetPolicyResponseObject, error)
+	// CheckPolicies Evaluate manifests against the enabled library, as preflight does (any caller).
+	// (POST /api/v1/policy-checks)
+	CheckPolicies(ctx context.Context, request CheckPoliciesRequestObject) (CheckPoliciesResponseObject, error)
 	// GetRun A provisioning run with each step's state, timings and error (team viewer).
 	// (GET /api/v1/runs/{run})
 	GetRun(ctx context.Context, request GetRunRequestObject) (GetRunResponseObject, error)
@@ -5851,6 +6826,15 @@ type StrictServerInterface interface {
 	// UpdateTeamMember Change a member's role (team admin).
 	// (PATCH /api/v1/teams/{team}/members/{member})
 	UpdateTeamMember(ctx context.Context, request UpdateTeamMemberRequestObject) (UpdateTeamMemberResponseObject, error)
+	// ListTeamPolicies How every policy runs in the team's namespaces (team viewer).
+	// (GET /api/v1/teams/{team}/policies)
+	ListTeamPolicies(ctx context.Context, request ListTeamPoliciesRequestObject) (ListTeamPoliciesResponseObject, error)
+	// ResetTeamPolicy Remove a team's override (platform admins).
+	// (DELETE /api/v1/teams/{team}/policies/{policy})
+	ResetTeamPolicy(ctx context.Context, request ResetTeamPolicyRequestObject) (ResetTeamPolicyResponseObject, error)
+	// SetTeamPolicy Override a policy for one team's namespaces (platform admins).
+	// (PUT /api/v1/teams/{team}/policies/{policy})
+	SetTeamPolicy(ctx context.Context, request SetTeamPolicyRequestObject) (SetTeamPolicyResponseObject, error)
 	// ListServices A team's services (team viewer).
 	// (GET /api/v1/teams/{team}/services)
 	ListServices(ctx context.Context, request ListServicesRequestObject) (ListServicesResponseObject, error)
@@ -6202,6 +7186,148 @@ func (sh *strictHandler) GetMe(ctx echo.Context) error {
 		return err
 	} else if validResponse, ok := response.(GetMeResponseObject); ok {
 		return validResponse.VisitGetMeResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListPolicies operation middleware
+func (sh *strictHandler) ListPolicies(ctx echo.Context) error {
+	var request ListPoliciesRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListPolicies(ctx.Request().Context(), request.(ListPoliciesRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListPolicies")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListPoliciesResponseObject); ok {
+		return validResponse.VisitListPoliciesResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ResetPolicy operation middleware
+func (sh *strictHandler) ResetPolicy(ctx echo.Context, policy PolicyName) error {
+	var request ResetPolicyRequestObject
+
+	request.Policy = policy
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ResetPolicy(ctx.Request().Context(), request.(ResetPolicyRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ResetPolicy")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ResetPolicyResponseObject); ok {
+		return validResponse.VisitResetPolicyResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// SetPolicy operation middleware
+func (sh *strictHandler) SetPolicy(ctx echo.Context, policy PolicyName) error {
+	var request SetPolicyRequestObject
+
+	request.Policy = policy
+
+	var body SetPolicyJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.SetPolicy(ctx.Request().Context(), request.(SetPolicyRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "SetPolicy")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(SetPolicyResponseObject); ok {
+		return validResponse.VisitSetPolicyResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CheckPolicies operation middleware
+func (sh *strictHandler) CheckPolicies(ctx echo.Context) error {
+	var request CheckPoliciesRequestObject
+
+	var body CheckPoliciesJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CheckPolicies(ctx.Request().Context(), request.(CheckPoliciesRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CheckPolicies")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CheckPoliciesResponseObject); ok {
+		return validResponse.VisitCheckPoliciesResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -6810,6 +7936,106 @@ func (sh *strictHandler) UpdateTeamMember(ctx echo.Context, team TeamName, membe
 	return nil
 }
 
+// ListTeamPolicies operation middleware
+func (sh *strictHandler) ListTeamPolicies(ctx echo.Context, team TeamName) error {
+	var request ListTeamPoliciesRequestObject
+
+	request.Team = team
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListTeamPolicies(ctx.Request().Context(), request.(ListTeamPoliciesRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListTeamPolicies")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListTeamPoliciesResponseObject); ok {
+		return validResponse.VisitListTeamPoliciesResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ResetTeamPolicy operation middleware
+func (sh *strictHandler) ResetTeamPolicy(ctx echo.Context, team TeamName, policy PolicyName) error {
+	var request ResetTeamPolicyRequestObject
+
+	request.Team = team
+	request.Policy = policy
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ResetTeamPolicy(ctx.Request().Context(), request.(ResetTeamPolicyRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ResetTeamPolicy")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ResetTeamPolicyResponseObject); ok {
+		return validResponse.VisitResetTeamPolicyResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// SetTeamPolicy operation middleware
+func (sh *strictHandler) SetTeamPolicy(ctx echo.Context, team TeamName, policy PolicyName) error {
+	var request SetTeamPolicyRequestObject
+
+	request.Team = team
+	request.Policy = policy
+
+	var body SetTeamPolicyJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.SetTeamPolicy(ctx.Request().Context(), request.(SetTeamPolicyRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "SetTeamPolicy")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(SetTeamPolicyResponseObject); ok {
+		return validResponse.VisitSetTeamPolicyResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // ListServices operation middleware
 func (sh *strictHandler) ListServices(ctx echo.Context, team TeamName) error {
 	var request ListServicesRequestObject
@@ -7155,138 +8381,155 @@ func (sh *strictHandler) GetReadiness(ctx echo.Context) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H1/c9s4suBXQfFelZ17tGU7ydyu/ced42RmchMnfrazW1dJXgkiWxI2JMABQDtKyt/9CmiQBClQP2zJ",
-	"k5nN/rHjUCDYaPTvbjS+RYnIC8GBaxUdf4sKKmkOGqT914ushEIyrt/SHMwDxqPjqKB6GsURt8+iUTUm",
-	"iiMJv5dMQhoda1lCHKlkCjk1L/6HhHF0HP2PQfO5Af6qBnbyu7s4OiulEtIMT0ElkhWaCfPB6ymQIYcv",
-	"GgcMiRgTPQVSSLhholSkoBPYj2IE7/cS5KyBL8FJfWBy+uUN8ImeRsfPD4/iSM8KM1JpyfjEQvI6hbwQ",
-	"Gngy+w1m8xBdgpYMFLllempBUTQH8hlmhPKUjEQ6IxKKjM7sj2MmlSYSVCG4AjIWkhw9I1NRSlVDPQWa",
-	"gmzA9iDYMyD0wH/0/Hkc5YxX/z4MrmZ8TnUynV/GO57NCE00YYhQMfoXJHpHkaSUErgmr67phOTmZVgA",
-	"6ngP5/dhnIfiDcuZnofhgk6AKPa1dwMz+54/dwpjWmY6On5+EBtksLzMzT8OLCrwXw0iGNcwAWlhuCz5",
-	"65c9hCxLvpCEx0LmVEfHUVmyNArh+RpovoBTNND8oUxyZ95HOkIOpekl/F6CsphNBNfA7Z+0KDKWUIPk",
-	"QSHFKIP8P/+lDMa/rfjFC3wLP9res3OaGWxASiR+nOyqGdf0S0xqAUIMftST/cgwtuDjjCWPCmP1TY9J",
-	"K6pWmmogu5SkJQIAxGxRbAdlVGlC05xxhP1nIUcsTYE/JvBG4iU0y0DuKCJFBiQVoAgXmtAsE7dET5my",
-	"4L3mNzRj6WMC90/Isj23/6NSE4YgnJAhSCmkGlpsKgI0mZIxgyy1kL4V+mdR8kcF9a0gqkymTrDFREiL",
-	"wxum2CgDogXShcW0BfJCQiJ4ysz7P1OWwaOCW0lSkrLUAmpFb4t2jUS2kF4L8YbKCTw2WVrlxhTJzMcl",
-	"0VPKUQOCvAFJaJJAoZE233Na6qmQ7Cs89q4LSUY0JYmEFLhmNKshuqEso6PsUfH2AqSekowmnxW5nVJt",
-	"2ZdwgFRZMQQF8NSoegM3JQq0Znzy5IQMU9CUZUOi6Axf3beaxn3TgHSamI+8hDHjDD/X1bCn5IX5sraK",
-	"NqHjschSu1Pmd7OB2nKAIoIDQVBFAdLiwijlQpp/aoYapzX3nJ6PI/hC8yLDsUxDrpbhDRfwCl8zM7gp",
-	"qZR0Zv6N0s3NayxOA+Kx0abHiQSqYV4ZG0uiKHFjU+Rmml1460DV28bT/71695ZcWagqCxNxtKOInW6/",
-	"+RAKFPOhHPRUIITcGB4fol9eXUdxdPHuyv7nvf3/0+uzX6M4evnqzavrV9GnAMA1yl+nQbyKUm90RThf",
-	"cEnWbAla4TWQO8bo1tMTMvxmhP3dkCiY5GZfCZXG4s0ySMlYihxRh3pAIRRUWw2xH9o3VRaFkFq9lLPL",
-	"0qewkRAZUB6hCVSZUB8ia4v5kLZRWW9QXFljSBk1Qj2Knfv6pwBy2uRqXKb7sEeISzXkRWaMEaWhIKVi",
-	"fOJtWUyoIv/v9PzNftD29FHSxkb1xf7FvGFoPrZXUjPvGlzsiaE5Ru7um501CJSciLNKCc/DlYNSFPXe",
-	"HHbxwbcl+LG/xvVEfTC8hCITs9wpiO42m98gPdUt1yClGvY0y8MiKW2NZVz/9Cyad1MMhTLNqIb0xSy4",
-	"SuP2qjCBhZijHh77YPet+l3FPPOLNnurpmsuur2WLs2XCqQzvoUkQ1pqkZvRw6BwWLT1xZSqAFtdlpwz",
-	"PonJVZkkACmkMUHDLiavjLlqvnsNMmecGqUb/O4ChMeR0lTqdZDS2SME3J8nuDVlyvSrmyAxooCYX/s/",
-	"jaS9pYqkgoOVH8OP5cHB0wSntX/DPj66ATnCB0OyC/uTfTI0GnYfNezwSRAvNNEYr5n7Be2WZdpqbpUd",
-	"Fgl72og+ULpHU0pQNjrQaGRl9l6poN7Vxo7VPchjDf6Ms+AhZlBQKxpUD2qssx8UUQwDBPegFEQGjkTU",
-	"x9Xe1+uol+9jaTFBbUT8N+QZsOCa2N0KIqtXL9TRyPW1bkb5pHSSoyIKLlKDyIkIkgV3cZx5OVNHSK9q",
-	"t+BBFlkzYdgYkyItk8Ay0SCz45QNO45ZBsq6D/KGJYDzM0XqCC2ZgFZkV4kcnM9BBPe+bym53u4e5drs",
-	"qhKlTCDEOSDBLq35ciJyUNYejMlwVLJMMz6MyRB9kSHZ3durB6u9lMknVh9MmP4/KJ8SkedM1xKqNVxC",
-	"IXq4kOlsBYPAbnY1umtN1rTj7UWADGp8LCTdTfBawwf3t7FelOkE9KlkepqDZsn8Lv4qbgklIzuOjCCh",
-	"ORBKfi+FpjGG1N4VwM+E0juKuIgsKSRLQJGSZ6AUSQQfs0kpIZ13I5OiPBMSfhWlbEtDUY4yTxTyMh+h",
-	"VeTeUKsPPxccg/crDLfR+AuQ54Kj87PCOznkQs5+YS/WGr8OVJLmv7AXayDJuA5tSlrCxh2K8bel9fku",
-	"hjwEtxfmbZSPoQq0fmJ8vdhjH9NMQYCKrqZUQlg4FlTqSso6QlYFcG2k3tnFe7JrfpCgNBmVM0UQ2Ccn",
-	"GG+rabcm7tspcJLBWBvfed96VklWKnYD51UOAkV+87zKRuDz+f2rkxeHXuriILCvNglyaezy+aXaxIoy",
-	"5h0leZlpVmRW+Dv9r1Zf0CIAw8kVj7gNWWQBI9+SBSlAEjvEpr8M9o3KQpTXkMaEcZfZMwosY6pJRiWz",
-	"NspXR+0B/m8hhjtsUC0mRK1nVNNMTF5xzfRscbQtwaEE7FiyO6p+2WdicHNIs2JKD5/MC0dasH+A7PU4",
-	"PjPeDjhJURZRHL1XNi13NVMa8iiOzirdEcXRJcypJ9+v0jSlemmIs7X08+olI3YKSNY09jsY95bsFuiB",
-	"5T6wdDc2oV3b23t/DRvG1bzvxrnQ1t9W/Qjsl+LN95abwCPIHviNjPHPbUy2F9NnbsVRKbPlZpgZFELl",
-	"nDvRZ5vbvFNBk57gEJ2spRrXNR+brwfpISuVBjmPNPSw1wqq9CIAkzArQ+yGxx4MC0DfCHc5LDyAr3CG",
-	"S/ONsOdBOQF+w6TgxkEnsuSK7JGh03pDsmtzHDuKiFtOEpzuCWZeJEyY+Sek1Q87CmPV5CKjCeMTwpTV",
-	"YEVGtdksTBVb180ry3h20KrKOLLBZw3SAPnfH+je10+7H/bo3teDvb9/+p8f3B9P/vd/hDa7XjCCtq6F",
-	"RF86udMpu3h1XplGZ6cYk1dswiG1j04vXruEntG/ZraxzZN3lvnT8+dPfwqAnGQMuD5r3uuHAYf63zhB",
-	"7wJ/+A1m5l1jGCgNNDUwU6LFZ+CrwBJHt5JpeMeNYWLUUA2cm7hTTrPyJBUHLi/Z8Jly3kRtIXqqdaGO",
-	"BwPy/vJNZ3VHB8/+FvJvDSJCNsgIqASJiHJhK4u5KjZAk0SUXJORKHlKtKjIfa+qfLgPbhcKmRAvv2rY",
-	"NKAZiyJj68nFpJGxKwghI0Lu4vvI31Sysb6EgpqlngaDh8BJlfVVmhSlJsb4I0rkoKdGjiRTyieQGrmT",
-	"QgYa0sr4datoG+SLwFkUFr+nruyJpl8ATw3wJdcss8DW01h73vghdUjKiGLcw5hcAk1nhI41yCr+jmxO",
-	"iYPeWvfOoHWfsWYrTY1P6WoxQsarDUks23KP0v7Ljl8Uoi2LlD4kol+Fk7Deq0F0Q6BxHfVH6H0q9L+/",
-	"hGnQcQ6YFJ5bvELQoO1crhLIaHy9paN7PKu4AbIFwJIVn2HCfz0dOKrRtDCs5kUh7itLVlEL3moqDaHZ",
-	"8g9dswA27feWoGwTZpsvqLcW3+8iplPpetAtdL2/STUnDeaVTysyupxsvEjqXbwiwc0z8l0cTalM13LS",
-	"5m2KytW3SzNmBZUpyTBItEuVr2OIBFvvYJ7lRPCkFtlPgsmI1Qk1jkoFD1nJe6MUSA+4TJ8QOlLGcmxU",
-	"kRWlBL4wpUOplA4dWkQvIcP3VhAvlTY54/7Twz9O/qwlSOZW/jODLLVJ8VCGrUro9mfEwiaukVGVq+FK",
-	"Rb0qYSEJ1pMH8zeFYDw4sc2juV8J466Qs6pGHol0tkqZjF1SiAZ+BZphGqCjWKeQfH5gEEVpqkvlx+/E",
-	"Z6P0vdLET8tAd3OEQD8PFCXRUk/P5+rU6mhkFEeCpYmz1VkCe+hXhKytlKkio7O3fWblRIqyWDPMUvnS",
-	"p8b3CJV8xZEqcYFzhPBegaziqxLGMXn3+uUZccOxqMQt6hgTiYYcXRqxN3G/umK8BppfilDdYnfH3AK6",
-	"q60xVn05vKfWltpE6GjFCosqxLxo7Ve4pN/M0EWehhTZUqOoxuG2bHJcJlrkLrzszHQL3joGOO7GvSzR",
-	"B6A1WDm121A+FrpTRYbml2MX7Rr8i3IYWj4wAvJ1erGjKu5wMS9Lf2R3aP9bv1eXt3TexdEGqG6Q4Oj5",
-	"00UW2n9//Kg+/WfQHFudQDqbGtjI/g3bhB3sGHFrJjDOv6LZ0V7IvZHYi7a3PZT38u3V3uHh0VNiUwox",
-	"UVMhNQEuysmUaEEKCWP2xYsM2L+2GCG9qKyJfxjjoi5eXAN57WOP989iefOEMBoA9LIuVtsQRHFUHwha",
-	"UjmN4+KlQLtzDfOllT+fkb8/e/6/iDsvQdCgUqEzA73GIx4ZWpkBPRM1dFKAK015T0hrcdFgY5XN1+P2",
-	"p7XWqjeuyosWGG+XjokrE+2Gwa0NF0HKXL2ftRpClpkrl+8rDZ0PltqKqrDN/gvT7wpFcAia1iUnOU3D",
-	"Rfv3sEOgcjPmfrlXlfFadaO9hdXOUtxMmW/I0v+9hBJsTTaWJdsjB64uOYqjcX+Uc76wZ6GgL/mVhiKY",
-	"0wxbWAvMpQorXrGpW1kbo20bqr/cpwJu3scssfL8XK1YKH8fUrlXsHwjm1/UUe01d78nr9IvRq4aOu5E",
-	"IvwS2k2wsXulh5+8NOyaLiHL196jB2hMCYXoKxkIP1+Jidp5AL9RAi4P529B3sGZj+BlWXq36feLkPt0",
-	"sUpOs7uzbRXihdCUsQjx2AnR4oTQLKuCQQYvO2q+Cm3diHQFU06/vMZXjw4WUNTcMXFNGQdJ7ACblBKl",
-	"JppOYmLzplgTIGf77iDVfiKa6v/BWNIy3aMFm0vYHiwo3FgFxRug53nF7h1zNY6gjRPbqKoy9sWss4jn",
-	"wUU4ppifHPtcaDrx9ny3YJxDekIyqkFpwpRxVkvlIszexw6P/rai5OvjpAVc8bK2QNuE3yuhFnroOOeS",
-	"pIgseU/Rvk0Jm59jwuHWYMVibmXaN5ZeqB6/kforQD8foarVfEcE2YUswO3yLH5CwweUbAWEnAhy9pKc",
-	"NgPDNmZ1IjCAVDfHji05d6OIwGy6Ny/ZRW/DpqpvqTQ6uHPoYeEZl9a5xMAGTOuo8Rz0U6YMf4U6yeDR",
-	"MlUjojqjd0/i6JxcDIC5hXIB4R8a7P/1SjvVtGwBzSHEpafvZjxZWRP7xLiAoDcRKaq57N6Fbm6GS5Fl",
-	"I5p8XjccVPbwW21xWpfudioUWJFteKJROZ4EpxPKeKsYpbcBTiusVC7E8ZXbtzWWBG05s5Z10AHOn2oJ",
-	"kFdo+i+VbIuM3+UE6g9emU43lJ58gKHhTIHlWnx+CV6U2/ORSixht1HmoB987SzvBydCFnsuy6qpl6XB",
-	"VgxI9IrbjaQ7nNTzYe0ebgtnPXzshOjPbMK9/IwOWn26OQjamh08t194kIG9aiWNWesmFIIl3K0lDuo8",
-	"5ByUG8i+dcOZro9ZX97AwLIh0bRlegkJpmsWqjd4UbJM7zHuikwU+wqK7DYnrFx5DZVA9C1L4MkxUbnx",
-	"dY/sWacBefYLIwNydEAKkaqY5JCyMid/IwNy+JP96flBjD2VyNMjMiA/VS8c+IWRdk57Msa8bg+nyklP",
-	"vYCCpJRMz+z5VOfm26rguqURNtOxj+oJploX2MKI8XHAicSiVoZlOcYusaeIsbQ4G+9V9cW/lSOQHDSo",
-	"plJ+BFPG0+Z41LGNAGB/to+8NjBVjEhGM91QmYqrumXjPPLU1ufb3jLNIWAsAqFV5LpxaeOPvLKsPbWq",
-	"YvLb7AYkF2RSUplKyjIVk0RYe3tSSsDPp4xOuFBM7X/kH/mrG5AzMhzQgg1tzyTXw4m26q2PCfXOgNk8",
-	"rX0eE8qxPAHLsu0K9BQ+cu9sHktdSreQ4oalIGPXE0pTzZK6fhsr4LGDBZJdlY35yId9vayGdYu2D59a",
-	"TdqqshzbpIeMZqRVXrM7EunsCRHyIx/NvNIdPBdxXrrjS671Fxl2WlcOjxd2yFSIggU9Mk/a72PZMBd6",
-	"CrLuRkbJs6Oj/Y/2vDZLgGPxsmu8eFrQZAp7R/sHXjbHUfLpxesojm6q03bRwf4hDhMFcFqw6Dh6un+w",
-	"/9T1D7JsZPZ/cHM4wHC4feTqu1pNnCKjNk7dmE7fxqODgwUNyNZrPOY18Qn0HkOadc2+XHev8dh2G7iL",
-	"o2cHh33T1/AOWn3crGgp85wabza6musnltYtgPCgTM0JO8p9PhdpmWEiyZ7I+hBViPxkJq+xW6ZM78FN",
-	"FZrpR3Hde6J9MD86/hBeWTNkgE1J7+KlA52KNiNDTUqrdhw9TVqfBgR0eKIq57JW59xemFy2JgRUWB8G",
-	"O8TiHhCqrSga2+aeU6MCWN7btVUxbmNJgf6pC63YRQCMYCxsZ4kl37Yloet/+9M2ebTdbSXAp6e2i7FR",
-	"pbhax54Hy9nT6wF7P442Lz1d/lLTCbUtA+zaHNSdoBW5aB+TIwqA0Cw7sarff6inwCQaBDst0WAmbwuG",
-	"RukvFAsvmmFb3Nh2Z49e+VvDHBv1it3vNiF+nTnQoCRu2t3O95ph0g/x7LbEsxHWOUZDK9x7iO7ZgMG3",
-	"+u+73s34BZq9eJSt6G1dWg14ZN56tvylujnu3V0P/tfVbO3e7Xeflu7f4KYuSpoLC63/uTgqhAoQg6t8",
-	"gnr8hZ/8dA7VC5HONkYWoeqwu7ZP6w51bo0y++u+ApT6D9dMuUHukEypMgJWzsgNzUqoG+4a3r8VZZaS",
-	"CXzXVB1Hzw5XUDF1U2PzwtHR8heq9tdtsXg2heSzL+psDFtp46jVLalcy6zMHlp0Za9OfIpSExsBY3xC",
-	"KJ/ZE5urSEbX8GNgfTgXwwh2l7MtO9BAtjovJu+VAdQ8yG0RqMJD2ca1azuTKiaUYI8P21XFvB+TutcH",
-	"zlH5y3F9GgifN142urdU0xFV4KsNryNFy3j3XHrzauVUF1k5MUpcAk33iRGz9tIAPN6K2X2wjaH5rKrT",
-	"T4V16Y27Xnm5pBBZZrBtwXg93nsrOLhm2OozKxQpeXViVhqSUvitqsNKPQ9NU4XHUG85GbYaruSU0wmk",
-	"e6PZXiaQj4f+avc7rWPRjPD7eDAIeBh9dyI0K1h4McI2rc755ii9BgpujUEBLsXCYnay/bUu9Ga6pygK",
-	"uj24tXH02JhBSqwzYInL0saE3QAnjLf3+V7ffhxx1xIuPe19GCi/sEV5neVJQjm5YXBLdlGIW+M30EWi",
-	"ZX252TsCBo97LbZ8z6pB2yQtrydIL1HNt9PYrPl7OTe/k5p+BYPF/ggMrhOwHQ93USKhQey1iG+jv0Ki",
-	"Nb2Ctkz1+bPmVPdaNlPnlhkUBZs3gLoNRFYyfg43/fkQlTT712H+N6JJrH4PAmB9D9m88fflb9Q3o2zf",
-	"Qoqj56uswb8iIcxthNbncXfnBJiL8eFBScK05b6MKe2bHtr26bEhghOfAa218xkKw8CJnBUaCSPAkgGR",
-	"OPjm/rpDbZQBJqDaPPueyzmu7ZB+QJs1b0H6XQdm7mOYr0enLZJo8OIRBRet/ktM+aJ3ocbzRW5fKKF3",
-	"2w4eQ2Jd+/1Z/hRBhLYeC5iu7UuqEg+9D7inyg83YCq2bz/PYZtbeQ6Lr1faiBnyz6l/jxBhKvbDmU0a",
-	"06f1Ks/XlmWy5GrwTZZ8YTTt0t1UtiWc2fLSMNJkyb/vKMMDVdwpOpKKCW6cUVshZxxSmyVVGoodhbeH",
-	"xUSznPEJ7q5NqpJda9bjka2WXKuc8XtE8fDCuhY7NTQyWJIcu9ISaL4StWj4onG6PWXfWmJ5xYHbSzoz",
-	"GG9oKEs+rNI3uynVFJO1lyUnVNkI9ZO/NEH9LOx1bdSSElWu19ue7VyCaDlB4vIwRRIq7e2SRqbcTkVm",
-	"+S4m9iV7WsKYVRhfiV3/E2ZMplT9ATQo8SrM9SPG1bT93pXGW3g24la1qP9o27Lyv+w5v6p09t/aXnww",
-	"C9kCXEIJHo9DRjJ4retn8L4k6/e7McgFeGa2jws8aq5bfvRGVK7tiMcoLghkv12VlK3Uts10EjyzpFwm",
-	"HL7ovkx4dVQwVADw09PHTYHXhZQLk98uGi4kVnm1o0WPHuu77kbyRpAJo/W1mHNlbBq7ie+16M61dumN",
-	"JGEx7TXWfnyXQSSv5PeR40dYOBu44BVLlNcOG8c/oktbz7/ZrSHUMsJJm3/wJhhbLGvYJsQlXdE8+Gb+",
-	"szCs89I+vx8DuduxA8IvEAnCD/31gkCHK2x24HLc9r4jcty+1w1h7f3FVCk2cQH53ab4p0dK9nm+4Q3+",
-	"jjNwfcLr2qWJfiTcNh7w8nTtWnKgvr3duiTVhfmd6LE91rABMbMdBe1OXTxydUsfjSM06XdOZt+vaH3s",
-	"mhnKJ5Xs3lHEnaRx7Tsl8fZ2qQDvUeCD7mn7Xn/rVfsE+pbdrm0qgG4j5sWVv96y/0gf6D7i1w+iOhJq",
-	"L8eGuWw01RgFdTbQnfbBKLlhgoRlQLC5TX84q0VJD5X1C1yyV61zud+lZzbfHf2RHbRWH4xeP+2kc13A",
-	"2EZG8fQX40RZ+afI7tB2xh8SXUqu8N6AJ3/J6oBth90eU3mcpmn32p3K+m923NMaJ0Sxr9X95sj/4Xt1",
-	"FjH9Klpm8M371woeZJvf/03dwU7VRy5uupcqnXS21ibBbkBipazxNJhN/Fc3m/QZDHNivM/xW7gvB48l",
-	"yozX5oHsimaRfktVBfyVti33/yT1ARvTpHGwngA6G3efmoL5bh7LPLRXc1/dotb9Y7yuJaTqnK8TT8KG",
-	"Ne5fL5L1eGrvEhT72pWNO8rhezQjmuEVB+7Wm+oW2t0NaDl3SmBp2urcjfujTsa6Ht2rEXWr93nfjK5h",
-	"+4oJWmx5/WmrNUZ1e/GF3p3bsZZjZ7BjWJT/uVy8y25IF6/lsydRjBVnz6lYqwBvN+h35DYTrQt6cKdp",
-	"2jDA9+q9tS4TeGTHrepmHyDaNP2L1mT/lbyuX5gxzLHDiHeVA8WMi7tN0DLefQN2TmQNvuEfCx0odBRa",
-	"HLfcf8KXftRUBxwupy92XALtYUmzvi05eARhYrwmXMufxCV6uE6Kv/XiYEcRltb1Om1nKW92qc9PWtaE",
-	"cZXc1bn/me0otD/GJ+qnwToX9UM9PX5GaT1B1qeL6tq9RR7PVTVoi1Tmd4ntEXfN8es/QfJmA1XzLuFT",
-	"d2nbRhnyyjmbq7qR9Xdp8bf79K8kIbder3xqW7dBeuKCRPWVL1STyu7/4Q78Bc901pV6VTcRW1Ttt8lo",
-	"11ITW42tqs4N3kEZr0tfpwEgkYDJvHqAPUa0UlV2V/gPvrm/Fh6QaiTAtpWAu1dgsRr4iwv/uhFNlduv",
-	"7zcglKexbVLSypo07frVjCcu1x8TbJ/vCgGQtjauOsJJCuXRy0MOPS6xva9an9mSXlnH8v6hV37ole3o",
-	"lZfu7gB3To3s4u067qKBgfAb0cUkBzmBlAjXlYMkpZTANREc1BOip9JeLUkJh1ukHp5Wd9Pd56hPv1IZ",
-	"SHfbwj3Osz2ikAmfl3Og/znM3/paix+C6oeg+iMNYBQjeKLw1nZc4wSozBjIzl0p1cU8bZlzUndCM8aM",
-	"bXmSsc9g+52h8Hu4VLIz//kkkr0+5TFsHnuZzCMLksAVMSG54miDoa3L+OTEdsprdXAcC2nt5kKKiQSl",
-	"fkQpv3OhYTbdGCetgkd3CQJuKRe3ZHcqbklOeUmzbGa3H9J2Z7LqyvZCitT2PpKQAVW2bGc1swZ9pq+L",
-	"nOFf8VayLfrC7gsh8s/YjXF/vesoouMPn3xcvmE3wEGpE0K5ugWpyO2UZXh4qZAiAaWsL9lCgu1+6VCQ",
-	"g5YsUYt7zOCQ1dpgFBllfM3+FxdS5KCnUOJ5bAJf7P0T1mpYtHrvPbeO+lYRkojStl3nqb08kScz60p7",
-	"q3vSixR3e8H+jObZIsy8K4CfXry+KiBZj0LcxOG4h5uVpCIpDaUvxsH1lClvaM+KjNScfe1tqDrEjmOt",
-	"ay1SKICnFnE2NjEUn4fEyVrbsmWfXNholu0dILjhUpEDGQPV9gYQDkbbOxke43WC1XWFF69dMw987t1E",
-	"0tw98sQydcaUhpRoIWLD7MMUJpKmkB6Tj+XBwdPkdjqzf8Cw6T6b08+MT1wztZLbxc/3J/0F9CXQlBn+",
-	"+WMY/BIBa0Tqlr/3VmirP2cnpN5xRWdWaLR3fIxX0S8ivBp3J+7cvvc6Yh6vd9ECt7qSUGEabX+ouWzn",
-	"wydjISGtoNlWyiw6jgbWxXLz1HeVuPmMxeae1J2ivGeYK/MetIoGved19y/vmde82HtaKxbvGTbf9x+4",
-	"izruPt39/wAAAP//",
+	"7H1rc9u4luBfQWmnyvYObTlO0tvX/rDrPLo703l4bKdvbSWZEkQeSbghATYA2lFS+e9TwAFJkAT1suSk",
+	"e3I/3I4pEAQODs778WUQiywXHLhWg9Mvg5xKmoEGaf96khaQS8b1a5qBecD44HSQUz0bRANunw3G5ZhB",
+	"NJDwZ8EkJINTLQuIBiqeQUbNi/8mYTI4HfyvYf25If6qhnbyr1+jwdNCKiHN8ARULFmumTAfvJ4BGXH4",
+	"pHHAiIgJ0TMguYQbJgpFcjqFo0GEy/uzADmv1xfjpP5iMvrpJfCpng1OHz84iQZ6npuRSkvGp3YlLxLI",
+	"cqGBx/PfYd5d0SVoyUCRW6ZndimKZkA+wpxQnpCxSOZEQp7Suf1xwqTSRILKBVdAJkKSk0dkJgqpqlXP",
+	"gCYg62V7Kzg0S+hZ/8njx9EgY7z8+0FwN5NXVMez7jbe8HROaKwJQ4CK8b8g1nuKxIWUwDV5fk2nJDMv",
+	"w4KlTg5xfn+N3VW8ZBnT3TVc0CkQxT73HmBq3/PnTmBCi1QPTh8fRwYYLCsy88exBQX+VQOCcQ1TkHYN",
+	"FyJl8XwBNud2wN1R+bLgL571fEMWfOEHJkJmVA9OB0XBkkHoQK+BZgs2oYFmd93CV/M+IiySAppcwp8F",
+	"KHuEseAauP0nzfOUxdSc5jCXYpxC9u//UuZov6z4xQt8Cz/aRI5XNDXQgIRI/DjZV3Ou6aeIVJSKGPio",
+	"g6OBoSCCT1IW3+say2961KC8PkpTDWSfkqTABQAxRxTZQSlVmtAkYxzX/ouQY5YkwO9z8Ya0xjRNQe4p",
+	"IkUKJBGgCBea0DQVt0TPmLLLe8FvaMqS+1zcPyFND935jwtNGC7hjIxASiHVyEJTEaDxjEwYpIld6Wuh",
+	"fxEFv9elvhZEFfHMUdCICGlheMMUG6dAtEC8sJC2i7yQEAueMPP+L5SlcK/LLUk2SVhiF2ppfAN3Dem3",
+	"K70W4iWVU7hvtLRclCmSmo9LomeUI6sFeQOS0DiGXCNuvuW00DMh2We471MXkoxpQmIJCXDNaFqt6Iay",
+	"lI7Te4XbE5B6RlIaf1Tkdka1vb6EAyTKkiHIgSdGpjDrpkSB1oxPD87IKAFNWToiis7x1SPLadw3zZLO",
+	"Y/ORZzBhnOHn2qz8nDwxX9aWo8d0MhFpYk/K/G4OUNsboIjgQHCpIgdpYWG4fy7Nn5ohx2nM3REoogF8",
+	"olme4limIVPL4IYbeI6vmRnclFRKOjd/I3Vz8xrR1izx1HDT01gC1dBlxkZkyQs82ARvM00vvH0g623C",
+	"6T+u3rwmV3ZVpSiLMNpTxE53VH8ICYr5UAZ6JnCF3Eg47wa/Pr8eRIOLN1f2P2/t/59fP/1tEA2ePX/5",
+	"/Pr54ENgwRXIXyRBuIpCb3VHOF9wS1ZsCYr71SL3jHSvZ2dk9MUQ+68jomCamXMlVBrROk0hIRMpMgQd",
+	"8gGFq6Dacoij0LmpIs+F1OqZnF8WPoaNhUiB8gGKQKUI9W5gZTF/pU1QVgcUldIYYkYFUA9jO1//EABO",
+	"E12NbrbJ9QjdUg1ZnhphRGnISaEYn3pHFhGqyP8/f/XyKCh7+iBpQqP8Yv9mXjIUH5s7qS7vGrfYI0Od",
+	"i9w+NztrcFFyKp6WTLi7rgyUosj3OtDFB1+WwMf+GlUT9a3hGeSpmGeOQbSP2fwGybluqAYJ1XCoWRYm",
+	"SUljLOP6p0eDrj5kMJRpRjUkT+bBXRr9WoURLHQ5quGRv+y+Xb8pL0930+Zs1WzNTTf30sb5QoF0wreQ",
+	"ZEQLLTIzehQkDouOPp9RFbhWlwXnjE8jclXEMUACSURQsIvIcyOumu9eg8wYp4bpBr+7AODRQGkq9TpA",
+	"aZ0RLtyfJ3g0RcL085sgMiKB6O79n4bS3lJFEsHB0o/R++L4+GGM09p/wxE+ugE5xgcjsg9H0yMyMhz2",
+	"CDns6CAIFxprNAx1fkG5ZRm36uyydUXCmjaCD5Tu4ZQSlDVD1BxZmbNXKsh3tZFjdQ/wWA0/oyx4gBnm",
+	"1JIG1QMaq+wHSRRDA8EGmILAwJEI+qg8+2of1fZ9KC1GqK2Q/xo9AxJcbSRcgWT18oXK7Lk+100pnxaO",
+	"cpRIwUViADkVQbTgzo7TpTOVKfaqUgvuJJHVE4aFMSmSIg5sEwUyO05Z++aEpaCs+iBvWAw4P1OkMgWT",
+	"KWhF9pXIwOkcRHDv+xaTq+PuYa71qSpRyBhCNwck2K3VX45FBsrKgxEZjQuWasZHERmhLjIi+4eH1WB1",
+	"mDB5YPnBlOn/h/QpFlnGdEWhGsMl5KLnFjKdriAQ2MMuR7elyQp3vLMIoEEFj4Wou427Vt+DzWWsJ0Uy",
+	"BX0umZ5loFncPcXfxC2hZGzHkTHENANCyZ+F0DRCk9qbHPhTofSeIs70S3LJYlCk4CkoRWLBJ2xaSEi6",
+	"amScF0+FhN9EIZvUUBTj1COFvMjGKBW5N9Tqw18Jjl6CFYZbs/8FyFeCo/KzwjsZZELOf2VP1hq/zqok",
+	"zX5lT9YAklEdmpi05Bq3MMY/lsbn2xDyANzcmHdQPoTKpfUj44vFGvuEpgoCWHQ1oxLCxDGnUpdU1iGy",
+	"yoFrQ/WeXrwl++YHCUqTcTFXBBd7cIb2tgp3K+S+nQEnKUy00Z2PrGYVp4ViN/CqdHYgya+fl24PfN49",
+	"v8pL8sDzkRwHztV6Wy6NXN7dqvXgKCPeUZIVqWZ5aom/4/9q9Q0tWmDYi+Mht0GLNCDkW7QgOUhih1g/",
+	"m4G+YVkI8mqlEWHcuRANA0uZqr1e8bwJ8tVBe4z/Wwjh1jUoNxPC1qdU01RMn3PN9HyxtS3GoQTsWLI/",
+	"Ln85YmJ484Cm+Yw+OOgSR5qzP0D2ahwfGW8anKQo8kE0eKus/+9qrjRkg2jwtOQdg2hwCR325OtVmiZU",
+	"LzVxNrb+qnzJkJ0c4jWF/RbEvS27DXrLch9Yehrb4K7N492cw4Zh1dXdOBfa6tuqH4D9VLz+3nIReAzp",
+	"Hb+RMv6xCcnmZvrErWhQyHS5GGYGhUDZUSf6ZHPrd8pp3GMcotO1WOO64mP99SA+pIXSILtAQw17LaNK",
+	"LwDQCbPyit3wyFvDgqVv5XY5KNzhXuEMl+YbYc2DcgL8hknBjYJOZMEVOSQjx/VGZN/6OPYUEbecxDjd",
+	"AXpeJEyZ+ROS8oc9hbZqcpHSmPEpYcpysDyl2hwWuoqt6ubFfzw6boR/nFjjswZpFvlf7+jh5w/77w7p",
+	"4efjw398+N/v3D8O/u+/hQ672jAubV0JiT5zdKcV3/H8VSkaPT1Hm7xiUw6JfXR+8cI59Az/NbNNrJ+8",
+	"tc2fHj9++FNgyXHKgOun9Xv9a8Ch/jfOULvAH36HuXnXCAZKA03MminR4iPwVdYSDW4l0/CGG8HEsKFq",
+	"cW7iVtzOypOUN3B5yIZ/KbsiagPQM61zdTockreXL1u7Ozl+9HNIvzWACMkgY6ASJALKma0s5ErbAI1j",
+	"UXBNxqLgCdGiRPfDMvJhE9guJDKhu/y8vqYBzpjnKVuPLsY1jV2BCBkS8jXahP4mkk30JeTUbPU8aDwE",
+	"Tkqvr9IkLzQxwh9RIgM9M3QknlE+hcTQnQRS0JCUwq/bRVMgX7ScRWbxDXlljzX9AnhiFl9wzVK72Goa",
+	"K88bPaQySRlSjGcYkUugyZzQiQZZ2t/xmlPiVm+leyfQus9YsZUmRqd0sRgh4dWaJJYduYdp/2nHLzLR",
+	"FnlC72LRL81JGO9VA7pG0Kiy+uPqfSz0v7/k0qDiHBApPLV4BaNBU7lcxZBR63pLR/doVlG9yMYCluz4",
+	"KTr81+OB4wpMC81qnhViU1qyClvwdlNyCM2Wf+iaBaBpv7cEZNsQ23xCvTP7fhswrZDa43ZE7eYiVYca",
+	"dJlPwzK6HG08S+rXaEWE617kr9FgRmWylpLWlSlKVd9uzYgVVCYkRSPRPlU+jyESbLyDeZYRweOKZB8E",
+	"nRGrI2o0KBTcZSdvDVMgPctl+ozQsTKSY82KLCkl8IkpHXKltPDQAnoJGr61hHgptckY958++Hb0Zy1C",
+	"0tn5LwzSxDrFQx620qHb7xELi7iGRpWqhgsV9aKEhSQYuB703+SC8eDE1o/mfiWMu0DOMhp5LJL5KmEy",
+	"dkshHPgNaIpugBZjnUH88Y5GFKWpLpRvvxMfDdP3QhM/LFu6myO09FeBoCRa6NmrTpxaZY0cRAPBktjJ",
+	"6iyGQ9QrQtJWwlSe0ipWv/P7VIoiX9PMUurS50b3CIV8RQNV4AY7iPBWgSztqxImEXnz4tlT4oZjUInb",
+	"1Ck6Eg06Ojdir+N+dcZ4DTS7FKG4xfaJuQ20d1tBrPxy+EytLLUN09GKERaliXnR3q9wS7+boYs0DSnS",
+	"pUJRBcNdyeS4TZTInXnZiel2eesI4HgaG0midwBrMHJqv8Z8DHSniozML6fO2jX8F+UwsvfAEMgXycWe",
+	"Km+Hs3lZ/CP7I/vf6r0qvKX1Lo42i2obCU4eP1wkof3X+/fqw78HxbHVEaR1qIGD7D+wbcjB7iLuTATG",
+	"+VcUO5ob2RiIvWB73YN5z15fHT54cPKQWJdCRNRMSE2Ai2I6I1qQXMKEffIsA/ZfO7SQXpTSxB9GuKiC",
+	"F9cAXjO/cnMvljdPCKKBhV5WwWpbWlE0qBKClkRO47ho6aIx967LfKiGqZDz5bJ84PdMJI1gLDGZDKIB",
+	"LRKbUwh8Ivp8lb1sRtyAlCwJRkoBzUj1O9lvGtoOb1mCzmYieDpvRkG1Yo83XnZDSF7DAxXmh+2AZuRr",
+	"dnWrONCWSOyYbWlD/N24iLAJYZrMqM0SCWWFuNzPdTbXe5Q3NC3gDlEsjiHgNFG1uBBoJGSQMNqLqCoW",
+	"eYAK2hjQ0Skx/6kpnXKRUTnIQ93AuTMyctg2OkUr6S333nMmerfQg4hwUb/rW0bdSZfKYQjTFNyAdKEJ",
+	"5WupuLX+9IQV5vUZm9oIHsk0i2kanmZpdJ9BNy+wz19mCXHf4mmX/mFrQXoV+fF23A7d8w+3PEp3TRaG",
+	"6yHJe2qUvS4NcPbtcMRcRvm8soDfGkhZlREj4LqR/jlVzkrSVXlumEjrwICVxBNc9x/li0vvift8VO2p",
+	"8dUlkNkkXiujnE1AhaB3bpNbiNLSXpwJ+b0Yg+SgoXIptESIxyePTn7+eUmefcvR0UoUrESUiZDVsVUJ",
+	"SoQ7Wue7wh4uCPZeKQe9YQ2v4NEP7G3IrY6Hb+51xwmuMDFxo5PfDudsnt8fhsCrKpC6w7YcWUWvvpw7",
+	"yRTUwRkRGdMaEvIRIEcbo6NZDe6/WL3pSjX00wt89TGKt+6vB0vg3su42xe6gwalQrmWT7B9FncSu5b4",
+	"ESvhMZCmsZjzyiKFJfLJTSVGk32bbZ6ysaTmoO2IUlwJx4b7fHJTnlTVpSi5kseKHJux22jbHMrTaUIh",
+	"iAEuq7ib2PTLU/KPR4//D3HZygTNmSokm/WabjFhf2Uy4hmIQ3m6XGnKexBhccpObRPt8sj+oLKebL82",
+	"62zC7TkieYI4wsDRe6VFnrvol6qohaEXKZvOdFMn2CYLdrmIFf70G3YvnYJf3tobBrdWsIKEuVwga1EM",
+	"3V6XStuXNtYNpLDZFuHb9yvTb3JFcAjCq+Ako0k4oXcDGyWULojOLxtlIK6VU9abdOmsyNtJAQx5Af4s",
+	"oLDCmMSURZuO7HIWB9Fg0h8B0Q36X2gEKviVhnxzbdM3pZZQ8RLR3M6aEG3aV/tTAcrFdf1PBWalvlIr",
+	"JtFugiobBdJs5fDzKuJlzdPvibnqJyNXNR63vJR+et02rrF7pec+eSGaa7qLWLb2Gd3BmiYhF33hxOHn",
+	"K12iZoyQX60Nt4fzN1begpkP4GURvO7QN4ue8fFilXjH9sm2+W/9K9GCYEo60eKM0DQtZXkDlz3VzVBZ",
+	"N1qlXFMtmZ8cL8CoTgkpTRkHSewAa9sRhSaaTiPS0CyOXJGFo1jUmcHDiaRFckhz1gnmPF4gYa8C4i3g",
+	"c5exeyVw9hRB84iNuFBGvpi3te/gJtyl6E6OxfY0nXpnvp8zziE5IynVRt5iikiYFMpFn3gfe3Dy84qU",
+	"r+8mLbgVzyr5uIn4vRRqofcO51wSMCUL3pPQa8NFzc8R4XBroGIhtzLuG0kvlKtbU/0VVt/1XldsvkWC",
+	"7EYWwHZ5hG9Mw8ULbHS0nAry9Bk5rweGZcyyWkjIroRz7Nl0VDeKCHQAePOSfdSFbBjrLZWGB6vVxf5m",
+	"zZLAAcyqiJLO6mdMaedHaZezxLITqgJEWb9jQ+RoVTUJLHMHocTCLyjS/+uVdqxp2QbqAiVLK3PMebwy",
+	"J/aRcQFCb8MaV92yjc1xboZLkaZjikbqdVzFRc99qyROq9LdzoQCS7LNnahZjkfB6ZQy3ghU7y2O2XA5",
+	"FwthfOXObY0tQZPOrCUdtBbnT7VkkVco+i+lbIuE3+UI6g9eGU+3FLp4B0HDiQLLuXh3C14EjKcjFZje",
+	"aiNQgnrwtZO87xwktVhzWebbXhYit6JBopfcbiUUylE9f61t71k4IsqHTgj/zCFspGe0wOrjzXFQ1mzB",
+	"ufnCnQTsVaPszV63wRAs4u4sqKiKUeyscguReeFIhN6YIrOWLZGmHeNLiDBds5AX6knBUn3IuAtAV+wz",
+	"KLJfV19wofdUAtG3LIaDU6Iyo+ue2DoIQ/LoV0aG5OSY5CJREUE3PfmZDMmDn+xPj48jrLdKHp6QIfmp",
+	"fOHY97nbOX0vv30jbDJSEBeS6bmtXePUfJsxWJU7xUKb9lE1wUzrHMubMj4JKJGY8MbQnWbkElthCNMO",
+	"08lhmXvoOXarLNoxzBhP6tIJGFmBtZvfcz/AwgIZxXSDZSoqcxqN8sgTm7tr607WBYIwQJyWlutapY3e",
+	"81Ky9tiqisjv8xuQXJBpQWUiKUtVRGJh5e1pIQE/nzA65UIxdfSev+fPb0DOyWhIczay9VRdfVfayMU8",
+	"JdSrD2FjOO3ziFCOocuYsml3oGfwnnt1O1jiwj1zKW5YAjJy9WI11SyucjsxOxar2yHalb6i93zUV+d2",
+	"VJVvfvehUcC5DNm3BTzJeE4aoff7Y5HMD4iQ7/l47jleMWf6VeFKG7iywGTUqp8/Ol1Ypl8hCBYU6j9r",
+	"vo8phVzoGciqUjElj05Ojt7bWk4sBo6Jja4o+3lO4xkcnhwde74mh8nnFy8G0eCmrMQxOD56gMNEDpzm",
+	"bHA6eHh0fPTQ1Ra118ic//DmwRDN4faRy/1oFHgdGLZx7sa0arqfHB8vKE68XlFir8BnoC4x4qwrBOwq",
+	"/04mthLZ12jw6PhB3/TVeoeNGs+WtBRZRo02O7jq1BpOqvKgmERf3YQ95T6fiaRI0ZFkqzW8G5SA/GAm",
+	"r6BbJEwfwk1pmukHcVWXrlm0a3D6LryzesgQOyN8jZYOdCzajAx1SihL9fV0ingYINDhiUqfy1o9D3rX",
+	"VAZFBRYV5ofBNhV4BoRqS4omtvD/zLAAlvW2jlCMW1tSoLfCQil20QLGMBE2Lm3Jt2262Prf/rDLO9qs",
+	"xBi4p+e2lYphpbhbdz2Pl19Prz/EZjfavPRw+Ut1l4QmDbB7c6tuGa3IRbOEBlEAhKbpGQZVeg/1DJhE",
+	"gWCvQRps3EqDMNRMfyFZeFIP2+HBNqv+9dLfas2RYa9YGXsb5NeJAzVIoroVRrcOJZO+iWe/QZ4Nsc7Q",
+	"GlrC3gN0zwEMv1T//tp7GL9CfRb3chS9bQ3KAfd8tx4tf6lqnPH1aw/81+VszQZSXz8sPb9hHWnVMQut",
+	"/7lokAsVQAaXFQHV+Avf+ekUqicimW8NLUKZI1+bOq0r+LIzzOzPCQlg6h+u0UoN3JENcgNLSGy8e9WM",
+	"w9z9W1GkCZnCd43V0eDRgxVYTNXwxLxwcrL8hbI1TpMs2thln9RZG7bSRlGrytW6crqpDdV3gaGOfIpC",
+	"E2sBY3xKKJ/bai6rUEZXDHBodThnwwhWnrbl/FBAtjwvIm+VWah5kNkEMRezZlS7pjKpIkIJ1v+zFRfN",
+	"+xGp6gDiHKW+HFWVAvC5l45g1Vuq6Zgq8NmGV62uIbx7Kr15tVSq87SYGiYugSZHxJBZ27kMS9+gdx9s",
+	"0xg+L3N4E2FVeqOul1ouyUWaGmjbZbyYHL4WHFyjHPWR5YoUvKymIw1KKfxWWX2xmocmiaqSL0aNYowZ",
+	"5XQKyeF4fpgKvMcjf7dHrbYSKEb4Nf4YBDSMvsZs9Q4WdmfbpdTZLZzYK6Dg0RgQ4FbsWsxJNr/WXr2Z",
+	"7iGSgnZ/Hm0UPTZhkBCrDFjksrgxZTfACePNc97o2/dD7hrEpaf0J6uD1NGsVXedIjHl5IbBLdlHIm6F",
+	"30CFuYb05WZvERhMtVks+T4tB+0Stbx6gb1I1S21t13x97Izv6OafgSDhf4YDKxjsNXQ95EioUDstY9q",
+	"gr8EohW9grJM+fmndcWntWSmVqtLJAXbF4DaxQVXEn4ebPvzISypz691+V+K2rH6PRCA9TVk88Y/lr9R",
+	"dU3cvYQUDR6vsge/fVr4thFa1erZ7xAwZ+PDIiqEaXv7bN6tJ3pom19oTQRn/gW00s5HyM0FjuU81y6n",
+	"rnslAyRx+MX96ytyoxTQAdW8s2+57NzaFuoHuFn9FiTftWFmE8F8PTxtoEQNFw8puGjUZmXKJ70LOZ5P",
+	"cvtMCb3HdnwfFOvar934lzAiNPlYQHRtNrCNPfDeoYetb25AV2zfeb6CXR7lK1jcenUrYsg/Z36PUcJU",
+	"5Jszazemj+uln69Jy8p8pYXi3UU5aJcWizottVe6w8S4rUDQHEjlh60y/KwuaB2UVTZgo5yDTU430G3m",
+	"4ftgrgAaBPPwC068kGNcggJ9UTenXsYr7Pij75fit3i6LiQ3ijhmU7oia+4EvK4vCwm3B+V1ZWCvLbg1",
+	"GhYBpL9qwH8HFsJu4vN9Gwhd7naYVLmzoVae4uLWxo7/7cSQe7QPXt0yHc9qrBeTSWRQ3zqbbC0sI8LY",
+	"HNIGxXFWMqYb+ecr3ow2/Zkf1pUGS/2yVYCkKh0wwhgHv3rCvk1DpilJRFxYRffgiPzTLA/rlkR+jk1d",
+	"F8fg6JzsW4qJ2aUHR2SERSLsV2xkFibl2CL7fibtnEwoS9UZAgoS+yfGykisruPahSfCtrY2PyNnNDvt",
+	"2tesnbbBznZ1ub1qFt/kamOdkZ77PWE2MVD9MOCXF/T5DU0LqoFUN6Ay4Rt0Am7U06RkU7btZZXHjW30",
+	"9ymfO4FshQtpCOrwiyz4Qi/mZcF3KXPZtJ4whsiCf9/IcUfTwjka8BUTnPEpZiZUwp/SkO8pGwEHEdEs",
+	"M3fFyn02mK1FzLyzLp0gG4gllwV/8azpNa1xZLgkKOnKUuiVsEXDJ43THSJdX2LxigIdpVszEDEhI1nw",
+	"URk2s59QTZGBXBbc3JX/uHrz+uBvjVC/iDS1zQ0l7hgbVBzaatIIljNELg9SJKZSYrEIwwBFau9dROxL",
+	"liEyXfq1IleTmmkCPFHfAAclaBlI4Fh92n6rtsbO6FsxZzew/2TXtPI/bX2FMmXpf7Sd7s5XyCY+EUqw",
+	"LAFeJAPXKm4Ze9hbf4sbg7cAa5X03QIPm6syzL2mjms74j6COgNRhy463WbI2VJhMeaKKxeBCJ90XwRi",
+	"WaIhFHgZqC62UydwlcCyMOjQRSEIidH1TS/dvftYr9se1DGkwnB9LTr6lg0frP2qDbxz5bZ7PXiYxHSN",
+	"MbffpfPOS7W6Z78dJix1cQZXk6ztro9+ePV2Hvdkj4ZQexHOmvcHi3jaJCVzbUK3pE2ah1/MfxYaR5/Z",
+	"55tdoAkGxwSIX8Cqih/6+znfHqxw2BcSqroGrklW89wROO7cqyZd0kiwVCk2dYEQ+3XQdQ+V7NN8wwf8",
+	"HUc+9RGva2cT+xHotHVHo8dr16ID5qhq+7/Fmq7X3qaTboHM7IZBu2zXe7Ys9uE4rib5ztHs+yWt9x2r",
+	"TPm0pN17irgMZtdSSRLvbJcS8B4GPmxXOerVt543K//sWO3aJQNoN8dbnHHlbftb6kB38+WelyjU3I41",
+	"c1V+qyoKy2VZY3SCuQQxS4FgUcF+c1YDk+5K6xeoZM8b9VC+S82s27HynhW0Rv2xXj3trNXCdWIto5h1",
+	"zzhRlv4psj+y3UpHRBeSK+zlevC3jMrctdntPpnHeZK0W6GX0n994h7XOCOKfWZ86vVSDPc6X3TpV+Ey",
+	"wy/eXytokM37/j9UHWxF5mTipt3o/qx1tNYJdgMSM5SMpsFswGXZbbpPYOiQ8T7Fb+G5HN8XKbu2Pt9q",
+	"iAvDQPwtVGnwV9q2Qf2LxGVujZNGwThOaB3cJrGc3SpqyzS0552v7pDrfhutawmqOuXrzKOwYY77I35r",
+	"c7Z3CYp9btPGPeXgPZ4TzbDtrOtETrA77+JQrRW5nMvOXOq2euXGfauKJK4ZxWpI3ehH2Teja6K5ooMW",
+	"2xB+2Glsd9XycaF2506sodgZ6Jgryv9aKt5l26RrK29hBrCR4mx+sJUKsONsvyK3HWtdUIM7T5L6Anyv",
+	"2lujwes9K25lh9EA0ibJ3zQX7u+kdf3KjGCOld289roUPS6u8aS9eJsa7BzJGn7BfyzJTzCKQuPGrZKk",
+	"YF76kcsWULgcv9hzDrS7Oc36juT4HoiJ0ZpwL38RlejuPCn60guDPUVYUsXrNJWlrD6lPj1pWfHrVXxX",
+	"r/zP7IahfRudqB8HK1/UD/Z0/x6l9QhZHy9aKSfRoPf3lZcYuXwp+y1QZWYbOv+/hez+m7h1YWoul0YW",
+	"XPnSwp5qdAvuk9zvkGznCe/LTnv11Mjq6OcbSB5/GTNsO5NqZwmRDWa2neTJ1gn9SKDEq2eLbzVJwg9r",
+	"3Ab85k15Jap8SttpmQep2vrJkg3yVAWSL2JGV+WgHSKc3yqmB+vqGmx/gUiCLaRwudOuSrXvIidm5QCC",
+	"q6qb1Xdpfmo261uJWO48eebc1m+H5Mx5LKq+r1ST0gj1wzb1NyzsVIWNlyVFbYaPXyuzmdhDbGqQKss3",
+	"elmbXqn+VhcAIgEjS6oBNqd1pRShNvEffnH/WpitW1OAXTMB11xwMRv4mxP/qhptGWhWNTkklCeRrVTa",
+	"cOHXPfvUnMcu8Cwi2EPPRaUhbm2ddYQ95srDl7tUPlpiCLpqfGZHfGUdM9APvvKDr+yGrzxzDQRd0jTZ",
+	"xxa7rtvgUPjV6COSgZxCYhVszFwqpASujSKhDoieSVFMZ4QSDreIPTwpG9Rvknfaz1SG0rVc3CC5+h6J",
+	"TDh52y39ryH+Vr0tfxCqH4TqWwrASEYwvf3Wll3nBKhMGchWw9SyO2+T5pxV5dCNMGPNTCn7CLboORK/",
+	"u1MlO/NfjyLZHqr3IfPYjrL3TEgCfWJDdMXhBkNZl/HpmS2X32jjMBESC4tJMZWg1A+X2XdONMyhWyun",
+	"H33vOiHikXJxS/Zn4pZklBc0Tef2+CFplidXRTzDAlYisXXUJKRAlY0hXU2sQZ3p8yJl+DdsTb5DXdh9",
+	"IYT+Kbsx6q/Xk3Jw+u6DD8uX7AY4KHVGKFe3IBW5nbEUM2lzKWJQyhU99IBgW2A4EGSgJYvV4kKzOGS1",
+	"mkx5ShlfsxjThRQZ6BkUWByEwCfbhNJKDYt2773n9lG1FiWxKGzvNZ6QlFq5zKrS3u4OeoHiWhgezWmW",
+	"LoLMmxz4+cWLqxzi9TDETRy2e7hZq/qEi2FwPWPKG9qzI0M15597u6qMsKJio7dlAjnwxALO2iZG4uOI",
+	"OFpr64cdkQtrzbKFbAQ3t1RkQCZAtS1tyMFwe0fDsapiSdDN9rCyFD732pHWDUgP/OKIWgjrmB4lMJU0",
+	"geSUvC+Ojx/Gt7O5/QeM6hY0Gf3I+NRVVC+43Xy3iOKvoC+BJszcn29zwS9xYTVJ3fH3Xgtt+ef8jFQn",
+	"rujcEo3midtylYsRr4LdmfPOe68j5LHHqxZ41CWFCuNo80N1x913H4yEhLiCYlsh08HpYGhVLDdP1bDU",
+	"zWckNvekKhftPcPADe9BI4Lde16VAPeeeR2MvKcVY/GeYQc+/4Hr1vn1w9f/DgAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

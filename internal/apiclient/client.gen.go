@@ -165,6 +165,150 @@ func (e MeAuthMethod) Valid() bool {
 	}
 }
 
+// Defines values for PolicyMode.
+const (
+	PolicyModeAudit   PolicyMode = "audit"
+	PolicyModeEnforce PolicyMode = "enforce"
+	PolicyModeOff     PolicyMode = "off"
+)
+
+// Valid indicates whether the value is a known member of the PolicyMode enum.
+func (e PolicyMode) Valid() bool {
+	switch e {
+	case PolicyModeAudit:
+		return true
+	case PolicyModeEnforce:
+		return true
+	case PolicyModeOff:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for PolicyOverridesMode.
+const (
+	PolicyOverridesModeAudit   PolicyOverridesMode = "audit"
+	PolicyOverridesModeEnforce PolicyOverridesMode = "enforce"
+	PolicyOverridesModeOff     PolicyOverridesMode = "off"
+)
+
+// Valid indicates whether the value is a known member of the PolicyOverridesMode enum.
+func (e PolicyOverridesMode) Valid() bool {
+	switch e {
+	case PolicyOverridesModeAudit:
+		return true
+	case PolicyOverridesModeEnforce:
+		return true
+	case PolicyOverridesModeOff:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for PolicyScope.
+const (
+	PolicyScopeCluster PolicyScope = "cluster"
+	PolicyScopeTeam    PolicyScope = "team"
+)
+
+// Valid indicates whether the value is a known member of the PolicyScope enum.
+func (e PolicyScope) Valid() bool {
+	switch e {
+	case PolicyScopeCluster:
+		return true
+	case PolicyScopeTeam:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for PolicySeverity.
+const (
+	PolicySeverityCritical PolicySeverity = "critical"
+	PolicySeverityHigh     PolicySeverity = "high"
+	PolicySeverityLow      PolicySeverity = "low"
+	PolicySeverityMedium   PolicySeverity = "medium"
+)
+
+// Valid indicates whether the value is a known member of the PolicySeverity enum.
+func (e PolicySeverity) Valid() bool {
+	switch e {
+	case PolicySeverityCritical:
+		return true
+	case PolicySeverityHigh:
+		return true
+	case PolicySeverityLow:
+		return true
+	case PolicySeverityMedium:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for PolicySource.
+const (
+	PolicySourceCluster PolicySource = "cluster"
+	PolicySourceDefault PolicySource = "default"
+	PolicySourceTeam    PolicySource = "team"
+)
+
+// Valid indicates whether the value is a known member of the PolicySource enum.
+func (e PolicySource) Valid() bool {
+	switch e {
+	case PolicySourceCluster:
+		return true
+	case PolicySourceDefault:
+		return true
+	case PolicySourceTeam:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for PolicySettingInputMode.
+const (
+	PolicySettingInputModeAudit   PolicySettingInputMode = "audit"
+	PolicySettingInputModeEnforce PolicySettingInputMode = "enforce"
+	PolicySettingInputModeOff     PolicySettingInputMode = "off"
+)
+
+// Valid indicates whether the value is a known member of the PolicySettingInputMode enum.
+func (e PolicySettingInputMode) Valid() bool {
+	switch e {
+	case PolicySettingInputModeAudit:
+		return true
+	case PolicySettingInputModeEnforce:
+		return true
+	case PolicySettingInputModeOff:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for PolicyViolationMode.
+const (
+	PolicyViolationModeAudit   PolicyViolationMode = "audit"
+	PolicyViolationModeEnforce PolicyViolationMode = "enforce"
+)
+
+// Valid indicates whether the value is a known member of the PolicyViolationMode enum.
+func (e PolicyViolationMode) Valid() bool {
+	switch e {
+	case PolicyViolationModeAudit:
+		return true
+	case PolicyViolationModeEnforce:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for Role.
 const (
 	Admin  Role = "admin"
@@ -254,19 +398,19 @@ func (e SubjectKind) Valid() bool {
 
 // Defines values for Tier.
 const (
-	Large  Tier = "large"
-	Medium Tier = "medium"
-	Small  Tier = "small"
+	TierLarge  Tier = "large"
+	TierMedium Tier = "medium"
+	TierSmall  Tier = "small"
 )
 
 // Valid indicates whether the value is a known member of the Tier enum.
 func (e Tier) Valid() bool {
 	switch e {
-	case Large:
+	case TierLarge:
 		return true
-	case Medium:
+	case TierMedium:
 		return true
-	case Small:
+	case TierSmall:
 		return true
 	default:
 		return false
@@ -636,6 +780,107 @@ type ParameterValidationResult struct {
 	Valid      bool                   `json:"valid"`
 }
 
+// Policy defines model for Policy.
+type Policy struct {
+	Category    string     `json:"category"`
+	Description string     `json:"description"`
+	Mode        PolicyMode `json:"mode"`
+	Name        string     `json:"name"`
+
+	// Overrides Team overrides (in the cluster-wide list only).
+	Overrides *[]struct {
+		Mode      PolicyOverridesMode `json:"mode"`
+		Parameter *[]string           `json:"parameter,omitempty"`
+		Team      string              `json:"team"`
+	} `json:"overrides,omitempty"`
+
+	// Parameter The policy's parameter, if it has one.
+	Parameter *struct {
+		Default []string `json:"default"`
+		Name    string   `json:"name"`
+		Value   []string `json:"value"`
+	} `json:"parameter,omitempty"`
+	Remediation string `json:"remediation"`
+
+	// Scope `team`: team namespaces, with per-team overrides; `cluster`: its own namespaces (e.g. default), no overrides.
+	Scope    PolicyScope    `json:"scope"`
+	Severity PolicySeverity `json:"severity"`
+
+	// Source Where the mode comes from.
+	Source PolicySource `json:"source"`
+	Title  string       `json:"title"`
+}
+
+// PolicyMode defines model for Policy.Mode.
+type PolicyMode string
+
+// PolicyOverridesMode defines model for Policy.Overrides.Mode.
+type PolicyOverridesMode string
+
+// PolicyScope `team`: team namespaces, with per-team overrides; `cluster`: its own namespaces (e.g. default), no overrides.
+type PolicyScope string
+
+// PolicySeverity defines model for Policy.Severity.
+type PolicySeverity string
+
+// PolicySource Where the mode comes from.
+type PolicySource string
+
+// PolicyCheck defines model for PolicyCheck.
+type PolicyCheck struct {
+	// Objects How many objects were checked.
+	Objects    int               `json:"objects"`
+	Passed     bool              `json:"passed"`
+	Violations []PolicyViolation `json:"violations"`
+}
+
+// PolicyCheckInput defines model for PolicyCheckInput.
+type PolicyCheckInput struct {
+	// Manifests A YAML stream of Kubernetes objects.
+	Manifests string `json:"manifests"`
+
+	// Namespace Namespace for objects that name none.
+	Namespace *string `json:"namespace,omitempty"`
+
+	// Team A DNS-1123 label, short enough to prefix namespace names.
+	Team *Name `json:"team,omitempty"`
+}
+
+// PolicyList defines model for PolicyList.
+type PolicyList struct {
+	Items []Policy `json:"items"`
+}
+
+// PolicySettingInput defines model for PolicySettingInput.
+type PolicySettingInput struct {
+	Mode PolicySettingInputMode `json:"mode"`
+
+	// Parameter Values of the policy's parameter (e.g. registry prefixes); omitted keeps the default.
+	Parameter *[]string `json:"parameter,omitempty"`
+}
+
+// PolicySettingInputMode defines model for PolicySettingInput.Mode.
+type PolicySettingInputMode string
+
+// PolicyViolation defines model for PolicyViolation.
+type PolicyViolation struct {
+	Kind        string              `json:"kind"`
+	Message     string              `json:"message"`
+	Mode        PolicyViolationMode `json:"mode"`
+	Name        string              `json:"name"`
+	Namespace   *string             `json:"namespace,omitempty"`
+	Policy      string              `json:"policy"`
+	Remediation string              `json:"remediation"`
+
+	// Rule The policy's validation (each library policy has one).
+	Rule     string `json:"rule"`
+	Severity string `json:"severity"`
+	Title    string `json:"title"`
+}
+
+// PolicyViolationMode defines model for PolicyViolation.Mode.
+type PolicyViolationMode string
+
 // Problem RFC 9457 problem details.
 type Problem struct {
 	Detail    *string       `json:"detail,omitempty"`
@@ -645,6 +890,9 @@ type Problem struct {
 	Status    int           `json:"status"`
 	Title     string        `json:"title"`
 	Type      string        `json:"type"`
+
+	// Violations Enforced policies that stopped the request (preflight).
+	Violations *[]PolicyViolation `json:"violations,omitempty"`
 }
 
 // Role defines model for Role.
@@ -836,6 +1084,9 @@ type IfMatch = string
 // Limit defines model for Limit.
 type Limit = int
 
+// PolicyName A DNS-1123 label, short enough to prefix namespace names.
+type PolicyName = Name
+
 // RunID defines model for RunID.
 type RunID = openapi_types.UUID
 
@@ -989,6 +1240,12 @@ type ValidateBlueprintParametersJSONRequestBody = ParameterValidation
 // RegisterClusterJSONRequestBody defines body for RegisterCluster for application/json ContentType.
 type RegisterClusterJSONRequestBody = ClusterRegister
 
+// SetPolicyJSONRequestBody defines body for SetPolicy for application/json ContentType.
+type SetPolicyJSONRequestBody = PolicySettingInput
+
+// CheckPoliciesJSONRequestBody defines body for CheckPolicies for application/json ContentType.
+type CheckPoliciesJSONRequestBody = PolicyCheckInput
+
 // CreateTeamJSONRequestBody defines body for CreateTeam for application/json ContentType.
 type CreateTeamJSONRequestBody = TeamCreate
 
@@ -1006,6 +1263,9 @@ type AddTeamMemberJSONRequestBody = MemberCreate
 
 // UpdateTeamMemberJSONRequestBody defines body for UpdateTeamMember for application/json ContentType.
 type UpdateTeamMemberJSONRequestBody = MemberUpdate
+
+// SetTeamPolicyJSONRequestBody defines body for SetTeamPolicy for application/json ContentType.
+type SetTeamPolicyJSONRequestBody = PolicySettingInput
 
 // CreateServiceJSONRequestBody defines body for CreateService for application/json ContentType.
 type CreateServiceJSONRequestBody = ServiceCreate
@@ -1164,6 +1424,48 @@ type ClientInterface interface {
 	// Corresponds with GET /api/v1/me (the `GetMe` operationId).
 	GetMe(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// ListPolicies The guardrail library with each policy's cluster-wide mode and team overrides.
+	//
+	// Corresponds with GET /api/v1/policies (the `ListPolicies` operationId).
+	ListPolicies(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ResetPolicy Return a policy to the library's default (platform admins).
+	//
+	// Corresponds with DELETE /api/v1/policies/{policy} (the `ResetPolicy` operationId).
+	ResetPolicy(ctx context.Context, policy PolicyName, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SetPolicyWithBody Switch a policy off, to audit or to enforce cluster-wide, with its parameter (platform admins).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /api/v1/policies/{policy} (the `SetPolicy` operationId).
+	SetPolicyWithBody(ctx context.Context, policy PolicyName, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SetPolicy Switch a policy off, to audit or to enforce cluster-wide, with its parameter (platform admins).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /api/v1/policies/{policy} (the `SetPolicy` operationId).
+	SetPolicy(ctx context.Context, policy PolicyName, body SetPolicyJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CheckPoliciesWithBody Evaluate manifests against the enabled library, as preflight does (any caller).
+	//
+	// `manifests` is a YAML stream (several documents). With `team`, the team's overrides apply (team viewer). `passed` is false when an enforced policy fails; audited failures are listed but do not fail the check.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/v1/policy-checks (the `CheckPolicies` operationId).
+	CheckPoliciesWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CheckPolicies Evaluate manifests against the enabled library, as preflight does (any caller).
+	//
+	// `manifests` is a YAML stream (several documents). With `team`, the team's overrides apply (team viewer). `passed` is false when an enforced policy fails; audited failures are listed but do not fail the check.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/v1/policy-checks (the `CheckPolicies` operationId).
+	CheckPolicies(ctx context.Context, body CheckPoliciesJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// GetRun A provisioning run with each step's state, timings and error (team viewer).
 	//
 	// Corresponds with GET /api/v1/runs/{run} (the `GetRun` operationId).
@@ -1301,6 +1603,30 @@ type ClientInterface interface {
 	//
 	// Corresponds with PATCH /api/v1/teams/{team}/members/{member} (the `UpdateTeamMember` operationId).
 	UpdateTeamMember(ctx context.Context, team TeamName, member openapi_types.UUID, body UpdateTeamMemberJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListTeamPolicies How every policy runs in the team's namespaces (team viewer).
+	//
+	// Corresponds with GET /api/v1/teams/{team}/policies (the `ListTeamPolicies` operationId).
+	ListTeamPolicies(ctx context.Context, team TeamName, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ResetTeamPolicy Remove a team's override (platform admins).
+	//
+	// Corresponds with DELETE /api/v1/teams/{team}/policies/{policy} (the `ResetTeamPolicy` operationId).
+	ResetTeamPolicy(ctx context.Context, team TeamName, policy PolicyName, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SetTeamPolicyWithBody Override a policy for one team's namespaces (platform admins).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /api/v1/teams/{team}/policies/{policy} (the `SetTeamPolicy` operationId).
+	SetTeamPolicyWithBody(ctx context.Context, team TeamName, policy PolicyName, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SetTeamPolicy Override a policy for one team's namespaces (platform admins).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /api/v1/teams/{team}/policies/{policy} (the `SetTeamPolicy` operationId).
+	SetTeamPolicy(ctx context.Context, team TeamName, policy PolicyName, body SetTeamPolicyJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListServices A team's services (team viewer).
 	//
@@ -1582,6 +1908,108 @@ func (c *Client) GetCluster(ctx context.Context, cluster Name, reqEditors ...Req
 // Corresponds with GET /api/v1/me (the `GetMe` operationId).
 func (c *Client) GetMe(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetMeRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListPolicies The guardrail library with each policy's cluster-wide mode and team overrides.
+//
+// Corresponds with GET /api/v1/policies (the `ListPolicies` operationId).
+func (c *Client) ListPolicies(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListPoliciesRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ResetPolicy Return a policy to the library's default (platform admins).
+//
+// Corresponds with DELETE /api/v1/policies/{policy} (the `ResetPolicy` operationId).
+func (c *Client) ResetPolicy(ctx context.Context, policy PolicyName, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewResetPolicyRequest(c.Server, policy)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SetPolicyWithBody Switch a policy off, to audit or to enforce cluster-wide, with its parameter (platform admins).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /api/v1/policies/{policy} (the `SetPolicy` operationId).
+func (c *Client) SetPolicyWithBody(ctx context.Context, policy PolicyName, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSetPolicyRequestWithBody(c.Server, policy, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SetPolicy Switch a policy off, to audit or to enforce cluster-wide, with its parameter (platform admins).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /api/v1/policies/{policy} (the `SetPolicy` operationId).
+func (c *Client) SetPolicy(ctx context.Context, policy PolicyName, body SetPolicyJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSetPolicyRequest(c.Server, policy, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CheckPoliciesWithBody Evaluate manifests against the enabled library, as preflight does (any caller).
+//
+// `manifests` is a YAML stream (several documents). With `team`, the team's overrides apply (team viewer). `passed` is false when an enforced policy fails; audited failures are listed but do not fail the check.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/v1/policy-checks (the `CheckPolicies` operationId).
+func (c *Client) CheckPoliciesWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCheckPoliciesRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CheckPolicies Evaluate manifests against the enabled library, as preflight does (any caller).
+//
+// `manifests` is a YAML stream (several documents). With `team`, the team's overrides apply (team viewer). `passed` is false when an enforced policy fails; audited failures are listed but do not fail the check.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/v1/policy-checks (the `CheckPolicies` operationId).
+func (c *Client) CheckPolicies(ctx context.Context, body CheckPoliciesJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCheckPoliciesRequest(c.Server, body)
 	if err != nil {
 		return nil, err
 	}
@@ -1960,6 +2388,70 @@ func (c *Client) UpdateTeamMemberWithBody(ctx context.Context, team TeamName, me
 // Corresponds with PATCH /api/v1/teams/{team}/members/{member} (the `UpdateTeamMember` operationId).
 func (c *Client) UpdateTeamMember(ctx context.Context, team TeamName, member openapi_types.UUID, body UpdateTeamMemberJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewUpdateTeamMemberRequest(c.Server, team, member, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListTeamPolicies How every policy runs in the team's namespaces (team viewer).
+//
+// Corresponds with GET /api/v1/teams/{team}/policies (the `ListTeamPolicies` operationId).
+func (c *Client) ListTeamPolicies(ctx context.Context, team TeamName, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListTeamPoliciesRequest(c.Server, team)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ResetTeamPolicy Remove a team's override (platform admins).
+//
+// Corresponds with DELETE /api/v1/teams/{team}/policies/{policy} (the `ResetTeamPolicy` operationId).
+func (c *Client) ResetTeamPolicy(ctx context.Context, team TeamName, policy PolicyName, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewResetTeamPolicyRequest(c.Server, team, policy)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SetTeamPolicyWithBody Override a policy for one team's namespaces (platform admins).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /api/v1/teams/{team}/policies/{policy} (the `SetTeamPolicy` operationId).
+func (c *Client) SetTeamPolicyWithBody(ctx context.Context, team TeamName, policy PolicyName, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSetTeamPolicyRequestWithBody(c.Server, team, policy, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SetTeamPolicy Override a policy for one team's namespaces (platform admins).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /api/v1/teams/{team}/policies/{policy} (the `SetTeamPolicy` operationId).
+func (c *Client) SetTeamPolicy(ctx context.Context, team TeamName, policy PolicyName, body SetTeamPolicyJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSetTeamPolicyRequest(c.Server, team, policy, body)
 	if err != nil {
 		return nil, err
 	}
@@ -2674,6 +3166,154 @@ func NewGetMeRequest(server string) (*http.Request, error) {
 	if err != nil {
 		return nil, err
 	}
+
+	return req, nil
+}
+
+// NewListPoliciesRequest constructs an http.Request for the ListPolicies method
+func NewListPoliciesRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/policies")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewResetPolicyRequest constructs an http.Request for the ResetPolicy method
+func NewResetPolicyRequest(server string, policy PolicyName) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "policy", policy, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/policies/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewSetPolicyRequest calls the generic SetPolicy builder with application/json body
+func NewSetPolicyRequest(server string, policy PolicyName, body SetPolicyJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewSetPolicyRequestWithBody(server, policy, "application/json", bodyReader)
+}
+
+// NewSetPolicyRequestWithBody constructs an http.Request for the SetPolicy method, with any body, and a specified content type
+func NewSetPolicyRequestWithBody(server string, policy PolicyName, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "policy", policy, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/policies/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewCheckPoliciesRequest calls the generic CheckPolicies builder with application/json body
+func NewCheckPoliciesRequest(server string, body CheckPoliciesJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCheckPoliciesRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewCheckPoliciesRequestWithBody constructs an http.Request for the CheckPolicies method, with any body, and a specified content type
+func NewCheckPoliciesRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/policy-checks")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
 
 	return req, nil
 }
@@ -3654,6 +4294,135 @@ func NewUpdateTeamMemberRequestWithBody(server string, team TeamName, member ope
 	return req, nil
 }
 
+// NewListTeamPoliciesRequest constructs an http.Request for the ListTeamPolicies method
+func NewListTeamPoliciesRequest(server string, team TeamName) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "team", team, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/teams/%s/policies", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewResetTeamPolicyRequest constructs an http.Request for the ResetTeamPolicy method
+func NewResetTeamPolicyRequest(server string, team TeamName, policy PolicyName) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "team", team, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "policy", policy, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/teams/%s/policies/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewSetTeamPolicyRequest calls the generic SetTeamPolicy builder with application/json body
+func NewSetTeamPolicyRequest(server string, team TeamName, policy PolicyName, body SetTeamPolicyJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewSetTeamPolicyRequestWithBody(server, team, policy, "application/json", bodyReader)
+}
+
+// NewSetTeamPolicyRequestWithBody constructs an http.Request for the SetTeamPolicy method, with any body, and a specified content type
+func NewSetTeamPolicyRequestWithBody(server string, team TeamName, policy PolicyName, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "team", team, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "policy", policy, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/teams/%s/policies/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
 // NewListServicesRequest constructs an http.Request for the ListServices method
 func NewListServicesRequest(server string, team TeamName) (*http.Request, error) {
 	var err error
@@ -4209,6 +4978,52 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /api/v1/me (the `GetMe` operationId).
 	GetMeWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetMeResponse, error)
 
+	// ListPoliciesWithResponse The guardrail library with each policy's cluster-wide mode and team overrides.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v1/policies (the `ListPolicies` operationId).
+	ListPoliciesWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListPoliciesResponse, error)
+
+	// ResetPolicyWithResponse Return a policy to the library's default (platform admins).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /api/v1/policies/{policy} (the `ResetPolicy` operationId).
+	ResetPolicyWithResponse(ctx context.Context, policy PolicyName, reqEditors ...RequestEditorFn) (*ResetPolicyResponse, error)
+
+	// SetPolicyWithBodyWithResponse Switch a policy off, to audit or to enforce cluster-wide, with its parameter (platform admins).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /api/v1/policies/{policy} (the `SetPolicy` operationId).
+	SetPolicyWithBodyWithResponse(ctx context.Context, policy PolicyName, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SetPolicyResponse, error)
+
+	// SetPolicyWithResponse Switch a policy off, to audit or to enforce cluster-wide, with its parameter (platform admins).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /api/v1/policies/{policy} (the `SetPolicy` operationId).
+	SetPolicyWithResponse(ctx context.Context, policy PolicyName, body SetPolicyJSONRequestBody, reqEditors ...RequestEditorFn) (*SetPolicyResponse, error)
+
+	// CheckPoliciesWithBodyWithResponse Evaluate manifests against the enabled library, as preflight does (any caller).
+	//
+	// `manifests` is a YAML stream (several documents). With `team`, the team's overrides apply (team viewer). `passed` is false when an enforced policy fails; audited failures are listed but do not fail the check.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/policy-checks (the `CheckPolicies` operationId).
+	CheckPoliciesWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CheckPoliciesResponse, error)
+
+	// CheckPoliciesWithResponse Evaluate manifests against the enabled library, as preflight does (any caller).
+	//
+	// `manifests` is a YAML stream (several documents). With `team`, the team's overrides apply (team viewer). `passed` is false when an enforced policy fails; audited failures are listed but do not fail the check.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/policy-checks (the `CheckPolicies` operationId).
+	CheckPoliciesWithResponse(ctx context.Context, body CheckPoliciesJSONRequestBody, reqEditors ...RequestEditorFn) (*CheckPoliciesResponse, error)
+
 	// GetRunWithResponse A provisioning run with each step's state, timings and error (team viewer).
 	//
 	// Returns a wrapper object for the known response body format(s).
@@ -4370,6 +5185,34 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with PATCH /api/v1/teams/{team}/members/{member} (the `UpdateTeamMember` operationId).
 	UpdateTeamMemberWithResponse(ctx context.Context, team TeamName, member openapi_types.UUID, body UpdateTeamMemberJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateTeamMemberResponse, error)
+
+	// ListTeamPoliciesWithResponse How every policy runs in the team's namespaces (team viewer).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v1/teams/{team}/policies (the `ListTeamPolicies` operationId).
+	ListTeamPoliciesWithResponse(ctx context.Context, team TeamName, reqEditors ...RequestEditorFn) (*ListTeamPoliciesResponse, error)
+
+	// ResetTeamPolicyWithResponse Remove a team's override (platform admins).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /api/v1/teams/{team}/policies/{policy} (the `ResetTeamPolicy` operationId).
+	ResetTeamPolicyWithResponse(ctx context.Context, team TeamName, policy PolicyName, reqEditors ...RequestEditorFn) (*ResetTeamPolicyResponse, error)
+
+	// SetTeamPolicyWithBodyWithResponse Override a policy for one team's namespaces (platform admins).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /api/v1/teams/{team}/policies/{policy} (the `SetTeamPolicy` operationId).
+	SetTeamPolicyWithBodyWithResponse(ctx context.Context, team TeamName, policy PolicyName, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SetTeamPolicyResponse, error)
+
+	// SetTeamPolicyWithResponse Override a policy for one team's namespaces (platform admins).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /api/v1/teams/{team}/policies/{policy} (the `SetTeamPolicy` operationId).
+	SetTeamPolicyWithResponse(ctx context.Context, team TeamName, policy PolicyName, body SetTeamPolicyJSONRequestBody, reqEditors ...RequestEditorFn) (*SetTeamPolicyResponse, error)
 
 	// ListServicesWithResponse A team's services (team viewer).
 	//
@@ -5155,6 +5998,268 @@ func (r GetMeResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r GetMeResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ListPoliciesResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *PolicyList
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListPoliciesResponse) GetJSON200() *PolicyList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListPoliciesResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetBody returns the raw response body bytes
+func (r ListPoliciesResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListPoliciesResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListPoliciesResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListPoliciesResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ResetPolicyResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ResetPolicyResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ResetPolicyResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ResetPolicyResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetBody returns the raw response body bytes
+func (r ResetPolicyResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ResetPolicyResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ResetPolicyResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ResetPolicyResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type SetPolicyResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Policy
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *TooLarge
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Invalid
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r SetPolicyResponse) GetJSON200() *Policy {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r SetPolicyResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r SetPolicyResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r SetPolicyResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r SetPolicyResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r SetPolicyResponse) GetApplicationproblemJSON413() *TooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r SetPolicyResponse) GetApplicationproblemJSON422() *Invalid {
+	return r.ApplicationproblemJSON422
+}
+
+// GetBody returns the raw response body bytes
+func (r SetPolicyResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r SetPolicyResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r SetPolicyResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r SetPolicyResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type CheckPoliciesResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *PolicyCheck
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *TooLarge
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Invalid
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r CheckPoliciesResponse) GetJSON200() *PolicyCheck {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r CheckPoliciesResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CheckPoliciesResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r CheckPoliciesResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r CheckPoliciesResponse) GetApplicationproblemJSON413() *TooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r CheckPoliciesResponse) GetApplicationproblemJSON422() *Invalid {
+	return r.ApplicationproblemJSON422
+}
+
+// GetBody returns the raw response body bytes
+func (r CheckPoliciesResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CheckPoliciesResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CheckPoliciesResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CheckPoliciesResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -6509,6 +7614,199 @@ func (r UpdateTeamMemberResponse) ContentType() string {
 	return ""
 }
 
+type ListTeamPoliciesResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *PolicyList
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListTeamPoliciesResponse) GetJSON200() *PolicyList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListTeamPoliciesResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ListTeamPoliciesResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetBody returns the raw response body bytes
+func (r ListTeamPoliciesResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListTeamPoliciesResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListTeamPoliciesResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListTeamPoliciesResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ResetTeamPolicyResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ResetTeamPolicyResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ResetTeamPolicyResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ResetTeamPolicyResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetBody returns the raw response body bytes
+func (r ResetTeamPolicyResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ResetTeamPolicyResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ResetTeamPolicyResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ResetTeamPolicyResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type SetTeamPolicyResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Policy
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *TooLarge
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Invalid
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r SetTeamPolicyResponse) GetJSON200() *Policy {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r SetTeamPolicyResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r SetTeamPolicyResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r SetTeamPolicyResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r SetTeamPolicyResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r SetTeamPolicyResponse) GetApplicationproblemJSON413() *TooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r SetTeamPolicyResponse) GetApplicationproblemJSON422() *Invalid {
+	return r.ApplicationproblemJSON422
+}
+
+// GetBody returns the raw response body bytes
+func (r SetTeamPolicyResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r SetTeamPolicyResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r SetTeamPolicyResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r SetTeamPolicyResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type ListServicesResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -7380,6 +8678,88 @@ func (c *ClientWithResponses) GetMeWithResponse(ctx context.Context, reqEditors 
 	return ParseGetMeResponse(rsp)
 }
 
+// ListPoliciesWithResponse The guardrail library with each policy's cluster-wide mode and team overrides.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v1/policies (the `ListPolicies` operationId).
+func (c *ClientWithResponses) ListPoliciesWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListPoliciesResponse, error) {
+	rsp, err := c.ListPolicies(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListPoliciesResponse(rsp)
+}
+
+// ResetPolicyWithResponse Return a policy to the library's default (platform admins).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /api/v1/policies/{policy} (the `ResetPolicy` operationId).
+func (c *ClientWithResponses) ResetPolicyWithResponse(ctx context.Context, policy PolicyName, reqEditors ...RequestEditorFn) (*ResetPolicyResponse, error) {
+	rsp, err := c.ResetPolicy(ctx, policy, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseResetPolicyResponse(rsp)
+}
+
+// SetPolicyWithBodyWithResponse Switch a policy off, to audit or to enforce cluster-wide, with its parameter (platform admins).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /api/v1/policies/{policy} (the `SetPolicy` operationId).
+func (c *ClientWithResponses) SetPolicyWithBodyWithResponse(ctx context.Context, policy PolicyName, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SetPolicyResponse, error) {
+	rsp, err := c.SetPolicyWithBody(ctx, policy, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSetPolicyResponse(rsp)
+}
+
+// SetPolicyWithResponse Switch a policy off, to audit or to enforce cluster-wide, with its parameter (platform admins).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /api/v1/policies/{policy} (the `SetPolicy` operationId).
+func (c *ClientWithResponses) SetPolicyWithResponse(ctx context.Context, policy PolicyName, body SetPolicyJSONRequestBody, reqEditors ...RequestEditorFn) (*SetPolicyResponse, error) {
+	rsp, err := c.SetPolicy(ctx, policy, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSetPolicyResponse(rsp)
+}
+
+// CheckPoliciesWithBodyWithResponse Evaluate manifests against the enabled library, as preflight does (any caller).
+//
+// `manifests` is a YAML stream (several documents). With `team`, the team's overrides apply (team viewer). `passed` is false when an enforced policy fails; audited failures are listed but do not fail the check.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/policy-checks (the `CheckPolicies` operationId).
+func (c *ClientWithResponses) CheckPoliciesWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CheckPoliciesResponse, error) {
+	rsp, err := c.CheckPoliciesWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCheckPoliciesResponse(rsp)
+}
+
+// CheckPoliciesWithResponse Evaluate manifests against the enabled library, as preflight does (any caller).
+//
+// `manifests` is a YAML stream (several documents). With `team`, the team's overrides apply (team viewer). `passed` is false when an enforced policy fails; audited failures are listed but do not fail the check.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/policy-checks (the `CheckPolicies` operationId).
+func (c *ClientWithResponses) CheckPoliciesWithResponse(ctx context.Context, body CheckPoliciesJSONRequestBody, reqEditors ...RequestEditorFn) (*CheckPoliciesResponse, error) {
+	rsp, err := c.CheckPolicies(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCheckPoliciesResponse(rsp)
+}
+
 // GetRunWithResponse A provisioning run with each step's state, timings and error (team viewer).
 //
 // Returns a wrapper object for the known response body format(s).
@@ -7684,6 +9064,58 @@ func (c *ClientWithResponses) UpdateTeamMemberWithResponse(ctx context.Context, 
 		return nil, err
 	}
 	return ParseUpdateTeamMemberResponse(rsp)
+}
+
+// ListTeamPoliciesWithResponse How every policy runs in the team's namespaces (team viewer).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v1/teams/{team}/policies (the `ListTeamPolicies` operationId).
+func (c *ClientWithResponses) ListTeamPoliciesWithResponse(ctx context.Context, team TeamName, reqEditors ...RequestEditorFn) (*ListTeamPoliciesResponse, error) {
+	rsp, err := c.ListTeamPolicies(ctx, team, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListTeamPoliciesResponse(rsp)
+}
+
+// ResetTeamPolicyWithResponse Remove a team's override (platform admins).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /api/v1/teams/{team}/policies/{policy} (the `ResetTeamPolicy` operationId).
+func (c *ClientWithResponses) ResetTeamPolicyWithResponse(ctx context.Context, team TeamName, policy PolicyName, reqEditors ...RequestEditorFn) (*ResetTeamPolicyResponse, error) {
+	rsp, err := c.ResetTeamPolicy(ctx, team, policy, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseResetTeamPolicyResponse(rsp)
+}
+
+// SetTeamPolicyWithBodyWithResponse Override a policy for one team's namespaces (platform admins).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /api/v1/teams/{team}/policies/{policy} (the `SetTeamPolicy` operationId).
+func (c *ClientWithResponses) SetTeamPolicyWithBodyWithResponse(ctx context.Context, team TeamName, policy PolicyName, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SetTeamPolicyResponse, error) {
+	rsp, err := c.SetTeamPolicyWithBody(ctx, team, policy, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSetTeamPolicyResponse(rsp)
+}
+
+// SetTeamPolicyWithResponse Override a policy for one team's namespaces (platform admins).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /api/v1/teams/{team}/policies/{policy} (the `SetTeamPolicy` operationId).
+func (c *ClientWithResponses) SetTeamPolicyWithResponse(ctx context.Context, team TeamName, policy PolicyName, body SetTeamPolicyJSONRequestBody, reqEditors ...RequestEditorFn) (*SetTeamPolicyResponse, error) {
+	rsp, err := c.SetTeamPolicy(ctx, team, policy, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSetTeamPolicyResponse(rsp)
 }
 
 // ListServicesWithResponse A team's services (team viewer).
@@ -8409,6 +9841,211 @@ func ParseGetMeResponse(rsp *http.Response) (*GetMeResponse, error) {
 			return nil, err
 		}
 		response.ApplicationproblemJSON401 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseListPoliciesResponse parses an HTTP response from a ListPoliciesWithResponse call
+func ParseListPoliciesResponse(rsp *http.Response) (*ListPoliciesResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListPoliciesResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest PolicyList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseResetPolicyResponse parses an HTTP response from a ResetPolicyWithResponse call
+func ParseResetPolicyResponse(rsp *http.Response) (*ResetPolicyResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ResetPolicyResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseSetPolicyResponse parses an HTTP response from a SetPolicyWithResponse call
+func ParseSetPolicyResponse(rsp *http.Response) (*SetPolicyResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &SetPolicyResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Policy
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Invalid
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseCheckPoliciesResponse parses an HTTP response from a CheckPoliciesWithResponse call
+func ParseCheckPoliciesResponse(rsp *http.Response) (*CheckPoliciesResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CheckPoliciesResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest PolicyCheck
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Invalid
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
 
 	}
 
@@ -9524,6 +11161,157 @@ func ParseUpdateTeamMemberResponse(rsp *http.Response) (*UpdateTeamMemberRespons
 			return nil, err
 		}
 		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Invalid
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseListTeamPoliciesResponse parses an HTTP response from a ListTeamPoliciesWithResponse call
+func ParseListTeamPoliciesResponse(rsp *http.Response) (*ListTeamPoliciesResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListTeamPoliciesResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest PolicyList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseResetTeamPolicyResponse parses an HTTP response from a ResetTeamPolicyWithResponse call
+func ParseResetTeamPolicyResponse(rsp *http.Response) (*ResetTeamPolicyResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ResetTeamPolicyResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseSetTeamPolicyResponse parses an HTTP response from a SetTeamPolicyWithResponse call
+func ParseSetTeamPolicyResponse(rsp *http.Response) (*SetTeamPolicyResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &SetTeamPolicyResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Policy
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
 		var dest TooLarge

@@ -87,8 +87,9 @@ func CheckRelease(service, image, tag string) error {
 	if !imageRef.MatchString(image) || len(image) > 200 {
 		add("/image", "must be an image reference without tag or digest, such as registry.example.com/team/app")
 	}
-	if !imageTag.MatchString(tag) || tag == "latest" {
-		add("/tag", "must be a pinned tag (not latest)")
+	// Whether latest is acceptable is a policy's call (disallow-latest-tag), not the format's.
+	if !imageTag.MatchString(tag) {
+		add("/tag", "must be an image tag: letters, digits, _ . - (up to 128)")
 	}
 	if len(inv.Fields) > 0 {
 		return inv

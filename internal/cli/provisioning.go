@@ -23,7 +23,7 @@ import (
 // Argo CD's state goes into notes, readiness details that do not make Berth unready: teams
 // and blueprints work without it.
 func startProvisioning(ctx context.Context, c *config.Config, creds gitops.Credentials, st *store.Store, ten *tenancy.Service, catalog *blueprint.Catalog,
-	kc *kube.Clients, notes map[string]func(context.Context) error, log *slog.Logger) (*provision.Service, error) {
+	kc *kube.Clients, preflight provision.Preflight, notes map[string]func(context.Context) error, log *slog.Logger) (*provision.Service, error) {
 	remote := c.GitOpsRepo
 	if remote == "" {
 		dir := c.DataDir
@@ -50,7 +50,7 @@ func startProvisioning(ctx context.Context, c *config.Config, creds gitops.Crede
 		url = "file://" + url
 	}
 	d := provision.Deps{Store: st, Tenancy: ten, Blueprints: catalog, Repo: repo, RepoURL: url, IngressNamespace: c.IngressNamespace,
-		ManualSync: c.ManualSync, Log: log.With("loop", "provision")}
+		ManualSync: c.ManualSync, Preflight: preflight, Log: log.With("loop", "provision")}
 	if kc != nil {
 		if d.Argo, err = gitops.NewArgoCD(kc.Config, c.ArgoCDNamespace, url); err != nil {
 			return nil, err

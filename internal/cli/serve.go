@@ -119,12 +119,16 @@ func Serve(ctx context.Context, c *config.Config, log *slog.Logger, ready chan<-
 		notes["blueprints-repo"] = bp.check
 	}
 	ten := tenancy.NewService(st, topts)
-	prov, err := startProvisioning(ctx, c, creds, st, ten, catalog, kc, notes, log)
+	policies, err := startPolicies(ctx, st, ten, kc, log)
+	if err != nil {
+		return err
+	}
+	prov, err := startProvisioning(ctx, c, creds, st, ten, catalog, kc, policies.Preflight, notes, log)
 	if err != nil {
 		return err
 	}
 	deps := server.Deps{
-		Blueprints: catalog, Provision: prov,
+		Blueprints: catalog, Provision: prov, Policies: policies,
 		Log: log, Store: st, Auth: auth.New(c), Admins: access.NewAdmins(c.PlatformAdmins),
 		Tenancy:      ten,
 		MaxBodyBytes: c.MaxBodyBytes,

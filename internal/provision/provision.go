@@ -121,6 +121,9 @@ func (s *Service) Create(ctx context.Context, p access.Principal, team string, i
 	if err := blueprint.CheckRelease(in.Name, in.Image, in.Tag); err != nil {
 		return store.Run{}, err
 	}
+	if err := s.checkPolicies(ctx, t.Name, in.Name, in.Image, in.Tag, in.Repo, bp, values, in.Environments, envs); err != nil {
+		return store.Run{}, err
+	}
 	params := map[string]any{}
 	for k, v := range values {
 		params[k] = v
@@ -334,6 +337,13 @@ func (s *Service) release(ctx context.Context, p access.Principal, team, name, a
 	if err := blueprint.CheckRelease(svc.Name, svc.Image, tag); err != nil {
 		return store.Run{}, err
 	}
+	envs, err := q.ListEnvironments(ctx, t.ID)
+	if err != nil {
+		return store.Run{}, err
+	}
+	if err := s.checkPolicies(ctx, t.Name, svc.Name, svc.Image, tag, svc.Repo, bp, values, svc.Environments, envs); err != nil {
+		return store.Run{}, err
+	}
 	resolved := map[string]any{}
 	for k, v := range values {
 		resolved[k] = v
@@ -393,4 +403,27 @@ func (s *Service) Sync(ctx context.Context, p access.Principal, team, name, env 
 		return audit.Record(ctx, q, p, audit.Entry{Action: "service.sync", Team: t.Name, Target: "team/" + t.Name + "/service/" + name + "/" + env,
 			Detail: map[string]any{"application": app}}, s.now())
 	})
+}
+
+// checkPolicies runs the preflight before a request is accepted, so that enforced policy
+// failures are the request's 422 rather than a failed run; the run checks again before it
+// commits, as policies may change in between.
+func (s *Service) checkPolicies(ctx context.Context, team, name, image, tag, repo string, bp *blueprint.Blueprint, values blueprint.Values,
+	want []string, envs []store.Environment) error {
+	if s.deps.Preflight == nil {
+		return nil
+	}
+	var in []blueprint.Environment
+	for _, e := range envs {
+		if slices.Contains(want, e.Name) {
+			in = append(in, blueprint.Environment{Name: e.Name, Namespace: e.Namespace})
+		}
+	}
+	r, err := blueprint.Render(bp, blueprint.Input{Team: team, Service: name, Image: image, Tag: tag, Repo: repo, GitOpsRepo: s.deps.RepoURL,
+		Environments: in, IngressNamespace: s.deps.IngressNamespace, Values: values})
+	if err != nil {
+		return err
+	}
+	_, err = s.deps.Preflight(ctx, team, r.GitOps)
+	return err
 }

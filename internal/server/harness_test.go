@@ -19,6 +19,7 @@ import (
 	"github.com/berth-platform/berth/internal/blueprint"
 	"github.com/berth-platform/berth/internal/config"
 	"github.com/berth-platform/berth/internal/gitops"
+	"github.com/berth-platform/berth/internal/policy"
 	"github.com/berth-platform/berth/internal/provision"
 	"github.com/berth-platform/berth/internal/server"
 	"github.com/berth-platform/berth/internal/store"
@@ -94,7 +95,8 @@ func newEnv(t testing.TB, o envOptions) *env {
 		t.Fatal(err)
 	}
 	// No cluster here: runs commit, then stop at the Argo CD step and say why.
-	prov := provision.New(provision.Deps{Store: st, Tenancy: ten, Blueprints: catalog, Repo: repo, RepoURL: "file://" + remote,
+	policies := policy.NewService(policy.MustLoad(), st, ten, nil)
+	prov := provision.New(provision.Deps{Store: st, Tenancy: ten, Blueprints: catalog, Repo: repo, RepoURL: "file://" + remote, Preflight: policies.Preflight,
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	pctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
@@ -102,7 +104,7 @@ func newEnv(t testing.TB, o envOptions) *env {
 	t.Cleanup(func() { cancel(); <-done })
 	e, err := server.New(server.Deps{
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Store: st, Auth: auth.New(cfg), Admins: access.NewAdmins(cfg.PlatformAdmins),
-		Tenancy: ten, Blueprints: catalog, Provision: prov, MaxBodyBytes: o.maxBody,
+		Tenancy: ten, Blueprints: catalog, Provision: prov, Policies: policies, MaxBodyBytes: o.maxBody,
 		ReadyChecks: map[string]func(context.Context) error{"database": st.Ping},
 		ReadyNotes: map[string]func(context.Context) error{"argocd": func(context.Context) error {
 			return errors.New("no cluster configured (--kubeconfig or --in-cluster)")

@@ -72,6 +72,13 @@ func matrix() []call {
 			want: map[string]int{"root": 503, "alice": 403, "ed": 403, "vi": 403, "outsider": 403}},
 		{op: "unregisterCluster", method: "DELETE", path: "/api/v1/clusters/nowhere", want: map[string]int{"root": 404, "alice": 403, "ed": 403, "vi": 403, "outsider": 403}},
 		{op: "listAuditEvents", method: "GET", path: "/api/v1/audit-events", want: map[string]int{"root": 200, "alice": 200, "ed": 403, "vi": 403, "outsider": 403}},
+		{op: "listPolicies", method: "GET", path: "/api/v1/policies", want: all(200)},
+		{op: "setPolicy", method: "PUT", path: "/api/v1/policies/require-limits", body: map[string]any{"mode": "enforce"}, want: with(all(403), "root", 200)},
+		{op: "resetPolicy", method: "DELETE", path: "/api/v1/policies/require-limits", want: with(all(403), "root", 204)},
+		{op: "listTeamPolicies", method: "GET", path: "/api/v1/teams/payments/policies", want: viewer},
+		{op: "setTeamPolicy", method: "PUT", path: "/api/v1/teams/payments/policies/require-limits", body: map[string]any{"mode": "audit"}, want: with(all(403), "root", 200)},
+		{op: "resetTeamPolicy", method: "DELETE", path: "/api/v1/teams/payments/policies/require-limits", want: with(all(403), "root", 204)},
+		{op: "checkPolicies", method: "POST", path: "/api/v1/policy-checks", body: map[string]any{"manifests": "apiVersion: v1\nkind: Service\nmetadata: {name: x}\nspec: {type: ClusterIP}\n"}, want: all(200)},
 		// After listAuditEvents: a creator administers its new team and may then read its audit log.
 		{op: "createTeam", method: "POST", path: "/api/v1/teams", body: map[string]any{"name": "team-{who}"}, want: all(201)},
 		// Removal and deletion run last: each caller removes or deletes something of its own.

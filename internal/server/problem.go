@@ -3,11 +3,13 @@ package server
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 
 	"github.com/berth-platform/berth/internal/api"
 	"github.com/berth-platform/berth/internal/errs"
+	"github.com/berth-platform/berth/internal/policy"
 	"github.com/labstack/echo/v4"
 )
 
@@ -36,10 +38,14 @@ func toProblem(err error) (api.Problem, bool) {
 	)
 	var hp *httpProblem
 	var inv *errs.InvalidError
+	var viol *policy.ViolationError
 	var he *echo.HTTPError
 	switch {
 	case errors.As(err, &hp):
 		status, slug, fields = hp.status, hp.slug, hp.fields
+	case errors.As(err, &viol):
+		status, slug = http.StatusUnprocessableEntity, "policy-violation"
+		detail = fmt.Sprintf("%d enforced polic%s fail%s; see violations for the fix", len(viol.Findings), map[bool]string{true: "y", false: "ies"}[len(viol.Findings) == 1], map[bool]string{true: "s", false: ""}[len(viol.Findings) == 1])
 	case errors.As(err, &inv):
 		status, slug, fields, detail = http.StatusUnprocessableEntity, "invalid", inv.Fields, "the request has invalid fields"
 		if onlyParameters(inv.Fields) {
@@ -89,6 +95,10 @@ func toProblem(err error) (api.Problem, bool) {
 			}
 		}
 		p.Errors = &fe
+	}
+	if viol != nil {
+		v := apiViolations(viol.Findings)
+		p.Violations = &v
 	}
 	return p, status == http.StatusInternalServerError
 }

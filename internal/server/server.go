@@ -13,6 +13,7 @@ import (
 	"github.com/berth-platform/berth/internal/auth"
 	"github.com/berth-platform/berth/internal/blueprint"
 	"github.com/berth-platform/berth/internal/errs"
+	"github.com/berth-platform/berth/internal/policy"
 	"github.com/berth-platform/berth/internal/provision"
 	"github.com/berth-platform/berth/internal/store"
 	"github.com/berth-platform/berth/internal/tenancy"
@@ -34,6 +35,7 @@ type Deps struct {
 	// Provision is nil when Berth has no cluster: service endpoints then answer 503.
 	Provision    *provision.Service
 	MaxBodyBytes int64
+	Policies     *policy.Service
 	ReadyChecks  map[string]func(context.Context) error
 	// ReadyNotes are reported by readiness like checks but do not make Berth unready: parts
 	// that only some features need (Argo CD, the blueprints repository).

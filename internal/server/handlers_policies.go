@@ -1,0 +1,214 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"slices"
+
+	"github.com/berth-platform/berth/internal/access"
+	"github.com/berth-platform/berth/internal/api"
+	"github.com/berth-platform/berth/internal/errs"
+	"github.com/berth-platform/berth/internal/policy"
+)
+
+func (s *Server) policies(ctx context.Context) (access.Principal, *policy.Service, error) {
+	p, err := principal(ctx)
+	if err != nil {
+		return p, nil, err
+	}
+	if s.deps.Policies == nil {
+		return p, nil, fmt.Errorf("%w: policies are not configured", errs.ErrUnavailable)
+	}
+	return p, s.deps.Policies, nil
+}
+
+func apiPolicy(v policy.View) api.Policy {
+	pol := v.Policy
+	out := api.Policy{Name: pol.Name, Title: pol.Title, Category: pol.Category, Severity: api.PolicySeverity(pol.Severity), Description: pol.Description,
+		Remediation: pol.Remediation, Scope: api.PolicyScope(pol.Scope), Mode: api.PolicyMode(v.Mode), Source: api.PolicySource(v.Source)}
+	if pol.Parameter != "" {
+		out.Parameter = &struct {
+			Default []string `json:"default"`
+			Name    string   `json:"name"`
+			Value   []string `json:"value"`
+		}{Default: pol.Default, Name: pol.Parameter, Value: v.Param}
+	}
+	if v.Overrides != nil {
+		teams := make([]string, 0, len(v.Overrides))
+		for t := range v.Overrides {
+			teams = append(teams, t)
+		}
+		slices.Sort(teams)
+		ov := make([]struct {
+			Mode      api.PolicyOverridesMode `json:"mode"`
+			Parameter *[]string               `json:"parameter,omitempty"`
+			Team      string                  `json:"team"`
+		}, len(teams))
+		for i, t := range teams {
+			o := v.Overrides[t]
+			ov[i].Team, ov[i].Mode = t, api.PolicyOverridesMode(o.Mode)
+			if o.Param != nil {
+				param := o.Param
+				ov[i].Parameter = &param
+			}
+		}
+		out.Overrides = &ov
+	}
+	return out
+}
+
+func (s *Server) ListPolicies(ctx context.Context, _ api.ListPoliciesRequestObject) (api.ListPoliciesResponseObject, error) {
+	_, svc, err := s.policies(ctx)
+	if err != nil {
+		return nil, err
+	}
+	views, err := svc.List(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := api.PolicyList{Items: make([]api.Policy, len(views))}
+	for i, v := range views {
+		out.Items[i] = apiPolicy(v)
+	}
+	return api.ListPolicies200JSONResponse(out), nil
+}
+
+// setAndRead stores a setting and reads the policy back as it now runs (for team, or
+// cluster-wide).
+func (s *Server) setAndRead(ctx context.Context, team, name string, body *api.PolicySettingInput) (api.Policy, error) {
+	p, svc, err := s.policies(ctx)
+	if err != nil {
+		return api.Policy{}, err
+	}
+	set := policy.Setting{Mode: string(body.Mode)}
+	if body.Parameter != nil {
+		set.Param = *body.Parameter
+	}
+	if err := svc.Set(ctx, p, team, name, set); err != nil {
+		return api.Policy{}, err
+	}
+	return s.readPolicy(ctx, p, svc, team, name)
+}
+
+func (s *Server) readPolicy(ctx context.Context, p access.Principal, svc *policy.Service, team, name string) (api.Policy, error) {
+	var views []policy.View
+	var err error
+	if team == "" {
+		views, err = svc.List(ctx)
+	} else {
+		views, err = svc.ForTeam(ctx, p, team)
+	}
+	if err != nil {
+		return api.Policy{}, err
+	}
+	for _, v := range views {
+		if v.Policy.Name == name {
+			return apiPolicy(v), nil
+		}
+	}
+	return api.Policy{}, fmt.Errorf("policy %s: %w", name, errs.ErrNotFound)
+}
+
+func (s *Server) SetPolicy(ctx context.Context, req api.SetPolicyRequestObject) (api.SetPolicyResponseObject, error) {
+	out, err := s.setAndRead(ctx, "", req.Policy, req.Body)
+	if err != nil {
+		return nil, err
+	}
+	return api.SetPolicy200JSONResponse(out), nil
+}
+
+func (s *Server) ResetPolicy(ctx context.Context, req api.ResetPolicyRequestObject) (api.ResetPolicyResponseObject, error) {
+	p, svc, err := s.policies(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := svc.Clear(ctx, p, "", req.Policy); err != nil {
+		return nil, err
+	}
+	return api.ResetPolicy204Response{}, nil
+}
+
+func (s *Server) ListTeamPolicies(ctx context.Context, req api.ListTeamPoliciesRequestObject) (api.ListTeamPoliciesResponseObject, error) {
+	p, svc, err := s.policies(ctx)
+	if err != nil {
+		return nil, err
+	}
+	views, err := svc.ForTeam(ctx, p, req.Team)
+	if err != nil {
+		return nil, err
+	}
+	out := api.PolicyList{Items: make([]api.Policy, len(views))}
+	for i, v := range views {
+		out.Items[i] = apiPolicy(v)
+	}
+	return api.ListTeamPolicies200JSONResponse(out), nil
+}
+
+func (s *Server) SetTeamPolicy(ctx context.Context, req api.SetTeamPolicyRequestObject) (api.SetTeamPolicyResponseObject, error) {
+	out, err := s.setAndRead(ctx, req.Team, req.Policy, req.Body)
+	if err != nil {
+		return nil, err
+	}
+	return api.SetTeamPolicy200JSONResponse(out), nil
+}
+
+func (s *Server) ResetTeamPolicy(ctx context.Context, req api.ResetTeamPolicyRequestObject) (api.ResetTeamPolicyResponseObject, error) {
+	p, svc, err := s.policies(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if p.PlatformAdmin {
+		// The team must exist (and a missing one is 404, not a silent no-op).
+		if _, err := s.deps.Tenancy.Authorize(ctx, p, req.Team, access.Viewer); err != nil {
+			return nil, err
+		}
+	}
+	if err := svc.Clear(ctx, p, req.Team, req.Policy); err != nil {
+		return nil, err
+	}
+	return api.ResetTeamPolicy204Response{}, nil
+}
+
+func (s *Server) CheckPolicies(ctx context.Context, req api.CheckPoliciesRequestObject) (api.CheckPoliciesResponseObject, error) {
+	p, svc, err := s.policies(ctx)
+	if err != nil {
+		return nil, err
+	}
+	team := deref(req.Body.Team)
+	if team != "" {
+		if _, err := s.deps.Tenancy.Authorize(ctx, p, team, access.Viewer); err != nil {
+			return nil, err
+		}
+	}
+	objs, err := policy.Parse([]byte(req.Body.Manifests))
+	if err != nil {
+		return nil, errs.Invalid("/manifests", "not a YAML stream of Kubernetes objects: %v", err)
+	}
+	if len(objs) == 0 {
+		return nil, errs.Invalid("/manifests", "no Kubernetes object (each needs apiVersion and kind)")
+	}
+	findings, err := svc.Check(ctx, team, deref(req.Body.Namespace), objs)
+	if err != nil {
+		return nil, err
+	}
+	out := api.PolicyCheck{Passed: true, Objects: len(objs), Violations: apiViolations(findings)}
+	for _, f := range findings {
+		if f.Mode == policy.ModeEnforce {
+			out.Passed = false
+		}
+	}
+	return api.CheckPolicies200JSONResponse(out), nil
+}
+
+func apiViolations(findings []policy.Finding) []api.PolicyViolation {
+	out := make([]api.PolicyViolation, len(findings))
+	for i, f := range findings {
+		out[i] = api.PolicyViolation{Policy: f.Policy, Title: f.Title, Severity: f.Severity, Mode: api.PolicyViolationMode(f.Mode), Rule: f.Policy,
+			Kind: f.Kind, Name: f.Name, Message: f.Message, Remediation: f.Remediation}
+		if f.Namespace != "" {
+			ns := f.Namespace
+			out[i].Namespace = &ns
+		}
+	}
+	return out
+}

@@ -1,0 +1,62 @@
+package server_test
+
+import (
+	"os"
+	"strings"
+	"testing"
+	"time"
+)
+
+// A service with the latest tag is stopped by preflight with a 422 naming the policy and the
+// fix; with the policy in audit for the team, the same request runs and its preflight step
+// carries the warning. The same check is an endpoint.
+func TestPreflightStopsOrWarns(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	e.seed()
+	body := map[string]any{"name": "edge", "blueprint": "go-api", "image": "registry.example.com/payments/edge", "tag": "latest", "environments": []string{"dev"}}
+	p := e.must(422, e.do("ed", "POST", "/api/v1/teams/payments/services", body)).json(t)
+	v := p["violations"].([]any)
+	first := v[0].(map[string]any)
+	if p["type"] != "urn:berth:problem:policy-violation" || first["policy"] != "disallow-latest-tag" || first["kind"] != "Deployment" ||
+		first["message"] != "images must be pinned to a tag other than latest, or to a digest" || !strings.Contains(first["remediation"].(string), "explicit version tag") {
+		t.Fatalf("problem: %v", p)
+	}
+	e.must(404, e.do("vi", "GET", "/api/v1/teams/payments/services/edge", nil))
+
+	e.must(403, e.do("alice", "PUT", "/api/v1/teams/payments/policies/disallow-latest-tag", map[string]any{"mode": "audit"}))
+	e.must(422, e.do("root", "PUT", "/api/v1/teams/payments/policies/disallow-latest-tag", map[string]any{"mode": "loud"}))
+	e.must(422, e.do("root", "PUT", "/api/v1/policies/restrict-image-registries", map[string]any{"mode": "enforce", "parameter": []string{"bad registry"}}))
+	pol := e.must(200, e.do("root", "PUT", "/api/v1/teams/payments/policies/disallow-latest-tag", map[string]any{"mode": "audit"})).json(t)
+	if pol["mode"] != "audit" || pol["source"] != "team" {
+		t.Fatalf("override: %v", pol)
+	}
+	run := e.must(202, e.do("ed", "POST", "/api/v1/teams/payments/services", body)).json(t)
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		r := e.must(200, e.do("vi", "GET", "/api/v1/runs/"+run["id"].(string), nil)).json(t)
+		if r["status"] == "failed" || r["status"] == "succeeded" {
+			for _, s := range r["steps"].([]any) {
+				s := s.(map[string]any)
+				if s["name"] == "preflight" && (s["status"] != "succeeded" || !strings.Contains(s["message"].(string), "warnings: disallow-latest-tag (Deployment edge)")) {
+					t.Fatalf("preflight step: %v", s)
+				}
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("run did not end")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+
+	fail, err := os.ReadFile("../policy/testdata/disallow-privileged/fail.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	check := e.must(200, e.do("vi", "POST", "/api/v1/policy-checks", map[string]any{"manifests": string(fail)})).json(t)
+	if check["passed"] != false || check["objects"] != float64(1) || check["violations"].([]any)[0].(map[string]any)["policy"] != "disallow-privileged" {
+		t.Fatalf("check: %v", check)
+	}
+	e.must(422, e.do("vi", "POST", "/api/v1/policy-checks", map[string]any{"manifests": "just: text\n"}))
+	e.must(404, e.do("outsider", "POST", "/api/v1/policy-checks", map[string]any{"manifests": string(fail), "team": "payments"}))
+}
