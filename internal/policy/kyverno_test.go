@@ -45,7 +45,9 @@ func TestTogglesDriveKyverno(t *testing.T) {
 		if _, err := p.Client.CoreV1().Namespaces().Create(t.Context(), ns, metav1.CreateOptions{}); err != nil {
 			t.Fatal(err)
 		}
-		t.Cleanup(func() { _ = p.Client.CoreV1().Namespaces().Delete(context.Background(), ns.Name, metav1.DeleteOptions{}) })
+		t.Cleanup(func() {
+			_ = p.Client.CoreV1().Namespaces().Delete(context.Background(), ns.Name, metav1.DeleteOptions{})
+		})
 	}
 	svc := policy.NewService(policy.MustLoad(), storetest.Open(t, "sqlite"), teams{}, nil)
 	ap := policy.NewApplier(p.Dynamic, slog.New(slog.NewTextHandler(io.Discard, nil)))

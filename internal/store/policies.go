@@ -20,7 +20,7 @@ type PolicySetting struct {
 
 type policySettingRow struct {
 	Policy    string `db:"policy"`
-	Team    string `db:"team"`
+	Team      string `db:"team"`
 	Mode      string `db:"mode"`
 	Parameter string `db:"parameter"`
 	UpdatedBy string `db:"updated_by"`
