@@ -191,27 +191,6 @@ func (e PolicyMode) Valid() bool {
 	}
 }
 
-// Defines values for PolicyOverridesMode.
-const (
-	PolicyOverridesModeAudit   PolicyOverridesMode = "audit"
-	PolicyOverridesModeEnforce PolicyOverridesMode = "enforce"
-	PolicyOverridesModeOff     PolicyOverridesMode = "off"
-)
-
-// Valid indicates whether the value is a known member of the PolicyOverridesMode enum.
-func (e PolicyOverridesMode) Valid() bool {
-	switch e {
-	case PolicyOverridesModeAudit:
-		return true
-	case PolicyOverridesModeEnforce:
-		return true
-	case PolicyOverridesModeOff:
-		return true
-	default:
-		return false
-	}
-}
-
 // Defines values for PolicyScope.
 const (
 	PolicyScopeCluster PolicyScope = "cluster"
@@ -269,6 +248,27 @@ func (e PolicySource) Valid() bool {
 	case PolicySourceDefault:
 		return true
 	case PolicySourceTeam:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for PolicyOverrideMode.
+const (
+	PolicyOverrideModeAudit   PolicyOverrideMode = "audit"
+	PolicyOverrideModeEnforce PolicyOverrideMode = "enforce"
+	PolicyOverrideModeOff     PolicyOverrideMode = "off"
+)
+
+// Valid indicates whether the value is a known member of the PolicyOverrideMode enum.
+func (e PolicyOverrideMode) Valid() bool {
+	switch e {
+	case PolicyOverrideModeAudit:
+		return true
+	case PolicyOverrideModeEnforce:
+		return true
+	case PolicyOverrideModeOff:
 		return true
 	default:
 		return false
@@ -582,14 +582,17 @@ type CatalogEntityMetadata struct {
 	Annotations *map[string]string `json:"annotations,omitempty"`
 	Description *string            `json:"description,omitempty"`
 	Labels      *map[string]string `json:"labels,omitempty"`
-	Links       *[]struct {
-		Title *string `json:"title,omitempty"`
-		Url   string  `json:"url"`
-	} `json:"links,omitempty"`
-	Name      string    `json:"name"`
-	Namespace string    `json:"namespace"`
-	Tags      *[]string `json:"tags,omitempty"`
-	Title     *string   `json:"title,omitempty"`
+	Links       *[]CatalogLink     `json:"links,omitempty"`
+	Name        string             `json:"name"`
+	Namespace   string             `json:"namespace"`
+	Tags        *[]string          `json:"tags,omitempty"`
+	Title       *string            `json:"title,omitempty"`
+}
+
+// CatalogLink defines model for CatalogLink.
+type CatalogLink struct {
+	Title *string `json:"title,omitempty"`
+	Url   string  `json:"url"`
 }
 
 // Cluster defines model for Cluster.
@@ -793,19 +796,11 @@ type Policy struct {
 	Name        string     `json:"name"`
 
 	// Overrides Team overrides (in the cluster-wide list only).
-	Overrides *[]struct {
-		Mode      PolicyOverridesMode `json:"mode"`
-		Parameter *[]string           `json:"parameter,omitempty"`
-		Team      string              `json:"team"`
-	} `json:"overrides,omitempty"`
+	Overrides *[]PolicyOverride `json:"overrides,omitempty"`
 
-	// Parameter The policy's parameter, if it has one.
-	Parameter *struct {
-		Default []string `json:"default"`
-		Name    string   `json:"name"`
-		Value   []string `json:"value"`
-	} `json:"parameter,omitempty"`
-	Remediation string `json:"remediation"`
+	// Parameter A policy's parameter.
+	Parameter   *PolicyParameter `json:"parameter,omitempty"`
+	Remediation string           `json:"remediation"`
 
 	// Scope `team`: team namespaces, with per-team overrides; `cluster`: its own namespaces (e.g. default), no overrides.
 	Scope    PolicyScope    `json:"scope"`
@@ -818,9 +813,6 @@ type Policy struct {
 
 // PolicyMode defines model for Policy.Mode.
 type PolicyMode string
-
-// PolicyOverridesMode defines model for Policy.Overrides.Mode.
-type PolicyOverridesMode string
 
 // PolicyScope `team`: team namespaces, with per-team overrides; `cluster`: its own namespaces (e.g. default), no overrides.
 type PolicyScope string
@@ -854,6 +846,23 @@ type PolicyCheckInput struct {
 // PolicyList defines model for PolicyList.
 type PolicyList struct {
 	Items []Policy `json:"items"`
+}
+
+// PolicyOverride defines model for PolicyOverride.
+type PolicyOverride struct {
+	Mode      PolicyOverrideMode `json:"mode"`
+	Parameter *[]string          `json:"parameter,omitempty"`
+	Team      string             `json:"team"`
+}
+
+// PolicyOverrideMode defines model for PolicyOverride.Mode.
+type PolicyOverrideMode string
+
+// PolicyParameter A policy's parameter.
+type PolicyParameter struct {
+	Default []string `json:"default"`
+	Name    string   `json:"name"`
+	Value   []string `json:"value"`
 }
 
 // PolicySettingInput defines model for PolicySettingInput.
@@ -8381,155 +8390,156 @@ func (sh *strictHandler) GetReadiness(ctx echo.Context) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H1rc9u4luBfQWmnyvYObTlO0tvX/rDrPLo703l4bKdvbSWZEkQeSbghATYA2lFS+e9TwAFJkAT1suSk",
-	"e3I/3I4pEAQODs778WUQiywXHLhWg9Mvg5xKmoEGaf96khaQS8b1a5qBecD44HSQUz0bRANunw3G5ZhB",
-	"NJDwZ8EkJINTLQuIBiqeQUbNi/8mYTI4HfyvYf25If6qhnbyr1+jwdNCKiHN8ARULFmumTAfvJ4BGXH4",
-	"pHHAiIgJ0TMguYQbJgpFcjqFo0GEy/uzADmv1xfjpP5iMvrpJfCpng1OHz84iQZ6npuRSkvGp3YlLxLI",
-	"cqGBx/PfYd5d0SVoyUCRW6ZndimKZkA+wpxQnpCxSOZEQp7Suf1xwqTSRILKBVdAJkKSk0dkJgqpqlXP",
-	"gCYg62V7Kzg0S+hZ/8njx9EgY7z8+0FwN5NXVMez7jbe8HROaKwJQ4CK8b8g1nuKxIWUwDV5fk2nJDMv",
-	"w4KlTg5xfn+N3VW8ZBnT3TVc0CkQxT73HmBq3/PnTmBCi1QPTh8fRwYYLCsy88exBQX+VQOCcQ1TkHYN",
-	"FyJl8XwBNud2wN1R+bLgL571fEMWfOEHJkJmVA9OB0XBkkHoQK+BZgs2oYFmd93CV/M+IiySAppcwp8F",
-	"KHuEseAauP0nzfOUxdSc5jCXYpxC9u//UuZov6z4xQt8Cz/aRI5XNDXQgIRI/DjZV3Ou6aeIVJSKGPio",
-	"g6OBoSCCT1IW3+say2961KC8PkpTDWSfkqTABQAxRxTZQSlVmtAkYxzX/ouQY5YkwO9z8Ya0xjRNQe4p",
-	"IkUKJBGgCBea0DQVt0TPmLLLe8FvaMqS+1zcPyFND935jwtNGC7hjIxASiHVyEJTEaDxjEwYpIld6Wuh",
-	"fxEFv9elvhZEFfHMUdCICGlheMMUG6dAtEC8sJC2i7yQEAueMPP+L5SlcK/LLUk2SVhiF2ppfAN3Dem3",
-	"K70W4iWVU7hvtLRclCmSmo9LomeUI6sFeQOS0DiGXCNuvuW00DMh2We471MXkoxpQmIJCXDNaFqt6Iay",
-	"lI7Te4XbE5B6RlIaf1Tkdka1vb6EAyTKkiHIgSdGpjDrpkSB1oxPD87IKAFNWToiis7x1SPLadw3zZLO",
-	"Y/ORZzBhnOHn2qz8nDwxX9aWo8d0MhFpYk/K/G4OUNsboIjgQHCpIgdpYWG4fy7Nn5ohx2nM3REoogF8",
-	"olme4limIVPL4IYbeI6vmRnclFRKOjd/I3Vz8xrR1izx1HDT01gC1dBlxkZkyQs82ARvM00vvH0g623C",
-	"6T+u3rwmV3ZVpSiLMNpTxE53VH8ICYr5UAZ6JnCF3Eg47wa/Pr8eRIOLN1f2P2/t/59fP/1tEA2ePX/5",
-	"/Pr54ENgwRXIXyRBuIpCb3VHOF9wS1ZsCYr71SL3jHSvZ2dk9MUQ+68jomCamXMlVBrROk0hIRMpMgQd",
-	"8gGFq6Dacoij0LmpIs+F1OqZnF8WPoaNhUiB8gGKQKUI9W5gZTF/pU1QVgcUldIYYkYFUA9jO1//EABO",
-	"E12NbrbJ9QjdUg1ZnhphRGnISaEYn3pHFhGqyP8/f/XyKCh7+iBpQqP8Yv9mXjIUH5s7qS7vGrfYI0Od",
-	"i9w+NztrcFFyKp6WTLi7rgyUosj3OtDFB1+WwMf+GlUT9a3hGeSpmGeOQbSP2fwGybluqAYJ1XCoWRYm",
-	"SUljLOP6p0eDrj5kMJRpRjUkT+bBXRr9WoURLHQ5quGRv+y+Xb8pL0930+Zs1WzNTTf30sb5QoF0wreQ",
-	"ZEQLLTIzehQkDouOPp9RFbhWlwXnjE8jclXEMUACSURQsIvIcyOumu9eg8wYp4bpBr+7AODRQGkq9TpA",
-	"aZ0RLtyfJ3g0RcL085sgMiKB6O79n4bS3lJFEsHB0o/R++L4+GGM09p/wxE+ugE5xgcjsg9H0yMyMhz2",
-	"CDns6CAIFxprNAx1fkG5ZRm36uyydUXCmjaCD5Tu4ZQSlDVD1BxZmbNXKsh3tZFjdQ/wWA0/oyx4gBnm",
-	"1JIG1QMaq+wHSRRDA8EGmILAwJEI+qg8+2of1fZ9KC1GqK2Q/xo9AxJcbSRcgWT18oXK7Lk+100pnxaO",
-	"cpRIwUViADkVQbTgzo7TpTOVKfaqUgvuJJHVE4aFMSmSIg5sEwUyO05Z++aEpaCs+iBvWAw4P1OkMgWT",
-	"KWhF9pXIwOkcRHDv+xaTq+PuYa71qSpRyBhCNwck2K3VX45FBsrKgxEZjQuWasZHERmhLjIi+4eH1WB1",
-	"mDB5YPnBlOn/h/QpFlnGdEWhGsMl5KLnFjKdriAQ2MMuR7elyQp3vLMIoEEFj4Wou427Vt+DzWWsJ0Uy",
-	"BX0umZ5loFncPcXfxC2hZGzHkTHENANCyZ+F0DRCk9qbHPhTofSeIs70S3LJYlCk4CkoRWLBJ2xaSEi6",
-	"amScF0+FhN9EIZvUUBTj1COFvMjGKBW5N9Tqw18Jjl6CFYZbs/8FyFeCo/KzwjsZZELOf2VP1hq/zqok",
-	"zX5lT9YAklEdmpi05Bq3MMY/lsbn2xDyANzcmHdQPoTKpfUj44vFGvuEpgoCWHQ1oxLCxDGnUpdU1iGy",
-	"yoFrQ/WeXrwl++YHCUqTcTFXBBd7cIb2tgp3K+S+nQEnKUy00Z2PrGYVp4ViN/CqdHYgya+fl24PfN49",
-	"v8pL8sDzkRwHztV6Wy6NXN7dqvXgKCPeUZIVqWZ5aom/4/9q9Q0tWmDYi+Mht0GLNCDkW7QgOUhih1g/",
-	"m4G+YVkI8mqlEWHcuRANA0uZqr1e8bwJ8tVBe4z/Wwjh1jUoNxPC1qdU01RMn3PN9HyxtS3GoQTsWLI/",
-	"Ln85YmJ484Cm+Yw+OOgSR5qzP0D2ahwfGW8anKQo8kE0eKus/+9qrjRkg2jwtOQdg2hwCR325OtVmiZU",
-	"LzVxNrb+qnzJkJ0c4jWF/RbEvS27DXrLch9Yehrb4K7N492cw4Zh1dXdOBfa6tuqH4D9VLz+3nIReAzp",
-	"Hb+RMv6xCcnmZvrErWhQyHS5GGYGhUDZUSf6ZHPrd8pp3GMcotO1WOO64mP99SA+pIXSILtAQw17LaNK",
-	"LwDQCbPyit3wyFvDgqVv5XY5KNzhXuEMl+YbYc2DcgL8hknBjYJOZMEVOSQjx/VGZN/6OPYUEbecxDjd",
-	"AXpeJEyZ+ROS8oc9hbZqcpHSmPEpYcpysDyl2hwWuoqt6ubFfzw6boR/nFjjswZpFvlf7+jh5w/77w7p",
-	"4efjw398+N/v3D8O/u+/hQ672jAubV0JiT5zdKcV3/H8VSkaPT1Hm7xiUw6JfXR+8cI59Az/NbNNrJ+8",
-	"tc2fHj9++FNgyXHKgOun9Xv9a8Ch/jfOULvAH36HuXnXCAZKA03MminR4iPwVdYSDW4l0/CGG8HEsKFq",
-	"cW7iVtzOypOUN3B5yIZ/KbsiagPQM61zdTockreXL1u7Ozl+9HNIvzWACMkgY6ASJALKma0s5ErbAI1j",
-	"UXBNxqLgCdGiRPfDMvJhE9guJDKhu/y8vqYBzpjnKVuPLsY1jV2BCBkS8jXahP4mkk30JeTUbPU8aDwE",
-	"Tkqvr9IkLzQxwh9RIgM9M3QknlE+hcTQnQRS0JCUwq/bRVMgX7ScRWbxDXlljzX9AnhiFl9wzVK72Goa",
-	"K88bPaQySRlSjGcYkUugyZzQiQZZ2t/xmlPiVm+leyfQus9YsZUmRqd0sRgh4dWaJJYduYdp/2nHLzLR",
-	"FnlC72LRL81JGO9VA7pG0Kiy+uPqfSz0v7/k0qDiHBApPLV4BaNBU7lcxZBR63pLR/doVlG9yMYCluz4",
-	"KTr81+OB4wpMC81qnhViU1qyClvwdlNyCM2Wf+iaBaBpv7cEZNsQ23xCvTP7fhswrZDa43ZE7eYiVYca",
-	"dJlPwzK6HG08S+rXaEWE617kr9FgRmWylpLWlSlKVd9uzYgVVCYkRSPRPlU+jyESbLyDeZYRweOKZB8E",
-	"nRGrI2o0KBTcZSdvDVMgPctl+ozQsTKSY82KLCkl8IkpHXKltPDQAnoJGr61hHgptckY958++Hb0Zy1C",
-	"0tn5LwzSxDrFQx620qHb7xELi7iGRpWqhgsV9aKEhSQYuB703+SC8eDE1o/mfiWMu0DOMhp5LJL5KmEy",
-	"dkshHPgNaIpugBZjnUH88Y5GFKWpLpRvvxMfDdP3QhM/LFu6myO09FeBoCRa6NmrTpxaZY0cRAPBktjJ",
-	"6iyGQ9QrQtJWwlSe0ipWv/P7VIoiX9PMUurS50b3CIV8RQNV4AY7iPBWgSztqxImEXnz4tlT4oZjUInb",
-	"1Ck6Eg06Ojdir+N+dcZ4DTS7FKG4xfaJuQ20d1tBrPxy+EytLLUN09GKERaliXnR3q9wS7+boYs0DSnS",
-	"pUJRBcNdyeS4TZTInXnZiel2eesI4HgaG0midwBrMHJqv8Z8DHSniozML6fO2jX8F+UwsvfAEMgXycWe",
-	"Km+Hs3lZ/CP7I/vf6r0qvKX1Lo42i2obCU4eP1wkof3X+/fqw78HxbHVEaR1qIGD7D+wbcjB7iLuTATG",
-	"+VcUO5ob2RiIvWB73YN5z15fHT54cPKQWJdCRNRMSE2Ai2I6I1qQXMKEffIsA/ZfO7SQXpTSxB9GuKiC",
-	"F9cAXjO/cnMvljdPCKKBhV5WwWpbWlE0qBKClkRO47ho6aIx967LfKiGqZDz5bJ84PdMJI1gLDGZDKIB",
-	"LRKbUwh8Ivp8lb1sRtyAlCwJRkoBzUj1O9lvGtoOb1mCzmYieDpvRkG1Yo83XnZDSF7DAxXmh+2AZuRr",
-	"dnWrONCWSOyYbWlD/N24iLAJYZrMqM0SCWWFuNzPdTbXe5Q3NC3gDlEsjiHgNFG1uBBoJGSQMNqLqCoW",
-	"eYAK2hjQ0Skx/6kpnXKRUTnIQ93AuTMyctg2OkUr6S333nMmerfQg4hwUb/rW0bdSZfKYQjTFNyAdKEJ",
-	"5WupuLX+9IQV5vUZm9oIHsk0i2kanmZpdJ9BNy+wz19mCXHf4mmX/mFrQXoV+fF23A7d8w+3PEp3TRaG",
-	"6yHJe2qUvS4NcPbtcMRcRvm8soDfGkhZlREj4LqR/jlVzkrSVXlumEjrwICVxBNc9x/li0vvift8VO2p",
-	"8dUlkNkkXiujnE1AhaB3bpNbiNLSXpwJ+b0Yg+SgoXIptESIxyePTn7+eUmefcvR0UoUrESUiZDVsVUJ",
-	"SoQ7Wue7wh4uCPZeKQe9YQ2v4NEP7G3IrY6Hb+51xwmuMDFxo5PfDudsnt8fhsCrKpC6w7YcWUWvvpw7",
-	"yRTUwRkRGdMaEvIRIEcbo6NZDe6/WL3pSjX00wt89TGKt+6vB0vg3su42xe6gwalQrmWT7B9FncSu5b4",
-	"ESvhMZCmsZjzyiKFJfLJTSVGk32bbZ6ysaTmoO2IUlwJx4b7fHJTnlTVpSi5kseKHJux22jbHMrTaUIh",
-	"iAEuq7ib2PTLU/KPR4//D3HZygTNmSokm/WabjFhf2Uy4hmIQ3m6XGnKexBhccpObRPt8sj+oLKebL82",
-	"62zC7TkieYI4wsDRe6VFnrvol6qohaEXKZvOdFMn2CYLdrmIFf70G3YvnYJf3tobBrdWsIKEuVwga1EM",
-	"3V6XStuXNtYNpLDZFuHb9yvTb3JFcAjCq+Ako0k4oXcDGyWULojOLxtlIK6VU9abdOmsyNtJAQx5Af4s",
-	"oLDCmMSURZuO7HIWB9Fg0h8B0Q36X2gEKviVhnxzbdM3pZZQ8RLR3M6aEG3aV/tTAcrFdf1PBWalvlIr",
-	"JtFugiobBdJs5fDzKuJlzdPvibnqJyNXNR63vJR+et02rrF7pec+eSGaa7qLWLb2Gd3BmiYhF33hxOHn",
-	"K12iZoyQX60Nt4fzN1begpkP4GURvO7QN4ue8fFilXjH9sm2+W/9K9GCYEo60eKM0DQtZXkDlz3VzVBZ",
-	"N1qlXFMtmZ8cL8CoTgkpTRkHSewAa9sRhSaaTiPS0CyOXJGFo1jUmcHDiaRFckhz1gnmPF4gYa8C4i3g",
-	"c5exeyVw9hRB84iNuFBGvpi3te/gJtyl6E6OxfY0nXpnvp8zziE5IynVRt5iikiYFMpFn3gfe3Dy84qU",
-	"r+8mLbgVzyr5uIn4vRRqofcO51wSMCUL3pPQa8NFzc8R4XBroGIhtzLuG0kvlKtbU/0VVt/1XldsvkWC",
-	"7EYWwHZ5hG9Mw8ULbHS0nAry9Bk5rweGZcyyWkjIroRz7Nl0VDeKCHQAePOSfdSFbBjrLZWGB6vVxf5m",
-	"zZLAAcyqiJLO6mdMaedHaZezxLITqgJEWb9jQ+RoVTUJLHMHocTCLyjS/+uVdqxp2QbqAiVLK3PMebwy",
-	"J/aRcQFCb8MaV92yjc1xboZLkaZjikbqdVzFRc99qyROq9LdzoQCS7LNnahZjkfB6ZQy3ghU7y2O2XA5",
-	"FwthfOXObY0tQZPOrCUdtBbnT7VkkVco+i+lbIuE3+UI6g9eGU+3FLp4B0HDiQLLuXh3C14EjKcjFZje",
-	"aiNQgnrwtZO87xwktVhzWebbXhYit6JBopfcbiUUylE9f61t71k4IsqHTgj/zCFspGe0wOrjzXFQ1mzB",
-	"ufnCnQTsVaPszV63wRAs4u4sqKiKUeyscguReeFIhN6YIrOWLZGmHeNLiDBds5AX6knBUn3IuAtAV+wz",
-	"KLJfV19wofdUAtG3LIaDU6Iyo+ue2DoIQ/LoV0aG5OSY5CJREUE3PfmZDMmDn+xPj48jrLdKHp6QIfmp",
-	"fOHY97nbOX0vv30jbDJSEBeS6bmtXePUfJsxWJU7xUKb9lE1wUzrHMubMj4JKJGY8MbQnWbkElthCNMO",
-	"08lhmXvoOXarLNoxzBhP6tIJGFmBtZvfcz/AwgIZxXSDZSoqcxqN8sgTm7tr607WBYIwQJyWlutapY3e",
-	"81Ky9tiqisjv8xuQXJBpQWUiKUtVRGJh5e1pIQE/nzA65UIxdfSev+fPb0DOyWhIczay9VRdfVfayMU8",
-	"JdSrD2FjOO3ziFCOocuYsml3oGfwnnt1O1jiwj1zKW5YAjJy9WI11SyucjsxOxar2yHalb6i93zUV+d2",
-	"VJVvfvehUcC5DNm3BTzJeE4aoff7Y5HMD4iQ7/l47jleMWf6VeFKG7iywGTUqp8/Ol1Ypl8hCBYU6j9r",
-	"vo8phVzoGciqUjElj05Ojt7bWk4sBo6Jja4o+3lO4xkcnhwde74mh8nnFy8G0eCmrMQxOD56gMNEDpzm",
-	"bHA6eHh0fPTQ1Ra118ic//DmwRDN4faRy/1oFHgdGLZx7sa0arqfHB8vKE68XlFir8BnoC4x4qwrBOwq",
-	"/04mthLZ12jw6PhB3/TVeoeNGs+WtBRZRo02O7jq1BpOqvKgmERf3YQ95T6fiaRI0ZFkqzW8G5SA/GAm",
-	"r6BbJEwfwk1pmukHcVWXrlm0a3D6LryzesgQOyN8jZYOdCzajAx1SihL9fV0ingYINDhiUqfy1o9D3rX",
-	"VAZFBRYV5ofBNhV4BoRqS4omtvD/zLAAlvW2jlCMW1tSoLfCQil20QLGMBE2Lm3Jt2262Prf/rDLO9qs",
-	"xBi4p+e2lYphpbhbdz2Pl19Prz/EZjfavPRw+Ut1l4QmDbB7c6tuGa3IRbOEBlEAhKbpGQZVeg/1DJhE",
-	"gWCvQRps3EqDMNRMfyFZeFIP2+HBNqv+9dLfas2RYa9YGXsb5NeJAzVIoroVRrcOJZO+iWe/QZ4Nsc7Q",
-	"GlrC3gN0zwEMv1T//tp7GL9CfRb3chS9bQ3KAfd8tx4tf6lqnPH1aw/81+VszQZSXz8sPb9hHWnVMQut",
-	"/7lokAsVQAaXFQHV+Avf+ekUqicimW8NLUKZI1+bOq0r+LIzzOzPCQlg6h+u0UoN3JENcgNLSGy8e9WM",
-	"w9z9W1GkCZnCd43V0eDRgxVYTNXwxLxwcrL8hbI1TpMs2thln9RZG7bSRlGrytW6crqpDdV3gaGOfIpC",
-	"E2sBY3xKKJ/bai6rUEZXDHBodThnwwhWnrbl/FBAtjwvIm+VWah5kNkEMRezZlS7pjKpIkIJ1v+zFRfN",
-	"+xGp6gDiHKW+HFWVAvC5l45g1Vuq6Zgq8NmGV62uIbx7Kr15tVSq87SYGiYugSZHxJBZ27kMS9+gdx9s",
-	"0xg+L3N4E2FVeqOul1ouyUWaGmjbZbyYHL4WHFyjHPWR5YoUvKymIw1KKfxWWX2xmocmiaqSL0aNYowZ",
-	"5XQKyeF4fpgKvMcjf7dHrbYSKEb4Nf4YBDSMvsZs9Q4WdmfbpdTZLZzYK6Dg0RgQ4FbsWsxJNr/WXr2Z",
-	"7iGSgnZ/Hm0UPTZhkBCrDFjksrgxZTfACePNc97o2/dD7hrEpaf0J6uD1NGsVXedIjHl5IbBLdlHIm6F",
-	"30CFuYb05WZvERhMtVks+T4tB+0Stbx6gb1I1S21t13x97Izv6OafgSDhf4YDKxjsNXQ95EioUDstY9q",
-	"gr8EohW9grJM+fmndcWntWSmVqtLJAXbF4DaxQVXEn4ebPvzISypz691+V+K2rH6PRCA9TVk88Y/lr9R",
-	"dU3cvYQUDR6vsge/fVr4thFa1erZ7xAwZ+PDIiqEaXv7bN6tJ3pom19oTQRn/gW00s5HyM0FjuU81y6n",
-	"rnslAyRx+MX96ytyoxTQAdW8s2+57NzaFuoHuFn9FiTftWFmE8F8PTxtoEQNFw8puGjUZmXKJ70LOZ5P",
-	"cvtMCb3HdnwfFOvar934lzAiNPlYQHRtNrCNPfDeoYetb25AV2zfeb6CXR7lK1jcenUrYsg/Z36PUcJU",
-	"5Jszazemj+uln69Jy8p8pYXi3UU5aJcWizottVe6w8S4rUDQHEjlh60y/KwuaB2UVTZgo5yDTU430G3m",
-	"4ftgrgAaBPPwC068kGNcggJ9UTenXsYr7Pij75fit3i6LiQ3ijhmU7oia+4EvK4vCwm3B+V1ZWCvLbg1",
-	"GhYBpL9qwH8HFsJu4vN9Gwhd7naYVLmzoVae4uLWxo7/7cSQe7QPXt0yHc9qrBeTSWRQ3zqbbC0sI8LY",
-	"HNIGxXFWMqYb+ecr3ow2/Zkf1pUGS/2yVYCkKh0wwhgHv3rCvk1DpilJRFxYRffgiPzTLA/rlkR+jk1d",
-	"F8fg6JzsW4qJ2aUHR2SERSLsV2xkFibl2CL7fibtnEwoS9UZAgoS+yfGykisruPahSfCtrY2PyNnNDvt",
-	"2tesnbbBznZ1ub1qFt/kamOdkZ77PWE2MVD9MOCXF/T5DU0LqoFUN6Ay4Rt0Am7U06RkU7btZZXHjW30",
-	"9ymfO4FshQtpCOrwiyz4Qi/mZcF3KXPZtJ4whsiCf9/IcUfTwjka8BUTnPEpZiZUwp/SkO8pGwEHEdEs",
-	"M3fFyn02mK1FzLyzLp0gG4gllwV/8azpNa1xZLgkKOnKUuiVsEXDJ43THSJdX2LxigIdpVszEDEhI1nw",
-	"URk2s59QTZGBXBbc3JX/uHrz+uBvjVC/iDS1zQ0l7hgbVBzaatIIljNELg9SJKZSYrEIwwBFau9dROxL",
-	"liEyXfq1IleTmmkCPFHfAAclaBlI4Fh92n6rtsbO6FsxZzew/2TXtPI/bX2FMmXpf7Sd7s5XyCY+EUqw",
-	"LAFeJAPXKm4Ze9hbf4sbg7cAa5X03QIPm6syzL2mjms74j6COgNRhy463WbI2VJhMeaKKxeBCJ90XwRi",
-	"WaIhFHgZqC62UydwlcCyMOjQRSEIidH1TS/dvftYr9se1DGkwnB9LTr6lg0frP2qDbxz5bZ7PXiYxHSN",
-	"MbffpfPOS7W6Z78dJix1cQZXk6ztro9+ePV2Hvdkj4ZQexHOmvcHi3jaJCVzbUK3pE2ah1/MfxYaR5/Z",
-	"55tdoAkGxwSIX8Cqih/6+znfHqxw2BcSqroGrklW89wROO7cqyZd0kiwVCk2dYEQ+3XQdQ+V7NN8wwf8",
-	"HUc+9RGva2cT+xHotHVHo8dr16ID5qhq+7/Fmq7X3qaTboHM7IZBu2zXe7Ys9uE4rib5ztHs+yWt9x2r",
-	"TPm0pN17irgMZtdSSRLvbJcS8B4GPmxXOerVt543K//sWO3aJQNoN8dbnHHlbftb6kB38+WelyjU3I41",
-	"c1V+qyoKy2VZY3SCuQQxS4FgUcF+c1YDk+5K6xeoZM8b9VC+S82s27HynhW0Rv2xXj3trNXCdWIto5h1",
-	"zzhRlv4psj+y3UpHRBeSK+zlevC3jMrctdntPpnHeZK0W6GX0n994h7XOCOKfWZ86vVSDPc6X3TpV+Ey",
-	"wy/eXytokM37/j9UHWxF5mTipt3o/qx1tNYJdgMSM5SMpsFswGXZbbpPYOiQ8T7Fb+G5HN8XKbu2Pt9q",
-	"iAvDQPwtVGnwV9q2Qf2LxGVujZNGwThOaB3cJrGc3SpqyzS0552v7pDrfhutawmqOuXrzKOwYY77I35r",
-	"c7Z3CYp9btPGPeXgPZ4TzbDtrOtETrA77+JQrRW5nMvOXOq2euXGfauKJK4ZxWpI3ehH2Teja6K5ooMW",
-	"2xB+2Glsd9XycaF2506sodgZ6Jgryv9aKt5l26RrK29hBrCR4mx+sJUKsONsvyK3HWtdUIM7T5L6Anyv",
-	"2lujwes9K25lh9EA0ibJ3zQX7u+kdf3KjGCOld289roUPS6u8aS9eJsa7BzJGn7BfyzJTzCKQuPGrZKk",
-	"YF76kcsWULgcv9hzDrS7Oc36juT4HoiJ0ZpwL38RlejuPCn60guDPUVYUsXrNJWlrD6lPj1pWfHrVXxX",
-	"r/zP7IahfRudqB8HK1/UD/Z0/x6l9QhZHy9aKSfRoPf3lZcYuXwp+y1QZWYbOv+/hez+m7h1YWoul0YW",
-	"XPnSwp5qdAvuk9zvkGznCe/LTnv11Mjq6OcbSB5/GTNsO5NqZwmRDWa2neTJ1gn9SKDEq2eLbzVJwg9r",
-	"3Ab85k15Jap8SttpmQep2vrJkg3yVAWSL2JGV+WgHSKc3yqmB+vqGmx/gUiCLaRwudOuSrXvIidm5QCC",
-	"q6qb1Xdpfmo261uJWO48eebc1m+H5Mx5LKq+r1ST0gj1wzb1NyzsVIWNlyVFbYaPXyuzmdhDbGqQKss3",
-	"elmbXqn+VhcAIgEjS6oBNqd1pRShNvEffnH/WpitW1OAXTMB11xwMRv4mxP/qhptGWhWNTkklCeRrVTa",
-	"cOHXPfvUnMcu8Cwi2EPPRaUhbm2ddYQ95srDl7tUPlpiCLpqfGZHfGUdM9APvvKDr+yGrzxzDQRd0jTZ",
-	"xxa7rtvgUPjV6COSgZxCYhVszFwqpASujSKhDoieSVFMZ4QSDreIPTwpG9Rvknfaz1SG0rVc3CC5+h6J",
-	"TDh52y39ryH+Vr0tfxCqH4TqWwrASEYwvf3Wll3nBKhMGchWw9SyO2+T5pxV5dCNMGPNTCn7CLboORK/",
-	"u1MlO/NfjyLZHqr3IfPYjrL3TEgCfWJDdMXhBkNZl/HpmS2X32jjMBESC4tJMZWg1A+X2XdONMyhWyun",
-	"H33vOiHikXJxS/Zn4pZklBc0Tef2+CFplidXRTzDAlYisXXUJKRAlY0hXU2sQZ3p8yJl+DdsTb5DXdh9",
-	"IYT+Kbsx6q/Xk3Jw+u6DD8uX7AY4KHVGKFe3IBW5nbEUM2lzKWJQyhU99IBgW2A4EGSgJYvV4kKzOGS1",
-	"mkx5ShlfsxjThRQZ6BkUWByEwCfbhNJKDYt2773n9lG1FiWxKGzvNZ6QlFq5zKrS3u4OeoHiWhgezWmW",
-	"LoLMmxz4+cWLqxzi9TDETRy2e7hZq/qEi2FwPWPKG9qzI0M15597u6qMsKJio7dlAjnwxALO2iZG4uOI",
-	"OFpr64cdkQtrzbKFbAQ3t1RkQCZAtS1tyMFwe0fDsapiSdDN9rCyFD732pHWDUgP/OKIWgjrmB4lMJU0",
-	"geSUvC+Ojx/Gt7O5/QeM6hY0Gf3I+NRVVC+43Xy3iOKvoC+BJszcn29zwS9xYTVJ3fH3Xgtt+ef8jFQn",
-	"rujcEo3midtylYsRr4LdmfPOe68j5LHHqxZ41CWFCuNo80N1x913H4yEhLiCYlsh08HpYGhVLDdP1bDU",
-	"zWckNvekKhftPcPADe9BI4Lde16VAPeeeR2MvKcVY/GeYQc+/4Hr1vn1w9f/DgAA//8=",
+	"7H1pc9u4luhfQelNle03tOU4Sb++9of3nKW7M53FYzt961WSKUHkkYQbEmADoB0llf8+hQOQBElQmyUn",
+	"3ZP74XZMkVgODs6+fBnEIssFB67V4PTLIKeSZqBB4l9P0gJyybh+TTMwDxgfnA5yqmeDaMDx2WBcvjOI",
+	"BhL+LJiEZHCqZQHRQMUzyKj58N8kTAang/81rKcb2l/VEAf/+jUaPC2kEtK8noCKJcs1E2bC6xmQEYdP",
+	"2r4wImJC9AxILuGGiUKRnE7haBDZ5f1ZgJzX64vtoP5iMvrpJfCpng1OHz84iQZ6nps3lZaMT3ElLxLI",
+	"cqGBx/PfYd5d0SVoyUCRW6ZnuBRFMyAfYU4oT8hYJHMiIU/pHH+cMKk0kaBywRWQiZDk5BGZiUKqatUz",
+	"oAnIetneCg7NEnrWf/L4cTTIGC//fhDczeQV1fGsu403PJ0TGmvCLEDF+F8Q6z1F4kJK4Jo8v6ZTkpmP",
+	"YcFSJ4d2fH+N3VW8ZBnT3TVc0CkQxT73HmCK3/ljJzChRaoHp4+PIwMMlhWZ+eMYQWH/qgHBuIYpSFzD",
+	"hUhZPF+AzTm+cHdUviz4i2c9c8iCL5xgImRG9eB0UBQsGYQO9BpotmATGmh21y18Nd9bhLWkgCaX8GcB",
+	"Co8wFlwDx3/SPE9ZTM1pDnMpxilk//4vZY72y4ozXtiv7KRN5HhFUwMNSIi0k5N9NeeafopIRamIgY86",
+	"OBoYCiL4JGXxva6xnNOjBuX1UZpqIPuUJIVdABBzRBG+lFKlCU0yxu3afxFyzJIE+H0u3pDWmKYpyD1F",
+	"pEiBJAIU4UITmqbilugZU7i8F/yGpiy5z8X9E9L00J3/uNCE2SWckRFIKaQaITQVARrPyIRBmuBKXwv9",
+	"iyj4vS71tSCqiGeOgkZESIThDVNsnALRwuIFQhoXeSEhFjxh5vtfKEvhXpdbkmySsAQXijS+gbuG9ONK",
+	"r4V4SeUU7hstkYsyRVIzuSR6RrlltSBvQBIax5Bri5tvOS30TEj2Ge771IUkY5qQWEICXDOaViu6oSyl",
+	"4/Re4fYEpJ6RlMYfFbmdUY3Xl3CARCEZghx4YmQKs25KFGjN+PTgjIwS0JSlI6Lo3H56hJzGzWmWdB6b",
+	"SZ7BhHFmp2uz8nPyxMyskaPHdDIRaYInZX43B6jxBigiOBC7VJGDRFgY7p9L86dmluM0xu4IFNEAPtEs",
+	"T+27TEOmlsHNbuC5/cyM4IakUtK5+dtSNzeuEW3NEk8NNz2NJVANXWZsRJa8sAeb2NtM0wtvH5b1NuH0",
+	"H1dvXpMrXFUpyloY7SmCwx3VE1mCYibKQM+EXSE3Es67wa/PrwfR4OLNFf7nLf7/+fXT3wbR4Nnzl8+v",
+	"nw8+BBZcgfxFEoSrKPRWd2THC24JxZaguF8tcs9I93p2RkZfDLH/OiIKppk5V0KlEa3TFBIykSKzoLN8",
+	"QNlVUI0c4ih0bqrIcyG1eibnl4WPYWMhUqB8YEWgUoR6N0BZzF9pE5TVAUWlNGYxowKoh7Gd2T8EgNNE",
+	"V6ObbXI9QrdUQ5anRhhRGnJSKMan3pFFhCry/89fvTwKyp4+SJrQKGfs38xLZsXH5k6qy7vGLfbIUOci",
+	"t88NRw0uSk7F05IJd9eVgVLU8r0OdO2DL0vgg79G1UB9a3gGeSrmmWMQ7WM2v0FyrhuqQUI1HGqWhUlS",
+	"0niXcf3To0FXHzIYyjSjGpIn8+AujX6twggWuhzV65G/7L5dvykvT3fT5mzVbM1NN/fSxvlCgXTCt5Bk",
+	"RAstMvP2KEgcFh19PqMqcK0uC84Zn0bkqohjgASSiFjBLiLPjbhq5r0GmTFODdMNzrsA4NFAaSr1OkBp",
+	"nZFduD9O8GiKhOnnN0FktASiu/d/Gkp7SxVJBAekH6P3xfHxw9gOi/+GI/voBuTYPhiRfTiaHpGR4bBH",
+	"lsOODoJwobG2hqHOL1ZuWcatOrtsXZGwpm3BB0r3cEoJCs0QNUdW5uyVCvJdbeRY3QM8VsPPKAseYIY5",
+	"RdKgekCDyn6QRDFrINgAUyww7JsW9FF59tU+qu37UFqMUFsh/zV6BiS42ki4Asnq5QuV2XN9rptSPi0c",
+	"5SiRgovEAHIqgmjBnR2nS2cqU+xVpRbcSSKrBwwLY1IkRRzYphXI8D2F9s0JS0Gh+iBvWAx2fKZIZQom",
+	"U9CK7CuRgdM5iODe/IjJ1XH3MNf6VJUoZAyhmwMScGv1zLHIQKE8GJHRuGCpZnwUkZHVRUZk//Cwelkd",
+	"JkweID+YMv3/LH2KRZYxXVGoxusSctFzC5lOVxAI8LDLt9vSZIU73lkE0KCCx0LU3cZdq+/B5jLWkyKZ",
+	"gj6XTM8y0CzunuJv4pZQMsb3yBhimgGh5M9CaBpZk9qbHPhTofSeIs70S3LJYlCk4CkoRWLBJ2xaSEi6",
+	"amScF0+FhN9EIZvUUBTj1COFvMjGVipyX6jVX38luPUSrPA6mv0vQL4S3Co/K3yTQSbk/Ff2ZK3311mV",
+	"pNmv7MkaQDKqQxOTllzjFsb4x9KYvg0hD8DNjXkH5UOoXFo/Mr5YrLFPaKoggEVXMyohTBxzKnVJZR0i",
+	"qxy4NlTv6cVbsm9+kKA0GRdzRexiD86sva3C3Qq5b2fASQoTbXTnI9Ss4rRQ7AZelc4OS/Lr56Xbwz7v",
+	"nl/lJXng+UiOA+eK3pZLI5d3t4oeHGXEO0qyItUsT5H4O/6vVt/QogWGvTgechu0SANCPqIFyUESfAX9",
+	"bAb6hmVZkFcrjQjjzoVoGFjKVO31iudNkK8O2mP7v4UQbl2DcjMhbH1KNU3F9DnXTM8XW9ti+yoBfJfs",
+	"j8tfjpgY3jygaT6jDw66xJHm7A+QvRrHR8abBicpinwQDd4q9P9dzZWGbBANnpa8YxANLqHDnny9StOE",
+	"6qUmzsbWX5UfGbKTQ7ymsN+CuLdlt0FvWW6CpaexDe7aPN7NOWwYVl3djXOhUd9W/QDsp+L1fMtF4DGk",
+	"d5wjZfzj2pB8yfjHoFLQJ2Gj9yincY+Jh07XYnDrCoH17AtOFffUOcu+iaJBIdPlCzAvBedMC6VBduez",
+	"uvla5pheoFv3zcpQcq9H3hoWLH0r99JB4Q430o5waeYI6yyUE+A3TApuVHsiC67IIRk5fjki++gd2VNE",
+	"3HIS2+EOrM9GwpSZPyEpf9hT1spNLlIaMz4lTCHvy1OqzWFZJzMqfV7kyKPjRuDICZqtNUizyP96Rw8/",
+	"f9h/d0gPPx8f/uPD/37n/nHwf/8tdNjVhu3S1pWt6DNHsVqRIc9flULV03NrzVdsyiHBR+cXL5wr0HBu",
+	"M9oEPeytbf70+PHDnwJLjlMGXD+tv+tfg33Vn+PM6iX2h99hbr41IoXSQBOzZkq0+Ah8lbVEg1vJNLzh",
+	"RqQxDKxanBu4FfGz8iDlDVwe7OFfyq5w2wD0TOtcnQ6H5O3ly9buTo4f/RzSjA0gQtLLGKgEaQHlDF4I",
+	"udKqQONYFFyTsSh4QrQo0f2wjJnYBLYLiUzoLj+vr2mAp+Z5ytaji3FNY1cgQoaEfI02ob+JZBN9CTk1",
+	"Wz0Pmh2Bk9JfrDTJC02M2EiUyEDPDB2JZ5RPITF0J4EUNCSl2Ox20RTlFy1nkUF9Q/7cY4e/AJ6YxRdc",
+	"sxQXWw2DmoDRYCpjliHF9gwjcgk0mRM60SBLy7295pS41aNe4ERhNw0KvDQx2qiL4giJvWjMWHbkHqb9",
+	"J76/yLhb5Am9iy+gNETZSLEa0DWCRpW/wK7ex0J//iWXxqrcAZHCU6hXMDc01dJVTCC1lrj07R6dLKoX",
+	"2VjAkh0/taEC6/HAcQWmhQY5z36xKS1ZhS14uyk5hGbLJ7pmAWjifEtAtg2xzSfUO/MMtAHTCsY9bsfi",
+	"bi5SdahBl/k0bKrL0cazwX6NVkS47kX+Gg1mVCZrqXddmaI0EuDWjFhBZUJSa17ap8rnMUQCRkqYZxkR",
+	"PK5I9kHQjbE6okaDQsFddvLWMAXSs1ymzwgdKyM51qwISSmBT0zpkBOmhYcI6CVo+BYJ8VJqkzHuP33w",
+	"7ejPWoSks/NfGKQJutNDvrnSFdzvSwuLuIZGlaqGCzL14ouFJDbkPej5yQXjwYHRA+d+JYy7ENAyjnks",
+	"kvkqATa4pRAO/AY0tQ6EFmOdQfzxjuYXpakulG/5Ex8N0/eCGj8sW7obI7T0V4FwJlro2atOhFtlxxxE",
+	"A8GS2MnqLIZDq1eEpK2EqTylVZR/5/epFEW+pmmn1KXPje4RChaLBqqwG+wgwlsFsrTMSphE5M2LZ0+J",
+	"e92Go7hNnVoXpEFH54DsdfmvzhivgWaXIhTx2D4xt4H2biuIlTOHzxRlqW2YjlaMzSiN04v2fmW39Lt5",
+	"dZGmIUW6VCiqYLgrmdxu00rkzjDtxHRc3joCuD2NjSTRO4A1GHO1X2O+DZGniozML6fO2jX8F+Uwwntg",
+	"COSL5GJPlbfD2bwQ/8j+CP9bfVcFxrS+tW+bRbWNBCePHy6S0P7r/Xv14d+D4tjqCNI61MBB9h/YNuRg",
+	"dxF3JgLb8VcUO5ob2RiIvWB73YN5z15fHT54cPKQoDMiImompCbARTGdES1ILmHCPnmWAfzXDi2kF6U0",
+	"8YcRLqqwxzWA18zM3Nz/5Y0TgmhgoZdVmNuWVhQNqlSiJTHX9r1o6aJt1l6X+VANUyHny2X5wO+ZSBph",
+	"XGIyGUQDWiSYjQh8Ivq8nL1sRtyAlCwJxlgBzUj1O9lvGtoOb1li3dRE8HTejJ9amCuCkHnjxg1KNr5o",
+	"vHyoCj9sAGQGCaO9IFSxyAP3E+MaR6fE/Ke+g8pF++QgD3UDGmdk5OAwOrX2u1vufeeMx44tHESEi/pb",
+	"32bneGuptoSOTsENSOduLz9LxS36iBNWmM9nbIpRKZJpFtM0PMzSiDWDXV6wmr/MMr3Vt8Xh0j9sLfCs",
+	"uhjejtvhaP7hlkfpbsXCEDSLJ0+NGtK9kc7yGo4CyyifV7bZWwMpVGZsVFc3ej2nyunvXWH8hom0dnav",
+	"cVX+KD9cKi676aNqT41Zl0BmkxikjHI2ARWC3jkmbBClJV6cCfm9GIPkoKEydreY2+OTRyc//7wkd7xl",
+	"gm8lv1XMcyJkdWxV0g3hgneccQ8XBDCvlFfdsNNW8OgH9jYkKsddNvcHt4hwN9FkY07TIN5rBCqEVZh2",
+	"9ooll7i6/m1d9JtWzolNp8ccLvdWKM/PZfOvs4NeFntD0wLuEJfoCKUdJqoW17//K5tDudGF3s65N4H+",
+	"h1m5qmK+OwfguKUNI5BzJwqDOjgjImNaQ0I+AuTWqOm23xA3FutTXTGKfnphP31s5Wn314MlB7EE7Wo6",
+	"3blOpQa7lhOyfRZ3kvOWOC4raTWQUbJYoJJF2heCWh70TSW3k31MjE/ZWFJz0PgGmVHMvw2Hsfviz6ai",
+	"RlVCoxQ2PAnDSQ+4jbaRozydJhSCGOASoLs5WL88Jf949Pj/EJdYTaz9VIWITq+t2NYWWJk7eBbpUEox",
+	"V5ryHkRYnF1UG2G7ok9/AFhPYmJbImrC7blF8sTiCAPHxpUWee7Cbar6G4ZepGw60+sqIatLVi5tssKf",
+	"fkvypbMolLf2hsEtysuQMJe2hCbM0O11Wb99GW7dyA1MDAnfvl+ZfpMrYl+x8Co4yWgSzj3ewCgKpc+j",
+	"88tGyZJrpb/15oc6s/V2shVDboc/CyhQxpY2uxIzp1165SAaTPpDLrr5CQutTgW/0pBvLiv5ttsSKl7O",
+	"nNtZE6JNg25/1kK5uK7Dq7AJtK/Uivm+m6DKRpE7Wzn8vAqxWfP0e4K8+snIVY3HLbeonwm4jWvsPum5",
+	"T15M6Jr+KZatfUZ3MN9JyEVfzHT4+UqXqBmU5BeWs9uz4zdW3oKZD+BlIcPu0DcL1/HxYpUAy/bJtvlv",
+	"/SvRgtjseaLFGaFpWsryBi57qptMs254TLmmWjI/OV6AUZ1qV5oyDpLgC2iyE4Ummk4j0tAsjlw9iKNY",
+	"1EnMw4mkRXJIc9aJHj1eIGGvAuIt4HOXsXvVevYUsVYvDPFQRr6Yt40qwU24S9Ed3NYF1HTqnfl+zjiH",
+	"5IykVBt5iykiYVIoF+7iTfbg5OcVKV/fTVpwK55V8nET8Xsp1EJ3oR1zSYSWLHhP7jHGp5qfI8Lh1kAF",
+	"Ibcy7htJL5RWXFP9FVbfdZdXbL5FgnAjC2C7PKQ4puE6CxiOLaeCPH1GzusXwzJmWdgkZC60Y+xh5qx7",
+	"iwjrcfDGJftWF8K42VsqDQ9Wq4v9zfIqgQOYVSEsndXPmNLOcdOuvGkrZKgKEGWpkQ2Ro1WAJbDMHcQu",
+	"C7/2Sf+vV9qxpmUbqGupLC0iMufxypzYR8YFCL0NI2t1yza2sroRLkWajqn1Pazjmy567lslcaJKdzsT",
+	"CpBkmztRsxyPgtMpZbwRGd9bx7Ph4y4WwvjKndsaW4ImnVlLOmgtzh9qySKvrOi/lLItEn6XI6j/8sp4",
+	"uqVYyTsIGk4UWM7Fu1vwQm48HamwmbgY8hLUg6+d5H3nqKzFmssyZ/qymLwVDRK95HYrsVeO6vlrbTtF",
+	"wyFYPnRC+GcOYSM9owVWH2+Og7JmC87ND+4kYK8a1m/2ug2GgIi7syimKiiys8othAKG/Wi9QUxmLVsi",
+	"TTvGlxBhumYhL9STgqX6kHEX8a7YZ1Bkvy4U4WL9qQSib1kMB6dEZUbXPcGSDUPy6FdGhuTkmOQiURGx",
+	"0RfkZzIkD37Cnx4fR7Y0LHl4Qobkp/KDYz+UAsf0gzfwi7DJSEFcSKbnWGbHqfmYolhVZrU1QfFRNcBM",
+	"69xWYmV8ElAibYYds+40I5dgMSSb55hODstkR89fX6XtjmHGeFJXebABM7bM9Hvux80gkK2YbrBMRWUS",
+	"pVEeeYLJwlgis65lZCPSaWm5rlXa6D0vJWuPraqI/D6/AckFmRZUJpKyVEUkFihvTwsJdvqE0SkXiqmj",
+	"9/w9f34Dck5GQ5qzEZZ+daVoaSP585RQr5QFBo3i84hQbmOlbY4o7kDP4D33SoywxMWX5lLcsARk5Erb",
+	"aqpZXCWT2nRcW4jPol3pK3rPR30leUdVpel3Hxq1psscAaw1SsZz0oj13x+LZH5AhHzPx3PP8WqTtF8V",
+	"rgqDq2BMRq1S/6PThR0FlAXBgp4CZ83vbQ4jF3oGsiqqTMmjk5Oj91h2isXAbSalqx9/ntN4BocnR8ee",
+	"r8lh8vnFi0E0uCmLhgyOjx7Y10QOnOZscDp4eHR89NCVQcVrZM5/ePNgaM3h+MglmzRq0Q4M2zh377TK",
+	"z58cHy+oo7xe/WSvFmmghLLFWVez2BUpnkywaNrXaPDo+EHf8NV6h41y1EhaiiyjRpsdXHXKIidVJVOb",
+	"tV/dhD3lps9EUqTWkYQlKd4NSkB+MINX0C0Spg/hpjTN9IO4KqHXrC82OH0X3ln9ytA2cfgaLX3RsWjz",
+	"ZqipQ1lVsKepxcMAgQ4PVPpc1mrP0LumMtYtsKgwPwx21LBnQKhGUjTBHgUzwwJY1tvlQjGOtqRAG4iF",
+	"UuyiBYxhIjDccMncmJ+2/twfdnlHm0UjA/f0HLu+GFZqd+uu5/Hy6+m1stjsRpuPHi7/qG7o0KQBuDe3",
+	"6pbRilw0a3YQBUBomp7ZWFnvoZ4Bk1Yg2GuQBoxbaRCGmukvJAtP6td2eLDNAoW99Ldac2TYqy3ivQ3y",
+	"68SBGiRR3bWjWzKTSd/Es98gz4ZYZ9YaWsLeA3TPAQy/VP/+2nsYv0J9FvdyFL0dGMoX7vluPVr+UdXj",
+	"4+vXHvivy9mava6+flh6fsM60qpjFlp/umiQCxVABpeGAdX7F77z0ylUT0Qy3xpahFJVvjZ1WldhZmeY",
+	"2Z+EEsDUP1xPmBq4IwxyAyQkGMhZ9Q0xd/9WFGlCpvBdY3U0ePRgBRZT9WYxH5ycLP+g7OLTJIsYku6T",
+	"OrRhK20Utaqyrqv8m2IGhgsMdeRTFJqgBYzxKaF8juVjVqGMrm7hEHU4Z8MIFsnGyoNWQEaeF5G3yizU",
+	"PMgwI83FrBnVrqlMqohQYksVYnFI831EqpKFdoxSX46q0gT2uZdlguot1XRMFfhswyus1xDePZXefFoq",
+	"1XlaTA0Tl0CTI2LILDZZs7V2rHcfsL8Nn5dJw4lAld6o66WWS3KRpgbauIwXk8PXgoPr6aM+slyRgpfl",
+	"e6RBKWXnKgtFVuPQJFFVTs2oUTcyo5xOITkczw9TYe/xyN/tUasDhhUj/HKEDAIaRl8PuXoHCxvJ7VLq",
+	"7NZ47BVQ7NEYENit4FrMSTZna6/eDPfQkoJ2KyFtFD02YZAQVAYQuRA3puwGOGG8ec4bzX0/5K5BXHqq",
+	"lLI6SN2ateoGWSSmnNwwuCX7loij8BsoadeQvtzoLQJjM6gWS75Py5d2iVpegcJepOrW9tuu+HvZGd9R",
+	"TT+CAaE/BgPrGLBw+76lSFYg9jpdNcFfAhFFr6AsU07/tC4xtZbM1OrKaUnB9gWgdjXDlYSfB9uePoQl",
+	"9fm1Lv9LUTtWvwcCsL6GbL74x/IvqgaPu5eQosHjVfbgd3oL3zZCq+JA+x0C5mx8tmoLYRpvHyb6eqKH",
+	"xrRRNBGc+RcQpZ2PkJsLHMt5rl2qZPdKBkji8Iv711fLjVKwDqjmnX3LZefWtlA/wM3qryD5rg0zmwjm",
+	"6+FpAyVquHhIwUWjGCxTPuldyPF8kttnSug9tuP7oFjXfrHIv4QRocnHAqJrs9du7IH3Du12fXODdcX2",
+	"necr2OVRvoLFXWK3Iob8c+a3QyVMRb45s3Zj+rhe+vmatKzMV1oo3l2UL+3SYlFnG/dKdzYxbisQNAdS",
+	"+WGrDD/UBdFBWWUDNupHYM0BA91meQUfzBVAg2AefrEDL+QYl6BAX9R9tJfxCnz/6Pul+C2ergvJjSJu",
+	"syldVTd3Al6DmoWE24PyujKw18EcjYZFAOmvGvDfgYWwm/h83wZCl5IfJlXubCjKU1zcYuz4304MuUf7",
+	"4NUt0/GsxnoxmUQG9dHZhMW3jAiDOaQNiuOsZEw38s9XvBlt+jM/rEsblvplq65MVRFiZGMc/KIY+5iG",
+	"TFOSiLhARffgiPzTLM+Wo4n8HJu6EI/B0TnZR4pps0sPjsjI1v7AWTAyyyblYFV/P5N2TiaUperMAgoS",
+	"/NPGykhbzsd1Nk8EduE2P1vOaHbata+hnbbBznZ1ub0iJd/katvyMT33e8IwMVD9MOCXF/T5DU0LqoFU",
+	"N6Ay4Rt0Am7U06RkU9ihs8rjth3/9ymfO4FshQtpCOrwiyz4Qi/mZcF3KXNhWk8YQ2TBv2/kuKNp4dwa",
+	"8BUTnPGpzUyohD+lId9TGAEHEdEsM3cF5T4MZmsRM++sSyfIBmLJZcFfPGt6TWscGS4JSrpCCr0Stmj4",
+	"pO1wh5auL7F4RYHm160RiJiQkSz4qAyb2U+oppaBXBbc3JX/uHrz+uBvjVC/iDTFPozS7th2xDjE8tUW",
+	"LGcWuTxIkZhKaYtFGAYoUrx3EcGPkCEyXfq1IlcEm2kCPFHfAAclaBlI4Fh92H6rtrZN3Ldizm5g/8mu",
+	"aeV/Yn2FMmXpf7Sd7s5XCBOfCCW2LIG9SAauVdyybbeP/hb3jr0FtlZJ3y3wsLmq+9xr6rjGN+4jqDMQ",
+	"deii0zFDDivAxTZXXLkIRPik+yIQyxINocDLQNG4nTqBqwSWhUGHLgpBSBtd3/TS3buP9brtQR1DKgzX",
+	"16Kjb2H4YO1XbeCdq+/d68GzSUzXNub2u3TeealW9+y3swlLXZyxq0nWdtdHP7x6O497wqMhFC/CWfP+",
+	"2NqsmKRkrk3olrRJ8/CL+c9C4+gzfL7ZBZrY4JgA8QtYVe1Efz/n24MVDvtCQlXXwHXlap67BY4796or",
+	"mDQSLFWKTV0gxH4ddN1DJfs03/ABf8eRT33E69rZxH4EOm3d0ejx2rXogDmq2v6PWNP12mM66RbIzG4Y",
+	"tMt2vWfLYh+O29Uk3zmafb+k9b5jlSmflrR7TxGXwex6OEnine1SAt7DwIftKke9+tbzZuWfHatdu2QA",
+	"7W58izOuvG1/Sx3obr7c8xKFmttBM1flt6qisFyWtY1OMJcgZikQW1Sw35zVwKS70voFKtnzRj2U71Iz",
+	"67bIvGcFrVF/rFdPO2v1jJ2gZdRm3TNOFNI/RfZH2B51RHQhubLNYw/+llGZuza73SfzOE+Sdu/1Uvqv",
+	"T9zjGmdEsc+MT73mjeHm6osu/SpcZvjF+2sFDbJ53/+HqoOtyJxM3LQ765+1jhadYDcgbYaS0TQYBlyW",
+	"7a37BIYOGe9T/Baey/F9kbJr9PlWr7gwDIu/hSoN/kpj39W/SFzm1jhpFIzjhNbBbRLL2a2itkxDe96Z",
+	"dYdc99toXUtQ1SlfZx6FDXPcH/Fbm7O9S1Dsc5s27ikH7/GcaGb73LrW58S2A14cqrUil3PZmUvdVq/c",
+	"e9+qIolrRrEaUjcaYPaN6Lp2ruigtX0PP+w0trvqMblQu3Mn1lDsDHTMFeV/LRXvsm3SxcpbNgPYSHGY",
+	"H4xSgW1x26/IbcdaF9TgzpOkvgDfq/bW6Ch7z4pb2dI0gLRJ8jfNhfs7aV2/MiOY28puXj9faj0urtMl",
+	"XrxNDXaOZA2/2H8syU8wikLjxq2SpGA++pHLFlC4HL/Ycw60uznN+o7k+B6IidGa7F7+IirR3XlS9KUX",
+	"BnuKsKSK12kqS1l9Sn160rLi16v4rl750+yGoX0bnagfBytf1A/2dP8epfUIWR8vWikn0aD395WXGLl8",
+	"KZwLVJnZZp3/30J2/03cujA1l0sjC658aWFPNZpA90nud0i284T3Zae9empkdfTzDSSPv4wZtp1JtbOE",
+	"yAYz207yZOuEfiRQ2quHxbeaJOGHNW4DflM2gq7zKbGBNg9StfWTJRvkqQokX8SMrsqXdohwfquYHqyr",
+	"a7D9BSIJtpDC5U67KtW+i5yYlQMIrqpuVt+l+anZrG8lYrnz5JlzrN8OyZnzWFR9X6kmpRHqh23qb1jY",
+	"qQobL0uKYoaPXyuzmdhDMDVIleUbvaxNr1R/qwsAkWAjS6oXMKd1pRShNvEffnH/WpitW1OAXTMB11xw",
+	"MRv4mxP/qhptGWhWNTkklCcRViptuPDrnn1qzmMXeBYR20PPRaVZ3No66wh7zJWHL3epfLTEEHTVmGZH",
+	"fGUdM9APvvKDr+yGrzxzDQRd0jTZty12XbfBofCr0UckAzmFBBVsm7lUSAlcG0VCHRA9k6KYzgglHG4t",
+	"9vCkbFC/Sd5pP1MZStdycYPk6nskMuHkbbf0v4b4W/W2/EGofhCqbykAWzJi09tvsew6J0BlykC2GqaW",
+	"3XmbNOesKoduhBk0M6XsI2DRc0v87k6VcOS/HkXCHqr3IfNgR9l7JiSBPrEhuuJwg1lZl/HpGZbLb7Rx",
+	"mAhpC4tJMZWg1A+X2XdONMyho5XTj753nRDtkXJxS/Zn4pZklBc0Ted4/JA0y5OrIp7ZAlYiwTpqElKg",
+	"CmNIVxNrrM70eZEy/JttTb5DXdjNEEL/lN0Y9dfrSTk4fffBh+VLdgMclDojlKtbkIrczlhqM2lzKWJQ",
+	"yhU99ICALTAcCDLQksVqcaFZ+8pqNZnylDK+ZjGmCyky0DMobHEQAp+wCSVKDYt2733n9lG1FiWxKLD3",
+	"Gk9ISlEuQ1Xa291BL1BcC8OjOc3SRZB5kwM/v3hxlUO8Hoa4gcN2DzdqVZ9wMQyuZ0x5r/bsyFDN+efe",
+	"riojW1Gx0dsygRx4goBD28RIfBwRR2uxftgRuUBrFhayEdzcUpEBmQDVWNqQg+H2jobbqoolQTfbs5Wl",
+	"7HOvHWndgPTAL46ohUDH9CiBqaQJJKfkfXF8/DC+nc3xHzCqW9Bk9CPjU1dRveC4+W4RxV9BXwJNmLk/",
+	"3+aCX9qF1SR1x/O9Fhr55/yMVCeu6ByJRvPEsVzlYsSrYHfmvPPe5xbytserFvaoSwoVxtHmRHXH3Xcf",
+	"jIRkccWKbYVMB6eDIapYbpyqYakbz0hs7klVLtp7ZgM3vAeNCHbveVUC3HvmdTDynlaMxXtmO/D5D1y3",
+	"zq8fvv53AAAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

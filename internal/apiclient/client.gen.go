@@ -186,27 +186,6 @@ func (e PolicyMode) Valid() bool {
 	}
 }
 
-// Defines values for PolicyOverridesMode.
-const (
-	PolicyOverridesModeAudit   PolicyOverridesMode = "audit"
-	PolicyOverridesModeEnforce PolicyOverridesMode = "enforce"
-	PolicyOverridesModeOff     PolicyOverridesMode = "off"
-)
-
-// Valid indicates whether the value is a known member of the PolicyOverridesMode enum.
-func (e PolicyOverridesMode) Valid() bool {
-	switch e {
-	case PolicyOverridesModeAudit:
-		return true
-	case PolicyOverridesModeEnforce:
-		return true
-	case PolicyOverridesModeOff:
-		return true
-	default:
-		return false
-	}
-}
-
 // Defines values for PolicyScope.
 const (
 	PolicyScopeCluster PolicyScope = "cluster"
@@ -264,6 +243,27 @@ func (e PolicySource) Valid() bool {
 	case PolicySourceDefault:
 		return true
 	case PolicySourceTeam:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for PolicyOverrideMode.
+const (
+	PolicyOverrideModeAudit   PolicyOverrideMode = "audit"
+	PolicyOverrideModeEnforce PolicyOverrideMode = "enforce"
+	PolicyOverrideModeOff     PolicyOverrideMode = "off"
+)
+
+// Valid indicates whether the value is a known member of the PolicyOverrideMode enum.
+func (e PolicyOverrideMode) Valid() bool {
+	switch e {
+	case PolicyOverrideModeAudit:
+		return true
+	case PolicyOverrideModeEnforce:
+		return true
+	case PolicyOverrideModeOff:
 		return true
 	default:
 		return false
@@ -577,14 +577,17 @@ type CatalogEntityMetadata struct {
 	Annotations *map[string]string `json:"annotations,omitempty"`
 	Description *string            `json:"description,omitempty"`
 	Labels      *map[string]string `json:"labels,omitempty"`
-	Links       *[]struct {
-		Title *string `json:"title,omitempty"`
-		Url   string  `json:"url"`
-	} `json:"links,omitempty"`
-	Name      string    `json:"name"`
-	Namespace string    `json:"namespace"`
-	Tags      *[]string `json:"tags,omitempty"`
-	Title     *string   `json:"title,omitempty"`
+	Links       *[]CatalogLink     `json:"links,omitempty"`
+	Name        string             `json:"name"`
+	Namespace   string             `json:"namespace"`
+	Tags        *[]string          `json:"tags,omitempty"`
+	Title       *string            `json:"title,omitempty"`
+}
+
+// CatalogLink defines model for CatalogLink.
+type CatalogLink struct {
+	Title *string `json:"title,omitempty"`
+	Url   string  `json:"url"`
 }
 
 // Cluster defines model for Cluster.
@@ -788,19 +791,11 @@ type Policy struct {
 	Name        string     `json:"name"`
 
 	// Overrides Team overrides (in the cluster-wide list only).
-	Overrides *[]struct {
-		Mode      PolicyOverridesMode `json:"mode"`
-		Parameter *[]string           `json:"parameter,omitempty"`
-		Team      string              `json:"team"`
-	} `json:"overrides,omitempty"`
+	Overrides *[]PolicyOverride `json:"overrides,omitempty"`
 
-	// Parameter The policy's parameter, if it has one.
-	Parameter *struct {
-		Default []string `json:"default"`
-		Name    string   `json:"name"`
-		Value   []string `json:"value"`
-	} `json:"parameter,omitempty"`
-	Remediation string `json:"remediation"`
+	// Parameter A policy's parameter.
+	Parameter   *PolicyParameter `json:"parameter,omitempty"`
+	Remediation string           `json:"remediation"`
 
 	// Scope `team`: team namespaces, with per-team overrides; `cluster`: its own namespaces (e.g. default), no overrides.
 	Scope    PolicyScope    `json:"scope"`
@@ -813,9 +808,6 @@ type Policy struct {
 
 // PolicyMode defines model for Policy.Mode.
 type PolicyMode string
-
-// PolicyOverridesMode defines model for Policy.Overrides.Mode.
-type PolicyOverridesMode string
 
 // PolicyScope `team`: team namespaces, with per-team overrides; `cluster`: its own namespaces (e.g. default), no overrides.
 type PolicyScope string
@@ -849,6 +841,23 @@ type PolicyCheckInput struct {
 // PolicyList defines model for PolicyList.
 type PolicyList struct {
 	Items []Policy `json:"items"`
+}
+
+// PolicyOverride defines model for PolicyOverride.
+type PolicyOverride struct {
+	Mode      PolicyOverrideMode `json:"mode"`
+	Parameter *[]string          `json:"parameter,omitempty"`
+	Team      string             `json:"team"`
+}
+
+// PolicyOverrideMode defines model for PolicyOverride.Mode.
+type PolicyOverrideMode string
+
+// PolicyParameter A policy's parameter.
+type PolicyParameter struct {
+	Default []string `json:"default"`
+	Name    string   `json:"name"`
+	Value   []string `json:"value"`
 }
 
 // PolicySettingInput defines model for PolicySettingInput.

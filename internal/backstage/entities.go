@@ -99,7 +99,7 @@ func Entities(teams []Team, blueprints *blueprint.Catalog) []Entity {
 				Spec: map[string]any{"type": "kubernetes-namespace", "owner": group, "system": system}})
 		}
 		for _, s := range t.Services {
-			out = append(out, services(t, s, blueprints)...)
+			out = append(out, service(name, s, blueprints)...)
 		}
 	}
 	for _, u := range users {
@@ -113,9 +113,8 @@ func Entities(teams []Team, blueprints *blueprint.Catalog) []Entity {
 	return out
 }
 
-// services is a service's Component and, with a database, its Resource.
-func services(t Team, s store.Service, blueprints *blueprint.Catalog) []Entity {
-	team := t.Team.Name
+// service is a service's Component and, with a database, its Resource.
+func service(team string, s store.Service, blueprints *blueprint.Catalog) []Entity {
 	group, system := Ref("Group", "default", team), Ref("System", "default", team)
 	ann := map[string]string{
 		blueprint.KubernetesIDLabel:              blueprint.KubernetesID(team, s.Name),
@@ -146,37 +145,25 @@ func services(t Team, s store.Service, blueprints *blueprint.Catalog) []Entity {
 		Labels: map[string]string{"berth.dev/team": team}, Annotations: ann, Tags: []string{s.Blueprint}}
 	var out []Entity
 	if bp, err := blueprints.Get(s.Blueprint); err == nil {
-		meta.Tags = append(meta.Tags, bp.Spec.Runtime.Language)
+		if lang := bp.Spec.Runtime.Language; lang != "" {
+			meta.Tags = append(meta.Tags, lang)
+		}
 		if v, err := blueprint.Resolve(bp, s.Parameters); err == nil {
-			if r, err := blueprint.Render(bp, blueprint.Input{Team: team, Service: s.Name, Image: s.Image, Tag: s.Tag, Environments: envInputs(t, s), Values: v}); err == nil {
-				for _, u := range r.Endpoints {
-					meta.Links = append(meta.Links, Link{URL: u, Title: "Public endpoint"})
-				}
-				if r.DatabaseSecret != "" {
-					db := s.Name + "-db"
-					spec["dependsOn"] = []string{Ref("Resource", team, db)}
-					out = append(out, Entity{APIVersion: APIVersion, Kind: "Resource",
-						Metadata: Metadata{Name: db, Namespace: team, Title: s.Name + " database", Description: "PostgreSQL database of " + s.Name + " (claimed through the GitOps repository).",
-							Labels: map[string]string{"berth.dev/team": team}, Annotations: map[string]string{"berth.dev/service": s.Name, "berth.dev/secret": r.DatabaseSecret}},
-						Spec: map[string]any{"type": "database", "owner": group, "system": system}})
-				}
+			fp := blueprint.FootprintOf(bp, team, s.Name, v)
+			if fp.Host != "" {
+				meta.Links = append(meta.Links, Link{URL: "https://" + fp.Host, Title: "Public endpoint"})
+			}
+			if fp.DatabaseSecret != "" {
+				db := s.Name + "-db"
+				spec["dependsOn"] = []string{Ref("Resource", team, db)}
+				out = append(out, Entity{APIVersion: APIVersion, Kind: "Resource",
+					Metadata: Metadata{Name: db, Namespace: team, Title: s.Name + " database", Description: "PostgreSQL database of " + s.Name + " (claimed through the GitOps repository).",
+						Labels: map[string]string{"berth.dev/team": team}, Annotations: map[string]string{"berth.dev/service": s.Name, "berth.dev/secret": fp.DatabaseSecret}},
+					Spec: map[string]any{"type": "database", "owner": group, "system": system}})
 			}
 		}
 	}
-	if meta.Tags[len(meta.Tags)-1] == "" {
-		meta.Tags = meta.Tags[:len(meta.Tags)-1]
-	}
 	return append(out, Entity{APIVersion: APIVersion, Kind: "Component", Metadata: meta, Spec: spec})
-}
-
-func envInputs(t Team, s store.Service) []blueprint.Environment {
-	var out []blueprint.Environment
-	for _, e := range t.Environments {
-		if slices.Contains(s.Environments, e.Name) {
-			out = append(out, blueprint.Environment{Name: e.Name, Namespace: e.Namespace})
-		}
-	}
-	return out
 }
 
 func displayName(t store.Team) string {

@@ -27,7 +27,6 @@ type Catalog struct {
 	byName map[string]*Blueprint
 	names  []string
 	base   []layer
-	git    *layer
 }
 
 // layer is one source of blueprints.
@@ -63,14 +62,13 @@ const (
 // layer with a broken blueprint is refused whole and the catalog stays as it was, so that a
 // bad commit in the blueprints repository never takes a blueprint away.
 func (c *Catalog) SetGit(fsys fs.FS, dir, revision string) error {
-	l := &layer{fsys, dir, SourceGit + "@" + revision}
-	byName, names, err := build(append(slices.Clone(c.base), *l))
+	byName, names, err := build(append(slices.Clone(c.base), layer{fsys, dir, SourceGit + "@" + revision}))
 	if err != nil {
 		return err
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.byName, c.names, c.git = byName, names, l
+	c.byName, c.names = byName, names
 	return nil
 }
 

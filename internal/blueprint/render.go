@@ -53,8 +53,30 @@ type Rendered struct {
 	App    []File
 	// DatabaseSecret names the Secret the Deployment reads DATABASE_URL from, "" without one.
 	DatabaseSecret string
-	// Endpoints are the service's public URLs (its Ingress hosts).
-	Endpoints []string
+}
+
+// Footprint is what a service exposes and claims, known from its values alone (the catalog
+// needs it without rendering).
+type Footprint struct {
+	// Host is the public host name, "" when the service is not public.
+	Host string
+	// DatabaseSecret names the Secret of its database, "" without one.
+	DatabaseSecret string
+}
+
+// FootprintOf derives a service's footprint. Values must come from Resolve.
+func FootprintOf(bp *Blueprint, team, service string, v Values) Footprint {
+	var f Footprint
+	s := bp.Spec
+	if s.Produces.PublicParameter != "" && v.flag(s.Produces.PublicParameter) {
+		if f.Host = v.str("host"); f.Host == "" {
+			f.Host = service + "." + team + ".example.com"
+		}
+	}
+	if s.Infrastructure.DatabaseParameter != "" && v.flag(s.Infrastructure.DatabaseParameter) {
+		f.DatabaseSecret = service + "-db"
+	}
+	return f
 }
 
 var (
@@ -134,11 +156,8 @@ func Render(bp *Blueprint, in Input) (Rendered, error) {
 	}
 
 	replicas := int32(v.num(s.Workload.ReplicasParameter))
-	public := s.Produces.PublicParameter != "" && v.flag(s.Produces.PublicParameter)
-	database := s.Infrastructure.DatabaseParameter != "" && v.flag(s.Infrastructure.DatabaseParameter)
-	if database {
-		out.DatabaseSecret = in.Service + "-db"
-	}
+	fp := FootprintOf(bp, in.Team, in.Service, v)
+	out.DatabaseSecret = fp.DatabaseSecret
 
 	tm, om := meta("ServiceAccount", "v1")
 	if err := add("serviceaccount.yaml", &corev1.ServiceAccount{TypeMeta: tm, ObjectMeta: om, AutomountServiceAccountToken: ptr.To(false)}); err != nil {
@@ -162,12 +181,7 @@ func Render(bp *Blueprint, in Input) (Rendered, error) {
 			return out, err
 		}
 	}
-	if public {
-		host := v.str("host")
-		if host == "" {
-			host = in.Service + "." + in.Team + ".example.com"
-		}
-		out.Endpoints = append(out.Endpoints, "https://"+host)
+	if host := fp.Host; host != "" {
 		tm, om = meta("Ingress", "networking.k8s.io/v1")
 		if err := add("ingress.yaml", &networkingv1.Ingress{TypeMeta: tm, ObjectMeta: om, Spec: networkingv1.IngressSpec{
 			TLS: []networkingv1.IngressTLS{{Hosts: []string{host}, SecretName: in.Service + "-tls"}},
@@ -217,7 +231,7 @@ func Render(bp *Blueprint, in Input) (Rendered, error) {
 	if err := kustomizations(&out, in, resources); err != nil {
 		return out, err
 	}
-	if database {
+	if fp.DatabaseSecret != "" {
 		claim, err := databaseClaim(in)
 		if err != nil {
 			return out, err

@@ -12,6 +12,7 @@ import (
 	"github.com/berth-platform/berth/internal/blueprint"
 	"github.com/berth-platform/berth/internal/config"
 	"github.com/berth-platform/berth/internal/gitops"
+	"github.com/berth-platform/berth/internal/gitremote"
 )
 
 // blueprintRepo keeps the catalog's Git layer at the newest commit of the blueprints
@@ -30,11 +31,11 @@ type blueprintRepo struct {
 
 func newBlueprintRepo(c *config.Config, creds gitops.Credentials, catalog *blueprint.Catalog, log *slog.Logger) (*blueprintRepo, error) {
 	b := c.BlueprintsGit
-	kind, err := gitops.Kind(b.Repo)
+	kind, err := gitremote.Kind(b.Repo)
 	if err != nil {
 		return nil, err
 	}
-	if gk, _ := gitops.Kind(c.GitOpsRepo); gk != kind || kind == "local" {
+	if gk, _ := gitremote.Kind(c.GitOpsRepo); gk != kind || kind == gitremote.Local {
 		creds = gitops.Credentials{} // a public repository of another kind
 	}
 	auth, err := creds.Auth(b.Repo)

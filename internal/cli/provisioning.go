@@ -7,11 +7,13 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/berth-platform/berth/internal/blueprint"
 	"github.com/berth-platform/berth/internal/config"
 	"github.com/berth-platform/berth/internal/gitops"
+	"github.com/berth-platform/berth/internal/gitremote"
 	"github.com/berth-platform/berth/internal/kube"
 	"github.com/berth-platform/berth/internal/provision"
 	"github.com/berth-platform/berth/internal/store"
@@ -19,8 +21,7 @@ import (
 )
 
 // startProvisioning opens the GitOps repository and starts the run executor. Without a
-// cluster, runs stop at the Argo CD step and say why.
-// Argo CD's state goes into notes, readiness details that do not make Berth unready: teams
+// cluster, runs stop at the Argo CD step and say why. Argo CD's state goes into notes, readiness details that do not make Berth unready: teams
 // and blueprints work without it.
 func startProvisioning(ctx context.Context, c *config.Config, creds gitops.Credentials, st *store.Store, ten *tenancy.Service, catalog *blueprint.Catalog,
 	kc *kube.Clients, preflight provision.Preflight, notes map[string]func(context.Context) error, log *slog.Logger) (*provision.Service, error) {
@@ -30,7 +31,11 @@ func startProvisioning(ctx context.Context, c *config.Config, creds gitops.Crede
 		if dir == "" {
 			dir = ".berth/data"
 		}
-		abs, err := filepath.Abs(filepath.Join(dir, "gitops.git"))
+		remote = filepath.Join(dir, "gitops.git")
+	}
+	// Argo CD's repo server runs elsewhere: a local repository is named by absolute path.
+	if gitremote.IsLocal(remote) && !strings.HasPrefix(remote, "file://") {
+		abs, err := filepath.Abs(remote)
 		if err != nil {
 			return nil, err
 		}

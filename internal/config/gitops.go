@@ -7,6 +7,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/berth-platform/berth/internal/gitremote"
 )
 
 // GitOps holds the credentials of a remote GitOps repository. Secrets are paths of files
@@ -47,28 +49,27 @@ func bindGitOps(fs *flag.FlagSet, c *Config) {
 	fs.DurationVar(&c.BlueprintsGit.Refresh, "blueprints-refresh", 5*time.Minute, "how often --blueprints-repo is fetched again (0: only at start)")
 }
 
-func remoteKind(remote string) string {
-	switch {
-	case remote == "", strings.HasPrefix(remote, "/"), strings.HasPrefix(remote, "file://"):
-		return "local"
-	case strings.HasPrefix(remote, "https://"), strings.HasPrefix(remote, "http://"):
-		return "https"
-	case strings.HasPrefix(remote, "ssh://"), strings.Contains(remote, "@") && strings.Contains(remote, ":"):
-		return "ssh"
+// remoteKind classifies a remote flag; empty is the default local repository.
+func remoteKind(remote string) (string, error) {
+	if remote == "" {
+		return gitremote.Local, nil
 	}
-	return "local" // a relative path
+	return gitremote.Kind(remote)
 }
 
 func (c *Config) validateGitOps() []error {
 	var errs []error
-	kind := remoteKind(c.GitOpsRepo)
+	kind, err := remoteKind(c.GitOpsRepo)
+	if err != nil {
+		errs = append(errs, fmt.Errorf("--gitops-repo: %w", err))
+	}
 	g := c.GitOps
 	switch kind {
-	case "https":
+	case gitremote.HTTPS:
 		if g.SSHKeyFile != "" {
 			errs = append(errs, errors.New("--gitops-ssh-key-file: the GitOps repository is HTTPS; use --gitops-token-file"))
 		}
-	case "ssh":
+	case gitremote.SSH:
 		if g.TokenFile != "" {
 			errs = append(errs, errors.New("--gitops-token-file: the GitOps repository is SSH; use --gitops-ssh-key-file"))
 		}
@@ -106,7 +107,11 @@ func (c *Config) validateGitOps() []error {
 		}
 		// The GitOps credentials serve a blueprints repository of the same kind; others must
 		// be public, which SSH never is.
-		if remoteKind(b.Repo) == "ssh" && kind != "ssh" {
+		bk, err := remoteKind(b.Repo)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("--blueprints-repo: %w", err))
+		}
+		if bk == gitremote.SSH && kind != gitremote.SSH {
 			errs = append(errs, errors.New("--blueprints-repo: an SSH repository needs the GitOps repository to be SSH too (its key is used for both)"))
 		}
 	}

@@ -101,10 +101,13 @@ func (a *ArgoCD) Status(ctx context.Context, name string) (AppStatus, error) {
 	if l := a.cached(); l != nil {
 		app, err = l.Get(name)
 	} else {
-		if ierr := a.Installed(ctx); ierr != nil {
-			return AppStatus{}, ierr
-		}
 		app, err = a.client.ArgoprojV1alpha1().Applications(a.namespace).Get(ctx, name, metav1.GetOptions{})
+		// A missing Argo CD also answers 404: only then is discovery worth asking.
+		if err != nil {
+			if ierr := a.Installed(ctx); ierr != nil {
+				return AppStatus{}, ierr
+			}
+		}
 	}
 	if apierrors.IsNotFound(err) {
 		return AppStatus{}, fmt.Errorf("%w: Argo CD application %s does not exist yet", errs.ErrNotFound, name)

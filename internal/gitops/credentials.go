@@ -7,6 +7,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/berth-platform/berth/internal/gitremote"
 	"github.com/go-git/go-git/v5/plumbing/transport"
 	githttp "github.com/go-git/go-git/v5/plumbing/transport/http"
 	gitssh "github.com/go-git/go-git/v5/plumbing/transport/ssh"
@@ -27,38 +28,17 @@ type Credentials struct {
 	KnownHosts string
 }
 
-// Kind classifies a remote: "local", "https" or "ssh".
-func Kind(remote string) (string, error) {
-	switch {
-	case isLocal(remote):
-		return "local", nil
-	case strings.HasPrefix(remote, "https://"), strings.HasPrefix(remote, "http://"):
-		return "https", nil
-	case strings.HasPrefix(remote, "ssh://"):
-		return "ssh", nil
-	case scpLike(remote):
-		return "ssh", nil
-	}
-	return "", fmt.Errorf("git remote %q: want a local path, file://, https://, ssh:// or user@host:path", redact(remote))
-}
-
-// scpLike matches git@github.com:org/repo.git.
-func scpLike(s string) bool {
-	at, colon := strings.Index(s, "@"), strings.Index(s, ":")
-	return at > 0 && colon > at && !strings.Contains(s[:colon], "/")
-}
-
 // Auth builds go-git's authentication for remote from c, refusing combinations that cannot
 // work (a token for an SSH remote, an SSH key without known hosts).
 func (c Credentials) Auth(remote string) (transport.AuthMethod, error) {
-	kind, err := Kind(remote)
+	kind, err := gitremote.Kind(remote)
 	if err != nil {
 		return nil, err
 	}
 	switch kind {
-	case "https":
+	case gitremote.HTTPS:
 		if len(c.SSHKey) > 0 {
-			return nil, fmt.Errorf("git remote %s is HTTPS: an SSH key does not apply", redact(remote))
+			return nil, fmt.Errorf("git remote %s is HTTPS: an SSH key does not apply", gitremote.Redact(remote))
 		}
 		if c.Token == "" {
 			return nil, nil
@@ -68,15 +48,15 @@ func (c Credentials) Auth(remote string) (transport.AuthMethod, error) {
 			user = "git"
 		}
 		return &githttp.BasicAuth{Username: user, Password: c.Token}, nil
-	case "ssh":
+	case gitremote.SSH:
 		if c.Token != "" {
-			return nil, fmt.Errorf("git remote %s is SSH: a token does not apply (give an SSH key)", redact(remote))
+			return nil, fmt.Errorf("git remote %s is SSH: a token does not apply (give an SSH key)", gitremote.Redact(remote))
 		}
 		if len(c.SSHKey) == 0 {
-			return nil, fmt.Errorf("git remote %s is SSH: an SSH key is required", redact(remote))
+			return nil, fmt.Errorf("git remote %s is SSH: an SSH key is required", gitremote.Redact(remote))
 		}
 		if c.KnownHosts == "" {
-			return nil, fmt.Errorf("git remote %s is SSH: a known_hosts file is required to check the server's key", redact(remote))
+			return nil, fmt.Errorf("git remote %s is SSH: a known_hosts file is required to check the server's key", gitremote.Redact(remote))
 		}
 		keys, err := gitssh.NewPublicKeys(sshUser(remote), c.SSHKey, "")
 		if err != nil {
@@ -97,8 +77,8 @@ func sshUser(remote string) string {
 	if u, err := url.Parse(remote); err == nil && u.Scheme == "ssh" && u.User != nil {
 		return u.User.Username()
 	}
-	if scpLike(remote) {
-		return remote[:strings.Index(remote, "@")]
+	if at := strings.Index(remote, "@"); at > 0 && !strings.Contains(remote, "://") {
+		return remote[:at] // user@host:path
 	}
 	return "git"
 }

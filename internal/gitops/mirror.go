@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/berth-platform/berth/internal/gitremote"
 	"github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/config"
 	"github.com/go-git/go-git/v5/plumbing"
@@ -34,7 +35,7 @@ func (m *Mirror) Sync(ctx context.Context) (string, error) {
 	if errors.Is(err, git.ErrRepositoryNotExists) {
 		repo, err = git.PlainCloneContext(ctx, m.dir, false, &git.CloneOptions{URL: m.url, Auth: m.auth, ReferenceName: ref, SingleBranch: true, Depth: 1})
 		if err != nil {
-			return "", fmt.Errorf("clone %s (%s): %w", redact(m.url), m.branch, err)
+			return "", fmt.Errorf("clone %s (%s): %w", gitremote.Redact(m.url), m.branch, err)
 		}
 	} else if err != nil {
 		return "", err
@@ -42,7 +43,7 @@ func (m *Mirror) Sync(ctx context.Context) (string, error) {
 		err = repo.FetchContext(ctx, &git.FetchOptions{Auth: m.auth, Force: true, Depth: 1,
 			RefSpecs: []config.RefSpec{config.RefSpec("+" + ref.String() + ":refs/remotes/origin/" + m.branch)}})
 		if err != nil && !errors.Is(err, git.NoErrAlreadyUpToDate) {
-			return "", fmt.Errorf("fetch %s (%s): %w", redact(m.url), m.branch, err)
+			return "", fmt.Errorf("fetch %s (%s): %w", gitremote.Redact(m.url), m.branch, err)
 		}
 	}
 	head, err := repo.Reference(plumbing.NewRemoteReferenceName("origin", m.branch), true)

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/berth-platform/berth/internal/blueprint"
+	"github.com/berth-platform/berth/internal/gitremote"
 	"github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/config"
 	"github.com/go-git/go-git/v5/plumbing"
@@ -51,7 +52,7 @@ type Repo struct {
 // Open prepares a working copy of remote in dir. A remote that is a local path and does not
 // exist yet is created as a bare repository with an initial commit.
 func Open(ctx context.Context, remote, dir string, auth transport.AuthMethod) (*Repo, error) {
-	if isLocal(remote) {
+	if gitremote.IsLocal(remote) {
 		if err := ensureBare(remote); err != nil {
 			return nil, err
 		}
@@ -62,14 +63,10 @@ func Open(ctx context.Context, remote, dir string, auth transport.AuthMethod) (*
 		repo, err = git.PlainCloneContext(ctx, dir, false, &git.CloneOptions{URL: remote, Auth: auth, ReferenceName: plumbing.NewBranchReferenceName(Branch), SingleBranch: true})
 	}
 	if err != nil {
-		return nil, fmt.Errorf("gitops working copy of %s: %w", redact(remote), err)
+		return nil, fmt.Errorf("gitops working copy of %s: %w", gitremote.Redact(remote), err)
 	}
 	r.repo = repo
 	return r, nil
-}
-
-func isLocal(u string) bool {
-	return strings.HasPrefix(u, "/") || strings.HasPrefix(u, "file://")
 }
 
 // ensureBare creates a bare repository whose main branch has one commit, so that clones and
@@ -224,14 +221,6 @@ func safe(p string) error {
 		return fmt.Errorf("gitops: refusing path %q", p)
 	}
 	return nil
-}
-
-// redact hides credentials in a URL for messages.
-func redact(u string) string {
-	if i := strings.Index(u, "@"); i > 0 && strings.Contains(u[:i], "://") {
-		return u[:strings.Index(u, "://")+3] + "***" + u[i:]
-	}
-	return u
 }
 
 // lostRace reports whether a push failed because another writer updated the branch first

@@ -53,11 +53,11 @@ func run(t testing.TB, dir string, args ...string) string {
 // HTTP basic authentication with password token (any user name).
 func ServeHTTP(t testing.TB, root, token string) string {
 	t.Helper()
-	exec, err := exec.Command("git", "--exec-path").Output()
+	execPath, err := exec.Command("git", "--exec-path").Output()
 	if err != nil {
 		t.Fatal(err)
 	}
-	backend := &cgi.Handler{Path: filepath.Join(strings.TrimSpace(string(exec)), "git-http-backend"), Root: "/git",
+	backend := &cgi.Handler{Path: filepath.Join(strings.TrimSpace(string(execPath)), "git-http-backend"), Root: "/git",
 		Env: []string{"GIT_PROJECT_ROOT=" + root, "GIT_HTTP_EXPORT_ALL=1"}}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if _, pw, ok := r.BasicAuth(); !ok || pw != token {

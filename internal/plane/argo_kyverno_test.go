@@ -13,9 +13,7 @@ import (
 )
 
 var (
-	applicationGVR   = schema.GroupVersionResource{Group: "argoproj.io", Version: "v1alpha1", Resource: "applications"}
-	clusterPolicyGVR = schema.GroupVersionResource{Group: "policies.kyverno.io", Version: "v1", Resource: "validatingpolicies"}
-	policyReportGVR  = schema.GroupVersionResource{Group: "wgpolicyk8s.io", Version: "v1alpha2", Resource: "policyreports"}
+	applicationGVR = schema.GroupVersionResource{Group: "argoproj.io", Version: "v1alpha1", Resource: "applications"}
 )
 
 func newApplication(ns, repoURL, path string) *unstructured.Unstructured {
@@ -81,50 +79,7 @@ func latestTagPolicy(name, ns, action string) *unstructured.Unstructured {
 func setFailureAction(t *testing.T, p *plane.Plane, name, action string) {
 	t.Helper()
 	patch := []byte(`{"spec":{"validationActions":["` + action + `"]}}`)
-	if _, err := p.Dynamic.Resource(clusterPolicyGVR).Patch(t.Context(), name, types.MergePatchType, patch, metav1.PatchOptions{}); err != nil {
+	if _, err := p.Dynamic.Resource(plane.ValidatingPolicyGVR).Patch(t.Context(), name, types.MergePatchType, patch, metav1.PatchOptions{}); err != nil {
 		t.Fatal(err)
 	}
-}
-
-func waitPolicyReady(t *testing.T, p *plane.Plane, name string) {
-	t.Helper()
-	plane.Eventually(t, 60*time.Second, "policy "+name+" ready", func() (bool, error) {
-		pol, err := p.Dynamic.Resource(clusterPolicyGVR).Get(t.Context(), name, metav1.GetOptions{})
-		if err != nil {
-			return false, err
-		}
-		ready, _, _ := unstructured.NestedBool(pol.Object, "status", "conditionStatus", "ready")
-		conds, _, _ := unstructured.NestedSlice(pol.Object, "status", "conditionStatus", "conditions")
-		return ready, fmt.Errorf("conditions %v", conds)
-	})
-}
-
-func waitPolicyReportFailure(t *testing.T, p *plane.Plane, ns, resource, policy string) {
-	t.Helper()
-	plane.Eventually(t, 90*time.Second, "a PolicyReport failure for "+resource, func() (bool, error) {
-		reports, err := p.Dynamic.Resource(policyReportGVR).Namespace(ns).List(t.Context(), metav1.ListOptions{})
-		if err != nil {
-			return false, err
-		}
-		for _, r := range reports.Items {
-			results, _, _ := unstructured.NestedSlice(r.Object, "results")
-			for _, res := range results {
-				m := res.(map[string]any)
-				if m["policy"] != policy || m["result"] != "fail" {
-					continue
-				}
-				refs, _ := m["resources"].([]any)
-				scope, _, _ := unstructured.NestedString(r.Object, "scope", "name")
-				for _, ref := range refs {
-					if ref.(map[string]any)["name"] == resource {
-						return true, nil
-					}
-				}
-				if scope == resource {
-					return true, nil
-				}
-			}
-		}
-		return false, fmt.Errorf("%d reports, none with a fail of %s for %s", len(reports.Items), policy, resource)
-	})
 }

@@ -200,12 +200,12 @@ func TestPlaneKyvernoEnforcesAndAudits(t *testing.T) {
 	ns := p.Namespace(t, "kyverno")
 	name := "disallow-latest-" + ns
 	pol := latestTagPolicy(name, ns, "Deny")
-	policies := p.Dynamic.Resource(clusterPolicyGVR)
+	policies := p.Dynamic.Resource(plane.ValidatingPolicyGVR)
 	if _, err := policies.Create(t.Context(), pol, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = policies.Delete(context.Background(), name, metav1.DeleteOptions{}) })
-	waitPolicyReady(t, p, name)
+	p.WaitPolicyReady(t, name)
 
 	_, err := p.Client.AppsV1().Deployments(ns).Create(t.Context(), deployment(ns, "bad", "nginx:latest", 1), metav1.CreateOptions{})
 	if err == nil || !strings.Contains(err.Error(), "pin an image tag") {
@@ -216,12 +216,12 @@ func TestPlaneKyvernoEnforcesAndAudits(t *testing.T) {
 	}
 
 	setFailureAction(t, p, name, "Audit")
-	waitPolicyReady(t, p, name)
+	p.WaitPolicyReady(t, name)
 	plane.Eventually(t, 30*time.Second, "admitted in Audit", func() (bool, error) {
 		_, err := p.Client.AppsV1().Deployments(ns).Create(t.Context(), deployment(ns, "bad", "nginx:latest", 1), metav1.CreateOptions{})
 		return err == nil, err
 	})
-	waitPolicyReportFailure(t, p, ns, "bad", name)
+	p.WaitPolicyReportFailure(t, ns, "bad", name)
 }
 
 // A plane that is stopped leaves no Kyverno webhook behind: started again from the same

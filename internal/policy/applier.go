@@ -15,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/dynamic"
+	"k8s.io/utils/ptr"
 )
 
 // GVR of Kyverno's ValidatingPolicy in the cluster.
@@ -28,8 +29,9 @@ const managedBy = "app.kubernetes.io/managed-by=berth"
 // are one object with the library's own namespace selector. Off means no object.
 func Desired(lib *Library, st Settings) []*unstructured.Unstructured {
 	var out []*unstructured.Unstructured
+	clusterWide := st.Effective(lib, "")
 	for _, p := range lib.List() {
-		cluster := st.Effective(lib, "")[p.Name]
+		cluster := clusterWide[p.Name]
 		var overridden []string
 		for team, sets := range st.Teams {
 			if _, ok := sets[p.Name]; ok && p.Scope == ScopeTeam {
@@ -128,7 +130,7 @@ func (a *Applier) Apply(ctx context.Context, svc *Service) error {
 		if err != nil {
 			return err
 		}
-		live, err := res.Patch(ctx, obj.GetName(), types.ApplyPatchType, body, metav1.PatchOptions{FieldManager: "berth", Force: ptrTrue()})
+		live, err := res.Patch(ctx, obj.GetName(), types.ApplyPatchType, body, metav1.PatchOptions{FieldManager: "berth", Force: ptr.To(true)})
 		if err != nil {
 			return fmt.Errorf("apply %s: %w", obj.GetName(), err)
 		}
@@ -187,5 +189,3 @@ func subset(want, have any) bool {
 		return fmt.Sprint(want) == fmt.Sprint(have)
 	}
 }
-
-func ptrTrue() *bool { t := true; return &t }

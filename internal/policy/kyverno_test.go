@@ -31,8 +31,6 @@ func (teams) Authorize(_ context.Context, _ access.Principal, team string, _ acc
 	return store.Team{Name: team}, nil
 }
 
-var reportGVR = schema.GroupVersionResource{Group: "wgpolicyk8s.io", Version: "v1alpha2", Resource: "policyreports"}
-
 // Toggles change what the plane's real Kyverno does: enforce denies at admission, a team
 // override to audit admits there and reports, off does neither; drift is repaired.
 func TestTogglesDriveKyverno(t *testing.T) {
@@ -64,8 +62,8 @@ func TestTogglesDriveKyverno(t *testing.T) {
 		err := ap.Apply(t.Context(), svc)
 		return err == nil, err
 	})
-	waitReady(t, p, "berth-disallow-latest-tag")
-	waitReady(t, p, "berth-disallow-latest-tag-"+lax)
+	p.WaitPolicyReady(t, "berth-disallow-latest-tag")
+	p.WaitPolicyReady(t, "berth-disallow-latest-tag-"+lax)
 
 	create := func(team, name, image string) error {
 		d := readObject(t, "testdata/disallow-latest-tag/pass.yaml")
@@ -90,7 +88,7 @@ func TestTogglesDriveKyverno(t *testing.T) {
 		err := create(lax, "api", "registry.example.com/x/api:latest")
 		return err == nil, err
 	})
-	waitReport(t, p, lax+"-dev", "api", "berth-disallow-latest-tag-"+lax)
+	p.WaitPolicyReportFailure(t, lax+"-dev", "api", "berth-disallow-latest-tag-"+lax)
 
 	// Drift: a hand-made change to a Berth policy is put back by the next apply.
 	obj, err := p.Dynamic.Resource(policy.GVR).Get(t.Context(), "berth-disallow-latest-tag", metav1.GetOptions{})
@@ -126,39 +124,5 @@ func TestTogglesDriveKyverno(t *testing.T) {
 	plane.Eventually(t, 30*time.Second, "admitted when off", func() (bool, error) {
 		err := create(strict, "later", "registry.example.com/x/api:latest")
 		return err == nil, err
-	})
-}
-
-func waitReady(t *testing.T, p *plane.Plane, name string) {
-	t.Helper()
-	plane.Eventually(t, 60*time.Second, "policy "+name+" ready", func() (bool, error) {
-		pol, err := p.Dynamic.Resource(policy.GVR).Get(t.Context(), name, metav1.GetOptions{})
-		if err != nil {
-			return false, err
-		}
-		ready, _, _ := unstructured.NestedBool(pol.Object, "status", "conditionStatus", "ready")
-		conds, _, _ := unstructured.NestedSlice(pol.Object, "status", "conditionStatus", "conditions")
-		return ready, fmt.Errorf("conditions %v", conds)
-	})
-}
-
-func waitReport(t *testing.T, p *plane.Plane, ns, resource, pol string) {
-	t.Helper()
-	plane.Eventually(t, 90*time.Second, "a PolicyReport failure for "+resource, func() (bool, error) {
-		reports, err := p.Dynamic.Resource(reportGVR).Namespace(ns).List(t.Context(), metav1.ListOptions{})
-		if err != nil {
-			return false, err
-		}
-		for _, r := range reports.Items {
-			scope, _, _ := unstructured.NestedString(r.Object, "scope", "name")
-			results, _, _ := unstructured.NestedSlice(r.Object, "results")
-			for _, res := range results {
-				m := res.(map[string]any)
-				if m["policy"] == pol && m["result"] == "fail" && scope == resource {
-					return true, nil
-				}
-			}
-		}
-		return false, fmt.Errorf("%d reports", len(reports.Items))
 	})
 }

@@ -156,8 +156,7 @@ func CheckParameter(values []string) error {
 func (p *Policy) Kyverno(name, action string, param []string, selectorNS *NamespaceSelector) *policiesv1beta1.ValidatingPolicy {
 	vp := p.source.DeepCopy()
 	vp.Name = name
-	vp.Spec.ValidationAction = nil
-	vp.Spec.ValidationAction = append(vp.Spec.ValidationAction, actionOf(action))
+	vp.Spec.ValidationAction = []admissionregistrationv1.ValidationAction{actionOf(action)}
 	if p.Parameter != "" && param != nil {
 		lit, _ := json.Marshal(param) // checked values: a JSON list of plain strings is a CEL list
 		for i := range vp.Spec.Variables {

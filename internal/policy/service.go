@@ -204,6 +204,11 @@ func (s *Service) Clear(ctx context.Context, p access.Principal, team, name stri
 	if s.lib.Get(name) == nil {
 		return fmt.Errorf("policy %s: %w", name, errs.ErrNotFound)
 	}
+	if team != "" {
+		if _, err := s.teams.Authorize(ctx, p, team, access.Viewer); err != nil {
+			return err // a missing team is 404, not a silent no-op
+		}
+	}
 	err := s.store.Tx(ctx, func(q store.Queries) error {
 		if err := q.DeletePolicySetting(ctx, name, team); err != nil {
 			return err

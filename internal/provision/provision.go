@@ -67,6 +67,8 @@ type Service struct {
 
 	mu       sync.Mutex
 	inflight map[string]bool // runs being executed: a run queued twice runs once
+
+	changes changes // wakes Follow when a run's state is stored
 }
 
 // New returns provisioning over deps.
@@ -121,9 +123,6 @@ func (s *Service) Create(ctx context.Context, p access.Principal, team string, i
 	if err := blueprint.CheckRelease(in.Name, in.Image, in.Tag); err != nil {
 		return store.Run{}, err
 	}
-	if err := s.checkPolicies(ctx, t.Name, in.Name, in.Image, in.Tag, in.Repo, bp, values, in.Environments, envs); err != nil {
-		return store.Run{}, err
-	}
 	params := map[string]any{}
 	for k, v := range values {
 		params[k] = v
@@ -131,6 +130,9 @@ func (s *Service) Create(ctx context.Context, p access.Principal, team string, i
 	now := s.now()
 	svc := store.Service{ID: audit.NewID(), TeamID: t.ID, TeamName: t.Name, Name: in.Name, Blueprint: in.Blueprint, Image: in.Image, Tag: in.Tag,
 		Repo: in.Repo, Parameters: params, Environments: in.Environments, CreatedBy: p.Subject, CreatedAt: now, UpdatedAt: now}
+	if err := s.checkPolicies(ctx, svc, bp, values, envs); err != nil {
+		return store.Run{}, err
+	}
 	run := newRun(t.ID, svc.ID, "create", svc.Tag, params, p, now)
 	err = s.deps.Store.Tx(ctx, func(q store.Queries) error {
 		if err := q.CreateService(ctx, svc); err != nil {
@@ -196,6 +198,7 @@ func (s *Service) Retry(ctx context.Context, p access.Principal, id string) (sto
 		}
 		return audit.Record(ctx, q, p, audit.Entry{Action: "run.retry", Team: svc.TeamName, Target: "run/" + id}, s.now())
 	})
+	s.changes.notify()
 	if err != nil {
 		return store.Run{}, err
 	}
@@ -341,7 +344,9 @@ func (s *Service) release(ctx context.Context, p access.Principal, team, name, a
 	if err != nil {
 		return store.Run{}, err
 	}
-	if err := s.checkPolicies(ctx, t.Name, svc.Name, svc.Image, tag, svc.Repo, bp, values, svc.Environments, envs); err != nil {
+	released := svc
+	released.Tag = tag
+	if err := s.checkPolicies(ctx, released, bp, values, envs); err != nil {
 		return store.Run{}, err
 	}
 	resolved := map[string]any{}
@@ -408,22 +413,26 @@ func (s *Service) Sync(ctx context.Context, p access.Principal, team, name, env 
 // checkPolicies runs the preflight before a request is accepted, so that enforced policy
 // failures are the request's 422 rather than a failed run; the run checks again before it
 // commits, as policies may change in between.
-func (s *Service) checkPolicies(ctx context.Context, team, name, image, tag, repo string, bp *blueprint.Blueprint, values blueprint.Values,
-	want []string, envs []store.Environment) error {
+func (s *Service) checkPolicies(ctx context.Context, svc store.Service, bp *blueprint.Blueprint, values blueprint.Values, envs []store.Environment) error {
 	if s.deps.Preflight == nil {
 		return nil
 	}
-	var in []blueprint.Environment
-	for _, e := range envs {
-		if slices.Contains(want, e.Name) {
-			in = append(in, blueprint.Environment{Name: e.Name, Namespace: e.Namespace})
-		}
-	}
-	r, err := blueprint.Render(bp, blueprint.Input{Team: team, Service: name, Image: image, Tag: tag, Repo: repo, GitOpsRepo: s.deps.RepoURL,
-		Environments: in, IngressNamespace: s.deps.IngressNamespace, Values: values})
+	r, err := blueprint.Render(bp, s.input(svc, envs, values))
 	if err != nil {
 		return err
 	}
-	_, err = s.deps.Preflight(ctx, team, r.GitOps)
+	_, err = s.deps.Preflight(ctx, svc.TeamName, r.GitOps)
 	return err
+}
+
+// input is what a service is rendered from; envs may hold other environments of the team.
+func (s *Service) input(svc store.Service, envs []store.Environment, values blueprint.Values) blueprint.Input {
+	var in []blueprint.Environment
+	for _, e := range envs {
+		if slices.Contains(svc.Environments, e.Name) {
+			in = append(in, blueprint.Environment{Name: e.Name, Namespace: e.Namespace})
+		}
+	}
+	return blueprint.Input{Team: svc.TeamName, Service: svc.Name, Image: svc.Image, Tag: svc.Tag, Repo: svc.Repo, GitOpsRepo: s.deps.RepoURL,
+		Environments: in, IngressNamespace: s.deps.IngressNamespace, Values: values}
 }

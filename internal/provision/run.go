@@ -106,6 +106,15 @@ func (s *Service) execute(ctx context.Context, id string) error {
 		s.mu.Unlock()
 	}()
 	q := s.deps.Store.Q()
+	// Every stored change wakes the run's followers.
+	saveRun := func(ctx context.Context, r store.Run) error {
+		defer s.changes.notify()
+		return q.UpdateRun(ctx, r)
+	}
+	saveStep := func(ctx context.Context, st store.RunStep) error {
+		defer s.changes.notify()
+		return q.UpdateRunStep(ctx, id, st)
+	}
 	run, err := q.RunByID(ctx, id)
 	if err != nil {
 		return err
@@ -126,7 +135,7 @@ func (s *Service) execute(ctx context.Context, id string) error {
 	if run.StartedAt.IsZero() {
 		run.StartedAt = s.now()
 	}
-	if err := q.UpdateRun(ctx, run); err != nil {
+	if err := saveRun(ctx, run); err != nil {
 		return err
 	}
 	steps := map[string]func(context.Context, *state) (string, error){
@@ -141,7 +150,7 @@ func (s *Service) execute(ctx context.Context, id string) error {
 			continue
 		}
 		step.Status, step.StartedAt, step.FinishedAt, step.Message = StatusRunning, s.now(), time.Time{}, ""
-		if err := q.UpdateRunStep(ctx, run.ID, step); err != nil {
+		if err := saveStep(ctx, step); err != nil {
 			return err
 		}
 		msg, err := fn(ctx, st)
@@ -154,24 +163,24 @@ func (s *Service) execute(ctx context.Context, id string) error {
 			step.Status, step.Message = StatusFailed, err.Error()
 			run.Status, run.Error, run.FinishedAt = StatusFailed, step.Name+": "+err.Error(), s.now()
 			run.CommitSHA = st.run.CommitSHA
-			if uerr := q.UpdateRunStep(context.WithoutCancel(ctx), run.ID, step); uerr != nil {
+			if uerr := saveStep(context.WithoutCancel(ctx), step); uerr != nil {
 				return uerr
 			}
-			return errors.Join(err, q.UpdateRun(context.WithoutCancel(ctx), run))
+			return errors.Join(err, saveRun(context.WithoutCancel(ctx), run))
 		}
 		step.Status = StatusSucceeded
-		if err := q.UpdateRunStep(ctx, run.ID, step); err != nil {
+		if err := saveStep(ctx, step); err != nil {
 			return err
 		}
 		if st.run.CommitSHA != run.CommitSHA {
 			run.CommitSHA = st.run.CommitSHA
-			if err := q.UpdateRun(ctx, run); err != nil {
+			if err := saveRun(ctx, run); err != nil {
 				return err
 			}
 		}
 	}
 	run.Status, run.FinishedAt = StatusSucceeded, s.now()
-	return q.UpdateRun(ctx, run)
+	return saveRun(ctx, run)
 }
 
 func (s *Service) validate(_ context.Context, st *state) (string, error) {
@@ -227,12 +236,7 @@ func (s *Service) environments(ctx context.Context, st *state) (string, error) {
 }
 
 func (s *Service) render(_ context.Context, st *state) (string, error) {
-	envs := make([]blueprint.Environment, len(st.envs))
-	for i, e := range st.envs {
-		envs[i] = blueprint.Environment{Name: e.Name, Namespace: e.Namespace}
-	}
-	r, err := blueprint.Render(st.bp, blueprint.Input{Team: st.svc.TeamName, Service: st.svc.Name, Image: st.svc.Image, Tag: st.svc.Tag,
-		Repo: st.svc.Repo, GitOpsRepo: s.deps.RepoURL, Environments: envs, IngressNamespace: s.deps.IngressNamespace, Values: st.values})
+	r, err := blueprint.Render(st.bp, s.input(st.svc, st.envs, st.values))
 	if err != nil {
 		return "", err
 	}

@@ -75,12 +75,9 @@ func apiEntity(e backstage.Entity) api.CatalogEntity {
 		meta.Tags = &m.Tags
 	}
 	if len(m.Links) > 0 {
-		links := make([]struct {
-			Title *string `json:"title,omitempty"`
-			Url   string  `json:"url"`
-		}, len(m.Links))
+		links := make([]api.CatalogLink, len(m.Links))
 		for i, l := range m.Links {
-			links[i].Url, links[i].Title = l.URL, optional(l.Title)
+			links[i] = api.CatalogLink{Url: l.URL, Title: optional(l.Title)}
 		}
 		meta.Links = &links
 	}

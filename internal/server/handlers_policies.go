@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 
 	"github.com/berth-platform/berth/internal/access"
@@ -27,29 +28,16 @@ func apiPolicy(v policy.View) api.Policy {
 	out := api.Policy{Name: pol.Name, Title: pol.Title, Category: pol.Category, Severity: api.PolicySeverity(pol.Severity), Description: pol.Description,
 		Remediation: pol.Remediation, Scope: api.PolicyScope(pol.Scope), Mode: api.PolicyMode(v.Mode), Source: api.PolicySource(v.Source)}
 	if pol.Parameter != "" {
-		out.Parameter = &struct {
-			Default []string `json:"default"`
-			Name    string   `json:"name"`
-			Value   []string `json:"value"`
-		}{Default: pol.Default, Name: pol.Parameter, Value: v.Param}
+		out.Parameter = &api.PolicyParameter{Default: pol.Default, Name: pol.Parameter, Value: v.Param}
 	}
 	if v.Overrides != nil {
-		teams := make([]string, 0, len(v.Overrides))
-		for t := range v.Overrides {
-			teams = append(teams, t)
-		}
-		slices.Sort(teams)
-		ov := make([]struct {
-			Mode      api.PolicyOverridesMode `json:"mode"`
-			Parameter *[]string               `json:"parameter,omitempty"`
-			Team      string                  `json:"team"`
-		}, len(teams))
+		teams := slices.Sorted(maps.Keys(v.Overrides))
+		ov := make([]api.PolicyOverride, len(teams))
 		for i, t := range teams {
 			o := v.Overrides[t]
-			ov[i].Team, ov[i].Mode = t, api.PolicyOverridesMode(o.Mode)
+			ov[i] = api.PolicyOverride{Team: t, Mode: api.PolicyOverrideMode(o.Mode)}
 			if o.Param != nil {
-				param := o.Param
-				ov[i].Parameter = &param
+				ov[i].Parameter = &o.Param
 			}
 		}
 		out.Overrides = &ov
@@ -156,12 +144,6 @@ func (s *Server) ResetTeamPolicy(ctx context.Context, req api.ResetTeamPolicyReq
 	p, svc, err := s.policies(ctx)
 	if err != nil {
 		return nil, err
-	}
-	if p.PlatformAdmin {
-		// The team must exist (and a missing one is 404, not a silent no-op).
-		if _, err := s.deps.Tenancy.Authorize(ctx, p, req.Team, access.Viewer); err != nil {
-			return nil, err
-		}
 	}
 	if err := svc.Clear(ctx, p, req.Team, req.Policy); err != nil {
 		return nil, err

@@ -3,13 +3,14 @@ package server
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
-	"time"
 
 	"github.com/berth-platform/berth/internal/access"
 	"github.com/berth-platform/berth/internal/api"
 	"github.com/berth-platform/berth/internal/provision"
+	"github.com/berth-platform/berth/internal/store"
 )
 
 // runStream writes a run as server-sent events: the run whenever it changes, until it ends
@@ -21,8 +22,6 @@ type runStream struct {
 	id   string
 }
 
-const streamPoll = 250 * time.Millisecond
-
 func (s runStream) VisitStreamRunResponse(w http.ResponseWriter) error {
 	w.Header().Set("Content-Type", "text/event-stream")
 	w.Header().Set("Cache-Control", "no-store")
@@ -30,35 +29,30 @@ func (s runStream) VisitStreamRunResponse(w http.ResponseWriter) error {
 	w.WriteHeader(http.StatusOK)
 	flusher, _ := w.(http.Flusher)
 	last := ""
-	for {
-		run, svc, err := s.prov.Get(s.ctx, s.p, s.id)
-		if err != nil {
-			_, _ = fmt.Fprintf(w, "event: error\ndata: %q\n\n", err.Error())
-			return nil
-		}
+	err := s.prov.Follow(s.ctx, s.p, s.id, func(run store.Run, svc store.Service) error {
 		b, err := json.Marshal(apiRun(run, svc.TeamName, svc.Name))
 		if err != nil {
 			return err
 		}
-		if string(b) != last {
-			if _, err := fmt.Fprintf(w, "event: run\ndata: %s\n\n", b); err != nil {
-				return nil // the client went away
-			}
-			if flusher != nil {
-				flusher.Flush()
-			}
-			last = string(b)
-		}
-		if run.Status == provision.StatusSucceeded || run.Status == provision.StatusFailed {
+		if string(b) == last {
 			return nil
 		}
-		select {
-		case <-s.ctx.Done():
-			return nil
-		case <-time.After(streamPoll):
+		if _, err := fmt.Fprintf(w, "event: run\ndata: %s\n\n", b); err != nil {
+			return errClientGone
 		}
+		if flusher != nil {
+			flusher.Flush()
+		}
+		last = string(b)
+		return nil
+	})
+	if err != nil && !errors.Is(err, errClientGone) {
+		_, _ = fmt.Fprintf(w, "event: error\ndata: %q\n\n", err.Error())
 	}
+	return nil
 }
+
+var errClientGone = errors.New("the client went away")
 
 func (s *Server) StreamRun(ctx context.Context, req api.StreamRunRequestObject) (api.StreamRunResponseObject, error) {
 	p, prov, err := s.provisioning(ctx)

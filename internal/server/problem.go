@@ -45,7 +45,7 @@ func toProblem(err error) (api.Problem, bool) {
 		status, slug, fields = hp.status, hp.slug, hp.fields
 	case errors.As(err, &viol):
 		status, slug = http.StatusUnprocessableEntity, "policy-violation"
-		detail = fmt.Sprintf("%d enforced polic%s fail%s; see violations for the fix", len(viol.Findings), map[bool]string{true: "y", false: "ies"}[len(viol.Findings) == 1], map[bool]string{true: "s", false: ""}[len(viol.Findings) == 1])
+		detail = fmt.Sprintf("enforced policy violations: %d; each entry of violations says how to fix it", len(viol.Findings))
 	case errors.As(err, &inv):
 		status, slug, fields, detail = http.StatusUnprocessableEntity, "invalid", inv.Fields, "the request has invalid fields"
 		if onlyParameters(inv.Fields) {

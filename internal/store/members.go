@@ -128,6 +128,19 @@ func (q Queries) ListMembers(ctx context.Context, f MemberFilter) ([]Member, err
 	return out, nil
 }
 
+// RolesIn returns the roles that the user or one of the groups hold in one team.
+func (q Queries) RolesIn(ctx context.Context, teamID string, s Subjects) ([]string, error) {
+	clause, args, err := subjectClause(s)
+	if err != nil {
+		return nil, err
+	}
+	var roles []string
+	if err := q.selectAll(ctx, &roles, "SELECT role FROM members WHERE team_id = ? AND "+clause, append([]any{teamID}, args...)...); err != nil {
+		return nil, fmt.Errorf("roles: %w", err)
+	}
+	return roles, nil
+}
+
 // MembershipsOf returns every member row that names the user or one of the groups, across
 // teams: what a caller may do is derived from it.
 func (q Queries) MembershipsOf(ctx context.Context, s Subjects) ([]Member, error) {

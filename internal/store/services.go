@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/jmoiron/sqlx"
 	"time"
 )
 
@@ -138,6 +139,7 @@ type runRow struct {
 }
 
 type stepRow struct {
+	RunID      string `db:"run_id"`
 	Index      int    `db:"idx"`
 	Name       string `db:"name"`
 	Status     string `db:"status"`
@@ -167,29 +169,61 @@ func (q Queries) CreateRun(ctx context.Context, r Run) error {
 	return nil
 }
 
+const runCols = "id, team_id, service_id, action, status, requested_by, requested_groups, tag, parameters, commit_sha, error, created_at, started_at, finished_at"
+
+func (r runRow) run() (Run, error) {
+	run := Run{ID: r.ID, TeamID: r.TeamID, ServiceID: r.ServiceID, Action: r.Action, Status: r.Status, RequestedBy: r.RequestedBy,
+		Tag: r.Tag, CommitSHA: r.CommitSHA, Error: r.Error, CreatedAt: fromMicros(r.CreatedAt), StartedAt: optTime(r.StartedAt), FinishedAt: optTime(r.FinishedAt)}
+	if err := json.Unmarshal([]byte(r.Groups), &run.RequestedGroups); err != nil {
+		return Run{}, fmt.Errorf("run %s groups: %w", r.ID, err)
+	}
+	if err := json.Unmarshal([]byte(r.Parameters), &run.Parameters); err != nil {
+		return Run{}, fmt.Errorf("run %s parameters: %w", r.ID, err)
+	}
+	return run, nil
+}
+
 // RunByID returns a run with its steps or ErrNotFound.
 func (q Queries) RunByID(ctx context.Context, id string) (Run, error) {
 	var r runRow
-	if err := q.get(ctx, &r, "SELECT id, team_id, service_id, action, status, requested_by, requested_groups, tag, parameters, commit_sha, error, created_at, started_at, finished_at FROM runs WHERE id = ?", id); err != nil {
+	if err := q.get(ctx, &r, "SELECT "+runCols+" FROM runs WHERE id = ?", id); err != nil {
 		return Run{}, fmt.Errorf("run %s: %w", id, err)
 	}
-	run := Run{ID: r.ID, TeamID: r.TeamID, ServiceID: r.ServiceID, Action: r.Action, Status: r.Status, RequestedBy: r.RequestedBy,
-		CommitSHA: r.CommitSHA, Error: r.Error, CreatedAt: fromMicros(r.CreatedAt), StartedAt: optTime(r.StartedAt), FinishedAt: optTime(r.FinishedAt)}
-	if err := json.Unmarshal([]byte(r.Groups), &run.RequestedGroups); err != nil {
-		return Run{}, fmt.Errorf("run %s groups: %w", id, err)
-	}
-	run.Tag = r.Tag
-	if err := json.Unmarshal([]byte(r.Parameters), &run.Parameters); err != nil {
-		return Run{}, fmt.Errorf("run %s parameters: %w", id, err)
-	}
-	var steps []stepRow
-	if err := q.selectAll(ctx, &steps, "SELECT idx, name, status, message, started_at, finished_at FROM run_steps WHERE run_id = ? ORDER BY idx", id); err != nil {
+	runs, err := q.withSteps(ctx, []runRow{r})
+	if err != nil {
 		return Run{}, err
 	}
-	for _, s := range steps {
-		run.Steps = append(run.Steps, RunStep{Index: s.Index, Name: s.Name, Status: s.Status, Message: s.Message, StartedAt: optTime(s.StartedAt), FinishedAt: optTime(s.FinishedAt)})
+	return runs[0], nil
+}
+
+// withSteps converts rows to runs and loads all their steps in one query.
+func (q Queries) withSteps(ctx context.Context, rows []runRow) ([]Run, error) {
+	out := make([]Run, len(rows))
+	at := map[string]int{}
+	ids := make([]string, len(rows))
+	for i, r := range rows {
+		run, err := r.run()
+		if err != nil {
+			return nil, err
+		}
+		out[i], at[r.ID], ids[i] = run, i, r.ID
 	}
-	return run, nil
+	if len(rows) == 0 {
+		return out, nil
+	}
+	query, args, err := sqlx.In("SELECT run_id, idx, name, status, message, started_at, finished_at FROM run_steps WHERE run_id IN (?) ORDER BY run_id, idx", ids)
+	if err != nil {
+		return nil, err
+	}
+	var steps []stepRow
+	if err := q.selectAll(ctx, &steps, query, args...); err != nil {
+		return nil, err
+	}
+	for _, s := range steps {
+		i := at[s.RunID]
+		out[i].Steps = append(out[i].Steps, RunStep{Index: s.Index, Name: s.Name, Status: s.Status, Message: s.Message, StartedAt: optTime(s.StartedAt), FinishedAt: optTime(s.FinishedAt)})
+	}
+	return out, nil
 }
 
 // UpdateRun records a run's status, commit and error.
@@ -215,19 +249,11 @@ func (q Queries) UnfinishedRuns(ctx context.Context) ([]string, error) {
 
 // ListServiceRuns returns a service's runs, newest first.
 func (q Queries) ListServiceRuns(ctx context.Context, serviceID string, limit int) ([]Run, error) {
-	var ids []string
-	if err := q.selectAll(ctx, &ids, "SELECT id FROM runs WHERE service_id = ? ORDER BY created_at DESC LIMIT ?", serviceID, limit); err != nil {
+	var rows []runRow
+	if err := q.selectAll(ctx, &rows, "SELECT "+runCols+" FROM runs WHERE service_id = ? ORDER BY created_at DESC LIMIT ?", serviceID, limit); err != nil {
 		return nil, err
 	}
-	out := make([]Run, 0, len(ids))
-	for _, id := range ids {
-		r, err := q.RunByID(ctx, id)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, r)
-	}
-	return out, nil
+	return q.withSteps(ctx, rows)
 }
 
 // UpdateServiceRelease records what a service now deploys.

@@ -212,7 +212,7 @@ func (s *Service) Quota(env store.Environment) (QuotaView, error) {
 		"limits.cpu": q.LimitsCPU.String(), "limits.memory": q.LimitsMemory.String(), "pods": fmt.Sprint(q.Pods),
 	}}
 	if s.opts.Quotas != nil {
-		if hard, used, ok := s.opts.Quotas.QuotaStatus(env.Namespace); ok {
+		if hard, used, ok := s.opts.Quotas.QuotaStatus(env); ok {
 			v.Used, v.Reported = used, true
 			if len(hard) > 0 {
 				v.Hard = hard

@@ -127,19 +127,15 @@ func (f *Fleet) Enqueue(namespaces ...string) {
 	}
 }
 
-// QuotaStatus reads a namespace's quota from the cluster its environment is placed on.
-func (f *Fleet) QuotaStatus(namespace string) (hard, used map[string]string, ok bool) {
-	env, err := f.store.Q().EnvironmentByNamespace(context.Background(), namespace)
-	if err != nil {
-		return nil, nil, false
-	}
+// QuotaStatus reads an environment's quota from the cluster it is placed on.
+func (f *Fleet) QuotaStatus(env store.Environment) (hard, used map[string]string, ok bool) {
 	f.mu.Lock()
 	r := f.recs[env.Cluster]
 	f.mu.Unlock()
 	if r == nil {
 		return nil, nil, false
 	}
-	return r.QuotaStatus(namespace)
+	return r.QuotaStatus(env)
 }
 
 // Own is the reconciler of Berth's own cluster (for tests and drift metrics).

@@ -392,9 +392,9 @@ func QuotaOf(env store.Environment, p Prices) (Quota, *Arithmetic, error) {
 	return t.Quota, nil, nil
 }
 
-// QuotaStatus reads a team namespace's quota from the informer cache.
-func (r *Reconciler) QuotaStatus(namespace string) (hard, used map[string]string, ok bool) {
-	q, err := r.quotas.ResourceQuotas(namespace).Get(QuotaName)
+// QuotaStatus reads an environment's quota from the informer cache.
+func (r *Reconciler) QuotaStatus(env store.Environment) (hard, used map[string]string, ok bool) {
+	q, err := r.quotas.ResourceQuotas(env.Namespace).Get(QuotaName)
 	if err != nil {
 		return nil, nil, false
 	}

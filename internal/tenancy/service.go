@@ -19,9 +19,9 @@ type Service struct {
 	now   func() time.Time
 }
 
-// QuotaReader reads a namespace's quota as the cluster reports it (hard and used).
+// QuotaReader reads an environment's quota as its cluster reports it (hard and used).
 type QuotaReader interface {
-	QuotaStatus(namespace string) (hard, used map[string]string, ok bool)
+	QuotaStatus(env store.Environment) (hard, used map[string]string, ok bool)
 }
 
 // Options configure a Service.
@@ -98,15 +98,13 @@ func ETag(t store.Team) string { return fmt.Sprintf(`"%s-%d"`, t.ID, t.Version) 
 
 // Role returns the caller's role in team: the strongest of their own and their groups'.
 func (s *Service) role(ctx context.Context, q store.Queries, p access.Principal, teamID string) (access.Role, error) {
-	ms, err := q.MembershipsOf(ctx, subjects(p))
+	roles, err := q.RolesIn(ctx, teamID, subjects(p))
 	if err != nil {
 		return access.None, err
 	}
 	role := access.None
-	for _, m := range ms {
-		if m.TeamID == teamID {
-			role = access.Highest(role, access.Role(m.Role))
-		}
+	for _, r := range roles {
+		role = access.Highest(role, access.Role(r))
 	}
 	return role, nil
 }
