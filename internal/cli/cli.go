@@ -20,10 +20,14 @@ Usage:
   berth serve [flags]     run the API server
   berth dev [flags]       start a local control plane and serve against it (make dev)
   berth migrate [flags]   bring the database schema up to date and exit
+  berth policy test DIR   check manifests against the guardrail library (for CI pipelines)
   berth version           print the version
 
 Run "berth <command> --help" for the flags of a command; every flag has a BERTH_* variable.
 `
+
+// errUsage is a command line that cannot be run; the usage has been printed.
+var errUsage = errors.New("usage")
 
 // Run runs one subcommand and returns the process exit code.
 func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -39,6 +43,8 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = devCmd(ctx, args[1:], stdout, stderr)
 	case "migrate":
 		err = migrateCmd(ctx, args[1:], stdout, stderr)
+	case "policy":
+		err = policyCmd(ctx, args[1:], stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "berth", version.Version)
 	case "help", "-h", "--help":
@@ -47,8 +53,13 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "berth: unknown command %q\n\n%s", args[0], usage)
 		return 2
 	}
-	if errors.Is(err, flag.ErrHelp) {
+	switch {
+	case errors.Is(err, flag.ErrHelp):
 		return 0
+	case errors.Is(err, errUsage):
+		return 2
+	case errors.Is(err, errEnforced):
+		return 1
 	}
 	if err != nil {
 		fmt.Fprintln(stderr, "berth:", err)

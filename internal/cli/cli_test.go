@@ -38,23 +38,32 @@ func TestCommands(t *testing.T) {
 	}
 }
 
-// Serve drains and returns cleanly when its context ends (SIGTERM in main).
-func TestServeShutsDownGracefully(t *testing.T) {
-	var c config.Config
-	fs := config.NewFlagSet("berth serve", &c)
-	if err := config.Parse(fs, []string{"--addr", "127.0.0.1:0", "--data-dir", filepath.Join(t.TempDir(), "d"), "--service-tokens", "ci=ci-token-0123456789"}, &c); err != nil {
+// startServe runs "berth serve" on a free loopback port with SQLite under a temporary folder
+// and a service token ci=ci-token-0123456789; cancel stops it and done reports its return.
+func startServe(t *testing.T, args ...string) (addr string, c *config.Config, cancel context.CancelFunc, done chan error) {
+	t.Helper()
+	c = &config.Config{}
+	fs := config.NewFlagSet("berth serve", c)
+	base := []string{"--addr", "127.0.0.1:0", "--data-dir", filepath.Join(t.TempDir(), "d"), "--service-tokens", "ci=ci-token-0123456789"}
+	if err := config.Parse(fs, append(base, args...), c); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(t.Context())
 	ready := make(chan string, 1)
-	done := make(chan error, 1)
-	go func() { done <- cli.Serve(ctx, &c, slog.New(slog.NewTextHandler(io.Discard, nil)), ready) }()
-	var addr string
+	done = make(chan error, 1)
+	go func() { done <- cli.Serve(ctx, c, slog.New(slog.NewTextHandler(io.Discard, nil)), ready) }()
 	select {
 	case addr = <-ready:
 	case err := <-done:
+		cancel()
 		t.Fatal(err)
 	}
+	return addr, c, cancel, done
+}
+
+// Serve drains and returns cleanly when its context ends (SIGTERM in main).
+func TestServeShutsDownGracefully(t *testing.T) {
+	addr, c, cancel, done := startServe(t)
 	res, err := http.Get("http://" + addr + "/readyz")
 	if err != nil || res.StatusCode != 200 {
 		t.Fatalf("readyz: %v %v", res, err)

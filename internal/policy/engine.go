@@ -26,9 +26,15 @@ type Setting struct {
 
 // Finding is one resource that fails one policy.
 type Finding struct {
-	Policy, Title, Severity, Mode string
-	Kind, Namespace, Name         string
-	Message, Remediation          string
+	Policy      string `json:"policy"`
+	Title       string `json:"title"`
+	Severity    string `json:"severity"`
+	Mode        string `json:"mode"`
+	Kind        string `json:"kind"`
+	Namespace   string `json:"namespace,omitempty"`
+	Name        string `json:"name"`
+	Message     string `json:"message"`
+	Remediation string `json:"remediation"`
 }
 
 // Evaluator checks manifests in-process with Kyverno's ValidatingPolicy engine, against the

@@ -74,4 +74,18 @@ func TestActionExamplesRun(t *testing.T) {
 			}
 		}
 	}
+	// The policy examples changed what Berth enforces, not just what it answered.
+	for _, item := range e.must(200, e.do("root", "GET", "/api/v1/teams/payments/policies", nil)).json(t)["items"].([]any) {
+		p := item.(map[string]any)
+		switch p["name"] {
+		case "disallow-latest-tag":
+			if p["mode"] != "audit" || p["source"] != "cluster" {
+				t.Errorf("disallow-latest-tag after berth:policy:set: %v", p)
+			}
+		case "restrict-image-registries":
+			if p["mode"] != "audit" || p["source"] != "team" || len(p["parameter"].(map[string]any)["value"].([]any)) != 2 {
+				t.Errorf("restrict-image-registries after berth:policy:override: %v", p)
+			}
+		}
+	}
 }
