@@ -314,6 +314,27 @@ func (e PolicyViolationMode) Valid() bool {
 	}
 }
 
+// Defines values for ReportedViolationResult.
+const (
+	Error ReportedViolationResult = "error"
+	Fail  ReportedViolationResult = "fail"
+	Warn  ReportedViolationResult = "warn"
+)
+
+// Valid indicates whether the value is a known member of the ReportedViolationResult enum.
+func (e ReportedViolationResult) Valid() bool {
+	switch e {
+	case Error:
+		return true
+	case Fail:
+		return true
+	case Warn:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for Role.
 const (
 	Admin  Role = "admin"
@@ -895,6 +916,25 @@ type PolicyViolation struct {
 // PolicyViolationMode defines model for PolicyViolation.Mode.
 type PolicyViolationMode string
 
+// PolicyViolationReport defines model for PolicyViolationReport.
+type PolicyViolationReport struct {
+	ByEnvironment []ViolationCount `json:"byEnvironment"`
+	ByPolicy      []ViolationCount `json:"byPolicy"`
+
+	// ByService Per service; the empty key counts resources of no service (made by hand, for example).
+	ByService []ViolationCount `json:"byService"`
+
+	// Incomplete Clusters (`default` is Berth's own) whose reports are missing, with why.
+	Incomplete map[string]string   `json:"incomplete"`
+	Items      []ReportedViolation `json:"items"`
+
+	// Total Every violation that matches the filters.
+	Total int `json:"total"`
+
+	// Truncated More violations than `limit`.
+	Truncated bool `json:"truncated"`
+}
+
 // Problem RFC 9457 problem details.
 type Problem struct {
 	Detail    *string       `json:"detail,omitempty"`
@@ -908,6 +948,35 @@ type Problem struct {
 	// Violations Enforced policies that stopped the request (preflight).
 	Violations *[]PolicyViolation `json:"violations,omitempty"`
 }
+
+// ReportedViolation defines model for ReportedViolation.
+type ReportedViolation struct {
+	// Cluster The registered cluster; absent for Berth's own.
+	Cluster     *string `json:"cluster,omitempty"`
+	Environment string  `json:"environment"`
+	Kind        string  `json:"kind"`
+
+	// Library Whether the policy is one of Berth's library.
+	Library   bool   `json:"library"`
+	Message   string `json:"message"`
+	Name      string `json:"name"`
+	Namespace string `json:"namespace"`
+
+	// Policy The library policy, or the Kyverno policy's own name when Berth did not write it.
+	Policy      string                  `json:"policy"`
+	Remediation *string                 `json:"remediation,omitempty"`
+	ReportedAt  *time.Time              `json:"reportedAt,omitempty"`
+	Result      ReportedViolationResult `json:"result"`
+	Rule        *string                 `json:"rule,omitempty"`
+
+	// Service The team's service the resource belongs to, when one does.
+	Service  *string `json:"service,omitempty"`
+	Severity *string `json:"severity,omitempty"`
+	Title    *string `json:"title,omitempty"`
+}
+
+// ReportedViolationResult defines model for ReportedViolation.Result.
+type ReportedViolationResult string
 
 // Role defines model for Role.
 type Role string
@@ -1083,6 +1152,18 @@ type TeamUpdate struct {
 // Tier Built-in quota sizes (requests; limits are twice): small 2 CPU / 4Gi / 20 pods, medium 8 / 16Gi / 50, large 32 / 64Gi / 200.
 type Tier string
 
+// ViolationCount defines model for ViolationCount.
+type ViolationCount struct {
+	Count int    `json:"count"`
+	Key   string `json:"key"`
+
+	// Severity The policy's severity (byPolicy).
+	Severity *string `json:"severity,omitempty"`
+
+	// Title The policy's title (byPolicy).
+	Title *string `json:"title,omitempty"`
+}
+
 // BlueprintName A DNS-1123 label, short enough to prefix namespace names.
 type BlueprintName = Name
 
@@ -1234,6 +1315,21 @@ type ListTeamMembersParams struct {
 type AddTeamMemberParams struct {
 	// IdempotencyKey Retries with the same key and body replay the first response for 24 hours.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// ListTeamPolicyViolationsParams defines parameters for ListTeamPolicyViolations.
+type ListTeamPolicyViolationsParams struct {
+	// Service Only this service's resources.
+	Service *Name `form:"service,omitempty" json:"service,omitempty"`
+
+	// Environment Only this environment.
+	Environment *Name `form:"environment,omitempty" json:"environment,omitempty"`
+
+	// Policy Only this library policy.
+	Policy *Name `form:"policy,omitempty" json:"policy,omitempty"`
+
+	// Limit At most this many items.
+	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
 }
 
 // CreateServiceParams defines parameters for CreateService.
@@ -1403,6 +1499,9 @@ type ServerInterface interface {
 	// SetTeamPolicy Override a policy for one team's namespaces (platform admins).
 	// (PUT /api/v1/teams/{team}/policies/{policy})
 	SetTeamPolicy(ctx echo.Context, team TeamName, policy PolicyName) error
+	// ListTeamPolicyViolations What Kyverno reports failing in the team's namespaces, counted per policy, service and environment (team viewer).
+	// (GET /api/v1/teams/{team}/policy-violations)
+	ListTeamPolicyViolations(ctx echo.Context, team TeamName, params ListTeamPolicyViolationsParams) error
 	// ListServices A team's services (team viewer).
 	// (GET /api/v1/teams/{team}/services)
 	ListServices(ctx echo.Context, team TeamName) error
@@ -2303,6 +2402,52 @@ func (w *ServerInterfaceWrapper) SetTeamPolicy(ctx echo.Context) error {
 	return err
 }
 
+// ListTeamPolicyViolations converts echo context to params.
+func (w *ServerInterfaceWrapper) ListTeamPolicyViolations(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "team" -------------
+	var team TeamName
+
+	err = runtime.BindStyledParameterWithOptions("simple", "team", ctx.Param("team"), &team, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter team: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListTeamPolicyViolationsParams
+	// ------------- Optional query parameter "service" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "service", ctx.QueryParams(), &params.Service, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter service: %s", err))
+	}
+
+	// ------------- Optional query parameter "environment" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "environment", ctx.QueryParams(), &params.Environment, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter environment: %s", err))
+	}
+
+	// ------------- Optional query parameter "policy" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "policy", ctx.QueryParams(), &params.Policy, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter policy: %s", err))
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListTeamPolicyViolations(ctx, team, params)
+	return err
+}
+
 // ListServices converts echo context to params.
 func (w *ServerInterfaceWrapper) ListServices(ctx echo.Context) error {
 	var err error
@@ -2599,6 +2744,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/api/v1/teams/:team/policies", wrapper.ListTeamPolicies, options.OperationMiddlewares["listTeamPolicies"]...)
 	router.DELETE(options.BaseURL+"/api/v1/teams/:team/policies/:policy", wrapper.ResetTeamPolicy, options.OperationMiddlewares["resetTeamPolicy"]...)
 	router.PUT(options.BaseURL+"/api/v1/teams/:team/policies/:policy", wrapper.SetTeamPolicy, options.OperationMiddlewares["setTeamPolicy"]...)
+	router.GET(options.BaseURL+"/api/v1/teams/:team/policy-violations", wrapper.ListTeamPolicyViolations, options.OperationMiddlewares["listTeamPolicyViolations"]...)
 	router.POST(options.BaseURL+"/api/v1/policy-checks", wrapper.CheckPolicies, options.OperationMiddlewares["checkPolicies"]...)
 
 }
@@ -5821,6 +5967,109 @@ func (response SetTeamPolicy422ApplicationProblemPlusJSONResponse) VisitSetTeamP
 	return err
 }
 
+type ListTeamPolicyViolationsRequestObject struct {
+	Team   TeamName `json:"team"`
+	Params ListTeamPolicyViolationsParams
+}
+
+type ListTeamPolicyViolationsResponseObject interface {
+	VisitListTeamPolicyViolationsResponse(w http.ResponseWriter) error
+}
+
+type ListTeamPolicyViolations200JSONResponse PolicyViolationReport
+
+func (response ListTeamPolicyViolations200JSONResponse) VisitListTeamPolicyViolationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListTeamPolicyViolations400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListTeamPolicyViolations400ApplicationProblemPlusJSONResponse) VisitListTeamPolicyViolationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListTeamPolicyViolations401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListTeamPolicyViolations401ApplicationProblemPlusJSONResponse) VisitListTeamPolicyViolationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListTeamPolicyViolations404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ListTeamPolicyViolations404ApplicationProblemPlusJSONResponse) VisitListTeamPolicyViolationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListTeamPolicyViolations422ApplicationProblemPlusJSONResponse struct {
+	InvalidApplicationProblemPlusJSONResponse
+}
+
+func (response ListTeamPolicyViolations422ApplicationProblemPlusJSONResponse) VisitListTeamPolicyViolationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListTeamPolicyViolations503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListTeamPolicyViolations503ApplicationProblemPlusJSONResponse) VisitListTeamPolicyViolationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListServicesRequestObject struct {
 	Team TeamName `json:"team"`
 }
@@ -6844,6 +7093,9 @@ type StrictServerInterface interface {
 	// SetTeamPolicy Override a policy for one team's namespaces (platform admins).
 	// (PUT /api/v1/teams/{team}/policies/{policy})
 	SetTeamPolicy(ctx context.Context, request SetTeamPolicyRequestObject) (SetTeamPolicyResponseObject, error)
+	// ListTeamPolicyViolations What Kyverno reports failing in the team's namespaces, counted per policy, service and environment (team viewer).
+	// (GET /api/v1/teams/{team}/policy-violations)
+	ListTeamPolicyViolations(ctx context.Context, request ListTeamPolicyViolationsRequestObject) (ListTeamPolicyViolationsResponseObject, error)
 	// ListServices A team's services (team viewer).
 	// (GET /api/v1/teams/{team}/services)
 	ListServices(ctx context.Context, request ListServicesRequestObject) (ListServicesResponseObject, error)
@@ -8045,6 +8297,32 @@ func (sh *strictHandler) SetTeamPolicy(ctx echo.Context, team TeamName, policy P
 	return nil
 }
 
+// ListTeamPolicyViolations operation middleware
+func (sh *strictHandler) ListTeamPolicyViolations(ctx echo.Context, team TeamName, params ListTeamPolicyViolationsParams) error {
+	var request ListTeamPolicyViolationsRequestObject
+
+	request.Team = team
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListTeamPolicyViolations(ctx.Request().Context(), request.(ListTeamPolicyViolationsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListTeamPolicyViolations")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListTeamPolicyViolationsResponseObject); ok {
+		return validResponse.VisitListTeamPolicyViolationsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // ListServices operation middleware
 func (sh *strictHandler) ListServices(ctx echo.Context, team TeamName) error {
 	var request ListServicesRequestObject
@@ -8390,156 +8668,168 @@ func (sh *strictHandler) GetReadiness(ctx echo.Context) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H1pc9u4luhfQelNle03tOU4Sb++9of3nKW7M53FYzt961WSKUHkkYQbEmADoB0llf8+hQOQBElQmyUn",
-	"3ZP74XZMkVgODs6+fBnEIssFB67V4PTLIKeSZqBB4l9P0gJyybh+TTMwDxgfnA5yqmeDaMDx2WBcvjOI",
-	"BhL+LJiEZHCqZQHRQMUzyKj58N8kTAang/81rKcb2l/VEAf/+jUaPC2kEtK8noCKJcs1E2bC6xmQEYdP",
-	"2r4wImJC9AxILuGGiUKRnE7haBDZ5f1ZgJzX64vtoP5iMvrpJfCpng1OHz84iQZ6nps3lZaMT3ElLxLI",
-	"cqGBx/PfYd5d0SVoyUCRW6ZnuBRFMyAfYU4oT8hYJHMiIU/pHH+cMKk0kaBywRWQiZDk5BGZiUKqatUz",
-	"oAnIetneCg7NEnrWf/L4cTTIGC//fhDczeQV1fGsu403PJ0TGmvCLEDF+F8Q6z1F4kJK4Jo8v6ZTkpmP",
-	"YcFSJ4d2fH+N3VW8ZBnT3TVc0CkQxT73HmCK3/ljJzChRaoHp4+PIwMMlhWZ+eMYQWH/qgHBuIYpSFzD",
-	"hUhZPF+AzTm+cHdUviz4i2c9c8iCL5xgImRG9eB0UBQsGYQO9BpotmATGmh21y18Nd9bhLWkgCaX8GcB",
-	"Co8wFlwDx3/SPE9ZTM1pDnMpxilk//4vZY72y4ozXtiv7KRN5HhFUwMNSIi0k5N9NeeafopIRamIgY86",
-	"OBoYCiL4JGXxva6xnNOjBuX1UZpqIPuUJIVdABBzRBG+lFKlCU0yxu3afxFyzJIE+H0u3pDWmKYpyD1F",
-	"pEiBJAIU4UITmqbilugZU7i8F/yGpiy5z8X9E9L00J3/uNCE2SWckRFIKaQaITQVARrPyIRBmuBKXwv9",
-	"iyj4vS71tSCqiGeOgkZESIThDVNsnALRwuIFQhoXeSEhFjxh5vtfKEvhXpdbkmySsAQXijS+gbuG9ONK",
-	"r4V4SeUU7hstkYsyRVIzuSR6RrlltSBvQBIax5Bri5tvOS30TEj2Ge771IUkY5qQWEICXDOaViu6oSyl",
-	"4/Re4fYEpJ6RlMYfFbmdUY3Xl3CARCEZghx4YmQKs25KFGjN+PTgjIwS0JSlI6Lo3H56hJzGzWmWdB6b",
-	"SZ7BhHFmp2uz8nPyxMyskaPHdDIRaYInZX43B6jxBigiOBC7VJGDRFgY7p9L86dmluM0xu4IFNEAPtEs",
-	"T+27TEOmlsHNbuC5/cyM4IakUtK5+dtSNzeuEW3NEk8NNz2NJVANXWZsRJa8sAeb2NtM0wtvH5b1NuH0",
-	"H1dvXpMrXFUpyloY7SmCwx3VE1mCYibKQM+EXSE3Es67wa/PrwfR4OLNFf7nLf7/+fXT3wbR4Nnzl8+v",
-	"nw8+BBZcgfxFEoSrKPRWd2THC24JxZaguF8tcs9I93p2RkZfDLH/OiIKppk5V0KlEa3TFBIykSKzoLN8",
-	"QNlVUI0c4ih0bqrIcyG1eibnl4WPYWMhUqB8YEWgUoR6N0BZzF9pE5TVAUWlNGYxowKoh7Gd2T8EgNNE",
-	"V6ObbXI9QrdUQ5anRhhRGnJSKMan3pFFhCry/89fvTwKyp4+SJrQKGfs38xLZsXH5k6qy7vGLfbIUOci",
-	"t88NRw0uSk7F05IJd9eVgVLU8r0OdO2DL0vgg79G1UB9a3gGeSrmmWMQ7WM2v0FyrhuqQUI1HGqWhUlS",
-	"0niXcf3To0FXHzIYyjSjGpIn8+AujX6twggWuhzV65G/7L5dvykvT3fT5mzVbM1NN/fSxvlCgXTCt5Bk",
-	"RAstMvP2KEgcFh19PqMqcK0uC84Zn0bkqohjgASSiFjBLiLPjbhq5r0GmTFODdMNzrsA4NFAaSr1OkBp",
-	"nZFduD9O8GiKhOnnN0FktASiu/d/Gkp7SxVJBAekH6P3xfHxw9gOi/+GI/voBuTYPhiRfTiaHpGR4bBH",
-	"lsOODoJwobG2hqHOL1ZuWcatOrtsXZGwpm3BB0r3cEoJCs0QNUdW5uyVCvJdbeRY3QM8VsPPKAseYIY5",
-	"RdKgekCDyn6QRDFrINgAUyww7JsW9FF59tU+qu37UFqMUFsh/zV6BiS42ki4Asnq5QuV2XN9rptSPi0c",
-	"5SiRgovEAHIqgmjBnR2nS2cqU+xVpRbcSSKrBwwLY1IkRRzYphXI8D2F9s0JS0Gh+iBvWAx2fKZIZQom",
-	"U9CK7CuRgdM5iODe/IjJ1XH3MNf6VJUoZAyhmwMScGv1zLHIQKE8GJHRuGCpZnwUkZHVRUZk//Cwelkd",
-	"JkweID+YMv3/LH2KRZYxXVGoxusSctFzC5lOVxAI8LDLt9vSZIU73lkE0KCCx0LU3cZdq+/B5jLWkyKZ",
-	"gj6XTM8y0CzunuJv4pZQMsb3yBhimgGh5M9CaBpZk9qbHPhTofSeIs70S3LJYlCk4CkoRWLBJ2xaSEi6",
-	"amScF0+FhN9EIZvUUBTj1COFvMjGVipyX6jVX38luPUSrPA6mv0vQL4S3Co/K3yTQSbk/Ff2ZK3311mV",
-	"pNmv7MkaQDKqQxOTllzjFsb4x9KYvg0hD8DNjXkH5UOoXFo/Mr5YrLFPaKoggEVXMyohTBxzKnVJZR0i",
-	"qxy4NlTv6cVbsm9+kKA0GRdzRexiD86sva3C3Qq5b2fASQoTbXTnI9Ss4rRQ7AZelc4OS/Lr56Xbwz7v",
-	"nl/lJXng+UiOA+eK3pZLI5d3t4oeHGXEO0qyItUsT5H4O/6vVt/QogWGvTgechu0SANCPqIFyUESfAX9",
-	"bAb6hmVZkFcrjQjjzoVoGFjKVO31iudNkK8O2mP7v4UQbl2DcjMhbH1KNU3F9DnXTM8XW9ti+yoBfJfs",
-	"j8tfjpgY3jygaT6jDw66xJHm7A+QvRrHR8abBicpinwQDd4q9P9dzZWGbBANnpa8YxANLqHDnny9StOE",
-	"6qUmzsbWX5UfGbKTQ7ymsN+CuLdlt0FvWW6CpaexDe7aPN7NOWwYVl3djXOhUd9W/QDsp+L1fMtF4DGk",
-	"d5wjZfzj2pB8yfjHoFLQJ2Gj9yincY+Jh07XYnDrCoH17AtOFffUOcu+iaJBIdPlCzAvBedMC6VBduez",
-	"uvla5pheoFv3zcpQcq9H3hoWLH0r99JB4Q430o5waeYI6yyUE+A3TApuVHsiC67IIRk5fjki++gd2VNE",
-	"3HIS2+EOrM9GwpSZPyEpf9hT1spNLlIaMz4lTCHvy1OqzWFZJzMqfV7kyKPjRuDICZqtNUizyP96Rw8/",
-	"f9h/d0gPPx8f/uPD/37n/nHwf/8tdNjVhu3S1pWt6DNHsVqRIc9flULV03NrzVdsyiHBR+cXL5wr0HBu",
-	"M9oEPeytbf70+PHDnwJLjlMGXD+tv+tfg33Vn+PM6iX2h99hbr41IoXSQBOzZkq0+Ah8lbVEg1vJNLzh",
-	"RqQxDKxanBu4FfGz8iDlDVwe7OFfyq5w2wD0TOtcnQ6H5O3ly9buTo4f/RzSjA0gQtLLGKgEaQHlDF4I",
-	"udKqQONYFFyTsSh4QrQo0f2wjJnYBLYLiUzoLj+vr2mAp+Z5ytaji3FNY1cgQoaEfI02ob+JZBN9CTk1",
-	"Wz0Pmh2Bk9JfrDTJC02M2EiUyEDPDB2JZ5RPITF0J4EUNCSl2Ox20RTlFy1nkUF9Q/7cY4e/AJ6YxRdc",
-	"sxQXWw2DmoDRYCpjliHF9gwjcgk0mRM60SBLy7295pS41aNe4ERhNw0KvDQx2qiL4giJvWjMWHbkHqb9",
-	"J76/yLhb5Am9iy+gNETZSLEa0DWCRpW/wK7ex0J//iWXxqrcAZHCU6hXMDc01dJVTCC1lrj07R6dLKoX",
-	"2VjAkh0/taEC6/HAcQWmhQY5z36xKS1ZhS14uyk5hGbLJ7pmAWjifEtAtg2xzSfUO/MMtAHTCsY9bsfi",
-	"bi5SdahBl/k0bKrL0cazwX6NVkS47kX+Gg1mVCZrqXddmaI0EuDWjFhBZUJSa17ap8rnMUQCRkqYZxkR",
-	"PK5I9kHQjbE6okaDQsFddvLWMAXSs1ymzwgdKyM51qwISSmBT0zpkBOmhYcI6CVo+BYJ8VJqkzHuP33w",
-	"7ejPWoSks/NfGKQJutNDvrnSFdzvSwuLuIZGlaqGCzL14ouFJDbkPej5yQXjwYHRA+d+JYy7ENAyjnks",
-	"kvkqATa4pRAO/AY0tQ6EFmOdQfzxjuYXpakulG/5Ex8N0/eCGj8sW7obI7T0V4FwJlro2atOhFtlxxxE",
-	"A8GS2MnqLIZDq1eEpK2EqTylVZR/5/epFEW+pmmn1KXPje4RChaLBqqwG+wgwlsFsrTMSphE5M2LZ0+J",
-	"e92Go7hNnVoXpEFH54DsdfmvzhivgWaXIhTx2D4xt4H2biuIlTOHzxRlqW2YjlaMzSiN04v2fmW39Lt5",
-	"dZGmIUW6VCiqYLgrmdxu00rkzjDtxHRc3joCuD2NjSTRO4A1GHO1X2O+DZGniozML6fO2jX8F+Uwwntg",
-	"COSL5GJPlbfD2bwQ/8j+CP9bfVcFxrS+tW+bRbWNBCePHy6S0P7r/Xv14d+D4tjqCNI61MBB9h/YNuRg",
-	"dxF3JgLb8VcUO5ob2RiIvWB73YN5z15fHT54cPKQoDMiImompCbARTGdES1ILmHCPnmWAfzXDi2kF6U0",
-	"8YcRLqqwxzWA18zM3Nz/5Y0TgmhgoZdVmNuWVhQNqlSiJTHX9r1o6aJt1l6X+VANUyHny2X5wO+ZSBph",
-	"XGIyGUQDWiSYjQh8Ivq8nL1sRtyAlCwJxlgBzUj1O9lvGtoOb1li3dRE8HTejJ9amCuCkHnjxg1KNr5o",
-	"vHyoCj9sAGQGCaO9IFSxyAP3E+MaR6fE/Ke+g8pF++QgD3UDGmdk5OAwOrX2u1vufeeMx44tHESEi/pb",
-	"32bneGuptoSOTsENSOduLz9LxS36iBNWmM9nbIpRKZJpFtM0PMzSiDWDXV6wmr/MMr3Vt8Xh0j9sLfCs",
-	"uhjejtvhaP7hlkfpbsXCEDSLJ0+NGtK9kc7yGo4CyyifV7bZWwMpVGZsVFc3ej2nyunvXWH8hom0dnav",
-	"cVX+KD9cKi676aNqT41Zl0BmkxikjHI2ARWC3jkmbBClJV6cCfm9GIPkoKEydreY2+OTRyc//7wkd7xl",
-	"gm8lv1XMcyJkdWxV0g3hgneccQ8XBDCvlFfdsNNW8OgH9jYkKsddNvcHt4hwN9FkY07TIN5rBCqEVZh2",
-	"9ooll7i6/m1d9JtWzolNp8ccLvdWKM/PZfOvs4NeFntD0wLuEJfoCKUdJqoW17//K5tDudGF3s65N4H+",
-	"h1m5qmK+OwfguKUNI5BzJwqDOjgjImNaQ0I+AuTWqOm23xA3FutTXTGKfnphP31s5Wn314MlB7EE7Wo6",
-	"3blOpQa7lhOyfRZ3kvOWOC4raTWQUbJYoJJF2heCWh70TSW3k31MjE/ZWFJz0PgGmVHMvw2Hsfviz6ai",
-	"RlVCoxQ2PAnDSQ+4jbaRozydJhSCGOASoLs5WL88Jf949Pj/EJdYTaz9VIWITq+t2NYWWJk7eBbpUEox",
-	"V5ryHkRYnF1UG2G7ok9/AFhPYmJbImrC7blF8sTiCAPHxpUWee7Cbar6G4ZepGw60+sqIatLVi5tssKf",
-	"fkvypbMolLf2hsEtysuQMJe2hCbM0O11Wb99GW7dyA1MDAnfvl+ZfpMrYl+x8Co4yWgSzj3ewCgKpc+j",
-	"88tGyZJrpb/15oc6s/V2shVDboc/CyhQxpY2uxIzp1165SAaTPpDLrr5CQutTgW/0pBvLiv5ttsSKl7O",
-	"nNtZE6JNg25/1kK5uK7Dq7AJtK/Uivm+m6DKRpE7Wzn8vAqxWfP0e4K8+snIVY3HLbeonwm4jWvsPum5",
-	"T15M6Jr+KZatfUZ3MN9JyEVfzHT4+UqXqBmU5BeWs9uz4zdW3oKZD+BlIcPu0DcL1/HxYpUAy/bJtvlv",
-	"/SvRgtjseaLFGaFpWsryBi57qptMs254TLmmWjI/OV6AUZ1qV5oyDpLgC2iyE4Ummk4j0tAsjlw9iKNY",
-	"1EnMw4mkRXJIc9aJHj1eIGGvAuIt4HOXsXvVevYUsVYvDPFQRr6Yt40qwU24S9Ed3NYF1HTqnfl+zjiH",
-	"5IykVBt5iykiYVIoF+7iTfbg5OcVKV/fTVpwK55V8nET8Xsp1EJ3oR1zSYSWLHhP7jHGp5qfI8Lh1kAF",
-	"Ibcy7htJL5RWXFP9FVbfdZdXbL5FgnAjC2C7PKQ4puE6CxiOLaeCPH1GzusXwzJmWdgkZC60Y+xh5qx7",
-	"iwjrcfDGJftWF8K42VsqDQ9Wq4v9zfIqgQOYVSEsndXPmNLOcdOuvGkrZKgKEGWpkQ2Ro1WAJbDMHcQu",
-	"C7/2Sf+vV9qxpmUbqGupLC0iMufxypzYR8YFCL0NI2t1yza2sroRLkWajqn1Pazjmy567lslcaJKdzsT",
-	"CpBkmztRsxyPgtMpZbwRGd9bx7Ph4y4WwvjKndsaW4ImnVlLOmgtzh9qySKvrOi/lLItEn6XI6j/8sp4",
-	"uqVYyTsIGk4UWM7Fu1vwQm48HamwmbgY8hLUg6+d5H3nqKzFmssyZ/qymLwVDRK95HYrsVeO6vlrbTtF",
-	"wyFYPnRC+GcOYSM9owVWH2+Og7JmC87ND+4kYK8a1m/2ug2GgIi7syimKiiys8othAKG/Wi9QUxmLVsi",
-	"TTvGlxBhumYhL9STgqX6kHEX8a7YZ1Bkvy4U4WL9qQSib1kMB6dEZUbXPcGSDUPy6FdGhuTkmOQiURGx",
-	"0RfkZzIkD37Cnx4fR7Y0LHl4Qobkp/KDYz+UAsf0gzfwi7DJSEFcSKbnWGbHqfmYolhVZrU1QfFRNcBM",
-	"69xWYmV8ElAibYYds+40I5dgMSSb55hODstkR89fX6XtjmHGeFJXebABM7bM9Hvux80gkK2YbrBMRWUS",
-	"pVEeeYLJwlgis65lZCPSaWm5rlXa6D0vJWuPraqI/D6/AckFmRZUJpKyVEUkFihvTwsJdvqE0SkXiqmj",
-	"9/w9f34Dck5GQ5qzEZZ+daVoaSP585RQr5QFBo3i84hQbmOlbY4o7kDP4D33SoywxMWX5lLcsARk5Erb",
-	"aqpZXCWT2nRcW4jPol3pK3rPR30leUdVpel3Hxq1psscAaw1SsZz0oj13x+LZH5AhHzPx3PP8WqTtF8V",
-	"rgqDq2BMRq1S/6PThR0FlAXBgp4CZ83vbQ4jF3oGsiqqTMmjk5Oj91h2isXAbSalqx9/ntN4BocnR8ee",
-	"r8lh8vnFi0E0uCmLhgyOjx7Y10QOnOZscDp4eHR89NCVQcVrZM5/ePNgaM3h+MglmzRq0Q4M2zh377TK",
-	"z58cHy+oo7xe/WSvFmmghLLFWVez2BUpnkywaNrXaPDo+EHf8NV6h41y1EhaiiyjRpsdXHXKIidVJVOb",
-	"tV/dhD3lps9EUqTWkYQlKd4NSkB+MINX0C0Spg/hpjTN9IO4KqHXrC82OH0X3ln9ytA2cfgaLX3RsWjz",
-	"ZqipQ1lVsKepxcMAgQ4PVPpc1mrP0LumMtYtsKgwPwx21LBnQKhGUjTBHgUzwwJY1tvlQjGOtqRAG4iF",
-	"UuyiBYxhIjDccMncmJ+2/twfdnlHm0UjA/f0HLu+GFZqd+uu5/Hy6+m1stjsRpuPHi7/qG7o0KQBuDe3",
-	"6pbRilw0a3YQBUBomp7ZWFnvoZ4Bk1Yg2GuQBoxbaRCGmukvJAtP6td2eLDNAoW99Ldac2TYqy3ivQ3y",
-	"68SBGiRR3bWjWzKTSd/Es98gz4ZYZ9YaWsLeA3TPAQy/VP/+2nsYv0J9FvdyFL0dGMoX7vluPVr+UdXj",
-	"4+vXHvivy9mava6+flh6fsM60qpjFlp/umiQCxVABpeGAdX7F77z0ylUT0Qy3xpahFJVvjZ1WldhZmeY",
-	"2Z+EEsDUP1xPmBq4IwxyAyQkGMhZ9Q0xd/9WFGlCpvBdY3U0ePRgBRZT9WYxH5ycLP+g7OLTJIsYku6T",
-	"OrRhK20Utaqyrqv8m2IGhgsMdeRTFJqgBYzxKaF8juVjVqGMrm7hEHU4Z8MIFsnGyoNWQEaeF5G3yizU",
-	"PMgwI83FrBnVrqlMqohQYksVYnFI831EqpKFdoxSX46q0gT2uZdlguot1XRMFfhswyus1xDePZXefFoq",
-	"1XlaTA0Tl0CTI2LILDZZs7V2rHcfsL8Nn5dJw4lAld6o66WWS3KRpgbauIwXk8PXgoPr6aM+slyRgpfl",
-	"e6RBKWXnKgtFVuPQJFFVTs2oUTcyo5xOITkczw9TYe/xyN/tUasDhhUj/HKEDAIaRl8PuXoHCxvJ7VLq",
-	"7NZ47BVQ7NEYENit4FrMSTZna6/eDPfQkoJ2KyFtFD02YZAQVAYQuRA3puwGOGG8ec4bzX0/5K5BXHqq",
-	"lLI6SN2ateoGWSSmnNwwuCX7loij8BsoadeQvtzoLQJjM6gWS75Py5d2iVpegcJepOrW9tuu+HvZGd9R",
-	"TT+CAaE/BgPrGLBw+76lSFYg9jpdNcFfAhFFr6AsU07/tC4xtZbM1OrKaUnB9gWgdjXDlYSfB9uePoQl",
-	"9fm1Lv9LUTtWvwcCsL6GbL74x/IvqgaPu5eQosHjVfbgd3oL3zZCq+JA+x0C5mx8tmoLYRpvHyb6eqKH",
-	"xrRRNBGc+RcQpZ2PkJsLHMt5rl2qZPdKBkji8Iv711fLjVKwDqjmnX3LZefWtlA/wM3qryD5rg0zmwjm",
-	"6+FpAyVquHhIwUWjGCxTPuldyPF8kttnSug9tuP7oFjXfrHIv4QRocnHAqJrs9du7IH3Du12fXODdcX2",
-	"necr2OVRvoLFXWK3Iob8c+a3QyVMRb45s3Zj+rhe+vmatKzMV1oo3l2UL+3SYlFnG/dKdzYxbisQNAdS",
-	"+WGrDD/UBdFBWWUDNupHYM0BA91meQUfzBVAg2AefrEDL+QYl6BAX9R9tJfxCnz/6Pul+C2ergvJjSJu",
-	"syldVTd3Al6DmoWE24PyujKw18EcjYZFAOmvGvDfgYWwm/h83wZCl5IfJlXubCjKU1zcYuz4304MuUf7",
-	"4NUt0/GsxnoxmUQG9dHZhMW3jAiDOaQNiuOsZEw38s9XvBlt+jM/rEsblvplq65MVRFiZGMc/KIY+5iG",
-	"TFOSiLhARffgiPzTLM+Wo4n8HJu6EI/B0TnZR4pps0sPjsjI1v7AWTAyyyblYFV/P5N2TiaUperMAgoS",
-	"/NPGykhbzsd1Nk8EduE2P1vOaHbata+hnbbBznZ1ub0iJd/katvyMT33e8IwMVD9MOCXF/T5DU0LqoFU",
-	"N6Ay4Rt0Am7U06RkU9ihs8rjth3/9ymfO4FshQtpCOrwiyz4Qi/mZcF3KXNhWk8YQ2TBv2/kuKNp4dwa",
-	"8BUTnPGpzUyohD+lId9TGAEHEdEsM3cF5T4MZmsRM++sSyfIBmLJZcFfPGt6TWscGS4JSrpCCr0Stmj4",
-	"pO1wh5auL7F4RYHm160RiJiQkSz4qAyb2U+oppaBXBbc3JX/uHrz+uBvjVC/iDTFPozS7th2xDjE8tUW",
-	"LGcWuTxIkZhKaYtFGAYoUrx3EcGPkCEyXfq1IlcEm2kCPFHfAAclaBlI4Fh92H6rtrZN3Ldizm5g/8mu",
-	"aeV/Yn2FMmXpf7Sd7s5XCBOfCCW2LIG9SAauVdyybbeP/hb3jr0FtlZJ3y3wsLmq+9xr6rjGN+4jqDMQ",
-	"deii0zFDDivAxTZXXLkIRPik+yIQyxINocDLQNG4nTqBqwSWhUGHLgpBSBtd3/TS3buP9brtQR1DKgzX",
-	"16Kjb2H4YO1XbeCdq+/d68GzSUzXNub2u3TeealW9+y3swlLXZyxq0nWdtdHP7x6O497wqMhFC/CWfP+",
-	"2NqsmKRkrk3olrRJ8/CL+c9C4+gzfL7ZBZrY4JgA8QtYVe1Efz/n24MVDvtCQlXXwHXlap67BY4796or",
-	"mDQSLFWKTV0gxH4ddN1DJfs03/ABf8eRT33E69rZxH4EOm3d0ejx2rXogDmq2v6PWNP12mM66RbIzG4Y",
-	"tMt2vWfLYh+O29Uk3zmafb+k9b5jlSmflrR7TxGXwex6OEnine1SAt7DwIftKke9+tbzZuWfHatdu2QA",
-	"7W58izOuvG1/Sx3obr7c8xKFmttBM1flt6qisFyWtY1OMJcgZikQW1Sw35zVwKS70voFKtnzRj2U71Iz",
-	"67bIvGcFrVF/rFdPO2v1jJ2gZdRm3TNOFNI/RfZH2B51RHQhubLNYw/+llGZuza73SfzOE+Sdu/1Uvqv",
-	"T9zjGmdEsc+MT73mjeHm6osu/SpcZvjF+2sFDbJ53/+HqoOtyJxM3LQ765+1jhadYDcgbYaS0TQYBlyW",
-	"7a37BIYOGe9T/Baey/F9kbJr9PlWr7gwDIu/hSoN/kpj39W/SFzm1jhpFIzjhNbBbRLL2a2itkxDe96Z",
-	"dYdc99toXUtQ1SlfZx6FDXPcH/Fbm7O9S1Dsc5s27ikH7/GcaGb73LrW58S2A14cqrUil3PZmUvdVq/c",
-	"e9+qIolrRrEaUjcaYPaN6Lp2ruigtX0PP+w0trvqMblQu3Mn1lDsDHTMFeV/LRXvsm3SxcpbNgPYSHGY",
-	"H4xSgW1x26/IbcdaF9TgzpOkvgDfq/bW6Ch7z4pb2dI0gLRJ8jfNhfs7aV2/MiOY28puXj9faj0urtMl",
-	"XrxNDXaOZA2/2H8syU8wikLjxq2SpGA++pHLFlC4HL/Ycw60uznN+o7k+B6IidGa7F7+IirR3XlS9KUX",
-	"BnuKsKSK12kqS1l9Sn160rLi16v4rl750+yGoX0bnagfBytf1A/2dP8epfUIWR8vWikn0aD395WXGLl8",
-	"KZwLVJnZZp3/30J2/03cujA1l0sjC658aWFPNZpA90nud0i284T3Zae9empkdfTzDSSPv4wZtp1JtbOE",
-	"yAYz207yZOuEfiRQ2quHxbeaJOGHNW4DflM2gq7zKbGBNg9StfWTJRvkqQokX8SMrsqXdohwfquYHqyr",
-	"a7D9BSIJtpDC5U67KtW+i5yYlQMIrqpuVt+l+anZrG8lYrnz5JlzrN8OyZnzWFR9X6kmpRHqh23qb1jY",
-	"qQobL0uKYoaPXyuzmdhDMDVIleUbvaxNr1R/qwsAkWAjS6oXMKd1pRShNvEffnH/WpitW1OAXTMB11xw",
-	"MRv4mxP/qhptGWhWNTkklCcRViptuPDrnn1qzmMXeBYR20PPRaVZ3No66wh7zJWHL3epfLTEEHTVmGZH",
-	"fGUdM9APvvKDr+yGrzxzDQRd0jTZty12XbfBofCr0UckAzmFBBVsm7lUSAlcG0VCHRA9k6KYzgglHG4t",
-	"9vCkbFC/Sd5pP1MZStdycYPk6nskMuHkbbf0v4b4W/W2/EGofhCqbykAWzJi09tvsew6J0BlykC2GqaW",
-	"3XmbNOesKoduhBk0M6XsI2DRc0v87k6VcOS/HkXCHqr3IfNgR9l7JiSBPrEhuuJwg1lZl/HpGZbLb7Rx",
-	"mAhpC4tJMZWg1A+X2XdONMyho5XTj753nRDtkXJxS/Zn4pZklBc0Ted4/JA0y5OrIp7ZAlYiwTpqElKg",
-	"CmNIVxNrrM70eZEy/JttTb5DXdjNEEL/lN0Y9dfrSTk4fffBh+VLdgMclDojlKtbkIrczlhqM2lzKWJQ",
-	"yhU99ICALTAcCDLQksVqcaFZ+8pqNZnylDK+ZjGmCyky0DMobHEQAp+wCSVKDYt2733n9lG1FiWxKLD3",
-	"Gk9ISlEuQ1Xa291BL1BcC8OjOc3SRZB5kwM/v3hxlUO8Hoa4gcN2DzdqVZ9wMQyuZ0x5r/bsyFDN+efe",
-	"riojW1Gx0dsygRx4goBD28RIfBwRR2uxftgRuUBrFhayEdzcUpEBmQDVWNqQg+H2jobbqoolQTfbs5Wl",
-	"7HOvHWndgPTAL46ohUDH9CiBqaQJJKfkfXF8/DC+nc3xHzCqW9Bk9CPjU1dRveC4+W4RxV9BXwJNmLk/",
-	"3+aCX9qF1SR1x/O9Fhr55/yMVCeu6ByJRvPEsVzlYsSrYHfmvPPe5xbytserFvaoSwoVxtHmRHXH3Xcf",
-	"jIRkccWKbYVMB6eDIapYbpyqYakbz0hs7klVLtp7ZgM3vAeNCHbveVUC3HvmdTDynlaMxXtmO/D5D1y3",
-	"zq8fvv53AAAA//8=",
+	"7H1pc9y2luhfQfWbKklvqMWyfSdX+vCevCTxxI41kp3UK9tTjSbR3bgmAQYAJXdc/u+vcA5IgiTIXtQt",
+	"OxnfDzcWm8RycHD25fMollkuBRNGj84+j3KqaMYMU/DXk7RgueLC/EozZh9wMTob5dTMR9FIwLPRpHxn",
+	"FI0U+6PgiiWjM6MKFo10PGcZtR/+m2LT0dnofx3X0x3jr/oYBv/yJRo9LZSWyr6eMB0rnhsu7YRv5oyM",
+	"Bftk8IUxkVNi5ozkit1wWWiS0xk7GkW4vD8Kphb1+mIc1F9MRj+9ZGJm5qOzxw9Oo5FZ5PZNbRQXM1jJ",
+	"i4RluTRMxItf2KK7oitmFGea3HIzh6VomjHykS0IFQmZyGRBFMtTuoAfp1xpQxTTuRSakalU5PQRmctC",
+	"6WrVc0YTpupleys4tEvoWf/p48fRKOOi/PtBcDfTV9TE8+42Xot0QWhsCEeAysm/WGz2NIkLpZgw5Pkb",
+	"OiOZ/ZgNLHV6iOP7a+yu4iXPuOmu4ZLOGNH8z94DTOE7f+yETWmRmtHZ45PIAoNnRWb/OAFQ4F81ILgw",
+	"bMYUrOFSpjxeDGBzDi/cHZWvCvHiWc8cqhCDE0ylyqgZnY2Kgiej0IG+YTQb2IRhNLvrFr7Y7xFhkRTQ",
+	"5Ir9UTANRxhLYZiAf9I8T3lM7Wke50pOUpb9+7+0PdrPK854iV/hpE3keEVTCw2WEIWTk329EIZ+ikhF",
+	"qYiFjz44GlkKIsU05fG9rrGc06MG5fXRhhpG9ilJClwAI/aIIngppdoQmmRc4Np/lGrCk4SJ+1y8Ja0x",
+	"TVOm9jRRMmUkkUwTIQ2haSpviZlzDct7IW5oypP7XNzvLE0P3flPCkM4LuGcjJlSUukxQFMTRuM5mXKW",
+	"JrDSX6X5URbiXpf6qyS6iOeOgkZEKoDhDdd8kjJiJOIFQBoWealYLEXC7fc/Up6ye11uSbJJwhNYKND4",
+	"Bu5a0g8rfSPlS6pm7L7RErgo1yS1kyti5lQgq2XqhilC45jlBnHzraCFmUvF/2T3fepSkQlNSKxYwoTh",
+	"NK1WdEN5SifpvcLtCVNmTlIaf9Tkdk4NXF8iGEs0kCGWM5FYmcKumxLNjOFidnBOxgkzlKdjoukCPz0C",
+	"TuPmtEu6iO0kz9iUC47TtVn5BXliZzbA0WM6nco0gZOyv9sDNHADNJGCEVyqzJkCWFjunyv7p+HIcRpj",
+	"dwSKaMQ+0SxP8V1uWKaXwQ038Bw/syO4IalSdGH/RurmxrWirV3imeWmZ7Fi1LAuM7YiS17gwSZ4m2l6",
+	"6e0DWW8TTv95/fpXcg2rKkVZhNGeJjDcUT0REhQ7UcbMXOIKhZVw3o1+ev5mFI0uX1/Df97C/1+8efrz",
+	"KBo9e/7y+Zvnow+BBVcgf5EE4SoLs9Ud4XjBLYHYEhT3q0XuWenezM/J+LMl9l/GRLNZZs+VUGVF6zRl",
+	"CZkqmSHokA9oXAU1wCGOQuemizyXyuhnanFV+Bg2kTJlVIxQBCpFqHcjkMX8lTZBWR1QVEpjiBkVQD2M",
+	"7cz+IQCcJrpa3WyT6xG6pYZleWqFEW1YTgrNxcw7sohQTf7fxauXR0HZ0wdJExrljP2beclRfGzupLq8",
+	"a9xijwx1LnL73GDU4KLUTD4tmXB3XRnTmiLf60AXH3xeAh/4NaoG6lvDM5ancpE5BtE+ZvsbSy5MQzVI",
+	"qGGHhmdhkpQ03uXC/OPRqKsPWQzlhlPDkieL4C6tfq3DCBa6HNXrkb/svl2/Li9Pd9P2bPV8zU0399LG",
+	"+UIz5YRvqciYFkZm9u1xkDgMHX0+pzpwra4KIbiYReS6iGPGEpZEBAW7iDy34qqd9w1TGRfUMt3gvAMA",
+	"j0baUGXWAUrrjHDh/jjBoykSbp7fBJERCUR3779bSntLNUmkYEA/xu+Lk5OHMQ4L/2ZH+OiGqQk+GJN9",
+	"djQ7ImPLYY+Qw44PgnChsUHDUOcXlFuWcavOLltXJKxpI/iYNj2cUjENZoiaI2t79loH+a6xcqzpAR6v",
+	"4WeVBQ8wxzkF0qB7QAPKfpBEcTQQbIApCAx8E0EflWdf7aPavg+lYYTaCvmv0TMgwdVGwhVIVi9fqMye",
+	"63PdlIpZ4ShHiRRCJhaQMxlEC+HsOF06U5liryu14E4SWT1gWBhTMiniwDZRIIP3NNg3pzxlGtQHdcNj",
+	"huNzTSpTMJkxo8m+lhlzOgeRwpsfMLk67h7mWp+qloWKWejmMMVga/XMscyYBnkwIuNJwVPDxTgiY9RF",
+	"xmT/8LB6WR8mXB0AP5hx83+RPsUyy7ipKFTjdcVy2XMLuUlXEAjgsMu329JkhTveWQTQoILHIOpu467V",
+	"92BzGetJkcyYuVDczDNmeNw9xZ/lLaFkAu+RCYtpxgglfxTS0AhNaq9zJp5KbfY0caZfkiseM00KkTKt",
+	"SSzFlM8KxZKuGhnnxVOp2M+yUE1qKItJ6pFCUWQTlIrcF3r1119JgV6CFV4Hs/8lU6+kQOVnhW8ylkm1",
+	"+Ik/Wev9dValaPYTf7IGkKzq0MSkJde4hTH+sTSmb0PIA3BzY95B+RAql9aPjC+GNfYpTTULYNH1nCoW",
+	"Jo45Vaaksg6Rdc6EsVTv6eVbsm9/UEwbMikWmuBiD87R3lbhboXct3MmSMqmxurOR6BZxWmh+Q17VTo7",
+	"kOTXz0u3Bz7vnl/lJXng+UhOAucK3pYrK5d3twoeHG3FO0qyIjU8T4H4O/6vV9/Q0ALDXhwPuS1apAEh",
+	"H9CC5EwReAX8bBb6lmUhyKuVRoQL50K0DCzluvZ6xYsmyFcH7Qn+bxDCrWtQbiaErU+poamcPReGm8Ww",
+	"tS3GVwmDd8n+pPzliMvjmwc0zef0wUGXONKc/8ZUr8bxkYumwUnJIh9Fo7ca/H/XC21YNopGT0veMYpG",
+	"V6zDnny9ytCEmqUmzsbWX5UfWbKTs3hNYb8FcW/LboPestwES09jG9y1ebybc9gwrLq6mxDSgL6t+wHY",
+	"T8Xr+ZaLwBOW3nGOlIuPa0PyJRcfg0pBn4QN3qOcxj0mHjpbi8GtKwTWsw+cKuypc5Z9E0WjQqXLF2Bf",
+	"Cs6ZFtow1Z0PdfO1zDG9QEf3zcpQcq9H3hoGlr6Ve+mgcIcbiSNc2TnCOgsVhIkbrqSwqj1RhdDkkIwd",
+	"vxyTffCO7GkibwWJcbgD9NkoNuP2T5aUP+xptHKTy5TGXMwI18D78pQae1joZAalz4sceXTSCBw5BbO1",
+	"Ycou8r/f0cM/P+y/O6SHf54c/vPD/37n/nHwf/4tdNjVhnFp68pW9JmjWK3IkOevSqHq6QVa8zWfCZbA",
+	"o4vLF84VaDm3HW0KHvbWNv/x+PHDfwSWHKecCfO0/q5/DfiqP8c56iX4wy9sYb+1IoU2jCZ2zZQY+ZGJ",
+	"VdYSjW4VN+y1sCKNZWDV4tzArYiflQcpb+DyYA//UnaF2wag58bk+uz4mLy9etna3enJox9CmrEFREh6",
+	"mTCqmEJAOYMXQK60KtA4loUwZCILkRAjS3Q/LGMmNoHtIJEJ3eXn9TUN8NQ8T/l6dDGuaewKRMiSkC/R",
+	"JvQ3UXxqrlhO7VYvgmZHJkjpL9aG5IUhVmwkWmbMzC0diedUzFhi6U7CUmZYUorNbhdNUX5oOUMG9Q35",
+	"c48d/pKJxC6+EIansNhqGNAErAZTGbMsKcYzjMgVo8mC0KlhqrTc4zWnxK0e9AInCrtpQOClidVGXRRH",
+	"SOwFY8ayI/cw7b/g/SHjbpEn9C6+gNIQhZFiNaBrBI0qfwGu3sdCf/4llwZV7oBI4SnUK5gbmmrpKiaQ",
+	"Wktc+naPThbVi2wsYMmOn2KowHo8cFKBadAg59kvNqUlq7AFbzclhzB8+URveACaMN8SkG1DbPMJ9c48",
+	"A23AtIJxT9qxuJuLVB1q0GU+DZvqcrTxbLBfohURrnuRv0SjOVXJWupdV6YojQSwNStWUJWQFM1L+1T7",
+	"PIYoBpES9llGpIgrkn0QdGOsjqjRqNDsLjt5a5kC6VkuN+eETrSVHGtWBKSUsE9cm5ATpoWHAOglaPgW",
+	"CPFSapNx4T998PXoz1qEpLPzHzlLE3Cnh3xzpSu435cWFnEtjSpVDRdk6sUXS0Uw5D3o+cklF8GBwQPn",
+	"fiVcuBDQMo55IpPFKgE2sKUQDvzMaIoOhBZjnbP44x3NL9pQU2jf8ic/WqbvBTV+WLZ0N0Zo6a8C4Uy0",
+	"MPNXnQi3yo45ikaSJ7GT1XnMDlGvCElbCdd5Sqso/87vMyWLfE3TTqlLX1jdIxQsFo10gRvsIMJbzVRp",
+	"mVVsGpHXL549Je51DEdxmzpDF6RFR+eA7HX5r84Y3zCaXclQxGP7xNwG2rutIFbOHD5TkKW2YTpaMTaj",
+	"NE4P7f0at/SLfXVI01AyXSoUVTDclUyO20SJ3BmmnZgOy1tHAMfT2EgSvQNYgzFX+zXmY4g81WRsfzlz",
+	"1q7jf1HBxnAPLIF8kVzu6fJ2OJsX4B/ZH8N/q++qwJjWt/i2XVTbSHD6+OGQhPbf79/rD/8eFMdWR5DW",
+	"oQYOsv/AtiEHu4u4MxEYx19R7GhuZGMg9oLt1x7Me/br9eGDB6cPCTgjIqLnUhnChCxmc2IkyRWb8k+e",
+	"ZQD+tUML6WUpTfxmhYsq7HEN4DUzMzf3f3njhCAaWOhVFea2pRVFoyqVaEnMNb4XLV00Zu11mQ81bCbV",
+	"YrksH/g9k0kjjEtOp6NoRIsEshGZmMo+L2cvm5E3TCmeBGOsGM1I9TvZbxraDm95gm5qIkW6aMZPDeaK",
+	"AGReu3GDko0vGi8fqsIPDIDMWMJpLwh1LPPA/YS4xvEZsf+p76B20T45U4emAY1zMnZwGJ+h/e5WeN85",
+	"47FjCwcREbL+1rfZOd5aqi2ho9Pshinnbi8/S+Ut+IgTXtjP53wGUSmKGx7TNDzM0og1i11esJq/zDK9",
+	"1bfFwdI/bC3wrLoY3o7b4Wj+4ZZH6W7FYAga4slTq4Z0b6SzvIajwDIqFpVt9tZCCpQZjOrqRq/nVDv9",
+	"vSuM33CZ1s7uNa7Kb+WHS8VlN31U7akx6xLIbBKDlFHBp0yHoHcBCRtEGwUXZ0p+KSZMCWZYZexuMbfH",
+	"p49Of/hhSe54ywTfSn6rmOdUqurYqqQbIqToOOMeDgQwr5RX3bDTVvDoB/Y2JCrHXTb3B7eIcDfRZGNO",
+	"0yDeawQqhFWYdvYKkktYXf+2LvtNKxcE0+khh8u9Fcrzc9n86+ygl8Xe0LRgd4hLdIQSh4mqxfXv/xpz",
+	"KDe60Ns59ybQf7Mr11XMd+cAHLfEMAK1cKIw0wfnRGbcGJaQj4zlaNR022+IG8P6VFeMop9e4KePUZ52",
+	"fz1YchBL0K6m053rVGqwazkh22dxJzlvieOyklYDGSXDApUq0r4Q1PKgbyq5nexDYnzKJ4rag4Y3yJxC",
+	"/m04jN0XfzYVNaoSGqWw4UkYTnqAbbSNHOXpNKGwAgZcgcW9iweTRct5vxK1r4Z9KouwK2myqPWNrQ15",
+	"jRbAkD9blSERGF/LstwsoNYMxEdoopwzBS69kFUAxX5GE0Ym9shFEgGXdimaq+sPy5fOhf0sZUPWgKWe",
+	"FOci0GS/joHimnhRUAfkdi41q9wrVDGSca0h5Q70htv5IugQWo/ZIzKxZEAOjEZGGpp2j+r5DVMLUgmB",
+	"KAu56jmuEFDaSr/xxFmjCmHl8iQU2axYPa7GWghj8Jf5FuI+LRqX6yGuj3BR656UAPMX1Djl4I10JQm6",
+	"WZE/PiX/fPT4P4grdUDQo6FDYkCv9warfax8hJ6PKIiv2lDRQ5qH8/1qt0jg9HpDMntShds6SguVkO0k",
+	"SLU5c4K1NjLPXQBcVRHHcvCUz+ZmXbPA6rqOS2SuKHq/b6d7f7pWmdpt2OVj3fDGyo1qCZhHEYIMjDUp",
+	"fq/ToBu1jFwyqLKbOVOeNGUpkxTgMCyX474O3cXdxD5VDKgLwSa/r2zjvyxumBKyFhRKIwpmZ2AkWFkO",
+	"BsLmCDc9ScpLhBSHAuv4fLqptFNLDaLRLVVQWwCuc0gIK0WiYKBxkKNaIFndZk9XrNLl5wAbJROWSjHT",
+	"xMgIYWMPO5FM715kKrHQS66txSLWoNJ+zJYvSAUvpTO8l7C94ewWzEos4S67Fzx9Ifi64hh9ieDdAEfI",
+	"nwxD/SduXuea4CsI9EIQK6YEQbuB75CVoQGdXzaqKbBWlnhvGQUPE++e1B/yzv9RsALYtMIiBFBgxFUh",
+	"GEVwlXoiE7tpfIPCUSGuDcs3Nyn4Lk5dCSBVarnbWROiTb9nf3JfubhuXEiBdSZe6RXLYmyCKhsR+a0c",
+	"fl5Foq55+j2x0P283dNRWpqWnzC/jWvsPum5Tx4hXDOMg2drn9EdvFyWEfalFoWfr3SJmrG7fv1V3B6O",
+	"31h5C2Y+gJdl1rhD3yyq1ceLVfIQ2ifbForrX4mRBIvMECPPCU3T0uTlWHsn53TdKNJyTbUB6/RkAKM6",
+	"RSEN5YIpAi+AhioLQwydRaRhgDtyOvlRLOtaH8dTRYvkkOa8k2RxMmCIWgXEW8DnLmP3itpZqQrlKPu6",
+	"tvLFou17CG7CXYru4Fg+19CZd+b7OReCJeckpcYqQVwTxaaFdlGh3mQPTn9YkfL13aSBW/GsUlqbiN9L",
+	"oQajanDMJYHMqhA9JTogjcP+HBHBbi1UAHIr476V9ELVN2qqv8Lqu1FlFZtvkSDYyABsl2fexDRcjgiy",
+	"ltRMkqfPyEX9YljGLOt/hbxqOMYeFJhwbxGJjnlvXLKPBgpIL7H6Chczvbou3qxCFjiAeRXp2Vn9nGsj",
+	"VbBANRaS0hUgyopcGyJHq05ZYJk7UHOlXyKs/9dr41jTsg3UJceW1tpaiHhlTuwj4wBCb8MXWd2yjZ2R",
+	"boQrmaYTii76dUK4ip77VkmcoNKhrdaSbHsnapbjUXA6o1w0Esh6y103QsGKQRhfu3NbY0stk9Fa0kFr",
+	"cf5QSxZ5jaL/Usq2poVrYEEr4+mWUgruIGg4UWA5F+9uwYtM9XSkAgtWQGRoUA9+4yTvOwcvD2suy2LO",
+	"loWur2iQ6CW3WwlRdlTPX2s7digcqexDJ4R/9hA20jNaYPXx5iQoa7bg3PzgTgL2qtlvdq/bYAiAuDsL",
+	"9q1yBzqr3ELEfDjcpDfW165lS6Rpx/gSIkxveMjj8aTgqTnkwiWGaf4n02S/rqfkUuKoYsTc8pgdnBGd",
+	"WV33FCobHZNHP3FyTE5PSC4THREMUiQ/kGPy4B/w0+OTCCuok4en5Jj8o/zgxI84hDH9GEf4IkgoWw7h",
+	"LsksH3fNah9Zn3m0tqAPBDaUr5H90o+5pBTfwFjwzvBA7Th+rDgGu/sQirHWLC7s8qBKnzN/QIWDqrA7",
+	"lhSHR9UAc2NyLOTOxTSgXKNbhqP72MprUEsRyySk08PSf+GF+1VVPyZszkVSF4nCeFvsUvFe+GG3gHyo",
+	"vtjbp6PSL2KVapGAMw4qbNelEDGhjZYW/VrVj96LUuPwxA0dVf6nWUFVoihPdURiCXrIrFAMp084nQmp",
+	"uT56L94L9KePj2nOx1A53lWyp43aEWeEepWwIOcEnkeECky1whITsAMzZ++FV6GMJy49JVfyhidMRa4y",
+	"vqGGx7V/CKp5YB1fvI6lY/u9GPdV9B9XjSrefWi0qihTDKFUOZksSCNVcH8ik8UBkeq9mCy8uC2s8fKq",
+	"cEWcXAMEMm51ChqfDTYk0giCgZZE583vsQSCkOAELXsyUPLo9PToPVSt5DETWIjBtZ+5yGk8Z4enRyfe",
+	"dXSYfHH5YhSNbsqaY6OTowf4msyZoDkfnY0eHp0cPXRV1OEa2fM/vnlwjG4CeORyVRul7EeWnV64d1rd",
+	"a05PTgbaMKzXfsErZR7owIA461oeuB4H0ykEfXyJRo9OHvQNX633uNHNAkhLkWXgmx5dd7oqJFUhdCz6",
+	"U92EPRc+QzKZFCk62KCi1btRCcgPdvAKukXCzSG7KU1W/SCuKvA2y5OOzt6Fd1a/cow9oL5ES190oot9",
+	"M9QTqixK3NMT62GAmocHKn1Ra3V36l1TGSofWFRYTgg25MIzINQAKZpCi6O5ZQE8622SpbkAG1ugi9Sg",
+	"dD+0gAmbSshWWDI3pLevP/eHXd7RZs3pwD29gKZxlpXibt31PFl+Pb1OWJvdaPvRw+Uf1f2gmjQA9uZW",
+	"3TLmkctmyS+iGSM0Tc8x1cZ7aOaMKxQI9hqkAcJeG4ShZvqDZOFJ/doOD7ZZ37iX/lZrjix7xR4g2yC/",
+	"ThyoQRLVTb+6Fbe58k1f+w3ybIl1hlbiEvYeoHsO4Phz9e8vvYfxE6vP4l6OoreBU/nCPd+tR8s/qlqE",
+	"ffnSA/91OVuzVeaXD0vP77gO1O6Yy9afLhrlUgeQwWVxsur9S98p7BTNJzJZbA0tQpmuX5ralCtQtzPM",
+	"7M9hDWDqb66lXA3cMcTIMwzmpWnBqrZj9u7fyiJNyIx901gdjR49WIHFVK3d7Aenp8s/KJsANskiZLT5",
+	"pA5s+9pYRa0qzO8aB6SQwOmCvB35lIUhYBnkYkaoWED1uVUooyt7fAw6nDNABHtsQOFiFJCB50XkrbYL",
+	"tQ8ySGh3AbZWtWsqkzoilGClY6gtbb+PSFXxGMco9eWoqmyEz70kVVBvqaETqpnPNry6vA3h3VPp7ael",
+	"Up2nxcwyccVockQsmYUerViqD6MeGLTHE4uy5kgiQaW36nqp5ZJcpqmFNizjxfTwVymYawmoP/Jck0KU",
+	"1f+URSmNc5V1pqtxaJLoKiV33Cg7nVFBZyw5nCwOU4n3eOzv9qjVQAvFCL+aMWcBDaOvBW29g8E+tLuU",
+	"OrslonsFFDwaCwLcCqzFnmRztvbq7XAPkRS0OxEaq+jxKWcJAWUAkAtwY8ZvmCBcNM95o7nvh9w1iEtP",
+	"kXNe57ihWavur0liKsgNZ7dkH4k4CL+BirgN6cuN3iIwLi9lUPItk1d2KWz59Y17kaobO79d8feqM76j",
+	"mn5kB0B/wiysYwZ9X/aRIqFA7DXKbIK/BCKIXkFZppz+aV2hci2ZqdXUG0nB9gWgdjHklYSfB9uePoQl",
+	"9fm1Lv9LWTucvwUCsL6GbL/45/Ivqv7Qu5eQotHjVfbgN4oN3zZCq9qC+x0C5mx8WPSNcAO3D+qEeKKH",
+	"gaoTYCI49y8gSDsfWW4vcKwWuXGVFrpXMkASjz+7f31BblRmADbv7FuhOre2hfoBblZ/xZJv2jCziWC+",
+	"Hp42UKKGi4cUQjZqyXPtk95BjueT3D5TQu+xndwHxXrj15r+SxgRmnwsILo2W/XHHnjv0K3fNzegi7rv",
+	"PF+xXR7lKzbcZH4rYsjvc7+bOuE68s2ZtRvTx/XSz9ekZWVy5aB4d1m+tEuLRV2spFe6Q+f1ViBoD6Ty",
+	"w1YJg6ALgoOy8pM3yk9BySIL3WZ1Jh/MFUCDYD7+jAMPcowrppmp8pSX8wp4/+jbpfgtnm4KJawijpmk",
+	"riisOwGvv90g4fagvK4MjICtjYZFAOmvG/DfgYWwWzflvg2ErqJPmFS5s6EgTwl5CzH1fzsx5B7tg9e3",
+	"3MTzGuvldBpZ1AdnE+QnWxEGEt4bFMdZybhplK9Z8Wa06c/isK6MXOqXrbJ0VUGpMcY4+DW19iH8iKYk",
+	"kXEBiu7BEfndLg+r2UV+7lFdx8/i6ILsA8XErNuDIzLG0mEwC0SsYbISNAXy0/4XZEp5qs8RUCyBPzFW",
+	"RmE1QJaQSWFIIiFr2/6MnNHutGtfAzttg53t6nJ7Nc6+ytXG6nM993vKIWFSfzfglxf0+Q1NC2oYqW5A",
+	"ZcKHijPCqqdJyaagwXdVdALMy2SfioUTyFa4kJagHn9WhRj0Yl4VYpcyF6Q7hTFEFeLbRo47mhYu0ICv",
+	"uRRczDBjoxL+tGH5noYIOBYRwzN7V0Dug2C2FjHzzrp0gmwgllwV4sWzpte0xpHjJUFJ10ChV8IWwz4Z",
+	"HO4Q6foSi1c3aqQzApFTMlaFGJdhM/sJNRQZyFUh7F35z+vXvx78rRHqR5mm0MZZ4Y6xodYhlG1BsJwj",
+	"cnmQIjFVirvKSLdzmcK9iwh8BAyRm9KvFbkeGtwQJhL9FXBQMaMCiS2rD9tv1TZqgci7BXN2A/tPd00r",
+	"/wvqTpSpXP+j7XR3vkKQEEYowXINeJEsXKu4ZSDM6G9x7+AtwBoufbfAw+aqbUSvqeMNvHEfQZ2BqEMX",
+	"nQ6Zg1CXKMYceu0iENkn0xeBWJauCAVeBmrO7tQJXCX2DAYduigEqTC6vumlu3cf65u2B7UugdTRtyB8",
+	"sParNvDOtQfp9eBhctcbjLn9Jp13XgraPfvtMJGrizO4mmRtd3303au387gnOBpC4SKcN+8PlnaH5C17",
+	"bUK3pE2ajz/b/wwaR5/B880u0BSDYwLEL2BVxYn+fs63Bysc9qViVb0H19Szee4IHHfuVVNRZSVYqjWf",
+	"uUCI/TrouodK9mm+4QP+hiOf+ohXWWrve6DT1h2NHq9diw7Yo6rt/4A1Xa89pNlugczshkG7LOB7tiz2",
+	"4TiuJvnG0ezbJa33HatMxayk3XuauMxu1wJSEe9slxLwHgZ+3K7+1KtvPW9WRNqx2rVLBtBu5jucceVt",
+	"+2vqQHfz5V6UKNTcDpi5Kr9VFYXlsqwxOsFegpinjGCxxX5zVgOT7krrB1SyZgHwb1Iz63bYvmcFrVGX",
+	"rVdPO2+1nJ+CZRSz7rkgGuifJvtj6K4+JqZQQmPv+YO/ZVTmrs1u98k8LpIEvbR1uF0p/dcn7nGNc6L5",
+	"n1zMvN7PXC+NRG9d+lW4zPFn768VNMjmff8fqg62InMyecNap3veOlpwgt0whRlKVtPgEHCJwE56BYYO",
+	"Ge9T/AbP5eS+SNkb8PlWr7gwDMTfQpcGf22gbftfJC5za5w0CsZxstbBbRLL2a0ut0xDe96ZdYdc9+to",
+	"XUtQ1Slf5x6FDXPc7/Fbm7O9K6b5n23auKcdvCcLYji2yc+kMPN0QSZFMmNLghhX5HIuO3Op2+qVe+9r",
+	"VSRxLRhWQ+pG/+y+EV3T7xUdtNg2+cNOY7urFtWD2p07sYZiZ6Fjr6j4a6l4V22TLlTewgxgK8VBfjBI",
+	"Bdghv1+R2461LqjBXSRJfQG+Ve2t0ZD+nhW3siN6AGmT5G+aC/d30rp+4lYwx8puUJwNG/xT9Li4Rtlw",
+	"8TY12DmSdfwZ/7EkP8EqCo0bt0qSgv3oey5bQOFy/GLPOdDu5jTrO5KTeyAmVmvCvfxFVKK786Tocy8M",
+	"9jThSRWv01SWsvqU+vSkZUXBV/FdvfKn2Q1D+zo6UT8OVr6o7+zp/j1K6xGyPl60Uk6iRe9vKy8xcvlS",
+	"MBfTZWYbOv+/huz+s7x1YWoul0YVQvvSwp72c+R7Jfc7JNt5wvuy0149NbI6+sUGksdfxgzbzqTaWUJk",
+	"g5ltJ3mydULfEyjx6k1dI1KPJHy3xm3Ab16XV6LKp7SQlSJI1dZPluySp8Vhs1NxsMLaFaNJHaqO+HHl",
+	"enXv385woI8/6CMuj28e0DSf09MDjGYvK4ND01kg0Ui3ywIXHsFuFBqiyqsyBPynbMfLhd0zU5rMZQqG",
+	"p4zsC4k1xKFueTl2zlTZSPngiFyEmsA2q//V4em8zmDZH9OcjyNi/3P4H8k/p4efPp7mp+ODI/IUe7TH",
+	"lpCVNQVLaJ6TMbReGENfZ6j465p6RyST2mDJe3Q7Neu8jut+3GVl8aoiU7NPegzlCoU0ZMKwaFyw7FpN",
+	"s36rz7pDS0NR+3NetdHd83rR9xYqrtqBrVtzuW9yDyf6Jm16Z7Y1cbPRct/cVW/fu017YRAlYOaMigUB",
+	"1OmbFdCoMamrLOAqUWf0E8+KrGx4kXHh/uz2Q92pUbmFc0gxhiJJ97TXCP8bz+C933pRv/u0tLz+U8pT",
+	"56oOyr0RgZYWLAFKWIryJbUDf7cX7PCVhOQqnWlIJbouX9ohtvqN3HpwtK4E+heIZ9tCInGzkfpuMjNX",
+	"DmO7rpjLN+kEabbSXUlk33kK5wV0EWHJufObV13ZqSGlK+S7h+RvWF6wSl4qiT0I737F5mZ6KYEEVV0W",
+	"EfZqB3gNY1q9aIhiGN9YvQCVFVZKVG0T/+PP7l+DNSNqCrBrJuBa/w6zgb858a+0ojLcuWpBbEWHCGSK",
+	"RiBZ3VFXL0Tswp8jgh1uXWw04tbWWUc4bkt7+HKX+ntL3BHXjWl2xFfWcUZ85yvf+cpu+Moz197Xle4g",
+	"+9gA3/UCPpZ+T5SIZEzNWAJmXsyfLZSymoYUTB8QM1eymM0JJYLdIvaIhMQyy7jZqPpBP1M5Vq4h8gYl",
+	"Pu6RyIRLiLil/zXE36rz9HdC9Z1QfU0BGMkIFlm5heYfgjCqUs5Uq5152Tu/SXPOq6YcVpgBZ0fKPzJo",
+	"vYHE7+5UCUb+61Ek6HB+HzIP9Hu/Z0IS6OIeoisONzjKulzMzsH+3nAnTKXC8pZKzhTT+nvgxjdONOyh",
+	"g6/NN4u6frx4pELekv25vCUZFQVN0wUcP0uavitdxHMsoygTcGQpljKqIZNhNbEGdaY/h5Thn+GVXerC",
+	"boYQ+qf8xqq/Xmfk0dm7Dz4sX/IbJpjW54QKfYuuK55iPYdcyZhp7UrvekCARkwOBBkzisd6uNw5vrJa",
+	"ZcA8pVysWRLwUsmMmTkrsEQVYZ+gFTJIDUO7975z+6gaf6NNHgPLUwpyGajS3u4OeoHiGukeLWiWDkHm",
+	"dc7ExeWL65zF62GIGzhs93CjVlVyh2HwZs6192rPjizVXPzZ63keY13fRoflhOVMJAA4sE2M5ccxcbQW",
+	"qlgekUuwZoEDWgp7S2XGyJRRAwV2BbPc3tFwrO1bEnS7PaxviM+9pth1G+wDv0SvkRLc0+OEzRRNWHJG",
+	"3hcnJw/j2/kC/sHGdSO0jH7kYub6ehQCNt/12f7EzBWjCbf35+tc8CtcWE1Sdzzfr9IA/1yck+rENV0A",
+	"0WieOBRNHka8CnbnzifvfY6Qx07jRuJRlxQqjKPNieq+7+8+WAkJcQXFtkKlo7PRMahYbpyqbbYbz0ps",
+	"7knVtMB7huGD3oNGHpX3vGpE4T3z+uh5TyvG4j3DPrD+A9cz+suHL/8/AAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -309,6 +309,27 @@ func (e PolicyViolationMode) Valid() bool {
 	}
 }
 
+// Defines values for ReportedViolationResult.
+const (
+	Error ReportedViolationResult = "error"
+	Fail  ReportedViolationResult = "fail"
+	Warn  ReportedViolationResult = "warn"
+)
+
+// Valid indicates whether the value is a known member of the ReportedViolationResult enum.
+func (e ReportedViolationResult) Valid() bool {
+	switch e {
+	case Error:
+		return true
+	case Fail:
+		return true
+	case Warn:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for Role.
 const (
 	Admin  Role = "admin"
@@ -890,6 +911,25 @@ type PolicyViolation struct {
 // PolicyViolationMode defines model for PolicyViolation.Mode.
 type PolicyViolationMode string
 
+// PolicyViolationReport defines model for PolicyViolationReport.
+type PolicyViolationReport struct {
+	ByEnvironment []ViolationCount `json:"byEnvironment"`
+	ByPolicy      []ViolationCount `json:"byPolicy"`
+
+	// ByService Per service; the empty key counts resources of no service (made by hand, for example).
+	ByService []ViolationCount `json:"byService"`
+
+	// Incomplete Clusters (`default` is Berth's own) whose reports are missing, with why.
+	Incomplete map[string]string   `json:"incomplete"`
+	Items      []ReportedViolation `json:"items"`
+
+	// Total Every violation that matches the filters.
+	Total int `json:"total"`
+
+	// Truncated More violations than `limit`.
+	Truncated bool `json:"truncated"`
+}
+
 // Problem RFC 9457 problem details.
 type Problem struct {
 	Detail    *string       `json:"detail,omitempty"`
@@ -903,6 +943,35 @@ type Problem struct {
 	// Violations Enforced policies that stopped the request (preflight).
 	Violations *[]PolicyViolation `json:"violations,omitempty"`
 }
+
+// ReportedViolation defines model for ReportedViolation.
+type ReportedViolation struct {
+	// Cluster The registered cluster; absent for Berth's own.
+	Cluster     *string `json:"cluster,omitempty"`
+	Environment string  `json:"environment"`
+	Kind        string  `json:"kind"`
+
+	// Library Whether the policy is one of Berth's library.
+	Library   bool   `json:"library"`
+	Message   string `json:"message"`
+	Name      string `json:"name"`
+	Namespace string `json:"namespace"`
+
+	// Policy The library policy, or the Kyverno policy's own name when Berth did not write it.
+	Policy      string                  `json:"policy"`
+	Remediation *string                 `json:"remediation,omitempty"`
+	ReportedAt  *time.Time              `json:"reportedAt,omitempty"`
+	Result      ReportedViolationResult `json:"result"`
+	Rule        *string                 `json:"rule,omitempty"`
+
+	// Service The team's service the resource belongs to, when one does.
+	Service  *string `json:"service,omitempty"`
+	Severity *string `json:"severity,omitempty"`
+	Title    *string `json:"title,omitempty"`
+}
+
+// ReportedViolationResult defines model for ReportedViolation.Result.
+type ReportedViolationResult string
 
 // Role defines model for Role.
 type Role string
@@ -1078,6 +1147,18 @@ type TeamUpdate struct {
 // Tier Built-in quota sizes (requests; limits are twice): small 2 CPU / 4Gi / 20 pods, medium 8 / 16Gi / 50, large 32 / 64Gi / 200.
 type Tier string
 
+// ViolationCount defines model for ViolationCount.
+type ViolationCount struct {
+	Count int    `json:"count"`
+	Key   string `json:"key"`
+
+	// Severity The policy's severity (byPolicy).
+	Severity *string `json:"severity,omitempty"`
+
+	// Title The policy's title (byPolicy).
+	Title *string `json:"title,omitempty"`
+}
+
 // BlueprintName A DNS-1123 label, short enough to prefix namespace names.
 type BlueprintName = Name
 
@@ -1229,6 +1310,21 @@ type ListTeamMembersParams struct {
 type AddTeamMemberParams struct {
 	// IdempotencyKey Retries with the same key and body replay the first response for 24 hours.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// ListTeamPolicyViolationsParams defines parameters for ListTeamPolicyViolations.
+type ListTeamPolicyViolationsParams struct {
+	// Service Only this service's resources.
+	Service *Name `form:"service,omitempty" json:"service,omitempty"`
+
+	// Environment Only this environment.
+	Environment *Name `form:"environment,omitempty" json:"environment,omitempty"`
+
+	// Policy Only this library policy.
+	Policy *Name `form:"policy,omitempty" json:"policy,omitempty"`
+
+	// Limit At most this many items.
+	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
 }
 
 // CreateServiceParams defines parameters for CreateService.
@@ -1636,6 +1732,13 @@ type ClientInterface interface {
 	//
 	// Corresponds with PUT /api/v1/teams/{team}/policies/{policy} (the `SetTeamPolicy` operationId).
 	SetTeamPolicy(ctx context.Context, team TeamName, policy PolicyName, body SetTeamPolicyJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListTeamPolicyViolations What Kyverno reports failing in the team's namespaces, counted per policy, service and environment (team viewer).
+	//
+	// Read from the PolicyReports (wgpolicyk8s.io/v1alpha2) that Kyverno writes in every cluster the team's environments are placed on, as Berth's informers hold them (no call to a cluster per request). A resource belongs to the service whose name it carries (`api`, `api-7d9f-xk2p2`). Counts cover every violation; `items` stops at `limit`, most severe and newest first. `incomplete` names clusters whose reports could not be read.
+	//
+	// Corresponds with GET /api/v1/teams/{team}/policy-violations (the `ListTeamPolicyViolations` operationId).
+	ListTeamPolicyViolations(ctx context.Context, team TeamName, params *ListTeamPolicyViolationsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListServices A team's services (team viewer).
 	//
@@ -2461,6 +2564,23 @@ func (c *Client) SetTeamPolicyWithBody(ctx context.Context, team TeamName, polic
 // Corresponds with PUT /api/v1/teams/{team}/policies/{policy} (the `SetTeamPolicy` operationId).
 func (c *Client) SetTeamPolicy(ctx context.Context, team TeamName, policy PolicyName, body SetTeamPolicyJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewSetTeamPolicyRequest(c.Server, team, policy, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListTeamPolicyViolations What Kyverno reports failing in the team's namespaces, counted per policy, service and environment (team viewer).
+//
+// Read from the PolicyReports (wgpolicyk8s.io/v1alpha2) that Kyverno writes in every cluster the team's environments are placed on, as Berth's informers hold them (no call to a cluster per request). A resource belongs to the service whose name it carries (`api`, `api-7d9f-xk2p2`). Counts cover every violation; `items` stops at `limit`, most severe and newest first. `incomplete` names clusters whose reports could not be read.
+//
+// Corresponds with GET /api/v1/teams/{team}/policy-violations (the `ListTeamPolicyViolations` operationId).
+func (c *Client) ListTeamPolicyViolations(ctx context.Context, team TeamName, params *ListTeamPolicyViolationsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListTeamPolicyViolationsRequest(c.Server, team, params)
 	if err != nil {
 		return nil, err
 	}
@@ -4432,6 +4552,103 @@ func NewSetTeamPolicyRequestWithBody(server string, team TeamName, policy Policy
 	return req, nil
 }
 
+// NewListTeamPolicyViolationsRequest constructs an http.Request for the ListTeamPolicyViolations method
+func NewListTeamPolicyViolationsRequest(server string, team TeamName, params *ListTeamPolicyViolationsParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "team", team, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/teams/%s/policy-violations", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Service != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "service", *params.Service, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Environment != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "environment", *params.Environment, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Policy != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "policy", *params.Policy, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewListServicesRequest constructs an http.Request for the ListServices method
 func NewListServicesRequest(server string, team TeamName) (*http.Request, error) {
 	var err error
@@ -5222,6 +5439,15 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with PUT /api/v1/teams/{team}/policies/{policy} (the `SetTeamPolicy` operationId).
 	SetTeamPolicyWithResponse(ctx context.Context, team TeamName, policy PolicyName, body SetTeamPolicyJSONRequestBody, reqEditors ...RequestEditorFn) (*SetTeamPolicyResponse, error)
+
+	// ListTeamPolicyViolationsWithResponse What Kyverno reports failing in the team's namespaces, counted per policy, service and environment (team viewer).
+	//
+	// Read from the PolicyReports (wgpolicyk8s.io/v1alpha2) that Kyverno writes in every cluster the team's environments are placed on, as Berth's informers hold them (no call to a cluster per request). A resource belongs to the service whose name it carries (`api`, `api-7d9f-xk2p2`). Counts cover every violation; `items` stops at `limit`, most severe and newest first. `incomplete` names clusters whose reports could not be read.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v1/teams/{team}/policy-violations (the `ListTeamPolicyViolations` operationId).
+	ListTeamPolicyViolationsWithResponse(ctx context.Context, team TeamName, params *ListTeamPolicyViolationsParams, reqEditors ...RequestEditorFn) (*ListTeamPolicyViolationsResponse, error)
 
 	// ListServicesWithResponse A team's services (team viewer).
 	//
@@ -7816,6 +8042,82 @@ func (r SetTeamPolicyResponse) ContentType() string {
 	return ""
 }
 
+type ListTeamPolicyViolationsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *PolicyViolationReport
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Invalid
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListTeamPolicyViolationsResponse) GetJSON200() *PolicyViolationReport {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListTeamPolicyViolationsResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListTeamPolicyViolationsResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ListTeamPolicyViolationsResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r ListTeamPolicyViolationsResponse) GetApplicationproblemJSON422() *Invalid {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ListTeamPolicyViolationsResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ListTeamPolicyViolationsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListTeamPolicyViolationsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListTeamPolicyViolationsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListTeamPolicyViolationsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type ListServicesResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -9125,6 +9427,21 @@ func (c *ClientWithResponses) SetTeamPolicyWithResponse(ctx context.Context, tea
 		return nil, err
 	}
 	return ParseSetTeamPolicyResponse(rsp)
+}
+
+// ListTeamPolicyViolationsWithResponse What Kyverno reports failing in the team's namespaces, counted per policy, service and environment (team viewer).
+//
+// Read from the PolicyReports (wgpolicyk8s.io/v1alpha2) that Kyverno writes in every cluster the team's environments are placed on, as Berth's informers hold them (no call to a cluster per request). A resource belongs to the service whose name it carries (`api`, `api-7d9f-xk2p2`). Counts cover every violation; `items` stops at `limit`, most severe and newest first. `incomplete` names clusters whose reports could not be read.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v1/teams/{team}/policy-violations (the `ListTeamPolicyViolations` operationId).
+func (c *ClientWithResponses) ListTeamPolicyViolationsWithResponse(ctx context.Context, team TeamName, params *ListTeamPolicyViolationsParams, reqEditors ...RequestEditorFn) (*ListTeamPolicyViolationsResponse, error) {
+	rsp, err := c.ListTeamPolicyViolations(ctx, team, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListTeamPolicyViolationsResponse(rsp)
 }
 
 // ListServicesWithResponse A team's services (team viewer).
@@ -11335,6 +11652,67 @@ func ParseSetTeamPolicyResponse(rsp *http.Response) (*SetTeamPolicyResponse, err
 			return nil, err
 		}
 		response.ApplicationproblemJSON422 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseListTeamPolicyViolationsResponse parses an HTTP response from a ListTeamPolicyViolationsWithResponse call
+func ParseListTeamPolicyViolationsResponse(rsp *http.Response) (*ListTeamPolicyViolationsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListTeamPolicyViolationsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest PolicyViolationReport
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Invalid
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
 
 	}
 

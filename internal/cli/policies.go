@@ -1,36 +1,29 @@
 package cli
 
 import (
-	"context"
 	"log/slog"
 
-	"github.com/berth-platform/berth/internal/kube"
 	"github.com/berth-platform/berth/internal/policy"
 	"github.com/berth-platform/berth/internal/store"
 	"github.com/berth-platform/berth/internal/tenancy"
-	"k8s.io/client-go/dynamic"
 )
 
-// startPolicies loads the library and, with a cluster, keeps its Kyverno objects in step
-// with the toggles.
-func startPolicies(ctx context.Context, st *store.Store, ten *tenancy.Service, kc *kube.Clients, log *slog.Logger) (*policy.Service, error) {
+// startPolicies loads the library and, with a cluster fleet, keeps every cluster's Kyverno
+// objects in step with the toggles and follows their PolicyReports.
+func startPolicies(st *store.Store, ten *tenancy.Service, fleet *tenancy.Fleet, log *slog.Logger) (*policy.Service, error) {
 	lib, err := policy.Load()
 	if err != nil {
 		return nil, err
 	}
-	var applier *policy.Applier
-	notify := func() {}
-	if kc != nil {
-		dyn, err := dynamic.NewForConfig(kc.Config)
-		if err != nil {
-			return nil, err
+	var clusters *policy.Clusters
+	svc := policy.NewService(lib, st, ten, func() {
+		if clusters != nil {
+			clusters.Trigger()
 		}
-		applier = policy.NewApplier(dyn, log.With("loop", "policies"))
-		notify = applier.Trigger
-	}
-	svc := policy.NewService(lib, st, ten, notify)
-	if applier != nil {
-		go applier.Run(ctx, svc)
+	})
+	if fleet != nil {
+		clusters = policy.NewClusters(svc, log.With("loop", "policies"))
+		fleet.Attach(clusters.Attach)
 	}
 	return svc, nil
 }

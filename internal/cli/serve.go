@@ -59,6 +59,7 @@ func Serve(ctx context.Context, c *config.Config, log *slog.Logger, ready chan<-
 	topts := tenancy.Options{AnyoneCreatesTeams: c.TeamCreation == config.TeamCreationAnyone, Environments: c.Environments,
 		DefaultTier: c.DefaultTier, NamespacePattern: c.NamespacePattern, CPUShare: c.BudgetCPUShare, LimitRatio: c.BudgetLimitRatio, Prices: prices}
 	var kc *kube.Clients
+	var fleet *tenancy.Fleet
 	if c.Kubeconfig != "" || c.InCluster {
 		if kc, err = kube.Connect(c.Kubeconfig); err != nil {
 			return err
@@ -69,13 +70,8 @@ func Serve(ctx context.Context, c *config.Config, log *slog.Logger, ready chan<-
 				return err
 			}
 		}
-		fleet := tenancy.NewFleet(st, kc.Core, topts.Sealer, tenancy.ReconcilerOptions{PodSecurity: c.PodSecurity, IngressNamespace: c.IngressNamespace, Prices: prices}, log.With("loop", "tenancy"))
+		fleet = tenancy.NewFleet(st, kc.Core, kc.Config, topts.Sealer, tenancy.ReconcilerOptions{PodSecurity: c.PodSecurity, IngressNamespace: c.IngressNamespace, Prices: prices}, log.With("loop", "tenancy"))
 		topts.Notify, topts.Quotas, topts.Fleet = fleet.Enqueue, fleet, fleet
-		go func() {
-			if err := fleet.Run(ctx); err != nil {
-				log.Error("tenancy reconcilers stopped", "error", err)
-			}
-		}()
 	}
 	var scimHandler *scim.Handler
 	if c.SCIMToken != nil {
@@ -119,9 +115,17 @@ func Serve(ctx context.Context, c *config.Config, log *slog.Logger, ready chan<-
 		notes["blueprints-repo"] = bp.check
 	}
 	ten := tenancy.NewService(st, topts)
-	policies, err := startPolicies(ctx, st, ten, kc, log)
+	policies, err := startPolicies(st, ten, fleet, log)
 	if err != nil {
 		return err
+	}
+	if fleet != nil {
+		// Started after the policies attached to it, so every cluster gets them.
+		go func() {
+			if err := fleet.Run(ctx); err != nil {
+				log.Error("tenancy reconcilers stopped", "error", err)
+			}
+		}()
 	}
 	prov, err := startProvisioning(ctx, c, creds, st, ten, catalog, kc, policies.Preflight, notes, log)
 	if err != nil {

@@ -99,18 +99,26 @@ func (a *Applier) Trigger() {
 	}
 }
 
-// Run applies at start, on every trigger and every Resync until ctx ends.
+// Run applies at start, on every trigger and every Resync until ctx ends. A failed apply
+// (Kyverno's webhook still starting, the cluster away) is retried sooner, backing off from
+// a second up to Resync.
 func (a *Applier) Run(ctx context.Context, svc *Service) {
-	t := time.NewTicker(a.Resync)
-	defer t.Stop()
+	retry := time.Second
 	for {
+		wait := a.Resync
 		if err := a.Apply(ctx, svc); err != nil && ctx.Err() == nil {
-			a.log.Warn("policies not applied", "error", err)
+			a.log.Warn("policies not applied", "error", err, "retry", retry)
+			wait, retry = retry, min(2*retry, a.Resync)
+		} else {
+			retry = time.Second
 		}
+		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
+			t.Stop()
 			return
 		case <-a.trigger:
+			t.Stop()
 		case <-t.C:
 		}
 	}

@@ -3,6 +3,7 @@ package policy_test
 import (
 	"context"
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/berth-platform/berth/internal/access"
 	"github.com/berth-platform/berth/internal/auth"
+	"github.com/berth-platform/berth/internal/errs"
 	"github.com/berth-platform/berth/internal/plane"
 	"github.com/berth-platform/berth/internal/policy"
 	"github.com/berth-platform/berth/internal/store"
@@ -24,11 +26,34 @@ import (
 
 func TestMain(m *testing.M) { plane.Main(m, plane.Options{Kyverno: true}) }
 
-// teams lets every team exist (the tenancy service is tested on its own).
-type teams struct{}
+// teams lets every caller into every team (the tenancy service and its roles are tested on
+// their own); teams stored in st come back with their ids.
+type teams struct{ st *store.Store }
 
-func (teams) Authorize(_ context.Context, _ access.Principal, team string, _ access.Role) (store.Team, error) {
+func (t teams) Authorize(ctx context.Context, _ access.Principal, team string, _ access.Role) (store.Team, error) {
+	if stored, err := t.st.Q().TeamByName(ctx, team); err == nil {
+		return stored, nil
+	}
 	return store.Team{Name: team}, nil
+}
+
+// storeTeam records a team with a dev environment in namespace <team>-dev and services.
+func storeTeam(t *testing.T, st *store.Store, team string, services ...string) {
+	t.Helper()
+	q, now := st.Q(), time.Now()
+	id := "t-" + team
+	if err := q.CreateTeam(t.Context(), store.Team{ID: id, Name: team, CreatedBy: "user:default/root", CreatedAt: now, UpdatedAt: now, Version: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if err := q.CreateEnvironment(t.Context(), store.Environment{ID: "e-" + team, TeamID: id, Name: "dev", Namespace: team + "-dev", Tier: "small", Phase: "Ready", CreatedAt: now, UpdatedAt: now}); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range services {
+		if err := q.CreateService(t.Context(), store.Service{ID: "s-" + team + name, TeamID: id, Name: name, Blueprint: "go-api", Image: "registry.example.com/x/" + name,
+			Tag: "1.0.0", Environments: []string{"dev"}, CreatedBy: "user:default/root", CreatedAt: now, UpdatedAt: now}); err != nil {
+			t.Fatal(err)
+		}
+	}
 }
 
 // Toggles change what the plane's real Kyverno does: enforce denies at admission, a team
@@ -47,7 +72,15 @@ func TestTogglesDriveKyverno(t *testing.T) {
 			_ = p.Client.CoreV1().Namespaces().Delete(context.Background(), ns.Name, metav1.DeleteOptions{})
 		})
 	}
-	svc := policy.NewService(policy.MustLoad(), storetest.Open(t, "sqlite"), teams{}, nil)
+	st := storetest.Open(t, "sqlite")
+	storeTeam(t, st, lax, "api", "api-gateway")
+	storeTeam(t, st, strict)
+	svc := policy.NewService(policy.MustLoad(), st, teams{st}, nil)
+	reports := policy.NewReports(slog.New(slog.NewTextHandler(io.Discard, nil)))
+	watch, stopWatch := context.WithCancel(context.Background())
+	defer stopWatch()
+	go reports.Watch(watch, "", p.Config)
+	svc.UseReports(reports)
 	ap := policy.NewApplier(p.Dynamic, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	t.Cleanup(func() {
 		_ = p.Dynamic.Resource(policy.GVR).DeleteCollection(context.Background(), metav1.DeleteOptions{}, metav1.ListOptions{LabelSelector: "app.kubernetes.io/managed-by=berth"})
@@ -90,6 +123,31 @@ func TestTogglesDriveKyverno(t *testing.T) {
 	})
 	p.WaitPolicyReportFailure(t, lax+"-dev", "api", "berth-disallow-latest-tag-"+lax)
 
+	// The report, read from the informer, is the lax team's violation of its service api (not
+	// api-gateway), with the library's words.
+	var vs policy.Violations
+	plane.Eventually(t, 30*time.Second, "the violation in the team's aggregate", func() (bool, error) {
+		vs, err = svc.Violations(t.Context(), admin, lax, policy.ViolationFilter{Service: "api"})
+		return err == nil && vs.Total > 0 && len(vs.Incomplete) == 0, fmt.Errorf("%+v %v", vs, err)
+	})
+	v := vs.Items[0]
+	if v.Policy != "disallow-latest-tag" || !v.Library || v.Service != "api" || v.Environment != "dev" || v.Kind != "Deployment" || v.Name != "api" ||
+		v.Result != "fail" || v.Severity != "high" || v.Remediation == "" || !strings.Contains(v.Message, "latest") || v.At.IsZero() {
+		t.Fatalf("violation: %+v", v)
+	}
+	if len(vs.ByPolicy) != 1 || vs.ByPolicy[0].Key != "disallow-latest-tag" || vs.ByPolicy[0].Count != vs.Total || vs.ByService[0].Key != "api" || vs.ByEnvironment[0].Key != "dev" {
+		t.Fatalf("counts: %+v", vs)
+	}
+	if other, err := svc.Violations(t.Context(), admin, lax, policy.ViolationFilter{Service: "api-gateway"}); err != nil || other.Total != 0 {
+		t.Fatalf("api-gateway has api's violation: %+v %v", other, err)
+	}
+	if other, err := svc.Violations(t.Context(), admin, strict, policy.ViolationFilter{}); err != nil || other.Total != 0 {
+		t.Fatalf("the strict team sees the lax team's violation: %+v %v", other, err)
+	}
+	if _, err := svc.Violations(t.Context(), admin, lax, policy.ViolationFilter{Policy: "no-such-policy"}); !errors.Is(err, errs.ErrInvalid) {
+		t.Fatalf("unknown policy filter: %v", err)
+	}
+
 	// Drift: a hand-made change to a Berth policy is put back by the next apply.
 	obj, err := p.Dynamic.Resource(policy.GVR).Get(t.Context(), "berth-disallow-latest-tag", metav1.GetOptions{})
 	if err != nil {
@@ -125,4 +183,39 @@ func TestTogglesDriveKyverno(t *testing.T) {
 		err := create(strict, "later", "registry.example.com/x/api:latest")
 		return err == nil, err
 	})
+}
+
+// Clusters, the fleet attachment serve uses, applies the settings on attach and again
+// when a toggle changes, without waiting for the resync.
+func TestClustersApplyOnChange(t *testing.T) {
+	p := plane.Get(t)
+	st := storetest.Open(t, "sqlite")
+	var clusters *policy.Clusters
+	svc := policy.NewService(policy.MustLoad(), st, teams{st}, func() { clusters.Trigger() })
+	clusters = policy.NewClusters(svc, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { clusters.Attach(ctx, "", p.Config); close(done) }()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+		_ = p.Dynamic.Resource(policy.GVR).DeleteCollection(context.Background(), metav1.DeleteOptions{}, metav1.ListOptions{LabelSelector: "app.kubernetes.io/managed-by=berth"})
+	})
+	exists := func(name string, want bool) {
+		t.Helper()
+		plane.Eventually(t, 60*time.Second, fmt.Sprintf("%s present=%v", name, want), func() (bool, error) {
+			_, err := p.Dynamic.Resource(policy.GVR).Get(t.Context(), name, metav1.GetOptions{})
+			return (err == nil) == want, err
+		})
+	}
+	exists("berth-disallow-latest-tag", true) // the library's default, applied on attach
+	admin := access.Principal{Identity: auth.Identity{Subject: "user:default/root"}, PlatformAdmin: true}
+	if err := svc.Set(t.Context(), admin, "shop", "require-probes", policy.Setting{Mode: policy.ModeAudit}); err != nil {
+		t.Fatal(err)
+	}
+	exists("berth-require-probes-shop", true)
+	if err := svc.Clear(t.Context(), admin, "shop", "require-probes"); err != nil {
+		t.Fatal(err)
+	}
+	exists("berth-require-probes-shop", false)
 }

@@ -25,11 +25,12 @@ type Authorizer interface {
 
 // Service stores the toggles, evaluates manifests, and tells the applier when toggles change.
 type Service struct {
-	lib    *Library
-	store  *store.Store
-	teams  Authorizer
-	notify func()
-	now    func() time.Time
+	lib     *Library
+	store   *store.Store
+	teams   Authorizer
+	notify  func()
+	now     func() time.Time
+	reports *Reports
 
 	mu    sync.Mutex
 	cache map[string]*Evaluator // by settings fingerprint

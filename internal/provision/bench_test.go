@@ -2,8 +2,6 @@ package provision_test
 
 import (
 	"fmt"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -11,6 +9,7 @@ import (
 
 	"github.com/berth-platform/berth/internal/provision"
 	"github.com/berth-platform/berth/internal/tenancy"
+	"github.com/berth-platform/berth/test/bench"
 )
 
 // BenchmarkProvisionLatency measures, on the local control plane with the real Argo CD, the
@@ -74,26 +73,7 @@ func BenchmarkProvisionLatency(b *testing.B) {
 	for _, s := range provision.Steps {
 		fmt.Fprintf(&out, "  %-13s %s\n", s, (steps[s] / time.Duration(len(latencies))).Round(time.Microsecond))
 	}
-	if root, err := repoRoot(); err == nil {
-		path := filepath.Join(root, "test", "bench", "provision-latency.txt")
-		_ = os.MkdirAll(filepath.Dir(path), 0o755)
-		if err := os.WriteFile(path, []byte(out.String()), 0o644); err != nil {
-			b.Error(err)
-		}
+	if err := bench.Write("provision-latency.txt", out.String()); err != nil {
+		b.Error(err)
 	}
-}
-
-func repoRoot() (string, error) {
-	dir, err := os.Getwd()
-	for err == nil {
-		if _, serr := os.Stat(filepath.Join(dir, "go.mod")); serr == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			break
-		}
-		dir = parent
-	}
-	return "", fmt.Errorf("no go.mod above the working directory")
 }

@@ -194,3 +194,39 @@ func apiViolations(findings []policy.Finding) []api.PolicyViolation {
 	}
 	return out
 }
+
+func (s *Server) ListTeamPolicyViolations(ctx context.Context, req api.ListTeamPolicyViolationsRequestObject) (api.ListTeamPolicyViolationsResponseObject, error) {
+	p, svc, err := s.policies(ctx)
+	if err != nil {
+		return nil, err
+	}
+	q := req.Params
+	f := policy.ViolationFilter{Service: deref(q.Service), Environment: deref(q.Environment), Policy: deref(q.Policy)}
+	if q.Limit != nil {
+		f.Limit = *q.Limit
+	}
+	vs, err := svc.Violations(ctx, p, req.Team, f)
+	if err != nil {
+		return nil, err
+	}
+	out := api.PolicyViolationReport{Total: vs.Total, Truncated: vs.Truncated, Incomplete: vs.Incomplete,
+		ByPolicy: apiCounts(vs.ByPolicy), ByService: apiCounts(vs.ByService), ByEnvironment: apiCounts(vs.ByEnvironment),
+		Items: make([]api.ReportedViolation, len(vs.Items))}
+	for i, v := range vs.Items {
+		out.Items[i] = api.ReportedViolation{Policy: v.Policy, Library: v.Library, Title: optional(v.Title), Severity: optional(v.Severity),
+			Remediation: optional(v.Remediation), Rule: optional(v.Rule), Result: api.ReportedViolationResult(v.Result), Message: v.Message,
+			Cluster: optional(v.Cluster), Environment: v.Environment, Namespace: v.Namespace, Service: optional(v.Service), Kind: v.Kind, Name: v.Name}
+		if !v.At.IsZero() {
+			out.Items[i].ReportedAt = &v.At
+		}
+	}
+	return api.ListTeamPolicyViolations200JSONResponse(out), nil
+}
+
+func apiCounts(cs []policy.Count) []api.ViolationCount {
+	out := make([]api.ViolationCount, len(cs))
+	for i, c := range cs {
+		out[i] = api.ViolationCount{Key: c.Key, Count: c.Count, Title: optional(c.Title), Severity: optional(c.Severity)}
+	}
+	return out
+}

@@ -38,17 +38,36 @@ type Fleet struct {
 	opts   ReconcilerOptions
 	log    *slog.Logger
 
+	ownConfig   *rest.Config
+	attachments []Attachment
+
 	mu     sync.Mutex
 	ctx    context.Context
 	recs   map[string]*Reconciler
 	cancel map[string]context.CancelFunc
 }
 
-// NewFleet returns a fleet whose own cluster is reached with own.
-func NewFleet(st *store.Store, own kubernetes.Interface, sealer *seal.Sealer, o ReconcilerOptions, log *slog.Logger) *Fleet {
-	f := &Fleet{store: st, sealer: sealer, opts: o, log: log, recs: map[string]*Reconciler{}, cancel: map[string]context.CancelFunc{}}
+// Attachment is work that runs against one cluster for as long as the cluster is in the
+// fleet (Berth's own is named ""), in its own goroutine, until ctx ends: the policy applier
+// and the PolicyReport watch are attachments, so they follow clusters as they are
+// registered and removed.
+type Attachment func(ctx context.Context, cluster string, cfg *rest.Config)
+
+// NewFleet returns a fleet whose own cluster is reached with own (ownConfig is handed to
+// attachments; it may be nil when there are none).
+func NewFleet(st *store.Store, own kubernetes.Interface, ownConfig *rest.Config, sealer *seal.Sealer, o ReconcilerOptions, log *slog.Logger) *Fleet {
+	f := &Fleet{store: st, sealer: sealer, opts: o, log: log, ownConfig: ownConfig, recs: map[string]*Reconciler{}, cancel: map[string]context.CancelFunc{}}
 	f.recs[""] = NewReconciler(st, own, o, log.With("cluster", "default"))
 	return f
+}
+
+// Attach adds work to run against every cluster; call it before Run.
+func (f *Fleet) Attach(a Attachment) { f.attachments = append(f.attachments, a) }
+
+func (f *Fleet) attach(ctx context.Context, name string, cfg *rest.Config) {
+	for _, a := range f.attachments {
+		go a(ctx, name, rest.CopyConfig(cfg))
+	}
 }
 
 // Run starts every reconciler and keeps them until ctx ends.
@@ -58,6 +77,9 @@ func (f *Fleet) Run(ctx context.Context) error {
 	own := f.recs[""]
 	f.mu.Unlock()
 	go f.run(ctx, "", own)
+	if f.ownConfig != nil {
+		f.attach(ctx, "", f.ownConfig)
+	}
 	clusters, err := f.store.Q().ListClusters(ctx)
 	if err != nil {
 		return err
@@ -90,7 +112,8 @@ func (f *Fleet) AddCluster(c store.Cluster) error {
 	if err := json.Unmarshal(raw, &cred); err != nil {
 		return fmt.Errorf("cluster %s credentials: %w", c.Name, err)
 	}
-	cs, err := kubernetes.NewForConfig(RestConfig(c.Server, c.CAData, cred))
+	cfg := RestConfig(c.Server, c.CAData, cred)
+	cs, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
 		return err
 	}
@@ -104,6 +127,7 @@ func (f *Fleet) AddCluster(c store.Cluster) error {
 	ctx, cancel := context.WithCancel(f.ctx)
 	f.recs[c.Name], f.cancel[c.Name] = r, cancel
 	go f.run(ctx, c.Name, r)
+	f.attach(ctx, c.Name, cfg)
 	return nil
 }
 

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -23,6 +24,7 @@ import (
 	"github.com/berth-platform/berth/internal/tenancy"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 )
 
 // Cluster-per-team on two real control planes: an environment placed on a registered cluster
@@ -43,12 +45,36 @@ func TestEnvironmentsPlacedOnARegisteredCluster(t *testing.T) {
 	key := make([]byte, 32)
 	_, _ = rand.Read(key)
 	sealer, _ := seal.New(key)
-	fleet := tenancy.NewFleet(st, kc.Core, sealer, tenancy.ReconcilerOptions{PodSecurity: "baseline", IngressNamespace: "ingress-nginx",
+	fleet := tenancy.NewFleet(st, kc.Core, kc.Config, sealer, tenancy.ReconcilerOptions{PodSecurity: "baseline", IngressNamespace: "ingress-nginx",
 		Prices: tenancy.DefaultPrices, Resync: time.Hour}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	opts := tenancy.DefaultOptions()
 	opts.NamespacePattern = "fleet-{team}-{env}"
 	opts.Notify, opts.Quotas, opts.Fleet, opts.Sealer = fleet.Enqueue, fleet, fleet, sealer
 	svc := tenancy.NewService(st, opts)
+	// Attachments (the policy applier, the report watch) follow clusters in and out.
+	var mu sync.Mutex
+	attached := map[string]string{}
+	fleet.Attach(func(ctx context.Context, cluster string, cfg *rest.Config) {
+		state := "reached " + cfg.Host
+		if _, err := kubernetes.NewForConfigOrDie(cfg).Discovery().ServerVersion(); err != nil {
+			state = err.Error()
+		}
+		mu.Lock()
+		attached[cluster] = state
+		mu.Unlock()
+		<-ctx.Done()
+		mu.Lock()
+		attached[cluster] = "stopped"
+		mu.Unlock()
+	})
+	attachment := func(cluster, want string) {
+		t.Helper()
+		plane.Eventually(t, 10*time.Second, "attachment of "+cluster+": "+want, func() (bool, error) {
+			mu.Lock()
+			defer mu.Unlock()
+			return attached[cluster] == want, fmt.Errorf("%q", attached[cluster])
+		})
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { _ = fleet.Run(ctx); close(done) }()
@@ -78,6 +104,8 @@ func TestEnvironmentsPlacedOnARegisteredCluster(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	attachment("", "reached "+own.Config.Host)
+	attachment("edge", "reached "+edge.Config.Host)
 	stored, _ := st.Q().ClusterByName(t.Context(), "edge")
 	if stored.Credentials == "" || containsAny(stored.Credentials, "BEGIN", "PRIVATE") || cl.Name != "edge" {
 		t.Fatalf("credentials are not sealed at rest: %.40s", stored.Credentials)
@@ -121,6 +149,8 @@ func TestEnvironmentsPlacedOnARegisteredCluster(t *testing.T) {
 	if err := svc.DeleteCluster(t.Context(), root, "edge"); err != nil {
 		t.Fatal(err)
 	}
+	attachment("edge", "stopped")
+	attachment("", "reached "+own.Config.Host)
 }
 
 func containsAny(s string, subs ...string) bool {

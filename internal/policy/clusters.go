@@ -1,0 +1,61 @@
+package policy
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/rest"
+)
+
+// Clusters applies the settings to every cluster of the fleet and follows each cluster's
+// PolicyReports: its Attach is a tenancy.Fleet attachment, so registered clusters get the
+// policies as soon as they join and stop being watched when they leave.
+type Clusters struct {
+	svc     *Service
+	reports *Reports
+	log     *slog.Logger
+
+	mu       sync.Mutex
+	appliers map[string]*Applier
+}
+
+// NewClusters returns the fan-out for svc; it also makes svc read violations from it.
+func NewClusters(svc *Service, log *slog.Logger) *Clusters {
+	c := &Clusters{svc: svc, reports: NewReports(log), log: log, appliers: map[string]*Applier{}}
+	svc.UseReports(c.reports)
+	return c
+}
+
+// Attach applies policies to one cluster and watches its reports until ctx ends.
+func (c *Clusters) Attach(ctx context.Context, cluster string, cfg *rest.Config) {
+	log := c.log.With("cluster", clusterLabel(cluster))
+	dyn, err := dynamic.NewForConfig(cfg)
+	if err != nil {
+		log.Error("cannot apply policies", "error", err)
+		return
+	}
+	a := NewApplier(dyn, log)
+	c.mu.Lock()
+	c.appliers[cluster] = a
+	c.mu.Unlock()
+	defer func() {
+		c.mu.Lock()
+		if c.appliers[cluster] == a {
+			delete(c.appliers, cluster)
+		}
+		c.mu.Unlock()
+	}()
+	go c.reports.Watch(ctx, cluster, cfg)
+	a.Run(ctx, c.svc)
+}
+
+// Trigger asks every cluster's applier to apply soon (a toggle changed).
+func (c *Clusters) Trigger() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, a := range c.appliers {
+		a.Trigger()
+	}
+}
