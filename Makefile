@@ -4,10 +4,10 @@ GO ?= go
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X github.com/berth-platform/berth/internal/version.Version=$(VERSION)
 BIN := bin/berth
-GENERATED := internal/api/api.gen.go internal/apiclient/client.gen.go
+GENERATED := internal/api/api.gen.go internal/apiclient/client.gen.go plugins/berth-common/src/schema.gen.ts catalog/templates
 export CGO_ENABLED ?= 0
 
-.PHONY: help build dev test test-unit test-integration generate verify lint bench kube-tools plane-up plane-down clean
+.PHONY: help build dev test test-ts test-unit test-integration generate verify lint bench kube-tools plane-up plane-down clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -18,10 +18,19 @@ build: ## build bin/berth
 dev: build kube-tools ## run Berth on a local control plane (Argo CD, Kyverno), SQLite and a local GitOps repo under .berth/
 	./$(BIN) dev
 
-test: verify kube-tools ## everything CI runs: generated code fresh, vet, unit and integration tests (SQLite, PostgreSQL, local control plane)
+test: verify kube-tools ## everything CI runs: generated code fresh, vet, Go unit and integration tests (SQLite, PostgreSQL, local control plane), then the TypeScript plugins' tests
 	$(GO) vet ./...
 	hack/with-postgres.sh $(GO) test -count=1 -timeout 30m ./...
 	@! pgrep -af '[b]erth-plane-' || { echo "a test left control-plane processes running (above)"; exit 1; }
+	$(MAKE) test-ts
+
+test-ts: build kube-tools plugins/node_modules ## the Backstage plugins' tests against the real Berth binary (and a local plane with Argo CD and Kyverno for the entity cards)
+	cd plugins && npm run --silent typecheck
+	hack/with-plane.sh .berth/ts-plane bash -c 'cd plugins && npm test'
+
+plugins/node_modules: plugins/package-lock.json
+	cd plugins && npm ci --no-audit --no-fund
+	@touch plugins/node_modules
 
 test-unit: ## unit tests only (no control plane, no PostgreSQL)
 	$(GO) test -short -count=1 ./...
@@ -29,8 +38,10 @@ test-unit: ## unit tests only (no control plane, no PostgreSQL)
 test-integration: kube-tools ## integration tests against the local control plane and PostgreSQL
 	hack/with-postgres.sh $(GO) test -count=1 -timeout 30m -run 'Integration|Plane|Store' ./...
 
-generate: ## regenerate code from openapi/berth.yaml
+generate: plugins/node_modules ## regenerate code from openapi/berth.yaml (Go server and client, TypeScript types) and the blueprints' Backstage templates
 	$(GO) generate ./internal/api ./internal/apiclient
+	$(GO) run ./cmd/berth templates --out catalog/templates >/dev/null
+	cd plugins && npm run --silent generate >/dev/null
 
 verify: generate ## fail when generated code is stale or go.mod is untidy
 	@git diff --exit-code -- $(GENERATED) || { echo "generated code is stale: run 'make generate' and commit"; exit 1; }

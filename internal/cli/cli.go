@@ -21,6 +21,7 @@ Usage:
   berth dev [flags]       start a local control plane and serve against it (make dev)
   berth migrate [flags]   bring the database schema up to date and exit
   berth policy test DIR   check manifests against the guardrail library (for CI pipelines)
+  berth templates [flags] write Backstage software templates for the blueprints
   berth version           print the version
 
 Run "berth <command> --help" for the flags of a command; every flag has a BERTH_* variable.
@@ -43,6 +44,8 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = devCmd(ctx, args[1:], stdout, stderr)
 	case "migrate":
 		err = migrateCmd(ctx, args[1:], stdout, stderr)
+	case "templates":
+		err = templatesCmd(ctx, args[1:], stdout, stderr)
 	case "policy":
 		err = policyCmd(ctx, args[1:], stdout, stderr)
 	case "version", "--version":

@@ -1,0 +1,105 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { mockServices, startTestBackend } from '@backstage/backend-test-utils';
+import type { TemplateAction } from '@backstage/plugin-scaffolder-node';
+import { scaffolderActionsExtensionPoint } from '@backstage/plugin-scaffolder-node';
+import { createMockActionContext } from '@backstage/plugin-scaffolder-node-test-utils';
+import { BerthClient } from '@berth-platform/backstage-plugin-berth-common';
+import { load } from 'js-yaml';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startBerth, type RunningBerth } from '../../testing/berth';
+import { runTemplate } from '../../testing/template';
+import { scaffolderModuleBerth } from './module';
+
+let berth: RunningBerth;
+let actions: TemplateAction<any, any, any>[];
+
+// The module, started in a Backstage test backend, registers what Berth serves.
+beforeAll(async () => {
+  berth = await startBerth();
+  const registered: TemplateAction<any, any, any>[] = [];
+  const backend = await startTestBackend({
+    extensionPoints: [[scaffolderActionsExtensionPoint, { addActions: (...a: TemplateAction<any, any, any>[]) => registered.push(...a) }]],
+    features: [scaffolderModuleBerth, mockServices.rootConfig.factory({ data: { berth: { baseUrl: berth.url, token: berth.serviceToken } } })],
+  });
+  await backend.stop();
+  actions = registered;
+});
+afterAll(async () => {
+  await berth?.stop();
+});
+
+const admin = () => new BerthClient({ baseUrl: berth.url, token: async () => berth.serviceToken });
+const action = (id: string) => {
+  const a = actions.find(x => x.id === id);
+  if (!a) throw new Error(`${id} is not registered`);
+  return a;
+};
+
+describe('scaffolder module', () => {
+  it('registers every action Berth describes, with its schemas and dry-run support', async () => {
+    const defs = await admin().listActions();
+    expect(actions.map(a => a.id).sort()).toEqual(defs.map(d => d.id).sort());
+    const team = action('berth:team:create');
+    expect(team.supportsDryRun).toBe(true);
+    expect((team.schema?.input as any).required).toEqual(['name']);
+    expect((team.schema?.input as any).properties.name.pattern).toBe('^[a-z]([-a-z0-9]*[a-z0-9])?$');
+    expect(action('berth:policy:set').supportsDryRun).toBe(false);
+  });
+
+  it('creates a team as the user running the template, once however often the step is retried', async () => {
+    const jane = berth.userToken('user:default/jane');
+    const outputs: Record<string, unknown> = {};
+    const ctx = createMockActionContext({ input: { name: 'orders', displayName: 'Orders' }, secrets: { backstageToken: jane }, task: { id: 'task-1' } as any });
+    ctx.output = ((k: string, v: unknown) => (outputs[k] = v)) as any;
+    await action('berth:team:create').handler(ctx as any);
+    expect(outputs.name).toBe('orders');
+    expect(outputs.id).toBeTruthy();
+    // The scaffolder retries a step after a crash: the same task and step replay Berth's answer.
+    const again = createMockActionContext({ input: { name: 'orders', displayName: 'Orders' }, secrets: { backstageToken: jane }, task: { id: 'task-1' } as any });
+    const replayed: Record<string, unknown> = {};
+    again.output = ((k: string, v: unknown) => (replayed[k] = v)) as any;
+    await action('berth:team:create').handler(again as any);
+    expect(replayed.id).toBe(outputs.id);
+    const team = await admin().call('GET', '/api/v1/teams/{team}', { team: 'orders' });
+    expect((team.body as any).createdBy).toBe('user:default/jane');
+  });
+
+  it('refuses to act without the user, and reports Berth’s refusal with the field', async () => {
+    const noUser = createMockActionContext({ input: { name: 'nobody' } });
+    await expect(action('berth:team:create').handler(noUser as any)).rejects.toThrow(/no Backstage token/);
+    const bad = createMockActionContext({ input: { name: 'x' }, secrets: { backstageToken: berth.userToken('user:default/jane') }, task: { id: 'task-2' } as any });
+    await expect(action('berth:team:create').handler(bad as any)).rejects.toThrow(/\/name/);
+    // Only platform admins toggle policies: Berth says so to the person.
+    const toggle = createMockActionContext({
+      input: { policy: 'require-limits', mode: 'audit' },
+      secrets: { backstageToken: berth.userToken('user:default/jane') },
+    });
+    await expect(action('berth:policy:set').handler(toggle as any)).rejects.toThrow(/403|platform admin|Forbidden/i);
+  });
+
+  it('changes nothing in a dry run', async () => {
+    const ctx = { ...createMockActionContext({ input: { name: 'dry' }, secrets: { backstageToken: berth.userToken('user:default/jane') } }), isDryRun: true };
+    await action('berth:team:create').handler(ctx as any);
+    await expect(admin().call('GET', '/api/v1/teams/{team}', { team: 'dry' })).rejects.toMatchObject({ status: 404 });
+  });
+
+  it('runs the onboarding and a blueprint template end to end', async () => {
+    const root = join(__dirname, '..', '..', '..', 'catalog', 'templates');
+    const secrets = { backstageToken: berth.userToken('user:default/maria') };
+    const team = await runTemplate(load(readFileSync(join(root, 'team.yaml'), 'utf8')), { name: 'checkout', description: 'Carts and payments' }, actions, secrets);
+    expect(team.outputs.team.name).toBe('checkout');
+    const svc = await runTemplate(
+      load(readFileSync(join(root, 'go-api.yaml'), 'utf8')),
+      { owner: 'group:default/checkout', name: 'cart-api', image: 'registry.example.com/checkout/cart-api', tag: '1.2.0', environments: ['dev'], replicas: 2, public: false },
+      actions,
+      secrets,
+    );
+    expect(svc.outputs.service.status).toBeTruthy();
+    expect(JSON.stringify(svc.output)).toContain('component:checkout/cart-api');
+    const detail = await admin().getService('checkout', 'cart-api');
+    expect(detail.service.blueprint).toBe('go-api');
+    expect(detail.service.parameters).toMatchObject({ replicas: 2 });
+    expect(detail.runs[0].requestedBy).toBe('user:default/maria');
+  });
+});

@@ -1,0 +1,165 @@
+import createClient from 'openapi-fetch';
+import type { components, paths } from './schema.gen';
+
+/** Schemas of Berth's API, as generated from openapi/berth.yaml. */
+export type Schemas = components['schemas'];
+export type ActionDefinition = Schemas['ActionDefinition'];
+export type CatalogEntity = Schemas['CatalogEntity'];
+export type ServiceDetail = Schemas['ServiceDetail'];
+export type PolicyViolationReport = Schemas['PolicyViolationReport'];
+export type Problem = Schemas['Problem'];
+
+/** An answer of Berth that is not a success, with its RFC 9457 problem when it sent one. */
+export class BerthError extends Error {
+  constructor(
+    readonly status: number,
+    readonly problem?: Problem,
+  ) {
+    super(BerthError.describe(status, problem));
+    this.name = 'BerthError';
+  }
+
+  private static describe(status: number, p?: Problem): string {
+    if (!p) return `Berth answered ${status}`;
+    const fields = (p.errors ?? []).map(e => `${e.pointer ?? e.parameter}: ${e.detail}`);
+    const violations = (p.violations ?? []).map(v => `${v.policy} (${v.kind} ${v.name}): ${v.message}. Fix: ${v.remediation}`);
+    return [`${p.title}${p.detail ? `: ${p.detail}` : ''}`, ...fields, ...violations].join('; ');
+  }
+}
+
+export interface BerthClientOptions {
+  /**
+   * Berth's base URL, e.g. https://berth.example.com (no /api/v1), or a function that finds
+   * it (a Backstage app learns its proxy's URL asynchronously).
+   */
+  baseUrl: string | (() => Promise<string>);
+  /** The bearer token to send, asked for per request (it may be the caller's own). */
+  token?: () => Promise<string | undefined>;
+  /** A fetch to use instead of the global one (Backstage's fetchApi, for example). */
+  fetch?: typeof globalThis.fetch;
+}
+
+/** Options of one call. */
+export interface CallOptions {
+  /** Overrides the client's token for this call (e.g. the user running a template). */
+  token?: string;
+  /** Sent as Idempotency-Key, so a retried call changes nothing twice. */
+  idempotencyKey?: string;
+  signal?: AbortSignal;
+}
+
+/**
+ * A small typed client of Berth's API. Paths and bodies are checked against the generated
+ * schema; failures throw BerthError with Berth's problem.
+ */
+export class BerthClient {
+  private readonly api: ReturnType<typeof createClient<paths>>;
+  private readonly opts: BerthClientOptions;
+
+  constructor(opts: BerthClientOptions) {
+    this.opts = opts;
+    const f = opts.fetch ?? globalThis.fetch;
+    this.api = createClient<paths>({ fetch: r => f(r) });
+  }
+
+  /** The base URL when it was given as a string. */
+  get baseUrl(): string {
+    if (typeof this.opts.baseUrl !== 'string') throw new Error('this BerthClient finds its base URL per call');
+    return trim(this.opts.baseUrl);
+  }
+
+  private async base(): Promise<string> {
+    return trim(typeof this.opts.baseUrl === 'string' ? this.opts.baseUrl : await this.opts.baseUrl());
+  }
+
+  /** Headers of a call: the bearer token and the idempotency key. */
+  async headers(o: CallOptions = {}): Promise<Record<string, string>> {
+    const h: Record<string, string> = {};
+    const token = o.token ?? (await this.opts.token?.());
+    if (token) h.Authorization = `Bearer ${token}`;
+    if (o.idempotencyKey) h['Idempotency-Key'] = o.idempotencyKey;
+    return h;
+  }
+
+  async listActions(o?: CallOptions): Promise<ActionDefinition[]> {
+    const r = await this.api.GET('/api/v1/actions', { baseUrl: await this.base(), headers: await this.headers(o), signal: o?.signal });
+    return must(r).items;
+  }
+
+  /**
+   * Reads the catalog entities; with the ETag of the last answer, resolves to undefined when
+   * nothing changed (Berth answered 304).
+   */
+  async catalogEntities(etag?: string, o?: CallOptions): Promise<{ entities: CatalogEntity[]; etag?: string } | undefined> {
+    const headers = await this.headers(o);
+    if (etag) headers['If-None-Match'] = etag;
+    const r = await this.api.GET('/api/v1/catalog/entities', { baseUrl: await this.base(), headers, signal: o?.signal });
+    if (r.response.status === 304) return undefined;
+    return { entities: must(r).items, etag: r.response.headers.get('ETag') ?? undefined };
+  }
+
+  async getService(team: string, service: string, o?: CallOptions): Promise<ServiceDetail> {
+    const r = await this.api.GET('/api/v1/teams/{team}/services/{service}', {
+      baseUrl: await this.base(),
+      params: { path: { team, service } },
+      headers: await this.headers(o),
+      signal: o?.signal,
+    });
+    return must(r);
+  }
+
+  async listViolations(team: string, filter: { service?: string; environment?: string; policy?: string; limit?: number } = {}, o?: CallOptions): Promise<PolicyViolationReport> {
+    const r = await this.api.GET('/api/v1/teams/{team}/policy-violations', {
+      baseUrl: await this.base(),
+      params: { path: { team }, query: filter },
+      headers: await this.headers(o),
+      signal: o?.signal,
+    });
+    return must(r);
+  }
+
+  /**
+   * Calls an operation by method and path template as an action definition names it: path
+   * parameters come out of input, the rest is the JSON body (none for GET and DELETE).
+   */
+  async call(method: string, pathTemplate: string, input: Record<string, unknown>, o?: CallOptions): Promise<{ status: number; body: unknown }> {
+    const rest: Record<string, unknown> = { ...input };
+    const path = pathTemplate.replace(/\{([^}]+)\}/g, (_, name: string) => {
+      const v = rest[name];
+      delete rest[name];
+      if (v === undefined || v === null || v === '') throw new Error(`input has no ${name} for ${pathTemplate}`);
+      return encodeURIComponent(String(v));
+    });
+    const headers = await this.headers(o);
+    const hasBody = method !== 'GET' && method !== 'DELETE';
+    if (hasBody) headers['Content-Type'] = 'application/json';
+    const res = await (this.opts.fetch ?? globalThis.fetch)(`${await this.base()}${path}`, {
+      method,
+      headers,
+      body: hasBody ? JSON.stringify(rest) : undefined,
+      signal: o?.signal,
+    });
+    const text = await res.text();
+    let body: unknown = undefined;
+    try {
+      body = text ? JSON.parse(text) : undefined;
+    } catch {
+      body = text;
+    }
+    if (!res.ok) throw new BerthError(res.status, isProblem(body) ? body : undefined);
+    return { status: res.status, body };
+  }
+}
+
+function trim(u: string): string {
+  return u.replace(/\/+$/, '');
+}
+
+function isProblem(b: unknown): b is Problem {
+  return typeof b === 'object' && b !== null && 'title' in b && 'status' in b;
+}
+
+function must<T>(r: { data?: T; error?: unknown; response: Response }): T {
+  if (r.data !== undefined && r.response.ok) return r.data;
+  throw new BerthError(r.response.status, isProblem(r.error) ? r.error : undefined);
+}

@@ -1,0 +1,70 @@
+// @vitest-environment jsdom
+import React from 'react';
+import type { Entity } from '@backstage/catalog-model';
+import { createExtensionTester, renderInTestApp } from '@backstage/frontend-test-utils';
+import { EntityProvider } from '@backstage/plugin-catalog-react';
+import { BerthClient } from '@berth-platform/backstage-plugin-berth-common';
+import { cleanup, screen, waitFor } from '@testing-library/react';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { startBerth, type RunningBerth } from '../../testing/berth';
+import { berthApiRef } from './api';
+import { argoCard, environmentsCard, isBerthService, violationsCard } from './cards';
+
+let berth: RunningBerth;
+let client: BerthClient;
+let entity: Entity;
+
+// Berth without a cluster: services are committed to Git, Argo CD and Kyverno are absent.
+beforeAll(async () => {
+  berth = await startBerth();
+  client = new BerthClient({ baseUrl: berth.url, token: async () => berth.userToken('user:default/jane') });
+  await client.call('POST', '/api/v1/teams', { name: 'payments' });
+  await client.call('POST', '/api/v1/teams/{team}/services', {
+    team: 'payments', name: 'fraud-api', blueprint: 'go-api', image: 'registry.example.com/payments/fraud-api', tag: '1.4.2', environments: ['dev', 'prod'],
+  });
+  const admin = new BerthClient({ baseUrl: berth.url, token: async () => berth.serviceToken });
+  const got = await admin.catalogEntities();
+  entity = got!.entities.find(e => e.kind === 'Component' && e.metadata.name === 'fraud-api') as Entity;
+});
+afterAll(async () => {
+  await berth?.stop();
+});
+afterEach(cleanup);
+
+function renderCard(card: typeof environmentsCard | typeof argoCard | typeof violationsCard) {
+  const tester = createExtensionTester(card as typeof environmentsCard);
+  return renderInTestApp(<EntityProvider entity={entity}>{tester.reactElement()}</EntityProvider>, { apis: [[berthApiRef, client]] });
+}
+
+describe('entity cards against a real Berth', () => {
+  it('show only on services Berth emitted', () => {
+    expect(isBerthService(entity)).toBe(true);
+    expect(isBerthService({ ...entity, kind: 'Resource' })).toBe(false);
+    expect(isBerthService({ ...entity, metadata: { name: 'other', annotations: {} } })).toBe(false);
+  });
+
+  it('environments and runs: each environment, the last run and who asked', async () => {
+    renderCard(environmentsCard);
+    expect(await screen.findByText('Environments and runs')).toBeTruthy();
+    await waitFor(() => expect(screen.getAllByTestId('berth-run').length).toBeGreaterThan(0), { timeout: 10_000 });
+    expect(screen.getByText('dev')).toBeTruthy();
+    expect(screen.getByText('prod')).toBeTruthy();
+    expect(screen.getByText(/go-api · registry.example.com\/payments\/fraud-api:1.4.2/)).toBeTruthy();
+    expect(screen.getAllByText('user:default/jane').length).toBeGreaterThan(0);
+    expect(screen.getAllByText('create').length).toBeGreaterThan(0);
+  });
+
+  it('Argo CD: sync and health are unknown without Argo CD, per environment', async () => {
+    renderCard(argoCard);
+    const table = await screen.findByTestId('berth-argocd', {}, { timeout: 10_000 });
+    expect(table.textContent).toContain('dev');
+    expect(table.textContent).toContain('payments-fraud-api-dev');
+    expect(screen.getAllByText('unknown').length).toBe(4);
+  });
+
+  it('policy violations: says why Berth cannot tell', async () => {
+    renderCard(violationsCard);
+    const alert = await screen.findByRole('alert', {}, { timeout: 10_000 });
+    expect(alert.textContent).toMatch(/Berth: .*no policy reports/);
+  });
+});

@@ -1,0 +1,42 @@
+import React from 'react';
+import { InfoCard } from '@backstage/core-components';
+import { useApi } from '@backstage/frontend-plugin-api';
+import { useEntity } from '@backstage/plugin-catalog-react';
+import { ANNOTATION_SERVICE, ANNOTATION_TEAM } from '@berth-platform/backstage-plugin-berth-common';
+import { berthApiRef } from '../api';
+import { ArgoView } from './ArgoView';
+import { EnvironmentsView } from './EnvironmentsView';
+import { ViolationsView } from './ViolationsView';
+
+function useService() {
+  const { entity } = useEntity();
+  const a = entity.metadata.annotations ?? {};
+  return { client: useApi(berthApiRef), team: a[ANNOTATION_TEAM], service: a[ANNOTATION_SERVICE] };
+}
+
+export function EnvironmentsCard() {
+  const s = useService();
+  return (
+    <InfoCard title="Environments and runs" subheader="Berth">
+      <EnvironmentsView {...s} />
+    </InfoCard>
+  );
+}
+
+export function ArgoCard() {
+  const s = useService();
+  return (
+    <InfoCard title="Argo CD" subheader="Sync and health per environment">
+      <ArgoView {...s} />
+    </InfoCard>
+  );
+}
+
+export function ViolationsCard() {
+  const s = useService();
+  return (
+    <InfoCard title="Policy violations" subheader="Kyverno PolicyReports, via Berth">
+      <ViolationsView {...s} />
+    </InfoCard>
+  );
+}
