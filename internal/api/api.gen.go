@@ -916,6 +916,16 @@ type PolicyViolation struct {
 // PolicyViolationMode defines model for PolicyViolation.Mode.
 type PolicyViolationMode string
 
+// PolicyViolationOverview defines model for PolicyViolationOverview.
+type PolicyViolationOverview struct {
+	ByPolicy []ViolationCount `json:"byPolicy"`
+	ByTeam   []ViolationCount `json:"byTeam"`
+
+	// Incomplete Clusters (`default` is Berth's own) whose reports are missing, with why.
+	Incomplete map[string]string `json:"incomplete"`
+	Total      int               `json:"total"`
+}
+
 // PolicyViolationReport defines model for PolicyViolationReport.
 type PolicyViolationReport struct {
 	ByEnvironment []ViolationCount `json:"byEnvironment"`
@@ -972,6 +982,7 @@ type ReportedViolation struct {
 	// Service The team's service the resource belongs to, when one does.
 	Service  *string `json:"service,omitempty"`
 	Severity *string `json:"severity,omitempty"`
+	Team     string  `json:"team"`
 	Title    *string `json:"title,omitempty"`
 }
 
@@ -1436,6 +1447,9 @@ type ServerInterface interface {
 	// CheckPolicies Evaluate manifests against the enabled library, as preflight does (any caller).
 	// (POST /api/v1/policy-checks)
 	CheckPolicies(ctx echo.Context) error
+	// GetPolicyViolationOverview Violations in every team's namespaces, counted per team and per policy (platform admins).
+	// (GET /api/v1/policy-violations)
+	GetPolicyViolationOverview(ctx echo.Context) error
 	// GetRun A provisioning run with each step's state, timings and error (team viewer).
 	// (GET /api/v1/runs/{run})
 	GetRun(ctx echo.Context, run RunID) error
@@ -1804,6 +1818,15 @@ func (w *ServerInterfaceWrapper) CheckPolicies(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.CheckPolicies(ctx)
+	return err
+}
+
+// GetPolicyViolationOverview converts echo context to params.
+func (w *ServerInterfaceWrapper) GetPolicyViolationOverview(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetPolicyViolationOverview(ctx)
 	return err
 }
 
@@ -2744,6 +2767,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/api/v1/teams/:team/policies", wrapper.ListTeamPolicies, options.OperationMiddlewares["listTeamPolicies"]...)
 	router.DELETE(options.BaseURL+"/api/v1/teams/:team/policies/:policy", wrapper.ResetTeamPolicy, options.OperationMiddlewares["resetTeamPolicy"]...)
 	router.PUT(options.BaseURL+"/api/v1/teams/:team/policies/:policy", wrapper.SetTeamPolicy, options.OperationMiddlewares["setTeamPolicy"]...)
+	router.GET(options.BaseURL+"/api/v1/policy-violations", wrapper.GetPolicyViolationOverview, options.OperationMiddlewares["getPolicyViolationOverview"]...)
 	router.GET(options.BaseURL+"/api/v1/teams/:team/policy-violations", wrapper.ListTeamPolicyViolations, options.OperationMiddlewares["listTeamPolicyViolations"]...)
 	router.POST(options.BaseURL+"/api/v1/policy-checks", wrapper.CheckPolicies, options.OperationMiddlewares["checkPolicies"]...)
 
@@ -3867,6 +3891,75 @@ func (response CheckPolicies422ApplicationProblemPlusJSONResponse) VisitCheckPol
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetPolicyViolationOverviewRequestObject struct {
+}
+
+type GetPolicyViolationOverviewResponseObject interface {
+	VisitGetPolicyViolationOverviewResponse(w http.ResponseWriter) error
+}
+
+type GetPolicyViolationOverview200JSONResponse PolicyViolationOverview
+
+func (response GetPolicyViolationOverview200JSONResponse) VisitGetPolicyViolationOverviewResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetPolicyViolationOverview401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetPolicyViolationOverview401ApplicationProblemPlusJSONResponse) VisitGetPolicyViolationOverviewResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetPolicyViolationOverview403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response GetPolicyViolationOverview403ApplicationProblemPlusJSONResponse) VisitGetPolicyViolationOverviewResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetPolicyViolationOverview503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetPolicyViolationOverview503ApplicationProblemPlusJSONResponse) VisitGetPolicyViolationOverviewResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -7030,6 +7123,9 @@ type StrictServerInterface interface {
 	// CheckPolicies Evaluate manifests against the enabled library, as preflight does (any caller).
 	// (POST /api/v1/policy-checks)
 	CheckPolicies(ctx context.Context, request CheckPoliciesRequestObject) (CheckPoliciesResponseObject, error)
+	// GetPolicyViolationOverview Violations in every team's namespaces, counted per team and per policy (platform admins).
+	// (GET /api/v1/policy-violations)
+	GetPolicyViolationOverview(ctx context.Context, request GetPolicyViolationOverviewRequestObject) (GetPolicyViolationOverviewResponseObject, error)
 	// GetRun A provisioning run with each step's state, timings and error (team viewer).
 	// (GET /api/v1/runs/{run})
 	GetRun(ctx context.Context, request GetRunRequestObject) (GetRunResponseObject, error)
@@ -7589,6 +7685,29 @@ func (sh *strictHandler) CheckPolicies(ctx echo.Context) error {
 		return err
 	} else if validResponse, ok := response.(CheckPoliciesResponseObject); ok {
 		return validResponse.VisitCheckPoliciesResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetPolicyViolationOverview operation middleware
+func (sh *strictHandler) GetPolicyViolationOverview(ctx echo.Context) error {
+	var request GetPolicyViolationOverviewRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetPolicyViolationOverview(ctx.Request().Context(), request.(GetPolicyViolationOverviewRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetPolicyViolationOverview")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetPolicyViolationOverviewResponseObject); ok {
+		return validResponse.VisitGetPolicyViolationOverviewResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -8668,168 +8787,171 @@ func (sh *strictHandler) GetReadiness(ctx echo.Context) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H1pc9y2luhfQfWbKklvqMWyfSdX+vCevCTxxI41kp3UK9tTjSbR3bgmAQYAJXdc/u+vcA5IgiTIXtQt",
-	"OxnfDzcWm8RycHD25fMollkuBRNGj84+j3KqaMYMU/DXk7RgueLC/EozZh9wMTob5dTMR9FIwLPRpHxn",
-	"FI0U+6PgiiWjM6MKFo10PGcZtR/+m2LT0dnofx3X0x3jr/oYBv/yJRo9LZSWyr6eMB0rnhsu7YRv5oyM",
-	"Bftk8IUxkVNi5ozkit1wWWiS0xk7GkW4vD8Kphb1+mIc1F9MRj+9ZGJm5qOzxw9Oo5FZ5PZNbRQXM1jJ",
-	"i4RluTRMxItf2KK7oitmFGea3HIzh6VomjHykS0IFQmZyGRBFMtTuoAfp1xpQxTTuRSakalU5PQRmctC",
-	"6WrVc0YTpupleys4tEvoWf/p48fRKOOi/PtBcDfTV9TE8+42Xot0QWhsCEeAysm/WGz2NIkLpZgw5Pkb",
-	"OiOZ/ZgNLHV6iOP7a+yu4iXPuOmu4ZLOGNH8z94DTOE7f+yETWmRmtHZ45PIAoNnRWb/OAFQ4F81ILgw",
-	"bMYUrOFSpjxeDGBzDi/cHZWvCvHiWc8cqhCDE0ylyqgZnY2Kgiej0IG+YTQb2IRhNLvrFr7Y7xFhkRTQ",
-	"5Ir9UTANRxhLYZiAf9I8T3lM7Wke50pOUpb9+7+0PdrPK854iV/hpE3keEVTCw2WEIWTk329EIZ+ikhF",
-	"qYiFjz44GlkKIsU05fG9rrGc06MG5fXRhhpG9ilJClwAI/aIIngppdoQmmRc4Np/lGrCk4SJ+1y8Ja0x",
-	"TVOm9jRRMmUkkUwTIQ2haSpviZlzDct7IW5oypP7XNzvLE0P3flPCkM4LuGcjJlSUukxQFMTRuM5mXKW",
-	"JrDSX6X5URbiXpf6qyS6iOeOgkZEKoDhDdd8kjJiJOIFQBoWealYLEXC7fc/Up6ye11uSbJJwhNYKND4",
-	"Bu5a0g8rfSPlS6pm7L7RErgo1yS1kyti5lQgq2XqhilC45jlBnHzraCFmUvF/2T3fepSkQlNSKxYwoTh",
-	"NK1WdEN5SifpvcLtCVNmTlIaf9Tkdk4NXF8iGEs0kCGWM5FYmcKumxLNjOFidnBOxgkzlKdjoukCPz0C",
-	"TuPmtEu6iO0kz9iUC47TtVn5BXliZzbA0WM6nco0gZOyv9sDNHADNJGCEVyqzJkCWFjunyv7p+HIcRpj",
-	"dwSKaMQ+0SxP8V1uWKaXwQ038Bw/syO4IalSdGH/RurmxrWirV3imeWmZ7Fi1LAuM7YiS17gwSZ4m2l6",
-	"6e0DWW8TTv95/fpXcg2rKkVZhNGeJjDcUT0REhQ7UcbMXOIKhZVw3o1+ev5mFI0uX1/Df97C/1+8efrz",
-	"KBo9e/7y+Zvnow+BBVcgf5EE4SoLs9Ud4XjBLYHYEhT3q0XuWenezM/J+LMl9l/GRLNZZs+VUGVF6zRl",
-	"CZkqmSHokA9oXAU1wCGOQuemizyXyuhnanFV+Bg2kTJlVIxQBCpFqHcjkMX8lTZBWR1QVEpjiBkVQD2M",
-	"7cz+IQCcJrpa3WyT6xG6pYZleWqFEW1YTgrNxcw7sohQTf7fxauXR0HZ0wdJExrljP2beclRfGzupLq8",
-	"a9xijwx1LnL73GDU4KLUTD4tmXB3XRnTmiLf60AXH3xeAh/4NaoG6lvDM5ancpE5BtE+ZvsbSy5MQzVI",
-	"qGGHhmdhkpQ03uXC/OPRqKsPWQzlhlPDkieL4C6tfq3DCBa6HNXrkb/svl2/Li9Pd9P2bPV8zU0399LG",
-	"+UIz5YRvqciYFkZm9u1xkDgMHX0+pzpwra4KIbiYReS6iGPGEpZEBAW7iDy34qqd9w1TGRfUMt3gvAMA",
-	"j0baUGXWAUrrjHDh/jjBoykSbp7fBJERCUR3779bSntLNUmkYEA/xu+Lk5OHMQ4L/2ZH+OiGqQk+GJN9",
-	"djQ7ImPLYY+Qw44PgnChsUHDUOcXlFuWcavOLltXJKxpI/iYNj2cUjENZoiaI2t79loH+a6xcqzpAR6v",
-	"4WeVBQ8wxzkF0qB7QAPKfpBEcTQQbIApCAx8E0EflWdf7aPavg+lYYTaCvmv0TMgwdVGwhVIVi9fqMye",
-	"63PdlIpZ4ShHiRRCJhaQMxlEC+HsOF06U5liryu14E4SWT1gWBhTMiniwDZRIIP3NNg3pzxlGtQHdcNj",
-	"huNzTSpTMJkxo8m+lhlzOgeRwpsfMLk67h7mWp+qloWKWejmMMVga/XMscyYBnkwIuNJwVPDxTgiY9RF",
-	"xmT/8LB6WR8mXB0AP5hx83+RPsUyy7ipKFTjdcVy2XMLuUlXEAjgsMu329JkhTveWQTQoILHIOpu467V",
-	"92BzGetJkcyYuVDczDNmeNw9xZ/lLaFkAu+RCYtpxgglfxTS0AhNaq9zJp5KbfY0caZfkiseM00KkTKt",
-	"SSzFlM8KxZKuGhnnxVOp2M+yUE1qKItJ6pFCUWQTlIrcF3r1119JgV6CFV4Hs/8lU6+kQOVnhW8ylkm1",
-	"+Ik/Wev9dValaPYTf7IGkKzq0MSkJde4hTH+sTSmb0PIA3BzY95B+RAql9aPjC+GNfYpTTULYNH1nCoW",
-	"Jo45Vaaksg6Rdc6EsVTv6eVbsm9/UEwbMikWmuBiD87R3lbhboXct3MmSMqmxurOR6BZxWmh+Q17VTo7",
-	"kOTXz0u3Bz7vnl/lJXng+UhOAucK3pYrK5d3twoeHG3FO0qyIjU8T4H4O/6vV9/Q0ALDXhwPuS1apAEh",
-	"H9CC5EwReAX8bBb6lmUhyKuVRoQL50K0DCzluvZ6xYsmyFcH7Qn+bxDCrWtQbiaErU+poamcPReGm8Ww",
-	"tS3GVwmDd8n+pPzliMvjmwc0zef0wUGXONKc/8ZUr8bxkYumwUnJIh9Fo7ca/H/XC21YNopGT0veMYpG",
-	"V6zDnny9ytCEmqUmzsbWX5UfWbKTs3hNYb8FcW/LboPestwES09jG9y1ebybc9gwrLq6mxDSgL6t+wHY",
-	"T8Xr+ZaLwBOW3nGOlIuPa0PyJRcfg0pBn4QN3qOcxj0mHjpbi8GtKwTWsw+cKuypc5Z9E0WjQqXLF2Bf",
-	"Cs6ZFtow1Z0PdfO1zDG9QEf3zcpQcq9H3hoGlr6Ve+mgcIcbiSNc2TnCOgsVhIkbrqSwqj1RhdDkkIwd",
-	"vxyTffCO7GkibwWJcbgD9NkoNuP2T5aUP+xptHKTy5TGXMwI18D78pQae1joZAalz4sceXTSCBw5BbO1",
-	"Ycou8r/f0cM/P+y/O6SHf54c/vPD/37n/nHwf/4tdNjVhnFp68pW9JmjWK3IkOevSqHq6QVa8zWfCZbA",
-	"o4vLF84VaDm3HW0KHvbWNv/x+PHDfwSWHKecCfO0/q5/DfiqP8c56iX4wy9sYb+1IoU2jCZ2zZQY+ZGJ",
-	"VdYSjW4VN+y1sCKNZWDV4tzArYiflQcpb+DyYA//UnaF2wag58bk+uz4mLy9etna3enJox9CmrEFREh6",
-	"mTCqmEJAOYMXQK60KtA4loUwZCILkRAjS3Q/LGMmNoHtIJEJ3eXn9TUN8NQ8T/l6dDGuaewKRMiSkC/R",
-	"JvQ3UXxqrlhO7VYvgmZHJkjpL9aG5IUhVmwkWmbMzC0diedUzFhi6U7CUmZYUorNbhdNUX5oOUMG9Q35",
-	"c48d/pKJxC6+EIansNhqGNAErAZTGbMsKcYzjMgVo8mC0KlhqrTc4zWnxK0e9AInCrtpQOClidVGXRRH",
-	"SOwFY8ayI/cw7b/g/SHjbpEn9C6+gNIQhZFiNaBrBI0qfwGu3sdCf/4llwZV7oBI4SnUK5gbmmrpKiaQ",
-	"Wktc+naPThbVi2wsYMmOn2KowHo8cFKBadAg59kvNqUlq7AFbzclhzB8+URveACaMN8SkG1DbPMJ9c48",
-	"A23AtIJxT9qxuJuLVB1q0GU+DZvqcrTxbLBfohURrnuRv0SjOVXJWupdV6YojQSwNStWUJWQFM1L+1T7",
-	"PIYoBpES9llGpIgrkn0QdGOsjqjRqNDsLjt5a5kC6VkuN+eETrSVHGtWBKSUsE9cm5ATpoWHAOglaPgW",
-	"CPFSapNx4T998PXoz1qEpLPzHzlLE3Cnh3xzpSu435cWFnEtjSpVDRdk6sUXS0Uw5D3o+cklF8GBwQPn",
-	"fiVcuBDQMo55IpPFKgE2sKUQDvzMaIoOhBZjnbP44x3NL9pQU2jf8ic/WqbvBTV+WLZ0N0Zo6a8C4Uy0",
-	"MPNXnQi3yo45ikaSJ7GT1XnMDlGvCElbCdd5Sqso/87vMyWLfE3TTqlLX1jdIxQsFo10gRvsIMJbzVRp",
+	"7H1pc9y2luhfQfWbKktvqNX2nVzpw3vyksQTO9ZIdlKvYk81mkR345oEGACU3HH5v7/COSAJkiB7Ubfs",
+	"eHw/3FhsEsvBwdmXT6NYZrkUTBg9Ovs0yqmiGTNMwV9P0oLligvzK82YfcDF6GyUUzMfRSMBz0aT8p1R",
+	"NFLsz4IrlozOjCpYNNLxnGXUfvhvik1HZ6P/dVRPd4S/6iMY/PPnaPS0UFoq+3rCdKx4bri0E76ZMzIW",
+	"7KPBF8ZETomZM5IrdsNloUlOZ+xwFOHy/iyYWtTri3FQfzEZ/fiSiZmZj84en5xGI7PI7ZvaKC5msJIX",
+	"CctyaZiIF7+wRXdFV8wozjS55WYOS9E0Y+QDWxAqEjKRyYIolqd0AT9OudKGKKZzKTQjU6nI6SMyl4XS",
+	"1arnjCZM1cv2VnBgl9Cz/tPHj6NRxkX590lwN9NX1MTz7jZei3RBaGwIR4DKyb9YbB5oEhdKMWHI8zd0",
+	"RjL7MRtY6vQAx/fX2F3FS55x013DJZ0xovlfvQeYwnf+2Amb0iI1o7PHx5EFBs+KzP5xDKDAv2pAcGHY",
+	"jClYw6VMebwYwOYcXrg7Kl8V4sWznjlUIQYnmEqVUTM6GxUFT0ahA33DaDawCcNodtctfLbfI8IiKaDJ",
+	"FfuzYBqOMJbCMAH/pHme8pja0zzKlZykLPv3f2l7tJ9WnPESv8JJm8jxiqYWGiwhCicne3ohDP0YkYpS",
+	"EQsfvX84shREimnK43tdYzmnRw3K66MNNYzsUZIUuABG7BFF8FJKtSE0ybjAtf8o1YQnCRP3uXhLWmOa",
+	"pkw90ETJlJFEMk2ENISmqbwlZs41LO+FuKEpT+5zcb+zND1w5z8pDOG4hHMyZkpJpccATU0Yjedkylma",
+	"wEp/leZHWYh7XeqvkuginjsKGhGpAIY3XPNJyoiRiBcAaVjkpWKxFAm33/9IecrudbklySYJT2ChQOMb",
+	"uGtJP6z0jZQvqZqx+0ZL4KJck9ROroiZU4GslqkbpgiNY5YbxM23ghZmLhX/i933qUtFJjQhsWIJE4bT",
+	"tFrRDeUpnaT3CrcnTJk5SWn8QZPbOTVwfYlgLNFAhljORGJlCrtuSjQzhovZ/jkZJ8xQno6Jpgv89BA4",
+	"jZvTLukitpM8Y1MuOE7XZuUX5Imd2QBHj+l0KtMETsr+bg/QwA3QRApGcKkyZwpgYbl/ruyfhiPHaYzd",
+	"ESiiEftIszzFd7lhmV4GN9zAc/zMjuCGpErRhf0bqZsb14q2dolnlpuexYpRw7rM2IoseYEHm+Btpuml",
+	"tw9kvU04/ef161/JNayqFGURRg80geEO64mQoNiJMmbmElcorITzx+in529G0ejy9TX85y38/8Wbpz+P",
+	"otGz5y+fv3k+eh9YcAXyF0kQrrIwW90RjhfcEogtQXG/WuQDK92b+TkZf7LE/vOYaDbL7LkSqqxonaYs",
+	"IVMlMwQd8gGNq6AGOMRh6Nx0kedSGf1MLa4KH8MmUqaMihGKQKUI9ccIZDF/pU1QVgcUldIYYkYFUA9j",
+	"O7O/DwCnia5WN9vkeoRuqWFZnlphRBuWk0JzMfOOLCJUk/938erlYVD29EHShEY5Y/9mXnIUH5s7qS7v",
+	"GrfYI0Odi9w+Nxg1uCg1k09LJtxdV8a0psj3OtDFB5+WwAd+jaqB+tbwjOWpXGSOQbSP2f7GkgvTUA0S",
+	"atiB4VmYJCWNd7kw/3g06upDFkO54dSw5MkiuEurX+swgoUuR/V65C+7b9evy8vT3bQ9Wz1fc9PNvbRx",
+	"vtBMOeFbKjKmhZGZfXscJA5DR5/PqQ5cq6tCCC5mEbku4pixhCURQcEuIs+tuGrnfcNUxgW1TDc47wDA",
+	"o5E2VJl1gNI6I1y4P07waIqEm+c3QWREAtHd+++W0t5STRIpGNCP8bvi+PhhjMPCv9khPrphaoIPxmSP",
+	"Hc4Oydhy2EPksOP9IFxobNAw1PkF5ZZl3Kqzy9YVCWvaCD6mTQ+nVEyDGaLmyNqevdZBvmusHGt6gMdr",
+	"+FllwQPMUU6BNOge0ICyHyRRHA0EG2AKAgPfRNBH5dlX+6i270NpGKG2Qv5r9AxIcLWRcAWS1csXKrPn",
+	"+lw3pWJWOMpRIoWQiQXkTAbRQjg7TpfOVKbY60otuJNEVg8YFsaUTIo4sE0UyOA9DfbNKU+ZBvVB3fCY",
+	"4fhck8oUTGbMaLKnZcaczkGk8OYHTK6Ou4e51qeqZaFiFro5TDHYWj1zLDOmQR6MyHhS8NRwMY7IGHWR",
+	"Mdk7OKhe1gcJV/vAD2bc/F+kT7HMMm4qCtV4XbFc9txCbtIVBAI47PLttjRZ4Y53FgE0qOAxiLrbuGv1",
+	"PdhcxnpSJDNmLhQ384wZHndP8Wd5SyiZwHtkwmKaMULJn4U0NEKT2uuciadSmweaONMvyRWPmSaFSJnW",
+	"JJZiymeFYklXjYzz4qlU7GdZqCY1lMUk9UihKLIJSkXuC73666+kQC/BCq+D2f+SqVdSoPKzwjcZy6Ra",
+	"/MSfrPX+OqtSNPuJP1kDSFZ1aGLSkmvcwhj/WBrTtyHkAbi5Me+gfAiVS+tHxhfDGvuUppoFsOh6ThUL",
+	"E8ecKlNSWYfIOmfCWKr39PIt2bM/KKYNmRQLTXCx++dob6twt0Lu2zkTJGVTY3XnQ9Cs4rTQ/Ia9Kp0d",
+	"SPLr56XbA593z6/ykpx4PpLjwLmCt+XKyuXdrYIHR1vxjpKsSA3PUyD+jv/r1Tc0tMCwF8dDbosWaUDI",
+	"B7QgOVMEXgE/m4W+ZVkI8mqlEeHCuRAtA0u5rr1e8aIJ8tVBe4z/G4Rw6xqUmwlh61NqaCpnz4XhZjFs",
+	"bYvxVcLgXbI3KX855PLo5oSm+Zye7HeJI835b0z1ahwfuGganJQs8lE0eqvB/3e90IZlo2j0tOQdo2h0",
+	"xTrsyderDE2oWWribGz9VfmRJTs5i9cU9lsQ97bsNugty02w9DS2wV2bx7s5hw3Dqqu7CSEN6Nu6H4D9",
+	"VLyeb7kIPGHpHedIufiwNiRfcvEhqBT0SdjgPcpp3GPiobO1GNy6QmA9+8Cpwp46Z9k3UTQqVLp8Afal",
+	"4JxpoQ1T3flQN1/LHNMLdHTfrAwl93rkrWFg6Vu5lw4Kd7iROMKVnSOss1BBmLjhSgqr2hNVCE0OyNjx",
+	"yzHZA+/IA03krSAxDrePPhvFZtz+yZLyhwcardzkMqUxFzPCNfC+PKXGHhY6mUHp8yJHHh03AkdOwWxt",
+	"mLKL/O8/6MFf7/f+OKAHfx0f/PP9//7D/WP///xb6LCrDePS1pWt6DNHsVqRIc9flULV0wu05ms+EyyB",
+	"RxeXL5wr0HJuO9oUPOytbf7j8eOH/wgsOU45E+Zp/V3/GvBVf45z1Evwh1/Ywn5rRQptGE3smikx8gMT",
+	"q6wlGt0qbthrYUUay8CqxbmBWxE/Kw9S3sDlwR7+pewKtw1Az43J9dnREXl79bK1u9PjRz+ENGMLiJD0",
+	"MmFUMYWAcgYvgFxpVaBxLAthyEQWIiFGluh+UMZMbALbQSITusvP62sa4Kl5nvL16GJc09gViJAlIZ+j",
+	"TehvovjUXLGc2q1eBM2OTJDSX6wNyQtDrNhItMyYmVs6Es+pmLHE0p2EpcywpBSb3S6aovzQcoYM6hvy",
+	"5x47/CUTiV18IQxPYbHVMKAJWA2mMmZZUoxnGJErRpMFoVPDVGm5x2tOiVs96AVOFHbTgMBLE6uNuiiO",
+	"kNgLxoxlR+5h2n/B+0PG3SJP6F18AaUhCiPFakDXCBpV/gJcvY+F/vxLLg2q3AGRwlOoVzA3NNXSVUwg",
+	"tZa49O0enSyqF9lYwJIdP8VQgfV44KQC06BBzrNfbEpLVmEL3m5KDmH48one8AA0Yb4lINuG2OYT6p15",
+	"BtqAaQXjHrdjcTcXqTrUoMt8GjbV5Wjj2WA/RysiXPcif45Gc6qStdS7rkxRGglga1asoCohKZqX9qj2",
+	"eQxRDCIl7LOMSBFXJHs/6MZYHVGjUaHZXXby1jIF0rNcbs4JnWgrOdasCEgpYR+5NiEnTAsPAdBL0PAt",
+	"EOKl1Cbjwn968uXoz1qEpLPzHzlLE3Cnh3xzpSu435cWFnEtjSpVDRdk6sUXS0Uw5D3o+cklF8GBwQPn",
+	"fiVcuBDQMo55IpPFKgE2sKUQDvzMaIoOhBZjnbP4wx3NL9pQU2jf8ic/WKbvBTW+X7Z0N0Zo6a8C4Uy0",
+	"MPNXnQi3yo45ikaSJ7GT1XnMDlCvCElbCdd5Sqso/87vMyWLfE3TTqlLX1jdIxQsFo10gRvsIMJbzVRp",
 	"mVVsGpHXL549Je51DEdxmzpDF6RFR+eA7HX5r84Y3zCaXclQxGP7xNwG2rutIFbOHD5TkKW2YTpaMTaj",
-	"NE4P7f0at/SLfXVI01AyXSoUVTDclUyO20SJ3BmmnZgOy1tHAMfT2EgSvQNYgzFX+zXmY4g81WRsfzlz",
-	"1q7jf1HBxnAPLIF8kVzu6fJ2OJsX4B/ZH8N/q++qwJjWt/i2XVTbSHD6+OGQhPbf79/rD/8eFMdWR5DW",
-	"oQYOsv/AtiEHu4u4MxEYx19R7GhuZGMg9oLt1x7Me/br9eGDB6cPCTgjIqLnUhnChCxmc2IkyRWb8k+e",
-	"ZQD+tUML6WUpTfxmhYsq7HEN4DUzMzf3f3njhCAaWOhVFea2pRVFoyqVaEnMNb4XLV00Zu11mQ81bCbV",
-	"YrksH/g9k0kjjEtOp6NoRIsEshGZmMo+L2cvm5E3TCmeBGOsGM1I9TvZbxraDm95gm5qIkW6aMZPDeaK",
-	"AGReu3GDko0vGi8fqsIPDIDMWMJpLwh1LPPA/YS4xvEZsf+p76B20T45U4emAY1zMnZwGJ+h/e5WeN85",
-	"47FjCwcREbL+1rfZOd5aqi2ho9Pshinnbi8/S+Ut+IgTXtjP53wGUSmKGx7TNDzM0og1i11esJq/zDK9",
-	"1bfFwdI/bC3wrLoY3o7b4Wj+4ZZH6W7FYAga4slTq4Z0b6SzvIajwDIqFpVt9tZCCpQZjOrqRq/nVDv9",
-	"vSuM33CZ1s7uNa7Kb+WHS8VlN31U7akx6xLIbBKDlFHBp0yHoHcBCRtEGwUXZ0p+KSZMCWZYZexuMbfH",
-	"p49Of/hhSe54ywTfSn6rmOdUqurYqqQbIqToOOMeDgQwr5RX3bDTVvDoB/Y2JCrHXTb3B7eIcDfRZGNO",
-	"0yDeawQqhFWYdvYKkktYXf+2LvtNKxcE0+khh8u9Fcrzc9n86+ygl8Xe0LRgd4hLdIQSh4mqxfXv/xpz",
-	"KDe60Ns59ybQf7Mr11XMd+cAHLfEMAK1cKIw0wfnRGbcGJaQj4zlaNR022+IG8P6VFeMop9e4KePUZ52",
-	"fz1YchBL0K6m053rVGqwazkh22dxJzlvieOyklYDGSXDApUq0r4Q1PKgbyq5nexDYnzKJ4rag4Y3yJxC",
-	"/m04jN0XfzYVNaoSGqWw4UkYTnqAbbSNHOXpNKGwAgZcgcW9iweTRct5vxK1r4Z9KouwK2myqPWNrQ15",
-	"jRbAkD9blSERGF/LstwsoNYMxEdoopwzBS69kFUAxX5GE0Ym9shFEgGXdimaq+sPy5fOhf0sZUPWgKWe",
-	"FOci0GS/joHimnhRUAfkdi41q9wrVDGSca0h5Q70htv5IugQWo/ZIzKxZEAOjEZGGpp2j+r5DVMLUgmB",
-	"KAu56jmuEFDaSr/xxFmjCmHl8iQU2axYPa7GWghj8Jf5FuI+LRqX6yGuj3BR656UAPMX1Djl4I10JQm6",
-	"WZE/PiX/fPT4P4grdUDQo6FDYkCv9warfax8hJ6PKIiv2lDRQ5qH8/1qt0jg9HpDMntShds6SguVkO0k",
-	"SLU5c4K1NjLPXQBcVRHHcvCUz+ZmXbPA6rqOS2SuKHq/b6d7f7pWmdpt2OVj3fDGyo1qCZhHEYIMjDUp",
-	"fq/ToBu1jFwyqLKbOVOeNGUpkxTgMCyX474O3cXdxD5VDKgLwSa/r2zjvyxumBKyFhRKIwpmZ2AkWFkO",
-	"BsLmCDc9ScpLhBSHAuv4fLqptFNLDaLRLVVQWwCuc0gIK0WiYKBxkKNaIFndZk9XrNLl5wAbJROWSjHT",
-	"xMgIYWMPO5FM715kKrHQS66txSLWoNJ+zJYvSAUvpTO8l7C94ewWzEos4S67Fzx9Ifi64hh9ieDdAEfI",
-	"nwxD/SduXuea4CsI9EIQK6YEQbuB75CVoQGdXzaqKbBWlnhvGQUPE++e1B/yzv9RsALYtMIiBFBgxFUh",
-	"GEVwlXoiE7tpfIPCUSGuDcs3Nyn4Lk5dCSBVarnbWROiTb9nf3JfubhuXEiBdSZe6RXLYmyCKhsR+a0c",
-	"fl5Foq55+j2x0P283dNRWpqWnzC/jWvsPum5Tx4hXDOMg2drn9EdvFyWEfalFoWfr3SJmrG7fv1V3B6O",
-	"31h5C2Y+gJdl1rhD3yyq1ceLVfIQ2ifbForrX4mRBIvMECPPCU3T0uTlWHsn53TdKNJyTbUB6/RkAKM6",
-	"RSEN5YIpAi+AhioLQwydRaRhgDtyOvlRLOtaH8dTRYvkkOa8k2RxMmCIWgXEW8DnLmP3itpZqQrlKPu6",
-	"tvLFou17CG7CXYru4Fg+19CZd+b7OReCJeckpcYqQVwTxaaFdlGh3mQPTn9YkfL13aSBW/GsUlqbiN9L",
-	"oQajanDMJYHMqhA9JTogjcP+HBHBbi1UAHIr476V9ELVN2qqv8Lqu1FlFZtvkSDYyABsl2fexDRcjgiy",
-	"ltRMkqfPyEX9YljGLOt/hbxqOMYeFJhwbxGJjnlvXLKPBgpIL7H6Chczvbou3qxCFjiAeRXp2Vn9nGsj",
-	"VbBANRaS0hUgyopcGyJHq05ZYJk7UHOlXyKs/9dr41jTsg3UJceW1tpaiHhlTuwj4wBCb8MXWd2yjZ2R",
-	"boQrmaYTii76dUK4ip77VkmcoNKhrdaSbHsnapbjUXA6o1w0Esh6y103QsGKQRhfu3NbY0stk9Fa0kFr",
-	"cf5QSxZ5jaL/Usq2poVrYEEr4+mWUgruIGg4UWA5F+9uwYtM9XSkAgtWQGRoUA9+4yTvOwcvD2suy2LO",
-	"loWur2iQ6CW3WwlRdlTPX2s7digcqexDJ4R/9hA20jNaYPXx5iQoa7bg3PzgTgL2qtlvdq/bYAiAuDsL",
-	"9q1yBzqr3ELEfDjcpDfW165lS6Rpx/gSIkxveMjj8aTgqTnkwiWGaf4n02S/rqfkUuKoYsTc8pgdnBGd",
-	"WV33FCobHZNHP3FyTE5PSC4THREMUiQ/kGPy4B/w0+OTCCuok4en5Jj8o/zgxI84hDH9GEf4IkgoWw7h",
-	"LsksH3fNah9Zn3m0tqAPBDaUr5H90o+5pBTfwFjwzvBA7Th+rDgGu/sQirHWLC7s8qBKnzN/QIWDqrA7",
-	"lhSHR9UAc2NyLOTOxTSgXKNbhqP72MprUEsRyySk08PSf+GF+1VVPyZszkVSF4nCeFvsUvFe+GG3gHyo",
-	"vtjbp6PSL2KVapGAMw4qbNelEDGhjZYW/VrVj96LUuPwxA0dVf6nWUFVoihPdURiCXrIrFAMp084nQmp",
-	"uT56L94L9KePj2nOx1A53lWyp43aEWeEepWwIOcEnkeECky1whITsAMzZ++FV6GMJy49JVfyhidMRa4y",
-	"vqGGx7V/CKp5YB1fvI6lY/u9GPdV9B9XjSrefWi0qihTDKFUOZksSCNVcH8ik8UBkeq9mCy8uC2s8fKq",
-	"cEWcXAMEMm51ChqfDTYk0giCgZZE583vsQSCkOAELXsyUPLo9PToPVSt5DETWIjBtZ+5yGk8Z4enRyfe",
-	"dXSYfHH5YhSNbsqaY6OTowf4msyZoDkfnY0eHp0cPXRV1OEa2fM/vnlwjG4CeORyVRul7EeWnV64d1rd",
-	"a05PTgbaMKzXfsErZR7owIA461oeuB4H0ykEfXyJRo9OHvQNX633uNHNAkhLkWXgmx5dd7oqJFUhdCz6",
-	"U92EPRc+QzKZFCk62KCi1btRCcgPdvAKukXCzSG7KU1W/SCuKvA2y5OOzt6Fd1a/cow9oL5ES190oot9",
-	"M9QTqixK3NMT62GAmocHKn1Ra3V36l1TGSofWFRYTgg25MIzINQAKZpCi6O5ZQE8622SpbkAG1ugi9Sg",
-	"dD+0gAmbSshWWDI3pLevP/eHXd7RZs3pwD29gKZxlpXibt31PFl+Pb1OWJvdaPvRw+Uf1f2gmjQA9uZW",
-	"3TLmkctmyS+iGSM0Tc8x1cZ7aOaMKxQI9hqkAcJeG4ShZvqDZOFJ/doOD7ZZ37iX/lZrjix7xR4g2yC/",
-	"ThyoQRLVTb+6Fbe58k1f+w3ybIl1hlbiEvYeoHsO4Phz9e8vvYfxE6vP4l6OoreBU/nCPd+tR8s/qlqE",
-	"ffnSA/91OVuzVeaXD0vP77gO1O6Yy9afLhrlUgeQwWVxsur9S98p7BTNJzJZbA0tQpmuX5ralCtQtzPM",
-	"7M9hDWDqb66lXA3cMcTIMwzmpWnBqrZj9u7fyiJNyIx901gdjR49WIHFVK3d7Aenp8s/KJsANskiZLT5",
-	"pA5s+9pYRa0qzO8aB6SQwOmCvB35lIUhYBnkYkaoWED1uVUooyt7fAw6nDNABHtsQOFiFJCB50XkrbYL",
-	"tQ8ySGh3AbZWtWsqkzoilGClY6gtbb+PSFXxGMco9eWoqmyEz70kVVBvqaETqpnPNry6vA3h3VPp7ael",
-	"Up2nxcwyccVockQsmYUerViqD6MeGLTHE4uy5kgiQaW36nqp5ZJcpqmFNizjxfTwVymYawmoP/Jck0KU",
-	"1f+URSmNc5V1pqtxaJLoKiV33Cg7nVFBZyw5nCwOU4n3eOzv9qjVQAvFCL+aMWcBDaOvBW29g8E+tLuU",
-	"OrslonsFFDwaCwLcCqzFnmRztvbq7XAPkRS0OxEaq+jxKWcJAWUAkAtwY8ZvmCBcNM95o7nvh9w1iEtP",
-	"kXNe57ihWavur0liKsgNZ7dkH4k4CL+BirgN6cuN3iIwLi9lUPItk1d2KWz59Y17kaobO79d8feqM76j",
-	"mn5kB0B/wiysYwZ9X/aRIqFA7DXKbIK/BCKIXkFZppz+aV2hci2ZqdXUG0nB9gWgdjHklYSfB9uePoQl",
-	"9fm1Lv9LWTucvwUCsL6GbL/45/Ivqv7Qu5eQotHjVfbgN4oN3zZCq9qC+x0C5mx8WPSNcAO3D+qEeKKH",
-	"gaoTYCI49y8gSDsfWW4vcKwWuXGVFrpXMkASjz+7f31BblRmADbv7FuhOre2hfoBblZ/xZJv2jCziWC+",
-	"Hp42UKKGi4cUQjZqyXPtk95BjueT3D5TQu+xndwHxXrj15r+SxgRmnwsILo2W/XHHnjv0K3fNzegi7rv",
-	"PF+xXR7lKzbcZH4rYsjvc7+bOuE68s2ZtRvTx/XSz9ekZWVy5aB4d1m+tEuLRV2spFe6Q+f1ViBoD6Ty",
-	"w1YJg6ALgoOy8pM3yk9BySIL3WZ1Jh/MFUCDYD7+jAMPcowrppmp8pSX8wp4/+jbpfgtnm4KJawijpmk",
-	"riisOwGvv90g4fagvK4MjICtjYZFAOmvG/DfgYWwWzflvg2ErqJPmFS5s6EgTwl5CzH1fzsx5B7tg9e3",
-	"3MTzGuvldBpZ1AdnE+QnWxEGEt4bFMdZybhplK9Z8Wa06c/isK6MXOqXrbJ0VUGpMcY4+DW19iH8iKYk",
-	"kXEBiu7BEfndLg+r2UV+7lFdx8/i6ILsA8XErNuDIzLG0mEwC0SsYbISNAXy0/4XZEp5qs8RUCyBPzFW",
-	"RmE1QJaQSWFIIiFr2/6MnNHutGtfAzttg53t6nJ7Nc6+ytXG6nM993vKIWFSfzfglxf0+Q1NC2oYqW5A",
-	"ZcKHijPCqqdJyaagwXdVdALMy2SfioUTyFa4kJagHn9WhRj0Yl4VYpcyF6Q7hTFEFeLbRo47mhYu0ICv",
-	"uRRczDBjoxL+tGH5noYIOBYRwzN7V0Dug2C2FjHzzrp0gmwgllwV4sWzpte0xpHjJUFJ10ChV8IWwz4Z",
-	"HO4Q6foSi1c3aqQzApFTMlaFGJdhM/sJNRQZyFUh7F35z+vXvx78rRHqR5mm0MZZ4Y6xodYhlG1BsJwj",
-	"cnmQIjFVirvKSLdzmcK9iwh8BAyRm9KvFbkeGtwQJhL9FXBQMaMCiS2rD9tv1TZqgci7BXN2A/tPd00r",
-	"/wvqTpSpXP+j7XR3vkKQEEYowXINeJEsXKu4ZSDM6G9x7+AtwBoufbfAw+aqbUSvqeMNvHEfQZ2BqEMX",
-	"nQ6Zg1CXKMYceu0iENkn0xeBWJauCAVeBmrO7tQJXCX2DAYduigEqTC6vumlu3cf65u2B7UugdTRtyB8",
-	"sParNvDOtQfp9eBhctcbjLn9Jp13XgraPfvtMJGrizO4mmRtd3303au387gnOBpC4SKcN+8PlnaH5C17",
-	"bUK3pE2ajz/b/wwaR5/B880u0BSDYwLEL2BVxYn+fs63Bysc9qViVb0H19Szee4IHHfuVVNRZSVYqjWf",
-	"uUCI/TrouodK9mm+4QP+hiOf+ohXWWrve6DT1h2NHq9diw7Yo6rt/4A1Xa89pNlugczshkG7LOB7tiz2",
-	"4TiuJvnG0ezbJa33HatMxayk3XuauMxu1wJSEe9slxLwHgZ+3K7+1KtvPW9WRNqx2rVLBtBu5jucceVt",
-	"+2vqQHfz5V6UKNTcDpi5Kr9VFYXlsqwxOsFegpinjGCxxX5zVgOT7krrB1SyZgHwb1Iz63bYvmcFrVGX",
-	"rVdPO2+1nJ+CZRSz7rkgGuifJvtj6K4+JqZQQmPv+YO/ZVTmrs1u98k8LpIEvbR1uF0p/dcn7nGNc6L5",
-	"n1zMvN7PXC+NRG9d+lW4zPFn768VNMjmff8fqg62InMyecNap3veOlpwgt0whRlKVtPgEHCJwE56BYYO",
-	"Ge9T/AbP5eS+SNkb8PlWr7gwDMTfQpcGf22gbftfJC5za5w0CsZxstbBbRLL2a0ut0xDe96ZdYdc9+to",
-	"XUtQ1Slf5x6FDXPc7/Fbm7O9K6b5n23auKcdvCcLYji2yc+kMPN0QSZFMmNLghhX5HIuO3Op2+qVe+9r",
-	"VSRxLRhWQ+pG/+y+EV3T7xUdtNg2+cNOY7urFtWD2p07sYZiZ6Fjr6j4a6l4V22TLlTewgxgK8VBfjBI",
-	"Bdghv1+R2461LqjBXSRJfQG+Ve2t0ZD+nhW3siN6AGmT5G+aC/d30rp+4lYwx8puUJwNG/xT9Li4Rtlw",
-	"8TY12DmSdfwZ/7EkP8EqCo0bt0qSgv3oey5bQOFy/GLPOdDu5jTrO5KTeyAmVmvCvfxFVKK786Tocy8M",
-	"9jThSRWv01SWsvqU+vSkZUXBV/FdvfKn2Q1D+zo6UT8OVr6o7+zp/j1K6xGyPl60Uk6iRe9vKy8xcvlS",
-	"MBfTZWYbOv+/huz+s7x1YWoul0YVQvvSwp72c+R7Jfc7JNt5wvuy0149NbI6+sUGksdfxgzbzqTaWUJk",
-	"g5ltJ3mydULfEyjx6k1dI1KPJHy3xm3Ab16XV6LKp7SQlSJI1dZPluySp8Vhs1NxsMLaFaNJHaqO+HHl",
-	"enXv385woI8/6CMuj28e0DSf09MDjGYvK4ND01kg0Ui3ywIXHsFuFBqiyqsyBPynbMfLhd0zU5rMZQqG",
-	"p4zsC4k1xKFueTl2zlTZSPngiFyEmsA2q//V4em8zmDZH9OcjyNi/3P4H8k/p4efPp7mp+ODI/IUe7TH",
-	"lpCVNQVLaJ6TMbReGENfZ6j465p6RyST2mDJe3Q7Neu8jut+3GVl8aoiU7NPegzlCoU0ZMKwaFyw7FpN",
-	"s36rz7pDS0NR+3NetdHd83rR9xYqrtqBrVtzuW9yDyf6Jm16Z7Y1cbPRct/cVW/fu017YRAlYOaMigUB",
-	"1OmbFdCoMamrLOAqUWf0E8+KrGx4kXHh/uz2Q92pUbmFc0gxhiJJ97TXCP8bz+C933pRv/u0tLz+U8pT",
-	"56oOyr0RgZYWLAFKWIryJbUDf7cX7PCVhOQqnWlIJbouX9ohtvqN3HpwtK4E+heIZ9tCInGzkfpuMjNX",
-	"DmO7rpjLN+kEabbSXUlk33kK5wV0EWHJufObV13ZqSGlK+S7h+RvWF6wSl4qiT0I737F5mZ6KYEEVV0W",
-	"EfZqB3gNY1q9aIhiGN9YvQCVFVZKVG0T/+PP7l+DNSNqCrBrJuBa/w6zgb858a+0ojLcuWpBbEWHCGSK",
-	"RiBZ3VFXL0Tswp8jgh1uXWw04tbWWUc4bkt7+HKX+ntL3BHXjWl2xFfWcUZ85yvf+cpu+Moz197Xle4g",
-	"+9gA3/UCPpZ+T5SIZEzNWAJmXsyfLZSymoYUTB8QM1eymM0JJYLdIvaIhMQyy7jZqPpBP1M5Vq4h8gYl",
-	"Pu6RyIRLiLil/zXE36rz9HdC9Z1QfU0BGMkIFlm5heYfgjCqUs5Uq5152Tu/SXPOq6YcVpgBZ0fKPzJo",
-	"vYHE7+5UCUb+61Ek6HB+HzIP9Hu/Z0IS6OIeoisONzjKulzMzsH+3nAnTKXC8pZKzhTT+nvgxjdONOyh",
-	"g6/NN4u6frx4pELekv25vCUZFQVN0wUcP0uavitdxHMsoygTcGQpljKqIZNhNbEGdaY/h5Thn+GVXerC",
-	"boYQ+qf8xqq/Xmfk0dm7Dz4sX/IbJpjW54QKfYuuK55iPYdcyZhp7UrvekCARkwOBBkzisd6uNw5vrJa",
-	"ZcA8pVysWRLwUsmMmTkrsEQVYZ+gFTJIDUO7975z+6gaf6NNHgPLUwpyGajS3u4OeoHiGukeLWiWDkHm",
-	"dc7ExeWL65zF62GIGzhs93CjVlVyh2HwZs6192rPjizVXPzZ63keY13fRoflhOVMJAA4sE2M5ccxcbQW",
-	"qlgekUuwZoEDWgp7S2XGyJRRAwV2BbPc3tFwrO1bEnS7PaxviM+9pth1G+wDv0SvkRLc0+OEzRRNWHJG",
-	"3hcnJw/j2/kC/sHGdSO0jH7kYub6ehQCNt/12f7EzBWjCbf35+tc8CtcWE1Sdzzfr9IA/1yck+rENV0A",
-	"0WieOBRNHka8CnbnzifvfY6Qx07jRuJRlxQqjKPNieq+7+8+WAkJcQXFtkKlo7PRMahYbpyqbbYbz0ps",
-	"7knVtMB7huGD3oNGHpX3vGpE4T3z+uh5TyvG4j3DPrD+A9cz+suHL/8/AAD//w==",
+	"NE4P7f0at/SLfXVI01AyXSoUVTDclUyO20SJ3BmmnZgOy1tHAMfT2EgSvQNYgzFXezXmY4g81WRsfzlz",
+	"1q6jf1HBxnAPLIF8kVw+0OXtcDYvwD+yN4b/Vt9VgTGtb/Ftu6i2keD08cMhCe2/373T7/89KI6tjiCt",
+	"Qw0cZP+BbUMOdhdxZyIwjr+i2NHcyMZA7AXbrz2Y9+zX64OTk9OHBJwREdFzqQxhQhazOTGS5IpN+UfP",
+	"MgD/2qGF9LKUJn6zwkUV9rgG8JqZmZv7v7xxQhANLPSqCnPb0oqiUZVKtCTmGt+Lli4as/a6zIcaNpNq",
+	"sVyWD/yeyaQRxiWn01E0okUC2YhMTGWfl7OXzcgbphRPgjFWjGak+p3sNQ1tB7c8QTc1kSJdNOOnBnNF",
+	"ADKv3bhBycYXjZcPVeEHBkBmLOG0F4Q6lnngfkJc4/iM2P/Ud1C7aJ+cqQPTgMY5GTs4jM/QfncrvO+c",
+	"8dixhf2ICFl/69vsHG8t1ZbQ0Wl2w5Rzt5efpfIWfMQJL+zncz6DqBTFDY9pGh5macSaxS4vWM1fZpne",
+	"6tviYOnvtxZ4Vl0Mb8ftcDT/cMujdLdiMAQN8eSpVUO6N9JZXsNRYBkVi8o2e2shBcoMRnV1o9dzqp3+",
+	"3hXGb7hMa2f3Glflt/LDpeKymz6q9tSYdQlkNolByqjgU6ZD0LuAhA2ijYKLMyW/FBOmBDOsMna3mNvj",
+	"00enP/ywJHe8ZYJvJb9VzHMqVXVsVdINEVJ0nHEPBwKYV8qrbthpK3j0A3sbEpXjLpv7g1tEuJtosjGn",
+	"aRDvNQIVwipMO3sFySWsrn9bl/2mlQuC6fSQw+XeCuX5uWz+dXbQy2JvaFqwO8QlOkKJw0TV4vr3f405",
+	"lBtd6O2cexPov9mV6yrmu3MAjltiGIFaOFGY6f1zIjNuDEvIB8ZyNGq67TfEjWF9qitG0Y8v8NPHKE+7",
+	"v06WHMQStKvpdOc6lRrsWk7I9lncSc5b4rispNVARsmwQKWKtC8EtTzom0puJ3uQGJ/yiaL2oOENMqeQ",
+	"fxsOY/fFn01FjaqERilseBKGkx5gG20jR3k6TSisgAGWsN5wdtvFhMmi1gxWIvXVmE9lEfYjTRZvHPHc",
+	"0oBc2M9SNqRNL/VEOBO7Jnt1DBHXxIsi2ie3c6lZ5Z6gipGMaw0payB3384XYYeKNNS3qvv1VBrsAt6r",
+	"IBTV0G9scoUDvYI1ho6zFY2xtTPdAZpco0k3FKCgyhgXDJhmWW4WUDwIAl40Uc47BlRcyCoiZi+jCSMT",
+	"e4dFEoHY5XJuV1cIvwGEXE96Q2RiyYBg7+F4cxfPb5hakEqqR+HWlUNylZ3SVj6Vp58YVQiraCWhUHXF",
+	"6nE1FrcYgwPUN/n3mUXqq1bdsBrhotY9KQHmL2j5jXQ1Jrpprj8+Jf989Pg/iKtdQdBFpUNyXa87Dsu3",
+	"rHyEntMviK/aUNHDa4cTOGs/V+D0emNse3K/20pnC5VQjkiQDXPmNCVtZJ67iMaqxJEVyVI+m5t17Tyr",
+	"K68uM71i0f3Ouu796ZrZaj9wVzDpxqtWfnFLwDyKEJRIWJPi93qBumHoKPYEbTBmzpQnHlvKJAV4gMvl",
+	"uK9Dd3E3wWwVA+pCsCnAVc6OXxY3TAlZS36lVQzTbTC0r6zvA3GQhJuerPMlUqdDgXWceN3c6KmlBtHo",
+	"liooFgHXOSRVlzJuMHI8yFEtkKyy+kBXrNIlXAEbJROWSjHTxMgIYWMPO5FMbyAD92dbryccl+jppVHX",
+	"ArDTvFmDivtBer7kHLy0ztNSwt6Kx2BHZAl36dzg2g3B31VD6cv870a0QsJs+FR+4uZ1rgm+godSCGLF",
+	"mCDoN3AWszIWpPPLRkUk1ioL0Fs3w8PUu1dxCIVj/FmwAti4wqoTUFHGlZ0YRXDVekJRu3mbg8JTIa4N",
+	"yze3Ifk+bV0JKFUtAbezJkSbju7+bM5ycd1AoAILi7zSK9ZB2QRVNmICWzn8vAo9XvP0e4Lf+3m/p8O0",
+	"NDG/QsI2rrH7pOc+eYRwzbgdnq19Rndwa1pG2ZdLtg47GQzW9gvu4vZw/MbKWzDzAbwslcod+mZhzD5e",
+	"rJJ40j7ZttBc/0qMJFhViBh5TmialjZOx/o7Scbrhg2Xa6otlqfHAxjVqQJqKBdMEXgBNFhZGGLoLCIN",
+	"i+uh09kPY1kXdzmaKlokBzTnnaya4wHL4yog3gI+dxm7V8XQSl0oZ9nXtZUvFm1nU3AT7lJ0B8d6yYbO",
+	"vDPfy7kQLDknKTVWSeKaKDYttAsD9iY7Of1hRcrXd5MGbsWzSqltIn4vhRoMo8Ixl0Suq0L01GSBvB37",
+	"c0QEu7VQAcitjPtW0guVW6mp/gqr74YRVmy+RYJgIwOwXZ5qFdNw/SlIU1MzSZ4+Ixf1i2EZsyz4FnKj",
+	"4hgPoKKIe4tIjMTwxiV7aMCAfCKrz3Ax06vr6s2yc4EDmFehvZ3Vz7k2UgUrkmPlMF0BoizBtiFytArT",
+	"BZa5AzVY+jXh+n+9No41LdtAXWNuaXG1hYhX5sQ+Mg4g9Dacz9Ut29j77Ea4kmk6oRiTsU7MXtFz3yqJ",
+	"E1Q6tOVakm3vRM1yPApOZ5SLRsZgb33zRuxfMQjja3dua2ypZVJaSzpoLc4faskir1H0X0rZ1rSADSxo",
+	"ZTzdUg7JHQQNJwos5+LdLXihyJ6OVGCFEggFDurBpRfvztHqw5rLsiDDZbkKKxokesntVmLSHdXz19oO",
+	"FguHpvvQCeGfPYSN9IwWWH28OQ7Kmi04Nz+4k4C9arqj3es2GAIg7s6iu6tkkc4qt5AiEY4v6g3utmvZ",
+	"EmnaMb6ECNMbHvKIPCl4ag64cJmAmv/FNNmrC2i5HEiqGDG3PGb7Z0RnVtc9hVJWR+TRT5wckdNjkstE",
+	"RwSjUskP5Iic/AN+enwcYcl88vCUHJF/lB8c+yGmMKYf1ApfBAlly2HcJZnl465Z7QPrM4/WFvaBSJby",
+	"NbJX+jmX1F4cGAveGR6onbiBJeZgd+9DQfWaxYVdHpRldOYPKGlRVfLHGvLwqBpgbkyOlfu5mAaUa3Tb",
+	"cHQvW3kNimdiXYx0elD6N7z4zqrMy4TNuUjqqmAYYI1tSd4JP84akA/VF3v7dFT6TaxSLRJw1kFJ9br2",
+	"JWYw0tKiX6v60TtRahyeuKGjyj81K6hKFOWpjkgsQQ+ZFYrh9AmnMyE114fvxDuB/vbxEc35GFoFuNYF",
+	"tFEs5IxQr/QZJBnB84hQgbl1WFMEdmDm7J3wStLxxOUj5Ure8ISpyLVCMNTwuPYfQfkWLNyM17F0fL8T",
+	"474WDuOqM8kf7xu9ScqcUqhNTyYL0sgN3ZvIZLFPpHonJgsvUA+L+rwqXNUu1/GCjFutocZngx2oNIJg",
+	"oAfVefN7rHkhJDhJyyYclDw6PT18B2VKecwEVt5w/YYuchrP2cHp4bF3HR0mX1y+GEWjm7LI3Oj48ARf",
+	"kzkTNOejs9HDw+PDh65sPlwje/5HNydH6CaARy45udG7YGTZ6YV7p9Wu6PT4eKDvxnr9Nrza9YGWG4iz",
+	"rseFa2oxnUJQyOdo9Oj4pG/4ar1HjfYlQFqKLAPf9ei600YjqSrfY5Wn6iY8cOE1JJNJkaKDDUqY/TEq",
+	"AfneDl5Bt0i4OWA3pcmqH8RVyeVmPdrR2R/hndWvHGHTr8/R0hed6GLfDDUBK6tQ9zRBexig5uGBSl/U",
+	"Wu28etdU5kYEFhWWE4Id2PAMCDVAiqbQ02puWQDPeruiaS7AxhZoGzYo3Q8tYMKmEtJTlswN9QzWn/v9",
+	"Lu9os8h44J5eQJdAy0pxt+56Hi+/nl7rs81utP3o4fKP6gZgTRoAe3OrbhnzyGWzxhvRjBGapueYW+U9",
+	"NHPGFQoEDxqkAeKcG4ShZvqDZOFJ/doOD7ZZ0LqX/lZrjix7xaYv2yC/ThyoQRLVXd66Jda58k1few3y",
+	"bIl1hlbiEvYeoHsO4OhT9e/PvYfxE6vP4l6OordjV/nCPd+tR8s/qnrCff7cA/91OVuzN+rn90vP76iO",
+	"zO+Yy9afLhrlUgeQwaXtsur9S98p7BTNJzJZbA0tQqnNn5valKtIuDPM7E9aDmDqb66HYA3cMSRFMAz2",
+	"pWnBqj5z9u7fyiJNyIx91VgdjR6drMBiql5+9oPT0+UflF0fm2QRUhh9Uge2fW2solZ1YnCdIlLI2HVB",
+	"4I58ysIQsAxyMSNULKDc4CqU0dW5PgIdzhkggk1VoFI1CsjA8yLyVtuF2gcZVDBwAbhWtWsqkzoilGBp",
+	"aygmbr+PSFXiGsco9eWoKmWFz72sZFBvqaETqpnPNrxCzA3h3VPp7aelUp2nxcwyccVockgsmYWmvFib",
+	"EaMeGPRDFIuyyEwiQaW36nqp5ZJcpqmFNizjxfTgVymY6wGpP/Bck0KU5R6VRSmNc5WFxatxaJLoKgd7",
+	"3KgznlFBZyw5mCwOUon3eOzv9rDVMQ3FCL98NWcBDaOv53C9g8HGw7uUOrs1wXsFFDwaCwLcCqzFnmRz",
+	"tvbq7XAPkRS0W08aq+jxKWcJAWUAkAtwY8ZvmCBcNM95o7nvh9w1iEtPVXteJzWiWatuqEpiKsgNZ7dk",
+	"D4k4CL+BEsgN6cuN3iIwLm9lUPItk1t2KWz5Ba17kaobW79d8feqM76jmn5kB0B/wiysYwaNfvaQIqFA",
+	"7HVGbYK/BCKIXkFZppz+aV2SdC2ZqdXFHUnB9gWgdvXrlYSfk21PH8KS+vxal/+lrB3OXwMBWF9Dtl/8",
+	"c/kXVUPw3UtI0ejxKnvwOwOHbxuhVTHJvQ4BczY+rPJHuIHbB4VhPNHDQJkRMBGc+xcQpJ0PLLcXOFaL",
+	"3LjSGt0rGSCJR5/cvz4jNyozBJt39q1QnVvbQv0AN6u/YslXbZjZRDBfD08bKFHDxUMKIRvNA7j2Se8g",
+	"x/NJbp8poffYju+DYr3xi4v/LYwITT4WEF1dN2AnuMYeeH0OsaZJ2jc3oIu67zxfsV0e5SvWe4p1r/u7",
+	"iiG/z/32+YTryDdn1m5MH9dLP1+TlpXJl4Pi3WX50i4tFnV1ml7pDp3XW4GgPZDKD1slFIIuCA7Kyk/e",
+	"qDcGNaosdJvluHwwVwANgvnoEw48yDGumGamymNezivg/cOvl+K3eLoplLCKOGaauirA7gS8hoaDhNuD",
+	"8royMAK2NhoWAaS/bsB/BxbCbqGc+zYQuhJOYVLlzoaCPCXkLcTUf3NiyD3aB69vuYnnNdbL6TSyqA/O",
+	"JshftiIMJMQ3KI6zknHTqFe04s1o05/FQV0Ku9QvW3UIqwpiY4xx8Iuo7UH4EU1JIuMCFN39Q/K7XR6W",
+	"L4z83KO6cKPF0QXZA4qJWbf7h2SMteJgFohYw2Ql6ALllwVYkCnlqT5HQLEE/sRYGYXlH1lCJoUhiYSs",
+	"bvszcka70659Dey0DXa2q8vtFbX7Ilcbyw323O8ph4RJ/d2AX17Q5zc0LahhpLoBlQkfKtIIq54mJZuC",
+	"ju5VUQowL5M9KhZOIFv9QjYLZAQN9z+6oC2MR8LDxRIUhNu7koG7wV5Wd/XsrTiz98kV1qyohTZUJLpR",
+	"JqeMcKgI00y6+puONNV06ZBgqhdevdIP0L1iP5W8s1uOaudI352yTxaHukL3KTPd0RTyW10ahwtSG3Vd",
+	"q7syjhH2ZYmnOx5MPkFvhz3eDViHZf1Hn1QhBv3tV4XY5fFCYl74KFUhvm4ydseTv0BXk+ZScDHD3KJK",
+	"TdGG5Q80xGqyiBieWaoOhw5hly2265116a7bQIC+KsSLZ03/fo0jR0vC565BllgJWwz7aHC4A5RAlthm",
+	"u/FNnRGInJKxKsS4DPDaS6ihKOpcFcKS0f+8fv3r/jeNUD/KNIUO8wp3jL3+DqAAEYLlHJHLgxSJqVLc",
+	"1fi6ncsU7l1E4CMQ3bgpPbCRa+/DDWEi0V8ABxUzKpCCtfqw/f4XoxaIvFtwvDSw/3TXtPK/oEJKmXT4",
+	"P9qifOcrBKmLhBIsLIIXycK1irAHwoyeQfcO3gKsNtR3Czxsrjra9Brl3sAb9xF+HIiPdXkUkOMKFbZi",
+	"rPagXaws+2j6YmXLIiuhEOFAOeydhitUKWiD4bEuXkYqzANp+pPvPRrgTdvXXxfz6oh3EOhaC4sNvHOd",
+	"i3p9zZiG6CqXfpVuZi9Z8p49zJhy2MUZXE2ydmBJ9N3/vPMIPTgapyWfN+8Pdp2ANEN7bUK3pE2ajz7Z",
+	"/wya8Z/B880u0BTDuALEL2D/x4m+PTfxyQqHfalYVZnE9RtunjsCx5171e9YWQmWas1nLmRnr04P6KGS",
+	"fZpv+IC/4hi9PuJVFo38HpK3dZe4x2vXogP2qGpPFWBNN74EEsK3QGZ2w6Bdvvo928D7cBxXk3zlaPb1",
+	"ktb7jqqnYsZqy7arQeC60yrine1SAt7DwI/adcp69a3nzdpdO1a7dskA2n3Gh3MDvW1/SR3oblEHFyUK",
+	"NbcDZq7Kw1oZ0l09AIyjsZcg5ikjWBa035zVwKS70voBlaxZyv6r1My6zf/vWUFrVBDs1dNQDRBe2640",
+	"lbdYH4ILooH+abI3zudUszExhRKaXDGaYL2Mby5+eNdmt/tkHhdJgvEEdWBoKf3XJ+5xjXOi+V9czLy2",
+	"9FwvzZloXfpVuMzRJ++vFTTI5n3/H6oOtmLIMnnDWqd73jpacILdMIW5dFbT4BAajMBOegWGDhnvU/wG",
+	"z+X4vkjZG4hOqF5xAUOIv4UuDf7akDlVyd8kgnhrnDQKRhyz1sFtEnXcrYO4TEN73pl1h1z3y2hdS1DV",
+	"KV/nHoUNc9zvkYabs70rpvlfbdr4QDt4TxbEcKas8pRJYebpgkyKZMaWhNuuyOVcHvFSt9Ur996Xqp3j",
+	"moWshtSN1v59I0LJvlVHdB3d3+80C6Hqnj+o3bkTayh2Fjr2ioq/l4p31TbpQo04zFW3UhxksoNUMMNU",
+	"+F5FbjvWuqAGd5Ek9QX4WrU3XN2XUdwcZEJImyTfaNbmt6R1/cStYI41CKGMIFw2QtHj4nr4w8Xb1GDn",
+	"SNbRJ/zHkkwaqyg0btwq6TT2o+9ZlwGFy/GLB86BdjenWd+RHN8DMbFaE+7lb6IS3Z0nRZ96YfBAE55U",
+	"8TpNZSmrT6lPT1pWvn4V39Urf5rdMLQvoxP142Dli/rOnu7fo7QeIevjRStlz1r0/royaCOX2QdzMV3m",
+	"YKLz/0vI7j/LWxem5vIUVIGJDl5GmVfNoVdyv0NaqCe8Lzvt1ZN4q6NfbCB5/G3MsO2cv52l7jaY2XbS",
+	"fFsn9D3VF6/e1LXU9UjCd2vcBvzmdXklqgQ7C1kpglRt/dysLnlaKaXwitGkDlX3Uwo12bud4UAfftCH",
+	"XB7dnNA0n9PTfYxmL2vYQ/tkLxetLMXiEexGSSzIGSyLsgD/KRtL10mMc5mC4Skje0JitXuosF+OnTNV",
+	"tgTfPyQXoXbGzTqVdXg6rzNY9sY05+OI2P8c/Efyz+nBxw+n+el4/5BAQwdNYkvIyuqXJTTPyRiahIyh",
+	"QznUpnbt6SOSSW2wOQO6nZoVicd1Z/myBn5VO6zZ8T+GwppCGjJhWN4wWCCwpll1VmDXlhSK2p/zqiG0",
+	"FX3KQo29JbWrxnXrVgfvm9zDib5Jm96ZbU3cbBneN3fVjPpu014YRAmYOaNiQQB1+mYFNGpM6mpguJrp",
+	"Gf3IsyIrW7NkXLg/u517d2pUbuEcUoyhSNIHur4/X3uu+f1WNvvdp6Xl9Z9SnjpXdVDubab3lqJ8Se3A",
+	"3+0FO3whIblKZxpSia7Ll3aIrX7LwR4crWvW/g3i2baQSOwwqmpts4vMzJXD2K4r5vJVOkGaTZ9XEtl3",
+	"nsJ5Af1uWHLu/OZAJiD50JDSFfLdQ/INFsKskpdKYo8VOrza4s30UgIJqrosd+3VDvBaG7W6JhHFML6x",
+	"egEqK6yUqNom/kef3L8Ga0bUFGDXTMA1qR5mA9848a+0ojLcuWqWbUWHCGSKRiBZ3ftZL0Tswp8jgr2Y",
+	"XWw04tbWWUc4bkt7+HKXSpFL3BHXjWl2xFfWcUZ85yvf+cpu+Moz14jale4ge9D0v+xafST97j0RyZia",
+	"sQTMvJg/WyhlNQ0pmN4nZq5kMZsTSgS7RewRCYlllnGzUfWDfqZypFzr7g1KfNwjkQmXEHFL/3uIv1WP",
+	"9O+E6juh+pICMJIRLLJyC21qBGFUpZypVuN9bK7frrhyXrWPscIMODtS/oFBkxgkfnenSjDy348iQS/+",
+	"+5B57ET3TUi8qUEngvoAXbricIOjrMvF7Bzs7w13wlQqLMSq5Ewxrb8HbnzlRMMeOvjafLOo6xyNRyrk",
+	"Ldmby1uSUVHQNF3A8bOk6bvSRTzHgp8yAUeWYimjGjIZVhNrUGf6a0gZ/hle2aUu7GYIoX/Kb6z66/Xw",
+	"Hp398d6H5Ut+wwTT+pxQoW/RdcVTV2BUyZhp7YpEe0CAlmEOBBkzisd6uDA/vrJaZcA8pVysWRLwUsmM",
+	"mTkrsEQVYR+haTdIDUO7975z+6ha1LtSoiDsphTkMlClvd3t9wLFtXw+XNAsHYLM65yJi8sX1zmL18MQ",
+	"N3DY7uFGreo5D8PgzZxr79WeHVmqufir1/M8xgrUjV7gCcuZSABwYJsYyw9j4mgtVLE8JJdgzQIHtBT2",
+	"lsqMkSmjBkpBC2a5vaPhWIW6JOh2e1jfEJ977dvrhu37fjFpIyW4p8cJmymasOSMvCuOjx/Gt/MF/ION",
+	"65Z9Gf3Axcx1oCkEbD5YEfeK0YTb+/NlLvgVLqwmqTue71dpgH8uzkl14pougGg0TxzKew8jXgW7c+eT",
+	"9z5HyGNPfCPxqEsKFcbR5kSfRthH385pJSTEFRTbCpWOzkZHoGK5caoG7248K7G5J1V7De8Zhg96Dxp5",
+	"VN7zqmWK98zr+Og9rRiL9ww7FvsPXHfzz+8///8AAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

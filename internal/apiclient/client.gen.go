@@ -911,6 +911,16 @@ type PolicyViolation struct {
 // PolicyViolationMode defines model for PolicyViolation.Mode.
 type PolicyViolationMode string
 
+// PolicyViolationOverview defines model for PolicyViolationOverview.
+type PolicyViolationOverview struct {
+	ByPolicy []ViolationCount `json:"byPolicy"`
+	ByTeam   []ViolationCount `json:"byTeam"`
+
+	// Incomplete Clusters (`default` is Berth's own) whose reports are missing, with why.
+	Incomplete map[string]string `json:"incomplete"`
+	Total      int               `json:"total"`
+}
+
 // PolicyViolationReport defines model for PolicyViolationReport.
 type PolicyViolationReport struct {
 	ByEnvironment []ViolationCount `json:"byEnvironment"`
@@ -967,6 +977,7 @@ type ReportedViolation struct {
 	// Service The team's service the resource belongs to, when one does.
 	Service  *string `json:"service,omitempty"`
 	Severity *string `json:"severity,omitempty"`
+	Team     string  `json:"team"`
 	Title    *string `json:"title,omitempty"`
 }
 
@@ -1571,6 +1582,13 @@ type ClientInterface interface {
 	// Corresponds with POST /api/v1/policy-checks (the `CheckPolicies` operationId).
 	CheckPolicies(ctx context.Context, body CheckPoliciesJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// GetPolicyViolationOverview Violations in every team's namespaces, counted per team and per policy (platform admins).
+	//
+	// From the same PolicyReport informers as a team's list: where the platform stands, for example before a policy goes from audit to enforce. Details are per team.
+	//
+	// Corresponds with GET /api/v1/policy-violations (the `GetPolicyViolationOverview` operationId).
+	GetPolicyViolationOverview(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// GetRun A provisioning run with each step's state, timings and error (team viewer).
 	//
 	// Corresponds with GET /api/v1/runs/{run} (the `GetRun` operationId).
@@ -2122,6 +2140,23 @@ func (c *Client) CheckPoliciesWithBody(ctx context.Context, contentType string, 
 // Corresponds with POST /api/v1/policy-checks (the `CheckPolicies` operationId).
 func (c *Client) CheckPolicies(ctx context.Context, body CheckPoliciesJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewCheckPoliciesRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetPolicyViolationOverview Violations in every team's namespaces, counted per team and per policy (platform admins).
+//
+// From the same PolicyReport informers as a team's list: where the platform stands, for example before a policy goes from audit to enforce. Details are per team.
+//
+// Corresponds with GET /api/v1/policy-violations (the `GetPolicyViolationOverview` operationId).
+func (c *Client) GetPolicyViolationOverview(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetPolicyViolationOverviewRequest(c.Server)
 	if err != nil {
 		return nil, err
 	}
@@ -3443,6 +3478,33 @@ func NewCheckPoliciesRequestWithBody(server string, contentType string, body io.
 	}
 
 	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewGetPolicyViolationOverviewRequest constructs an http.Request for the GetPolicyViolationOverview method
+func NewGetPolicyViolationOverviewRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/policy-violations")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
 
 	return req, nil
 }
@@ -5250,6 +5312,15 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /api/v1/policy-checks (the `CheckPolicies` operationId).
 	CheckPoliciesWithResponse(ctx context.Context, body CheckPoliciesJSONRequestBody, reqEditors ...RequestEditorFn) (*CheckPoliciesResponse, error)
 
+	// GetPolicyViolationOverviewWithResponse Violations in every team's namespaces, counted per team and per policy (platform admins).
+	//
+	// From the same PolicyReport informers as a team's list: where the platform stands, for example before a policy goes from audit to enforce. Details are per team.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v1/policy-violations (the `GetPolicyViolationOverview` operationId).
+	GetPolicyViolationOverviewWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetPolicyViolationOverviewResponse, error)
+
 	// GetRunWithResponse A provisioning run with each step's state, timings and error (team viewer).
 	//
 	// Returns a wrapper object for the known response body format(s).
@@ -6495,6 +6566,68 @@ func (r CheckPoliciesResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r CheckPoliciesResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetPolicyViolationOverviewResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *PolicyViolationOverview
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetPolicyViolationOverviewResponse) GetJSON200() *PolicyViolationOverview {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetPolicyViolationOverviewResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetPolicyViolationOverviewResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetPolicyViolationOverviewResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetPolicyViolationOverviewResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetPolicyViolationOverviewResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetPolicyViolationOverviewResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetPolicyViolationOverviewResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -9071,6 +9204,21 @@ func (c *ClientWithResponses) CheckPoliciesWithResponse(ctx context.Context, bod
 	return ParseCheckPoliciesResponse(rsp)
 }
 
+// GetPolicyViolationOverviewWithResponse Violations in every team's namespaces, counted per team and per policy (platform admins).
+//
+// From the same PolicyReport informers as a team's list: where the platform stands, for example before a policy goes from audit to enforce. Details are per team.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v1/policy-violations (the `GetPolicyViolationOverview` operationId).
+func (c *ClientWithResponses) GetPolicyViolationOverviewWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetPolicyViolationOverviewResponse, error) {
+	rsp, err := c.GetPolicyViolationOverview(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetPolicyViolationOverviewResponse(rsp)
+}
+
 // GetRunWithResponse A provisioning run with each step's state, timings and error (team viewer).
 //
 // Returns a wrapper object for the known response body format(s).
@@ -10372,6 +10520,53 @@ func ParseCheckPoliciesResponse(rsp *http.Response) (*CheckPoliciesResponse, err
 			return nil, err
 		}
 		response.ApplicationproblemJSON422 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetPolicyViolationOverviewResponse parses an HTTP response from a GetPolicyViolationOverviewWithResponse call
+func ParseGetPolicyViolationOverviewResponse(rsp *http.Response) (*GetPolicyViolationOverviewResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetPolicyViolationOverviewResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest PolicyViolationOverview
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
 
 	}
 

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -146,6 +147,20 @@ func TestTogglesDriveKyverno(t *testing.T) {
 	}
 	if _, err := svc.Violations(t.Context(), admin, lax, policy.ViolationFilter{Policy: "no-such-policy"}); !errors.Is(err, errs.ErrInvalid) {
 		t.Fatalf("unknown policy filter: %v", err)
+	}
+	if v.Team != lax {
+		t.Fatalf("violation's team: %q", v.Team)
+	}
+	// The platform's overview counts the lax team's violations under its name.
+	o, err := svc.Overview(t.Context(), admin)
+	if err != nil || o.Total < vs.Total || len(o.Incomplete) != 0 {
+		t.Fatalf("overview: %+v %v", o, err)
+	}
+	if i := slices.IndexFunc(o.ByTeam, func(c policy.Count) bool { return c.Key == lax }); i < 0 || o.ByTeam[i].Count != vs.Total {
+		t.Fatalf("overview by team: %+v (team total %d)", o.ByTeam, vs.Total)
+	}
+	if _, err := svc.Overview(t.Context(), access.Principal{Identity: auth.Identity{Subject: "user:default/jane"}}); !errors.Is(err, errs.ErrForbidden) {
+		t.Fatalf("a non-admin read the overview: %v", err)
 	}
 
 	// Drift: a hand-made change to a Berth policy is put back by the next apply.

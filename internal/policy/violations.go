@@ -10,6 +10,7 @@ import (
 
 	"github.com/berth-platform/berth/internal/access"
 	"github.com/berth-platform/berth/internal/errs"
+	"github.com/berth-platform/berth/internal/store"
 )
 
 // Violation is a failing PolicyReport result in a team's namespace, tied to the team's
@@ -17,12 +18,12 @@ import (
 type Violation struct {
 	Policy, Title, Severity, Remediation string
 	// Library is false for a Kyverno policy Berth did not write (its name is kept).
-	Library                         bool
-	Rule, Result, Message           string
-	Cluster, Environment, Namespace string
-	Service                         string
-	Kind, Name                      string
-	At                              time.Time
+	Library                               bool
+	Rule, Result, Message                 string
+	Team, Cluster, Environment, Namespace string
+	Service                               string
+	Kind, Name                            string
+	At                                    time.Time
 }
 
 // Count is how many violations share a key (a policy, service or environment).
@@ -65,6 +66,9 @@ func (s *Service) Violations(ctx context.Context, p access.Principal, team strin
 	if s.reports == nil {
 		return Violations{}, fmt.Errorf("%w: Berth runs without a cluster, so there are no policy reports", errs.ErrUnavailable)
 	}
+	if t.ID == "" {
+		return Violations{}, fmt.Errorf("team %s has no id", team) // "" would list every team's environments
+	}
 	q := s.store.Q()
 	envs, err := q.ListEnvironments(ctx, t.ID)
 	if err != nil {
@@ -81,46 +85,26 @@ func (s *Service) Violations(ctx context.Context, p access.Principal, team strin
 	if f.Service != "" && !slices.Contains(names, f.Service) {
 		return Violations{}, fmt.Errorf("%w: team %s has no service %q", errs.ErrNotFound, team, f.Service)
 	}
-	byCluster := map[string]map[string]bool{}
-	envOf := map[string]string{}
+	var placed []store.Environment
 	for _, e := range envs {
-		if f.Environment != "" && e.Name != f.Environment {
+		if f.Environment == "" || e.Name == f.Environment {
+			placed = append(placed, e)
+		}
+	}
+	reported, incomplete := s.reported(placed)
+	var all []Violation
+	for _, v := range reported {
+		v.Service = owner(names, v.Name)
+		if (f.Service != "" && v.Service != f.Service) || (f.Policy != "" && v.Policy != f.Policy) {
 			continue
 		}
-		if byCluster[e.Cluster] == nil {
-			byCluster[e.Cluster] = map[string]bool{}
-		}
-		byCluster[e.Cluster][e.Namespace] = true
-		envOf[e.Cluster+"/"+e.Namespace] = e.Name
-	}
-	var all []Violation
-	for cluster, namespaces := range byCluster {
-		for _, r := range s.reports.Failing(cluster, namespaces) {
-			v := Violation{Rule: r.Rule, Result: r.Result, Message: r.Message, Cluster: cluster, Namespace: r.Namespace,
-				Environment: envOf[cluster+"/"+r.Namespace], Service: owner(names, r.Name), Kind: r.Kind, Name: r.Name, At: r.At}
-			v.Policy, v.Library = s.lib.LibraryName(r.Policy)
-			if pol := s.lib.Get(v.Policy); v.Library && pol != nil {
-				v.Title, v.Severity, v.Remediation = pol.Title, pol.Severity, pol.Remediation
-			}
-			if (f.Service != "" && v.Service != f.Service) || (f.Policy != "" && v.Policy != f.Policy) {
-				continue
-			}
-			all = append(all, v)
-		}
+		all = append(all, v)
 	}
 	slices.SortFunc(all, func(a, b Violation) int {
 		return cmp.Or(severityRank(b.Severity)-severityRank(a.Severity), b.At.Compare(a.At),
 			strings.Compare(a.Namespace, b.Namespace), strings.Compare(a.Name, b.Name), strings.Compare(a.Policy, b.Policy))
 	})
-	out := Violations{Total: len(all), Incomplete: map[string]string{}}
-	problems := s.reports.Problems()
-	for cluster := range byCluster {
-		if p, ok := problems[cluster]; ok {
-			out.Incomplete[clusterLabel(cluster)] = p
-		} else if !s.reports.Watching(cluster) {
-			out.Incomplete[clusterLabel(cluster)] = "Berth does not watch this cluster's reports"
-		}
-	}
+	out := Violations{Total: len(all), Incomplete: incomplete}
 	out.ByPolicy = counts(all, func(v Violation) Count { return Count{Key: v.Policy, Title: v.Title, Severity: v.Severity} })
 	out.ByService = counts(all, func(v Violation) Count { return Count{Key: v.Service} })
 	out.ByEnvironment = counts(all, func(v Violation) Count { return Count{Key: v.Environment} })
@@ -174,4 +158,66 @@ func clusterLabel(c string) string {
 		return "default"
 	}
 	return c
+}
+
+// Overview counts violations in every team's namespaces per team and per policy (platform
+// admins): where the platform stands before a policy goes from audit to enforce.
+type Overview struct {
+	Total            int
+	ByTeam, ByPolicy []Count
+	Incomplete       map[string]string
+}
+
+// Overview reads the reports of every team namespace in every cluster.
+func (s *Service) Overview(ctx context.Context, p access.Principal) (Overview, error) {
+	if !p.PlatformAdmin {
+		return Overview{}, fmt.Errorf("%w: only platform admins see every team's violations", errs.ErrForbidden)
+	}
+	if s.reports == nil {
+		return Overview{}, fmt.Errorf("%w: Berth runs without a cluster, so there are no policy reports", errs.ErrUnavailable)
+	}
+	envs, err := s.store.Q().ListEnvironments(ctx, "")
+	if err != nil {
+		return Overview{}, err
+	}
+	all, incomplete := s.reported(envs)
+	out := Overview{Total: len(all), Incomplete: incomplete}
+	out.ByTeam = counts(all, func(v Violation) Count { return Count{Key: v.Team} })
+	out.ByPolicy = counts(all, func(v Violation) Count { return Count{Key: v.Policy, Title: v.Title, Severity: v.Severity} })
+	return out, nil
+}
+
+// reported reads the failing results in the environments' namespaces, on the cluster each
+// is placed on, and says which clusters' reports are missing and why.
+func (s *Service) reported(envs []store.Environment) ([]Violation, map[string]string) {
+	byCluster := map[string]map[string]bool{}
+	envAt := map[string]store.Environment{}
+	for _, e := range envs {
+		if byCluster[e.Cluster] == nil {
+			byCluster[e.Cluster] = map[string]bool{}
+		}
+		byCluster[e.Cluster][e.Namespace] = true
+		envAt[e.Cluster+"/"+e.Namespace] = e
+	}
+	var out []Violation
+	incomplete := map[string]string{}
+	problems := s.reports.Problems()
+	for cluster, namespaces := range byCluster {
+		if p, ok := problems[cluster]; ok {
+			incomplete[clusterLabel(cluster)] = p
+		} else if !s.reports.Watching(cluster) {
+			incomplete[clusterLabel(cluster)] = "Berth does not watch this cluster's reports"
+		}
+		for _, r := range s.reports.Failing(cluster, namespaces) {
+			e := envAt[cluster+"/"+r.Namespace]
+			v := Violation{Team: e.TeamName, Environment: e.Name, Cluster: cluster, Namespace: r.Namespace,
+				Rule: r.Rule, Result: r.Result, Message: r.Message, Kind: r.Kind, Name: r.Name, At: r.At}
+			v.Policy, v.Library = s.lib.LibraryName(r.Policy)
+			if pol := s.lib.Get(v.Policy); v.Library && pol != nil {
+				v.Title, v.Severity, v.Remediation = pol.Title, pol.Severity, pol.Remediation
+			}
+			out = append(out, v)
+		}
+	}
+	return out, incomplete
 }

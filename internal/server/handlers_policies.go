@@ -215,7 +215,7 @@ func (s *Server) ListTeamPolicyViolations(ctx context.Context, req api.ListTeamP
 	for i, v := range vs.Items {
 		out.Items[i] = api.ReportedViolation{Policy: v.Policy, Library: v.Library, Title: optional(v.Title), Severity: optional(v.Severity),
 			Remediation: optional(v.Remediation), Rule: optional(v.Rule), Result: api.ReportedViolationResult(v.Result), Message: v.Message,
-			Cluster: optional(v.Cluster), Environment: v.Environment, Namespace: v.Namespace, Service: optional(v.Service), Kind: v.Kind, Name: v.Name}
+			Team: v.Team, Cluster: optional(v.Cluster), Environment: v.Environment, Namespace: v.Namespace, Service: optional(v.Service), Kind: v.Kind, Name: v.Name}
 		if !v.At.IsZero() {
 			out.Items[i].ReportedAt = &v.At
 		}
@@ -229,4 +229,16 @@ func apiCounts(cs []policy.Count) []api.ViolationCount {
 		out[i] = api.ViolationCount{Key: c.Key, Count: c.Count, Title: optional(c.Title), Severity: optional(c.Severity)}
 	}
 	return out
+}
+
+func (s *Server) GetPolicyViolationOverview(ctx context.Context, _ api.GetPolicyViolationOverviewRequestObject) (api.GetPolicyViolationOverviewResponseObject, error) {
+	p, svc, err := s.policies(ctx)
+	if err != nil {
+		return nil, err
+	}
+	o, err := svc.Overview(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	return api.GetPolicyViolationOverview200JSONResponse(api.PolicyViolationOverview{Total: o.Total, ByTeam: apiCounts(o.ByTeam), ByPolicy: apiCounts(o.ByPolicy), Incomplete: o.Incomplete}), nil
 }

@@ -80,6 +80,7 @@ func matrix() []call {
 		{op: "resetTeamPolicy", method: "DELETE", path: "/api/v1/teams/payments/policies/require-limits", want: with(all(403), "root", 204)},
 		// Without a cluster there are no PolicyReports: members hear 503 (the reading itself is in policy's plane test).
 		{op: "listTeamPolicyViolations", method: "GET", path: "/api/v1/teams/payments/policy-violations", want: map[string]int{"root": 503, "alice": 503, "ed": 503, "vi": 503, "outsider": 404}},
+		{op: "getPolicyViolationOverview", method: "GET", path: "/api/v1/policy-violations", want: with(all(403), "root", 503)},
 		{op: "checkPolicies", method: "POST", path: "/api/v1/policy-checks", body: map[string]any{"manifests": "apiVersion: v1\nkind: Service\nmetadata: {name: x}\nspec: {type: ClusterIP}\n"}, want: all(200)},
 		// After listAuditEvents: a creator administers its new team and may then read its audit log.
 		{op: "createTeam", method: "POST", path: "/api/v1/teams", body: map[string]any{"name": "team-{who}"}, want: all(201)},

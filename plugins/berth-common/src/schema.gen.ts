@@ -573,6 +573,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/policy-violations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Violations in every team's namespaces, counted per team and per policy (platform admins).
+         * @description From the same PolicyReport informers as a team's list: where the platform stands, for example before a policy goes from audit to enforce. Details are per team.
+         */
+        get: operations["getPolicyViolationOverview"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/teams/{team}/policy-violations": {
         parameters: {
             query?: never;
@@ -894,6 +914,15 @@ export interface components {
                 [key: string]: string;
             };
         };
+        PolicyViolationOverview: {
+            total: number;
+            byTeam: components["schemas"]["ViolationCount"][];
+            byPolicy: components["schemas"]["ViolationCount"][];
+            /** @description Clusters (`default` is Berth's own) whose reports are missing, with why. */
+            incomplete: {
+                [key: string]: string;
+            };
+        };
         ViolationCount: {
             key: string;
             /** @description The policy's title (byPolicy). */
@@ -914,6 +943,7 @@ export interface components {
             /** @enum {string} */
             result: "fail" | "warn" | "error";
             message: string;
+            team: string;
             /** @description The registered cluster; absent for Berth's own. */
             cluster?: string;
             environment: string;
@@ -2598,6 +2628,29 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+        };
+    };
+    getPolicyViolationOverview: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The counts. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PolicyViolationOverview"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            503: components["responses"]["Unavailable"];
         };
     };
     listTeamPolicyViolations: {
