@@ -16,7 +16,7 @@ let actions: TemplateAction<any, any, any>[];
 
 // The module, started in a Backstage test backend, registers what Berth serves.
 beforeAll(async () => {
-  berth = await startBerth();
+  berth = await startBerth({ platformAdmins: ['user:default/root'] });
   const registered: TemplateAction<any, any, any>[] = [];
   const backend = await startTestBackend({
     extensionPoints: [[scaffolderActionsExtensionPoint, { addActions: (...a: TemplateAction<any, any, any>[]) => registered.push(...a) }]],
@@ -82,6 +82,31 @@ describe('scaffolder module', () => {
     const ctx = { ...createMockActionContext({ input: { name: 'dry' }, secrets: { backstageToken: berth.userToken('user:default/jane') } }), isDryRun: true };
     await action('berth:team:create').handler(ctx as any);
     await expect(admin().call('GET', '/api/v1/teams/{team}', { team: 'dry' })).rejects.toMatchObject({ status: 404 });
+  });
+
+  // Every action's documented example, run through the registered handler as a platform
+  // admin (the policy actions need one), does what it says in Berth.
+  it('runs every documented example through the registered handler', async () => {
+    const defs = (await admin().listActions()).sort((a, b) => Number(b.id === 'berth:team:create') - Number(a.id === 'berth:team:create'));
+    const root = berth.userToken('user:default/root');
+    for (const def of defs) {
+      for (const ex of def.examples) {
+        for (const step of (load(ex.example) as any).steps) {
+          const outputs: Record<string, unknown> = {};
+          const ctx = createMockActionContext({ input: step.input, secrets: { backstageToken: root }, task: { id: `examples-${def.id}` } as any });
+          ctx.output = ((k: string, v: unknown) => (outputs[k] = v)) as any;
+          await action(def.id).handler(ctx as any);
+          for (const k of ((def.output as any).required ?? []) as string[]) expect(outputs, `${def.id}: output ${k}`).toHaveProperty(k);
+        }
+      }
+    }
+    const payments = admin();
+    expect(((await payments.call('GET', '/api/v1/teams/{team}/environments', { team: 'payments' })).body as any).items.map((e: any) => e.name)).toContain('qa');
+    const members = ((await payments.call('GET', '/api/v1/teams/{team}/members', { team: 'payments' })).body as any).items;
+    expect(members.some((m: any) => m.name === 'group:default/payments' && m.role === 'editor')).toBe(true);
+    expect((await payments.getService('payments', 'fraud-api')).service.blueprint).toBe('nodejs-api');
+    const policies = ((await payments.call('GET', '/api/v1/teams/{team}/policies', { team: 'payments' })).body as any).items;
+    expect(policies.find((p: any) => p.name === 'restrict-image-registries')).toMatchObject({ mode: 'audit', source: 'team' });
   });
 
   it('runs the onboarding and a blueprint template end to end', async () => {
