@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"log/slog"
 
 	"github.com/berth-platform/berth/internal/policy"
@@ -10,7 +11,7 @@ import (
 
 // startPolicies loads the library and, with a cluster fleet, keeps every cluster's Kyverno
 // objects in step with the toggles and follows their PolicyReports.
-func startPolicies(st *store.Store, ten *tenancy.Service, fleet *tenancy.Fleet, log *slog.Logger) (*policy.Service, error) {
+func startPolicies(st *store.Store, ten *tenancy.Service, fleet *tenancy.Fleet, notes map[string]func(context.Context) error, log *slog.Logger) (*policy.Service, error) {
 	lib, err := policy.Load()
 	if err != nil {
 		return nil, err
@@ -24,6 +25,7 @@ func startPolicies(st *store.Store, ten *tenancy.Service, fleet *tenancy.Fleet, 
 	if fleet != nil {
 		clusters = policy.NewClusters(svc, log.With("loop", "policies"))
 		fleet.Attach(clusters.Attach)
+		notes["policies"] = clusters.Check
 	}
 	return svc, nil
 }

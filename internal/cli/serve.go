@@ -115,7 +115,7 @@ func Serve(ctx context.Context, c *config.Config, log *slog.Logger, ready chan<-
 		notes["blueprints-repo"] = bp.check
 	}
 	ten := tenancy.NewService(st, topts)
-	policies, err := startPolicies(st, ten, fleet, log)
+	policies, err := startPolicies(st, ten, fleet, notes, log)
 	if err != nil {
 		return err
 	}

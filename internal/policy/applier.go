@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"sync"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -84,6 +85,16 @@ type Applier struct {
 	trigger chan struct{}
 	// Resync bounds how long drift lasts.
 	Resync time.Duration
+
+	mu      sync.Mutex
+	lastErr error
+}
+
+// Err is why the last apply failed (nil when it succeeded).
+func (a *Applier) Err() error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.lastErr
 }
 
 // NewApplier returns the applier of one cluster.
@@ -106,7 +117,11 @@ func (a *Applier) Run(ctx context.Context, svc *Service) {
 	retry := time.Second
 	for {
 		wait := a.Resync
-		if err := a.Apply(ctx, svc); err != nil && ctx.Err() == nil {
+		err := a.Apply(ctx, svc)
+		a.mu.Lock()
+		a.lastErr = err
+		a.mu.Unlock()
+		if err != nil && ctx.Err() == nil {
 			a.log.Warn("policies not applied", "error", err, "retry", retry)
 			wait, retry = retry, min(2*retry, a.Resync)
 		} else {

@@ -2,7 +2,11 @@ package policy
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"log/slog"
+	"slices"
+	"strings"
 	"sync"
 
 	"k8s.io/client-go/dynamic"
@@ -58,4 +62,24 @@ func (c *Clusters) Trigger() {
 	for _, a := range c.appliers {
 		a.Trigger()
 	}
+}
+
+// Check says, for readiness, which clusters lack their policies or their reports.
+func (c *Clusters) Check(context.Context) error {
+	c.mu.Lock()
+	var problems []string
+	for cluster, a := range c.appliers {
+		if err := a.Err(); err != nil {
+			problems = append(problems, fmt.Sprintf("cluster %s: policies not applied: %v", clusterLabel(cluster), err))
+		}
+	}
+	c.mu.Unlock()
+	for cluster, p := range c.reports.Problems() {
+		problems = append(problems, fmt.Sprintf("cluster %s: %s", clusterLabel(cluster), p))
+	}
+	if len(problems) == 0 {
+		return nil
+	}
+	slices.Sort(problems)
+	return errors.New(strings.Join(problems, "; "))
 }

@@ -233,4 +233,36 @@ func TestClustersApplyOnChange(t *testing.T) {
 		t.Fatal(err)
 	}
 	exists("berth-require-probes-shop", false)
+	plane.Eventually(t, 60*time.Second, "readiness without notes", func() (bool, error) {
+		err := clusters.Check(t.Context())
+		return err == nil, err
+	})
+
+	// A registered cluster without Kyverno: readiness says so, for it alone. (Planes install
+	// Kyverno's CRDs even when Kyverno does not run; this one loses them.)
+	edge, err := plane.Up(t.TempDir(), "--minimal")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = edge.Down() })
+	crds := edge.Dynamic.Resource(schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"})
+	for _, name := range []string{"policyreports.wgpolicyk8s.io", "validatingpolicies.policies.kyverno.io"} {
+		if err := crds.Delete(t.Context(), name, metav1.DeleteOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		plane.Eventually(t, 30*time.Second, name+" gone", func() (bool, error) {
+			_, err := crds.Get(t.Context(), name, metav1.GetOptions{})
+			return err != nil, err
+		})
+	}
+	edgeCtx, stopEdge := context.WithCancel(ctx)
+	edgeDone := make(chan struct{})
+	go func() { clusters.Attach(edgeCtx, "edge", edge.Config); close(edgeDone) }()
+	t.Cleanup(func() { stopEdge(); <-edgeDone })
+	plane.Eventually(t, 30*time.Second, "readiness names the cluster without Kyverno", func() (bool, error) {
+		err := clusters.Check(t.Context())
+		return err != nil && strings.Contains(err.Error(), "cluster edge: policies not applied") &&
+			strings.Contains(err.Error(), "cluster edge: the cluster serves no wgpolicyk8s.io/v1alpha2 PolicyReports") &&
+			!strings.Contains(err.Error(), "cluster default"), err
+	})
 }

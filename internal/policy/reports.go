@@ -70,13 +70,14 @@ func (r *Reports) Watch(ctx context.Context, cluster string, cfg *rest.Config) {
 		r.mu.Unlock()
 	}()
 	dyn, err := dynamic.NewForConfig(cfg)
-	if err != nil {
-		r.setProblem(cr, err.Error())
-		return
+	var disc *discovery.DiscoveryClient
+	if err == nil {
+		disc, err = discovery.NewDiscoveryClientForConfig(cfg)
 	}
-	disc, err := discovery.NewDiscoveryClientForConfig(cfg)
 	if err != nil {
+		// Kept until the cluster leaves, so readiness and the violations say why.
 		r.setProblem(cr, err.Error())
+		<-ctx.Done()
 		return
 	}
 	// Without Kyverno the PolicyReport API does not exist; an informer on it would retry and
