@@ -90,6 +90,10 @@ func (q Queries) ListServices(ctx context.Context, teamID string) ([]Service, er
 	if err := q.selectAll(ctx, &rows, serviceSelect+" WHERE s.team_id = ? ORDER BY s.name", teamID); err != nil {
 		return nil, err
 	}
+	return servicesOf(rows)
+}
+
+func servicesOf(rows []serviceRow) ([]Service, error) {
 	out := make([]Service, 0, len(rows))
 	for _, r := range rows {
 		s, err := r.service()
