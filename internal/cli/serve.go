@@ -74,6 +74,7 @@ func Serve(ctx context.Context, c *config.Config, log *slog.Logger, ready chan<-
 		topts.Notify, topts.Quotas, topts.Fleet = fleet.Enqueue, fleet, fleet
 	}
 	var scimHandler *scim.Handler
+	var deactivated func(context.Context, string) (bool, error)
 	if c.SCIMToken != nil {
 		var mappings []idpsync.Mapping
 		for _, m := range c.SCIMGroupRoles {
@@ -89,6 +90,7 @@ func Serve(ctx context.Context, c *config.Config, log *slog.Logger, ready chan<-
 		}
 		topts.TeamCreated = sync.Resync
 		scimHandler = scim.New(sync, c.SCIMToken.Hash, c.MaxBodyBytes)
+		deactivated = sync.Deactivated
 	}
 	catalog, err := blueprint.Load(c.BlueprintsDir)
 	if err != nil {
@@ -138,6 +140,7 @@ func Serve(ctx context.Context, c *config.Config, log *slog.Logger, ready chan<-
 		MaxBodyBytes: c.MaxBodyBytes,
 		ReadyChecks:  checks,
 		ReadyNotes:   notes,
+		Deactivated:  deactivated,
 	}
 	if scimHandler != nil {
 		deps.SCIM = scimHandler

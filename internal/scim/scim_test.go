@@ -15,6 +15,7 @@ import (
 
 	"github.com/berth-platform/berth/internal/access"
 	"github.com/berth-platform/berth/internal/auth"
+	"github.com/berth-platform/berth/internal/auth/authtest"
 	"github.com/berth-platform/berth/internal/config"
 	"github.com/berth-platform/berth/internal/idpsync"
 	"github.com/berth-platform/berth/internal/kube"
@@ -24,6 +25,7 @@ import (
 	"github.com/berth-platform/berth/internal/store"
 	"github.com/berth-platform/berth/internal/store/storetest"
 	"github.com/berth-platform/berth/internal/tenancy"
+	jose "github.com/go-jose/go-jose/v4"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
@@ -37,6 +39,8 @@ type env struct {
 	url    string
 	st     *store.Store
 	tenant *tenancy.Service
+	// idp signs OIDC tokens Berth accepts, for users named oidc:<email>.
+	idp *authtest.Issuer
 }
 
 // newEnv runs Berth with SCIM enabled and the mapping payments-devs=payments:editor, and
@@ -64,8 +68,11 @@ func newEnv(t *testing.T, p *plane.Plane, pattern string) *env {
 	opts.TeamCreated = sync.Resync
 	ten := tenancy.NewService(st, opts)
 	tok, _ := config.ParseServiceToken("ci=ci-token-0123456789")
+	idp := authtest.NewIssuer(t, jose.RS256, true)
+	authn := auth.New(&config.Config{ServiceTokens: []config.ServiceToken{tok}, OIDCIssuer: idp.Srv.URL, OIDCAudience: "berth",
+		OIDCUsernameClaim: "email", OIDCUserPrefix: "oidc:"})
 	e, err := server.New(server.Deps{Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Store: st,
-		Auth: auth.New(&config.Config{ServiceTokens: []config.ServiceToken{tok}}), Admins: access.NewAdmins(nil),
+		Auth: authn, Admins: access.NewAdmins(nil), Deactivated: sync.Deactivated,
 		Tenancy: ten, MaxBodyBytes: 1 << 20, SCIM: scim.New(sync, sha256.Sum256([]byte(scimToken)), 1<<20)})
 	if err != nil {
 		t.Fatal(err)
@@ -76,7 +83,7 @@ func newEnv(t *testing.T, p *plane.Plane, pattern string) *env {
 	if _, err := ten.CreateTeam(t.Context(), ada, tenancy.NewTeam{Name: "payments"}); err != nil {
 		t.Fatal(err)
 	}
-	return &env{t: t, url: srv.URL, st: st, tenant: ten}
+	return &env{t: t, url: srv.URL, st: st, tenant: ten, idp: idp}
 }
 
 func (e *env) do(method, path string, body any, token string) (int, map[string]any) {
@@ -271,4 +278,44 @@ func TestSCIMDeactivationRemovesRoleBindings(t *testing.T) {
 	e.must(200, "PATCH", "/Users/"+id, map[string]any{"schemas": []string{scim.SchemaPatch},
 		"Operations": []any{map[string]any{"op": "replace", "path": "active", "value": true}}})
 	plane.Eventually(t, 30*time.Second, "jane's binding back", exists(true))
+}
+
+// me calls the API as an OIDC user with that email and returns the status.
+func (e *env) me(email string) int {
+	e.t.Helper()
+	c := authtest.Claims(e.idp.Srv.URL, "berth", "id-"+email)
+	c["email"] = email
+	req, _ := http.NewRequestWithContext(e.t.Context(), "GET", e.url+"/api/v1/me", nil)
+	req.Header.Set("Authorization", "Bearer "+e.idp.Sign(e.t, c))
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	res.Body.Close()
+	return res.StatusCode
+}
+
+// A user the identity provider deactivates is refused at once, though their token has not
+// expired; reactivated, they are back. Users SCIM does not know are not affected.
+func TestSCIMDeactivatedUsersAreRefused(t *testing.T) {
+	e := newEnv(t, nil, "")
+	id := e.must(201, "POST", "/Users", user("jane@example.com"))["id"].(string)
+	if code := e.me("jane@example.com"); code != 200 {
+		t.Fatalf("active user: %d", code)
+	}
+	active := func(v bool) {
+		e.must(200, "PATCH", "/Users/"+id, map[string]any{"schemas": []string{scim.SchemaPatch},
+			"Operations": []any{map[string]any{"op": "replace", "path": "active", "value": v}}})
+	}
+	active(false)
+	if code := e.me("jane@example.com"); code != 401 {
+		t.Fatalf("deactivated user: %d", code)
+	}
+	if code := e.me("bob@example.com"); code != 200 {
+		t.Fatalf("a user SCIM does not know: %d", code)
+	}
+	active(true)
+	if code := e.me("jane@example.com"); code != 200 {
+		t.Fatalf("reactivated user: %d", code)
+	}
 }

@@ -55,7 +55,7 @@ func findRoute(router routers.Router) echo.MiddlewareFunc {
 }
 
 // authenticate checks the bearer token of every operation that the document secures.
-func authenticate(a *auth.Authenticator, admins *access.Admins) echo.MiddlewareFunc {
+func authenticate(a *auth.Authenticator, admins *access.Admins, deactivated func(context.Context, string) (bool, error)) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			mr, _ := c.Get(ctxRoute).(matchedRoute)
@@ -70,6 +70,15 @@ func authenticate(a *auth.Authenticator, admins *access.Admins) echo.MiddlewareF
 			id, err := a.Authenticate(c.Request().Context(), strings.TrimSpace(token))
 			if err != nil {
 				return err
+			}
+			if deactivated != nil && id.Method != auth.MethodServiceToken {
+				off, err := deactivated(c.Request().Context(), id.Subject)
+				if err != nil {
+					return err
+				}
+				if off {
+					return fmt.Errorf("%w: the identity provider has deactivated this account", errs.ErrUnauthenticated)
+				}
 			}
 			p := admins.Principal(id)
 			c.SetRequest(c.Request().WithContext(access.WithPrincipal(c.Request().Context(), p)))

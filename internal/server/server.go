@@ -42,6 +42,9 @@ type Deps struct {
 	ReadyNotes map[string]func(context.Context) error
 	// SCIM, when set, serves /scim/v2 with its own authentication and error format.
 	SCIM interface{ Register(e *echo.Echo) }
+	// Deactivated, when set, refuses users the identity provider deactivated (SCIM) even
+	// while their tokens are still valid.
+	Deactivated func(ctx context.Context, subject string) (bool, error)
 }
 
 // Server implements the generated strict server interface.
@@ -87,7 +90,7 @@ func New(d Deps) (*echo.Echo, error) {
 		}}),
 		middleware.BodyLimit(fmt.Sprintf("%dB", d.MaxBodyBytes)),
 		findRoute(router),
-		authenticate(d.Auth, d.Admins),
+		authenticate(d.Auth, d.Admins, d.Deactivated),
 		validate(),
 		idempotency(d.Store, d.Log),
 	)

@@ -268,3 +268,16 @@ func (q Queries) ReplaceSyncedMembers(ctx context.Context, want []SyncedMember, 
 	}
 	return out, nil
 }
+
+// SCIMUserActive says whether the identity provider has a user by that userName, and if so
+// whether it is active.
+func (q Queries) SCIMUserActive(ctx context.Context, userName string) (known, active bool, err error) {
+	var flags []int64
+	if err := q.selectAll(ctx, &flags, "SELECT active FROM scim_users WHERE user_name = ?", userName); err != nil {
+		return false, false, err
+	}
+	if len(flags) == 0 {
+		return false, false, nil
+	}
+	return true, flags[0] != 0, nil
+}
