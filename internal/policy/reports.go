@@ -76,14 +76,14 @@ func (r *Reports) Watch(ctx context.Context, cluster string, cfg *rest.Config) {
 	}
 	if err != nil {
 		// Kept until the cluster leaves, so readiness and the violations say why.
-		r.setProblem(cr, err.Error())
+		r.setProblem(cluster, cr, err.Error())
 		<-ctx.Done()
 		return
 	}
 	// Without Kyverno the PolicyReport API does not exist; an informer on it would retry and
 	// log forever, so wait for it to appear.
 	for !served(disc, ReportGVR) {
-		r.setProblem(cr, "the cluster serves no "+ReportGVR.GroupVersion().String()+" PolicyReports (is Kyverno installed?)")
+		r.setProblem(cluster, cr, "the cluster serves no "+ReportGVR.GroupVersion().String()+" PolicyReports (is Kyverno installed?)")
 		select {
 		case <-ctx.Done():
 			return
@@ -100,11 +100,11 @@ func (r *Reports) Watch(ctx context.Context, cluster string, cfg *rest.Config) {
 	factory.Shutdown()
 }
 
-func (r *Reports) setProblem(cr *clusterReports, p string) {
+func (r *Reports) setProblem(cluster string, cr *clusterReports, p string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if cr.problem != p {
-		r.log.Warn("policy reports not readable", "problem", p)
+		r.log.Warn("policy reports not readable", "cluster", clusterLabel(cluster), "problem", p)
 	}
 	cr.problem = p
 }
