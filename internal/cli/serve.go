@@ -142,6 +142,9 @@ func Serve(ctx context.Context, c *config.Config, log *slog.Logger, ready chan<-
 		ReadyNotes:   notes,
 		Deactivated:  deactivated,
 	}
+	if c.MetricsToken != nil {
+		deps.MetricsToken = &c.MetricsToken.Hash
+	}
 	if scimHandler != nil {
 		deps.SCIM = scimHandler
 	}

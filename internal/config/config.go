@@ -46,7 +46,9 @@ type Config struct {
 
 	ClusterSecretKey []byte
 
-	SCIMToken      *ServiceToken
+	SCIMToken *ServiceToken
+	// MetricsToken, when set, is the bearer token /metrics asks of scrapers.
+	MetricsToken   *ServiceToken
 	SCIMGroupRoles []string
 
 	BlueprintsDir   string
@@ -104,6 +106,14 @@ func NewFlagSet(name string, c *Config) *flag.FlagSet {
 			return errors.New("must be 32 bytes in base64")
 		}
 		c.ClusterSecretKey = k
+		return nil
+	})
+	fs.Func("metrics-token", "bearer token Prometheus sends to scrape /metrics (or sha256:HEX); without it /metrics is open", func(v string) error {
+		t, err := ParseServiceToken("metrics=" + v)
+		if err != nil {
+			return err
+		}
+		c.MetricsToken = &t
 		return nil
 	})
 	fs.Func("scim-token", "bearer token of the identity provider's SCIM 2.0 client (or sha256:HEX); enables /scim/v2", func(v string) error {

@@ -29,14 +29,7 @@ func (s *Server) GetReadiness(ctx context.Context, _ api.GetReadinessRequestObje
 		checks[name] = "ok"
 	}
 	for name, note := range s.deps.ReadyNotes {
-		cctx, cancel := context.WithTimeout(ctx, 3*time.Second)
-		err := note(cctx)
-		cancel()
-		if err != nil {
-			checks[name] = "degraded: " + err.Error()
-			continue
-		}
-		checks[name] = "ok"
+		checks[name] = s.notes.get(ctx, name, note)
 	}
 	if !ready {
 		return api.GetReadiness503JSONResponse{Status: api.HealthStatusUnavailable, Checks: &checks}, nil

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/berth-platform/berth/internal/access"
 	"github.com/berth-platform/berth/internal/actions"
@@ -42,6 +43,8 @@ type Deps struct {
 	ReadyNotes map[string]func(context.Context) error
 	// SCIM, when set, serves /scim/v2 with its own authentication and error format.
 	SCIM interface{ Register(e *echo.Echo) }
+	// MetricsToken, when set, is the sha256 of the bearer token /metrics asks for.
+	MetricsToken *[32]byte
 	// Deactivated, when set, refuses users the identity provider deactivated (SCIM) even
 	// while their tokens are still valid.
 	Deactivated func(ctx context.Context, subject string) (bool, error)
@@ -53,6 +56,7 @@ type Server struct {
 	audit   *audit.Log
 	actions []actions.Definition
 	metrics *metrics
+	notes   *noteCache
 }
 
 var _ api.StrictServerInterface = (*Server)(nil)
@@ -76,7 +80,7 @@ func New(d Deps) (*echo.Echo, error) {
 	if err != nil {
 		return nil, fmt.Errorf("openapi router: %w", err)
 	}
-	s := &Server{deps: d, audit: audit.NewLog(d.Store), actions: defs, metrics: newMetrics()}
+	s := &Server{deps: d, audit: audit.NewLog(d.Store), actions: defs, metrics: newMetrics(), notes: newNoteCache(5 * time.Second)}
 
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
@@ -90,6 +94,7 @@ func New(d Deps) (*echo.Echo, error) {
 		}}),
 		middleware.BodyLimit(fmt.Sprintf("%dB", d.MaxBodyBytes)),
 		findRoute(router),
+		guardMetrics(d.MetricsToken),
 		authenticate(d.Auth, d.Admins, d.Deactivated),
 		validate(),
 		idempotency(d.Store, d.Log),

@@ -65,7 +65,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Prometheus metrics (request counts and latency per operationId). */
+        /**
+         * Prometheus metrics (request counts and latency per operationId).
+         * @description Open unless Berth runs with `--metrics-token`; then scrapers send it as a bearer token.
+         */
         get: operations["getMetrics"];
         put?: never;
         post?: never;
@@ -1420,6 +1423,7 @@ export interface operations {
                     "text/plain": string;
                 };
             };
+            401: components["responses"]["Unauthorized"];
         };
     };
     getMe: {
