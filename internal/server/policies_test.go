@@ -60,3 +60,23 @@ func TestPreflightStopsOrWarns(t *testing.T) {
 	e.must(422, e.do("vi", "POST", "/api/v1/policy-checks", map[string]any{"manifests": "just: text\n"}))
 	e.must(404, e.do("outsider", "POST", "/api/v1/policy-checks", map[string]any{"manifests": string(fail), "team": "payments"}))
 }
+
+// A team's policy overrides go with the team: a new team of the same name starts from the
+// cluster-wide settings.
+func TestTeamDeletionTakesItsPolicyOverrides(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	e.seed()
+	e.must(200, e.do("root", "PUT", "/api/v1/teams/payments/policies/disallow-latest-tag", map[string]any{"mode": "off"}))
+	e.must(204, e.do("alice", "DELETE", "/api/v1/teams/payments", nil))
+	e.must(201, e.do("alice", "POST", "/api/v1/teams", map[string]any{"name": "payments"}))
+	for _, item := range e.must(200, e.do("alice", "GET", "/api/v1/teams/payments/policies", nil)).json(t)["items"].([]any) {
+		p := item.(map[string]any)
+		if p["name"] == "disallow-latest-tag" && (p["source"] == "team" || p["mode"] != "enforce") {
+			t.Fatalf("the new team inherited the old one's override: %v", p)
+		}
+	}
+	events := e.must(200, e.do("root", "GET", "/api/v1/audit-events?action=team.delete", nil)).json(t)["items"].([]any)
+	if d := events[0].(map[string]any)["detail"].(map[string]any); d["policyOverrides"] != float64(1) {
+		t.Fatalf("audit of the deletion: %v", d)
+	}
+}

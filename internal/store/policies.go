@@ -58,6 +58,14 @@ func (q Queries) DeletePolicySetting(ctx context.Context, policy, team string) e
 	return nil
 }
 
+// DeleteTeamPolicySettings removes a team's overrides and says how many there were.
+func (q Queries) DeleteTeamPolicySettings(ctx context.Context, team string) (int64, error) {
+	if team == "" {
+		return 0, fmt.Errorf("no team: cluster-wide settings are not a team's")
+	}
+	return q.exec(ctx, "DELETE FROM policy_settings WHERE team = ?", team)
+}
+
 // ListPolicySettings returns every setting, cluster-wide first.
 func (q Queries) ListPolicySettings(ctx context.Context) ([]PolicySetting, error) {
 	var rows []policySettingRow

@@ -161,8 +161,14 @@ func (s *Service) DeleteTeam(ctx context.Context, p access.Principal, name, ifMa
 		if err := q.DeleteTeam(ctx, t.ID); err != nil {
 			return err
 		}
+		// Overrides are kept by team name: a team created later under the name must not
+		// inherit this one's exceptions.
+		overrides, err := q.DeleteTeamPolicySettings(ctx, t.Name)
+		if err != nil {
+			return err
+		}
 		return audit.Record(ctx, q, p, audit.Entry{Action: "team.delete", Team: t.Name, Target: "team/" + t.Name,
-			Detail: map[string]any{"namespaces": namespaces}}, s.now())
+			Detail: map[string]any{"namespaces": namespaces, "policyOverrides": overrides}}, s.now())
 	})
 	if err == nil {
 		s.notify(namespaces...)
