@@ -34,6 +34,9 @@ type Definition struct {
 	// Method and Path are filled from the OpenAPI document.
 	Method string `json:"-"`
 	Path   string `json:"-"`
+	// DryRunParameter is the operation's boolean query parameter that makes it check without
+	// changing anything ("" when it has none), from the OpenAPI document.
+	DryRunParameter string `json:"-"`
 }
 
 var idPattern = regexp.MustCompile(`^berth:[a-z]+(:[a-z-]+)+$`)
@@ -64,20 +67,26 @@ func Load(fsys fs.FS, doc *openapi3.T) ([]Definition, error) {
 		}
 		seen[d.ID] = f
 		op := ops[d.OperationID]
-		d.Method, d.Path = op.method, op.path
+		d.Method, d.Path, d.DryRunParameter = op.method, op.path, op.dryRun
 		defs = append(defs, d)
 	}
 	slices.SortFunc(defs, func(a, b Definition) int { return strings.Compare(a.ID, b.ID) })
 	return defs, nil
 }
 
-type operation struct{ method, path string }
+type operation struct{ method, path, dryRun string }
 
 func operations(doc *openapi3.T) map[string]operation {
 	out := map[string]operation{}
 	for p, item := range doc.Paths.Map() {
 		for m, op := range item.Operations() {
-			out[op.OperationID] = operation{method: strings.ToUpper(m), path: p}
+			o := operation{method: strings.ToUpper(m), path: p}
+			for _, ref := range op.Parameters {
+				if par := ref.Value; par != nil && par.In == "query" && par.Name == "dryRun" {
+					o.dryRun = par.Name
+				}
+			}
+			out[op.OperationID] = o
 		}
 	}
 	return out

@@ -404,6 +404,21 @@ func (e RunStepStatus) Valid() bool {
 	}
 }
 
+// Defines values for ServiceDryRunDryRun.
+const (
+	True ServiceDryRunDryRun = true
+)
+
+// Valid indicates whether the value is a known member of the ServiceDryRunDryRun enum.
+func (e ServiceDryRunDryRun) Valid() bool {
+	switch e {
+	case True:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for SubjectKind.
 const (
 	SubjectKindGroup SubjectKind = "group"
@@ -445,8 +460,11 @@ func (e Tier) Valid() bool {
 
 // ActionDefinition A Backstage scaffolder action that calls one Berth operation.
 type ActionDefinition struct {
-	Description string          `json:"description"`
-	Examples    []ActionExample `json:"examples"`
+	Description string `json:"description"`
+
+	// DryRunParameter The operation's boolean query parameter that checks everything and changes nothing; a scaffolder dry run calls the operation with it set to true. Absent when the operation has none (a dry run then only validates the input).
+	DryRunParameter *string         `json:"dryRunParameter,omitempty"`
+	Examples        []ActionExample `json:"examples"`
 
 	// Id Example: berth:team:create
 	Id string `json:"id"`
@@ -1071,6 +1089,26 @@ type ServiceDetail struct {
 	Service Service `json:"service"`
 }
 
+// ServiceDryRun defines model for ServiceDryRun.
+type ServiceDryRun struct {
+	Blueprint string              `json:"blueprint"`
+	DryRun    ServiceDryRunDryRun `json:"dryRun"`
+
+	// Environments Where it would deploy (all of the team's when none were asked).
+	Environments []string `json:"environments"`
+	Name         string   `json:"name"`
+
+	// Parameters The blueprint parameters with defaults filled in.
+	Parameters map[string]interface{} `json:"parameters"`
+	Team       string                 `json:"team"`
+
+	// Warnings Failures of audited policies (enforced ones refuse the request with 422).
+	Warnings []string `json:"warnings"`
+}
+
+// ServiceDryRunDryRun defines model for ServiceDryRun.DryRun.
+type ServiceDryRunDryRun bool
+
 // ServiceEnvironment defines model for ServiceEnvironment.
 type ServiceEnvironment struct {
 	// Application The Argo CD Application.
@@ -1345,6 +1383,9 @@ type ListTeamPolicyViolationsParams struct {
 
 // CreateServiceParams defines parameters for CreateService.
 type CreateServiceParams struct {
+	// DryRun Check everything creating would check (access, name, blueprint parameters, release, environments, policy preflight) and change nothing: 200 with the resolved request and audited policy warnings, or the error creating would give.
+	DryRun *bool `form:"dryRun,omitempty" json:"dryRun,omitempty"`
+
 	// IdempotencyKey Retries with the same key and body replay the first response for 24 hours.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
@@ -2500,6 +2541,12 @@ func (w *ServerInterfaceWrapper) CreateService(ctx echo.Context) error {
 
 	// Parameter object where we will unmarshal all parameters from the context
 	var params CreateServiceParams
+	// ------------- Optional query parameter "dryRun" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "dryRun", ctx.QueryParams(), &params.DryRun, runtime.BindQueryParameterOptions{Type: "boolean", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter dryRun: %s", err))
+	}
 
 	headers := ctx.Request().Header
 	// ------------- Optional header parameter "Idempotency-Key" -------------
@@ -6259,6 +6306,20 @@ type CreateServiceResponseObject interface {
 	VisitCreateServiceResponse(w http.ResponseWriter) error
 }
 
+type CreateService200JSONResponse ServiceDryRun
+
+func (response CreateService200JSONResponse) VisitCreateServiceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type CreateService202ResponseHeaders struct {
 	Location *string
 }
@@ -8803,172 +8864,178 @@ func (sh *strictHandler) GetReadiness(ctx echo.Context) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H1rc9w2luhfQfXdKkt3qYdlezYjfbhXfiTxjh1rJTtTt2JvNZpEd2NMAgwASu64/N9v4RwQBEmwX1LL",
-	"TtbzYWKxSTwODs778XmUyqKUggmjR6efRyVVtGCGKfjraV6xUnFhfqEFsw+4GJ2OSmrmo2Qk4NloUr8z",
-	"SkaK/V5xxbLRqVEVS0Y6nbOC2g//TbHp6HT0v46a6Y7wV30Eg3/5koyeVUpLZV/PmE4VLw2XdsK3c0bG",
-	"gn0y+MKYyCkxc0ZKxa65rDQp6YwdjhJc3u8VU4tmfSkOGi6moJ9eMTEz89Hpk4cnycgsSvumNoqLGazk",
-	"ZcaKUhom0sU/2KK/oktmFGea3HAzh6VoWjDykS0IFRmZyGxBFCtzuoAfp1xpQxTTpRSakalU5OQxmctK",
-	"ab/qOaMZU82ygxUc2CUMrP/kyZNkVHBR//0wupvpa2rSeX8bb0S+IDQ1hCNA5eRfLDUPNEkrpZgw5MVb",
-	"OiOF/ZgtWer0AMcP19hfxStecNNfwwWdMaL5H4MHmMN34dgZm9IqN6PTJ8eJBQYvqsL+cQygwL8aQHBh",
-	"2IwpWMOFzHm6WILNJbxwe1S+rMTL5wNzqEosnWAqVUHN6HRUVTwbxQ70LaPFkk0YRovbbuGL/R4RFkkB",
-	"zS7Z7xXTcISpFIYJ+Ccty5yn1J7mUankJGfFv/9L26P9vOaMF/gVTtpGjtc0t9BgGVE4OdnTC2Hop4R4",
-	"SkUsfPT+4chSECmmOU/vdY31nAE1qK+PNtQwskdJVuECGLFHlMBLOdWG0KzgAtf+o1QTnmVM3OfiLWlN",
-	"aZ4z9UATJXNGMsk0EdIQmufyhpg517C8l+Ka5jy7z8X9k+X5gTv/SWUIxyWckTFTSio9Bmhqwmg6J1PO",
-	"8gxW+os0P8pK3OtSf5FEV+ncUdCESAUwvOaaT3JGjES8AEjDIi8US6XIuP3+R8pzdq/LrUk2yXgGCwUa",
-	"38JdS/phpW+lfEXVjN03WgIX5ZrkdnJFzJwKZLVMXTNFaJqy0iBuvhO0MnOp+B/svk9dKjKhGUkVy5gw",
-	"nOZ+RdeU53SS3yvcnjJl5iSn6UdNbubUwPUlgrFMAxliJROZlSnsuinRzBguZvtnZJwxQ3k+Jpou8NND",
-	"4DRuTruk89RO8pxNueA4XZeVn5OndmYDHD2l06nMMzgp+7s9QAM3QBMpGMGlypIpgIXl/qWyfxqOHKc1",
-	"dk+gSEbsEy3KHN/lhhV6FdxwAy/wMzuCG5IqRRf2b6Rublwr2tolnlpuepoqRg3rM2MrspQVHmyGt5nm",
-	"F8E+kPW24fSfV29+IVewqlqURRg90ASGO2wmQoJiJyqYmUtcobASzm+jn168HSWjizdX8J938P/nb5/9",
-	"PEpGz1+8evH2xehDZMEe5C+zKFxlZe50RzhedEsgtkTFfb/IB1a6N/MzMv5sif2XMdFsVthzJVRZ0TrP",
-	"WUamShYIOuQDGldBDXCIw9i56aospTL6uVpcViGGTaTMGRUjFIFqEeq3Echi4UrboPQHlNTSGGKGB2iA",
-	"sb3ZP0SA00ZXq5ttcz1it9SwosytMKINK0mluZgFR5YQqsn/O3/96jAqe4YgaUOjnnF4M684io/tnfjL",
-	"u8EtDshQ7yJ3zw1GjS5KzeSzmgn311UwrSnyvR508cHnFfCBXxM/0NAanrMyl4vCMYjuMdvfWHZuWqpB",
-	"Rg07MLyIk6Ss9S4X5m+PR319yGIoN5walj1dRHdp9WsdR7DY5fCvJ+Gyh3b9pr48/U3bs9XzDTfd3ksX",
-	"5yvNlBO+pSJjWhlZ2LfHUeKw7OjLOdWRa3VZCcHFLCFXVZoylrEsISjYJeSFFVftvG+ZKriglulG510C",
-	"8GSkDVVmE6B0zggXHo4TPZoq4+bFdRQZkUD09/5PS2lvqCaZFAzox/h9dXz8KMVh4d/sEB9dMzXBB2Oy",
-	"xw5nh2RsOewhctjxfhQuNDVoGOr9gnLLKm7V22XnisQ1bQQf02aAUyqmwQzRcGRtz17rKN81Vo41A8Dj",
-	"DfysshAA5qikQBr0AGhA2Y+SKI4Ggi0wBYGBbyLok/rs/T789kMoLUeoOyH/DXpGJLjGSLgGyRrkC97s",
-	"uTnXzamYVY5y1EghZGYBOZNRtBDOjtOnM94Ue+XVgltJZM2AcWFMyaxKI9tEgQze02DfnPKcaVAf1DVP",
-	"GY7PNfGmYDJjRpM9LQvmdA4iRTA/YLI/7gHm2pyqlpVKWezmMMVga83MqSyYBnkwIeNJxXPDxTghY9RF",
-	"xmTv4MC/rA8yrvaBH8y4+b9In1JZFNx4CtV6XbFSDtxCbvI1BAI47PrtrjTpcSc4iwgaeHgsRd27uGvN",
-	"PdhexnpaZTNmzhU384IZnvZP8Wd5QyiZwHtkwlJaMELJ75U0NEGT2puSiWdSmweaONMvKRVPmSaVyJnW",
-	"JJViymeVYllfjUzL6plU7GdZqTY1lNUkD0ihqIoJSkXuC73+66+lQC/BGq+D2f+CqddSoPKzxjcFK6Ra",
-	"/MSfbvT+JqtStPiJP90ASFZ1aGPSimvcwZjwWFrTdyEUALi9seCgQgjVSxtGxpfLNfYpzTWLYNHVnCoW",
-	"J44lVaamsg6RdcmEsVTv2cU7smd/UEwbMqkWmuBi98/Q3uZx1yP3zZwJkrOpsbrzIWhWaV5pfs1e184O",
-	"JPnN89rtgc/75+e9JA8DH8lx5FzB23Jp5fL+VsGDo614R0lR5YaXORB/x//1+htatsC4FydAbosWeUTI",
-	"B7QgJVMEXgE/m4W+ZVkIcr/ShHDhXIiWgeVcN16vdNEG+fqgPcb/LYVw5xrUm4lh6zNqaC5nL4ThZrHc",
-	"2pbiq4TBu2RvUv9yyOXR9UOal3P6cL9PHGnJf2VqUOP4yEXb4KRkVY6S0TsN/r+rhTasGCWjZzXvGCWj",
-	"S9ZjT6FeZWhGzUoTZ2vrr+uPLNkpWbqhsN+BeLBlt8FgWW6CladxF9y1fbzbc9g4rPq6mxDSgL6thwE4",
-	"TMWb+VaLwBOW33KOnIuPG0PyFRcfo0rBkIQN3qOSpgMmHjrbiMFtKgQ2sy85VdhT7yyHJkpGlcpXL8C+",
-	"FJ0zr7Rhqj8f6uYbmWMGgY7um7Wh5F5PgjUsWfqd3EsHhVvcSBzh0s4R11moIExccyWFVe2JqoQmB2Ts",
-	"+OWY7IF35IEm8kaQFIfbR5+NYjNu/2RZ/cMDjVZucpHTlIsZ4Rp4X5lTYw8Lncyg9AWRI4+PW4EjJ2C2",
-	"NkzZRf73b/Tgjw97vx3Qgz+OD/7+4X//5v6x/3/+LXbYfsO4tE1lK/rcUaxOZMiL17VQ9ewcrfmazwTL",
-	"4NH5xUvnCrSc2442BQ97Z5t/e/Lk0d8iS05zzoR51nw3vAZ8NZzjDPUS/OEfbGG/tSKFNoxmds2UGPmR",
-	"iXXWkoxuFDfsjbAijWVgfnFu4E7Ez9qD1DdwdbBHeCn7wm0L0HNjSn16dETeXb7q7O7k+PEPMc3YAiIm",
-	"vUwYVUwhoJzBCyBXWxVomspKGDKRlciIkTW6H9QxE9vAdimRid3lF801jfDUssz5ZnQxbWjsGkTIkpAv",
-	"yTb0N1N8ai5ZSe1Wz6NmRyZI7S/WhpSVIVZsJFoWzMwtHUnnVMxYZulOxnJmWFaLzW4XbVF+2XKWGdS3",
-	"5M8DdvgLJjK7+EoYnsNi/TCgCVgNxhuzLCnGM0zIJaPZgtCpYaq23OM1p8StHvQCJwq7aUDgpZnVRl0U",
-	"R0zsBWPGqiMPMO2/4P1lxt2qzOhtfAG1IQojxRpANwiaeH8Brj7EwnD+FZcGVe6ISBEo1GuYG9pq6Tom",
-	"kEZLXPn2gE6WNItsLWDFjp9hqMBmPHDiwbTUIBfYL7alJeuwhWA3NYcwfPVEb3kEmjDfCpDdhdgWEuqd",
-	"eQa6gOkE4x53Y3G3F6l61KDPfFo21dVoE9hgvyRrIlz/In9JRnOqso3Uu75MURsJYGtWrKAqIzmal/ao",
-	"DnkMUQwiJeyzgkiRepK9H3VjrI+oyajS7DY7eWeZAhlYLjdnhE60lRwbVgSklLBPXJuYE6aDhwDoFWj4",
-	"DgjxSmpTcBE+ffj16M9GhKS38x85yzNwp8d8c7UreNiXFhdxLY2qVQ0XZBrEF0tFMOQ96vkpJRfRgcED",
-	"534lXLgQ0DqOeSKzxToBNrClGA78zGiODoQOY52z9OMtzS/aUFPp0PInP1qmHwQ1fli1dDdGbOmvI+FM",
-	"tDLz170IN2/HHCUjybPUyeo8ZQeoV8SkrYzrMqc+yr/3+0zJqtzQtFPr0udW94gFiyUjXeEGe4jwTjNV",
-	"W2YVmybkzcvnz4h7HcNR3KZO0QVp0dE5IAdd/uszxreMFpcyFvHYPTG3ge5uPcTqmeNnCrLUXZiO1ozN",
-	"qI3Ty/Z+hVv6h311maahZL5SKPIw3JVMjttEidwZpp2YDsvbRADH09hKEr0FWKMxV3sN5mOIPNVkbH85",
-	"ddauo39RwcZwDyyBfJldPND17XA2L8A/sjeG//rvfGBM51t82y6qayQ4efJomYT23+/f6w//HhXH1keQ",
-	"zqFGDnL4wO5CDnYXcWciMI6/ptjR3sjWQBwE2y8DmPf8l6uDhw9PHhFwRiREz6UyhAlZzebESFIqNuWf",
-	"AssA/GuHFtKLWpr41QoXPuxxA+C1MzO3938F48QgGlnopQ9zu6MVJSOfSrQi5hrfS1YuGrP2+syHGjaT",
-	"arFalo/8XsisFcYlp9NRMqJVBtmITEzlkJdzkM3Ia6YUz6IxVowWxP9O9tqGtoMbnqGbmkiRL9rxU0tz",
-	"RQAyb9y4UckmFI1XD+XxAwMgC5ZxOghCncoycj8hrnF8Sux/mjuoXbRPydSBaUHjjIwdHManaL+7EcF3",
-	"znjs2MJ+QoRsvg1tdo631mpL7Og0u2bKudvrz3J5Az7ijFf28zmfQVSK4oanNI8PszJizWJXEKwWLrNO",
-	"bw1tcbD0D3cWeOYvRrDjbjhaeLj1UbpbsTQEDfHkmVVD+jfSWV7jUWAFFQtvm72xkAJlBqO6+tHrJdVO",
-	"f+8L49dc5o2ze4Or8mv94Upx2U2f+D21Zl0BmW1ikAoq+JTpGPTOIWGDaKPg4kzJP6oJU4IZ5o3dHeb2",
-	"5OTxyQ8/rMgd75jgO8lvnnlOpfLH5pNuiJCi54x7tCSAea286pad1sNjGNh3IVE57rK9P7hDhPuJJltz",
-	"mhbx3iBQIa7CdLNXkFzC6oa3dTFsWjknmE4POVzurVien8vm32QHgyz2muYVu0VcoiOUOEziFze8/yvM",
-	"odzqQt/NubeB/qtdufYx370DcNwSwwjUwonCTO+fEVlwY1hGPjJWolHTbb8lbizXp/piFP30Ej99gvK0",
-	"++vhioNYgXYNne5dp1qD3cgJ2T2LW8l5KxyXXlqNZJQsF6hUlQ+FoNYHfe3ldrIHifE5nyhqDxreIHMK",
-	"+bfxMPZQ/NlW1PAlNGphI5AwnPQA2+gaOerTaUNhDQywhPWas5s+JkwWjWawFqn3Yz6TVdyPNFm8dcTz",
-	"jgbkwn6Ws2Xa9EpPhDOxa7LXxBBxTYIoon1yM5eaefcEVYwUXGtIWQO5+2a+iDtUpKGhVT2sp9JiF/Ce",
-	"h1DSQL+1yTUO9BLWGDvOTjTGnZ3pDtDkCk26sQAFVce4YMA0K0qzgOJBEPCiiXLeMaDiQvqImL2CZoxM",
-	"7B0WWQJil8u5XV8h/Asg5GbSGyITy5YI9gGOt3fx4pqpBfFSPQq3rhySq+yUd/KpAv3EqEpYRSuLhaor",
-	"1oyrsbjFGBygocl/yCzSXDV/wxqESzr3pAZYuKDVN9LVmOinuf74jPz98ZP/IK52BUEXlY7JdYPuOCzf",
-	"svYRBk6/KL5qQ8UAr12ewNn4uSKnNxhjO5D73VU6O6iEckSGbJgzpylpI8vSRTT6EkdWJMv5bG42tfOs",
-	"r7y6zHTPooeddf370zezNX7gvmDSj1f1fnFLwAKKEJVIWJviD3qB+mHoKPZEbTBmzlQgHlvKJAV4gOvl",
-	"uK9jd3E3wWyeAfUh2BbgvLPjH4trpoRsJL/aKobpNhjaV9f3gThIws1A1vkKqdOhwCZOvH5u9NRSg2R0",
-	"QxUUi4DrHJOqaxk3Gjke5agWSFZZfaA9q3QJV8BGyYTlUsw0MTJB2NjDziTTW8jAw9nWmwnHNXoGadSN",
-	"AOw0b9ai4mGQXig5Ry+t87TUsLfiMdgRWcZdOje4dmPwd9VQhjL/+xGtkDAbP5WfuHlTaoKv4KFUglgx",
-	"Jgr6LZzFrI4F6f2yVRGJjcoCDNbNCDD19lUcYuEYv1esAjausOoEVJRxZSdGCVy1gVDUft7mUuGpEleG",
-	"ldvbkEKftvYCiq8l4HbWhmjb0T2czVkvrh8IVGFhkdd6zToo26DKVkzgTg6/9KHHG57+QPD7MO8PdJiO",
-	"JhZWSLiLa+w+GbhPASHcMG6HFxuf0S3cmpZRDuWSbcJOlgZrhwV3cXs4fmvlHZiFAF6VSuUOfbsw5hAv",
-	"1kk86Z5sV2hufiVGEqwqRIw8IzTPaxunY/29JONNw4brNTUWy5PjJRjVqwJqKBdMEXgBNFhZGWLoLCEt",
-	"i+uh09kPU9kUdzmaKlplB7Tkvaya4yWWx3VAfAf43GfsQRVDK3WhnGVf11a+WHSdTdFNuEvRHxzrJRs6",
-	"C858r+RCsOyM5NRYJYlroti00i4MOJjs4ckPa1K+oZu05FY890ptG/EHKdTSMCocc0XkuqrEQE0WyNux",
-	"PydEsBsLFYDc2rhvJb1YuZWG6q+x+n4YoWfzHRIEG1kC29WpVimN15+CNDU1k+TZc3LevBiXMeuCbzE3",
-	"Ko7xACqKuLeIxEiMYFyyhwYMyCey+gwXM72+rt4uOxc5gLkP7e2tfs61kSpakRwrh2kPiLoE25bI0SlM",
-	"F1nmDtRgGdaEG/71yjjWtGoDTY25lcXVFiJdmxOHyLgEoe/C+exv2dbeZzfCpczzCcWYjE1i9qqB++Yl",
-	"TlDp0JZrSba9Ew3LCSg4nVEuWhmDg/XNW7F/1VIYX7lz22BLHZPSRtJBZ3HhUCsWeYWi/0rKtqEFbMmC",
-	"1sbTO8ohuYWg4USB1Vy8v4UgFDnQkSqsUAKhwFE9uPbi3TpafbnmsirIcFWuwpoGiUFyeycx6Y7qhWvt",
-	"BovFQ9ND6MTwzx7CVnpGB6wh3hxHZc0OnNsf3ErAXjfd0e71LhgCIO7Oort9skhvlXeQIhGPLxoM7rZr",
-	"uSPStGN8iRGmtzzmEXla8dwccOEyATX/g2my1xTQcjmQVDFibnjK9k+JLqyuewKlrI7I4584OSInx6SU",
-	"mU4IRqWSH8gRefg3+OnJcYIl88mjE3JE/lZ/cByGmMKYYVArfBEllB2HcZ9k1o/7ZrWPbMg82ljYl0Sy",
-	"1K+RvdrPuaL24pKx4J3lA3UTN7DEHOzuQyyoXrO0ssuDsozO/AElLXwlf6whD4/8AHNjSqzcz8U0olyj",
-	"24aje9nKa1A8E+ti5NOD2r8RxHf6Mi8TNucia6qCYYA1tiV5L8I4a0A+VF/s7dNJ7TexSrXIwFkHJdWb",
-	"2peYwUhri36j6ifvRa1xBOKGTrx/alZRlSnKc52QVIIeMqsUw+kzTmdCaq4P34v3Av3t4yNa8jG0CnCt",
-	"C2irWMgpoUHpM0gygucJoQJz67CmCOzAzNl7EZSk45nLRyqVvOYZU4lrhWCo4WnjP4LyLVi4Ga9j7fh+",
-	"L8ZDLRzGvjPJbx9avUnqnFKoTU8mC9LKDd2byGyxT6R6LyaLIFAPi/q8rlzVLtfxgow7raHGp0s7UGkE",
-	"wZIeVGft77HmhZDgJK2bcFDy+OTk8D2UKeUpE1h5w/UbOi9pOmcHJ4fHwXV0mHx+8XKUjK7rInOj48OH",
-	"+JosmaAlH52OHh0eHz5yZfPhGtnzP7p+eIRuAnjkkpNbvQtGlp2eu3c67YpOjo+X9N3YrN9GULs+0nID",
-	"cdb1uHBNLaZTCAr5koweHz8cGt6v96jVvgRIS1UU4LseXfXaaGS+8j1WefI34YELryGFzKocHWxQwuy3",
-	"UQ3ID3ZwD90q4+aAXdcmq2EQ+5LL7Xq0o9Pf4jtrXjnCpl9fkpUvOtHFvhlrAlZXoR5ogvYoQs3jA9W+",
-	"qI3aeQ2uqc6NiCwqLidEO7DhGRBqgBRNoafV3LIAXgx2RdNcgI0t0jZsqXS/bAETNpWQnrJibqhnsPnc",
-	"H3Z5R9tFxiP39By6BFpWirt11/N49fUMWp9td6PtR49Wf9Q0AGvTANibW3XHmEcu2jXeiGaM0Dw/w9yq",
-	"4KGZM65QIHjQIg0Q59wiDA3TX0oWnjav7fBg2wWtB+mvX3Ni2Ss2fbkL8uvEgQYkSdPlrV9inavQ9LXX",
-	"Is+WWBdoJa5hHwB64ACOPvt/fxk8jJ9Ycxb3chSDHbvqF+75bj1e/ZHvCfflywD8N+Vs7d6oXz6sPL+j",
-	"JjK/Zy7bfLpkVEodQQaXtsv8+xehU9gpmk9ltrgztIilNn9pa1OuIuHOMHM4aTmCqb+6HoINcMeQFMEw",
-	"2JfmFfN95uzdv5FVnpEZ+6axOhk9frgGi/G9/OwHJyerP6i7PrbJIqQwhqQObPvaWEXNd2JwnSJyyNh1",
-	"QeCOfMrKELAMcjEjVCyg3OA6lNHVuT4CHc4ZIKJNVaBSNQrIwPMS8k7bhdoHBVQwcAG4VrVrK5M6IZRg",
-	"aWsoJm6/T4gvcY1j1Ppy4ktZ4fMgKxnUW2rohGoWso2gEHNLeA9UevtprVSXeTWzTFwxmh0SS2ahKS/W",
-	"ZsSoBwb9EMWiLjKTSVDprbpea7mklHluoQ3LeDk9+EUK5npA6o+81KQSdblHZVFK41x1YXE/Ds0y7XOw",
-	"x6064wUVdMayg8niIJd4j8fhbg87HdNQjAjLV3MW0TCGeg43O1jaeHiXUme/JviggIJHY0GAW4G12JNs",
-	"z9ZdvR3uEZKCbutJYxU9PuUsI6AMAHIBbsz4NROEi/Y5bzX3/ZC7FnEZqGrPm6RGNGs1DVVJSgW55uyG",
-	"7CERB+E3UgK5JX250TsExuWtLJV86+SWXQpbYUHrQaTqx9bfrfh72RvfUc0wsgOgP2EW1imDRj97SJFQ",
-	"IA46o7bBXwMRRK+oLFNP/6wpSbqRzNTp4o6k4O4FoG7167WEn4d3PX0MS5rz61z+V7JxOH8LBGBzDdl+",
-	"8ffVX/iG4LuXkJLRk3X2EHYGjt82Qn0xyb0eAXM2PqzyR7iB2weFYQLRw0CZETARnIUXEKSdj6y0FzhV",
-	"i9K40hr9KxkhiUef3b++IDeqMwTbd/adUL1b20H9CDdrvmLZN22Y2UYw3wxPWyjRwCVACiFbzQO4Dknv",
-	"Uo4XktwhU8LgsR3fB8V6GxYX/1MYEdp8LCK6um7ATnBNA/CGHGJDk3RobkAX9dB5vma7PMrXbPAUm173",
-	"txVD/jkP2+cTrpPQnNm4MUNcr/18bVpWJ18uFe8u6pd2abFoqtMMSnfovL4TCNoD8X5Yn1AIuiA4KL2f",
-	"vFVvDGpUWei2y3GFYPYAjYL56DMOvJRjXDLNjM9jXs0r4P3Db5fid3i6qZSwijhmmroqwO4EgoaGSwl3",
-	"AOVNZWAEbGM0rCJIf9WC/w4shP1COfdtIHQlnOKkyp0NBXlKyBuIqf/LiSH3aB+8uuEmnTdYL6fTxKI+",
-	"OJsgf9mKMJAQ36I4zkrGTate0Zo3o0t/FgdNKexav+zUIfQVxMYY4xAWUduD8COak0ymFSi6+4fkn3Z5",
-	"WL4wCXOPmsKNFkcXZA8oJmbd7h+SMdaKg1kgYg2TlaALVFgWYEGmlOf6DAHFMvgTY2UUln9kGZlUhmQS",
-	"srrtz8gZ7U779jWw07bY2a4ud1DU7qtcbSw3OHC/pxwSJvV3A359QV9c07yihhF/A7wJHyrSCKueZjWb",
-	"go7uvigFmJfJHhULJ5CtfyHbBTKihvsfXdAWxiPh4WIJCsLtXSnA3WAvq7t69lac2vvkCmt6aqENFZlu",
-	"lcmpIxw8YZpJV3/TkaaGLh0STPXCq1f7AfpX7Kead/bLUe0c6ftTDsniUFfoPmWmW5pCfm1K43BBGqOu",
-	"a3VXxzHCvizxdMeDySfo7bDHuwXrsKz/6LOqxFJ/+2Uldnm8kJgXP0pViW+bjN3y5M/R1aS5FFzMMLfI",
-	"qynasPKBhlhNlhDDC0vV4dAh7LLDdoOzrt11WwjQl5V4+bzt329w5GhF+NwVyBJrYYthnwwOd4ASyArb",
-	"bD++qTcCkVMyVpUY1wFeexk1FEWdy0pYMvqfV29+2f9LI9SPMs+hw7zCHWOvvwMoQIRgOUPkCiBFUqoU",
-	"dzW+buYyh3uXEPgIRDduag9s4tr7cEOYyPRXwEHFjIqkYK0/7LD/xagFIu8dOF5a2H+ya1r5X1AhpU46",
-	"/B9tUb71FYLURUIJFhbBi2Th6iPsgTCjZ9C9g7cAqw0N3YIAm31Hm0Gj3Ft44z7CjyPxsS6PAnJcocJW",
-	"itUetIuVZZ/MUKxsXWQlFiIcKYe903AFn4K2NDzWxctIhXkgbX/yvUcDvO36+ptiXj3xDgJdG2GxhXeu",
-	"c9GgrxnTEF3l0m/SzRwkS96zhxlTDvs4g6vJNg4sSb77n3ceoQdH47Tks/b9wa4TkGZor03slnRJ89Fn",
-	"+5+lZvzn8Hy7CzTFMK4I8YvY/3Giv56b+OEah32hmK9M4voNt88dgePO3fc7VlaCpVrzmQvZ2WvSAwao",
-	"5JDmGz/gbzhGb4h41UUjv4fk3blLPOC1G9EBe1SNpwqwph9fAgnhd0BmdsOgXb76PdvAh3AcV5N942j2",
-	"7ZLW+46qp2LGGsu2q0HgutMqEpztSgI+wMCPunXKBvWtF+3aXTtWu3bJALp9xpfnBgbb/po60O2iDs5r",
-	"FGpvB8xc3sPqDemuHgDG0dhLkPKcESwLOmzOamHSbWn9EpWsXcr+m9TM+s3/71lBa1UQHNTTUA0QQduu",
-	"PJc3WB+CC6KB/mmyNy7nVLMxMZUSmlwymmG9jL9c/PCuzW73yTzOswzjCZrA0Fr6b0484BpnRPM/uJgF",
-	"bem5Xpkz0bn063CZo8/BX2tokO37/j9UHezEkBXymnVO96xztOAEu2YKc+mspsEhNBiBnQ0KDD0yPqT4",
-	"LT2X4/siZW8hOsG/4gKGEH8rXRv8tSFzqrI/SQTxnXHSJBpxzDoHt03Ucb8O4ioN7UVv1h1y3a+jda1A",
-	"Vad8nQUUNs5xv0cabs/2Lpnmf3Rp4wPt4D1ZEMOZsspTIYWZ5wsyqbIZWxFuuyaXc3nEK91Wr917X6t2",
-	"jmsWsh5St1r7D40IJfvWHdF1dP+w0ywE3z1/qXbnTqyl2Fno2Csq/lwq3mXXpAs14jBX3UpxkMkOUsEM",
-	"U+EHFbm7sdZFNbjzLGsuwLeqveHqvo7i5iATQ9os+4tmbf6VtK6fuBXMsQYhlBGEy0YoelxcD3+4eNsa",
-	"7BzJOvqM/1iRSWMVhdaNWyedxn70PesyonA5fvHAOdBu5zQbOpLjeyAmVmvCvfxJVKLb86Tk8yAMHmjC",
-	"Mx+v01aWiuaUhvSkVeXr1/FdvQ6n2Q1D+zo60TAOel/Ud/Z0/x6lzQjZEC9aK3vWove3lUGbuMw+mIvp",
-	"OgcTnf9fQ3b/Wd64MDWXp6AqTHQIMsqCag6Dkvst0kID4X3Vaa+fxOuPfrGF5PGnMcN2c/52lrrbYmZ3",
-	"k+bbOaHvqb549aaupW5AEr5b47bgN2/qK+ET7CxkpYhStc1zs/rkaa2UwktGsyZUPUwp1GTvZoYDffxB",
-	"H3J5dP2Q5uWcnuxjNHtdwx7aJwe5aHUploBgt0piQc5gXZQF+E/dWLpJYpzLHAxPBdkTEqvdQ4X9euyS",
-	"qbol+P4hOY+1M27XqWzC03mTwbI3piUfJ8T+5+A/sr9PDz59PClPxvuHBBo6aJJaQlZXv6yheUbG0CRk",
-	"DB3KoTa1a0+fkEJqg80Z0O3Urkg8bjrL1zXwfe2wdsf/FAprCmnIhGF5w2iBwIZmNVmBfVtSLGp/zn1D",
-	"aCv61IUaB0tq+8Z1m1YHH5o8wImhSdvembuauN0yfGhu34z6dtOeG0QJmLmgYkEAdYZmBTRqTepqYLia",
-	"6QX9xIuqqFuzFFy4P/ude3dqVO7gHFKMZZGkD3Rzf771XPP7rWz2z5CW1td/SnnuXNVRubed3luL8jW1",
-	"A393EOzwlYRkn860TCW6ql/aIbaGLQcHcLSpWfsniGe7g0Rih1G+tc0uMjPXDmO78szlm3SCtJs+ryWy",
-	"7zyF8xz63bDszPnNgUxA8qEhtSvku4fkL1gI0ycv1cQeK3QEtcXb6aUEElR1Xe46qB0QtDbqdE0iimF8",
-	"o38BKiuslajaJf5Hn92/ltaMaCjArpmAa1K9nA38xYm/14rqcGffLNuKDgnIFK1Asqb3s16I1IU/JwR7",
-	"MbvYaMStO2cd8bgtHeDLbSpFrnBHXLWm2RFf2cQZ8Z2vfOcru+Erz10jale6g+xB0/+6a/WRDLv3JKRg",
-	"asYyMPNi/myllNU0pGB6n5i5ktVsTigR7AaxR2QklUXBzVbVD4aZypFyrbu3KPFxj0QmXkLELf3PIf76",
-	"HunfCdV3QvU1BWAkI1hk5Qba1AjCqMo5U53G+9hcv1tx5cy3j7HCDDg7cv6RQZMYJH63p0ow8p+PIkEv",
-	"/vuQeexE901IgqlBJ4L6AH264nCDo6zLxewM7O8td8JUKizEquRMMa2/B25840TDHjr42kKzqOscjUcq",
-	"5A3Zm8sbUlBR0TxfwPGzrO270lU6x4KfMgNHlmI5oxoyGdYTa1Bn+mOZMvwzvLJLXdjNEEP/nF9b9Tfo",
-	"4T06/e1DCMtX/JoJpvUZoULfoOuK567AqJIp09oViQ6AAC3DHAgKZhRPh32Sb0omSCVyOxB29ADVFLTV",
-	"8cGB+/wA2lCPzzA+XaeKlnYtmkFmH5ZBDTtjR8uTvnZLWa8CYZlTLjYsPXihZMHMnFVYCouwT9AcHKST",
-	"7UtADRxNMJmDku+f7+qcgiSeUxAaQc8PQLI/eGKuH/Xhghb5Msy1J3d+8fKqZOlm6OsGjhtl3Ki+2PRy",
-	"9Hw75zp4dWBHlqQv/hhEwTGWx241Ks9YyUQGgENUlB/HxDECKLF5SC7A1AbecSksCZEFI1NGDdSpFsyK",
-	"Io7BYInsmtvY7WHxRXwe9JZvusnvh5WujZTgOx9nbKZoxrJT8r46Pn6U3swX8A82bvoJFvQjFzN3mSoB",
-	"m4/eh0tGM24v99ehPpe4sIbe73i+X6QB5r44I/7ENV0ARWufONQeX454HnZnLmAg+Bwhjw37jcSjrsln",
-	"HEfbE30eISmzc1rxDXEFZcpK5aPT0RHof24c333ejWfFSffE9/4InmFsY/CgleQVPPf9XIJnQTvK4Knn",
-	"esEzbKccPnCt1798+PL/AwAA//8=",
+	"7H1rc9w2luhfQfXdKkt3qYdlezYjfbhXfiTxxo61kp2pW7G3Gk2iuzEmAQ4ASu64/N9v4RwQBEmwH1K3",
+	"7GQ9HyYWm8Tj4OC8H59HqSxKKZgwenT6eVRSRQtmmIK/nuYVKxUX5ldaMPuAi9HpqKRmPkpGAp6NJvU7",
+	"o2Sk2L8qrlg2OjWqYslIp3NWUPvhvyk2HZ2O/tdRM90R/qqPYPAvX5LRs0ppqezrGdOp4qXh0k74ds7I",
+	"WLBPBl8YEzklZs5Iqdg1l5UmJZ2xw1GCy/tXxdSiWV+Kg4aLKeinV0zMzHx0+uThSTIyi9K+qY3iYgYr",
+	"eZmxopSGiXTxC1v0V3TJjOJMkxtu5rAUTQtGPrIFoSIjE5ktiGJlThfw45QrbYhiupRCMzKVipw8JnNZ",
+	"Ke1XPWc0Y6pZdrCCA7uEgfWfPHmSjAou6r8fRnczfU1NOu9v443IF4SmhnAEqJz8k6XmgSZppRQThrx4",
+	"S2eksB+zJUudHuD44Rr7q3jFC276a7igM0Y0/2PwAHP4Lhw7Y1Na5WZ0+uQ4scDgRVXYP44BFPhXAwgu",
+	"DJsxBWu4kDlPF0uwuYQX7o7Kl5V4+XxgDlWJpRNMpSqoGZ2Oqopno9iBvmW0WLIJw2hx1y18sd8jwiIp",
+	"oNkl+1fFNBxhKoVhAv5JyzLnKbWneVQqOclZ8e//1PZoP6854wV+hZO2keM1zS00WEYUTk729EIY+ikh",
+	"nlIRCx+9fziyFESKac7Te11jPWdADerrow01jOxRklW4AEbsESXwUk61ITQruMC1/yjVhGcZE/e5eEta",
+	"U5rnTD3QRMmckUwyTYQ0hOa5vCFmzjUs76W4pjnP7nNx/2B5fuDOf1IZwnEJZ2TMlJJKjwGamjCazsmU",
+	"szyDlf4qzY+yEve61F8l0VU6dxQ0IVIBDK+55pOcESMRLwDSsMgLxVIpMm6//5HynN3rcmuSTTKewUKB",
+	"xrdw15J+WOlbKV9RNWP3jZbARbkmuZ1cETOnAlktU9dMEZqmrDSIm+8ErcxcKv4Hu+9Tl4pMaEZSxTIm",
+	"DKe5X9E15Tmd5PcKt6dMmTnJafpRk5s5NXB9iWAs00CGWMlEZmUKu25KNDOGi9n+GRlnzFCej4mmC/z0",
+	"EDiNm9Mu6Ty1kzxnUy44Ttdl5efkqZ3ZAEdP6XQq8wxOyv5uD9DADdBECkZwqbJkCmBhuX+p7J+GI8dp",
+	"jd0TKJJRphaXlbio2UBcbPTjP9BkImXOqCAgX4T8AxY2ZxZo7JqphZlzMQNJLp1TMUN6aJ+dWZg1G8vU",
+	"gqhKuE2ZcDrkBdxYEMPtVxU7JOcTba/WzZyJzutzaicRyCzcsMa+Jq2IBmSPGoaTcFFWZv+wLxkkI/aJ",
+	"FmWO8OOGFXoVLuGhvsDP7AhuSKoUXdi/keK7ca24b4/t1EoYp6li1LDYMmCFgOwZUjiaXwRni+JI+7D+",
+	"8+rNr+QKVlWL94g3DzRuONgvElk7UcHMXOIKhZX6fh/99OLtKBldvLmC/7yD/z9/++znUTJ6/uLVi7cv",
+	"Rh8iC/YH8TKL4pqszFZ3hONFtwSi3Epctm+dkfFnywC/jIlms8KeK6HKqht5zjIyVbJA0CFv1LgKaoBr",
+	"RtFHV2UpldHP4WoFkHBXZ4RiYS1W/j4C+TRcaRuU/oCSWkJFzPAADTC2N/uHCHDa6Gr11Y1IBms+7FIu",
+	"w4oytwKaNqwklbYUoDmyhFBN/t/561eHUXk8BEkbGvWMw5t5xVGkbu/EX94NbnFAmnsXuXtuMGp0UWom",
+	"n9WCSX9dBdOaoizQgy4++LwCPvBr4gcaWsNzVuZyUTim2T1m+xvLzk1LXbIU8sDwIk6Ssta7XJi/PR71",
+	"dUSLodxwalj2dBHdpWJWqIsiWOxy+NeTcNlDu35TX57+pu3Z6vmGm27vpYvzlWbKKSRSkTGtjCzs2+Mo",
+	"cVh29OWc6si1uqyE4GKWkKsqTRnLWJYQFHYT8sKK8Hbet0wVXFAriETnXQLwZKQNVWYToHTOCBcejhM9",
+	"mirj5sV1FBmRQPT3/g9LaW+oJpkUDOjH+H11fPwoxWHh3+wQH10zNcEHY7LHDmeHZGw57CFy2HGc19PU",
+	"oLGsLxmBLLeKW/V22bkicesDgo9pM8ApFdNgmmk4srZnr3WU7xor25sB4PEGflaECgBzVFIgDXoANGAA",
+	"iZIojkaTW2AKAgPfRNAn9dn7ffjth1BajlBbIf8NekYkuMZwugbJGuQL3hS8OdfNqZhVjnLUSCFkZgE5",
+	"k1G0EM621acz3jx95VWlO0lkzYBxYUzJrEoj20SBDN7ToClMec40qFTqmqcMx+eaePM4mTGjyZ6WBXN6",
+	"GJEimB8w2R/3AHNtTlXLSqUsdnOYYrC1ZuZUFkyDPJiQ8aTiueFinJAxqjFjsndw4F/WBxlX+8APZtz8",
+	"X6RPqSwKbjyFar2uWCkHbiE3+RoCARx2/XZXmvS4E5xFBA08PJai7jbuWnMPbi9jPa2yGTPnipt5wQxP",
+	"+6f4s7whlEzgPTJhKS0YoeRflTQ0QdXyTcnEM6nNA02cOZyUiqdMk0rkTGuSSjHls0qxrK9ap2X1TCr2",
+	"s6xUmxrKapIHpFBUxQSlIveFXv/111Kg52SN18EVcsHUaylQ+Vnjm4IVUi1+4k83en+TVSla/MSfbgAk",
+	"qzq0MWnFNe5gTHgsrem7EAoA3N5YcFAhhOqlDSPjy+Ua+5TmmkWw6GpOFYsTx5IqU1NZh8i6ZMJYqvfs",
+	"4h3Zsz8opg2ZVAtNcLH7Z2iD9LjrkRtsJjmbGqs7H4JmleaV5tfsde0AQpLfPK9dQfi8f37ec/Qw8Bsd",
+	"R84VPFCXVi7vbxW8WtqKd5QUVW54mQPxd/xfr7+hZQuMe7YC5LZokUeEfEALUjJF4BXwPVroW5aFIPcr",
+	"TQgXzq1qGVjOdeMJTBdtkK8P2mP831IId65BvZkYtj6jhuZy9kIYbhbLLZApvkoYvEv2JvUvh1weXT+k",
+	"eTmnD/f7xJGW/DemBjWOj1y0DU5KVuUoGb3T4BO9WmjDilEyelbzjlEyumQ99hTqVYZm1Kw0+7a2/rr+",
+	"yJKdkqUbCvsdiAdbdhsMluUmWHka2+Cu7eO9PYeNw6qvuwkhDejbehiAw1S8mW+1CDxh+R3nyLn4uDEk",
+	"X3HxMaoUDEnY4FEraTpg4qGzjRjcpkJgM/uSU4U99c5yaKJkVKl89QLsS9E580o770KH+4FuvpE5ZhDo",
+	"6NJaG0ru9SRYw5Klb+VeOijc4UbiCJd2jrjOQgVh4porKaxqT1QlNDkgY8cvx2QPPEYPNJE3gqQ43D76",
+	"sRSbcfsny+ofHmi0cpOLnKZczAjXwPvKnBp7WOh4B6UviKZ5fNwKpjkBs7Vhyi7yv3+nB3982Pv9gB78",
+	"cXzw9w//+3f3j/3/82+xw/YbxqVtKlvR545idaJlXryuhapn52jN13wmWAaPzi9eOveo5dx2tClEHXS2",
+	"+bcnTx79LbLkNOdMmGfNd8NrwFfDOc5QL8EffmEL+60VKbRhNLNrpsTIj0yss5ZkdKO4YW+EFWksA/OL",
+	"cwN3oqDWHqS+gasDYMJL2RduW4CeG1Pq06Mj8u7yVWd3J8ePf4hpxhYQMellwqhiCgHlDF4AudqqQNNU",
+	"VsKQiaxERoys0f2gjiO5DWyXEpnYXX7RXNMITy3LnG9GF9OGxq5BhCwJ+ZLchv5mik/NJSup3ep51OzI",
+	"BKl96NqQsjLEio1Ey4KhVxg9wpmlOxnLmWFZLTa7XbRF+WXLWWZQvyV/HrDDXzCR2cVXwvAcFuuHAU3A",
+	"ajDemGVJMZ5hQi4ZzRaETg1TteUerzklbvWgFzhR2E0DAi/NrDbqIltiYi8YM1YdeYBp/wXvLzPuVmVG",
+	"7+ILqA1RGD3XALpB0MT7C3D1IRaG86+4NKhyR0SKQKFew9zQVkvXMYE0WuLKtwd0sqRZZGsBK3b8DEMF",
+	"NuOBEw+mpQa5wH5xW1qyDlsIdlNzCMNXT/SWR6AJ860A2TbEtpBQ78wz0AVMJ0D5uBuffHuRqkcN+syn",
+	"ZVNdjTaBDfZLsibC9S/yl2Q0pyrbSL3ryxS1kQC2ZsUKqjKSo3lpj+qQxxDFIFLCPiuIFKkn2ftRN8b6",
+	"iJqMKs3uspN3limQgeVyc0YoxkA1rAhIKWGfuDYxJ0wHDwHQK9DwHRDildSm4CJ8+vDr0Z+NCElv5z9y",
+	"lmfgTo/55mpX8LAvLS7iWhpVqxou8DaImZOKYBpA1PNTSi6iA4MHzv1KuHBhsXVs90Rmi3UCbGBLMRz4",
+	"mdEcHQgdxgrBfXczv2hDTaVDy5/8aJl+EOj5YdXS3Rixpb+OhDPRysxf9yLcvB1zlIwkz1Inq/OUHaBe",
+	"EZO2Mq7LnPrMh97vMyWrckPTTq1Ln1vdIxYslox0hRvsIcI7zVRtmVVsmpA3L58/I+51DEdxmzpFF6RF",
+	"R+eAHHT5r88Y3zJaXMpYxGP3xNwGurv1EKtnjp8pyFLbMB2tGZtRG6eX7f0Kt/SLfXWZpqFkvlIo8jDc",
+	"lUyO20SJ3BmmnZgOy9tEAMfTuJUkegewRmOu9hrMx7QBqsnY/nLqrF1H/6SCjeEeWAL5Mrt4oOvb4Wxe",
+	"gH9kbwz/9d/5wJjOt/i2XVTXSHDy5NEyCe2/37/XH/49Ko6tjyCdQ40c5PCBbUMOdhdxZyIwjr+m2NHe",
+	"yK2BOAi2Xwcw7/mvVwcPH548IuCMSIieS2UIE7KazYmRpFRsyj8FlgH41w4tpD50/zcMb3fOkw2A185W",
+	"vb3/KxgnBtHIQi99mNuWVpSMfHrViphrfC9ZuWjMZOwzH2rYTKrFalk+8nshs1YYl5xOR8mIVhlkaDIx",
+	"lUNezkE2I6+ZUjyLxlgxWhD/O9lrG9oObniGbmpIkmjHTy3NnwHIvHHjRiWbUDRePVSTgwJHVbCM00EQ",
+	"6lSWkfsJcY3jU2L/09xB7aJ9SqYOTAsaZ2Ts4DA+RfvdjQi+c8Zjxxb2EyJk821os3O8tVZbYken2TVT",
+	"zt1ef5bLG/ARZ7yyn8/5DKJSFDc8pXl8mJURaxa7gmC1cJl1ym9oi4Olf9ha4Jm/GMGOu+Fo4eHWR+lu",
+	"xdIQNMSTZ1YN6d9IZ3mNR4EVVCy8bfbGQgqUGYzq6kevl1Q7/b0vjF9zmTfO7g2uym/1hyvFZTd94vfU",
+	"mnUFZG4Tg1RQwadMx6B3DgkbRBsFF2dKfqkmTAlmmDd2d5jbk5PHJz/8sCKfvmOC7yQEeuY5lcofm0+6",
+	"gRSvrpPm0ZIA5rVyzVt2Wg+PYWBvQ6Jy3OX2/uAOEe4nmtya07SI9waBCnEVppu9guQSVje8rSVJiecE",
+	"SwxADpd7K5b76CocbLKDQRZ7TfOK3SEu0RFKHCbxixve/xXmld7qQm/n3NtA/82uXPuY794BOG6JYQRq",
+	"4URhpvfPiCy4MSwjHxkr0ajptt8SN5brU30xin56iZ8+QXna/fVwxUGsQLuGTveuU63BbuSE7J7FneS8",
+	"FY5LL61GMkqWC1SqyodCUOuDvvZyO9mDYgE5nyhqDxregOxbKVg8jD0Uf24raviyIrWwEUgYTnqAbXSN",
+	"HPXptKGwBgZYwnrN2U0fEyaLRjNYi9T7MZ/JKu5HmizeOuK5pQG5sJ/lbJk2vdIT4Uzsmuw1MURckyCK",
+	"aJ/czKVm3j1BFSMF1xpS1kDuvpkv4g4VaWhoVQ9rzLTYBbznIZQ00G9tco0DvYQ1xo6zE42xtTPdAZpc",
+	"oUk3FqCg6hgXDJhmRWkWUFAJAl40Uc47BlRcSB8Rs1fQjJGJvcMiS0Dscjm36yuEfwGE3Ex6Q2Ri2RLB",
+	"PsDx9i5eXDO1IF6qR+HWlYhy1a7yTj5VoJ8YVQmraGWxUHXFmnE1FvwYgwM0NPkPmUWaq+ZvWINwSeee",
+	"1AALF7T6Rrq6G/001x+fkb8/fvIfxNXzIOii0jG5btAdhyVt1j7CwOkXxVdtqBjgtcsTOBs/V+T0BmNs",
+	"B3K/u0pnB5VQjsiQDXPmNCVtZFm6iEZf9smKZDmfzc2mdp71lVeXme5Z9LCzrn9/+ma2xg/cF0z68are",
+	"L24JWEAR4lU+2hR/0AvUD0NHsSdqgzFzpgLx2FImKcADXC/HfR27i7sJZvMMqA/BtgDnnR2/LK6ZErKR",
+	"/GqrGKbbYGhfXfMI4iAJNwNZ5yukTocCmzjx+rnRU0sNktENVVAsAq5zTKquZdxo5HiUo1ogWWX1gfas",
+	"0iVcARslE5ZLMdPEyARhYw87k0zfQgYezrbeTDiu0TNIo24EYKd5sxYVD4P0Qsk5emmdp6WGvRWPwY7I",
+	"Mu7SucG1G4O/q4YylPnfj2iFhNn4qfzEzZtSE3wFD6USxIoxUdDfwlnM6liQ3i+3KiKxUVmAwboZAabe",
+	"vYpDLBzjXxWrgI0rrDoBFWVc2YlRAldtIBS1n7e5VHiqxJVh5e1tSKFPW3sBxdcScDtrQ7Tt6B7O5qwX",
+	"1w8EqrCwyGu9Zh2U26DKrZjAVg6/9KHHG57+QPD7MO8PdJiOJhZWSNjGNXafDNyngBBuGLfDi43P6A5u",
+	"Tcsoh3LJNmEnS4O1wyLEuD0cv7XyDsxCAK9KpXKHfrsw5hAv1kk86Z5sV2hufiVGEqwqRIw8IzTPaxun",
+	"Y/29JONNw4brNTUWy5PjJRjVq4xqKBdMEXgBNFhZGWLoLCEti+uh09kPU9kUdzmaKlplB7Tkvaya4yWW",
+	"x3VAvAV87jP2oLKjlbpQzrKvaytfLLrOpugm3KXoD441pA2dBWe+V3IhWHZGcmqsksQ1UWxaaRcGHEz2",
+	"8OSHNSnf0E1aciuee6W2jfiDFGppGBWOuSJyXVVioCYL5O3YnxMi2I2FCkBubdy3kl6s3EpD9ddYfT+M",
+	"0LP5DgmCjSyDra/EtwmzyfxXjj9aXP4QU9uW0xp0zXNDbmSVZx7tBugM1K8EFzXVHx0ObsF7tf5djdSQ",
+	"9TVwmlHQkOYscLqulshF3NA7pNtYlY2LWQRoP1KeVwoNleAxCQ0ce6y2eUjB6uvasnTA6h6fnGwEvm6I",
+	"NJ5/K5epc7c7eNhik35vSxBzdQ5gSuOF0SB/Us0kefacnDcvxpWfuhJhzL+PYzyAUjfuLSIxRCgYl+yh",
+	"ZQ0S3eqdrW9EatdDjODt3Mec91Y/59pIFW0fgCXttAdEXRvwllSrUzExsswd2GdkWKxw+Ncr42SmVRto",
+	"ih+urPq3EOnaImKIjEsQehtREZ783zoswo1wKfN8QjFYaJNg0mrgvnlVCGwN6GSwsoS9EwFlbEQLOqNI",
+	"EVc3I2gFpVZLYXzlzm2DLXVsnRuJrZ3FhUOtWOQV6qQrKduGptklC1obT7eU3HQHCdjJqKvFy/4Wghj5",
+	"QHmvsHQOxKhHDTS1e/nOaRTLVeqVFcdXJNGsaSkbJLdbSZZwVC9cazeKMZ4zEUInhn/2EG6lAHfAGuLN",
+	"cVQJ6sC5/cGdNL9183DtXrfBEABxd5Z24LOYeqvcQu5OPPBtMOvArmVLpGnH+BIjTG95zFX3tOK5OeDC",
+	"pahq/oeV4JvKbi45lypGzA1P2f4p0YVVjk6gxtoRefwTJ0fk5JiUMtMJwXBp8gM5Ig//Bj89OU6wvwV5",
+	"dEKOyN/qD47D2GcYM4y2hi+ihLITydAnmfXjvr33Ixuy2zeunyUhVvVrZK92wK8oCrpkLHhn+UDdjCKs",
+	"fQi7+xDL9tAsrezyoF6oU6Gh1opvu4HNDeCRH2BuTIltNriYRqw+6E/kGPdg5TWo6ooFW/LpQe14CwKP",
+	"ff2hCZtzkTXl6jDyH5XT9yJMAADkQ/XF3j6d1A49qz6KDLzIUOu/KcqKqbW0djU1Nqjkvag1jkDc0Il3",
+	"nM4qqjJFea4TkkrQQ2agzNrpM05nQmquD9+L9wIDQcZHtORjaIHh+ozQVhWbU0KDmnyQ/QbPE0IFJn1i",
+	"sRvYgZmz9yKolcgzlyhXKnnNM6YS17fEUMPTxrEJdYWwojhexzoi470YD/VbGfs2Qr9/aDUSqpOdoWkC",
+	"mSxIK2l5byKzxT6R6r2YhE1EsNrU68qVk3Ptaci408dtfLq0XZxGECxpGHfW/h6LsQgJ3vu6Yw4lj09O",
+	"Dt9D/VyeMoElYVxzsPOSpnN2cHJ4HFxHh8nnFy9Hyei6rn44Oj58iK/Jkgla8tHp6NHh8eEj188BrpE9",
+	"/6Prh0fov4JHLmu+1VRjZNnpuXun01vs5Ph4SZOczZrjBE0VIv1xEGddQxrXgWY6hWilL8no8fHDoeH9",
+	"eo9avYaAtFRFAUEVo6tez5vMt2TA8mP+JjxwcV+kkFmVo+cXauv9PqoB+cEO7qFbZdwcsOvaTjcMYl8L",
+	"vGPWOf09vrPmlSPs0PclWfmiE13sm7GOfXV59IGOhY8i1Dw+UO0k3aj33uCa6qSdyKLickK0XSKeAaEG",
+	"SNEUGwhZFsCLwRaGmgsw/kZ6/C2V7pctYMKmEvKmVswNhTY2n/vDLu9ou/p95J6eQ0tPy0pxt+56Hq++",
+	"nkGfwtvdaPvRo9UfNd362jQA9uZW3THmkYt28UGiGSM0z88w6S94aOaMKxQIHrRIAwTgtwhDw/SXkoWn",
+	"zWs7PNh2pfVB+uvXnFj2it2ItkF+nTjQgCRpWjL2a/9zFZq+9lrk2RLrAq3ENewDQA8cwNFn/+8vg4fx",
+	"E2vO4l6OYrC9Xv3CPd+tx6s/8g0cv3wZgP+mnK3dyPjLh5Xnd9SkjPTMZZtPl4xKqSPI4PLJmX//InTD",
+	"OEXzqcwWW0OLWM79l7Y25Upl7gwzh7PpI5j6m2v42QB3DNk6DKPQaV4x3xTS3n10VM7YN43VyejxwzVY",
+	"jG+8aT84OVn9Qd2itU0WIbc2JHVg29fGKmrePepamOSQSl77RhMfsQGWQWyKiN0R16GMrgD7EehwzgAR",
+	"7fYDJdRRQAael5B32i7UPiigtIaLDLeqXVuZ1AmhBGuuQ5V7+31CfO11HKPWlxNfYw2fB+nyoN5SQydU",
+	"s5BtBBXCW8J7oNLbT2ulusyrmWXiitHskFgyCx206zaSN3MmGDQvFYu6+lEmQaW36nqt5ZJS5rmFNizj",
+	"5fTgVymYa9iqP/JSk0rUdUiVRSmNc9UV7/04NMu0Lw4wbhXAL6igM5YdTBYHucR7PA53e9hp5YdiRFhX",
+	"nbOIhjHUILzZwdIu4buUOvvF6gcFFDwaCwLcCqzFnmR7tu7q7XCPkBR0+8Qaq+jxKWcZAWUAkAtwY8av",
+	"mSBctM/5VnPfD7lrEZeBdgu8ybZFs1bT/ZikVJBrzm7IHhJxEH4jtblb0pcbvUNgXELVUsm3zrrapbAV",
+	"VlofRKp+0sd2xd/L3viOaoahHgD9CbOwxiAUsocUCQXioI1xG/w1EEH0isoy9fTPmlq5G8lMgaHsF7YY",
+	"ISnYvgDULcu+lvDzcNvTx7CkOb/O5X8lG4fzt0AANteQ7Rd/X/2F796/ewkpGT1ZZw9hG+/4bSPUVznd",
+	"6xEwZ+NzvaW5gdsHFYsC0cNAkB2YCM7CCwjSzkdW2gucqkVpXM2X/pWMkMSjz+5fX5Ab1amr7Tv7Tqje",
+	"re2gfoSbNV+x7Js2zNxGMN8MT1so0cAlQAohW10tuA5J71KOF5LcIVPC4LEd3wfFehtWvf9TGBHafCwi",
+	"uro21U5wTQPwhhxiQ5N0aG5AF/XQeb5muzzK12zwFEE024oY8o+5DKU9rpPQnNm4MUNcr/18bVpWB80u",
+	"Fe8u6pd2abFoyiYNSnfovN4KBO2BeD+sz3QFXRAclN5P3iqEB8XTLHTbdeJCMHuARsF89BkHXsoxLplm",
+	"xifYr+YV8P7ht0vxOzzdVEpYRRxToF15ancCQafNpYQ7gPKmMjACtjEaVhGkv2rBfwcWwn4Fp/s2ELra",
+	"YnFS5c6Ggjwl5A0ke/zlxJB7tA9e3XCTzhusl9NpYlEfnE2QWG9FGMhaaFEcZyXjplVIa82b0aU/i4Om",
+	"RnutX3YKZPrSdmOMcQir++1B+BHNSSbTChTd/UPyD7s8rKuZhMkqTUVRi6MLsgcUE9PB9w/JGIsYwiwQ",
+	"sYbZLdCeLKxXsSBTynN95pM8pnXihxXcrZTPMjKpDMkklBuwPyNntDvt29fATttiZ7u63EG1xa9ytbEO",
+	"5sD9nnLI5NXfDfj1BX1xTfOKGkb8DfAmfCiVJKx6mtVsKrGk0VdLAfMy2aNi4QSy9S9ku3JL1HD/owva",
+	"wngkPFysjUK4vSsFuBvsZXVXz96KU3ufXMVXTy20oSLTrfpNdYSDJ0wz6QrDOtLU0KVDgjmIePVqP0D/",
+	"iv1U885+nbSdI31/yiFZHApe3afMdEdTyG9NzSYuSGPUdT0Y6zhG2Jclnu54MPkEvR32eG/BOizrP/qs",
+	"KrHU346pcDs7XsgYjR+lqsS3TcbuePLn6GrSXAouZphb5NUUbVj5QEOsJkuI4YWl6nDoEHbZYbvBWdfu",
+	"ulsI0JeVePm87d9vcORoRfjcFcgSa2GLYZ8MDneAEsgK22w/vqk3ApFTMlaVGNcBXnsZNRRFnctKWDL6",
+	"n1dvft3/SyPUjzLP5Q2hgEpUux6bB1AZC8FyhsgVQIqkVCnuis/dzGUO9y4h8BGIbtzUHtjE9Z3ihjCR",
+	"6a+Ag4oZFUnBWn/YYf+LqbN+t+B4aWH/ya5p5X9B6Z466fB/tEX5zlcIUhcJJVjxBi+ShauPsAfCjJ5B",
+	"9w7eAiyDNXQLAmz2rZYGjXJv4Y37CD+OxMe6PArIcYXSbymWIdEuVpZ9MkOxsnX1n1iIcKRO+07DFXwK",
+	"2tLwWBcvIxXmgbT9yfceDfC26+tvqsz1xDsIdG2ExRbeuZZag75mTEN0JXW/STdzkCx5zx5mTDns4wyu",
+	"Jts4sCT57n/eeYQeHI3Tks/a9wfboUCaob02sVvSJc1Hn+1/lprxn8Pz212gKYZxRYhfxP6PE/313MQP",
+	"1zjsC8V8ZRLXCLt97ggcd+6+EbeyEizVms9cyM5ekx4wQCWHNN/4AX/DMXpDxKuuZvo9JG/rLvGA125E",
+	"B+xRNZ4qwJp+fAkkhG+BzOyGQbt89Xu2gQ/hOK4m+8bR7NslrfcdVU/FjDWWbVeDwLVNViQ425UEfICB",
+	"H3WLsw3qWy8Gi3ntQu3aJQPoNsBfnhsYbPtr6kB3izo4r1GovR0wc3kPqzeku3oAGEdjL0HKc0awXu2w",
+	"OauFSXel9UtUsnaPhW9SMwuW+HUUtFZpy0E9DdUAEfSTy3N5g/UhuCAa6J8me+NyTjUbE1MpockloxnW",
+	"y/jLxQ/v2ux2n8zjPMswnqAJDK2l/+bEA65xRjT/g4sZ4ATef65X5kx0Lv06XOboc/DXGhpk+77/D1UH",
+	"OzFkhbxmndM96xwtOMGumcJcOqtpcAgNRmBngwJDj4wPKX5Lz+X4vkjZW4hO8K+4gCHE30rXBn9tyJyq",
+	"7E8SQbw1TppEI45Z5+BuE3Xcr4O4SkN70Zt1h1z362hdK1DVKV9nAYWNc9zvkYa3Z3uXTPM/urTxgXbw",
+	"niyI4UxZ5amQwszzBZlU2YytCLddk8u5POKVbqvX7r2vVTvHdbFZD6nDepqDlW+gZN+6I2JRwJ2qeAjh",
+	"1dqdO7GWYmehY6+o+HOpeJddky7UiMNcdSvFQSY7SAUzTIUfVOS2Y62LanDnWdZcgG9Ve8PVfR3FzUEm",
+	"hrRZ9hfN2vwraV0/cSuYYw1CKCMIl41Q9Lhw4WPEb22wcyTr6DP+Y0UmjVUUWjdunXQa+9H3rMuIwuX4",
+	"xQPnQLub02zoSI7vgZhYrQn38idRie7Ok5LPgzB4oAnPfLxOW1kqmlMa0pNWla9fx3f1OpxmNwzt6+hE",
+	"wzjofVHf2dP9e5Q2I2RDvGit7FmL3t9WBm3iMvtgLqbrHEx0/n8N2f1neePC1Fyegqow0SHIKAuqOQxK",
+	"7ndICw2E91WnvX4Srz/6xS0kjz+NGbab87ez1N0WM9tOmm/nhL6n+uLVm7pezwFJ+G6NuwW/eVNfCZ9g",
+	"ZyErRZSqbZ6b1SdPa6UUXjKaNaHqYUqhJns3Mxzo4w/6kMuj64c0L+f0ZB+j2esa9tDXO8hFq0uxBAS7",
+	"VRILcgbroizAf+qO500S41zmYHgqyJ6QWO0eKuzXY5dM1R3c9g/JeazPdrtOZROezpsMlr0xLfk4IfY/",
+	"B/+R/X168OnjSXky3j8k0NBBk9QSsrr6ZQ3NMzKGJiFjaJ0PtanH0JtinJBCaoPNGdDt1K5IPObCYoxl",
+	"E3UNfF87DJeoHOxTKKwppCEThuUNowUCG5rVZAX2bUmxqP05953KrehTF2ocLKntOypuWh18aPIAJ4Ym",
+	"bXtntjVxu5f90Ny+S/rdpj03iBIwc0HFggDqDM0KaNSa1NXAcDXTC/qJF1VRt2YpuHB/9ltK79So3ME5",
+	"pBjLIkkf6Ob+fOu55vdb2ewfIS2tr/+U8ty5qqNybzu9txbla2oH/u4g2OErCck+nWmZSnRVv7RDbA1b",
+	"Dg7gaFOz9k8Qz7aFRGKHUb61zS4yM9cOY7vyzOVuTpAe9cVazEHohy+sjIWroTQI2aNpyrRO4NyTaBPb",
+	"hCiWM6pZ0gkbdKKcLwCxD5cP018t+7aznpKT4+OmxrHltfk1y3wLWvtFq3PtwjdOhQY8UHUCcrg7y5/x",
+	"68E+FL4nbYSVuMZg3fbEu3Iitbu537PK027sHLn9zxXYGM7q0yI3VLsDRPX7HhJyz6F7EcvOXBQE4kkl",
+	"rGhZO7a++7v+gmVNfSpazbqx3kpAg9rJwgTSjXVdvDyoBBE0qur0wCKKYbSqfwHqZKyVdtxl5Uef3b+W",
+	"VgBp6PnOrzX2wl/O1P/irNzruHXwuu/JbzlLAhJiKyyw6eStFyJ1wewJwc7aLtIdcWvrgkA8Ck8H+HKX",
+	"up8rnEtXrWl2xOU2cS195yvf+cpu+Mpz11a8lkT3eEFnvgf5kVQt2bZgasYyMNpjNnSllNUbpWB6n5i5",
+	"ktVsTigR7Aaxx4q4sii4uVUti2GmcqRcI/ZbFGy5RyITLwjjlr4tZWa3wrjveP+dUH0nVF9TAEYygiVz",
+	"bqDpkCCMqpwzRXSVpoxlrqxOBjStWz/nzDcDssIMuK5y/pFByx8kfnenSjDyn48iXS1Eei8yj53ovglJ",
+	"MDXoRFDtoU9XHG5wlHW5mJ2BN6XlHJpKhWV1lZwppvX3MJxvnGjYQwfPaWjkdn3A8UiFvCF7c3lDCioq",
+	"mucLOH6WtT2RukrnWL5VZuCWdEa+zLUIXS3WoM70xzJl+Gd4ZZe6sJshhv45WAjDjuyj098/hLB8xa+Z",
+	"YFqfESr0DToiee7KxSqZMq1dye8ACNAAzoGgYEbxdNjD/KZkglQitwNhfxZQTUFbHR8cuM8PoKn4+Ayz",
+	"DXSqaGnXohnkaWJR27DPebTY7Gu3lPXqSZY55WLDQpIXShbMzFmFhc0I+wSt3kE6uX1Br4GjCSZzUCJ7",
+	"tc0Yq9aCJJ5TEBpBzw9Asj94Yq67+OGCFvkyzLUnd37x8qpk6Wbo6waOG2XcqL50+HL0fDvnOnh1YEeW",
+	"pC/+GETBMRY7b7Wdz1jJRAaAQ1SUH8fEMQIwth+SCzC1QayDFJaEyIKRKaMGqo4LZkURx2Cw4HnNbez2",
+	"sJQmPm86NoKDT1uqstgP65YbKSESYpyxmaIZy07J++r4+FF6M1/AP9i46Q5Z0I9czNxlqgRsPnofLhnN",
+	"uL3cX4f6XOLCGnq/4/l+lQaY++KM+BPXdAEUrX3iUEl+OeJ52J258I/gc4S8RQAINIGjrslnHEfbE30e",
+	"ISmzc1rxDXEFZcpK5aPT0RHof26cz15gxPGsOOme+E4uwTOMVA0etFL2gue+O0/wLGguGjz1XC94hs2x",
+	"wweukf6XD1/+fwAAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

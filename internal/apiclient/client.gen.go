@@ -399,6 +399,21 @@ func (e RunStepStatus) Valid() bool {
 	}
 }
 
+// Defines values for ServiceDryRunDryRun.
+const (
+	True ServiceDryRunDryRun = true
+)
+
+// Valid indicates whether the value is a known member of the ServiceDryRunDryRun enum.
+func (e ServiceDryRunDryRun) Valid() bool {
+	switch e {
+	case True:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for SubjectKind.
 const (
 	SubjectKindGroup SubjectKind = "group"
@@ -440,8 +455,11 @@ func (e Tier) Valid() bool {
 
 // ActionDefinition A Backstage scaffolder action that calls one Berth operation.
 type ActionDefinition struct {
-	Description string          `json:"description"`
-	Examples    []ActionExample `json:"examples"`
+	Description string `json:"description"`
+
+	// DryRunParameter The operation's boolean query parameter that checks everything and changes nothing; a scaffolder dry run calls the operation with it set to true. Absent when the operation has none (a dry run then only validates the input).
+	DryRunParameter *string         `json:"dryRunParameter,omitempty"`
+	Examples        []ActionExample `json:"examples"`
 
 	// Id Example: berth:team:create
 	Id string `json:"id"`
@@ -1066,6 +1084,26 @@ type ServiceDetail struct {
 	Service Service `json:"service"`
 }
 
+// ServiceDryRun defines model for ServiceDryRun.
+type ServiceDryRun struct {
+	Blueprint string              `json:"blueprint"`
+	DryRun    ServiceDryRunDryRun `json:"dryRun"`
+
+	// Environments Where it would deploy (all of the team's when none were asked).
+	Environments []string `json:"environments"`
+	Name         string   `json:"name"`
+
+	// Parameters The blueprint parameters with defaults filled in.
+	Parameters map[string]interface{} `json:"parameters"`
+	Team       string                 `json:"team"`
+
+	// Warnings Failures of audited policies (enforced ones refuse the request with 422).
+	Warnings []string `json:"warnings"`
+}
+
+// ServiceDryRunDryRun defines model for ServiceDryRun.DryRun.
+type ServiceDryRunDryRun bool
+
 // ServiceEnvironment defines model for ServiceEnvironment.
 type ServiceEnvironment struct {
 	// Application The Argo CD Application.
@@ -1340,6 +1378,9 @@ type ListTeamPolicyViolationsParams struct {
 
 // CreateServiceParams defines parameters for CreateService.
 type CreateServiceParams struct {
+	// DryRun Check everything creating would check (access, name, blueprint parameters, release, environments, policy preflight) and change nothing: 200 with the resolved request and audited policy warnings, or the error creating would give.
+	DryRun *bool `form:"dryRun,omitempty" json:"dryRun,omitempty"`
+
 	// IdempotencyKey Retries with the same key and body replay the first response for 24 hours.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
@@ -4784,6 +4825,33 @@ func NewCreateServiceRequestWithBody(server string, team TeamName, params *Creat
 	queryURL, err := serverURL.Parse(operationPath)
 	if err != nil {
 		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.DryRun != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "dryRun", *params.DryRun, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
 	}
 
 	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
@@ -8334,6 +8402,8 @@ type CreateServiceResponse202Headers struct {
 type CreateServiceResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ServiceDryRun
 	// JSON202 the response for an HTTP 202 `application/json` response
 	JSON202 *Run
 	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
@@ -8354,6 +8424,11 @@ type CreateServiceResponse struct {
 	ApplicationproblemJSON503 *Unavailable
 	// Headers202 the parsed response headers for an HTTP 202 response
 	Headers202 *CreateServiceResponse202Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r CreateServiceResponse) GetJSON200() *ServiceDryRun {
+	return r.JSON200
 }
 
 // GetJSON202 returns the response for an HTTP 202 `application/json` response
@@ -11997,6 +12072,13 @@ func ParseCreateServiceResponse(rsp *http.Response) (*CreateServiceResponse, err
 	}
 
 	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ServiceDryRun
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 202:
 		var dest Run
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {

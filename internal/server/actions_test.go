@@ -27,6 +27,13 @@ func TestActionExamplesRun(t *testing.T) {
 		}
 		return 0
 	})
+	for _, item := range list {
+		a := item.(map[string]any)
+		want := map[string]any{"berth:service:create": "dryRun"}[a["id"].(string)]
+		if a["dryRunParameter"] != want {
+			t.Errorf("%s: dryRunParameter %v, want %v", a["id"], a["dryRunParameter"], want)
+		}
+	}
 	param := regexp.MustCompile(`\{([^}]+)\}`)
 	for _, item := range list {
 		a := item.(map[string]any)

@@ -80,6 +80,14 @@ func (s *Server) CreateService(ctx context.Context, req api.CreateServiceRequest
 	if b.Environments != nil {
 		in.Environments = *b.Environments
 	}
+	if req.Params.DryRun != nil && *req.Params.DryRun {
+		svc, warnings, err := prov.DryRun(ctx, p, req.Team, in)
+		if err != nil {
+			return nil, err
+		}
+		return api.CreateService200JSONResponse{DryRun: true, Team: svc.TeamName, Name: svc.Name, Blueprint: svc.Blueprint,
+			Environments: svc.Environments, Parameters: svc.Parameters, Warnings: append([]string{}, warnings...)}, nil
+	}
 	run, err := prov.Create(ctx, p, req.Team, in)
 	if err != nil {
 		return nil, err

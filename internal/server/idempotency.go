@@ -34,7 +34,9 @@ func idempotency(st *store.Store, log *slog.Logger) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			key := c.Request().Header.Get("Idempotency-Key")
-			if c.Request().Method != http.MethodPost || key == "" {
+			// A dry run changes nothing, so there is nothing to make safe to retry; claiming
+			// the key would make the real request with it replay the dry run's answer.
+			if c.Request().Method != http.MethodPost || key == "" || c.QueryParam("dryRun") == "true" {
 				return next(c)
 			}
 			p, ok := access.PrincipalFrom(c.Request().Context())

@@ -80,3 +80,33 @@ func TestTeamDeletionTakesItsPolicyOverrides(t *testing.T) {
 		t.Fatalf("audit of the deletion: %v", d)
 	}
 }
+
+// A dry run checks what creating checks, preflight included, and changes nothing.
+func TestCreateServiceDryRun(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	e.seed()
+	body := map[string]any{"name": "edge", "blueprint": "go-api", "image": "registry.example.com/payments/edge", "tag": "1.0.0", "environments": []string{"dev"}}
+	dry := e.must(200, e.do("ed", "POST", "/api/v1/teams/payments/services?dryRun=true", body, "Idempotency-Key", "edge-1")).json(t)
+	if dry["dryRun"] != true || dry["team"] != "payments" || dry["parameters"].(map[string]any)["replicas"] == nil || len(dry["warnings"].([]any)) != 0 {
+		t.Fatalf("dry run: %v", dry)
+	}
+	e.must(404, e.do("ed", "GET", "/api/v1/teams/payments/services/edge", nil))
+	if n := len(e.must(200, e.do("root", "GET", "/api/v1/audit-events?action=service.create", nil)).json(t)["items"].([]any)); n != 0 {
+		t.Fatalf("a dry run was audited %d times", n)
+	}
+	// The key the dry run carried still belongs to the real request.
+	e.must(202, e.do("ed", "POST", "/api/v1/teams/payments/services", body, "Idempotency-Key", "edge-1"))
+	e.must(409, e.do("ed", "POST", "/api/v1/teams/payments/services?dryRun=true", body))
+	e.must(403, e.do("vi", "POST", "/api/v1/teams/payments/services?dryRun=true", body))
+
+	latest := map[string]any{"name": "edge2", "blueprint": "go-api", "image": "registry.example.com/payments/edge", "tag": "latest", "environments": []string{"dev"}}
+	p := e.must(422, e.do("ed", "POST", "/api/v1/teams/payments/services?dryRun=true", latest)).json(t)
+	if p["type"] != "urn:berth:problem:policy-violation" {
+		t.Fatalf("enforced failure: %v", p)
+	}
+	e.must(200, e.do("root", "PUT", "/api/v1/teams/payments/policies/disallow-latest-tag", map[string]any{"mode": "audit"}))
+	warned := e.must(200, e.do("ed", "POST", "/api/v1/teams/payments/services?dryRun=true", latest)).json(t)
+	if w := warned["warnings"].([]any); len(w) == 0 || !strings.Contains(w[0].(string), "disallow-latest-tag") {
+		t.Fatalf("audited failure: %v", warned)
+	}
+}

@@ -33,9 +33,24 @@ export function berthAction(client: BerthClient, def: ActionDefinition): Templat
       }
       const where = `${def.method} ${def.path}`;
       if (ctx.isDryRun && def.method !== 'GET') {
-        ctx.logger.info(`Dry run: would call ${where} with ${JSON.stringify(values)}; nothing was changed in Berth`);
+        // Berth checks what it can without changing anything (access, names, parameters,
+        // policy preflight) where the operation has a dry-run parameter.
+        let checked: Json = {};
+        if (def.dryRunParameter) {
+          try {
+            checked = ((await client.call(def.method, def.path, values, { token, query: { [def.dryRunParameter]: 'true' } })).body ?? {}) as Json;
+          } catch (e) {
+            if (e instanceof BerthError) throw new Error(`${def.id} (dry run): ${e.message}`);
+            throw e;
+          }
+          for (const w of (checked.warnings as string[] | undefined) ?? []) ctx.logger.warn(`Berth: ${w}`);
+          ctx.logger.info(`Dry run: Berth accepts ${where}; nothing was changed`);
+        } else {
+          ctx.logger.info(`Dry run: would call ${where} with ${JSON.stringify(values)}; nothing was changed in Berth`);
+        }
         for (const name of Object.keys(output.properties ?? {})) {
-          if (name in values) ctx.output(name, values[name] as any);
+          const v = name in checked ? checked[name] : values[name];
+          if (v !== undefined) ctx.output(name, v as any);
         }
         return;
       }

@@ -78,10 +78,22 @@ describe('scaffolder module', () => {
     await expect(action('berth:policy:set').handler(toggle as any)).rejects.toThrow(/403|platform admin|Forbidden/i);
   });
 
-  it('changes nothing in a dry run', async () => {
-    const ctx = { ...createMockActionContext({ input: { name: 'dry' }, secrets: { backstageToken: berth.userToken('user:default/jane') } }), isDryRun: true };
+  it('changes nothing in a dry run, and lets Berth check where it can', async () => {
+    const jane = berth.userToken('user:default/jane');
+    const ctx = { ...createMockActionContext({ input: { name: 'dry' }, secrets: { backstageToken: jane } }), isDryRun: true };
     await action('berth:team:create').handler(ctx as any);
     await expect(admin().call('GET', '/api/v1/teams/{team}', { team: 'dry' })).rejects.toMatchObject({ status: 404 });
+
+    // berth:service:create has Berth's dry run: the policy preflight speaks before any commit.
+    expect(action('berth:service:create').supportsDryRun).toBe(true);
+    const svc = { team: 'orders', name: 'cart', blueprint: 'go-api', image: 'registry.example.com/orders/cart', environments: ['dev'] };
+    const latest = { ...createMockActionContext({ input: { ...svc, tag: 'latest' }, secrets: { backstageToken: jane } }), isDryRun: true };
+    await expect(action('berth:service:create').handler(latest as any)).rejects.toThrow(/dry run.*disallow-latest-tag.*Fix:/);
+    const outputs: Record<string, unknown> = {};
+    const ok = { ...createMockActionContext({ input: { ...svc, tag: '1.0.0' }, secrets: { backstageToken: jane } }), isDryRun: true };
+    ok.output = ((k: string, v: unknown) => (outputs[k] = v)) as any;
+    await action('berth:service:create').handler(ok as any);
+    await expect(admin().getService('orders', 'cart')).rejects.toMatchObject({ status: 404 });
   });
 
   // Every action's documented example, run through the registered handler as a platform

@@ -122,7 +122,7 @@ export class BerthClient {
    * Calls an operation by method and path template as an action definition names it: path
    * parameters come out of input, the rest is the JSON body (none for GET and DELETE).
    */
-  async call(method: string, pathTemplate: string, input: Record<string, unknown>, o?: CallOptions): Promise<{ status: number; body: unknown }> {
+  async call(method: string, pathTemplate: string, input: Record<string, unknown>, o?: CallOptions & { query?: Record<string, string> }): Promise<{ status: number; body: unknown }> {
     const rest: Record<string, unknown> = { ...input };
     const path = pathTemplate.replace(/\{([^}]+)\}/g, (_, name: string) => {
       const v = rest[name];
@@ -133,7 +133,8 @@ export class BerthClient {
     const headers = await this.headers(o);
     const hasBody = method !== 'GET' && method !== 'DELETE';
     if (hasBody) headers['Content-Type'] = 'application/json';
-    const res = await (this.opts.fetch ?? globalThis.fetch)(`${await this.base()}${path}`, {
+    const query = o?.query && Object.keys(o.query).length ? `?${new URLSearchParams(o.query)}` : '';
+    const res = await (this.opts.fetch ?? globalThis.fetch)(`${await this.base()}${path}${query}`, {
       method,
       headers,
       body: hasBody ? JSON.stringify(rest) : undefined,

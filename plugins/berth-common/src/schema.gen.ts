@@ -1013,6 +1013,21 @@ export interface components {
             type: string;
             message: string;
         };
+        ServiceDryRun: {
+            /** @enum {boolean} */
+            dryRun: true;
+            team: string;
+            name: string;
+            blueprint: string;
+            /** @description Where it would deploy (all of the team's when none were asked). */
+            environments: string[];
+            /** @description The blueprint parameters with defaults filled in. */
+            parameters: {
+                [key: string]: unknown;
+            };
+            /** @description Failures of audited policies (enforced ones refuse the request with 422). */
+            warnings: string[];
+        };
         ServiceDetail: {
             service: components["schemas"]["Service"];
             environments: components["schemas"]["ServiceEnvironment"][];
@@ -1222,6 +1237,8 @@ export interface components {
                 [key: string]: unknown;
             };
             supportsDryRun: boolean;
+            /** @description The operation's boolean query parameter that checks everything and changes nothing; a scaffolder dry run calls the operation with it set to true. Absent when the operation has none (a dry run then only validates the input). */
+            dryRunParameter?: string;
             examples: components["schemas"]["ActionExample"][];
         };
         ActionExample: {
@@ -2132,7 +2149,10 @@ export interface operations {
     };
     createService: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Check everything creating would check (access, name, blueprint parameters, release, environments, policy preflight) and change nothing: 200 with the resolved request and audited policy warnings, or the error creating would give. */
+                dryRun?: boolean;
+            };
             header?: {
                 /** @description Retries with the same key and body replay the first response for 24 hours. */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
@@ -2148,6 +2168,15 @@ export interface operations {
             };
         };
         responses: {
+            /** @description Dry run; nothing was changed. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ServiceDryRun"];
+                };
+            };
             /** @description Accepted; follow the run at Location. */
             202: {
                 headers: {
