@@ -45,7 +45,8 @@ type Reports struct {
 }
 
 type clusterReports struct {
-	store  cache.Store
+	// store is indexed by namespace (the dynamic informer's default index).
+	store  cache.Indexer
 	synced cache.InformerSynced
 	// problem says why the cluster's reports cannot be read ("" when they can).
 	problem string
@@ -93,7 +94,7 @@ func (r *Reports) Watch(ctx context.Context, cluster string, cfg *rest.Config) {
 	factory := dynamicinformer.NewDynamicSharedInformerFactory(dyn, 10*time.Minute)
 	inf := factory.ForResource(ReportGVR).Informer()
 	r.mu.Lock()
-	cr.store, cr.synced, cr.problem = inf.GetStore(), inf.HasSynced, ""
+	cr.store, cr.synced, cr.problem = inf.GetIndexer(), inf.HasSynced, ""
 	r.mu.Unlock()
 	factory.Start(ctx.Done())
 	<-ctx.Done()
@@ -151,12 +152,19 @@ func (r *Reports) Failing(cluster string, namespaces map[string]bool) []Reported
 		return nil
 	}
 	var out []Reported
-	for _, item := range cr.store.List() {
-		u, ok := item.(*unstructured.Unstructured)
-		if !ok || !namespaces[u.GetNamespace()] {
-			continue
+	for ns := range namespaces {
+		items, err := cr.store.ByIndex(cache.NamespaceIndex, ns)
+		if err != nil { // no namespace index: scan
+			items = slices.DeleteFunc(cr.store.List(), func(o any) bool {
+				u, ok := o.(*unstructured.Unstructured)
+				return !ok || u.GetNamespace() != ns
+			})
 		}
-		out = append(out, failing(cluster, u)...)
+		for _, item := range items {
+			if u, ok := item.(*unstructured.Unstructured); ok {
+				out = append(out, failing(cluster, u)...)
+			}
+		}
 	}
 	return out
 }
