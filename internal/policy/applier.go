@@ -86,8 +86,20 @@ type Applier struct {
 	// Resync bounds how long drift lasts.
 	Resync time.Duration
 
-	mu      sync.Mutex
-	lastErr error
+	// ReadyGrace is how long Kyverno may take to mark a policy ready before readiness says so.
+	ReadyGrace time.Duration
+
+	mu       sync.Mutex
+	lastErr  error
+	notReady []string
+}
+
+// NotReady names the cluster's Berth policies Kyverno has not marked ready within ReadyGrace
+// (Kyverno not running, or refusing them).
+func (a *Applier) NotReady() []string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.notReady
 }
 
 // Err is why the last apply failed (nil when it succeeded).
@@ -99,7 +111,7 @@ func (a *Applier) Err() error {
 
 // NewApplier returns the applier of one cluster.
 func NewApplier(dyn dynamic.Interface, log *slog.Logger) *Applier {
-	return &Applier{dyn: dyn, log: log, trigger: make(chan struct{}, 1), Resync: time.Minute}
+	return &Applier{dyn: dyn, log: log, trigger: make(chan struct{}, 1), Resync: time.Minute, ReadyGrace: 2 * time.Minute}
 }
 
 // Trigger asks for an apply soon (after a toggle changed).
@@ -171,14 +183,22 @@ func (a *Applier) Apply(ctx context.Context, svc *Service) error {
 	if err != nil {
 		return err
 	}
+	var notReady []string
 	for _, obj := range have.Items {
 		if want[obj.GetName()] {
+			ready, _, _ := unstructured.NestedBool(obj.Object, "status", "conditionStatus", "ready")
+			if !ready && time.Since(obj.GetCreationTimestamp().Time) > a.ReadyGrace {
+				notReady = append(notReady, obj.GetName())
+			}
 			continue
 		}
 		if err := res.Delete(ctx, obj.GetName(), metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
 			return fmt.Errorf("delete %s: %w", obj.GetName(), err)
 		}
 	}
+	a.mu.Lock()
+	a.notReady = notReady
+	a.mu.Unlock()
 	return nil
 }
 

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/rest"
@@ -17,6 +18,9 @@ import (
 // PolicyReports: its Attach is a tenancy.Fleet attachment, so registered clusters get the
 // policies as soon as they join and stop being watched when they leave.
 type Clusters struct {
+	// ReadyGrace overrides the appliers' (tests).
+	ReadyGrace time.Duration
+
 	svc     *Service
 	reports *Reports
 	log     *slog.Logger
@@ -41,6 +45,9 @@ func (c *Clusters) Attach(ctx context.Context, cluster string, cfg *rest.Config)
 		return
 	}
 	a := NewApplier(dyn, log)
+	if c.ReadyGrace > 0 {
+		a.ReadyGrace = c.ReadyGrace
+	}
 	c.mu.Lock()
 	c.appliers[cluster] = a
 	c.mu.Unlock()
@@ -71,6 +78,10 @@ func (c *Clusters) Check(context.Context) error {
 	for cluster, a := range c.appliers {
 		if err := a.Err(); err != nil {
 			problems = append(problems, fmt.Sprintf("cluster %s: policies not applied: %v", clusterLabel(cluster), err))
+		}
+		if names := a.NotReady(); len(names) > 0 {
+			problems = append(problems, fmt.Sprintf("cluster %s: Kyverno has not made %d policies ready (%s): is Kyverno running there?",
+				clusterLabel(cluster), len(names), strings.Join(names[:min(3, len(names))], ", ")))
 		}
 	}
 	c.mu.Unlock()

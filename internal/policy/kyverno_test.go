@@ -245,6 +245,18 @@ func TestClustersApplyOnChange(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = edge.Down() })
+	// With Kyverno's CRDs but no Kyverno, policies are accepted and never made ready.
+	clusters.ReadyGrace = time.Second
+	idleCtx, stopIdle := context.WithCancel(ctx)
+	idleDone := make(chan struct{})
+	go func() { clusters.Attach(idleCtx, "idle", edge.Config); close(idleDone) }()
+	plane.Eventually(t, 30*time.Second, "readiness names the cluster whose Kyverno does not run", func() (bool, error) {
+		clusters.Trigger() // apply again, past the grace
+		err := clusters.Check(t.Context())
+		return err != nil && strings.Contains(err.Error(), "cluster idle: Kyverno has not made") && !strings.Contains(err.Error(), "cluster default"), err
+	})
+	stopIdle()
+	<-idleDone
 	crds := edge.Dynamic.Resource(schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"})
 	for _, name := range []string{"policyreports.wgpolicyk8s.io", "validatingpolicies.policies.kyverno.io"} {
 		if err := crds.Delete(t.Context(), name, metav1.DeleteOptions{}); err != nil {
