@@ -91,7 +91,9 @@ export async function loadDefinitions(client: BerthClient, logger: LoggerService
     try {
       return await client.listActions();
     } catch (e) {
-      if (i >= attempts) throw new Error(`cannot read Berth's scaffolder actions from ${client.baseUrl}: ${e}`);
+      // A refusal (wrong token, wrong URL path) will not change by waiting.
+      const refused = e instanceof BerthError && e.status >= 400 && e.status < 500;
+      if (refused || i >= attempts) throw new Error(`cannot read Berth's scaffolder actions from ${client.baseUrl}: ${e}`);
       logger.warn(`Berth's scaffolder actions not readable yet (${e}); trying again`);
       await new Promise(r => setTimeout(r, delayMs));
     }

@@ -9,6 +9,7 @@ import { load } from 'js-yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBerth, type RunningBerth } from '../../testing/berth';
 import { runTemplate } from '../../testing/template';
+import { loadDefinitions } from './actions';
 import { scaffolderModuleBerth } from './module';
 
 let berth: RunningBerth;
@@ -45,6 +46,17 @@ describe('scaffolder module', () => {
     expect((team.schema?.input as any).required).toEqual(['name']);
     expect((team.schema?.input as any).properties.name.pattern).toBe('^[a-z]([-a-z0-9]*[a-z0-9])?$');
     expect(action('berth:policy:set').supportsDryRun).toBe(false);
+  });
+
+  it('gives up at once when Berth refuses its token, and retries while Berth is away', async () => {
+    const refused = new BerthClient({ baseUrl: berth.url, token: async () => 'not-a-token' });
+    const quiet = mockServices.logger.mock();
+    await expect(loadDefinitions(refused, quiet, 5, 1000)).rejects.toThrow(/cannot read Berth's scaffolder actions/);
+    expect(quiet.warn).not.toHaveBeenCalled();
+    const away = new BerthClient({ baseUrl: 'http://127.0.0.1:9', token: async () => berth.serviceToken });
+    const patient = mockServices.logger.mock();
+    await expect(loadDefinitions(away, patient, 3, 10)).rejects.toThrow(/cannot read/);
+    expect(patient.warn).toHaveBeenCalledTimes(2);
   });
 
   it('creates a team as the user running the template, once however often the step is retried', async () => {
