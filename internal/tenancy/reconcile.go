@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -67,6 +69,9 @@ type Reconciler struct {
 
 	mu     sync.Mutex
 	lastRV map[string]string // resourceVersion each object had after our last apply
+	// watchErrs holds, per kind, why its informer cannot list or watch (permissions, an
+	// API the cluster lacks), until it syncs.
+	watchErrs map[string]string
 
 	// OnDrift, if set, is told of every repaired object (for metrics).
 	OnDrift func(kind string)
@@ -81,7 +86,7 @@ func NewReconciler(st *store.Store, cs kubernetes.Interface, o ReconcilerOptions
 	if o.Workers == 0 {
 		o.Workers = 2
 	}
-	r := &Reconciler{store: st, kube: cs, opts: o, log: log, lastRV: map[string]string{},
+	r := &Reconciler{store: st, kube: cs, opts: o, log: log, lastRV: map[string]string{}, watchErrs: map[string]string{},
 		queue: workqueue.NewTypedRateLimitingQueueWithConfig(workqueue.DefaultTypedControllerRateLimiter[string](),
 			workqueue.TypedRateLimitingQueueConfig[string]{Name: "tenancy"})}
 	r.factory = informers.NewSharedInformerFactoryWithOptions(cs, o.Resync, informers.WithTweakListOptions(func(lo *metav1.ListOptions) {
@@ -92,9 +97,15 @@ func NewReconciler(st *store.Store, cs kubernetes.Interface, o ReconcilerOptions
 		UpdateFunc: func(_, obj any) { r.enqueueFor(obj) },
 		DeleteFunc: func(obj any) { r.enqueueFor(obj) },
 	}
-	for _, inf := range []cache.SharedIndexInformer{core.Namespaces().Informer(), core.ResourceQuotas().Informer(), core.LimitRanges().Informer(),
-		net.NetworkPolicies().Informer(), rbac.RoleBindings().Informer(), rbac.ClusterRoles().Informer()} {
+	for kind, inf := range map[string]cache.SharedIndexInformer{"namespaces": core.Namespaces().Informer(), "resourcequotas": core.ResourceQuotas().Informer(),
+		"limitranges": core.LimitRanges().Informer(), "networkpolicies": net.NetworkPolicies().Informer(),
+		"rolebindings": rbac.RoleBindings().Informer(), "clusterroles": rbac.ClusterRoles().Informer()} {
 		_, _ = inf.AddEventHandler(handler)
+		_ = inf.SetWatchErrorHandler(func(_ *cache.Reflector, err error) {
+			r.mu.Lock()
+			r.watchErrs[kind] = err.Error()
+			r.mu.Unlock()
+		})
 		r.synced = append(r.synced, inf.HasSynced)
 	}
 	r.namespaces, r.quotas, r.limitRanges = core.Namespaces().Lister(), core.ResourceQuotas().Lister(), core.LimitRanges().Lister()
@@ -133,7 +144,11 @@ func (r *Reconciler) Run(ctx context.Context) error {
 	defer r.queue.ShutDown()
 	r.factory.Start(ctx.Done())
 	defer r.factory.Shutdown()
-	if !cache.WaitForCacheSync(ctx.Done(), r.synced...) {
+	waiting, stopWaiting := context.WithCancel(ctx)
+	go r.reportUnsynced(waiting)
+	synced := cache.WaitForCacheSync(ctx.Done(), r.synced...)
+	stopWaiting()
+	if !synced {
 		return errors.New("tenancy: informer caches did not sync")
 	}
 	go r.resyncLoop(ctx)
@@ -145,6 +160,41 @@ func (r *Reconciler) Run(ctx context.Context) error {
 	}
 	<-ctx.Done()
 	return nil
+}
+
+// reportUnsynced tells the environments placed on this cluster why nothing happens while the
+// informers cannot sync (Berth lacks a permission there, say), until ctx ends.
+func (r *Reconciler) reportUnsynced(ctx context.Context) {
+	t := time.NewTicker(5 * time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		r.mu.Lock()
+		var problems []string
+		for kind, err := range r.watchErrs {
+			problems = append(problems, kind+": "+err)
+		}
+		r.mu.Unlock()
+		if len(problems) == 0 {
+			continue
+		}
+		slices.Sort(problems)
+		msg := "Berth cannot read the cluster yet: " + strings.Join(problems, "; ")
+		r.log.Warn("tenancy informers not synced", "problems", problems)
+		envs, err := r.store.Q().ListEnvironments(ctx, "")
+		if err != nil {
+			continue
+		}
+		for _, e := range envs {
+			if e.Cluster == r.cluster && e.Phase != PhaseReady && e.Message != msg {
+				_ = r.store.Q().SetEnvironmentStatus(ctx, e.ID, e.Phase, msg, e.AppliedAt, e.DriftRepairedAt)
+			}
+		}
+	}
 }
 
 func (r *Reconciler) resyncLoop(ctx context.Context) {

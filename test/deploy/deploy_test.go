@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -23,6 +24,7 @@ import (
 	"github.com/berth-platform/berth/internal/policy"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
@@ -42,8 +44,9 @@ var gvrs = map[string]schema.GroupVersionResource{
 	"RoleBinding":        {Group: "rbac.authorization.k8s.io", Version: "v1", Resource: "rolebindings"},
 }
 
-// apply server-side applies a manifest file's objects as the plane's admin.
-func apply(t *testing.T, p *plane.Plane, file string) {
+// apply server-side applies a manifest file's objects as the plane's admin, each changed by
+// edit first when given.
+func apply(t *testing.T, p *plane.Plane, file string, edit ...func(*unstructured.Unstructured)) {
 	t.Helper()
 	raw, err := os.ReadFile(filepath.Join("..", "..", "deploy", "kubernetes", file))
 	if err != nil {
@@ -54,19 +57,25 @@ func apply(t *testing.T, p *plane.Plane, file string) {
 		t.Fatal(err)
 	}
 	for _, o := range objs {
+		for _, e := range edit {
+			e(o)
+		}
 		gvr, ok := gvrs[o.GetKind()]
 		if !ok {
 			t.Fatalf("%s: no resource known for kind %s", file, o.GetKind())
 		}
 		body, _ := json.Marshal(o.Object)
 		res := p.Dynamic.Resource(gvr)
+		// Not t.Context(): apply also runs in cleanups, after the test's context ends.
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		force := true
 		opts := metav1.PatchOptions{FieldManager: "deploy-test", Force: &force}
 		if ns := o.GetNamespace(); ns != "" {
-			_, err = res.Namespace(ns).Patch(t.Context(), o.GetName(), types.ApplyPatchType, body, opts)
+			_, err = res.Namespace(ns).Patch(ctx, o.GetName(), types.ApplyPatchType, body, opts)
 		} else {
-			_, err = res.Patch(t.Context(), o.GetName(), types.ApplyPatchType, body, opts)
+			_, err = res.Patch(ctx, o.GetName(), types.ApplyPatchType, body, opts)
 		}
+		cancel()
 		if err != nil {
 			t.Fatalf("%s: apply %s %s: %v", file, o.GetKind(), o.GetName(), err)
 		}
@@ -129,6 +138,30 @@ func eventually(t *testing.T, what string, f func() (bool, any)) {
 	t.Fatalf("%s: not after 120 s; last: %v", what, last)
 }
 
+// serve runs Berth against the plane through kubeconfig, with one environment per team.
+func serve(t *testing.T, kubeconfig string) berth {
+	t.Helper()
+	var c config.Config
+	fs := config.NewFlagSet("berth serve", &c)
+	if err := config.Parse(fs, []string{"--addr", "127.0.0.1:0", "--data-dir", t.TempDir(), "--kubeconfig", kubeconfig,
+		"--service-tokens", "ci=ci-token-0123456789", "--platform-admins", "service:ci", "--environments", "dev",
+		"--namespace-pattern", "deploy-{team}-{env}"}, &c); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	ready := make(chan string, 1)
+	done := make(chan error, 1)
+	go func() { done <- cli.Serve(ctx, &c, slog.New(slog.NewTextHandler(io.Discard, nil)), ready) }()
+	t.Cleanup(func() { cancel(); <-done })
+	select {
+	case addr := <-ready:
+		return berth{t: t, url: "http://" + addr}
+	case err := <-done:
+		t.Fatal(err)
+	}
+	return berth{}
+}
+
 func TestBerthRunsWithTheDeployedPermissions(t *testing.T) {
 	p := plane.Get(t)
 	apply(t, p, "namespace.yaml")
@@ -144,26 +177,7 @@ func TestBerthRunsWithTheDeployedPermissions(t *testing.T) {
 		t.Fatalf("the service account lists Secrets in kube-system: %v", err)
 	}
 
-	var c config.Config
-	fs := config.NewFlagSet("berth serve", &c)
-	if err := config.Parse(fs, []string{"--addr", "127.0.0.1:0", "--data-dir", t.TempDir(), "--kubeconfig", kubeconfig,
-		"--service-tokens", "ci=ci-token-0123456789", "--platform-admins", "service:ci", "--environments", "dev",
-		"--namespace-pattern", "deploy-{team}-{env}"}, &c); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	ready := make(chan string, 1)
-	done := make(chan error, 1)
-	go func() { done <- cli.Serve(ctx, &c, slog.New(slog.NewTextHandler(io.Discard, nil)), ready) }()
-	t.Cleanup(func() { cancel(); <-done })
-	var b berth
-	select {
-	case addr := <-ready:
-		b = berth{t: t, url: "http://" + addr}
-	case err := <-done:
-		t.Fatal(err)
-	}
-
+	b := serve(t, kubeconfig)
 	team := fmt.Sprintf("d%d", time.Now().UnixNano()%100000)
 	if code, body := b.call("POST", "/api/v1/teams", map[string]any{"name": team}); code != 201 {
 		t.Fatalf("create team: %d %v", code, body)
@@ -213,4 +227,38 @@ func TestBerthRunsWithTheDeployedPermissions(t *testing.T) {
 	if code := cli.Run(t.Context(), []string{"policy", "test", filepath.Join("..", "..", "deploy", "kubernetes")}, &out, &errOut); code != 0 {
 		t.Fatalf("berth policy test deploy/kubernetes: exit %d\n%s%s", code, out.String(), errOut.String())
 	}
+}
+
+// Without a permission it needs, Berth says so on the environments it cannot set up, and
+// carries on once the permission is granted.
+func TestAMissingPermissionIsExplained(t *testing.T) {
+	p := plane.Get(t)
+	apply(t, p, "namespace.yaml")
+	withoutNetworkPolicies := func(o *unstructured.Unstructured) {
+		if o.GetKind() != "ClusterRole" {
+			return
+		}
+		rules, _, _ := unstructured.NestedSlice(o.Object, "rules")
+		rules = slices.DeleteFunc(rules, func(r any) bool {
+			return slices.Contains(r.(map[string]any)["resources"].([]any), any("networkpolicies"))
+		})
+		_ = unstructured.SetNestedSlice(o.Object, rules, "rules")
+	}
+	apply(t, p, "rbac.yaml", withoutNetworkPolicies)
+	t.Cleanup(func() { apply(t, p, "rbac.yaml") })
+	b := serve(t, asServiceAccount(t, p))
+	team := fmt.Sprintf("m%d", time.Now().UnixNano()%100000)
+	if code, body := b.call("POST", "/api/v1/teams", map[string]any{"name": team}); code != 201 {
+		t.Fatalf("create team: %d %v", code, body)
+	}
+	eventually(t, "the environment says what Berth cannot read", func() (bool, any) {
+		_, env := b.call("GET", "/api/v1/teams/"+team+"/environments/dev", nil)
+		msg, _ := env["message"].(string)
+		return env["phase"] == "Pending" && strings.Contains(msg, "networkpolicies") && strings.Contains(msg, "forbidden"), env
+	})
+	apply(t, p, "rbac.yaml")
+	eventually(t, "the environment once permitted", func() (bool, any) {
+		_, env := b.call("GET", "/api/v1/teams/"+team+"/environments/dev", nil)
+		return env["phase"] == "Ready", env
+	})
 }
