@@ -145,6 +145,9 @@ func TestTogglesDriveKyverno(t *testing.T) {
 	if other, err := svc.Violations(t.Context(), admin, strict, policy.ViolationFilter{}); err != nil || other.Total != 0 {
 		t.Fatalf("the strict team sees the lax team's violation: %+v %v", other, err)
 	}
+	if _, err := svc.Violations(t.Context(), admin, lax, policy.ViolationFilter{Environment: "nowhere"}); !errors.Is(err, errs.ErrNotFound) {
+		t.Fatalf("unknown environment filter: %v", err)
+	}
 	if _, err := svc.Violations(t.Context(), admin, lax, policy.ViolationFilter{Policy: "no-such-policy"}); !errors.Is(err, errs.ErrInvalid) {
 		t.Fatalf("unknown policy filter: %v", err)
 	}

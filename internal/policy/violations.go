@@ -91,6 +91,9 @@ func (s *Service) Violations(ctx context.Context, p access.Principal, team strin
 			placed = append(placed, e)
 		}
 	}
+	if f.Environment != "" && len(placed) == 0 {
+		return Violations{}, fmt.Errorf("%w: team %s has no environment %q", errs.ErrNotFound, team, f.Environment)
+	}
 	reported, incomplete := s.reported(placed)
 	var all []Violation
 	for _, v := range reported {
