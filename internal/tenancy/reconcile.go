@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"slices"
-	"strings"
 	"sync"
 	"time"
 
@@ -160,41 +158,6 @@ func (r *Reconciler) Run(ctx context.Context) error {
 	}
 	<-ctx.Done()
 	return nil
-}
-
-// reportUnsynced tells the environments placed on this cluster why nothing happens while the
-// informers cannot sync (Berth lacks a permission there, say), until ctx ends.
-func (r *Reconciler) reportUnsynced(ctx context.Context) {
-	t := time.NewTicker(5 * time.Second)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		r.mu.Lock()
-		var problems []string
-		for kind, err := range r.watchErrs {
-			problems = append(problems, kind+": "+err)
-		}
-		r.mu.Unlock()
-		if len(problems) == 0 {
-			continue
-		}
-		slices.Sort(problems)
-		msg := "Berth cannot read the cluster yet: " + strings.Join(problems, "; ")
-		r.log.Warn("tenancy informers not synced", "problems", problems)
-		envs, err := r.store.Q().ListEnvironments(ctx, "")
-		if err != nil {
-			continue
-		}
-		for _, e := range envs {
-			if e.Cluster == r.cluster && e.Phase != PhaseReady && e.Message != msg {
-				_ = r.store.Q().SetEnvironmentStatus(ctx, e.ID, e.Phase, msg, e.AppliedAt, e.DriftRepairedAt)
-			}
-		}
-	}
 }
 
 func (r *Reconciler) resyncLoop(ctx context.Context) {
