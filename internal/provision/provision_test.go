@@ -18,6 +18,7 @@ import (
 	"github.com/berth-platform/berth/internal/gitops"
 	"github.com/berth-platform/berth/internal/kube"
 	"github.com/berth-platform/berth/internal/plane"
+	"github.com/berth-platform/berth/internal/policy"
 	"github.com/berth-platform/berth/internal/provision"
 	"github.com/berth-platform/berth/internal/store"
 	"github.com/berth-platform/berth/internal/store/storetest"
@@ -109,7 +110,9 @@ func newFixture(t testing.TB, pattern string, ro ...remoteOptions) *fixture {
 	catalog, _ := blueprint.Load("")
 	f := &fixture{pattern: pattern, p: p, st: st, ten: ten, remote: o.bare, deps: provision.Deps{Store: st, Tenancy: ten, Blueprints: catalog, Repo: repo,
 		RepoURL: url, Argo: argo, AsUser: kc.AsUser, IngressNamespace: "ingress-nginx", ManualSync: []string{"prod"},
-		RolloutTimeout: 2 * time.Minute, Log: log}}
+		RolloutTimeout: 2 * time.Minute, Log: log,
+		// Preflight as serve wires it, so runs (and the latency benchmark) include it.
+		Preflight: policy.NewService(policy.MustLoad(), st, ten, nil).Preflight}}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { _ = rec.Run(ctx); close(done) }()
