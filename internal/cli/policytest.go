@@ -16,6 +16,7 @@ import (
 
 	"github.com/berth-platform/berth/internal/apiclient"
 	"github.com/berth-platform/berth/internal/policy"
+	"k8s.io/utils/ptr"
 )
 
 const policyUsage = `Usage:
@@ -232,17 +233,10 @@ func remoteCheck(server, tokenFile, team, namespace string) (func(context.Contex
 		var out []policy.Finding
 		for _, v := range res.JSON200.Violations {
 			out = append(out, policy.Finding{Policy: v.Policy, Title: v.Title, Severity: v.Severity, Mode: string(v.Mode),
-				Kind: v.Kind, Namespace: deref(v.Namespace), Name: v.Name, Message: v.Message, Remediation: v.Remediation})
+				Kind: v.Kind, Namespace: ptr.Deref(v.Namespace, ""), Name: v.Name, Message: v.Message, Remediation: v.Remediation})
 		}
 		return out, res.JSON200.Objects, nil
 	}, nil
-}
-
-func deref(s *string) string {
-	if s == nil {
-		return ""
-	}
-	return *s
 }
 
 type fileFinding struct {

@@ -4,14 +4,15 @@
 package bench
 
 import (
-	"fmt"
 	"os"
 	"path/filepath"
+
+	"github.com/berth-platform/berth/internal/kube"
 )
 
 // Write replaces test/bench/<name> with content.
 func Write(name, content string) error {
-	root, err := repoRoot()
+	root, err := kube.RepoRoot()
 	if err != nil {
 		return err
 	}
@@ -20,19 +21,4 @@ func Write(name, content string) error {
 		return err
 	}
 	return os.WriteFile(path, []byte(content), 0o644)
-}
-
-func repoRoot() (string, error) {
-	dir, err := os.Getwd()
-	for err == nil {
-		if _, serr := os.Stat(filepath.Join(dir, "go.mod")); serr == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			break
-		}
-		dir = parent
-	}
-	return "", fmt.Errorf("no go.mod above the working directory")
 }

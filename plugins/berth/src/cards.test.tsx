@@ -62,6 +62,28 @@ describe('entity cards against a real Berth', () => {
     expect(screen.getAllByText('unknown').length).toBe(4);
   });
 
+  it('the environments and Argo CD cards of one page share one read of the service', async () => {
+    let reads = 0;
+    const counting = new BerthClient({
+      baseUrl: berth.url,
+      token: async () => berth.userToken('user:default/jane'),
+      fetch: (input: any, init?: any) => {
+        if (String(input.url ?? input).includes('/services/fraud-api')) reads++;
+        return globalThis.fetch(input, init);
+      },
+    });
+    const page = (
+      <EntityProvider entity={entity}>
+        {createExtensionTester(environmentsCard).reactElement()}
+        {createExtensionTester(argoCard).reactElement()}
+      </EntityProvider>
+    );
+    renderInTestApp(page, { apis: [[berthApiRef, counting]] });
+    await screen.findByTestId('berth-argocd', {}, { timeout: 10_000 });
+    await screen.findByTestId('berth-environments', {}, { timeout: 10_000 });
+    expect(reads).toBe(1);
+  });
+
   it('policy violations: says why Berth cannot tell', async () => {
     renderCard(violationsCard);
     const alert = await screen.findByRole('alert', {}, { timeout: 10_000 });

@@ -1,12 +1,13 @@
 import React from 'react';
 import type { BerthClient } from '@berth-platform/backstage-plugin-berth-common';
 import { Badge, State, cell, healthKind, muted, syncKind, table, when } from './styles';
+import { serviceDetail } from './shared';
 import { useBerth } from './useBerth';
 
 /** Argo CD's sync and health per environment, with the last operation and its conditions. */
 export function ArgoView(props: { client: BerthClient; team: string; service: string }) {
   const { client, team, service } = props;
-  const s = useBerth(signal => client.getService(team, service, { signal }), [client, team, service]);
+  const s = useBerth(() => serviceDetail(client, team, service), [client, team, service]);
   if (s.loading || 'error' in s) return <State loading={s.loading} error={'error' in s ? s.error : undefined} />;
   return (
     <table style={table} data-testid="berth-argocd">

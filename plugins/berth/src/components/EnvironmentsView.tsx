@@ -1,12 +1,13 @@
 import React from 'react';
 import type { BerthClient } from '@berth-platform/backstage-plugin-berth-common';
 import { Badge, State, cell, muted, runKind, table, when } from './styles';
+import { serviceDetail } from './shared';
 import { useBerth } from './useBerth';
 
 /** A service's environments (namespace, deployed revision) and its last provisioning runs. */
 export function EnvironmentsView(props: { client: BerthClient; team: string; service: string }) {
   const { client, team, service } = props;
-  const s = useBerth(signal => client.getService(team, service, { signal }), [client, team, service]);
+  const s = useBerth(() => serviceDetail(client, team, service), [client, team, service]);
   if (s.loading || 'error' in s) return <State loading={s.loading} error={'error' in s ? s.error : undefined} />;
   const d = s.value;
   return (
