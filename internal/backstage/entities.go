@@ -13,8 +13,8 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/berth-platform/berth/internal/argocd"
 	"github.com/berth-platform/berth/internal/blueprint"
-	"github.com/berth-platform/berth/internal/gitops"
 	"github.com/berth-platform/berth/internal/store"
 )
 
@@ -128,7 +128,7 @@ func service(team string, s store.Service, blueprints *blueprint.Catalog) []Enti
 	}
 	if len(s.Environments) > 0 {
 		// The Argo CD plugin's single-application view shows the first environment (dev).
-		ann["argocd/app-name"] = gitops.AppName(team, s.Name, s.Environments[0])
+		ann["argocd/app-name"] = argocd.AppName(team, s.Name, s.Environments[0])
 	}
 	if s.Repo != "" {
 		ann["backstage.io/source-location"] = "url:" + s.Repo

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/berth-platform/berth/internal/argocd"
 	"github.com/berth-platform/berth/internal/blueprint"
 	"github.com/berth-platform/berth/internal/config"
 	"github.com/berth-platform/berth/internal/gitops"
@@ -57,7 +58,7 @@ func startProvisioning(ctx context.Context, c *config.Config, creds gitops.Crede
 	d := provision.Deps{Store: st, Tenancy: ten, Blueprints: catalog, Repo: repo, RepoURL: url, IngressNamespace: c.IngressNamespace,
 		ManualSync: c.ManualSync, Preflight: preflight, Log: log.With("loop", "provision")}
 	if kc != nil {
-		if d.Argo, err = gitops.NewArgoCD(kc.Config, c.ArgoCDNamespace, url); err != nil {
+		if d.Argo, err = argocd.New(kc.Config, c.ArgoCDNamespace, url); err != nil {
 			return nil, err
 		}
 		d.Argo.UseCredentials(creds)
@@ -67,7 +68,7 @@ func startProvisioning(ctx context.Context, c *config.Config, creds gitops.Crede
 			if err != nil {
 				return nil, fmt.Errorf("--argocd-token-file: %w", err)
 			}
-			rest, err := gitops.NewRESTClient(c.ArgoCD.Server, token, c.ArgoCD.CAFile, c.ArgoCDNamespace)
+			rest, err := argocd.NewRESTClient(c.ArgoCD.Server, token, c.ArgoCD.CAFile, c.ArgoCDNamespace)
 			if err != nil {
 				return nil, err
 			}

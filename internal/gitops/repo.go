@@ -1,7 +1,7 @@
 // Package gitops owns the GitOps repository: committing a service's rendered files as the
 // person who asked (go-git; a local bare repository by default, HTTPS or SSH remotes in
 // production), with every concurrent commit landing. Argo CD, not Berth, applies what is
-// committed; the Application objects are this package's business too.
+// committed; the Application objects are internal/argocd's.
 package gitops
 
 import (

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/berth-platform/berth/internal/access"
+	"github.com/berth-platform/berth/internal/argocd"
 	"github.com/berth-platform/berth/internal/audit"
 	"github.com/berth-platform/berth/internal/blueprint"
 	"github.com/berth-platform/berth/internal/errs"
@@ -47,7 +48,7 @@ type Deps struct {
 	// RepoURL is the GitOps repository as CI pipelines and Argo CD reach it.
 	RepoURL string
 	// Argo is nil when no cluster is configured.
-	Argo *gitops.ArgoCD
+	Argo *argocd.Client
 	// AsUser returns a client acting as the requester (impersonation); nil without a cluster.
 	AsUser           func(user string, groups []string) (kubernetes.Interface, error)
 	IngressNamespace string
@@ -158,7 +159,7 @@ type ServiceStatus struct {
 // EnvironmentStatus is one environment of a service.
 type EnvironmentStatus struct {
 	Name, Namespace, Application string
-	Argo                         *gitops.AppStatus
+	Argo                         *argocd.AppStatus
 	Error                        string
 }
 
@@ -178,7 +179,7 @@ func (s *Service) Status(ctx context.Context, p access.Principal, team, name str
 		return ServiceStatus{}, err
 	}
 	for _, e := range svc.Environments {
-		es := EnvironmentStatus{Name: e, Application: gitops.AppName(t.Name, svc.Name, e)}
+		es := EnvironmentStatus{Name: e, Application: argocd.AppName(t.Name, svc.Name, e)}
 		if env, err := q.EnvironmentByName(ctx, t.ID, e); err == nil {
 			es.Namespace = env.Namespace
 		}
@@ -333,7 +334,7 @@ func (s *Service) Sync(ctx context.Context, p access.Principal, team, name, env 
 	if s.deps.Argo == nil {
 		return fmt.Errorf("%w: no cluster configured", errs.ErrUnavailable)
 	}
-	app := gitops.AppName(t.Name, name, env)
+	app := argocd.AppName(t.Name, name, env)
 	if err := s.deps.Argo.Sync(ctx, app, p.Subject); err != nil {
 		return err
 	}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/berth-platform/berth/internal/access"
+	"github.com/berth-platform/berth/internal/argocd"
 	"github.com/berth-platform/berth/internal/auth"
 	"github.com/berth-platform/berth/internal/blueprint"
 	"github.com/berth-platform/berth/internal/gitops"
@@ -95,13 +96,13 @@ func newFixture(t testing.TB, pattern string, ro ...remoteOptions) *fixture {
 	if filepath.IsAbs(url) {
 		url = "file://" + url
 	}
-	argo, err := gitops.NewArgoCD(p.Config, "argocd", url)
+	argo, err := argocd.New(p.Config, "argocd", url)
 	if err != nil {
 		t.Fatal(err)
 	}
 	argo.UseCredentials(o.creds)
 	if o.argoServer != "" {
-		rest, err := gitops.NewRESTClient(o.argoServer, o.argoToken, "", "argocd")
+		rest, err := argocd.NewRESTClient(o.argoServer, o.argoToken, "", "argocd")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -380,9 +381,9 @@ func TestUpdateAndRollback(t *testing.T) {
 }
 
 // lastOperation is Argo CD's last operation on a service environment, once it has finished.
-func lastOperation(t *testing.T, f *fixture, p access.Principal, team, service, env string) gitops.Operation {
+func lastOperation(t *testing.T, f *fixture, p access.Principal, team, service, env string) argocd.Operation {
 	t.Helper()
-	var op gitops.Operation
+	var op argocd.Operation
 	plane.Eventually(t, time.Minute, "operation of "+env+" finished", func() (bool, error) {
 		st, err := f.prov.Status(t.Context(), p, team, service)
 		if err != nil {

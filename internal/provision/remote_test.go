@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/berth-platform/berth/internal/argocd"
 	"github.com/berth-platform/berth/internal/gitops"
 	"github.com/berth-platform/berth/internal/gittest"
 	"github.com/berth-platform/berth/internal/plane"
@@ -40,7 +41,7 @@ func TestRemoteRepositoryWithTokenAndArgoCDAPI(t *testing.T) {
 	if got, _ := exec.Command("git", "-C", bare, "rev-parse", "main").CombinedOutput(); strings.TrimSpace(string(got)) != run.CommitSHA {
 		t.Fatalf("the remote's main is %s, the run committed %s", got, run.CommitSHA)
 	}
-	sec, err := p.Client.CoreV1().Secrets("argocd").Get(t.Context(), gitops.RepositorySecretName, metav1.GetOptions{})
+	sec, err := p.Client.CoreV1().Secrets("argocd").Get(t.Context(), argocd.RepositorySecretName, metav1.GetOptions{})
 	if err != nil || string(sec.Data["password"]) != "gitops-token-123" || sec.Labels["argocd.argoproj.io/secret-type"] != "repository" {
 		t.Fatalf("Argo CD repository secret: %v %v", sec.Labels, err)
 	}

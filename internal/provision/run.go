@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/berth-platform/berth/internal/argocd"
 	"github.com/berth-platform/berth/internal/blueprint"
 	"github.com/berth-platform/berth/internal/errs"
 	"github.com/berth-platform/berth/internal/gitops"
@@ -327,18 +328,18 @@ func (s *Service) argocd(ctx context.Context, st *state) (string, error) {
 		return "", fmt.Errorf("app project: %w", err)
 	}
 	for _, e := range st.envs {
-		spec := gitops.AppSpec{Team: st.svc.TeamName, Service: st.svc.Name, Env: e.Name, Namespace: e.Namespace,
+		spec := argocd.AppSpec{Team: st.svc.TeamName, Service: st.svc.Name, Env: e.Name, Namespace: e.Namespace,
 			Path: "services/" + st.svc.Name + "/overlays/" + e.Name, Automated: !slices.Contains(s.deps.ManualSync, e.Name)}
 		if err := s.deps.Argo.EnsureApplication(ctx, spec); err != nil {
-			return "", fmt.Errorf("application %s: %w", gitops.AppName(spec.Team, spec.Service, spec.Env), err)
+			return "", fmt.Errorf("application %s: %w", argocd.AppName(spec.Team, spec.Service, spec.Env), err)
 		}
 	}
-	return fmt.Sprintf("project %s, %d applications", gitops.ProjectName(st.svc.TeamName), len(st.envs)), nil
+	return fmt.Sprintf("project %s, %d applications", argocd.ProjectName(st.svc.TeamName), len(st.envs)), nil
 }
 
 func (s *Service) refresh(ctx context.Context, st *state) (string, error) {
 	for _, e := range st.envs {
-		if err := s.deps.Argo.Refresh(ctx, gitops.AppName(st.svc.TeamName, st.svc.Name, e.Name)); err != nil {
+		if err := s.deps.Argo.Refresh(ctx, argocd.AppName(st.svc.TeamName, st.svc.Name, e.Name)); err != nil {
 			return "", err
 		}
 	}
@@ -355,7 +356,7 @@ func (s *Service) rollout(ctx context.Context, st *state) (string, error) {
 			manual = append(manual, e.Name)
 			continue
 		}
-		app := gitops.AppName(st.svc.TeamName, st.svc.Name, e.Name)
+		app := argocd.AppName(st.svc.TeamName, st.svc.Name, e.Name)
 		for {
 			status, err := s.deps.Argo.Status(ctx, app)
 			if err == nil && status.Sync == "Synced" && status.Health == "Healthy" && len(status.Revision) == 40 {

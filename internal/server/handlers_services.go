@@ -6,8 +6,8 @@ import (
 
 	"github.com/berth-platform/berth/internal/access"
 	"github.com/berth-platform/berth/internal/api"
+	"github.com/berth-platform/berth/internal/argocd"
 	"github.com/berth-platform/berth/internal/errs"
-	"github.com/berth-platform/berth/internal/gitops"
 	"github.com/berth-platform/berth/internal/provision"
 	"github.com/berth-platform/berth/internal/store"
 	openapi_types "github.com/oapi-codegen/runtime/types"
@@ -207,11 +207,11 @@ func (s *Server) SyncService(ctx context.Context, req api.SyncServiceRequestObje
 	if err := prov.Sync(ctx, p, req.Team, req.Service, env); err != nil {
 		return nil, err
 	}
-	return api.SyncService202JSONResponse{Environment: env, Application: gitops.AppName(req.Team, req.Service, env)}, nil
+	return api.SyncService202JSONResponse{Environment: env, Application: argocd.AppName(req.Team, req.Service, env)}, nil
 }
 
 // argoStatus copies what Argo CD reports of an environment's Application.
-func argoStatus(se *api.ServiceEnvironment, a *gitops.AppStatus) {
+func argoStatus(se *api.ServiceEnvironment, a *argocd.AppStatus) {
 	se.Sync, se.Health, se.Revision = &a.Sync, &a.Health, &a.Revision
 	if a.Operation != "" {
 		se.Operation = &a.Operation

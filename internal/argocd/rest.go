@@ -1,4 +1,4 @@
-package gitops
+package argocd
 
 import (
 	"bytes"
@@ -7,6 +7,7 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"fmt"
+	"github.com/berth-platform/berth/internal/gitops"
 	"io"
 	"net/http"
 	"net/url"
@@ -54,7 +55,7 @@ func NewRESTClient(server, token, caFile, namespace string) (*RESTClient, error)
 }
 
 // UseREST makes syncs go through the Argo CD API server.
-func (a *ArgoCD) UseREST(c *RESTClient) { a.rest = c }
+func (a *Client) UseREST(c *RESTClient) { a.rest = c }
 
 // syncRequest is Argo CD's ApplicationSyncRequest, as far as Berth fills it.
 type syncRequest struct {
@@ -69,7 +70,7 @@ type syncRequest struct {
 
 // Sync asks the API server to sync an Application to the branch's newest commit.
 func (c *RESTClient) Sync(ctx context.Context, name string) error {
-	body := syncRequest{Name: name, AppNamespace: c.namespace, Revision: Branch, Prune: true}
+	body := syncRequest{Name: name, AppNamespace: c.namespace, Revision: gitops.Branch, Prune: true}
 	body.SyncOptions.Items = []string{"ServerSideApply=true"}
 	return c.do(ctx, http.MethodPost, "/api/v1/applications/"+url.PathEscape(name)+"/sync", body, nil)
 }

@@ -1,4 +1,4 @@
-package gitops
+package argocd
 
 import (
 	"context"
@@ -58,7 +58,7 @@ type appCache struct {
 // Watch keeps an informer of the Applications Berth manages until ctx ends, so that status
 // reads (every service page, every rollout poll) do not reach the API server. When Argo CD
 // is not installed it checks again every interval.
-func (a *ArgoCD) Watch(ctx context.Context, interval time.Duration) {
+func (a *Client) Watch(ctx context.Context, interval time.Duration) {
 	a.cache.start.Do(func() {
 		go func() {
 			for {
@@ -87,7 +87,7 @@ func (a *ArgoCD) Watch(ctx context.Context, interval time.Duration) {
 	})
 }
 
-func (a *ArgoCD) cached() listers.ApplicationNamespaceLister {
+func (a *Client) cached() listers.ApplicationNamespaceLister {
 	a.cache.mu.Lock()
 	defer a.cache.mu.Unlock()
 	return a.cache.lister
@@ -95,7 +95,7 @@ func (a *ArgoCD) cached() listers.ApplicationNamespaceLister {
 
 // Status reads an Application's status from the informer, or from the API server while the
 // informer is not running yet.
-func (a *ArgoCD) Status(ctx context.Context, name string) (AppStatus, error) {
+func (a *Client) Status(ctx context.Context, name string) (AppStatus, error) {
 	var app *v1alpha1.Application
 	var err error
 	if l := a.cached(); l != nil {

@@ -1,8 +1,9 @@
-package gitops
+package argocd
 
 import (
 	"context"
 	"fmt"
+	"github.com/berth-platform/berth/internal/gitops"
 
 	"github.com/argoproj/argo-cd/v3/pkg/apis/application/v1alpha1"
 	argoclient "github.com/argoproj/argo-cd/v3/pkg/client/clientset/versioned"
@@ -20,8 +21,8 @@ import (
 // InClusterServer is how Argo CD names the cluster it runs in.
 const InClusterServer = "https://kubernetes.default.svc"
 
-// ArgoCD manages the AppProject of each team and the Application of each service environment.
-type ArgoCD struct {
+// Client manages the AppProject of each team and the Application of each service environment.
+type Client struct {
 	client    argoclient.Interface
 	discovery discovery.DiscoveryInterface
 	namespace string
@@ -31,14 +32,14 @@ type ArgoCD struct {
 	rest *RESTClient
 	// core writes the repository Secret that carries creds to Argo CD.
 	core  kubernetes.Interface
-	creds Credentials
+	creds gitops.Credentials
 
 	cache appCache
 }
 
-// NewArgoCD returns the Argo CD adapter for the cluster of cfg; Applications live in
+// New returns the Argo CD adapter for the cluster of cfg; Applications live in
 // namespace and follow repoURL.
-func NewArgoCD(cfg *rest.Config, namespace, repoURL string) (*ArgoCD, error) {
+func New(cfg *rest.Config, namespace, repoURL string) (*Client, error) {
 	c, err := argoclient.NewForConfig(cfg)
 	if err != nil {
 		return nil, err
@@ -51,11 +52,11 @@ func NewArgoCD(cfg *rest.Config, namespace, repoURL string) (*ArgoCD, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &ArgoCD{client: c, discovery: d, core: core, namespace: namespace, repoURL: repoURL}, nil
+	return &Client{client: c, discovery: d, core: core, namespace: namespace, repoURL: repoURL}, nil
 }
 
 // Installed says plainly when the cluster has no Argo CD.
-func (a *ArgoCD) Installed(ctx context.Context) error {
+func (a *Client) Installed(ctx context.Context) error {
 	if _, err := a.discovery.ServerResourcesForGroupVersion("argoproj.io/v1alpha1"); err != nil {
 		return fmt.Errorf("%w: Argo CD is not installed in the cluster (no argoproj.io/v1alpha1 API); install it (see the README) and retry the run", errs.ErrUnavailable)
 	}
@@ -75,7 +76,7 @@ func AppName(team, service, env string) string { return team + "-" + service + "
 // destinations only the team's namespaces, no cluster-scoped objects, and none of the
 // platform's own namespaced objects (quotas, limits, RBAC). NetworkPolicies stay allowed:
 // services bring their own, beside the platform's default deny.
-func (a *ArgoCD) EnsureProject(ctx context.Context, team string, namespaces []string) error {
+func (a *Client) EnsureProject(ctx context.Context, team string, namespaces []string) error {
 	dest := make([]v1alpha1.ApplicationDestination, len(namespaces))
 	for i, ns := range namespaces {
 		dest[i] = v1alpha1.ApplicationDestination{Server: InClusterServer, Namespace: ns}
@@ -111,10 +112,10 @@ type AppSpec struct {
 }
 
 // EnsureApplication creates or updates a service environment's Application.
-func (a *ArgoCD) EnsureApplication(ctx context.Context, s AppSpec) error {
+func (a *Client) EnsureApplication(ctx context.Context, s AppSpec) error {
 	spec := v1alpha1.ApplicationSpec{
 		Project:     ProjectName(s.Team),
-		Source:      &v1alpha1.ApplicationSource{RepoURL: a.repoURL, Path: s.Path, TargetRevision: Branch},
+		Source:      &v1alpha1.ApplicationSource{RepoURL: a.repoURL, Path: s.Path, TargetRevision: gitops.Branch},
 		Destination: v1alpha1.ApplicationDestination{Server: InClusterServer, Namespace: s.Namespace},
 		SyncPolicy:  &v1alpha1.SyncPolicy{SyncOptions: v1alpha1.SyncOptions{"ServerSideApply=true"}},
 	}
@@ -142,7 +143,7 @@ func (a *ArgoCD) EnsureApplication(ctx context.Context, s AppSpec) error {
 }
 
 // Refresh asks Argo CD to compare with Git now rather than at its next poll.
-func (a *ArgoCD) Refresh(ctx context.Context, name string) error {
+func (a *Client) Refresh(ctx context.Context, name string) error {
 	patch := []byte(`{"metadata":{"annotations":{"argocd.argoproj.io/refresh":"normal"}}}`)
 	_, err := a.client.ArgoprojV1alpha1().Applications(a.namespace).Patch(ctx, name, types.MergePatchType, patch, metav1.PatchOptions{})
 	return err
@@ -153,7 +154,7 @@ func (a *ArgoCD) Refresh(ctx context.Context, name string) error {
 // how manually synced environments (prod) are deployed. A sync already running is a conflict.
 // With an API server configured (UseREST), the sync goes through Argo CD's REST API instead,
 // under Argo CD's RBAC for Berth's token; user is then only in Berth's audit log.
-func (a *ArgoCD) Sync(ctx context.Context, name, user string) error {
+func (a *Client) Sync(ctx context.Context, name, user string) error {
 	if a.rest != nil {
 		return a.rest.Sync(ctx, name)
 	}
@@ -167,7 +168,7 @@ func (a *ArgoCD) Sync(ctx context.Context, name, user string) error {
 			return fmt.Errorf("%w: a sync of %s is already running", errs.ErrConflict, name)
 		}
 		app.Operation = &v1alpha1.Operation{
-			Sync:        &v1alpha1.SyncOperation{Revision: Branch, Prune: true, SyncOptions: v1alpha1.SyncOptions{"ServerSideApply=true"}},
+			Sync:        &v1alpha1.SyncOperation{Revision: gitops.Branch, Prune: true, SyncOptions: v1alpha1.SyncOptions{"ServerSideApply=true"}},
 			InitiatedBy: v1alpha1.OperationInitiator{Username: user},
 		}
 		_, err = apps.Update(ctx, app, metav1.UpdateOptions{})
