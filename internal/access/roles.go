@@ -3,6 +3,7 @@ package access
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"slices"
 
 	rbacv1ac "k8s.io/client-go/applyconfigurations/rbac/v1"
 )
@@ -26,6 +27,8 @@ func rule(groups, resources, verbs []string) *rbacv1ac.PolicyRuleApplyConfigurat
 var (
 	read = []string{"get", "list", "watch"}
 	all  = []string{"get", "list", "watch", "create", "update", "patch", "delete"}
+	// manage is every standard verb: a wildcard would also grant bind, escalate and impersonate.
+	manage = append(slices.Clone(all), "deletecollection")
 )
 
 // Rules are the permissions of each role inside a team namespace.
@@ -34,8 +37,11 @@ var (
 // editor is the guide's Role in effect: workloads, config maps, HPAs and services fully;
 // secrets create and delete but never get or list; ingresses without delete; pods/log and
 // pods/exec; no RBAC and no quota.
-// admin is everything in the namespace, secrets and RBAC included, except changing the
-// quota and limits the platform set (it may read them).
+// admin is everything in the namespace, secrets and RBAC included, except what would let a
+// team admin out of the boundary the platform drew: never bind, escalate or impersonate (so
+// Kubernetes' escalation check keeps them to the permissions they hold: no cluster-admin in
+// their namespace), and never write the quota, limits or network policies Berth owns, nor
+// Kyverno PolicyExceptions (they may read the first three).
 func Rules(r Role) []*rbacv1ac.PolicyRuleApplyConfiguration {
 	viewer := []*rbacv1ac.PolicyRuleApplyConfiguration{
 		rule([]string{""}, []string{"pods", "pods/log", "services", "endpoints", "events", "configmaps", "resourcequotas", "limitranges"}, read),
@@ -62,14 +68,17 @@ func Rules(r Role) []*rbacv1ac.PolicyRuleApplyConfiguration {
 			rule([]string{"metrics.k8s.io"}, []string{"pods"}, read),
 		}
 	case Admin:
-		// Kubernetes RBAC has no deny: the core group is listed resource by resource so that
-		// resourcequotas and limitranges stay read-only.
+		// Kubernetes RBAC has no deny: groups and resources are listed one by one, with the
+		// standard verbs only, so that nothing grants bind, escalate or impersonate and the
+		// platform's objects stay read-only.
 		return []*rbacv1ac.PolicyRuleApplyConfiguration{
 			rule([]string{""}, []string{"pods", "pods/log", "pods/exec", "pods/attach", "pods/portforward", "pods/eviction", "services",
-				"endpoints", "configmaps", "secrets", "serviceaccounts", "persistentvolumeclaims", "events", "replicationcontrollers"}, []string{"*"}),
+				"endpoints", "configmaps", "secrets", "serviceaccounts", "persistentvolumeclaims", "events", "replicationcontrollers"}, manage),
 			rule([]string{""}, []string{"resourcequotas", "limitranges"}, read),
-			rule([]string{"apps", "batch", "autoscaling", "networking.k8s.io", "policy", "rbac.authorization.k8s.io", "discovery.k8s.io", "coordination.k8s.io"},
-				[]string{"*"}, []string{"*"}),
+			rule([]string{"apps", "batch", "autoscaling", "policy", "discovery.k8s.io", "coordination.k8s.io"}, []string{"*"}, manage),
+			rule([]string{"networking.k8s.io"}, []string{"ingresses"}, manage),
+			rule([]string{"networking.k8s.io"}, []string{"networkpolicies"}, read),
+			rule([]string{"rbac.authorization.k8s.io"}, []string{"roles", "rolebindings"}, manage),
 			rule([]string{"metrics.k8s.io"}, []string{"pods"}, read),
 		}
 	}

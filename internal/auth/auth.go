@@ -46,7 +46,7 @@ func New(c *config.Config) *Authenticator {
 		a.backstage = newBackstageVerifier(c.BackstageJWKSURL, c.BackstageIssuer, c.BackstageAudience)
 	}
 	if c.OIDCIssuer != "" {
-		a.oidc = newOIDCVerifier(c.OIDCIssuer, c.OIDCAudience, c.OIDCUsernameClaim, c.OIDCGroupsClaim, c.OIDCUserPrefix)
+		a.oidc = newOIDCVerifier(c.OIDCIssuer, c.OIDCAudience, c.OIDCUsernameClaim, c.OIDCGroupsClaim, c.OIDCUserPrefix, c.OIDCGroupPrefix)
 	}
 	return a
 }

@@ -49,6 +49,9 @@ func TestBackstageUserTokens(t *testing.T) {
 			return parts[0] + "." + forged[1] + "." + parts[2]
 		},
 		"malformed": func() string { return "a.b.c" },
+		// A Backstage token speaks for Backstage users only, never another way in.
+		"service subject": func() string { return bs.Sign(t, authtest.Claims(bs.Srv.URL, "backstage", "service:ci")) },
+		"system subject":  func() string { return bs.Sign(t, authtest.Claims(bs.Srv.URL, "backstage", "system:admin")) },
 	}
 	for name, mk := range bad {
 		t.Run(name, func(t *testing.T) {
@@ -69,14 +72,14 @@ func TestBackstageUserTokens(t *testing.T) {
 
 func TestOIDCTokens(t *testing.T) {
 	idp := authtest.NewIssuer(t, jose.RS256, true)
-	a := auth.New(&config.Config{OIDCIssuer: idp.Srv.URL, OIDCAudience: "berth", OIDCUsernameClaim: "email", OIDCGroupsClaim: "groups", OIDCUserPrefix: "oidc:"})
+	a := auth.New(&config.Config{OIDCIssuer: idp.Srv.URL, OIDCAudience: "berth", OIDCUsernameClaim: "email", OIDCGroupsClaim: "groups", OIDCUserPrefix: "oidc:", OIDCGroupPrefix: "oidc:"})
 	c := authtest.Claims(idp.Srv.URL, "berth", "00u1abc")
 	c["email"], c["groups"], c["name"] = "jane@example.com", []string{"payments-devs", "everyone"}, "Jane Doe"
 	id, err := a.Authenticate(t.Context(), idp.Sign(t, c))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if id.Subject != "oidc:jane@example.com" || len(id.Groups) != 2 || id.DisplayName != "Jane Doe" || id.Method != auth.MethodOIDC {
+	if id.Subject != "oidc:jane@example.com" || strings.Join(id.Groups, ",") != "oidc:payments-devs,oidc:everyone" || id.DisplayName != "Jane Doe" || id.Method != auth.MethodOIDC {
 		t.Fatalf("identity: %+v", id)
 	}
 	delete(c, "email")
@@ -87,6 +90,49 @@ func TestOIDCTokens(t *testing.T) {
 	c["email"] = "x@example.com"
 	if _, err := a.Authenticate(t.Context(), idp.Sign(t, c)); !errors.Is(err, errs.ErrUnauthenticated) {
 		t.Fatalf("wrong audience: %v", err)
+	}
+}
+
+// An IdP user or group named like another method's principal stays in the IdP's namespace:
+// it never becomes that service token, Backstage group or platform admin.
+func TestOIDCNamesCannotClaimOtherPrincipals(t *testing.T) {
+	idp := authtest.NewIssuer(t, jose.RS256, true)
+	a := auth.New(&config.Config{OIDCIssuer: idp.Srv.URL, OIDCAudience: "berth", OIDCUsernameClaim: "preferred_username", OIDCGroupsClaim: "groups",
+		OIDCUserPrefix: "oidc:", OIDCGroupPrefix: "oidc:"})
+	c := authtest.Claims(idp.Srv.URL, "berth", "x")
+	c["preferred_username"], c["groups"] = "service:ci", []string{"group:default/platform", "system:masters"}
+	id, err := a.Authenticate(t.Context(), idp.Sign(t, c))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if id.Subject != "oidc:service:ci" || strings.Join(id.Groups, ",") != "oidc:group:default/platform,oidc:system:masters" {
+		t.Fatalf("identity: %+v", id)
+	}
+}
+
+// The defaults give IdP names a prefix, and a configuration that would let them overlap
+// another method's subjects is refused before start.
+func TestOIDCPrefixesAreRequired(t *testing.T) {
+	for _, tc := range []struct{ user, group, want string }{
+		{"", "oidc:", "--oidc-user-prefix"},
+		{"oidc:", "", "--oidc-group-prefix"},
+		{"user:", "oidc:", "overlaps"},
+		{"ser", "oidc:", "ending in ':'"},
+	} {
+		c := &config.Config{}
+		fs := config.NewFlagSet("serve", c)
+		err := config.Parse(fs, []string{"--oidc-issuer=https://idp.example.com", "--oidc-audience=berth",
+			"--oidc-user-prefix=" + tc.user, "--oidc-group-prefix=" + tc.group}, c)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("prefixes %q/%q: %v, want an error naming %s", tc.user, tc.group, err, tc.want)
+		}
+	}
+	c := &config.Config{}
+	if err := config.Parse(config.NewFlagSet("serve", c), []string{"--oidc-issuer=https://idp.example.com", "--oidc-audience=berth"}, c); err != nil {
+		t.Fatal(err)
+	}
+	if c.OIDCUserPrefix != "oidc:" || c.OIDCGroupPrefix != "oidc:" {
+		t.Fatalf("default prefixes %q and %q", c.OIDCUserPrefix, c.OIDCGroupPrefix)
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -82,13 +83,16 @@ func newBackstageVerifier(jwksURL, issuer, audience string) *jwtVerifier {
 		if err := tok.Claims(&c); err != nil {
 			return Identity{}, err
 		}
-		if c.Sub == "" {
-			return Identity{}, errors.New("no sub claim")
+		// Backstage speaks for its users only: a sub of another kind (service:ci, system:...)
+		// would let a Backstage token pass for another way in.
+		if !strings.HasPrefix(c.Sub, "user:") || len(c.Sub) == len("user:") {
+			return Identity{}, errors.New("sub claim is not a user entity ref (user:<namespace>/<name>)")
 		}
 		// ent holds the user's ownership refs: the user itself and the groups it belongs to.
+		// Only group refs count as groups.
 		var groups []string
 		for _, e := range c.Ent {
-			if e != c.Sub {
+			if e != c.Sub && strings.HasPrefix(e, "group:") {
 				groups = append(groups, e)
 			}
 		}
@@ -97,7 +101,10 @@ func newBackstageVerifier(jwksURL, issuer, audience string) *jwtVerifier {
 	return v
 }
 
-func newOIDCVerifier(issuer, audience, userClaim, groupsClaim, prefix string) *jwtVerifier {
+// newOIDCVerifier maps IdP tokens to identities in a namespace of their own: every user name
+// gets userPrefix and every group groupPrefix (both "oidc:" by default), so an IdP user named
+// service:ci or a group named group:default/platform never becomes that principal.
+func newOIDCVerifier(issuer, audience, userClaim, groupsClaim, prefix, groupPrefix string) *jwtVerifier {
 	client := &http.Client{Timeout: 10 * time.Second}
 	v := &jwtVerifier{issuer: issuer, method: MethodOIDC, client: client}
 	v.init = func(ctx context.Context) (*oidc.IDTokenVerifier, error) {
@@ -123,7 +130,7 @@ func newOIDCVerifier(issuer, audience, userClaim, groupsClaim, prefix string) *j
 		if gs, ok := claims[groupsClaim].([]any); ok {
 			for _, g := range gs {
 				if s, ok := g.(string); ok && s != "" {
-					id.Groups = append(id.Groups, s)
+					id.Groups = append(id.Groups, groupPrefix+s)
 				}
 			}
 		}

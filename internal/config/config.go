@@ -82,6 +82,9 @@ type Config struct {
 	OIDCUsernameClaim string
 	OIDCGroupsClaim   string
 	OIDCUserPrefix    string
+	OIDCGroupPrefix   string
+
+	Boundary Boundary
 }
 
 // DatabaseDSN returns the driver name and DSN for the configured database.
@@ -155,7 +158,8 @@ func NewFlagSet(name string, c *Config) *flag.FlagSet {
 	fs.StringVar(&c.OIDCAudience, "oidc-audience", "", "expected audience (client id) of OIDC tokens")
 	fs.StringVar(&c.OIDCUsernameClaim, "oidc-username-claim", "sub", "claim that names the user")
 	fs.StringVar(&c.OIDCGroupsClaim, "oidc-groups-claim", "groups", "claim that lists the user's groups")
-	fs.StringVar(&c.OIDCUserPrefix, "oidc-user-prefix", "", "prefix added to OIDC user names (e.g. oidc:)")
+	fs.StringVar(&c.OIDCUserPrefix, "oidc-user-prefix", "oidc:", "prefix added to OIDC user names, so an IdP user can never be a Backstage user or a service token")
+	bindBoundary(fs, c)
 	return fs
 }
 
@@ -221,6 +225,7 @@ func (c *Config) Validate() error {
 		errs = append(errs, fmt.Errorf("--log-format: %q is not json or text", c.LogFormat))
 	}
 	errs = append(errs, c.validateGitOps()...)
+	errs = append(errs, c.validateBoundary()...)
 	if c.Kubeconfig != "" && c.InCluster {
 		errs = append(errs, errors.New("--kubeconfig and --in-cluster: choose one"))
 	}
@@ -297,7 +302,10 @@ func (c *Config) Validate() error {
 	return errors.Join(errs...)
 }
 
-var dnsLabel = regexp.MustCompile(`^[a-z]([-a-z0-9]*[a-z0-9])?$`)
+var (
+	dnsLabel = regexp.MustCompile(`^[a-z]([-a-z0-9]*[a-z0-9])?$`)
+	hostName = regexp.MustCompile(`^([a-z0-9]([-a-z0-9]*[a-z0-9])?\.)+[a-z]{2,63}$`)
+)
 
 type stringList []string
 

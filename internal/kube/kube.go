@@ -6,6 +6,9 @@ package kube
 import (
 	"context"
 	"fmt"
+	"strings"
+
+	"github.com/berth-platform/berth/internal/errs"
 
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
@@ -53,8 +56,30 @@ func (c *Clients) Ready(ctx context.Context) error {
 // AsUser returns clients that act as a person: requests carry Impersonate-User and
 // Impersonate-Group, so Kubernetes RBAC decides and the cluster's audit log names the user.
 // Berth's own credentials need the impersonate verb on users and groups.
+//
+// Only people are impersonated: a user in Kubernetes' own namespace (system:...) is refused,
+// and groups named system:... (system:masters, a service account's groups) are never passed,
+// whatever a token carried; system:authenticated is added, as the API server would.
 func (c *Clients) AsUser(user string, groups []string) (kubernetes.Interface, error) {
 	cfg := rest.CopyConfig(c.Config)
-	cfg.Impersonate = rest.ImpersonationConfig{UserName: user, Groups: append([]string{"system:authenticated"}, groups...)}
+	imp, err := Impersonation(user, groups)
+	if err != nil {
+		return nil, err
+	}
+	cfg.Impersonate = imp
 	return kubernetes.NewForConfig(cfg)
+}
+
+// Impersonation is what AsUser sends for user and groups.
+func Impersonation(user string, groups []string) (rest.ImpersonationConfig, error) {
+	if user == "" || strings.HasPrefix(user, "system:") {
+		return rest.ImpersonationConfig{}, fmt.Errorf("%w: Berth does not act as %q in the cluster", errs.ErrForbidden, user)
+	}
+	out := []string{"system:authenticated"}
+	for _, g := range groups {
+		if g != "" && !strings.HasPrefix(g, "system:") {
+			out = append(out, g)
+		}
+	}
+	return rest.ImpersonationConfig{UserName: user, Groups: out}, nil
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/berth-platform/berth/internal/tenancy"
 	authorizationv1 "k8s.io/api/authorization/v1"
 	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
@@ -250,6 +251,19 @@ func TestRolesMatchTheGuide(t *testing.T) {
 		}
 	}
 	cells = append(cells, cell{"", "pods", "log", "get"}, cell{"", "pods", "exec", "create"})
+	// What would let a team admin out of the boundary: no role may bind or escalate (so no
+	// cluster-admin in the namespace), impersonate, or write what the platform owns.
+	for _, c := range []cell{
+		{"rbac.authorization.k8s.io", "clusterroles", "", "bind"}, {"rbac.authorization.k8s.io", "roles", "", "bind"},
+		{"rbac.authorization.k8s.io", "roles", "", "escalate"}, {"rbac.authorization.k8s.io", "clusterroles", "", "escalate"},
+		{"", "serviceaccounts", "", "impersonate"}, {"", "users", "", "impersonate"},
+		{"", "limitranges", "", "update"}, {"", "limitranges", "", "delete"},
+		{"networking.k8s.io", "networkpolicies", "", "get"}, {"networking.k8s.io", "networkpolicies", "", "update"},
+		{"networking.k8s.io", "networkpolicies", "", "delete"}, {"networking.k8s.io", "networkpolicies", "", "create"},
+		{"kyverno.io", "policyexceptions", "", "create"}, {"policies.kyverno.io", "policyexceptions", "", "create"},
+	} {
+		cells = append(cells, c)
+	}
 
 	allowed := func(role access.Role, c cell) bool {
 		res := c.resource
@@ -279,7 +293,10 @@ func TestRolesMatchTheGuide(t *testing.T) {
 			}
 			return false
 		case access.Admin:
-			if res == "resourcequotas" {
+			switch {
+			case c.verb == "bind" || c.verb == "escalate" || c.verb == "impersonate" || strings.Contains(c.group, "kyverno"):
+				return false
+			case res == "resourcequotas" || res == "limitranges" || res == "networkpolicies":
 				return reads
 			}
 			return true
@@ -325,6 +342,18 @@ func TestRolesMatchTheGuide(t *testing.T) {
 	}
 	if _, err := asEve.CoreV1().Secrets(ns).Get(ctx, "token", metav1.GetOptions{}); !apierrors.IsForbidden(err) {
 		t.Fatalf("editor read a secret: %v", err)
+	}
+	// The escalation the API server itself prevents once bind and escalate are gone: a team
+	// admin binding cluster-admin in the namespace, then rewriting the platform's quota.
+	asAda, _ := f.kube.AsUser("user:default/ada", nil)
+	escalate := &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Name: "take-over"},
+		RoleRef:  rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "ClusterRole", Name: "cluster-admin"},
+		Subjects: []rbacv1.Subject{{APIGroup: "rbac.authorization.k8s.io", Kind: "User", Name: "user:default/ada"}}}
+	if _, err := asAda.RbacV1().RoleBindings(ns).Create(ctx, escalate, metav1.CreateOptions{}); !apierrors.IsForbidden(err) {
+		t.Fatalf("a team admin bound cluster-admin in the team namespace: %v", err)
+	}
+	if err := asAda.NetworkingV1().NetworkPolicies(ns).Delete(ctx, "berth-default-deny", metav1.DeleteOptions{}); !apierrors.IsForbidden(err) {
+		t.Fatalf("a team admin deleted the platform's default-deny policy: %v", err)
 	}
 	asViewer, _ := f.kube.AsUser("user:default/victor", []string{"group:default/cards-viewers"})
 	if _, err := asViewer.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{}); err != nil {
