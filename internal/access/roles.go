@@ -13,8 +13,10 @@ const (
 	LabelManagedBy = "app.kubernetes.io/managed-by"
 	ManagedBy      = "berth"
 	LabelTeam      = "berth.dev/team"
-	LabelEnv       = "berth.dev/environment"
-	LabelRole      = "berth.dev/role"
+	// LabelTeamID is the team's stable id: ownership, where the name could be a later team's.
+	LabelTeamID = "berth.dev/team-id"
+	LabelEnv    = "berth.dev/environment"
+	LabelRole   = "berth.dev/role"
 )
 
 // ClusterRoleName is the ClusterRole that a team role binds to in each team namespace.

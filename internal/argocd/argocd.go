@@ -66,37 +66,41 @@ func (a *Client) Installed(ctx context.Context) error {
 	return nil
 }
 
-// ProjectName is a team's AppProject.
-func ProjectName(team string) string { return "team-" + team }
-
-// AppName is the Application of one service environment.
-func AppName(team, service, env string) string { return team + "-" + service + "-" + env }
-
 // EnsureProject makes the team's AppProject: sources only from the GitOps repository,
 // destinations only the team's namespaces, no cluster-scoped objects, and none of the
-// platform's own namespaced objects (quotas, limits, RBAC). NetworkPolicies stay allowed:
-// services bring their own, beside the platform's default deny.
-func (a *Client) EnsureProject(ctx context.Context, team string, namespaces []string) error {
+// platform's own namespaced objects (quotas, limits, RBAC, Kyverno policy exceptions).
+// NetworkPolicies stay allowed: services bring their own, beside the platform's default deny.
+// Argo CD cannot restrict a project to a folder of a repository; Berth alone writes
+// Applications, and it points each at its team's folder (teams/<team>/...).
+//
+// A project of that name that Berth did not make for this team is a conflict: nothing is
+// changed.
+func (a *Client) EnsureProject(ctx context.Context, t Team, namespaces []string) error {
 	dest := make([]v1alpha1.ApplicationDestination, len(namespaces))
 	for i, ns := range namespaces {
 		dest[i] = v1alpha1.ApplicationDestination{Server: InClusterServer, Namespace: ns}
 	}
 	want := v1alpha1.AppProjectSpec{
-		Description: "Services of team " + team + " (managed by Berth)", SourceRepos: []string{a.repoURL}, Destinations: dest,
+		Description: "Services of team " + t.Name + " (managed by Berth)", SourceRepos: []string{a.repoURL}, Destinations: dest,
 		NamespaceResourceBlacklist: []metav1.GroupKind{{Group: "", Kind: "ResourceQuota"}, {Group: "", Kind: "LimitRange"},
-			{Group: "rbac.authorization.k8s.io", Kind: "RoleBinding"}, {Group: "rbac.authorization.k8s.io", Kind: "Role"}},
+			{Group: "rbac.authorization.k8s.io", Kind: "RoleBinding"}, {Group: "rbac.authorization.k8s.io", Kind: "Role"},
+			{Group: "kyverno.io", Kind: "PolicyException"}, {Group: "policies.kyverno.io", Kind: "PolicyException"}},
 	}
+	name := ProjectName(t)
 	projects := a.client.ArgoprojV1alpha1().AppProjects(a.namespace)
 	// Argo CD writes to projects too (status, JWT tokens): retry on a conflict with fresh data.
 	return retry.RetryOnConflict(retry.DefaultRetry, func() error {
-		cur, err := projects.Get(ctx, ProjectName(team), metav1.GetOptions{})
+		cur, err := projects.Get(ctx, name, metav1.GetOptions{})
 		if apierrors.IsNotFound(err) {
-			_, err = projects.Create(ctx, &v1alpha1.AppProject{ObjectMeta: metav1.ObjectMeta{Name: ProjectName(team), Namespace: a.namespace,
-				Labels: map[string]string{"app.kubernetes.io/managed-by": "berth", "berth.dev/team": team}}, Spec: want}, metav1.CreateOptions{})
+			_, err = projects.Create(ctx, &v1alpha1.AppProject{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: a.namespace,
+				Labels: ownerLabels(t, "", "")}, Spec: want}, metav1.CreateOptions{})
 			return err
 		}
 		if err != nil {
 			return err
+		}
+		if !owned(cur.Labels, t, "", "") {
+			return foreign("AppProject", a.namespace, name)
 		}
 		cur.Spec = want
 		_, err = projects.Update(ctx, cur, metav1.UpdateOptions{})
@@ -104,14 +108,21 @@ func (a *Client) EnsureProject(ctx context.Context, team string, namespaces []st
 	})
 }
 
+// foreign is the conflict of an object Berth would write but does not own.
+func foreign(kind, namespace, name string) error {
+	return fmt.Errorf("%w: %s %s/%s exists and was not made by Berth for this team; Berth changed nothing (rename or remove it)", errs.ErrConflict, kind, namespace, name)
+}
+
 // AppSpec is one service environment to deploy.
 type AppSpec struct {
-	Team, Service, Env, Namespace, Path string
+	Team                          Team
+	Service, Env, Namespace, Path string
 	// Automated syncs (with prune and self-heal) on every commit; otherwise a person syncs.
 	Automated bool
 }
 
-// EnsureApplication creates or updates a service environment's Application.
+// EnsureApplication creates or updates a service environment's Application; one of that name
+// that Berth did not make for this team, service and environment is a conflict.
 func (a *Client) EnsureApplication(ctx context.Context, s AppSpec) error {
 	spec := v1alpha1.ApplicationSpec{
 		Project:     ProjectName(s.Team),
@@ -129,12 +140,14 @@ func (a *Client) EnsureApplication(ctx context.Context, s AppSpec) error {
 		cur, err := apps.Get(ctx, name, metav1.GetOptions{})
 		if apierrors.IsNotFound(err) {
 			_, err = apps.Create(ctx, &v1alpha1.Application{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: a.namespace,
-				Labels: map[string]string{"app.kubernetes.io/managed-by": "berth", "berth.dev/team": s.Team, "berth.dev/service": s.Service, "berth.dev/environment": s.Env}},
-				Spec: spec}, metav1.CreateOptions{})
+				Labels: ownerLabels(s.Team, s.Service, s.Env)}, Spec: spec}, metav1.CreateOptions{})
 			return err
 		}
 		if err != nil {
 			return err
+		}
+		if !owned(cur.Labels, s.Team, s.Service, s.Env) {
+			return foreign("Application", a.namespace, name)
 		}
 		cur.Spec = spec
 		_, err = apps.Update(ctx, cur, metav1.UpdateOptions{})
@@ -154,15 +167,28 @@ func (a *Client) Refresh(ctx context.Context, name string) error {
 // how manually synced environments (prod) are deployed. A sync already running is a conflict.
 // With an API server configured (UseREST), the sync goes through Argo CD's REST API instead,
 // under Argo CD's RBAC for Berth's token; user is then only in Berth's audit log.
-func (a *Client) Sync(ctx context.Context, name, user string) error {
+//
+// Only an Application Berth made for this team, service and environment is synced.
+func (a *Client) Sync(ctx context.Context, t Team, service, env, user string) error {
+	name := AppName(t, service, env)
+	apps := a.client.ArgoprojV1alpha1().Applications(a.namespace)
 	if a.rest != nil {
+		app, err := apps.Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		if !owned(app.Labels, t, service, env) {
+			return foreign("Application", a.namespace, name)
+		}
 		return a.rest.Sync(ctx, name)
 	}
-	apps := a.client.ArgoprojV1alpha1().Applications(a.namespace)
 	return retry.RetryOnConflict(retry.DefaultRetry, func() error {
 		app, err := apps.Get(ctx, name, metav1.GetOptions{})
 		if err != nil {
 			return err
+		}
+		if !owned(app.Labels, t, service, env) {
+			return foreign("Application", a.namespace, name)
 		}
 		if app.Operation != nil {
 			return fmt.Errorf("%w: a sync of %s is already running", errs.ErrConflict, name)

@@ -32,14 +32,21 @@ func RequestID(ctx context.Context) string {
 type Entry struct {
 	Action string // <object>.<verb>, e.g. team.create
 	Team   string
+	// TeamID is the team's stable id; when empty and Team is set, Record looks it up.
+	TeamID string
 	Target string // e.g. team/payments
 	Detail map[string]any
 }
 
 // Record writes one successful event in q's transaction.
 func Record(ctx context.Context, q store.Queries, p access.Principal, e Entry, now time.Time) error {
+	if e.TeamID == "" && e.Team != "" {
+		if t, err := q.TeamByName(ctx, e.Team); err == nil {
+			e.TeamID = t.ID
+		}
+	}
 	return q.InsertAuditEvent(ctx, store.AuditEvent{
-		ID: NewID(), Time: now, Actor: p.Subject, Action: e.Action, Team: e.Team,
+		ID: NewID(), Time: now, Actor: p.Subject, Action: e.Action, Team: e.Team, TeamID: e.TeamID,
 		Target: e.Target, Result: "success", RequestID: RequestID(ctx), Detail: e.Detail,
 	})
 }
@@ -84,7 +91,7 @@ func (l *Log) List(ctx context.Context, p access.Principal, f Filter) ([]store.A
 		if len(teams) == 0 {
 			return nil, Cursor{}, fmt.Errorf("%w: the audit log is for platform admins and team admins", errs.ErrForbidden)
 		}
-		sf.Teams = teams
+		sf.TeamIDs = teams
 	}
 	events, err := l.store.Q().ListAuditEvents(ctx, sf)
 	if err != nil {
@@ -106,7 +113,7 @@ func adminTeams(ctx context.Context, q store.Queries, p access.Principal) ([]str
 	}
 	roles := map[string]access.Role{}
 	for _, m := range ms {
-		roles[m.TeamName] = access.Highest(roles[m.TeamName], access.Role(m.Role))
+		roles[m.TeamID] = access.Highest(roles[m.TeamID], access.Role(m.Role))
 	}
 	teams := []string{}
 	for t, r := range roles {

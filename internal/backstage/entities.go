@@ -64,7 +64,7 @@ var userRef = regexp.MustCompile(`^user:([a-z0-9][-a-z0-9_.]*)/([A-Za-z0-9][-A-Z
 
 // Entities builds the catalog of teams. Services' endpoints and databases come from their
 // blueprints; a service whose blueprint is gone still appears, without them.
-func Entities(teams []Team, blueprints *blueprint.Catalog) []Entity {
+func Entities(teams []Team, blueprints *blueprint.Catalog, hosts blueprint.HostNamer) []Entity {
 	var out []Entity
 	users := map[string]*Entity{} // by ref
 	for _, t := range teams {
@@ -99,7 +99,7 @@ func Entities(teams []Team, blueprints *blueprint.Catalog) []Entity {
 				Spec: map[string]any{"type": "kubernetes-namespace", "owner": group, "system": system}})
 		}
 		for _, s := range t.Services {
-			out = append(out, service(name, s, blueprints)...)
+			out = append(out, service(name, s, blueprints, hosts)...)
 		}
 	}
 	for _, u := range users {
@@ -114,7 +114,7 @@ func Entities(teams []Team, blueprints *blueprint.Catalog) []Entity {
 }
 
 // service is a service's Component and, with a database, its Resource.
-func service(team string, s store.Service, blueprints *blueprint.Catalog) []Entity {
+func service(team string, s store.Service, blueprints *blueprint.Catalog, hosts blueprint.HostNamer) []Entity {
 	group, system := Ref("Group", "default", team), Ref("System", "default", team)
 	ann := map[string]string{
 		blueprint.KubernetesIDLabel:              blueprint.KubernetesID(team, s.Name),
@@ -128,7 +128,7 @@ func service(team string, s store.Service, blueprints *blueprint.Catalog) []Enti
 	}
 	if len(s.Environments) > 0 {
 		// The Argo CD plugin's single-application view shows the first environment (dev).
-		ann["argocd/app-name"] = argocd.AppName(team, s.Name, s.Environments[0])
+		ann["argocd/app-name"] = argocd.AppName(argocd.Team{ID: s.TeamID, Name: team}, s.Name, s.Environments[0])
 	}
 	if s.Repo != "" {
 		ann["backstage.io/source-location"] = "url:" + s.Repo
@@ -150,8 +150,12 @@ func service(team string, s store.Service, blueprints *blueprint.Catalog) []Enti
 		}
 		if v, err := blueprint.Resolve(bp, s.Parameters); err == nil {
 			fp := blueprint.FootprintOf(bp, team, s.Name, v)
-			if fp.Host != "" {
-				meta.Links = append(meta.Links, Link{URL: "https://" + fp.Host, Title: "Public endpoint"})
+			if fp.Public {
+				if byEnv, err := hosts.Hosts(team, s.Name, s.Environments, fp.CustomHost); err == nil {
+					for _, e := range s.Environments {
+						meta.Links = append(meta.Links, Link{URL: "https://" + byEnv[e], Title: "Public endpoint (" + e + ")"})
+					}
+				}
 			}
 			if fp.DatabaseSecret != "" {
 				db := s.Name + "-db"

@@ -36,9 +36,10 @@ func marshal(path string, v any) (File, error) {
 }
 
 // kustomizations writes the base (which pins the image tag: CI bumps it there) and one
-// overlay per environment, which sets the namespace and the environment label.
-func kustomizations(out *Rendered, in Input, resources []string) error {
-	dir := "services/" + in.Service + "/"
+// overlay per environment, which sets the namespace and the environment label and, for a
+// public service, holds the environment's Ingress (each environment has a host of its own).
+func kustomizations(out *Rendered, in Input, resources []string, public bool, labels map[string]string) error {
+	dir := ServiceDir(in.Team, in.Service)
 	base, err := marshal(dir+"base/kustomization.yaml", kustomization{APIVersion: "kustomize.config.k8s.io/v1beta1", Kind: "Kustomization",
 		Resources: resources, Images: []kustomizeImage{{Name: in.Image, NewTag: in.Tag}}})
 	if err != nil {
@@ -46,8 +47,17 @@ func kustomizations(out *Rendered, in Input, resources []string) error {
 	}
 	out.GitOps = append(out.GitOps, base)
 	for _, e := range in.Environments {
+		res := []string{"../../base"}
+		if public {
+			b, err := manifest(ingress(in, e, labels))
+			if err != nil {
+				return err
+			}
+			out.GitOps = append(out.GitOps, File{Path: dir + "overlays/" + e.Name + "/ingress.yaml", Content: b})
+			res = append(res, "ingress.yaml")
+		}
 		f, err := marshal(dir+"overlays/"+e.Name+"/kustomization.yaml", kustomization{APIVersion: "kustomize.config.k8s.io/v1beta1", Kind: "Kustomization",
-			Namespace: e.Namespace, Resources: []string{"../../base"},
+			Namespace: e.Namespace, Resources: res,
 			Labels: []kustomizeLabel{{Pairs: map[string]string{"berth.dev/environment": e.Name}, IncludeSelectors: false}}})
 		if err != nil {
 			return err
@@ -69,7 +79,7 @@ func databaseClaim(in Input) (File, error) {
 			"writeConnectionSecretToRef": map[string]any{"name": in.Service + "-db"},
 		},
 	}
-	return marshal("services/"+in.Service+"/infra/database.yaml", claim)
+	return marshal(ServiceDir(in.Team, in.Service)+"infra/database.yaml", claim)
 }
 
 // Pinned base images per runtime and version. Tags are exact; digests belong to the
@@ -147,7 +157,7 @@ func pipeline(language, version string, in Input) map[string]any {
 		test = []any{map[string]any{"run": "go vet ./..."}, map[string]any{"run": "go test ./..."}}
 	}
 	steps := append([]any{map[string]any{"uses": "actions/checkout@v4"}, setup}, test...)
-	kustomization := "services/" + in.Service + "/base/kustomization.yaml"
+	kustomization := ServiceDir(in.Team, in.Service) + "base/kustomization.yaml"
 	return map[string]any{
 		"name":        in.Service,
 		"on":          map[string]any{"push": map[string]any{"branches": []string{"main"}}, "pull_request": map[string]any{}},

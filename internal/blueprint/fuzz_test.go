@@ -46,7 +46,7 @@ func FuzzRender(f *testing.F) {
 			"PodDisruptionBudget":     func() any { return &policyv1.PodDisruptionBudget{} }, "NetworkPolicy": func() any { return &networkingv1.NetworkPolicy{} },
 		}
 		for _, file := range r.GitOps {
-			if !strings.HasPrefix(file.Path, "services/"+service+"/") || strings.Contains(file.Path, "..") {
+			if !strings.HasPrefix(file.Path, ServiceDir(in.Team, service)) || strings.Contains(file.Path, "..") {
 				t.Fatalf("file outside the service's folder: %q", file.Path)
 			}
 			var head struct {

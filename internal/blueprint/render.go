@@ -20,9 +20,10 @@ import (
 	"github.com/berth-platform/berth/internal/errs"
 )
 
-// Environment is a target of the service: its name and namespace.
+// Environment is a target of the service: its name, namespace and, for a public service,
+// its host (see HostNamer).
 type Environment struct {
-	Name, Namespace string
+	Name, Namespace, Host string
 }
 
 // Input is what a service is rendered from.
@@ -38,7 +39,14 @@ type Input struct {
 	// IngressNamespace is the ingress controller's namespace, let in by the service's NetworkPolicy.
 	IngressNamespace string
 	Values           Values
+	// TLSIssuer and TLSSecret are the platform's certificate settings (see HostNamer).
+	TLSIssuer, TLSSecret string
 }
+
+// ServiceDir is the folder of a service in the GitOps repository: under its team, so that
+// services of the same name in two teams never share a file, and every path a team's
+// Applications follow sits under teams/<team>/.
+func ServiceDir(team, service string) string { return "teams/" + team + "/services/" + service + "/" }
 
 // File is one rendered file.
 type File struct {
@@ -58,8 +66,10 @@ type Rendered struct {
 // Footprint is what a service exposes and claims, known from its values alone (the catalog
 // needs it without rendering).
 type Footprint struct {
-	// Host is the public host name, "" when the service is not public.
-	Host string
+	// Public says the service has an Ingress; CustomHost is the developer's host for the
+	// production environment ("" for the pattern's). HostNamer names the hosts.
+	Public     bool
+	CustomHost string
 	// DatabaseSecret names the Secret of its database, "" without one.
 	DatabaseSecret string
 }
@@ -69,9 +79,7 @@ func FootprintOf(bp *Blueprint, team, service string, v Values) Footprint {
 	var f Footprint
 	s := bp.Spec
 	if s.Produces.PublicParameter != "" && v.flag(s.Produces.PublicParameter) {
-		if f.Host = v.str("host"); f.Host == "" {
-			f.Host = service + "." + team + ".example.com"
-		}
+		f.Public, f.CustomHost = true, v.str("host")
 	}
 	if s.Infrastructure.DatabaseParameter != "" && v.flag(s.Infrastructure.DatabaseParameter) {
 		f.DatabaseSecret = service + "-db"
@@ -143,7 +151,7 @@ func Render(bp *Blueprint, in Input) (Rendered, error) {
 		return metav1.TypeMeta{Kind: kind, APIVersion: apiVersion}, metav1.ObjectMeta{Name: in.Service, Labels: labels}
 	}
 	var out Rendered
-	base := "services/" + in.Service + "/base/"
+	base := ServiceDir(in.Team, in.Service) + "base/"
 	var resources []string
 	add := func(name string, obj any) error {
 		b, err := manifest(obj)
@@ -177,18 +185,6 @@ func Render(bp *Blueprint, in Input) (Rendered, error) {
 		if err := add("service.yaml", &corev1.Service{TypeMeta: tm, ObjectMeta: om, Spec: corev1.ServiceSpec{
 			Type: corev1.ServiceTypeClusterIP, Selector: selector,
 			Ports: []corev1.ServicePort{{Name: "http", Port: 80, TargetPort: intstr.FromString("http"), Protocol: corev1.ProtocolTCP}},
-		}}); err != nil {
-			return out, err
-		}
-	}
-	if host := fp.Host; host != "" {
-		tm, om = meta("Ingress", "networking.k8s.io/v1")
-		if err := add("ingress.yaml", &networkingv1.Ingress{TypeMeta: tm, ObjectMeta: om, Spec: networkingv1.IngressSpec{
-			TLS: []networkingv1.IngressTLS{{Hosts: []string{host}, SecretName: in.Service + "-tls"}},
-			Rules: []networkingv1.IngressRule{{Host: host, IngressRuleValue: networkingv1.IngressRuleValue{HTTP: &networkingv1.HTTPIngressRuleValue{
-				Paths: []networkingv1.HTTPIngressPath{{Path: "/", PathType: ptr.To(networkingv1.PathTypePrefix), Backend: networkingv1.IngressBackend{
-					Service: &networkingv1.IngressServiceBackend{Name: in.Service, Port: networkingv1.ServiceBackendPort{Name: "http"}}}}},
-			}}}},
 		}}); err != nil {
 			return out, err
 		}
@@ -228,7 +224,14 @@ func Render(bp *Blueprint, in Input) (Rendered, error) {
 			return out, err
 		}
 	}
-	if err := kustomizations(&out, in, resources); err != nil {
+	if fp.Public {
+		for _, e := range in.Environments {
+			if e.Host == "" {
+				return out, fmt.Errorf("environment %s of public service %s has no host", e.Name, in.Service)
+			}
+		}
+	}
+	if err := kustomizations(&out, in, resources, fp.Public, labels); err != nil {
 		return out, err
 	}
 	if fp.DatabaseSecret != "" {
@@ -245,6 +248,27 @@ func Render(bp *Blueprint, in Input) (Rendered, error) {
 	out.App = app
 	sort.Slice(out.GitOps, func(i, j int) bool { return out.GitOps[i].Path < out.GitOps[j].Path })
 	return out, nil
+}
+
+// ingress is a public service's Ingress in one environment, with that environment's host.
+func ingress(in Input, e Environment, labels map[string]string) *networkingv1.Ingress {
+	secret := in.Service + "-tls"
+	if in.TLSSecret != "" {
+		secret = in.TLSSecret
+	}
+	ing := &networkingv1.Ingress{TypeMeta: metav1.TypeMeta{Kind: "Ingress", APIVersion: "networking.k8s.io/v1"},
+		ObjectMeta: metav1.ObjectMeta{Name: in.Service, Labels: labels},
+		Spec: networkingv1.IngressSpec{
+			TLS: []networkingv1.IngressTLS{{Hosts: []string{e.Host}, SecretName: secret}},
+			Rules: []networkingv1.IngressRule{{Host: e.Host, IngressRuleValue: networkingv1.IngressRuleValue{HTTP: &networkingv1.HTTPIngressRuleValue{
+				Paths: []networkingv1.HTTPIngressPath{{Path: "/", PathType: ptr.To(networkingv1.PathTypePrefix), Backend: networkingv1.IngressBackend{
+					Service: &networkingv1.IngressServiceBackend{Name: in.Service, Port: networkingv1.ServiceBackendPort{Name: "http"}}}}},
+			}}}},
+		}}
+	if in.TLSIssuer != "" {
+		ing.Annotations = map[string]string{"cert-manager.io/cluster-issuer": in.TLSIssuer}
+	}
+	return ing
 }
 
 func podSpec(bp *Blueprint, in Input, dbSecret string) corev1.PodSpec {

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	appsv1 "k8s.io/api/apps/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	"sigs.k8s.io/kustomize/api/krusty"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 	"sigs.k8s.io/yaml"
@@ -17,9 +18,15 @@ import (
 var update = flag.Bool("update", os.Getenv("UPDATE_GOLDEN") == "1", "rewrite golden files")
 
 func input(values Values) Input {
-	return Input{Team: "payments", Service: "fraud-api", Image: "registry.example.com/payments/fraud-api", Tag: "1.0.0",
+	in := Input{Team: "payments", Service: "fraud-api", Image: "registry.example.com/payments/fraud-api", Tag: "1.0.0",
 		Repo: "https://github.com/company/fraud-api", GitOpsRepo: "company/gitops", IngressNamespace: "ingress-nginx",
-		Environments: []Environment{{"dev", "payments-dev"}, {"prod", "payments-prod"}}, Values: values}
+		Environments: []Environment{{Name: "dev", Namespace: "payments-dev"}, {Name: "prod", Namespace: "payments-prod"}}, Values: values}
+	if hosts, err := DefaultHosts.Hosts(in.Team, in.Service, []string{"dev", "prod"}, values.str("host")); err == nil {
+		for i := range in.Environments {
+			in.Environments[i].Host = hosts[in.Environments[i].Name]
+		}
+	}
+	return in
 }
 
 func mustResolve(t testing.TB, bp *Blueprint, in map[string]any) Values {
@@ -43,7 +50,7 @@ func TestRenderGolden(t *testing.T) {
 		params          map[string]any
 	}{
 		{"nodejs-api-defaults", "nodejs-api", nil},
-		{"nodejs-api-public-db", "nodejs-api", map[string]any{"nodeVersion": "20", "public": true, "host": "fraud.example.com", "database": true, "replicas": float64(3)}},
+		{"nodejs-api-public-db", "nodejs-api", map[string]any{"nodeVersion": "20", "public": true, "host": "fraud.apps.example.com", "database": true, "replicas": float64(3)}},
 		{"go-api-defaults", "go-api", nil},
 		{"worker-db", "worker", map[string]any{"database": true, "nodeVersion": "18"}},
 	}
@@ -100,6 +107,7 @@ func checkOverlaysBuild(t *testing.T, r Rendered) {
 		t.Fatal("no overlays rendered")
 	}
 	k := krusty.MakeKustomizer(krusty.MakeDefaultOptions())
+	hosts := map[string]string{} // each environment has a host of its own
 	for _, o := range overlays {
 		res, err := k.Run(fs, o)
 		if err != nil {
@@ -132,6 +140,50 @@ func checkOverlaysBuild(t *testing.T, r Rendered) {
 		}
 		if !found {
 			t.Fatalf("%s: no Deployment", o)
+		}
+		for _, rs := range res.Resources() {
+			if rs.GetKind() != "Ingress" {
+				continue
+			}
+			b, _ := rs.AsYAML()
+			var ing networkingv1.Ingress
+			if err := yaml.UnmarshalStrict(b, &ing); err != nil {
+				t.Fatal(err)
+			}
+			if host := ing.Spec.Rules[0].Host; hosts[host] != "" {
+				t.Errorf("%s: host %s is also %s's", env, host, hosts[host])
+			} else {
+				hosts[host] = env
+			}
+		}
+	}
+}
+
+// Hosts: one per environment from the pattern, a custom one for production only and only
+// under an allowed domain.
+func TestHostsPerEnvironment(t *testing.T) {
+	h := DefaultHosts
+	got, err := h.Hosts("payments", "api", []string{"dev", "staging", "prod"}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got["dev"] != "api.dev.payments.apps.example.com" || got["prod"] != "api.prod.payments.apps.example.com" || len(got) != 3 {
+		t.Fatalf("hosts: %v", got)
+	}
+	got, err = h.Hosts("payments", "api", []string{"dev", "prod"}, "shop.apps.example.com")
+	if err != nil || got["prod"] != "shop.apps.example.com" || got["dev"] != "api.dev.payments.apps.example.com" {
+		t.Fatalf("custom host: %v %v", got, err)
+	}
+	for name, tc := range map[string]struct {
+		envs   []string
+		custom string
+	}{
+		"outside the domains": {[]string{"prod"}, "shop.example.org"},
+		"suffix trick":        {[]string{"prod"}, "evilapps.example.com"},
+		"no production":       {[]string{"dev"}, "shop.apps.example.com"},
+	} {
+		if _, err := h.Hosts("payments", "api", tc.envs, tc.custom); err == nil || !strings.Contains(err.Error(), "/parameters/host") {
+			t.Errorf("%s: %v, want an error naming /parameters/host", name, err)
 		}
 	}
 }

@@ -56,7 +56,7 @@ func startProvisioning(ctx context.Context, c *config.Config, creds gitops.Crede
 		url = "file://" + url
 	}
 	d := provision.Deps{Store: st, Tenancy: ten, Blueprints: catalog, Repo: repo, RepoURL: url, IngressNamespace: c.IngressNamespace,
-		ManualSync: c.ManualSync, Preflight: preflight, Log: log.With("loop", "provision")}
+		ManualSync: c.ManualSync, Preflight: preflight, Hosts: hostNamer(c), Log: log.With("loop", "provision")}
 	if kc != nil {
 		if d.Argo, err = argocd.New(kc.Config, c.ArgoCDNamespace, url); err != nil {
 			return nil, err
@@ -87,6 +87,13 @@ func startProvisioning(ctx context.Context, c *config.Config, creds gitops.Crede
 		}
 	}()
 	return p, nil
+}
+
+// hostNamer names public hosts as configured: a custom host goes to the first manually synced
+// (production) environment a service deploys to.
+func hostNamer(c *config.Config) blueprint.HostNamer {
+	b := c.Boundary
+	return blueprint.HostNamer{Pattern: b.HostPattern, Domains: b.HostDomains, Production: c.ManualSync, TLSIssuer: b.TLSIssuer, TLSSecret: b.TLSSecret}
 }
 
 // gitCredentials reads the GitOps repository's credentials from their files.

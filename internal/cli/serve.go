@@ -57,7 +57,8 @@ func Serve(ctx context.Context, c *config.Config, log *slog.Logger, ready chan<-
 	checks := map[string]func(context.Context) error{"database": st.Ping}
 	prices := tenancy.Prices{CPUCoreHour: c.PriceCPUCoreHour, RAMGiBHour: c.PriceRAMGiBHour, HoursPerMonth: tenancy.DefaultPrices.HoursPerMonth}
 	topts := tenancy.Options{AnyoneCreatesTeams: c.TeamCreation == config.TeamCreationAnyone, Environments: c.Environments,
-		DefaultTier: c.DefaultTier, NamespacePattern: c.NamespacePattern, CPUShare: c.BudgetCPUShare, LimitRatio: c.BudgetLimitRatio, Prices: prices}
+		DefaultTier: c.DefaultTier, NamespacePattern: c.NamespacePattern, CPUShare: c.BudgetCPUShare, LimitRatio: c.BudgetLimitRatio, Prices: prices,
+		ReservedNamespaces: c.Boundary.ReservedNamespaces, MaxTeamsPerUser: c.Boundary.MaxTeamsPerUser}
 	var kc *kube.Clients
 	var fleet *tenancy.Fleet
 	if c.Kubeconfig != "" || c.InCluster {
@@ -71,7 +72,7 @@ func Serve(ctx context.Context, c *config.Config, log *slog.Logger, ready chan<-
 			}
 		}
 		fleet = tenancy.NewFleet(st, kc.Core, kc.Config, topts.Sealer, tenancy.ReconcilerOptions{PodSecurity: c.PodSecurity, IngressNamespace: c.IngressNamespace, Prices: prices}, log.With("loop", "tenancy"))
-		topts.Notify, topts.Quotas, topts.Fleet = fleet.Enqueue, fleet, fleet
+		topts.Notify, topts.Quotas, topts.Fleet, topts.Namespaces = fleet.Enqueue, fleet, fleet, fleet
 	}
 	var scimHandler *scim.Handler
 	var deactivated func(context.Context, string) (bool, error)
@@ -133,7 +134,7 @@ func Serve(ctx context.Context, c *config.Config, log *slog.Logger, ready chan<-
 	if err != nil {
 		return err
 	}
-	deps := server.Deps{
+	deps := server.Deps{Hosts: hostNamer(c),
 		Blueprints: catalog, Provision: prov, Policies: policies,
 		Log: log, Store: st, Auth: auth.New(c), Admins: access.NewAdmins(c.PlatformAdmins),
 		Tenancy:      ten,

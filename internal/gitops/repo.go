@@ -34,7 +34,7 @@ type Author struct {
 // Change is one commit: files to write (whole contents) and folders to remove.
 type Change struct {
 	Write   []blueprint.File
-	Remove  []string // folders, e.g. services/old-api
+	Remove  []string // folders, e.g. teams/payments/services/old-api
 	Message string
 	Author  Author
 }
@@ -115,9 +115,9 @@ func ensureBare(remote string) error {
 
 const readme = `# GitOps repository managed by Berth
 
-services/<service>/base/             the service's Kubernetes objects (kustomize base)
-services/<service>/overlays/<env>/   one overlay per team environment (namespace, labels)
-services/<service>/infra/            infrastructure requests (database claims)
+teams/<team>/services/<service>/base/            the service's Kubernetes objects (kustomize base)
+teams/<team>/services/<service>/overlays/<env>/  one overlay per team environment (namespace, labels, Ingress)
+teams/<team>/services/<service>/infra/           infrastructure requests (database claims)
 
 Argo CD applies every overlay; Berth commits here as the person who asked.
 `
@@ -263,4 +263,34 @@ func (r *Repo) Includes(ctx context.Context, rev, sha string) (bool, error) {
 		return false, err
 	}
 	return base.IsAncestor(head)
+}
+
+// HasPath reports whether the remote's newest commit holds path (a file or folder).
+func (r *Repo) HasPath(ctx context.Context, path string) (bool, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	err := r.repo.FetchContext(ctx, &git.FetchOptions{Auth: r.auth, Force: true,
+		RefSpecs: []config.RefSpec{config.RefSpec("+refs/heads/" + Branch + ":refs/remotes/origin/" + Branch)}})
+	if err != nil && !errors.Is(err, git.NoErrAlreadyUpToDate) {
+		return false, fmt.Errorf("fetch: %w", err)
+	}
+	ref, err := r.repo.Reference(plumbing.NewRemoteReferenceName("origin", Branch), true)
+	if err != nil {
+		return false, err
+	}
+	commit, err := r.repo.CommitObject(ref.Hash())
+	if err != nil {
+		return false, err
+	}
+	tree, err := commit.Tree()
+	if err != nil {
+		return false, err
+	}
+	if _, err := tree.FindEntry(path); err != nil {
+		if errors.Is(err, object.ErrEntryNotFound) || errors.Is(err, object.ErrDirectoryNotFound) {
+			return false, nil
+		}
+		return false, err
+	}
+	return true, nil
 }

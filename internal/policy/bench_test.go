@@ -30,7 +30,8 @@ func benchService(b *testing.B) []blueprint.File {
 	}
 	r, err := blueprint.Render(bp, blueprint.Input{Team: "payments", Service: "api", Image: "registry.example.com/payments/api", Tag: "1.0.0",
 		GitOpsRepo: "https://git.example.com/gitops.git", IngressNamespace: "ingress-nginx", Values: values,
-		Environments: []blueprint.Environment{{Name: "dev", Namespace: "payments-dev"}, {Name: "staging", Namespace: "payments-staging"}, {Name: "prod", Namespace: "payments-prod"}}})
+		Environments: []blueprint.Environment{{Name: "dev", Namespace: "payments-dev", Host: "api.dev.payments.apps.example.com"},
+			{Name: "staging", Namespace: "payments-staging", Host: "api.staging.payments.apps.example.com"}, {Name: "prod", Namespace: "payments-prod", Host: "api.prod.payments.apps.example.com"}}})
 	if err != nil {
 		b.Fatal(err)
 	}

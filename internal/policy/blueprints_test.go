@@ -32,7 +32,7 @@ func TestBuiltinBlueprintsPassTheLibrary(t *testing.T) {
 			}
 			r, err := blueprint.Render(bp, blueprint.Input{Team: "payments", Service: "api", Image: "registry.example.com/payments/api", Tag: "1.0.0",
 				GitOpsRepo: "https://git.example.com/gitops.git", IngressNamespace: "ingress-nginx",
-				Environments: []blueprint.Environment{{Name: "dev", Namespace: "payments-dev"}}, Values: values})
+				Environments: []blueprint.Environment{{Name: "dev", Namespace: "payments-dev", Host: "api.dev.payments.apps.example.com"}}, Values: values})
 			if err != nil {
 				t.Fatal(err)
 			}

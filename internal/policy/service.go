@@ -106,10 +106,18 @@ func (st Settings) Effective(lib *Library, team string) map[string]View {
 }
 
 // List returns every policy with its cluster-wide setting and its team overrides.
-func (s *Service) List(ctx context.Context) ([]View, error) {
+//
+// Overrides are shown for the teams the caller may see only (all of them to platform
+// admins): another team's exceptions say that it exists and where its guardrails are loose.
+func (s *Service) List(ctx context.Context, caller access.Principal) ([]View, error) {
 	st, err := s.Load(ctx)
 	if err != nil {
 		return nil, err
+	}
+	visible := map[string]bool{}
+	for team := range st.Teams {
+		_, err := s.teams.Authorize(ctx, caller, team, access.Viewer)
+		visible[team] = caller.PlatformAdmin || err == nil
 	}
 	eff := st.Effective(s.lib, "")
 	out := make([]View, 0, len(eff))
@@ -117,7 +125,7 @@ func (s *Service) List(ctx context.Context) ([]View, error) {
 		v := eff[p.Name]
 		v.Overrides = map[string]Setting{}
 		for team, sets := range st.Teams {
-			if set, ok := sets[p.Name]; ok {
+			if set, ok := sets[p.Name]; ok && visible[team] {
 				v.Overrides[team] = set
 			}
 		}

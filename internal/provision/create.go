@@ -27,10 +27,13 @@ func (s *Service) Create(ctx context.Context, p access.Principal, team string, i
 			}
 			return err
 		}
+		if err := claimHosts(ctx, q, svc, pr.hosts); err != nil {
+			return err
+		}
 		if err := q.CreateRun(ctx, run); err != nil {
 			return err
 		}
-		return audit.Record(ctx, q, p, audit.Entry{Action: "service.create", Team: t.Name, Target: "team/" + t.Name + "/service/" + in.Name,
+		return audit.Record(ctx, q, p, audit.Entry{Action: "service.create", Team: t.Name, TeamID: t.ID, Target: "team/" + t.Name + "/service/" + in.Name,
 			Detail: map[string]any{"blueprint": in.Blueprint, "run": run.ID, "environments": svc.Environments}}, now)
 	})
 	if err != nil {
@@ -44,6 +47,7 @@ func (s *Service) Create(ctx context.Context, p access.Principal, team string, i
 type prepared struct {
 	team     store.Team
 	svc      store.Service
+	hosts    map[string]string // environment to public host
 	warnings []string
 }
 
@@ -90,11 +94,19 @@ func (s *Service) prepare(ctx context.Context, p access.Principal, team string, 
 	now := s.now()
 	svc := store.Service{ID: audit.NewID(), TeamID: t.ID, TeamName: t.Name, Name: in.Name, Blueprint: in.Blueprint, Image: in.Image, Tag: in.Tag,
 		Repo: in.Repo, Parameters: params, Environments: in.Environments, CreatedBy: p.Subject, CreatedAt: now, UpdatedAt: now}
-	warnings, err := s.checkPolicies(ctx, svc, bp, values, envs)
+	rin, err := s.input(svc, bp, envs, values)
 	if err != nil {
 		return prepared{}, err
 	}
-	return prepared{team: t, svc: svc, warnings: warnings}, nil
+	hosts := hostsOf(rin)
+	if err := s.hostsFree(ctx, s.deps.Store.Q(), svc.ID, hosts); err != nil {
+		return prepared{}, err
+	}
+	warnings, err := s.checkPolicies(ctx, svc, bp, rin)
+	if err != nil {
+		return prepared{}, err
+	}
+	return prepared{team: t, svc: svc, hosts: hosts, warnings: warnings}, nil
 }
 
 // DryRun checks a request to create a service as Create would, and changes nothing: it

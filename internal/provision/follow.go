@@ -2,6 +2,7 @@ package provision
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"time"
 
@@ -39,7 +40,8 @@ func (c *changes) notify() {
 const followFallback = 5 * time.Second
 
 // Follow calls emit with the run now and after each change, until it has finished or ctx
-// ends (team viewer; access is checked once).
+// ends (team viewer). Access is checked again at least every followFallback: a caller who
+// loses their role in the team stops hearing of the run within that time.
 func (s *Service) Follow(ctx context.Context, p access.Principal, id string, emit func(store.Run, store.Service) error) error {
 	// Subscribe before each read, so that a change in between is not missed.
 	wake := s.changes.next()
@@ -47,6 +49,7 @@ func (s *Service) Follow(ctx context.Context, p access.Principal, id string, emi
 	if err != nil {
 		return err
 	}
+	checked := time.Now()
 	for {
 		if err := emit(run, svc); err != nil {
 			return err
@@ -61,6 +64,13 @@ func (s *Service) Follow(ctx context.Context, p access.Principal, id string, emi
 		case <-time.After(followFallback):
 		}
 		wake = s.changes.next()
+		if time.Since(checked) >= followFallback {
+			if run, svc, err = s.Get(ctx, p, id); err != nil {
+				return fmt.Errorf("access to run %s ended: %w", id, err)
+			}
+			checked = time.Now()
+			continue
+		}
 		if run, err = s.deps.Store.Q().RunByID(ctx, id); err != nil {
 			return err
 		}

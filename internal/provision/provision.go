@@ -7,9 +7,11 @@ package provision
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -53,8 +55,10 @@ type Deps struct {
 	AsUser           func(user string, groups []string) (kubernetes.Interface, error)
 	IngressNamespace string
 	// ManualSync names environments whose Applications a person syncs (prod by default).
-	ManualSync     []string
-	Preflight      Preflight
+	ManualSync []string
+	Preflight  Preflight
+	// Hosts names public services' hosts; the zero value means blueprint.DefaultHosts.
+	Hosts          blueprint.HostNamer
 	RolloutTimeout time.Duration
 	Log            *slog.Logger
 }
@@ -75,6 +79,9 @@ type Service struct {
 func New(d Deps) *Service {
 	if d.RolloutTimeout == 0 {
 		d.RolloutTimeout = 5 * time.Minute
+	}
+	if d.Hosts.Pattern == "" {
+		d.Hosts = blueprint.DefaultHosts
 	}
 	return &Service{deps: d, queue: make(chan string, 1024), inflight: map[string]bool{},
 		now: func() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }}
@@ -130,7 +137,7 @@ func (s *Service) Retry(ctx context.Context, p access.Principal, id string) (sto
 		if err := q.UpdateRun(ctx, run); err != nil {
 			return err
 		}
-		return audit.Record(ctx, q, p, audit.Entry{Action: "run.retry", Team: svc.TeamName, Target: "run/" + id}, s.now())
+		return audit.Record(ctx, q, p, audit.Entry{Action: "run.retry", Team: svc.TeamName, TeamID: svc.TeamID, Target: "run/" + id}, s.now())
 	})
 	s.changes.notify()
 	if err != nil {
@@ -179,7 +186,7 @@ func (s *Service) Status(ctx context.Context, p access.Principal, team, name str
 		return ServiceStatus{}, err
 	}
 	for _, e := range svc.Environments {
-		es := EnvironmentStatus{Name: e, Application: argocd.AppName(t.Name, svc.Name, e)}
+		es := EnvironmentStatus{Name: e, Application: argocd.AppName(ownerOf(svc), svc.Name, e)}
 		if env, err := q.EnvironmentByName(ctx, t.ID, e); err == nil {
 			es.Namespace = env.Namespace
 		}
@@ -280,7 +287,15 @@ func (s *Service) release(ctx context.Context, p access.Principal, team, name, a
 	}
 	released := svc
 	released.Tag = tag
-	if _, err := s.checkPolicies(ctx, released, bp, values, envs); err != nil {
+	in, err := s.input(released, bp, envs, values)
+	if err != nil {
+		return store.Run{}, err
+	}
+	hosts := hostsOf(in)
+	if err := s.hostsFree(ctx, q, svc.ID, hosts); err != nil {
+		return store.Run{}, err
+	}
+	if _, err := s.checkPolicies(ctx, released, bp, in); err != nil {
 		return store.Run{}, err
 	}
 	resolved := map[string]any{}
@@ -304,10 +319,13 @@ func (s *Service) release(ctx context.Context, p access.Principal, team, name, a
 		if err := q.UpdateServiceRelease(ctx, svc.ID, tag, resolved, now); err != nil {
 			return err
 		}
+		if err := claimHosts(ctx, q, svc, hosts); err != nil {
+			return err
+		}
 		if err := q.CreateRun(ctx, run); err != nil {
 			return err
 		}
-		return audit.Record(ctx, q, p, audit.Entry{Action: "service." + action, Team: t.Name, Target: "team/" + t.Name + "/service/" + name, Detail: detail}, now)
+		return audit.Record(ctx, q, p, audit.Entry{Action: "service." + action, Team: t.Name, TeamID: t.ID, Target: "team/" + t.Name + "/service/" + name, Detail: detail}, now)
 	})
 	if err != nil {
 		return store.Run{}, err
@@ -317,29 +335,29 @@ func (s *Service) release(ctx context.Context, p access.Principal, team, name, a
 }
 
 // Sync deploys a service's environment now: for manually synced environments (prod), this is
-// how a person releases what is committed (team editor).
-func (s *Service) Sync(ctx context.Context, p access.Principal, team, name, env string) error {
+// how a person releases what is committed (team editor). It returns the Application synced.
+func (s *Service) Sync(ctx context.Context, p access.Principal, team, name, env string) (string, error) {
 	t, err := s.deps.Tenancy.Authorize(ctx, p, team, access.Editor)
 	if err != nil {
-		return err
+		return "", err
 	}
 	q := s.deps.Store.Q()
 	svc, err := q.ServiceByName(ctx, t.ID, name)
 	if err != nil {
-		return err
+		return "", err
 	}
 	if !slices.Contains(svc.Environments, env) {
-		return errs.Invalid("/environment", "service %s is not deployed to %q", name, env)
+		return "", errs.Invalid("/environment", "service %s is not deployed to %q", name, env)
 	}
 	if s.deps.Argo == nil {
-		return fmt.Errorf("%w: no cluster configured", errs.ErrUnavailable)
+		return "", fmt.Errorf("%w: no cluster configured", errs.ErrUnavailable)
 	}
-	app := argocd.AppName(t.Name, name, env)
-	if err := s.deps.Argo.Sync(ctx, app, p.Subject); err != nil {
-		return err
+	app := argocd.AppName(ownerOf(svc), name, env)
+	if err := s.deps.Argo.Sync(ctx, ownerOf(svc), name, env, p.Subject); err != nil {
+		return "", err
 	}
-	return s.deps.Store.Tx(ctx, func(q store.Queries) error {
-		return audit.Record(ctx, q, p, audit.Entry{Action: "service.sync", Team: t.Name, Target: "team/" + t.Name + "/service/" + name + "/" + env,
+	return app, s.deps.Store.Tx(ctx, func(q store.Queries) error {
+		return audit.Record(ctx, q, p, audit.Entry{Action: "service.sync", Team: t.Name, TeamID: t.ID, Target: "team/" + t.Name + "/service/" + name + "/" + env,
 			Detail: map[string]any{"application": app}}, s.now())
 	})
 }
@@ -347,11 +365,11 @@ func (s *Service) Sync(ctx context.Context, p access.Principal, team, name, env 
 // checkPolicies runs the preflight before a request is accepted, so that enforced policy
 // failures are the request's 422 rather than a failed run; the run checks again before it
 // commits, as policies may change in between.
-func (s *Service) checkPolicies(ctx context.Context, svc store.Service, bp *blueprint.Blueprint, values blueprint.Values, envs []store.Environment) ([]string, error) {
+func (s *Service) checkPolicies(ctx context.Context, svc store.Service, bp *blueprint.Blueprint, in blueprint.Input) ([]string, error) {
 	if s.deps.Preflight == nil {
 		return nil, nil
 	}
-	r, err := blueprint.Render(bp, s.input(svc, envs, values))
+	r, err := blueprint.Render(bp, in)
 	if err != nil {
 		return nil, err
 	}
@@ -359,13 +377,67 @@ func (s *Service) checkPolicies(ctx context.Context, svc store.Service, bp *blue
 }
 
 // input is what a service is rendered from; envs may hold other environments of the team.
-func (s *Service) input(svc store.Service, envs []store.Environment, values blueprint.Values) blueprint.Input {
+// A public service gets a host per environment (see blueprint.HostNamer).
+func (s *Service) input(svc store.Service, bp *blueprint.Blueprint, envs []store.Environment, values blueprint.Values) (blueprint.Input, error) {
 	var in []blueprint.Environment
 	for _, e := range envs {
 		if slices.Contains(svc.Environments, e.Name) {
 			in = append(in, blueprint.Environment{Name: e.Name, Namespace: e.Namespace})
 		}
 	}
+	if fp := blueprint.FootprintOf(bp, svc.TeamName, svc.Name, values); fp.Public {
+		names := make([]string, len(in))
+		for i, e := range in {
+			names[i] = e.Name
+		}
+		hosts, err := s.deps.Hosts.Hosts(svc.TeamName, svc.Name, names, fp.CustomHost)
+		if err != nil {
+			return blueprint.Input{}, err
+		}
+		for i := range in {
+			in[i].Host = hosts[in[i].Name]
+		}
+	}
 	return blueprint.Input{Team: svc.TeamName, Service: svc.Name, Image: svc.Image, Tag: svc.Tag, Repo: svc.Repo, GitOpsRepo: s.deps.RepoURL,
-		Environments: in, IngressNamespace: s.deps.IngressNamespace, Values: values}
+		Environments: in, IngressNamespace: s.deps.IngressNamespace, Values: values, TLSIssuer: s.deps.Hosts.TLSIssuer, TLSSecret: s.deps.Hosts.TLSSecret}, nil
 }
+
+// hostsFree refuses hosts that another service holds, naming the parameter that decides them.
+func (s *Service) hostsFree(ctx context.Context, q store.Queries, serviceID string, hosts map[string]string) error {
+	list := make([]string, 0, len(hosts))
+	for _, h := range hosts {
+		list = append(list, h)
+	}
+	taken, err := q.HostsTaken(ctx, serviceID, list)
+	if err != nil {
+		return err
+	}
+	if len(taken) > 0 {
+		return errs.Invalid("/parameters/host", "host %s is already used by another service; choose another host", strings.Join(taken, ", "))
+	}
+	return nil
+}
+
+// claimHosts records a service's hosts in the transaction of its change; a host another
+// service took in the meantime is the same 422 as one taken before.
+func claimHosts(ctx context.Context, q store.Queries, svc store.Service, hosts map[string]string) error {
+	err := q.ClaimHosts(ctx, svc.TeamID, svc.ID, hosts)
+	if errors.Is(err, errs.ErrConflict) {
+		return errs.Invalid("/parameters/host", "a host of this service is already used by another service; choose another host")
+	}
+	return err
+}
+
+// hostsOf lists the hosts of a rendered service, one per environment ("" when not public).
+func hostsOf(in blueprint.Input) map[string]string {
+	out := map[string]string{}
+	for _, e := range in.Environments {
+		if e.Host != "" {
+			out[e.Name] = e.Host
+		}
+	}
+	return out
+}
+
+// ownerOf is the Argo CD owner of a service's objects.
+func ownerOf(svc store.Service) argocd.Team { return argocd.Team{ID: svc.TeamID, Name: svc.TeamName} }

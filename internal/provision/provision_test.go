@@ -3,6 +3,7 @@ package provision_test
 import (
 	"context"
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -16,6 +17,7 @@ import (
 	"github.com/berth-platform/berth/internal/argocd"
 	"github.com/berth-platform/berth/internal/auth"
 	"github.com/berth-platform/berth/internal/blueprint"
+	"github.com/berth-platform/berth/internal/errs"
 	"github.com/berth-platform/berth/internal/gitops"
 	"github.com/berth-platform/berth/internal/kube"
 	"github.com/berth-platform/berth/internal/plane"
@@ -186,10 +188,10 @@ func TestCreateServiceDeploysThroughArgoCD(t *testing.T) {
 		t.Fatalf("prod synced without a person asking: %d pods", n)
 	}
 	// A person releases to prod.
-	if err := f.prov.Sync(t.Context(), person("user:default/viewer"), "payments", "fraud-api", "prod"); err == nil {
+	if _, err := f.prov.Sync(t.Context(), person("user:default/viewer"), "payments", "fraud-api", "prod"); !errors.Is(err, errs.ErrNotFound) {
 		t.Fatal("someone without a role synced prod")
 	}
-	if err := f.prov.Sync(t.Context(), jane, "payments", "fraud-api", "prod"); err != nil {
+	if _, err := f.prov.Sync(t.Context(), jane, "payments", "fraud-api", "prod"); err != nil {
 		t.Fatal(err)
 	}
 	plane.Eventually(t, time.Minute, "2 pods running in prod", func() (bool, error) {

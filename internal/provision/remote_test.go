@@ -49,7 +49,7 @@ func TestRemoteRepositoryWithTokenAndArgoCDAPI(t *testing.T) {
 		n := runningPods(t, f, f.ns("ledger", "dev"), "books")
 		return n == 2, fmt.Errorf("%d running", n)
 	})
-	if err := f.prov.Sync(t.Context(), jane, "ledger", "books", "prod"); err != nil {
+	if _, err := f.prov.Sync(t.Context(), jane, "ledger", "books", "prod"); err != nil {
 		t.Fatal(err)
 	}
 	plane.Eventually(t, time.Minute, "2 pods running in prod", func() (bool, error) {

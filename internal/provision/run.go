@@ -26,6 +26,12 @@ import (
 // previous process are resumed first: every step is idempotent, so a run killed midway
 // finishes without duplicates.
 func (s *Service) Run(ctx context.Context, workers int) error {
+	// Before any run writes the new layout, an old repository moves to it.
+	if moved, err := s.MigrateLayout(ctx); err != nil {
+		s.deps.Log.Error("GitOps layout migration failed; it is tried again at the next start", "error", err)
+	} else if moved {
+		s.deps.Log.Info("GitOps repository moved to the team-scoped layout (teams/<team>/services/<service>)")
+	}
 	ids, err := s.deps.Store.Q().UnfinishedRuns(ctx)
 	if err != nil {
 		return err
@@ -237,7 +243,11 @@ func (s *Service) environments(ctx context.Context, st *state) (string, error) {
 }
 
 func (s *Service) render(_ context.Context, st *state) (string, error) {
-	r, err := blueprint.Render(st.bp, s.input(st.svc, st.envs, st.values))
+	in, err := s.input(st.svc, st.bp, st.envs, st.values)
+	if err != nil {
+		return "", err
+	}
+	r, err := blueprint.Render(st.bp, in)
 	if err != nil {
 		return "", err
 	}
@@ -311,9 +321,18 @@ func (s *Service) argocd(ctx context.Context, st *state) (string, error) {
 	if err := s.deps.Argo.Installed(ctx); err != nil {
 		return "", err
 	}
-	all, err := s.deps.Store.Q().ListEnvironments(ctx, st.svc.TeamID)
-	if err != nil {
+	if err := s.ensureApplications(ctx, st.svc, st.envs); err != nil {
 		return "", err
+	}
+	return fmt.Sprintf("project %s, %d applications", argocd.ProjectName(ownerOf(st.svc)), len(st.envs)), nil
+}
+
+// ensureApplications makes the team's AppProject (over all its namespaces on Berth's own
+// cluster) and the Application of each of envs.
+func (s *Service) ensureApplications(ctx context.Context, svc store.Service, envs []store.Environment) error {
+	all, err := s.deps.Store.Q().ListEnvironments(ctx, svc.TeamID)
+	if err != nil {
+		return err
 	}
 	var namespaces []string
 	for _, e := range all {
@@ -322,24 +341,24 @@ func (s *Service) argocd(ctx context.Context, st *state) (string, error) {
 		}
 	}
 	if err := s.deps.Argo.EnsureRepository(ctx); err != nil {
-		return "", fmt.Errorf("argo cd repository credentials: %w", err)
+		return fmt.Errorf("argo cd repository credentials: %w", err)
 	}
-	if err := s.deps.Argo.EnsureProject(ctx, st.svc.TeamName, namespaces); err != nil {
-		return "", fmt.Errorf("app project: %w", err)
+	if err := s.deps.Argo.EnsureProject(ctx, ownerOf(svc), namespaces); err != nil {
+		return fmt.Errorf("app project: %w", err)
 	}
-	for _, e := range st.envs {
-		spec := argocd.AppSpec{Team: st.svc.TeamName, Service: st.svc.Name, Env: e.Name, Namespace: e.Namespace,
-			Path: "services/" + st.svc.Name + "/overlays/" + e.Name, Automated: !slices.Contains(s.deps.ManualSync, e.Name)}
+	for _, e := range envs {
+		spec := argocd.AppSpec{Team: ownerOf(svc), Service: svc.Name, Env: e.Name, Namespace: e.Namespace,
+			Path: blueprint.ServiceDir(svc.TeamName, svc.Name) + "overlays/" + e.Name, Automated: !slices.Contains(s.deps.ManualSync, e.Name)}
 		if err := s.deps.Argo.EnsureApplication(ctx, spec); err != nil {
-			return "", fmt.Errorf("application %s: %w", argocd.AppName(spec.Team, spec.Service, spec.Env), err)
+			return fmt.Errorf("application %s: %w", argocd.AppName(spec.Team, spec.Service, spec.Env), err)
 		}
 	}
-	return fmt.Sprintf("project %s, %d applications", argocd.ProjectName(st.svc.TeamName), len(st.envs)), nil
+	return nil
 }
 
 func (s *Service) refresh(ctx context.Context, st *state) (string, error) {
 	for _, e := range st.envs {
-		if err := s.deps.Argo.Refresh(ctx, argocd.AppName(st.svc.TeamName, st.svc.Name, e.Name)); err != nil {
+		if err := s.deps.Argo.Refresh(ctx, argocd.AppName(ownerOf(st.svc), st.svc.Name, e.Name)); err != nil {
 			return "", err
 		}
 	}
@@ -356,7 +375,7 @@ func (s *Service) rollout(ctx context.Context, st *state) (string, error) {
 			manual = append(manual, e.Name)
 			continue
 		}
-		app := argocd.AppName(st.svc.TeamName, st.svc.Name, e.Name)
+		app := argocd.AppName(ownerOf(st.svc), st.svc.Name, e.Name)
 		for {
 			status, err := s.deps.Argo.Status(ctx, app)
 			if err == nil && status.Sync == "Synced" && status.Health == "Healthy" && len(status.Revision) == 40 {

@@ -35,18 +35,22 @@ func TestCatalogEntities(t *testing.T) {
 	comp := byRef["component:payments/fraud-api"]
 	spec, meta := comp["spec"].(map[string]any), comp["metadata"].(map[string]any)
 	ann := meta["annotations"].(map[string]any)
-	for k, v := range map[string]string{"backstage.io/kubernetes-id": "payments-fraud-api", "argocd/app-name": "payments-fraud-api-dev",
+	for k, v := range map[string]string{"backstage.io/kubernetes-id": "payments-fraud-api",
 		"argocd/app-selector": "berth.dev/team=payments,berth.dev/service=fraud-api", "github.com/project-slug": "acme/fraud-api",
 		"backstage.io/kubernetes-label-selector": "app.kubernetes.io/name=fraud-api,app.kubernetes.io/part-of=payments"} {
 		if ann[k] != v {
 			t.Errorf("annotation %s = %v, want %s", k, ann[k], v)
 		}
 	}
+	// The Application's name carries a hash of the team's id, service and environment.
+	if name, _ := ann["argocd/app-name"].(string); !strings.HasPrefix(name, "payments-fraud-api-dev-") || len(name) != len("payments-fraud-api-dev-")+12 {
+		t.Errorf("annotation argocd/app-name = %v", ann["argocd/app-name"])
+	}
 	if spec["owner"] != "group:default/payments" || spec["system"] != "system:default/payments" || spec["lifecycle"] != "production" ||
 		spec["dependsOn"].([]any)[0] != "resource:payments/fraud-api-db" {
 		t.Errorf("component spec: %v", spec)
 	}
-	if links := meta["links"].([]any); links[0].(map[string]any)["url"] != "https://fraud-api.payments.example.com" {
+	if links := meta["links"].([]any); links[0].(map[string]any)["url"] != "https://fraud-api.dev.payments.apps.example.com" {
 		t.Errorf("links: %v", links)
 	}
 	if got := byRef["user:default/jane"]["spec"].(map[string]any)["memberOf"].([]any); len(got) != 1 || got[0] != "group:default/payments" {

@@ -52,7 +52,7 @@ func TestEnvironmentBudgetsAndBadInput(t *testing.T) {
 		{"root", "POST", "/api/v1/teams/payments/environments", map[string]any{"name": "both", "tier": "small", "budget": map[string]any{"monthly": 50}}, 422, "/budget"},
 		{"root", "POST", "/api/v1/teams/payments/environments", map[string]any{"name": "odd", "tier": "huge"}, 422, "/tier"},
 		{"root", "POST", "/api/v1/teams/payments/environments", map[string]any{"name": "Dev"}, 422, "/name"},
-		{"root", "POST", "/api/v1/teams/payments/environments", map[string]any{"name": "dev"}, 409, "already exists"},
+		{"root", "POST", "/api/v1/teams/payments/environments", map[string]any{"name": "dev"}, 409, "already has an environment dev"},
 		{"root", "PATCH", "/api/v1/teams/payments/environments/dev", map[string]any{}, 422, ""},
 		{"root", "GET", "/api/v1/teams/payments/environments/nope", nil, 404, ""},
 	}

@@ -18,7 +18,7 @@ func (s *Server) ListCatalogEntities(ctx context.Context, req api.ListCatalogEnt
 	if err != nil {
 		return nil, err
 	}
-	entities := backstage.Entities(teams, s.deps.Blueprints)
+	entities := backstage.Entities(teams, s.deps.Blueprints, s.deps.Hosts)
 	etag := backstage.ETag(entities)
 	if req.Params.IfNoneMatch != nil && *req.Params.IfNoneMatch == etag {
 		return api.ListCatalogEntities304Response{Headers: api.ListCatalogEntities304ResponseHeaders{ETag: &etag}}, nil

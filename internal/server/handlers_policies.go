@@ -46,11 +46,11 @@ func apiPolicy(v policy.View) api.Policy {
 }
 
 func (s *Server) ListPolicies(ctx context.Context, _ api.ListPoliciesRequestObject) (api.ListPoliciesResponseObject, error) {
-	_, svc, err := s.policies(ctx)
+	p, svc, err := s.policies(ctx)
 	if err != nil {
 		return nil, err
 	}
-	views, err := svc.List(ctx)
+	views, err := svc.List(ctx, p)
 	if err != nil {
 		return nil, err
 	}
@@ -82,7 +82,7 @@ func (s *Server) readPolicy(ctx context.Context, p access.Principal, svc *policy
 	var views []policy.View
 	var err error
 	if team == "" {
-		views, err = svc.List(ctx)
+		views, err = svc.List(ctx, p)
 	} else {
 		views, err = svc.ForTeam(ctx, p, team)
 	}

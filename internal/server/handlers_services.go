@@ -204,10 +204,11 @@ func (s *Server) SyncService(ctx context.Context, req api.SyncServiceRequestObje
 		return nil, err
 	}
 	env := req.Body.Environment
-	if err := prov.Sync(ctx, p, req.Team, req.Service, env); err != nil {
+	app, err := prov.Sync(ctx, p, req.Team, req.Service, env)
+	if err != nil {
 		return nil, err
 	}
-	return api.SyncService202JSONResponse{Environment: env, Application: argocd.AppName(req.Team, req.Service, env)}, nil
+	return api.SyncService202JSONResponse{Environment: env, Application: app}, nil
 }
 
 // argoStatus copies what Argo CD reports of an environment's Application.

@@ -88,7 +88,9 @@ func newEnv(t testing.TB, o envOptions) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ten := tenancy.NewService(st, tenancyOptions(o))
+	topts := tenancyOptions(o)
+	topts.MaxTeamsPerUser = cfg.Boundary.MaxTeamsPerUser
+	ten := tenancy.NewService(st, topts)
 	remote := filepath.Join(t.TempDir(), "gitops.git")
 	repo, err := gitops.Open(context.Background(), remote, filepath.Join(t.TempDir(), "work"), nil)
 	if err != nil {

@@ -1,10 +1,12 @@
 package server_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
 
+	"github.com/berth-platform/berth/internal/config"
 	"github.com/berth-platform/berth/internal/server"
 )
 
@@ -160,6 +162,36 @@ func TestOtherTeamsAreInvisible(t *testing.T) {
 	if fmt.Sprint(me["teams"]) != "[map[role:editor team:payments]]" || me["platformAdmin"] != false {
 		t.Fatalf("ed's /me: %v", me)
 	}
+}
+
+// A name taken by a team the caller cannot see gets the answer a name the platform keeps
+// gets, word for word but the name: neither says which.
+func TestTakenNamesRevealNothing(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	e.seed()
+	detail := func(name string) string {
+		r := e.must(409, e.do("outsider", "POST", "/api/v1/teams", map[string]any{"name": name}))
+		var p map[string]any
+		if err := json.Unmarshal(r.body, &p); err != nil {
+			t.Fatal(err)
+		}
+		return strings.ReplaceAll(p["detail"].(string), name, "NAME")
+	}
+	if taken, reserved := detail("payments"), detail("kube-system"); taken != reserved {
+		t.Fatalf("another team's name: %q; the platform's: %q", taken, reserved)
+	}
+}
+
+// One caller creates a bounded number of teams.
+func TestTeamCreationIsBoundedPerCaller(t *testing.T) {
+	e := newEnv(t, envOptions{extraConfig: func(c *config.Config) { c.Boundary.MaxTeamsPerUser = 2 }})
+	e.must(201, e.do("outsider", "POST", "/api/v1/teams", map[string]any{"name": "one"}))
+	e.must(201, e.do("outsider", "POST", "/api/v1/teams", map[string]any{"name": "two"}))
+	r := e.must(403, e.do("outsider", "POST", "/api/v1/teams", map[string]any{"name": "three"}))
+	if !strings.Contains(string(r.body), "created 2 teams") {
+		t.Fatalf("limit answer: %s", r.body)
+	}
+	e.must(201, e.do("root", "POST", "/api/v1/teams", map[string]any{"name": "three"})) // platform admins are not bound
 }
 
 func TestTeamCreationForAdminsOnly(t *testing.T) {

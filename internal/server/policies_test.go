@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"encoding/json"
 	"os"
 	"strings"
 	"testing"
@@ -108,5 +109,30 @@ func TestCreateServiceDryRun(t *testing.T) {
 	warned := e.must(200, e.do("ed", "POST", "/api/v1/teams/payments/services?dryRun=true", latest)).json(t)
 	if w := warned["warnings"].([]any); len(w) == 0 || !strings.Contains(w[0].(string), "disallow-latest-tag") {
 		t.Fatalf("audited failure: %v", warned)
+	}
+}
+
+// A team's policy overrides are shown to those who may see the team only.
+func TestPolicyOverridesOfOtherTeamsAreHidden(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	e.seed()
+	e.must(200, e.do("root", "PUT", "/api/v1/teams/payments/policies/disallow-latest-tag", map[string]any{"mode": "audit"}))
+	overrides := func(who string) string {
+		list := e.must(200, e.do(who, "GET", "/api/v1/policies", nil)).json(t)
+		for _, p := range list["items"].([]any) {
+			p := p.(map[string]any)
+			if p["name"] == "disallow-latest-tag" {
+				b, _ := json.Marshal(p["overrides"])
+				return string(b)
+			}
+		}
+		t.Fatal("policy missing")
+		return ""
+	}
+	if got := overrides("vi"); !strings.Contains(got, "payments") {
+		t.Fatalf("a member of payments does not see its override: %s", got)
+	}
+	if got := overrides("outsider"); strings.Contains(got, "payments") {
+		t.Fatalf("an outsider sees payments' override: %s", got)
 	}
 }

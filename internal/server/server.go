@@ -33,6 +33,8 @@ type Deps struct {
 	Admins     *access.Admins
 	Tenancy    *tenancy.Service
 	Blueprints *blueprint.Catalog
+	// Hosts names public services' hosts (for the catalog's links).
+	Hosts blueprint.HostNamer
 	// Provision is nil when Berth has no cluster: service endpoints then answer 503.
 	Provision    *provision.Service
 	MaxBodyBytes int64
@@ -63,6 +65,9 @@ var _ api.StrictServerInterface = (*Server)(nil)
 
 // New builds the HTTP handler with every middleware in place.
 func New(d Deps) (*echo.Echo, error) {
+	if d.Hosts.Pattern == "" {
+		d.Hosts = blueprint.DefaultHosts
+	}
 	doc, err := LoadSpec()
 	if err != nil {
 		return nil, err

@@ -15,6 +15,7 @@ type AuditEvent struct {
 	Actor     string
 	Action    string
 	Team      string
+	TeamID    string
 	Target    string
 	Result    string
 	RequestID string
@@ -42,8 +43,8 @@ func (q Queries) InsertAuditEvent(ctx context.Context, e AuditEvent) error {
 			return fmt.Errorf("audit detail: %w", err)
 		}
 	}
-	_, err := q.exec(ctx, "INSERT INTO audit_events (id, time, actor, action, team, target, result, request_id, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-		e.ID, micros(e.Time), e.Actor, e.Action, e.Team, e.Target, e.Result, e.RequestID, string(detail))
+	_, err := q.exec(ctx, "INSERT INTO audit_events (id, time, actor, action, team, team_id, target, result, request_id, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+		e.ID, micros(e.Time), e.Actor, e.Action, e.Team, e.TeamID, e.Target, e.Result, e.RequestID, string(detail))
 	if err != nil {
 		return fmt.Errorf("write audit event: %w", err)
 	}
@@ -53,8 +54,9 @@ func (q Queries) InsertAuditEvent(ctx context.Context, e AuditEvent) error {
 // AuditFilter selects events for ListAuditEvents. Zero values match everything.
 type AuditFilter struct {
 	Actor, Action, Team string
-	// Teams, when not nil, keeps only events of these teams (what a team admin may see).
-	Teams        []string
+	// TeamIDs, when not nil, keeps only events of these teams, by id (what a team admin may
+	// see: not the history of an earlier team of the same name).
+	TeamIDs      []string
 	Since, Until time.Time
 	// Before is the (time, id) of the last event of the previous page.
 	BeforeTime time.Time
@@ -76,11 +78,11 @@ func (q Queries) ListAuditEvents(ctx context.Context, f AuditFilter) ([]AuditEve
 	if f.Team != "" {
 		add("team = ?", f.Team)
 	}
-	if f.Teams != nil {
-		if len(f.Teams) == 0 {
+	if f.TeamIDs != nil {
+		if len(f.TeamIDs) == 0 {
 			return nil, nil
 		}
-		add("team IN (?"+strings.Repeat(", ?", len(f.Teams)-1)+")", toAny(f.Teams)...)
+		add("team_id IN (?"+strings.Repeat(", ?", len(f.TeamIDs)-1)+")", toAny(f.TeamIDs)...)
 	}
 	if !f.Since.IsZero() {
 		add("time >= ?", micros(f.Since))

@@ -93,6 +93,15 @@ func (q Queries) ListServices(ctx context.Context, teamID string) ([]Service, er
 	return servicesOf(rows)
 }
 
+// AllServices returns every team's services, by team and name (for repository migrations).
+func (q Queries) AllServices(ctx context.Context) ([]Service, error) {
+	var rows []serviceRow
+	if err := q.selectAll(ctx, &rows, serviceSelect+" ORDER BY t.name, s.name"); err != nil {
+		return nil, err
+	}
+	return servicesOf(rows)
+}
+
 func servicesOf(rows []serviceRow) ([]Service, error) {
 	out := make([]Service, 0, len(rows))
 	for _, r := range rows {

@@ -160,7 +160,7 @@ func TestStoreAuditFiltersAndPages(t *testing.T) {
 		q := st.Q()
 		for i := range 7 {
 			e := store.AuditEvent{ID: fmt.Sprintf("e%d", i), Time: t0.Add(time.Duration(i/2) * time.Minute), Actor: []string{"jane", "bob"}[i%2],
-				Action: "team.create", Team: []string{"payments", "search"}[i%2], Target: "x", Result: "success", RequestID: "r",
+				Action: "team.create", Team: []string{"payments", "search"}[i%2], TeamID: []string{"id-payments", "id-search"}[i%2], Target: "x", Result: "success", RequestID: "r",
 				Detail: map[string]any{"n": float64(i)}}
 			if err := q.InsertAuditEvent(ctx, e); err != nil {
 				t.Fatal(err)
@@ -194,11 +194,11 @@ func TestStoreAuditFiltersAndPages(t *testing.T) {
 		if len(window) != 4 {
 			t.Fatalf("time window: %d events", len(window))
 		}
-		scoped, _ := q.ListAuditEvents(ctx, store.AuditFilter{Teams: []string{"search"}, Limit: 10})
+		scoped, _ := q.ListAuditEvents(ctx, store.AuditFilter{TeamIDs: []string{"id-search"}, Limit: 10})
 		if len(scoped) != 3 {
 			t.Fatalf("team scope: %d events", len(scoped))
 		}
-		none, _ := q.ListAuditEvents(ctx, store.AuditFilter{Teams: []string{}, Limit: 10})
+		none, _ := q.ListAuditEvents(ctx, store.AuditFilter{TeamIDs: []string{}, Limit: 10})
 		if len(none) != 0 {
 			t.Fatalf("empty team scope must see nothing, got %d", len(none))
 		}

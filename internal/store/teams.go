@@ -163,3 +163,10 @@ func escapeLike(s string) string {
 	r := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
 	return r.Replace(s)
 }
+
+// CountTeamsCreatedBy counts the existing teams subject created.
+func (q Queries) CountTeamsCreatedBy(ctx context.Context, subject string) (int, error) {
+	var n int
+	err := q.get(ctx, &n, "SELECT COUNT(*) FROM teams WHERE created_by = ?", subject)
+	return n, err
+}

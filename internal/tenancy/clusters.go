@@ -160,7 +160,7 @@ func (s *Service) PlaceEnvironment(ctx context.Context, p access.Principal, team
 			return err
 		}
 		env.Cluster, env.Phase, env.UpdatedAt = cluster, PhasePending, now
-		return audit.Record(ctx, q, p, audit.Entry{Action: "environment.place", Team: t.Name, Target: "team/" + t.Name + "/environment/" + name,
+		return audit.Record(ctx, q, p, audit.Entry{Action: "environment.place", Team: t.Name, TeamID: t.ID, Target: "team/" + t.Name + "/environment/" + name,
 			Detail: map[string]any{"from": from, "to": cluster}}, now)
 	})
 	if err == nil {

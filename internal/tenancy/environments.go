@@ -22,10 +22,8 @@ func (s *Service) namespaceFor(team, env string) (string, error) {
 	if len(ns) > 63 || !dnsLabel.MatchString(ns) {
 		return "", errs.Invalid("/name", "the namespace %q that the naming pattern gives is not a DNS label of at most 63 characters", ns)
 	}
-	for _, r := range reservedNames {
-		if ns == r || strings.HasPrefix(ns, r+"-") {
-			return "", errs.Invalid("/name", "the namespace %q would collide with the platform's own", ns)
-		}
+	if s.reservedNamespace(ns) {
+		return "", unavailable("namespace", ns)
 	}
 	return ns, nil
 }
@@ -35,7 +33,10 @@ func (s *Service) insertEnvironment(ctx context.Context, q store.Queries, t stor
 	e.Phase, e.CreatedAt, e.UpdatedAt = PhasePending, now, now
 	if err := q.CreateEnvironment(ctx, e); err != nil {
 		if errors.Is(err, errs.ErrConflict) {
-			return fmt.Errorf("%w: environment %s of team %s, or its namespace %s, already exists", errs.ErrConflict, e.Name, t.Name, e.Namespace)
+			if _, taken := q.EnvironmentByName(ctx, t.ID, e.Name); taken == nil {
+				return fmt.Errorf("%w: team %s already has an environment %s", errs.ErrConflict, t.Name, e.Name)
+			}
+			return unavailable("namespace", e.Namespace) // another team's: say nothing of it
 		}
 		return err
 	}
@@ -81,8 +82,20 @@ func (s *Service) CreateEnvironment(ctx context.Context, p access.Principal, tea
 	if (c.Tier != "" || c.Budget != nil || cluster != "") && !p.PlatformAdmin {
 		return store.Environment{}, fmt.Errorf("%w: only platform admins size quotas and place environments; leave tier, budget and cluster out for the defaults", errs.ErrForbidden)
 	}
+	// The cluster is asked before the transaction: no database lock waits on the API server.
+	t, err := s.authorize(ctx, s.store.Q(), p, team, access.Admin)
+	if err != nil {
+		return store.Environment{}, err
+	}
+	ns, err := s.namespaceFor(t.Name, name)
+	if err != nil {
+		return store.Environment{}, err
+	}
+	if err := s.namespacesFree(ctx, t.ID, t.Name, []store.Environment{{Name: name, Namespace: ns, Cluster: cluster}}); err != nil {
+		return store.Environment{}, err
+	}
 	var env store.Environment
-	err := s.store.Tx(ctx, func(q store.Queries) error {
+	err = s.store.Tx(ctx, func(q store.Queries) error {
 		t, err := s.authorize(ctx, q, p, team, access.Admin)
 		if err != nil {
 			return err
@@ -105,7 +118,7 @@ func (s *Service) CreateEnvironment(ctx context.Context, p access.Principal, tea
 		if env, err = q.EnvironmentByName(ctx, t.ID, name); err != nil {
 			return err
 		}
-		return audit.Record(ctx, q, p, audit.Entry{Action: "environment.create", Team: t.Name, Target: "team/" + t.Name + "/environment/" + name,
+		return audit.Record(ctx, q, p, audit.Entry{Action: "environment.create", Team: t.Name, TeamID: t.ID, Target: "team/" + t.Name + "/environment/" + name,
 			Detail: map[string]any{"namespace": ns, "tier": env.Tier, "budget": env.Budget, "cluster": env.Cluster}}, now)
 	})
 	if err == nil {
@@ -159,7 +172,7 @@ func (s *Service) ResizeEnvironment(ctx context.Context, p access.Principal, tea
 		if err := q.UpdateEnvironmentQuota(ctx, env); err != nil {
 			return err
 		}
-		return audit.Record(ctx, q, p, audit.Entry{Action: "environment.resize", Team: t.Name, Target: "team/" + t.Name + "/environment/" + name,
+		return audit.Record(ctx, q, p, audit.Entry{Action: "environment.resize", Team: t.Name, TeamID: t.ID, Target: "team/" + t.Name + "/environment/" + name,
 			Detail: map[string]any{"tier": env.Tier, "budget": env.Budget, "previousTier": cur.Tier, "previousBudget": cur.Budget}}, env.UpdatedAt)
 	})
 	if err == nil {
@@ -184,7 +197,10 @@ func (s *Service) DeleteEnvironment(ctx context.Context, p access.Principal, tea
 		if err := q.DeleteEnvironment(ctx, env.ID); err != nil {
 			return err
 		}
-		return audit.Record(ctx, q, p, audit.Entry{Action: "environment.delete", Team: t.Name, Target: "team/" + t.Name + "/environment/" + name,
+		if err := q.ReleaseEnvironmentHosts(ctx, t.ID, name); err != nil {
+			return err
+		}
+		return audit.Record(ctx, q, p, audit.Entry{Action: "environment.delete", Team: t.Name, TeamID: t.ID, Target: "team/" + t.Name + "/environment/" + name,
 			Detail: map[string]any{"namespace": ns}}, s.now())
 	})
 	if err == nil {

@@ -162,5 +162,10 @@ func (f *Fleet) QuotaStatus(env store.Environment) (hard, used map[string]string
 	return r.QuotaStatus(env)
 }
 
+// NamespaceTaken asks Berth's own cluster (see Reconciler.NamespaceTaken).
+func (f *Fleet) NamespaceTaken(ctx context.Context, namespace, teamID, team, env string) (bool, error) {
+	return f.Own().NamespaceTaken(ctx, namespace, teamID, team, env)
+}
+
 // Own is the reconciler of Berth's own cluster (for tests and drift metrics).
 func (f *Fleet) Own() *Reconciler { return f.recs[""] }

@@ -44,7 +44,7 @@ func (s *Service) AddMember(ctx context.Context, p access.Principal, team string
 		if namespaces, err = s.teamNamespaces(ctx, q, t.ID); err != nil {
 			return err
 		}
-		return audit.Record(ctx, q, p, audit.Entry{Action: "member.add", Team: t.Name, Target: memberTarget(m),
+		return audit.Record(ctx, q, p, audit.Entry{Action: "member.add", Team: t.Name, TeamID: t.ID, Target: memberTarget(m),
 			Detail: map[string]any{"role": m.Role}}, now)
 	})
 	if err == nil {
@@ -117,7 +117,7 @@ func (s *Service) UpdateMemberRole(ctx context.Context, p access.Principal, team
 		if namespaces, err = s.teamNamespaces(ctx, q, t.ID); err != nil {
 			return err
 		}
-		return audit.Record(ctx, q, p, audit.Entry{Action: "member.update", Team: t.Name, Target: memberTarget(m),
+		return audit.Record(ctx, q, p, audit.Entry{Action: "member.update", Team: t.Name, TeamID: t.ID, Target: memberTarget(m),
 			Detail: map[string]any{"from": from, "role": m.Role}}, m.UpdatedAt)
 	})
 	if err == nil {
@@ -147,7 +147,7 @@ func (s *Service) RemoveMember(ctx context.Context, p access.Principal, team, id
 		if namespaces, err = s.teamNamespaces(ctx, q, t.ID); err != nil {
 			return err
 		}
-		return audit.Record(ctx, q, p, audit.Entry{Action: "member.remove", Team: t.Name, Target: memberTarget(m),
+		return audit.Record(ctx, q, p, audit.Entry{Action: "member.remove", Team: t.Name, TeamID: t.ID, Target: memberTarget(m),
 			Detail: map[string]any{"role": m.Role}}, s.now())
 	})
 	if err == nil {

@@ -25,11 +25,11 @@ type Subject struct {
 
 // NamespaceSpec is everything that decides a team namespace's objects.
 type NamespaceSpec struct {
-	Team, Env, Namespace string
-	Quota                Quota
-	PodSecurity          string // privileged, baseline or restricted
-	IngressNamespace     string
-	Members              []Subject
+	Team, TeamID, Env, Namespace string
+	Quota                        Quota
+	PodSecurity                  string // privileged, baseline or restricted
+	IngressNamespace             string
+	Members                      []Subject
 }
 
 // Objects are the typed apply configurations of a team namespace, built (never templated)
@@ -43,7 +43,7 @@ type Objects struct {
 }
 
 func (s NamespaceSpec) labels() map[string]string {
-	return map[string]string{access.LabelManagedBy: access.ManagedBy, access.LabelTeam: s.Team, access.LabelEnv: s.Env}
+	return map[string]string{access.LabelManagedBy: access.ManagedBy, access.LabelTeam: s.Team, access.LabelTeamID: s.TeamID, access.LabelEnv: s.Env}
 }
 
 // Render builds the objects of a team namespace.
@@ -112,6 +112,18 @@ func networkPolicies(s NamespaceSpec) []*networkingv1ac.NetworkPolicyApplyConfig
 					WithPodSelector(metav1ac.LabelSelector().WithMatchLabels(map[string]string{"k8s-app": "kube-dns"}))).
 				WithPorts(networkingv1ac.NetworkPolicyPort().WithProtocol(udp).WithPort(dns), networkingv1ac.NetworkPolicyPort().WithProtocol(tcp).WithPort(dns)))),
 	}
+}
+
+// OwnsNamespace reports whether a namespace's labels say Berth made it for this team and
+// environment. Namespaces from before the team-id label are recognised by team name.
+func OwnsNamespace(labels map[string]string, teamID, team, env string) bool {
+	if labels[access.LabelManagedBy] != access.ManagedBy || labels[access.LabelEnv] != env {
+		return false
+	}
+	if id, ok := labels[access.LabelTeamID]; ok {
+		return id == teamID
+	}
+	return labels[access.LabelTeam] == team
 }
 
 func mergeLabels(a, b map[string]string) map[string]string {

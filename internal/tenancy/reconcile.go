@@ -237,6 +237,9 @@ func (r *Reconciler) reconcileNamespace(ctx context.Context, ns string) error {
 	if err != nil {
 		return err
 	}
+	if err := r.checkOwner(ctx, env); err != nil {
+		return r.fail(ctx, env, err)
+	}
 	spec, err := r.spec(ctx, env)
 	if err != nil {
 		return r.fail(ctx, env, err)
@@ -253,6 +256,41 @@ func (r *Reconciler) reconcileNamespace(ctx context.Context, ns string) error {
 		repaired = now
 	}
 	return q.SetEnvironmentStatus(ctx, env.ID, PhaseReady, "", now, repaired)
+}
+
+// checkOwner refuses to touch a namespace Berth did not make for this environment: one made
+// by someone else (kubectl, a component's chart) is never relabelled, given quotas and
+// bindings, or deleted. The informer holds Berth's namespaces only, so a namespace it does not
+// know is looked up live.
+func (r *Reconciler) checkOwner(ctx context.Context, env store.Environment) error {
+	ns, err := r.namespaces.Get(env.Namespace)
+	if apierrors.IsNotFound(err) {
+		ns, err = r.kube.CoreV1().Namespaces().Get(ctx, env.Namespace, metav1.GetOptions{})
+		if apierrors.IsNotFound(err) {
+			return nil
+		}
+	}
+	if err != nil {
+		return err
+	}
+	if !OwnsNamespace(ns.Labels, env.TeamID, env.TeamName, env.Name) {
+		return fmt.Errorf("%w: namespace %s exists and was not made by Berth for environment %s of team %s; Berth changed nothing (remove the environment, or the namespace)",
+			errs.ErrConflict, env.Namespace, env.Name, env.TeamName)
+	}
+	return nil
+}
+
+// NamespaceTaken reports whether a namespace exists in the cluster and is not the one Berth
+// made for this team's environment (teamID "" for a team not created yet).
+func (r *Reconciler) NamespaceTaken(ctx context.Context, namespace, teamID, team, env string) (bool, error) {
+	ns, err := r.kube.CoreV1().Namespaces().Get(ctx, namespace, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return teamID == "" || !OwnsNamespace(ns.Labels, teamID, team, env), nil
 }
 
 func (r *Reconciler) fail(ctx context.Context, env store.Environment, cause error) error {
@@ -275,7 +313,7 @@ func (r *Reconciler) spec(ctx context.Context, env store.Environment) (Namespace
 	for i, m := range members {
 		subjects[i] = Subject{Kind: m.Kind, Name: m.Name, Role: access.Role(m.Role)}
 	}
-	return NamespaceSpec{Team: env.TeamName, Env: env.Name, Namespace: env.Namespace, Quota: quota,
+	return NamespaceSpec{Team: env.TeamName, TeamID: env.TeamID, Env: env.Name, Namespace: env.Namespace, Quota: quota,
 		PodSecurity: r.opts.PodSecurity, IngressNamespace: r.opts.IngressNamespace, Members: subjects}, nil
 }
 

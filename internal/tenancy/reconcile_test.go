@@ -2,6 +2,7 @@ package tenancy_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/berth-platform/berth/internal/access"
 	"github.com/berth-platform/berth/internal/auth"
+	"github.com/berth-platform/berth/internal/errs"
 	"github.com/berth-platform/berth/internal/kube"
 	"github.com/berth-platform/berth/internal/plane"
 	"github.com/berth-platform/berth/internal/store"
@@ -33,7 +35,11 @@ type fixture struct {
 	rec   *tenancy.Reconciler
 	kube  *kube.Clients
 	drift []string
+	// nsPattern is the fixture's namespace pattern.
+	nsPattern string
 }
+
+func (f *fixture) pattern() string { return f.nsPattern }
 
 func newFixture(t *testing.T) *fixture {
 	p := plane.Get(t)
@@ -49,6 +55,7 @@ func newFixture(t *testing.T) *fixture {
 	opts := tenancy.DefaultOptions()
 	// Every test gets team names of its own: the plane's namespaces are shared by the package.
 	opts.NamespacePattern = "t" + strings.ToLower(t.Name()[len(t.Name())-4:]) + "-{team}-{env}"
+	f.nsPattern = opts.NamespacePattern
 	opts.Notify, opts.Quotas = f.rec.Enqueue, f.rec
 	f.svc = tenancy.NewService(st, opts)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -385,5 +392,66 @@ func TestRolesMatchTheGuide(t *testing.T) {
 	})
 	if _, err := asEve.CoreV1().ConfigMaps(ns).List(ctx, metav1.ListOptions{}); !apierrors.IsForbidden(err) {
 		t.Fatalf("a removed editor still lists config maps: %v", err)
+	}
+}
+
+// A namespace Berth did not create is never taken over: an environment that would name it is
+// refused before anything changes, and the reconciler, should one reach it anyway (the check
+// off, or the namespace made in between), fails the environment and leaves the namespace as
+// it was: no labels, no quota, no bindings, and no deletion with the environment.
+func TestForeignNamespacesAreNeverTakenOver(t *testing.T) {
+	f := newFixture(t)
+	ctx := t.Context()
+	jane := person("user:default/jane")
+	if _, err := f.svc.CreateTeam(ctx, jane, tenancy.NewTeam{Name: "own"}); err != nil {
+		t.Fatal(err)
+	}
+	f.waitReady("own", "dev")
+	foreign := strings.NewReplacer("{team}", "own", "{env}", "tools").Replace(f.pattern())
+	if _, err := f.p.Client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: foreign,
+		Labels: map[string]string{"owner": "someone-else"}}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = f.p.Client.CoreV1().Namespaces().Delete(context.Background(), foreign, metav1.DeleteOptions{})
+	})
+
+	// With the live check (as serve wires it): a conflict that names nothing of the owner.
+	checked := tenancy.DefaultOptions()
+	checked.NamespacePattern, checked.Notify, checked.Namespaces = f.pattern(), f.rec.Enqueue, f.rec
+	guarded := tenancy.NewService(f.st, checked)
+	if _, err := guarded.CreateEnvironment(ctx, jane, "own", "tools", tenancy.QuotaChoice{}, ""); !errors.Is(err, errs.ErrConflict) || !strings.Contains(err.Error(), "is not available") {
+		t.Fatalf("environment over a foreign namespace: %v, want a conflict", err)
+	}
+	if _, err := guarded.GetEnvironment(ctx, jane, "own", "tools"); !errors.Is(err, errs.ErrNotFound) {
+		t.Fatalf("the refused environment was stored: %v", err)
+	}
+	// A new team whose namespaces would include one that exists: the same answer as a taken name.
+	if _, err := guarded.CreateTeam(ctx, jane, tenancy.NewTeam{Name: "own"}); !errors.Is(err, errs.ErrConflict) || !strings.Contains(err.Error(), "team name") {
+		t.Fatalf("a team over existing namespaces: %v", err)
+	}
+
+	// Without the check, the reconciler refuses.
+	if _, err := f.svc.CreateEnvironment(ctx, jane, "own", "tools", tenancy.QuotaChoice{}, ""); err != nil {
+		t.Fatal(err)
+	}
+	plane.Eventually(t, 30*time.Second, "environment failed", func() (bool, error) {
+		e, err := f.svc.GetEnvironment(ctx, jane, "own", "tools")
+		return err == nil && e.Phase == tenancy.PhaseFailed && strings.Contains(e.Message, "was not made by Berth"), fmt.Errorf("%s %s", e.Phase, e.Message)
+	})
+	ns, err := f.p.Client.CoreV1().Namespaces().Get(ctx, foreign, metav1.GetOptions{})
+	if err != nil || ns.Labels[access.LabelManagedBy] != "" || ns.Labels["owner"] != "someone-else" {
+		t.Fatalf("the foreign namespace was changed: %v %v", ns.Labels, err)
+	}
+	if q, _ := f.p.Client.CoreV1().ResourceQuotas(foreign).List(ctx, metav1.ListOptions{}); len(q.Items) != 0 {
+		t.Fatalf("quota put into a foreign namespace: %v", q.Items)
+	}
+	if err := f.svc.DeleteEnvironment(ctx, jane, "own", "tools"); err != nil {
+		t.Fatal(err)
+	}
+	f.rec.Enqueue(foreign)
+	time.Sleep(2 * time.Second) // the reconciler's turn: a deletion would show by then
+	if ns, err := f.p.Client.CoreV1().Namespaces().Get(ctx, foreign, metav1.GetOptions{}); err != nil || ns.DeletionTimestamp != nil {
+		t.Fatalf("the foreign namespace was deleted with the environment: %v", err)
 	}
 }

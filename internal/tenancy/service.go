@@ -45,9 +45,29 @@ type Options struct {
 	Sealer *seal.Sealer
 	// Fleet, when set, reconciles registered clusters.
 	Fleet ClusterFleet
+	// ReservedNamespaces are names and prefixes ("kube-*") no environment's namespace may
+	// have; the team-name list below applies as well.
+	ReservedNamespaces []string
+	// Namespaces, when set, says whether a namespace already exists in Berth's own cluster
+	// without being this environment's: such a name is never taken over.
+	Namespaces NamespaceOwners
+	// MaxTeamsPerUser bounds the teams one caller (not a platform admin) creates; 0: no bound.
+	MaxTeamsPerUser int
 	// TeamCreated, when set, runs after a team is created (identity-provider group mappings
 	// that name the team apply from then on).
 	TeamCreated func(ctx context.Context) error
+}
+
+// NamespaceOwners tells whether a namespace in the cluster belongs to someone else.
+type NamespaceOwners interface {
+	NamespaceTaken(ctx context.Context, namespace, teamID, team, env string) (bool, error)
+}
+
+// unavailable is the one answer to a name that cannot be had: taken by another team (which
+// the caller may not see), by the platform, or by something in the cluster. One answer for
+// all, so that it tells nothing of which.
+func unavailable(kind, name string) error {
+	return fmt.Errorf("%w: the %s %q is not available; choose another", errs.ErrConflict, kind, name)
 }
 
 // DefaultOptions are the documented defaults.
@@ -83,11 +103,48 @@ func (s *Service) teamNamespaces(ctx context.Context, q store.Queries, teamID st
 // reservedNames would make team namespaces collide with the platform's own.
 var reservedNames = []string{"default", "kube", "berth", "argocd", "kyverno", "system", "openshift"}
 
-// ValidateTeamName checks what the spec's pattern cannot: reserved names.
+// ValidateTeamName checks what the spec's pattern cannot: names reserved for the platform,
+// which get the same answer as a name another team has.
 func ValidateTeamName(name string) error {
 	for _, r := range reservedNames {
 		if name == r || strings.HasPrefix(name, r+"-") {
-			return errs.Invalid("/name", "%q is reserved for the platform", r)
+			return unavailable("team name", name)
+		}
+	}
+	return nil
+}
+
+// reservedNamespace reports whether ns is one of the platform's (configured or built in).
+func (s *Service) reservedNamespace(ns string) bool {
+	for _, r := range reservedNames {
+		if ns == r || strings.HasPrefix(ns, r+"-") {
+			return true
+		}
+	}
+	for _, r := range s.opts.ReservedNamespaces {
+		if p, ok := strings.CutSuffix(r, "*"); ok && strings.HasPrefix(ns, p) || ns == r {
+			return true
+		}
+	}
+	return false
+}
+
+// namespacesFree checks, against the live cluster, that no namespace of envs exists unless
+// Berth made it for this team (teamID "" for a new team: then none may exist).
+func (s *Service) namespacesFree(ctx context.Context, teamID, team string, envs []store.Environment) error {
+	if s.opts.Namespaces == nil {
+		return nil
+	}
+	for _, e := range envs {
+		if e.Cluster != "" {
+			continue // placed elsewhere: that cluster's reconciler checks
+		}
+		taken, err := s.opts.Namespaces.NamespaceTaken(ctx, e.Namespace, teamID, team, e.Name)
+		if err != nil {
+			return fmt.Errorf("%w: cannot check namespace %s in the cluster: %v", errs.ErrUnavailable, e.Namespace, err)
+		}
+		if taken {
+			return unavailable("namespace", e.Namespace)
 		}
 	}
 	return nil

@@ -27,10 +27,28 @@ func (s *Service) CreateTeam(ctx context.Context, p access.Principal, in NewTeam
 	var envs []store.Environment
 	for _, name := range s.opts.Environments {
 		ns, err := s.namespaceFor(in.Name, name)
+		if errors.Is(err, errs.ErrConflict) {
+			return store.Team{}, unavailable("team name", in.Name)
+		}
 		if err != nil {
 			return store.Team{}, err
 		}
 		envs = append(envs, store.Environment{Name: name, Namespace: ns, Tier: s.opts.DefaultTier})
+	}
+	// A namespace the name would take is the same answer as a name taken: which one is not said.
+	if err := s.namespacesFree(ctx, "", in.Name, envs); errors.Is(err, errs.ErrConflict) {
+		return store.Team{}, unavailable("team name", in.Name)
+	} else if err != nil {
+		return store.Team{}, err
+	}
+	if max := s.opts.MaxTeamsPerUser; max > 0 && !p.PlatformAdmin {
+		n, err := s.store.Q().CountTeamsCreatedBy(ctx, p.Subject)
+		if err != nil {
+			return store.Team{}, err
+		}
+		if n >= max {
+			return store.Team{}, fmt.Errorf("%w: you have created %d teams, the most one person may (ask a platform admin for more)", errs.ErrForbidden, n)
+		}
 	}
 	now := s.now()
 	t := store.Team{ID: audit.NewID(), Name: in.Name, DisplayName: in.DisplayName, Description: in.Description,
@@ -41,7 +59,7 @@ func (s *Service) CreateTeam(ctx context.Context, p access.Principal, in NewTeam
 	err := s.store.Tx(ctx, func(q store.Queries) error {
 		if err := q.CreateTeam(ctx, t); err != nil {
 			if errors.Is(err, errs.ErrConflict) {
-				return fmt.Errorf("%w: team %s already exists", errs.ErrConflict, t.Name)
+				return unavailable("team name", t.Name)
 			}
 			return err
 		}
@@ -56,7 +74,7 @@ func (s *Service) CreateTeam(ctx context.Context, p access.Principal, in NewTeam
 			}
 			namespaces[i] = e.Namespace
 		}
-		return audit.Record(ctx, q, p, audit.Entry{Action: "team.create", Team: t.Name, Target: "team/" + t.Name,
+		return audit.Record(ctx, q, p, audit.Entry{Action: "team.create", Team: t.Name, TeamID: t.ID, Target: "team/" + t.Name,
 			Detail: map[string]any{"displayName": t.DisplayName, "namespaces": namespaces}}, now)
 	})
 	if err != nil {
@@ -138,7 +156,7 @@ func (s *Service) UpdateTeam(ctx context.Context, p access.Principal, name strin
 			return err
 		}
 		out = t
-		return audit.Record(ctx, q, p, audit.Entry{Action: "team.update", Team: t.Name, Target: "team/" + t.Name, Detail: detail}, t.UpdatedAt)
+		return audit.Record(ctx, q, p, audit.Entry{Action: "team.update", Team: t.Name, TeamID: t.ID, Target: "team/" + t.Name, Detail: detail}, t.UpdatedAt)
 	})
 	return out, err
 }
@@ -167,7 +185,7 @@ func (s *Service) DeleteTeam(ctx context.Context, p access.Principal, name, ifMa
 		if err != nil {
 			return err
 		}
-		return audit.Record(ctx, q, p, audit.Entry{Action: "team.delete", Team: t.Name, Target: "team/" + t.Name,
+		return audit.Record(ctx, q, p, audit.Entry{Action: "team.delete", Team: t.Name, TeamID: t.ID, Target: "team/" + t.Name,
 			Detail: map[string]any{"namespaces": namespaces, "policyOverrides": overrides}}, s.now())
 	})
 	if err == nil {

@@ -1,0 +1,183 @@
+package provision_test
+
+import (
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/argoproj/argo-cd/v3/pkg/apis/application/v1alpha1"
+	argoclient "github.com/argoproj/argo-cd/v3/pkg/client/clientset/versioned"
+	"github.com/berth-platform/berth/internal/argocd"
+	"github.com/berth-platform/berth/internal/plane"
+	"github.com/berth-platform/berth/internal/provision"
+	"github.com/berth-platform/berth/internal/store"
+	"github.com/berth-platform/berth/internal/tenancy"
+	appsv1 "k8s.io/api/apps/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// Two teams whose names join to the same strings ("ab-c" + "api" and "ab" + "c-api"), and a
+// third with a service of the same name as the first's: each gets Applications, files and
+// pods of its own, and none of them changes another's.
+func TestTeamsWithCollidingNamesStayApart(t *testing.T) {
+	f := newFixture(t, "iso-{team}-{env}")
+	ctx := t.Context()
+	type svc struct{ team, service, image, admin string }
+	all := []svc{
+		{"ab-c", "api", "registry.example.com/abc/api", "user:default/ann"},
+		{"ab", "c-api", "registry.example.com/ab/c-api", "user:default/bob"},
+		{"beta", "api", "registry.example.com/beta/api", "user:default/bea"},
+	}
+	for _, s := range all {
+		if _, err := f.ten.CreateTeam(ctx, person(s.admin), tenancy.NewTeam{Name: s.team}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	runs := map[string]store.Run{}
+	for _, s := range all {
+		run, err := f.prov.Create(ctx, person(s.admin), s.team, provision.NewService{Name: s.service, Blueprint: "worker", Image: s.image, Tag: "1.0.0",
+			Environments: []string{"dev"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		runs[s.team] = run
+	}
+	for _, s := range all {
+		if run := waitRun(t, f, person(s.admin), runs[s.team].ID); run.Status != provision.StatusSucceeded {
+			t.Fatalf("%s/%s: %s", s.team, s.service, run.Error)
+		}
+	}
+	argo := argoclient.NewForConfigOrDie(f.p.Config).ArgoprojV1alpha1().Applications("argocd")
+	seen := map[string]bool{}
+	for _, s := range all {
+		team, err := f.ten.Authorize(ctx, person(s.admin), s.team, "viewer")
+		if err != nil {
+			t.Fatal(err)
+		}
+		name := argocd.AppName(argocd.Team{ID: team.ID, Name: team.Name}, s.service, "dev")
+		if seen[name] {
+			t.Fatalf("two services share the Application %s", name)
+		}
+		seen[name] = true
+		app, err := argo.Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantPath := "teams/" + s.team + "/services/" + s.service + "/overlays/dev"
+		if app.Spec.Source.Path != wantPath || app.Spec.Destination.Namespace != f.ns(s.team, "dev") || app.Labels[argocd.LabelTeamID] != team.ID {
+			t.Errorf("%s: path %s, namespace %s, team id %s", name, app.Spec.Source.Path, app.Spec.Destination.Namespace, app.Labels[argocd.LabelTeamID])
+		}
+		plane.Eventually(t, time.Minute, s.team+"'s deployment", func() (bool, error) {
+			d, err := f.p.Client.AppsV1().Deployments(f.ns(s.team, "dev")).Get(ctx, s.service, metav1.GetOptions{})
+			if err != nil {
+				return false, err
+			}
+			return d.Spec.Template.Spec.Containers[0].Image == s.image+":1.0.0", nil
+		})
+	}
+	// beta's api runs in beta's namespace only, and alpha's namespace holds no beta object.
+	if _, err := f.p.Client.AppsV1().Deployments(f.ns("ab-c", "dev")).Get(ctx, "c-api", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Fatalf("team ab's service is in team ab-c's namespace: %v", err)
+	}
+
+	// An Application of the derived name that Berth did not make for the team is a conflict,
+	// and stays as it was.
+	ann, _ := f.ten.Authorize(ctx, person("user:default/ann"), "ab-c", "viewer")
+	squatted := argocd.AppName(argocd.Team{ID: ann.ID, Name: ann.Name}, "web", "dev")
+	foreign := &v1alpha1.Application{ObjectMeta: metav1.ObjectMeta{Name: squatted, Namespace: "argocd"},
+		Spec: v1alpha1.ApplicationSpec{Project: "default", Destination: v1alpha1.ApplicationDestination{Server: argocd.InClusterServer, Namespace: "default"},
+			Source: &v1alpha1.ApplicationSource{RepoURL: "https://example.com/other.git", Path: "x"}}}
+	if _, err := argo.Create(ctx, foreign, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = argo.Delete(t.Context(), squatted, metav1.DeleteOptions{}) })
+	run, err := f.prov.Create(ctx, person("user:default/ann"), "ab-c", provision.NewService{Name: "web", Blueprint: "worker", Image: "registry.example.com/abc/web", Tag: "1.0.0",
+		Environments: []string{"dev"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	run = waitRun(t, f, person("user:default/ann"), run.ID)
+	if run.Status != provision.StatusFailed || !strings.Contains(run.Error, "was not made by Berth for this team") {
+		t.Fatalf("run over a foreign Application: %s %s", run.Status, run.Error)
+	}
+	got, _ := argo.Get(ctx, squatted, metav1.GetOptions{})
+	if got.Spec.Source.RepoURL != "https://example.com/other.git" || got.Spec.Project != "default" {
+		t.Fatalf("the foreign Application was changed: %+v", got.Spec.Source)
+	}
+}
+
+// A repository of the old layout (services/<service>/...) with its Application is moved under
+// the team in one commit, the old Application goes (without touching what runs) and a new one
+// follows the new folder; a second start changes nothing.
+func TestOldLayoutIsMigrated(t *testing.T) {
+	f := newFixture(t, "mig-{team}-{env}")
+	ctx := t.Context()
+	jane := person("user:default/jane")
+	if _, err := f.ten.CreateTeam(ctx, jane, tenancy.NewTeam{Name: "legacy"}); err != nil {
+		t.Fatal(err)
+	}
+	run, err := f.prov.Create(ctx, jane, "legacy", provision.NewService{Name: "old", Blueprint: "worker", Image: "registry.example.com/legacy/old", Tag: "1.0.0",
+		Environments: []string{"dev"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if run = waitRun(t, f, jane, run.ID); run.Status != provision.StatusSucceeded {
+		t.Fatal(run.Error)
+	}
+	// Make it look as an earlier Berth left it: files under services/, an Application of the
+	// old name without a team id, and no new Application.
+	team, _ := f.ten.Authorize(ctx, jane, "legacy", "viewer")
+	owner := argocd.Team{ID: team.ID, Name: team.Name}
+	argo := argoclient.NewForConfigOrDie(f.p.Config).ArgoprojV1alpha1().Applications("argocd")
+	cur, err := argo.Get(ctx, argocd.AppName(owner, "old", "dev"), metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	legacy := &v1alpha1.Application{ObjectMeta: metav1.ObjectMeta{Name: "legacy-old-dev", Namespace: "argocd",
+		Labels: map[string]string{argocd.LabelManagedBy: argocd.ManagedBy, argocd.LabelTeam: "legacy"}}, Spec: cur.Spec}
+	legacy.Spec.Source.Path = "services/old/overlays/dev"
+	legacy.Spec.SyncPolicy = nil
+	if err := argo.Delete(ctx, cur.Name, metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := argo.Create(ctx, legacy, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	work := t.TempDir()
+	if out, err := exec.Command("bash", "-c", "git clone -q --branch main "+f.remote+" "+work+" && cd "+work+
+		" && mkdir -p services && git mv teams/legacy/services/old services/old && git -c user.name=t -c user.email=t@t commit -qm old && git push -q origin main").CombinedOutput(); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+
+	moved, err := f.prov.MigrateLayout(ctx)
+	if err != nil || !moved {
+		t.Fatalf("migration: %v %v", moved, err)
+	}
+	out, _ := exec.Command("git", "-C", f.remote, "ls-tree", "-r", "--name-only", "main").CombinedOutput()
+	if strings.Contains(string(out), "services/old/base") && !strings.Contains(string(out), "teams/legacy/services/old/base/deployment.yaml") ||
+		strings.Contains("\n"+string(out), "\nservices/") {
+		t.Fatalf("tree after the migration:\n%s", out)
+	}
+	if _, err := argo.Get(ctx, "legacy-old-dev", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Fatalf("the old Application is still there: %v", err)
+	}
+	app, err := argo.Get(ctx, argocd.AppName(owner, "old", "dev"), metav1.GetOptions{})
+	if err != nil || app.Spec.Source.Path != "teams/legacy/services/old/overlays/dev" {
+		t.Fatalf("new Application: %v %+v", err, app)
+	}
+	// What ran keeps running: the Deployment was never deleted.
+	var d *appsv1.Deployment
+	if d, err = f.p.Client.AppsV1().Deployments(f.ns("legacy", "dev")).Get(ctx, "old", metav1.GetOptions{}); err != nil || d.DeletionTimestamp != nil {
+		t.Fatalf("deployment after the migration: %v", err)
+	}
+	before, _ := exec.Command("git", "-C", f.remote, "rev-parse", "main").Output()
+	if moved, err := f.prov.MigrateLayout(ctx); err != nil || moved {
+		t.Fatalf("second migration: %v %v", moved, err)
+	}
+	after, _ := exec.Command("git", "-C", f.remote, "rev-parse", "main").Output()
+	if string(before) != string(after) {
+		t.Fatal("a second migration made a commit")
+	}
+}
