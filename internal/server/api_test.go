@@ -111,6 +111,37 @@ func TestBadInputIsAProblemAndChangesNothing(t *testing.T) {
 	}
 }
 
+// Idempotency-Key is bounded, honoured only where the spec declares it, and never claimed by
+// a dry run, whichever way the boolean is written.
+func TestIdempotencyKeyIsBoundedAndDeclared(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	e.seed()
+	r := e.do("alice", "POST", "/api/v1/teams", map[string]any{"name": "long"}, "Idempotency-Key", strings.Repeat("k", 256))
+	if fields := problemFields(t, r); r.status != 400 || len(fields) == 0 || fields[0].parameter != "Idempotency-Key" {
+		t.Fatalf("a 256-character key: %d %s", r.status, r.body)
+	}
+	e.must(404, e.do("root", "GET", "/api/v1/teams/long", nil))
+	// checkPolicies does not declare the header: two different bodies with one key are two
+	// answers, not a 422 for a reused key.
+	manifest := func(name string) map[string]any {
+		return map[string]any{"manifests": "apiVersion: v1\nkind: Service\nmetadata: {name: " + name + "}\nspec: {type: ClusterIP}\n"}
+	}
+	e.must(200, e.do("ed", "POST", "/api/v1/policy-checks", manifest("a"), "Idempotency-Key", "k-1"))
+	e.must(200, e.do("ed", "POST", "/api/v1/policy-checks", manifest("b"), "Idempotency-Key", "k-1"))
+	many := strings.Repeat("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n---\n", 201)
+	r = e.do("ed", "POST", "/api/v1/policy-checks", map[string]any{"manifests": many})
+	if fields := problemFields(t, r); r.status != 422 || len(fields) != 1 || fields[0].pointer != "/manifests" || !strings.Contains(fields[0].detail, "at most 200") {
+		t.Fatalf("201 objects: %d %s", r.status, r.body)
+	}
+	body := map[string]any{"name": "dry", "blueprint": "go-api", "image": "registry.example.com/payments/dry", "tag": "1.0.0", "environments": []string{"dev"}}
+	for _, form := range []string{"true", "1", "TRUE"} {
+		e.must(200, e.do("ed", "POST", "/api/v1/teams/payments/services?dryRun="+form, body, "Idempotency-Key", "dry-1"))
+	}
+	if r := e.must(202, e.do("ed", "POST", "/api/v1/teams/payments/services", body, "Idempotency-Key", "dry-1")); r.header.Get("Idempotent-Replayed") != "" {
+		t.Fatal("the real request replayed a dry run")
+	}
+}
+
 func TestIdempotentReplay(t *testing.T) {
 	e := newEnv(t, envOptions{})
 	key := []string{"Idempotency-Key", "create-search-1"}

@@ -151,6 +151,9 @@ func (s *Server) ResetTeamPolicy(ctx context.Context, req api.ResetTeamPolicyReq
 	return api.ResetTeamPolicy204Response{}, nil
 }
 
+// maxCheckObjects bounds the objects one policy check evaluates.
+const maxCheckObjects = 200
+
 func (s *Server) CheckPolicies(ctx context.Context, req api.CheckPoliciesRequestObject) (api.CheckPoliciesResponseObject, error) {
 	p, svc, err := s.policies(ctx)
 	if err != nil {
@@ -168,6 +171,11 @@ func (s *Server) CheckPolicies(ctx context.Context, req api.CheckPoliciesRequest
 	}
 	if len(objs) == 0 {
 		return nil, errs.Invalid("/manifests", "no Kubernetes object (each needs apiVersion and kind)")
+	}
+	// The body is bounded in bytes (--max-body-bytes); objects are bounded too, since each is
+	// evaluated against every policy.
+	if len(objs) > maxCheckObjects {
+		return nil, errs.Invalid("/manifests", "%d objects; at most %d per check (split the manifests)", len(objs), maxCheckObjects)
 	}
 	findings, err := svc.Check(ctx, team, deref(req.Body.Namespace), objs)
 	if err != nil {

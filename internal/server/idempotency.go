@@ -13,11 +13,13 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/berth-platform/berth/internal/access"
 	"github.com/berth-platform/berth/internal/errs"
 	"github.com/berth-platform/berth/internal/store"
+	"github.com/getkin/kin-openapi/routers"
 	"github.com/labstack/echo/v4"
 )
 
@@ -27,16 +29,27 @@ const IdempotencyTTL = 24 * time.Hour
 // replayedHeaders are the response headers a replay repeats.
 var replayedHeaders = []string{echo.HeaderContentType, echo.HeaderLocation, "ETag"}
 
-// idempotency makes a POST with an Idempotency-Key safe to retry: the first response (any
+// idempotency makes a mutation with an Idempotency-Key safe to retry: the first response (any
 // status below 500) is stored per caller and key and replayed for IdempotencyTTL; the same key
 // with another body or path is a 422; a retry while the first is still running is a 409.
+//
+// Only operations whose spec declares the header honour it (the spec also bounds its length,
+// checked by validation before this runs); elsewhere it is ignored. A dry run, named by the
+// operation's own dryRun parameter in any form a boolean takes, never claims a key: it
+// changes nothing, and the real request with that key must not replay the dry run's answer.
 func idempotency(st *store.Store, log *slog.Logger) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			key := c.Request().Header.Get("Idempotency-Key")
-			// A dry run changes nothing, so there is nothing to make safe to retry; claiming
-			// the key would make the real request with it replay the dry run's answer.
-			if c.Request().Method != http.MethodPost || key == "" || c.QueryParam("dryRun") == "true" {
+			if key == "" {
+				return next(c)
+			}
+			mr, _ := c.Get(ctxRoute).(matchedRoute)
+			declared, dryRun := idempotencyOf(mr.route)
+			if !declared {
+				return next(c)
+			}
+			if dry, err := strconv.ParseBool(c.QueryParam(dryRun)); dryRun != "" && err == nil && dry {
 				return next(c)
 			}
 			p, ok := access.PrincipalFrom(c.Request().Context())
@@ -49,7 +62,7 @@ func idempotency(st *store.Store, log *slog.Logger) echo.MiddlewareFunc {
 			}
 			c.Request().Body = io.NopCloser(bytes.NewReader(body))
 			now := time.Now()
-			rec := store.IdempotencyRecord{Subject: p.Subject, Key: key, Method: http.MethodPost, Path: c.Request().URL.Path,
+			rec := store.IdempotencyRecord{Subject: p.Subject, Key: key, Method: c.Request().Method, Path: c.Request().URL.Path,
 				BodyHash: bodyHash(body), CreatedAt: now.UnixMicro()}
 			ctx := c.Request().Context()
 			existing, claimed, err := st.Q().ClaimIdempotencyKey(ctx, rec, now.Add(-IdempotencyTTL))
@@ -61,6 +74,16 @@ func idempotency(st *store.Store, log *slog.Logger) echo.MiddlewareFunc {
 			}
 			rw := &capturingWriter{ResponseWriter: c.Response().Writer}
 			c.Response().Writer = rw
+			// A handler that panics must not leave the key claimed (a 409 for a day): release
+			// it, then let the recovery middleware answer.
+			defer func() {
+				if r := recover(); r != nil {
+					if err := st.Q().ReleaseIdempotencyKey(context.WithoutCancel(ctx), rec.Subject, key); err != nil {
+						loggerOf(c, log).Error("release idempotency key", "error", err)
+					}
+					panic(r)
+				}
+			}()
 			if err := next(c); err != nil {
 				c.Error(err)
 			}
@@ -86,6 +109,25 @@ func idempotency(st *store.Store, log *slog.Logger) echo.MiddlewareFunc {
 			return nil
 		}
 	}
+}
+
+// idempotencyOf reads from an operation's spec whether it takes Idempotency-Key and which of
+// its query parameters makes it a dry run ("" for none).
+func idempotencyOf(r *routers.Route) (declared bool, dryRun string) {
+	if r == nil || r.Operation == nil {
+		return false, ""
+	}
+	for _, ref := range r.Operation.Parameters {
+		p := ref.Value
+		switch {
+		case p == nil:
+		case p.In == "header" && http.CanonicalHeaderKey(p.Name) == "Idempotency-Key":
+			declared = true
+		case p.In == "query" && p.Name == "dryRun":
+			dryRun = p.Name
+		}
+	}
+	return declared, dryRun
 }
 
 func replay(c echo.Context, existing, rec store.IdempotencyRecord) error {
