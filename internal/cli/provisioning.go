@@ -81,6 +81,7 @@ func startProvisioning(ctx context.Context, c *config.Config, creds gitops.Crede
 		notes["argocd"] = func(context.Context) error { return errors.New("no cluster configured (--kubeconfig or --in-cluster)") }
 	}
 	p := provision.New(d)
+	ten.SetTeardown(p.Teardown)
 	go func() {
 		if err := p.Run(ctx, 4); err != nil {
 			log.Error("provisioning stopped", "error", err)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/argoproj/argo-cd/v3/pkg/apis/application/v1alpha1"
 	argoclient "github.com/argoproj/argo-cd/v3/pkg/client/clientset/versioned"
+	"github.com/berth-platform/berth/internal/access"
 	"github.com/berth-platform/berth/internal/argocd"
 	"github.com/berth-platform/berth/internal/plane"
 	"github.com/berth-platform/berth/internal/provision"
@@ -179,5 +180,79 @@ func TestOldLayoutIsMigrated(t *testing.T) {
 	after, _ := exec.Command("git", "-C", f.remote, "rev-parse", "main").Output()
 	if string(before) != string(after) {
 		t.Fatal("a second migration made a commit")
+	}
+}
+
+// Deleting an environment, then the team, removes their Applications, the AppProject and the
+// GitOps files before the namespaces: nothing is left for Argo CD to sync, and another team's
+// objects stay.
+func TestDeletionRemovesApplicationsProjectAndFiles(t *testing.T) {
+	f := newFixture(t, "del-{team}-{env}")
+	ctx := t.Context()
+	jane, other := person("user:default/jane"), person("user:default/olga")
+	for who, name := range map[string]string{"user:default/jane": "gone", "user:default/olga": "stays"} {
+		if _, err := f.ten.CreateTeam(ctx, person(who), tenancy.NewTeam{Name: name}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, c := range []struct {
+		team string
+		p    access.Principal
+	}{{"gone", jane}, {"stays", other}} {
+		team, p := c.team, c.p
+		run, err := f.prov.Create(ctx, p, team, provision.NewService{Name: "api", Blueprint: "worker", Image: "registry.example.com/x/api", Tag: "1.0.0",
+			Environments: []string{"dev", "staging"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if run = waitRun(t, f, p, run.ID); run.Status != provision.StatusSucceeded {
+			t.Fatal(run.Error)
+		}
+	}
+	gone, _ := f.ten.Authorize(ctx, jane, "gone", "viewer")
+	stays, _ := f.ten.Authorize(ctx, other, "stays", "viewer")
+	g, s := argocd.Team{ID: gone.ID, Name: gone.Name}, argocd.Team{ID: stays.ID, Name: stays.Name}
+	argo := argoclient.NewForConfigOrDie(f.p.Config).ArgoprojV1alpha1()
+	exists := func(name string) bool {
+		_, err := argo.Applications("argocd").Get(ctx, name, metav1.GetOptions{})
+		return err == nil
+	}
+	tree := func() string {
+		out, _ := exec.Command("git", "-C", f.remote, "ls-tree", "-r", "--name-only", "main").CombinedOutput()
+		return string(out)
+	}
+
+	if err := f.ten.DeleteEnvironment(ctx, jane, "gone", "staging"); err != nil {
+		t.Fatal(err)
+	}
+	if exists(argocd.AppName(g, "api", "staging")) || !exists(argocd.AppName(g, "api", "dev")) || !exists(argocd.AppName(s, "api", "staging")) {
+		t.Fatal("deleting gone's staging did not remove exactly its Application")
+	}
+	if files := tree(); strings.Contains(files, "teams/gone/services/api/overlays/staging/") || !strings.Contains(files, "teams/gone/services/api/overlays/dev/") {
+		t.Fatalf("files after deleting staging:\n%s", files)
+	}
+
+	if err := f.ten.DeleteTeam(ctx, jane, "gone", ""); err != nil {
+		t.Fatal(err)
+	}
+	if exists(argocd.AppName(g, "api", "dev")) {
+		t.Fatal("the team's Application outlived the team")
+	}
+	if _, err := argo.AppProjects("argocd").Get(ctx, argocd.ProjectName(g), metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Fatalf("the team's AppProject outlived the team: %v", err)
+	}
+	files := tree()
+	if strings.Contains(files, "teams/gone/") || !strings.Contains(files, "teams/stays/services/api/overlays/staging/") {
+		t.Fatalf("files after deleting the team:\n%s", files)
+	}
+	if !exists(argocd.AppName(s, "api", "dev")) || !exists(argocd.AppName(s, "api", "staging")) {
+		t.Fatal("another team's Applications went with the deleted team")
+	}
+	// A new team of the old name starts empty: its own project and nothing of the old one's.
+	if _, err := f.ten.CreateTeam(ctx, person("user:default/newcomer"), tenancy.NewTeam{Name: "gone"}); err == nil {
+		again, _ := f.ten.Authorize(ctx, person("user:default/newcomer"), "gone", "viewer")
+		if argocd.ProjectName(argocd.Team{ID: again.ID, Name: again.Name}) == argocd.ProjectName(g) {
+			t.Fatal("a new team of an old name got the old team's project name")
+		}
 	}
 }

@@ -124,6 +124,7 @@ func newFixture(t testing.TB, pattern string, ro ...remoteOptions) *fixture {
 	t.Cleanup(stopWatch)
 	argo.Watch(watch, time.Second)
 	f.startExecutor(t)
+	ten.SetTeardown(func(ctx context.Context, team store.Team, env string) error { return f.prov.Teardown(ctx, team, env) })
 	return f
 }
 

@@ -38,6 +38,7 @@ var tokens = map[string]string{
 	"ed":       "token-ed-0123456789",    // editor of payments
 	"vi":       "token-vi-0123456789",    // viewer of payments
 	"outsider": "token-outsider-0123456789",
+	"other":    "token-other-0123456789", // admin of another team, rivals (the matrix seeds it)
 }
 
 type env struct {

@@ -99,8 +99,12 @@ func TestAuthorizationMatrix(t *testing.T) {
 	ids := e.seed()
 	run := e.must(202, e.do("alice", "POST", "/api/v1/teams/payments/services", map[string]any{"name": "seeded", "blueprint": "go-api", "image": "registry.example.com/p/s", "tag": "1.0.0"})).json(t)
 	ids["run"] = run["id"].(string)
+	// The admin of another team, with a service of the same name: what an outsider hears,
+	// except that it reads its own team's audit log.
+	e.must(201, e.do("other", "POST", "/api/v1/teams", map[string]any{"name": "rivals"}))
+	e.must(202, e.do("other", "POST", "/api/v1/teams/rivals/services", map[string]any{"name": "seeded", "blueprint": "go-api", "image": "registry.example.com/r/s", "tag": "1.0.0"}))
 	covered := map[string]bool{}
-	order := []string{"outsider", "vi", "ed", "alice", "root"}
+	order := []string{"outsider", "other", "vi", "ed", "alice", "root"}
 	for _, c := range matrix() {
 		covered[c.op] = true
 		path := strings.NewReplacer("{ed}", ids["ed"], "{vi}", ids["vi"], "{run}", ids["run"]).Replace(c.path)
@@ -112,6 +116,12 @@ func TestAuthorizationMatrix(t *testing.T) {
 		}
 		for _, who := range order {
 			want, ok := c.want[who]
+			if who == "other" && !ok {
+				want, ok = c.want["outsider"]
+				if c.op == "listAuditEvents" {
+					want = 200
+				}
+			}
 			if !ok {
 				continue
 			}
@@ -129,6 +139,12 @@ func TestAuthorizationMatrix(t *testing.T) {
 			if r := e.do(who, c.method, path, body); r.status != want {
 				t.Errorf("%s as %s: %d, want %d: %s", c.op, who, r.status, want, r.body)
 			}
+		}
+	}
+	// What the other team's admin read of the audit log holds nothing of payments.
+	for _, ev := range e.must(200, e.do("other", "GET", "/api/v1/audit-events", nil)).json(t)["items"].([]any) {
+		if team := ev.(map[string]any)["team"]; team == "payments" {
+			t.Errorf("another team's admin reads an event of %v: %v", team, ev)
 		}
 	}
 	doc, err := server.LoadSpec()

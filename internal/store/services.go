@@ -278,3 +278,13 @@ func (q Queries) UpdateServiceRelease(ctx context.Context, id, tag string, param
 	_, err = q.exec(ctx, "UPDATE services SET tag = ?, parameters = ?, updated_at = ? WHERE id = ?", tag, string(b), micros(at), id)
 	return err
 }
+
+// SetServiceEnvironments records the environments a service deploys to.
+func (q Queries) SetServiceEnvironments(ctx context.Context, id string, envs []string, at time.Time) error {
+	b, err := json.Marshal(envs)
+	if err != nil {
+		return err
+	}
+	_, err = q.exec(ctx, "UPDATE services SET environments = ?, updated_at = ? WHERE id = ?", string(b), micros(at), id)
+	return err
+}

@@ -183,6 +183,9 @@ func (s *Service) ResizeEnvironment(ctx context.Context, p access.Principal, tea
 
 // DeleteEnvironment removes an environment; the reconciler deletes its namespace (team admin).
 func (s *Service) DeleteEnvironment(ctx context.Context, p access.Principal, team, name string) error {
+	if err := s.teardown(ctx, p, team, name); err != nil {
+		return err
+	}
 	var ns string
 	err := s.store.Tx(ctx, func(q store.Queries) error {
 		t, err := s.authorize(ctx, q, p, team, access.Admin)

@@ -51,6 +51,10 @@ type Options struct {
 	// Namespaces, when set, says whether a namespace already exists in Berth's own cluster
 	// without being this environment's: such a name is never taken over.
 	Namespaces NamespaceOwners
+	// Teardown, when set, removes what lives outside the database (Argo CD objects, GitOps
+	// files) before a team (env "") or an environment is deleted; its failure stops the
+	// deletion. Provisioning sets it with SetTeardown.
+	Teardown func(ctx context.Context, team store.Team, env string) error
 	// MaxTeamsPerUser bounds the teams one caller (not a platform admin) creates; 0: no bound.
 	MaxTeamsPerUser int
 	// TeamCreated, when set, runs after a team is created (identity-provider group mappings
@@ -79,6 +83,29 @@ func DefaultOptions() Options {
 // NewService returns the tenancy domain over st.
 func NewService(st *store.Store, o Options) *Service {
 	return &Service{store: st, opts: o, now: func() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }}
+}
+
+// SetTeardown installs the teardown of deleted teams and environments (provisioning is made
+// after tenancy, so it cannot be an option given at construction).
+func (s *Service) SetTeardown(fn func(ctx context.Context, team store.Team, env string) error) { s.opts.Teardown = fn }
+
+func (s *Service) teardown(ctx context.Context, p access.Principal, team, env string) error {
+	if s.opts.Teardown == nil {
+		return nil
+	}
+	t, err := s.authorize(ctx, s.store.Q(), p, team, access.Admin)
+	if err != nil {
+		return err
+	}
+	if env != "" {
+		if _, err := s.store.Q().EnvironmentByName(ctx, t.ID, env); err != nil {
+			return err
+		}
+	}
+	if err := s.opts.Teardown(ctx, t, env); err != nil {
+		return fmt.Errorf("%w: removing what the services left (Argo CD applications, GitOps files) failed, so nothing was deleted; retry: %v", errs.ErrUnavailable, err)
+	}
+	return nil
 }
 
 func (s *Service) notify(namespaces ...string) {

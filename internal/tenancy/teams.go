@@ -164,6 +164,14 @@ func (s *Service) UpdateTeam(ctx context.Context, p access.Principal, name strin
 // DeleteTeam removes a team, its role assignments and environments; the reconciler then
 // deletes the team's namespaces.
 func (s *Service) DeleteTeam(ctx context.Context, p access.Principal, name, ifMatch string) error {
+	if ifMatch != "" {
+		if t, err := s.authorize(ctx, s.store.Q(), p, name, access.Admin); err == nil && ifMatch != ETag(t) {
+			return fmt.Errorf("%w: team %s has changed since %s", errs.ErrPreconditionFailed, name, ifMatch)
+		}
+	}
+	if err := s.teardown(ctx, p, name, ""); err != nil {
+		return err
+	}
 	var namespaces []string
 	err := s.store.Tx(ctx, func(q store.Queries) error {
 		t, err := s.authorize(ctx, q, p, name, access.Admin)
