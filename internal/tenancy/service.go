@@ -87,7 +87,9 @@ func NewService(st *store.Store, o Options) *Service {
 
 // SetTeardown installs the teardown of deleted teams and environments (provisioning is made
 // after tenancy, so it cannot be an option given at construction).
-func (s *Service) SetTeardown(fn func(ctx context.Context, team store.Team, env string) error) { s.opts.Teardown = fn }
+func (s *Service) SetTeardown(fn func(ctx context.Context, team store.Team, env string) error) {
+	s.opts.Teardown = fn
+}
 
 func (s *Service) teardown(ctx context.Context, p access.Principal, team, env string) error {
 	if s.opts.Teardown == nil {
