@@ -31,11 +31,15 @@ func (s *Service) namespaceFor(team, env string) (string, error) {
 func (s *Service) insertEnvironment(ctx context.Context, q store.Queries, t store.Team, e store.Environment, now time.Time) error {
 	e.ID, e.TeamID, e.TeamName = audit.NewID(), t.ID, t.Name
 	e.Phase, e.CreatedAt, e.UpdatedAt = PhasePending, now, now
+	// Read before inserting: after a failed insert, PostgreSQL refuses every further query of
+	// the transaction.
+	if _, err := q.EnvironmentByName(ctx, t.ID, e.Name); err == nil {
+		return fmt.Errorf("%w: team %s already has an environment %s", errs.ErrConflict, t.Name, e.Name)
+	} else if !errors.Is(err, errs.ErrNotFound) {
+		return err
+	}
 	if err := q.CreateEnvironment(ctx, e); err != nil {
 		if errors.Is(err, errs.ErrConflict) {
-			if _, taken := q.EnvironmentByName(ctx, t.ID, e.Name); taken == nil {
-				return fmt.Errorf("%w: team %s already has an environment %s", errs.ErrConflict, t.Name, e.Name)
-			}
 			return unavailable("namespace", e.Namespace) // another team's: say nothing of it
 		}
 		return err

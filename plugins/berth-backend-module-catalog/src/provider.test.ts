@@ -29,7 +29,7 @@ beforeAll(async () => {
   await jane.call('POST', '/api/v1/teams/{team}/members', { team: 'payments', kind: 'user', name: 'user:default/ola', role: 'editor' });
   await jane.call('POST', '/api/v1/teams/{team}/services', {
     team: 'payments', name: 'ledger', blueprint: 'nodejs-api', image: 'registry.example.com/payments/ledger', tag: '1.0.0',
-    repo: 'https://github.com/acme/ledger', parameters: { database: true, public: true, host: 'ledger.example.com' }, environments: ['dev', 'prod'],
+    repo: 'https://github.com/acme/ledger', parameters: { database: true, public: true, host: 'ledger.apps.example.com' }, environments: ['dev', 'prod'],
   });
 });
 afterAll(async () => {
