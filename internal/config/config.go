@@ -10,6 +10,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"net"
 	"net/url"
 	"os"
@@ -168,10 +169,16 @@ func EnvName(flagName string) string {
 	return "BERTH_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
 }
 
-// Parse applies environment fallbacks, then args (which win), then validates.
+// Parse applies environment fallbacks, then args (which win), then validates. A flag given on
+// the command line ignores its variable altogether: list flags (--platform-admins,
+// --service-tokens) would otherwise add the command line's entries to the environment's.
 func Parse(fs *flag.FlagSet, args []string, c *Config) error {
+	given := givenFlags(fs, args)
 	var envErr error
 	fs.VisitAll(func(f *flag.Flag) {
+		if given[f.Name] {
+			return
+		}
 		if v, ok := os.LookupEnv(EnvName(f.Name)); ok && envErr == nil {
 			if err := fs.Set(f.Name, v); err != nil {
 				envErr = fmt.Errorf("%s: %w", EnvName(f.Name), err)
@@ -187,6 +194,27 @@ func Parse(fs *flag.FlagSet, args []string, c *Config) error {
 	}
 	return c.Validate()
 }
+
+// givenFlags names the flags args set, found by parsing them into stand-ins that keep nothing.
+func givenFlags(fs *flag.FlagSet, args []string) map[string]bool {
+	probe := flag.NewFlagSet("", flag.ContinueOnError)
+	probe.SetOutput(io.Discard)
+	probe.Usage = func() {}
+	fs.VisitAll(func(f *flag.Flag) {
+		b, ok := f.Value.(interface{ IsBoolFlag() bool })
+		probe.Var(discard{isBool: ok && b.IsBoolFlag()}, f.Name, "")
+	})
+	_ = probe.Parse(args) // errors are the real parse's to report
+	given := map[string]bool{}
+	probe.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	return given
+}
+
+type discard struct{ isBool bool }
+
+func (discard) String() string     { return "" }
+func (discard) Set(string) error   { return nil }
+func (d discard) IsBoolFlag() bool { return d.isBool }
 
 // PrintUsage prints every flag with its default and environment variable.
 func PrintUsage(fs *flag.FlagSet) {

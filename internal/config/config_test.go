@@ -42,6 +42,18 @@ func TestEnvironmentFallbackAndFlagsWin(t *testing.T) {
 	}
 }
 
+// A list flag on the command line replaces its variable's list rather than adding to it.
+func TestCommandLineListsReplaceTheEnvironments(t *testing.T) {
+	c, err := parse(t, map[string]string{"BERTH_PLATFORM_ADMINS": "user:default/mallory", "BERTH_SERVICE_TOKENS": "old=old-token-0123456789"},
+		"--platform-admins", "user:default/root", "--service-tokens", "ci=ci-token-0123456789", "--in-cluster")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(c.PlatformAdmins, "|") != "user:default/root" || len(c.ServiceTokens) != 1 || c.ServiceTokens[0].Name != "ci" || !c.InCluster {
+		t.Fatalf("admins %q, tokens %+v, in-cluster %v", c.PlatformAdmins, c.ServiceTokens, c.InCluster)
+	}
+}
+
 func TestValidationReportsEveryProblem(t *testing.T) {
 	_, err := parse(t, nil, "--addr", "nonsense", "--log-level", "loud", "--database-url", "mysql://x",
 		"--team-creation", "everyone", "--oidc-issuer", "ftp://idp", "--backstage-jwks-url", "https://bs/jwks")
