@@ -83,6 +83,37 @@ func TestTeamsWithCollidingNamesStayApart(t *testing.T) {
 		t.Fatalf("team ab's service is in team ab-c's namespace: %v", err)
 	}
 
+	// An update and a rollback by one team change nothing of the others': not their files,
+	// not their pods.
+	bob := person("user:default/bob")
+	tag := "1.0.1"
+	up, err := f.prov.Update(ctx, bob, "ab", "c-api", provision.Release{Tag: &tag})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if up = waitRun(t, f, bob, up.ID); up.Status != provision.StatusSucceeded {
+		t.Fatal(up.Error)
+	}
+	back, err := f.prov.Rollback(ctx, bob, "ab", "c-api", runs["ab"].ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if back = waitRun(t, f, bob, back.ID); back.Status != provision.StatusSucceeded {
+		t.Fatal(back.Error)
+	}
+	for _, team := range []string{"ab-c", "beta"} {
+		out, _ := exec.Command("git", "-C", f.remote, "log", "--format=%s", "main", "--", "teams/"+team).CombinedOutput()
+		if n := strings.Count(strings.TrimSpace(string(out)), "\n") + 1; n != 1 {
+			t.Errorf("team %s's files changed with another team's release: %s", team, out)
+		}
+	}
+	for _, s := range []svc{all[0], all[2]} {
+		d, err := f.p.Client.AppsV1().Deployments(f.ns(s.team, "dev")).Get(ctx, s.service, metav1.GetOptions{})
+		if err != nil || d.Spec.Template.Spec.Containers[0].Image != s.image+":1.0.0" {
+			t.Errorf("%s/%s after another team's release: %v", s.team, s.service, err)
+		}
+	}
+
 	// An Application of the derived name that Berth did not make for the team is a conflict,
 	// and stays as it was.
 	ann, _ := f.ten.Authorize(ctx, person("user:default/ann"), "ab-c", "viewer")
