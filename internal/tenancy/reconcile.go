@@ -11,6 +11,8 @@ import (
 	"github.com/berth-platform/berth/internal/access"
 	"github.com/berth-platform/berth/internal/errs"
 	"github.com/berth-platform/berth/internal/store"
+	corev1 "k8s.io/api/core/v1"
+	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
@@ -73,6 +75,8 @@ type Reconciler struct {
 
 	// OnDrift, if set, is told of every repaired object (for metrics).
 	OnDrift func(kind string)
+	// OnReconcile, if set, is told of every namespace reconciled (for metrics and tests).
+	OnReconcile func(namespace string)
 }
 
 // NewReconciler wires informers on the objects Berth manages (label-selected, so the cache
@@ -92,7 +96,12 @@ func NewReconciler(st *store.Store, cs kubernetes.Interface, o ReconcilerOptions
 	}))
 	core, net, rbac := r.factory.Core().V1(), r.factory.Networking().V1(), r.factory.Rbac().V1()
 	handler := cache.ResourceEventHandlerFuncs{
-		UpdateFunc: func(_, obj any) { r.enqueueFor(obj) },
+		UpdateFunc: func(old, obj any) {
+			if quotaStatusOnly(old, obj) {
+				return // every pod in the team changes the quota's usage: nothing to reconcile
+			}
+			r.enqueueFor(obj)
+		},
 		DeleteFunc: func(obj any) { r.enqueueFor(obj) },
 	}
 	for kind, inf := range map[string]cache.SharedIndexInformer{"namespaces": core.Namespaces().Informer(), "resourcequotas": core.ResourceQuotas().Informer(),
@@ -228,6 +237,9 @@ func (r *Reconciler) drift(kind, ns, name string) {
 // reconcileNamespace makes one team namespace match its environment, or deletes it when the
 // environment no longer exists.
 func (r *Reconciler) reconcileNamespace(ctx context.Context, ns string) error {
+	if r.OnReconcile != nil {
+		r.OnReconcile(ns)
+	}
 	q := r.store.Q()
 	env, err := q.EnvironmentByNamespace(ctx, ns)
 	if errors.Is(err, errs.ErrNotFound) || (err == nil && env.Cluster != r.cluster) {
@@ -417,6 +429,14 @@ func (r *Reconciler) deleteOrphan(ctx context.Context, ns string) error {
 		return nil
 	}
 	return err
+}
+
+// quotaStatusOnly reports an update of a ResourceQuota that changed its status (usage) and
+// nothing Berth sets.
+func quotaStatusOnly(old, obj any) bool {
+	a, ok1 := old.(*corev1.ResourceQuota)
+	b, ok2 := obj.(*corev1.ResourceQuota)
+	return ok1 && ok2 && apiequality.Semantic.DeepEqual(a.Spec, b.Spec) && apiequality.Semantic.DeepEqual(a.Labels, b.Labels)
 }
 
 func metaOf(obj any) (metav1.Object, error) {

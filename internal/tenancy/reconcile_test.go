@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -37,6 +38,15 @@ type fixture struct {
 	drift []string
 	// nsPattern is the fixture's namespace pattern.
 	nsPattern string
+
+	mu         sync.Mutex
+	reconciles map[string]int // per namespace
+}
+
+func (f *fixture) reconciled(ns string) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.reconciles[ns]
 }
 
 func (f *fixture) pattern() string { return f.nsPattern }
@@ -48,10 +58,15 @@ func newFixture(t *testing.T) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &fixture{t: t, p: p, st: st, kube: kc}
+	f := &fixture{t: t, p: p, st: st, kube: kc, reconciles: map[string]int{}}
 	f.rec = tenancy.NewReconciler(st, kc.Core, tenancy.ReconcilerOptions{PodSecurity: "restricted", IngressNamespace: "ingress-nginx",
 		Prices: tenancy.DefaultPrices, Resync: time.Hour}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	f.rec.OnDrift = func(kind string) { f.drift = append(f.drift, kind) }
+	f.rec.OnReconcile = func(ns string) {
+		f.mu.Lock()
+		f.reconciles[ns]++
+		f.mu.Unlock()
+	}
 	opts := tenancy.DefaultOptions()
 	// Every test gets team names of its own: the plane's namespaces are shared by the package.
 	opts.NamespacePattern = "t" + strings.ToLower(t.Name()[len(t.Name())-4:]) + "-{team}-{env}"
@@ -455,3 +470,36 @@ func TestForeignNamespacesAreNeverTakenOver(t *testing.T) {
 		t.Fatalf("the foreign namespace was deleted with the environment: %v", err)
 	}
 }
+
+// A pod started in a team namespace changes its quota's usage, not anything Berth set: it
+// does not set off a reconcile of the namespace.
+func TestQuotaUsageDoesNotReconcile(t *testing.T) {
+	f := newFixture(t)
+	ctx := t.Context()
+	if _, err := f.svc.CreateTeam(ctx, person("user:default/jane"), tenancy.NewTeam{Name: "busy"}); err != nil {
+		t.Fatal(err)
+	}
+	ns := f.waitReady("busy", "dev").Namespace
+	time.Sleep(time.Second) // let the reconciles of the creation itself settle
+	before := f.reconciled(ns)
+	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "p"}, Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: "registry.example.com/x:1",
+		SecurityContext: &corev1.SecurityContext{RunAsNonRoot: ptrTo(true), AllowPrivilegeEscalation: ptrTo(false), Capabilities: &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
+			SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault}}}}}}
+	if _, err := f.p.Client.CoreV1().Pods(ns).Create(ctx, pod, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	plane.Eventually(t, 30*time.Second, "quota usage counts the pod", func() (bool, error) {
+		q, err := f.p.Client.CoreV1().ResourceQuotas(ns).Get(ctx, tenancy.QuotaName, metav1.GetOptions{})
+		if err != nil {
+			return false, err
+		}
+		used := q.Status.Used[corev1.ResourcePods]
+		return used.Value() == 1, fmt.Errorf("pods used %s", used.String())
+	})
+	time.Sleep(time.Second) // the informer's event, had it been enqueued, is handled by now
+	if after := f.reconciled(ns); after != before {
+		t.Fatalf("quota usage set off %d reconciles", after-before)
+	}
+}
+
+func ptrTo[T any](v T) *T { return &v }
