@@ -34,6 +34,9 @@ func Connect(kubeconfig string) (*Clients, error) {
 		return nil, fmt.Errorf("kubernetes client configuration: %w", err)
 	}
 	cfg.UserAgent = "berth"
+	// client-go's default of 5 requests a second starves Berth's loops: one namespace is about
+	// ten applies, and a team has several.
+	cfg.QPS, cfg.Burst = 50, 100
 	cs, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
 		return nil, err

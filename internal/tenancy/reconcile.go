@@ -158,6 +158,11 @@ func (r *Reconciler) Run(ctx context.Context) error {
 	if !synced {
 		return errors.New("tenancy: informer caches did not sync")
 	}
+	// The ClusterRoles first: every RoleBinding of every namespace refers to them.
+	if err := r.applyClusterRoles(ctx); err != nil && ctx.Err() == nil {
+		r.log.Warn("tenancy: cluster roles (retried)", "error", err)
+		r.queue.AddRateLimited(clusterRolesKey)
+	}
 	go r.resyncLoop(ctx)
 	for range r.opts.Workers {
 		go func() {
