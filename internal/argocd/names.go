@@ -4,18 +4,21 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"strings"
+
+	"github.com/berth-platform/berth/internal/access"
 )
 
 // Labels that say which team, service and environment an Argo CD object belongs to. Berth
 // alone writes them (teams have no access to Argo CD's namespace), and Berth changes or
 // deletes an object only when they name the team it acts for.
+// The first five are the labels of every object Berth manages (internal/access).
 const (
-	LabelManagedBy = "app.kubernetes.io/managed-by"
-	ManagedBy      = "berth"
-	LabelTeam      = "berth.dev/team"
-	LabelTeamID    = "berth.dev/team-id"
+	LabelManagedBy = access.LabelManagedBy
+	ManagedBy      = access.ManagedBy
+	LabelTeam      = access.LabelTeam
+	LabelTeamID    = access.LabelTeamID
+	LabelEnv       = access.LabelEnv
 	LabelService   = "berth.dev/service"
-	LabelEnv       = "berth.dev/environment"
 )
 
 // maxName keeps names within a label value's 63 characters: Argo CD writes an Application's

@@ -3,6 +3,7 @@ package provision
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/berth-platform/berth/internal/argocd"
@@ -111,10 +112,8 @@ func (s *Service) renderStored(ctx context.Context, svc store.Service) (rendered
 	}
 	var mine []store.Environment
 	for _, e := range envs {
-		for _, name := range svc.Environments {
-			if e.Name == name && e.Cluster == "" {
-				mine = append(mine, e)
-			}
+		if e.Cluster == "" && slices.Contains(svc.Environments, e.Name) {
+			mine = append(mine, e)
 		}
 	}
 	in, err := s.input(svc, bp, mine, values)
