@@ -85,7 +85,7 @@ func Serve(ctx context.Context, c *config.Config, log *slog.Logger, ready chan<-
 			}
 			mappings = append(mappings, mp)
 		}
-		sync := idpsync.NewService(st, mappings, c.OIDCUserPrefix, topts.Notify)
+		sync := idpsync.NewService(st, mappings, c.OIDCUserPrefix, topts.Notify, log.With("loop", "idpsync"))
 		if err := sync.Resync(ctx); err != nil {
 			return fmt.Errorf("apply identity-provider group mappings: %w", err)
 		}

@@ -101,3 +101,38 @@ func (c *Config) validateBoundary() []error {
 	}
 	return errs
 }
+
+// GroupRole is one --scim-group-roles entry: an IdP group's members get Role in a team named
+// by Team or, with GROUP=id:TEAM-ID:ROLE, by TeamID.
+type GroupRole struct {
+	Group, Team, TeamID, Role string
+}
+
+// ParseGroupRole reads GROUP=TEAM:ROLE or GROUP=id:TEAM-ID:ROLE.
+func ParseGroupRole(s string) (GroupRole, error) {
+	bad := fmt.Errorf("%q is not GROUP=TEAM:ROLE or GROUP=id:TEAM-ID:ROLE (ROLE viewer, editor or admin)", s)
+	// The last "=": group names may hold one (LDAP-style names), team names cannot.
+	eq := strings.LastIndex(s, "=")
+	if eq < 0 {
+		return GroupRole{}, bad
+	}
+	rest := s[eq+1:]
+	i := strings.LastIndex(rest, ":")
+	if i < 0 {
+		return GroupRole{}, bad
+	}
+	g := GroupRole{Group: strings.TrimSpace(s[:eq]), Role: strings.TrimSpace(rest[i+1:])}
+	team := strings.TrimSpace(rest[:i])
+	if id, byID := strings.CutPrefix(team, "id:"); byID {
+		g.TeamID = strings.TrimSpace(id)
+		if g.TeamID == "" || strings.Contains(g.TeamID, ":") {
+			return GroupRole{}, bad
+		}
+	} else if g.Team = team; !dnsLabel.MatchString(team) {
+		return GroupRole{}, bad
+	}
+	if g.Group == "" || (g.Role != "viewer" && g.Role != "editor" && g.Role != "admin") {
+		return GroupRole{}, bad
+	}
+	return g, nil
+}

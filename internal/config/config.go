@@ -128,7 +128,7 @@ func NewFlagSet(name string, c *Config) *flag.FlagSet {
 		c.SCIMToken = &t
 		return nil
 	})
-	fs.Var((*stringList)(&c.SCIMGroupRoles), "scim-group-roles", "IdP groups that give team roles, as GROUP=TEAM:ROLE, comma-separated (e.g. payments-devs=payments:editor)")
+	fs.Var((*stringList)(&c.SCIMGroupRoles), "scim-group-roles", "IdP groups that give team roles, as GROUP=TEAM:ROLE or GROUP=id:TEAM-ID:ROLE, comma-separated (e.g. payments-devs=payments:editor)")
 	fs.StringVar(&c.GitOpsRepo, "gitops-repo", "", "GitOps repository Berth commits to and Argo CD follows: a local path (created bare if missing) or an https:// URL; default <data-dir>/gitops.git")
 	fs.StringVar(&c.ArgoCDNamespace, "argocd-namespace", "argocd", "namespace of Argo CD's Applications and AppProjects")
 	c.ManualSync = []string{"prod"}
@@ -258,10 +258,8 @@ func (c *Config) Validate() error {
 		errs = append(errs, errors.New("--kubeconfig and --in-cluster: choose one"))
 	}
 	for _, m := range c.SCIMGroupRoles {
-		group, rest, ok := strings.Cut(m, "=")
-		team, role, ok2 := strings.Cut(rest, ":")
-		if !ok || !ok2 || group == "" || !dnsLabel.MatchString(team) || (role != "viewer" && role != "editor" && role != "admin") {
-			errs = append(errs, fmt.Errorf("--scim-group-roles: %q is not GROUP=TEAM:ROLE (ROLE viewer, editor or admin)", m))
+		if _, err := ParseGroupRole(m); err != nil {
+			errs = append(errs, fmt.Errorf("--scim-group-roles: %w", err))
 		}
 	}
 	if len(c.SCIMGroupRoles) > 0 && c.SCIMToken == nil {

@@ -18,7 +18,7 @@ func TestDeactivated(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	s := idpsync.NewService(st, nil, "oidc:", nil)
+	s := idpsync.NewService(st, nil, "oidc:", nil, nil)
 	for subject, want := range map[string]bool{
 		"oidc:jane@example.com": true,  // deactivated
 		"oidc:bob@example.com":  false, // active

@@ -9,32 +9,41 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
+	"log/slog"
 	"time"
 
 	"github.com/berth-platform/berth/internal/access"
 	"github.com/berth-platform/berth/internal/audit"
 	"github.com/berth-platform/berth/internal/auth"
+	"github.com/berth-platform/berth/internal/config"
 	"github.com/berth-platform/berth/internal/errs"
 	"github.com/berth-platform/berth/internal/store"
 )
 
-// Mapping gives every active member of an IdP group a role in a team.
+// Mapping gives every active member of an IdP group a role in a team. A team named by name
+// is bound to that team's id the first time it exists and stays bound after it is deleted,
+// so a later team of the same name does not inherit the group; TeamID names one directly.
 type Mapping struct {
-	Group string
-	Team  string
-	Role  access.Role
+	Group  string
+	Team   string
+	TeamID string
+	Role   access.Role
 }
 
-// ParseMapping reads GROUP=TEAM:ROLE.
-func ParseMapping(s string) (Mapping, error) {
-	group, rest, ok := strings.Cut(s, "=")
-	team, role, ok2 := strings.Cut(rest, ":")
-	m := Mapping{Group: strings.TrimSpace(group), Team: strings.TrimSpace(team), Role: access.Role(strings.TrimSpace(role))}
-	if !ok || !ok2 || m.Group == "" || m.Team == "" || !m.Role.Valid() {
-		return Mapping{}, fmt.Errorf("group mapping %q: want GROUP=TEAM:ROLE with ROLE viewer, editor or admin", s)
+func (m Mapping) String() string {
+	if m.TeamID != "" {
+		return fmt.Sprintf("%s=id:%s:%s", m.Group, m.TeamID, m.Role)
 	}
-	return m, nil
+	return fmt.Sprintf("%s=%s:%s", m.Group, m.Team, m.Role)
+}
+
+// ParseMapping reads GROUP=TEAM:ROLE, or GROUP=id:TEAM-ID:ROLE.
+func ParseMapping(s string) (Mapping, error) {
+	g, err := config.ParseGroupRole(s)
+	if err != nil {
+		return Mapping{}, fmt.Errorf("group mapping %w", err)
+	}
+	return Mapping{Group: g.Group, Team: g.Team, TeamID: g.TeamID, Role: access.Role(g.Role)}, nil
 }
 
 // Service applies what the IdP provisions.
@@ -43,13 +52,17 @@ type Service struct {
 	mappings   []Mapping
 	userPrefix string
 	notify     func(namespaces ...string)
+	log        *slog.Logger
 	now        func() time.Time
 }
 
 // NewService returns the sync service. userPrefix turns a SCIM userName into the subject
 // Berth and Kubernetes know the user by (the same prefix as --oidc-user-prefix).
-func NewService(st *store.Store, mappings []Mapping, userPrefix string, notify func(namespaces ...string)) *Service {
-	return &Service{store: st, mappings: mappings, userPrefix: userPrefix, notify: notify,
+func NewService(st *store.Store, mappings []Mapping, userPrefix string, notify func(namespaces ...string), log *slog.Logger) *Service {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Service{store: st, mappings: mappings, userPrefix: userPrefix, notify: notify, log: log,
 		now: func() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }}
 }
 
@@ -57,15 +70,18 @@ var idp = access.Principal{Identity: auth.Identity{Subject: "scim", Method: "sci
 
 // change runs fn and the membership sync in one transaction, audits it, then tells the
 // reconciler which namespaces to look at.
-func (s *Service) change(ctx context.Context, action, target string, fn func(q store.Queries) error) error {
+func (s *Service) change(ctx context.Context, action, target string, fn func(q store.Queries) error, gone ...*[]Mapping) error {
 	var namespaces []string
 	err := s.store.Tx(ctx, func(q store.Queries) error {
 		if err := fn(q); err != nil {
 			return err
 		}
-		teams, err := s.sync(ctx, q)
+		teams, lost, err := s.sync(ctx, q)
 		if err != nil {
 			return err
+		}
+		for _, g := range gone {
+			*g = lost
 		}
 		for _, t := range teams {
 			envs, err := q.ListEnvironments(ctx, t)
@@ -84,23 +100,28 @@ func (s *Service) change(ctx context.Context, action, target string, fn func(q s
 	return err
 }
 
-// sync recomputes the memberships that the mappings give.
-func (s *Service) sync(ctx context.Context, q store.Queries) ([]string, error) {
+// sync recomputes the memberships that the mappings give. It returns the teams whose members
+// changed and the mappings left without a team because theirs was deleted.
+func (s *Service) sync(ctx context.Context, q store.Queries) (changed []string, gone []Mapping, err error) {
 	best := map[[2]string]access.Role{}
 	for _, m := range s.mappings {
-		t, err := q.TeamByName(ctx, m.Team)
-		if errors.Is(err, errs.ErrNotFound) {
-			continue // mapped before the team exists; it applies once the team does
-		}
+		teamID, ok, err := s.resolve(ctx, q, m)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
+		}
+		if !ok {
+			gone = append(gone, m)
+			continue
+		}
+		if teamID == "" {
+			continue // mapped before the team exists; it applies once the team does
 		}
 		users, err := q.ActiveMembersOfGroup(ctx, m.Group)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		for _, u := range users {
-			k := [2]string{t.ID, s.userPrefix + u}
+			k := [2]string{teamID, s.userPrefix + u}
 			best[k] = access.Highest(best[k], m.Role)
 		}
 	}
@@ -108,12 +129,38 @@ func (s *Service) sync(ctx context.Context, q store.Queries) ([]string, error) {
 	for k, r := range best {
 		want = append(want, store.SyncedMember{TeamID: k[0], Subject: k[1], Role: string(r)})
 	}
-	return q.ReplaceSyncedMembers(ctx, want, audit.NewID, s.now())
+	changed, err = q.ReplaceSyncedMembers(ctx, want, audit.NewID, s.now())
+	return changed, gone, err
 }
 
-// Resync recomputes memberships without an IdP change (at start, and after teams change).
+// resolve returns the id of the team a mapping gives roles in ("" while no team of its name
+// has existed), and false when that team was deleted.
+func (s *Service) resolve(ctx context.Context, q store.Queries, m Mapping) (string, bool, error) {
+	if m.TeamID != "" {
+		ok, err := q.TeamExists(ctx, m.TeamID)
+		return m.TeamID, ok, err
+	}
+	t, err := q.ResolveMappingTeam(ctx, m.Group, m.Team, s.now())
+	if errors.Is(err, errs.ErrNotFound) {
+		return "", true, nil
+	}
+	if err != nil {
+		return "", false, err
+	}
+	return t.TeamID, !t.Gone, nil
+}
+
+// Resync recomputes memberships without an IdP change (at start, and after teams change),
+// and warns of mappings whose team was deleted: a new team of the same name gets no roles
+// from them until the mapping names it by id.
 func (s *Service) Resync(ctx context.Context) error {
-	return s.change(ctx, "scim.resync", "mappings", func(store.Queries) error { return nil })
+	var gone []Mapping
+	err := s.change(ctx, "scim.resync", "mappings", func(store.Queries) error { return nil }, &gone)
+	for _, m := range gone {
+		s.log.Warn("an identity-provider group mapping's team was deleted; it gives no roles, and a new team of the same name does not inherit it (name that team by id: GROUP=id:TEAM-ID:ROLE)",
+			"mapping", m.String())
+	}
+	return err
 }
 
 // CreateUser provisions a user.

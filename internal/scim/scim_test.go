@@ -64,7 +64,7 @@ func newEnv(t *testing.T, p *plane.Plane, pattern string) *env {
 		go func() { _ = rec.Run(ctx); close(done) }()
 		t.Cleanup(func() { cancel(); <-done })
 	}
-	sync := idpsync.NewService(st, []idpsync.Mapping{{Group: "payments-devs", Team: "payments", Role: access.Editor}}, "oidc:", opts.Notify)
+	sync := idpsync.NewService(st, []idpsync.Mapping{{Group: "payments-devs", Team: "payments", Role: access.Editor}}, "oidc:", opts.Notify, nil)
 	opts.TeamCreated = sync.Resync
 	ten := tenancy.NewService(st, opts)
 	tok, _ := config.ParseServiceToken("ci=ci-token-0123456789")
@@ -132,7 +132,7 @@ func (e *env) roles() string {
 	}
 	var out []string
 	for _, m := range ms {
-		if m.Name != "user:default/ada" {
+		if strings.HasPrefix(m.Name, "oidc:") { // not the team's creator
 			out = append(out, m.Name+"="+m.Role)
 		}
 	}
@@ -202,6 +202,40 @@ func TestSCIMProvisioningChangesTeamRoles(t *testing.T) {
 	if len(emails) != 1 || emails[0].(map[string]any)["value"] != "jane.doe@example.com" || u["name"].(map[string]any)["givenName"] != "Jane" ||
 		u[scim.SchemaEnterprise].(map[string]any)["department"] != "Payments" {
 		t.Fatalf("patched user: %v", u)
+	}
+}
+
+// A mapping names its team by name but holds it by id: a team created later under the name
+// of a deleted one starts without the group's members, until a mapping names it by id.
+func TestSCIMMappingStaysWithTheTeamItWasBoundTo(t *testing.T) {
+	e := newEnv(t, nil, "")
+	jane := e.must(201, "POST", "/Users", user("jane@example.com"))
+	e.must(201, "POST", "/Groups", map[string]any{"schemas": []string{scim.SchemaGroup}, "displayName": "payments-devs",
+		"members": []any{map[string]any{"value": jane["id"]}}})
+	if got := e.roles(); got != "oidc:jane@example.com=editor" {
+		t.Fatalf("before: %q", got)
+	}
+	root := access.Principal{Identity: auth.Identity{Subject: "root"}, PlatformAdmin: true}
+	if err := e.tenant.DeleteTeam(t.Context(), root, "payments", ""); err != nil {
+		t.Fatal(err)
+	}
+	eve := access.Principal{Identity: auth.Identity{Subject: "user:default/eve"}}
+	again, err := e.tenant.CreateTeam(t.Context(), eve, tenancy.NewTeam{Name: "payments"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// CreateTeam ran the resync; a SCIM change runs it again.
+	e.must(201, "POST", "/Users", user("bob@example.com"))
+	if got := e.roles(); got != "" {
+		t.Fatalf("the new team payments inherited the deleted one's IdP members: %q", got)
+	}
+
+	byID := idpsync.NewService(e.st, []idpsync.Mapping{{Group: "payments-devs", TeamID: again.ID, Role: access.Viewer}}, "oidc:", nil, nil)
+	if err := byID.Resync(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if got := e.roles(); got != "oidc:jane@example.com=viewer" {
+		t.Fatalf("mapping by id: %q", got)
 	}
 }
 

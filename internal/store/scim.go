@@ -281,3 +281,41 @@ func (q Queries) SCIMUserActive(ctx context.Context, userName string) (known, ac
 	}
 	return true, flags[0] != 0, nil
 }
+
+// MappingTeam is the team an IdP group mapping names, once resolved.
+type MappingTeam struct {
+	TeamID string
+	// Gone says the mapping was bound to a team that has since been deleted: it gives no
+	// roles, whatever team now has the name.
+	Gone bool
+}
+
+// ResolveMappingTeam returns the team id a mapping of group to teamName gives roles in. The
+// first time a team of that name exists the mapping is bound to its id, for good; ErrNotFound
+// while no team of the name has existed yet.
+func (q Queries) ResolveMappingTeam(ctx context.Context, group, teamName string, now time.Time) (MappingTeam, error) {
+	var ids []string
+	if err := q.selectAll(ctx, &ids, "SELECT team_id FROM idp_mapping_teams WHERE group_name = ? AND team_name = ?", group, teamName); err != nil {
+		return MappingTeam{}, err
+	}
+	if len(ids) == 1 {
+		ok, err := q.TeamExists(ctx, ids[0])
+		return MappingTeam{TeamID: ids[0], Gone: !ok}, err
+	}
+	t, err := q.TeamByName(ctx, teamName)
+	if err != nil {
+		return MappingTeam{}, err
+	}
+	if _, err := q.exec(ctx, "INSERT INTO idp_mapping_teams (group_name, team_name, team_id, bound_at) VALUES (?, ?, ?, ?)",
+		group, teamName, t.ID, micros(now)); err != nil {
+		return MappingTeam{}, err
+	}
+	return MappingTeam{TeamID: t.ID}, nil
+}
+
+// TeamExists says whether a team has the id.
+func (q Queries) TeamExists(ctx context.Context, id string) (bool, error) {
+	var n []int64
+	err := q.selectAll(ctx, &n, "SELECT 1 FROM teams WHERE id = ?", id)
+	return len(n) > 0, err
+}
