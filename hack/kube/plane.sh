@@ -44,11 +44,14 @@ done
 # A plane that is up remembers its ports and parts, so later commands need only DIR.
 [ -f "$dir/plane.env" ] && [ "$cmd" != up ] && . "$dir/plane.env"
 
-P_ETCD=$((port + 1)) P_ETCD_PEER=$((port + 2)) P_KCM=$((port + 3)) P_SCHED=$((port + 4)) P_KWOK=$((port + 5))
-P_REDIS=$((port + 6)) P_REPO=$((port + 7)) P_REPO_METRICS=$((port + 8)) P_ARGO_METRICS=$((port + 9))
-P_KYV_WEBHOOK=$((port + 10)) P_KYV_METRICS=$((port + 11)) P_KYV_REPORTS_METRICS=$((port + 12))
-P_KYV_PROFILE=$((port + 13)) P_KYV_REPORTS_PROFILE=$((port + 14)) P_KYV_HEALTH=$((port + 15))
-P_ARGO_SERVER=$((port + 16)) P_ARGO_SERVER_METRICS=$((port + 17))
+set_ports() {
+  P_ETCD=$((port + 1)) P_ETCD_PEER=$((port + 2)) P_KCM=$((port + 3)) P_SCHED=$((port + 4)) P_KWOK=$((port + 5))
+  P_REDIS=$((port + 6)) P_REPO=$((port + 7)) P_REPO_METRICS=$((port + 8)) P_ARGO_METRICS=$((port + 9))
+  P_KYV_WEBHOOK=$((port + 10)) P_KYV_METRICS=$((port + 11)) P_KYV_REPORTS_METRICS=$((port + 12))
+  P_KYV_PROFILE=$((port + 13)) P_KYV_REPORTS_PROFILE=$((port + 14)) P_KYV_HEALTH=$((port + 15))
+  P_ARGO_SERVER=$((port + 16)) P_ARGO_SERVER_METRICS=$((port + 17))
+}
+set_ports
 KUBECONFIG_ADMIN=$dir/admin.kubeconfig
 
 pidfile() { echo "$dir/pids/$1.pid"; }
@@ -241,13 +244,19 @@ crd_docs() { awk 'BEGIN{RS="\n---\n"; ORS="\n---\n"} /(^|\n)kind: CustomResource
 no_deployments() { awk 'BEGIN{RS="\n---\n"; ORS="\n---\n"} !/(^|\n)kind: Deployment\n/' "$1"; }
 
 up_argocd() {
-  command -v redis-server >/dev/null || die "Argo CD needs redis-server (apt-get install redis-server), or use --no-argocd"
   start redis redis-server --bind 127.0.0.1 --port "$P_REDIS" --save "" --appendonly no --protected-mode yes
   k create namespace argocd --dry-run=client -o yaml | k apply -f - >/dev/null
   k apply -n argocd -f "$SHARE/argocd/config/" >/dev/null
   # kwok runs no containers, so no metrics server feeds HorizontalPodAutoscalers and Argo CD
-  # would call every HPA Degraded. On this plane only, an HPA's health is its target's.
-  k -n argocd patch configmap argocd-cm --type merge -p '{"data":{"resource.customizations.health.autoscaling_HorizontalPodAutoscaler":"hs = {}\nhs.status = \"Healthy\"\nhs.message = \"no metrics on the local plane\"\nreturn hs\n"}}' >/dev/null
+  # would call every HPA Degraded; and no ingress controller runs (none builds from Go modules
+  # and routes to kwok's pods, which serve nothing), so no one fills an Ingress's status and
+  # Argo CD would keep it Progressing. On this plane only, both are Healthy with a message
+  # that says why; a real cluster keeps Argo CD's own checks.
+  local health
+  health=$(printf '%s' '{"data":{
+    "resource.customizations.health.autoscaling_HorizontalPodAutoscaler":"hs = {}\nhs.status = \"Healthy\"\nhs.message = \"no metrics on the local plane\"\nreturn hs\n",
+    "resource.customizations.health.networking.k8s.io_Ingress":"hs = {}\nhs.status = \"Healthy\"\nhs.message = \"no ingress controller on the local plane\"\nreturn hs\n"}}')
+  k -n argocd patch configmap argocd-cm --type merge -p "$health" >/dev/null
   k -n argocd patch secret argocd-secret --type merge -p "{\"stringData\":{\"server.secretkey\":\"$(openssl rand -hex 32)\"}}" >/dev/null
   k apply -f - >/dev/null <<EOF
 apiVersion: argoproj.io/v1alpha1
@@ -305,12 +314,68 @@ up_kyverno() {
   wait_for kyverno 120 bash -c "kubectl --kubeconfig '$KUBECONFIG_ADMIN' get validatingwebhookconfigurations -l webhook.kyverno.io/managed-by=kyverno -o name | grep -q resource"
 }
 
+# components: the processes a plane of these parts runs.
+components() {
+  echo etcd kube-apiserver
+  [ "$minimal" = 1 ] || echo kube-controller-manager kube-scheduler kwok
+  [ "$argocd" = 1 ] && echo redis argocd-repo-server argocd-application-controller argocd-server
+  [ "$kyverno" = 1 ] && echo kyverno kyverno-reports-controller
+  return 0
+}
+
+# missing: what of the recorded plane does not run or answer; empty when all of it does.
+missing() {
+  local name gone=()
+  for name in $(components); do alive "$name" || gone+=("$name"); done
+  if alive kube-apiserver; then
+    k get --raw /readyz --request-timeout 5s >/dev/null 2>&1 || gone+=("kube-apiserver(not-ready)")
+    if [ "$argocd" = 1 ] && ! k get namespace argocd >/dev/null 2>&1; then gone+=("namespace/argocd"); fi
+    if [ "$kyverno" = 1 ] && ! k get namespace kyverno >/dev/null 2>&1; then gone+=("namespace/kyverno"); fi
+  fi
+  echo "${gone[*]}"
+}
+
+# A start is all or nothing: when any step fails, everything this start began is stopped and
+# the folder marked failed, so that the next start wipes it and begins clean.
+up_failed() {
+  local rc=$?
+  [ $rc = 0 ] && return
+  log "start failed; stopping what it started (logs: $dir/logs/)"
+  down >/dev/null 2>&1 || true
+  date -u +%FT%TZ >"$dir/failed"
+  exit $rc
+}
+
 up() {
-  if [ -f "$dir/plane.env" ] && alive kube-apiserver; then
-    log "already up: KUBECONFIG=$KUBECONFIG_ADMIN"
-    return
+  local want_argocd=$argocd want_kyverno=$kyverno want_minimal=$minimal want_port=$port
+  if [ -f "$dir/plane.env" ]; then
+    . "$dir/plane.env"
+    set_ports
+    local gone; gone=$(missing)
+    if [ -z "$gone" ] && [ "$argocd" -ge "$want_argocd" ] && [ "$kyverno" -ge "$want_kyverno" ] && [ "$minimal" -le "$want_minimal" ]; then
+      log "already up: KUBECONFIG=$KUBECONFIG_ADMIN"
+      return
+    fi
+    if [ -n "$gone" ]; then
+      log "the plane recorded in $dir is incomplete ($gone not running); stopping it and starting again"
+    else
+      log "the plane in $dir lacks parts asked for now; stopping it and starting again"
+    fi
+    down >/dev/null
+  fi
+  argocd=$want_argocd kyverno=$want_kyverno minimal=$want_minimal port=$want_port
+  set_ports
+  if [ -f "$dir/failed" ]; then
+    log "the last start in $dir failed ($(cat "$dir/failed")); wiping its state and starting clean"
+    rm -rf "$dir/logs.failed"
+    [ -d "$dir/logs" ] && mv "$dir/logs" "$dir/logs.failed"
+    find "$dir" -mindepth 1 -maxdepth 1 ! -name logs.failed -exec rm -rf {} +
   fi
   for b in etcd kube-apiserver; do [ -x "$KUBE_BIN/$b" ] || die "missing $b: run 'make kube-tools' first"; done
+  if [ "$argocd" = 1 ]; then
+    command -v redis-server >/dev/null || die "Argo CD needs redis-server (hack/deps.sh installs it), or use --no-argocd"
+  fi
+  trap up_failed EXIT
   cat >"$dir/plane.env" <<EOF
 port=$port minimal=$minimal argocd=$argocd kyverno=$kyverno
 EOF
@@ -318,19 +383,21 @@ EOF
   certs
   up_core
   up_crds
-  [ $argocd = 1 ] && up_argocd
-  [ $kyverno = 1 ] && up_kyverno
+  if [ "$argocd" = 1 ]; then up_argocd; fi
+  if [ "$kyverno" = 1 ]; then up_kyverno; fi
   cat >"$dir/env" <<EOF
 export KUBECONFIG=$KUBECONFIG_ADMIN
 BERTH_PLANE_DIR=$dir
 BERTH_PLANE_ARGOCD=$argocd
 BERTH_PLANE_KYVERNO=$kyverno
 BERTH_PLANE_REPO_SERVER=127.0.0.1:$P_REPO
-BERTH_PLANE_ARGOCD_SERVER=$( [ $argocd = 1 ] && echo "http://127.0.0.1:$P_ARGO_SERVER" )
+BERTH_PLANE_ARGOCD_SERVER=$( [ "$argocd" = 1 ] && echo "http://127.0.0.1:$P_ARGO_SERVER" )
 EOF
   if [ -n "$watch" ]; then
     start watchdog bash -c "while kill -0 $watch 2>/dev/null; do sleep 1; done; exec '$here/plane.sh' down '$dir'"
   fi
+  trap - EXIT
+  rm -f "$dir/failed"
   log "up in $((SECONDS - t0))s: export KUBECONFIG=$KUBECONFIG_ADMIN"
 }
 
