@@ -1114,14 +1114,20 @@ type ServiceEnvironment struct {
 	Health     *string          `json:"health,omitempty"`
 
 	// History Revisions Argo CD deployed, newest first.
-	History        *[]ArgoDeployment `json:"history,omitempty"`
-	Message        *string           `json:"message,omitempty"`
-	Name           string            `json:"name"`
-	Namespace      *string           `json:"namespace,omitempty"`
-	Operation      *string           `json:"operation,omitempty"`
-	OperationState *ArgoOperation    `json:"operationState,omitempty"`
-	Revision       *string           `json:"revision,omitempty"`
-	Sync           *string           `json:"sync,omitempty"`
+	History *[]ArgoDeployment `json:"history,omitempty"`
+
+	// Host The public host the service holds in this environment (public services only); no other service can claim it.
+	Host           *string        `json:"host,omitempty"`
+	Message        *string        `json:"message,omitempty"`
+	Name           string         `json:"name"`
+	Namespace      *string        `json:"namespace,omitempty"`
+	Operation      *string        `json:"operation,omitempty"`
+	OperationState *ArgoOperation `json:"operationState,omitempty"`
+	Revision       *string        `json:"revision,omitempty"`
+	Sync           *string        `json:"sync,omitempty"`
+
+	// Url Where the host serves (always https; every Ingress Berth renders has TLS).
+	Url *string `json:"url,omitempty"`
 }
 
 // ServiceList defines model for ServiceList.

@@ -153,7 +153,7 @@ func service(team string, s store.Service, blueprints *blueprint.Catalog, hosts 
 			if fp.Public {
 				if byEnv, err := hosts.Hosts(team, s.Name, s.Environments, fp.CustomHost); err == nil {
 					for _, e := range s.Environments {
-						meta.Links = append(meta.Links, Link{URL: "https://" + byEnv[e], Title: "Public endpoint (" + e + ")"})
+						meta.Links = append(meta.Links, Link{URL: hosts.URL(byEnv[e]), Title: "Public endpoint (" + e + ")"})
 					}
 				}
 			}

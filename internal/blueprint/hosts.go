@@ -25,6 +25,12 @@ type HostNamer struct {
 // DefaultHosts is the namer of tests and of a configuration that sets none.
 var DefaultHosts = HostNamer{Pattern: "{service}.{env}.{team}.apps.example.com", Domains: []string{"apps.example.com"}, Production: []string{"prod"}}
 
+// URL is the address a host serves at: https, since every Ingress Berth renders has TLS
+// (the platform's secret, or one per service that its issuer fills).
+func (h HostNamer) URL(host string) string {
+	return "https://" + host
+}
+
 // Hosts returns the host of each environment (by name) of a public service; custom is the
 // developer's host parameter, "" for none.
 func (h HostNamer) Hosts(team, service string, envs []string, custom string) (map[string]string, error) {

@@ -1,6 +1,8 @@
 package provision_test
 
 import (
+	"errors"
+	"fmt"
 	"os/exec"
 	"strings"
 	"testing"
@@ -10,6 +12,7 @@ import (
 	argoclient "github.com/argoproj/argo-cd/v3/pkg/client/clientset/versioned"
 	"github.com/berth-platform/berth/internal/access"
 	"github.com/berth-platform/berth/internal/argocd"
+	"github.com/berth-platform/berth/internal/errs"
 	"github.com/berth-platform/berth/internal/plane"
 	"github.com/berth-platform/berth/internal/provision"
 	"github.com/berth-platform/berth/internal/store"
@@ -284,6 +287,114 @@ func TestDeletionRemovesApplicationsProjectAndFiles(t *testing.T) {
 		again, _ := f.ten.Authorize(ctx, person("user:default/newcomer"), "gone", "viewer")
 		if argocd.ProjectName(argocd.Team{ID: again.ID, Name: again.Name}) == argocd.ProjectName(g) {
 			t.Fatal("a new team of an old name got the old team's project name")
+		}
+	}
+}
+
+// Public services of two teams whose names collide: every environment of each gets a host
+// of its own, served in the service's status; one team's manual sync of prod deploys its prod
+// only; a host in use cannot be claimed by the other team, and nothing of the first changes.
+func TestCollidingTeamsKeepTheirHostsAndTheirProd(t *testing.T) {
+	f := newFixture(t, "pub-{team}-{env}")
+	ctx := t.Context()
+	ann, bob := person("user:default/ann"), person("user:default/bob")
+	type svc struct {
+		team, service string
+		who           access.Principal
+	}
+	all := []svc{{"ab-c", "api", ann}, {"ab", "c-api", bob}}
+	for _, s := range all {
+		if _, err := f.ten.CreateTeam(ctx, s.who, tenancy.NewTeam{Name: s.team}); err != nil {
+			t.Fatal(err)
+		}
+		run, err := f.prov.Create(ctx, s.who, s.team, provision.NewService{Name: s.service, Blueprint: "nodejs-api", Image: "registry.example.com/" + s.team + "/api",
+			Tag: "1.0.0", Parameters: map[string]any{"public": true, "replicas": 1}, Environments: []string{"dev", "prod"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if run = waitRun(t, f, s.who, run.ID); run.Status != provision.StatusSucceeded {
+			t.Fatalf("%s/%s: %s", s.team, s.service, run.Error)
+		}
+	}
+	hosts := map[string]string{}
+	for _, s := range all {
+		st, err := f.prov.Status(ctx, s.who, s.team, s.service)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range st.Environments {
+			want := s.service + "." + e.Name + "." + s.team + ".apps.example.com"
+			if e.Host != want || e.URL != "https://"+want {
+				t.Errorf("%s/%s in %s: host %q, url %q; want %s", s.team, s.service, e.Name, e.Host, e.URL, want)
+			}
+			if other, dup := hosts[e.Host]; dup {
+				t.Errorf("%s is the host of %s and of %s/%s", e.Host, other, s.team, e.Name)
+			}
+			hosts[e.Host] = s.team + "/" + e.Name
+			ing, err := f.p.Client.NetworkingV1().Ingresses(f.ns(s.team, "dev")).Get(ctx, s.service, metav1.GetOptions{})
+			if e.Name == "dev" && (err != nil || ing.Spec.Rules[0].Host != want) {
+				t.Errorf("%s's dev Ingress: %v", s.team, err)
+			}
+		}
+	}
+
+	// Bob releases ab's prod by hand; ab-c's prod stays unsynced.
+	if _, err := f.prov.Sync(ctx, ann, "ab", "c-api", "prod"); !errors.Is(err, errs.ErrNotFound) {
+		t.Fatalf("ann synced team ab's prod: %v", err)
+	}
+	if _, err := f.prov.Sync(ctx, bob, "ab", "c-api", "prod"); err != nil {
+		t.Fatal(err)
+	}
+	if op := lastOperation(t, f, bob, "ab", "c-api", "prod"); op.InitiatedBy != "user:default/bob" || op.Phase != "Succeeded" {
+		t.Fatalf("ab's prod sync: %+v", op)
+	}
+	plane.Eventually(t, time.Minute, "ab's prod pod running", func() (bool, error) {
+		n := runningPods(t, f, f.ns("ab", "prod"), "c-api")
+		return n == 1, fmt.Errorf("%d running", n)
+	})
+	plane.Eventually(t, time.Minute, "ab's prod Healthy with its Ingress", func() (bool, error) {
+		st, err := f.prov.Status(ctx, bob, "ab", "c-api")
+		if err != nil {
+			return false, err
+		}
+		for _, e := range st.Environments {
+			if e.Name == "prod" {
+				return e.Argo != nil && e.Argo.Health == "Healthy", fmt.Errorf("%+v", e.Argo)
+			}
+		}
+		return false, nil
+	})
+	if n := runningPods(t, f, f.ns("ab-c", "prod"), "api"); n != 0 {
+		t.Fatalf("team ab's sync deployed team ab-c's prod: %d pods", n)
+	}
+	st, err := f.prov.Status(ctx, ann, "ab-c", "api")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range st.Environments {
+		if e.Name == "prod" && e.Argo != nil && e.Argo.OpState != nil {
+			t.Fatalf("ab-c's prod has an operation nobody of ab-c asked for: %+v", e.Argo.OpState)
+		}
+	}
+
+	// Ann cannot take bob's prod host for a service of her own.
+	before, _ := exec.Command("git", "-C", f.remote, "rev-parse", "main").Output()
+	_, err = f.prov.Create(ctx, ann, "ab-c", provision.NewService{Name: "web", Blueprint: "nodejs-api", Image: "registry.example.com/ab-c/web", Tag: "1.0.0",
+		Parameters: map[string]any{"public": true, "host": "c-api.prod.ab.apps.example.com"}, Environments: []string{"prod"}})
+	var inv *errs.InvalidError
+	if !errors.As(err, &inv) || inv.Fields[0].Pointer != "/parameters/host" {
+		t.Fatalf("claiming another team's host: %v", err)
+	}
+	if after, _ := exec.Command("git", "-C", f.remote, "rev-parse", "main").Output(); string(after) != string(before) {
+		t.Fatal("a refused host claim made a commit")
+	}
+	if _, err := f.prov.Status(ctx, ann, "ab-c", "web"); !errors.Is(err, errs.ErrNotFound) {
+		t.Fatalf("a refused service was recorded: %v", err)
+	}
+	st, _ = f.prov.Status(ctx, bob, "ab", "c-api")
+	for _, e := range st.Environments {
+		if e.Name == "prod" && e.Host != "c-api.prod.ab.apps.example.com" {
+			t.Fatalf("ab's prod host after ann's claim: %q", e.Host)
 		}
 	}
 }

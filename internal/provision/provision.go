@@ -166,8 +166,10 @@ type ServiceStatus struct {
 // EnvironmentStatus is one environment of a service.
 type EnvironmentStatus struct {
 	Name, Namespace, Application string
-	Argo                         *argocd.AppStatus
-	Error                        string
+	// Host is the public host the service holds there ("" unless public), URL its address.
+	Host, URL string
+	Argo      *argocd.AppStatus
+	Error     string
 }
 
 // Status reads one service (team viewer).
@@ -185,8 +187,15 @@ func (s *Service) Status(ctx context.Context, p access.Principal, team, name str
 	if out.Runs, err = q.ListServiceRuns(ctx, svc.ID, 5); err != nil {
 		return ServiceStatus{}, err
 	}
+	hosts, err := q.ServiceHosts(ctx, svc.ID)
+	if err != nil {
+		return ServiceStatus{}, err
+	}
 	for _, e := range svc.Environments {
-		es := EnvironmentStatus{Name: e, Application: argocd.AppName(ownerOf(svc), svc.Name, e)}
+		es := EnvironmentStatus{Name: e, Application: argocd.AppName(ownerOf(svc), svc.Name, e), Host: hosts[e]}
+		if es.Host != "" {
+			es.URL = s.deps.Hosts.URL(es.Host)
+		}
 		if env, err := q.EnvironmentByName(ctx, t.ID, e); err == nil {
 			es.Namespace = env.Namespace
 		}

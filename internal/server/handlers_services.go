@@ -130,6 +130,9 @@ func (s *Server) GetService(ctx context.Context, req api.GetServiceRequestObject
 		if e.Namespace != "" {
 			se.Namespace = &e.Namespace
 		}
+		if e.Host != "" {
+			se.Host, se.Url = &e.Host, &e.URL
+		}
 		if a := e.Argo; a != nil {
 			argoStatus(&se, a)
 		} else if e.Error != "" {

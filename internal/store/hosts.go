@@ -45,3 +45,19 @@ func (q Queries) ReleaseEnvironmentHosts(ctx context.Context, teamID, env string
 	_, err := q.exec(ctx, "DELETE FROM hosts WHERE team_id = ? AND environment = ?", teamID, env)
 	return err
 }
+
+// ServiceHosts returns the hosts a service holds, by environment.
+func (q Queries) ServiceHosts(ctx context.Context, serviceID string) (map[string]string, error) {
+	var rows []struct {
+		Host        string `db:"host"`
+		Environment string `db:"environment"`
+	}
+	if err := q.selectAll(ctx, &rows, "SELECT host, environment FROM hosts WHERE service_id = ?", serviceID); err != nil {
+		return nil, fmt.Errorf("hosts: %w", err)
+	}
+	out := make(map[string]string, len(rows))
+	for _, r := range rows {
+		out[r.Environment] = r.Host
+	}
+	return out, nil
+}

@@ -817,6 +817,10 @@ export interface components {
         ServiceEnvironment: {
             name: string;
             namespace?: string;
+            /** @description The public host the service holds in this environment (public services only); no other service can claim it. */
+            host?: string;
+            /** @description Where the host serves (always https; every Ingress Berth renders has TLS). */
+            url?: string;
             /** @description The Argo CD Application. */
             application: string;
             sync?: string;
