@@ -7,18 +7,24 @@ BIN := bin/berth
 GENERATED := internal/api/api.gen.go internal/apiclient/client.gen.go plugins/berth-common/src/schema.gen.ts catalog/templates
 export CGO_ENABLED ?= 0
 
-.PHONY: help build dev test test-ts test-unit test-integration generate verify lint bench kube-tools plane-up plane-down clean
+.PHONY: help deps-dev deps-test build dev test test-ts test-unit test-integration generate verify lint bench kube-tools plane-up plane-down clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
 
+deps-dev: ## check (and install with apt when root) the OS packages make dev needs
+	@hack/deps.sh dev
+
+deps-test: ## the same for make test (PostgreSQL, Chromium and fonts, Node.js and npm as well)
+	@hack/deps.sh test
+
 build: ## build bin/berth
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/berth
 
-dev: build kube-tools ## run Berth on a local control plane (Argo CD, Kyverno), SQLite and a local GitOps repo under .berth/
+dev: deps-dev build kube-tools ## run Berth on a local control plane (Argo CD, Kyverno), SQLite and a local GitOps repo under .berth/
 	./$(BIN) dev
 
-test: verify kube-tools ## everything CI runs: generated code fresh, vet, Go unit and integration tests (SQLite, PostgreSQL, local control plane), then the TypeScript plugins' tests
+test: deps-test verify kube-tools ## everything CI runs: generated code fresh, vet, Go unit and integration tests (SQLite, PostgreSQL, local control plane), then the TypeScript plugins' tests
 	$(GO) vet ./...
 	hack/with-postgres.sh $(GO) test -count=1 -timeout 30m ./...
 	@! pgrep -af '[b]erth-plane-' || { echo "a test left control-plane processes running (above)"; exit 1; }
@@ -28,7 +34,7 @@ test-ts: build kube-tools plugins/node_modules ## the Backstage plugins' tests a
 	cd plugins && npm run --silent typecheck
 	hack/with-plane.sh .berth/ts-plane bash -c 'cd plugins && npm test'
 
-plugins/node_modules: plugins/package-lock.json
+plugins/node_modules: plugins/package-lock.json | deps-test
 	cd plugins && npm ci --no-audit --no-fund
 	@touch plugins/node_modules
 
@@ -56,7 +62,7 @@ bench: ## benchmarks; results in test/bench/results.txt
 	@mkdir -p test/bench
 	hack/with-postgres.sh $(GO) test -run '^$$' -bench . -benchmem -count 3 ./... | tee test/bench/results.txt
 
-kube-tools: ## build (once, cached) kube-apiserver, controller-manager, scheduler, etcd, kwok, Argo CD and Kyverno
+kube-tools: | deps-dev ## build (once, cached) kube-apiserver, controller-manager, scheduler, etcd, kwok, Argo CD and Kyverno
 	hack/kube/build.sh
 
 plane-up: kube-tools ## start a local control plane in .berth/plane (kubeconfig: .berth/plane/admin.kubeconfig)
