@@ -128,6 +128,7 @@ func (e EnvironmentPhase) Valid() bool {
 
 // Defines values for HealthStatus.
 const (
+	HealthStatusDegraded    HealthStatus = "degraded"
 	HealthStatusOk          HealthStatus = "ok"
 	HealthStatusUnavailable HealthStatus = "unavailable"
 )
@@ -135,6 +136,8 @@ const (
 // Valid indicates whether the value is a known member of the HealthStatus enum.
 func (e HealthStatus) Valid() bool {
 	switch e {
+	case HealthStatusDegraded:
+		return true
 	case HealthStatusOk:
 		return true
 	case HealthStatusUnavailable:
@@ -756,10 +759,12 @@ type FieldError struct {
 // Health defines model for Health.
 type Health struct {
 	Checks *map[string]string `json:"checks,omitempty"`
-	Status HealthStatus       `json:"status"`
+
+	// Status `ok` when everything answers; `degraded` (still 200) when a part only some features need does not (Argo CD, Kyverno, a Git remote), named in `checks`; `unavailable` (503) when Berth cannot serve.
+	Status HealthStatus `json:"status"`
 }
 
-// HealthStatus defines model for Health.Status.
+// HealthStatus `ok` when everything answers; `degraded` (still 200) when a part only some features need does not (Argo CD, Kyverno, a Git remote), named in `checks`; `unavailable` (503) when Berth cannot serve.
 type HealthStatus string
 
 // Me defines model for Me.
@@ -1890,7 +1895,7 @@ type ClientInterface interface {
 
 	// GetReadiness Readiness; every dependency Berth needs to serve answers.
 	//
-	// `checks` names each dependency with `ok` or its error. Parts that only some features need (Argo CD, the Argo CD API server, the blueprints repository) are listed too, as `degraded: <why>`, without making Berth unready.
+	// `checks` names each dependency with `ok` or its error. Parts that only some features need (Argo CD and its application controller, the Argo CD API server, Kyverno's webhooks and Berth's policies, the blueprints repository) are listed too, as `degraded: <why>`, and make the status `degraded` without making Berth unready.
 	//
 	// Corresponds with GET /readyz (the `GetReadiness` operationId).
 	GetReadiness(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -2890,7 +2895,7 @@ func (c *Client) GetOpenAPISpec(ctx context.Context, reqEditors ...RequestEditor
 
 // GetReadiness Readiness; every dependency Berth needs to serve answers.
 //
-// `checks` names each dependency with `ok` or its error. Parts that only some features need (Argo CD, the Argo CD API server, the blueprints repository) are listed too, as `degraded: <why>`, without making Berth unready.
+// `checks` names each dependency with `ok` or its error. Parts that only some features need (Argo CD and its application controller, the Argo CD API server, Kyverno's webhooks and Berth's policies, the blueprints repository) are listed too, as `degraded: <why>`, and make the status `degraded` without making Berth unready.
 //
 // Corresponds with GET /readyz (the `GetReadiness` operationId).
 func (c *Client) GetReadiness(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -5693,7 +5698,7 @@ type ClientWithResponsesInterface interface {
 
 	// GetReadinessWithResponse Readiness; every dependency Berth needs to serve answers.
 	//
-	// `checks` names each dependency with `ok` or its error. Parts that only some features need (Argo CD, the Argo CD API server, the blueprints repository) are listed too, as `degraded: <why>`, without making Berth unready.
+	// `checks` names each dependency with `ok` or its error. Parts that only some features need (Argo CD and its application controller, the Argo CD API server, Kyverno's webhooks and Berth's policies, the blueprints repository) are listed too, as `degraded: <why>`, and make the status `degraded` without making Berth unready.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -9859,7 +9864,7 @@ func (c *ClientWithResponses) GetOpenAPISpecWithResponse(ctx context.Context, re
 
 // GetReadinessWithResponse Readiness; every dependency Berth needs to serve answers.
 //
-// `checks` names each dependency with `ok` or its error. Parts that only some features need (Argo CD, the Argo CD API server, the blueprints repository) are listed too, as `degraded: <why>`, without making Berth unready.
+// `checks` names each dependency with `ok` or its error. Parts that only some features need (Argo CD and its application controller, the Argo CD API server, Kyverno's webhooks and Berth's policies, the blueprints repository) are listed too, as `degraded: <why>`, and make the status `degraded` without making Berth unready.
 //
 // Returns a wrapper object for the known response body format(s).
 //

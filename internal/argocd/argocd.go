@@ -60,8 +60,9 @@ func (a *Client) Installed(ctx context.Context) error {
 	if _, err := a.discovery.ServerResourcesForGroupVersion("argoproj.io/v1alpha1"); err != nil {
 		return fmt.Errorf("%w: Argo CD is not installed in the cluster (no argoproj.io/v1alpha1 API); install it (see the README) and retry the run", errs.ErrUnavailable)
 	}
-	if _, err := a.client.ArgoprojV1alpha1().AppProjects(a.namespace).List(ctx, metav1.ListOptions{Limit: 1}); err != nil {
-		return fmt.Errorf("%w: Argo CD's namespace %s is not usable: %v", errs.ErrUnavailable, a.namespace, err)
+	// Listing in a namespace that does not exist answers an empty list: ask for the namespace.
+	if _, err := a.core.CoreV1().Namespaces().Get(ctx, a.namespace, metav1.GetOptions{}); err != nil {
+		return fmt.Errorf("%w: Argo CD's namespace %s is not usable (is Argo CD installed there? --argocd-namespace): %v", errs.ErrUnavailable, a.namespace, err)
 	}
 	return nil
 }

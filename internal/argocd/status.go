@@ -72,7 +72,7 @@ func (a *Client) Watch(ctx context.Context, interval time.Duration) {
 				}
 			}
 			f := informers.NewSharedInformerFactoryWithOptions(a.client, 10*time.Minute, informers.WithNamespace(a.namespace),
-				informers.WithTweakListOptions(func(o *metav1.ListOptions) { o.LabelSelector = "app.kubernetes.io/managed-by=berth" }))
+				informers.WithTweakListOptions(func(o *metav1.ListOptions) { o.LabelSelector = managedSelector.String() }))
 			inf := f.Argoproj().V1alpha1().Applications()
 			lister := inf.Lister().Applications(a.namespace)
 			informer := inf.Informer()

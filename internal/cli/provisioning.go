@@ -62,7 +62,7 @@ func startProvisioning(ctx context.Context, c *config.Config, creds gitops.Crede
 			return nil, err
 		}
 		d.Argo.UseCredentials(creds)
-		notes["argocd"] = d.Argo.Installed
+		notes["argocd"] = d.Argo.Ready
 		if c.ArgoCD.Server != "" {
 			token, err := gitops.ReadSecretFile(c.ArgoCD.TokenFile)
 			if err != nil {

@@ -71,11 +71,14 @@ func (c *Clusters) Trigger() {
 	}
 }
 
-// Check says, for readiness, which clusters lack their policies or their reports.
-func (c *Clusters) Check(context.Context) error {
+// Check says, for readiness, which clusters lack their policies or their reports, or have
+// no Kyverno answering its webhooks.
+func (c *Clusters) Check(ctx context.Context) error {
 	c.mu.Lock()
 	var problems []string
+	probes := map[string]dynamic.Interface{}
 	for cluster, a := range c.appliers {
+		probes[cluster] = a.dyn
 		if err := a.Err(); err != nil {
 			problems = append(problems, fmt.Sprintf("cluster %s: policies not applied: %v", clusterLabel(cluster), err))
 		}
@@ -85,6 +88,19 @@ func (c *Clusters) Check(context.Context) error {
 		}
 	}
 	c.mu.Unlock()
+	// Clusters are asked at once: one that does not answer costs its timeout, not everyone's.
+	var wg sync.WaitGroup
+	var pmu sync.Mutex
+	for cluster, dyn := range probes {
+		wg.Go(func() {
+			if err := WebhooksAnswer(ctx, dyn); err != nil {
+				pmu.Lock()
+				problems = append(problems, fmt.Sprintf("cluster %s: %v", clusterLabel(cluster), err))
+				pmu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
 	for cluster, p := range c.reports.Problems() {
 		problems = append(problems, fmt.Sprintf("cluster %s: %s", clusterLabel(cluster), p))
 	}

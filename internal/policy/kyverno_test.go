@@ -7,6 +7,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -256,7 +259,8 @@ func TestClustersApplyOnChange(t *testing.T) {
 	plane.Eventually(t, 30*time.Second, "readiness names the cluster whose Kyverno does not run", func() (bool, error) {
 		clusters.Trigger() // apply again, past the grace
 		err := clusters.Check(t.Context())
-		return err != nil && strings.Contains(err.Error(), "cluster idle: Kyverno has not made") && !strings.Contains(err.Error(), "cluster default"), err
+		return err != nil && strings.Contains(err.Error(), "cluster idle: Kyverno has not made") &&
+			strings.Contains(err.Error(), "cluster idle: Kyverno is not running: no kyverno-health Lease") && !strings.Contains(err.Error(), "cluster default"), err
 	})
 	stopIdle()
 	<-idleDone
@@ -280,4 +284,37 @@ func TestClustersApplyOnChange(t *testing.T) {
 			strings.Contains(err.Error(), "cluster edge: the cluster serves no wgpolicyk8s.io/v1alpha2 PolicyReports") &&
 			!strings.Contains(err.Error(), "cluster default"), err
 	})
+}
+
+// Readiness asks Kyverno's webhooks to answer (a dry-run update they stamp): a Kyverno whose
+// admission controller stopped is reported at once, though its policies and webhook
+// configurations are still there.
+func TestWebhooksAnswerOnlyWhileKyvernoRuns(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a plane of its own")
+	}
+	p, err := plane.Up(t.TempDir(), "--no-argocd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = p.Down() })
+	plane.Eventually(t, 30*time.Second, "Kyverno's webhooks answer", func() (bool, error) {
+		err := policy.WebhooksAnswer(t.Context(), p.Dynamic)
+		return err == nil, err
+	})
+	pid, err := os.ReadFile(filepath.Join(p.Dir, "pids", "kyverno.pid"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := exec.Command("kill", "-9", strings.TrimSpace(string(pid))).Run(); err != nil {
+		t.Fatal(err)
+	}
+	plane.Eventually(t, 30*time.Second, "readiness says the webhooks do not answer", func() (bool, error) {
+		err := policy.WebhooksAnswer(t.Context(), p.Dynamic)
+		return err != nil && strings.Contains(err.Error(), "Kyverno's webhooks do not answer"), err
+	})
+	hooks, err := p.Client.AdmissionregistrationV1().MutatingWebhookConfigurations().List(t.Context(), metav1.ListOptions{LabelSelector: "webhook.kyverno.io/managed-by=kyverno"})
+	if err != nil || len(hooks.Items) == 0 {
+		t.Fatalf("the webhook configurations went with Kyverno (the check would be trivial): %v", err)
+	}
 }

@@ -245,6 +245,10 @@ func TestCreateServiceDeploysThroughArgoCD(t *testing.T) {
 		}
 		return true, nil
 	})
+	// Readiness judges Argo CD by these Applications' reconciliations: recent, so ready.
+	if err := f.deps.Argo.Ready(t.Context()); err != nil {
+		t.Fatalf("Argo CD readiness on a plane that deploys: %v", err)
+	}
 }
 
 // A run killed midway (Berth stopped) finishes after a restart without duplicate commits.

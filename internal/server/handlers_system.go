@@ -28,13 +28,17 @@ func (s *Server) GetReadiness(ctx context.Context, _ api.GetReadinessRequestObje
 		}
 		checks[name] = "ok"
 	}
+	status := api.HealthStatusOk
 	for name, note := range s.deps.ReadyNotes {
 		checks[name] = s.notes.get(ctx, name, note)
+		if checks[name] != "ok" {
+			status = api.HealthStatusDegraded
+		}
 	}
 	if !ready {
 		return api.GetReadiness503JSONResponse{Status: api.HealthStatusUnavailable, Checks: &checks}, nil
 	}
-	return api.GetReadiness200JSONResponse{Status: api.HealthStatusOk, Checks: &checks}, nil
+	return api.GetReadiness200JSONResponse{Status: status, Checks: &checks}, nil
 }
 
 func (s *Server) GetOpenAPISpec(context.Context, api.GetOpenAPISpecRequestObject) (api.GetOpenAPISpecResponseObject, error) {

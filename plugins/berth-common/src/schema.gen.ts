@@ -30,7 +30,7 @@ export interface paths {
         };
         /**
          * Readiness; every dependency Berth needs to serve answers.
-         * @description `checks` names each dependency with `ok` or its error. Parts that only some features need (Argo CD, the Argo CD API server, the blueprints repository) are listed too, as `degraded: <why>`, without making Berth unready.
+         * @description `checks` names each dependency with `ok` or its error. Parts that only some features need (Argo CD and its application controller, the Argo CD API server, Kyverno's webhooks and Berth's policies, the blueprints repository) are listed too, as `degraded: <why>`, and make the status `degraded` without making Berth unready.
          */
         get: operations["getReadiness"];
         put?: never;
@@ -668,8 +668,11 @@ export interface components {
             detail: string;
         };
         Health: {
-            /** @enum {string} */
-            status: "ok" | "unavailable";
+            /**
+             * @description `ok` when everything answers; `degraded` (still 200) when a part only some features need does not (Argo CD, Kyverno, a Git remote), named in `checks`; `unavailable` (503) when Berth cannot serve.
+             * @enum {string}
+             */
+            status: "ok" | "degraded" | "unavailable";
             checks?: {
                 [key: string]: string;
             };
