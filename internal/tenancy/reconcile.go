@@ -67,8 +67,7 @@ type Reconciler struct {
 	clusterRoles listersrbacv1.ClusterRoleLister
 	synced       []cache.InformerSynced
 
-	mu     sync.Mutex
-	lastRV map[string]string // resourceVersion each object had after our last apply
+	mu sync.Mutex
 	// watchErrs holds, per kind, why its informer cannot list or watch (permissions, an
 	// API the cluster lacks), until it syncs.
 	watchErrs map[string]string
@@ -88,7 +87,7 @@ func NewReconciler(st *store.Store, cs kubernetes.Interface, o ReconcilerOptions
 	if o.Workers == 0 {
 		o.Workers = 2
 	}
-	r := &Reconciler{store: st, kube: cs, opts: o, log: log, lastRV: map[string]string{}, watchErrs: map[string]string{},
+	r := &Reconciler{store: st, kube: cs, opts: o, log: log, watchErrs: map[string]string{},
 		queue: workqueue.NewTypedRateLimitingQueueWithConfig(workqueue.DefaultTypedControllerRateLimiter[string](),
 			workqueue.TypedRateLimitingQueueConfig[string]{Name: "tenancy"})}
 	r.factory = informers.NewSharedInformerFactoryWithOptions(cs, o.Resync, informers.WithTweakListOptions(func(lo *metav1.ListOptions) {
@@ -216,6 +215,7 @@ func (r *Reconciler) processNext(ctx context.Context) bool {
 }
 
 func (r *Reconciler) applyClusterRoles(ctx context.Context) error {
+	start := time.Now().Truncate(time.Second)
 	for _, cr := range access.ClusterRoles() {
 		before := ""
 		if old, err := r.clusterRoles.Get(*cr.Name); err == nil {
@@ -225,7 +225,7 @@ func (r *Reconciler) applyClusterRoles(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("apply ClusterRole %s: %w", *cr.Name, err)
 		}
-		if before != "" && before != got.ResourceVersion {
+		if before != "" && before != got.ResourceVersion && appliedNow(got, start) {
 			r.drift("ClusterRole", "", *cr.Name)
 		}
 	}
@@ -340,16 +340,12 @@ func (r *Reconciler) apply(ctx context.Context, o Objects, settled bool) (bool, 
 	ns := *o.Namespace.Name
 	opts := metav1.ApplyOptions{FieldManager: FieldManager, Force: true}
 	drifted := false
-	// An object drifted if it was missing, or if it changed since our own last apply (the
-	// quota's status changes all the time, so only its absence counts).
-	track := func(kind, name, before, after string) {
-		key := kind + "/" + ns + "/" + name
-		r.mu.Lock()
-		prev, seen := r.lastRV[key]
-		r.lastRV[key] = after
-		r.mu.Unlock()
-		changed := seen && prev != after && kind != "ResourceQuota"
-		if settled && (before == "" || changed) {
+	start := time.Now().Truncate(time.Second)
+	// An object drifted if it was missing, or if this apply changed it: took back a field of
+	// ours that someone else had set. Changes by other field managers to fields that are not
+	// ours (a label Argo CD adds, the quota's usage) leave our apply a no-op, and are not drift.
+	track := func(kind, name, before string, after metav1.Object) {
+		if settled && (before == "" || before != after.GetResourceVersion() && appliedNow(after, start)) {
 			drifted = true
 			r.drift(kind, ns, name)
 		}
@@ -366,21 +362,21 @@ func (r *Reconciler) apply(ctx context.Context, o Objects, settled bool) (bool, 
 	if err != nil {
 		return false, fmt.Errorf("apply namespace %s: %w", ns, err)
 	}
-	track("Namespace", ns, before, got.ResourceVersion)
+	track("Namespace", ns, before, got)
 
 	before = rv(func() (metav1.Object, error) { return r.quotas.ResourceQuotas(ns).Get(QuotaName) })
 	q, err := r.kube.CoreV1().ResourceQuotas(ns).Apply(ctx, o.Quota, opts)
 	if err != nil {
 		return false, fmt.Errorf("apply quota: %w", err)
 	}
-	track("ResourceQuota", QuotaName, before, q.ResourceVersion)
+	track("ResourceQuota", QuotaName, before, q)
 
 	before = rv(func() (metav1.Object, error) { return r.limitRanges.LimitRanges(ns).Get(LimitRangeName) })
 	lr, err := r.kube.CoreV1().LimitRanges(ns).Apply(ctx, o.LimitRange, opts)
 	if err != nil {
 		return false, fmt.Errorf("apply limit range: %w", err)
 	}
-	track("LimitRange", LimitRangeName, before, lr.ResourceVersion)
+	track("LimitRange", LimitRangeName, before, lr)
 
 	for _, np := range o.NetworkPolicies {
 		before = rv(func() (metav1.Object, error) { return r.netpols.NetworkPolicies(ns).Get(*np.Name) })
@@ -388,7 +384,7 @@ func (r *Reconciler) apply(ctx context.Context, o Objects, settled bool) (bool, 
 		if err != nil {
 			return false, fmt.Errorf("apply network policy %s: %w", *np.Name, err)
 		}
-		track("NetworkPolicy", *np.Name, before, got.ResourceVersion)
+		track("NetworkPolicy", *np.Name, before, got)
 	}
 
 	want := map[string]bool{}
@@ -399,7 +395,7 @@ func (r *Reconciler) apply(ctx context.Context, o Objects, settled bool) (bool, 
 		if err != nil {
 			return false, fmt.Errorf("apply role binding %s: %w", *rb.Name, err)
 		}
-		track("RoleBinding", *rb.Name, before, got.ResourceVersion)
+		track("RoleBinding", *rb.Name, before, got)
 	}
 	existing, err := r.roleBindings.RoleBindings(ns).List(labels.Everything())
 	if err != nil {
@@ -415,6 +411,17 @@ func (r *Reconciler) apply(ctx context.Context, o Objects, settled bool) (bool, 
 		}
 	}
 	return drifted, nil
+}
+
+// appliedNow says whether our apply since start changed obj: the API server stamps a field
+// manager's entry with the time only when its operation changed the object (seconds).
+func appliedNow(obj metav1.Object, start time.Time) bool {
+	for _, m := range obj.GetManagedFields() {
+		if m.Manager == FieldManager && m.Operation == metav1.ManagedFieldsOperationApply && m.Time != nil && !m.Time.Time.Before(start) {
+			return true
+		}
+	}
+	return false
 }
 
 func (r *Reconciler) deleteOrphan(ctx context.Context, ns string) error {

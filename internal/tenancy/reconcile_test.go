@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -24,6 +25,7 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 )
 
 func TestMain(m *testing.M) { plane.Main(m, plane.Options{}) }
@@ -61,7 +63,11 @@ func newFixture(t *testing.T) *fixture {
 	f := &fixture{t: t, p: p, st: st, kube: kc, reconciles: map[string]int{}}
 	f.rec = tenancy.NewReconciler(st, kc.Core, tenancy.ReconcilerOptions{PodSecurity: "restricted", IngressNamespace: "ingress-nginx",
 		Prices: tenancy.DefaultPrices, Resync: time.Hour}, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	f.rec.OnDrift = func(kind string) { f.drift = append(f.drift, kind) }
+	f.rec.OnDrift = func(kind string) {
+		f.mu.Lock()
+		f.drift = append(f.drift, kind)
+		f.mu.Unlock()
+	}
 	f.rec.OnReconcile = func(ns string) {
 		f.mu.Lock()
 		f.reconciles[ns]++
@@ -167,9 +173,61 @@ func TestOnboardingCreatesEverythingAndReapplyChangesNothing(t *testing.T) {
 	if after := versions(); fmt.Sprint(after) != fmt.Sprint(before) {
 		t.Fatalf("re-applying changed objects:\nbefore %v\nafter  %v", before, after)
 	}
-	if len(f.drift) != 0 {
-		t.Fatalf("drift reported where there was none: %v", f.drift)
+	if d := f.drifts(); len(d) != 0 {
+		t.Fatalf("drift reported where there was none: %v", d)
 	}
+}
+
+func (f *fixture) drifts() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.drift)
+}
+
+// Fields that are not Berth's, set by other field managers (a label a GitOps tool adds, an
+// annotation), are theirs to keep and no drift; a field of Berth's changed by someone is.
+func TestOtherManagersChangesAreNotDrift(t *testing.T) {
+	f := newFixture(t)
+	ctx := t.Context()
+	jane := person("user:default/jane")
+	if _, err := f.svc.CreateTeam(ctx, jane, tenancy.NewTeam{Name: "notes"}); err != nil {
+		t.Fatal(err)
+	}
+	env := f.waitReady("notes", "dev")
+	ns, cs := env.Namespace, f.p.Client
+	reconcile := func() {
+		t.Helper()
+		e, _ := f.svc.GetEnvironment(ctx, jane, "notes", "dev")
+		f.rec.Enqueue(ns)
+		plane.Eventually(t, 20*time.Second, "a reconcile", func() (bool, error) {
+			got, err := f.svc.GetEnvironment(ctx, jane, "notes", "dev")
+			return err == nil && got.AppliedAt.After(e.AppliedAt), err
+		})
+	}
+	reconcile() // settled
+	other := metav1.PatchOptions{FieldManager: "argocd-controller"}
+	if _, err := cs.CoreV1().Namespaces().Patch(ctx, ns, types.MergePatchType, []byte(`{"metadata":{"labels":{"example.com/cost-center":"42"}}}`), other); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cs.NetworkingV1().NetworkPolicies(ns).Patch(ctx, "berth-default-deny", types.MergePatchType, []byte(`{"metadata":{"annotations":{"example.com/reviewed":"yes"}}}`), other); err != nil {
+		t.Fatal(err)
+	}
+	reconcile()
+	if d := f.drifts(); len(d) != 0 {
+		t.Fatalf("other managers' own fields reported as drift: %v", d)
+	}
+	n, _ := cs.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
+	if n.Labels["example.com/cost-center"] != "42" {
+		t.Fatalf("another manager's label was removed: %v", n.Labels)
+	}
+
+	if _, err := cs.CoreV1().LimitRanges(ns).Patch(ctx, tenancy.LimitRangeName, types.JSONPatchType,
+		[]byte(`[{"op":"replace","path":"/spec/limits/0/default/cpu","value":"64"}]`), other); err != nil {
+		t.Fatal(err)
+	}
+	plane.Eventually(t, 30*time.Second, "the limit range's change repaired and reported", func() (bool, error) {
+		return slices.Contains(f.drifts(), "LimitRange"), fmt.Errorf("drift %v", f.drifts())
+	})
 }
 
 func TestDriftIsRepairedAndReported(t *testing.T) {
