@@ -135,7 +135,7 @@ func (s *Service) Retry(ctx context.Context, p access.Principal, id string) (sto
 	run.Status, run.Error, run.FinishedAt = StatusQueued, "", time.Time{}
 	err = s.deps.Store.Tx(ctx, func(q store.Queries) error {
 		if err := q.UpdateRun(ctx, run); err != nil {
-			return err
+			return oneAtATime(err, svc.Name)
 		}
 		return audit.Record(ctx, q, p, audit.Entry{Action: "run.retry", Team: svc.TeamName, TeamID: svc.TeamID, Target: "run/" + id}, s.now())
 	})
@@ -212,6 +212,15 @@ func (s *Service) Status(ctx context.Context, p access.Principal, team, name str
 		out.Environments = append(out.Environments, es)
 	}
 	return out, nil
+}
+
+// oneAtATime explains the database's refusal of a second active run of a service (the
+// runs_one_active index): a concurrent request started one first.
+func oneAtATime(err error, service string) error {
+	if errors.Is(err, errs.ErrConflict) {
+		return fmt.Errorf("%w: another run of %s was started at the same moment and is still going; wait for it", errs.ErrConflict, service)
+	}
+	return err
 }
 
 func newRun(teamID, serviceID, action, tag string, params map[string]any, p access.Principal, now time.Time) store.Run {
@@ -332,7 +341,7 @@ func (s *Service) release(ctx context.Context, p access.Principal, team, name, a
 			return err
 		}
 		if err := q.CreateRun(ctx, run); err != nil {
-			return err
+			return oneAtATime(err, name)
 		}
 		return audit.Record(ctx, q, p, audit.Entry{Action: "service." + action, Team: t.Name, TeamID: t.ID, Target: "team/" + t.Name + "/service/" + name, Detail: detail}, now)
 	})

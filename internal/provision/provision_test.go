@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -341,13 +342,32 @@ func TestUpdateAndRollback(t *testing.T) {
 		t.Fatal(r.Error)
 	}
 	pods(2)
-	if _, err := f.prov.Update(t.Context(), jane, "orders", "queue", provision.Release{Parameters: map[string]any{"replicas": float64(4)}}); err == nil {
-		// The update is queued; a second one at once is refused until it ends.
-		if _, err := f.prov.Update(t.Context(), jane, "orders", "queue", provision.Release{}); err == nil {
-			t.Fatal("a second release while one runs was accepted")
-		}
-	} else {
-		t.Fatal(err)
+	// Six releases at once: the database lets exactly one start, the others are conflicts.
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	accepted, conflicts := 0, 0
+	for range 6 {
+		wg.Go(func() {
+			_, err := f.prov.Update(t.Context(), jane, "orders", "queue", provision.Release{Parameters: map[string]any{"replicas": float64(4)}})
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err == nil:
+				accepted++
+			case errors.Is(err, errs.ErrConflict):
+				conflicts++
+			default:
+				t.Errorf("concurrent release: %v", err)
+			}
+		})
+	}
+	wg.Wait()
+	if accepted != 1 || conflicts != 5 {
+		t.Fatalf("6 concurrent releases: %d accepted, %d conflicts; want 1 and 5", accepted, conflicts)
+	}
+	// A second one while it runs is refused until it ends.
+	if _, err := f.prov.Update(t.Context(), jane, "orders", "queue", provision.Release{}); !errors.Is(err, errs.ErrConflict) {
+		t.Fatalf("a second release while one runs: %v", err)
 	}
 	runs, _ := f.st.Q().ListServiceRuns(t.Context(), first.ServiceID, 1)
 	if r := waitRun(t, f, jane, runs[0].ID); r.Status != provision.StatusSucceeded {

@@ -256,3 +256,61 @@ func names(ts []store.Team) string {
 	}
 	return s
 }
+
+// At most one queued or running run per service, whatever the callers race: the database
+// refuses the second (ErrConflict), and a finished run makes room for the next.
+func TestStoreOneActiveRunPerService(t *testing.T) {
+	forEachDriver(t, func(t *testing.T, st *store.Store) {
+		ctx := t.Context()
+		q := st.Q()
+		if err := q.CreateTeam(ctx, team("t1", "shop")); err != nil {
+			t.Fatal(err)
+		}
+		for _, id := range []string{"s1", "s2"} {
+			if err := q.CreateService(ctx, store.Service{ID: id, TeamID: "t1", Name: id, Blueprint: "worker", Image: "x", Tag: "1",
+				Parameters: map[string]any{}, Environments: []string{"dev"}, CreatedBy: "user:default/jane", CreatedAt: t0, UpdatedAt: t0}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		run := func(id, service string) store.Run {
+			return store.Run{ID: id, TeamID: "t1", ServiceID: service, Action: "update", Status: "queued", RequestedBy: "user:default/jane", CreatedAt: t0}
+		}
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		results := map[string]int{}
+		for i := range 8 {
+			wg.Go(func() {
+				err := st.Tx(ctx, func(q store.Queries) error { return q.CreateRun(ctx, run(fmt.Sprintf("r%d", i), "s1")) })
+				mu.Lock()
+				defer mu.Unlock()
+				switch {
+				case err == nil:
+					results["ok"]++
+				case errors.Is(err, errs.ErrConflict):
+					results["conflict"]++
+				default:
+					results[err.Error()]++
+				}
+			})
+		}
+		wg.Wait()
+		if results["ok"] != 1 || results["conflict"] != 7 {
+			t.Fatalf("8 concurrent runs of one service: %v; want 1 ok and 7 conflicts", results)
+		}
+		if err := q.CreateRun(ctx, run("other", "s2")); err != nil {
+			t.Fatalf("another service's run: %v", err)
+		}
+		runs, err := q.ListServiceRuns(ctx, "s1", 10)
+		if err != nil || len(runs) != 1 {
+			t.Fatalf("runs of s1: %d %v", len(runs), err)
+		}
+		done := runs[0]
+		done.Status, done.FinishedAt = "succeeded", t0.Add(time.Minute)
+		if err := q.UpdateRun(ctx, done); err != nil {
+			t.Fatal(err)
+		}
+		if err := q.CreateRun(ctx, run("next", "s1")); err != nil {
+			t.Fatalf("a run after the last one finished: %v", err)
+		}
+	})
+}
