@@ -70,8 +70,15 @@ var idp = access.Principal{Identity: auth.Identity{Subject: "scim", Method: "sci
 
 // change runs fn and the membership sync in one transaction, audits it, then tells the
 // reconciler which namespaces to look at.
-func (s *Service) change(ctx context.Context, action, target string, fn func(q store.Queries) error, gone ...*[]Mapping) error {
+func (s *Service) change(ctx context.Context, action, target string, fn func(q store.Queries) error) error {
+	_, err := s.changeReporting(ctx, action, target, fn)
+	return err
+}
+
+// changeReporting is change, also returning the mappings whose team was deleted.
+func (s *Service) changeReporting(ctx context.Context, action, target string, fn func(q store.Queries) error) ([]Mapping, error) {
 	var namespaces []string
+	var gone []Mapping
 	err := s.store.Tx(ctx, func(q store.Queries) error {
 		if err := fn(q); err != nil {
 			return err
@@ -80,9 +87,7 @@ func (s *Service) change(ctx context.Context, action, target string, fn func(q s
 		if err != nil {
 			return err
 		}
-		for _, g := range gone {
-			*g = lost
-		}
+		gone = lost
 		for _, t := range teams {
 			envs, err := q.ListEnvironments(ctx, t)
 			if err != nil {
@@ -97,7 +102,7 @@ func (s *Service) change(ctx context.Context, action, target string, fn func(q s
 	if err == nil && s.notify != nil && len(namespaces) > 0 {
 		s.notify(namespaces...)
 	}
-	return err
+	return gone, err
 }
 
 // sync recomputes the memberships that the mappings give. It returns the teams whose members
@@ -154,8 +159,7 @@ func (s *Service) resolve(ctx context.Context, q store.Queries, m Mapping) (stri
 // and warns of mappings whose team was deleted: a new team of the same name gets no roles
 // from them until the mapping names it by id.
 func (s *Service) Resync(ctx context.Context) error {
-	var gone []Mapping
-	err := s.change(ctx, "scim.resync", "mappings", func(store.Queries) error { return nil }, &gone)
+	gone, err := s.changeReporting(ctx, "scim.resync", "mappings", func(store.Queries) error { return nil })
 	for _, m := range gone {
 		s.log.Warn("an identity-provider group mapping's team was deleted; it gives no roles, and a new team of the same name does not inherit it (name that team by id: GROUP=id:TEAM-ID:ROLE)",
 			"mapping", m.String())
