@@ -6,6 +6,8 @@ LDFLAGS := -s -w -X github.com/berth-platform/berth/internal/version.Version=$(V
 BIN := bin/berth
 GENERATED := internal/api/api.gen.go internal/apiclient/client.gen.go plugins/berth-common/src/schema.gen.ts catalog/templates
 export CGO_ENABLED ?= 0
+# Go packages of this module only: npm ships Go sources in plugins/node_modules that ./... would test.
+GOPKGS = $$($(GO) list ./... | grep -v /node_modules/)
 
 .PHONY: help deps-dev deps-test build dev test test-ts test-unit test-integration generate verify lint bench kube-tools plane-up plane-down clean
 
@@ -25,8 +27,8 @@ dev: deps-dev build kube-tools ## run Berth on a local control plane (Argo CD, K
 	./$(BIN) dev
 
 test: deps-test verify kube-tools ## everything CI runs: generated code fresh, vet, Go unit and integration tests (SQLite, PostgreSQL, local control plane), then the TypeScript plugins' tests
-	$(GO) vet ./...
-	hack/with-postgres.sh $(GO) test -count=1 -timeout 30m ./...
+	$(GO) vet $(GOPKGS)
+	hack/with-postgres.sh $(GO) test -count=1 -timeout 30m $(GOPKGS)
 	@! pgrep -af '[b]erth-plane-' || { echo "a test left control-plane processes running (above)"; exit 1; }
 	$(MAKE) test-ts
 
@@ -39,10 +41,10 @@ plugins/node_modules: plugins/package-lock.json | deps-test
 	@touch plugins/node_modules
 
 test-unit: ## unit tests only (no control plane, no PostgreSQL)
-	$(GO) test -short -count=1 ./...
+	$(GO) test -short -count=1 $(GOPKGS)
 
 test-integration: kube-tools ## integration tests against the local control plane and PostgreSQL
-	hack/with-postgres.sh $(GO) test -count=1 -timeout 30m -run 'Integration|Plane|Store' ./...
+	hack/with-postgres.sh $(GO) test -count=1 -timeout 30m -run 'Integration|Plane|Store' $(GOPKGS)
 
 generate: plugins/node_modules ## regenerate code from openapi/berth.yaml (Go server and client, TypeScript types) and the blueprints' Backstage templates
 	$(GO) generate ./internal/api ./internal/apiclient
@@ -60,7 +62,7 @@ lint: ## golangci-lint, when installed
 
 bench: ## benchmarks; results in test/bench/results.txt
 	@mkdir -p test/bench
-	hack/with-postgres.sh $(GO) test -run '^$$' -bench . -benchmem -count 3 ./... | tee test/bench/results.txt
+	hack/with-postgres.sh $(GO) test -run '^$$' -bench . -benchmem -count 3 $(GOPKGS) | tee test/bench/results.txt
 
 kube-tools: | deps-dev ## build (once, cached) kube-apiserver, controller-manager, scheduler, etcd, kwok, Argo CD and Kyverno
 	hack/kube/build.sh

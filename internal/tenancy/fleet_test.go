@@ -130,12 +130,15 @@ func TestEnvironmentsPlacedOnARegisteredCluster(t *testing.T) {
 	}
 	waitNS(edge.Client, "fleet-shipping-prod", true)
 	waitNS(own.Client, "fleet-shipping-prod", false)
-	if _, err := edge.Client.CoreV1().ResourceQuotas("fleet-shipping-prod").Get(t.Context(), tenancy.QuotaName, metav1.GetOptions{}); err != nil {
-		t.Fatalf("no quota on the registered cluster: %v", err)
-	}
-	if _, err := edge.Client.RbacV1().ClusterRoles().Get(t.Context(), access.ClusterRoleName(access.Editor), metav1.GetOptions{}); err != nil {
-		t.Fatalf("no Berth roles on the registered cluster: %v", err)
-	}
+	// The namespace comes first and its quota and roles a moment later, in the same reconcile.
+	plane.Eventually(t, 30*time.Second, "quota on the registered cluster", func() (bool, error) {
+		_, err := edge.Client.CoreV1().ResourceQuotas("fleet-shipping-prod").Get(t.Context(), tenancy.QuotaName, metav1.GetOptions{})
+		return err == nil, err
+	})
+	plane.Eventually(t, 30*time.Second, "Berth roles on the registered cluster", func() (bool, error) {
+		_, err := edge.Client.RbacV1().ClusterRoles().Get(t.Context(), access.ClusterRoleName(access.Editor), metav1.GetOptions{})
+		return err == nil, err
+	})
 	waitNS(edge.Client, "fleet-shipping-dev", false) // dev stays at home
 	if err := svc.DeleteCluster(t.Context(), root, "edge"); !errors.Is(err, errs.ErrConflict) {
 		t.Fatalf("unregistering a cluster in use: %v", err)
