@@ -2,6 +2,7 @@ package argocd
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"github.com/berth-platform/berth/internal/gitops"
 
@@ -67,19 +68,27 @@ func (a *Client) Installed(ctx context.Context) error {
 	return nil
 }
 
+// FieldManager is the server-side apply field manager of everything Berth writes.
+const FieldManager = "berth"
+
+// Destination is a namespace on a cluster, as Argo CD names it by its API server's URL.
+type Destination struct{ Server, Namespace string }
+
 // EnsureProject makes the team's AppProject: sources only from the GitOps repository,
-// destinations only the team's namespaces, no cluster-scoped objects, and none of the
-// platform's own namespaced objects (quotas, limits, RBAC, Kyverno policy exceptions).
+// destinations only the team's namespaces (each on the cluster its environment is placed on),
+// no cluster-scoped objects, and none of the platform's own namespaced objects (quotas,
+// limits, RBAC, Kyverno policy exceptions).
 // NetworkPolicies stay allowed: services bring their own, beside the platform's default deny.
 // Argo CD cannot restrict a project to a folder of a repository; Berth alone writes
 // Applications, and it points each at its team's folder (teams/<team>/...).
 //
 // A project of that name that Berth did not make for this team is a conflict: nothing is
-// changed.
-func (a *Client) EnsureProject(ctx context.Context, t Team, namespaces []string) error {
-	dest := make([]v1alpha1.ApplicationDestination, len(namespaces))
-	for i, ns := range namespaces {
-		dest[i] = v1alpha1.ApplicationDestination{Server: InClusterServer, Namespace: ns}
+// changed. Berth applies only the fields it decides, so what others set on the project (Argo
+// CD's roles and tokens, sync windows, an operator's annotations) stays.
+func (a *Client) EnsureProject(ctx context.Context, t Team, dests []Destination) error {
+	dest := make([]v1alpha1.ApplicationDestination, len(dests))
+	for i, d := range dests {
+		dest[i] = v1alpha1.ApplicationDestination{Server: serverOr(d.Server), Namespace: d.Namespace}
 	}
 	want := v1alpha1.AppProjectSpec{
 		Description: "Services of team " + t.Name + " (managed by Berth)", SourceRepos: []string{a.repoURL}, Destinations: dest,
@@ -89,24 +98,19 @@ func (a *Client) EnsureProject(ctx context.Context, t Team, namespaces []string)
 	}
 	name := ProjectName(t)
 	projects := a.client.ArgoprojV1alpha1().AppProjects(a.namespace)
-	// Argo CD writes to projects too (status, JWT tokens): retry on a conflict with fresh data.
-	return retry.RetryOnConflict(retry.DefaultRetry, func() error {
-		cur, err := projects.Get(ctx, name, metav1.GetOptions{})
-		if apierrors.IsNotFound(err) {
-			_, err = projects.Create(ctx, &v1alpha1.AppProject{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: a.namespace,
-				Labels: ownerLabels(t, "", "")}, Spec: want}, metav1.CreateOptions{})
-			return err
-		}
-		if err != nil {
-			return err
-		}
-		if !owned(cur.Labels, t, "", "") {
-			return foreign("AppProject", a.namespace, name)
-		}
-		cur.Spec = want
-		_, err = projects.Update(ctx, cur, metav1.UpdateOptions{})
+	cur, err := projects.Get(ctx, name, metav1.GetOptions{})
+	if err != nil && !apierrors.IsNotFound(err) {
 		return err
-	})
+	}
+	if err == nil && !owned(cur.Labels, t, "", "") {
+		return foreign("AppProject", a.namespace, name)
+	}
+	body, err := applyBody("AppProject", a.namespace, name, ownerLabels(t, "", ""), want)
+	if err != nil {
+		return err
+	}
+	_, err = projects.Patch(ctx, name, types.ApplyPatchType, body, applyOptions())
+	return err
 }
 
 // foreign is the conflict of an object Berth would write but does not own.
@@ -118,42 +122,65 @@ func foreign(kind, namespace, name string) error {
 type AppSpec struct {
 	Team                          Team
 	Service, Env, Namespace, Path string
+	// Server is the API server of the cluster the environment is placed on ("" for the
+	// cluster Argo CD runs in).
+	Server string
 	// Automated syncs (with prune and self-heal) on every commit; otherwise a person syncs.
 	Automated bool
 }
 
 // EnsureApplication creates or updates a service environment's Application; one of that name
-// that Berth did not make for this team, service and environment is a conflict.
+// that Berth did not make for this team, service and environment is a conflict. Like the
+// project, it is applied server-side: the application controller's status and operation and
+// other owners' fields stay.
 func (a *Client) EnsureApplication(ctx context.Context, s AppSpec) error {
 	spec := v1alpha1.ApplicationSpec{
 		Project:     ProjectName(s.Team),
 		Source:      &v1alpha1.ApplicationSource{RepoURL: a.repoURL, Path: s.Path, TargetRevision: gitops.Branch},
-		Destination: v1alpha1.ApplicationDestination{Server: InClusterServer, Namespace: s.Namespace},
-		SyncPolicy:  &v1alpha1.SyncPolicy{SyncOptions: v1alpha1.SyncOptions{"ServerSideApply=true"}},
+		Destination: v1alpha1.ApplicationDestination{Server: serverOr(s.Server), Namespace: s.Namespace},
+		SyncPolicy: &v1alpha1.SyncPolicy{SyncOptions: v1alpha1.SyncOptions{"ServerSideApply=true"},
+			// A sync can fail for a moment (a namespace that moved is being made on its new
+			// cluster): try again rather than wait for the next commit.
+			Retry: &v1alpha1.RetryStrategy{Limit: 5, Backoff: &v1alpha1.Backoff{Duration: "5s", Factor: ptr.To(int64(2)), MaxDuration: "3m"}}},
 	}
 	if s.Automated {
 		spec.SyncPolicy.Automated = &v1alpha1.SyncPolicyAutomated{Prune: ptr.To(true), SelfHeal: ptr.To(true)}
 	}
 	apps := a.client.ArgoprojV1alpha1().Applications(a.namespace)
 	name := AppName(s.Team, s.Service, s.Env)
-	// The application controller writes status all the time: retry on a conflict.
-	return retry.RetryOnConflict(retry.DefaultRetry, func() error {
-		cur, err := apps.Get(ctx, name, metav1.GetOptions{})
-		if apierrors.IsNotFound(err) {
-			_, err = apps.Create(ctx, &v1alpha1.Application{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: a.namespace,
-				Labels: ownerLabels(s.Team, s.Service, s.Env)}, Spec: spec}, metav1.CreateOptions{})
-			return err
-		}
-		if err != nil {
-			return err
-		}
-		if !owned(cur.Labels, s.Team, s.Service, s.Env) {
-			return foreign("Application", a.namespace, name)
-		}
-		cur.Spec = spec
-		_, err = apps.Update(ctx, cur, metav1.UpdateOptions{})
+	cur, err := apps.Get(ctx, name, metav1.GetOptions{})
+	if err != nil && !apierrors.IsNotFound(err) {
 		return err
-	})
+	}
+	if err == nil && !owned(cur.Labels, s.Team, s.Service, s.Env) {
+		return foreign("Application", a.namespace, name)
+	}
+	body, err := applyBody("Application", a.namespace, name, ownerLabels(s.Team, s.Service, s.Env), spec)
+	if err != nil {
+		return err
+	}
+	_, err = apps.Patch(ctx, name, types.ApplyPatchType, body, applyOptions())
+	return err
+}
+
+// applyBody is the apply configuration of an Argo CD object: only the metadata and spec Berth
+// decides. (A typed object would carry an empty status, and Berth would own its fields.)
+func applyBody(kind, namespace, name string, labels map[string]string, spec any) ([]byte, error) {
+	return json.Marshal(map[string]any{"apiVersion": "argoproj.io/v1alpha1", "kind": kind,
+		"metadata": map[string]any{"name": name, "namespace": namespace, "labels": labels}, "spec": spec})
+}
+
+// applyOptions take over fields another manager set on what Berth decides (a project's
+// destinations edited by hand): Berth's intent wins, and the rest stays theirs.
+func applyOptions() metav1.PatchOptions {
+	return metav1.PatchOptions{FieldManager: FieldManager, Force: ptr.To(true)}
+}
+
+func serverOr(server string) string {
+	if server == "" {
+		return InClusterServer
+	}
+	return server
 }
 
 // Refresh asks Argo CD to compare with Git now rather than at its next poll.
@@ -198,7 +225,7 @@ func (a *Client) Sync(ctx context.Context, t Team, service, env, user string) er
 			Sync:        &v1alpha1.SyncOperation{Revision: gitops.Branch, Prune: true, SyncOptions: v1alpha1.SyncOptions{"ServerSideApply=true"}},
 			InitiatedBy: v1alpha1.OperationInitiator{Username: user},
 		}
-		_, err = apps.Update(ctx, app, metav1.UpdateOptions{})
+		_, err = apps.Update(ctx, app, metav1.UpdateOptions{FieldManager: FieldManager})
 		return err
 	})
 }

@@ -25,7 +25,7 @@ import (
 // cluster, runs stop at the Argo CD step and say why. Argo CD's state goes into notes, readiness details that do not make Berth unready: teams
 // and blueprints work without it.
 func startProvisioning(ctx context.Context, c *config.Config, creds gitops.Credentials, st *store.Store, ten *tenancy.Service, catalog *blueprint.Catalog,
-	kc *kube.Clients, preflight provision.Preflight, notes map[string]func(context.Context) error, log *slog.Logger) (*provision.Service, error) {
+	kc *kube.Clients, fleet *tenancy.Fleet, preflight provision.Preflight, notes map[string]func(context.Context) error, log *slog.Logger) (*provision.Service, error) {
 	remote := c.GitOpsRepo
 	if remote == "" {
 		dir := c.DataDir
@@ -76,12 +76,16 @@ func startProvisioning(ctx context.Context, c *config.Config, creds gitops.Crede
 			notes["argocd-server"] = func(ctx context.Context) error { _, err := rest.Version(ctx); return err }
 		}
 		d.Argo.Watch(ctx, 30*time.Second)
-		d.AsUser = kc.AsUser
+		d.Cluster = fleet.ClusterConfig
 	} else {
 		notes["argocd"] = func(context.Context) error { return errors.New("no cluster configured (--kubeconfig or --in-cluster)") }
 	}
 	p := provision.New(d)
 	ten.SetTeardown(p.Teardown)
+	ten.SetPlaced(p.Placed)
+	if fleet != nil {
+		fleet.OnRemove(p.ClusterRemoved)
+	}
 	go func() {
 		if err := p.Run(ctx, 4); err != nil {
 			log.Error("provisioning stopped", "error", err)

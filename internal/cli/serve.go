@@ -130,7 +130,7 @@ func Serve(ctx context.Context, c *config.Config, log *slog.Logger, ready chan<-
 			}
 		}()
 	}
-	prov, err := startProvisioning(ctx, c, creds, st, ten, catalog, kc, policies.Preflight, notes, log)
+	prov, err := startProvisioning(ctx, c, creds, st, ten, catalog, kc, fleet, policies.Preflight, notes, log)
 	if err != nil {
 		return err
 	}

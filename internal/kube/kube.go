@@ -64,7 +64,12 @@ func (c *Clients) Ready(ctx context.Context) error {
 // and groups named system:... (system:masters, a service account's groups) are never passed,
 // whatever a token carried; system:authenticated is added, as the API server would.
 func (c *Clients) AsUser(user string, groups []string) (kubernetes.Interface, error) {
-	cfg := rest.CopyConfig(c.Config)
+	return AsUserOn(c.Config, user, groups)
+}
+
+// AsUserOn is AsUser on the cluster that cfg (Berth's own credentials there) reaches.
+func AsUserOn(base *rest.Config, user string, groups []string) (kubernetes.Interface, error) {
+	cfg := rest.CopyConfig(base)
 	imp, err := Impersonation(user, groups)
 	if err != nil {
 		return nil, err

@@ -187,6 +187,16 @@ func (p *Plane) Down() error {
 	return nil
 }
 
+// PKI reads a file of the plane's certificates (ca.crt, admin.crt, admin.key, ...).
+func (p *Plane) PKI(t testing.TB, name string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(p.Dir, "pki", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
 // Namespace creates a namespace for this test only, deleted when the test ends.
 func (p *Plane) Namespace(t testing.TB, prefix string) string {
 	t.Helper()

@@ -21,9 +21,11 @@ import (
 	"github.com/berth-platform/berth/internal/blueprint"
 	"github.com/berth-platform/berth/internal/errs"
 	"github.com/berth-platform/berth/internal/gitops"
+	"github.com/berth-platform/berth/internal/kube"
 	"github.com/berth-platform/berth/internal/store"
 	"github.com/berth-platform/berth/internal/tenancy"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 )
 
 // Run and step states.
@@ -51,8 +53,9 @@ type Deps struct {
 	RepoURL string
 	// Argo is nil when no cluster is configured.
 	Argo *argocd.Client
-	// AsUser returns a client acting as the requester (impersonation); nil without a cluster.
-	AsUser           func(user string, groups []string) (kubernetes.Interface, error)
+	// Cluster is Berth's own client configuration for the cluster an environment is placed on
+	// ("" is Berth's own; see tenancy.Fleet.ClusterConfig); nil without a cluster.
+	Cluster          func(ctx context.Context, name string) (*rest.Config, error)
 	IngressNamespace string
 	// ManualSync names environments whose Applications a person syncs (prod by default).
 	ManualSync []string
@@ -455,6 +458,19 @@ func hostsOf(in blueprint.Input) map[string]string {
 		}
 	}
 	return out
+}
+
+// asUser is a client that acts as the requester (Kubernetes RBAC decides) on the cluster the
+// environment is placed on.
+func (s *Service) asUser(ctx context.Context, cluster, user string, groups []string) (kubernetes.Interface, error) {
+	if s.deps.Cluster == nil {
+		return nil, fmt.Errorf("%w: no cluster configured", errs.ErrUnavailable)
+	}
+	cfg, err := s.deps.Cluster(ctx, cluster)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", errs.ErrUnavailable, err)
+	}
+	return kube.AsUserOn(cfg, user, groups)
 }
 
 // ownerOf is the Argo CD owner of a service's objects.

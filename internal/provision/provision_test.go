@@ -24,11 +24,13 @@ import (
 	"github.com/berth-platform/berth/internal/plane"
 	"github.com/berth-platform/berth/internal/policy"
 	"github.com/berth-platform/berth/internal/provision"
+	"github.com/berth-platform/berth/internal/seal"
 	"github.com/berth-platform/berth/internal/store"
 	"github.com/berth-platform/berth/internal/store/storetest"
 	"github.com/berth-platform/berth/internal/tenancy"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/util/retry"
 )
 
@@ -72,7 +74,11 @@ func newFixture(t testing.TB, pattern string, ro ...remoteOptions) *fixture {
 		t.Fatal(err)
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	rec := tenancy.NewReconciler(st, kc.Core, tenancy.ReconcilerOptions{PodSecurity: "restricted", IngressNamespace: "ingress-nginx",
+	// A fleet, as serve wires it, so that a test can register a second cluster.
+	key := make([]byte, 32)
+	_, _ = rand.Read(key)
+	sealer, _ := seal.New(key)
+	fleet := tenancy.NewFleet(st, kc.Core, kc.Config, sealer, tenancy.ReconcilerOptions{PodSecurity: "restricted", IngressNamespace: "ingress-nginx",
 		Prices: tenancy.DefaultPrices, Resync: time.Hour}, log)
 	opts := tenancy.DefaultOptions()
 	// A prefix of its own per fixture: a reused plane (BERTH_TEST_PLANE) keeps earlier namespaces.
@@ -80,7 +86,7 @@ func newFixture(t testing.TB, pattern string, ro ...remoteOptions) *fixture {
 	_, _ = rand.Read(b[:])
 	pattern = fmt.Sprintf("x%x-%s", b, pattern)
 	opts.NamespacePattern = pattern
-	opts.Notify, opts.Quotas = rec.Enqueue, rec
+	opts.Notify, opts.Quotas, opts.Fleet, opts.Sealer = fleet.Enqueue, fleet, fleet, sealer
 	ten := tenancy.NewService(st, opts)
 	remote := filepath.Join(t.TempDir(), "gitops.git")
 	o := remoteOptions{remote: remote, bare: remote}
@@ -113,20 +119,37 @@ func newFixture(t testing.TB, pattern string, ro ...remoteOptions) *fixture {
 	}
 	catalog, _ := blueprint.Load("")
 	f := &fixture{pattern: pattern, p: p, st: st, ten: ten, remote: o.bare, deps: provision.Deps{Store: st, Tenancy: ten, Blueprints: catalog, Repo: repo,
-		RepoURL: url, Argo: argo, AsUser: kc.AsUser, IngressNamespace: "ingress-nginx", ManualSync: []string{"prod"},
+		RepoURL: url, Argo: argo, Cluster: fleet.ClusterConfig, IngressNamespace: "ingress-nginx", ManualSync: []string{"prod"},
 		RolloutTimeout: 2 * time.Minute, Log: log,
 		// Preflight as serve wires it, so runs (and the latency benchmark) include it.
 		Preflight: policy.NewService(policy.MustLoad(), st, ten, nil).Preflight}}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	go func() { _ = rec.Run(ctx); close(done) }()
+	go func() { _ = fleet.Run(ctx); close(done) }()
 	t.Cleanup(func() { cancel(); <-done })
 	watch, stopWatch := context.WithCancel(context.Background())
 	t.Cleanup(stopWatch)
 	argo.Watch(watch, time.Second)
 	f.startExecutor(t)
 	ten.SetTeardown(func(ctx context.Context, team store.Team, env string) error { return f.prov.Teardown(ctx, team, env) })
+	fleet.OnRemove(func(cluster string) { f.prov.ClusterRemoved(cluster) })
+	ten.SetPlaced(func(ctx context.Context, p access.Principal, team store.Team, env store.Environment) error {
+		return f.prov.Placed(ctx, p, team, env)
+	})
 	return f
+}
+
+// created creates a service and waits for its run to succeed.
+func (f *fixture) created(t *testing.T, p access.Principal, team string, in provision.NewService) store.Run {
+	t.Helper()
+	run, err := f.prov.Create(t.Context(), p, team, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if run = waitRun(t, f, p, run.ID); run.Status != provision.StatusSucceeded {
+		t.Fatalf("creating %s/%s: %s", team, in.Name, run.Error)
+	}
+	return run
 }
 
 func person(s string) access.Principal { return access.Principal{Identity: auth.Identity{Subject: s}} }
@@ -146,7 +169,12 @@ func waitRun(t *testing.T, f *fixture, p access.Principal, id string) store.Run 
 }
 
 func runningPods(t testing.TB, f *fixture, ns, app string) int {
-	pods, err := f.p.Client.CoreV1().Pods(ns).List(t.Context(), metav1.ListOptions{LabelSelector: "app.kubernetes.io/name=" + app})
+	return podsRunning(t, f.p.Client, ns, app)
+}
+
+// podsRunning counts an app's Running pods in a namespace of the cluster cs reaches.
+func podsRunning(t testing.TB, cs kubernetes.Interface, ns, app string) int {
+	pods, err := cs.CoreV1().Pods(ns).List(t.Context(), metav1.ListOptions{LabelSelector: "app.kubernetes.io/name=" + app})
 	if err != nil {
 		return -1
 	}

@@ -173,7 +173,11 @@ func (s *Service) execute(ctx context.Context, id string) error {
 			if uerr := saveStep(context.WithoutCancel(ctx), step); uerr != nil {
 				return uerr
 			}
-			return errors.Join(err, saveRun(context.WithoutCancel(ctx), run))
+			serr := saveRun(context.WithoutCancel(ctx), run)
+			if serr == nil {
+				s.followMove(context.WithoutCancel(ctx), st)
+			}
+			return errors.Join(err, serr)
 		}
 		step.Status = StatusSucceeded
 		if err := saveStep(ctx, step); err != nil {
@@ -187,7 +191,12 @@ func (s *Service) execute(ctx context.Context, id string) error {
 		}
 	}
 	run.Status, run.FinishedAt = StatusSucceeded, s.now()
-	return saveRun(ctx, run)
+	if err := saveRun(ctx, run); err != nil {
+		return err
+	}
+	// Only now, with this run finished, may another start.
+	s.followMove(ctx, st)
+	return nil
 }
 
 func (s *Service) validate(_ context.Context, st *state) (string, error) {
@@ -215,9 +224,6 @@ func (s *Service) environments(ctx context.Context, st *state) (string, error) {
 			env, err := q.EnvironmentByName(ctx, st.svc.TeamID, name)
 			if err != nil {
 				return "", fmt.Errorf("environment %s: %w", name, err)
-			}
-			if env.Cluster != "" {
-				return "", fmt.Errorf("%w: environment %s is placed on cluster %s; services deploy to Berth's own cluster only for now", errs.ErrUnavailable, name, env.Cluster)
 			}
 			if env.Phase != tenancy.PhaseReady {
 				pending = fmt.Sprintf("environment %s is %s %s", name, env.Phase, env.Message)
@@ -291,14 +297,11 @@ func (s *Service) credentials(ctx context.Context, st *state) (string, error) {
 	if name == "" {
 		return "no database requested", nil
 	}
-	if s.deps.AsUser == nil {
-		return "", fmt.Errorf("%w: no cluster configured", errs.ErrUnavailable)
-	}
-	cs, err := s.deps.AsUser(st.run.RequestedBy, st.run.RequestedGroups)
-	if err != nil {
-		return "", err
-	}
 	for _, e := range st.envs {
+		cs, err := s.asUser(ctx, e.Cluster, st.run.RequestedBy, st.run.RequestedGroups)
+		if err != nil {
+			return "", err
+		}
 		var b [24]byte
 		_, _ = rand.Read(b[:])
 		pw := hex.EncodeToString(b[:])
@@ -327,33 +330,50 @@ func (s *Service) argocd(ctx context.Context, st *state) (string, error) {
 	return fmt.Sprintf("project %s, %d applications", argocd.ProjectName(ownerOf(st.svc)), len(st.envs)), nil
 }
 
-// ensureApplications makes the team's AppProject (over all its namespaces on Berth's own
-// cluster) and the Application of each of envs.
+// ensureApplications makes the team's AppProject (over all its namespaces, each on the
+// cluster its environment is placed on) and the Application of each of envs; registered
+// clusters are given to Argo CD first.
 func (s *Service) ensureApplications(ctx context.Context, svc store.Service, envs []store.Environment) error {
 	all, err := s.deps.Store.Q().ListEnvironments(ctx, svc.TeamID)
 	if err != nil {
 		return err
 	}
-	var namespaces []string
+	servers := map[string]string{"": ""}
+	var dests []argocd.Destination
 	for _, e := range all {
-		if e.Cluster == "" {
-			namespaces = append(namespaces, e.Namespace)
+		if _, ok := servers[e.Cluster]; !ok {
+			if servers[e.Cluster], err = s.argoCluster(ctx, e.Cluster); err != nil {
+				return err
+			}
 		}
+		dests = append(dests, argocd.Destination{Server: servers[e.Cluster], Namespace: e.Namespace})
 	}
 	if err := s.deps.Argo.EnsureRepository(ctx); err != nil {
 		return fmt.Errorf("argo cd repository credentials: %w", err)
 	}
-	if err := s.deps.Argo.EnsureProject(ctx, ownerOf(svc), namespaces); err != nil {
+	if err := s.deps.Argo.EnsureProject(ctx, ownerOf(svc), dests); err != nil {
 		return fmt.Errorf("app project: %w", err)
 	}
 	for _, e := range envs {
-		spec := argocd.AppSpec{Team: ownerOf(svc), Service: svc.Name, Env: e.Name, Namespace: e.Namespace,
+		spec := argocd.AppSpec{Team: ownerOf(svc), Service: svc.Name, Env: e.Name, Namespace: e.Namespace, Server: servers[e.Cluster],
 			Path: blueprint.ServiceDir(svc.TeamName, svc.Name) + "overlays/" + e.Name, Automated: !slices.Contains(s.deps.ManualSync, e.Name)}
 		if err := s.deps.Argo.EnsureApplication(ctx, spec); err != nil {
 			return fmt.Errorf("application %s: %w", argocd.AppName(spec.Team, spec.Service, spec.Env), err)
 		}
 	}
 	return nil
+}
+
+// argoCluster gives Argo CD a registered cluster and returns its server URL.
+func (s *Service) argoCluster(ctx context.Context, cluster string) (string, error) {
+	if s.deps.Cluster == nil {
+		return "", fmt.Errorf("%w: no cluster configured", errs.ErrUnavailable)
+	}
+	cfg, err := s.deps.Cluster(ctx, cluster)
+	if err != nil {
+		return "", fmt.Errorf("%w: cluster %s: %v", errs.ErrUnavailable, cluster, err)
+	}
+	return s.deps.Argo.EnsureCluster(ctx, cluster, cfg)
 }
 
 func (s *Service) refresh(ctx context.Context, st *state) (string, error) {

@@ -140,9 +140,11 @@ func (s *Service) PlaceEnvironment(ctx context.Context, p access.Principal, team
 		return store.Environment{}, fmt.Errorf("%w: only platform admins place environments on clusters", errs.ErrForbidden)
 	}
 	var env store.Environment
+	var t store.Team
+	moved := false
 	err := s.store.Tx(ctx, func(q store.Queries) error {
-		t, err := s.authorize(ctx, q, p, team, access.Admin)
-		if err != nil {
+		var err error
+		if t, err = s.authorize(ctx, q, p, team, access.Admin); err != nil {
 			return err
 		}
 		if env, err = q.EnvironmentByName(ctx, t.ID, name); err != nil {
@@ -154,6 +156,7 @@ func (s *Service) PlaceEnvironment(ctx context.Context, p access.Principal, team
 		if env.Cluster == cluster {
 			return nil
 		}
+		moved = true
 		from := env.Cluster
 		now := s.now()
 		if err := q.PlaceEnvironment(ctx, env.ID, cluster, now); err != nil {
@@ -163,10 +166,17 @@ func (s *Service) PlaceEnvironment(ctx context.Context, p access.Principal, team
 		return audit.Record(ctx, q, p, audit.Entry{Action: "environment.place", Team: t.Name, TeamID: t.ID, Target: "team/" + t.Name + "/environment/" + name,
 			Detail: map[string]any{"from": from, "to": cluster}}, now)
 	})
-	if err == nil {
-		s.notify(env.Namespace)
+	if err != nil {
+		return env, err
 	}
-	return env, err
+	s.notify(env.Namespace)
+	if moved && s.opts.Placed != nil {
+		// The move is stored: what follows (the services' runs) is retried, not undone.
+		if err := s.opts.Placed(ctx, p, t, env); err != nil {
+			return env, fmt.Errorf("%w: environment %s is placed on the cluster, but starting its services' runs there failed: update each service (or retry its last run) to deploy it there: %v", errs.ErrUnavailable, name, err)
+		}
+	}
+	return env, nil
 }
 
 // requireCluster checks that a placement names a registered cluster ("" is Berth's own).

@@ -40,6 +40,7 @@ type Fleet struct {
 
 	ownConfig   *rest.Config
 	attachments []Attachment
+	removed     []func(cluster string)
 
 	mu     sync.Mutex
 	ctx    context.Context
@@ -101,18 +102,10 @@ func (f *Fleet) run(ctx context.Context, name string, r *Reconciler) {
 
 // AddCluster starts reconciling a registered cluster.
 func (f *Fleet) AddCluster(c store.Cluster) error {
-	if f.sealer == nil {
-		return errors.New("registered clusters need --cluster-secret-key")
-	}
-	raw, err := f.sealer.Open(c.Credentials, c.Name)
+	cfg, err := f.open(c)
 	if err != nil {
 		return err
 	}
-	var cred ClusterCredentials
-	if err := json.Unmarshal(raw, &cred); err != nil {
-		return fmt.Errorf("cluster %s credentials: %w", c.Name, err)
-	}
-	cfg := RestConfig(c.Server, c.CAData, cred)
 	cs, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
 		return err
@@ -131,14 +124,57 @@ func (f *Fleet) AddCluster(c store.Cluster) error {
 	return nil
 }
 
+// open unseals a registered cluster's credentials into a client configuration.
+func (f *Fleet) open(c store.Cluster) (*rest.Config, error) {
+	if f.sealer == nil {
+		return nil, errors.New("registered clusters need --cluster-secret-key")
+	}
+	raw, err := f.sealer.Open(c.Credentials, c.Name)
+	if err != nil {
+		return nil, err
+	}
+	var cred ClusterCredentials
+	if err := json.Unmarshal(raw, &cred); err != nil {
+		return nil, fmt.Errorf("cluster %s credentials: %w", c.Name, err)
+	}
+	return RestConfig(c.Server, c.CAData, cred), nil
+}
+
+// ClusterConfig is Berth's own client configuration for a cluster ("" is Berth's own): what
+// provisioning hands to Argo CD and impersonates requesters with.
+func (f *Fleet) ClusterConfig(ctx context.Context, name string) (*rest.Config, error) {
+	if name == "" {
+		if f.ownConfig == nil {
+			return nil, errors.New("no client configuration of Berth's own cluster")
+		}
+		return rest.CopyConfig(f.ownConfig), nil
+	}
+	c, err := f.store.Q().ClusterByName(ctx, name)
+	if err != nil {
+		return nil, fmt.Errorf("cluster %s: %w", name, err)
+	}
+	return f.open(c)
+}
+
+// OnRemove adds work to do when a cluster is unregistered (Argo CD forgets it).
+func (f *Fleet) OnRemove(fn func(cluster string)) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.removed = append(f.removed, fn)
+}
+
 // RemoveCluster stops reconciling a cluster that was unregistered.
 func (f *Fleet) RemoveCluster(name string) {
 	f.mu.Lock()
-	defer f.mu.Unlock()
 	if cancel, ok := f.cancel[name]; ok {
 		cancel()
 		delete(f.cancel, name)
 		delete(f.recs, name)
+	}
+	removed := f.removed
+	f.mu.Unlock()
+	for _, fn := range removed {
+		fn(name)
 	}
 }
 

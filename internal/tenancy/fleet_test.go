@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -82,15 +80,8 @@ func TestEnvironmentsPlacedOnARegisteredCluster(t *testing.T) {
 
 	root := person("user:default/root")
 	root.PlatformAdmin = true
-	read := func(name string) string {
-		b, err := os.ReadFile(filepath.Join(edge.Dir, "pki", name))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return string(b)
-	}
-	in := tenancy.NewCluster{Name: "edge", Server: edge.Config.Host, CAData: read("ca.crt"),
-		Credentials: tenancy.ClusterCredentials{ClientCert: read("admin.crt"), ClientKey: read("admin.key")}}
+	in := tenancy.NewCluster{Name: "edge", Server: edge.Config.Host, CAData: edge.PKI(t, "ca.crt"),
+		Credentials: tenancy.ClusterCredentials{ClientCert: edge.PKI(t, "admin.crt"), ClientKey: edge.PKI(t, "admin.key")}}
 
 	bad := in
 	bad.Credentials = tenancy.ClusterCredentials{Token: "not-a-token"}

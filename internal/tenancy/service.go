@@ -55,6 +55,9 @@ type Options struct {
 	// files) before a team (env "") or an environment is deleted; its failure stops the
 	// deletion. Provisioning sets it with SetTeardown.
 	Teardown func(ctx context.Context, team store.Team, env string) error
+	// Placed, when set, runs after an environment moved to another cluster: provisioning
+	// redeploys its services there. Provisioning sets it with SetPlaced.
+	Placed func(ctx context.Context, p access.Principal, team store.Team, env store.Environment) error
 	// MaxTeamsPerUser bounds the teams one caller (not a platform admin) creates; 0: no bound.
 	MaxTeamsPerUser int
 	// TeamCreated, when set, runs after a team is created (identity-provider group mappings
@@ -89,6 +92,11 @@ func NewService(st *store.Store, o Options) *Service {
 // after tenancy, so it cannot be an option given at construction).
 func (s *Service) SetTeardown(fn func(ctx context.Context, team store.Team, env string) error) {
 	s.opts.Teardown = fn
+}
+
+// SetPlaced installs what follows an environment's move to another cluster.
+func (s *Service) SetPlaced(fn func(ctx context.Context, p access.Principal, team store.Team, env store.Environment) error) {
+	s.opts.Placed = fn
 }
 
 func (s *Service) teardown(ctx context.Context, p access.Principal, team, env string) error {
