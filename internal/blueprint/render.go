@@ -72,12 +72,34 @@ type Footprint struct {
 	CustomHost string
 	// DatabaseSecret names the Secret of its database, "" without one.
 	DatabaseSecret string
+	// Pod is what one pod requests and is limited to (quota keys: requests.cpu, limits.memory,
+	// pods, ...); Replicas run at rest, and the autoscaler may grow them to MaxReplicas.
+	// ReplicasParameter is the parameter that decides Replicas ("" when none does).
+	Pod                   map[corev1.ResourceName]resource.Quantity
+	Replicas, MaxReplicas int64
+	ReplicasParameter     string
 }
+
+// Surge is the pods a rollout adds beside the old ones (the Deployment's maxSurge).
+const Surge = 1
 
 // FootprintOf derives a service's footprint. Values must come from Resolve.
 func FootprintOf(bp *Blueprint, team, service string, v Values) Footprint {
 	var f Footprint
 	s := bp.Spec
+	w := s.Workload
+	f.Pod = map[corev1.ResourceName]resource.Quantity{corev1.ResourcePods: *resource.NewQuantity(1, resource.DecimalSI)}
+	for name, q := range map[corev1.ResourceName]string{corev1.ResourceRequestsCPU: w.CPURequest, corev1.ResourceRequestsMemory: w.MemoryRequest,
+		corev1.ResourceLimitsCPU: w.CPULimit, corev1.ResourceLimitsMemory: w.MemoryLimit} {
+		if qq, err := resource.ParseQuantity(q); err == nil {
+			f.Pod[name] = qq
+		}
+	}
+	f.ReplicasParameter, f.Replicas = w.ReplicasParameter, v.num(w.ReplicasParameter)
+	f.MaxReplicas = f.Replicas
+	if s.Produces.Autoscaling && s.Produces.MaxReplicasParameter != "" {
+		f.MaxReplicas = max(f.Replicas, v.num(s.Produces.MaxReplicasParameter))
+	}
 	if s.Produces.PublicParameter != "" && v.flag(s.Produces.PublicParameter) {
 		f.Public, f.CustomHost = true, v.str("host")
 	}

@@ -106,7 +106,11 @@ func (s *Service) prepare(ctx context.Context, p access.Principal, team string, 
 	if err != nil {
 		return prepared{}, err
 	}
-	return prepared{team: t, svc: svc, hosts: hosts, warnings: warnings}, nil
+	room, err := s.quotaRoom(svc, envs, blueprint.FootprintOf(bp, t.Name, in.Name, values), nil)
+	if err != nil {
+		return prepared{}, err
+	}
+	return prepared{team: t, svc: svc, hosts: hosts, warnings: append(warnings, room...)}, nil
 }
 
 // DryRun checks a request to create a service as Create would, and changes nothing: it

@@ -319,6 +319,15 @@ func (s *Service) release(ctx context.Context, p access.Principal, team, name, a
 	if _, err := s.checkPolicies(ctx, released, bp, in); err != nil {
 		return store.Run{}, err
 	}
+	was, known, err := s.deployed(ctx, q, svc, bp)
+	if err != nil {
+		return store.Run{}, err
+	}
+	if known {
+		if _, err := s.quotaRoom(released, envs, blueprint.FootprintOf(bp, t.Name, svc.Name, values), was); err != nil {
+			return store.Run{}, err
+		}
+	}
 	resolved := map[string]any{}
 	for k, v := range values {
 		resolved[k] = v
@@ -353,6 +362,29 @@ func (s *Service) release(ctx context.Context, p access.Principal, team, name, a
 	}
 	s.enqueue(run.ID)
 	return run, nil
+}
+
+// deployed is the footprint of what a service runs now: what its newest succeeded run
+// deployed (nil when none did, and nothing of it runs). known is false when that cannot be
+// told (the run's parameters no longer fit the blueprint): the quota is then left to
+// Kubernetes rather than a change refused on a guess.
+func (s *Service) deployed(ctx context.Context, q store.Queries, svc store.Service, bp *blueprint.Blueprint) (fp *blueprint.Footprint, known bool, err error) {
+	runs, err := q.ListServiceRuns(ctx, svc.ID, 50)
+	if err != nil {
+		return nil, false, err
+	}
+	for _, r := range runs {
+		if r.Status != StatusSucceeded {
+			continue
+		}
+		values, err := blueprint.Resolve(bp, r.Parameters)
+		if err != nil {
+			return nil, false, nil
+		}
+		f := blueprint.FootprintOf(bp, svc.TeamName, svc.Name, values)
+		return &f, true, nil
+	}
+	return nil, true, nil
 }
 
 // Sync deploys a service's environment now: for manually synced environments (prod), this is

@@ -313,7 +313,7 @@ func TestConcurrentServicesAllLand(t *testing.T) {
 	if _, err := f.ten.CreateTeam(t.Context(), jane, tenancy.NewTeam{Name: "fleet"}); err != nil {
 		t.Fatal(err)
 	}
-	// Twenty services' limits (20 x 500m CPU) do not fit the small tier's quota: size it up.
+	// Twenty services and their rollouts need more than the small tier's 20 pods: size it up.
 	root := person("user:default/root")
 	root.PlatformAdmin = true
 	if _, err := f.ten.ResizeEnvironment(t.Context(), root, "fleet", "dev", tenancy.QuotaChoice{Tier: "large"}); err != nil {
