@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The OS packages `make dev` and `make test` need, checked before either starts:
-#   hack/deps.sh dev    git, openssl, curl, Redis (the local Argo CD's cache)
-#   hack/deps.sh test   those, and PostgreSQL (server), Chromium with fonts (the entity cards'
-#                       browser test), Node.js and npm of the version plugins/package.json
-#                       declares in engines, python3
+#   hack/deps.sh dev    git, openssl, curl, Redis (the local Argo CD's cache), PostgreSQL
+#                       (server: the platform database server services' databases are made on)
+#   hack/deps.sh test   those, and Chromium with fonts (the entity cards' browser test),
+#                       Node.js and npm of the version plugins/package.json declares in
+#                       engines
 # What is missing is installed with apt-get when this runs as root (or with passwordless sudo);
 # otherwise the script names the command to run and stops. Nothing is installed that is there.
 set -euo pipefail
@@ -26,8 +27,8 @@ missing() {
   have openssl || echo openssl
   have curl || echo curl
   have redis-server || echo redis-server
-  [ "$profile" = test ] || return 0
   postgres_ok || echo postgresql
+  [ "$profile" = test ] || return 0
   have chromium || echo chromium
   fonts_ok || echo fonts-liberation
   # NodeSource's nodejs carries npm; Debian's needs its npm package, asked once nodejs is in.
@@ -38,7 +39,6 @@ missing() {
   elif ! node_ok; then
     echo nodejs
   fi
-  have python3 || echo python3
 }
 
 need=$(missing | xargs)

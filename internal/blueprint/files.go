@@ -68,9 +68,10 @@ func kustomizations(out *Rendered, in Input, resources []string, public bool, la
 }
 
 // databaseClaim requests a PostgreSQL database from the platform's Crossplane composition
-// (the XRD `PostgreSQLInstance` of group platform.berth.dev, documented in the README). Its
-// connection details land in a Secret that Berth creates in the cluster, never in Git.
-func databaseClaim(in Input) (File, error) {
+// (the XRD `PostgreSQLInstance` of group platform.berth.dev, documented in the README), one
+// per environment: it is part of the base. Crossplane writes its connection details to the
+// Secret the Deployment reads; nothing secret is in Git.
+func databaseClaim(in Input, path string) (File, error) {
 	claim := map[string]any{
 		"apiVersion": "platform.berth.dev/v1alpha1", "kind": "PostgreSQLInstance",
 		"metadata": map[string]any{"name": in.Service + "-db", "labels": map[string]string{"berth.dev/team": in.Team, "berth.dev/service": in.Service}},
@@ -79,7 +80,7 @@ func databaseClaim(in Input) (File, error) {
 			"writeConnectionSecretToRef": map[string]any{"name": in.Service + "-db"},
 		},
 	}
-	return marshal(ServiceDir(in.Team, in.Service)+"infra/database.yaml", claim)
+	return marshal(path, claim)
 }
 
 // Pinned base images per runtime and version. Tags are exact; digests belong to the

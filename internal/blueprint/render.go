@@ -38,7 +38,11 @@ type Input struct {
 	Environments []Environment
 	// IngressNamespace is the ingress controller's namespace, let in by the service's NetworkPolicy.
 	IngressNamespace string
-	Values           Values
+	// DatabaseClaim renders a requested database as a Crossplane claim that Argo CD syncs in
+	// every environment (Crossplane then writes the Secret). Without it, the platform's
+	// database provider makes the database and Berth writes the Secret: one owner either way.
+	DatabaseClaim bool
+	Values        Values
 	// TLSIssuer and TLSSecret are the platform's certificate settings (see HostNamer).
 	TLSIssuer, TLSSecret string
 }
@@ -253,15 +257,16 @@ func Render(bp *Blueprint, in Input) (Rendered, error) {
 			}
 		}
 	}
-	if err := kustomizations(&out, in, resources, fp.Public, labels); err != nil {
-		return out, err
-	}
-	if fp.DatabaseSecret != "" {
-		claim, err := databaseClaim(in)
+	if fp.DatabaseSecret != "" && in.DatabaseClaim {
+		claim, err := databaseClaim(in, base+"database.yaml")
 		if err != nil {
 			return out, err
 		}
 		out.GitOps = append(out.GitOps, claim)
+		resources = append(resources, "database.yaml")
+	}
+	if err := kustomizations(&out, in, resources, fp.Public, labels); err != nil {
+		return out, err
 	}
 	app, err := appFiles(bp, in)
 	if err != nil {

@@ -48,11 +48,12 @@ func TestRenderGolden(t *testing.T) {
 	cases := []struct {
 		name, blueprint string
 		params          map[string]any
+		claim           bool // the database is a Crossplane claim
 	}{
-		{"nodejs-api-defaults", "nodejs-api", nil},
-		{"nodejs-api-public-db", "nodejs-api", map[string]any{"nodeVersion": "20", "public": true, "host": "fraud.apps.example.com", "database": true, "replicas": float64(3)}},
-		{"go-api-defaults", "go-api", nil},
-		{"worker-db", "worker", map[string]any{"database": true, "nodeVersion": "18"}},
+		{"nodejs-api-defaults", "nodejs-api", nil, false},
+		{"nodejs-api-public-db", "nodejs-api", map[string]any{"nodeVersion": "20", "public": true, "host": "fraud.apps.example.com", "database": true, "replicas": float64(3)}, false},
+		{"go-api-defaults", "go-api", nil, false},
+		{"worker-db", "worker", map[string]any{"database": true, "nodeVersion": "18"}, true},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -60,7 +61,9 @@ func TestRenderGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			r, err := Render(bp, input(mustResolve(t, bp, c.params)))
+			in := input(mustResolve(t, bp, c.params))
+			in.DatabaseClaim = c.claim
+			r, err := Render(bp, in)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"encoding/base64"
 	"encoding/hex"
 	"flag"
 	"fmt"
@@ -69,6 +70,12 @@ func devCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	cfs.SetOutput(stderr)
 	serveArgs := []string{"--addr", *addr, "--data-dir", filepath.Join(abs, "data"), "--kubeconfig", kc,
 		"--service-tokens", "dev=" + token, "--platform-admins", "service:dev", "--log-format", "text", "--gitops-repo", repo}
+	dbArgs, stopDB, err := devDatabases(ctx, abs, stderr)
+	if err != nil {
+		return err
+	}
+	defer stopDB()
+	serveArgs = append(serveArgs, dbArgs...)
 	if err := config.Parse(cfs, serveArgs, &c); err != nil {
 		return err
 	}
@@ -127,6 +134,48 @@ func startPlane(ctx context.Context, dir string, flags []string, stderr io.Write
 		down.Stdout, down.Stderr = stderr, stderr
 		_ = down.Run()
 	}, nil
+}
+
+// devDatabases starts the local PostgreSQL server services' databases are made on (kept in
+// state/postgres) and returns the flags that point Berth at it. Without PostgreSQL installed,
+// Berth runs without service databases and says so.
+func devDatabases(ctx context.Context, state string, stderr io.Writer) ([]string, func(), error) {
+	root, err := kube.RepoRoot()
+	if err != nil {
+		return nil, nil, err
+	}
+	script, dir := filepath.Join(root, "hack", "postgres.sh"), filepath.Join(state, "postgres")
+	up := exec.CommandContext(ctx, script, "up", dir)
+	up.Stdout, up.Stderr = stderr, stderr
+	if err := up.Run(); err != nil {
+		fmt.Fprintf(stderr, "[dev] no PostgreSQL server for services' databases (%v): a service asking for one is refused\n", err)
+		return nil, func() {}, nil
+	}
+	key, err := devKey(filepath.Join(state, "service-databases.key"))
+	if err != nil {
+		return nil, nil, err
+	}
+	stop := func() {
+		down := exec.Command(script, "down", dir)
+		down.Stdout, down.Stderr = stderr, stderr
+		_ = down.Run()
+	}
+	return []string{"--service-databases", "postgres", "--service-databases-admin-url-file", filepath.Join(dir, "admin-url"),
+		"--service-databases-password-key", key, "--service-databases-sslmode", "disable"}, stop, nil
+}
+
+// devKey returns the 32-byte base64 key kept in path, creating it on first use: the same key
+// derives the same database passwords across restarts.
+func devKey(path string) (string, error) {
+	if b, err := os.ReadFile(path); err == nil && len(bytes.TrimSpace(b)) == 44 {
+		return string(bytes.TrimSpace(b)), nil
+	}
+	var b [32]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", err
+	}
+	k := base64.StdEncoding.EncodeToString(b[:])
+	return k, os.WriteFile(path, []byte(k+"\n"), 0o600)
 }
 
 // devToken returns the dev token kept in path, creating it on first use.

@@ -13,6 +13,7 @@ import (
 	"github.com/berth-platform/berth/internal/argocd"
 	"github.com/berth-platform/berth/internal/blueprint"
 	"github.com/berth-platform/berth/internal/config"
+	"github.com/berth-platform/berth/internal/databases"
 	"github.com/berth-platform/berth/internal/gitops"
 	"github.com/berth-platform/berth/internal/gitremote"
 	"github.com/berth-platform/berth/internal/kube"
@@ -56,7 +57,17 @@ func startProvisioning(ctx context.Context, c *config.Config, creds gitops.Crede
 		url = "file://" + url
 	}
 	d := provision.Deps{Store: st, Tenancy: ten, Blueprints: catalog, Repo: repo, RepoURL: url, IngressNamespace: c.IngressNamespace,
-		ManualSync: c.ManualSync, Preflight: preflight, Hosts: hostNamer(c), Log: log.With("loop", "provision")}
+		ManualSync: c.ManualSync, Preflight: preflight, Hosts: hostNamer(c), Log: log.With("loop", "provision"),
+		DatabaseClaims: c.Databases.Provider == config.DatabasesCrossplane, DropDatabases: c.Databases.Deletion == "drop"}
+	if c.Databases.Provider == config.DatabasesPostgres {
+		pg, err := postgresDatabases(c.Databases)
+		if err != nil {
+			return nil, err
+		}
+		go func() { <-ctx.Done(); _ = pg.Close() }()
+		d.Databases = pg
+		notes["service-databases"] = pg.Ping
+	}
 	if kc != nil {
 		if d.Argo, err = argocd.New(kc.Config, c.ArgoCDNamespace, url); err != nil {
 			return nil, err
@@ -92,6 +103,15 @@ func startProvisioning(ctx context.Context, c *config.Config, creds gitops.Crede
 		}
 	}()
 	return p, nil
+}
+
+// postgresDatabases is the platform PostgreSQL server services' databases are made on.
+func postgresDatabases(d config.Databases) (*databases.Postgres, error) {
+	adminURL, err := gitops.ReadSecretFile(d.AdminURLFile)
+	if err != nil {
+		return nil, fmt.Errorf("--service-databases-admin-url-file: %w", err)
+	}
+	return databases.NewPostgres(databases.PostgresOptions{AdminURL: adminURL, Host: d.Host, SSLMode: d.SSLMode, PasswordKey: d.PasswordKey})
 }
 
 // hostNamer names public hosts as configured: a custom host goes to the first manually synced

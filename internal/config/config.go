@@ -85,7 +85,8 @@ type Config struct {
 	OIDCUserPrefix    string
 	OIDCGroupPrefix   string
 
-	Boundary Boundary
+	Boundary  Boundary
+	Databases Databases
 }
 
 // DatabaseDSN returns the driver name and DSN for the configured database.
@@ -104,13 +105,9 @@ func NewFlagSet(name string, c *Config) *flag.FlagSet {
 	fs.StringVar(&c.DatabaseURL, "database-url", "", "PostgreSQL URL (postgres://...); SQLite in --data-dir when empty")
 	fs.StringVar(&c.Kubeconfig, "kubeconfig", "", "kubeconfig of the cluster Berth manages; empty means no cluster (or in-cluster with --in-cluster)")
 	fs.BoolVar(&c.InCluster, "in-cluster", false, "use the service account Berth runs as (when deployed in the cluster)")
-	fs.Func("cluster-secret-key", "32-byte key in base64 (openssl rand -base64 32) that encrypts registered clusters' credentials at rest", func(v string) error {
-		k, err := base64.StdEncoding.DecodeString(v)
-		if err != nil || len(k) != 32 {
-			return errors.New("must be 32 bytes in base64")
-		}
-		c.ClusterSecretKey = k
-		return nil
+	fs.Func("cluster-secret-key", "32-byte key in base64 (openssl rand -base64 32) that encrypts registered clusters' credentials at rest", func(v string) (err error) {
+		c.ClusterSecretKey, err = key32(v)
+		return err
 	})
 	fs.Func("metrics-token", "bearer token Prometheus sends to scrape /metrics (or sha256:HEX); without it /metrics is open", func(v string) error {
 		t, err := ParseServiceToken("metrics=" + v)
@@ -161,7 +158,17 @@ func NewFlagSet(name string, c *Config) *flag.FlagSet {
 	fs.StringVar(&c.OIDCGroupsClaim, "oidc-groups-claim", "groups", "claim that lists the user's groups")
 	fs.StringVar(&c.OIDCUserPrefix, "oidc-user-prefix", "oidc:", "prefix added to OIDC user names, so an IdP user can never be a Backstage user or a service token")
 	bindBoundary(fs, c)
+	bindDatabases(fs, c)
 	return fs
+}
+
+// key32 reads a 32-byte key given in base64.
+func key32(v string) ([]byte, error) {
+	k, err := base64.StdEncoding.DecodeString(v)
+	if err != nil || len(k) != 32 {
+		return nil, errors.New("must be 32 bytes in base64")
+	}
+	return k, nil
 }
 
 // EnvName is the environment variable that backs a flag: --data-dir is BERTH_DATA_DIR.
@@ -254,6 +261,7 @@ func (c *Config) Validate() error {
 	}
 	errs = append(errs, c.validateGitOps()...)
 	errs = append(errs, c.validateBoundary()...)
+	errs = append(errs, c.validateDatabases()...)
 	if c.Kubeconfig != "" && c.InCluster {
 		errs = append(errs, errors.New("--kubeconfig and --in-cluster: choose one"))
 	}

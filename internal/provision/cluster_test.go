@@ -9,6 +9,7 @@ import (
 	argoclient "github.com/argoproj/argo-cd/v3/pkg/client/clientset/versioned"
 	"github.com/berth-platform/berth/internal/access"
 	"github.com/berth-platform/berth/internal/argocd"
+	"github.com/berth-platform/berth/internal/databases"
 	"github.com/berth-platform/berth/internal/plane"
 	"github.com/berth-platform/berth/internal/provision"
 	"github.com/berth-platform/berth/internal/store"
@@ -94,14 +95,13 @@ func TestServicesRunOnTheirEnvironmentsCluster(t *testing.T) {
 	if _, err := f.p.Client.CoreV1().Namespaces().Get(ctx, f.ns("shop", "prod"), metav1.GetOptions{}); !apierrors.IsNotFound(err) {
 		t.Fatalf("prod's namespace on the shared cluster: %v", err)
 	}
-	// Prod's credentials are where prod runs, written as ann (the team's RBAC there decides).
+	// Each environment's Secret is where it runs, written as ann (the team's RBAC there
+	// decides), and opens that environment's own database on the platform server.
 	for _, c := range []struct {
 		cs  kubernetes.Interface
 		env string
 	}{{f.p.Client, "dev"}, {edge.Client, "prod"}} {
-		if _, err := c.cs.CoreV1().Secrets(f.ns("shop", c.env)).Get(ctx, "web-db", metav1.GetOptions{}); err != nil {
-			t.Fatalf("database secret in %s: %v", c.env, err)
-		}
+		opensDatabase(t, c.cs, f.ns("shop", c.env), "web-db", databases.Target{TeamID: team.ID, Team: "shop", Service: "web", Env: c.env})
 	}
 	healthy := func(env string) {
 		t.Helper()

@@ -19,6 +19,7 @@ import (
 	"github.com/berth-platform/berth/internal/argocd"
 	"github.com/berth-platform/berth/internal/audit"
 	"github.com/berth-platform/berth/internal/blueprint"
+	"github.com/berth-platform/berth/internal/databases"
 	"github.com/berth-platform/berth/internal/errs"
 	"github.com/berth-platform/berth/internal/gitops"
 	"github.com/berth-platform/berth/internal/kube"
@@ -60,6 +61,14 @@ type Deps struct {
 	// ManualSync names environments whose Applications a person syncs (prod by default).
 	ManualSync []string
 	Preflight  Preflight
+	// Databases makes the databases services ask for (see internal/databases). Without it, a
+	// service that asks for one is refused, unless DatabaseClaims: the database is then a
+	// Crossplane claim in the service's GitOps files and Crossplane writes its Secret.
+	Databases      databases.Provider
+	DatabaseClaims bool
+	// DropDatabases drops an environment's databases when it (or its team) is deleted;
+	// otherwise they are retained and the audit log names them.
+	DropDatabases bool
 	// Hosts names public services' hosts; the zero value means blueprint.DefaultHosts.
 	Hosts          blueprint.HostNamer
 	RolloutTimeout time.Duration
@@ -438,7 +447,12 @@ func (s *Service) input(svc store.Service, bp *blueprint.Blueprint, envs []store
 			in = append(in, blueprint.Environment{Name: e.Name, Namespace: e.Namespace})
 		}
 	}
-	if fp := blueprint.FootprintOf(bp, svc.TeamName, svc.Name, values); fp.Public {
+	fp := blueprint.FootprintOf(bp, svc.TeamName, svc.Name, values)
+	if fp.DatabaseSecret != "" && s.deps.Databases == nil && !s.deps.DatabaseClaims {
+		return blueprint.Input{}, errs.Invalid("/parameters/"+bp.Spec.Infrastructure.DatabaseParameter,
+			"this Berth has no provider of service databases configured (--service-databases); ask the platform team, or deploy without a database")
+	}
+	if fp.Public {
 		names := make([]string, len(in))
 		for i, e := range in {
 			names[i] = e.Name
@@ -452,7 +466,8 @@ func (s *Service) input(svc store.Service, bp *blueprint.Blueprint, envs []store
 		}
 	}
 	return blueprint.Input{Team: svc.TeamName, Service: svc.Name, Image: svc.Image, Tag: svc.Tag, Repo: svc.Repo, GitOpsRepo: s.deps.RepoURL,
-		Environments: in, IngressNamespace: s.deps.IngressNamespace, Values: values, TLSIssuer: s.deps.Hosts.TLSIssuer, TLSSecret: s.deps.Hosts.TLSSecret}, nil
+		Environments: in, IngressNamespace: s.deps.IngressNamespace, Values: values, TLSIssuer: s.deps.Hosts.TLSIssuer, TLSSecret: s.deps.Hosts.TLSSecret,
+		DatabaseClaim: s.deps.DatabaseClaims}, nil
 }
 
 // hostsFree refuses hosts that another service holds, naming the parameter that decides them.

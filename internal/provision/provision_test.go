@@ -18,6 +18,7 @@ import (
 	"github.com/berth-platform/berth/internal/argocd"
 	"github.com/berth-platform/berth/internal/auth"
 	"github.com/berth-platform/berth/internal/blueprint"
+	"github.com/berth-platform/berth/internal/databases"
 	"github.com/berth-platform/berth/internal/errs"
 	"github.com/berth-platform/berth/internal/gitops"
 	"github.com/berth-platform/berth/internal/kube"
@@ -118,8 +119,14 @@ func newFixture(t testing.TB, pattern string, ro ...remoteOptions) *fixture {
 		argo.UseREST(rest)
 	}
 	catalog, _ := blueprint.Load("")
+	// Services' databases on the test PostgreSQL server, made by a role that is not a superuser.
+	pg, err := databases.NewPostgres(databases.PostgresOptions{AdminURL: storetest.DatabaseAdminURL(t), SSLMode: "disable", PasswordKey: key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = pg.Close() })
 	f := &fixture{pattern: pattern, p: p, st: st, ten: ten, remote: o.bare, deps: provision.Deps{Store: st, Tenancy: ten, Blueprints: catalog, Repo: repo,
-		RepoURL: url, Argo: argo, Cluster: fleet.ClusterConfig, IngressNamespace: "ingress-nginx", ManualSync: []string{"prod"},
+		RepoURL: url, Argo: argo, Cluster: fleet.ClusterConfig, Databases: pg, IngressNamespace: "ingress-nginx", ManualSync: []string{"prod"},
 		RolloutTimeout: 2 * time.Minute, Log: log,
 		// Preflight as serve wires it, so runs (and the latency benchmark) include it.
 		Preflight: policy.NewService(policy.MustLoad(), st, ten, nil).Preflight}}

@@ -2,8 +2,6 @@ package provision
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"slices"
@@ -13,6 +11,7 @@ import (
 
 	"github.com/berth-platform/berth/internal/argocd"
 	"github.com/berth-platform/berth/internal/blueprint"
+	"github.com/berth-platform/berth/internal/databases"
 	"github.com/berth-platform/berth/internal/errs"
 	"github.com/berth-platform/berth/internal/gitops"
 	"github.com/berth-platform/berth/internal/store"
@@ -20,6 +19,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
 )
 
 // Run executes queued runs with workers until ctx ends. Runs left queued or running by a
@@ -290,31 +290,89 @@ func (s *Service) commit(ctx context.Context, st *state) (string, error) {
 	return "commit " + sha[:12], nil
 }
 
-// credentials creates the database Secret in each environment, as the requester (Kubernetes
-// RBAC decides), never in Git. An existing Secret is kept: its password is the database's.
+// credentials makes each environment's database (the configured provider) and writes its
+// connection Secret there, as the requester (Kubernetes RBAC decides), never in Git. With
+// Crossplane claims, Crossplane writes the Secret and this step does nothing: one owner each.
 func (s *Service) credentials(ctx context.Context, st *state) (string, error) {
 	name := st.rendered.DatabaseSecret
-	if name == "" {
+	switch {
+	case name == "":
 		return "no database requested", nil
+	case s.deps.DatabaseClaims:
+		return "database claimed through Crossplane, which writes secret " + name, nil
+	case s.deps.Databases == nil:
+		return "", fmt.Errorf("%w: no provider of service databases is configured", errs.ErrUnavailable)
 	}
+	var made []string
 	for _, e := range st.envs {
-		cs, err := s.asUser(ctx, e.Cluster, st.run.RequestedBy, st.run.RequestedGroups)
+		conn, err := s.deps.Databases.Ensure(ctx, databases.Target{TeamID: st.svc.TeamID, Team: st.svc.TeamName, Service: st.svc.Name, Env: e.Name})
 		if err != nil {
+			return "", fmt.Errorf("database of %s: %w", e.Name, err)
+		}
+		if err := s.writeSecret(ctx, st, e, name, conn.SecretData()); err != nil {
 			return "", err
 		}
-		var b [24]byte
-		_, _ = rand.Read(b[:])
-		pw := hex.EncodeToString(b[:])
-		user := strings.ReplaceAll(st.svc.Name, "-", "_")
-		sec := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: e.Namespace,
-			Labels: map[string]string{"app.kubernetes.io/managed-by": "berth", "berth.dev/service": st.svc.Name}},
-			Type: corev1.SecretTypeOpaque, StringData: map[string]string{"username": user, "password": pw,
-				"url": fmt.Sprintf("postgres://%s:%s@%s.%s.svc:5432/%s?sslmode=require", user, pw, name, e.Namespace, user)}}
-		if _, err := cs.CoreV1().Secrets(e.Namespace).Create(ctx, sec, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
-			return "", fmt.Errorf("secret %s in %s: %w", name, e.Namespace, err)
+		made = append(made, conn.Database)
+	}
+	return fmt.Sprintf("databases %s; secret %s in %d namespaces", strings.Join(made, ", "), name, len(st.envs)), nil
+}
+
+// writeSecret creates the connection Secret as the requester. One that exists is kept when it
+// holds the same connection (passwords are derived, so a retried or moved run writes the same
+// one); one that differs (written before, by hand or for another server) is replaced. Berth
+// reads it with its own credentials, as an editor may create and delete secrets but not read
+// them.
+func (s *Service) writeSecret(ctx context.Context, st *state, e store.Environment, name string, data map[string]string) error {
+	cs, err := s.asUser(ctx, e.Cluster, st.run.RequestedBy, st.run.RequestedGroups)
+	if err != nil {
+		return err
+	}
+	sec := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: e.Namespace,
+		Labels: map[string]string{"app.kubernetes.io/managed-by": "berth", "berth.dev/service": st.svc.Name}},
+		Type: corev1.SecretTypeOpaque, StringData: data}
+	secrets := cs.CoreV1().Secrets(e.Namespace)
+	_, err = secrets.Create(ctx, sec, metav1.CreateOptions{})
+	if !apierrors.IsAlreadyExists(err) {
+		if err != nil {
+			return fmt.Errorf("secret %s in %s: %w", name, e.Namespace, err)
+		}
+		return nil
+	}
+	if same, err := s.secretHolds(ctx, e, name, data); err != nil || same {
+		return err
+	}
+	if err := secrets.Delete(ctx, name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("replace secret %s in %s: %w", name, e.Namespace, err)
+	}
+	if _, err := secrets.Create(ctx, sec, metav1.CreateOptions{}); err != nil {
+		return fmt.Errorf("secret %s in %s: %w", name, e.Namespace, err)
+	}
+	return nil
+}
+
+// secretHolds reads a Secret with Berth's own credentials and says whether it holds data.
+func (s *Service) secretHolds(ctx context.Context, e store.Environment, name string, data map[string]string) (bool, error) {
+	cfg, err := s.deps.Cluster(ctx, e.Cluster)
+	if err != nil {
+		return false, err
+	}
+	own, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return false, err
+	}
+	cur, err := own.CoreV1().Secrets(e.Namespace).Get(ctx, name, metav1.GetOptions{})
+	if err != nil {
+		return false, fmt.Errorf("read secret %s in %s: %w", name, e.Namespace, err)
+	}
+	if len(cur.Data) != len(data) {
+		return false, nil
+	}
+	for k, v := range data {
+		if string(cur.Data[k]) != v {
+			return false, nil
 		}
 	}
-	return fmt.Sprintf("secret %s in %d namespaces", name, len(st.envs)), nil
+	return true, nil
 }
 
 func (s *Service) argocd(ctx context.Context, st *state) (string, error) {

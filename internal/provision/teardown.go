@@ -7,6 +7,7 @@ import (
 
 	"github.com/berth-platform/berth/internal/argocd"
 	"github.com/berth-platform/berth/internal/blueprint"
+	"github.com/berth-platform/berth/internal/databases"
 	"github.com/berth-platform/berth/internal/gitops"
 	"github.com/berth-platform/berth/internal/store"
 )
@@ -54,6 +55,9 @@ func (s *Service) Teardown(ctx context.Context, team store.Team, env string) err
 			return fmt.Errorf("remove the GitOps files of %s: %w", what, err)
 		}
 	}
+	if err := s.dropDatabases(ctx, team, services, env); err != nil {
+		return err
+	}
 	if env == "" {
 		return nil
 	}
@@ -69,4 +73,45 @@ func (s *Service) Teardown(ctx context.Context, team store.Team, env string) err
 		}
 		return nil
 	})
+}
+
+// dropDatabases drops the databases of the removed environments when DropDatabases says so;
+// otherwise they are retained, and the log names each (their data outlives the services).
+func (s *Service) dropDatabases(ctx context.Context, team store.Team, services []store.Service, env string) error {
+	if s.deps.Databases == nil {
+		return nil
+	}
+	for _, svc := range services {
+		if !s.hasDatabase(svc) {
+			continue
+		}
+		for _, e := range svc.Environments {
+			if env != "" && e != env {
+				continue
+			}
+			t := databases.Target{TeamID: team.ID, Team: team.Name, Service: svc.Name, Env: e}
+			if !s.deps.DropDatabases {
+				s.deps.Log.Info("database retained (--service-databases-deletion=retain); drop it by hand when its data is no longer needed",
+					"team", team.Name, "service", svc.Name, "environment", e, "database", databases.Name(t))
+				continue
+			}
+			if err := s.deps.Databases.Drop(ctx, t); err != nil {
+				return fmt.Errorf("drop the database of %s/%s in %s: %w", team.Name, svc.Name, e, err)
+			}
+		}
+	}
+	return nil
+}
+
+// hasDatabase says whether a service's parameters ask for a database.
+func (s *Service) hasDatabase(svc store.Service) bool {
+	bp, err := s.deps.Blueprints.Get(svc.Blueprint)
+	if err != nil {
+		return true // unknown now: Drop of a database that does not exist does nothing
+	}
+	values, err := blueprint.Resolve(bp, svc.Parameters)
+	if err != nil {
+		return true
+	}
+	return blueprint.FootprintOf(bp, svc.TeamName, svc.Name, values).DatabaseSecret != ""
 }

@@ -97,10 +97,11 @@ func newEnv(t testing.TB, o envOptions) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// No cluster here: runs commit, then stop at the Argo CD step and say why.
+	// No cluster here: runs commit, then stop at the Argo CD step and say why. Databases are
+	// Crossplane claims (no database server is needed for what the API tests check).
 	policies := policy.NewService(policy.MustLoad(), st, ten, nil)
 	prov := provision.New(provision.Deps{Store: st, Tenancy: ten, Blueprints: catalog, Repo: repo, RepoURL: "file://" + remote, Preflight: policies.Preflight,
-		Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+		DatabaseClaims: true, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	pctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { _ = prov.Run(pctx, 2); close(done) }()

@@ -80,6 +80,8 @@ export async function startBerth(o: BerthOptions = {}): Promise<RunningBerth> {
     '--platform-admins', ['service:backstage', ...(o.platformAdmins ?? [])].join(','),
     '--backstage-jwks-url', `${issuer}/jwks.json`,
     '--backstage-issuer', issuer,
+    // Services may ask for databases: as Crossplane claims, which need no database server here.
+    '--service-databases', 'crossplane',
     ...(o.args ?? []),
   ];
   const child: ChildProcess = spawn(berthBinary(), args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, BERTH_DATABASE_URL: '' } });

@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/berth-platform/berth/internal/store"
@@ -46,7 +47,9 @@ func Open(t testing.TB, driver string) *store.Store {
 	return st
 }
 
-func freshPostgres(t testing.TB) string {
+// ServerURL is the test PostgreSQL server's URL (a superuser's). Without
+// BERTH_TEST_DATABASE_URL the test is skipped in -short mode and fails otherwise.
+func ServerURL(t testing.TB) string {
 	t.Helper()
 	base := os.Getenv(EnvPostgres)
 	if base == "" {
@@ -55,6 +58,14 @@ func freshPostgres(t testing.TB) string {
 		}
 		t.Fatal(EnvPostgres + " not set: run the tests with `make test` (it starts PostgreSQL), or point it at a server")
 	}
+	return base
+}
+
+// onServer runs stmt as the test server's superuser with a fresh name in it (%s) and returns
+// the name and the server's URL, parsed.
+func onServer(t testing.TB, prefix, stmt string) (string, *url.URL) {
+	t.Helper()
+	base := ServerURL(t)
 	admin, err := sql.Open("pgx", base)
 	if err != nil {
 		t.Fatal(err)
@@ -62,10 +73,21 @@ func freshPostgres(t testing.TB) string {
 	defer admin.Close()
 	var b [6]byte
 	_, _ = rand.Read(b[:])
-	name := "berth_test_" + hex.EncodeToString(b[:])
-	if _, err := admin.Exec("CREATE DATABASE " + name); err != nil {
-		t.Fatalf("create database: %v", err)
+	name := prefix + hex.EncodeToString(b[:])
+	if _, err := admin.Exec(strings.ReplaceAll(stmt, "%s", name)); err != nil {
+		t.Fatalf("%s: %v", stmt, err)
 	}
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return name, u
+}
+
+func freshPostgres(t testing.TB) string {
+	t.Helper()
+	name, u := onServer(t, "berth_test_", "CREATE DATABASE %s")
+	base := ServerURL(t)
 	t.Cleanup(func() {
 		a, err := sql.Open("pgx", base)
 		if err == nil {
@@ -73,10 +95,16 @@ func freshPostgres(t testing.TB) string {
 			a.Close()
 		}
 	})
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatal(err)
-	}
 	u.Path = "/" + name
+	return u.String()
+}
+
+// DatabaseAdminURL is the URL of a fresh role on the test server with what a platform gives
+// Berth to make service databases: LOGIN, CREATEROLE and CREATEDB, not a superuser. Its
+// password is its name.
+func DatabaseAdminURL(t testing.TB) string {
+	t.Helper()
+	name, u := onServer(t, "dbadmin_", "CREATE ROLE %s LOGIN CREATEROLE CREATEDB PASSWORD '%s'")
+	u.User = url.UserPassword(name, name)
 	return u.String()
 }
