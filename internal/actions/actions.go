@@ -31,6 +31,11 @@ type Definition struct {
 	Input          map[string]any `json:"input"`
 	Output         map[string]any `json:"output"`
 	Examples       []Example      `json:"examples"`
+	// Safe says the operation changes nothing (a POST that only renders): a dry run calls it.
+	Safe bool `json:"safe,omitempty"`
+	// WorkspaceFiles names the output field of files ({path, content}) that the action writes
+	// into the task's workspace, under the input targetPath (which is not sent to Berth).
+	WorkspaceFiles string `json:"workspaceFiles,omitempty"`
 	// Method and Path are filled from the OpenAPI document.
 	Method string `json:"-"`
 	Path   string `json:"-"`
@@ -113,6 +118,18 @@ func check(d Definition, ops map[string]operation) error {
 		if _, ok := props[m[1]]; !ok {
 			return fmt.Errorf("%s: input has no %q for the path %s", d.ID, m[1], path.Clean(op.path))
 		}
+	}
+	if d.WorkspaceFiles != "" {
+		outs, _ := d.Output["properties"].(map[string]any)
+		if _, ok := outs[d.WorkspaceFiles]; !ok {
+			return fmt.Errorf("%s: workspaceFiles names %q, which the output does not have", d.ID, d.WorkspaceFiles)
+		}
+		if _, ok := props["targetPath"]; !ok {
+			return fmt.Errorf("%s: an action that writes workspace files takes a targetPath input", d.ID)
+		}
+	}
+	if d.Safe && !d.SupportsDryRun {
+		return fmt.Errorf("%s changes nothing: it should support dry runs", d.ID)
 	}
 	for _, s := range []map[string]any{d.Input, d.Output} {
 		if s["type"] != "object" {

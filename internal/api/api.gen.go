@@ -481,8 +481,14 @@ type ActionDefinition struct {
 	Output map[string]interface{} `json:"output"`
 
 	// Path The operation's path; `{name}` segments are filled from input fields of that name.
-	Path           string `json:"path"`
-	SupportsDryRun bool   `json:"supportsDryRun"`
+	Path string `json:"path"`
+
+	// Safe The operation changes nothing, so a scaffolder dry run calls it as a real run does.
+	Safe           *bool `json:"safe,omitempty"`
+	SupportsDryRun bool  `json:"supportsDryRun"`
+
+	// WorkspaceFiles The output field that holds files ({path, content}) the action writes into the task's workspace (under the input `targetPath`, default the workspace's root), for a later publish step to push.
+	WorkspaceFiles *string `json:"workspaceFiles,omitempty"`
 }
 
 // ActionDefinitionMethod defines model for ActionDefinition.Method.
@@ -499,6 +505,19 @@ type ActionExample struct {
 // ActionList defines model for ActionList.
 type ActionList struct {
 	Items []ActionDefinition `json:"items"`
+}
+
+// AppFile defines model for AppFile.
+type AppFile struct {
+	Content string `json:"content"`
+
+	// Path Relative to the repository's root (Dockerfile, .github/workflows/berth.yaml, catalog-info.yaml).
+	Path string `json:"path"`
+}
+
+// AppFiles defines model for AppFiles.
+type AppFiles struct {
+	Files []AppFile `json:"files"`
 }
 
 // ArgoCondition defines model for ArgoCondition.
@@ -1425,6 +1444,9 @@ type CreateTeamJSONRequestBody = TeamCreate
 // UpdateTeamJSONRequestBody defines body for UpdateTeam for application/json ContentType.
 type UpdateTeamJSONRequestBody = TeamUpdate
 
+// RenderAppFilesJSONRequestBody defines body for RenderAppFiles for application/json ContentType.
+type RenderAppFilesJSONRequestBody = ServiceCreate
+
 // CreateEnvironmentJSONRequestBody defines body for CreateEnvironment for application/json ContentType.
 type CreateEnvironmentJSONRequestBody = EnvironmentCreate
 
@@ -1526,6 +1548,9 @@ type ServerInterface interface {
 	// UpdateTeam Change a team's display name or description (team admin).
 	// (PATCH /api/v1/teams/{team})
 	UpdateTeam(ctx echo.Context, team TeamName, params UpdateTeamParams) error
+	// RenderAppFiles The files a service's application repository starts with (Dockerfile, CI workflow that releases through Berth, catalog-info.yaml), rendered from the same request as createService, before or after the service exists; changes nothing (team editor).
+	// (POST /api/v1/teams/{team}/app-files)
+	RenderAppFiles(ctx echo.Context, team TeamName) error
 	// ListEnvironments A team's environments, each with its namespace, quota and reconcile status (team viewer).
 	// (GET /api/v1/teams/{team}/environments)
 	ListEnvironments(ctx echo.Context, team TeamName, params ListEnvironmentsParams) error
@@ -1580,6 +1605,9 @@ type ServerInterface interface {
 	// UpdateService Deploy a change (image tag and/or parameters, merged over the current ones) through a new run and commit (team editor).
 	// (PATCH /api/v1/teams/{team}/services/{service})
 	UpdateService(ctx echo.Context, team TeamName, service Name) error
+	// GetServiceAppFiles The application repository's files for a service as it is now (team viewer).
+	// (GET /api/v1/teams/{team}/services/{service}/app-files)
+	GetServiceAppFiles(ctx echo.Context, team TeamName, service Name) error
 	// RollbackService Commit again what an earlier succeeded run deployed (team editor); Argo CD syncs it like any change.
 	// (POST /api/v1/teams/{team}/services/{service}/rollbacks)
 	RollbackService(ctx echo.Context, team TeamName, service Name, params RollbackServiceParams) error
@@ -2119,6 +2147,22 @@ func (w *ServerInterfaceWrapper) UpdateTeam(ctx echo.Context) error {
 	return err
 }
 
+// RenderAppFiles converts echo context to params.
+func (w *ServerInterfaceWrapper) RenderAppFiles(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "team" -------------
+	var team TeamName
+
+	err = runtime.BindStyledParameterWithOptions("simple", "team", ctx.Param("team"), &team, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter team: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RenderAppFiles(ctx, team)
+	return err
+}
+
 // ListEnvironments converts echo context to params.
 func (w *ServerInterfaceWrapper) ListEnvironments(ctx echo.Context) error {
 	var err error
@@ -2629,6 +2673,30 @@ func (w *ServerInterfaceWrapper) UpdateService(ctx echo.Context) error {
 	return err
 }
 
+// GetServiceAppFiles converts echo context to params.
+func (w *ServerInterfaceWrapper) GetServiceAppFiles(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "team" -------------
+	var team TeamName
+
+	err = runtime.BindStyledParameterWithOptions("simple", "team", ctx.Param("team"), &team, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter team: %s", err))
+	}
+
+	// ------------- Path parameter "service" -------------
+	var service Name
+
+	err = runtime.BindStyledParameterWithOptions("simple", "service", ctx.Param("service"), &service, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter service: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetServiceAppFiles(ctx, team, service)
+	return err
+}
+
 // RollbackService converts echo context to params.
 func (w *ServerInterfaceWrapper) RollbackService(ctx echo.Context) error {
 	var err error
@@ -2811,6 +2879,8 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/api/v1/teams/:team/services", wrapper.CreateService, options.OperationMiddlewares["createService"]...)
 	router.GET(options.BaseURL+"/api/v1/teams/:team/services/:service", wrapper.GetService, options.OperationMiddlewares["getService"]...)
 	router.PATCH(options.BaseURL+"/api/v1/teams/:team/services/:service", wrapper.UpdateService, options.OperationMiddlewares["updateService"]...)
+	router.POST(options.BaseURL+"/api/v1/teams/:team/app-files", wrapper.RenderAppFiles, options.OperationMiddlewares["renderAppFiles"]...)
+	router.GET(options.BaseURL+"/api/v1/teams/:team/services/:service/app-files", wrapper.GetServiceAppFiles, options.OperationMiddlewares["getServiceAppFiles"]...)
 	router.POST(options.BaseURL+"/api/v1/teams/:team/services/:service/rollbacks", wrapper.RollbackService, options.OperationMiddlewares["rollbackService"]...)
 	router.POST(options.BaseURL+"/api/v1/teams/:team/services/:service/syncs", wrapper.SyncService, options.OperationMiddlewares["syncService"]...)
 	router.GET(options.BaseURL+"/api/v1/runs/:run", wrapper.GetRun, options.OperationMiddlewares["getRun"]...)
@@ -4869,6 +4939,125 @@ func (response UpdateTeam422ApplicationProblemPlusJSONResponse) VisitUpdateTeamR
 	return err
 }
 
+type RenderAppFilesRequestObject struct {
+	Team TeamName `json:"team"`
+	Body *RenderAppFilesJSONRequestBody
+}
+
+type RenderAppFilesResponseObject interface {
+	VisitRenderAppFilesResponse(w http.ResponseWriter) error
+}
+
+type RenderAppFiles200JSONResponse AppFiles
+
+func (response RenderAppFiles200JSONResponse) VisitRenderAppFilesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RenderAppFiles400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response RenderAppFiles400ApplicationProblemPlusJSONResponse) VisitRenderAppFilesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RenderAppFiles401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response RenderAppFiles401ApplicationProblemPlusJSONResponse) VisitRenderAppFilesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RenderAppFiles403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response RenderAppFiles403ApplicationProblemPlusJSONResponse) VisitRenderAppFilesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RenderAppFiles404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response RenderAppFiles404ApplicationProblemPlusJSONResponse) VisitRenderAppFilesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RenderAppFiles422ApplicationProblemPlusJSONResponse struct {
+	InvalidApplicationProblemPlusJSONResponse
+}
+
+func (response RenderAppFiles422ApplicationProblemPlusJSONResponse) VisitRenderAppFilesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RenderAppFiles503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response RenderAppFiles503ApplicationProblemPlusJSONResponse) VisitRenderAppFilesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListEnvironmentsRequestObject struct {
 	Team   TeamName `json:"team"`
 	Params ListEnvironmentsParams
@@ -6732,6 +6921,93 @@ func (response UpdateService503ApplicationProblemPlusJSONResponse) VisitUpdateSe
 	return err
 }
 
+type GetServiceAppFilesRequestObject struct {
+	Team    TeamName `json:"team"`
+	Service Name     `json:"service"`
+}
+
+type GetServiceAppFilesResponseObject interface {
+	VisitGetServiceAppFilesResponse(w http.ResponseWriter) error
+}
+
+type GetServiceAppFiles200JSONResponse AppFiles
+
+func (response GetServiceAppFiles200JSONResponse) VisitGetServiceAppFilesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetServiceAppFiles400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetServiceAppFiles400ApplicationProblemPlusJSONResponse) VisitGetServiceAppFilesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetServiceAppFiles401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetServiceAppFiles401ApplicationProblemPlusJSONResponse) VisitGetServiceAppFilesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetServiceAppFiles404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetServiceAppFiles404ApplicationProblemPlusJSONResponse) VisitGetServiceAppFilesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetServiceAppFiles503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetServiceAppFiles503ApplicationProblemPlusJSONResponse) VisitGetServiceAppFilesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type RollbackServiceRequestObject struct {
 	Team    TeamName `json:"team"`
 	Service Name     `json:"service"`
@@ -7238,6 +7514,9 @@ type StrictServerInterface interface {
 	// UpdateTeam Change a team's display name or description (team admin).
 	// (PATCH /api/v1/teams/{team})
 	UpdateTeam(ctx context.Context, request UpdateTeamRequestObject) (UpdateTeamResponseObject, error)
+	// RenderAppFiles The files a service's application repository starts with (Dockerfile, CI workflow that releases through Berth, catalog-info.yaml), rendered from the same request as createService, before or after the service exists; changes nothing (team editor).
+	// (POST /api/v1/teams/{team}/app-files)
+	RenderAppFiles(ctx context.Context, request RenderAppFilesRequestObject) (RenderAppFilesResponseObject, error)
 	// ListEnvironments A team's environments, each with its namespace, quota and reconcile status (team viewer).
 	// (GET /api/v1/teams/{team}/environments)
 	ListEnvironments(ctx context.Context, request ListEnvironmentsRequestObject) (ListEnvironmentsResponseObject, error)
@@ -7292,6 +7571,9 @@ type StrictServerInterface interface {
 	// UpdateService Deploy a change (image tag and/or parameters, merged over the current ones) through a new run and commit (team editor).
 	// (PATCH /api/v1/teams/{team}/services/{service})
 	UpdateService(ctx context.Context, request UpdateServiceRequestObject) (UpdateServiceResponseObject, error)
+	// GetServiceAppFiles The application repository's files for a service as it is now (team viewer).
+	// (GET /api/v1/teams/{team}/services/{service}/app-files)
+	GetServiceAppFiles(ctx context.Context, request GetServiceAppFilesRequestObject) (GetServiceAppFilesResponseObject, error)
 	// RollbackService Commit again what an earlier succeeded run deployed (team editor); Argo CD syncs it like any change.
 	// (POST /api/v1/teams/{team}/services/{service}/rollbacks)
 	RollbackService(ctx context.Context, request RollbackServiceRequestObject) (RollbackServiceResponseObject, error)
@@ -8052,6 +8334,54 @@ func (sh *strictHandler) UpdateTeam(ctx echo.Context, team TeamName, params Upda
 	return nil
 }
 
+// RenderAppFiles operation middleware
+func (sh *strictHandler) RenderAppFiles(ctx echo.Context, team TeamName) error {
+	var request RenderAppFilesRequestObject
+
+	request.Team = team
+
+	var body RenderAppFilesJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.RenderAppFiles(ctx.Request().Context(), request.(RenderAppFilesRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RenderAppFiles")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(RenderAppFilesResponseObject); ok {
+		return validResponse.VisitRenderAppFilesResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // ListEnvironments operation middleware
 func (sh *strictHandler) ListEnvironments(ctx echo.Context, team TeamName, params ListEnvironmentsParams) error {
 	var request ListEnvironmentsRequestObject
@@ -8679,6 +9009,32 @@ func (sh *strictHandler) UpdateService(ctx echo.Context, team TeamName, service 
 	return nil
 }
 
+// GetServiceAppFiles operation middleware
+func (sh *strictHandler) GetServiceAppFiles(ctx echo.Context, team TeamName, service Name) error {
+	var request GetServiceAppFilesRequestObject
+
+	request.Team = team
+	request.Service = service
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetServiceAppFiles(ctx.Request().Context(), request.(GetServiceAppFilesRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetServiceAppFiles")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetServiceAppFilesResponseObject); ok {
+		return validResponse.VisitGetServiceAppFilesResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // RollbackService operation middleware
 func (sh *strictHandler) RollbackService(ctx echo.Context, team TeamName, service Name, params RollbackServiceParams) error {
 	var request RollbackServiceRequestObject
@@ -8875,182 +9231,189 @@ func (sh *strictHandler) GetReadiness(ctx echo.Context) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H1rc9w2luhfQfXdKrfuUg/L9mxG+nCvYjuJN3bslZxM3Yq91WgS3Y0xCXAAUHLH5f9+C+eAIEiC/ZC6",
-	"ZSfr+TCx2CQeBwfn/fg0SmVRSsGE0aOzT6OSKlowwxT89X1esVJxYX6hBbMPuBidjUpqFqNkJODZaFq/",
-	"M0pGiv2r4oplozOjKpaMdLpgBbUf/ptis9HZ6H8dN9Md46/6GAb//DkZPa2Ulsq+njGdKl4aLu2EbxeM",
-	"TAT7aPCFCZEzYhaMlIpdc1lpUtI5OxoluLx/VUwtm/WlOGi4mIJ+fMnE3CxGZ08eniYjsyztm9ooLuaw",
-	"khcZK0ppmEiXP7Nlf0WXzCjONLnhZgFL0bRg5ANbEioyMpXZkihW5nQJP8640oYopkspNCMzqcjpY7KQ",
-	"ldJ+1QtGM6aaZQcrOLRLGFj/6ZMnyajgov77YXQ3s1fUpIv+Nl6LfEloaghHgMrpP1lqHmiSVkoxYcjz",
-	"t3ROCvsxW7HU2SGOH66xv4qXvOCmv4Y3dM6I5n8MHmAO34VjZ2xGq9yMzp6cJBYYvKgK+8cJgAL/agDB",
-	"hWFzpmANb2TO0+UKbC7hhbuj8mUlXjwbmENVYuUEM6kKakZno6ri2Sh2oG8ZLVZswjBa3HULn+33iLBI",
-	"Cmh2yf5VMQ1HmEphmIB/0rLMeUrtaR6XSk5zVvz7P7U92k8bzvgGv8JJ28jxiuYWGiwjCicnY70Uhn5M",
-	"iKdUxMJHHxyNLAWRYpbz9F7XWM8ZUIP6+mhDDSNjSrIKF8CIPaIEXsqpNoRmBRe49h+kmvIsY+I+F29J",
-	"a0rznKkHmiiZM5JJpomQhtA8lzfELLiG5b0Q1zTn2X0u7h8szw/d+U8rQzgu4ZxMmFJS6QlAUxNG0wWZ",
-	"cZZnsNJfpPlBVuJel/qLJLpKF46CJkQqgOE113yaM2Ik4gVAGhb5RrFUiozb73+gPGf3utyaZJOMZ7BQ",
-	"oPEt3LWkH1b6VsqXVM3ZfaMlcFGuSW4nV8QsqEBWy9Q1U4SmKSsN4uavglZmIRX/g933qUtFpjQjqWIZ",
-	"E4bT3K/omvKcTvN7hdv3TJkFyWn6QZObBTVwfYlgLNNAhljJRGZlCrtuSjQzhov5wTmZZMxQnk+Ipkv8",
-	"9Ag4jZvTLukitZM8YzMuOE7XZeUX5Hs7swGOntLZTOYZnJT93R6ggRugiRSM4FJlyRTAwnL/Utk/DUeO",
-	"0xq7J1Ako0wtLyvxpmYDcbHRj/9Ak6mUOaOCgHwR8g9Y2IJZoLFrppZmwcUcJLl0QcUc6aF9dm5h1mws",
-	"U0uiKuE2ZcLpkBdwY0EMt19V7IhcTLW9WjcLJjqvL6idRCCzcMMa+5q0IhqQPWoYTsJFWZmDo75kkIzY",
-	"R1qUOcKPG1bodbiEh/ocP7MjuCGpUnRp/0aK78a14r49tjMrYZylilHDYsuAFQKyZ0jhaP4mOFsUR9qH",
-	"9Z9Xr38hV7CqWrxHvHmgccPBfpHI2okKZhYSVyis1Pf76Mfnb0fJ6M3rK/jPr/D/F2+f/jRKRs+ev3z+",
-	"9vnofWTB/iBeZFFck5XZ6Y5wvOiWQJRbi8v2rXMy+WQZ4OcJ0Wxe2HMlVFl1I89ZRmZKFgg65I0aV0EN",
-	"cM0o+uiqLKUy+hlcrQAS7uqMUCysxcrfRyCfhittg9IfUFJLqIgZHqABxvZmfx8BThtdrb66FclgzYdd",
-	"ymVYUeZWQNOGlaTSlgI0R5YQqsn/u3j18igqj4cgaUOjnnF4My85itTtnfjLu8UtDkhz7yJ3zw1GjS5K",
-	"zeXTWjDpr6tgWlOUBXrQxQef1sAHfk38QENreMbKXC4LxzS7x2x/Y9mFaalLlkIeGl7ESVLWepcL87fH",
-	"o76OaDGUG04Ny75fRnepmBXqoggWuxz+9SRc9tCuX9eXp79pe7Z6seWm23vp4nylmXIKiVRkQisjC/v2",
-	"JEocVh19uaA6cq0uKyG4mCfkqkpTxjKWJQSF3YQ8tyK8nfctUwUX1Aoi0XlXADwZaUOV2QYonTPChYfj",
-	"RI+myrh5fh1FRiQQ/b3/w1LaG6pJJgUD+jF5V52cPEpxWPg3O8JH10xN8cGEjNnR/IhMLIc9Qg47ifN6",
-	"mho0lvUlI5Dl1nGr3i47VyRufUDwMW0GOKViGkwzDUfW9uy1jvJdY2V7MwA83sDPilABYI5LCqRBD4AG",
-	"DCBREsXRaHILTEFg4JsI+qQ+e78Pv/0QSqsRaifkv0HPiATXGE43IFmDfMGbgrfnujkV88pRjhophMws",
-	"IOcyihbC2bb6dMabp6+8qnQniawZMC6MKZlVaWSbKJDBexo0hRnPmQaVSl3zlOH4XBNvHidzZjQZa1kw",
-	"p4cRKYL5AZP9cQ8w1+ZUtaxUymI3hykGW2tmTmXBNMiDCZlMK54bLiYJmaAaMyHjw0P/sj7MuDoAfjDn",
-	"5v8ifUplUXDjKVTrdcVKOXALuck3EAjgsOu3u9Kkx53gLCJo4OGxEnV3cdeae3B7Gev7Kpszc6G4WRTM",
-	"8LR/ij/JG0LJFN4jU5bSghFK/lVJQxNULV+XTDyV2jzQxJnDSal4yjSpRM60JqkUMz6vFMv6qnVaVk+l",
-	"Yj/JSrWpoaymeUAKRVVMUSpyX+jNX38lBXpONngdXCFvmHolBSo/G3xTsEKq5Y/8+63e32ZVihY/8u+3",
-	"AJJVHdqYtOYadzAmPJbW9F0IBQBubyw4qBBC9dKGkfHFao19RnPNIlh0taCKxYljSZWpqaxDZF0yYSzV",
-	"e/rmVzK2PyimDZlWS01wsQfnaIP0uOuRG2wmOZsZqzsfgWaV5pXm1+xV7QBCkt88r11B+Lx/ft5z9DDw",
-	"G51EzhU8UJdWLu9vFbxa2op3lBRVbniZA/F3/F9vvqFVC4x7tgLktmiRR4R8QAtSMkXgFfA9WuhbloUg",
-	"9ytNCBfOrWoZWM514wlMl22Qbw7aE/zfSgh3rkG9mRi2PqWG5nL+XBhulqstkCm+Shi8S8bT+pcjLo+v",
-	"H9K8XNCHB33iSEv+G1ODGscHLtoGJyWrcpSMftXgE71aasOKUTJ6WvOOUTK6ZD32FOpVhmbUrDX7trb+",
-	"qv7Ikp2SpVsK+x2IB1t2GwyW5SZYexq74K7t4709h43Dqq+7CSEN6Nt6GIDDVLyZb70IPGX5HefIufiw",
-	"NSRfcvEhqhQMSdjgUStpOmDiofOtGNy2QmAz+4pThT31znJoomRUqXz9AuxL0TnzSjvvQof7gW6+lTlm",
-	"EOjo0toYSu71JFjDiqXv5F46KNzhRuIIl3aOuM5CBWHimisprGpPVCU0OSQTxy8nZAweoweayBtBUhzu",
-	"AP1Yis25/ZNl9Q8PNFq5yZucplzMCdfA+8qcGntY6HgHpS+Ipnl80gqmOQWztWHKLvK/f6eHf7wf/35I",
-	"D/84Ofz7+//9u/vHwf/5t9hh+w3j0raVregzR7E60TLPX9VC1dMLtOZrPhcsg0cXb14496jl3Ha0GUQd",
-	"dLb5tydPHv0tsuQ050yYp813w2vAV8M5zlEvwR9+Zkv7rRUptGE0s2umxMgPTGyylmR0o7hhr4UVaSwD",
-	"84tzA3eioDYepL6B6wNgwkvZF25bgF4YU+qz42Py6+XLzu5OTx5/F9OMLSBi0suUUcUUAsoZvABytVWB",
-	"pqmshCFTWYmMGFmj+2EdR3Ib2K4kMrG7/Ly5phGeWpY5344upg2N3YAIWRLyObkN/c0Un5lLVlK71Yuo",
-	"2ZEJUvvQtSFlZYgVG4mWBUOvMHqEM0t3MpYzw7JabHa7aIvyq5azyqB+S/48YId/w0RmF18Jw3NYrB8G",
-	"NAGrwXhjliXFeIYJuWQ0WxI6M0zVlnu85pS41YNe4ERhNw0IvDSz2qiLbImJvWDMWHfkAab9F7y/yrhb",
-	"lRm9iy+gNkRh9FwD6AZBE+8vwNWHWBjOv+bSoModESkChXoDc0NbLd3EBNJoiWvfHtDJkmaRrQWs2fFT",
-	"DBXYjgdOPZhWGuQC+8VtackmbCHYTc0hDF8/0VsegSbMtwZkuxDbQkK9N89AFzCdAOWTbnzy7UWqHjXo",
-	"M5+WTXU92gQ22M/JhgjXv8ifk9GCqmwr9a4vU9RGAtiaFSuoykiO5qUx1SGPIYpBpIR9VhApUk+yD6Ju",
-	"jM0RNRlVmt1lJ79apkAGlsvNOaEYA9WwIiClhH3k2sScMB08BECvQcNfgRCvpTYFF+HTh1+O/mxFSHo7",
-	"/4GzPAN3esw3V7uCh31pcRHX0qha1XCBt0HMnFQE0wCinp9SchEdGDxw7lfChQuLrWO7pzJbbhJgA1uK",
-	"4cBPjOboQOgwVgjuu5v5RRtqqogjcCI/TNCY24od1DdMaYirnCuasWxCxtrwPCenJycH+D51NnKRL0HA",
-	"JDNGTaUYBmw2gdjjCzWX5OmzhPy8vGZKyIRQ8iM3RLFCGnaQwFmBHDrBnU7OyaRqIlAnZPzk5JGbFcXb",
-	"FExfqMOEIpz8AC44XLOVaYI41vfrTsaBKHYyryLRWrQyi1e9AD5vph0lI8mz1KkiPGWHqDbFhMmM6zKn",
-	"PrGj9/tcyarc0nJVmwourGoVi4VLRrrCDfaQ4lfNVG14VmyWkNcvnj0l7nWMtnGbOkMPqz1B518djGjY",
-	"nO+/ZbS4lLGAzu6JuQ10d+shVs8cP1MQFXdhGdsw9KS2va/a+xVu6Wf76ipFSsl8rcznYbgvlQO3iQqH",
-	"s7s7LQSWt41+gadxK0H7DmCNhpSNG8zHrAiqycT+cuaMecf/pIJN4B5Y+v8ie/NA17fDmfQA/8h4Av/1",
-	"3/m4n863+LZdVNcGcvrk0SoB9L/fvdPv/z0qbW6OIJ1DjRzk8IHtQsx3F3FvEj6Ov6FU1d7IrYE4CLZf",
-	"BjDv2S9Xhw8fnj4i4GtJiF5IZQgTspoviJGkVGzGPwaGD/jXHg3APjPhN4zed76hLYDXTsa9vXsvGCcG",
-	"0chCL30U345WlIx89tiakHJ8L1m7aEzU7DMfathcquV6VSXyeyGzVpSanM1GyYhWGSSgMjGTQ07cQTYj",
-	"r5lSPIuGkDFaEP87GbftiIc3PEMvPEiI7fCwlelBAJnXbtyoZBNK/uuHalJs4KgKlnE6CEKdyjJyPyFs",
-	"c3JG7H+aO6hdMFPJ1KFpQeOcTBwcJmdonrwRwXfONu7YgpWAZfNtKM863lprZbGj01Zud9EE9We5vAEX",
-	"eMYr+/mCzyHoRnHDU5rHh1kbkGexK4jFC5dZZzSHpkZY+vudxdX5ixHsuBttFx5ufZTuVqyMsEM8eWp1",
-	"j/6NdIbleJBbQcXSm55vLKRAg8GgtX5wfkm1M0/0hfFrLvPGl7/FVfmt/nCtuOymT/yeWrOugcxtQqwK",
-	"KviM6Rj0LiAfhWij4OLMyM/VlCnBDPO2/A5ze3L6+PS779aUC+h4GDr5jp55zqTyx+ZziiCDreuDerQi",
-	"PnujVPqWGdrDYxjYu5CoHHe5vbu7Q4T7eTS35jQt4r1FHEZchekm5yC5hNUNb2tFzuUFwQoKkKLm3oql",
-	"droCDtvsYJDFXtO8YncIu3SEEodJ/OKG93+FabO3utC7Ofc20H+zK9c+pL13AI5bYpSEWjpRmOmDcyIL",
-	"bgzLyAfGSrTZuu23xI3V+lRfjKIfX+CnT1Cedn89XHMQa9CuodO961RrsFv5WLtncSc5b41f1kurkYSZ",
-	"1QKVqvKhCNv6oK+93E7GUAsh51NF7UHDG5BcLAWLR+mH4s9tRQ1fNaUWNgIJw0kPsI2ukaM+nTYUNsAA",
-	"S1ivObvpY8J02WgGG5F6P+ZTWcXdZNPlW0c8dzQgF/aznK3Sptc6WpwHQZNxEyLFNQmCpA7IzUJq5r0v",
-	"VDFScK0hIw/k7pvFMu4vkoaGToOwhE6LXcB7HkJJA/3WJjc40EtYY+w4O8EmOzvTPaDJFZp0Y/EXqg7h",
-	"wXhwVpRmCfWiIJ5HE+Wcf0DFhfQBP+OCZoxM7R0WWQJil0sp3lwh/Asg5HbSGyITy1YI9gGOt3fx/Jqp",
-	"JfFSPQq3rgKWK+aVd9LFAv3EqEpYRSuLReIr1oyrsZ7JBPy7ocl/yCzSXDV/wxqESzr3pAZYuKD1N9KV",
-	"Feln8f7wlPz98ZP/IK5cCUEPnI7JdYPeRqzYs/ERBj7NKL5qQ8UAr12dn9q48SKnNxhCPJDa3lU6O6iE",
-	"ckSGbJgzpylpI8vSBWz6qlZWJMv5fGG2tfNsrry6xHvPooeddf370zezNW7uvmDSD8f1bn9LwAKKEC9i",
-	"0qb4g16gfpQ9ij1RG4xZMBWIx5YySQEO7no57uvYXdxPrJ5nQH0ItgU47+xw/t9G8qutYqFrty7pBGGe",
-	"hJuBpPo1UqdDgW2ceP3U75mlBsnohiqohQHXOSZV1zJuNDA+ylEtkKyy+kB7VunyyYCNkinLpZhrYmSC",
-	"sLGHnUmmbyEDDyeTbycc1+gZZIk3ArDTvFmLiocxiKHkHL20ztNSw96Kx2BHZBl32erg2o3B3xV7GSps",
-	"0A/YhXzg+Kn8yM3rUhN8BQ+lEsSKMVHQ38JZzOpQl94vt6qRsVXVg8GyIAGm3r1IRcim6vP8V8UqYOMK",
-	"i2pAwRxXVWOUwFUbiLTtp6WuFJ4qcWVYeXsbUujT1l5A8aUS3M7aEG07uoeTVevF9eOcKqyb8kpvWObl",
-	"NqhyKyawk8MvfWT1lqc/ENs/zPsDHaajiYUFIHZxjd0nA/cpIIRbxu3wYuszuoNb0zLKoVS5bdjJylj0",
-	"sMYybg/Hb628A7MQwOsyxdyh3y5KO8SLTfJquifbFZqbX4mRBIsmESPPCc3z2sbpWH8vh3rbqOh6TY3F",
-	"8vRkBUb1Cr8aygVTBF4ADVZWhhg6T0jL4nrkdPajVDa1a45nilbZIS15L2noZIXlcRMQ7wCf+4w9KFxp",
-	"pS6Us+zr2soXy66zKboJdyn6g2OJbEPnwZmPSy4Ey85JTo1Vkrgmis0q7aKcg8kenn63IeUbukkrbsUz",
-	"r9S2EX+QQq0Mo8Ix1wTmq0oMlJyBtCT7c0IEu7FQAchtjPtW0otVk2mo/gar74cRejbfIUGwkVWw9YUG",
-	"t2E2mf/K8UeLy+9jattqWoOueW7IjazyzKPdAJ2B8pzgoqb6g8PBHXivNr+rkRK5vsRPMwoa0pwFTtfF",
-	"ILmIG3qHdBursnExjwDtB8pzCFKWMwIek9DAMWa1zUMKVl/XlqUDVvf49HQr8HUjwPH8W6lanbvdwcMW",
-	"m/R7W4GY61McUxqv+wbpoRiwTS6aF+PKT11oMebfxzEeQCUf9xaRGCIUjEvGaFmDPL56Z5sbkdrlHiN4",
-	"u/Ah9b3VL7g2UkW7I2DFPu0BUZc+vCXV6hSEjC1T6gF9tKymOU+JfcGXj+YpIwuZZxpzN7luZZ6P3Sfu",
-	"TY3xV+cQYwRmpHqIlAqS5pQXQ1aWPViNZFghcvjXK+MkuXVgbSpOri21uBTpqvoKQ2FPAHlINNCWtt7Q",
-	"pUuZPseMCfJCzBXTzlNAFBOZJWMLqsnbl1cHR5vmbYa3csXN3kV4iOeDt44PcSNcyjyfUoya2iaqthog",
-	"PF4nBKMLelusUGWJQ8AiGhmLzimyhvVNJ1rRudVKGF85VNliSx2j71bye2dx4VBrFnmFyvlaEr+ljXrF",
-	"gjbG0x0lsd1BFXDC+no5u7+FIFkgsGJUWCIJgvWjlqraz37nfJLVtoW1leXXZBNtaDIcpPA7yRpxVC9c",
-	"azecM548EkInhn/2EG5lCeiANcSbk6g22IFz+4M7qcCb5lvbve6CIQDi7i3/wqdz9Va5gySmeATgYPqF",
-	"XcuOSNOe8SVGmN7ymM/y+4rn5pALl4qs+R9WVGkq+LkkbGoFmhuesoMzogurJZ5CLb1j8vhHTo7J6Qkp",
-	"ZaYTgnHj5DtyTB7+DX56cpJgHxPy6JQck7/VH5yEQeAwZhh2Dl9ECWUnpKNPMuvHfcP3BzbkwGh8YCti",
-	"zerXyLiORFhT/HXFWPDO6oG6qVVY4xJ29z6W9qJZWtnlQV1YZ0uAmjq+vQo2sYBHfgArjmI7FS5mEfMX",
-	"SqYcA0CsvAbVe7EwTz47rPWBIALb15masgUXWVOWEFMgUEt/J8JMCEA+1OPs7dNJo4CgTFz3dGiK72IK",
-	"Na19bo0xLnknatUrEDe0zyAm84qqTFGe64SkEhSyOWj1dvqM07mQmuujd+KdwIiYyTEt+QRanbh+MrRV",
-	"reiM0KD2IqQBwvOEUIHZr1jUCHZgFuydCGpi8sxlDJZKXvOMqcT1pzHUNIqYqx+FlePxOtahKe/EZKiv",
-	"zsS3i/r9fathVJ3UDs0xyHRJWsnp46nMlgdEqndiGjaLwapirypXNtC1ISKTTr++ydnKtoAaQbCiMeB5",
-	"+3ssuiNQ/6w7I1Hy+PT06B3USeYpE1j6xzWBuyhpumCHp0cnwXV0mHzx5sUoGV3XVS5HJ0cP8TVZMkFL",
-	"PjobPTo6OXrk+nbANbLnf3z98BgdefDIVUdoNU8ZWXZ64d7p9JA7PTlZ0QxpuyZIQfOMSB8kxFnXeMh1",
-	"GprNIGzrczJ6fPJwaHi/3uNWTykgLVVRQHTJ6KrX2yjzrTewzJy/CQ9qtbaQWZWjCxxqKP4+qgH53g7u",
-	"oVtl3Byy69pgOQxiX/O9Y986+z2+s+aVY+zE+DlZ+6ITXeybsc6MdRn8gc6UjyLUPD5Q7S3eqsfi4Jrq",
-	"7KXIouJyQrQtJp4BoQZI0QwbRVkWwIvBVpWaC7CCR3o5rpTuVy1gymYSLClr5oaCKtvP/X6fd7Td5SBy",
-	"Ty+gdatlpbhbdz1P1l/PoB/l7W60/ejR+o+aroxtGgB7c6vuWDXJm3aRSaIZIzTPzzH7MXhoFowrFAge",
-	"tEgDZCK0CEPD9FeShe+b1/Z4sO2K+oP01685sewVu07tgvw6caABSdK03uz3eOAqNH2NW+TZEusCzeU1",
-	"7ANADxzA8Sf/78+Dh/Eja87iXo5isI1i/cI9363H6z/yjTo/fx6A/7acrd2w+vP7ted33OTO9Mxl20+X",
-	"jErnh2gjg0usZ/79N6E/yima38tsuTO0iBUf+NzWplxJ1L1h5nBZgQim/uYauzbAnYAHAD0EkJrX8t6g",
-	"x3bOvmqsTkaPH27AYnyDVfvB6en6D+pWvG2yCEnGIakD2742VlHzfmLXqiaHnPraSZz40BWwDGIBK6xk",
-	"tQlldIX2j0GHcwaIaFcnKJWPAjLwvIT8qu1C7YMCaoy4EHmr2rWVSZ0QSrC2PnQzsN8nxNfYxzFqfTnx",
-	"tfTweVA3ANRbauiUahayjaASfEt4D1R6+2mtVJd5NbdMXDGaHRFLZqFTet0u9GbBBIMmtWJZl4HKJKj0",
-	"Vl2vtVxSyjy30IZlvJgd/iIFc4159QdealKJut6ssiilca66s4Efh2aZ9lUSJq1GBwUVdM6yw+nyMJd4",
-	"jyfhbo86LRtRjAjr53MW0TCGGsE3O1jZDX6fUme/KcGggIJHY0GAW4G12JNsz9ZdvR3uEZKCbj9gYxU9",
-	"PuMsI6AMAHIBbsz5NROEi/Y532ru+yF3LeIy0FaDN2nHaNZqulyDd/yasxsyRiIOwm+kBntL+nKjdwiM",
-	"yyxbKfnW6Wf7FLbCivqDSNXPftmt+HvZG99RzTDmBaA/ZRbWGI1DxkiRUCAO2lW3wV8DEUSvqCxTT/+0",
-	"qYm8lcwUGMp+ZssRkoLdC0Dd8vsbCT8Pdz19DEua8+tc/peycTh/DQRgew3ZfvH39V88lWKWc/TI7FlC",
-	"SkZPNtlD2K49ftsI9dVsxz0CVhfVxB7i3MDtg9JNgehhICIGTATn4QUEaecDK+0FTtWyNK74Tf9KRkji",
-	"8Sf3r8/Ijeoc3vad/VWo3q3toH6EmzVf2RV95Wi3rWC+HZ62UKKBS4AUQrZiyLgOSe9KjheS3CFTwuCx",
-	"ndwHxXobdjf4UxgR2nwsIrq6duROcE0D8IYcYkuTdGhuQBf10Hm+Yvs8ylds8BRBNNuJGPKPhQylPa6T",
-	"0JzZuDFDXK/9fG1aVkcPrxTv3tQv7dNi0dSPGpTu0Hm9EwjaA/F+WJ/yC7ogOCi9n7xVERCqyFnotgvm",
-	"hWD2AI2C+fgTDrySY1wyzYyvNLCeV8D7R18vxe/wdFMpqL+NueCuDLk7gaCj6krCHUB5WxkYAdsYDasI",
-	"0l+14L8HC2G/lNV9GwhdkbU4qXJnQ0GeEvIGsl7+cmLIPdoHr264SRcN1svZLLGoD84mqDBgRRhI32hR",
-	"HGcl46ZVUWzDm9GlP8vDphZ/GY3Zn/gafxOMcQjLHI4h/IjmJJNpBYruwRH5h10eFhhNwqydprSqxdEl",
-	"GQPFxLz4gyMywWqOMAtErLmq/IKwVuGOJZlRnutzn+0yqzNgrOBupXyWkWllSCah7oL9GTmj3WnfvgZ2",
-	"2hY729flDspOfpGrjQVBB+73jENKs/5mwK8v6PNrmlfUMOJvgDfhQ80oYdXTrGZTiSWNvmwMdosYU7F0",
-	"AtnmF7JdwiZquP/BBW1hPBIeLhaJIdzelQLcDfayuqtnb8WZvU8uB8RTC22oyHSrkFUd4eAJ01y6CrmO",
-	"NDV06YhgMiZevdoP0L9iP9a8s18wbu9I359ySBaHyl/3KTPd0RTyW1O8irtuJ/V5h3GMsC9LPN3xYPIJ",
-	"ejvs8d6CdVjWf/xJVWKlvx1zAvd2vJA6Gz9KVYmvm4zd8eQv0NWkuRRczDG3yKsp2rDygYZYTZYQwwtL",
-	"1eHQIeyyw3aDs67ddbcQoC8r8eJZ27/f4MjxmvC5K5AlNsIWwz4aHO4QJZA1ttl+fFNvBCJnZKIqMakD",
-	"vMYZNRRFnctKWDL6n1evfzn4SyPUDzLP5Q2hgEpUu16qh1AiDMFyjsgVQIqkVCnuqvDdLGQO9y4h8BGI",
-	"btzUHtjE9RfjhjCR6S+Ag4oZFUnB2nzYYf+LqdOfd+B4aWH/6b5p5X9BDaM66fB/tEX5zlcIUhcJJVj6",
-	"By+ShauPsAfCjJ5B9w7eAqwHNnQLAmz2PacGjXJv4Y37CD+OxMe6PArIcYUaeCnWY9EuVpZ9NEOxsnUZ",
-	"pFiIcKRg/V7DFXwK2srwWBcvIxXmgbT9yfceDfC26+tvyu31xDsIdG2ExRbeud5ig75mTEN0tYW/Sjdz",
-	"kCx5zx5mTDns4wyuJts6sCT55n/ee4QeHI3Tks/b9wf7wkCaob02sVvSJc3Hn+x/Vprxn8Hz212gGYZx",
-	"RYhfxP6PE/313MQPNzjsN4r5Ei2u4Xn73BE47tx9w3VlJViqNZ+7kJ1xkx4wQCWHNN/4AX/FMXpDxKsu",
-	"6/otJG/nLvGA125FB+xRNZ4qwJp+fAkkhO+AzOyHQbt89Xu2gQ/hOK4m+8rR7OslrfcdVU/FnDWWbVeD",
-	"wLXHViQ427UEfICBH3er1A3qW88Hq5rtQ+3aJwMIdrJBbmCw7S+pA90t6uCiRqH2dsDM5T2s3pDu6gFg",
-	"HI29BCnPGcHCvcPmrBYm3ZXWr1DJ2s0mvkrNLFjil1HQWjU+B/U0VANE0Fgvz+UN1ofggmigf5qMJ+WC",
-	"ajYhplJCk0tGM6yX8ZeLH9632e0+mcdFlmE8QRMYWkv/zYkHXOOcaP4HF3PACbz/XK/Nmehc+k24zPGn",
-	"4K8NNMj2ff8fqg52YsgKec06p3veOVpwgl0zhbl0VtPgEBqMwM4GBYYeGR9S/Faey8l9kbK3EJ3gX3EB",
-	"Q4i/la4N/tqQBVXZnySCeGecNIlGHLPOwd0m6rhfB3Gdhva8N+seue6X0brWoKpTvs4DChvnuN8iDW/P",
-	"9i6Z5n90aeMD7eA9XRLDmbLKUyGFWeRLMq2yOVsTbrshl3N5xGvdVq/ce1+qdo5r57MZUof1NAcr30DJ",
-	"vk1HxKKAe1XxEMLrtTt3Yi3FzkLHXlHx51LxLrsmXagRh7nqVoqDTHaQCuaYCj+oyO3GWhfV4C6yrLkA",
-	"X6v2hqv7Moqbg0wMabPsL5q1+VfSun7kVjDHGoRQRhAuG6HoceHCx4jf2mDnSNbxJ/zHmkwaqyi0btwm",
-	"6TT2o29ZlxGFy/GLB86Bdjen2dCRnNwDMbFaE+7lT6IS3Z0nJZ8GYfBAE575eJ22slQ0pzSkJ60rX7+J",
-	"7+pVOM1+GNqX0YmGcdD7or6xp/v3KG1HyIZ40UbZsxa9v64M2sRl9sFcTNc5mOj8/xKy+0/yxoWpuTwF",
-	"VQkdSgutNIdhyf0OaaGB8L7utDdP4vVHv7yF5PGnMcN2c/72lrrbYma7SfPtnNC3VF+8ejPX9DogCd+s",
-	"cbfgN6/rK+ET7CxkpYhSte1zs/rkaaOUwktGsyZUPUwp1GR8M8eBPnynj7g8vn5I83JBTw8wmr2uYQ8N",
-	"zoNctLoUS0CwWyWxIGewLsoC/Kdu/d4kMS5kDoangoyFxGr3UGG/Hrtkqm5ld3BELmINx9t1KpvwdN5k",
-	"sIwntOSThNj/HP5H9vfZ4ccPp+Xp5OCIQEMHTVJLyOrqlzU0z8kEmoRMiDayhNrUE+hNMUlIgV22rqE/",
-	"ocg6FYknXFiMsWyiroHva4fhEpWDfQqFNYU0ZMqwvGG0QGBDs5qswL4tKRa1v+C+ZbsVfepCjYMltX1r",
-	"yW2rgw9NHuDE0KRt78yuJm439R+a27eLv9u0FwZRAmYuqFgSQJ2hWQGNWpO6GhiuZnpBP/KiKurWLAUX",
-	"7s9+b+29GpU7OIcUY1Uk6QPd3J+vPdf8fiub/SOkpfX1n1GeO1d1VO5tp/fWonxN7cDfHXZS/DJCsk9n",
-	"WqUSXdUv7RFbw5aDAzja1Kz9E8Sz7SCR2GGUb22zj8zMjcPYrjxzuZsTpEd9sRZzEPrhCytj4WooDULG",
-	"NE2Z1gmcexLt5psQxXJGNUs6YYNOlPMFIA7g8mH6q2XfdtYzcnpy0tQ4trw2v2aZ78Vrv2i18F36DrLQ",
-	"gAeqTkAOd2f5c3492IfCN+eNsBLXGKzbp3lfTqR2W/t7VnnaHa4jt/+ZAhvDeX1a5IZqd4Coft9DQu4F",
-	"dC9i2bmLgkA8qYQVLWvH1jd/11+wrKlPRatZN9ZbCWhQO1mYQLqxrouXB5UggkZVnR5YRDGMVvUvQJ2M",
-	"jdKOu6z8+JP718oKIA093/u1hjo0a5j6X5yVex23Dl7PqTZou6EiS0BCbIUFNi3N9VKkLpg9Idhi3EW6",
-	"I27tXBCIR+HpAF/uUvdzjXPpqjXNnrjcNq6lb3zlG1/ZD1955tqK15LomBd07nuQH0vVkm0LpuYsA6M9",
-	"ZkNXSlm9UQqmD4hZKFnNF4QSwW4Qe6yIK4uCm1vVshhmKsfKNWK/RcGWeyQy8YIwbum7Umb2K4z7jvff",
-	"CNU3QvUlBWAkI1gy5waaDgnCqMo5U0RXacpY5srqZEDTuvVzzn0zICvMgOsq5x8YtPxB4nd3qgQj//ko",
-	"0tVSpPci89iJ7puQBFODTgTVHvp0xeEGR1mXi/k5eFNazqGZVFhWV8m5Ylp/C8P5yomGPXTwnIZGbtcH",
-	"HI9UyBsyXsgbUlBR0TxfwvGzrO2J1FW6wPKtMgO3pDPyZa5F6HqxBnWmP1Ypwz/BK/vUhd0MMfTPwUIY",
-	"dmQfnf3+PoTlS37NBNP6nFChb9ARyXNXLlbJlGntSn4HQIAGcA4EBTOKp8Me5tclE6QSuR0I+7OAagra",
-	"6uTw0H1+CE3FJ+eYbaBTRUu7Fs0gTxOL2oZ9zqPFZl+5pWxWT7LMKRdbFpJ8o2TBzIJVWNiMsI/Q6h2k",
-	"k9sX9Bo4mmAyByUyrm3GWLUWJPGcgtAIen4AkoPBE3PdxY+WtMhXYa49uYs3L65Klm6Hvm7guFHGjepL",
-	"h69Gz7cLroNXB3ZkSfryj0EUnGCx81bb+YyVTGQAOERF+WFCHCMAY/sReQOmNoh1kMKSEFkwMmPUQNVx",
-	"wawo4tv7u3ziAAxQCM8qNExhPfT6Xbt7rLSZ1I6/B5rcsOlCyg94pnVERO2gwwGazo/gKNSWOi0Pwvrn",
-	"RkqIqJhkbK5oxrIz8q46OXmU3iyW8A82SWCCgn5wnTyxlIH/YOKbUBb0Axdzd2crATCOXrtLRjNuaciX",
-	"IXKXuLCGrex5vl+kARlieU48Ymm6BMLZRiwoWL8avz3szl2USfA5Qt7iGcSzAMrUVDp+FdoTfRohxbRz",
-	"WikRcQ5F10rlo7PRMaiZbpxPXi7F8azU6p74hjHBMwyIDR60MgOD574JUPAs6GEaPPXMNXiGPbjDB65f",
-	"/+f3n/9/AAAA//8=",
+	"7H1rc9w2luhfQfXdKrfuUg/L9mxG+nCvYjuJN3GslexM3Yq91WgS3Y0VCXAAUHLH5f9+C+cAJEiC/ZDU",
+	"spPxfJhYbBKPg4PzfnwapbIopWDC6NHJp1FJFS2YYQr++j6vWKm4ML/SgtkHXIxORiU1i1EyEvBsNPXv",
+	"jJKRYv+suGLZ6MSoiiUjnS5YQe2H/6bYbHQy+l+HzXSH+Ks+hME/f05GzyulpbKvZ0ynipeGSzvh2wUj",
+	"E8E+GnxhQuSMmAUjpWLXXFaalHTODkYJLu+fFVPLZn0pDhoupqAff2Fibhajk2ePj5ORWZb2TW0UF3NY",
+	"yauMFaU0TKTLn9myv6ILZhRnmtxws4ClaFowcsWWhIqMTGW2JIqVOV3CjzOutCGK6VIKzchMKnL8lCxk",
+	"pXS96gWjGVPNsoMV7NslDKz/+NmzZFRw4f9+HN3N7DU16aK/jTciXxKaGsIRoHL6Pyw1jzRJK6WYMOTl",
+	"Wzonhf2YrVjqbB/HD9fYX8UvvOCmv4ZzOmdE8z8GDzCH78KxMzajVW5GJ8+OEgsMXlSF/eMIQIF/NYDg",
+	"wrA5U7CGc5nzdLkCm0t44e6ofFGJVy8G5lCVWDnBTKqCmtHJqKp4Nood6FtGixWbMIwWd93CZ/s9IiyS",
+	"AppdsH9WTMMRplIYJuCftCxznlJ7moelktOcFf/+P9oe7acNZzzHr3DSNnK8prmFBsuIwsnJWC+FoR8T",
+	"UlMqYuGj9w5GloJIMct5+qBr9HMG1MBfH22oYWRMSVbhAhixR5TASznVhtCs4ALX/oNUU55lTDzk4i1p",
+	"TWmeM/VIEyVzRjLJNBHSEJrn8oaYBdewvFfimuY8e8jF/YPl+b47/2llCMclnJIJU0oqPQFoasJouiAz",
+	"zvIMVvqrND/ISjzoUn+VRFfpwlHQhEgFMLzmmk9zRoxEvABIwyLPFUulyLj9/gfKc/agy/Ukm2Q8g4UC",
+	"jW/hriX9sNK3Uv5C1Zw9NFoCF+Wa5HZyRcyCCmS1TF0zRWiastIgbr4TtDILqfgf7KFPXSoypRlJFcuY",
+	"MJzm9YquKc/pNH9QuH3PlFmQnKZXmtwsqIHrSwRjmQYyxEomMitT2HVTopkxXMz3TskkY4byfEI0XeKn",
+	"B8Bp3Jx2SWepneQFm3HBcbouKz8j39uZDXD0lM5mMs/gpOzv9gAN3ABNpGAElypLpgAWlvuXyv5pOHKc",
+	"1tg9gSIZZWp5UYlzzwbiYmM9/iNNplLmjAoC8kXIP2BhC2aBxq6ZWpoFF3OQ5NIFFXOkh/bZqYVZs7FM",
+	"LYmqhNuUCadDXsCNBTHcflWxA3I21fZq3SyY6Ly+oHYSgczCDWvsa9KKaED2qGE4CRdlZfYO+pJBMmIf",
+	"aVHmCD9uWKHX4RIe6kv8zI7ghqRK0aX9Gym+G9eK+/bYTqyEcZIqRg2LLQNWCMieIYWj+XlwtiiOtA/r",
+	"Py/f/EouYVVevEe8eaRxw8F+kcjaiQpmFhJXKKzU9/vox5dvR8no/M0l/Ocd/P/Z2+c/jZLRi5e/vHz7",
+	"cvQhsuD6IF5lUVyTlbnXHeF40S2BKLcWl+1bp2TyyTLAzxOi2byw50qosupGnrOMzJQsEHTIGzWughrg",
+	"mlH00XTG1szdvRIJ0XLVreCGUE0oUYzm8NjKF8Hk7lLC7FVZSmX0C7jYwTkE79xIdaVLmrIfeB4hE7hW",
+	"AC5uGje8kHb7M/sJGX+ysEuII8mf94KTITeK21vGhWPYhuqrR5rUs5JxJTIgGe4akomx7MmcU7OYJMRp",
+	"JvB7/RFIVtLsJaD5UZJTS3XKappzvSDasNJSiLLSi4OotN/I8b+PQCEIt9zG3fpGJF4lwKtYY3BAInoA",
+	"/xDBxjZ9OPm0JY1mzYddVmFYUVpIIAAqbUlucxKJxZr/d/b6l/UgaUPDzzi8mV846jDtndTUcguyGfDC",
+	"HuXsnhuMGl1UWVpc7q8okBl6cI0TiQuWU8Ova3FTsVJqbqRaOhQk4xcyvWLK3oSEHMy5WVTTQ4uos1ze",
+	"6EMg7gdLWuQJSamhuZzvczGT8Ghv/VE4nPMrX7Fd3d/vjG/FuBzY1gEeR42uRM3lcy+C95dTMK0pSr09",
+	"8OODT2ugAb8m9UBDa3jBylwuC3fU3ftlf2PZmWkZBqwssG94EWe+WetdLszfno761hBLGrjh1LDs+2V0",
+	"l4pZ9SV6s2NUqX49CZc9tOs3nmrFEEFwvdhy0+29dIlNpZlyqrdUZEIrIwv79iTKBlcdfbmgOkLPLioh",
+	"gBteVmnKWMayhKBal5CXVlm1875lquCCWpE7Ou8KgCcjbagy2wClezdh4eE40aOpMm5eXkeRESlzf+//",
+	"sCz2hmqSScGAcE/eV0dHT1IcFv7NDvDRNVNTfDAhY3YwPyATK0seoCw5iUu1NDVoFu7rAKC1rJPLervs",
+	"XJG4nQ3Bx7QZkAkV02CEbGRPbc9e66iEiWLCAPB4Az9LuwPAHJYUSIMeAA2Y+qIkiqN58BaYgsDANxH0",
+	"iT/7eh/19kMorUaoe+G7DXpGdJXGRbAByRpkyLXTY3txJ6diXjnK4ZFCyMwCci6jaCGcFTfC4b0j5rI2",
+	"CtxJ92gGjKsdSmZVOihSw3sadGIUoynYYXjKcHyuSe0IInNmNBlrWTBncSBSBPMDJtfHPcBcm1PVslIp",
+	"i90cphhsrZk5lQXToPkkZDKteG64mCRkgqrJhIz39+uX9X7G1R7wgzk3/xfpUyqLgpuaQrVet+LUwC3k",
+	"Jt9AIIDD9m93xfgad4KziKBBDY+VqHsfd625B7cXbr+vsjkzZ4qbRcEMT/un+JO8IZRM4T0yZSktGKHk",
+	"n5U0NEEjypuSiedSm0e6Vq9KxVOmSSVyprXV5GZ8XimW9Y1IaVk9l4r9JCvVpoaymuYBKRRVMUWpyH2h",
+	"N3/9tRToI9zgdXD6nTP1WgqU4Df4pmCFVMsf+fdbvb/NqhQtfuTfbwEkq7O1MWnNNe5gTHgsrem7EAoA",
+	"3N5YcFAhhPzShpHx1Wrb1IzmmkWw6HJB1YBtpKTKeCrrEFmXTBhL9Z6fvyNj1MW0IdNqqQkudu8Ure01",
+	"7tbIDdbBnM0MkWgiYh/TvNL8mr32rk4k+c1z7/TE5/3zq32kjwMP6VHkXMHXemHl8v5WwX+r0ZpTVLnh",
+	"ZQ7E3/F/vfmGVi0w7sMNkNuiRR4R8gEtSMkUgVfA1mKhb1kWgrxeaUK4cAEEloHlXDc+73TZBvnmoD3C",
+	"/62EcOca+M3EsPU56t8vheFmudrW7lR1wuBdMp76Xw64PLx+TPNyQR/v9YkjLflvTA1qHFdctE2rSlbl",
+	"KBm90+D9v1xqw4pRMnrueccoGV2wHnsK9SpDM2rWOjhaW3/tP7Jkp2TplsJ+B+LBlt0Gg2W5Cdaexn1w",
+	"1/bx3p7DxmHV192EkAb0bT0MwGEq3sy3XgSesvyOc+RcXG0NyV+4uIoqBUMSNviOS5oOmHjofCsGt60Q",
+	"2My+4lRhT72zHJooGVUqX78A+1J0zrzSzo/W4X6gm29ljhkEOjpvN4aSez0J1rBi6fdyLx0U7nAjcYQL",
+	"O0dcZ6GCMHHNlRRWtSeqEprsk4njlxMyBt/oI03kjSApDreHHlvF5tz+yTL/wyON/hxyntOUiznhGnhf",
+	"mVNjDwtDTEDpC+LGnh61wsaOwaRsmLKL/O/f6f4fH8a/79P9P472//7hf//u/rH3f/4tdtj1hnFp28pW",
+	"9IWjWJ24sJevvVD1/AzdOJrPBcvg0dn5KxcIYDm3HW0G8TWdbf7t2bMnf4ssOc05E+Z5893wGvDVcI5T",
+	"1Evwh5/Z0n5rRQptGM3smikx8oqJTdaSjMDl9EZYkcYysHpxbuBOvN/Gg/gbuD7UK7yUfeG2BeiFMaU+",
+	"OTwk7y5+6ezu+OjpdzHN2AIiJr1MGVVMIaCcwQsg560KNE1lJQyZykpkxEiP7vs+Yuo2sF1JZGJ3+WVz",
+	"TSM8tSxzvh1dTBsauwERsiTkc3Ib+pspPjMXrKR2q2dRsyMTxEeLaEPKyhArNhItC4bxD+jozSzdyVjO",
+	"DMu82Ox20RblVy1nlUH9lvx5wA5/zkRmF18Jw3NYbD0MaAJWg6mNWZYU4xkm5ILRbEnozDDlLfd4zSlx",
+	"qwe9wInCbhoQeGlmtVEXwxUTe8GYse7IA0z7L3h/lXG3KjN6F1+AN0RhnGgD6AZBk9pfgKsPsTCcf82l",
+	"QZU7IlIECvUG5oa2WrqJCaTREte+PaCTJc0iWwtYs+PnGBSzHQ+c1mBaaZAL7Be3pSWbsIVgN55DGL5+",
+	"orc8Ak2Ybw3I7kNsCwn1zjwDXcB0QvGPupH4txepetSgz3xaNtX1aBPYYD8nGyJc/yJ/TkYLqrKt1Lu+",
+	"TOGNBLA1K1ZQlZEczUtjqkMeAzEMysCzgkiR1iR7L+rG2BxRk1Gl2V128s4yBTKwXG5OCcVov4YVASkl",
+	"7CPXJuaE6eAhAHoNGr4DQryW2hRchE8ffzn6sxUh6e38B87yDNzpMd+cdwUP+9LiIq6lUV7VcCHmQXSo",
+	"VAQTXqKen1JyER0YPHDu1yaezGcxTGW23CSyCbYUw4GfGM3RgdBhrBDGejfzizbUVBFH4EReTdCY24qS",
+	"1TdMaYggniuasWxCxtrwPCfHR0d7+D51NnKRL0HAJDNGTaUYhiY3KQfjMzWX5PmLhPy8vGZKyIRQ8iM3",
+	"RLFCGraXwFmBHDrBnU5OyaRqYq0nZPzs6ImbFcXbFExfqMOEIpy8AhccrtnKNEHE9od1J+NAFDuZ15FQ",
+	"LlqZxeteqGptph0lI8mz1KkiPGX7qDbFhMmM6zKndQpT7/e5klW5peXKmwrOrGoVj7vUFW6whxTvNFPe",
+	"8KzYLCFvXr14TtzrGG3jNnWCHlZ7gs6/OhjRsDnff8tocSE3iAPzG+jutoaYnzl+piAq3odlbMPQE297",
+	"X7X3S9zSz/bVVYqUkvlama+G4a5UDtwmKhzO7u60EFjeNvoFnsatBO07gDUaUjZuMB/zf6gmE/vLiTPm",
+	"Hf4PFWwC98DS/1fZ+SPtb4cz6QH+kfEE/lt/V8f9dL7Ft+2iujaQ42dPVgmg//3+vf7w71Fpc3ME6Rxq",
+	"5CCHD+w+xHx3EXcm4eP4G0pV7Y3cGoiDYPt1APNe/Hq5//jx8RMCvpaE6IVUhjAhq/kCIskVm/GPgeED",
+	"/rVDA3Cdg/Mb5qk439AWwGunnd/evReME4NoZKEXdRTfPa0oGdV5kl022lksvpesXTSmJPeZDzVsLtVy",
+	"vaoS+b2QWStKTc5mo2REqwxSrZmYySEn7iCbkddMKZ5FQ8gYLUj9Oxm37Yj7NzxDLzxIiO3wsJWJcACZ",
+	"N27cqGQTSv7rh2qSyeCoCpZxOghCncoycj8hbHNyQux/mjuoXTBTydS+aUHjlEwcHCYnaJ68EcF3zjbu",
+	"2IKVgGXzbSjPOt7qtbLY0Wkrt7toAv9ZLm/ABZ7xyn6+4HMIulHc8JTm8WHWBuRZ7Api8cJl+tz90NQI",
+	"S/9wb3F19cUIdtyNtgsP1x+luxUrI+wQT55b3aN/I51hOR7kVlCxrE3PNxZSoMFg0Fo/OL+k2pkn+sL4",
+	"NZd548vf4qr85j9cKy676ZN6T61Z10DmNiFWBRV8xnQMemeQCES0UXBxZuTnasqUYIbVtvwOc3t2/PT4",
+	"u+/WFMboeBg6mb0185xJVR9bnT0HuZpdH9STFfHZGxWNaJmha3gMA/s+JCrHXW7v7u4Q4X4eza05TYt4",
+	"bxGHEVdhusk5SC5hdcPbWpFdfEawVggkY7q3YknMrlTJNjsYZLHXNK/YHcIuHaHEYZJ6ccP7v8QE8Vtd",
+	"6Ps59zbQf7Mr13VIe+8AHLfEKAm1dKIw03unRBbcGJaRK8ZKtNm67bfEjdX6VF+Moh9f4afPUJ52fz1e",
+	"cxBr0K6h073r5DXYrXys3bO4k5y3xi9bS6uRhJnVApWq8qEIW3/Q17XcTsZQ9SPnU0XtQcMbkEYvBYtH",
+	"6Yfiz21Fjbo+kBc2AgnDSQ+wja6Rw59OGwobYIAlrNec3fQxYbpsNIONSH095nNZxd1k0+VbRzzvaUAu",
+	"7Gc5W6VNr3W0OA+CJuMmRIprEgRJ7ZGbhdSs9r5QxUjBtYaMPJC7bxbLuL9IGho6DcJiUS12Ae/VEEoa",
+	"6Lc2ucGBXsAaY8fZCTa5tzPdAZpcokk3Fn+hfAgPxoOzojRLqIwG8TyaKOf8AyouZB3wMy5oxsjU3mGR",
+	"Yaq8y+XeXCH8CyDkdtIbIhPLVgj2AY63d/HymqklqaV6FG5drTdXti7vpIsF+olRlbCKVhaLxFesGVdj",
+	"5Z4J+HcnscoPg1etvmENwiWde+IBFi5o/Y10BXT6Wbw/PCd/f/rsP4grzEPQA6djct2gtxFrU218hIFP",
+	"M4qv2lAxwGtX56c2brzI6Q2GEA+ktneVzg4qoRyRIRvmzGlK2siydAGbdf02K5LlfL4w29p5NldeXeJ9",
+	"zaKHnXX9+9M3szVu7r5g0g/Hrd3+loAFFCFerqdN8Qe9QP0oexR7ojYYs3AFSpxMxLHekpzVy3Ffx6uw",
+	"7CJWr2ZAfQi2Bbja2eH8v43k561ioWvXFy+DME/CzUBS/Rqp06HANk68fur3zFKDZHRDFRQhgesck6q9",
+	"jBsNjI9yVAskq6w+0jWrdPlkwEbJlOVSzDUxMkHY2MPuFNnZVAYeTibfTjj26BlkiTcCsNO8WYuKhzGI",
+	"oeQcvbTO0+Jhb8VjsCOyjLtsdXDtxuDvCgsNFTboB+xCPnD8VH7k5k2pCb6Ch1IJYsWYKOhv4SxmPtSl",
+	"98utamRsVfVgsCxIgKl3L1IRsil/nv+sWAVsXGFRDahU5KpqjBK4agORtv201JXCUyUuDStvb0MKfdq6",
+	"FlDqUgluZ22Ith3dw8mqfnH9OKcK66a81huWebkNqtyKCdzL4Zd1ZPWWpz8Q2z/M+wMdpqOJhQUg7uMa",
+	"u08G7lNACLeM2+HF1md0B7emZZRDqXLbsJOVsehhNXHcHo7fWnkHZiGA12WKuUO/XZR2iBeb5NV0T7Yr",
+	"NDe/EiMJFk0iRp4SmufexulYfy+HetuoaL+mxmJ5fLQCo3oljg3lgikCL4AGKytDDJ0npGVxPXA6+0Eq",
+	"m9o1hzNFq2yflryXNHS0wvK4CYjvAZ/7jD0o0WqlLpSzmmJqXWdTdBPuUvQHx2Lwhs6DMx+XXAiWnUJp",
+	"QG2syK7YrNIuyjmY7PHxdxtSvqGbtOJWvKiV2jbiD1KolWFUOOaawHxViYGSM5CWZH9OiGA3FioAuY1x",
+	"30p6sWoyDdXfYPX9MMKazXdIEGxkFWzropbbMJus/srxR4vLH2Jq22pag655bsiNrPKsRrsBOgOFaMFF",
+	"TfWVw8F78F5tflcjxaDrEj/NKGhIcxY47cuechE39A7pNlZl42IeAdoPlOcQpCxnBDwmoYFjzLzNQwrm",
+	"r2vL0gGre3p8vBX4uhHgeP6tVK3O3e7gYYtN1ntbgZjrUxxTGq/7BumhGLBNzpoX48qPL7QY8+/jGI+g",
+	"ko97i0gMEQrGJWO0rEEen9/Z5kakdrnHCN4u6pD63uoXXBupon1AsGKfrgHhSx/ekmp1CkLGlin1gD4K",
+	"FWVTYl+oC6XzlLnqtxBzxXUr83zsPnFvaoy/OoUYIzAj+SFSKkiaU14MWVl2YDWSYYXI4V8vjZPk1oG1",
+	"qTi5ttTiUqSr6isMhT0B5CHRQFvaekOXLmX6FDMmyCsxV0w7TwFRTGSWjC2oJm9/udygvqq7/uGtXHGz",
+	"7yM8pOaDt44PcSNcyDyfUoya2iaqthogPLVOCEYX9LZYocoSh4BFNDIWnVNkDevbq7Sic6uVML50qLLF",
+	"ljpG363k987iwqHWLPISlfO1JH5LG/WKBW2Mp/eUxHYHVcAJ6+vl7P4WgmSBwIpRYYkkCNaPWqq8n/3O",
+	"+SSrbQtreyisySba0GQ4SOHvJWvEUb1wrd1wznjySAidGP7ZQ7iVJaAD1hBvjqLaYAfO7Q/upAJvmm9t",
+	"93ofDAEQd2f5F3U6V2+V95DEFI8AHEy/sGu5J9K0Y3yJEaa3POaz/L7iudnnwqUia/6HFVWaCn4uCZta",
+	"geaGp2zvhOjCaonHUEvvkDz9kZNDcnxESpnphGDcOPmOHJLHf4Ofnh0l2LGHPDkmh+Rv/oOjMAgcxgzD",
+	"zuGLKKHshHREquRXLcYUGL6v2JADo/GBrYg186+RsY9EWFP8dcVY8M7qgbqpVVjjEnb3IZb2olla2eVB",
+	"XVhnS4CaOnUjIWzXAo/qAaw4io2DuJhFzF8omXIMALHyGlTvxcI8+Wzf6wNBBHZdZ2rKFlxkTVlCTIFA",
+	"Lf29CDMhAPlQj7O3TyeNAoIyse9e0hTfxRRq6n1ujTEueS+86hWIG7rOICbziqpMUZ7rhKQSFLI5aPV2",
+	"+ozTuZCa64P34r3AiJjJIS35BNqXuM5JtFWt6ITQoPYipAHC84RQgdmvWNQIdmAW7L0IamLyzGUMlkpe",
+	"84ypxHViMtQ0ipirH4WV4/E6+tCU92Iy1EFqUjdG+/1DqzWaT2rHjijTJWklp4+nMlvuEanei2nYFgmr",
+	"ir2uXNlA13CLTDqdKScnKxtgagTBihaYp+3vseiOQP3T9wCj5Onx8cF7qJPMUyaw9I9rd3hW0nTB9o8P",
+	"joLr6DD57PzVKBld+yqXo6ODx/iaLJmgJR+djJ4cHB08cQ1T4BrZ8z+8fnyIjjx45KojtNoEjSw7PXPv",
+	"dLolHh8drWj7tV27r6BrSaTjF+Ksa1/jemrNZhC29TkZPT16PDR8vd7DVvc0IC1VUUB0yeiy18Urq3ue",
+	"YJm5+iY88mptIbMqRxc41FD8feQB+cEOXkO3yrjZZ9feYDkM4rrme8e+dfJ7fGfNK4fYc/RzsvZFJ7rY",
+	"N2M9SH0Z/IEerE8i1Dw+kPcWb9VNdHBNPnspsqi4nBBtAItnQKgBUjTDlmiWBfBisCmr5gKs4JGupSul",
+	"+1ULmLKZBEvKmrmhoMr2c3/Y5R1tdzmI3NMzaFJsWSnu1l3Po/XXM+i8ersbbT96sv6jpv9omwbA3tyq",
+	"O1ZNct4uMkk0Y4Tm+SlmPwYPzYJxhQLBoxZpgEyEFmFomP5KsvB989oOD7ZdUX+Q/tZrTix7xf5q90F+",
+	"nTjQgCRpmsz2ezxwFZq+xi3ybIl1geZyD/sA0AMHcPip/vfnwcP4kTVn8SBHMdgw1L/wwHfr6fqP6pa0",
+	"nz8PwH9bztZuzf75w9rzO2xyZ3rmsu2nS0al80O0kcEl1rP6/fPQH+UUze9ltrw3tIgVH/jc1qZcSdSd",
+	"YeZwWYEIpv7mWhg3wJ2ABwA9BJCa1/LeoMd2zr5qrE5GTx9vwGLqVsL2g+Pj9R/4ptNtsghJxiGpA9u+",
+	"NlZRq/3ErlVNDjn13kmc1KErYBnEAlZYyWoTyugK7R+CDucMENGuTlAqHwVk4HkJeaftQu2DAmqMuBB5",
+	"q9q1lUmdEEqwtj50M7DfJ6SusY9jeH05qWvp4fOgbgCot9TQKdUsZBtBJfiW8B6o9PZTr1SXeTW3TFwx",
+	"mh0QS2ZfvqXzugvozYIJBu2YxdKXgcokqPRWXfdaLillnltowzJezfZ/lYK5FtT6ipeaVMLXm1UWpTTO",
+	"5Tsb1OPQLNN1lYRJq9FBQQWds2x/utzPJd7jSbjbg06vTBQjwvr5nEU0DJBAsQJcI4K2dtASRR9S6uw3",
+	"JRgUUPBoLAhwK7AWe5Lt2bqrt8M9QVLQ7XxtrKLHZ5xlBJQBQC7AjTm/ZoJw0T7nW839MOSuRVwG2mrw",
+	"Ju0YzVpNP3fwjl9zdkPGSMRB+I3UYG9JX270DoFxmWUrJV+ffrZLYSusqD+IVP3sl/sVfy964zuqGca8",
+	"APSnzMIao3HIGCkSCsRBY/Y2+D0QQfSKyjJ++udNTeStZKbAUPYzW46QFNy/ANQtv7+R8PP4vqePYUlz",
+	"fp3L/4tsHM5fAwHYXkO2X/x9/RfPpZjlHD0yO5aQktGzTfbwLihzGb9thNbVbMc9AuaLamK3fG7g9kHp",
+	"pkD0MBARAyaC0/ACgrRzxUp7gVO1LI0rftO/khGSePjJ/eszciOfw9u+s++E6t3aDupHuFnzlV3RV452",
+	"2wrm2+FpCyUauARIIWQrhozrkPSu5HghyR0yJQwe29FDUKy3YXeDP4URoc3HIqKr68ntBNc0AG/IIbY0",
+	"SYfmBnRRD53na7bLo3zNBk8RRLN7EUP+sZChtMd1EpozGzdmiOvez9emZT56eKV4d+5f2qXFoqkfNSjd",
+	"ofP6XiBoD6T2w9Ypv6ALgoOy9pO3KgJCFTkL3XbBvBDMNUCjYD78hAOv5BgXTDNTVxpYzyvg/YOvl+J3",
+	"eLqpFNTfxlxwV4bcnUDQUXUl4Q6gvK0MjIBtjIZVBOkvW/DfgYWwX8rqoQ2ErshanFS5s6EgTwl5A1kv",
+	"fzkx5AHtg5c33KSLBuvlbJZY1AdnE1QYsCIMpG+0KI6zknHTqii24c3o0p/lflOLv4zG7E/qGn8TjHEI",
+	"yxyOIfyI5iSTaQWK7t4B+YddHhYYTcKsnaa0qsXRJRkDxcS8+L0DMsFqjjALRKy5qvyCsFbhjiWZUZ7r",
+	"0zrbZeYzYKzgbqV8lpFpZUgmoe6C/Rk5o91p374GdtoWO9vV5Q7KTn6Rq40FQQfu94xDSrP+ZsD3F/Tl",
+	"Nc0rahipb0BtwoeaUcKqp5lnU4kljXXZGOwWMaZi6QSyzS9ku4RN1HD/gwvawngkPFwsEkO4vSsFuBvs",
+	"ZXVXz96KE3ufXA5ITS20oSLTrUJWPsKhJkxz6SrkOtLU0KUDgsmYePW8H6B/xX70vLNfMG7nSN+fckgW",
+	"h8pfDykz3dEU8ltTvIq7bif+vMM4RtiXJZ7ueDD5BL0d9nhvwTos6z/8pCqx0t+OOYE7O15InY0fparE",
+	"103G7njyZ+hq0lwKLuaYW1SrKdqw8pGGWE2WEMMLS9Xh0CHsssN2g7P27rpbCNAXlXj1ou3fb3DkcE34",
+	"3CXIEhthi2EfDQ63jxLIGttsP76pNwKRMzJRlZj4AK9xRg1FUeeiEpaM/uflm1/3/tII9YPMc3lDKKAS",
+	"1a6X6j6UCEOwnCJyBZAiKVWKuyp8NwuZw71LCHwEohs33gObuP5i3BAmMv0FcFAxoyIpWJsPO+x/MT79",
+	"+R4cLy3sP941rfwvqGHkkw7/pS3Kd75CkLpIKMHSP3iRLFzrCHsgzOgZdO/gLcB6YEO3IMDmuufUoFHu",
+	"LbzxEOHHkfhYl0cBOa5QAy/Feizaxcqyj2YoVtaXQYqFCEcK1u80XKFOQVsZHuviZaTCPJC2P/nBowHe",
+	"dn39Tbm9nngHga6NsNjCO9dbbNDXjGmIrrbwV+lmDpIlH9jDjCmHfZzB1WRbB5Yk3/zPO4/Qg6NxWvJp",
+	"+/5gXxhIM7TXJnZLuqT58JP9z0oz/gt4frsLNMMwrgjxi9j/caK/npv48QaHfa5YXaLFNTxvnzsCx517",
+	"3XBdWQmWas3nLmRn3KQHDFDJIc03fsBfcYzeEPHyZV2/heTdu0s84LVb0QF7VI2nCrCmH18CCeH3QGZ2",
+	"w6BdvvoD28CHcBxXk33laPb1ktaHjqqnYs4ay7arQeDaYysSnO1aAj7AwA9pWe7PeH4ba0H7dg4YDETG",
+	"1FlZ/gBT7OaatSuIPvBNq/c26GqCOJS/2P152DjIGo5Q9AAO+5EOiwsE1QcI1Dx2lQjHL2R6xZT9NiHP",
+	"X5Ebqa5mubxBy4RiOaMajHoKOrVCJGXio8z3uZjJgyUt8r2kUwWhdkf5yoJUY/oKc7iYeMdSkL/bJBCx",
+	"jxxqe/iUDSGxc/ttbCT+HnerTQ7aTV4OVifchflkl4JcsJMNcnyDbX9JW8bdoofOPCtobwfM1XWkRO0Q",
+	"c3U9MB7OMrOU54xgAe5hs3QLk+4qs60wrbSbxnyVFpZgiV/G0NKq1Ttob0F1XgQNMvNc3iAN5IJokGM0",
+	"GU/KBdVsQkylhCYXjGZY9+Yvlwewa/P5QwqBZ1mGcUFNgLfX4psTD6S/U6L5H5abWJzA+8/12tynzqXf",
+	"hMscfgr+2sAS1L7v/6JmnU4saCGvWed0TztHC87sa6YwJ5ZwcDVyTRDY2aDg3yPjQwacledy9FCk7C1E",
+	"GdWvuMA/xN9Ke8edNmRBVfYnyQS4N06aRDMHWOfgbpM90K9nus7S8rI36w657pexnqxBVWdEOQ0obJzj",
+	"fosYvj3bu2Ca/9GljY+0g/d0SQxnyqpXhRRmkS/JtMrmbE3Y/IZcztUDWOt+fu3e+1I1sFxbrg2tJEFd",
+	"3MEKVlB6c9MRsbjnTlU8hPB67c6dWEuxs9CxV1T8uVS8i65rBmo9Ys0JK8VBRQqQCuZY0mJQkbsfq3tU",
+	"gzvLsuYCfK3aG67uyyhuDjIxpM2yv2j29V9J6/qRW8Eca4lCOVC4bISi55SLOtfj1oZ3R7IOP+E/1mTE",
+	"WUWhdeM2SYuzH33Lno4oXI5fPHKO8Ls5v4eO5OgBiInVmnAvfxKV6O48Kfk0CINHmvCsjrtrK0tFc0pD",
+	"etK6NhSb+KBfh9PshqF9GZ1oGAdrn/I39vTwnuHtCNkQL9ooC96i99eVCZ+4DF2Yi2mfS41BPF9Cdv9J",
+	"3rhwU5dvpCqhQ2mhla40LLnfIb07EN7Xnfbmyfj10S9vIXn8acyw3dzdnaXgt5jZ/aTrd07oW8o+Xr2Z",
+	"a14fkIRv1rhb8Js3/krUibIWslJEqdr2OZZ98rRRavAFo0FARpgarMn4Zo4DXX2nD7g8vH5M83JBj/cw",
+	"9sP3orhR3LAgp9SXVAoIdqu0HeT++uJKwH8gaMRKnnUy8kLmYHgqyFhI7FoBnTL82CVTPnBk74CcEeUK",
+	"hoaZDK16s02aCW8y0cYTWvJJQux/9v8j+/ts/+PVcXk82Tsg0JhFk9QSMl/F1kPzlEyg2c+EaCNLqDE/",
+	"gR4zk4QU2C3vGvqMiqxTWXzChcUYyyZ8L4u6BiAuUTnYp1AgV0hDpgzLlEYLfTY0q8nu7duSYtk3C66D",
+	"QCAPPz1YGr9uEbttlf+hyQOcGJq07Z25r4l9pR5fCig+d+k5wd2mPTOIEjBzQcWSAOoMzQpo1JrU1bJx",
+	"vQ8K+pEXVeFbLBVcuD/7PfJ3alTu4BxSjFUR4Y90c3++9poRDxuZ94+QlvrrP6M8d67qqNzbTtP3oryn",
+	"duDvDjuifhkhuQ65W6USXfqXdoitYevQARxtak//CeLZ7qEggMOoukXVLjKsNw5ju6yZy92cID3qizXV",
+	"g9CPukA6FqCHEj9kTNOUaZ3AuSfRrtyJj3RNOmGDTpSrC7nsweXDqFQflHpCjo+Omlrlltfm1yxrIl9F",
+	"1m7Fvaw7QUMjLageA7UYOsuf8+vBfjJ1k+0IK3EN/rr91nflRPqiweXtTvWR2/9CgY3htA4hvqHaHSCq",
+	"3w+QWH8GXchYduqiIBBPKmFFS+/Y+ubv+guWJ65TSj3rxrpJAQ1qB7STSwzNp72KLkHDuU4vO6IYRqs2",
+	"IfeV2DI03r9y+Mn9a2Uln4ae7/xaQz2pNUz9L87Kax3XB6/nVBu03VCRJSAhtsICXRcMy/6XInXB7AlZ",
+	"MJpDl0LLmRC37l0QiEfh6QBf7lK/d41z6bI1zY643DaupW985Rtf2Q1fecHKXC4J9ZLomBd0zoihc3u/",
+	"D6VqybYFU3OWgdEeqxpUSlm9UQqm9+rULkoEu0HssSKuLApu7pRv1Wcq7VTKNeyllRL5L5Sa+LD8xe4y",
+	"nib4SLuMwhk2+/XGB+2i64W82bFauVtusgXaKpnn0LbpLhnAO+eN8fRit/T70sF3q0P61X7jr9/46xfV",
+	"25D7YcW2G+h5JwijKudMEV2lKWOZq+qWASvulm87rXvRWRkcSGbOrxh0nEOefXdmCiP/+SjS5VKkDyKq",
+	"24kempAEU4MqD8WG+nTF4QZHFY2L+Sk4AVs+Tct2oaq7knPFtP4WPfaVEw176ODwD30zkJrgjxREpoW8",
+	"IQUVFc3zJRw/y9oOdF2lC6weLjPwpjvbdOY6VK+XxlHV/2OVkP0TvLJL2drNEEP/HAzbAD2WVoqb5ejk",
+	"9w8hLH/h10wwrU8JFfoG/ec8d9XKlUyZ1q7jRAAE6D/qQFAwo3g6HBjxpmSCVCK3A2F7MLCogJFlsr/v",
+	"Pt838oqJySkmyehU0dKuRTNIL8aa6lNGlVWs7JvRWuev3VI2K2dc5pSLLesYnytZMLNgFdbVJOwjCPEg",
+	"ndy+nuTA0QSTOSiRsXd1YNF0UCBzCkIjmKcCkOwNnpgsmaAlh3IiqzDXntzZ+avLkqXboa8bOK7puVHr",
+	"zhWr0fPtguvg1YEdWZK+/GMQBSfYa8NHikCFioyVTGQAOERFeTUhjhGAj+iAnIOFGEJ0pLAkRBaMzBg1",
+	"0PRCMCuKeAbj0+BDDc9Cxyo0TGE7Dv+u3T0Wek68v/qRJjdsupDyCs/UB/J4vzIO0DQeDrTHvbD9hpES",
+	"AoEmGZsrmrHshLyvjo6epDeLJfyDTRKYoKBXrpE0VuCoP5jUPZALesXF3N3ZSgCMo9fugtGMWxryZYjc",
+	"BS6sYSs7nu9XaUCGWJ6SGrE0XQLhbCMW9EtZjd817E5dcFTwOULe4hmEYQHKeCodvwrtiT6NkGLaOa2U",
+	"iDiHomul8tHJ6BDUTDfOp1ouxfGs1Oqe1P3KgmcYxx08aCW0Bs/rHnTBs6CFdvC0Zq7BM/Dnth6kGJz1",
+	"+cPn/x8AAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

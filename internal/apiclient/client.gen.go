@@ -476,8 +476,14 @@ type ActionDefinition struct {
 	Output map[string]interface{} `json:"output"`
 
 	// Path The operation's path; `{name}` segments are filled from input fields of that name.
-	Path           string `json:"path"`
-	SupportsDryRun bool   `json:"supportsDryRun"`
+	Path string `json:"path"`
+
+	// Safe The operation changes nothing, so a scaffolder dry run calls it as a real run does.
+	Safe           *bool `json:"safe,omitempty"`
+	SupportsDryRun bool  `json:"supportsDryRun"`
+
+	// WorkspaceFiles The output field that holds files ({path, content}) the action writes into the task's workspace (under the input `targetPath`, default the workspace's root), for a later publish step to push.
+	WorkspaceFiles *string `json:"workspaceFiles,omitempty"`
 }
 
 // ActionDefinitionMethod defines model for ActionDefinition.Method.
@@ -494,6 +500,19 @@ type ActionExample struct {
 // ActionList defines model for ActionList.
 type ActionList struct {
 	Items []ActionDefinition `json:"items"`
+}
+
+// AppFile defines model for AppFile.
+type AppFile struct {
+	Content string `json:"content"`
+
+	// Path Relative to the repository's root (Dockerfile, .github/workflows/berth.yaml, catalog-info.yaml).
+	Path string `json:"path"`
+}
+
+// AppFiles defines model for AppFiles.
+type AppFiles struct {
+	Files []AppFile `json:"files"`
 }
 
 // ArgoCondition defines model for ArgoCondition.
@@ -1420,6 +1439,9 @@ type CreateTeamJSONRequestBody = TeamCreate
 // UpdateTeamJSONRequestBody defines body for UpdateTeam for application/json ContentType.
 type UpdateTeamJSONRequestBody = TeamUpdate
 
+// RenderAppFilesJSONRequestBody defines body for RenderAppFiles for application/json ContentType.
+type RenderAppFilesJSONRequestBody = ServiceCreate
+
 // CreateEnvironmentJSONRequestBody defines body for CreateEnvironment for application/json ContentType.
 type CreateEnvironmentJSONRequestBody = EnvironmentCreate
 
@@ -1697,6 +1719,20 @@ type ClientInterface interface {
 	// Corresponds with PATCH /api/v1/teams/{team} (the `UpdateTeam` operationId).
 	UpdateTeam(ctx context.Context, team TeamName, params *UpdateTeamParams, body UpdateTeamJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// RenderAppFilesWithBody The files a service's application repository starts with (Dockerfile, CI workflow that releases through Berth, catalog-info.yaml), rendered from the same request as createService, before or after the service exists; changes nothing (team editor).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/v1/teams/{team}/app-files (the `RenderAppFiles` operationId).
+	RenderAppFilesWithBody(ctx context.Context, team TeamName, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RenderAppFiles The files a service's application repository starts with (Dockerfile, CI workflow that releases through Berth, catalog-info.yaml), rendered from the same request as createService, before or after the service exists; changes nothing (team editor).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/v1/teams/{team}/app-files (the `RenderAppFiles` operationId).
+	RenderAppFiles(ctx context.Context, team TeamName, body RenderAppFilesJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// ListEnvironments A team's environments, each with its namespace, quota and reconcile status (team viewer).
 	//
 	// Corresponds with GET /api/v1/teams/{team}/environments (the `ListEnvironments` operationId).
@@ -1847,6 +1883,11 @@ type ClientInterface interface {
 	//
 	// Corresponds with PATCH /api/v1/teams/{team}/services/{service} (the `UpdateService` operationId).
 	UpdateService(ctx context.Context, team TeamName, service Name, body UpdateServiceJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetServiceAppFiles The application repository's files for a service as it is now (team viewer).
+	//
+	// Corresponds with GET /api/v1/teams/{team}/services/{service}/app-files (the `GetServiceAppFiles` operationId).
+	GetServiceAppFiles(ctx context.Context, team TeamName, service Name, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// RollbackServiceWithBody Commit again what an earlier succeeded run deployed (team editor); Argo CD syncs it like any change.
 	//
@@ -2377,6 +2418,40 @@ func (c *Client) UpdateTeam(ctx context.Context, team TeamName, params *UpdateTe
 	return c.Client.Do(req)
 }
 
+// RenderAppFilesWithBody The files a service's application repository starts with (Dockerfile, CI workflow that releases through Berth, catalog-info.yaml), rendered from the same request as createService, before or after the service exists; changes nothing (team editor).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/v1/teams/{team}/app-files (the `RenderAppFiles` operationId).
+func (c *Client) RenderAppFilesWithBody(ctx context.Context, team TeamName, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRenderAppFilesRequestWithBody(c.Server, team, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RenderAppFiles The files a service's application repository starts with (Dockerfile, CI workflow that releases through Berth, catalog-info.yaml), rendered from the same request as createService, before or after the service exists; changes nothing (team editor).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/v1/teams/{team}/app-files (the `RenderAppFiles` operationId).
+func (c *Client) RenderAppFiles(ctx context.Context, team TeamName, body RenderAppFilesJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRenderAppFilesRequest(c.Server, team, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // ListEnvironments A team's environments, each with its namespace, quota and reconcile status (team viewer).
 //
 // Corresponds with GET /api/v1/teams/{team}/environments (the `ListEnvironments` operationId).
@@ -2768,6 +2843,21 @@ func (c *Client) UpdateServiceWithBody(ctx context.Context, team TeamName, servi
 // Corresponds with PATCH /api/v1/teams/{team}/services/{service} (the `UpdateService` operationId).
 func (c *Client) UpdateService(ctx context.Context, team TeamName, service Name, body UpdateServiceJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewUpdateServiceRequest(c.Server, team, service, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetServiceAppFiles The application repository's files for a service as it is now (team viewer).
+//
+// Corresponds with GET /api/v1/teams/{team}/services/{service}/app-files (the `GetServiceAppFiles` operationId).
+func (c *Client) GetServiceAppFiles(ctx context.Context, team TeamName, service Name, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetServiceAppFilesRequest(c.Server, team, service)
 	if err != nil {
 		return nil, err
 	}
@@ -3975,6 +4065,53 @@ func NewUpdateTeamRequestWithBody(server string, team TeamName, params *UpdateTe
 	return req, nil
 }
 
+// NewRenderAppFilesRequest calls the generic RenderAppFiles builder with application/json body
+func NewRenderAppFilesRequest(server string, team TeamName, body RenderAppFilesJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewRenderAppFilesRequestWithBody(server, team, "application/json", bodyReader)
+}
+
+// NewRenderAppFilesRequestWithBody constructs an http.Request for the RenderAppFiles method, with any body, and a specified content type
+func NewRenderAppFilesRequestWithBody(server string, team TeamName, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "team", team, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/teams/%s/app-files", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
 // NewListEnvironmentsRequest constructs an http.Request for the ListEnvironments method
 func NewListEnvironmentsRequest(server string, team TeamName, params *ListEnvironmentsParams) (*http.Request, error) {
 	var err error
@@ -4985,6 +5122,47 @@ func NewUpdateServiceRequestWithBody(server string, team TeamName, service Name,
 	return req, nil
 }
 
+// NewGetServiceAppFilesRequest constructs an http.Request for the GetServiceAppFiles method
+func NewGetServiceAppFilesRequest(server string, team TeamName, service Name) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "team", team, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "service", service, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/teams/%s/services/%s/app-files", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewRollbackServiceRequest calls the generic RollbackService builder with application/json body
 func NewRollbackServiceRequest(server string, team TeamName, service Name, params *RollbackServiceParams, body RollbackServiceJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
@@ -5472,6 +5650,20 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with PATCH /api/v1/teams/{team} (the `UpdateTeam` operationId).
 	UpdateTeamWithResponse(ctx context.Context, team TeamName, params *UpdateTeamParams, body UpdateTeamJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateTeamResponse, error)
 
+	// RenderAppFilesWithBodyWithResponse The files a service's application repository starts with (Dockerfile, CI workflow that releases through Berth, catalog-info.yaml), rendered from the same request as createService, before or after the service exists; changes nothing (team editor).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/teams/{team}/app-files (the `RenderAppFiles` operationId).
+	RenderAppFilesWithBodyWithResponse(ctx context.Context, team TeamName, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RenderAppFilesResponse, error)
+
+	// RenderAppFilesWithResponse The files a service's application repository starts with (Dockerfile, CI workflow that releases through Berth, catalog-info.yaml), rendered from the same request as createService, before or after the service exists; changes nothing (team editor).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/teams/{team}/app-files (the `RenderAppFiles` operationId).
+	RenderAppFilesWithResponse(ctx context.Context, team TeamName, body RenderAppFilesJSONRequestBody, reqEditors ...RequestEditorFn) (*RenderAppFilesResponse, error)
+
 	// ListEnvironmentsWithResponse A team's environments, each with its namespace, quota and reconcile status (team viewer).
 	//
 	// Returns a wrapper object for the known response body format(s).
@@ -5644,6 +5836,13 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with PATCH /api/v1/teams/{team}/services/{service} (the `UpdateService` operationId).
 	UpdateServiceWithResponse(ctx context.Context, team TeamName, service Name, body UpdateServiceJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateServiceResponse, error)
+
+	// GetServiceAppFilesWithResponse The application repository's files for a service as it is now (team viewer).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v1/teams/{team}/services/{service}/app-files (the `GetServiceAppFiles` operationId).
+	GetServiceAppFilesWithResponse(ctx context.Context, team TeamName, service Name, reqEditors ...RequestEditorFn) (*GetServiceAppFilesResponse, error)
 
 	// RollbackServiceWithBodyWithResponse Commit again what an earlier succeeded run deployed (team editor); Argo CD syncs it like any change.
 	//
@@ -7321,6 +7520,89 @@ func (r UpdateTeamResponse) ContentType() string {
 	return ""
 }
 
+type RenderAppFilesResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *AppFiles
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Invalid
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r RenderAppFilesResponse) GetJSON200() *AppFiles {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r RenderAppFilesResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r RenderAppFilesResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r RenderAppFilesResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r RenderAppFilesResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r RenderAppFilesResponse) GetApplicationproblemJSON422() *Invalid {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r RenderAppFilesResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r RenderAppFilesResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RenderAppFilesResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RenderAppFilesResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RenderAppFilesResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type ListEnvironmentsResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -8689,6 +8971,75 @@ func (r UpdateServiceResponse) ContentType() string {
 	return ""
 }
 
+type GetServiceAppFilesResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *AppFiles
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetServiceAppFilesResponse) GetJSON200() *AppFiles {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetServiceAppFilesResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetServiceAppFilesResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetServiceAppFilesResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetServiceAppFilesResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetServiceAppFilesResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetServiceAppFilesResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetServiceAppFilesResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetServiceAppFilesResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // RollbackServiceResponse202Headers the declared response headers of an HTTP 202 response for RollbackService
 type RollbackServiceResponse202Headers struct {
 	Location *string
@@ -9446,6 +9797,32 @@ func (c *ClientWithResponses) UpdateTeamWithResponse(ctx context.Context, team T
 	return ParseUpdateTeamResponse(rsp)
 }
 
+// RenderAppFilesWithBodyWithResponse The files a service's application repository starts with (Dockerfile, CI workflow that releases through Berth, catalog-info.yaml), rendered from the same request as createService, before or after the service exists; changes nothing (team editor).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/teams/{team}/app-files (the `RenderAppFiles` operationId).
+func (c *ClientWithResponses) RenderAppFilesWithBodyWithResponse(ctx context.Context, team TeamName, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RenderAppFilesResponse, error) {
+	rsp, err := c.RenderAppFilesWithBody(ctx, team, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRenderAppFilesResponse(rsp)
+}
+
+// RenderAppFilesWithResponse The files a service's application repository starts with (Dockerfile, CI workflow that releases through Berth, catalog-info.yaml), rendered from the same request as createService, before or after the service exists; changes nothing (team editor).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/teams/{team}/app-files (the `RenderAppFiles` operationId).
+func (c *ClientWithResponses) RenderAppFilesWithResponse(ctx context.Context, team TeamName, body RenderAppFilesJSONRequestBody, reqEditors ...RequestEditorFn) (*RenderAppFilesResponse, error) {
+	rsp, err := c.RenderAppFiles(ctx, team, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRenderAppFilesResponse(rsp)
+}
+
 // ListEnvironmentsWithResponse A team's environments, each with its namespace, quota and reconcile status (team viewer).
 //
 // Returns a wrapper object for the known response body format(s).
@@ -9767,6 +10144,19 @@ func (c *ClientWithResponses) UpdateServiceWithResponse(ctx context.Context, tea
 		return nil, err
 	}
 	return ParseUpdateServiceResponse(rsp)
+}
+
+// GetServiceAppFilesWithResponse The application repository's files for a service as it is now (team viewer).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v1/teams/{team}/services/{service}/app-files (the `GetServiceAppFiles` operationId).
+func (c *ClientWithResponses) GetServiceAppFilesWithResponse(ctx context.Context, team TeamName, service Name, reqEditors ...RequestEditorFn) (*GetServiceAppFilesResponse, error) {
+	rsp, err := c.GetServiceAppFiles(ctx, team, service, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetServiceAppFilesResponse(rsp)
 }
 
 // RollbackServiceWithBodyWithResponse Commit again what an earlier succeeded run deployed (team editor); Argo CD syncs it like any change.
@@ -11189,6 +11579,74 @@ func ParseUpdateTeamResponse(rsp *http.Response) (*UpdateTeamResponse, error) {
 	return response, nil
 }
 
+// ParseRenderAppFilesResponse parses an HTTP response from a RenderAppFilesWithResponse call
+func ParseRenderAppFilesResponse(rsp *http.Response) (*RenderAppFilesResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RenderAppFilesResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest AppFiles
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Invalid
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParseListEnvironmentsResponse parses an HTTP response from a ListEnvironmentsWithResponse call
 func ParseListEnvironmentsResponse(rsp *http.Response) (*ListEnvironmentsResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -12315,6 +12773,60 @@ func ParseUpdateServiceResponse(rsp *http.Response) (*UpdateServiceResponse, err
 			headers.Location = &value
 		}
 		response.Headers202 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetServiceAppFilesResponse parses an HTTP response from a GetServiceAppFilesWithResponse call
+func ParseGetServiceAppFilesResponse(rsp *http.Response) (*GetServiceAppFilesResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetServiceAppFilesResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest AppFiles
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
 	}
 
 	return response, nil

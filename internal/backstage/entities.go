@@ -99,7 +99,7 @@ func Entities(teams []Team, blueprints *blueprint.Catalog, hosts blueprint.HostN
 				Spec: map[string]any{"type": "kubernetes-namespace", "owner": group, "system": system}})
 		}
 		for _, s := range t.Services {
-			out = append(out, service(name, s, blueprints, hosts)...)
+			out = append(out, ServiceEntities(name, s, blueprints, hosts)...)
 		}
 	}
 	for _, u := range users {
@@ -113,8 +113,9 @@ func Entities(teams []Team, blueprints *blueprint.Catalog, hosts blueprint.HostN
 	return out
 }
 
-// service is a service's Component and, with a database, its Resource.
-func service(team string, s store.Service, blueprints *blueprint.Catalog, hosts blueprint.HostNamer) []Entity {
+// ServiceEntities is a service's Component and, with a database, its Resource (the Component
+// last).
+func ServiceEntities(team string, s store.Service, blueprints *blueprint.Catalog, hosts blueprint.HostNamer) []Entity {
 	group, system := Ref("Group", "default", team), Ref("System", "default", team)
 	ann := map[string]string{
 		blueprint.KubernetesIDLabel:              blueprint.KubernetesID(team, s.Name),
@@ -161,7 +162,7 @@ func service(team string, s store.Service, blueprints *blueprint.Catalog, hosts 
 				db := s.Name + "-db"
 				spec["dependsOn"] = []string{Ref("Resource", team, db)}
 				out = append(out, Entity{APIVersion: APIVersion, Kind: "Resource",
-					Metadata: Metadata{Name: db, Namespace: team, Title: s.Name + " database", Description: "PostgreSQL database of " + s.Name + " (claimed through the GitOps repository).",
+					Metadata: Metadata{Name: db, Namespace: team, Title: s.Name + " database", Description: "PostgreSQL database of " + s.Name + ", one per environment.",
 						Labels: map[string]string{"berth.dev/team": team}, Annotations: map[string]string{"berth.dev/service": s.Name, "berth.dev/secret": fp.DatabaseSecret}},
 					Spec: map[string]any{"type": "database", "owner": group, "system": system}})
 			}

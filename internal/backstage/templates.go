@@ -21,7 +21,9 @@ type TemplateOptions struct {
 // ServiceTemplate is the software Template (scaffolder.backstage.io/v1beta3) for one
 // blueprint: a page for where the service goes and what it runs, and a page holding the
 // blueprint's parameters exactly as Berth serves them (GET /api/v1/blueprints/{name}), so
-// the form asks what Berth will check. Its step is berth:service:create.
+// the form asks what Berth will check. Its steps write the application repository's files
+// into the workspace (berth:service:app-files), create the service (berth:service:create) and,
+// when a repository was picked, publish the workspace to it (publish:github).
 func ServiceTemplate(bp *blueprint.Blueprint, o TemplateOptions) ([]byte, error) {
 	schema := blueprint.JSONSchema(bp)
 	props, _ := schema["properties"].(map[string]any)
@@ -58,14 +60,25 @@ func ServiceTemplate(bp *blueprint.Blueprint, o TemplateOptions) ([]byte, error)
 			"repo":  map[string]any{"title": "Source repository", "description": "Where the code lives (shown in the catalog).", "type": "string"},
 			"environments": map[string]any{"title": "Environments", "type": "array", "uniqueItems": true, "minItems": 1, "default": o.Environments[:1],
 				"items": map[string]any{"type": "string", "enum": o.Environments}, "ui:widget": "checkboxes"},
+			"repoUrl": map[string]any{"title": "Create a repository", "description": "Optional: a new GitHub repository that gets the Dockerfile, CI workflow and catalog-info.yaml.",
+				"type": "string", "ui:field": "RepoUrlPicker", "ui:options": map[string]any{"allowedHosts": []string{"github.com"}}},
 		},
 	}
+	service := map[string]any{
+		"team": "${{ parameters.owner | parseEntityRef | pick('name') }}", "name": "${{ parameters.name }}", "blueprint": bp.Metadata.Name,
+		"image": "${{ parameters.image }}", "tag": "${{ parameters.tag }}", "repo": "${{ parameters.repo }}",
+		"environments": "${{ parameters.environments }}", "parameters": values}
 	t := template("berth-"+bp.Metadata.Name, bp.Metadata.Title+" (Berth)", bp.Metadata.Description, o.Owner, "service",
 		[]string{"berth", bp.Spec.Runtime.Language}, []any{where, options},
-		[]any{map[string]any{"id": "service", "name": "Create the service in Berth", "action": "berth:service:create", "input": map[string]any{
-			"team": "${{ parameters.owner | parseEntityRef | pick('name') }}", "name": "${{ parameters.name }}", "blueprint": bp.Metadata.Name,
-			"image": "${{ parameters.image }}", "tag": "${{ parameters.tag }}", "repo": "${{ parameters.repo }}",
-			"environments": "${{ parameters.environments }}", "parameters": values}}},
+		[]any{
+			// The files first: Berth renders them from the same request, changing nothing.
+			map[string]any{"id": "files", "name": "Application repository files", "action": "berth:service:app-files", "input": service},
+			map[string]any{"id": "service", "name": "Create the service in Berth", "action": "berth:service:create", "input": service},
+			// Only once Berth accepted the service does a repository get made.
+			map[string]any{"id": "publish", "name": "Publish the repository", "if": "${{ parameters.repoUrl }}", "action": "publish:github",
+				"input": map[string]any{"repoUrl": "${{ parameters.repoUrl }}", "description": "${{ parameters.name }}: " + bp.Metadata.Title + " (Berth)",
+					"defaultBranch": "main", "repoVisibility": "private"}},
+		},
 		map[string]any{
 			"links": []any{map[string]any{"title": "Open the service in the catalog", "icon": "catalog",
 				"entityRef": "component:${{ parameters.owner | parseEntityRef | pick('name') }}/${{ parameters.name }}"}},

@@ -1,6 +1,7 @@
 package backstage_test
 
 import (
+	"reflect"
 	"strings"
 	"testing"
 
@@ -34,8 +35,16 @@ func TestTemplates(t *testing.T) {
 			t.Fatal(err)
 		}
 		props := tpl.Spec.Parameters[1]["properties"].(map[string]any)
-		if tpl.Kind != "Template" || len(tpl.Spec.Steps) != 1 || tpl.Spec.Steps[0].Action != "berth:service:create" || len(props) != len(bp.Spec.Parameters) {
+		var actions []string
+		for _, st := range tpl.Spec.Steps {
+			actions = append(actions, st.Action)
+		}
+		if tpl.Kind != "Template" || strings.Join(actions, " ") != "berth:service:app-files berth:service:create publish:github" || len(props) != len(bp.Spec.Parameters) {
 			t.Fatalf("%s: %s", bp.Metadata.Name, raw)
+		}
+		// The files are rendered from exactly what creates the service.
+		if !reflect.DeepEqual(tpl.Spec.Steps[0].Input, tpl.Spec.Steps[1].Input) {
+			t.Errorf("%s: app-files input %v differs from create's %v", bp.Metadata.Name, tpl.Spec.Steps[0].Input, tpl.Spec.Steps[1].Input)
 		}
 		envs := tpl.Spec.Parameters[0]["properties"].(map[string]any)["environments"].(map[string]any)["items"].(map[string]any)["enum"]
 		if len(envs.([]any)) != 2 {

@@ -149,7 +149,11 @@ func appFiles(bp *Blueprint, in Input) ([]File, error) {
 }
 
 // pipeline is a GitHub Actions workflow: build and test, push the image tagged with the
-// commit, then bump the tag in the GitOps repository's base kustomization.
+// commit, then release it through Berth's API. The release job holds no write access to the
+// GitOps repository (which every team shares): it holds a Berth token that is an editor of
+// this team only (a service token added as the team's member), and Berth commits the tag to
+// the service's GitOps path with its policies, quota check, run and history. It retries while
+// another release of the service is still running (409).
 func pipeline(language, version string, in Input) map[string]any {
 	setup := map[string]any{"uses": "actions/setup-node@v4", "with": map[string]any{"node-version": version, "cache": "npm"}}
 	test := []any{map[string]any{"run": "npm ci"}, map[string]any{"run": "npm test --if-present"}}
@@ -158,7 +162,16 @@ func pipeline(language, version string, in Input) map[string]any {
 		test = []any{map[string]any{"run": "go vet ./..."}, map[string]any{"run": "go test ./..."}}
 	}
 	steps := append([]any{map[string]any{"uses": "actions/checkout@v4"}, setup}, test...)
-	kustomization := ServiceDir(in.Team, in.Service) + "base/kustomization.yaml"
+	release := strings.Join([]string{
+		`for attempt in 1 2 3 4 5 6 7 8 9 10; do`,
+		`  code=$(curl -sS -o response.json -w '%{http_code}' -X PATCH "$BERTH_URL/api/v1/teams/$BERTH_TEAM/services/$BERTH_SERVICE" \`,
+		`    -H "Authorization: Bearer $BERTH_TOKEN" -H 'Content-Type: application/json' \`,
+		`    -H "Idempotency-Key: release-$GITHUB_SHA" -d "{\"tag\":\"$GITHUB_SHA\"}")`,
+		`  cat response.json; echo`,
+		`  case $code in 202) exit 0 ;; 409) sleep 30 ;; *) exit 1 ;; esac`,
+		`done`,
+		`exit 1`,
+	}, "\n") + "\n"
 	return map[string]any{
 		"name":        in.Service,
 		"on":          map[string]any{"push": map[string]any{"branches": []string{"main"}}, "pull_request": map[string]any{}},
@@ -167,17 +180,14 @@ func pipeline(language, version string, in Input) map[string]any {
 		"jobs": map[string]any{
 			"test": map[string]any{"runs-on": "ubuntu-latest", "steps": steps},
 			"image": map[string]any{"needs": "test", "if": "github.ref == 'refs/heads/main'", "runs-on": "ubuntu-latest",
-				"outputs": map[string]any{"tag": "${{ github.sha }}"},
 				"steps": []any{
 					map[string]any{"uses": "actions/checkout@v4"},
 					map[string]any{"uses": "docker/setup-buildx-action@v3"},
 					map[string]any{"uses": "docker/build-push-action@v6", "with": map[string]any{"push": true, "tags": "${{ env.IMAGE }}:${{ github.sha }}"}},
 				}},
-			"deploy": map[string]any{"needs": "image", "runs-on": "ubuntu-latest", "steps": []any{
-				map[string]any{"uses": "actions/checkout@v4", "with": map[string]any{"repository": in.GitOpsRepo, "token": "${{ secrets.GITOPS_TOKEN }}"}},
-				map[string]any{"name": "Bump the image tag", "run": "yq -i '(.images[] | select(.name == env(IMAGE))).newTag = \"${{ github.sha }}\"' " + kustomization},
-				map[string]any{"run": "git commit -am \"" + in.Service + ": deploy ${{ github.sha }}\" && git push"},
-			}},
+			"release": map[string]any{"needs": "image", "runs-on": "ubuntu-latest", "permissions": map[string]any{},
+				"env": map[string]any{"BERTH_URL": "${{ vars.BERTH_URL }}", "BERTH_TOKEN": "${{ secrets.BERTH_TOKEN }}", "BERTH_TEAM": in.Team, "BERTH_SERVICE": in.Service},
+				"steps": []any{map[string]any{"name": "Release the image to " + ServiceDir(in.Team, in.Service) + " through Berth", "run": release}}},
 		},
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"github.com/berth-platform/berth/internal/access"
 	"github.com/berth-platform/berth/internal/api"
 	"github.com/berth-platform/berth/internal/argocd"
+	"github.com/berth-platform/berth/internal/blueprint"
 	"github.com/berth-platform/berth/internal/errs"
 	"github.com/berth-platform/berth/internal/provision"
 	"github.com/berth-platform/berth/internal/store"
@@ -73,13 +74,7 @@ func (s *Server) CreateService(ctx context.Context, req api.CreateServiceRequest
 		return nil, err
 	}
 	b := req.Body
-	in := provision.NewService{Name: b.Name, Blueprint: b.Blueprint, Image: b.Image, Tag: b.Tag, Repo: deref(b.Repo)}
-	if b.Parameters != nil {
-		in.Parameters = *b.Parameters
-	}
-	if b.Environments != nil {
-		in.Environments = *b.Environments
-	}
+	in := newService(*b)
 	if req.Params.DryRun != nil && *req.Params.DryRun {
 		svc, warnings, err := prov.DryRun(ctx, p, req.Team, in)
 		if err != nil {
@@ -245,4 +240,56 @@ func optional(s string) *string {
 		return nil
 	}
 	return &s
+}
+
+// optionalBool is nil for false.
+func optionalBool(b bool) *bool {
+	if !b {
+		return nil
+	}
+	return &b
+}
+
+func (s *Server) RenderAppFiles(ctx context.Context, req api.RenderAppFilesRequestObject) (api.RenderAppFilesResponseObject, error) {
+	p, prov, err := s.provisioning(ctx)
+	if err != nil {
+		return nil, err
+	}
+	files, err := prov.NewAppFiles(ctx, p, req.Team, newService(*req.Body))
+	if err != nil {
+		return nil, err
+	}
+	return api.RenderAppFiles200JSONResponse(apiAppFiles(files)), nil
+}
+
+func (s *Server) GetServiceAppFiles(ctx context.Context, req api.GetServiceAppFilesRequestObject) (api.GetServiceAppFilesResponseObject, error) {
+	p, prov, err := s.provisioning(ctx)
+	if err != nil {
+		return nil, err
+	}
+	files, err := prov.AppFiles(ctx, p, req.Team, req.Service)
+	if err != nil {
+		return nil, err
+	}
+	return api.GetServiceAppFiles200JSONResponse(apiAppFiles(files)), nil
+}
+
+// newService is the request to create a service (or render its files).
+func newService(b api.ServiceCreate) provision.NewService {
+	in := provision.NewService{Name: b.Name, Blueprint: b.Blueprint, Image: b.Image, Tag: b.Tag, Repo: deref(b.Repo)}
+	if b.Parameters != nil {
+		in.Parameters = *b.Parameters
+	}
+	if b.Environments != nil {
+		in.Environments = *b.Environments
+	}
+	return in
+}
+
+func apiAppFiles(files []blueprint.File) api.AppFiles {
+	out := api.AppFiles{Files: make([]api.AppFile, len(files))}
+	for i, f := range files {
+		out.Files[i] = api.AppFile{Path: f.Path, Content: string(f.Content)}
+	}
+	return out
 }

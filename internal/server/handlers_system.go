@@ -94,7 +94,8 @@ func (s *Server) ListActions(context.Context, api.ListActionsRequestObject) (api
 		}
 		items[i] = api.ActionDefinition{Id: d.ID, Description: d.Description, OperationId: d.OperationID,
 			Method: api.ActionDefinitionMethod(d.Method), Path: d.Path, Input: d.Input, Output: d.Output,
-			SupportsDryRun: d.SupportsDryRun, Examples: ex, DryRunParameter: optional(d.DryRunParameter)}
+			SupportsDryRun: d.SupportsDryRun, Examples: ex, DryRunParameter: optional(d.DryRunParameter),
+			Safe: optionalBool(d.Safe), WorkspaceFiles: optional(d.WorkspaceFiles)}
 	}
 	return api.ListActions200JSONResponse{Items: items}, nil
 }

@@ -57,6 +57,10 @@ func matrix() []call {
 		{op: "validateBlueprintParameters", method: "POST", path: "/api/v1/blueprints/go-api/validations", body: map[string]any{"parameters": map[string]any{}}, want: all(200)},
 		{op: "createService", method: "POST", path: "/api/v1/teams/payments/services", body: map[string]any{"name": "svc-{who}", "blueprint": "go-api", "image": "registry.example.com/p/a", "tag": "1.0.0"},
 			want: map[string]int{"root": 202, "alice": 202, "ed": 202, "vi": 403, "outsider": 404}},
+		// Rendering the repository's files is creating's check without the creation: editors.
+		{op: "renderAppFiles", method: "POST", path: "/api/v1/teams/payments/app-files", body: map[string]any{"name": "svc-{who}", "blueprint": "go-api", "image": "registry.example.com/p/a", "tag": "1.0.0"},
+			want: map[string]int{"root": 200, "alice": 200, "ed": 200, "vi": 403, "outsider": 404}},
+		{op: "getServiceAppFiles", method: "GET", path: "/api/v1/teams/payments/services/seeded/app-files", want: viewer},
 		{op: "listServices", method: "GET", path: "/api/v1/teams/payments/services", want: viewer},
 		{op: "getService", method: "GET", path: "/api/v1/teams/payments/services/svc-alice", want: viewer},
 		{op: "getRun", method: "GET", path: "/api/v1/runs/{run}", want: viewer},

@@ -2,8 +2,12 @@
  * Runs a software Template's steps the way Backstage's scaffolder does, through registered
  * actions: each step's input is rendered from the parameters and earlier steps' outputs
  * (`${{ ... }}` with the parseEntityRef and pick filters the templates use), validated
- * against the action's input schema, and handed to the action's handler.
+ * against the action's input schema, and handed to the action's handler. A step whose `if`
+ * renders empty or false is skipped, and every step shares one workspace folder.
  */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { TemplateAction } from '@backstage/plugin-scaffolder-node';
 import { createMockActionContext } from '@backstage/plugin-scaffolder-node-test-utils';
 import { Validator } from 'jsonschema';
@@ -52,6 +56,8 @@ export function render(value: unknown, scope: Scope): unknown {
 
 export interface TemplateRun {
   outputs: Record<string, Record<string, unknown>>;
+  /** The task's workspace folder, with what the steps wrote. */
+  workspace: string;
   /** The template's output section, rendered. */
   output: unknown;
 }
@@ -65,7 +71,9 @@ export async function runTemplate(
 ): Promise<TemplateRun> {
   const scope: Scope = { parameters, steps: {} };
   const byId = new Map(actions.map(a => [a.id, a]));
+  const workspace = mkdtempSync(join(tmpdir(), 'berth-task-'));
   for (const step of template.spec.steps) {
+    if ('if' in step && !render(step.if, scope)) continue;
     const action = byId.get(step.action);
     if (!action) throw new Error(`step ${step.id}: no registered action ${step.action}`);
     const input = render(step.input ?? {}, scope) as Record<string, unknown>;
@@ -75,8 +83,13 @@ export async function runTemplate(
     const ctx = createMockActionContext({ input: input as any, secrets, task: { id: taskId } as any });
     ctx.output = ((k: string, v: unknown) => (output[k] = v)) as any;
     (ctx as any).step = { id: step.id, name: step.name };
+    (ctx as any).workspacePath = workspace;
     await action.handler(ctx as any);
     scope.steps[step.id] = { output };
   }
-  return { outputs: Object.fromEntries(Object.entries(scope.steps).map(([k, v]) => [k, v.output])), output: render(template.spec.output, scope) };
+  return {
+    outputs: Object.fromEntries(Object.entries(scope.steps).map(([k, v]) => [k, v.output])),
+    workspace,
+    output: render(template.spec.output, scope),
+  };
 }

@@ -1,4 +1,6 @@
-import type { LoggerService } from '@backstage/backend-plugin-api';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { type LoggerService, resolveSafeChildPath } from '@backstage/backend-plugin-api';
 import { createTemplateAction, type TemplateAction } from '@backstage/plugin-scaffolder-node';
 import { type ActionDefinition, BerthClient, BerthError } from '@berth-platform/backstage-plugin-berth-common';
 import { type JsonSchema, toZod } from './schema';
@@ -24,7 +26,10 @@ export function berthAction(client: BerthClient, def: ActionDefinition): Templat
       output: (z: any) => toZod(z, { ...output, required: [] }) as any,
     },
     async handler(ctx) {
-      const values = ctx.input as Json;
+      const values = { ...(ctx.input as Json) };
+      // Where workspace files go is the action's business, not Berth's.
+      const targetPath = def.workspaceFiles ? String(values.targetPath ?? '.') : '.';
+      if (def.workspaceFiles) delete values.targetPath;
       const token = ctx.secrets?.backstageToken;
       if (!token) {
         throw new Error(
@@ -32,7 +37,7 @@ export function berthAction(client: BerthClient, def: ActionDefinition): Templat
         );
       }
       const where = `${def.method} ${def.path}`;
-      if (ctx.isDryRun && def.method !== 'GET') {
+      if (ctx.isDryRun && def.method !== 'GET' && !def.safe) {
         // Berth checks what it can without changing anything (access, names, parameters,
         // policy preflight) where the operation has a dry-run parameter.
         let checked: Json = {};
@@ -68,12 +73,29 @@ export function berthAction(client: BerthClient, def: ActionDefinition): Templat
           }
         },
       });
+      if (def.workspaceFiles) await writeWorkspaceFiles(ctx.workspacePath, targetPath, (body as Json)?.[def.workspaceFiles], ctx.logger);
       for (const name of Object.keys(output.properties ?? {})) {
         if (body && typeof body === 'object' && name in body) ctx.output(name, (body as Json)[name] as any);
       }
       ctx.logger.info(`Berth answered ${where}: ${summary(body)}`);
     },
   });
+}
+
+/**
+ * Writes Berth's files into the workspace. Every path must stay inside targetPath inside the
+ * workspace (resolveSafeChildPath refuses `..` and absolute paths), whatever Berth answered.
+ */
+async function writeWorkspaceFiles(workspace: string, targetPath: string, files: unknown, logger: LoggerService): Promise<void> {
+  if (!Array.isArray(files)) throw new Error('Berth answered no files to write');
+  const root = resolveSafeChildPath(workspace, targetPath);
+  for (const f of files as { path?: unknown; content?: unknown }[]) {
+    if (typeof f?.path !== 'string' || typeof f.content !== 'string') throw new Error('Berth answered a file without path or content');
+    const dest = resolveSafeChildPath(root, f.path);
+    await mkdir(dirname(dest), { recursive: true });
+    await writeFile(dest, f.content);
+    logger.info(`Wrote ${f.path}`);
+  }
 }
 
 function summary(body: unknown): string {

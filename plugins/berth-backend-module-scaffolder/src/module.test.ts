@@ -115,7 +115,8 @@ describe('scaffolder module', () => {
     const root = berth.userToken('user:default/root');
     for (const def of defs) {
       for (const ex of def.examples) {
-        for (const step of (load(ex.example) as any).steps) {
+        // Examples may show the steps around the action (publish:github): run only its own.
+        for (const step of (load(ex.example) as any).steps.filter((s: any) => s.action === def.id)) {
           const outputs: Record<string, unknown> = {};
           const ctx = createMockActionContext({ input: step.input, secrets: { backstageToken: root }, task: { id: `examples-${def.id}` } as any });
           ctx.output = ((k: string, v: unknown) => (outputs[k] = v)) as any;
@@ -150,5 +151,30 @@ describe('scaffolder module', () => {
     expect(detail.service.blueprint).toBe('go-api');
     expect(detail.service.parameters).toMatchObject({ replicas: 2 });
     expect(detail.runs[0].requestedBy).toBe('user:default/maria');
+    // The workspace holds what the repository starts with; no repository was picked, so
+    // nothing was published.
+    const ws = (p: string) => readFileSync(join(svc.workspace, p), 'utf8');
+    expect(ws('Dockerfile')).toMatch(/^FROM golang:.* AS build$/m);
+    const ci = load(ws('.github/workflows/berth.yaml')) as any;
+    expect(ci.jobs.release.env).toMatchObject({ BERTH_TEAM: 'checkout', BERTH_SERVICE: 'cart-api' });
+    expect(ci.jobs.release.permissions).toEqual({});
+    expect(ws('.github/workflows/berth.yaml')).not.toContain('GITOPS_TOKEN');
+    const component = load(ws('catalog-info.yaml')) as any;
+    expect(component).toMatchObject({ kind: 'Component', metadata: { name: 'cart-api', namespace: 'checkout' } });
+    expect(component.metadata.annotations['backstage.io/kubernetes-id']).toBe('checkout-cart-api');
+    expect(svc.outputs.publish).toBeUndefined();
+  });
+
+  it('writes workspace files only inside the workspace, and in a dry run too', async () => {
+    const maria = berth.userToken('user:default/maria');
+    const input = { team: 'checkout', name: 'basket', blueprint: 'worker', image: 'registry.example.com/checkout/basket', tag: '1.0.0', targetPath: 'app' };
+    const ctx = createMockActionContext({ input, secrets: { backstageToken: maria }, task: { id: 'task-files' } as any });
+    (ctx as any).isDryRun = true;
+    await action('berth:service:app-files').handler(ctx as any);
+    expect(readFileSync(join(ctx.workspacePath, 'app', 'Dockerfile'), 'utf8')).toContain('FROM node:');
+    // Nothing was created in Berth by rendering the files.
+    await expect(admin().getService('checkout', 'basket')).rejects.toMatchObject({ status: 404 });
+    const escape = createMockActionContext({ input: { ...input, targetPath: '../outside' }, secrets: { backstageToken: maria }, task: { id: 'task-esc' } as any });
+    await expect(action('berth:service:app-files').handler(escape as any)).rejects.toThrow(/outside of the base path|Relative path is not allowed/);
   });
 });

@@ -348,6 +348,45 @@ export interface paths {
         patch: operations["updateService"];
         trace?: never;
     };
+    "/api/v1/teams/{team}/app-files": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                team: components["parameters"]["TeamName"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** The files a service's application repository starts with (Dockerfile, CI workflow that releases through Berth, catalog-info.yaml), rendered from the same request as createService, before or after the service exists; changes nothing (team editor). */
+        post: operations["renderAppFiles"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/teams/{team}/services/{service}/app-files": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                team: components["parameters"]["TeamName"];
+                service: components["schemas"]["Name"];
+            };
+            cookie?: never;
+        };
+        /** The application repository's files for a service as it is now (team viewer). */
+        get: operations["getServiceAppFiles"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/teams/{team}/services/{service}/rollbacks": {
         parameters: {
             query?: never;
@@ -778,6 +817,14 @@ export interface components {
             };
             /** @description Environments to deploy to; all of the team's when left out. */
             environments?: components["schemas"]["EnvironmentName"][];
+        };
+        AppFiles: {
+            files: components["schemas"]["AppFile"][];
+        };
+        AppFile: {
+            /** @description Relative to the repository's root (Dockerfile, .github/workflows/berth.yaml, catalog-info.yaml). */
+            path: string;
+            content: string;
         };
         ServiceUpdate: {
             tag?: string;
@@ -1244,6 +1291,10 @@ export interface components {
                 [key: string]: unknown;
             };
             supportsDryRun: boolean;
+            /** @description The operation changes nothing, so a scaffolder dry run calls it as a real run does. */
+            safe?: boolean;
+            /** @description The output field that holds files ({path, content}) the action writes into the task's workspace (under the input `targetPath`, default the workspace's root), for a later publish step to push. */
+            workspaceFiles?: string;
             /** @description The operation's boolean query parameter that checks everything and changes nothing; a scaffolder dry run calls the operation with it set to true. Absent when the operation has none (a dry run then only validates the input). */
             dryRunParameter?: string;
             examples: components["schemas"]["ActionExample"][];
@@ -2264,6 +2315,65 @@ export interface operations {
             409: components["responses"]["Conflict"];
             413: components["responses"]["TooLarge"];
             422: components["responses"]["Invalid"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    renderAppFiles: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                team: components["parameters"]["TeamName"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ServiceCreate"];
+            };
+        };
+        responses: {
+            /** @description The files. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AppFiles"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["Invalid"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    getServiceAppFiles: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                team: components["parameters"]["TeamName"];
+                service: components["schemas"]["Name"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The files. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AppFiles"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
             503: components["responses"]["Unavailable"];
         };
     };
