@@ -186,7 +186,7 @@ func pipeline(language, version string, in Input) map[string]any {
 					map[string]any{"uses": "docker/build-push-action@v6", "with": map[string]any{"push": true, "tags": "${{ env.IMAGE }}:${{ github.sha }}"}},
 				}},
 			"release": map[string]any{"needs": "image", "runs-on": "ubuntu-latest", "permissions": map[string]any{},
-				"env": map[string]any{"BERTH_URL": "${{ vars.BERTH_URL }}", "BERTH_TOKEN": "${{ secrets.BERTH_TOKEN }}", "BERTH_TEAM": in.Team, "BERTH_SERVICE": in.Service},
+				"env":   map[string]any{"BERTH_URL": "${{ vars.BERTH_URL }}", "BERTH_TOKEN": "${{ secrets.BERTH_TOKEN }}", "BERTH_TEAM": in.Team, "BERTH_SERVICE": in.Service},
 				"steps": []any{map[string]any{"name": "Release the image to " + ServiceDir(in.Team, in.Service) + " through Berth", "run": release}}},
 		},
 	}
