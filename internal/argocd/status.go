@@ -50,9 +50,31 @@ type Condition struct {
 
 // appCache is the informer of Berth's Applications, started once Argo CD is installed.
 type appCache struct {
-	mu     sync.Mutex
-	lister listers.ApplicationNamespaceLister
-	start  sync.Once
+	mu        sync.Mutex
+	lister    listers.ApplicationNamespaceLister
+	start     sync.Once
+	listeners []func(app string)
+}
+
+// OnChange calls fn with an Application's name whenever the informer sees it change (runs
+// waiting for a rollout are woken by it rather than polling).
+func (a *Client) OnChange(fn func(app string)) {
+	a.cache.mu.Lock()
+	defer a.cache.mu.Unlock()
+	a.cache.listeners = append(a.cache.listeners, fn)
+}
+
+func (a *Client) changed(obj any) {
+	app, ok := obj.(*v1alpha1.Application)
+	if !ok {
+		return
+	}
+	a.cache.mu.Lock()
+	fns := a.cache.listeners
+	a.cache.mu.Unlock()
+	for _, fn := range fns {
+		fn(app.Name)
+	}
 }
 
 // Watch keeps an informer of the Applications Berth manages until ctx ends, so that status
@@ -76,6 +98,7 @@ func (a *Client) Watch(ctx context.Context, interval time.Duration) {
 			inf := f.Argoproj().V1alpha1().Applications()
 			lister := inf.Lister().Applications(a.namespace)
 			informer := inf.Informer()
+			_, _ = informer.AddEventHandler(cache.ResourceEventHandlerFuncs{AddFunc: a.changed, UpdateFunc: func(_, obj any) { a.changed(obj) }})
 			f.Start(ctx.Done())
 			if !cache.WaitForCacheSync(ctx.Done(), informer.HasSynced) {
 				return

@@ -58,7 +58,8 @@ func startProvisioning(ctx context.Context, c *config.Config, creds gitops.Crede
 	}
 	d := provision.Deps{Store: st, Tenancy: ten, Blueprints: catalog, Repo: repo, RepoURL: url, IngressNamespace: c.IngressNamespace,
 		ManualSync: c.ManualSync, Preflight: preflight, Hosts: hostNamer(c), Log: log.With("loop", "provision"),
-		DatabaseClaims: c.Databases.Provider == config.DatabasesCrossplane, DropDatabases: c.Databases.Deletion == "drop"}
+		DatabaseClaims: c.Databases.Provider == config.DatabasesCrossplane, DropDatabases: c.Databases.Deletion == "drop",
+		RunsPerTeam: c.Runs.PerTeam, RolloutTimeout: c.Runs.RolloutTimeout}
 	if c.Databases.Provider == config.DatabasesPostgres {
 		pg, err := postgresDatabases(c.Databases)
 		if err != nil {
@@ -98,7 +99,7 @@ func startProvisioning(ctx context.Context, c *config.Config, creds gitops.Crede
 		fleet.OnRemove(p.ClusterRemoved)
 	}
 	go func() {
-		if err := p.Run(ctx, 4); err != nil {
+		if err := p.Run(ctx, c.Runs.Workers); err != nil {
 			log.Error("provisioning stopped", "error", err)
 		}
 	}()

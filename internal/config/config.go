@@ -87,6 +87,15 @@ type Config struct {
 
 	Boundary  Boundary
 	Databases Databases
+	Runs      Runs
+}
+
+// Runs bound how provisioning runs execute.
+type Runs struct {
+	// Workers is how many runs execute at once in all; PerTeam how many of one team's.
+	Workers, PerTeam int
+	// RolloutTimeout is how long a run waits for Argo CD to report a rollout Healthy.
+	RolloutTimeout time.Duration
 }
 
 // DatabaseDSN returns the driver name and DSN for the configured database.
@@ -159,6 +168,9 @@ func NewFlagSet(name string, c *Config) *flag.FlagSet {
 	fs.StringVar(&c.OIDCUserPrefix, "oidc-user-prefix", "oidc:", "prefix added to OIDC user names, so an IdP user can never be a Backstage user or a service token")
 	bindBoundary(fs, c)
 	bindDatabases(fs, c)
+	fs.IntVar(&c.Runs.Workers, "run-workers", 8, "provisioning runs executing at once (a run waiting for its rollout holds none)")
+	fs.IntVar(&c.Runs.PerTeam, "runs-per-team", 2, "runs of one team executing at once; teams take turns")
+	fs.DurationVar(&c.Runs.RolloutTimeout, "rollout-timeout", 5*time.Minute, "how long a run waits for Argo CD to report a rollout synced and healthy")
 	return fs
 }
 
@@ -262,6 +274,12 @@ func (c *Config) Validate() error {
 	errs = append(errs, c.validateGitOps()...)
 	errs = append(errs, c.validateBoundary()...)
 	errs = append(errs, c.validateDatabases()...)
+	if c.Runs.Workers < 1 || c.Runs.PerTeam < 1 || c.Runs.PerTeam > c.Runs.Workers {
+		errs = append(errs, errors.New("--run-workers and --runs-per-team: at least 1, and no more per team than in all"))
+	}
+	if c.Runs.RolloutTimeout < 10*time.Second {
+		errs = append(errs, errors.New("--rollout-timeout: at least 10s"))
+	}
 	if c.Kubeconfig != "" && c.InCluster {
 		errs = append(errs, errors.New("--kubeconfig and --in-cluster: choose one"))
 	}

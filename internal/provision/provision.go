@@ -72,17 +72,21 @@ type Deps struct {
 	// Hosts names public services' hosts; the zero value means blueprint.DefaultHosts.
 	Hosts          blueprint.HostNamer
 	RolloutTimeout time.Duration
-	Log            *slog.Logger
+	// RunsPerTeam bounds the runs of one team that execute at once (default 2); Run's workers
+	// bound them all.
+	RunsPerTeam int
+	Log         *slog.Logger
 }
 
 // Service is the provisioning domain and its run executor.
 type Service struct {
 	deps  Deps
-	queue chan string
+	sched *schedule
 	now   func() time.Time
 
-	mu       sync.Mutex
-	inflight map[string]bool // runs being executed: a run queued twice runs once
+	mu         sync.Mutex
+	parkedRuns map[string]string   // waiting runs -> their team
+	waitingFor map[string][]string // Application -> runs waiting for it
 
 	changes changes // wakes Follow when a run's state is stored
 }
@@ -95,7 +99,10 @@ func New(d Deps) *Service {
 	if d.Hosts.Pattern == "" {
 		d.Hosts = blueprint.DefaultHosts
 	}
-	return &Service{deps: d, queue: make(chan string, 1024), inflight: map[string]bool{},
+	if d.RunsPerTeam == 0 {
+		d.RunsPerTeam = 2
+	}
+	return &Service{deps: d, sched: newSchedule(4, d.RunsPerTeam), parkedRuns: map[string]string{}, waitingFor: map[string][]string{},
 		now: func() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }}
 }
 
@@ -107,13 +114,14 @@ type NewService struct {
 	Environments []string
 }
 
+// enqueue queues a run under its team.
 func (s *Service) enqueue(id string) {
-	select {
-	case s.queue <- id:
-	default:
-		// A full queue is picked up by the next sweep of queued runs.
-		s.deps.Log.Warn("run queue full; the run starts at the next sweep", "run", id)
+	run, err := s.deps.Store.Q().RunByID(context.Background(), id)
+	if err != nil {
+		s.deps.Log.Warn("run not queued; the next sweep queues it", "run", id, "error", err)
+		return
 	}
+	s.sched.add(run.TeamID, id)
 }
 
 // Get returns a run the caller may see (team viewer).

@@ -47,6 +47,8 @@ type fixture struct {
 	remote  string
 	// stop ends the current executor (as a Berth restart would).
 	stop func()
+	// workers is what the next executor runs with (default 2).
+	workers int
 }
 
 // startExecutor runs a fresh provisioning executor over the fixture's database and repository.
@@ -54,7 +56,11 @@ func (f *fixture) startExecutor(t testing.TB) {
 	f.prov = provision.New(f.deps)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	go func() { _ = f.prov.Run(ctx, 2); close(done) }()
+	workers := f.workers
+	if workers == 0 {
+		workers = 2
+	}
+	go func() { _ = f.prov.Run(ctx, workers); close(done) }()
 	f.stop = func() { cancel(); <-done }
 	t.Cleanup(f.stop)
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/berth-platform/berth/internal/argocd"
@@ -16,188 +15,12 @@ import (
 	"github.com/berth-platform/berth/internal/gitops"
 	"github.com/berth-platform/berth/internal/store"
 	"github.com/berth-platform/berth/internal/tenancy"
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 )
-
-// Run executes queued runs with workers until ctx ends. Runs left queued or running by a
-// previous process are resumed first: every step is idempotent, so a run killed midway
-// finishes without duplicates.
-func (s *Service) Run(ctx context.Context, workers int) error {
-	// Before any run writes the new layout, an old repository moves to it.
-	if moved, err := s.MigrateLayout(ctx); err != nil {
-		s.deps.Log.Error("GitOps layout migration failed; it is tried again at the next start", "error", err)
-	} else if moved {
-		s.deps.Log.Info("GitOps repository moved to the team-scoped layout (teams/<team>/services/<service>)")
-	}
-	ids, err := s.deps.Store.Q().UnfinishedRuns(ctx)
-	if err != nil {
-		return err
-	}
-	for _, id := range ids {
-		s.enqueue(id)
-	}
-	go s.sweep(ctx)
-	var wg sync.WaitGroup
-	for range max(workers, 1) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				select {
-				case <-ctx.Done():
-					return
-				case id := <-s.queue:
-					if err := s.execute(ctx, id); err != nil && ctx.Err() == nil {
-						s.deps.Log.Warn("run failed", "run", id, "error", err)
-					}
-				}
-			}
-		}()
-	}
-	// Workers finish the step they are in (a stopping Berth leaves the run to resume).
-	wg.Wait()
-	return nil
-}
-
-// sweep re-queues queued runs now and then: those that did not fit the queue, and those another
-// replica left behind. A run already executing here is not run twice (see execute).
-func (s *Service) sweep(ctx context.Context) {
-	t := time.NewTicker(30 * time.Second)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		ids, err := s.deps.Store.Q().UnfinishedRuns(ctx)
-		if err != nil {
-			continue
-		}
-		for _, id := range ids {
-			s.mu.Lock()
-			busy := s.inflight[id]
-			s.mu.Unlock()
-			if !busy {
-				s.enqueue(id)
-			}
-		}
-	}
-}
-
-// state is what a run's steps pass along; every field can be recomputed from the database,
-// which is what makes a resumed run correct.
-type state struct {
-	run      store.Run
-	svc      store.Service
-	bp       *blueprint.Blueprint
-	values   blueprint.Values
-	envs     []store.Environment
-	rendered blueprint.Rendered
-}
-
-func (s *Service) execute(ctx context.Context, id string) error {
-	s.mu.Lock()
-	if s.inflight[id] {
-		s.mu.Unlock()
-		return nil
-	}
-	s.inflight[id] = true
-	s.mu.Unlock()
-	defer func() {
-		s.mu.Lock()
-		delete(s.inflight, id)
-		s.mu.Unlock()
-	}()
-	q := s.deps.Store.Q()
-	// Every stored change wakes the run's followers.
-	saveRun := func(ctx context.Context, r store.Run) error {
-		defer s.changes.notify()
-		return q.UpdateRun(ctx, r)
-	}
-	saveStep := func(ctx context.Context, st store.RunStep) error {
-		defer s.changes.notify()
-		return q.UpdateRunStep(ctx, id, st)
-	}
-	run, err := q.RunByID(ctx, id)
-	if err != nil {
-		return err
-	}
-	if run.Status != StatusQueued && run.Status != StatusRunning {
-		return nil
-	}
-	svc, err := q.ServiceByID(ctx, run.ServiceID)
-	if err != nil {
-		return err
-	}
-	// A run deploys what it was asked to, even if the service has changed since.
-	if run.Tag != "" {
-		svc.Tag, svc.Parameters = run.Tag, run.Parameters
-	}
-	st := &state{run: run, svc: svc}
-	run.Status = StatusRunning
-	if run.StartedAt.IsZero() {
-		run.StartedAt = s.now()
-	}
-	if err := saveRun(ctx, run); err != nil {
-		return err
-	}
-	steps := map[string]func(context.Context, *state) (string, error){
-		"validate": s.validate, "environments": s.environments, "render": s.render, "preflight": s.preflight,
-		"commit": s.commit, "credentials": s.credentials, "argocd": s.argocd, "refresh": s.refresh, "rollout": s.rollout,
-	}
-	for _, step := range run.Steps {
-		fn := steps[step.Name]
-		// Steps that only compute (validate, environments, render) run again on a resume: later
-		// steps need what they produce. Steps with effects that succeeded are not repeated.
-		if step.Status == StatusSucceeded && !slices.Contains([]string{"validate", "environments", "render"}, step.Name) {
-			continue
-		}
-		step.Status, step.StartedAt, step.FinishedAt, step.Message = StatusRunning, s.now(), time.Time{}, ""
-		if err := saveStep(ctx, step); err != nil {
-			return err
-		}
-		msg, err := fn(ctx, st)
-		step.FinishedAt, step.Message = s.now(), msg
-		if err != nil && ctx.Err() != nil {
-			// Berth is stopping: the run stays running and resumes at the next start.
-			return ctx.Err()
-		}
-		if err != nil {
-			step.Status, step.Message = StatusFailed, err.Error()
-			run.Status, run.Error, run.FinishedAt = StatusFailed, step.Name+": "+err.Error(), s.now()
-			run.CommitSHA = st.run.CommitSHA
-			if uerr := saveStep(context.WithoutCancel(ctx), step); uerr != nil {
-				return uerr
-			}
-			serr := saveRun(context.WithoutCancel(ctx), run)
-			if serr == nil {
-				s.followMove(context.WithoutCancel(ctx), st)
-			}
-			return errors.Join(err, serr)
-		}
-		step.Status = StatusSucceeded
-		if err := saveStep(ctx, step); err != nil {
-			return err
-		}
-		if st.run.CommitSHA != run.CommitSHA {
-			run.CommitSHA = st.run.CommitSHA
-			if err := saveRun(ctx, run); err != nil {
-				return err
-			}
-		}
-	}
-	run.Status, run.FinishedAt = StatusSucceeded, s.now()
-	if err := saveRun(ctx, run); err != nil {
-		return err
-	}
-	// Only now, with this run finished, may another start.
-	s.followMove(ctx, st)
-	return nil
-}
 
 func (s *Service) validate(_ context.Context, st *state) (string, error) {
 	bp, err := s.deps.Blueprints.Get(st.svc.Blueprint)
@@ -212,40 +35,32 @@ func (s *Service) validate(_ context.Context, st *state) (string, error) {
 	return fmt.Sprintf("blueprint %s, %d parameters", bp.Metadata.Name, len(values)), nil
 }
 
-// environments waits (briefly) for the service's team environments to be Ready: their
-// namespaces, quotas and role bindings exist.
+// environments waits (a minute at most) for the service's team environments to be Ready:
+// their namespaces, quotas and role bindings exist. It waits without holding a worker.
 func (s *Service) environments(ctx context.Context, st *state) (string, error) {
 	q := s.deps.Store.Q()
-	deadline := time.Now().Add(time.Minute)
-	for {
-		st.envs = st.envs[:0]
-		pending := ""
-		for _, name := range st.svc.Environments {
-			env, err := q.EnvironmentByName(ctx, st.svc.TeamID, name)
-			if err != nil {
-				return "", fmt.Errorf("environment %s: %w", name, err)
-			}
-			if env.Phase != tenancy.PhaseReady {
-				pending = fmt.Sprintf("environment %s is %s %s", name, env.Phase, env.Message)
-			}
-			st.envs = append(st.envs, env)
+	st.envs = st.envs[:0]
+	pending := ""
+	for _, name := range st.svc.Environments {
+		env, err := q.EnvironmentByName(ctx, st.svc.TeamID, name)
+		if err != nil {
+			return "", fmt.Errorf("environment %s: %w", name, err)
 		}
-		if pending == "" {
-			return strings.Join(st.svc.Environments, ", ") + " ready", nil
+		if env.Phase != tenancy.PhaseReady {
+			pending = fmt.Sprintf("environment %s is %s %s", name, env.Phase, env.Message)
 		}
-		if s.deps.Argo == nil {
-			// Without a cluster nothing will make them Ready; the Argo CD step says so.
-			return "no cluster: namespaces not checked", nil
-		}
-		if time.Now().After(deadline) {
-			return "", errors.New(pending)
-		}
-		select {
-		case <-ctx.Done():
-			return "", ctx.Err()
-		case <-time.After(500 * time.Millisecond):
-		}
+		st.envs = append(st.envs, env)
 	}
+	switch {
+	case pending == "":
+		return strings.Join(st.svc.Environments, ", ") + " ready", nil
+	case s.deps.Argo == nil:
+		// Without a cluster nothing will make them Ready; the Argo CD step says so.
+		return "no cluster: namespaces not checked", nil
+	case time.Since(st.stepStarted) > time.Minute:
+		return "", errors.New(pending)
+	}
+	return "", &waiting{after: time.Second, message: "waiting: " + pending}
 }
 
 func (s *Service) render(_ context.Context, st *state) (string, error) {
@@ -361,6 +176,11 @@ func (s *Service) secretHolds(ctx context.Context, e store.Environment, name str
 		return false, err
 	}
 	cur, err := own.CoreV1().Secrets(e.Namespace).Get(ctx, name, metav1.GetOptions{})
+	if apierrors.IsForbidden(err) {
+		// Berth's least-privilege account reads no team's secrets: the one there is kept
+		// (with the provider's derived passwords it holds the same connection).
+		return true, nil
+	}
 	if err != nil {
 		return false, fmt.Errorf("read secret %s in %s: %w", name, e.Namespace, err)
 	}
@@ -382,6 +202,7 @@ func (s *Service) argocd(ctx context.Context, st *state) (string, error) {
 	if err := s.deps.Argo.Installed(ctx); err != nil {
 		return "", err
 	}
+	st.appsWritten = s.now()
 	if err := s.ensureApplications(ctx, st.svc, st.envs); err != nil {
 		return "", err
 	}
@@ -444,34 +265,39 @@ func (s *Service) refresh(ctx context.Context, st *state) (string, error) {
 }
 
 // rollout waits until Argo CD has synced the commit and reports the service Healthy in every
-// automatically synced environment; manually synced ones wait for a person.
+// automatically synced environment; manually synced ones wait for a person. It waits without
+// holding a worker, woken by the Applications' changes, and fails at once when the rollout
+// cannot progress: Argo CD's sync failed, or Kubernetes refuses the pods (quota, Pod Security)
+// or the Deployment passed its progress deadline.
 func (s *Service) rollout(ctx context.Context, st *state) (string, error) {
-	var waited, manual []string
-	deadline := time.Now().Add(s.deps.RolloutTimeout)
+	var waited, manual, pending, apps []string
 	for _, e := range st.envs {
 		if slices.Contains(s.deps.ManualSync, e.Name) {
 			manual = append(manual, e.Name)
 			continue
 		}
 		app := argocd.AppName(ownerOf(st.svc), st.svc.Name, e.Name)
-		for {
-			status, err := s.deps.Argo.Status(ctx, app)
-			if err == nil && status.Sync == "Synced" && status.Health == "Healthy" && len(status.Revision) == 40 {
-				if ok, _ := s.deps.Repo.Includes(ctx, status.Revision, st.run.CommitSHA); ok {
-					break
-				}
-			}
-			if time.Now().After(deadline) {
-				return "", fmt.Errorf("%s not synced and healthy at %.12s after %s: sync %s, health %s, revision %.12s %s",
-					app, st.run.CommitSHA, s.deps.RolloutTimeout, status.Sync, status.Health, status.Revision, status.Message)
-			}
-			select {
-			case <-ctx.Done():
-				return "", ctx.Err()
-			case <-time.After(300 * time.Millisecond):
+		status, err := s.deps.Argo.Status(ctx, app)
+		if err == nil && status.Sync == "Synced" && status.Health == "Healthy" && len(status.Revision) == 40 {
+			if ok, _ := s.deps.Repo.Includes(ctx, status.Revision, st.run.CommitSHA); ok {
+				waited = append(waited, e.Name)
+				continue
 			}
 		}
-		waited = append(waited, e.Name)
+		if err == nil {
+			if reason := s.stuck(ctx, st, e, status); reason != "" {
+				return "", fmt.Errorf("%s cannot roll out in %s: %s", st.svc.Name, e.Name, reason)
+			}
+		}
+		if time.Since(st.stepStarted) > s.deps.RolloutTimeout {
+			return "", fmt.Errorf("%s not synced and healthy at %.12s after %s: sync %s, health %s, revision %.12s %s",
+				app, st.run.CommitSHA, s.deps.RolloutTimeout, status.Sync, status.Health, status.Revision, status.Message)
+		}
+		pending = append(pending, fmt.Sprintf("%s %s/%s %s", e.Name, status.Sync, status.Health, status.Message))
+		apps = append(apps, app)
+	}
+	if len(pending) > 0 {
+		return "", &waiting{after: 3 * time.Second, apps: apps, message: "waiting for Argo CD: " + strings.Join(pending, "; ")}
 	}
 	msg := "synced and healthy: " + strings.Join(waited, ", ")
 	if len(manual) > 0 {
@@ -479,3 +305,53 @@ func (s *Service) rollout(ctx context.Context, st *state) (string, error) {
 	}
 	return msg, nil
 }
+
+// stuck says why a rollout cannot progress, "" while it can: a sync of this run that failed
+// (or is being retried after the API server denied an object), a Deployment whose pods the
+// API server keeps refusing (ReplicaFailure: exceeded quota, Pod Security), or one past its
+// progress deadline.
+func (s *Service) stuck(ctx context.Context, st *state, e store.Environment, status argocd.AppStatus) string {
+	// Only a sync of this run counts: one that started once its Applications were written.
+	if op := status.OpState; op != nil && !st.appsWritten.IsZero() && !op.StartedAt.Before(st.appsWritten.Truncate(time.Second)) {
+		denied := strings.Contains(op.Message, "denied the request") || strings.Contains(op.Message, "is forbidden")
+		if op.Phase == "Failed" || op.Phase == "Error" || (op.Phase == "Running" && strings.Contains(op.Message, "Retrying") && denied) {
+			return "Argo CD's sync failed: " + op.Message
+		}
+	}
+	if status.Health == "Healthy" || s.deps.Cluster == nil {
+		return ""
+	}
+	cfg, err := s.deps.Cluster(ctx, e.Cluster)
+	if err != nil {
+		return ""
+	}
+	cs, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return ""
+	}
+	d, err := cs.AppsV1().Deployments(e.Namespace).Get(ctx, st.svc.Name, metav1.GetOptions{})
+	if err != nil {
+		return ""
+	}
+	// A refusal can be for a moment (a rollout that shrinks a full environment is refused its
+	// surge pod until old pods go): it counts once it has held, with no progress, for settle.
+	var progressed time.Time
+	for _, c := range d.Status.Conditions {
+		if c.Type == appsv1.DeploymentProgressing {
+			progressed = c.LastUpdateTime.Time
+			if c.Status == corev1.ConditionFalse && c.Reason == "ProgressDeadlineExceeded" {
+				return "the Deployment passed its progress deadline: " + c.Message
+			}
+		}
+	}
+	for _, c := range d.Status.Conditions {
+		if c.Type == appsv1.DeploymentReplicaFailure && c.Status == corev1.ConditionTrue &&
+			time.Since(c.LastTransitionTime.Time) > refusalSettles && time.Since(progressed) > refusalSettles {
+			return "Kubernetes refuses its pods: " + c.Message
+		}
+	}
+	return ""
+}
+
+// refusalSettles is how long a refusal of pods must hold, with no progress, to fail a run.
+const refusalSettles = 15 * time.Second
