@@ -32,7 +32,7 @@ func labels(service string) map[string]string {
 
 func container(name string) corev1.Container {
 	return corev1.Container{Name: name, Image: "registry.example.com/team/" + name + ":1.0.0",
-		Resources: corev1.ResourceRequirements{Limits: corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("256Mi")}},
+		Resources:     corev1.ResourceRequirements{Limits: corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("256Mi")}},
 		LivenessProbe: &corev1.Probe{ProbeHandler: corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: "/healthz", Port: intstrFrom(8080)}}, TimeoutSeconds: 2}}
 }
 

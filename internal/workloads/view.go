@@ -94,4 +94,3 @@ func Count(e *corev1.Event) int32 {
 	}
 	return max(e.Count, 1)
 }
-
