@@ -8,6 +8,8 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	policyv1 "k8s.io/api/policy/v1"
 )
 
 // View is what one service runs in one namespace, as the caches hold it now. The objects are
@@ -19,6 +21,8 @@ type View struct {
 	Pods               []*corev1.Pod        // by name
 	HPA                *autoscalingv2.HorizontalPodAutoscaler
 	Svc                *corev1.Service
+	Ingress            *networkingv1.Ingress
+	PDB                *policyv1.PodDisruptionBudget
 	// Events of all of the above, newest first.
 	Events []*corev1.Event
 }
@@ -38,6 +42,12 @@ func (c *Cache) Service(namespace, service string) View {
 	}
 	if s, err := c.factory.Core().V1().Services().Lister().Services(namespace).Get(service); err == nil {
 		v.Svc = s
+	}
+	if i, err := c.factory.Networking().V1().Ingresses().Lister().Ingresses(namespace).Get(service); err == nil {
+		v.Ingress = i
+	}
+	if b, err := c.factory.Policy().V1().PodDisruptionBudgets().Lister().PodDisruptionBudgets(namespace).Get(service); err == nil {
+		v.PDB = b
 	}
 	add := func(kind, name string) { v.Events = append(v.Events, c.eventsOf(namespace, kind, name)...) }
 	if v.Deployment != nil {
