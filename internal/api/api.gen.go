@@ -110,6 +110,30 @@ func (e CatalogEntityKind) Valid() bool {
 	}
 }
 
+// Defines values for ContainerStateState.
+const (
+	ContainerStateStateRunning    ContainerStateState = "running"
+	ContainerStateStateTerminated ContainerStateState = "terminated"
+	ContainerStateStateUnknown    ContainerStateState = "unknown"
+	ContainerStateStateWaiting    ContainerStateState = "waiting"
+)
+
+// Valid indicates whether the value is a known member of the ContainerStateState enum.
+func (e ContainerStateState) Valid() bool {
+	switch e {
+	case ContainerStateStateRunning:
+		return true
+	case ContainerStateStateTerminated:
+		return true
+	case ContainerStateStateUnknown:
+		return true
+	case ContainerStateStateWaiting:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for EnvironmentPhase.
 const (
 	EnvironmentPhaseFailed  EnvironmentPhase = "Failed"
@@ -125,6 +149,42 @@ func (e EnvironmentPhase) Valid() bool {
 	case EnvironmentPhasePending:
 		return true
 	case EnvironmentPhaseReady:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for FindingEvidenceSource.
+const (
+	Event  FindingEvidenceSource = "event"
+	Status FindingEvidenceSource = "status"
+)
+
+// Valid indicates whether the value is a known member of the FindingEvidenceSource enum.
+func (e FindingEvidenceSource) Valid() bool {
+	switch e {
+	case Event:
+		return true
+	case Status:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for FindingSeverity.
+const (
+	FindingSeverityError   FindingSeverity = "error"
+	FindingSeverityWarning FindingSeverity = "warning"
+)
+
+// Valid indicates whether the value is a known member of the FindingSeverity enum.
+func (e FindingSeverity) Valid() bool {
+	switch e {
+	case FindingSeverityError:
+		return true
+	case FindingSeverityWarning:
 		return true
 	default:
 		return false
@@ -319,19 +379,19 @@ func (e PolicyViolationMode) Valid() bool {
 
 // Defines values for ReportedViolationResult.
 const (
-	Error ReportedViolationResult = "error"
-	Fail  ReportedViolationResult = "fail"
-	Warn  ReportedViolationResult = "warn"
+	ReportedViolationResultError ReportedViolationResult = "error"
+	ReportedViolationResultFail  ReportedViolationResult = "fail"
+	ReportedViolationResultWarn  ReportedViolationResult = "warn"
 )
 
 // Valid indicates whether the value is a known member of the ReportedViolationResult enum.
 func (e ReportedViolationResult) Valid() bool {
 	switch e {
-	case Error:
+	case ReportedViolationResultError:
 		return true
-	case Fail:
+	case ReportedViolationResultFail:
 		return true
-	case Warn:
+	case ReportedViolationResultWarn:
 		return true
 	default:
 		return false
@@ -690,6 +750,36 @@ type ClusterRegister struct {
 	Token *string `json:"token,omitempty"`
 }
 
+// ContainerState defines model for ContainerState.
+type ContainerState struct {
+	Image string `json:"image"`
+
+	// Init An init container.
+	Init         *bool               `json:"init,omitempty"`
+	LastExitCode *int                `json:"lastExitCode,omitempty"`
+	LastReason   *string             `json:"lastReason,omitempty"`
+	LastState    *string             `json:"lastState,omitempty"`
+	Message      *string             `json:"message,omitempty"`
+	Name         string              `json:"name"`
+	Ready        bool                `json:"ready"`
+	Reason       *string             `json:"reason,omitempty"`
+	Restarts     int                 `json:"restarts"`
+	State        ContainerStateState `json:"state"`
+}
+
+// ContainerStateState defines model for ContainerState.State.
+type ContainerStateState string
+
+// DeploymentState defines model for DeploymentState.
+type DeploymentState struct {
+	AvailableReplicas int                 `json:"availableReplicas"`
+	Conditions        []WorkloadCondition `json:"conditions"`
+	ReadyReplicas     int                 `json:"readyReplicas"`
+	Replicas          int                 `json:"replicas"`
+	Revision          string              `json:"revision"`
+	UpdatedReplicas   int                 `json:"updatedReplicas"`
+}
+
 // Environment defines model for Environment.
 type Environment struct {
 	AppliedAt *time.Time `json:"appliedAt,omitempty"`
@@ -769,6 +859,24 @@ type EnvironmentUpdate struct {
 	Tier *Tier `json:"tier,omitempty"`
 }
 
+// EnvironmentWorkloads defines model for EnvironmentWorkloads.
+type EnvironmentWorkloads struct {
+	// Cluster The registered cluster it runs on; empty for Berth's own.
+	Cluster    string           `json:"cluster"`
+	Deployment *DeploymentState `json:"deployment,omitempty"`
+
+	// Events Recent events of all of these, newest first (at most 50).
+	Events      []WorkloadEvent   `json:"events"`
+	Hpa         *HPAState         `json:"hpa,omitempty"`
+	Name        string            `json:"name"`
+	Namespace   string            `json:"namespace"`
+	Pods        []PodState        `json:"pods"`
+	ReplicaSets []ReplicaSetState `json:"replicaSets"`
+
+	// Synced False while Berth's informers of that cluster hold no full list yet (the view is then empty).
+	Synced bool `json:"synced"`
+}
+
 // FieldError defines model for FieldError.
 type FieldError struct {
 	Detail string `json:"detail"`
@@ -778,6 +886,48 @@ type FieldError struct {
 
 	// Pointer JSON pointer into the request body.
 	Pointer *string `json:"pointer,omitempty"`
+}
+
+// Finding defines model for Finding.
+type Finding struct {
+	// Code Stable cause code (OOMKilled, CrashLoopBackOff, ImagePullFailed, MissingConfig, InitContainerFailing, Unschedulable, Evicted, ProbeFailing, QuotaExceeded, PodSecurityDenied, AdmissionDenied, PodCreateFailed, ProgressDeadlineExceeded, NoPods, HPAAtMax, HPAMetricsUnavailable).
+	Code string `json:"code"`
+
+	// Detail Refines the code (ImagePullFailed not-found, unauthorized or unreachable; ProbeFailing liveness, readiness or startup).
+	Detail   *string `json:"detail,omitempty"`
+	Evidence []struct {
+		Count     *int                  `json:"count,omitempty"`
+		Field     string                `json:"field"`
+		FirstSeen *time.Time            `json:"firstSeen,omitempty"`
+		LastSeen  *time.Time            `json:"lastSeen,omitempty"`
+		Reason    *string               `json:"reason,omitempty"`
+		Source    FindingEvidenceSource `json:"source"`
+		Value     string                `json:"value"`
+	} `json:"evidence"`
+	FirstSeen      *time.Time `json:"firstSeen,omitempty"`
+	LastSeen       *time.Time `json:"lastSeen,omitempty"`
+	Recommendation string     `json:"recommendation"`
+	Resource       struct {
+		Container *string `json:"container,omitempty"`
+		Kind      string  `json:"kind"`
+		Name      string  `json:"name"`
+	} `json:"resource"`
+	Severity FindingSeverity `json:"severity"`
+	Summary  string          `json:"summary"`
+}
+
+// FindingEvidenceSource defines model for Finding.Evidence.Source.
+type FindingEvidenceSource string
+
+// FindingSeverity defines model for Finding.Severity.
+type FindingSeverity string
+
+// HPAState defines model for HPAState.
+type HPAState struct {
+	Current int `json:"current"`
+	Desired int `json:"desired"`
+	Max     int `json:"max"`
+	Min     int `json:"min"`
 }
 
 // Health defines model for Health.
@@ -849,6 +999,17 @@ type ParameterValidation struct {
 type ParameterValidationResult struct {
 	Parameters map[string]interface{} `json:"parameters"`
 	Valid      bool                   `json:"valid"`
+}
+
+// PodState defines model for PodState.
+type PodState struct {
+	Containers []ContainerState `json:"containers"`
+	CreatedAt  time.Time        `json:"createdAt"`
+	Name       string           `json:"name"`
+	Node       *string          `json:"node,omitempty"`
+	Phase      string           `json:"phase"`
+	Ready      bool             `json:"ready"`
+	Restarts   int              `json:"restarts"`
 }
 
 // Policy defines model for Policy.
@@ -1001,6 +1162,14 @@ type Problem struct {
 	Violations *[]PolicyViolation `json:"violations,omitempty"`
 }
 
+// ReplicaSetState defines model for ReplicaSetState.
+type ReplicaSetState struct {
+	Name          string `json:"name"`
+	ReadyReplicas int    `json:"readyReplicas"`
+	Replicas      int    `json:"replicas"`
+	Revision      int    `json:"revision"`
+}
+
 // ReportedViolation defines model for ReportedViolation.
 type ReportedViolation struct {
 	// Cluster The registered cluster; absent for Berth's own.
@@ -1113,6 +1282,16 @@ type ServiceDetail struct {
 	Service Service `json:"service"`
 }
 
+// ServiceDiagnosis defines model for ServiceDiagnosis.
+type ServiceDiagnosis struct {
+	Environments []struct {
+		Findings  []Finding `json:"findings"`
+		Name      string    `json:"name"`
+		Namespace string    `json:"namespace"`
+		Synced    bool      `json:"synced"`
+	} `json:"environments"`
+}
+
 // ServiceDryRun defines model for ServiceDryRun.
 type ServiceDryRun struct {
 	Blueprint string              `json:"blueprint"`
@@ -1187,6 +1366,11 @@ type ServiceUpdate struct {
 	Tag        *string                 `json:"tag,omitempty"`
 }
 
+// ServiceWorkloads defines model for ServiceWorkloads.
+type ServiceWorkloads struct {
+	Environments []EnvironmentWorkloads `json:"environments"`
+}
+
 // SubjectKind defines model for SubjectKind.
 type SubjectKind string
 
@@ -1241,6 +1425,27 @@ type ViolationCount struct {
 
 	// Title The policy's title (byPolicy).
 	Title *string `json:"title,omitempty"`
+}
+
+// WorkloadCondition defines model for WorkloadCondition.
+type WorkloadCondition struct {
+	Message *string `json:"message,omitempty"`
+	Reason  *string `json:"reason,omitempty"`
+	Status  string  `json:"status"`
+	Type    string  `json:"type"`
+}
+
+// WorkloadEvent defines model for WorkloadEvent.
+type WorkloadEvent struct {
+	Count     int        `json:"count"`
+	FirstSeen *time.Time `json:"firstSeen,omitempty"`
+	LastSeen  time.Time  `json:"lastSeen"`
+	Message   string     `json:"message"`
+
+	// Object Kind/name of what it is about.
+	Object string `json:"object"`
+	Reason string `json:"reason"`
+	Type   string `json:"type"`
 }
 
 // BlueprintName A DNS-1123 label, short enough to prefix namespace names.
@@ -1608,12 +1813,18 @@ type ServerInterface interface {
 	// GetServiceAppFiles The application repository's files for a service as it is now (team viewer).
 	// (GET /api/v1/teams/{team}/services/{service}/app-files)
 	GetServiceAppFiles(ctx echo.Context, team TeamName, service Name) error
+	// DiagnoseService Why the service is failing, per environment, in plain words with evidence and a fix (team viewer).
+	// (GET /api/v1/teams/{team}/services/{service}/diagnosis)
+	DiagnoseService(ctx echo.Context, team TeamName, service Name) error
 	// RollbackService Commit again what an earlier succeeded run deployed (team editor); Argo CD syncs it like any change.
 	// (POST /api/v1/teams/{team}/services/{service}/rollbacks)
 	RollbackService(ctx echo.Context, team TeamName, service Name, params RollbackServiceParams) error
 	// SyncService Sync one environment of a service now (how manually synced environments such as prod are released; team editor).
 	// (POST /api/v1/teams/{team}/services/{service}/syncs)
 	SyncService(ctx echo.Context, team TeamName, service Name) error
+	// GetServiceWorkloads What the service runs in each environment, from Berth's informers (no API-server call per request): Deployment, ReplicaSets, pods and their containers, HPA and recent events (team viewer).
+	// (GET /api/v1/teams/{team}/services/{service}/workloads)
+	GetServiceWorkloads(ctx echo.Context, team TeamName, service Name) error
 	// GetHealth Liveness; answers while the process runs.
 	// (GET /healthz)
 	GetHealth(ctx echo.Context) error
@@ -2697,6 +2908,30 @@ func (w *ServerInterfaceWrapper) GetServiceAppFiles(ctx echo.Context) error {
 	return err
 }
 
+// DiagnoseService converts echo context to params.
+func (w *ServerInterfaceWrapper) DiagnoseService(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "team" -------------
+	var team TeamName
+
+	err = runtime.BindStyledParameterWithOptions("simple", "team", ctx.Param("team"), &team, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter team: %s", err))
+	}
+
+	// ------------- Path parameter "service" -------------
+	var service Name
+
+	err = runtime.BindStyledParameterWithOptions("simple", "service", ctx.Param("service"), &service, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter service: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.DiagnoseService(ctx, team, service)
+	return err
+}
+
 // RollbackService converts echo context to params.
 func (w *ServerInterfaceWrapper) RollbackService(ctx echo.Context) error {
 	var err error
@@ -2762,6 +2997,30 @@ func (w *ServerInterfaceWrapper) SyncService(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.SyncService(ctx, team, service)
+	return err
+}
+
+// GetServiceWorkloads converts echo context to params.
+func (w *ServerInterfaceWrapper) GetServiceWorkloads(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "team" -------------
+	var team TeamName
+
+	err = runtime.BindStyledParameterWithOptions("simple", "team", ctx.Param("team"), &team, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter team: %s", err))
+	}
+
+	// ------------- Path parameter "service" -------------
+	var service Name
+
+	err = runtime.BindStyledParameterWithOptions("simple", "service", ctx.Param("service"), &service, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter service: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetServiceWorkloads(ctx, team, service)
 	return err
 }
 
@@ -2881,6 +3140,8 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.PATCH(options.BaseURL+"/api/v1/teams/:team/services/:service", wrapper.UpdateService, options.OperationMiddlewares["updateService"]...)
 	router.POST(options.BaseURL+"/api/v1/teams/:team/app-files", wrapper.RenderAppFiles, options.OperationMiddlewares["renderAppFiles"]...)
 	router.GET(options.BaseURL+"/api/v1/teams/:team/services/:service/app-files", wrapper.GetServiceAppFiles, options.OperationMiddlewares["getServiceAppFiles"]...)
+	router.GET(options.BaseURL+"/api/v1/teams/:team/services/:service/workloads", wrapper.GetServiceWorkloads, options.OperationMiddlewares["getServiceWorkloads"]...)
+	router.GET(options.BaseURL+"/api/v1/teams/:team/services/:service/diagnosis", wrapper.DiagnoseService, options.OperationMiddlewares["diagnoseService"]...)
 	router.POST(options.BaseURL+"/api/v1/teams/:team/services/:service/rollbacks", wrapper.RollbackService, options.OperationMiddlewares["rollbackService"]...)
 	router.POST(options.BaseURL+"/api/v1/teams/:team/services/:service/syncs", wrapper.SyncService, options.OperationMiddlewares["syncService"]...)
 	router.GET(options.BaseURL+"/api/v1/runs/:run", wrapper.GetRun, options.OperationMiddlewares["getRun"]...)
@@ -7008,6 +7269,93 @@ func (response GetServiceAppFiles503ApplicationProblemPlusJSONResponse) VisitGet
 	return err
 }
 
+type DiagnoseServiceRequestObject struct {
+	Team    TeamName `json:"team"`
+	Service Name     `json:"service"`
+}
+
+type DiagnoseServiceResponseObject interface {
+	VisitDiagnoseServiceResponse(w http.ResponseWriter) error
+}
+
+type DiagnoseService200JSONResponse ServiceDiagnosis
+
+func (response DiagnoseService200JSONResponse) VisitDiagnoseServiceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DiagnoseService400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response DiagnoseService400ApplicationProblemPlusJSONResponse) VisitDiagnoseServiceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DiagnoseService401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response DiagnoseService401ApplicationProblemPlusJSONResponse) VisitDiagnoseServiceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DiagnoseService404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response DiagnoseService404ApplicationProblemPlusJSONResponse) VisitDiagnoseServiceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DiagnoseService503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response DiagnoseService503ApplicationProblemPlusJSONResponse) VisitDiagnoseServiceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type RollbackServiceRequestObject struct {
 	Team    TeamName `json:"team"`
 	Service Name     `json:"service"`
@@ -7323,6 +7671,93 @@ func (response SyncService503ApplicationProblemPlusJSONResponse) VisitSyncServic
 	return err
 }
 
+type GetServiceWorkloadsRequestObject struct {
+	Team    TeamName `json:"team"`
+	Service Name     `json:"service"`
+}
+
+type GetServiceWorkloadsResponseObject interface {
+	VisitGetServiceWorkloadsResponse(w http.ResponseWriter) error
+}
+
+type GetServiceWorkloads200JSONResponse ServiceWorkloads
+
+func (response GetServiceWorkloads200JSONResponse) VisitGetServiceWorkloadsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetServiceWorkloads400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetServiceWorkloads400ApplicationProblemPlusJSONResponse) VisitGetServiceWorkloadsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetServiceWorkloads401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetServiceWorkloads401ApplicationProblemPlusJSONResponse) VisitGetServiceWorkloadsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetServiceWorkloads404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetServiceWorkloads404ApplicationProblemPlusJSONResponse) VisitGetServiceWorkloadsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetServiceWorkloads503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetServiceWorkloads503ApplicationProblemPlusJSONResponse) VisitGetServiceWorkloadsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetHealthRequestObject struct {
 }
 
@@ -7574,12 +8009,18 @@ type StrictServerInterface interface {
 	// GetServiceAppFiles The application repository's files for a service as it is now (team viewer).
 	// (GET /api/v1/teams/{team}/services/{service}/app-files)
 	GetServiceAppFiles(ctx context.Context, request GetServiceAppFilesRequestObject) (GetServiceAppFilesResponseObject, error)
+	// DiagnoseService Why the service is failing, per environment, in plain words with evidence and a fix (team viewer).
+	// (GET /api/v1/teams/{team}/services/{service}/diagnosis)
+	DiagnoseService(ctx context.Context, request DiagnoseServiceRequestObject) (DiagnoseServiceResponseObject, error)
 	// RollbackService Commit again what an earlier succeeded run deployed (team editor); Argo CD syncs it like any change.
 	// (POST /api/v1/teams/{team}/services/{service}/rollbacks)
 	RollbackService(ctx context.Context, request RollbackServiceRequestObject) (RollbackServiceResponseObject, error)
 	// SyncService Sync one environment of a service now (how manually synced environments such as prod are released; team editor).
 	// (POST /api/v1/teams/{team}/services/{service}/syncs)
 	SyncService(ctx context.Context, request SyncServiceRequestObject) (SyncServiceResponseObject, error)
+	// GetServiceWorkloads What the service runs in each environment, from Berth's informers (no API-server call per request): Deployment, ReplicaSets, pods and their containers, HPA and recent events (team viewer).
+	// (GET /api/v1/teams/{team}/services/{service}/workloads)
+	GetServiceWorkloads(ctx context.Context, request GetServiceWorkloadsRequestObject) (GetServiceWorkloadsResponseObject, error)
 	// GetHealth Liveness; answers while the process runs.
 	// (GET /healthz)
 	GetHealth(ctx context.Context, request GetHealthRequestObject) (GetHealthResponseObject, error)
@@ -9035,6 +9476,32 @@ func (sh *strictHandler) GetServiceAppFiles(ctx echo.Context, team TeamName, ser
 	return nil
 }
 
+// DiagnoseService operation middleware
+func (sh *strictHandler) DiagnoseService(ctx echo.Context, team TeamName, service Name) error {
+	var request DiagnoseServiceRequestObject
+
+	request.Team = team
+	request.Service = service
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.DiagnoseService(ctx.Request().Context(), request.(DiagnoseServiceRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DiagnoseService")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(DiagnoseServiceResponseObject); ok {
+		return validResponse.VisitDiagnoseServiceResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // RollbackService operation middleware
 func (sh *strictHandler) RollbackService(ctx echo.Context, team TeamName, service Name, params RollbackServiceParams) error {
 	var request RollbackServiceRequestObject
@@ -9128,6 +9595,32 @@ func (sh *strictHandler) SyncService(ctx echo.Context, team TeamName, service Na
 		return err
 	} else if validResponse, ok := response.(SyncServiceResponseObject); ok {
 		return validResponse.VisitSyncServiceResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetServiceWorkloads operation middleware
+func (sh *strictHandler) GetServiceWorkloads(ctx echo.Context, team TeamName, service Name) error {
+	var request GetServiceWorkloadsRequestObject
+
+	request.Team = team
+	request.Service = service
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetServiceWorkloads(ctx.Request().Context(), request.(GetServiceWorkloadsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetServiceWorkloads")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetServiceWorkloadsResponseObject); ok {
+		return validResponse.VisitGetServiceWorkloadsResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -9231,189 +9724,208 @@ func (sh *strictHandler) GetReadiness(ctx echo.Context) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H1rc9w2luhfQfXdKrfuUg/L9mxG+nCvYjuJN3GslexM3Yq91WgS3Y0VCXAAUHLH5f9+C+cAJEiC/ZDU",
-	"spPxfJhYbBKPg4PzfnwapbIopWDC6NHJp1FJFS2YYQr++j6vWKm4ML/SgtkHXIxORiU1i1EyEvBsNPXv",
-	"jJKRYv+suGLZ6MSoiiUjnS5YQe2H/6bYbHQy+l+HzXSH+Ks+hME/f05GzyulpbKvZ0ynipeGSzvh2wUj",
-	"E8E+GnxhQuSMmAUjpWLXXFaalHTODkYJLu+fFVPLZn0pDhoupqAff2Fibhajk2ePj5ORWZb2TW0UF3NY",
-	"yauMFaU0TKTLn9myv6ILZhRnmtxws4ClaFowcsWWhIqMTGW2JIqVOV3CjzOutCGK6VIKzchMKnL8lCxk",
-	"pXS96gWjGVPNsoMV7NslDKz/+NmzZFRw4f9+HN3N7DU16aK/jTciXxKaGsIRoHL6Pyw1jzRJK6WYMOTl",
-	"Wzonhf2YrVjqbB/HD9fYX8UvvOCmv4ZzOmdE8z8GDzCH78KxMzajVW5GJ8+OEgsMXlSF/eMIQIF/NYDg",
-	"wrA5U7CGc5nzdLkCm0t44e6ofFGJVy8G5lCVWDnBTKqCmtHJqKp4Nood6FtGixWbMIwWd93CZ/s9IiyS",
-	"AppdsH9WTMMRplIYJuCftCxznlJ7moelktOcFf/+P9oe7acNZzzHr3DSNnK8prmFBsuIwsnJWC+FoR8T",
-	"UlMqYuGj9w5GloJIMct5+qBr9HMG1MBfH22oYWRMSVbhAhixR5TASznVhtCs4ALX/oNUU55lTDzk4i1p",
-	"TWmeM/VIEyVzRjLJNBHSEJrn8oaYBdewvFfimuY8e8jF/YPl+b47/2llCMclnJIJU0oqPQFoasJouiAz",
-	"zvIMVvqrND/ISjzoUn+VRFfpwlHQhEgFMLzmmk9zRoxEvABIwyLPFUulyLj9/gfKc/agy/Ukm2Q8g4UC",
-	"jW/hriX9sNK3Uv5C1Zw9NFoCF+Wa5HZyRcyCCmS1TF0zRWiastIgbr4TtDILqfgf7KFPXSoypRlJFcuY",
-	"MJzm9YquKc/pNH9QuH3PlFmQnKZXmtwsqIHrSwRjmQYyxEomMitT2HVTopkxXMz3TskkY4byfEI0XeKn",
-	"B8Bp3Jx2SWepneQFm3HBcbouKz8j39uZDXD0lM5mMs/gpOzv9gAN3ABNpGAElypLpgAWlvuXyv5pOHKc",
-	"1tg9gSIZZWp5UYlzzwbiYmM9/iNNplLmjAoC8kXIP2BhC2aBxq6ZWpoFF3OQ5NIFFXOkh/bZqYVZs7FM",
-	"LYmqhNuUCadDXsCNBTHcflWxA3I21fZq3SyY6Ly+oHYSgczCDWvsa9KKaED2qGE4CRdlZfYO+pJBMmIf",
-	"aVHmCD9uWKHX4RIe6kv8zI7ghqRK0aX9Gym+G9eK+/bYTqyEcZIqRg2LLQNWCMieIYWj+XlwtiiOtA/r",
-	"Py/f/EouYVVevEe8eaRxw8F+kcjaiQpmFhJXKKzU9/vox5dvR8no/M0l/Ocd/P/Z2+c/jZLRi5e/vHz7",
-	"cvQhsuD6IF5lUVyTlbnXHeF40S2BKLcWl+1bp2TyyTLAzxOi2byw50qosupGnrOMzJQsEHTIGzWughrg",
-	"mlH00XTG1szdvRIJ0XLVreCGUE0oUYzm8NjKF8Hk7lLC7FVZSmX0C7jYwTkE79xIdaVLmrIfeB4hE7hW",
-	"AC5uGje8kHb7M/sJGX+ysEuII8mf94KTITeK21vGhWPYhuqrR5rUs5JxJTIgGe4akomx7MmcU7OYJMRp",
-	"JvB7/RFIVtLsJaD5UZJTS3XKappzvSDasNJSiLLSi4OotN/I8b+PQCEIt9zG3fpGJF4lwKtYY3BAInoA",
-	"/xDBxjZ9OPm0JY1mzYddVmFYUVpIIAAqbUlucxKJxZr/d/b6l/UgaUPDzzi8mV846jDtndTUcguyGfDC",
-	"HuXsnhuMGl1UWVpc7q8okBl6cI0TiQuWU8Ova3FTsVJqbqRaOhQk4xcyvWLK3oSEHMy5WVTTQ4uos1ze",
-	"6EMg7gdLWuQJSamhuZzvczGT8Ghv/VE4nPMrX7Fd3d/vjG/FuBzY1gEeR42uRM3lcy+C95dTMK0pSr09",
-	"8OODT2ugAb8m9UBDa3jBylwuC3fU3ftlf2PZmWkZBqwssG94EWe+WetdLszfno761hBLGrjh1LDs+2V0",
-	"l4pZ9SV6s2NUqX49CZc9tOs3nmrFEEFwvdhy0+29dIlNpZlyqrdUZEIrIwv79iTKBlcdfbmgOkLPLioh",
-	"gBteVmnKWMayhKBal5CXVlm1875lquCCWpE7Ou8KgCcjbagy2wClezdh4eE40aOpMm5eXkeRESlzf+//",
-	"sCz2hmqSScGAcE/eV0dHT1IcFv7NDvDRNVNTfDAhY3YwPyATK0seoCw5iUu1NDVoFu7rAKC1rJPLervs",
-	"XJG4nQ3Bx7QZkAkV02CEbGRPbc9e66iEiWLCAPB4Az9LuwPAHJYUSIMeAA2Y+qIkiqN58BaYgsDANxH0",
-	"iT/7eh/19kMorUaoe+G7DXpGdJXGRbAByRpkyLXTY3txJ6diXjnK4ZFCyMwCci6jaCGcFTfC4b0j5rI2",
-	"CtxJ92gGjKsdSmZVOihSw3sadGIUoynYYXjKcHyuSe0IInNmNBlrWTBncSBSBPMDJtfHPcBcm1PVslIp",
-	"i90cphhsrZk5lQXToPkkZDKteG64mCRkgqrJhIz39+uX9X7G1R7wgzk3/xfpUyqLgpuaQrVet+LUwC3k",
-	"Jt9AIIDD9m93xfgad4KziKBBDY+VqHsfd625B7cXbr+vsjkzZ4qbRcEMT/un+JO8IZRM4T0yZSktGKHk",
-	"n5U0NEEjypuSiedSm0e6Vq9KxVOmSSVyprXV5GZ8XimW9Y1IaVk9l4r9JCvVpoaymuYBKRRVMUWpyH2h",
-	"N3/9tRToI9zgdXD6nTP1WgqU4Df4pmCFVMsf+fdbvb/NqhQtfuTfbwEkq7O1MWnNNe5gTHgsrem7EAoA",
-	"3N5YcFAhhPzShpHx1Wrb1IzmmkWw6HJB1YBtpKTKeCrrEFmXTBhL9Z6fvyNj1MW0IdNqqQkudu8Ure01",
-	"7tbIDdbBnM0MkWgiYh/TvNL8mr32rk4k+c1z7/TE5/3zq32kjwMP6VHkXMHXemHl8v5WwX+r0ZpTVLnh",
-	"ZQ7E3/F/vfmGVi0w7sMNkNuiRR4R8gEtSMkUgVfA1mKhb1kWgrxeaUK4cAEEloHlXDc+73TZBvnmoD3C",
-	"/62EcOca+M3EsPU56t8vheFmudrW7lR1wuBdMp76Xw64PLx+TPNyQR/v9YkjLflvTA1qHFdctE2rSlbl",
-	"KBm90+D9v1xqw4pRMnrueccoGV2wHnsK9SpDM2rWOjhaW3/tP7Jkp2TplsJ+B+LBlt0Gg2W5Cdaexn1w",
-	"1/bx3p7DxmHV192EkAb0bT0MwGEq3sy3XgSesvyOc+RcXG0NyV+4uIoqBUMSNviOS5oOmHjofCsGt60Q",
-	"2My+4lRhT72zHJooGVUqX78A+1J0zrzSzo/W4X6gm29ljhkEOjpvN4aSez0J1rBi6fdyLx0U7nAjcYQL",
-	"O0dcZ6GCMHHNlRRWtSeqEprsk4njlxMyBt/oI03kjSApDreHHlvF5tz+yTL/wyON/hxyntOUiznhGnhf",
-	"mVNjDwtDTEDpC+LGnh61wsaOwaRsmLKL/O/f6f4fH8a/79P9P472//7hf//u/rH3f/4tdtj1hnFp28pW",
-	"9IWjWJ24sJevvVD1/AzdOJrPBcvg0dn5KxcIYDm3HW0G8TWdbf7t2bMnf4ssOc05E+Z5893wGvDVcI5T",
-	"1Evwh5/Z0n5rRQptGM3smikx8oqJTdaSjMDl9EZYkcYysHpxbuBOvN/Gg/gbuD7UK7yUfeG2BeiFMaU+",
-	"OTwk7y5+6ezu+OjpdzHN2AIiJr1MGVVMIaCcwQsg560KNE1lJQyZykpkxEiP7vs+Yuo2sF1JZGJ3+WVz",
-	"TSM8tSxzvh1dTBsauwERsiTkc3Ib+pspPjMXrKR2q2dRsyMTxEeLaEPKyhArNhItC4bxD+jozSzdyVjO",
-	"DMu82Ox20RblVy1nlUH9lvx5wA5/zkRmF18Jw3NYbD0MaAJWg6mNWZYU4xkm5ILRbEnozDDlLfd4zSlx",
-	"qwe9wInCbhoQeGlmtVEXwxUTe8GYse7IA0z7L3h/lXG3KjN6F1+AN0RhnGgD6AZBk9pfgKsPsTCcf82l",
-	"QZU7IlIECvUG5oa2WrqJCaTREte+PaCTJc0iWwtYs+PnGBSzHQ+c1mBaaZAL7Be3pSWbsIVgN55DGL5+",
-	"orc8Ak2Ybw3I7kNsCwn1zjwDXcB0QvGPupH4txepetSgz3xaNtX1aBPYYD8nGyJc/yJ/TkYLqrKt1Lu+",
-	"TOGNBLA1K1ZQlZEczUtjqkMeAzEMysCzgkiR1iR7L+rG2BxRk1Gl2V128s4yBTKwXG5OCcVov4YVASkl",
-	"7CPXJuaE6eAhAHoNGr4DQryW2hRchE8ffzn6sxUh6e38B87yDNzpMd+cdwUP+9LiIq6lUV7VcCHmQXSo",
-	"VAQTXqKen1JyER0YPHDu1yaezGcxTGW23CSyCbYUw4GfGM3RgdBhrBDGejfzizbUVBFH4EReTdCY24qS",
-	"1TdMaYggniuasWxCxtrwPCfHR0d7+D51NnKRL0HAJDNGTaUYhiY3KQfjMzWX5PmLhPy8vGZKyIRQ8iM3",
-	"RLFCGraXwFmBHDrBnU5OyaRqYq0nZPzs6ImbFcXbFExfqMOEIpy8AhccrtnKNEHE9od1J+NAFDuZ15FQ",
-	"LlqZxeteqGptph0lI8mz1KkiPGX7qDbFhMmM6zKndQpT7/e5klW5peXKmwrOrGoVj7vUFW6whxTvNFPe",
-	"8KzYLCFvXr14TtzrGG3jNnWCHlZ7gs6/OhjRsDnff8tocSE3iAPzG+jutoaYnzl+piAq3odlbMPQE297",
-	"X7X3S9zSz/bVVYqUkvlama+G4a5UDtwmKhzO7u60EFjeNvoFnsatBO07gDUaUjZuMB/zf6gmE/vLiTPm",
-	"Hf4PFWwC98DS/1fZ+SPtb4cz6QH+kfEE/lt/V8f9dL7Ft+2iujaQ42dPVgmg//3+vf7w71Fpc3ME6Rxq",
-	"5CCHD+w+xHx3EXcm4eP4G0pV7Y3cGoiDYPt1APNe/Hq5//jx8RMCvpaE6IVUhjAhq/kCIskVm/GPgeED",
-	"/rVDA3Cdg/Mb5qk439AWwGunnd/evReME4NoZKEXdRTfPa0oGdV5kl022lksvpesXTSmJPeZDzVsLtVy",
-	"vaoS+b2QWStKTc5mo2REqwxSrZmYySEn7iCbkddMKZ5FQ8gYLUj9Oxm37Yj7NzxDLzxIiO3wsJWJcACZ",
-	"N27cqGQTSv7rh2qSyeCoCpZxOghCncoycj8hbHNyQux/mjuoXTBTydS+aUHjlEwcHCYnaJ68EcF3zjbu",
-	"2IKVgGXzbSjPOt7qtbLY0Wkrt7toAv9ZLm/ABZ7xyn6+4HMIulHc8JTm8WHWBuRZ7Api8cJl+tz90NQI",
-	"S/9wb3F19cUIdtyNtgsP1x+luxUrI+wQT55b3aN/I51hOR7kVlCxrE3PNxZSoMFg0Fo/OL+k2pkn+sL4",
-	"NZd548vf4qr85j9cKy676ZN6T61Z10DmNiFWBRV8xnQMemeQCES0UXBxZuTnasqUYIbVtvwOc3t2/PT4",
-	"u+/WFMboeBg6mb0185xJVR9bnT0HuZpdH9STFfHZGxWNaJmha3gMA/s+JCrHXW7v7u4Q4X4eza05TYt4",
-	"bxGHEVdhusk5SC5hdcPbWpFdfEawVggkY7q3YknMrlTJNjsYZLHXNK/YHcIuHaHEYZJ6ccP7v8QE8Vtd",
-	"6Ps59zbQf7Mr13VIe+8AHLfEKAm1dKIw03unRBbcGJaRK8ZKtNm67bfEjdX6VF+Moh9f4afPUJ52fz1e",
-	"cxBr0K6h073r5DXYrXys3bO4k5y3xi9bS6uRhJnVApWq8qEIW3/Q17XcTsZQ9SPnU0XtQcMbkEYvBYtH",
-	"6Yfiz21Fjbo+kBc2AgnDSQ+wja6Rw59OGwobYIAlrNec3fQxYbpsNIONSH095nNZxd1k0+VbRzzvaUAu",
-	"7Gc5W6VNr3W0OA+CJuMmRIprEgRJ7ZGbhdSs9r5QxUjBtYaMPJC7bxbLuL9IGho6DcJiUS12Ae/VEEoa",
-	"6Lc2ucGBXsAaY8fZCTa5tzPdAZpcokk3Fn+hfAgPxoOzojRLqIwG8TyaKOf8AyouZB3wMy5oxsjU3mGR",
-	"Yaq8y+XeXCH8CyDkdtIbIhPLVgj2AY63d/HymqklqaV6FG5drTdXti7vpIsF+olRlbCKVhaLxFesGVdj",
-	"5Z4J+HcnscoPg1etvmENwiWde+IBFi5o/Y10BXT6Wbw/PCd/f/rsP4grzEPQA6djct2gtxFrU218hIFP",
-	"M4qv2lAxwGtX56c2brzI6Q2GEA+ktneVzg4qoRyRIRvmzGlK2siydAGbdf02K5LlfL4w29p5NldeXeJ9",
-	"zaKHnXX9+9M3szVu7r5g0g/Hrd3+loAFFCFerqdN8Qe9QP0oexR7ojYYs3AFSpxMxLHekpzVy3Ffx6uw",
-	"7CJWr2ZAfQi2Bbja2eH8v43k561ioWvXFy+DME/CzUBS/Rqp06HANk68fur3zFKDZHRDFRQhgesck6q9",
-	"jBsNjI9yVAskq6w+0jWrdPlkwEbJlOVSzDUxMkHY2MPuFNnZVAYeTibfTjj26BlkiTcCsNO8WYuKhzGI",
-	"oeQcvbTO0+Jhb8VjsCOyjLtsdXDtxuDvCgsNFTboB+xCPnD8VH7k5k2pCb6Ch1IJYsWYKOhv4SxmPtSl",
-	"98utamRsVfVgsCxIgKl3L1IRsil/nv+sWAVsXGFRDahU5KpqjBK4agORtv201JXCUyUuDStvb0MKfdq6",
-	"FlDqUgluZ22Ith3dw8mqfnH9OKcK66a81huWebkNqtyKCdzL4Zd1ZPWWpz8Q2z/M+wMdpqOJhQUg7uMa",
-	"u08G7lNACLeM2+HF1md0B7emZZRDqXLbsJOVsehhNXHcHo7fWnkHZiGA12WKuUO/XZR2iBeb5NV0T7Yr",
-	"NDe/EiMJFk0iRp4SmufexulYfy+HetuoaL+mxmJ5fLQCo3oljg3lgikCL4AGKytDDJ0npGVxPXA6+0Eq",
-	"m9o1hzNFq2yflryXNHS0wvK4CYjvAZ/7jD0o0WqlLpSzmmJqXWdTdBPuUvQHx2Lwhs6DMx+XXAiWnUJp",
-	"QG2syK7YrNIuyjmY7PHxdxtSvqGbtOJWvKiV2jbiD1KolWFUOOaawHxViYGSM5CWZH9OiGA3FioAuY1x",
-	"30p6sWoyDdXfYPX9MMKazXdIEGxkFWzropbbMJus/srxR4vLH2Jq22pag655bsiNrPKsRrsBOgOFaMFF",
-	"TfWVw8F78F5tflcjxaDrEj/NKGhIcxY47cuechE39A7pNlZl42IeAdoPlOcQpCxnBDwmoYFjzLzNQwrm",
-	"r2vL0gGre3p8vBX4uhHgeP6tVK3O3e7gYYtN1ntbgZjrUxxTGq/7BumhGLBNzpoX48qPL7QY8+/jGI+g",
-	"ko97i0gMEQrGJWO0rEEen9/Z5kakdrnHCN4u6pD63uoXXBupon1AsGKfrgHhSx/ekmp1CkLGlin1gD4K",
-	"FWVTYl+oC6XzlLnqtxBzxXUr83zsPnFvaoy/OoUYIzAj+SFSKkiaU14MWVl2YDWSYYXI4V8vjZPk1oG1",
-	"qTi5ttTiUqSr6isMhT0B5CHRQFvaekOXLmX6FDMmyCsxV0w7TwFRTGSWjC2oJm9/udygvqq7/uGtXHGz",
-	"7yM8pOaDt44PcSNcyDyfUoya2iaqthogPLVOCEYX9LZYocoSh4BFNDIWnVNkDevbq7Sic6uVML50qLLF",
-	"ljpG363k987iwqHWLPISlfO1JH5LG/WKBW2Mp/eUxHYHVcAJ6+vl7P4WgmSBwIpRYYkkCNaPWqq8n/3O",
-	"+SSrbQtreyisySba0GQ4SOHvJWvEUb1wrd1wznjySAidGP7ZQ7iVJaAD1hBvjqLaYAfO7Q/upAJvmm9t",
-	"93ofDAEQd2f5F3U6V2+V95DEFI8AHEy/sGu5J9K0Y3yJEaa3POaz/L7iudnnwqUia/6HFVWaCn4uCZta",
-	"geaGp2zvhOjCaonHUEvvkDz9kZNDcnxESpnphGDcOPmOHJLHf4Ofnh0l2LGHPDkmh+Rv/oOjMAgcxgzD",
-	"zuGLKKHshHREquRXLcYUGL6v2JADo/GBrYg186+RsY9EWFP8dcVY8M7qgbqpVVjjEnb3IZb2olla2eVB",
-	"XVhnS4CaOnUjIWzXAo/qAaw4io2DuJhFzF8omXIMALHyGlTvxcI8+Wzf6wNBBHZdZ2rKFlxkTVlCTIFA",
-	"Lf29CDMhAPlQj7O3TyeNAoIyse9e0hTfxRRq6n1ujTEueS+86hWIG7rOICbziqpMUZ7rhKQSFLI5aPV2",
-	"+ozTuZCa64P34r3AiJjJIS35BNqXuM5JtFWt6ITQoPYipAHC84RQgdmvWNQIdmAW7L0IamLyzGUMlkpe",
-	"84ypxHViMtQ0ipirH4WV4/E6+tCU92Iy1EFqUjdG+/1DqzWaT2rHjijTJWklp4+nMlvuEanei2nYFgmr",
-	"ir2uXNlA13CLTDqdKScnKxtgagTBihaYp+3vseiOQP3T9wCj5Onx8cF7qJPMUyaw9I9rd3hW0nTB9o8P",
-	"joLr6DD57PzVKBld+yqXo6ODx/iaLJmgJR+djJ4cHB08cQ1T4BrZ8z+8fnyIjjx45KojtNoEjSw7PXPv",
-	"dLolHh8drWj7tV27r6BrSaTjF+Ksa1/jemrNZhC29TkZPT16PDR8vd7DVvc0IC1VUUB0yeiy18Urq3ue",
-	"YJm5+iY88mptIbMqRxc41FD8feQB+cEOXkO3yrjZZ9feYDkM4rrme8e+dfJ7fGfNK4fYc/RzsvZFJ7rY",
-	"N2M9SH0Z/IEerE8i1Dw+kPcWb9VNdHBNPnspsqi4nBBtAItnQKgBUjTDlmiWBfBisCmr5gKs4JGupSul",
-	"+1ULmLKZBEvKmrmhoMr2c3/Y5R1tdzmI3NMzaFJsWSnu1l3Po/XXM+i8ersbbT96sv6jpv9omwbA3tyq",
-	"O1ZNct4uMkk0Y4Tm+SlmPwYPzYJxhQLBoxZpgEyEFmFomP5KsvB989oOD7ZdUX+Q/tZrTix7xf5q90F+",
-	"nTjQgCRpmsz2ezxwFZq+xi3ybIl1geZyD/sA0AMHcPip/vfnwcP4kTVn8SBHMdgw1L/wwHfr6fqP6pa0",
-	"nz8PwH9bztZuzf75w9rzO2xyZ3rmsu2nS0al80O0kcEl1rP6/fPQH+UUze9ltrw3tIgVH/jc1qZcSdSd",
-	"YeZwWYEIpv7mWhg3wJ2ABwA9BJCa1/LeoMd2zr5qrE5GTx9vwGLqVsL2g+Pj9R/4ptNtsghJxiGpA9u+",
-	"NlZRq/3ErlVNDjn13kmc1KErYBnEAlZYyWoTyugK7R+CDucMENGuTlAqHwVk4HkJeaftQu2DAmqMuBB5",
-	"q9q1lUmdEEqwtj50M7DfJ6SusY9jeH05qWvp4fOgbgCot9TQKdUsZBtBJfiW8B6o9PZTr1SXeTW3TFwx",
-	"mh0QS2ZfvqXzugvozYIJBu2YxdKXgcokqPRWXfdaLillnltowzJezfZ/lYK5FtT6ipeaVMLXm1UWpTTO",
-	"5Tsb1OPQLNN1lYRJq9FBQQWds2x/utzPJd7jSbjbg06vTBQjwvr5nEU0DJBAsQJcI4K2dtASRR9S6uw3",
-	"JRgUUPBoLAhwK7AWe5Lt2bqrt8M9QVLQ7XxtrKLHZ5xlBJQBQC7AjTm/ZoJw0T7nW839MOSuRVwG2mrw",
-	"Ju0YzVpNP3fwjl9zdkPGSMRB+I3UYG9JX270DoFxmWUrJV+ffrZLYSusqD+IVP3sl/sVfy964zuqGca8",
-	"APSnzMIao3HIGCkSCsRBY/Y2+D0QQfSKyjJ++udNTeStZKbAUPYzW46QFNy/ANQtv7+R8PP4vqePYUlz",
-	"fp3L/4tsHM5fAwHYXkO2X/x9/RfPpZjlHD0yO5aQktGzTfbwLihzGb9thNbVbMc9AuaLamK3fG7g9kHp",
-	"pkD0MBARAyaC0/ACgrRzxUp7gVO1LI0rftO/khGSePjJ/eszciOfw9u+s++E6t3aDupHuFnzlV3RV452",
-	"2wrm2+FpCyUauARIIWQrhozrkPSu5HghyR0yJQwe29FDUKy3YXeDP4URoc3HIqKr68ntBNc0AG/IIbY0",
-	"SYfmBnRRD53na7bLo3zNBk8RRLN7EUP+sZChtMd1EpozGzdmiOvez9emZT56eKV4d+5f2qXFoqkfNSjd",
-	"ofP6XiBoD6T2w9Ypv6ALgoOy9pO3KgJCFTkL3XbBvBDMNUCjYD78hAOv5BgXTDNTVxpYzyvg/YOvl+J3",
-	"eLqpFNTfxlxwV4bcnUDQUXUl4Q6gvK0MjIBtjIZVBOkvW/DfgYWwX8rqoQ2ErshanFS5s6EgTwl5A1kv",
-	"fzkx5AHtg5c33KSLBuvlbJZY1AdnE1QYsCIMpG+0KI6zknHTqii24c3o0p/lflOLv4zG7E/qGn8TjHEI",
-	"yxyOIfyI5iSTaQWK7t4B+YddHhYYTcKsnaa0qsXRJRkDxcS8+L0DMsFqjjALRKy5qvyCsFbhjiWZUZ7r",
-	"0zrbZeYzYKzgbqV8lpFpZUgmoe6C/Rk5o91p374GdtoWO9vV5Q7KTn6Rq40FQQfu94xDSrP+ZsD3F/Tl",
-	"Nc0rahipb0BtwoeaUcKqp5lnU4kljXXZGOwWMaZi6QSyzS9ku4RN1HD/gwvawngkPFwsEkO4vSsFuBvs",
-	"ZXVXz96KE3ufXA5ITS20oSLTrUJWPsKhJkxz6SrkOtLU0KUDgsmYePW8H6B/xX70vLNfMG7nSN+fckgW",
-	"h8pfDykz3dEU8ltTvIq7bif+vMM4RtiXJZ7ueDD5BL0d9nhvwTos6z/8pCqx0t+OOYE7O15InY0fparE",
-	"103G7njyZ+hq0lwKLuaYW1SrKdqw8pGGWE2WEMMLS9Xh0CHsssN2g7P27rpbCNAXlXj1ou3fb3DkcE34",
-	"3CXIEhthi2EfDQ63jxLIGttsP76pNwKRMzJRlZj4AK9xRg1FUeeiEpaM/uflm1/3/tII9YPMc3lDKKAS",
-	"1a6X6j6UCEOwnCJyBZAiKVWKuyp8NwuZw71LCHwEohs33gObuP5i3BAmMv0FcFAxoyIpWJsPO+x/MT79",
-	"+R4cLy3sP941rfwvqGHkkw7/pS3Kd75CkLpIKMHSP3iRLFzrCHsgzOgZdO/gLcB6YEO3IMDmuufUoFHu",
-	"LbzxEOHHkfhYl0cBOa5QAy/Feizaxcqyj2YoVtaXQYqFCEcK1u80XKFOQVsZHuviZaTCPJC2P/nBowHe",
-	"dn39Tbm9nngHga6NsNjCO9dbbNDXjGmIrrbwV+lmDpIlH9jDjCmHfZzB1WRbB5Yk3/zPO4/Qg6NxWvJp",
-	"+/5gXxhIM7TXJnZLuqT58JP9z0oz/gt4frsLNMMwrgjxi9j/caK/npv48QaHfa5YXaLFNTxvnzsCx517",
-	"3XBdWQmWas3nLmRn3KQHDFDJIc03fsBfcYzeEPHyZV2/heTdu0s84LVb0QF7VI2nCrCmH18CCeH3QGZ2",
-	"w6BdvvoD28CHcBxXk33laPb1ktaHjqqnYs4ay7arQeDaYysSnO1aAj7AwA9pWe7PeH4ba0H7dg4YDETG",
-	"1FlZ/gBT7OaatSuIPvBNq/c26GqCOJS/2P152DjIGo5Q9AAO+5EOiwsE1QcI1Dx2lQjHL2R6xZT9NiHP",
-	"X5Ebqa5mubxBy4RiOaMajHoKOrVCJGXio8z3uZjJgyUt8r2kUwWhdkf5yoJUY/oKc7iYeMdSkL/bJBCx",
-	"jxxqe/iUDSGxc/ttbCT+HnerTQ7aTV4OVifchflkl4JcsJMNcnyDbX9JW8bdoofOPCtobwfM1XWkRO0Q",
-	"c3U9MB7OMrOU54xgAe5hs3QLk+4qs60wrbSbxnyVFpZgiV/G0NKq1Ttob0F1XgQNMvNc3iAN5IJokGM0",
-	"GU/KBdVsQkylhCYXjGZY9+Yvlwewa/P5QwqBZ1mGcUFNgLfX4psTD6S/U6L5H5abWJzA+8/12tynzqXf",
-	"hMscfgr+2sAS1L7v/6JmnU4saCGvWed0TztHC87sa6YwJ5ZwcDVyTRDY2aDg3yPjQwacledy9FCk7C1E",
-	"GdWvuMA/xN9Ke8edNmRBVfYnyQS4N06aRDMHWOfgbpM90K9nus7S8rI36w657pexnqxBVWdEOQ0obJzj",
-	"fosYvj3bu2Ca/9GljY+0g/d0SQxnyqpXhRRmkS/JtMrmbE3Y/IZcztUDWOt+fu3e+1I1sFxbrg2tJEFd",
-	"3MEKVlB6c9MRsbjnTlU8hPB67c6dWEuxs9CxV1T8uVS8i65rBmo9Ys0JK8VBRQqQCuZY0mJQkbsfq3tU",
-	"gzvLsuYCfK3aG67uyyhuDjIxpM2yv2j29V9J6/qRW8Eca4lCOVC4bISi55SLOtfj1oZ3R7IOP+E/1mTE",
-	"WUWhdeM2SYuzH33Lno4oXI5fPHKO8Ls5v4eO5OgBiInVmnAvfxKV6O48Kfk0CINHmvCsjrtrK0tFc0pD",
-	"etK6NhSb+KBfh9PshqF9GZ1oGAdrn/I39vTwnuHtCNkQL9ooC96i99eVCZ+4DF2Yi2mfS41BPF9Cdv9J",
-	"3rhwU5dvpCqhQ2mhla40LLnfIb07EN7Xnfbmyfj10S9vIXn8acyw3dzdnaXgt5jZ/aTrd07oW8o+Xr2Z",
-	"a14fkIRv1rhb8Js3/krUibIWslJEqdr2OZZ98rRRavAFo0FARpgarMn4Zo4DXX2nD7g8vH5M83JBj/cw",
-	"9sP3orhR3LAgp9SXVAoIdqu0HeT++uJKwH8gaMRKnnUy8kLmYHgqyFhI7FoBnTL82CVTPnBk74CcEeUK",
-	"hoaZDK16s02aCW8y0cYTWvJJQux/9v8j+/ts/+PVcXk82Tsg0JhFk9QSMl/F1kPzlEyg2c+EaCNLqDE/",
-	"gR4zk4QU2C3vGvqMiqxTWXzChcUYyyZ8L4u6BiAuUTnYp1AgV0hDpgzLlEYLfTY0q8nu7duSYtk3C66D",
-	"QCAPPz1YGr9uEbttlf+hyQOcGJq07Z25r4l9pR5fCig+d+k5wd2mPTOIEjBzQcWSAOoMzQpo1JrU1bJx",
-	"vQ8K+pEXVeFbLBVcuD/7PfJ3alTu4BxSjFUR4Y90c3++9poRDxuZ94+QlvrrP6M8d67qqNzbTtP3oryn",
-	"duDvDjuifhkhuQ65W6USXfqXdoitYevQARxtak//CeLZ7qEggMOoukXVLjKsNw5ju6yZy92cID3qizXV",
-	"g9CPukA6FqCHEj9kTNOUaZ3AuSfRrtyJj3RNOmGDTpSrC7nsweXDqFQflHpCjo+Omlrlltfm1yxrIl9F",
-	"1m7Fvaw7QUMjLageA7UYOsuf8+vBfjJ1k+0IK3EN/rr91nflRPqiweXtTvWR2/9CgY3htA4hvqHaHSCq",
-	"3w+QWH8GXchYduqiIBBPKmFFS+/Y+ubv+guWJ65TSj3rxrpJAQ1qB7STSwzNp72KLkHDuU4vO6IYRqs2",
-	"IfeV2DI03r9y+Mn9a2Uln4ae7/xaQz2pNUz9L87Kax3XB6/nVBu03VCRJSAhtsICXRcMy/6XInXB7AlZ",
-	"MJpDl0LLmRC37l0QiEfh6QBf7lK/d41z6bI1zY643DaupW985Rtf2Q1fecHKXC4J9ZLomBd0zoihc3u/",
-	"D6VqybYFU3OWgdEeqxpUSlm9UQqm9+rULkoEu0HssSKuLApu7pRv1Wcq7VTKNeyllRL5L5Sa+LD8xe4y",
-	"nib4SLuMwhk2+/XGB+2i64W82bFauVtusgXaKpnn0LbpLhnAO+eN8fRit/T70sF3q0P61X7jr9/46xfV",
-	"25D7YcW2G+h5JwijKudMEV2lKWOZq+qWASvulm87rXvRWRkcSGbOrxh0nEOefXdmCiP/+SjS5VKkDyKq",
-	"24kempAEU4MqD8WG+nTF4QZHFY2L+Sk4AVs+Tct2oaq7knPFtP4WPfaVEw176ODwD30zkJrgjxREpoW8",
-	"IQUVFc3zJRw/y9oOdF2lC6weLjPwpjvbdOY6VK+XxlHV/2OVkP0TvLJL2drNEEP/HAzbAD2WVoqb5ejk",
-	"9w8hLH/h10wwrU8JFfoG/ec8d9XKlUyZ1q7jRAAE6D/qQFAwo3g6HBjxpmSCVCK3A2F7MLCogJFlsr/v",
-	"Pt838oqJySkmyehU0dKuRTNIL8aa6lNGlVWs7JvRWuev3VI2K2dc5pSLLesYnytZMLNgFdbVJOwjCPEg",
-	"ndy+nuTA0QSTOSiRsXd1YNF0UCBzCkIjmKcCkOwNnpgsmaAlh3IiqzDXntzZ+avLkqXboa8bOK7puVHr",
-	"zhWr0fPtguvg1YEdWZK+/GMQBSfYa8NHikCFioyVTGQAOERFeTUhjhGAj+iAnIOFGEJ0pLAkRBaMzBg1",
-	"0PRCMCuKeAbj0+BDDc9Cxyo0TGE7Dv+u3T0Wek68v/qRJjdsupDyCs/UB/J4vzIO0DQeDrTHvbD9hpES",
-	"AoEmGZsrmrHshLyvjo6epDeLJfyDTRKYoKBXrpE0VuCoP5jUPZALesXF3N3ZSgCMo9fugtGMWxryZYjc",
-	"BS6sYSs7nu9XaUCGWJ6SGrE0XQLhbCMW9EtZjd817E5dcFTwOULe4hmEYQHKeCodvwrtiT6NkGLaOa2U",
-	"iDiHomul8tHJ6BDUTDfOp1ouxfGs1Oqe1P3KgmcYxx08aCW0Bs/rHnTBs6CFdvC0Zq7BM/Dnth6kGJz1",
-	"+cPn/x8AAP//",
+	"7H1rc9s4luhfQeluVeS79CNOMttjf7jXeXVnO+l47WS6bnWyJYiEJKwpgAOAVtSp/PdbOAcgQRLUw7ac",
+	"dCbzYTqmSDwODs778XmQynkhBRNGD04+Dwqq6JwZpuCvp3nJCsWF+Y3OmX3AxeBkUFAzGyQDAc8GY//O",
+	"IBko9s+SK5YNTowqWTLQ6YzNqf3w3xSbDE4G/+uwnu4Qf9WHMPiXL8ngWam0VPb1jOlU8cJwaSd8N2Nk",
+	"JNgngy+MiJwQM2OkUOyay1KTgk7ZwSDB5f2zZGpZry/FQcPFzOmn10xMzWxw8uThcTIwy8K+qY3iYgor",
+	"eZWxeSENE+nyV7bsruiCGcWZJgtuZrAUTeeMXLEloSIjY5ktiWJFTpfw44QrbYhiupBCMzKRihw/JjNZ",
+	"Kl2tesZoxlS97GAF+3YJPes/fvIkGcy58H8/jO5m8oaadNbdxluRLwlNDeEIUDn+H5aaB5qkpVJMGPLi",
+	"HZ2Suf2YrVjqZB/HD9fYXcVrPuemu4ZzOmVE8z97DzCH78KxMzahZW4GJ0+OEgsMPi/n9o8jAAX+VQOC",
+	"C8OmTMEazmXO0+UKbC7ghduj8kUpXj3vmUOVYuUEE6nm1AxOBmXJs0HsQN8xOl+xCcPo/LZb+GK/R4RF",
+	"UkCzC/bPkmk4wlQKwwT8kxZFzlNqT/OwUHKcs/m//4+2R/t5wxnP8SuctIkcb2huocEyonByMtRLYein",
+	"hFSUilj46L2DgaUgUkxynt7rGv2cATXw10cbahgZUpKVuABG7BEl8FJOtSE0m3OBa38p1ZhnGRP3uXhL",
+	"WlOa50w90ETJnJFMMk2ENITmuVwQM+MalvdKXNOcZ/e5uN9Znu+78x+XhnBcwikZMaWk0iOApiaMpjMy",
+	"4SzPYKW/SfNSluJel/qbJLpMZ46CJkQqgOE113ycM2Ik4gVAGhZ5rlgqRcbt9y8pz9m9LteTbJLxDBYK",
+	"NL6Bu5b0w0rfSfmaqim7b7QELso1ye3kipgZFchqmbpmitA0ZYVB3HwvaGlmUvE/2X2fulRkTDOSKpYx",
+	"YTjNqxVdU57TcX6vcHvKlJmRnKZXmixm1MD1JYKxTAMZYgUTmZUp7Lop0cwYLqZ7p2SUMUN5PiKaLvHT",
+	"A+A0bk67pLPUTvKcTbjgOF2blZ+Rp3ZmAxw9pZOJzDM4Kfu7PUADN0ATKRjBpcqCKYCF5f6Fsn8ajhyn",
+	"MXZHoEgGmVpelOLcs4G42FiN/0CTsZQ5o4KAfBHyD1jYjFmgsWumlmbGxRQkuXRGxRTpoX12amFWbyxT",
+	"S6JK4TZlwumQF3BjQQy3X5XsgJyNtb1aixkTrddn1E4ikFm4YY19TVoRDcgeNQwn4aIozd5BVzJIBuwT",
+	"nRc5wo8bNtfrcAkP9QV+ZkdwQ1Kl6NL+jRTfjWvFfXtsJ1bCOEkVo4bFlgErBGTPkMLR/Dw4WxRHmof1",
+	"n5dvfyOXsCov3iPePNC44WC/SGTtRHNmZhJXKKzU98fg5xfvBsng/O0l/Oc9/P/Zu2e/DJLB8xevX7x7",
+	"MfgYWXB1EK+yKK7J0tzpjnC86JZAlFuLy/atUzL6bBnglxHRbDq350qosupGnrOMTJScI+iQN2pcBTXA",
+	"NaPoo+mErZm7fSUSouWqW8ENoZpQohjN4bGVL4LJ3aWE2cuikMro53Cxg3MI3llIdaULmrKXPI+QCVwr",
+	"ABc3jRueSbv9if2EDD9b2CXEkeQve8HJkIXi9pZx4Ri2ofrqgSbVrGRYigxIhruGZGQsezLn1MxGCXGa",
+	"CfxefQSSlTR7CWh+lOTUUp2iHOdcz4g2rLAUoij17CAq7ddy/B8DUAjCLTdxt7oRiVcJ8CpWGByQiA7A",
+	"P0awsUkfTj5vSaNZ/WGbVRg2LywkEACltiS3PonEYs3/O3vzej1ImtDwM/Zv5jVHHaa5k4pabkE2A17Y",
+	"oZztc4NRo4sqCovL3RUFMkMHrnEiccFyavh1JW4qVkjNjVRLh4Jk+FymV0zZm5CQgyk3s3J8aBF1ksuF",
+	"PgTifrCk8zwhKTU0l9N9LiYSHu2tPwqHc37lK7aru/ud8K0YlwPbOsDjqNGVqKl85kXw7nLmTGuKUm8H",
+	"/Pjg8xpowK9JNVDfGp6zIpfLuTvq9v2yv7HszDQMA1YW2Dd8Hme+WeNdLszfHg+61hBLGrjh1LDs6TK6",
+	"S8Ws+hK92TGqVL2ehMvu2/VbT7ViiCC4nm256eZe2sSm1Ew51VsqMqKlkXP79ijKBlcdfTGjOkLPLkoh",
+	"gBtelmnKWMayhKBal5AXVlm1875jas4FtSJ3dN4VAE8G2lBltgFK+27CwsNxokdTZty8uI4iI1Lm7t5/",
+	"tyx2QTXJpGBAuEcfyqOjRykOC/9mB/jomqkxPhiRITuYHpCRlSUPUJYcxaVamho0C3d1ANBa1sllnV22",
+	"rkjczobgY9r0yISKaTBC1rKntmevdVTCRDGhB3i8hp+l3QFgDgsKpEH3gAZMfVESxdE8eANMQWDgmwj6",
+	"xJ99tY9q+yGUViPUnfDdGj0jukrtItiAZPUy5Mrpsb24k1MxLR3l8EghZGYBOZVRtBDOihvh8N4Rc1kZ",
+	"BW6le9QDxtUOJbMy7RWp4T0NOjGK0RTsMDxlOD7XpHIEkSkzmgy1nDNncSBSBPMDJlfH3cNc61PVslQp",
+	"i90cphhsrZ45lXOmQfNJyGhc8txwMUrICFWTERnu71cv6/2Mqz3gB1Nu/i/Sp1TO59xUFKrxuhWnem4h",
+	"N/kGAgEctn+7LcZXuBOcRQQNKnisRN27uGv1Pbi5cPu0zKbMnCluZnNmeNo9xV/kglAyhvfImKV0zggl",
+	"/yyloQkaUd4WTDyT2jzQlXpVKJ4yTUqRM62tJjfh01KxrGtESovymVTsF1mqJjWU5TgPSKEo52OUitwX",
+	"evPX30iBPsINXgen3zlTb6RACX6Db+ZsLtXyZ/50q/e3WZWi85/50y2AZHW2JiatucYtjAmPpTF9G0IB",
+	"gJsbCw4qhJBfWj8yvlptm5rQXLMIFl3OqOqxjRRUGU9lHSLrggljqd6z8/dkiLqYNmRcLjXBxe6dorW9",
+	"wt0KucE6mLOJIRJNROxTmpeaX7M33tWJJL9+7p2e+Lx7fpWP9GHgIT2KnCv4Wi+sXN7dKvhvNVpz5mVu",
+	"eJED8Xf8X2++oVULjPtwA+S2aJFHhHxAC1IwReAVsLVY6FuWhSCvVpoQLlwAgWVgOde1zztdNkG+OWiP",
+	"8H8rIdy6Bn4zMWx9hvr3C2G4Wa62tTtVnTB4lwzH/pcDLg+vH9K8mNGHe13iSAv+D6Z6NY4rLpqmVSXL",
+	"YpAM3mvw/l8utWHzQTJ45nnHIBlcsA57CvUqQzNq1jo4Glt/4z+yZKdg6ZbCfgviwZbdBoNluQnWnsZd",
+	"cNfm8d6cw8Zh1dXdhJAG9G3dD8B+Kl7Pt14EHrP8lnPkXFxtDcnXXFxFlYI+CRt8xwVNe0w8dLoVg9tW",
+	"CKxnX3GqsKfOWfZNlAxKla9fgH0pOmdeaudHa3E/0M23Msf0Ah2dtxtDyb2eBGtYsfQ7uZcOCre4kTjC",
+	"hZ0jrrNQQZi45koKq9oTVQpN9snI8csRGYJv9IEmciFIisPtocdWsSm3f7LM//BAoz+HnOc05WJKuAbe",
+	"V+TU2MPCEBNQ+oK4scdHjbCxYzApG6bsIv/7D7r/58fhH/t0/8+j/b9//N9/uH/s/Z9/ix12tWFc2ray",
+	"FX3uKFYrLuzFGy9UPTtDN47mU8EyeHR2/soFAljObUebQHxNa5t/e/Lk0d8iS05zzoR5Vn/XvwZ8NZzj",
+	"FPUS/OFXtrTfWpFCG0Yzu2ZKjLxiYpO1JANwOb0VVqSxDKxanBu4Fe+38SD+Bq4P9QovZVe4bQB6Zkyh",
+	"Tw4PyfuL163dHR89/immGVtAxKSXMaOKKQSUM3gB5LxVgaapLIUhY1mKjBjp0X3fR0zdBLYriUz0Lkth",
+	"KBdMXRpqIj4aPu+zE3MRC3Y8E8T+AM5HGDfuCc2pNi8+cfNMZuHoge3evnHBqO7lwtpUS97Kvt1LuRWj",
+	"2TLulFX9C7FqD1VGx3eh/RK9iLmg3ODRKTSoW/A4qzmzsloproRciIh4GT9bPCC/+mA9fvLYqdcemZ5j",
+	"r2J7LhgE8/Rsrwrw2pz9/C7VVS5pVjumIpIGbGb11GrNryscDWVhWXu2avwWrAPPTzVve5XdcZMIGBsw",
+	"ix3Ni5pvRo6lKHK+naCS1kLPBlKB5elfkpsIRJniE3PBCmphdhb1AzBBfPiWNqQoDbF6HNFyzjAgCSMv",
+	"MisIZCxnhmVej3W7aOrWq5ZzIwqwWmDucYydM5HZxZfC8BwWWw0Dqjk3urYuW9kIzzAhFxZ9CJ0Yprwr",
+	"DfkuJW71oKg7wuGmAQ0Ub7oLqozpoWBdXHfkAab9F7y/ytvicPvGzjlvGcbA7RrQNYImlQMPVx9iYTj/",
+	"mkuDNrCIjB9YuDaw/zXtRJvYJGuzzdq3e4wkSb3IxgLW7PgZRqltJ5SOKzCttJAHBsWb0pJN5LRgN15k",
+	"M3z9RO94BJow3xqQ3YUeFRLqnbnq2oBp5cYctVNjbq7jdKhBl/k0nBzr0SZwinxJNkS47kX+kgxmVGVb",
+	"2Vu6Qr632sHWrJxPVUZytPcOqQ55DAQVKQPP5kSKtCLZe1G/4uaImgxKzW6zk/eWKZCe5XJzSiiG39as",
+	"CEgpYZ+4NjGvaAsPAdBr0PA9EOK11GbORfj04dejP1sRklU795JrJLIrWFgX97oWDcKdTUSKU8LmhVmC",
+	"QSMwikSdsFkjjmrVftry/ZdkwK59BmQ7pC61KIM/g4aa584soVlCBFswbVyC35AaMpfakCdHTRf3JgJ/",
+	"b1DDrFgrqvxyflZt5KbSm8w2p+3nMqvm6+omIMpfMrP5eBfVN73D6qVIkTg0z+elvU9kMeM5qxCEC8gZ",
+	"UnXAs0esmcwzIiSZlHkObh+yZAb9c9ecLQjXGHQPSLcX083XGXNDgc2tuQkTB+oK42L05CVneQZRY7EQ",
+	"FB/x1B8yEr9odpHeouYyqYIkCKkI5nVG71Yhre4XGRgCTdyvddi0T9Yby2y5SQAvbCkOCRTrI8GxWUTZ",
+	"uDRWmyQpLTUj9hUyfPv2za8QD5+QZ4rq2Wspi6c0vXo7mSTk1ZxO2XmZ5z5U7w3XmovpM3BiJuSV4KYy",
+	"Adl3IMTvvbCIm5WguibkxTVPjf34XMkxq94CXvrikw8GtHeGpaXiZvmcCdBwzrK5nU4K/+BcZiit+uWc",
+	"KzlVTOvnjGY5F6we7jd5LjOdkF/Oz87MG/oJ/vWGGcVTHeQe7fVQSo9DbWI34cIlmSD0WgAiQpr9iSxF",
+	"lpAyyLmy2FMKxWg6s7OeNkBBcn7NBNM6IYrRzM6g7QdgiCmLnkSWa54xgcSqoiFtFCgb0dGBfQNC/6N3",
+	"BCj1JUOb5Ga6MtjStvpihT2sDmaqggYNNWVFEKL66jXNyw08S25sv33/XexetcnrPYEllfM5Exnt9R4q",
+	"VgOoGw0P13Clq3pTY0YLcs4R3KsbaXbNlHPD+3ODFNRBMlhQBYbK2MHpcj6narl+ASkGCVbzBJCoRwlu",
+	"RQeYsVVXYkEXmJjjGb88GdO4rNiPc/qp5wcuNrAU+onrWfBLHDi6CUZzjJRqbQHy9W7nZ3ZXr0MHR/Jq",
+	"hFErjXRAvWBKQ6rkVNGMZSMy1IbnOTk+OtrD96kLBhL5Egx3ZMKoKRXDHMw6t3p4pqaSPHuekF+X10wJ",
+	"mRBKfrZyL5tLw/YS4NZg3xvhTkenZFTWhH1Ehk+OHrlZ0WyYgo8fnTWhaUxeAbhxzWBCr1NT15rRHYhi",
+	"J/MmZhgvzexNJyevikcZJAPJs9T5XHjK9tE/FLs7GddFTqtaDZ3fp0qWxZYueu8TtZy3J8FMl7jBDlK8",
+	"10z5CBvFJgl5++r5M+Jex7QCt6kTDCW1J+gCSXtDtzeXkd8xOr+QGyS8+A20d1tBzM8cP1Mwwd1FCMCG",
+	"Mfaecq/a+yVu6Vf76koXlczX2tIqGO7KlIvbRENuyFfc8rax2+Jp3MiAeQuwRnNnhjXmY6EDqsnI/nLi",
+	"ohYO/4cKNoJ7YMXHV9n5A+1vh4tdAPwjwxH8t/quSnBofYtv20W1nb3HTx6tMuz994cP+uO/R614myPI",
+	"CgHBDdN/YHdhPnUXcWeWUxx/Q2tVcyM3BmIv2H7rwbznv13uP3x4/IhAUFlC9EwqQ5iQ5XQGKbOKTfin",
+	"wKEE/9phpEtVbOAfmJDvxNgtgNesr3XzOMZgnBhEIwu9qNKV7mhFoF/wLMZGW4vF95K1i/ZmpX7hf4s4",
+	"rmbkRuQi3WVYm2gGakS8otvFU/QHTcQNUN43GAlzCNlNAMf4AUDxqy74qWFTqZbrbfCxYBMHmkocnUwG",
+	"yYCWGRT1YmIi+8KFe6Etr5lSPIsmKzE6J9XvZNh0kO8veIbx3iCib26lRci8deNGRcvQ+LZ+qLpsCRzo",
+	"nGW8XyvWqSwiBBISBEcnxP6nJoLapc0UTO2bBjROycjBYXSCfveFCL5zUViOL1sVRNbfhgqFE268oTOq",
+	"+EYU5lwuINg646X9fMankN6huOEpzePDrE39stgVZH2Fy/RV4kKTLCz9451lcFUXo6G6N/O6wsP1R+lu",
+	"xcpcLsSTZ1b5695IFzERT6eaU7GsYioWFlKgQmJ6VFdzL6jWLItTomsuc7pdBBOu+x/+w7X6ips+qfbU",
+	"mHUNZG6SzDOngk+YjkHvDEpOEG0UXJwJ+bUcMyWYYVWQSku6eHL8+Pinn9aUYGw5X1o1pCrpZSJVdWxV",
+	"nRaoCtSOdny0IhN4o/KEjfiKCh79wL4LkdZxl5sHVreIcLdiw405TYN4bxHxH9ch22UgkFzC6vq3taKO",
+	"1RnBqpRQ9se9FSuX5YpibrODXhZbmZxvmODnCCUOk1SL69//JZYiu9GFvptzbwL9H3blukqe7hyA45bo",
+	"vVZLp4swvXdK5JwbwzJyxViBzhS3/Ya4sVqh7YpR9NMr/PQJKjTur4drDmIN2tV0unOdem3qq4IH22dx",
+	"KzlvncvaS6sR2Xq1QKXKvC+X0x/0daU4kSHUl8z5WFF70PAGFGyTosfBFoo/NxU1qkq0XtgIJAwnPcA2",
+	"2lYmfzpNKGyAAZawXnO26GLCeFlrBhuR+mrMZ+CjixCe8fKdI553NCAX9rOcrTJnrI0gcqExmgzrZByu",
+	"w8iTPbKYSc2qsCKqGJmj09jJ3YvZMh4IJQ3NN9Do8L0KQkkN/cYmNzjQC1hj7DhbUdR3dqY7QJNLtKnH",
+	"AouVTxbBzGOMFLpiSwKeYU28Cw2ouJBVaslwTjNGxvYOiwyLsrmqYZsrhN8BQm4nvSEysWyFYB/geHMX",
+	"L66ZWpJKqkfh1lUVdwXS81ZhkkA/MaoUKaR/RHK+FavH1VgjdgSBi6MNonfqq1bdsBrhktY98QALF7T+",
+	"RrpSrd1Qi5fPyN8fP/kP4krAEozJ0DG5rjfgB6sgb3yEQVhRFF+1oSLtM1atqoRU+1Ejp9ebrNpTRK2t",
+	"dLZQCeWIDNkwZ05T0kYWhUsNrCqFW5Es59OZ2dbOs7ny6kq8VSy631vajnHrUOXViVd3nO2zxpy4SUJP",
+	"zyZbROK2saBV0O4mEaCsydY2jxJxsl3U0GRmrt6nE/w4li+Wk2o57ut4Kt8uMm0qLtuFYFNKrVxqLsqg",
+	"Fm+96S8MIPC1wCFrknDTU6NujWjtUGAbs3q3ktrEkjyMrRk4OhdVHbwgH80zj4oNFkhWI3+gK3nAlWcB",
+	"WYGMWS7FVBMjE4SNPexWzdpNBf3+2mzbaQAePYOia7WU78wLrMGqwoDUdcFNF86f52FvdQAwlrKMu+Jv",
+	"EEAQg7+r09tXJ7CbbgflteKn8jM3bwtN8BU8lFIQK6tFQX8D9w3zIbWRsMAblJzcqohgb5XNAFNvX/Mx",
+	"5MX+PP9ZshLDkKuUWu2LVA4SuGo9eXLdKk8rJcRSXBpW3NxQFkZO6EoKqyoPVoGSIUSb/q3+2k9+cd14",
+	"6hLLkL7RG1ZNvQmq3IgJ3MnhF1Ve5Jan35Mq3y/gBIpaS90M6ynexTV2n/Tcp4AQbhkd1p/Mv0GVxq2d",
+	"55ZR9lWe2YadrMwkDZtz+VR4O35j5S2YhQBeV3jFHfrNcixDvNikTEX7ZNuaQf0rMZJgOhAx8jTI2fGs",
+	"v1OSbNucRr+m2ix7fLQCozodg9ANT+AFUNNlaYih04Q0zMoHzjBxkMq6FOzhRNEy26cF79TgOFphXt0E",
+	"xHeAz13GHnQ8sVIXyll1bfK2Ry26CXcpuoNj6pWh0+DMhwUXgmWnUGlfGyuyKzYptctRDCZ7ePzThpSv",
+	"7yatuBXPK829ifi9FGplsB6OuSatVpWip4IrFBWwPzeT1jbGfSvpxfKyaqq/weq7waoVm2+RINjIKthy",
+	"OhVSc70FeDtVxi1n3MZ8gqz07mqM1Ult26eZVcll1T7W53m0Rm0AahWsq34c2zD2rPrKySKWbnyMqcir",
+	"6TrGenBDFrLMs+qK99B06KEDMQ9UX7n7fgfu0M3pYqSPVVWduB4FLbPOpKt9xxYu4p6DPj3SpZ7oWFok",
+	"zyHtQE4IuOBCi9mQeSOaFMyTxobpDFb3+Ph4K/C1s/rw/BtFLVp0tHXnGyJJtbcViLm+GExK4yXrobIV",
+	"pmCQs/rFuKLZqOLTcs3jGA+gCLF7i0iMOQvGJUM01ULFE7+zza2SzU4VsRzhKkmms/oZ10aqaAtTtPHp",
+	"ChC+a8MNOUSrl0VsmVL36P7QDCcl9oWqxxtPmWvcA0F8XDeK5g3dJ+5NjQF9pxC0BiY7P0RKBUlzyud9",
+	"Fq0dWOhk2Nyi/9fKErwOrHWzjLVdIpYiXVUasi+ODiAPqUPa0tYFXbpqb6eYA0VeCchEdaZCxURmydiM",
+	"avLu9eUGrWHc9Q9v5YqbfRfxRpXMceOAIzfChczzMcUwvG3i5MsewlPp32DgQvedFWAtcQhYRC3P0ilF",
+	"1rC+M2wj3r5cCeNLhypbbKllYN9KV+oXPtYt8hINIWtJ/Jb+gBUL2hhP76jcxy3ULqcYrddp+rawom7H",
+	"jRSVaEmQ24uiQa5SYN4qsRQ15ApFTZg+yuTW6WyrjU5re1WuSWbc0Jbcy47uJGnNkehwre1g5njuWgid",
+	"2OHZQ7iRiagF1hDJj6Jmghacmx/cyjayaRktu9e74F6AuDtL/6qySTurvIMcynj8a2/2l13LHdHRHeNL",
+	"jIq+4zFn9tOS52afC1dhSvM/rVxVd0pwtbWolb4WPGV7J0TPrUp7DD0LDsnjnzk5JMdHpIAyH5g1QX4i",
+	"h+Th3+CnJ0cJdkYmj47JIfmb/+AoTIGAMcOkC/giSihbAU3bVNu4Yn2erdo5uiLS0r9Ghj4OZ02TnRVj",
+	"wTurB2pndmIvEdhdDDu7BVm36hS4qhRIO2rmhv0FV/hkmsWltqugcg8FQVYBTvak4VsJ4NCXMlq45mlc",
+	"EzqWZV/EQu8RbAVnN07oe5c+1R4hGcDgYyyBU7sCQNDKydnQoAx21fsbOyzDo2oAq4Zhr28uJhETO2pk",
+	"WLoKSsZCwy2spZ1P9r0eHKSyVKXhx2zGRVZ3EsFcMrROfRBhShnQMbRfWEKuk1rxRl3QNxyu+2VhOSjq",
+	"/fq1wT/5ILzJIRCzdVULg0xLqjJFea4TkkowREzBmmWnz7zl9+CD+CAwtHB0SAs+go7Drtk5bRQYPyE0",
+	"aJcCCe3wPCFUYB0HrEMOOzAz9kEEbWx45nLfCyWvecZU4pqnG2pqA4Qr+Y7NHpGy+xi/D2LU1/R9dEpG",
+	"aBr64+MIc/EIRJv7Al3YxHi8JI1CW8OxzJZ7RKoPYhx2MsdGAG9K1+nD9cgno1cZmxfSMJEu939ly9EJ",
+	"GlnsLbpiSwArdNtXzHJDjSBAz4piupBCY3bS8WMC7ZlOm99jWV6Bdhfftp+Sx8fHBx+gtRlPmcA0WBS4",
+	"BmcFTWds//jgKKDsDpPPzl8NksG1b0wzODp4iK/Jggla8MHJ4NHB0cEj1+MYrpE9/8Prh4cYLACPXP3E",
+	"RmfvgZXMztw7EE0De4P3j4+OVnTq365Df9BoONKkH3HWdZx2bfAnE4h//ZIMHh897Bu+Wu/h+6D4FpIW",
+	"X2locNlpvJ9VbYqxM0R1Ex54c85cZmWOYTbQ9uSPgQfkRzt4Bd0y42a/LpXYD+KqTWPLrnvyR3xn9SuH",
+	"0GZq8CVZ+6KTgu2b3IIV2vp7Neak6lxZn1g746ZD9eMD+YiUjU7eKwu9a/JpoJFFxUXONrl/K/Klr0dJ",
+	"DZCiiYEQRcsCOHZ2j02uOVaOqufeTFFctYAxm0iwIK6ZG0qubj/3x13e0WZj0sg9PSOFZRdy4nbrrufR",
+	"+uv5lGYXKOvf8Ebbjx6t/+ilVGOeZUy0aADsza26Zc0n582+MEQzRmien2IaefDQzBhXKBA8aJAGSOlq",
+	"EIaa6a8kC0/r13Z4sM0mmL30t1pzYtkrcM47Ib9OHKhB4tIwLMfstmXlKjT5Dhvk2RLrObqJPOwDQPcc",
+	"wOHn6t9feg/jZ1afxb0cRewYGr7Re75bj9d/9Js0L2Up8Hyj8N+Ws1XQQCbxce35HdZJiB0z8fbTJYPC",
+	"+d+ayOBKxLDq/fPQD+tsFk8lFiu5E7SIldH50tS6XBejnWFmf4GcCKbCO6dkVAN3BJ4v9IxBjnPDa4mR",
+	"ClP2TWN1Mnj8cAMW807K12A0sh8cH6//4BVqLi2yCNUaQlIHPi1trKJWxUe47tI5FCfxwRFJFR4HRmYs",
+	"xYg1GTehjK435iHocM7uEW3EDt0tUUAGnpeQ99ou1D6YQ7Usl2tkVbumMqkTQgm2w4QGpPb7hFRtMXEM",
+	"ry8nVbV9fB4UYAH1lho6ppqFbCNo3tgQ3gOV3n7qleoiL6eWiStGswNiyeyLd9S3j8E4GYu5Foy+oGEm",
+	"QaW36rrXckkhcyjfC8t4Ndn/TQq2/4aadEb0FS80KYXvSKMsSmmcyzcjrcahWaarcjOjRm/SORV0yrL9",
+	"8XI/l3iPR+Fu7QF3xYiw5SVnEQ0DJFCsZl2LoI0dNETR+5Q6u31EewUUPBoLAtwKrMWeZHO29urtcI+Q",
+	"FLQKjUhjFT0+4SwjoAwAcgFuTPk1E4SL5jnfaO77IXcN4tLTCZfX9RvQrAWVoGieMwVRIVDyfYhEHITf",
+	"SNvEhvTlRm8RGJeiu1Ly9Xm8uxS2wiaYvUjVzbC7W/H3ojO+o5qhhxegP2YW1hiFRoZIkVAgThUDkxvN",
+	"W+D3QATRKyrL+Omf1V2TtpKZAkPZr2w5QFJw9wJQu2PmRsLPw7uePoYl9fm1Lv9rWQdafAsEYHsN2X7x",
+	"9/VfPJNiknP0n+xYQkoGTzbZQ1DPv+e2EVq1uBh2CJgvDw1lpAk3cPugBl4gehiIBAMTwWl4AUHauWKF",
+	"vcCpWhbGVRHrXskISTz87P71BbmRL4bQvLPvherc2hbqR7hZ/ZVd0TeOdtsK5tvhaQMlargESCFkI3aS",
+	"65D0ruR4IcntMyX0HtvRfVCsd2H/w7+EEaHJxyKia0HNrBZc0wC8IYfY0iQdmhsw2qHvPN+wXR7lG9Z7",
+	"iiCa3YkY8vtMhtIe10lozqzdmCGuez9fk5b5qPmV4t25f2mXFou6EF+vdIdxEHcCQXsglR+2KisAuiA4",
+	"KKuQi0ZpVSjHaaHbrDwagrkCaBTMh59x4JUc44JpZqqSLet5Bbx/8O1S/BZPN6WCThJYb8K1VHIn8KAy",
+	"jKwm3AGUt5WBEbC10bCMIP1lA/47sBB2awLet4HQVauMkyp3NhTkKSEXkFn33Ykh92gfvFxwk85qrJeT",
+	"SWJRH5xNUMXEijCQttSgOM5Kxk2jNOOGN6NNf5b7dVeZIpqrMqqKpY4wxiGsFzuESDaak0ymJSi6ewfk",
+	"d7s8rNSchNlqdY1qi6NLMgSKibU39g7ICMviwiwT1+OOCUIFYY0KSEsyoTzXp1WW18RnflnB3Ur5LCPj",
+	"0pBMQm0X+zNyRrvTrn0N7LQNdraryx3U7/0qVxsrK/fcb59U+cOA7y/oi2ual9QwUt2AyoQPxfeEVU8z",
+	"z6YSSxqr+lvY92hIxdIJZJtfyGYtsKjh/qUL2sJ4JDxcLEQVdIKk9rK6q2dvxYm9Ty73qaIW2lCR6UZF",
+	"QB/hUBGmqXSlxh1pqunSAcGEb7x63g/QvWI/e97Zrby5c6TvTtkni0MJxfuUmW5pCvlHXQWQu75d/rzD",
+	"OEbYlyWe7ngw6Qq9HfZ4b8A6LOs//KxKsdLfjrmwOzteSM+PH6UqxbdNxm558mfoatJcCi6mmFNXqSna",
+	"sOKBhlhNlhDD55aqw6FD2GWL7QZn7d11NxCgL0rx6nnTv1/jyOGa8LlLkCU2whbDPhkcbh8lkDW22W58",
+	"U2cEIidkpEox8gFew4waiqLORSksGf3Py7e/7X3XCPVS5rlcEAqoRLFOHFP7um4EfYrIFUCKpFQp7sqZ",
+	"LmYyh3uXEPgIRDduvAc2cR3IuSFMZPor4KBiRkVSDzcftt//Ynza/x04XhrYf7xrWvlfUCfNJ9v+S1uU",
+	"b32FIGWXUILlxfAiWbhWEfZAmNEz6N7BW4A1B/tuQYDNVffEXqPcO3jjPsKPI/GxLo8CcrshW8W1XtIu",
+	"VpZ9Mn2xsr7UWixEONL5Y6fhClU248rwWBcvIxXmgTT9yfceDfCu7euvS3p2xDsIdK2FxQbeuS6Zvb5m",
+	"zGh1Rdq/STdzkHd7zx5mzF7t4gyuJts6sCT54X/eeYQeHI3Tkk+b9wcbbEHGqr02sVvSJs2Hn+1/Vprx",
+	"n8Pzm12gCYZxRYhfxP6PE31/buKHGxz2uWJVaSJs4t86dwSOO3fQjOw5KyvBUq351IXsDOv0gB4q2af5",
+	"xg/4G47R6yNevnT0j5C8O3eJB7x2Kzpgj6r2VAHWdONLoLbAHZCZ3TBoV/rgnm3gfTiOq8m+cTT7dknr",
+	"fUfVUzFltWXblbNAjUMqEpztWgLew8APaVHsT3h+E2tB83b2GAxExtRZUbyEKXZzzZpViu/5plV763U1",
+	"QRzKd3Z/7jcOsoIjFD2Aw36gw+ICQfUBgp2R0UY8fC7TK6bstwl59oospLqa5HKBlgnFckY1GPUU9ByH",
+	"SMrER5nvczGRB0s6z/eSVhWEyh3lK2pSjekrzOFi4h1LQf5unUDEPnEoE+NTNoSEfJcb2Uj8PW4X8+q1",
+	"m7zorcq5C/PJLgW5YCcb5PgG2/6atozbRQ+deVbQ3A6Yq6tIicoh5up6YDycZWYpzxnBgjL9ZulmsbZb",
+	"ymwrTCvN7lvfpIUlWOLXMbQ06oH32ltQnRdBp+E8lwukgVwQDXKMJsMR9JEfEVMqockFoxmWUPru8gB2",
+	"bT6/TyHwLMswLqgO8PZafH3igfR3SjT/03ITixN4/7lem/vUuvSbcJnDz8FfG1iCmvf9X9Ss04oFnctr",
+	"1jrd09bRgjP7minMiSVcuIpYCOysV/DvkPE+A87Kczm6L1L2DqKMqldc4B/ib6m9404bMqMq+4tkAtwZ",
+	"J02imQOsdXA3yR7o1vFdZ2l50Zl1h1z361hP1qCqM6KcBhQ2znF/RAzfnO1dMM3/bNPGB9rBe7wkhjNl",
+	"1au5FGaWL8m4zKZsTdj8hlzO1QNY635+4977WjWwXOu/Da0kQYnl3gpWUMV10xGxTuxOVTyE8Hrtzp1Y",
+	"Q7Gz0LFXVPy1VLyLtmsGaj1izQkrxUFFCpAKpljSoleRuxure1SDO8uy+gJ8q9obru7rKG4OMjGkzbLv",
+	"NPv6e9K6fuZWMMdaolAOFC4boeg55aLK9bix4d2RrMPP+I81GXFWUWjcuE3S4uxHP7KnIwqX4xcPnCP8",
+	"ds7vviM5ugdiYrUm3MtfRCW6PU9KPvfC4IEmPKvi7prK0rw+pT49aV37lU180G/CaXbD0L6OTtSPg5VP",
+	"+Qd7un/P8HaErI8XbZQFb9H728qET1yGLszFtM+lxiCeryG7/yIXLtzU5RupUuhQWmikK/VL7rdI7w6E",
+	"93WnvXkyfnX0yxtIHn8ZM2w7d3dnKfgNZnY36fqtE/qRso9XD8o9NknCD2vcDfjNW38lqkRZC1kpolRt",
+	"+xzLLnnaKDX4gtEgICNMDdZkuJjiQFc/6QMuD68f0ryY0eM9jP3wvSgWihsW5JT6kkoBwW6UtoPcX19c",
+	"CfgPBI1YybNKRp7JHAxPczIUErtWQKcMP3bBlA8c2TsgZ0S5gqFhJkOj3mydZsLrTLThiBZ8lBD7n/3/",
+	"yP4+2f90dVwcj/YOCPT40SS1hMxXsfXQPCUj6Bs1ItrIAmrMj6Bd0Sghc+wSeQ39dUXWqiw+4sJijGUT",
+	"vpdFVQMQl6gc7FMokCukIWOGZUqjhT5rmlVn93ZtSbHsmxnXQSCQh5/uLY1ftaHetsp/3+QBTvRN2vTO",
+	"3NXEvlKPLwUUn7vwnOB2054ZRAmYeU7FkgDq9M0KaNSY1NWycb0P5vQTn5dz361rzoX7M+l0KNqpUbmF",
+	"c0gxVkWEP9D1/fnWa0bcb2Te7yEt9dd/QnnuXNVRubeZpu9FeU/twN8ddgL+OkJyFXK3SiW69C/tEFvD",
+	"lrk9OFrXnv4LxLPdQUEAh1FVi6pdZFhvHMZ2WTGX2zlBOtQXa6oHoR9VgXQsQA8lfsiQpinTOoFzT6Ld",
+	"6BMf6Zq0wgadKFcVctmDy4dRqT4o9YQcHx3Vtcotr82vWVZHvoqs2YJ+WXVAh0ZaUD0GajG0lj/l1739",
+	"ZKrm8hFW4npFOo4xljJnVHiO8Z0Fl7vJnyM4Irf/uQIbw2kVQryg2h0gqt/3kFh/Bl3IWHbqoiAQT0ph",
+	"RUvv2Prh7/oOyxNXKaWedWPdpIAGNQPaySWG5tNORZeg4Vyrlx1RDKNV65D7UmwZGu9fOfzs/rWykk9N",
+	"z3d+raGe1Bqm/p2z8krH9cHrOdUGbTdUZAlIiI2wQNcFw7L/pUhdMHtCZozm0KXQcibErTsXBOJReDrA",
+	"l9vU713jXLpsTLMjLreNa+kHX/nBV3bDV56zIpdLQr0kOuRzOmXE0Km934dSNWTbOVNTloHRHqsalEpZ",
+	"vVEKpveq1C5KBFsg9lgRV87n3Nwq36rLVJqplGvYSyMl8l8oNfF++YvdZTxN8IF2GYUTbPbrjQ/aRdcL",
+	"udixWrlbbrIF2lYdl3vR9jm+we5RNKrWtKaCK6T20XTWFBKw57LvdyGkYFWRNhAtFizPv2vE/322bLgQ",
+	"eGWVi4hUXJAip1yQhVSZy5xl1zxjwpnjKJnwT/3XoUag7+I+KJnn0MbsNhnxO5cV4+n2bul3ZZParU3F",
+	"r/aHvPlD3vyqdgyUBrGC4QJ6QArCqMo5U0SXacpY5qocZiCatssZnla9Ga1OCiJEzq8YdGBEGfb2wiWM",
+	"/NejSJdLkd6L6monum9CEkwNpi0ovtWlKw43OJosuJieglO8waCtGApdDpScKqb1j2jKb5xo2EOHAJjQ",
+	"VwmpOv5IQYWYyQWZU1HSPF/C8bOsGVCiy3SG1fRlBtElzleTuY7td6adLqS6yiXNNtFOf6/e3b2oX88V",
+	"uTtvAcBGLdtS63cuvVPToA4+jLSr6YDJvRuCNBSSnJ2/2sfa1hiDFIYdnRA0suAgFwzO8JKhUzDD9DLX",
+	"rRML24Kp5ZfzM19LpC6W/dfXC9B2/Oeqe/ELvLLL2+BmiPGPHDylgCIsLRU3y8HJHx9DhHnNr5lgWp8S",
+	"KvQCA7J47tpfKJkyrV0Lo4CKQENrR0PmzCie9kfavS2YIKXI7UDYbxL1aOh+s7/vPt838oqJ0SlmXepU",
+	"0cKuRTOoV4FNOsaMKqYIvBltnvHGLWWz+viguG5ZGP9cyTkzM1ZioWbCPoFVCMT7mxco7jmaYDIHJTL0",
+	"vnPswgFXKqegdcElDUCy13tismCCFhzqU63CXHtyZ+evLguWboe+buC4+cWNWrVCWo2e72ZcB6/27MjK",
+	"RMs/e1FwhM2bfOghkMKMFUxkADhERXk1Ik6SAhvQATkHlyPEfEphebCcMzJh1EAXJcGsLO8lNF9XJTQZ",
+	"WugomedMYX8n/67dPVLXxAdAPdBkwcYzKa/wTD1Z9oFKOEDdyT4wR+6F/ZyMlBBZOsrYVNGMZSfkQ3l0",
+	"9ChdzJbwDzZKYII5vWKu2jqUdKo+GFVN9ef0ioupu7OlABhHr90Foxm3NOTrELkLXFjNO3c832/SgBC+",
+	"PCUVYmm6BMLZRCxowLUavyvYnbpo2+BzhLzFM4jrBZTxVDp+FZoTfR4gxbRzWjULcQ55aKnywcngEOw0",
+	"bpzPFYPE8Sz7dE+qBpjBM0wMCh40KiQEz6umpsGzGpPDp5V0GjyrJYHgIUQNNR6kGAL85eOX/x8AAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -105,6 +105,30 @@ func (e CatalogEntityKind) Valid() bool {
 	}
 }
 
+// Defines values for ContainerStateState.
+const (
+	ContainerStateStateRunning    ContainerStateState = "running"
+	ContainerStateStateTerminated ContainerStateState = "terminated"
+	ContainerStateStateUnknown    ContainerStateState = "unknown"
+	ContainerStateStateWaiting    ContainerStateState = "waiting"
+)
+
+// Valid indicates whether the value is a known member of the ContainerStateState enum.
+func (e ContainerStateState) Valid() bool {
+	switch e {
+	case ContainerStateStateRunning:
+		return true
+	case ContainerStateStateTerminated:
+		return true
+	case ContainerStateStateUnknown:
+		return true
+	case ContainerStateStateWaiting:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for EnvironmentPhase.
 const (
 	EnvironmentPhaseFailed  EnvironmentPhase = "Failed"
@@ -120,6 +144,42 @@ func (e EnvironmentPhase) Valid() bool {
 	case EnvironmentPhasePending:
 		return true
 	case EnvironmentPhaseReady:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for FindingEvidenceSource.
+const (
+	Event  FindingEvidenceSource = "event"
+	Status FindingEvidenceSource = "status"
+)
+
+// Valid indicates whether the value is a known member of the FindingEvidenceSource enum.
+func (e FindingEvidenceSource) Valid() bool {
+	switch e {
+	case Event:
+		return true
+	case Status:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for FindingSeverity.
+const (
+	FindingSeverityError   FindingSeverity = "error"
+	FindingSeverityWarning FindingSeverity = "warning"
+)
+
+// Valid indicates whether the value is a known member of the FindingSeverity enum.
+func (e FindingSeverity) Valid() bool {
+	switch e {
+	case FindingSeverityError:
+		return true
+	case FindingSeverityWarning:
 		return true
 	default:
 		return false
@@ -314,19 +374,19 @@ func (e PolicyViolationMode) Valid() bool {
 
 // Defines values for ReportedViolationResult.
 const (
-	Error ReportedViolationResult = "error"
-	Fail  ReportedViolationResult = "fail"
-	Warn  ReportedViolationResult = "warn"
+	ReportedViolationResultError ReportedViolationResult = "error"
+	ReportedViolationResultFail  ReportedViolationResult = "fail"
+	ReportedViolationResultWarn  ReportedViolationResult = "warn"
 )
 
 // Valid indicates whether the value is a known member of the ReportedViolationResult enum.
 func (e ReportedViolationResult) Valid() bool {
 	switch e {
-	case Error:
+	case ReportedViolationResultError:
 		return true
-	case Fail:
+	case ReportedViolationResultFail:
 		return true
-	case Warn:
+	case ReportedViolationResultWarn:
 		return true
 	default:
 		return false
@@ -685,6 +745,36 @@ type ClusterRegister struct {
 	Token *string `json:"token,omitempty"`
 }
 
+// ContainerState defines model for ContainerState.
+type ContainerState struct {
+	Image string `json:"image"`
+
+	// Init An init container.
+	Init         *bool               `json:"init,omitempty"`
+	LastExitCode *int                `json:"lastExitCode,omitempty"`
+	LastReason   *string             `json:"lastReason,omitempty"`
+	LastState    *string             `json:"lastState,omitempty"`
+	Message      *string             `json:"message,omitempty"`
+	Name         string              `json:"name"`
+	Ready        bool                `json:"ready"`
+	Reason       *string             `json:"reason,omitempty"`
+	Restarts     int                 `json:"restarts"`
+	State        ContainerStateState `json:"state"`
+}
+
+// ContainerStateState defines model for ContainerState.State.
+type ContainerStateState string
+
+// DeploymentState defines model for DeploymentState.
+type DeploymentState struct {
+	AvailableReplicas int                 `json:"availableReplicas"`
+	Conditions        []WorkloadCondition `json:"conditions"`
+	ReadyReplicas     int                 `json:"readyReplicas"`
+	Replicas          int                 `json:"replicas"`
+	Revision          string              `json:"revision"`
+	UpdatedReplicas   int                 `json:"updatedReplicas"`
+}
+
 // Environment defines model for Environment.
 type Environment struct {
 	AppliedAt *time.Time `json:"appliedAt,omitempty"`
@@ -764,6 +854,24 @@ type EnvironmentUpdate struct {
 	Tier *Tier `json:"tier,omitempty"`
 }
 
+// EnvironmentWorkloads defines model for EnvironmentWorkloads.
+type EnvironmentWorkloads struct {
+	// Cluster The registered cluster it runs on; empty for Berth's own.
+	Cluster    string           `json:"cluster"`
+	Deployment *DeploymentState `json:"deployment,omitempty"`
+
+	// Events Recent events of all of these, newest first (at most 50).
+	Events      []WorkloadEvent   `json:"events"`
+	Hpa         *HPAState         `json:"hpa,omitempty"`
+	Name        string            `json:"name"`
+	Namespace   string            `json:"namespace"`
+	Pods        []PodState        `json:"pods"`
+	ReplicaSets []ReplicaSetState `json:"replicaSets"`
+
+	// Synced False while Berth's informers of that cluster hold no full list yet (the view is then empty).
+	Synced bool `json:"synced"`
+}
+
 // FieldError defines model for FieldError.
 type FieldError struct {
 	Detail string `json:"detail"`
@@ -773,6 +881,48 @@ type FieldError struct {
 
 	// Pointer JSON pointer into the request body.
 	Pointer *string `json:"pointer,omitempty"`
+}
+
+// Finding defines model for Finding.
+type Finding struct {
+	// Code Stable cause code (OOMKilled, CrashLoopBackOff, ImagePullFailed, MissingConfig, InitContainerFailing, Unschedulable, Evicted, ProbeFailing, QuotaExceeded, PodSecurityDenied, AdmissionDenied, PodCreateFailed, ProgressDeadlineExceeded, NoPods, HPAAtMax, HPAMetricsUnavailable).
+	Code string `json:"code"`
+
+	// Detail Refines the code (ImagePullFailed not-found, unauthorized or unreachable; ProbeFailing liveness, readiness or startup).
+	Detail   *string `json:"detail,omitempty"`
+	Evidence []struct {
+		Count     *int                  `json:"count,omitempty"`
+		Field     string                `json:"field"`
+		FirstSeen *time.Time            `json:"firstSeen,omitempty"`
+		LastSeen  *time.Time            `json:"lastSeen,omitempty"`
+		Reason    *string               `json:"reason,omitempty"`
+		Source    FindingEvidenceSource `json:"source"`
+		Value     string                `json:"value"`
+	} `json:"evidence"`
+	FirstSeen      *time.Time `json:"firstSeen,omitempty"`
+	LastSeen       *time.Time `json:"lastSeen,omitempty"`
+	Recommendation string     `json:"recommendation"`
+	Resource       struct {
+		Container *string `json:"container,omitempty"`
+		Kind      string  `json:"kind"`
+		Name      string  `json:"name"`
+	} `json:"resource"`
+	Severity FindingSeverity `json:"severity"`
+	Summary  string          `json:"summary"`
+}
+
+// FindingEvidenceSource defines model for Finding.Evidence.Source.
+type FindingEvidenceSource string
+
+// FindingSeverity defines model for Finding.Severity.
+type FindingSeverity string
+
+// HPAState defines model for HPAState.
+type HPAState struct {
+	Current int `json:"current"`
+	Desired int `json:"desired"`
+	Max     int `json:"max"`
+	Min     int `json:"min"`
 }
 
 // Health defines model for Health.
@@ -844,6 +994,17 @@ type ParameterValidation struct {
 type ParameterValidationResult struct {
 	Parameters map[string]interface{} `json:"parameters"`
 	Valid      bool                   `json:"valid"`
+}
+
+// PodState defines model for PodState.
+type PodState struct {
+	Containers []ContainerState `json:"containers"`
+	CreatedAt  time.Time        `json:"createdAt"`
+	Name       string           `json:"name"`
+	Node       *string          `json:"node,omitempty"`
+	Phase      string           `json:"phase"`
+	Ready      bool             `json:"ready"`
+	Restarts   int              `json:"restarts"`
 }
 
 // Policy defines model for Policy.
@@ -996,6 +1157,14 @@ type Problem struct {
 	Violations *[]PolicyViolation `json:"violations,omitempty"`
 }
 
+// ReplicaSetState defines model for ReplicaSetState.
+type ReplicaSetState struct {
+	Name          string `json:"name"`
+	ReadyReplicas int    `json:"readyReplicas"`
+	Replicas      int    `json:"replicas"`
+	Revision      int    `json:"revision"`
+}
+
 // ReportedViolation defines model for ReportedViolation.
 type ReportedViolation struct {
 	// Cluster The registered cluster; absent for Berth's own.
@@ -1108,6 +1277,16 @@ type ServiceDetail struct {
 	Service Service `json:"service"`
 }
 
+// ServiceDiagnosis defines model for ServiceDiagnosis.
+type ServiceDiagnosis struct {
+	Environments []struct {
+		Findings  []Finding `json:"findings"`
+		Name      string    `json:"name"`
+		Namespace string    `json:"namespace"`
+		Synced    bool      `json:"synced"`
+	} `json:"environments"`
+}
+
 // ServiceDryRun defines model for ServiceDryRun.
 type ServiceDryRun struct {
 	Blueprint string              `json:"blueprint"`
@@ -1182,6 +1361,11 @@ type ServiceUpdate struct {
 	Tag        *string                 `json:"tag,omitempty"`
 }
 
+// ServiceWorkloads defines model for ServiceWorkloads.
+type ServiceWorkloads struct {
+	Environments []EnvironmentWorkloads `json:"environments"`
+}
+
 // SubjectKind defines model for SubjectKind.
 type SubjectKind string
 
@@ -1236,6 +1420,27 @@ type ViolationCount struct {
 
 	// Title The policy's title (byPolicy).
 	Title *string `json:"title,omitempty"`
+}
+
+// WorkloadCondition defines model for WorkloadCondition.
+type WorkloadCondition struct {
+	Message *string `json:"message,omitempty"`
+	Reason  *string `json:"reason,omitempty"`
+	Status  string  `json:"status"`
+	Type    string  `json:"type"`
+}
+
+// WorkloadEvent defines model for WorkloadEvent.
+type WorkloadEvent struct {
+	Count     int        `json:"count"`
+	FirstSeen *time.Time `json:"firstSeen,omitempty"`
+	LastSeen  time.Time  `json:"lastSeen"`
+	Message   string     `json:"message"`
+
+	// Object Kind/name of what it is about.
+	Object string `json:"object"`
+	Reason string `json:"reason"`
+	Type   string `json:"type"`
 }
 
 // BlueprintName A DNS-1123 label, short enough to prefix namespace names.
@@ -1889,6 +2094,11 @@ type ClientInterface interface {
 	// Corresponds with GET /api/v1/teams/{team}/services/{service}/app-files (the `GetServiceAppFiles` operationId).
 	GetServiceAppFiles(ctx context.Context, team TeamName, service Name, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// DiagnoseService Why the service is failing, per environment, in plain words with evidence and a fix (team viewer).
+	//
+	// Corresponds with GET /api/v1/teams/{team}/services/{service}/diagnosis (the `DiagnoseService` operationId).
+	DiagnoseService(ctx context.Context, team TeamName, service Name, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// RollbackServiceWithBody Commit again what an earlier succeeded run deployed (team editor); Argo CD syncs it like any change.
 	//
 	// Takes any type of body and a specified content type.
@@ -1916,6 +2126,11 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /api/v1/teams/{team}/services/{service}/syncs (the `SyncService` operationId).
 	SyncService(ctx context.Context, team TeamName, service Name, body SyncServiceJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetServiceWorkloads What the service runs in each environment, from Berth's informers (no API-server call per request): Deployment, ReplicaSets, pods and their containers, HPA and recent events (team viewer).
+	//
+	// Corresponds with GET /api/v1/teams/{team}/services/{service}/workloads (the `GetServiceWorkloads` operationId).
+	GetServiceWorkloads(ctx context.Context, team TeamName, service Name, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetHealth Liveness; answers while the process runs.
 	//
@@ -2868,6 +3083,21 @@ func (c *Client) GetServiceAppFiles(ctx context.Context, team TeamName, service 
 	return c.Client.Do(req)
 }
 
+// DiagnoseService Why the service is failing, per environment, in plain words with evidence and a fix (team viewer).
+//
+// Corresponds with GET /api/v1/teams/{team}/services/{service}/diagnosis (the `DiagnoseService` operationId).
+func (c *Client) DiagnoseService(ctx context.Context, team TeamName, service Name, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDiagnoseServiceRequest(c.Server, team, service)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // RollbackServiceWithBody Commit again what an earlier succeeded run deployed (team editor); Argo CD syncs it like any change.
 //
 // Takes any type of body and a specified content type.
@@ -2926,6 +3156,21 @@ func (c *Client) SyncServiceWithBody(ctx context.Context, team TeamName, service
 // Corresponds with POST /api/v1/teams/{team}/services/{service}/syncs (the `SyncService` operationId).
 func (c *Client) SyncService(ctx context.Context, team TeamName, service Name, body SyncServiceJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewSyncServiceRequest(c.Server, team, service, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetServiceWorkloads What the service runs in each environment, from Berth's informers (no API-server call per request): Deployment, ReplicaSets, pods and their containers, HPA and recent events (team viewer).
+//
+// Corresponds with GET /api/v1/teams/{team}/services/{service}/workloads (the `GetServiceWorkloads` operationId).
+func (c *Client) GetServiceWorkloads(ctx context.Context, team TeamName, service Name, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetServiceWorkloadsRequest(c.Server, team, service)
 	if err != nil {
 		return nil, err
 	}
@@ -5163,6 +5408,47 @@ func NewGetServiceAppFilesRequest(server string, team TeamName, service Name) (*
 	return req, nil
 }
 
+// NewDiagnoseServiceRequest constructs an http.Request for the DiagnoseService method
+func NewDiagnoseServiceRequest(server string, team TeamName, service Name) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "team", team, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "service", service, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/teams/%s/services/%s/diagnosis", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewRollbackServiceRequest calls the generic RollbackService builder with application/json body
 func NewRollbackServiceRequest(server string, team TeamName, service Name, params *RollbackServiceParams, body RollbackServiceJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
@@ -5282,6 +5568,47 @@ func NewSyncServiceRequestWithBody(server string, team TeamName, service Name, c
 	}
 
 	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewGetServiceWorkloadsRequest constructs an http.Request for the GetServiceWorkloads method
+func NewGetServiceWorkloadsRequest(server string, team TeamName, service Name) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "team", team, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "service", service, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/teams/%s/services/%s/workloads", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
 
 	return req, nil
 }
@@ -5844,6 +6171,13 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /api/v1/teams/{team}/services/{service}/app-files (the `GetServiceAppFiles` operationId).
 	GetServiceAppFilesWithResponse(ctx context.Context, team TeamName, service Name, reqEditors ...RequestEditorFn) (*GetServiceAppFilesResponse, error)
 
+	// DiagnoseServiceWithResponse Why the service is failing, per environment, in plain words with evidence and a fix (team viewer).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v1/teams/{team}/services/{service}/diagnosis (the `DiagnoseService` operationId).
+	DiagnoseServiceWithResponse(ctx context.Context, team TeamName, service Name, reqEditors ...RequestEditorFn) (*DiagnoseServiceResponse, error)
+
 	// RollbackServiceWithBodyWithResponse Commit again what an earlier succeeded run deployed (team editor); Argo CD syncs it like any change.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
@@ -5871,6 +6205,13 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /api/v1/teams/{team}/services/{service}/syncs (the `SyncService` operationId).
 	SyncServiceWithResponse(ctx context.Context, team TeamName, service Name, body SyncServiceJSONRequestBody, reqEditors ...RequestEditorFn) (*SyncServiceResponse, error)
+
+	// GetServiceWorkloadsWithResponse What the service runs in each environment, from Berth's informers (no API-server call per request): Deployment, ReplicaSets, pods and their containers, HPA and recent events (team viewer).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v1/teams/{team}/services/{service}/workloads (the `GetServiceWorkloads` operationId).
+	GetServiceWorkloadsWithResponse(ctx context.Context, team TeamName, service Name, reqEditors ...RequestEditorFn) (*GetServiceWorkloadsResponse, error)
 
 	// GetHealthWithResponse Liveness; answers while the process runs.
 	//
@@ -9040,6 +9381,75 @@ func (r GetServiceAppFilesResponse) ContentType() string {
 	return ""
 }
 
+type DiagnoseServiceResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ServiceDiagnosis
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r DiagnoseServiceResponse) GetJSON200() *ServiceDiagnosis {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r DiagnoseServiceResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r DiagnoseServiceResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r DiagnoseServiceResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r DiagnoseServiceResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r DiagnoseServiceResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DiagnoseServiceResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DiagnoseServiceResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DiagnoseServiceResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // RollbackServiceResponse202Headers the declared response headers of an HTTP 202 response for RollbackService
 type RollbackServiceResponse202Headers struct {
 	Location *string
@@ -9235,6 +9645,75 @@ func (r SyncServiceResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r SyncServiceResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetServiceWorkloadsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ServiceWorkloads
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetServiceWorkloadsResponse) GetJSON200() *ServiceWorkloads {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetServiceWorkloadsResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetServiceWorkloadsResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetServiceWorkloadsResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetServiceWorkloadsResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetServiceWorkloadsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetServiceWorkloadsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetServiceWorkloadsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetServiceWorkloadsResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -10159,6 +10638,19 @@ func (c *ClientWithResponses) GetServiceAppFilesWithResponse(ctx context.Context
 	return ParseGetServiceAppFilesResponse(rsp)
 }
 
+// DiagnoseServiceWithResponse Why the service is failing, per environment, in plain words with evidence and a fix (team viewer).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v1/teams/{team}/services/{service}/diagnosis (the `DiagnoseService` operationId).
+func (c *ClientWithResponses) DiagnoseServiceWithResponse(ctx context.Context, team TeamName, service Name, reqEditors ...RequestEditorFn) (*DiagnoseServiceResponse, error) {
+	rsp, err := c.DiagnoseService(ctx, team, service, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDiagnoseServiceResponse(rsp)
+}
+
 // RollbackServiceWithBodyWithResponse Commit again what an earlier succeeded run deployed (team editor); Argo CD syncs it like any change.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
@@ -10209,6 +10701,19 @@ func (c *ClientWithResponses) SyncServiceWithResponse(ctx context.Context, team 
 		return nil, err
 	}
 	return ParseSyncServiceResponse(rsp)
+}
+
+// GetServiceWorkloadsWithResponse What the service runs in each environment, from Berth's informers (no API-server call per request): Deployment, ReplicaSets, pods and their containers, HPA and recent events (team viewer).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v1/teams/{team}/services/{service}/workloads (the `GetServiceWorkloads` operationId).
+func (c *ClientWithResponses) GetServiceWorkloadsWithResponse(ctx context.Context, team TeamName, service Name, reqEditors ...RequestEditorFn) (*GetServiceWorkloadsResponse, error) {
+	rsp, err := c.GetServiceWorkloads(ctx, team, service, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetServiceWorkloadsResponse(rsp)
 }
 
 // GetHealthWithResponse Liveness; answers while the process runs.
@@ -12832,6 +13337,60 @@ func ParseGetServiceAppFilesResponse(rsp *http.Response) (*GetServiceAppFilesRes
 	return response, nil
 }
 
+// ParseDiagnoseServiceResponse parses an HTTP response from a DiagnoseServiceWithResponse call
+func ParseDiagnoseServiceResponse(rsp *http.Response) (*DiagnoseServiceResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DiagnoseServiceResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ServiceDiagnosis
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParseRollbackServiceResponse parses an HTTP response from a RollbackServiceWithResponse call
 func ParseRollbackServiceResponse(rsp *http.Response) (*RollbackServiceResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -12996,6 +13555,60 @@ func ParseSyncServiceResponse(rsp *http.Response) (*SyncServiceResponse, error) 
 			return nil, err
 		}
 		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetServiceWorkloadsResponse parses an HTTP response from a GetServiceWorkloadsWithResponse call
+func ParseGetServiceWorkloadsResponse(rsp *http.Response) (*GetServiceWorkloadsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetServiceWorkloadsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ServiceWorkloads
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
 		var dest Unavailable

@@ -22,6 +22,7 @@ import (
 	"github.com/berth-platform/berth/internal/store"
 	"github.com/berth-platform/berth/internal/tenancy"
 	"github.com/berth-platform/berth/internal/version"
+	"github.com/berth-platform/berth/internal/workloads"
 )
 
 func serveCmd(ctx context.Context, args []string, stderr io.Writer) error {
@@ -122,7 +123,12 @@ func Serve(ctx context.Context, c *config.Config, log *slog.Logger, ready chan<-
 	if err != nil {
 		return err
 	}
+	var views *workloads.Service
 	if fleet != nil {
+		// Every cluster's workloads are watched for the workloads view and the diagnosis.
+		registry := workloads.NewRegistry()
+		fleet.Attach(registry.Attach)
+		views = workloads.NewService(st, ten, registry)
 		// Started after the policies attached to it, so every cluster gets them.
 		go func() {
 			if err := fleet.Run(ctx); err != nil {
@@ -135,7 +141,7 @@ func Serve(ctx context.Context, c *config.Config, log *slog.Logger, ready chan<-
 		return err
 	}
 	deps := server.Deps{Hosts: hostNamer(c),
-		Blueprints: catalog, Provision: prov, Policies: policies,
+		Blueprints: catalog, Provision: prov, Policies: policies, Workloads: views,
 		Log: log, Store: st, Auth: auth.New(c), Admins: access.NewAdmins(c.PlatformAdmins),
 		Tenancy:      ten,
 		MaxBodyBytes: c.MaxBodyBytes,

@@ -18,6 +18,7 @@ import (
 	"github.com/berth-platform/berth/internal/provision"
 	"github.com/berth-platform/berth/internal/store"
 	"github.com/berth-platform/berth/internal/tenancy"
+	"github.com/berth-platform/berth/internal/workloads"
 	"github.com/berth-platform/berth/openapi"
 	scaffolderactions "github.com/berth-platform/berth/scaffolder-actions"
 	"github.com/getkin/kin-openapi/openapi3"
@@ -36,7 +37,9 @@ type Deps struct {
 	// Hosts names public services' hosts (for the catalog's links).
 	Hosts blueprint.HostNamer
 	// Provision is nil when Berth has no cluster: service endpoints then answer 503.
-	Provision    *provision.Service
+	Provision *provision.Service
+	// Workloads is nil without a cluster: workload and diagnosis endpoints then answer 503.
+	Workloads    *workloads.Service
 	MaxBodyBytes int64
 	Policies     *policy.Service
 	ReadyChecks  map[string]func(context.Context) error

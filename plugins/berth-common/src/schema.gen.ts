@@ -387,6 +387,46 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/teams/{team}/services/{service}/workloads": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                team: components["parameters"]["TeamName"];
+                service: components["schemas"]["Name"];
+            };
+            cookie?: never;
+        };
+        /** What the service runs in each environment, from Berth's informers (no API-server call per request): Deployment, ReplicaSets, pods and their containers, HPA and recent events (team viewer). */
+        get: operations["getServiceWorkloads"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/teams/{team}/services/{service}/diagnosis": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                team: components["parameters"]["TeamName"];
+                service: components["schemas"]["Name"];
+            };
+            cookie?: never;
+        };
+        /** Why the service is failing, per environment, in plain words with evidence and a fix (team viewer). */
+        get: operations["diagnoseService"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/teams/{team}/services/{service}/rollbacks": {
         parameters: {
             query?: never;
@@ -817,6 +857,125 @@ export interface components {
             };
             /** @description Environments to deploy to; all of the team's when left out. */
             environments?: components["schemas"]["EnvironmentName"][];
+        };
+        ServiceWorkloads: {
+            environments: components["schemas"]["EnvironmentWorkloads"][];
+        };
+        EnvironmentWorkloads: {
+            name: string;
+            namespace: string;
+            /** @description The registered cluster it runs on; empty for Berth's own. */
+            cluster: string;
+            /** @description False while Berth's informers of that cluster hold no full list yet (the view is then empty). */
+            synced: boolean;
+            deployment?: components["schemas"]["DeploymentState"];
+            replicaSets: components["schemas"]["ReplicaSetState"][];
+            pods: components["schemas"]["PodState"][];
+            hpa?: components["schemas"]["HPAState"];
+            /** @description Recent events of all of these, newest first (at most 50). */
+            events: components["schemas"]["WorkloadEvent"][];
+        };
+        DeploymentState: {
+            revision: string;
+            replicas: number;
+            readyReplicas: number;
+            updatedReplicas: number;
+            availableReplicas: number;
+            conditions: components["schemas"]["WorkloadCondition"][];
+        };
+        WorkloadCondition: {
+            type: string;
+            status: string;
+            reason?: string;
+            message?: string;
+        };
+        ReplicaSetState: {
+            name: string;
+            revision: number;
+            replicas: number;
+            readyReplicas: number;
+        };
+        PodState: {
+            name: string;
+            phase: string;
+            ready: boolean;
+            restarts: number;
+            node?: string;
+            /** Format: date-time */
+            createdAt: string;
+            containers: components["schemas"]["ContainerState"][];
+        };
+        ContainerState: {
+            name: string;
+            image: string;
+            /** @description An init container. */
+            init?: boolean;
+            ready: boolean;
+            restarts: number;
+            /** @enum {string} */
+            state: "waiting" | "running" | "terminated" | "unknown";
+            reason?: string;
+            message?: string;
+            lastState?: string;
+            lastReason?: string;
+            lastExitCode?: number;
+        };
+        HPAState: {
+            current: number;
+            desired: number;
+            min: number;
+            max: number;
+        };
+        WorkloadEvent: {
+            type: string;
+            reason: string;
+            message: string;
+            /** @description Kind/name of what it is about. */
+            object: string;
+            count: number;
+            /** Format: date-time */
+            firstSeen?: string;
+            /** Format: date-time */
+            lastSeen: string;
+        };
+        ServiceDiagnosis: {
+            environments: {
+                name: string;
+                namespace: string;
+                synced: boolean;
+                findings: components["schemas"]["Finding"][];
+            }[];
+        };
+        Finding: {
+            /** @description Stable cause code (OOMKilled, CrashLoopBackOff, ImagePullFailed, MissingConfig, InitContainerFailing, Unschedulable, Evicted, ProbeFailing, QuotaExceeded, PodSecurityDenied, AdmissionDenied, PodCreateFailed, ProgressDeadlineExceeded, NoPods, HPAAtMax, HPAMetricsUnavailable). */
+            code: string;
+            /** @enum {string} */
+            severity: "error" | "warning";
+            /** @description Refines the code (ImagePullFailed not-found, unauthorized or unreachable; ProbeFailing liveness, readiness or startup). */
+            detail?: string;
+            resource: {
+                kind: string;
+                name: string;
+                container?: string;
+            };
+            summary: string;
+            recommendation: string;
+            evidence: {
+                /** @enum {string} */
+                source: "status" | "event";
+                field: string;
+                value: string;
+                reason?: string;
+                /** Format: date-time */
+                firstSeen?: string;
+                /** Format: date-time */
+                lastSeen?: string;
+                count?: number;
+            }[];
+            /** Format: date-time */
+            firstSeen?: string;
+            /** Format: date-time */
+            lastSeen?: string;
         };
         AppFiles: {
             files: components["schemas"]["AppFile"][];
@@ -2369,6 +2528,60 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["AppFiles"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    getServiceWorkloads: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                team: components["parameters"]["TeamName"];
+                service: components["schemas"]["Name"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One entry per environment. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ServiceWorkloads"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    diagnoseService: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                team: components["parameters"]["TeamName"];
+                service: components["schemas"]["Name"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The findings of each environment, errors first; none when it runs well. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ServiceDiagnosis"];
                 };
             };
             400: components["responses"]["BadRequest"];

@@ -1,0 +1,176 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/berth-platform/berth/internal/access"
+	"github.com/berth-platform/berth/internal/api"
+	"github.com/berth-platform/berth/internal/diagnose"
+	"github.com/berth-platform/berth/internal/errs"
+	"github.com/berth-platform/berth/internal/workloads"
+	corev1 "k8s.io/api/core/v1"
+)
+
+// maxEvents bounds the events of one environment's answer.
+const maxEvents = 50
+
+func (s *Server) views(ctx context.Context, team, service string) ([]workloads.EnvironmentView, error) {
+	p, err := principal(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if s.deps.Workloads == nil {
+		// Who may not read the team hears that it does not exist, as always; members, why not.
+		if _, err := s.deps.Tenancy.Authorize(ctx, p, team, access.Viewer); err != nil {
+			return nil, err
+		}
+		return nil, fmt.Errorf("%w: workloads need a cluster; start Berth with --kubeconfig", errs.ErrUnavailable)
+	}
+	return s.deps.Workloads.Views(ctx, p, team, service)
+}
+
+func (s *Server) GetServiceWorkloads(ctx context.Context, req api.GetServiceWorkloadsRequestObject) (api.GetServiceWorkloadsResponseObject, error) {
+	views, err := s.views(ctx, req.Team, req.Service)
+	if err != nil {
+		return nil, err
+	}
+	out := api.ServiceWorkloads{Environments: []api.EnvironmentWorkloads{}}
+	for _, ev := range views {
+		out.Environments = append(out.Environments, apiWorkloads(ev))
+	}
+	return api.GetServiceWorkloads200JSONResponse(out), nil
+}
+
+func (s *Server) DiagnoseService(ctx context.Context, req api.DiagnoseServiceRequestObject) (api.DiagnoseServiceResponseObject, error) {
+	views, err := s.views(ctx, req.Team, req.Service)
+	if err != nil {
+		return nil, err
+	}
+	now := time.Now()
+	out := api.ServiceDiagnosis{}
+	for _, ev := range views {
+		fs := []api.Finding{}
+		if ev.Synced {
+			for _, f := range diagnose.Diagnose(ev.View, now) {
+				fs = append(fs, apiFinding(f))
+			}
+		}
+		out.Environments = append(out.Environments, struct {
+			Findings  []api.Finding `json:"findings"`
+			Name      string        `json:"name"`
+			Namespace string        `json:"namespace"`
+			Synced    bool          `json:"synced"`
+		}{Findings: fs, Name: ev.Env.Name, Namespace: ev.Env.Namespace, Synced: ev.Synced})
+	}
+	return api.DiagnoseService200JSONResponse(out), nil
+}
+
+func apiFinding(f diagnose.Finding) api.Finding {
+	out := api.Finding{Code: f.Code, Severity: api.FindingSeverity(f.Severity), Summary: f.Summary, Recommendation: f.Recommendation,
+		Detail: optional(f.Detail), FirstSeen: optionalTime(f.FirstSeen), LastSeen: optionalTime(f.LastSeen)}
+	out.Resource.Kind, out.Resource.Name, out.Resource.Container = f.Resource.Kind, f.Resource.Name, optional(f.Resource.Container)
+	for _, e := range f.Evidence {
+		ev := struct {
+			Count     *int                      `json:"count,omitempty"`
+			Field     string                    `json:"field"`
+			FirstSeen *time.Time                `json:"firstSeen,omitempty"`
+			LastSeen  *time.Time                `json:"lastSeen,omitempty"`
+			Reason    *string                   `json:"reason,omitempty"`
+			Source    api.FindingEvidenceSource `json:"source"`
+			Value     string                    `json:"value"`
+		}{Field: e.Field, Value: e.Value, Source: api.FindingEvidenceSource(e.Source), Reason: optional(e.Reason),
+			FirstSeen: optionalTime(e.FirstSeen), LastSeen: optionalTime(e.LastSeen)}
+		if e.Count > 0 {
+			n := int(e.Count)
+			ev.Count = &n
+		}
+		out.Evidence = append(out.Evidence, ev)
+	}
+	return out
+}
+
+func optionalTime(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
+}
+
+func apiWorkloads(ev workloads.EnvironmentView) api.EnvironmentWorkloads {
+	v := ev.View
+	out := api.EnvironmentWorkloads{Name: ev.Env.Name, Namespace: ev.Env.Namespace, Cluster: ev.Env.Cluster, Synced: ev.Synced,
+		ReplicaSets: []api.ReplicaSetState{}, Pods: []api.PodState{}, Events: []api.WorkloadEvent{}}
+	if d := v.Deployment; d != nil {
+		ds := &api.DeploymentState{Revision: d.Annotations["deployment.kubernetes.io/revision"], Replicas: int(d.Status.Replicas), ReadyReplicas: int(d.Status.ReadyReplicas),
+			UpdatedReplicas: int(d.Status.UpdatedReplicas), AvailableReplicas: int(d.Status.AvailableReplicas), Conditions: []api.WorkloadCondition{}}
+		for _, c := range d.Status.Conditions {
+			ds.Conditions = append(ds.Conditions, api.WorkloadCondition{Type: string(c.Type), Status: string(c.Status), Reason: optional(c.Reason), Message: optional(c.Message)})
+		}
+		out.Deployment = ds
+	}
+	for _, rs := range v.ReplicaSets {
+		out.ReplicaSets = append(out.ReplicaSets, api.ReplicaSetState{Name: rs.Name, Revision: int(workloads.Revision(rs)), Replicas: int(rs.Status.Replicas), ReadyReplicas: int(rs.Status.ReadyReplicas)})
+	}
+	for _, p := range v.Pods {
+		out.Pods = append(out.Pods, apiPod(p))
+	}
+	if h := v.HPA; h != nil {
+		minR := 1
+		if h.Spec.MinReplicas != nil {
+			minR = int(*h.Spec.MinReplicas)
+		}
+		out.Hpa = &api.HPAState{Current: int(h.Status.CurrentReplicas), Desired: int(h.Status.DesiredReplicas), Min: minR, Max: int(h.Spec.MaxReplicas)}
+	}
+	for i, e := range v.Events {
+		if i == maxEvents {
+			break
+		}
+		first, last := workloads.FirstSeen(e), workloads.LastSeen(e)
+		out.Events = append(out.Events, api.WorkloadEvent{Type: e.Type, Reason: e.Reason, Message: e.Message, Object: e.InvolvedObject.Kind + "/" + e.InvolvedObject.Name,
+			Count: int(workloads.Count(e)), FirstSeen: &first, LastSeen: last})
+	}
+	return out
+}
+
+func apiPod(p *corev1.Pod) api.PodState {
+	ps := api.PodState{Name: p.Name, Phase: string(p.Status.Phase), CreatedAt: p.CreationTimestamp.Time, Node: optional(p.Spec.NodeName), Containers: []api.ContainerState{}}
+	for _, c := range p.Status.Conditions {
+		if c.Type == corev1.PodReady {
+			ps.Ready = c.Status == corev1.ConditionTrue
+		}
+	}
+	images := map[string]string{}
+	for _, c := range append(append([]corev1.Container{}, p.Spec.InitContainers...), p.Spec.Containers...) {
+		images[c.Name] = c.Image
+	}
+	add := func(cs corev1.ContainerStatus, init bool) {
+		c := api.ContainerState{Name: cs.Name, Image: images[cs.Name], Ready: cs.Ready, Restarts: int(cs.RestartCount), State: api.ContainerStateStateUnknown}
+		if init {
+			c.Init = &init
+		}
+		switch st := cs.State; {
+		case st.Waiting != nil:
+			c.State, c.Reason, c.Message = api.ContainerStateStateWaiting, optional(st.Waiting.Reason), optional(st.Waiting.Message)
+		case st.Running != nil:
+			c.State = api.ContainerStateStateRunning
+		case st.Terminated != nil:
+			c.State, c.Reason, c.Message = api.ContainerStateStateTerminated, optional(st.Terminated.Reason), optional(st.Terminated.Message)
+		}
+		if t := cs.LastTerminationState.Terminated; t != nil {
+			code := int(t.ExitCode)
+			last := "terminated"
+			c.LastState, c.LastReason, c.LastExitCode = &last, optional(t.Reason), &code
+		}
+		ps.Restarts += int(cs.RestartCount)
+		ps.Containers = append(ps.Containers, c)
+	}
+	for _, cs := range p.Status.InitContainerStatuses {
+		add(cs, true)
+	}
+	for _, cs := range p.Status.ContainerStatuses {
+		add(cs, false)
+	}
+	return ps
+}
