@@ -21,6 +21,7 @@ Usage:
   berth dev [flags]       start a local control plane and serve against it (make dev)
   berth migrate [flags]   bring the database schema up to date and exit
   berth policy test DIR   check manifests against the guardrail library (for CI pipelines)
+  berth diagnose T/S      why a service is failing, per environment (from a Berth server)
   berth templates [flags] write Backstage software templates for the blueprints
   berth version           print the version
 
@@ -48,6 +49,8 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = templatesCmd(ctx, args[1:], stdout, stderr)
 	case "policy":
 		err = policyCmd(ctx, args[1:], stdout, stderr)
+	case "diagnose":
+		err = diagnoseCmd(ctx, args[1:], stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "berth", version.Version)
 	case "help", "-h", "--help":
@@ -61,7 +64,7 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 0
 	case errors.Is(err, errUsage):
 		return 2
-	case errors.Is(err, errEnforced):
+	case errors.Is(err, errEnforced), errors.Is(err, errFindings):
 		return 1
 	}
 	if err != nil {

@@ -200,18 +200,7 @@ func localCheck(modes map[string]string, params map[string][]string, namespace s
 }
 
 func remoteCheck(server, tokenFile, team, namespace string) (func(context.Context, []byte) ([]policy.Finding, int, error), error) {
-	if tokenFile == "" {
-		return nil, fmt.Errorf("--server needs --token-file")
-	}
-	tok, err := os.ReadFile(tokenFile)
-	if err != nil {
-		return nil, err
-	}
-	bearer := "Bearer " + strings.TrimSpace(string(tok))
-	c, err := apiclient.NewClientWithResponses(strings.TrimSuffix(server, "/"), apiclient.WithRequestEditorFn(func(_ context.Context, r *http.Request) error {
-		r.Header.Set("Authorization", bearer)
-		return nil
-	}))
+	c, err := apiClient(server, tokenFile)
 	if err != nil {
 		return nil, err
 	}
@@ -237,6 +226,25 @@ func remoteCheck(server, tokenFile, team, namespace string) (func(context.Contex
 		}
 		return out, res.JSON200.Objects, nil
 	}, nil
+}
+
+// apiClient talks to a Berth server with the token in tokenFile.
+func apiClient(server, tokenFile string) (*apiclient.ClientWithResponses, error) {
+	if server == "" {
+		return nil, fmt.Errorf("--server (or BERTH_SERVER) is needed")
+	}
+	if tokenFile == "" {
+		return nil, fmt.Errorf("--server needs --token-file")
+	}
+	tok, err := os.ReadFile(tokenFile)
+	if err != nil {
+		return nil, err
+	}
+	bearer := "Bearer " + strings.TrimSpace(string(tok))
+	return apiclient.NewClientWithResponses(strings.TrimSuffix(server, "/"), apiclient.WithRequestEditorFn(func(_ context.Context, r *http.Request) error {
+		r.Header.Set("Authorization", bearer)
+		return nil
+	}))
 }
 
 type fileFinding struct {

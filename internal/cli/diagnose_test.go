@@ -1,0 +1,112 @@
+package cli_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/berth-platform/berth/internal/cli"
+	"github.com/berth-platform/berth/internal/plane"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+)
+
+// berth diagnose against a real berth serve on a plane: a pod of the service that cannot start
+// (its Secret is missing, as the kubelet reports it) is a finding with code, evidence and fix,
+// in text and JSON, exit 1; an outsider learns nothing.
+func TestDiagnoseCommand(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a plane of its own")
+	}
+	p, err := plane.Up(t.TempDir(), "--no-argocd", "--no-kyverno")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = p.Down() })
+	addr, _, cancel, done := startServe(t, "--kubeconfig", p.Kubeconfig, "--service-tokens", "eve=eve-token-0123456789")
+	t.Cleanup(func() { cancel(); <-done })
+	base := "http://" + addr
+	call := func(token, method, path, body string) int {
+		req, _ := http.NewRequest(method, base+path, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+token)
+		req.Header.Set("Content-Type", "application/json")
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		return res.StatusCode
+	}
+	if s := call("ci-token-0123456789", "POST", "/api/v1/teams", `{"name":"shop"}`); s != 201 {
+		t.Fatalf("team: %d", s)
+	}
+	if s := call("ci-token-0123456789", "POST", "/api/v1/teams/shop/services", `{"name":"web","blueprint":"worker","image":"registry.example.com/shop/web","tag":"1.0.0","environments":["dev"]}`); s != 202 {
+		t.Fatalf("service: %d", s)
+	}
+	plane.Eventually(t, time.Minute, "namespace shop-dev", func() (bool, error) {
+		_, err := p.Client.CoreV1().Namespaces().Get(t.Context(), "shop-dev", metav1.GetOptions{})
+		return err == nil, err
+	})
+	// A pod of the service as the restricted namespace admits it, left unscheduled so that
+	// the test writes its status as the kubelet would.
+	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "web-5f7d9-x2x9q", Namespace: "shop-dev",
+		Labels: map[string]string{"app.kubernetes.io/name": "web", "app.kubernetes.io/managed-by": "berth"}},
+		Spec: corev1.PodSpec{SchedulerName: "berth-test-nobody", SecurityContext: &corev1.PodSecurityContext{RunAsNonRoot: ptr.To(true),
+			SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault}},
+			Containers: []corev1.Container{{Name: "web", Image: "registry.example.com/shop/web:1.0.0", SecurityContext: &corev1.SecurityContext{
+				AllowPrivilegeEscalation: ptr.To(false), Capabilities: &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}}}}}}}
+	made, err := p.Client.CoreV1().Pods("shop-dev").Create(t.Context(), pod, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	made.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: "web", Image: pod.Spec.Containers[0].Image,
+		State: corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "CreateContainerConfigError", Message: `secret "web-db" not found`}}}}
+	if _, err := p.Client.CoreV1().Pods("shop-dev").UpdateStatus(t.Context(), made, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	token := func(name, value string) string {
+		f := filepath.Join(dir, name)
+		if err := os.WriteFile(f, []byte(value+"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return f
+	}
+	ci, eve := token("ci", "ci-token-0123456789"), token("eve", "eve-token-0123456789")
+	run := func(args ...string) (int, string, string) {
+		var out, errb bytes.Buffer
+		code := cli.Run(t.Context(), append([]string{"diagnose"}, args...), &out, &errb)
+		return code, out.String(), errb.String()
+	}
+	var text string
+	plane.Eventually(t, 30*time.Second, "the finding in berth diagnose", func() (bool, error) {
+		code, out, errOut := run("shop/web", "--server", base, "--token-file", ci)
+		text = out
+		return code == 1 && strings.Contains(out, "ERROR MissingConfig (Pod/web-5f7d9-x2x9q container web)"), fmt.Errorf("exit %d: %s%s", code, out, errOut)
+	})
+	for _, want := range []string{`the Secret "web-db" it refers to does not exist`, "evidence: status state.waiting = CreateContainerConfigError", "fix: Create what it refers to"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("text output lacks %q:\n%s", want, text)
+		}
+	}
+	code, out, _ := run("shop/web", "--env", "dev", "--output", "json", "--server", base, "--token-file", ci)
+	var doc struct {
+		Environments []struct {
+			Name     string
+			Findings []struct{ Code, Severity string }
+		}
+	}
+	if err := json.Unmarshal([]byte(out), &doc); err != nil || code != 1 || len(doc.Environments) != 1 || doc.Environments[0].Findings[0].Code != "MissingConfig" {
+		t.Fatalf("json (exit %d, %v): %s", code, err, out)
+	}
+	if code, _, errOut := run("shop/web", "--server", base, "--token-file", eve); code != 1 || !strings.Contains(errOut, "404") {
+		t.Fatalf("an outsider: exit %d %s", code, errOut)
+	}
+}
