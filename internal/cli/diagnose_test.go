@@ -22,14 +22,7 @@ import (
 // (its Secret is missing, as the kubelet reports it) is a finding with code, evidence and fix,
 // in text and JSON, exit 1; an outsider learns nothing.
 func TestDiagnoseCommand(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts a plane of its own")
-	}
-	p, err := plane.Up(t.TempDir(), "--no-argocd", "--no-kyverno")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = p.Down() })
+	p := ownPlane(t)
 	addr, _, cancel, done := startServe(t, "--kubeconfig", p.Kubeconfig, "--service-tokens", "eve=eve-token-0123456789")
 	t.Cleanup(func() { cancel(); <-done })
 	base := "http://" + addr

@@ -14,14 +14,7 @@ import (
 // Berth on a plane without Argo CD and Kyverno (their CRDs installed, as on every plane, but
 // no namespace and nothing running) says so: ready to serve, degraded, with each reason.
 func TestReadinessOnAPlaneWithoutArgoCDAndKyverno(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts a plane of its own")
-	}
-	p, err := plane.Up(t.TempDir(), "--no-argocd", "--no-kyverno")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = p.Down() })
+	p := ownPlane(t)
 	addr, _, cancel, done := startServe(t, "--kubeconfig", p.Kubeconfig)
 	t.Cleanup(func() { cancel(); <-done })
 
@@ -50,4 +43,18 @@ func TestReadinessOnAPlaneWithoutArgoCDAndKyverno(t *testing.T) {
 	if k := got.Checks["policies"]; !strings.Contains(k, "Kyverno is not running: no kyverno-health Lease") {
 		t.Errorf("policies: %q", k)
 	}
+}
+
+// ownPlane starts a plane of the test's own, without Argo CD and Kyverno (skipped in -short).
+func ownPlane(t *testing.T) *plane.Plane {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("starts a plane of its own")
+	}
+	p, err := plane.Up(t.TempDir(), "--no-argocd", "--no-kyverno")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = p.Down() })
+	return p
 }
