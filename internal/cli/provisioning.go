@@ -20,13 +20,14 @@ import (
 	"github.com/berth-platform/berth/internal/provision"
 	"github.com/berth-platform/berth/internal/store"
 	"github.com/berth-platform/berth/internal/tenancy"
+	"github.com/berth-platform/berth/internal/workloads"
 )
 
 // startProvisioning opens the GitOps repository and starts the run executor. Without a
 // cluster, runs stop at the Argo CD step and say why. Argo CD's state goes into notes, readiness details that do not make Berth unready: teams
 // and blueprints work without it.
 func startProvisioning(ctx context.Context, c *config.Config, creds gitops.Credentials, st *store.Store, ten *tenancy.Service, catalog *blueprint.Catalog,
-	kc *kube.Clients, fleet *tenancy.Fleet, preflight provision.Preflight, notes map[string]func(context.Context) error, log *slog.Logger) (*provision.Service, error) {
+	kc *kube.Clients, fleet *tenancy.Fleet, registry *workloads.Registry, preflight provision.Preflight, notes map[string]func(context.Context) error, log *slog.Logger) (*provision.Service, error) {
 	remote := c.GitOpsRepo
 	if remote == "" {
 		dir := c.DataDir
@@ -59,7 +60,7 @@ func startProvisioning(ctx context.Context, c *config.Config, creds gitops.Crede
 	d := provision.Deps{Store: st, Tenancy: ten, Blueprints: catalog, Repo: repo, RepoURL: url, IngressNamespace: c.IngressNamespace,
 		ManualSync: c.ManualSync, Preflight: preflight, Hosts: hostNamer(c), Log: log.With("loop", "provision"),
 		DatabaseClaims: c.Databases.Provider == config.DatabasesCrossplane, DropDatabases: c.Databases.Deletion == "drop",
-		RunsPerTeam: c.Runs.PerTeam, RolloutTimeout: c.Runs.RolloutTimeout}
+		RunsPerTeam: c.Runs.PerTeam, RolloutTimeout: c.Runs.RolloutTimeout, Workloads: registry}
 	if c.Databases.Provider == config.DatabasesPostgres {
 		pg, err := postgresDatabases(c.Databases)
 		if err != nil {

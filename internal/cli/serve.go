@@ -124,9 +124,10 @@ func Serve(ctx context.Context, c *config.Config, log *slog.Logger, ready chan<-
 		return err
 	}
 	var views *workloads.Service
+	var registry *workloads.Registry
 	if fleet != nil {
-		// Every cluster's workloads are watched for the workloads view and the diagnosis.
-		registry := workloads.NewRegistry()
+		// Every cluster's workloads are watched for the workloads view, the diagnosis and runs.
+		registry = workloads.NewRegistry()
 		fleet.Attach(registry.Attach)
 		views = workloads.NewService(st, ten, registry)
 		// Started after the policies attached to it, so every cluster gets them.
@@ -136,7 +137,7 @@ func Serve(ctx context.Context, c *config.Config, log *slog.Logger, ready chan<-
 			}
 		}()
 	}
-	prov, err := startProvisioning(ctx, c, creds, st, ten, catalog, kc, fleet, policies.Preflight, notes, log)
+	prov, err := startProvisioning(ctx, c, creds, st, ten, catalog, kc, fleet, registry, policies.Preflight, notes, log)
 	if err != nil {
 		return err
 	}

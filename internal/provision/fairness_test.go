@@ -65,7 +65,7 @@ func TestWaitingRunsHoldNoWorker(t *testing.T) {
 }
 
 // A rollout Kubernetes refuses (a quota the platform added beside Berth's allows one pod of
-// two) fails at once with the API server's reason, not after the rollout timeout.
+// two) fails at once with the diagnosis of the refusal, not after the rollout timeout.
 func TestRefusedRolloutFailsWithTheReason(t *testing.T) {
 	f := newFixture(t, "refused-{team}-{env}")
 	f.stop()
@@ -91,8 +91,9 @@ func TestRefusedRolloutFailsWithTheReason(t *testing.T) {
 		t.Fatal(err)
 	}
 	run = waitRun(t, f, cy, run.ID)
-	if run.Status != provision.StatusFailed || !strings.Contains(run.Error, "rollout: encoder cannot roll out in dev: Kubernetes refuses its pods") ||
-		!strings.Contains(run.Error, "exceeded quota: platform-pods") {
+	// The diagnosis of what the run deployed says it: the finding's code, summary and fix.
+	if run.Status != provision.StatusFailed || !strings.Contains(run.Error, "rollout: encoder cannot roll out in dev: QuotaExceeded: Kubernetes refuses new pods: quota platform-pods is full") ||
+		!strings.Contains(run.Error, "Fix: Lower the replicas") {
 		t.Fatalf("run: %s %s", run.Status, run.Error)
 	}
 }

@@ -25,6 +25,7 @@ import (
 	"github.com/berth-platform/berth/internal/kube"
 	"github.com/berth-platform/berth/internal/store"
 	"github.com/berth-platform/berth/internal/tenancy"
+	"github.com/berth-platform/berth/internal/workloads"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 )
@@ -72,6 +73,9 @@ type Deps struct {
 	// Hosts names public services' hosts; the zero value means blueprint.DefaultHosts.
 	Hosts          blueprint.HostNamer
 	RolloutTimeout time.Duration
+	// Workloads, when set, holds each cluster's workloads informers: the rollout step reads
+	// the diagnosis of what it deployed from them.
+	Workloads *workloads.Registry
 	// RunsPerTeam bounds the runs of one team that execute at once (default 2); Run's workers
 	// bound them all.
 	RunsPerTeam int

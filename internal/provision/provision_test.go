@@ -29,6 +29,7 @@ import (
 	"github.com/berth-platform/berth/internal/store"
 	"github.com/berth-platform/berth/internal/store/storetest"
 	"github.com/berth-platform/berth/internal/tenancy"
+	"github.com/berth-platform/berth/internal/workloads"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
@@ -87,6 +88,8 @@ func newFixture(t testing.TB, pattern string, ro ...remoteOptions) *fixture {
 	sealer, _ := seal.New(key)
 	fleet := tenancy.NewFleet(st, kc.Core, kc.Config, sealer, tenancy.ReconcilerOptions{PodSecurity: "restricted", IngressNamespace: "ingress-nginx",
 		Prices: tenancy.DefaultPrices, Resync: time.Hour}, log)
+	registry := workloads.NewRegistry()
+	fleet.Attach(registry.Attach)
 	opts := tenancy.DefaultOptions()
 	// A prefix of its own per fixture: a reused plane (BERTH_TEST_PLANE) keeps earlier namespaces.
 	var b [2]byte
@@ -132,7 +135,7 @@ func newFixture(t testing.TB, pattern string, ro ...remoteOptions) *fixture {
 	}
 	t.Cleanup(func() { _ = pg.Close() })
 	f := &fixture{pattern: pattern, p: p, st: st, ten: ten, remote: o.bare, deps: provision.Deps{Store: st, Tenancy: ten, Blueprints: catalog, Repo: repo,
-		RepoURL: url, Argo: argo, Cluster: fleet.ClusterConfig, Databases: pg, IngressNamespace: "ingress-nginx", ManualSync: []string{"prod"},
+		RepoURL: url, Argo: argo, Cluster: fleet.ClusterConfig, Databases: pg, Workloads: registry, IngressNamespace: "ingress-nginx", ManualSync: []string{"prod"},
 		RolloutTimeout: 2 * time.Minute, Log: log,
 		// Preflight as serve wires it, so runs (and the latency benchmark) include it.
 		Preflight: policy.NewService(policy.MustLoad(), st, ten, nil).Preflight}}

@@ -318,9 +318,16 @@ func (s *Service) stuck(ctx context.Context, st *state, e store.Environment, sta
 			return "Argo CD's sync failed: " + op.Message
 		}
 	}
-	if status.Health == "Healthy" || s.deps.Cluster == nil {
+	if status.Health == "Healthy" {
 		return ""
 	}
+	if c := s.cache(e.Cluster); c != nil {
+		return hopeless(c.Service(e.Namespace, st.svc.Name), s.deps.DatabaseClaims, time.Now())
+	}
+	if s.deps.Cluster == nil {
+		return ""
+	}
+	// No informers (yet): the Deployment's conditions alone.
 	cfg, err := s.deps.Cluster(ctx, e.Cluster)
 	if err != nil {
 		return ""
