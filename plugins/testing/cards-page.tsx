@@ -1,10 +1,12 @@
-// The page the browser test opens: the three card views, side by side as on an entity
+// The page the browser test opens: the card views, side by side as on an entity
 // page, talking to Berth through /berth (the test server's stand-in for Backstage's proxy).
 import React from 'react';
 import { createRoot } from 'react-dom/client';
 import { BerthClient } from '@berth-platform/backstage-plugin-berth-common';
 import { ArgoView } from '../berth/src/components/ArgoView';
 import { EnvironmentsView } from '../berth/src/components/EnvironmentsView';
+import { HealthView } from '../berth/src/components/HealthView';
+import { KubernetesView } from '../berth/src/components/KubernetesView';
 import { ViolationsView } from '../berth/src/components/ViolationsView';
 
 const params = new URLSearchParams(location.search);
@@ -31,6 +33,12 @@ createRoot(document.getElementById('root')!).render(
     </Card>
     <Card title="Policy violations">
       <ViolationsView client={client} team={team} service={service} />
+    </Card>
+    <Card title="Kubernetes">
+      <KubernetesView client={client} team={team} service={service} />
+    </Card>
+    <Card title="Health">
+      <HealthView client={client} team={team} service={service} />
     </Card>
   </div>,
 );

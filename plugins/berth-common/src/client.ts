@@ -4,6 +4,9 @@ import type { components, paths } from './schema.gen';
 /** Schemas of Berth's API, as generated from openapi/berth.yaml. */
 export type Schemas = components['schemas'];
 export type ActionDefinition = Schemas['ActionDefinition'];
+export type ServiceWorkloads = Schemas['ServiceWorkloads'];
+export type ServiceDiagnosis = Schemas['ServiceDiagnosis'];
+export type Finding = Schemas['Finding'];
 export type CatalogEntity = Schemas['CatalogEntity'];
 export type ServiceDetail = Schemas['ServiceDetail'];
 export type PolicyViolationReport = Schemas['PolicyViolationReport'];
@@ -112,6 +115,28 @@ export class BerthClient {
     const r = await this.api.GET('/api/v1/teams/{team}/policy-violations', {
       baseUrl: await this.base(),
       params: { path: { team }, query: filter },
+      headers: await this.headers(o),
+      signal: o?.signal,
+    });
+    return must(r);
+  }
+
+  /** What the service runs in each environment, from Berth's informers. */
+  async getWorkloads(team: string, service: string, o?: CallOptions): Promise<ServiceWorkloads> {
+    const r = await this.api.GET('/api/v1/teams/{team}/services/{service}/workloads', {
+      baseUrl: await this.base(),
+      params: { path: { team, service } },
+      headers: await this.headers(o),
+      signal: o?.signal,
+    });
+    return must(r);
+  }
+
+  /** Why the service is failing, per environment: findings with evidence and a fix. */
+  async diagnose(team: string, service: string, o?: CallOptions): Promise<ServiceDiagnosis> {
+    const r = await this.api.GET('/api/v1/teams/{team}/services/{service}/diagnosis', {
+      baseUrl: await this.base(),
+      params: { path: { team, service } },
       headers: await this.headers(o),
       signal: o?.signal,
     });

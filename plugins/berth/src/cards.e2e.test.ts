@@ -93,7 +93,7 @@ describe.skipIf(!kubeconfig)('entity cards in Chromium against Berth on a local 
     await berth?.stop();
   });
 
-  it('shows environments, Argo CD sync and health, and the violation with its fix', async () => {
+  it('shows environments, Argo CD sync and health, the violation with its fix, the pods and their health', async () => {
     const browser = await chromium.launch({
       executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
       args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
@@ -115,6 +115,12 @@ describe.skipIf(!kubeconfig)('entity cards in Chromium against Berth on a local 
       const envs = await tab.textContent('[data-testid=berth-environments]');
       expect(envs).toContain('succeeded');
       expect(envs).toContain('user:default/jane');
+      // The Kubernetes card lists the Running pod from Berth's informers; Health finds nothing wrong.
+      await tab.waitForSelector('[data-testid=berth-pod]', { timeout: 30_000 });
+      const kube = await tab.textContent('[data-testid=berth-kubernetes]');
+      expect(kube).toContain('Ready');
+      expect(kube).toContain('web: running');
+      expect(await tab.textContent('[data-testid=berth-health]')).toContain('nothing wrong found');
       mkdirSync(artifacts, { recursive: true });
       const shot = join(artifacts, 'berth-entity-cards.png');
       await tab.screenshot({ path: shot, fullPage: true });

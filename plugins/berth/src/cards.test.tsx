@@ -8,7 +8,7 @@ import { cleanup, screen, waitFor } from '@testing-library/react';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startBerth, type RunningBerth } from '../../testing/berth';
 import { berthApiRef } from './api';
-import { argoCard, environmentsCard, isBerthService, violationsCard } from './cards';
+import { argoCard, environmentsCard, healthCard, isBerthService, kubernetesCard, violationsCard } from './cards';
 
 let berth: RunningBerth;
 let client: BerthClient;
@@ -31,7 +31,7 @@ afterAll(async () => {
 });
 afterEach(cleanup);
 
-function renderCard(card: typeof environmentsCard | typeof argoCard | typeof violationsCard) {
+function renderCard(card: typeof environmentsCard | typeof argoCard | typeof violationsCard | typeof healthCard | typeof kubernetesCard) {
   const tester = createExtensionTester(card as typeof environmentsCard);
   return renderInTestApp(<EntityProvider entity={entity}>{tester.reactElement()}</EntityProvider>, { apis: [[berthApiRef, client]] });
 }
@@ -82,6 +82,15 @@ describe('entity cards against a real Berth', () => {
     await screen.findByTestId('berth-argocd', {}, { timeout: 10_000 });
     await screen.findByTestId('berth-environments', {}, { timeout: 10_000 });
     expect(reads).toBe(1);
+  });
+
+  it('health and Kubernetes: say why Berth cannot tell without a cluster', async () => {
+    for (const card of [healthCard, kubernetesCard]) {
+      renderCard(card);
+      const alert = await screen.findByRole('alert', {}, { timeout: 10_000 });
+      expect(alert.textContent).toMatch(/Berth: .*workloads need a cluster/);
+      cleanup();
+    }
   });
 
   it('policy violations: says why Berth cannot tell', async () => {

@@ -32,3 +32,19 @@ export const violationsCard = EntityCardBlueprint.make({
     loader: async () => import('./components/Cards').then(m => <m.ViolationsCard />),
   },
 });
+
+export const healthCard = EntityCardBlueprint.make({
+  name: 'health',
+  params: {
+    filter: isBerthService,
+    loader: async () => import('./components/Cards').then(m => <m.HealthCard />),
+  },
+});
+
+export const kubernetesCard = EntityCardBlueprint.make({
+  name: 'kubernetes',
+  params: {
+    filter: isBerthService,
+    loader: async () => import('./components/Cards').then(m => <m.KubernetesCard />),
+  },
+});

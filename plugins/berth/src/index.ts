@@ -1,7 +1,9 @@
 /** Berth's Backstage frontend plugin (new frontend system). */
 export { berthPlugin as default } from './plugin';
 export { berthApiRef, berthApi } from './api';
-export { argoCard, environmentsCard, isBerthService, violationsCard } from './cards';
+export { argoCard, environmentsCard, healthCard, isBerthService, kubernetesCard, violationsCard } from './cards';
 export { ArgoView } from './components/ArgoView';
 export { EnvironmentsView } from './components/EnvironmentsView';
 export { ViolationsView } from './components/ViolationsView';
+export { HealthView } from './components/HealthView';
+export { KubernetesView } from './components/KubernetesView';

@@ -6,6 +6,8 @@ import { ANNOTATION_SERVICE, ANNOTATION_TEAM } from '@berth-platform/backstage-p
 import { berthApiRef } from '../api';
 import { ArgoView } from './ArgoView';
 import { EnvironmentsView } from './EnvironmentsView';
+import { HealthView } from './HealthView';
+import { KubernetesView } from './KubernetesView';
 import { ViolationsView } from './ViolationsView';
 
 function useService() {
@@ -37,6 +39,24 @@ export function ViolationsCard() {
   return (
     <InfoCard title="Policy violations" subheader="Kyverno PolicyReports, via Berth">
       <ViolationsView {...s} />
+    </InfoCard>
+  );
+}
+
+export function HealthCard() {
+  const s = useService();
+  return (
+    <InfoCard title="Health" subheader="Why it fails, with evidence and the fix">
+      <HealthView {...s} />
+    </InfoCard>
+  );
+}
+
+export function KubernetesCard() {
+  const s = useService();
+  return (
+    <InfoCard title="Kubernetes" subheader="Pods per environment, live">
+      <KubernetesView {...s} />
     </InfoCard>
   );
 }

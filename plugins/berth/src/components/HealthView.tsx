@@ -1,0 +1,60 @@
+import React from 'react';
+import type { BerthClient } from '@berth-platform/backstage-plugin-berth-common';
+import { Badge, State, cell, muted, table, when } from './styles';
+import { useBerth } from './useBerth';
+
+/** Why the service is failing, per environment: each finding in plain words, its evidence and the fix. */
+export function HealthView(props: { client: BerthClient; team: string; service: string }) {
+  const { client, team, service } = props;
+  const s = useBerth(signal => client.diagnose(team, service, { signal }), [client, team, service]);
+  if (s.loading || 'error' in s) return <State loading={s.loading} error={'error' in s ? s.error : undefined} />;
+  return (
+    <div data-testid="berth-health">
+      {s.value.environments.map(e => (
+        <div key={e.name}>
+          <p>
+            <strong>{e.name}</strong> <span style={muted}>{e.namespace}</span>{' '}
+            {!e.synced ? (
+              <Badge kind="idle">not known yet</Badge>
+            ) : e.findings.length === 0 ? (
+              <Badge kind="good">nothing wrong found</Badge>
+            ) : (
+              <Badge kind={e.findings.some(f => f.severity === 'error') ? 'bad' : 'warn'}>
+                {e.findings.length} finding{e.findings.length === 1 ? '' : 's'}
+              </Badge>
+            )}
+          </p>
+          {e.findings.length > 0 && (
+            <table style={table}>
+              <tbody>
+                {e.findings.map(f => (
+                  <tr key={`${f.code}/${f.resource.kind}/${f.resource.name}/${f.resource.container ?? ''}`} data-testid="berth-finding">
+                    <td style={cell}>
+                      <Badge kind={f.severity === 'error' ? 'bad' : 'warn'}>{f.code}</Badge>
+                    </td>
+                    <td style={cell}>
+                      {f.summary}
+                      <div style={muted}>
+                        {f.resource.kind} {f.resource.name}
+                        {f.resource.container ? ` · container ${f.resource.container}` : ''}
+                        {f.lastSeen ? ` · last seen ${when(f.lastSeen)}` : ''}
+                      </div>
+                      {f.evidence.map((ev, i) => (
+                        <div key={i} style={muted}>
+                          {ev.source} {ev.field}: {ev.value}
+                          {ev.reason ? ` (${ev.reason})` : ''}
+                          {ev.count && ev.count > 1 ? ` ×${ev.count}` : ''}
+                        </div>
+                      ))}
+                      <div>Fix: {f.recommendation}</div>
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          )}
+        </div>
+      ))}
+    </div>
+  );
+}
