@@ -6,7 +6,7 @@ set -euo pipefail
 if [ -n "${BERTH_TEST_DATABASE_URL:-}" ]; then exec "$@"; fi
 here=$(cd "$(dirname "$0")" && pwd)
 dir=$(mktemp -d /tmp/berth-pg.XXXXXX)
-cleanup() { "$here/postgres.sh" down "$dir" || true; rm -rf "$dir"; }
+cleanup() { "$here/postgres.sh" purge "$dir" || true; rm -rf "$dir"; }
 trap cleanup EXIT
 "$here/postgres.sh" up "$dir"
 BERTH_TEST_DATABASE_URL=$(cat "$dir/admin-url")

@@ -848,6 +848,15 @@ type EnvironmentQuota struct {
 	Used *map[string]string `json:"used,omitempty"`
 }
 
+// EnvironmentServices defines model for EnvironmentServices.
+type EnvironmentServices struct {
+	Services []struct {
+		Findings  []Finding            `json:"findings"`
+		Service   string               `json:"service"`
+		Workloads EnvironmentWorkloads `json:"workloads"`
+	} `json:"services"`
+}
+
 // EnvironmentUpdate defines model for EnvironmentUpdate.
 type EnvironmentUpdate struct {
 	Budget *BudgetInput `json:"budget,omitempty"`
@@ -1771,6 +1780,9 @@ type ServerInterface interface {
 	// UpdateEnvironment Resize an environment's quota by tier or monthly budget (platform admins).
 	// (PATCH /api/v1/teams/{team}/environments/{environment})
 	UpdateEnvironment(ctx echo.Context, team TeamName, environment EnvironmentName) error
+	// GetEnvironmentWorkloads What every service of the team runs in one environment, from Berth's informers, with each service's findings (team viewer).
+	// (GET /api/v1/teams/{team}/environments/{environment}/workloads)
+	GetEnvironmentWorkloads(ctx echo.Context, team TeamName, environment EnvironmentName) error
 	// ListTeamMembers Role assignments of a team, for users and groups (team viewer).
 	// (GET /api/v1/teams/{team}/members)
 	ListTeamMembers(ctx echo.Context, team TeamName, params ListTeamMembersParams) error
@@ -2514,6 +2526,30 @@ func (w *ServerInterfaceWrapper) UpdateEnvironment(ctx echo.Context) error {
 	return err
 }
 
+// GetEnvironmentWorkloads converts echo context to params.
+func (w *ServerInterfaceWrapper) GetEnvironmentWorkloads(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "team" -------------
+	var team TeamName
+
+	err = runtime.BindStyledParameterWithOptions("simple", "team", ctx.Param("team"), &team, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter team: %s", err))
+	}
+
+	// ------------- Path parameter "environment" -------------
+	var environment EnvironmentName
+
+	err = runtime.BindStyledParameterWithOptions("simple", "environment", ctx.Param("environment"), &environment, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter environment: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetEnvironmentWorkloads(ctx, team, environment)
+	return err
+}
+
 // ListTeamMembers converts echo context to params.
 func (w *ServerInterfaceWrapper) ListTeamMembers(ctx echo.Context) error {
 	var err error
@@ -3124,6 +3160,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.PATCH(options.BaseURL+"/api/v1/teams/:team/members/:member", wrapper.UpdateTeamMember, options.OperationMiddlewares["updateTeamMember"]...)
 	router.GET(options.BaseURL+"/api/v1/teams/:team/environments", wrapper.ListEnvironments, options.OperationMiddlewares["listEnvironments"]...)
 	router.POST(options.BaseURL+"/api/v1/teams/:team/environments", wrapper.CreateEnvironment, options.OperationMiddlewares["createEnvironment"]...)
+	router.GET(options.BaseURL+"/api/v1/teams/:team/environments/:environment/workloads", wrapper.GetEnvironmentWorkloads, options.OperationMiddlewares["getEnvironmentWorkloads"]...)
 	router.DELETE(options.BaseURL+"/api/v1/teams/:team/environments/:environment", wrapper.DeleteEnvironment, options.OperationMiddlewares["deleteEnvironment"]...)
 	router.GET(options.BaseURL+"/api/v1/teams/:team/environments/:environment", wrapper.GetEnvironment, options.OperationMiddlewares["getEnvironment"]...)
 	router.PATCH(options.BaseURL+"/api/v1/teams/:team/environments/:environment", wrapper.UpdateEnvironment, options.OperationMiddlewares["updateEnvironment"]...)
@@ -5808,6 +5845,93 @@ func (response UpdateEnvironment422ApplicationProblemPlusJSONResponse) VisitUpda
 	return err
 }
 
+type GetEnvironmentWorkloadsRequestObject struct {
+	Team        TeamName        `json:"team"`
+	Environment EnvironmentName `json:"environment"`
+}
+
+type GetEnvironmentWorkloadsResponseObject interface {
+	VisitGetEnvironmentWorkloadsResponse(w http.ResponseWriter) error
+}
+
+type GetEnvironmentWorkloads200JSONResponse EnvironmentServices
+
+func (response GetEnvironmentWorkloads200JSONResponse) VisitGetEnvironmentWorkloadsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetEnvironmentWorkloads400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetEnvironmentWorkloads400ApplicationProblemPlusJSONResponse) VisitGetEnvironmentWorkloadsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetEnvironmentWorkloads401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetEnvironmentWorkloads401ApplicationProblemPlusJSONResponse) VisitGetEnvironmentWorkloadsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetEnvironmentWorkloads404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetEnvironmentWorkloads404ApplicationProblemPlusJSONResponse) VisitGetEnvironmentWorkloadsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetEnvironmentWorkloads503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetEnvironmentWorkloads503ApplicationProblemPlusJSONResponse) VisitGetEnvironmentWorkloadsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListTeamMembersRequestObject struct {
 	Team   TeamName `json:"team"`
 	Params ListTeamMembersParams
@@ -7967,6 +8091,9 @@ type StrictServerInterface interface {
 	// UpdateEnvironment Resize an environment's quota by tier or monthly budget (platform admins).
 	// (PATCH /api/v1/teams/{team}/environments/{environment})
 	UpdateEnvironment(ctx context.Context, request UpdateEnvironmentRequestObject) (UpdateEnvironmentResponseObject, error)
+	// GetEnvironmentWorkloads What every service of the team runs in one environment, from Berth's informers, with each service's findings (team viewer).
+	// (GET /api/v1/teams/{team}/environments/{environment}/workloads)
+	GetEnvironmentWorkloads(ctx context.Context, request GetEnvironmentWorkloadsRequestObject) (GetEnvironmentWorkloadsResponseObject, error)
 	// ListTeamMembers Role assignments of a team, for users and groups (team viewer).
 	// (GET /api/v1/teams/{team}/members)
 	ListTeamMembers(ctx context.Context, request ListTeamMembersRequestObject) (ListTeamMembersResponseObject, error)
@@ -8999,6 +9126,32 @@ func (sh *strictHandler) UpdateEnvironment(ctx echo.Context, team TeamName, envi
 	return nil
 }
 
+// GetEnvironmentWorkloads operation middleware
+func (sh *strictHandler) GetEnvironmentWorkloads(ctx echo.Context, team TeamName, environment EnvironmentName) error {
+	var request GetEnvironmentWorkloadsRequestObject
+
+	request.Team = team
+	request.Environment = environment
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetEnvironmentWorkloads(ctx.Request().Context(), request.(GetEnvironmentWorkloadsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetEnvironmentWorkloads")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetEnvironmentWorkloadsResponseObject); ok {
+		return validResponse.VisitGetEnvironmentWorkloadsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // ListTeamMembers operation middleware
 func (sh *strictHandler) ListTeamMembers(ctx echo.Context, team TeamName, params ListTeamMembersParams) error {
 	var request ListTeamMembersRequestObject
@@ -9724,208 +9877,211 @@ func (sh *strictHandler) GetReadiness(ctx echo.Context) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H1rc9s4luhfQeluVeS79CNOMttjf7jXeXVnO+l47WS6bnWyJYiEJKwpgAOAVtSp/PdbOAcgQRLUw7ac",
-	"dCbzYTqmSDwODs778XmQynkhBRNGD04+Dwqq6JwZpuCvp3nJCsWF+Y3OmX3AxeBkUFAzGyQDAc8GY//O",
-	"IBko9s+SK5YNTowqWTLQ6YzNqf3w3xSbDE4G/+uwnu4Qf9WHMPiXL8ngWam0VPb1jOlU8cJwaSd8N2Nk",
-	"JNgngy+MiJwQM2OkUOyay1KTgk7ZwSDB5f2zZGpZry/FQcPFzOmn10xMzWxw8uThcTIwy8K+qY3iYgor",
-	"eZWxeSENE+nyV7bsruiCGcWZJgtuZrAUTeeMXLEloSIjY5ktiWJFTpfw44QrbYhiupBCMzKRihw/JjNZ",
-	"Kl2tesZoxlS97GAF+3YJPes/fvIkGcy58H8/jO5m8oaadNbdxluRLwlNDeEIUDn+H5aaB5qkpVJMGPLi",
-	"HZ2Suf2YrVjqZB/HD9fYXcVrPuemu4ZzOmVE8z97DzCH78KxMzahZW4GJ0+OEgsMPi/n9o8jAAX+VQOC",
-	"C8OmTMEazmXO0+UKbC7ghduj8kUpXj3vmUOVYuUEE6nm1AxOBmXJs0HsQN8xOl+xCcPo/LZb+GK/R4RF",
-	"UkCzC/bPkmk4wlQKwwT8kxZFzlNqT/OwUHKcs/m//4+2R/t5wxnP8SuctIkcb2huocEyonByMtRLYein",
-	"hFSUilj46L2DgaUgUkxynt7rGv2cATXw10cbahgZUpKVuABG7BEl8FJOtSE0m3OBa38p1ZhnGRP3uXhL",
-	"WlOa50w90ETJnJFMMk2ENITmuVwQM+MalvdKXNOcZ/e5uN9Znu+78x+XhnBcwikZMaWk0iOApiaMpjMy",
-	"4SzPYKW/SfNSluJel/qbJLpMZ46CJkQqgOE113ycM2Ik4gVAGhZ5rlgqRcbt9y8pz9m9LteTbJLxDBYK",
-	"NL6Bu5b0w0rfSfmaqim7b7QELso1ye3kipgZFchqmbpmitA0ZYVB3HwvaGlmUvE/2X2fulRkTDOSKpYx",
-	"YTjNqxVdU57TcX6vcHvKlJmRnKZXmixm1MD1JYKxTAMZYgUTmZUp7Lop0cwYLqZ7p2SUMUN5PiKaLvHT",
-	"A+A0bk67pLPUTvKcTbjgOF2blZ+Rp3ZmAxw9pZOJzDM4Kfu7PUADN0ATKRjBpcqCKYCF5f6Fsn8ajhyn",
-	"MXZHoEgGmVpelOLcs4G42FiN/0CTsZQ5o4KAfBHyD1jYjFmgsWumlmbGxRQkuXRGxRTpoX12amFWbyxT",
-	"S6JK4TZlwumQF3BjQQy3X5XsgJyNtb1aixkTrddn1E4ikFm4YY19TVoRDcgeNQwn4aIozd5BVzJIBuwT",
-	"nRc5wo8bNtfrcAkP9QV+ZkdwQ1Kl6NL+jRTfjWvFfXtsJ1bCOEkVo4bFlgErBGTPkMLR/Dw4WxRHmof1",
-	"n5dvfyOXsCov3iPePNC44WC/SGTtRHNmZhJXKKzU98fg5xfvBsng/O0l/Oc9/P/Zu2e/DJLB8xevX7x7",
-	"MfgYWXB1EK+yKK7J0tzpjnC86JZAlFuLy/atUzL6bBnglxHRbDq350qosupGnrOMTJScI+iQN2pcBTXA",
-	"NaPoo+mErZm7fSUSouWqW8ENoZpQohjN4bGVL4LJ3aWE2cuikMro53Cxg3MI3llIdaULmrKXPI+QCVwr",
-	"ABc3jRueSbv9if2EDD9b2CXEkeQve8HJkIXi9pZx4Ri2ofrqgSbVrGRYigxIhruGZGQsezLn1MxGCXGa",
-	"CfxefQSSlTR7CWh+lOTUUp2iHOdcz4g2rLAUoij17CAq7ddy/B8DUAjCLTdxt7oRiVcJ8CpWGByQiA7A",
-	"P0awsUkfTj5vSaNZ/WGbVRg2LywkEACltiS3PonEYs3/O3vzej1ImtDwM/Zv5jVHHaa5k4pabkE2A17Y",
-	"oZztc4NRo4sqCovL3RUFMkMHrnEiccFyavh1JW4qVkjNjVRLh4Jk+FymV0zZm5CQgyk3s3J8aBF1ksuF",
-	"PgTifrCk8zwhKTU0l9N9LiYSHu2tPwqHc37lK7aru/ud8K0YlwPbOsDjqNGVqKl85kXw7nLmTGuKUm8H",
-	"/Pjg8xpowK9JNVDfGp6zIpfLuTvq9v2yv7HszDQMA1YW2Dd8Hme+WeNdLszfHg+61hBLGrjh1LDs6TK6",
-	"S8Ws+hK92TGqVL2ehMvu2/VbT7ViiCC4nm256eZe2sSm1Ew51VsqMqKlkXP79ijKBlcdfTGjOkLPLkoh",
-	"gBtelmnKWMayhKBal5AXVlm1875jas4FtSJ3dN4VAE8G2lBltgFK+27CwsNxokdTZty8uI4iI1Lm7t5/",
-	"tyx2QTXJpGBAuEcfyqOjRykOC/9mB/jomqkxPhiRITuYHpCRlSUPUJYcxaVamho0C3d1ANBa1sllnV22",
-	"rkjczobgY9r0yISKaTBC1rKntmevdVTCRDGhB3i8hp+l3QFgDgsKpEH3gAZMfVESxdE8eANMQWDgmwj6",
-	"xJ99tY9q+yGUViPUnfDdGj0jukrtItiAZPUy5Mrpsb24k1MxLR3l8EghZGYBOZVRtBDOihvh8N4Rc1kZ",
-	"BW6le9QDxtUOJbMy7RWp4T0NOjGK0RTsMDxlOD7XpHIEkSkzmgy1nDNncSBSBPMDJlfH3cNc61PVslQp",
-	"i90cphhsrZ45lXOmQfNJyGhc8txwMUrICFWTERnu71cv6/2Mqz3gB1Nu/i/Sp1TO59xUFKrxuhWnem4h",
-	"N/kGAgEctn+7LcZXuBOcRQQNKnisRN27uGv1Pbi5cPu0zKbMnCluZnNmeNo9xV/kglAyhvfImKV0zggl",
-	"/yyloQkaUd4WTDyT2jzQlXpVKJ4yTUqRM62tJjfh01KxrGtESovymVTsF1mqJjWU5TgPSKEo52OUitwX",
-	"evPX30iBPsINXgen3zlTb6RACX6Db+ZsLtXyZ/50q/e3WZWi85/50y2AZHW2JiatucYtjAmPpTF9G0IB",
-	"gJsbCw4qhJBfWj8yvlptm5rQXLMIFl3OqOqxjRRUGU9lHSLrggljqd6z8/dkiLqYNmRcLjXBxe6dorW9",
-	"wt0KucE6mLOJIRJNROxTmpeaX7M33tWJJL9+7p2e+Lx7fpWP9GHgIT2KnCv4Wi+sXN7dKvhvNVpz5mVu",
-	"eJED8Xf8X2++oVULjPtwA+S2aJFHhHxAC1IwReAVsLVY6FuWhSCvVpoQLlwAgWVgOde1zztdNkG+OWiP",
-	"8H8rIdy6Bn4zMWx9hvr3C2G4Wa62tTtVnTB4lwzH/pcDLg+vH9K8mNGHe13iSAv+D6Z6NY4rLpqmVSXL",
-	"YpAM3mvw/l8utWHzQTJ45nnHIBlcsA57CvUqQzNq1jo4Glt/4z+yZKdg6ZbCfgviwZbdBoNluQnWnsZd",
-	"cNfm8d6cw8Zh1dXdhJAG9G3dD8B+Kl7Pt14EHrP8lnPkXFxtDcnXXFxFlYI+CRt8xwVNe0w8dLoVg9tW",
-	"CKxnX3GqsKfOWfZNlAxKla9fgH0pOmdeaudHa3E/0M23Msf0Ah2dtxtDyb2eBGtYsfQ7uZcOCre4kTjC",
-	"hZ0jrrNQQZi45koKq9oTVQpN9snI8csRGYJv9IEmciFIisPtocdWsSm3f7LM//BAoz+HnOc05WJKuAbe",
-	"V+TU2MPCEBNQ+oK4scdHjbCxYzApG6bsIv/7D7r/58fhH/t0/8+j/b9//N9/uH/s/Z9/ix12tWFc2ray",
-	"FX3uKFYrLuzFGy9UPTtDN47mU8EyeHR2/soFAljObUebQHxNa5t/e/Lk0d8iS05zzoR5Vn/XvwZ8NZzj",
-	"FPUS/OFXtrTfWpFCG0Yzu2ZKjLxiYpO1JANwOb0VVqSxDKxanBu4Fe+38SD+Bq4P9QovZVe4bQB6Zkyh",
-	"Tw4PyfuL163dHR89/immGVtAxKSXMaOKKQSUM3gB5LxVgaapLIUhY1mKjBjp0X3fR0zdBLYriUz0Lkth",
-	"KBdMXRpqIj4aPu+zE3MRC3Y8E8T+AM5HGDfuCc2pNi8+cfNMZuHoge3evnHBqO7lwtpUS97Kvt1LuRWj",
-	"2TLulFX9C7FqD1VGx3eh/RK9iLmg3ODRKTSoW/A4qzmzsloproRciIh4GT9bPCC/+mA9fvLYqdcemZ5j",
-	"r2J7LhgE8/Rsrwrw2pz9/C7VVS5pVjumIpIGbGb11GrNryscDWVhWXu2avwWrAPPTzVve5XdcZMIGBsw",
-	"ix3Ni5pvRo6lKHK+naCS1kLPBlKB5elfkpsIRJniE3PBCmphdhb1AzBBfPiWNqQoDbF6HNFyzjAgCSMv",
-	"MisIZCxnhmVej3W7aOrWq5ZzIwqwWmDucYydM5HZxZfC8BwWWw0Dqjk3urYuW9kIzzAhFxZ9CJ0Yprwr",
-	"DfkuJW71oKg7wuGmAQ0Ub7oLqozpoWBdXHfkAab9F7y/ytvicPvGzjlvGcbA7RrQNYImlQMPVx9iYTj/",
-	"mkuDNrCIjB9YuDaw/zXtRJvYJGuzzdq3e4wkSb3IxgLW7PgZRqltJ5SOKzCttJAHBsWb0pJN5LRgN15k",
-	"M3z9RO94BJow3xqQ3YUeFRLqnbnq2oBp5cYctVNjbq7jdKhBl/k0nBzr0SZwinxJNkS47kX+kgxmVGVb",
-	"2Vu6Qr632sHWrJxPVUZytPcOqQ55DAQVKQPP5kSKtCLZe1G/4uaImgxKzW6zk/eWKZCe5XJzSiiG39as",
-	"CEgpYZ+4NjGvaAsPAdBr0PA9EOK11GbORfj04dejP1sRklU795JrJLIrWFgX97oWDcKdTUSKU8LmhVmC",
-	"QSMwikSdsFkjjmrVftry/ZdkwK59BmQ7pC61KIM/g4aa584soVlCBFswbVyC35AaMpfakCdHTRf3JgJ/",
-	"b1DDrFgrqvxyflZt5KbSm8w2p+3nMqvm6+omIMpfMrP5eBfVN73D6qVIkTg0z+elvU9kMeM5qxCEC8gZ",
-	"UnXAs0esmcwzIiSZlHkObh+yZAb9c9ecLQjXGHQPSLcX083XGXNDgc2tuQkTB+oK42L05CVneQZRY7EQ",
-	"FB/x1B8yEr9odpHeouYyqYIkCKkI5nVG71Yhre4XGRgCTdyvddi0T9Yby2y5SQAvbCkOCRTrI8GxWUTZ",
-	"uDRWmyQpLTUj9hUyfPv2za8QD5+QZ4rq2Wspi6c0vXo7mSTk1ZxO2XmZ5z5U7w3XmovpM3BiJuSV4KYy",
-	"Adl3IMTvvbCIm5WguibkxTVPjf34XMkxq94CXvrikw8GtHeGpaXiZvmcCdBwzrK5nU4K/+BcZiit+uWc",
-	"KzlVTOvnjGY5F6we7jd5LjOdkF/Oz87MG/oJ/vWGGcVTHeQe7fVQSo9DbWI34cIlmSD0WgAiQpr9iSxF",
-	"lpAyyLmy2FMKxWg6s7OeNkBBcn7NBNM6IYrRzM6g7QdgiCmLnkSWa54xgcSqoiFtFCgb0dGBfQNC/6N3",
-	"BCj1JUOb5Ga6MtjStvpihT2sDmaqggYNNWVFEKL66jXNyw08S25sv33/XexetcnrPYEllfM5Exnt9R4q",
-	"VgOoGw0P13Clq3pTY0YLcs4R3KsbaXbNlHPD+3ODFNRBMlhQBYbK2MHpcj6narl+ASkGCVbzBJCoRwlu",
-	"RQeYsVVXYkEXmJjjGb88GdO4rNiPc/qp5wcuNrAU+onrWfBLHDi6CUZzjJRqbQHy9W7nZ3ZXr0MHR/Jq",
-	"hFErjXRAvWBKQ6rkVNGMZSMy1IbnOTk+OtrD96kLBhL5Egx3ZMKoKRXDHMw6t3p4pqaSPHuekF+X10wJ",
-	"mRBKfrZyL5tLw/YS4NZg3xvhTkenZFTWhH1Ehk+OHrlZ0WyYgo8fnTWhaUxeAbhxzWBCr1NT15rRHYhi",
-	"J/MmZhgvzexNJyevikcZJAPJs9T5XHjK9tE/FLs7GddFTqtaDZ3fp0qWxZYueu8TtZy3J8FMl7jBDlK8",
-	"10z5CBvFJgl5++r5M+Jex7QCt6kTDCW1J+gCSXtDtzeXkd8xOr+QGyS8+A20d1tBzM8cP1Mwwd1FCMCG",
-	"Mfaecq/a+yVu6Vf76koXlczX2tIqGO7KlIvbRENuyFfc8rax2+Jp3MiAeQuwRnNnhjXmY6EDqsnI/nLi",
-	"ohYO/4cKNoJ7YMXHV9n5A+1vh4tdAPwjwxH8t/quSnBofYtv20W1nb3HTx6tMuz994cP+uO/R614myPI",
-	"CgHBDdN/YHdhPnUXcWeWUxx/Q2tVcyM3BmIv2H7rwbznv13uP3x4/IhAUFlC9EwqQ5iQ5XQGKbOKTfin",
-	"wKEE/9phpEtVbOAfmJDvxNgtgNesr3XzOMZgnBhEIwu9qNKV7mhFoF/wLMZGW4vF95K1i/ZmpX7hf4s4",
-	"rmbkRuQi3WVYm2gGakS8otvFU/QHTcQNUN43GAlzCNlNAMf4AUDxqy74qWFTqZbrbfCxYBMHmkocnUwG",
-	"yYCWGRT1YmIi+8KFe6Etr5lSPIsmKzE6J9XvZNh0kO8veIbx3iCib26lRci8deNGRcvQ+LZ+qLpsCRzo",
-	"nGW8XyvWqSwiBBISBEcnxP6nJoLapc0UTO2bBjROycjBYXSCfveFCL5zUViOL1sVRNbfhgqFE268oTOq",
-	"+EYU5lwuINg646X9fMankN6huOEpzePDrE39stgVZH2Fy/RV4kKTLCz9451lcFUXo6G6N/O6wsP1R+lu",
-	"xcpcLsSTZ1b5695IFzERT6eaU7GsYioWFlKgQmJ6VFdzL6jWLItTomsuc7pdBBOu+x/+w7X6ips+qfbU",
-	"mHUNZG6SzDOngk+YjkHvDEpOEG0UXJwJ+bUcMyWYYVWQSku6eHL8+Pinn9aUYGw5X1o1pCrpZSJVdWxV",
-	"nRaoCtSOdny0IhN4o/KEjfiKCh79wL4LkdZxl5sHVreIcLdiw405TYN4bxHxH9ch22UgkFzC6vq3taKO",
-	"1RnBqpRQ9se9FSuX5YpibrODXhZbmZxvmODnCCUOk1SL69//JZYiu9GFvptzbwL9H3blukqe7hyA45bo",
-	"vVZLp4swvXdK5JwbwzJyxViBzhS3/Ya4sVqh7YpR9NMr/PQJKjTur4drDmIN2tV0unOdem3qq4IH22dx",
-	"KzlvncvaS6sR2Xq1QKXKvC+X0x/0daU4kSHUl8z5WFF70PAGFGyTosfBFoo/NxU1qkq0XtgIJAwnPcA2",
-	"2lYmfzpNKGyAAZawXnO26GLCeFlrBhuR+mrMZ+CjixCe8fKdI553NCAX9rOcrTJnrI0gcqExmgzrZByu",
-	"w8iTPbKYSc2qsCKqGJmj09jJ3YvZMh4IJQ3NN9Do8L0KQkkN/cYmNzjQC1hj7DhbUdR3dqY7QJNLtKnH",
-	"AouVTxbBzGOMFLpiSwKeYU28Cw2ouJBVaslwTjNGxvYOiwyLsrmqYZsrhN8BQm4nvSEysWyFYB/geHMX",
-	"L66ZWpJKqkfh1lUVdwXS81ZhkkA/MaoUKaR/RHK+FavH1VgjdgSBi6MNonfqq1bdsBrhktY98QALF7T+",
-	"RrpSrd1Qi5fPyN8fP/kP4krAEozJ0DG5rjfgB6sgb3yEQVhRFF+1oSLtM1atqoRU+1Ejp9ebrNpTRK2t",
-	"dLZQCeWIDNkwZ05T0kYWhUsNrCqFW5Es59OZ2dbOs7ny6kq8VSy631vajnHrUOXViVd3nO2zxpy4SUJP",
-	"zyZbROK2saBV0O4mEaCsydY2jxJxsl3U0GRmrt6nE/w4li+Wk2o57ut4Kt8uMm0qLtuFYFNKrVxqLsqg",
-	"Fm+96S8MIPC1wCFrknDTU6NujWjtUGAbs3q3ktrEkjyMrRk4OhdVHbwgH80zj4oNFkhWI3+gK3nAlWcB",
-	"WYGMWS7FVBMjE4SNPexWzdpNBf3+2mzbaQAePYOia7WU78wLrMGqwoDUdcFNF86f52FvdQAwlrKMu+Jv",
-	"EEAQg7+r09tXJ7CbbgflteKn8jM3bwtN8BU8lFIQK6tFQX8D9w3zIbWRsMAblJzcqohgb5XNAFNvX/Mx",
-	"5MX+PP9ZshLDkKuUWu2LVA4SuGo9eXLdKk8rJcRSXBpW3NxQFkZO6EoKqyoPVoGSIUSb/q3+2k9+cd14",
-	"6hLLkL7RG1ZNvQmq3IgJ3MnhF1Ve5Jan35Mq3y/gBIpaS90M6ynexTV2n/Tcp4AQbhkd1p/Mv0GVxq2d",
-	"55ZR9lWe2YadrMwkDZtz+VR4O35j5S2YhQBeV3jFHfrNcixDvNikTEX7ZNuaQf0rMZJgOhAx8jTI2fGs",
-	"v1OSbNucRr+m2ix7fLQCozodg9ANT+AFUNNlaYih04Q0zMoHzjBxkMq6FOzhRNEy26cF79TgOFphXt0E",
-	"xHeAz13GHnQ8sVIXyll1bfK2Ry26CXcpuoNj6pWh0+DMhwUXgmWnUGlfGyuyKzYptctRDCZ7ePzThpSv",
-	"7yatuBXPK829ifi9FGplsB6OuSatVpWip4IrFBWwPzeT1jbGfSvpxfKyaqq/weq7waoVm2+RINjIKthy",
-	"OhVSc70FeDtVxi1n3MZ8gqz07mqM1Ult26eZVcll1T7W53m0Rm0AahWsq34c2zD2rPrKySKWbnyMqcir",
-	"6TrGenBDFrLMs+qK99B06KEDMQ9UX7n7fgfu0M3pYqSPVVWduB4FLbPOpKt9xxYu4p6DPj3SpZ7oWFok",
-	"zyHtQE4IuOBCi9mQeSOaFMyTxobpDFb3+Ph4K/C1s/rw/BtFLVp0tHXnGyJJtbcViLm+GExK4yXrobIV",
-	"pmCQs/rFuKLZqOLTcs3jGA+gCLF7i0iMOQvGJUM01ULFE7+zza2SzU4VsRzhKkmms/oZ10aqaAtTtPHp",
-	"ChC+a8MNOUSrl0VsmVL36P7QDCcl9oWqxxtPmWvcA0F8XDeK5g3dJ+5NjQF9pxC0BiY7P0RKBUlzyud9",
-	"Fq0dWOhk2Nyi/9fKErwOrHWzjLVdIpYiXVUasi+ODiAPqUPa0tYFXbpqb6eYA0VeCchEdaZCxURmydiM",
-	"avLu9eUGrWHc9Q9v5YqbfRfxRpXMceOAIzfChczzMcUwvG3i5MsewlPp32DgQvedFWAtcQhYRC3P0ilF",
-	"1rC+M2wj3r5cCeNLhypbbKllYN9KV+oXPtYt8hINIWtJ/Jb+gBUL2hhP76jcxy3ULqcYrddp+rawom7H",
-	"jRSVaEmQ24uiQa5SYN4qsRQ15ApFTZg+yuTW6WyrjU5re1WuSWbc0Jbcy47uJGnNkehwre1g5njuWgid",
-	"2OHZQ7iRiagF1hDJj6Jmghacmx/cyjayaRktu9e74F6AuDtL/6qySTurvIMcynj8a2/2l13LHdHRHeNL",
-	"jIq+4zFn9tOS52afC1dhSvM/rVxVd0pwtbWolb4WPGV7J0TPrUp7DD0LDsnjnzk5JMdHpIAyH5g1QX4i",
-	"h+Th3+CnJ0cJdkYmj47JIfmb/+AoTIGAMcOkC/giSihbAU3bVNu4Yn2erdo5uiLS0r9Ghj4OZ02TnRVj",
-	"wTurB2pndmIvEdhdDDu7BVm36hS4qhRIO2rmhv0FV/hkmsWltqugcg8FQVYBTvak4VsJ4NCXMlq45mlc",
-	"EzqWZV/EQu8RbAVnN07oe5c+1R4hGcDgYyyBU7sCQNDKydnQoAx21fsbOyzDo2oAq4Zhr28uJhETO2pk",
-	"WLoKSsZCwy2spZ1P9r0eHKSyVKXhx2zGRVZ3EsFcMrROfRBhShnQMbRfWEKuk1rxRl3QNxyu+2VhOSjq",
-	"/fq1wT/5ILzJIRCzdVULg0xLqjJFea4TkkowREzBmmWnz7zl9+CD+CAwtHB0SAs+go7Drtk5bRQYPyE0",
-	"aJcCCe3wPCFUYB0HrEMOOzAz9kEEbWx45nLfCyWvecZU4pqnG2pqA4Qr+Y7NHpGy+xi/D2LU1/R9dEpG",
-	"aBr64+MIc/EIRJv7Al3YxHi8JI1CW8OxzJZ7RKoPYhx2MsdGAG9K1+nD9cgno1cZmxfSMJEu939ly9EJ",
-	"GlnsLbpiSwArdNtXzHJDjSBAz4piupBCY3bS8WMC7ZlOm99jWV6Bdhfftp+Sx8fHBx+gtRlPmcA0WBS4",
-	"BmcFTWds//jgKKDsDpPPzl8NksG1b0wzODp4iK/Jggla8MHJ4NHB0cEj1+MYrpE9/8Prh4cYLACPXP3E",
-	"RmfvgZXMztw7EE0De4P3j4+OVnTq365Df9BoONKkH3HWdZx2bfAnE4h//ZIMHh897Bu+Wu/h+6D4FpIW",
-	"X2locNlpvJ9VbYqxM0R1Ex54c85cZmWOYTbQ9uSPgQfkRzt4Bd0y42a/LpXYD+KqTWPLrnvyR3xn9SuH",
-	"0GZq8CVZ+6KTgu2b3IIV2vp7Neak6lxZn1g746ZD9eMD+YiUjU7eKwu9a/JpoJFFxUXONrl/K/Klr0dJ",
-	"DZCiiYEQRcsCOHZ2j02uOVaOqufeTFFctYAxm0iwIK6ZG0qubj/3x13e0WZj0sg9PSOFZRdy4nbrrufR",
-	"+uv5lGYXKOvf8Ebbjx6t/+ilVGOeZUy0aADsza26Zc0n582+MEQzRmien2IaefDQzBhXKBA8aJAGSOlq",
-	"EIaa6a8kC0/r13Z4sM0mmL30t1pzYtkrcM47Ib9OHKhB4tIwLMfstmXlKjT5Dhvk2RLrObqJPOwDQPcc",
-	"wOHn6t9feg/jZ1afxb0cRewYGr7Re75bj9d/9Js0L2Up8Hyj8N+Ws1XQQCbxce35HdZJiB0z8fbTJYPC",
-	"+d+ayOBKxLDq/fPQD+tsFk8lFiu5E7SIldH50tS6XBejnWFmf4GcCKbCO6dkVAN3BJ4v9IxBjnPDa4mR",
-	"ClP2TWN1Mnj8cAMW807K12A0sh8cH6//4BVqLi2yCNUaQlIHPi1trKJWxUe47tI5FCfxwRFJFR4HRmYs",
-	"xYg1GTehjK435iHocM7uEW3EDt0tUUAGnpeQ99ou1D6YQ7Usl2tkVbumMqkTQgm2w4QGpPb7hFRtMXEM",
-	"ry8nVbV9fB4UYAH1lho6ppqFbCNo3tgQ3gOV3n7qleoiL6eWiStGswNiyeyLd9S3j8E4GYu5Foy+oGEm",
-	"QaW36rrXckkhcyjfC8t4Ndn/TQq2/4aadEb0FS80KYXvSKMsSmmcyzcjrcahWaarcjOjRm/SORV0yrL9",
-	"8XI/l3iPR+Fu7QF3xYiw5SVnEQ0DJFCsZl2LoI0dNETR+5Q6u31EewUUPBoLAtwKrMWeZHO29urtcI+Q",
-	"FLQKjUhjFT0+4SwjoAwAcgFuTPk1E4SL5jnfaO77IXcN4tLTCZfX9RvQrAWVoGieMwVRIVDyfYhEHITf",
-	"SNvEhvTlRm8RGJeiu1Ly9Xm8uxS2wiaYvUjVzbC7W/H3ojO+o5qhhxegP2YW1hiFRoZIkVAgThUDkxvN",
-	"W+D3QATRKyrL+Omf1V2TtpKZAkPZr2w5QFJw9wJQu2PmRsLPw7uePoYl9fm1Lv9rWQdafAsEYHsN2X7x",
-	"9/VfPJNiknP0n+xYQkoGTzbZQ1DPv+e2EVq1uBh2CJgvDw1lpAk3cPugBl4gehiIBAMTwWl4AUHauWKF",
-	"vcCpWhbGVRHrXskISTz87P71BbmRL4bQvLPvherc2hbqR7hZ/ZVd0TeOdtsK5tvhaQMlargESCFkI3aS",
-	"65D0ruR4IcntMyX0HtvRfVCsd2H/w7+EEaHJxyKia0HNrBZc0wC8IYfY0iQdmhsw2qHvPN+wXR7lG9Z7",
-	"iiCa3YkY8vtMhtIe10lozqzdmCGuez9fk5b5qPmV4t25f2mXFou6EF+vdIdxEHcCQXsglR+2KisAuiA4",
-	"KKuQi0ZpVSjHaaHbrDwagrkCaBTMh59x4JUc44JpZqqSLet5Bbx/8O1S/BZPN6WCThJYb8K1VHIn8KAy",
-	"jKwm3AGUt5WBEbC10bCMIP1lA/47sBB2awLet4HQVauMkyp3NhTkKSEXkFn33Ykh92gfvFxwk85qrJeT",
-	"SWJRH5xNUMXEijCQttSgOM5Kxk2jNOOGN6NNf5b7dVeZIpqrMqqKpY4wxiGsFzuESDaak0ymJSi6ewfk",
-	"d7s8rNSchNlqdY1qi6NLMgSKibU39g7ICMviwiwT1+OOCUIFYY0KSEsyoTzXp1WW18RnflnB3Ur5LCPj",
-	"0pBMQm0X+zNyRrvTrn0N7LQNdraryx3U7/0qVxsrK/fcb59U+cOA7y/oi2ual9QwUt2AyoQPxfeEVU8z",
-	"z6YSSxqr+lvY92hIxdIJZJtfyGYtsKjh/qUL2sJ4JDxcLEQVdIKk9rK6q2dvxYm9Ty73qaIW2lCR6UZF",
-	"QB/hUBGmqXSlxh1pqunSAcGEb7x63g/QvWI/e97Zrby5c6TvTtkni0MJxfuUmW5pCvlHXQWQu75d/rzD",
-	"OEbYlyWe7ngw6Qq9HfZ4b8A6LOs//KxKsdLfjrmwOzteSM+PH6UqxbdNxm558mfoatJcCi6mmFNXqSna",
-	"sOKBhlhNlhDD55aqw6FD2GWL7QZn7d11NxCgL0rx6nnTv1/jyOGa8LlLkCU2whbDPhkcbh8lkDW22W58",
-	"U2cEIidkpEox8gFew4waiqLORSksGf3Py7e/7X3XCPVS5rlcEAqoRLFOHFP7um4EfYrIFUCKpFQp7sqZ",
-	"LmYyh3uXEPgIRDduvAc2cR3IuSFMZPor4KBiRkVSDzcftt//Ynza/x04XhrYf7xrWvlfUCfNJ9v+S1uU",
-	"b32FIGWXUILlxfAiWbhWEfZAmNEz6N7BW4A1B/tuQYDNVffEXqPcO3jjPsKPI/GxLo8CcrshW8W1XtIu",
-	"VpZ9Mn2xsr7UWixEONL5Y6fhClU248rwWBcvIxXmgTT9yfceDfCu7euvS3p2xDsIdK2FxQbeuS6Zvb5m",
-	"zGh1Rdq/STdzkHd7zx5mzF7t4gyuJts6sCT54X/eeYQeHI3Tkk+b9wcbbEHGqr02sVvSJs2Hn+1/Vprx",
-	"n8Pzm12gCYZxRYhfxP6PE31/buKHGxz2uWJVaSJs4t86dwSOO3fQjOw5KyvBUq351IXsDOv0gB4q2af5",
-	"xg/4G47R6yNevnT0j5C8O3eJB7x2Kzpgj6r2VAHWdONLoLbAHZCZ3TBoV/rgnm3gfTiOq8m+cTT7dknr",
-	"fUfVUzFltWXblbNAjUMqEpztWgLew8APaVHsT3h+E2tB83b2GAxExtRZUbyEKXZzzZpViu/5plV763U1",
-	"QRzKd3Z/7jcOsoIjFD2Aw36gw+ICQfUBgp2R0UY8fC7TK6bstwl59oospLqa5HKBlgnFckY1GPUU9ByH",
-	"SMrER5nvczGRB0s6z/eSVhWEyh3lK2pSjekrzOFi4h1LQf5unUDEPnEoE+NTNoSEfJcb2Uj8PW4X8+q1",
-	"m7zorcq5C/PJLgW5YCcb5PgG2/6atozbRQ+deVbQ3A6Yq6tIicoh5up6YDycZWYpzxnBgjL9ZulmsbZb",
-	"ymwrTCvN7lvfpIUlWOLXMbQ06oH32ltQnRdBp+E8lwukgVwQDXKMJsMR9JEfEVMqockFoxmWUPru8gB2",
-	"bT6/TyHwLMswLqgO8PZafH3igfR3SjT/03ITixN4/7lem/vUuvSbcJnDz8FfG1iCmvf9X9Ss04oFnctr",
-	"1jrd09bRgjP7minMiSVcuIpYCOysV/DvkPE+A87Kczm6L1L2DqKMqldc4B/ib6m9404bMqMq+4tkAtwZ",
-	"J02imQOsdXA3yR7o1vFdZ2l50Zl1h1z361hP1qCqM6KcBhQ2znF/RAzfnO1dMM3/bNPGB9rBe7wkhjNl",
-	"1au5FGaWL8m4zKZsTdj8hlzO1QNY635+4977WjWwXOu/Da0kQYnl3gpWUMV10xGxTuxOVTyE8Hrtzp1Y",
-	"Q7Gz0LFXVPy1VLyLtmsGaj1izQkrxUFFCpAKpljSoleRuxure1SDO8uy+gJ8q9obru7rKG4OMjGkzbLv",
-	"NPv6e9K6fuZWMMdaolAOFC4boeg55aLK9bix4d2RrMPP+I81GXFWUWjcuE3S4uxHP7KnIwqX4xcPnCP8",
-	"ds7vviM5ugdiYrUm3MtfRCW6PU9KPvfC4IEmPKvi7prK0rw+pT49aV37lU180G/CaXbD0L6OTtSPg5VP",
-	"+Qd7un/P8HaErI8XbZQFb9H728qET1yGLszFtM+lxiCeryG7/yIXLtzU5RupUuhQWmikK/VL7rdI7w6E",
-	"93WnvXkyfnX0yxtIHn8ZM2w7d3dnKfgNZnY36fqtE/qRso9XD8o9NknCD2vcDfjNW38lqkRZC1kpolRt",
-	"+xzLLnnaKDX4gtEgICNMDdZkuJjiQFc/6QMuD68f0ryY0eM9jP3wvSgWihsW5JT6kkoBwW6UtoPcX19c",
-	"CfgPBI1YybNKRp7JHAxPczIUErtWQKcMP3bBlA8c2TsgZ0S5gqFhJkOj3mydZsLrTLThiBZ8lBD7n/3/",
-	"yP4+2f90dVwcj/YOCPT40SS1hMxXsfXQPCUj6Bs1ItrIAmrMj6Bd0Sghc+wSeQ39dUXWqiw+4sJijGUT",
-	"vpdFVQMQl6gc7FMokCukIWOGZUqjhT5rmlVn93ZtSbHsmxnXQSCQh5/uLY1ftaHetsp/3+QBTvRN2vTO",
-	"3NXEvlKPLwUUn7vwnOB2054ZRAmYeU7FkgDq9M0KaNSY1NWycb0P5vQTn5dz361rzoX7M+l0KNqpUbmF",
-	"c0gxVkWEP9D1/fnWa0bcb2Te7yEt9dd/QnnuXNVRubeZpu9FeU/twN8ddgL+OkJyFXK3SiW69C/tEFvD",
-	"lrk9OFrXnv4LxLPdQUEAh1FVi6pdZFhvHMZ2WTGX2zlBOtQXa6oHoR9VgXQsQA8lfsiQpinTOoFzT6Ld",
-	"6BMf6Zq0wgadKFcVctmDy4dRqT4o9YQcHx3Vtcotr82vWVZHvoqs2YJ+WXVAh0ZaUD0GajG0lj/l1739",
-	"ZKrm8hFW4npFOo4xljJnVHiO8Z0Fl7vJnyM4Irf/uQIbw2kVQryg2h0gqt/3kFh/Bl3IWHbqoiAQT0ph",
-	"RUvv2Prh7/oOyxNXKaWedWPdpIAGNQPaySWG5tNORZeg4Vyrlx1RDKNV65D7UmwZGu9fOfzs/rWykk9N",
-	"z3d+raGe1Bqm/p2z8krH9cHrOdUGbTdUZAlIiI2wQNcFw7L/pUhdMHtCZozm0KXQcibErTsXBOJReDrA",
-	"l9vU713jXLpsTLMjLreNa+kHX/nBV3bDV56zIpdLQr0kOuRzOmXE0Km934dSNWTbOVNTloHRHqsalEpZ",
-	"vVEKpveq1C5KBFsg9lgRV87n3Nwq36rLVJqplGvYSyMl8l8oNfF++YvdZTxN8IF2GYUTbPbrjQ/aRdcL",
-	"udixWrlbbrIF2lYdl3vR9jm+we5RNKrWtKaCK6T20XTWFBKw57LvdyGkYFWRNhAtFizPv2vE/322bLgQ",
-	"eGWVi4hUXJAip1yQhVSZy5xl1zxjwpnjKJnwT/3XoUag7+I+KJnn0MbsNhnxO5cV4+n2bul3ZZParU3F",
-	"r/aHvPlD3vyqdgyUBrGC4QJ6QArCqMo5U0SXacpY5qocZiCatssZnla9Ga1OCiJEzq8YdGBEGfb2wiWM",
-	"/NejSJdLkd6L6monum9CEkwNpi0ovtWlKw43OJosuJieglO8waCtGApdDpScKqb1j2jKb5xo2EOHAJjQ",
-	"VwmpOv5IQYWYyQWZU1HSPF/C8bOsGVCiy3SG1fRlBtElzleTuY7td6adLqS6yiXNNtFOf6/e3b2oX88V",
-	"uTtvAcBGLdtS63cuvVPToA4+jLSr6YDJvRuCNBSSnJ2/2sfa1hiDFIYdnRA0suAgFwzO8JKhUzDD9DLX",
-	"rRML24Kp5ZfzM19LpC6W/dfXC9B2/Oeqe/ELvLLL2+BmiPGPHDylgCIsLRU3y8HJHx9DhHnNr5lgWp8S",
-	"KvQCA7J47tpfKJkyrV0Lo4CKQENrR0PmzCie9kfavS2YIKXI7UDYbxL1aOh+s7/vPt838oqJ0SlmXepU",
-	"0cKuRTOoV4FNOsaMKqYIvBltnvHGLWWz+viguG5ZGP9cyTkzM1ZioWbCPoFVCMT7mxco7jmaYDIHJTL0",
-	"vnPswgFXKqegdcElDUCy13tismCCFhzqU63CXHtyZ+evLguWboe+buC4+cWNWrVCWo2e72ZcB6/27MjK",
-	"RMs/e1FwhM2bfOghkMKMFUxkADhERXk1Ik6SAhvQATkHlyPEfEphebCcMzJh1EAXJcGsLO8lNF9XJTQZ",
-	"WugomedMYX8n/67dPVLXxAdAPdBkwcYzKa/wTD1Z9oFKOEDdyT4wR+6F/ZyMlBBZOsrYVNGMZSfkQ3l0",
-	"9ChdzJbwDzZKYII5vWKu2jqUdKo+GFVN9ef0ioupu7OlABhHr90Foxm3NOTrELkLXFjNO3c832/SgBC+",
-	"PCUVYmm6BMLZRCxowLUavyvYnbpo2+BzhLzFM4jrBZTxVDp+FZoTfR4gxbRzWjULcQ55aKnywcngEOw0",
-	"bpzPFYPE8Sz7dE+qBpjBM0wMCh40KiQEz6umpsGzGpPDp5V0GjyrJYHgIUQNNR6kGAL85eOX/x8AAP//",
+	"7L15c9s4tjj6VVB6tyryu/QSJ5k7Y//xnrN153bS8bWT6fpVJ7cEkZCEMQWwAdCKOpXv/iucA5AgCWqx",
+	"LSedyfwxHVMkloODsy+fB6mcF1IwYfTg5POgoIrOmWEK/nqal6xQXJhf6ZzZB1wMTgYFNbNBMhDwbDD2",
+	"7wySgWJ/lFyxbHBiVMmSgU5nbE7th/+h2GRwMvh/DuvpDvFXfQiDf/mSDJ6VSktlX8+YThUvDJd2wncz",
+	"RkaCfTL4wojICTEzRgrFrrksNSnolB0MElzeHyVTy3p9KQ4aLmZOP71mYmpmg5MnD4+TgVkW9k1tFBdT",
+	"WMmrjM0LaZhIl7+wZXdFF8wozjRZcDODpWg6Z+SKLQkVGRnLbEkUK3K6hB8nXGlDFNOFFJqRiVTk+DGZ",
+	"yVLpatUzRjOm6mUHK9i3S+hZ//GTJ8lgzoX/+2F0N5M31KSz7jbeinxJaGoIR4DK8b9Yah5okpZKMWHI",
+	"i3d0Sub2Y7ZiqZN9HD9cY3cVr/mcm+4azumUEc3/7D3AHL4Lx87YhJa5GZw8OUosMPi8nNs/jgAU+FcN",
+	"CC4MmzIFaziXOU+XK7C5gBduj8oXpXj1vGcOVYqVE0ykmlMzOBmUJc8GsQN9x+h8xSYMo/PbbuGL/R4R",
+	"FkkBzS7YHyXTcISpFIYJ+Cctipyn1J7mYaHkOGfz//yXtkf7ecMZz/ErnLSJHG9obqHBMqJwcjLUS2Ho",
+	"p4RUlIpY+Oi9g4GlIFJMcp7e6xr9nAE18NdHG2oYGVKSlbgARuwRJfBSTrUhNJtzgWt/KdWYZxkT97l4",
+	"S1pTmudMPdBEyZyRTDJNhDSE5rlcEDPjGpb3SlzTnGf3ubjfWJ7vu/Mfl4ZwXMIpGTGlpNIjgKYmjKYz",
+	"MuEsz2Clv0rzUpbiXpf6qyS6TGeOgiZEKoDhNdd8nDNiJOIFQBoWea5YKkXG7fcvKc/ZvS7Xk2yS8QwW",
+	"CjS+gbuW9MNK30n5mqopu2+0BC7KNcnt5IqYGRXIapm6ZorQNGWFQdx8L2hpZlLxP9l9n7pUZEwzkiqW",
+	"MWE4zasVXVOe03F+r3B7ypSZkZymV5osZtTA9SWCsUwDGWIFE5mVKey6KdHMGC6me6dklDFDeT4imi7x",
+	"0wPgNG5Ou6Sz1E7ynE244Dhdm5Wfkad2ZgMcPaWTicwzOCn7uz1AAzdAEykYwaXKgimAheX+hbJ/Go4c",
+	"pzF2R6BIBplaXpTi3LOBuNhYjf9Ak7GUOaOCgHwR8g9Y2IxZoLFrppZmxsUUJLl0RsUU6aF9dmphVm8s",
+	"U0uiSuE2ZcLpkBdwY0EMt1+V7ICcjbW9WosZE63XZ9ROIpBZuGGNfU1aEQ3IHjUMJ+GiKM3eQVcySAbs",
+	"E50XOcKPGzbX63AJD/UFfmZHcENSpejS/o0U341rxX17bCdWwjhJFaOGxZYBKwRkz5DC0fw8OFsUR5qH",
+	"9d+Xb38ll7AqL94j3jzQuOFgv0hk7URzZmYSVyis1Pf74KcX7wbJ4PztJfznPfz/2btnPw+SwfMXr1+8",
+	"ezH4GFlwdRCvsiiuydLc6Y5wvOiWQJRbi8v2rVMy+mwZ4JcR0Ww6t+dKqLLqRp6zjEyUnCPokDdqXAU1",
+	"wDWj6KPphK2Zu30lEqLlqlvBDaGaUKIYzeGxlS+Cyd2lhNnLopDK6OdwsYNzCN5ZSHWlC5qylzyPkAlc",
+	"KwAXN40bnkm7/Yn9hAw/W9glxJHkL3vByZCF4vaWceEYtqH66oEm1axkWIoMSIa7hmRkLHsy59TMRglx",
+	"mgn8Xn0EkpU0ewlofpTk1FKdohznXM+INqywFKIo9ewgKu3XcvzvA1AIwi03cbe6EYlXCfAqVhgckIgO",
+	"wD9GsLFJH04+b0mjWf1hm1UYNi8sJBAApbYktz6JxGLN/zl783o9SJrQ8DP2b+Y1Rx2muZOKWm5BNgNe",
+	"2KGc7XODUaOLKgqLy90VBTJDB65xInHBcmr4dSVuKlZIzY1US4eCZPhcpldM2ZuQkIMpN7NyfGgRdZLL",
+	"hT4E4n6wpPM8ISk1NJfTfS4mEh7trT8Kh3N+5Su2q7v7nfCtGJcD2zrA46jRlaipfOZF8O5y5kxrilJv",
+	"B/z44PMaaMCvSTVQ3xqesyKXy7k76vb9sr+x7Mw0DANWFtg3fB5nvlnjXS7M3x4PutYQSxq44dSw7Oky",
+	"ukvFrPoSvdkxqlS9noTL7tv1W0+1YogguJ5tuenmXtrEptRMOdVbKjKipZFz+/YoygZXHX0xozpCzy5K",
+	"IYAbXpZpyljGsoSgWpeQF1ZZtfO+Y2rOBbUid3TeFQBPBtpQZbYBSvtuwsLDcaJHU2bcvLiOIiNS5u7e",
+	"f7MsdkE1yaRgQLhHH8qjo0cpDgv/Zgf46JqpMT4YkSE7mB6QkZUlD1CWHMWlWpoaNAt3dQDQWtbJZZ1d",
+	"tq5I3M6G4GPa9MiEimkwQtayp7Znr3VUwkQxoQd4vIafpd0BYA4LCqRB94AGTH1REsXRPHgDTEFg4JsI",
+	"+sSffbWPavshlFYj1J3w3Ro9I7pK7SLYgGT1MuTK6bG9uJNTMS0d5fBIIWRmATmVUbQQzoob4fDeEXNZ",
+	"GQVupXvUA8bVDiWzMu0VqeE9DToxitEU7DA8ZTg+16RyBJEpM5oMtZwzZ3EgUgTzAyZXx93DXOtT1bJU",
+	"KYvdHKYYbK2eOZVzpkHzSchoXPLccDFKyAhVkxEZ7u9XL+v9jKs94AdTbv5/pE+pnM+5qShU43UrTvXc",
+	"Qm7yDQQCOGz/dluMr3AnOIsIGlTwWIm6d3HX6ntwc+H2aZlNmTlT3MzmzPC0e4o/ywWhZAzvkTFL6ZwR",
+	"Sv4opaEJGlHeFkw8k9o80JV6VSieMk1KkTOtrSY34dNSsaxrREqL8plU7GdZqiY1lOU4D0ihKOdjlIrc",
+	"F3rz199IgT7CDV4Hp985U2+kQAl+g2/mbC7V8if+dKv3t1mVovOf+NMtgGR1tiYmrbnGLYwJj6UxfRtC",
+	"AYCbGwsOKoSQX1o/Mr5abZua0FyzCBZdzqjqsY0UVBlPZR0i64IJY6nes/P3ZIi6mDZkXC41wcXunaK1",
+	"vcLdCrnBOpiziSESTUTsU5qXml+zN97ViSS/fu6dnvi8e36Vj/Rh4CE9ipwr+FovrFze3Sr4bzVac+Zl",
+	"bniRA/F3/F9vvqFVC4z7cAPktmiRR4R8QAtSMEXgFbC1WOhbloUgr1aaEC5cAIFlYDnXtc87XTZBvjlo",
+	"j/B/KyHcugZ+MzFsfYb69wthuFmutrU7VZ0weJcMx/6XAy4Prx/SvJjRh3td4kgL/k+mejWOKy6aplUl",
+	"y2KQDN5r8P5fLrVh80EyeOZ5xyAZXLAOewr1KkMzatY6OBpbf+M/smSnYOmWwn4L4sGW3QaDZbkJ1p7G",
+	"XXDX5vHenMPGYdXV3YSQBvRt3Q/Afipez7deBB6z/JZz5FxcbQ3J11xcRZWCPgkbfMcFTXtMPHS6FYPb",
+	"VgisZ19xqrCnzln2TZQMSpWvX4B9KTpnXmrnR2txP9DNtzLH9AIdnbcbQ8m9ngRrWLH0O7mXDgq3uJE4",
+	"woWdI66zUEGYuOZKCqvaE1UKTfbJyPHLERmCb/SBJnIhSIrD7aHHVrEpt3+yzP/wQKM/h5znNOViSrgG",
+	"3lfk1NjDwhATUPqCuLHHR42wsWMwKRum7CL/93e6/+fH4e/7dP/Po/1/fPx/f3f/2Pv//iN22NWGcWnb",
+	"ylb0uaNYrbiwF2+8UPXsDN04mk8Fy+DR2fkrFwhgObcdbQLxNa1t/u3Jk0d/iyw5zTkT5ln9Xf8a8NVw",
+	"jlPUS/CHX9jSfmtFCm0YzeyaKTHyiolN1pIMwOX0VliRxjKwanFu4Fa838aD+Bu4PtQrvJRd4bYB6Jkx",
+	"hT45PCTvL163dnd89PjvMc3YAiImvYwZVUwhoJzBCyDnrQo0TWUpDBnLUmTESI/u+z5i6iawXUlkondZ",
+	"CkO5YOrSUBPx0fB5n52Yi1iw45kg9gdwPsK4cU9oTrV58YmbZzILRw9s9/aNC0Z1LxfWplryVvbtXsqt",
+	"GM2Wcaes6l+IVXuoMjq+C+2X6EXMBeUGj06hQd2Cx1nNmZXVSnEl5EJExMv42eIB+dUH6/GTx0699sj0",
+	"HHsV23PBIJinZ3tVgNfm7Oc3qa5ySbPaMRWRNGAzq6dWa35d4WgoC8vas1Xjt2AdeH6qedur7I6bRMDY",
+	"gFnsaF7UfDNyLEWR8+0ElbQWejaQCixP/5LcRCDKFJ+YC1ZQC7OzqB+ACeLDt7QhRWmI1eOIlnOGAUkY",
+	"eZFZQSBjOTMs83qs20VTt161nBtRgNUCc49j7JyJzC6+FIbnsNhqGFDNudG1ddnKRniGCbmw6EPoxDDl",
+	"XWnIdylxqwdF3REONw1ooHjTXVBlTA8F6+K6Iw8w7X/g/VXeFofbN3bOecswBm7XgK4RNKkceLj6EAvD",
+	"+ddcGrSBRWT8wMK1gf2vaSfaxCZZm23Wvt1jJEnqRTYWsGbHzzBKbTuhdFyBaaWFPDAo3pSWbCKnBbvx",
+	"Ipvh6yd6xyPQhPnWgOwu9KiQUO/MVdcGTCs35qidGnNzHadDDbrMp+HkWI82gVPkS7IhwnUv8pdkMKMq",
+	"28re0hXyvdUOtmblfKoykqO9d0h1yGMgqEgZeDYnUqQVyd6L+hU3R9RkUGp2m528t0yB9CyXm1NCMfy2",
+	"ZkVASgn7xLWJeUVbeAiAXoOGl6i+RMKbdPBLdYM6gS+WiW1+yV7iB1GvKU4XBdvCCZnbXOLfqm/aYPEz",
+	"heMm9V5iAFtpWakAtQbU74HnrSXscy7Cpw+/Hqnfimav2vlv4fm1+Hi9sO417xqPCHfmJylOCZsXZgm2",
+	"o8D+FPV3Z42QtVX7aatSX5IBu/bJpu3oxdTeTvwZjAF57ixAmiVEsAXTxuVSDqkhc6kNeXLUjCbYRLfq",
+	"jR+ZFWulwp/Pz6qN3FRQltnmN/xcZtV8XTUQtKZLZjYf76L6pndYvRQp0uHm+by094ksZjxnFYJwAelZ",
+	"qo4t94g1k3lGhCSTMs/Bw0aWzKAr9JqzBeEa8xsA6fZiZpB1dvNQNnZrbsLEgbrCuBg9eclZnkGAXiza",
+	"xweX9UfnxC+aXaQ3XrqktSDfRCqCKbTRu1VIq2ZHBoaYHvdrHaHu8yLHMltuEisNW4pDAnlJJA45i+h1",
+	"l8Yq7iSlpWbEvkKGb9+++QVSDxLyTFE9ey1l8ZSmV28nk4S8mtMpOy/z3EdFvuFaczF9Bv7ihLwS3FTW",
+	"NvsORFO+FxZxsxKsBAl5cc1TYz8+V3LMqrdAbHnxycdd2jvD0lJxs3zOBCiTZ9ncTieFf3AuM1QM/HLO",
+	"lZwqpvVzRrOcC1YP96s8l5lOyM/nZ2fmDf0E/3rDjOKpDtK89noopcehNrGbcOHyeRB6LQARIc3+RJYi",
+	"S0gZpLdZ7CmFYjSd2VlPG6AgOb9mgmmdEMVoZmfQ9gOweZVFT87QNc+YQGLVI5iAKTZuSoIsi+gdAUp9",
+	"ydD8u5lZAsyWW32xwvRYx41V8ZmGmrIiCFHTwDXNyw2ceG5sv33/3XpZ597Aksr5nImM9jpqFasB1E08",
+	"gGu4MipgU7tRC3LO596rhmp2zZSLePDnBtm+Vr6kCmzCsYPT5XxO1XL9AlKMx6zmCSBRjxLcig4wY6uu",
+	"xIIuMDGdNn55MqZxWbEf5/RTzw9cbGCU9RPXs+CXOHB0E4zmGJTW2gKkRt7Ope+uXocOjuTVCAOEGpmX",
+	"esGUhqzUqaIZy0ZkqA3Pc3J8dLSH71MXdyXyJdhIyYRRUyqG6a51GvvwTE0lefY8Ib8sr5kSMiGU/GTl",
+	"XjaXhu0lwK3BlDrCnY5OyaisCfuIDJ8cPXKzooU2hXAK9IuFVkh5BeDGNYO3os4CXuuxcCCKncybmA+i",
+	"NLM3nfTHKvRnkAwkz9JBpQnuoysudncyroucVmUxOr9PlSyLLaMhvPvZct6eXD5d4gY7SPFeM+WDmRSb",
+	"JOTtq+fPiHsdMzjcpk4wateeoIvZ7Y2S31xGfsfo/EJukFvkN9DebQUxP3P8TMHaeRfRFhumM3jKvWrv",
+	"l7ilX+yrK72BMl9rtqxguCurOW4TbeYhX3HL28ZEjqdxI1vxLcAaTVMa1piPNSWoJiP7y4kLEDn8FxVs",
+	"BPfAio+vsvMH2t8OFyYC+EeGI/hv9V2VS9L6Ft+2i2r71Y+fPFplQ/3fDx/0x/+MGkw3R5AVAoIbpv/A",
+	"7sJS7S7izozUOP6G1qrmRm4MxF6w/dqDec9/vdx/+PD4EYH4vYTomVSGMCHL6QyykxWb8E+B7w7+tcOg",
+	"oqquwz+x9oETY7cAXrOU2c1DRoNxYhCNLPSiygy7oxWBfsGzGBttLRbfS9Yu2puV+oX/LULmmkEykYt0",
+	"lxGEohkTE3FAbxe60h+fEjdAeTdsJKIkZDcBHOMHAHXGuuCnhk2lWq53d8TiehxoKnF0MhkkA1pmUD+N",
+	"iYnsi8zuhba8ZkrxLJoXxuicVL+TYTMWYX/BMwytBxF9cystQuatGzcqWobGt/VD1RVi4EDnLOP9WrFO",
+	"ZREhkJCLOToh9j81EdQuQ6lgat80oHFKRg4OoxMMcViI4DsX8Ob4slVBZP1tqFA44cYbOqOKb0RhzuUC",
+	"4tozXtrPZ3wKmTSKG57SPD7M2iw7i11Bgl24TF+QLzTJwtI/3lmyXHUxGqp7M4UuPFx/lO5WrEybQzx5",
+	"ZpW/7o10wSnxzLU5FcsqfGVhIQUqJGaidTX3gmrNsjgluuYyp9sFi+G6/+k/XKuvuOmTak+NWddA5iZ5",
+	"U3Mq+ITpGPTOoLoH0UbBxZmQX8oxU4IZVsUDtaSLJ8ePj//+9zXVLlvOl1a5rkp6mUhVHVtVEgcKMLUD",
+	"Sx+tSLreqBJkI5Slgkc/sO9CpHXc5eYx7C0i3C2OcWNO0yDeWyRXxHXIdsUNJJewuv5trSgZdkawAChU",
+	"WHJvxSqTufqj2+ygl8VWJucb5lI6QonDJNXi+vd/iVXfbnSh7+bcm0D/p125rvLUOwfguCV6r9XS6SJM",
+	"750SOefGsIxcMVagM8VtvyFurFZou2IU/fQKP32CCo376+Gag1iDdjWd7lynXpv6qjjN9lncSs5b57L2",
+	"0mpEtl4tUKky70ub9Qd9XSlOZAilPHM+VtQeNLwBtfGk6HGwheLPTUWNquivFzYCCcNJD7CNtpXJn04T",
+	"ChtggCWs15wtupgwXtaawUakvhrzGfjoIoRnvHzniOcdDciF/Sxnq8wZa4O1XGiMJsM674nrMPJkjyxm",
+	"UrMqgosqRuboNHZy92K2jMecSUPzDTQ6fK+CUFJDv7HJDQ70AtYYO85WwPqdnekO0OSyDhlrx3Arn5eD",
+	"Sd4YKXTFlgQ8w5p4FxpQcSGrLJ7hnGaMjO0dFhnWv3MF2jZXCL8DhNxOekNkYtkKwT7A8eYuXlwztSSV",
+	"VI/CrSvg7mrR560aMIF+YlQpUsi0iaTXK1aPq7Ec7whiREcbRO/UV626YTXCJa174gEWLmj9jXRVcbuh",
+	"Fi+fkX88fvJfxFXbJRiToWNyXW/ADxac3iIwsworiuKrNlSkfcaqVUWnaj9q5PR684J76tW1lc4WKqEc",
+	"kSEb5sxpStrIonBZmFVRdiuS5Xw6M9vaeTZXXl01vYpF93tL2zFuHaq8OsftjhOr1pgTN8md6tlki0jc",
+	"Nha0io/eJAKUNdna5lEiTraLGprMzJVWdYIfx0rRclItx30dz5rcRVJTxWW7EGxKqZVLzUUZ1OKtN/2F",
+	"AQS+7DokqBJuesoBrhGtHQpsY1bvFq2bWJKHsTUDR+eiqoMX5KMp/VGxwQLJauQPdCUPuEo4ICuQMcul",
+	"mGpiZIKwsYfdKg+8qaDfXwZvOw3Ao2dQ366W8p15gTVYVRiQui646cL58zzsrQ4AxlKWcVdnDwIIYvB3",
+	"JZH7SjJ2Mxuhkln8VH7i5m2hCb6Ch1IKYmW1KOhv4L5hPqQ2EhZ4g+qeW9Vr7C1ouionYuvymiEv9uf5",
+	"R8lKDEOuspe1rwc6SOCq9aQkdgtqrZQQS3FpWHFzQ1kYOVHnb1RFHqtAyRCiTf9Wf5ktv7huPHWJFV/f",
+	"6A0L1N4EVW7EBO7k8IsqBXXL0++pStAv4ASKWkvdDEtX3sU1dp/03KeAEG4ZHdZfN2GDgphbO88to+wr",
+	"8rMNO1mZtBv2QfNVB+z4jZW3YBYCeF2NG3foN0tnDfFik4og7ZNtawb1r8RIgulAxMjTIGfHs/5O9bdt",
+	"00f9mmqz7PHRCozqNGdCNzyBF0BNl6Uhhk4T0jArHzjDxEEq66q7hxNFy2yfFrxT7uRohXl1ExDfAT53",
+	"GXvQXMZKXShn1WXg2x616CbcpegOjqlXhk6DMx8WXAiWnUJTA22syK7YpNQuHTSY7OHx3zekfH03acWt",
+	"eF5p7k3E76VQK4P1cMw1GcyqFD3FcqF+g/25mbS2Me5bSW91RucGq1+RptkiQbCRVbDldCqk5noL8O4u",
+	"r/WGilyd1LZ9mlmVXHbznNYGoFbBump9sg1jz6qvnCxi6cbHmIq8mq5jrAc3ZCHLPKuueA9Nh3ZFEPNA",
+	"9ZW773fgDt2cLkZahlWFoOtR0DLrTLraN8fhIu456NMjXeqJjqVF8hzSDuSEgAsutJgNmTeiScE8aWyY",
+	"zmB1j4+PtwJfO6sPz79RP6RFR1t3viGSVHtbgZjr6+6kNN4dAIqIYQoGOatfjCuajYJJLdc8jvEA6j27",
+	"t4jEmLNgXDJEUy0Ul/E729wq2WwKEssRrpJkOqufcW2kinaLRRufrgDhG2TckEO02obElil1j+4PfYdS",
+	"Yl+o2unxlLkeSRDEx3WjPuHQfeIT8zGg7xSC1sBk54dIqSBpTvm8z6K1AwudDPuI9P9aWYLXgbXuS7K2",
+	"IcdSpKuqcPbF0QHkIXVIW9q6oEtXWO8Uc6DIKwGZqM5UqJjILBmbUU3evb7coAuPu/7hrVxxs+8i3qiS",
+	"OW4ccORGuJB5PqYYhrdNnHzZQ3gq/RsMXOi+swKsJQ4Bi6jlWTqlyBrWN+FtxNuXK2F86VBliy21DOxb",
+	"6Ur9wse6RV6iIWQtid/SH7BiQRvj6R2V+7iF2uUUo/U6Td8WVtTtuJGiEi/PcmtRNMhVCsxbJVb9hlyh",
+	"qAnTR5ncOp1ttdFpbVvQNcmMG9qSe9nRnSStORIdrrUdzBzPXQuhEzs8ewg3MhG1wBoi+VHUTNCCc/OD",
+	"W9lGNq1YZvd6F9wLEHdn6V9VNmlnlXeQQxmPf+3N/rJruSM6umN8iVHRdzzmzH5a8tzsc+GKeWn+p5Wr",
+	"6qYUrowZtdLXgqds74TouVVpj6E9xCF5/BMnh+T4iBRQ5gOzJsjfySF5+Df46clRgk2oyaNjckj+5j84",
+	"ClMgYMww6QK+iBLKVkDTNtU2rlifZ6t2jq6ItPSvkaGPw1nTz2jFWPDO6oHamZ3YtgV2F8PObu3brZoy",
+	"rioF0o6auWErxxU+mWZxqe0qqNxDQZBVgJM9afhWAjj0pYwWrk8d14SOZdkXsdB7BFvB2Y0T+t6lT7VH",
+	"SAYw+BhL4NSuABB0zXI2NKg4XrVZx2bW8KgawKph2Fadi0nExI4aGZauguq80NsMy5bnk32vBwepLFUV",
+	"/jGbcZHVTVswlwytUx9EmFIGdAztF5aQ66RWvFEX9L2d69ZkWA6Ker9+bfBPPghvcgjEbF3VwiDTkqpM",
+	"UZ7rhKQSDBFTsGbZ6TNv+T34ID4IDC0cHdKCj6C5s+srTxu13E8IDTrTQEI7PE8IFVjHAUu+ww7MjH0Q",
+	"Qccgnrnc90LJa54xlbg+9Yaa2gDhqutjX02k7D7G74MY9fXXH52SEZqGfv84wlw8AtHmvkAX9oseL0mj",
+	"0NZwLLPlHpHqgxiHTeOx58Kb0jVVITRNWWHI6FXG5oU0TKTL/V/YcnSCRhZ7i67YEsBqR7RnlFvNH0CA",
+	"nhXFdCGFxuyk48cEOmGdNr/HCsgC7S4wkL2Q5PHx8cEH6CLHUyYwDRYFrsFZQdMZ2z8+OAoou8Pks/NX",
+	"g2Rw7XsADY4OHuJrsmCCFnxwMnh0cHTwyLWThmtkz//w+uEhBgvAI1c/sdFEfWAlszP3DkTTwN7g/eOj",
+	"o1aD4/DQ/uVIiK76Hq7vxAxiIFzcWDisa+6Ne5aTCcS/fkkGj48e9g1frffwfVB8C0mLrzQ0uKybnrsp",
+	"sqojNDbhqG7CA2/OmcuszDHMBjrM/D7wgPxoB6+gW2bc7NelEvtBXHXEbNl1T36P76x+5RA6eg2+JGtf",
+	"dFKwfZNbsP5RMoiRcijmm4TWJ9bOuOlQ/fhAPiJlo5P3ykLvmnwaaGRRcZGzTe7finzp61FSA6RoYiBE",
+	"0bIAjk30Y5NrjpWj6rk3UxRXLWDMJhIsiGvmhuq228/9cZd3tNkDNnJPz0hh2YWcuN2663m0/no+pdkF",
+	"yvo3vNH2o0frP3op1ZhnGRMtGgB7c6tuWfPJebMFD9GMEZrnp5hGHjw0M8YVCgQPGqQBUroahKFm+ivJ",
+	"wtP6tR0ebLPfaC/9rdacWPYKnPNOyK8TB2qQuDQMyzG7HXC5Ck2+wwZ5tsR6jm4iD/sA0D0HcPi5+veX",
+	"3sP4idVncS9HETuGhm/0nu/W4/Uf/SrNS1kKPN8o/LflbBU0kEl8XHt+h3USYsdMvP10yaBw/rcmMrgS",
+	"Max6/zz0wzqbxVOJxUruBC1iZXS+NLUu1zBqZ5jZXyAngqnwzikZ1cAdgecLPWOQ49zwWmKkwpR901id",
+	"DB4/3IDFvJPyNRiN7AfHx+s/eIWaS4ssQrWGkNSBT0sbq6hV8RGukXcOxUl8cERShceBkRlLMWJNxk0o",
+	"o2tDegg6nLN7RHveQyNRFJCB5yXkvbYLtQ/mUC3L5RpZ1a6pTOqEUIKdR6HXq/0+IVUHUhzD68tJ1dgA",
+	"nwcFWEC9pYaOqWYh2wj6ZDaE90Clt596pbrIy6ll4orR7IBYMvviHfWdejBOxmKuBaMvaJhJUOmtuu61",
+	"XFLIHMr3wjJeTfZ/lYLtv6EmnRF9xQtNSuGb/yiLUhrn8n1fq3Folumq3Myo0QZ2TgWdsmx/vNzPJd7j",
+	"Ubhbe8BdMSLsLspZRMMACRSrWdciaGMHDVH0PqXObsvWXgEFj8aCALcCa7En2ZytvXo73CMkBa1CI9JY",
+	"RY9POMsIKAOAXIAbU37NBOGiec43mvt+yF2DuPQ0HeZ1/QY0a0ElKJrnTEFUCJR8HyIRB+E30qGyIX25",
+	"0VsExqXorpR8fR7vLoWtsN9oL1J1M+zuVvy96IzvqGbo4QXoj5mFNUahkSFSJBSIU8XA5EbzFvg9EEH0",
+	"isoyfvpndYOqrWSmwFD2C1sOkBTcvQDUbk66kfDz8K6nj2FJfX6ty/9a1oEW3wIB2F5Dtl/8Y/0Xz6SY",
+	"5Bz9JzuWkJLBk032ENTz77lthFYtLoYdAubLQ0MZacIN3D6ogReIHgYiwcBEcBpeQJB2rlhhL3CqloVx",
+	"VcS6VzJCEg8/u399QW7kiyE07+x7oTq3toX6EW5Wf2VX9I2j3baC+XZ42kCJGi4BUgjZiJ3kOiS9Kzle",
+	"SHL7TAm9x3Z0HxTrXdhq8i9hRGjysYjoWlAzqwXXNABvyCG2NEmH5gaMdug7zzdsl0f5hvWeIohmdyKG",
+	"/DaTobTHdRKaM2s3Zojr3s/XpGU+an6leHfuX9qlxaIuxNcr3WEcxJ1A0B5I5YetygqALggOyirkolFa",
+	"FcpxWug2K4+GYK4AGgXz4WcceCXHuGCamapky3peAe8ffLsUv8XTTamgkwTWm3AtldwJPKgMI6sJdwDl",
+	"bWVgBGxtNCwjSH/ZgP8OLITdmoD3bSB01SrjpMqdDQV5SsgFZNZ9d2LIPdoHLxfcpLMa6+VkkljUB2cT",
+	"VDGxIgykLTUojrOScdMozbjhzWjTn+V+3VWmiOaqjKpiqSOMcQjrxQ4hko3mJJNpCYru3gH5zS4PKzUn",
+	"YbZaXaPa4uiSDIFiYu2NvQMywrK4MMvE9bhjglBBWKMC0pJMKM/1aZXlNfGZX1Zwt1I+y8i4NCSTUNvF",
+	"/oyc0e60a18DO22Dne3qcgf1e7/K1cbKyj332ydV/jDg+wv64prmJTWMVDegMuFD8T1h1dPMs6nEksaq",
+	"/hb2PRpSsXQC2eYXslkLLGq4f+mCtjAeCQ8XC1EFnSCpvazu6tlbcWLvk8t9qqiFNlRkulER0Ec4VIRp",
+	"Kl2pcUeaarp0QDDhG6+e9wN0r9hPnnd2K2/uHOm7U/bJ4lBC8T5lpluaQv5ZVwHkrm+XP+8wjhH2ZYmn",
+	"Ox5MukJvhz3eG7AOy/oPP6tSrPS3Yy7szo4X0vPjR6lK8W2TsVue/Bm6mjSXgosp5tRVaoo2rHigIVaT",
+	"JcTwuaXqcOgQdtliu8FZ1w2ftxagL0rx6nnTv1/jyOGa8LlLkCU2whbDPhkcbh8lkDW22W58U2cEIidk",
+	"pEox8gFew4waiqLORSksGf3vy7e/7n3XCPVS5rlcEAqoRLFOHFP7um4EfYrIFUCKpFQp7sqZLmYyh3uX",
+	"EPgIRDduvAc2cc3euSFMZPor4KBiRkVSDzcftt//Ynza/x04XhrYf7xrWvk/UCfNJ9v+W1uUb32FIGWX",
+	"UILlxfAiWbhWEfZAmNEz6N7BW4A1B/tuQYDNVffEXqPcO3jjPsKPI/GxLo8CcrshW8W1XtIuVpZ9Mn2x",
+	"sr7UWixEONL5Y6fhClU248rwWBcvIxXmgTT9yfceDfCu7euvS3p2xDsIdK2FxQbeuS6Zvb5mzGh1Rdq/",
+	"STdzkHd7zx5mzF7t4gyuJts6sCT54X/eeYQeHI3Tkk+b9wcbbEHGqr02sVvSJs2Hn+1/Vprxn8Pzm12g",
+	"CYZxRYhfxP6PE31/buKHGxz2uWJVaSJs4t86dwSOO3fQjOw5KyvBUq351IXsDOv0gB4q2af5xg/4G47R",
+	"6yNevnT0j5C8O3eJB7x2Kzpgj6r2VAHWdONLoLbAHZCZ3TBoV/rgnm3gfTiOq8m+cTT7dknrfUfVUzFl",
+	"tWXblbNAjUMqEpztWgLew8APaVHsT3h+E2tB83b2GAxExtRZUbyEKXZzzZpViu/5plV763U1QRzKd3Z/",
+	"7jcOsoIjFD2Aw36gw+ICQfUBgp2R0UY8fC7TK6bstwl59oospLqa5HKBlgnFckY1GPUU9ByHSMrER5nv",
+	"czGRB0s6z/eSVhWEyh3lK2pSjekrzOFi4h1LQf5unUDEPnEoE+NTNoSEfJcb2Uj8PW4X8+q1m7zorcq5",
+	"C/PJLgW5YCcb5PgG2/6atozbRQ+deVbQ3A6Yq6tIicoh5up6YDycZWYpzxnBgjL9ZulmsbZbymwrTCvN",
+	"7lvfpIUlWOLXMbQ06oH32ltQnRdBp+E8lwukgVwQDXKMJsMR9JEfEVMqockFoxmWUPru8gB2bT6/TyHw",
+	"LMswLqgO8PZafH3igfR3SjT/03ITixN4/7lem/vUuvSbcJnDz8FfG1iCmvf939Ss04oFnctr1jrd09bR",
+	"gjP7minMiSVcuIpYCOysV/DvkPE+A87Kczm6L1L2DqKMqldc4B/ib6m9404bMqMq+4tkAtwZJ02imQOs",
+	"dXA3yR7o1vFdZ2l50Zl1h1z361hP1qCqM6KcBhQ2znF/RAzfnO1dMM3/bNPGB9rBe7wkhjNl1au5FGaW",
+	"L8m4zKZsTdj8rbnc4SIsp7wBRa1rJN8Pvl56TTGCt2+FJbHQzT4ooO/bAmCOYPJXUIlubVD4DVKWwS/s",
+	"wRBkkkO0v2W0UrR4Eij/vi9oFX2ahAFplXnCxxj3K1pVqcO/Dm/ouzGugsbagI037r2vVTXONcvc0K4Y",
+	"FCXvrfkGdY83HRErK+/UKIIQXm8PcSfWMIVY6NhbIP5aRpGLtjMTqqNilRar90ANF5Cjp1gEpvdG3o2f",
+	"KmrzOMuy+gJ8q/YOXN3XMXU4yMSQNsu+03oF35Od4iduVVmsvgsFdOGyEYqxBlzU7PWmripHsg4/4z/W",
+	"5JBa1bpx4zZJJLUf/ag3EDFROH7xwIWO3C5cpO9Iju6BmLybMbeXv4gR4fY8KfncCwMrxmZVpGpThJzX",
+	"p9QnPa5rWLRJ1MabcJrdMLSvY0Xox8EqCuMHe7r/WIrtCFkfL9qoboRF72+rdkTictphLqZ99QEMe/sa",
+	"svvPcuEUcZeh53XvIJc6qGPUK7nfoiBCILyvO+3Ny1dUR7+8geTxl3FctLPdd1a0osHM7qbAReuEfhS5",
+	"wKsHBVKbJOGH/foG/OatvxJVarmFrBRRqrZ9VnKXPG2UTH/BaBDCFCbTazJcTHGgq7/rAy4Prx/SvJjR",
+	"4z2MlvLdWxaKGxZkYfsiZAHBbhSDhGx5X44M+E/HgAp9YO0AczIUEvu8QG8ZP3bBlA+12jsgZ0S5Erth",
+	"7k+jQnOdmMXr3M3hiBZ8lBD7n/3/yv4x2f90dVwcj/YOCHTF0iS1hMzXffbQPCUj6LQ2ItrIAroyjKDB",
+	"1yghc+yreg0dqUXWqsU/4sJijGUTvvtLVTUTl6gc7FMoKS2kIWOGhX2jpXFrmlXnw3dtSbF8tRnXgW3a",
+	"w0/3NpOoGrdv2xejb/IAJ/ombdqs72piX9vKF8+Kz114TnC7ac8MogTMPKdiSQB1+mYFNGpM6qo/uW4h",
+	"c/qJz8u5728358L9mXR6eu3UqNzCOaQYq3IoHuj6/nzrVVbuN5b1t5CW+us/oTx3wR1RubdZ2MKL8p7a",
+	"QYRI2Dv76wjJVZDqKpWo8k/uEFvDJtM9OFpXa/93cHdWUaNVU7dd1CTYOPDzsmIut3OCdKgvdiEIgqWq",
+	"lgLYsgGKYpEhTVOmdQLnngT9CeqpEh8bnrQCbZ0oV5U+2oPLh3HcPoz7hBwfHdXV/S2vza9ZVseKi6wq",
+	"5+XGW1AluJiCNw7rLUH1ktbyp/y6twNT5usyRFiJ667qOMZYypxR4TnGd5aO4SZ/juCI3P7nCmwMp1XQ",
+	"/YJqd4Coft9DKYoz6NvHslMXN4R4UgorWnrH1g9/13dY0LtKwvasGyuNBTSomQJCLjGZhXZqIAUtGlvd",
+	"H4liGN9dJ6mUYstkEv/K4Wf3r5W1r2p6vvNrDRXY1jD175yVVzquT/fIqTZou6EiS0BCbAQtub4xlv0v",
+	"RerSPxIyYzSHvp6WMyFu3bkgEI9N0gG+3Kbi9Rrn0mVjmh1xuW1cSz/4yg++shu+8hxiOAn1kuiQz+mU",
+	"EUOn9n4fStWQbedMTVkGRnusA1IqZfVGKZjeq5IhKRFsgdhjRVw5n3NzqwzFLlNpJh+vYS+NJOJ/o2Te",
+	"++UvdpfxxFoIac1dV7NagkH3AdfgQditWrlbbrIF2taBu31o+xzfYPcoGlVrWlPzGJJhaTprCgnYpdx3",
+	"iBFSsKqsIYgWC5bn33lI+LLhQuCVVS4iUnFBipxyQRZSZS7XnF3zjAlnjqNkwj99ncjvr3AflMxzaPx3",
+	"mxoSO5cV4wUq3NLvyia1W5uKX+0PefOHvPlV7RgoDWLNzwV0TRWEUZVzpogu05SxzNUFrdKLGqLjadXN",
+	"1OqkIELk/IpBz1KUYW8vXMLIfz2KdLkU6b2ornai+yYkwdRg2oJydV264nCDo8mCi+kpOMUbDNqKodAX",
+	"RMmpYlr/iKb8xomGPfR2Sh2m6vgjBRViJhdkTkVJ83wJx8+yZkCJLtMZ9p+QGUSXOF9NdkruVjvdKNfT",
+	"YfS95Hl25lqb5NmIuvjeEzpD6uDDSLuaTjyHEwKPzs5f7WM1eIxBCsOOTggaWXCQCwZneMnQKZhhepnr",
+	"b4uloMHU8vP5ma++U5eX/+vrBWg7/nPVvfgZXtnlbXAzxPhHDp5SQBGWloqb5eDk948hwrzm10wwrU8J",
+	"FXqBAVk8dw1jlEyZ1q7pV0BFoAW8oyFzZhRP+yPt3hZMkFLkdiDs0Ip6NPSL2t93n+8becXE6BSzLnWq",
+	"aGHXohlUeMG2NmNGFVME3oy2m3njlrJZRwlQXLdsJXGu5JyZGSuxtDlhn8AqBOL9zUt69xxNMJmDEhl6",
+	"3zn2rYErlVPQuuCSBiDZ6z0xWTBBCw4V3VZhrj25s/NXlwVLt0NfN3Dc/OJGrZqHrUbPdzOug1d7dmRl",
+	"ouWfvSg4wnZnPvQQSGHGCiYyAByiorwaESdJgQ3ogJyDyxFiPqWwPFjOGZkwaqDvmGBWlvcSmq9EFJoM",
+	"LXSUzHOmsCOaf9fuHqlr4gOgHmiyYOOZlFd4pp4s+0AlHKDyjurAHLkXdkAzUkJk6ShjU0Uzlp2QD+XR",
+	"0aN0MVvCP9gogQnm9Iq5/gRQBK36YATgkKWxr3AxdXe2FADj6LW7YDTjloZ8HSJ3gQureeeO5/tVGhDC",
+	"l6ekQixNl0A4m4gFLetW43cFu1MXbRt8jpC3eAZxvYAynkrHr0Jzos8DpJh2TqtmIc4hDy1VPjgZHIKd",
+	"xo3zuWKQOJ5ln+5J1TI2eIaJQcGDRk2R4HnVBjh4VmNy+LSSToNntSQQPISoocaDFEOAv3z88n8DAAD/",
+	"/w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -843,6 +843,15 @@ type EnvironmentQuota struct {
 	Used *map[string]string `json:"used,omitempty"`
 }
 
+// EnvironmentServices defines model for EnvironmentServices.
+type EnvironmentServices struct {
+	Services []struct {
+		Findings  []Finding            `json:"findings"`
+		Service   string               `json:"service"`
+		Workloads EnvironmentWorkloads `json:"workloads"`
+	} `json:"services"`
+}
+
 // EnvironmentUpdate defines model for EnvironmentUpdate.
 type EnvironmentUpdate struct {
 	Budget *BudgetInput `json:"budget,omitempty"`
@@ -1979,6 +1988,11 @@ type ClientInterface interface {
 	// Corresponds with PATCH /api/v1/teams/{team}/environments/{environment} (the `UpdateEnvironment` operationId).
 	UpdateEnvironment(ctx context.Context, team TeamName, environment EnvironmentName, body UpdateEnvironmentJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// GetEnvironmentWorkloads What every service of the team runs in one environment, from Berth's informers, with each service's findings (team viewer).
+	//
+	// Corresponds with GET /api/v1/teams/{team}/environments/{environment}/workloads (the `GetEnvironmentWorkloads` operationId).
+	GetEnvironmentWorkloads(ctx context.Context, team TeamName, environment EnvironmentName, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// ListTeamMembers Role assignments of a team, for users and groups (team viewer).
 	//
 	// Corresponds with GET /api/v1/teams/{team}/members (the `ListTeamMembers` operationId).
@@ -2768,6 +2782,21 @@ func (c *Client) UpdateEnvironmentWithBody(ctx context.Context, team TeamName, e
 // Corresponds with PATCH /api/v1/teams/{team}/environments/{environment} (the `UpdateEnvironment` operationId).
 func (c *Client) UpdateEnvironment(ctx context.Context, team TeamName, environment EnvironmentName, body UpdateEnvironmentJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewUpdateEnvironmentRequest(c.Server, team, environment, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetEnvironmentWorkloads What every service of the team runs in one environment, from Berth's informers, with each service's findings (team viewer).
+//
+// Corresponds with GET /api/v1/teams/{team}/environments/{environment}/workloads (the `GetEnvironmentWorkloads` operationId).
+func (c *Client) GetEnvironmentWorkloads(ctx context.Context, team TeamName, environment EnvironmentName, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetEnvironmentWorkloadsRequest(c.Server, team, environment)
 	if err != nil {
 		return nil, err
 	}
@@ -4628,6 +4657,47 @@ func NewUpdateEnvironmentRequestWithBody(server string, team TeamName, environme
 	return req, nil
 }
 
+// NewGetEnvironmentWorkloadsRequest constructs an http.Request for the GetEnvironmentWorkloads method
+func NewGetEnvironmentWorkloadsRequest(server string, team TeamName, environment EnvironmentName) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "team", team, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "environment", environment, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/teams/%s/environments/%s/workloads", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewListTeamMembersRequest constructs an http.Request for the ListTeamMembers method
 func NewListTeamMembersRequest(server string, team TeamName, params *ListTeamMembersParams) (*http.Request, error) {
 	var err error
@@ -6037,6 +6107,13 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with PATCH /api/v1/teams/{team}/environments/{environment} (the `UpdateEnvironment` operationId).
 	UpdateEnvironmentWithResponse(ctx context.Context, team TeamName, environment EnvironmentName, body UpdateEnvironmentJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateEnvironmentResponse, error)
+
+	// GetEnvironmentWorkloadsWithResponse What every service of the team runs in one environment, from Berth's informers, with each service's findings (team viewer).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v1/teams/{team}/environments/{environment}/workloads (the `GetEnvironmentWorkloads` operationId).
+	GetEnvironmentWorkloadsWithResponse(ctx context.Context, team TeamName, environment EnvironmentName, reqEditors ...RequestEditorFn) (*GetEnvironmentWorkloadsResponse, error)
 
 	// ListTeamMembersWithResponse Role assignments of a team, for users and groups (team viewer).
 	//
@@ -8310,6 +8387,75 @@ func (r UpdateEnvironmentResponse) ContentType() string {
 	return ""
 }
 
+type GetEnvironmentWorkloadsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *EnvironmentServices
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetEnvironmentWorkloadsResponse) GetJSON200() *EnvironmentServices {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetEnvironmentWorkloadsResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetEnvironmentWorkloadsResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetEnvironmentWorkloadsResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetEnvironmentWorkloadsResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetEnvironmentWorkloadsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetEnvironmentWorkloadsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetEnvironmentWorkloadsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetEnvironmentWorkloadsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type ListTeamMembersResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -10391,6 +10537,19 @@ func (c *ClientWithResponses) UpdateEnvironmentWithResponse(ctx context.Context,
 	return ParseUpdateEnvironmentResponse(rsp)
 }
 
+// GetEnvironmentWorkloadsWithResponse What every service of the team runs in one environment, from Berth's informers, with each service's findings (team viewer).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v1/teams/{team}/environments/{environment}/workloads (the `GetEnvironmentWorkloads` operationId).
+func (c *ClientWithResponses) GetEnvironmentWorkloadsWithResponse(ctx context.Context, team TeamName, environment EnvironmentName, reqEditors ...RequestEditorFn) (*GetEnvironmentWorkloadsResponse, error) {
+	rsp, err := c.GetEnvironmentWorkloads(ctx, team, environment, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetEnvironmentWorkloadsResponse(rsp)
+}
+
 // ListTeamMembersWithResponse Role assignments of a team, for users and groups (team viewer).
 //
 // Returns a wrapper object for the known response body format(s).
@@ -12446,6 +12605,60 @@ func ParseUpdateEnvironmentResponse(rsp *http.Response) (*UpdateEnvironmentRespo
 			return nil, err
 		}
 		response.ApplicationproblemJSON422 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetEnvironmentWorkloadsResponse parses an HTTP response from a GetEnvironmentWorkloadsWithResponse call
+func ParseGetEnvironmentWorkloadsResponse(rsp *http.Response) (*GetEnvironmentWorkloadsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetEnvironmentWorkloadsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest EnvironmentServices
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
 
 	}
 

@@ -102,4 +102,30 @@ func TestDiagnoseCommand(t *testing.T) {
 	if code, _, errOut := run("shop/web", "--server", base, "--token-file", eve); code != 1 || !strings.Contains(errOut, "404") {
 		t.Fatalf("an outsider: exit %d %s", code, errOut)
 	}
+	// The environment's view: every service there with its pods and findings.
+	var envView struct {
+		Services []struct {
+			Service   string
+			Workloads struct{ Pods []struct{ Name string } }
+			Findings  []struct{ Code string }
+		}
+	}
+	get := func(token string) int {
+		req, _ := http.NewRequest("GET", base+"/api/v1/teams/shop/environments/dev/workloads", nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		_ = json.NewDecoder(res.Body).Decode(&envView)
+		return res.StatusCode
+	}
+	if s := get("ci-token-0123456789"); s != 200 || len(envView.Services) != 1 || envView.Services[0].Service != "web" ||
+		len(envView.Services[0].Workloads.Pods) != 1 || envView.Services[0].Findings[0].Code != "MissingConfig" {
+		t.Fatalf("environment view: %d %+v", s, envView)
+	}
+	if s := get("eve-token-0123456789"); s != 404 {
+		t.Fatalf("an outsider read the environment: %d", s)
+	}
 }

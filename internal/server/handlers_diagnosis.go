@@ -17,18 +17,49 @@ import (
 const maxEvents = 50
 
 func (s *Server) views(ctx context.Context, team, service string) ([]workloads.EnvironmentView, error) {
+	return s.workloads(ctx, team, func(w *workloads.Service, p access.Principal) ([]workloads.EnvironmentView, error) {
+		return w.Views(ctx, p, team, service)
+	})
+}
+
+// workloads reads views for the caller; without a cluster, who may not read the team hears
+// that it does not exist, as always, and members why there is nothing.
+func (s *Server) workloads(ctx context.Context, team string, read func(*workloads.Service, access.Principal) ([]workloads.EnvironmentView, error)) ([]workloads.EnvironmentView, error) {
 	p, err := principal(ctx)
 	if err != nil {
 		return nil, err
 	}
 	if s.deps.Workloads == nil {
-		// Who may not read the team hears that it does not exist, as always; members, why not.
 		if _, err := s.deps.Tenancy.Authorize(ctx, p, team, access.Viewer); err != nil {
 			return nil, err
 		}
 		return nil, fmt.Errorf("%w: workloads need a cluster; start Berth with --kubeconfig", errs.ErrUnavailable)
 	}
-	return s.deps.Workloads.Views(ctx, p, team, service)
+	return read(s.deps.Workloads, p)
+}
+
+func (s *Server) GetEnvironmentWorkloads(ctx context.Context, req api.GetEnvironmentWorkloadsRequestObject) (api.GetEnvironmentWorkloadsResponseObject, error) {
+	views, err := s.workloads(ctx, req.Team, func(w *workloads.Service, p access.Principal) ([]workloads.EnvironmentView, error) {
+		return w.Environment(ctx, p, req.Team, req.Environment)
+	})
+	if err != nil {
+		return nil, err
+	}
+	now := time.Now()
+	out := api.EnvironmentServices{Services: []struct {
+		Findings  []api.Finding            `json:"findings"`
+		Service   string                   `json:"service"`
+		Workloads api.EnvironmentWorkloads `json:"workloads"`
+	}{}}
+	for _, ev := range views {
+		fs := findings(ev, now)
+		out.Services = append(out.Services, struct {
+			Findings  []api.Finding            `json:"findings"`
+			Service   string                   `json:"service"`
+			Workloads api.EnvironmentWorkloads `json:"workloads"`
+		}{Findings: fs, Service: ev.View.Service, Workloads: apiWorkloads(ev)})
+	}
+	return api.GetEnvironmentWorkloads200JSONResponse(out), nil
 }
 
 func (s *Server) GetServiceWorkloads(ctx context.Context, req api.GetServiceWorkloadsRequestObject) (api.GetServiceWorkloadsResponseObject, error) {
@@ -51,12 +82,7 @@ func (s *Server) DiagnoseService(ctx context.Context, req api.DiagnoseServiceReq
 	now := time.Now()
 	out := api.ServiceDiagnosis{}
 	for _, ev := range views {
-		fs := []api.Finding{}
-		if ev.Synced {
-			for _, f := range diagnose.Diagnose(ev.View, now) {
-				fs = append(fs, apiFinding(f))
-			}
-		}
+		fs := findings(ev, now)
 		out.Environments = append(out.Environments, struct {
 			Findings  []api.Finding `json:"findings"`
 			Name      string        `json:"name"`
@@ -65,6 +91,17 @@ func (s *Server) DiagnoseService(ctx context.Context, req api.DiagnoseServiceReq
 		}{Findings: fs, Name: ev.Env.Name, Namespace: ev.Env.Namespace, Synced: ev.Synced})
 	}
 	return api.DiagnoseService200JSONResponse(out), nil
+}
+
+// findings diagnoses a view; an environment whose caches are not synced has none to tell.
+func findings(ev workloads.EnvironmentView, now time.Time) []api.Finding {
+	fs := []api.Finding{}
+	if ev.Synced {
+		for _, f := range diagnose.Diagnose(ev.View, now) {
+			fs = append(fs, apiFinding(f))
+		}
+	}
+	return fs
 }
 
 func apiFinding(f diagnose.Finding) api.Finding {

@@ -64,6 +64,7 @@ func matrix() []call {
 		{op: "listServices", method: "GET", path: "/api/v1/teams/payments/services", want: viewer},
 		// Without a cluster there are no workloads: members hear 503 (the views themselves are in diagnose's plane test).
 		{op: "getServiceWorkloads", method: "GET", path: "/api/v1/teams/payments/services/seeded/workloads", want: map[string]int{"root": 503, "alice": 503, "ed": 503, "vi": 503, "outsider": 404}},
+		{op: "getEnvironmentWorkloads", method: "GET", path: "/api/v1/teams/payments/environments/dev/workloads", want: map[string]int{"root": 503, "alice": 503, "ed": 503, "vi": 503, "outsider": 404}},
 		{op: "diagnoseService", method: "GET", path: "/api/v1/teams/payments/services/seeded/diagnosis", want: map[string]int{"root": 503, "alice": 503, "ed": 503, "vi": 503, "outsider": 404}},
 		{op: "getService", method: "GET", path: "/api/v1/teams/payments/services/svc-alice", want: viewer},
 		{op: "getRun", method: "GET", path: "/api/v1/runs/{run}", want: viewer},

@@ -2,6 +2,7 @@ package workloads
 
 import (
 	"context"
+	"slices"
 
 	"github.com/berth-platform/berth/internal/access"
 	"github.com/berth-platform/berth/internal/store"
@@ -50,6 +51,38 @@ func (s *Service) Views(ctx context.Context, p access.Principal, team, service s
 		ev := EnvironmentView{Env: env, View: View{Namespace: env.Namespace, Service: svc.Name}}
 		if c := s.registry.Get(env.Cluster); c != nil && c.Synced() {
 			ev.Synced, ev.View = true, c.Service(env.Namespace, svc.Name)
+		}
+		out = append(out, ev)
+	}
+	return out, nil
+}
+
+// Environment reads the view of every service of a team deployed to one environment (team
+// viewer), by service name.
+func (s *Service) Environment(ctx context.Context, p access.Principal, team, env string) ([]EnvironmentView, error) {
+	t, err := s.tenancy.Authorize(ctx, p, team, access.Viewer)
+	if err != nil {
+		return nil, err
+	}
+	q := s.store.Q()
+	e, err := q.EnvironmentByName(ctx, t.ID, env)
+	if err != nil {
+		return nil, err
+	}
+	services, err := q.ListServices(ctx, t.ID)
+	if err != nil {
+		return nil, err
+	}
+	c := s.registry.Get(e.Cluster)
+	synced := c != nil && c.Synced()
+	var out []EnvironmentView
+	for _, svc := range services {
+		if !slices.Contains(svc.Environments, env) {
+			continue
+		}
+		ev := EnvironmentView{Env: e, View: View{Namespace: e.Namespace, Service: svc.Name}}
+		if synced {
+			ev.Synced, ev.View = true, c.Service(e.Namespace, svc.Name)
 		}
 		out = append(out, ev)
 	}

@@ -195,6 +195,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/teams/{team}/environments/{environment}/workloads": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                team: components["parameters"]["TeamName"];
+                environment: components["schemas"]["EnvironmentName"];
+            };
+            cookie?: never;
+        };
+        /** What every service of the team runs in one environment, from Berth's informers, with each service's findings (team viewer). */
+        get: operations["getEnvironmentWorkloads"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/teams/{team}/environments/{environment}": {
         parameters: {
             query?: never;
@@ -937,6 +957,13 @@ export interface components {
             firstSeen?: string;
             /** Format: date-time */
             lastSeen: string;
+        };
+        EnvironmentServices: {
+            services: {
+                service: string;
+                workloads: components["schemas"]["EnvironmentWorkloads"];
+                findings: components["schemas"]["Finding"][];
+            }[];
         };
         ServiceDiagnosis: {
             environments: {
@@ -2069,6 +2096,33 @@ export interface operations {
             409: components["responses"]["Conflict"];
             413: components["responses"]["TooLarge"];
             422: components["responses"]["Invalid"];
+        };
+    };
+    getEnvironmentWorkloads: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                team: components["parameters"]["TeamName"];
+                environment: components["schemas"]["EnvironmentName"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One entry per service deployed there, by name. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EnvironmentServices"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            503: components["responses"]["Unavailable"];
         };
     };
     getEnvironment: {
