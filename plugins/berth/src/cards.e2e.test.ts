@@ -59,6 +59,11 @@ describe.skipIf(!kubeconfig)('entity cards in Chromium against Berth on a local 
       const v = await jane.listViolations(team, { service: 'web' });
       return v.total > 0 ? v : undefined;
     });
+    // The plane has no metrics-server: the blueprint's autoscaler cannot read CPU, a real finding.
+    await until('the diagnosis of the HPA', 120_000, async () => {
+      const d = await jane.diagnose(team, 'web');
+      return d.environments[0]?.findings.some(f => f.code === 'HPAMetricsUnavailable') ? d : undefined;
+    });
 
     // The page and a stand-in for Backstage's proxy, which forwards the user's token to Berth.
     const bundle = await build({ entryPoints: [join(__dirname, '..', '..', 'testing', 'cards-page.tsx')], bundle: true, write: false, format: 'esm', jsx: 'transform', define: { 'process.env.NODE_ENV': '"production"' } });
@@ -115,12 +120,17 @@ describe.skipIf(!kubeconfig)('entity cards in Chromium against Berth on a local 
       const envs = await tab.textContent('[data-testid=berth-environments]');
       expect(envs).toContain('succeeded');
       expect(envs).toContain('user:default/jane');
-      // The Kubernetes card lists the Running pod from Berth's informers; Health finds nothing wrong.
+      // The Kubernetes card lists the Running pod from Berth's informers; Health says what the
+      // autoscaler lacks and how to fix it.
       await tab.waitForSelector('[data-testid=berth-pod]', { timeout: 30_000 });
       const kube = await tab.textContent('[data-testid=berth-kubernetes]');
       expect(kube).toContain('Ready');
       expect(kube).toContain('web: running');
-      expect(await tab.textContent('[data-testid=berth-health]')).toContain('nothing wrong found');
+      await tab.waitForSelector('[data-testid=berth-finding]', { timeout: 30_000 });
+      const health = await tab.textContent('[data-testid=berth-health]');
+      expect(health).toContain('HPAMetricsUnavailable');
+      expect(health).toContain('The autoscaler cannot read its metrics');
+      expect(health).toContain('Fix: The cluster needs metrics-server');
       mkdirSync(artifacts, { recursive: true });
       const shot = join(artifacts, 'berth-entity-cards.png');
       await tab.screenshot({ path: shot, fullPage: true });
