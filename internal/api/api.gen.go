@@ -1593,6 +1593,11 @@ type CreateEnvironmentParams struct {
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
+// GetEnvironmentWorkloadsParams defines parameters for GetEnvironmentWorkloads.
+type GetEnvironmentWorkloadsParams struct {
+	IfNoneMatch *string `json:"If-None-Match,omitempty"`
+}
+
 // ListTeamMembersParams defines parameters for ListTeamMembers.
 type ListTeamMembersParams struct {
 	// Limit Page size.
@@ -1634,10 +1639,20 @@ type CreateServiceParams struct {
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
+// DiagnoseServiceParams defines parameters for DiagnoseService.
+type DiagnoseServiceParams struct {
+	IfNoneMatch *string `json:"If-None-Match,omitempty"`
+}
+
 // RollbackServiceParams defines parameters for RollbackService.
 type RollbackServiceParams struct {
 	// IdempotencyKey Retries with the same key and body replay the first response for 24 hours.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// GetServiceWorkloadsParams defines parameters for GetServiceWorkloads.
+type GetServiceWorkloadsParams struct {
+	IfNoneMatch *string `json:"If-None-Match,omitempty"`
 }
 
 // ValidateBlueprintParametersJSONRequestBody defines body for ValidateBlueprintParameters for application/json ContentType.
@@ -1782,7 +1797,7 @@ type ServerInterface interface {
 	UpdateEnvironment(ctx echo.Context, team TeamName, environment EnvironmentName) error
 	// GetEnvironmentWorkloads What every service of the team runs in one environment, from Berth's informers, with each service's findings (team viewer).
 	// (GET /api/v1/teams/{team}/environments/{environment}/workloads)
-	GetEnvironmentWorkloads(ctx echo.Context, team TeamName, environment EnvironmentName) error
+	GetEnvironmentWorkloads(ctx echo.Context, team TeamName, environment EnvironmentName, params GetEnvironmentWorkloadsParams) error
 	// ListTeamMembers Role assignments of a team, for users and groups (team viewer).
 	// (GET /api/v1/teams/{team}/members)
 	ListTeamMembers(ctx echo.Context, team TeamName, params ListTeamMembersParams) error
@@ -1827,7 +1842,7 @@ type ServerInterface interface {
 	GetServiceAppFiles(ctx echo.Context, team TeamName, service Name) error
 	// DiagnoseService Why the service is failing, per environment, in plain words with evidence and a fix (team viewer).
 	// (GET /api/v1/teams/{team}/services/{service}/diagnosis)
-	DiagnoseService(ctx echo.Context, team TeamName, service Name) error
+	DiagnoseService(ctx echo.Context, team TeamName, service Name, params DiagnoseServiceParams) error
 	// RollbackService Commit again what an earlier succeeded run deployed (team editor); Argo CD syncs it like any change.
 	// (POST /api/v1/teams/{team}/services/{service}/rollbacks)
 	RollbackService(ctx echo.Context, team TeamName, service Name, params RollbackServiceParams) error
@@ -1836,7 +1851,7 @@ type ServerInterface interface {
 	SyncService(ctx echo.Context, team TeamName, service Name) error
 	// GetServiceWorkloads What the service runs in each environment, from Berth's informers (no API-server call per request): Deployment, ReplicaSets, pods and their containers, HPA and recent events (team viewer).
 	// (GET /api/v1/teams/{team}/services/{service}/workloads)
-	GetServiceWorkloads(ctx echo.Context, team TeamName, service Name) error
+	GetServiceWorkloads(ctx echo.Context, team TeamName, service Name, params GetServiceWorkloadsParams) error
 	// GetHealth Liveness; answers while the process runs.
 	// (GET /healthz)
 	GetHealth(ctx echo.Context) error
@@ -2545,8 +2560,28 @@ func (w *ServerInterfaceWrapper) GetEnvironmentWorkloads(ctx echo.Context) error
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter environment: %s", err))
 	}
 
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetEnvironmentWorkloadsParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "If-None-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-None-Match")]; found {
+		var IfNoneMatch string
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for If-None-Match, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-None-Match", valueList[0], &IfNoneMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter If-None-Match: %s", err))
+		}
+
+		params.IfNoneMatch = &IfNoneMatch
+	}
+
 	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.GetEnvironmentWorkloads(ctx, team, environment)
+	err = w.Handler.GetEnvironmentWorkloads(ctx, team, environment, params)
 	return err
 }
 
@@ -2963,8 +2998,28 @@ func (w *ServerInterfaceWrapper) DiagnoseService(ctx echo.Context) error {
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter service: %s", err))
 	}
 
+	// Parameter object where we will unmarshal all parameters from the context
+	var params DiagnoseServiceParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "If-None-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-None-Match")]; found {
+		var IfNoneMatch string
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for If-None-Match, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-None-Match", valueList[0], &IfNoneMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter If-None-Match: %s", err))
+		}
+
+		params.IfNoneMatch = &IfNoneMatch
+	}
+
 	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.DiagnoseService(ctx, team, service)
+	err = w.Handler.DiagnoseService(ctx, team, service, params)
 	return err
 }
 
@@ -3055,8 +3110,28 @@ func (w *ServerInterfaceWrapper) GetServiceWorkloads(ctx echo.Context) error {
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter service: %s", err))
 	}
 
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetServiceWorkloadsParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "If-None-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-None-Match")]; found {
+		var IfNoneMatch string
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for If-None-Match, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-None-Match", valueList[0], &IfNoneMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter If-None-Match: %s", err))
+		}
+
+		params.IfNoneMatch = &IfNoneMatch
+	}
+
 	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.GetServiceWorkloads(ctx, team, service)
+	err = w.Handler.GetServiceWorkloads(ctx, team, service, params)
 	return err
 }
 
@@ -5848,24 +5923,51 @@ func (response UpdateEnvironment422ApplicationProblemPlusJSONResponse) VisitUpda
 type GetEnvironmentWorkloadsRequestObject struct {
 	Team        TeamName        `json:"team"`
 	Environment EnvironmentName `json:"environment"`
+	Params      GetEnvironmentWorkloadsParams
 }
 
 type GetEnvironmentWorkloadsResponseObject interface {
 	VisitGetEnvironmentWorkloadsResponse(w http.ResponseWriter) error
 }
 
-type GetEnvironmentWorkloads200JSONResponse EnvironmentServices
+type GetEnvironmentWorkloads200ResponseHeaders struct {
+	ETag *string
+}
+
+type GetEnvironmentWorkloads200JSONResponse struct {
+	Body    EnvironmentServices
+	Headers GetEnvironmentWorkloads200ResponseHeaders
+}
 
 func (response GetEnvironmentWorkloads200JSONResponse) VisitGetEnvironmentWorkloadsResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
 	w.WriteHeader(200)
 	_, err := buf.WriteTo(w)
 	return err
+}
+
+type GetEnvironmentWorkloads304ResponseHeaders struct {
+	ETag *string
+}
+
+type GetEnvironmentWorkloads304Response struct {
+	Headers GetEnvironmentWorkloads304ResponseHeaders
+}
+
+func (response GetEnvironmentWorkloads304Response) VisitGetEnvironmentWorkloadsResponse(w http.ResponseWriter) error {
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	w.WriteHeader(304)
+	return nil
 }
 
 type GetEnvironmentWorkloads400ApplicationProblemPlusJSONResponse struct {
@@ -7396,24 +7498,51 @@ func (response GetServiceAppFiles503ApplicationProblemPlusJSONResponse) VisitGet
 type DiagnoseServiceRequestObject struct {
 	Team    TeamName `json:"team"`
 	Service Name     `json:"service"`
+	Params  DiagnoseServiceParams
 }
 
 type DiagnoseServiceResponseObject interface {
 	VisitDiagnoseServiceResponse(w http.ResponseWriter) error
 }
 
-type DiagnoseService200JSONResponse ServiceDiagnosis
+type DiagnoseService200ResponseHeaders struct {
+	ETag *string
+}
+
+type DiagnoseService200JSONResponse struct {
+	Body    ServiceDiagnosis
+	Headers DiagnoseService200ResponseHeaders
+}
 
 func (response DiagnoseService200JSONResponse) VisitDiagnoseServiceResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
 	w.WriteHeader(200)
 	_, err := buf.WriteTo(w)
 	return err
+}
+
+type DiagnoseService304ResponseHeaders struct {
+	ETag *string
+}
+
+type DiagnoseService304Response struct {
+	Headers DiagnoseService304ResponseHeaders
+}
+
+func (response DiagnoseService304Response) VisitDiagnoseServiceResponse(w http.ResponseWriter) error {
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	w.WriteHeader(304)
+	return nil
 }
 
 type DiagnoseService400ApplicationProblemPlusJSONResponse struct {
@@ -7798,24 +7927,51 @@ func (response SyncService503ApplicationProblemPlusJSONResponse) VisitSyncServic
 type GetServiceWorkloadsRequestObject struct {
 	Team    TeamName `json:"team"`
 	Service Name     `json:"service"`
+	Params  GetServiceWorkloadsParams
 }
 
 type GetServiceWorkloadsResponseObject interface {
 	VisitGetServiceWorkloadsResponse(w http.ResponseWriter) error
 }
 
-type GetServiceWorkloads200JSONResponse ServiceWorkloads
+type GetServiceWorkloads200ResponseHeaders struct {
+	ETag *string
+}
+
+type GetServiceWorkloads200JSONResponse struct {
+	Body    ServiceWorkloads
+	Headers GetServiceWorkloads200ResponseHeaders
+}
 
 func (response GetServiceWorkloads200JSONResponse) VisitGetServiceWorkloadsResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
 	w.WriteHeader(200)
 	_, err := buf.WriteTo(w)
 	return err
+}
+
+type GetServiceWorkloads304ResponseHeaders struct {
+	ETag *string
+}
+
+type GetServiceWorkloads304Response struct {
+	Headers GetServiceWorkloads304ResponseHeaders
+}
+
+func (response GetServiceWorkloads304Response) VisitGetServiceWorkloadsResponse(w http.ResponseWriter) error {
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	w.WriteHeader(304)
+	return nil
 }
 
 type GetServiceWorkloads400ApplicationProblemPlusJSONResponse struct {
@@ -9127,11 +9283,12 @@ func (sh *strictHandler) UpdateEnvironment(ctx echo.Context, team TeamName, envi
 }
 
 // GetEnvironmentWorkloads operation middleware
-func (sh *strictHandler) GetEnvironmentWorkloads(ctx echo.Context, team TeamName, environment EnvironmentName) error {
+func (sh *strictHandler) GetEnvironmentWorkloads(ctx echo.Context, team TeamName, environment EnvironmentName, params GetEnvironmentWorkloadsParams) error {
 	var request GetEnvironmentWorkloadsRequestObject
 
 	request.Team = team
 	request.Environment = environment
+	request.Params = params
 
 	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
 		return sh.ssi.GetEnvironmentWorkloads(ctx.Request().Context(), request.(GetEnvironmentWorkloadsRequestObject))
@@ -9630,11 +9787,12 @@ func (sh *strictHandler) GetServiceAppFiles(ctx echo.Context, team TeamName, ser
 }
 
 // DiagnoseService operation middleware
-func (sh *strictHandler) DiagnoseService(ctx echo.Context, team TeamName, service Name) error {
+func (sh *strictHandler) DiagnoseService(ctx echo.Context, team TeamName, service Name, params DiagnoseServiceParams) error {
 	var request DiagnoseServiceRequestObject
 
 	request.Team = team
 	request.Service = service
+	request.Params = params
 
 	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
 		return sh.ssi.DiagnoseService(ctx.Request().Context(), request.(DiagnoseServiceRequestObject))
@@ -9755,11 +9913,12 @@ func (sh *strictHandler) SyncService(ctx echo.Context, team TeamName, service Na
 }
 
 // GetServiceWorkloads operation middleware
-func (sh *strictHandler) GetServiceWorkloads(ctx echo.Context, team TeamName, service Name) error {
+func (sh *strictHandler) GetServiceWorkloads(ctx echo.Context, team TeamName, service Name, params GetServiceWorkloadsParams) error {
 	var request GetServiceWorkloadsRequestObject
 
 	request.Team = team
 	request.Service = service
+	request.Params = params
 
 	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
 		return sh.ssi.GetServiceWorkloads(ctx.Request().Context(), request.(GetServiceWorkloadsRequestObject))
@@ -9877,211 +10036,211 @@ func (sh *strictHandler) GetReadiness(ctx echo.Context) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L15c9s4tjj6VVB6tyryu/QSJ5k7Y//xnrN153bS8bWT6fpVJ7cEkZCEMQWwAdCKOpXv/iucA5AgCWqx",
-	"LSedyfwxHVMkloODsy+fB6mcF1IwYfTg5POgoIrOmWEK/nqal6xQXJhf6ZzZB1wMTgYFNbNBMhDwbDD2",
-	"7wySgWJ/lFyxbHBiVMmSgU5nbE7th/+h2GRwMvh/DuvpDvFXfQiDf/mSDJ6VSktlX8+YThUvDJd2wncz",
-	"RkaCfTL4wojICTEzRgrFrrksNSnolB0MElzeHyVTy3p9KQ4aLmZOP71mYmpmg5MnD4+TgVkW9k1tFBdT",
-	"WMmrjM0LaZhIl7+wZXdFF8wozjRZcDODpWg6Z+SKLQkVGRnLbEkUK3K6hB8nXGlDFNOFFJqRiVTk+DGZ",
-	"yVLpatUzRjOm6mUHK9i3S+hZ//GTJ8lgzoX/+2F0N5M31KSz7jbeinxJaGoIR4DK8b9Yah5okpZKMWHI",
-	"i3d0Sub2Y7ZiqZN9HD9cY3cVr/mcm+4azumUEc3/7D3AHL4Lx87YhJa5GZw8OUosMPi8nNs/jgAU+FcN",
-	"CC4MmzIFaziXOU+XK7C5gBduj8oXpXj1vGcOVYqVE0ykmlMzOBmUJc8GsQN9x+h8xSYMo/PbbuGL/R4R",
-	"FkkBzS7YHyXTcISpFIYJ+Cctipyn1J7mYaHkOGfz//yXtkf7ecMZz/ErnLSJHG9obqHBMqJwcjLUS2Ho",
-	"p4RUlIpY+Oi9g4GlIFJMcp7e6xr9nAE18NdHG2oYGVKSlbgARuwRJfBSTrUhNJtzgWt/KdWYZxkT97l4",
-	"S1pTmudMPdBEyZyRTDJNhDSE5rlcEDPjGpb3SlzTnGf3ubjfWJ7vu/Mfl4ZwXMIpGTGlpNIjgKYmjKYz",
-	"MuEsz2Clv0rzUpbiXpf6qyS6TGeOgiZEKoDhNdd8nDNiJOIFQBoWea5YKkXG7fcvKc/ZvS7Xk2yS8QwW",
-	"CjS+gbuW9MNK30n5mqopu2+0BC7KNcnt5IqYGRXIapm6ZorQNGWFQdx8L2hpZlLxP9l9n7pUZEwzkiqW",
-	"MWE4zasVXVOe03F+r3B7ypSZkZymV5osZtTA9SWCsUwDGWIFE5mVKey6KdHMGC6me6dklDFDeT4imi7x",
-	"0wPgNG5Ou6Sz1E7ynE244Dhdm5Wfkad2ZgMcPaWTicwzOCn7uz1AAzdAEykYwaXKgimAheX+hbJ/Go4c",
-	"pzF2R6BIBplaXpTi3LOBuNhYjf9Ak7GUOaOCgHwR8g9Y2IxZoLFrppZmxsUUJLl0RsUU6aF9dmphVm8s",
-	"U0uiSuE2ZcLpkBdwY0EMt1+V7ICcjbW9WosZE63XZ9ROIpBZuGGNfU1aEQ3IHjUMJ+GiKM3eQVcySAbs",
-	"E50XOcKPGzbX63AJD/UFfmZHcENSpejS/o0U341rxX17bCdWwjhJFaOGxZYBKwRkz5DC0fw8OFsUR5qH",
-	"9d+Xb38ll7AqL94j3jzQuOFgv0hk7URzZmYSVyis1Pf74KcX7wbJ4PztJfznPfz/2btnPw+SwfMXr1+8",
-	"ezH4GFlwdRCvsiiuydLc6Y5wvOiWQJRbi8v2rVMy+mwZ4JcR0Ww6t+dKqLLqRp6zjEyUnCPokDdqXAU1",
-	"wDWj6KPphK2Zu30lEqLlqlvBDaGaUKIYzeGxlS+Cyd2lhNnLopDK6OdwsYNzCN5ZSHWlC5qylzyPkAlc",
-	"KwAXN40bnkm7/Yn9hAw/W9glxJHkL3vByZCF4vaWceEYtqH66oEm1axkWIoMSIa7hmRkLHsy59TMRglx",
-	"mgn8Xn0EkpU0ewlofpTk1FKdohznXM+INqywFKIo9ewgKu3XcvzvA1AIwi03cbe6EYlXCfAqVhgckIgO",
-	"wD9GsLFJH04+b0mjWf1hm1UYNi8sJBAApbYktz6JxGLN/zl783o9SJrQ8DP2b+Y1Rx2muZOKWm5BNgNe",
-	"2KGc7XODUaOLKgqLy90VBTJDB65xInHBcmr4dSVuKlZIzY1US4eCZPhcpldM2ZuQkIMpN7NyfGgRdZLL",
-	"hT4E4n6wpPM8ISk1NJfTfS4mEh7trT8Kh3N+5Su2q7v7nfCtGJcD2zrA46jRlaipfOZF8O5y5kxrilJv",
-	"B/z44PMaaMCvSTVQ3xqesyKXy7k76vb9sr+x7Mw0DANWFtg3fB5nvlnjXS7M3x4PutYQSxq44dSw7Oky",
-	"ukvFrPoSvdkxqlS9noTL7tv1W0+1YogguJ5tuenmXtrEptRMOdVbKjKipZFz+/YoygZXHX0xozpCzy5K",
-	"IYAbXpZpyljGsoSgWpeQF1ZZtfO+Y2rOBbUid3TeFQBPBtpQZbYBSvtuwsLDcaJHU2bcvLiOIiNS5u7e",
-	"f7MsdkE1yaRgQLhHH8qjo0cpDgv/Zgf46JqpMT4YkSE7mB6QkZUlD1CWHMWlWpoaNAt3dQDQWtbJZZ1d",
-	"tq5I3M6G4GPa9MiEimkwQtayp7Znr3VUwkQxoQd4vIafpd0BYA4LCqRB94AGTH1REsXRPHgDTEFg4JsI",
-	"+sSffbWPavshlFYj1J3w3Ro9I7pK7SLYgGT1MuTK6bG9uJNTMS0d5fBIIWRmATmVUbQQzoob4fDeEXNZ",
-	"GQVupXvUA8bVDiWzMu0VqeE9DToxitEU7DA8ZTg+16RyBJEpM5oMtZwzZ3EgUgTzAyZXx93DXOtT1bJU",
-	"KYvdHKYYbK2eOZVzpkHzSchoXPLccDFKyAhVkxEZ7u9XL+v9jKs94AdTbv5/pE+pnM+5qShU43UrTvXc",
-	"Qm7yDQQCOGz/dluMr3AnOIsIGlTwWIm6d3HX6ntwc+H2aZlNmTlT3MzmzPC0e4o/ywWhZAzvkTFL6ZwR",
-	"Sv4opaEJGlHeFkw8k9o80JV6VSieMk1KkTOtrSY34dNSsaxrREqL8plU7GdZqiY1lOU4D0ihKOdjlIrc",
-	"F3rz199IgT7CDV4Hp985U2+kQAl+g2/mbC7V8if+dKv3t1mVovOf+NMtgGR1tiYmrbnGLYwJj6UxfRtC",
-	"AYCbGwsOKoSQX1o/Mr5abZua0FyzCBZdzqjqsY0UVBlPZR0i64IJY6nes/P3ZIi6mDZkXC41wcXunaK1",
-	"vcLdCrnBOpiziSESTUTsU5qXml+zN97ViSS/fu6dnvi8e36Vj/Rh4CE9ipwr+FovrFze3Sr4bzVac+Zl",
-	"bniRA/F3/F9vvqFVC4z7cAPktmiRR4R8QAtSMEXgFbC1WOhbloUgr1aaEC5cAIFlYDnXtc87XTZBvjlo",
-	"j/B/KyHcugZ+MzFsfYb69wthuFmutrU7VZ0weJcMx/6XAy4Prx/SvJjRh3td4kgL/k+mejWOKy6aplUl",
-	"y2KQDN5r8P5fLrVh80EyeOZ5xyAZXLAOewr1KkMzatY6OBpbf+M/smSnYOmWwn4L4sGW3QaDZbkJ1p7G",
-	"XXDX5vHenMPGYdXV3YSQBvRt3Q/Afipez7deBB6z/JZz5FxcbQ3J11xcRZWCPgkbfMcFTXtMPHS6FYPb",
-	"VgisZ19xqrCnzln2TZQMSpWvX4B9KTpnXmrnR2txP9DNtzLH9AIdnbcbQ8m9ngRrWLH0O7mXDgq3uJE4",
-	"woWdI66zUEGYuOZKCqvaE1UKTfbJyPHLERmCb/SBJnIhSIrD7aHHVrEpt3+yzP/wQKM/h5znNOViSrgG",
-	"3lfk1NjDwhATUPqCuLHHR42wsWMwKRum7CL/93e6/+fH4e/7dP/Po/1/fPx/f3f/2Pv//iN22NWGcWnb",
-	"ylb0uaNYrbiwF2+8UPXsDN04mk8Fy+DR2fkrFwhgObcdbQLxNa1t/u3Jk0d/iyw5zTkT5ln9Xf8a8NVw",
-	"jlPUS/CHX9jSfmtFCm0YzeyaKTHyiolN1pIMwOX0VliRxjKwanFu4Fa838aD+Bu4PtQrvJRd4bYB6Jkx",
-	"hT45PCTvL163dnd89PjvMc3YAiImvYwZVUwhoJzBCyDnrQo0TWUpDBnLUmTESI/u+z5i6iawXUlkondZ",
-	"CkO5YOrSUBPx0fB5n52Yi1iw45kg9gdwPsK4cU9oTrV58YmbZzILRw9s9/aNC0Z1LxfWplryVvbtXsqt",
-	"GM2Wcaes6l+IVXuoMjq+C+2X6EXMBeUGj06hQd2Cx1nNmZXVSnEl5EJExMv42eIB+dUH6/GTx0699sj0",
-	"HHsV23PBIJinZ3tVgNfm7Oc3qa5ySbPaMRWRNGAzq6dWa35d4WgoC8vas1Xjt2AdeH6qedur7I6bRMDY",
-	"gFnsaF7UfDNyLEWR8+0ElbQWejaQCixP/5LcRCDKFJ+YC1ZQC7OzqB+ACeLDt7QhRWmI1eOIlnOGAUkY",
-	"eZFZQSBjOTMs83qs20VTt161nBtRgNUCc49j7JyJzC6+FIbnsNhqGFDNudG1ddnKRniGCbmw6EPoxDDl",
-	"XWnIdylxqwdF3REONw1ooHjTXVBlTA8F6+K6Iw8w7X/g/VXeFofbN3bOecswBm7XgK4RNKkceLj6EAvD",
-	"+ddcGrSBRWT8wMK1gf2vaSfaxCZZm23Wvt1jJEnqRTYWsGbHzzBKbTuhdFyBaaWFPDAo3pSWbCKnBbvx",
-	"Ipvh6yd6xyPQhPnWgOwu9KiQUO/MVdcGTCs35qidGnNzHadDDbrMp+HkWI82gVPkS7IhwnUv8pdkMKMq",
-	"28re0hXyvdUOtmblfKoykqO9d0h1yGMgqEgZeDYnUqQVyd6L+hU3R9RkUGp2m528t0yB9CyXm1NCMfy2",
-	"ZkVASgn7xLWJeUVbeAiAXoOGl6i+RMKbdPBLdYM6gS+WiW1+yV7iB1GvKU4XBdvCCZnbXOLfqm/aYPEz",
-	"heMm9V5iAFtpWakAtQbU74HnrSXscy7Cpw+/Hqnfimav2vlv4fm1+Hi9sO417xqPCHfmJylOCZsXZgm2",
-	"o8D+FPV3Z42QtVX7aatSX5IBu/bJpu3oxdTeTvwZjAF57ixAmiVEsAXTxuVSDqkhc6kNeXLUjCbYRLfq",
-	"jR+ZFWulwp/Pz6qN3FRQltnmN/xcZtV8XTUQtKZLZjYf76L6pndYvRQp0uHm+by094ksZjxnFYJwAelZ",
-	"qo4t94g1k3lGhCSTMs/Bw0aWzKAr9JqzBeEa8xsA6fZiZpB1dvNQNnZrbsLEgbrCuBg9eclZnkGAXiza",
-	"xweX9UfnxC+aXaQ3XrqktSDfRCqCKbTRu1VIq2ZHBoaYHvdrHaHu8yLHMltuEisNW4pDAnlJJA45i+h1",
-	"l8Yq7iSlpWbEvkKGb9+++QVSDxLyTFE9ey1l8ZSmV28nk4S8mtMpOy/z3EdFvuFaczF9Bv7ihLwS3FTW",
-	"NvsORFO+FxZxsxKsBAl5cc1TYz8+V3LMqrdAbHnxycdd2jvD0lJxs3zOBCiTZ9ncTieFf3AuM1QM/HLO",
-	"lZwqpvVzRrOcC1YP96s8l5lOyM/nZ2fmDf0E/3rDjOKpDtK89noopcehNrGbcOHyeRB6LQARIc3+RJYi",
-	"S0gZpLdZ7CmFYjSd2VlPG6AgOb9mgmmdEMVoZmfQ9gOweZVFT87QNc+YQGLVI5iAKTZuSoIsi+gdAUp9",
-	"ydD8u5lZAsyWW32xwvRYx41V8ZmGmrIiCFHTwDXNyw2ceG5sv33/3XpZ597Aksr5nImM9jpqFasB1E08",
-	"gGu4MipgU7tRC3LO596rhmp2zZSLePDnBtm+Vr6kCmzCsYPT5XxO1XL9AlKMx6zmCSBRjxLcig4wY6uu",
-	"xIIuMDGdNn55MqZxWbEf5/RTzw9cbGCU9RPXs+CXOHB0E4zmGJTW2gKkRt7Ope+uXocOjuTVCAOEGpmX",
-	"esGUhqzUqaIZy0ZkqA3Pc3J8dLSH71MXdyXyJdhIyYRRUyqG6a51GvvwTE0lefY8Ib8sr5kSMiGU/GTl",
-	"XjaXhu0lwK3BlDrCnY5OyaisCfuIDJ8cPXKzooU2hXAK9IuFVkh5BeDGNYO3os4CXuuxcCCKncybmA+i",
-	"NLM3nfTHKvRnkAwkz9JBpQnuoysudncyroucVmUxOr9PlSyLLaMhvPvZct6eXD5d4gY7SPFeM+WDmRSb",
-	"JOTtq+fPiHsdMzjcpk4wateeoIvZ7Y2S31xGfsfo/EJukFvkN9DebQUxP3P8TMHaeRfRFhumM3jKvWrv",
-	"l7ilX+yrK72BMl9rtqxguCurOW4TbeYhX3HL28ZEjqdxI1vxLcAaTVMa1piPNSWoJiP7y4kLEDn8FxVs",
-	"BPfAio+vsvMH2t8OFyYC+EeGI/hv9V2VS9L6Ft+2i2r71Y+fPFplQ/3fDx/0x/+MGkw3R5AVAoIbpv/A",
-	"7sJS7S7izozUOP6G1qrmRm4MxF6w/dqDec9/vdx/+PD4EYH4vYTomVSGMCHL6QyykxWb8E+B7w7+tcOg",
-	"oqquwz+x9oETY7cAXrOU2c1DRoNxYhCNLPSiygy7oxWBfsGzGBttLRbfS9Yu2puV+oX/LULmmkEykYt0",
-	"lxGEohkTE3FAbxe60h+fEjdAeTdsJKIkZDcBHOMHAHXGuuCnhk2lWq53d8TiehxoKnF0MhkkA1pmUD+N",
-	"iYnsi8zuhba8ZkrxLJoXxuicVL+TYTMWYX/BMwytBxF9cystQuatGzcqWobGt/VD1RVi4EDnLOP9WrFO",
-	"ZREhkJCLOToh9j81EdQuQ6lgat80oHFKRg4OoxMMcViI4DsX8Ob4slVBZP1tqFA44cYbOqOKb0RhzuUC",
-	"4tozXtrPZ3wKmTSKG57SPD7M2iw7i11Bgl24TF+QLzTJwtI/3lmyXHUxGqp7M4UuPFx/lO5WrEybQzx5",
-	"ZpW/7o10wSnxzLU5FcsqfGVhIQUqJGaidTX3gmrNsjgluuYyp9sFi+G6/+k/XKuvuOmTak+NWddA5iZ5",
-	"U3Mq+ITpGPTOoLoH0UbBxZmQX8oxU4IZVsUDtaSLJ8ePj//+9zXVLlvOl1a5rkp6mUhVHVtVEgcKMLUD",
-	"Sx+tSLreqBJkI5Slgkc/sO9CpHXc5eYx7C0i3C2OcWNO0yDeWyRXxHXIdsUNJJewuv5trSgZdkawAChU",
-	"WHJvxSqTufqj2+ygl8VWJucb5lI6QonDJNXi+vd/iVXfbnSh7+bcm0D/p125rvLUOwfguCV6r9XS6SJM",
-	"750SOefGsIxcMVagM8VtvyFurFZou2IU/fQKP32CCo376+Gag1iDdjWd7lynXpv6qjjN9lncSs5b57L2",
-	"0mpEtl4tUKky70ub9Qd9XSlOZAilPHM+VtQeNLwBtfGk6HGwheLPTUWNquivFzYCCcNJD7CNtpXJn04T",
-	"ChtggCWs15wtupgwXtaawUakvhrzGfjoIoRnvHzniOcdDciF/Sxnq8wZa4O1XGiMJsM674nrMPJkjyxm",
-	"UrMqgosqRuboNHZy92K2jMecSUPzDTQ6fK+CUFJDv7HJDQ70AtYYO85WwPqdnekO0OSyDhlrx3Arn5eD",
-	"Sd4YKXTFlgQ8w5p4FxpQcSGrLJ7hnGaMjO0dFhnWv3MF2jZXCL8DhNxOekNkYtkKwT7A8eYuXlwztSSV",
-	"VI/CrSvg7mrR560aMIF+YlQpUsi0iaTXK1aPq7Ec7whiREcbRO/UV626YTXCJa174gEWLmj9jXRVcbuh",
-	"Fi+fkX88fvJfxFXbJRiToWNyXW/ADxac3iIwsworiuKrNlSkfcaqVUWnaj9q5PR684J76tW1lc4WKqEc",
-	"kSEb5sxpStrIonBZmFVRdiuS5Xw6M9vaeTZXXl01vYpF93tL2zFuHaq8OsftjhOr1pgTN8md6tlki0jc",
-	"Nha0io/eJAKUNdna5lEiTraLGprMzJVWdYIfx0rRclItx30dz5rcRVJTxWW7EGxKqZVLzUUZ1OKtN/2F",
-	"AQS+7DokqBJuesoBrhGtHQpsY1bvFq2bWJKHsTUDR+eiqoMX5KMp/VGxwQLJauQPdCUPuEo4ICuQMcul",
-	"mGpiZIKwsYfdKg+8qaDfXwZvOw3Ao2dQ366W8p15gTVYVRiQui646cL58zzsrQ4AxlKWcVdnDwIIYvB3",
-	"JZH7SjJ2Mxuhkln8VH7i5m2hCb6Ch1IKYmW1KOhv4L5hPqQ2EhZ4g+qeW9Vr7C1ouionYuvymiEv9uf5",
-	"R8lKDEOuspe1rwc6SOCq9aQkdgtqrZQQS3FpWHFzQ1kYOVHnb1RFHqtAyRCiTf9Wf5ktv7huPHWJFV/f",
-	"6A0L1N4EVW7EBO7k8IsqBXXL0++pStAv4ASKWkvdDEtX3sU1dp/03KeAEG4ZHdZfN2GDgphbO88to+wr",
-	"8rMNO1mZtBv2QfNVB+z4jZW3YBYCeF2NG3foN0tnDfFik4og7ZNtawb1r8RIgulAxMjTIGfHs/5O9bdt",
-	"00f9mmqz7PHRCozqNGdCNzyBF0BNl6Uhhk4T0jArHzjDxEEq66q7hxNFy2yfFrxT7uRohXl1ExDfAT53",
-	"GXvQXMZKXShn1WXg2x616CbcpegOjqlXhk6DMx8WXAiWnUJTA22syK7YpNQuHTSY7OHx3zekfH03acWt",
-	"eF5p7k3E76VQK4P1cMw1GcyqFD3FcqF+g/25mbS2Me5bSW91RucGq1+RptkiQbCRVbDldCqk5noL8O4u",
-	"r/WGilyd1LZ9mlmVXHbznNYGoFbBump9sg1jz6qvnCxi6cbHmIq8mq5jrAc3ZCHLPKuueA9Nh3ZFEPNA",
-	"9ZW773fgDt2cLkZahlWFoOtR0DLrTLraN8fhIu456NMjXeqJjqVF8hzSDuSEgAsutJgNmTeiScE8aWyY",
-	"zmB1j4+PtwJfO6sPz79RP6RFR1t3viGSVHtbgZjr6+6kNN4dAIqIYQoGOatfjCuajYJJLdc8jvEA6j27",
-	"t4jEmLNgXDJEUy0Ul/E729wq2WwKEssRrpJkOqufcW2kinaLRRufrgDhG2TckEO02obElil1j+4PfYdS",
-	"Yl+o2unxlLkeSRDEx3WjPuHQfeIT8zGg7xSC1sBk54dIqSBpTvm8z6K1AwudDPuI9P9aWYLXgbXuS7K2",
-	"IcdSpKuqcPbF0QHkIXVIW9q6oEtXWO8Uc6DIKwGZqM5UqJjILBmbUU3evb7coAuPu/7hrVxxs+8i3qiS",
-	"OW4ccORGuJB5PqYYhrdNnHzZQ3gq/RsMXOi+swKsJQ4Bi6jlWTqlyBrWN+FtxNuXK2F86VBliy21DOxb",
-	"6Ur9wse6RV6iIWQtid/SH7BiQRvj6R2V+7iF2uUUo/U6Td8WVtTtuJGiEi/PcmtRNMhVCsxbJVb9hlyh",
-	"qAnTR5ncOp1ttdFpbVvQNcmMG9qSe9nRnSStORIdrrUdzBzPXQuhEzs8ewg3MhG1wBoi+VHUTNCCc/OD",
-	"W9lGNq1YZvd6F9wLEHdn6V9VNmlnlXeQQxmPf+3N/rJruSM6umN8iVHRdzzmzH5a8tzsc+GKeWn+p5Wr",
-	"6qYUrowZtdLXgqds74TouVVpj6E9xCF5/BMnh+T4iBRQ5gOzJsjfySF5+Df46clRgk2oyaNjckj+5j84",
-	"ClMgYMww6QK+iBLKVkDTNtU2rlifZ6t2jq6ItPSvkaGPw1nTz2jFWPDO6oHamZ3YtgV2F8PObu3brZoy",
-	"rioF0o6auWErxxU+mWZxqe0qqNxDQZBVgJM9afhWAjj0pYwWrk8d14SOZdkXsdB7BFvB2Y0T+t6lT7VH",
-	"SAYw+BhL4NSuABB0zXI2NKg4XrVZx2bW8KgawKph2Fadi0nExI4aGZauguq80NsMy5bnk32vBwepLFUV",
-	"/jGbcZHVTVswlwytUx9EmFIGdAztF5aQ66RWvFEX9L2d69ZkWA6Ker9+bfBPPghvcgjEbF3VwiDTkqpM",
-	"UZ7rhKQSDBFTsGbZ6TNv+T34ID4IDC0cHdKCj6C5s+srTxu13E8IDTrTQEI7PE8IFVjHAUu+ww7MjH0Q",
-	"Qccgnrnc90LJa54xlbg+9Yaa2gDhqutjX02k7D7G74MY9fXXH52SEZqGfv84wlw8AtHmvkAX9oseL0mj",
-	"0NZwLLPlHpHqgxiHTeOx58Kb0jVVITRNWWHI6FXG5oU0TKTL/V/YcnSCRhZ7i67YEsBqR7RnlFvNH0CA",
-	"nhXFdCGFxuyk48cEOmGdNr/HCsgC7S4wkL2Q5PHx8cEH6CLHUyYwDRYFrsFZQdMZ2z8+OAoou8Pks/NX",
-	"g2Rw7XsADY4OHuJrsmCCFnxwMnh0cHTwyLWThmtkz//w+uEhBgvAI1c/sdFEfWAlszP3DkTTwN7g/eOj",
-	"o1aD4/DQ/uVIiK76Hq7vxAxiIFzcWDisa+6Ne5aTCcS/fkkGj48e9g1frffwfVB8C0mLrzQ0uKybnrsp",
-	"sqojNDbhqG7CA2/OmcuszDHMBjrM/D7wgPxoB6+gW2bc7NelEvtBXHXEbNl1T36P76x+5RA6eg2+JGtf",
-	"dFKwfZNbsP5RMoiRcijmm4TWJ9bOuOlQ/fhAPiJlo5P3ykLvmnwaaGRRcZGzTe7finzp61FSA6RoYiBE",
-	"0bIAjk30Y5NrjpWj6rk3UxRXLWDMJhIsiGvmhuq228/9cZd3tNkDNnJPz0hh2YWcuN2663m0/no+pdkF",
-	"yvo3vNH2o0frP3op1ZhnGRMtGgB7c6tuWfPJebMFD9GMEZrnp5hGHjw0M8YVCgQPGqQBUroahKFm+ivJ",
-	"wtP6tR0ebLPfaC/9rdacWPYKnPNOyK8TB2qQuDQMyzG7HXC5Ck2+wwZ5tsR6jm4iD/sA0D0HcPi5+veX",
-	"3sP4idVncS9HETuGhm/0nu/W4/Uf/SrNS1kKPN8o/LflbBU0kEl8XHt+h3USYsdMvP10yaBw/rcmMrgS",
-	"Max6/zz0wzqbxVOJxUruBC1iZXS+NLUu1zBqZ5jZXyAngqnwzikZ1cAdgecLPWOQ49zwWmKkwpR901id",
-	"DB4/3IDFvJPyNRiN7AfHx+s/eIWaS4ssQrWGkNSBT0sbq6hV8RGukXcOxUl8cERShceBkRlLMWJNxk0o",
-	"o2tDegg6nLN7RHveQyNRFJCB5yXkvbYLtQ/mUC3L5RpZ1a6pTOqEUIKdR6HXq/0+IVUHUhzD68tJ1dgA",
-	"nwcFWEC9pYaOqWYh2wj6ZDaE90Clt596pbrIy6ll4orR7IBYMvviHfWdejBOxmKuBaMvaJhJUOmtuu61",
-	"XFLIHMr3wjJeTfZ/lYLtv6EmnRF9xQtNSuGb/yiLUhrn8n1fq3Folumq3Myo0QZ2TgWdsmx/vNzPJd7j",
-	"Ubhbe8BdMSLsLspZRMMACRSrWdciaGMHDVH0PqXObsvWXgEFj8aCALcCa7En2ZytvXo73CMkBa1CI9JY",
-	"RY9POMsIKAOAXIAbU37NBOGiec43mvt+yF2DuPQ0HeZ1/QY0a0ElKJrnTEFUCJR8HyIRB+E30qGyIX25",
-	"0VsExqXorpR8fR7vLoWtsN9oL1J1M+zuVvy96IzvqGbo4QXoj5mFNUahkSFSJBSIU8XA5EbzFvg9EEH0",
-	"isoyfvpndYOqrWSmwFD2C1sOkBTcvQDUbk66kfDz8K6nj2FJfX6ty/9a1oEW3wIB2F5Dtl/8Y/0Xz6SY",
-	"5Bz9JzuWkJLBk032ENTz77lthFYtLoYdAubLQ0MZacIN3D6ogReIHgYiwcBEcBpeQJB2rlhhL3CqloVx",
-	"VcS6VzJCEg8/u399QW7kiyE07+x7oTq3toX6EW5Wf2VX9I2j3baC+XZ42kCJGi4BUgjZiJ3kOiS9Kzle",
-	"SHL7TAm9x3Z0HxTrXdhq8i9hRGjysYjoWlAzqwXXNABvyCG2NEmH5gaMdug7zzdsl0f5hvWeIohmdyKG",
-	"/DaTobTHdRKaM2s3Zojr3s/XpGU+an6leHfuX9qlxaIuxNcr3WEcxJ1A0B5I5YetygqALggOyirkolFa",
-	"FcpxWug2K4+GYK4AGgXz4WcceCXHuGCamapky3peAe8ffLsUv8XTTamgkwTWm3AtldwJPKgMI6sJdwDl",
-	"bWVgBGxtNCwjSH/ZgP8OLITdmoD3bSB01SrjpMqdDQV5SsgFZNZ9d2LIPdoHLxfcpLMa6+VkkljUB2cT",
-	"VDGxIgykLTUojrOScdMozbjhzWjTn+V+3VWmiOaqjKpiqSOMcQjrxQ4hko3mJJNpCYru3gH5zS4PKzUn",
-	"YbZaXaPa4uiSDIFiYu2NvQMywrK4MMvE9bhjglBBWKMC0pJMKM/1aZXlNfGZX1Zwt1I+y8i4NCSTUNvF",
-	"/oyc0e60a18DO22Dne3qcgf1e7/K1cbKyj332ydV/jDg+wv64prmJTWMVDegMuFD8T1h1dPMs6nEksaq",
-	"/hb2PRpSsXQC2eYXslkLLGq4f+mCtjAeCQ8XC1EFnSCpvazu6tlbcWLvk8t9qqiFNlRkulER0Ec4VIRp",
-	"Kl2pcUeaarp0QDDhG6+e9wN0r9hPnnd2K2/uHOm7U/bJ4lBC8T5lpluaQv5ZVwHkrm+XP+8wjhH2ZYmn",
-	"Ox5MukJvhz3eG7AOy/oPP6tSrPS3Yy7szo4X0vPjR6lK8W2TsVue/Bm6mjSXgosp5tRVaoo2rHigIVaT",
-	"JcTwuaXqcOgQdtliu8FZ1w2ftxagL0rx6nnTv1/jyOGa8LlLkCU2whbDPhkcbh8lkDW22W58U2cEIidk",
-	"pEox8gFew4waiqLORSksGf3vy7e/7n3XCPVS5rlcEAqoRLFOHFP7um4EfYrIFUCKpFQp7sqZLmYyh3uX",
-	"EPgIRDduvAc2cc3euSFMZPor4KBiRkVSDzcftt//Ynza/x04XhrYf7xrWvk/UCfNJ9v+W1uUb32FIGWX",
-	"UILlxfAiWbhWEfZAmNEz6N7BW4A1B/tuQYDNVffEXqPcO3jjPsKPI/GxLo8CcrshW8W1XtIuVpZ9Mn2x",
-	"sr7UWixEONL5Y6fhClU248rwWBcvIxXmgTT9yfceDfCu7euvS3p2xDsIdK2FxQbeuS6Zvb5mzGh1Rdq/",
-	"STdzkHd7zx5mzF7t4gyuJts6sCT54X/eeYQeHI3Tkk+b9wcbbEHGqr02sVvSJs2Hn+1/Vprxn8Pzm12g",
-	"CYZxRYhfxP6PE31/buKHGxz2uWJVaSJs4t86dwSOO3fQjOw5KyvBUq351IXsDOv0gB4q2af5xg/4G47R",
-	"6yNevnT0j5C8O3eJB7x2Kzpgj6r2VAHWdONLoLbAHZCZ3TBoV/rgnm3gfTiOq8m+cTT7dknrfUfVUzFl",
-	"tWXblbNAjUMqEpztWgLew8APaVHsT3h+E2tB83b2GAxExtRZUbyEKXZzzZpViu/5plV763U1QRzKd3Z/",
-	"7jcOsoIjFD2Aw36gw+ICQfUBgp2R0UY8fC7TK6bstwl59oospLqa5HKBlgnFckY1GPUU9ByHSMrER5nv",
-	"czGRB0s6z/eSVhWEyh3lK2pSjekrzOFi4h1LQf5unUDEPnEoE+NTNoSEfJcb2Uj8PW4X8+q1m7zorcq5",
-	"C/PJLgW5YCcb5PgG2/6atozbRQ+deVbQ3A6Yq6tIicoh5up6YDycZWYpzxnBgjL9ZulmsbZbymwrTCvN",
-	"7lvfpIUlWOLXMbQ06oH32ltQnRdBp+E8lwukgVwQDXKMJsMR9JEfEVMqockFoxmWUPru8gB2bT6/TyHw",
-	"LMswLqgO8PZafH3igfR3SjT/03ITixN4/7lem/vUuvSbcJnDz8FfG1iCmvf939Ss04oFnctr1jrd09bR",
-	"gjP7minMiSVcuIpYCOysV/DvkPE+A87Kczm6L1L2DqKMqldc4B/ib6m9404bMqMq+4tkAtwZJ02imQOs",
-	"dXA3yR7o1vFdZ2l50Zl1h1z361hP1qCqM6KcBhQ2znF/RAzfnO1dMM3/bNPGB9rBe7wkhjNl1au5FGaW",
-	"L8m4zKZsTdj8rbnc4SIsp7wBRa1rJN8Pvl56TTGCt2+FJbHQzT4ooO/bAmCOYPJXUIlubVD4DVKWwS/s",
-	"wRBkkkO0v2W0UrR4Eij/vi9oFX2ahAFplXnCxxj3K1pVqcO/Dm/ouzGugsbagI037r2vVTXONcvc0K4Y",
-	"FCXvrfkGdY83HRErK+/UKIIQXm8PcSfWMIVY6NhbIP5aRpGLtjMTqqNilRar90ANF5Cjp1gEpvdG3o2f",
-	"KmrzOMuy+gJ8q/YOXN3XMXU4yMSQNsu+03oF35Od4iduVVmsvgsFdOGyEYqxBlzU7PWmripHsg4/4z/W",
-	"5JBa1bpx4zZJJLUf/ag3EDFROH7xwIWO3C5cpO9Iju6BmLybMbeXv4gR4fY8KfncCwMrxmZVpGpThJzX",
-	"p9QnPa5rWLRJ1MabcJrdMLSvY0Xox8EqCuMHe7r/WIrtCFkfL9qoboRF72+rdkTictphLqZ99QEMe/sa",
-	"svvPcuEUcZeh53XvIJc6qGPUK7nfoiBCILyvO+3Ny1dUR7+8geTxl3FctLPdd1a0osHM7qbAReuEfhS5",
-	"wKsHBVKbJOGH/foG/OatvxJVarmFrBRRqrZ9VnKXPG2UTH/BaBDCFCbTazJcTHGgq7/rAy4Prx/SvJjR",
-	"4z2MlvLdWxaKGxZkYfsiZAHBbhSDhGx5X44M+E/HgAp9YO0AczIUEvu8QG8ZP3bBlA+12jsgZ0S5Erth",
-	"7k+jQnOdmMXr3M3hiBZ8lBD7n/3/yv4x2f90dVwcj/YOCHTF0iS1hMzXffbQPCUj6LQ2ItrIAroyjKDB",
-	"1yghc+yreg0dqUXWqsU/4sJijGUTvvtLVTUTl6gc7FMoKS2kIWOGhX2jpXFrmlXnw3dtSbF8tRnXgW3a",
-	"w0/3NpOoGrdv2xejb/IAJ/ombdqs72piX9vKF8+Kz114TnC7ac8MogTMPKdiSQB1+mYFNGpM6qo/uW4h",
-	"c/qJz8u5728358L9mXR6eu3UqNzCOaQYq3IoHuj6/nzrVVbuN5b1t5CW+us/oTx3wR1RubdZ2MKL8p7a",
-	"QYRI2Dv76wjJVZDqKpWo8k/uEFvDJtM9OFpXa/93cHdWUaNVU7dd1CTYOPDzsmIut3OCdKgvdiEIgqWq",
-	"lgLYsgGKYpEhTVOmdQLnngT9CeqpEh8bnrQCbZ0oV5U+2oPLh3HcPoz7hBwfHdXV/S2vza9ZVseKi6wq",
-	"5+XGW1AluJiCNw7rLUH1ktbyp/y6twNT5usyRFiJ667qOMZYypxR4TnGd5aO4SZ/juCI3P7nCmwMp1XQ",
-	"/YJqd4Coft9DKYoz6NvHslMXN4R4UgorWnrH1g9/13dY0LtKwvasGyuNBTSomQJCLjGZhXZqIAUtGlvd",
-	"H4liGN9dJ6mUYstkEv/K4Wf3r5W1r2p6vvNrDRXY1jD175yVVzquT/fIqTZou6EiS0BCbAQtub4xlv0v",
-	"RerSPxIyYzSHvp6WMyFu3bkgEI9N0gG+3Kbi9Rrn0mVjmh1xuW1cSz/4yg++shu+8hxiOAn1kuiQz+mU",
-	"EUOn9n4fStWQbedMTVkGRnusA1IqZfVGKZjeq5IhKRFsgdhjRVw5n3NzqwzFLlNpJh+vYS+NJOJ/o2Te",
-	"++UvdpfxxFoIac1dV7NagkH3AdfgQditWrlbbrIF2taBu31o+xzfYPcoGlVrWlPzGJJhaTprCgnYpdx3",
-	"iBFSsKqsIYgWC5bn33lI+LLhQuCVVS4iUnFBipxyQRZSZS7XnF3zjAlnjqNkwj99ncjvr3AflMxzaPx3",
-	"mxoSO5cV4wUq3NLvyia1W5uKX+0PefOHvPlV7RgoDWLNzwV0TRWEUZVzpogu05SxzNUFrdKLGqLjadXN",
-	"1OqkIELk/IpBz1KUYW8vXMLIfz2KdLkU6b2ornai+yYkwdRg2oJydV264nCDo8mCi+kpOMUbDNqKodAX",
-	"RMmpYlr/iKb8xomGPfR2Sh2m6vgjBRViJhdkTkVJ83wJx8+yZkCJLtMZ9p+QGUSXOF9NdkruVjvdKNfT",
-	"YfS95Hl25lqb5NmIuvjeEzpD6uDDSLuaTjyHEwKPzs5f7WM1eIxBCsOOTggaWXCQCwZneMnQKZhhepnr",
-	"b4uloMHU8vP5ma++U5eX/+vrBWg7/nPVvfgZXtnlbXAzxPhHDp5SQBGWloqb5eDk948hwrzm10wwrU8J",
-	"FXqBAVk8dw1jlEyZ1q7pV0BFoAW8oyFzZhRP+yPt3hZMkFLkdiDs0Ip6NPSL2t93n+8becXE6BSzLnWq",
-	"aGHXohlUeMG2NmNGFVME3oy2m3njlrJZRwlQXLdsJXGu5JyZGSuxtDlhn8AqBOL9zUt69xxNMJmDEhl6",
-	"3zn2rYErlVPQuuCSBiDZ6z0xWTBBCw4V3VZhrj25s/NXlwVLt0NfN3Dc/OJGrZqHrUbPdzOug1d7dmRl",
-	"ouWfvSg4wnZnPvQQSGHGCiYyAByiorwaESdJgQ3ogJyDyxFiPqWwPFjOGZkwaqDvmGBWlvcSmq9EFJoM",
-	"LXSUzHOmsCOaf9fuHqlr4gOgHmiyYOOZlFd4pp4s+0AlHKDyjurAHLkXdkAzUkJk6ShjU0Uzlp2QD+XR",
-	"0aN0MVvCP9gogQnm9Iq5/gRQBK36YATgkKWxr3AxdXe2FADj6LW7YDTjloZ8HSJ3gQureeeO5/tVGhDC",
-	"l6ekQixNl0A4m4gFLetW43cFu1MXbRt8jpC3eAZxvYAynkrHr0Jzos8DpJh2TqtmIc4hDy1VPjgZHIKd",
-	"xo3zuWKQOJ5ln+5J1TI2eIaJQcGDRk2R4HnVBjh4VmNy+LSSToNntSQQPISoocaDFEOAv3z88n8DAAD/",
-	"/w==",
+	"7H1pc9y2luhfQfWbKrfeUIsV+8690of3FC+JJ3askZybehV7qtEkuhtXJMAAoNodl//7K5wDkCAJ9qLN",
+	"Tsb3w43FJrEcHJx9+TRKZVFKwYTRo5NPo5IqWjDDFPz1fV6xUnFhfqYFsw+4GJ2MSmoWo2Qk4Nlo6t8Z",
+	"JSPFfq+4YtnoxKiKJSOdLlhB7Yf/pthsdDL6X4fNdIf4qz6EwT9/TkbPKqWlsq9nTKeKl4ZLO+G7BSMT",
+	"wT4afGFC5IyYBSOlYtdcVpqUdM4ORgku7/eKqVWzvhQHDRdT0I+vmZibxejk6ePjZGRWpX1TG8XFHFby",
+	"KmNFKQ0T6eontuqv6IIZxZkmS24WsBRNC0au2IpQkZGpzFZEsTKnK/hxxpU2RDFdSqEZmUlFjp+QhayU",
+	"rle9YDRjqll2sIJ9u4SB9R8/fZqMCi7834+ju5m9oSZd9LfxVuQrQlNDOAJUTv/FUvNIk7RSiglDXryj",
+	"c1LYj9mapc72cfxwjf1VvOYFN/01nNM5I5r/MXiAOXwXjp2xGa1yMzp5epRYYPCiKuwfRwAK/KsBBBeG",
+	"zZmCNZzLnKerNdhcwgu3R+WLSrx6PjCHqsTaCWZSFdSMTkZVxbNR7EDfMVqs2YRhtLjtFj7b7xFhkRTQ",
+	"7IL9XjENR5hKYZiAf9KyzHlK7WkelkpOc1b8+7+0PdpPW854jl/hpG3keENzCw2WEYWTk7FeCUM/JqSm",
+	"VMTCR+8djCwFkWKW8/RB1+jnDKiBvz7aUMPImJKswgUwYo8ogZdyqg2hWcEFrv2lVFOeZUw85OItaU1p",
+	"njP1SBMlc0YyyTQR0hCa53JJzIJrWN4rcU1znj3k4n5leb7vzn9aGcJxCadkwpSSSk8Ampowmi7IjLM8",
+	"g5X+LM1LWYkHXerPkugqXTgKmhCpAIbXXPNpzoiRiBcAaVjkuWKpFBm337+kPGcPulxPsknGM1go0PgW",
+	"7lrSDyt9J+VrqubsodESuCjXJLeTK2IWVCCrZeqaKULTlJUGcfMXQSuzkIr/wR761KUiU5qRVLGMCcNp",
+	"Xq/omvKcTvMHhdv3TJkFyWl6pclyQQ1cXyIYyzSQIVYykVmZwq6bEs2M4WK+d0omGTOU5xOi6Qo/PQBO",
+	"4+a0SzpL7STP2YwLjtN1WfkZ+d7ObICjp3Q2k3kGJ2V/twdo4AZoIgUjuFRZMgWwsNy/VPZPw5HjtMbu",
+	"CRTJKFOri0qcezYQFxvr8R9pMpUyZ1QQkC9C/gELWzALNHbN1MosuJiDJJcuqJgjPbTPTi3Mmo1lakVU",
+	"JdymTDgd8gJuLIjh9quKHZCzqbZXa7lgovP6gtpJBDILN6yxr0krogHZo4bhJFyUldk76EsGyYh9pEWZ",
+	"I/y4YYXehEt4qC/wMzuCG5IqRVf2b6T4blwr7ttjO7ESxkmqGDUstgxYISB7hhSO5ufB2aI40j6s/7x8",
+	"+zO5hFV58R7x5pHGDQf7RSJrJyqYWUhcobBS32+jH168GyWj87eX8J9f4P/P3j37cZSMnr94/eLdi9GH",
+	"yILrg3iVRXFNVuZOd4TjRbcEotxGXLZvnZLJJ8sAP0+IZvPCniuhyqobec4yMlOyQNAhb9S4CmqAa0bR",
+	"R9MZ2zB390okRMt1t4IbQjWhRDGaw2MrXwSTu0sJs1dlKZXRz+FiB+cQvLOU6kqXNGUveR4hE7hWAC5u",
+	"Gje8kHb7M/sJGX+ysEuII8mf94KTIUvF7S3jwjFsQ/XVI03qWcm4EhmQDHcNycRY9mTOqVlMEuI0E/i9",
+	"/ggkK2n2EtD8KMmppTplNc25XhBtWGkpRFnpxUFU2m/k+N9GoBCEW27jbn0jEq8S4FWsMTggET2Af4hg",
+	"Y5s+nHzakUaz5sMuqzCsKC0kEACVtiS3OYnEYs3/O3vzejNI2tDwMw5v5jVHHaa9k5pa7kA2A17Yo5zd",
+	"c4NRo4sqS4vL/RUFMkMPrnEiccFyavh1LW4qVkrNjVQrh4Jk/FymV0zZm5CQgzk3i2p6aBF1lsulPgTi",
+	"frCiRZ6QlBqay/k+FzMJj/Y2H4XDOb/yNdvV/f3O+E6My4FtE+Bx1OhK1Fw+8yJ4fzkF05qi1NsDPz74",
+	"tAEa8GtSDzS0hueszOWqcEfdvV/2N5admZZhwMoC+4YXceabtd7lwvztyahvDbGkgRtODcu+X0V3qZhV",
+	"X6I3O0aV6teTcNlDu37rqVYMEQTXix033d5Ll9hUmimnektFJrQysrBvT6JscN3RlwuqI/TsohICuOFl",
+	"laaMZSxLCKp1CXlhlVU77zumCi6oFbmj864BeDLShiqzC1C6dxMWHo4TPZoq4+bFdRQZkTL39/6rZbFL",
+	"qkkmBQPCPXlfHR19l+Kw8G92gI+umZrigwkZs4P5AZlYWfIAZclJXKqlqUGzcF8HAK1lk1zW22XnisTt",
+	"bAg+ps2ATKiYBiNkI3tqe/ZaRyVMFBMGgMcb+FnaHQDmsKRAGvQAaMDUFyVRHM2DN8AUBAa+iaBP/NnX",
+	"+6i3H0JpPULdCd9t0DOiqzQugi1I1iBDrp0eu4s7ORXzylEOjxRCZhaQcxlFC+GsuBEO7x0xl7VR4Fa6",
+	"RzNgXO1QMqvSQZEa3tOgE6MYTcEOw1OG43NNakcQmTOjyVjLgjmLA5EimB8wuT7uAebanKqWlUpZ7OYw",
+	"xWBrzcypLJgGzSchk2nFc8PFJCETVE0mZLy/X7+s9zOu9oAfzLn5v0ifUlkU3NQUqvW6FacGbiE3+RYC",
+	"ARy2f7srxte4E5xFBA1qeKxF3bu4a809uLlw+32VzZk5U9wsCmZ42j/FH+WSUDKF98iUpbRghJLfK2lo",
+	"gkaUtyUTz6Q2j3StXpWKp0yTSuRMa6vJzfi8UizrG5HSsnomFftRVqpNDWU1zQNSKKpiilKR+0Jv//ob",
+	"KdBHuMXr4PQ7Z+qNFCjBb/FNwQqpVj/w73d6f5dVKVr8wL/fAUhWZ2tj0oZr3MGY8Fha03chFAC4vbHg",
+	"oEII+aUNI+Or9bapGc01i2DR5YKqAdtISZXxVNYhsi6ZMJbqPTv/hYxRF9OGTKuVJrjYvVO0tte4WyM3",
+	"WAdzNjNEoomIfUzzSvNr9sa7OpHkN8+90xOf98+v9pE+DjykR5FzBV/rhZXL+1sF/61Ga05R5YaXORB/",
+	"x//19htat8C4DzdAbosWeUTIB7QgJVMEXgFbi4W+ZVkI8nqlCeHCBRBYBpZz3fi801Ub5NuD9gj/txbC",
+	"nWvgNxPD1meof78QhpvVelu7U9UJg3fJeOp/OeDy8PoxzcsFfbzXJ4605P9kalDjuOKibVpVsipHyegX",
+	"Dd7/y5U2rBglo2eed4yS0QXrsadQrzI0o2ajg6O19Tf+I0t2SpbuKOx3IB5s2W0wWJabYONp3AV3bR/v",
+	"zTlsHFZ93U0IaUDf1sMAHKbizXybReApy285R87F1c6QfM3FVVQpGJKwwXdc0nTAxEPnOzG4XYXAZvY1",
+	"pwp76p3l0ETJqFL55gXYl6Jz5pV2frQO9wPdfCdzzCDQ0Xm7NZTc60mwhjVLv5N76aBwixuJI1zYOeI6",
+	"CxWEiWuupLCqPVGV0GSfTBy/nJAx+EYfaSKXgqQ43B56bBWbc/sny/wPjzT6c8h5TlMu5oRr4H1lTo09",
+	"LAwxAaUviBt7ctQKGzsGk7Jhyi7yv3+j+398GP+2T/f/ONr/x4f//Zv7x97/+bfYYdcbxqXtKlvR545i",
+	"deLCXrzxQtWzM3TjaD4XLINHZ+evXCCA5dx2tBnE13S2+benT7/7W2TJac6ZMM+a74bXgK+Gc5yiXoI/",
+	"/MRW9lsrUmjDaGbXTImRV0xss5ZkBC6nt8KKNJaB1YtzA3fi/bYexN/AzaFe4aXsC7ctQC+MKfXJ4SH5",
+	"5eJ1Z3fHR0/+HtOMLSBi0suUUcUUAsoZvABy3qpA01RWwpCprERGjPTovu8jpm4C27VEJnqXpTCUC6Yu",
+	"DTURHw0vhuzEXMSCHc8EsT+A8xHGjXtCc6rNi4/cPJNZOHpgu7dvXDCqB7mwNvWSd7JvD1JuxWi2ijtl",
+	"1fBCrNpDldHxXWi/RC9iLik3eHQKDeoWPM5qzqysVokrIZciIl7GzxYPyK8+WI+fPHbqjUdm4Njr2J4L",
+	"BsE8A9urA7y2Zz+/SnWVS5o1jqmIpAGbWT+12vDrGkdDVVrWnq0bvwPrwPNTz9tdZX/cJALGFsxiR/Oi",
+	"4ZuRYynLnO8mqKSN0LOFVGB5+ufkJgJRpvjMXLCSWpidRf0ATBAfvqUNKStDrB5HtCwYBiRh5EVmBYGM",
+	"5cywzOuxbhdt3Xrdcm5EAdYLzAOOsXMmMrv4Shiew2LrYUA150Y31mUrG+EZJuTCog+hM8OUd6Uh36XE",
+	"rR4UdUc43DSggeJNd0GVMT0UrIubjjzAtP+C99d5Wxxu39g55y3DGLjdALpB0KR24OHqQywM599wadAG",
+	"FpHxAwvXFva/tp1oG5tkY7bZ+PaAkSRpFtlawIYdP8Motd2E0mkNprUW8sCgeFNaso2cFuzGi2yGb57o",
+	"HY9AE+bbALK70KNCQn1vrrouYDq5MUfd1Jib6zg9atBnPi0nx2a0CZwin5MtEa5/kT8nowVV2U72lr6Q",
+	"7612sDUr51OVkRztvWOqQx4DQUXKwLOCSJHWJHsv6lfcHlGTUaXZbXbyi2UKZGC53JwSiuG3DSsCUkrY",
+	"R65NzCvawUMA9AY0vET1JRLepINf6hvUC3yxTGz7S/YSP4h6TXG6KNiWTsjc5RL/Wn/TBYufKRw3afYS",
+	"A9hay0oNqA2g/gV43kbCXnARPn385Uj9TjR73c5/Dc+vw8ebhfWved94RLgzP0lxSlhRmhXYjgL7U9Tf",
+	"nbVC1tbtp6tKfU5G7Nonm3ajF1N7O/FnMAbkubMAaZYQwZZMG5dLOaaGFFIb8vSoHU2wjW41GD+yKDdK",
+	"hT+en9UbuamgLLPtb/i5zOr5+mogaE2XzGw/3kX9zeCweiVSpMPt83lp7xNZLnjOagThAtKzVBNb7hFr",
+	"IfOMCElmVZ6Dh42smEFX6DVnS8I15jcA0u3FzCCb7OahbOzW3IaJA3WNcTF68pKzPIMAvVi0jw8uG47O",
+	"iV80u0hvvHRJa0G+iVQEU2ijd6uUVs2ODAwxPe7XJkLd50VOZbbaJlYathSHBPKSSBxyFtHrLo1V3ElK",
+	"K82IfYWM37598xOkHiTkmaJ68VrK8nuaXr2dzRLyqqBzdl7luY+KfMO15mL+DPzFCXkluKmtbfYdiKb8",
+	"RVjEzSqwEiTkxTVPjf34XMkpq98CseXFRx93ae8MSyvFzeo5E6BMnmWFnU4K/+BcZqgY+OWcKzlXTOvn",
+	"jGY5F6wZ7md5LjOdkB/Pz87MG/oR/vWGGcVTHaR57Q1QSo9DXWI348Ll8yD0OgAiQpr9maxElpAqSG+z",
+	"2FMJxWi6sLOetkBBcn7NBNM6IYrRzM6g7Qdg86rKgZyha54xgcRqQDABU2zclARZFtE7ApT6kqH5dzuz",
+	"BJgtd/pijemxiRur4zMNNVVNEKKmgWuaV1s48dzYfvv+u82yzoOBJZVFwURGBx21ijUA6icewDVcGxWw",
+	"rd2oAznncx9UQzW7ZspFPPhzg2xfK19SBTbh2MHpqiioWm1eQIrxmPU8ASSaUYJb0QNmbNW1WNAHJqbT",
+	"xi9PxjQuK/ZjQT8O/MDFFkZZP3EzC36JA0c3wWiOQWmdLUBq5O1c+u7q9ejgRF5NMEColXmpl0xpyEqd",
+	"K5qxbELG2vA8J8dHR3v4PnVxVyJfgY2UzBg1lWKY7tqksY/P1FySZ88T8tPqmikhE0LJD1buZYU0bC8B",
+	"bg2m1AnudHJKJlVD2Cdk/PToOzcrWmhTCKdAv1hohZRXAG5cM3grmizgjR4LB6LYybyJ+SAqs3jTS3+s",
+	"Q39GyUjyLB3VmuA+uuJidyfjusxpXRaj9/tcyarcMRrCu58t5x3I5dMVbrCHFL9opnwwk2KzhLx99fwZ",
+	"ca9jBofb1AlG7doTdDG7g1Hy28vI7xgtLuQWuUV+A93d1hDzM8fPFKyddxFtsWU6g6fc6/Z+iVv6yb66",
+	"1hso841myxqG92U1x22izTzkK255u5jI8TRuZCu+BVijaUrjBvOxpgTVZGJ/OXEBIof/ooJN4B5Y8fFV",
+	"dv5I+9vhwkQA/8h4Av+tv6tzSTrf4tt2UV2/+vHT79bZUP/7/Xv94d+jBtPtEWSNgOCGGT6wu7BUu4t4",
+	"b0ZqHH9La1V7IzcG4iDYfh7AvOc/X+4/fnz8HYH4vYTohVSGMCGr+QKykxWb8Y+B7w7+dY9BRXVdh39i",
+	"7QMnxu4AvHYps5uHjAbjxCAaWehFnRl2RysC/YJnMTbaWSy+l2xctDcrDQv/O4TMtYNkIhfpLiMIRTsm",
+	"JuKA3i10ZTg+JW6A8m7YSERJyG4COMYPAOqM9cFPDZtLtdrs7ojF9TjQ1OLobDZKRrTKoH4aEzM5FJk9",
+	"CG15zZTiWTQvjNGC1L+TcTsWYX/JMwytBxF9eystQuatGzcqWobGt81DNRVi4EALlvFhrVinsowQSMjF",
+	"nJwQ+5+GCGqXoVQytW9a0DglEweHyQmGOCxF8J0LeHN82aogsvk2VCiccOMNnVHFN6Iw53IJce0Zr+zn",
+	"Cz6HTBrFDU9pHh9mY5adxa4gwS5cpi/IF5pkYekf7ixZrr4YLdW9nUIXHq4/Sncr1qbNIZ48s8pf/0a6",
+	"4JR45lpBxaoOX1laSIEKiZlofc29pFqzLE6JrrnM6W7BYrjuf/oPN+orbvqk3lNr1g2QuUneVEEFnzEd",
+	"g94ZVPcg2ii4ODPyUzVlSjDD6nigjnTx9PjJ8d//vqHaZcf50inXVUsvM6nqY6tL4kABpm5g6Xdrkq63",
+	"qgTZCmWp4TEM7LsQaR13uXkMe4cI94tj3JjTtIj3DskVcR2yW3EDySWsbnhba0qGnREsAAoVltxbscpk",
+	"rv7oLjsYZLG1yfmGuZSOUOIwSb244f1fYtW3G13ouzn3NtD/aVeu6zz13gE4bonea7VyugjTe6dEFtwY",
+	"lpErxkp0prjtt8SN9QptX4yiH1/hp09RoXF/Pd5wEBvQrqHTves0aFNfF6fZPYtbyXmbXNZeWo3I1usF",
+	"KlXlQ2mz/qCva8WJjKGUZ86nitqDhjegNp4UAw62UPy5qahRF/31wkYgYTjpAbbRtTL502lDYQsMsIT1",
+	"mrNlHxOmq0Yz2IrU12M+Ax9dhPBMV+8c8byjAbmwn+VsnTljY7CWC43RZNzkPXEdRp7skeVCalZHcFHF",
+	"SIFOYyd3LxereMyZNDTfQqPD92oIJQ30W5vc4kAvYI2x4+wErN/Zmd4Dmlw2IWPdGG7l83IwyRsjha7Y",
+	"ioBnWBPvQgMqLmSdxTMuaMbI1N5hkWH9O1egbXuF8C+AkLtJb4hMLFsj2Ac43t7Fi2umVqSW6lG4dQXc",
+	"XS36vFMDJtBPjKpECpk2kfR6xZpxNZbjnUCM6GSL6J3mqtU3rEG4pHNPPMDCBW2+ka4qbj/U4uUz8o8n",
+	"T/+DuGq7BGMydEyuGwz4wYLTOwRm1mFFUXzVhop0yFi1ruhU40eNnN5gXvBAvbqu0tlBJZQjMmTDnDlN",
+	"SRtZli4Lsy7KbkWynM8XZlc7z/bKq6umV7PoYW9pN8atR5XX57jdcWLVBnPiNrlTA5vsEInbxoLW8dHb",
+	"RICyNlvbPkrEyXZRQ5NZuNKqTvDjWClazurluK/jWZP3kdRUc9k+BNtSau1Sc1EGjXjrTX9hAIEvuw4J",
+	"qoSbgXKAG0RrhwK7mNX7RetmluRhbM3I0bmo6uAF+WhKf1RssECyGvkjXcsDrhIOyApkynIp5poYmSBs",
+	"7GF3ygNvK+gPl8HbTQPw6BnUt2ukfGdeYC1WFQakbgpuunD+PA97qwOAsZRl3NXZgwCCGPxdSeShkoz9",
+	"zEaoZBY/lR+4eVtqgq/goVSCWFktCvobuG+YD6mNhAXeoLrnTvUaBwuarsuJ2Lm8ZsiL/Xn+XrEKw5Dr",
+	"7GXt64GOErhqAymJ/YJaayXESlwaVt7cUBZGTjT5G3WRxzpQMoRo2781XGbLL64fT11hxdc3essCtTdB",
+	"lRsxgTs5/LJOQd3x9AeqEgwLOIGi1lE3w9KVd3GN3ScD9ykghDtGhw3XTdiiIObOznPLKIeK/OzCTtYm",
+	"7YZ90HzVATt+a+UdmIUA3lTjxh36zdJZQ7zYpiJI92S7mkHzKzGSYDoQMfI0yNnxrL9X/W3X9FG/psYs",
+	"e3y0BqN6zZnQDU/gBVDTZWWIofOEtMzKB84wcZDKpuru4UzRKtunJe+VOzlaY17dBsR3gM99xh40l7FS",
+	"F8pZTRn4rkctugl3KfqDY+qVofPgzMclF4Jlp9DUQBsrsis2q7RLBw0me3z89y0p39BNWnMrnteaexvx",
+	"BynU2mA9HHNDBrOqxECxXKjfYH9uJ61tjftW0luf0bnF6tekaXZIEGxkHWw5nQupud4BvPeX13pDRa5J",
+	"ats9zaxOLrt5TmsLUOtgXbc+2YWxZ/VXThaxdONDTEVeT9cx1oMbspRVntVXfICmQ7siiHmg+srd9ztw",
+	"h25PFyMtw+pC0M0oaJl1Jl3tm+NwEfccDOmRLvVEx9IieQ5pB3JGwAUXWszGzBvRpGCeNLZMZ7C6J8fH",
+	"O4Gvm9WH59+qH9Kho5073xJJ6r2tQczNdXdSGu8OAEXEMAWDnDUvxhXNVsGkjmsex3gE9Z7dW0RizFkw",
+	"LhmjqRaKy/idbW+VbDcFieUI10kyvdUvuDZSRbvFoo1P14DwDTJuyCE6bUNiy5R6QPeHvkMpsS/U7fR4",
+	"ylyPJAji47pVn3DsPvGJ+RjQdwpBa2Cy80OkVJA0p7wYsmjdg4VOhn1Ehn+tLcGbwNr0JdnYkGMl0nVV",
+	"OIfi6ADykDqkLW1d0pUrrHeKOVDklYBMVGcqVExklowtqCbvXl9u0YXHXf/wVq652XcRb1TLHDcOOHIj",
+	"XMg8n1IMw9slTr4aIDy1/g0GLnTfWQHWEoeARTTyLJ1TZA2bm/C24u2rtTC+dKiyw5Y6BvaddKVh4WPT",
+	"Ii/RELKRxO/oD1izoK3x9I7KfdxC7XKK0WadZmgLa+p23EhRiZdnubUoGuQqBeatCqt+Q65Q1ITpo0xu",
+	"nc623ui0sS3ohmTGLW3Jg+zoTpLWHIkO19oNZo7nroXQiR2ePYQbmYg6YA2R/ChqJujAuf3BrWwj21Ys",
+	"s3u9C+4FiHtv6V91NmlvlXeQQxmPfx3M/rJruSM6es/4EqOi73jMmf19xXOzz4Ur5qX5H1auappSuDJm",
+	"1EpfS56yvROiC6vSHkN7iEPy5AdODsnxESmhzAdmTZC/k0Py+G/w09OjBJtQk++OySH5m//gKEyBgDHD",
+	"pAv4IkooOwFNu1TbuGJDnq3GObom0tK/RsY+DmdDP6M1Y8E76wfqZnZi2xbYXQw7+7Vvd2rKuK4USDdq",
+	"5oatHNf4ZNrFpXaroPIABUHWAU4OpOFbCeDQlzJauj51XBM6ldVQxMLgEewEZzdO6HuXPtUeIRnA4EMs",
+	"gVO7AkDQNcvZ0KDieN1mHZtZw6N6AKuGYVt1LmYREztqZFi6CqrzQm8zLFuez/a9HhykstRV+KdswUXW",
+	"NG3BXDK0Tr0XYUoZ0DG0X1hCrpNG8UZd0Pd2blqTYTko6v36jcE/eS+8ySEQs3VdC4PMK6oyRXmuE5JK",
+	"METMwZplp8+85ffgvXgvMLRwckhLPoHmzq6vPG3Vcj8hNOhMAwnt8DwhVGAdByz5DjswC/ZeBB2DeOZy",
+	"30slr3nGVOL61BtqGgOEq66PfTWRsvsYv/diMtRff3JKJmga+u3DBHPxCESb+wJd2C96uiKtQlvjqcxW",
+	"e0Sq92IaNo3HngtvKtdUhdA0ZaUhk1cZK0ppmEhX+z+x1eQEjSz2Fl2xFYDVjmjPKLeaP4AAPSuK6VIK",
+	"jdlJx08IdMI6bX+PFZAF2l1gIHshyZPj44P30EWOp0xgGiwKXKOzkqYLtn98cBRQdofJZ+evRsno2vcA",
+	"Gh0dPMbXZMkELfnoZPTdwdHBd66dNFwje/6H148PMVgAHrn6ia0m6iMrmZ25dyCaBvYG7x8fHXUaHIeH",
+	"9i9HQnTd93BzJ2YQA+HixsJhXXNv3LOczSD+9XMyenL0eGj4er2HvwTFt5C0+EpDo8um6bmbIqs7QmMT",
+	"jvomPPLmnEJmVY5hNtBh5reRB+QHO3gN3SrjZr8plTgM4rojZseue/JbfGfNK4fQ0Wv0Odn4opOC7Zvc",
+	"gvX3ikGMlEMx3yS0ObFuxk2P6scH8hEpW528VxYG1+TTQCOLioucXXL/VuQrX4+SGiBFMwMhipYFcGyi",
+	"H5tcc6wc1cy9naK4bgFTNpNgQdwwN1S33X3uD/d5R9s9YCP39IyUll3Imdutu55Hm6/n9zS7QFn/hjfa",
+	"fvTd5o9eSjXlWcZEhwbA3tyqO9Z8ct5uwUM0Y4Tm+SmmkQcPzYJxhQLBoxZpgJSuFmFomP5asvB989o9",
+	"Hmy73+gg/a3XnFj2CpzzTsivEwcakLg0DMsx+x1wuQpNvuMWebbEukA3kYd9AOiBAzj8VP/78+Bh/MCa",
+	"s3iQo4gdQ8s3+sB368nmj36W5qWsBJ5vFP67crYaGsgkPmw8v8MmCbFnJt59umRUOv9bGxlciRhWv38e",
+	"+mGdzeJ7icVK7gQtYmV0Pre1Ltcw6t4wc7hATgRT4Z1TMmmAOwHPF3rGIMe55bXESIU5+6qxOhk9ebwF",
+	"i3kn5WswGtkPjo83f/AKNZcOWYRqDSGpA5+WNlZRq+MjXCPvHIqT+OCIpA6PAyMzlmLEmozbUEbXhvQQ",
+	"dDhn94j2vIdGoiggA89LyC/aLtQ+KKBalss1sqpdW5nUCaEEO49Cr1f7fULqDqQ4hteXk7qxAT4PCrCA",
+	"eksNnVLNQrYR9MlsCe+BSm8/9Up1mVdzy8QVo9kBsWT2xTvqO/VgnIzFXAtGX9Awk6DSW3Xda7mklDmU",
+	"74VlvJrt/ywF239DTbog+oqXmlTCN/9RFqU0zuX7vtbj0CzTdbmZSasNbEEFnbNsf7razyXe40m4W3vA",
+	"fTEi7C7KWUTDAAkUq1k3ImhrBy1R9CGlzn7L1kEBBY/GggC3AmuxJ9merbt6O9x3SAo6hUaksYoen3GW",
+	"EVAGALkAN+b8mgnCRfucbzT3w5C7FnEZaDrMm/oNaNaCSlA0z5mCqBAo+T5GIg7Cb6RDZUv6cqN3CIxL",
+	"0V0r+fo83vsUtsJ+o4NI1c+wu1vx96I3vqOaoYcXoD9lFtYYhUbGSJFQIE4VA5MbzTvg90AE0Ssqy/jp",
+	"nzUNqnaSmQJD2U9sNUJScPcCULc56VbCz+O7nj6GJc35dS7/a9kEWnwNBGB3Ddl+8Y/NXzyTYpZz9J/c",
+	"s4SUjJ5us4egnv/AbSO0bnEx7hEwXx4aykgTbuD2QQ28QPQwEAkGJoLT8AKCtHPFSnuBU7Uqjasi1r+S",
+	"EZJ4+Mn96zNyI18MoX1nfxGqd2s7qB/hZs1XdkVfOdrtKpjvhqctlGjgEiCFkK3YSa5D0ruW44Ukd8iU",
+	"MHhsRw9Bsd6FrSb/FEaENh+LiK4lNYtGcE0D8IYcYkeTdGhuwGiHofN8w+7zKN+wwVME0exOxJBfFzKU",
+	"9rhOQnNm48YMcd37+dq0zEfNrxXvzv1L92mxaArxDUp3GAdxJxC0B1L7YeuyAqALgoOyDrlolVaFcpwW",
+	"uu3KoyGYa4BGwXz4CQdeyzEumGamLtmymVfA+wdfL8Xv8HRTKegkgfUmXEsldwKPasPIesIdQHlXGRgB",
+	"2xgNqwjSX7bgfw8Wwn5NwIc2ELpqlXFS5c6Ggjwl5BIy6/5yYsgD2gcvl9ykiwbr5WyWWNQHZxNUMbEi",
+	"DKQttSiOs5Jx0yrNuOXN6NKf1X7TVaaM5qpM6mKpE4xxCOvFjiGSjeYkk2kFiu7eAfnVLg8rNSdhtlpT",
+	"o9ri6IqMgWJi7Y29AzLBsrgwy8z1uGOCUEFYqwLSiswoz/VpneU185lfVnC3Uj7LyLQyJJNQ28X+jJzR",
+	"7rRvXwM7bYud3dflDur3fpGrjZWVB+63T6r8ZsD3F/TFNc0rahipb0Btwofie8Kqp5lnU4kljXX9Lex7",
+	"NKZi5QSy7S9kuxZY1HD/0gVtYTwSHi4Wogo6QVJ7Wd3Vs7fixN4nl/tUUwttqMh0qyKgj3CoCdNculLj",
+	"jjQ1dOmAYMI3Xj3vB+hfsR887+xX3rx3pO9POSSLQwnFh5SZbmkK+WdTBZC7vl3+vMM4RtiXJZ7ueDDp",
+	"Cr0d9nhvwDos6z/8pCqx1t+OubD3dryQnh8/SlWJr5uM3fLkz9DVpLkUXMwxp65WU7Rh5SMNsZosIYYX",
+	"lqrDoUPYZYftBmfdNHzeWYC+qMSr523/foMjhxvC5y5BltgKWwz7aHC4fZRANthm+/FNvRGInJGJqsTE",
+	"B3iNM2ooijoXlbBk9D8v3/6895dGqJcyz+WSUEAlinXimNrXTSPoU0SuAFIkpUpxV850uZA53LuEwEcg",
+	"unHjPbCJa/bODWEi018ABxUzKpJ6uP2ww/4X49P+78Dx0sL+4/umlf8FddJ8su3/aIvyra8QpOwSSrC8",
+	"GF4kC9c6wh4IM3oG3Tt4C7Dm4NAtCLC57p44aJR7B288RPhxJD7W5VFAbjdkq7jWS9rFyrKPZihW1pda",
+	"i4UIRzp/3Gu4Qp3NuDY81sXLSIV5IG1/8oNHA7zr+vqbkp498Q4CXRthsYV3rkvmoK8ZM1pdkfav0s0c",
+	"5N0+sIcZs1f7OIOryXYOLEm++Z/vPUIPjsZpyaft+4MNtiBj1V6b2C3pkubDT/Y/a834z+H5zS7QDMO4",
+	"IsQvYv/Hif56buLHWxz2uWJ1aSJs4t85dwSOO3fQjOw5KyvBUq353IXsjJv0gAEqOaT5xg/4K47RGyJe",
+	"vnT0t5C8O3eJB7x2Jzpgj6rxVAHW9ONLoLbAHZCZ+2HQrvTBA9vAh3AcV5N95Wj29ZLWh46qp2LOGsu2",
+	"K2eBGodUJDjbjQR8gIEf0rLcn/H8JtaC9u0cMBiIjKmzsnwJU9zPNWtXKX7gm1bvbdDVBHEof7H787Bx",
+	"kDUcoegBHPYjHRYXCKoPEOyMjDbi8XOZXjFlv03Is1dkKdXVLJdLtEwoljOqwainoOc4RFImPsp8n4uZ",
+	"PFjRIt9LOlUQaneUr6hJNaavMIeLiXcsBfm7TQIR+8ihTIxP2RAS8l1uZCPx97hbzGvQbvJisCrnfZhP",
+	"7lOQC3ayRY5vsO0vacu4XfTQmWcF7e2AubqOlKgdYq6uB8bDWWaW8pwRLCgzbJZuF2u7pcy2xrTS7r71",
+	"VVpYgiV+GUNLqx74oL0F1XkRdBrOc7lEGsgF0SDHaDKeQB/5CTGVEppcMJphCaW/XB7AfZvPH1IIPMsy",
+	"jAtqAry9Ft+ceCD9nRLN/7DcxOIE3n+uN+Y+dS79Nlzm8FPw1xaWoPZ9/x9q1unEghbymnVO97RztODM",
+	"vmYKc2IJF64iFgI7GxT8e2R8yICz9lyOHoqUvYMoo/oVF/iH+Ftp77jThiyoyv4kmQB3xkmTaOYA6xzc",
+	"TbIH+nV8N1laXvRmvUeu+2WsJxtQ1RlRTgMKG+e43yKGb872Lpjmf3Rp4yPt4D1dEcOZsupVIYVZ5Csy",
+	"rbI52xA2f2sud7gMyylvQVGbGsl/JhN5sIFLr3pGLsJbYWk2tMcPKvL7PgOYdBjkH38zq38V8U+/Qr42",
+	"OMX9kQVp9JDqYAEoRYchg+XDN0WtQ2+TMBqvts34AOthLbOu8/jnYYxD5MKVD9kYrfLGvfelSua5TqFb",
+	"GlWDiuyDBe+g6PO2I2JZ6XulWwjhzcYgd2ItO5CFjr0F4s9lEbroenKhNCyWqLFKHxSwASVijhVwBm/k",
+	"3TjpogafsyxrLsDXauzB1X0ZO4+DTAxps+wvWqzhr2Sk+YFbPR5LD0P1YLhshGKgBRcNe72pn86RrMNP",
+	"+I8NCbSFvGatG7dNFq396FuxhYh9xvGLRy5u5naxMkNHcvQAxOTdgrm9/EksKLfnScmnQRhYMTarw3Tb",
+	"ImTRnNKQ9LipW9M2IStvwmnuh6F9GRPKMA7WISjf2NPDB5LsRsiGeNFWRTMsen9dhTMSl9APczHtSy9g",
+	"zN+XkN1/lEuniLv0RK97B4nkQRGnQcn9FtUgAuF902lvX7ujPvrVDSSPP43Xppvqf28VO1rM7G6qe3RO",
+	"6FuFD7x6UB22TRK+Ge9vwG/e+itR59VbyEoRpWq7p2T3ydNWlQQuGA3it8JKApqMl3Mc6Orv+oDLw+vH",
+	"NC8X9HgPQ8V865ql4oYFKei+AltAsFuVMKFUgK/FBvynZ0CFJrh2gIKMhcQmN9BYx49dMuXjzPYOyBlR",
+	"rr5wmPjUKk/dZKXxJnF1PKElnyTE/mf/P7J/zPY/Xh2Xx5O9AwItwTRJLSHzRa89NE/JBNrMTYg2soSW",
+	"FBPobjZJSIFNZa+hHbfIOo0IJlxYjLFswre+qUuG4hKVg30K9bSFNGTKsKpxtC5wQ7OaYgB9W1IsWW/B",
+	"dWCb9vDTg5006q71uzYFGZo8wImhSds267ua2Bf28pXD4nOXnhPcbtozgygBMxdUrAigztCsgEatSV3p",
+	"K9cqpaAfeVEVvrlfwYX7M+k1NLtXo3IH55BirEsgeaSb+/O1l5h52EDeX0Na6q//jPLcRbZE5d52VQ8v",
+	"yntqB+ExYePwLyMk1xG661Si2pd6j9gadtgewNGmVP2fIPz1DuqHOIyqO9rdR0GGraNeL2vmcjsnSI/6",
+	"YguGIFKs7qeA/SqgIhgZ0zRlWidw7knQnKGZKvGB8UknytiJcnXdpz24fBjE7mPYT8jx0VHT2sDy2vya",
+	"ZU2gvMjqWmZuvCVVgos5eOOw2BSUbuksf86vB9tPZb4oRYSVuNayjmNMpcwZFZ5j/MVyUdzkzxEckdv/",
+	"XIGN4bTOOFhS7Q4Q1e8HqMNxBk0LWXbqgqYQTyphRUvv2Prm7/oLVjOvM9A968YyawENaue/kEvM5KG9",
+	"AlBBf8pO60uiGAa3Nxk6ldgxk8a/cvjJ/Wtt4a+Gnt/7tYbycxuY+l+cldc6rs91yak2aLuhIktAQmwF",
+	"LbmmOZb9r0Tqcl8SsmA0h6amljMhbt25IBCPTdIBvtym3PcG59Jla5p74nK7uJa+8ZVvfOV++MpziDcl",
+	"1EuiY17QOSOGzu39PpSqJdsWTM1ZBkZ7LIJSKWX1RimY3qszQSkRbInYY0VcWRTc3Co9s89U2pnXG9hL",
+	"K4P6f1Am88PyF7vLeFYxhLTmrqVbI8Gg+4Br8CDcr1p5v9xkB7RtAneH0PY5vjGs6n7Fke9e1qo3uaGC",
+	"NKQW03TRljqw57vvtyOkYHWRSJBVlizPv8XDfzXx8KuW/4TXJsmIPMkFKXPKBVlKlbkqA+yaZ0w4WyQl",
+	"M/7xy4S9fwFioGSeQ8vH21QPuXdBOV6axC39rgxy92tQ8qv9Jmx/E7a/qBEHRWGs9rqEfrmCMKpyzhTR",
+	"VZoylrmKsHUeWEtuPq372FqFHOSnnF8x6FaLAvztJWsY+c9HkS5XIn0Qvd1O9NCEJJga7HpQqLBPVxxu",
+	"cLTXcDE/hYiAFoO2Mjh0hFFyrpjW30JJv3KiYQ+9m0+IeUr+SEF/WsglKaioaJ6v4PhZ1o6m0VW6wM4j",
+	"MoPQGueoyk7J3armW2X5Ooz+c2b49ha/Mb23E8PyTXX5WlJ5Q9LoA4j7Kmk8exdCzs7OX+1jEwSMPgsD",
+	"zk4ImtdwkAsG+HbJ0B2cYWKha+uMFdDByPbj+ZkvOtV0VfjzK0XoNfhjHVH4EV65TzOdmyHGPHPwkQOK",
+	"sLRS3KxGJ799CBHmtb1TTOtTQoVeYigez12fJCVTprXrdReQ0JU2rHAEtGBG8XQ4xvJtyQSpRG4HwsbE",
+	"aPCANmn7++7zfSOvmJicYr6tThUt7Vo0g8JG2M1pyqhiisCb0S5Lb9xStmukAlr7jh1UzpUsmFmwCiv6",
+	"E/YR7IGg29y8kv3A0QSTOSiRsY+awHZNcKVyCionXNIAJHuDJyZLJmjJoZDhOsy1J3d2/uqyZOlu6OsG",
+	"jtvJ3Kh1z7z16PluwXXw6sCOrEC4+mMQBSfY5c8HnQIpzFjJRAaAQ1SUVxPixEgw1h2Qc3A2Q7SvFFYA",
+	"kQUjM0YNtNsTzCoyXjz1BbhCY7GFjpJ5zhQ2AvTv2t0jdU186NsjTZZsupDyCs/Uk2UfooYD1H5xHRii",
+	"98LGf0ZKiCmeZGyuaMayE/K+Ojr6Ll0uVvAPNklggoJeMdeWA2r/1R9MAByyMvYVLubuzlYCYBy9dheM",
+	"ZtzSkC9D5C5wYQ3vvOf5rIQCwDglNWJpugLC2UYs6NS4Hr9r2J26OOvgc4S8xTOI6AaU8VQ6fhXaE30a",
+	"IcW0c1rREXEOeWil8tHJ6BCMVG6cTzWDxPEs+3RP6k7JwTNMCQsetErpBM/r7tfBswaTw6e1aB48aySB",
+	"4CHEi7UepBj8/fnD5/8fAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

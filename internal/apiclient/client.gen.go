@@ -1588,6 +1588,11 @@ type CreateEnvironmentParams struct {
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
+// GetEnvironmentWorkloadsParams defines parameters for GetEnvironmentWorkloads.
+type GetEnvironmentWorkloadsParams struct {
+	IfNoneMatch *string `json:"If-None-Match,omitempty"`
+}
+
 // ListTeamMembersParams defines parameters for ListTeamMembers.
 type ListTeamMembersParams struct {
 	// Limit Page size.
@@ -1629,10 +1634,20 @@ type CreateServiceParams struct {
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
+// DiagnoseServiceParams defines parameters for DiagnoseService.
+type DiagnoseServiceParams struct {
+	IfNoneMatch *string `json:"If-None-Match,omitempty"`
+}
+
 // RollbackServiceParams defines parameters for RollbackService.
 type RollbackServiceParams struct {
 	// IdempotencyKey Retries with the same key and body replay the first response for 24 hours.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// GetServiceWorkloadsParams defines parameters for GetServiceWorkloads.
+type GetServiceWorkloadsParams struct {
+	IfNoneMatch *string `json:"If-None-Match,omitempty"`
 }
 
 // ValidateBlueprintParametersJSONRequestBody defines body for ValidateBlueprintParameters for application/json ContentType.
@@ -1991,7 +2006,7 @@ type ClientInterface interface {
 	// GetEnvironmentWorkloads What every service of the team runs in one environment, from Berth's informers, with each service's findings (team viewer).
 	//
 	// Corresponds with GET /api/v1/teams/{team}/environments/{environment}/workloads (the `GetEnvironmentWorkloads` operationId).
-	GetEnvironmentWorkloads(ctx context.Context, team TeamName, environment EnvironmentName, reqEditors ...RequestEditorFn) (*http.Response, error)
+	GetEnvironmentWorkloads(ctx context.Context, team TeamName, environment EnvironmentName, params *GetEnvironmentWorkloadsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListTeamMembers Role assignments of a team, for users and groups (team viewer).
 	//
@@ -2111,7 +2126,7 @@ type ClientInterface interface {
 	// DiagnoseService Why the service is failing, per environment, in plain words with evidence and a fix (team viewer).
 	//
 	// Corresponds with GET /api/v1/teams/{team}/services/{service}/diagnosis (the `DiagnoseService` operationId).
-	DiagnoseService(ctx context.Context, team TeamName, service Name, reqEditors ...RequestEditorFn) (*http.Response, error)
+	DiagnoseService(ctx context.Context, team TeamName, service Name, params *DiagnoseServiceParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// RollbackServiceWithBody Commit again what an earlier succeeded run deployed (team editor); Argo CD syncs it like any change.
 	//
@@ -2144,7 +2159,7 @@ type ClientInterface interface {
 	// GetServiceWorkloads What the service runs in each environment, from Berth's informers (no API-server call per request): Deployment, ReplicaSets, pods and their containers, HPA and recent events (team viewer).
 	//
 	// Corresponds with GET /api/v1/teams/{team}/services/{service}/workloads (the `GetServiceWorkloads` operationId).
-	GetServiceWorkloads(ctx context.Context, team TeamName, service Name, reqEditors ...RequestEditorFn) (*http.Response, error)
+	GetServiceWorkloads(ctx context.Context, team TeamName, service Name, params *GetServiceWorkloadsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetHealth Liveness; answers while the process runs.
 	//
@@ -2795,8 +2810,8 @@ func (c *Client) UpdateEnvironment(ctx context.Context, team TeamName, environme
 // GetEnvironmentWorkloads What every service of the team runs in one environment, from Berth's informers, with each service's findings (team viewer).
 //
 // Corresponds with GET /api/v1/teams/{team}/environments/{environment}/workloads (the `GetEnvironmentWorkloads` operationId).
-func (c *Client) GetEnvironmentWorkloads(ctx context.Context, team TeamName, environment EnvironmentName, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewGetEnvironmentWorkloadsRequest(c.Server, team, environment)
+func (c *Client) GetEnvironmentWorkloads(ctx context.Context, team TeamName, environment EnvironmentName, params *GetEnvironmentWorkloadsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetEnvironmentWorkloadsRequest(c.Server, team, environment, params)
 	if err != nil {
 		return nil, err
 	}
@@ -3115,8 +3130,8 @@ func (c *Client) GetServiceAppFiles(ctx context.Context, team TeamName, service 
 // DiagnoseService Why the service is failing, per environment, in plain words with evidence and a fix (team viewer).
 //
 // Corresponds with GET /api/v1/teams/{team}/services/{service}/diagnosis (the `DiagnoseService` operationId).
-func (c *Client) DiagnoseService(ctx context.Context, team TeamName, service Name, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewDiagnoseServiceRequest(c.Server, team, service)
+func (c *Client) DiagnoseService(ctx context.Context, team TeamName, service Name, params *DiagnoseServiceParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDiagnoseServiceRequest(c.Server, team, service, params)
 	if err != nil {
 		return nil, err
 	}
@@ -3198,8 +3213,8 @@ func (c *Client) SyncService(ctx context.Context, team TeamName, service Name, b
 // GetServiceWorkloads What the service runs in each environment, from Berth's informers (no API-server call per request): Deployment, ReplicaSets, pods and their containers, HPA and recent events (team viewer).
 //
 // Corresponds with GET /api/v1/teams/{team}/services/{service}/workloads (the `GetServiceWorkloads` operationId).
-func (c *Client) GetServiceWorkloads(ctx context.Context, team TeamName, service Name, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewGetServiceWorkloadsRequest(c.Server, team, service)
+func (c *Client) GetServiceWorkloads(ctx context.Context, team TeamName, service Name, params *GetServiceWorkloadsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetServiceWorkloadsRequest(c.Server, team, service, params)
 	if err != nil {
 		return nil, err
 	}
@@ -4658,7 +4673,7 @@ func NewUpdateEnvironmentRequestWithBody(server string, team TeamName, environme
 }
 
 // NewGetEnvironmentWorkloadsRequest constructs an http.Request for the GetEnvironmentWorkloads method
-func NewGetEnvironmentWorkloadsRequest(server string, team TeamName, environment EnvironmentName) (*http.Request, error) {
+func NewGetEnvironmentWorkloadsRequest(server string, team TeamName, environment EnvironmentName, params *GetEnvironmentWorkloadsParams) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -4693,6 +4708,21 @@ func NewGetEnvironmentWorkloadsRequest(server string, team TeamName, environment
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
+	}
+
+	if params != nil {
+
+		if params.IfNoneMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-None-Match", *params.IfNoneMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-None-Match", headerParam0)
+		}
+
 	}
 
 	return req, nil
@@ -5479,7 +5509,7 @@ func NewGetServiceAppFilesRequest(server string, team TeamName, service Name) (*
 }
 
 // NewDiagnoseServiceRequest constructs an http.Request for the DiagnoseService method
-func NewDiagnoseServiceRequest(server string, team TeamName, service Name) (*http.Request, error) {
+func NewDiagnoseServiceRequest(server string, team TeamName, service Name, params *DiagnoseServiceParams) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -5514,6 +5544,21 @@ func NewDiagnoseServiceRequest(server string, team TeamName, service Name) (*htt
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
+	}
+
+	if params != nil {
+
+		if params.IfNoneMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-None-Match", *params.IfNoneMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-None-Match", headerParam0)
+		}
+
 	}
 
 	return req, nil
@@ -5643,7 +5688,7 @@ func NewSyncServiceRequestWithBody(server string, team TeamName, service Name, c
 }
 
 // NewGetServiceWorkloadsRequest constructs an http.Request for the GetServiceWorkloads method
-func NewGetServiceWorkloadsRequest(server string, team TeamName, service Name) (*http.Request, error) {
+func NewGetServiceWorkloadsRequest(server string, team TeamName, service Name, params *GetServiceWorkloadsParams) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -5678,6 +5723,21 @@ func NewGetServiceWorkloadsRequest(server string, team TeamName, service Name) (
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
+	}
+
+	if params != nil {
+
+		if params.IfNoneMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-None-Match", *params.IfNoneMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-None-Match", headerParam0)
+		}
+
 	}
 
 	return req, nil
@@ -6113,7 +6173,7 @@ type ClientWithResponsesInterface interface {
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /api/v1/teams/{team}/environments/{environment}/workloads (the `GetEnvironmentWorkloads` operationId).
-	GetEnvironmentWorkloadsWithResponse(ctx context.Context, team TeamName, environment EnvironmentName, reqEditors ...RequestEditorFn) (*GetEnvironmentWorkloadsResponse, error)
+	GetEnvironmentWorkloadsWithResponse(ctx context.Context, team TeamName, environment EnvironmentName, params *GetEnvironmentWorkloadsParams, reqEditors ...RequestEditorFn) (*GetEnvironmentWorkloadsResponse, error)
 
 	// ListTeamMembersWithResponse Role assignments of a team, for users and groups (team viewer).
 	//
@@ -6253,7 +6313,7 @@ type ClientWithResponsesInterface interface {
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /api/v1/teams/{team}/services/{service}/diagnosis (the `DiagnoseService` operationId).
-	DiagnoseServiceWithResponse(ctx context.Context, team TeamName, service Name, reqEditors ...RequestEditorFn) (*DiagnoseServiceResponse, error)
+	DiagnoseServiceWithResponse(ctx context.Context, team TeamName, service Name, params *DiagnoseServiceParams, reqEditors ...RequestEditorFn) (*DiagnoseServiceResponse, error)
 
 	// RollbackServiceWithBodyWithResponse Commit again what an earlier succeeded run deployed (team editor); Argo CD syncs it like any change.
 	//
@@ -6288,7 +6348,7 @@ type ClientWithResponsesInterface interface {
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /api/v1/teams/{team}/services/{service}/workloads (the `GetServiceWorkloads` operationId).
-	GetServiceWorkloadsWithResponse(ctx context.Context, team TeamName, service Name, reqEditors ...RequestEditorFn) (*GetServiceWorkloadsResponse, error)
+	GetServiceWorkloadsWithResponse(ctx context.Context, team TeamName, service Name, params *GetServiceWorkloadsParams, reqEditors ...RequestEditorFn) (*GetServiceWorkloadsResponse, error)
 
 	// GetHealthWithResponse Liveness; answers while the process runs.
 	//
@@ -8387,6 +8447,16 @@ func (r UpdateEnvironmentResponse) ContentType() string {
 	return ""
 }
 
+// GetEnvironmentWorkloadsResponse200Headers the declared response headers of an HTTP 200 response for GetEnvironmentWorkloads
+type GetEnvironmentWorkloadsResponse200Headers struct {
+	ETag *string
+}
+
+// GetEnvironmentWorkloadsResponse304Headers the declared response headers of an HTTP 304 response for GetEnvironmentWorkloads
+type GetEnvironmentWorkloadsResponse304Headers struct {
+	ETag *string
+}
+
 type GetEnvironmentWorkloadsResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -8400,6 +8470,10 @@ type GetEnvironmentWorkloadsResponse struct {
 	ApplicationproblemJSON404 *NotFound
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationproblemJSON503 *Unavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetEnvironmentWorkloadsResponse200Headers
+	// Headers304 the parsed response headers for an HTTP 304 response
+	Headers304 *GetEnvironmentWorkloadsResponse304Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -9527,6 +9601,16 @@ func (r GetServiceAppFilesResponse) ContentType() string {
 	return ""
 }
 
+// DiagnoseServiceResponse200Headers the declared response headers of an HTTP 200 response for DiagnoseService
+type DiagnoseServiceResponse200Headers struct {
+	ETag *string
+}
+
+// DiagnoseServiceResponse304Headers the declared response headers of an HTTP 304 response for DiagnoseService
+type DiagnoseServiceResponse304Headers struct {
+	ETag *string
+}
+
 type DiagnoseServiceResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -9540,6 +9624,10 @@ type DiagnoseServiceResponse struct {
 	ApplicationproblemJSON404 *NotFound
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationproblemJSON503 *Unavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *DiagnoseServiceResponse200Headers
+	// Headers304 the parsed response headers for an HTTP 304 response
+	Headers304 *DiagnoseServiceResponse304Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -9797,6 +9885,16 @@ func (r SyncServiceResponse) ContentType() string {
 	return ""
 }
 
+// GetServiceWorkloadsResponse200Headers the declared response headers of an HTTP 200 response for GetServiceWorkloads
+type GetServiceWorkloadsResponse200Headers struct {
+	ETag *string
+}
+
+// GetServiceWorkloadsResponse304Headers the declared response headers of an HTTP 304 response for GetServiceWorkloads
+type GetServiceWorkloadsResponse304Headers struct {
+	ETag *string
+}
+
 type GetServiceWorkloadsResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -9810,6 +9908,10 @@ type GetServiceWorkloadsResponse struct {
 	ApplicationproblemJSON404 *NotFound
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationproblemJSON503 *Unavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetServiceWorkloadsResponse200Headers
+	// Headers304 the parsed response headers for an HTTP 304 response
+	Headers304 *GetServiceWorkloadsResponse304Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -10542,8 +10644,8 @@ func (c *ClientWithResponses) UpdateEnvironmentWithResponse(ctx context.Context,
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /api/v1/teams/{team}/environments/{environment}/workloads (the `GetEnvironmentWorkloads` operationId).
-func (c *ClientWithResponses) GetEnvironmentWorkloadsWithResponse(ctx context.Context, team TeamName, environment EnvironmentName, reqEditors ...RequestEditorFn) (*GetEnvironmentWorkloadsResponse, error) {
-	rsp, err := c.GetEnvironmentWorkloads(ctx, team, environment, reqEditors...)
+func (c *ClientWithResponses) GetEnvironmentWorkloadsWithResponse(ctx context.Context, team TeamName, environment EnvironmentName, params *GetEnvironmentWorkloadsParams, reqEditors ...RequestEditorFn) (*GetEnvironmentWorkloadsResponse, error) {
+	rsp, err := c.GetEnvironmentWorkloads(ctx, team, environment, params, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -10802,8 +10904,8 @@ func (c *ClientWithResponses) GetServiceAppFilesWithResponse(ctx context.Context
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /api/v1/teams/{team}/services/{service}/diagnosis (the `DiagnoseService` operationId).
-func (c *ClientWithResponses) DiagnoseServiceWithResponse(ctx context.Context, team TeamName, service Name, reqEditors ...RequestEditorFn) (*DiagnoseServiceResponse, error) {
-	rsp, err := c.DiagnoseService(ctx, team, service, reqEditors...)
+func (c *ClientWithResponses) DiagnoseServiceWithResponse(ctx context.Context, team TeamName, service Name, params *DiagnoseServiceParams, reqEditors ...RequestEditorFn) (*DiagnoseServiceResponse, error) {
+	rsp, err := c.DiagnoseService(ctx, team, service, params, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -10867,8 +10969,8 @@ func (c *ClientWithResponses) SyncServiceWithResponse(ctx context.Context, team 
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /api/v1/teams/{team}/services/{service}/workloads (the `GetServiceWorkloads` operationId).
-func (c *ClientWithResponses) GetServiceWorkloadsWithResponse(ctx context.Context, team TeamName, service Name, reqEditors ...RequestEditorFn) (*GetServiceWorkloadsResponse, error) {
-	rsp, err := c.GetServiceWorkloads(ctx, team, service, reqEditors...)
+func (c *ClientWithResponses) GetServiceWorkloadsWithResponse(ctx context.Context, team TeamName, service Name, params *GetServiceWorkloadsParams, reqEditors ...RequestEditorFn) (*GetServiceWorkloadsResponse, error) {
+	rsp, err := c.GetServiceWorkloads(ctx, team, service, params, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -12632,6 +12734,9 @@ func ParseGetEnvironmentWorkloadsResponse(rsp *http.Response) (*GetEnvironmentWo
 		}
 		response.JSON200 = &dest
 
+	case rsp.StatusCode == 304:
+		break // No content-type
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
 		var dest BadRequest
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -12660,6 +12765,29 @@ func ParseGetEnvironmentWorkloadsResponse(rsp *http.Response) (*GetEnvironmentWo
 		}
 		response.ApplicationproblemJSON503 = &dest
 
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetEnvironmentWorkloadsResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 304:
+		var headers GetEnvironmentWorkloadsResponse304Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		response.Headers304 = &headers
 	}
 
 	return response, nil
@@ -13571,6 +13699,9 @@ func ParseDiagnoseServiceResponse(rsp *http.Response) (*DiagnoseServiceResponse,
 		}
 		response.JSON200 = &dest
 
+	case rsp.StatusCode == 304:
+		break // No content-type
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
 		var dest BadRequest
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -13599,6 +13730,29 @@ func ParseDiagnoseServiceResponse(rsp *http.Response) (*DiagnoseServiceResponse,
 		}
 		response.ApplicationproblemJSON503 = &dest
 
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers DiagnoseServiceResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 304:
+		var headers DiagnoseServiceResponse304Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		response.Headers304 = &headers
 	}
 
 	return response, nil
@@ -13802,6 +13956,9 @@ func ParseGetServiceWorkloadsResponse(rsp *http.Response) (*GetServiceWorkloadsR
 		}
 		response.JSON200 = &dest
 
+	case rsp.StatusCode == 304:
+		break // No content-type
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
 		var dest BadRequest
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -13830,6 +13987,29 @@ func ParseGetServiceWorkloadsResponse(rsp *http.Response) (*GetServiceWorkloadsR
 		}
 		response.ApplicationproblemJSON503 = &dest
 
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetServiceWorkloadsResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 304:
+		var headers GetServiceWorkloadsResponse304Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		response.Headers304 = &headers
 	}
 
 	return response, nil

@@ -50,7 +50,7 @@ func diagnoseCmd(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err != nil {
 		return err
 	}
-	res, err := c.DiagnoseServiceWithResponse(ctx, team, service)
+	res, err := c.DiagnoseServiceWithResponse(ctx, team, service, nil)
 	if err != nil {
 		return err
 	}

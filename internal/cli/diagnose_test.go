@@ -128,4 +128,22 @@ func TestDiagnoseCommand(t *testing.T) {
 	if s := get("eve-token-0123456789"); s != 404 {
 		t.Fatalf("an outsider read the environment: %d", s)
 	}
+	// An unchanged view is a 304 to a poller that sends its ETag back.
+	conditional := func(etag string) (int, string) {
+		req, _ := http.NewRequest("GET", base+"/api/v1/teams/shop/services/web/diagnosis", nil)
+		req.Header.Set("Authorization", "Bearer ci-token-0123456789")
+		if etag != "" {
+			req.Header.Set("If-None-Match", etag)
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		return res.StatusCode, res.Header.Get("ETag")
+	}
+	code, etag := conditional("")
+	if again, _ := conditional(etag); code != 200 || etag == "" || again != 304 {
+		t.Fatalf("diagnosis ETag: %d %q, then %d", code, etag, again)
+	}
 }

@@ -52,7 +52,7 @@ func deployment(d *appsv1.Deployment, v workloads.View, now time.Time) []Finding
 			if c.Type == appsv1.ReplicaSetReplicaFailure && c.Status == corev1.ConditionTrue {
 				refused = true
 				out = append(out, refusal(Resource{Kind: "ReplicaSet", Name: rs.Name}, c.Message, Evidence{Source: "status", Field: "conditions[ReplicaFailure]",
-					Value: "True " + c.Reason, Reason: c.Message, FirstSeen: c.LastTransitionTime.Time, LastSeen: now}, v.Events))
+					Value: "True " + c.Reason, Reason: c.Message, FirstSeen: c.LastTransitionTime.Time}, v.Events))
 			}
 		}
 	}

@@ -2,6 +2,9 @@ package server
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"time"
 
@@ -59,7 +62,11 @@ func (s *Server) GetEnvironmentWorkloads(ctx context.Context, req api.GetEnviron
 			Workloads api.EnvironmentWorkloads `json:"workloads"`
 		}{Findings: fs, Service: ev.View.Service, Workloads: apiWorkloads(ev)})
 	}
-	return api.GetEnvironmentWorkloads200JSONResponse(out), nil
+	etag := viewTag(out)
+	if matches(req.Params.IfNoneMatch, etag) {
+		return api.GetEnvironmentWorkloads304Response{Headers: api.GetEnvironmentWorkloads304ResponseHeaders{ETag: &etag}}, nil
+	}
+	return api.GetEnvironmentWorkloads200JSONResponse{Body: out, Headers: api.GetEnvironmentWorkloads200ResponseHeaders{ETag: &etag}}, nil
 }
 
 func (s *Server) GetServiceWorkloads(ctx context.Context, req api.GetServiceWorkloadsRequestObject) (api.GetServiceWorkloadsResponseObject, error) {
@@ -71,7 +78,11 @@ func (s *Server) GetServiceWorkloads(ctx context.Context, req api.GetServiceWork
 	for _, ev := range views {
 		out.Environments = append(out.Environments, apiWorkloads(ev))
 	}
-	return api.GetServiceWorkloads200JSONResponse(out), nil
+	etag := viewTag(out)
+	if matches(req.Params.IfNoneMatch, etag) {
+		return api.GetServiceWorkloads304Response{Headers: api.GetServiceWorkloads304ResponseHeaders{ETag: &etag}}, nil
+	}
+	return api.GetServiceWorkloads200JSONResponse{Body: out, Headers: api.GetServiceWorkloads200ResponseHeaders{ETag: &etag}}, nil
 }
 
 func (s *Server) DiagnoseService(ctx context.Context, req api.DiagnoseServiceRequestObject) (api.DiagnoseServiceResponseObject, error) {
@@ -90,8 +101,22 @@ func (s *Server) DiagnoseService(ctx context.Context, req api.DiagnoseServiceReq
 			Synced    bool          `json:"synced"`
 		}{Findings: fs, Name: ev.Env.Name, Namespace: ev.Env.Namespace, Synced: ev.Synced})
 	}
-	return api.DiagnoseService200JSONResponse(out), nil
+	etag := viewTag(out)
+	if matches(req.Params.IfNoneMatch, etag) {
+		return api.DiagnoseService304Response{Headers: api.DiagnoseService304ResponseHeaders{ETag: &etag}}, nil
+	}
+	return api.DiagnoseService200JSONResponse{Body: out, Headers: api.DiagnoseService200ResponseHeaders{ETag: &etag}}, nil
 }
+
+// viewTag is the ETag of an answer: a hash of its JSON, so it changes whenever anything in it
+// does (a pod's state, a finding's evidence) and a card polling with If-None-Match gets 304s.
+func viewTag(v any) string {
+	b, _ := json.Marshal(v)
+	sum := sha256.Sum256(b)
+	return `"` + hex.EncodeToString(sum[:12]) + `"`
+}
+
+func matches(ifNoneMatch *string, etag string) bool { return ifNoneMatch != nil && *ifNoneMatch == etag }
 
 // findings diagnoses a view; an environment whose caches are not synced has none to tell.
 func findings(ev workloads.EnvironmentView, now time.Time) []api.Finding {

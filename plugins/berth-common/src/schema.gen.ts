@@ -2101,7 +2101,9 @@ export interface operations {
     getEnvironmentWorkloads: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                "If-None-Match"?: string;
+            };
             path: {
                 team: components["parameters"]["TeamName"];
                 environment: components["schemas"]["EnvironmentName"];
@@ -2113,11 +2115,20 @@ export interface operations {
             /** @description One entry per service deployed there, by name. */
             200: {
                 headers: {
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["EnvironmentServices"];
                 };
+            };
+            /** @description Not modified since the ETag given in If-None-Match. */
+            304: {
+                headers: {
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
@@ -2593,7 +2604,9 @@ export interface operations {
     getServiceWorkloads: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                "If-None-Match"?: string;
+            };
             path: {
                 team: components["parameters"]["TeamName"];
                 service: components["schemas"]["Name"];
@@ -2605,11 +2618,20 @@ export interface operations {
             /** @description One entry per environment. */
             200: {
                 headers: {
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ServiceWorkloads"];
                 };
+            };
+            /** @description Not modified since the ETag given in If-None-Match. */
+            304: {
+                headers: {
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
@@ -2620,7 +2642,9 @@ export interface operations {
     diagnoseService: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                "If-None-Match"?: string;
+            };
             path: {
                 team: components["parameters"]["TeamName"];
                 service: components["schemas"]["Name"];
@@ -2632,11 +2656,20 @@ export interface operations {
             /** @description The findings of each environment, errors first; none when it runs well. */
             200: {
                 headers: {
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ServiceDiagnosis"];
                 };
+            };
+            /** @description Not modified since the ETag given in If-None-Match. */
+            304: {
+                headers: {
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
