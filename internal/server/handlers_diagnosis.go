@@ -116,7 +116,9 @@ func viewTag(v any) string {
 	return `"` + hex.EncodeToString(sum[:12]) + `"`
 }
 
-func matches(ifNoneMatch *string, etag string) bool { return ifNoneMatch != nil && *ifNoneMatch == etag }
+func matches(ifNoneMatch *string, etag string) bool {
+	return ifNoneMatch != nil && *ifNoneMatch == etag
+}
 
 // findings diagnoses a view; an environment whose caches are not synced has none to tell.
 func findings(ev workloads.EnvironmentView, now time.Time) []api.Finding {
