@@ -155,14 +155,14 @@ func (e EnvironmentPhase) Valid() bool {
 	}
 }
 
-// Defines values for FindingEvidenceSource.
+// Defines values for EvidenceSource.
 const (
-	Event  FindingEvidenceSource = "event"
-	Status FindingEvidenceSource = "status"
+	Event  EvidenceSource = "event"
+	Status EvidenceSource = "status"
 )
 
-// Valid indicates whether the value is a known member of the FindingEvidenceSource enum.
-func (e FindingEvidenceSource) Valid() bool {
+// Valid indicates whether the value is a known member of the EvidenceSource enum.
+func (e EvidenceSource) Valid() bool {
 	switch e {
 	case Event:
 		return true
@@ -823,6 +823,14 @@ type EnvironmentCreate struct {
 	Tier *Tier `json:"tier,omitempty"`
 }
 
+// EnvironmentDiagnosis defines model for EnvironmentDiagnosis.
+type EnvironmentDiagnosis struct {
+	Findings  []Finding `json:"findings"`
+	Name      string    `json:"name"`
+	Namespace string    `json:"namespace"`
+	Synced    bool      `json:"synced"`
+}
+
 // EnvironmentList defines model for EnvironmentList.
 type EnvironmentList struct {
 	Items      []Environment `json:"items"`
@@ -848,13 +856,16 @@ type EnvironmentQuota struct {
 	Used *map[string]string `json:"used,omitempty"`
 }
 
+// EnvironmentService defines model for EnvironmentService.
+type EnvironmentService struct {
+	Findings  []Finding            `json:"findings"`
+	Service   string               `json:"service"`
+	Workloads EnvironmentWorkloads `json:"workloads"`
+}
+
 // EnvironmentServices defines model for EnvironmentServices.
 type EnvironmentServices struct {
-	Services []struct {
-		Findings  []Finding            `json:"findings"`
-		Service   string               `json:"service"`
-		Workloads EnvironmentWorkloads `json:"workloads"`
-	} `json:"services"`
+	Services []EnvironmentService `json:"services"`
 }
 
 // EnvironmentUpdate defines model for EnvironmentUpdate.
@@ -886,6 +897,20 @@ type EnvironmentWorkloads struct {
 	Synced bool `json:"synced"`
 }
 
+// Evidence A status field or an event that proves a finding.
+type Evidence struct {
+	Count     *int           `json:"count,omitempty"`
+	Field     string         `json:"field"`
+	FirstSeen *time.Time     `json:"firstSeen,omitempty"`
+	LastSeen  *time.Time     `json:"lastSeen,omitempty"`
+	Reason    *string        `json:"reason,omitempty"`
+	Source    EvidenceSource `json:"source"`
+	Value     string         `json:"value"`
+}
+
+// EvidenceSource defines model for Evidence.Source.
+type EvidenceSource string
+
 // FieldError defines model for FieldError.
 type FieldError struct {
 	Detail string `json:"detail"`
@@ -903,16 +928,8 @@ type Finding struct {
 	Code string `json:"code"`
 
 	// Detail Refines the code (ImagePullFailed not-found, unauthorized or unreachable; ProbeFailing liveness, readiness or startup).
-	Detail   *string `json:"detail,omitempty"`
-	Evidence []struct {
-		Count     *int                  `json:"count,omitempty"`
-		Field     string                `json:"field"`
-		FirstSeen *time.Time            `json:"firstSeen,omitempty"`
-		LastSeen  *time.Time            `json:"lastSeen,omitempty"`
-		Reason    *string               `json:"reason,omitempty"`
-		Source    FindingEvidenceSource `json:"source"`
-		Value     string                `json:"value"`
-	} `json:"evidence"`
+	Detail         *string    `json:"detail,omitempty"`
+	Evidence       []Evidence `json:"evidence"`
 	FirstSeen      *time.Time `json:"firstSeen,omitempty"`
 	LastSeen       *time.Time `json:"lastSeen,omitempty"`
 	Recommendation string     `json:"recommendation"`
@@ -924,9 +941,6 @@ type Finding struct {
 	Severity FindingSeverity `json:"severity"`
 	Summary  string          `json:"summary"`
 }
-
-// FindingEvidenceSource defines model for Finding.Evidence.Source.
-type FindingEvidenceSource string
 
 // FindingSeverity defines model for Finding.Severity.
 type FindingSeverity string
@@ -1293,12 +1307,7 @@ type ServiceDetail struct {
 
 // ServiceDiagnosis defines model for ServiceDiagnosis.
 type ServiceDiagnosis struct {
-	Environments []struct {
-		Findings  []Finding `json:"findings"`
-		Name      string    `json:"name"`
-		Namespace string    `json:"namespace"`
-		Synced    bool      `json:"synced"`
-	} `json:"environments"`
+	Environments []EnvironmentDiagnosis `json:"environments"`
 }
 
 // ServiceDryRun defines model for ServiceDryRun.
@@ -10036,211 +10045,212 @@ func (sh *strictHandler) GetReadiness(ctx echo.Context) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H1pc9y2luhfQfWbKrfeUIsV+8690of3FC+JJ3askZybehV7qtEkuhtXJMAAoNodl//7K5wDkCAJ9qLN",
-	"Tsb3w43FJrEcHJx9+TRKZVFKwYTRo5NPo5IqWjDDFPz1fV6xUnFhfqYFsw+4GJ2MSmoWo2Qk4Nlo6t8Z",
-	"JSPFfq+4YtnoxKiKJSOdLlhB7Yf/pthsdDL6X4fNdIf4qz6EwT9/TkbPKqWlsq9nTKeKl4ZLO+G7BSMT",
-	"wT4afGFC5IyYBSOlYtdcVpqUdM4ORgku7/eKqVWzvhQHDRdT0I+vmZibxejk6ePjZGRWpX1TG8XFHFby",
-	"KmNFKQ0T6eontuqv6IIZxZkmS24WsBRNC0au2IpQkZGpzFZEsTKnK/hxxpU2RDFdSqEZmUlFjp+QhayU",
-	"rle9YDRjqll2sIJ9u4SB9R8/fZqMCi7834+ju5m9oSZd9LfxVuQrQlNDOAJUTv/FUvNIk7RSiglDXryj",
-	"c1LYj9mapc72cfxwjf1VvOYFN/01nNM5I5r/MXiAOXwXjp2xGa1yMzp5epRYYPCiKuwfRwAK/KsBBBeG",
-	"zZmCNZzLnKerNdhcwgu3R+WLSrx6PjCHqsTaCWZSFdSMTkZVxbNR7EDfMVqs2YRhtLjtFj7b7xFhkRTQ",
-	"7IL9XjENR5hKYZiAf9KyzHlK7WkelkpOc1b8+7+0PdpPW854jl/hpG3keENzCw2WEYWTk7FeCUM/JqSm",
-	"VMTCR+8djCwFkWKW8/RB1+jnDKiBvz7aUMPImJKswgUwYo8ogZdyqg2hWcEFrv2lVFOeZUw85OItaU1p",
-	"njP1SBMlc0YyyTQR0hCa53JJzIJrWN4rcU1znj3k4n5leb7vzn9aGcJxCadkwpSSSk8Ampowmi7IjLM8",
-	"g5X+LM1LWYkHXerPkugqXTgKmhCpAIbXXPNpzoiRiBcAaVjkuWKpFBm337+kPGcPulxPsknGM1go0PgW",
-	"7lrSDyt9J+VrqubsodESuCjXJLeTK2IWVCCrZeqaKULTlJUGcfMXQSuzkIr/wR761KUiU5qRVLGMCcNp",
-	"Xq/omvKcTvMHhdv3TJkFyWl6pclyQQ1cXyIYyzSQIVYykVmZwq6bEs2M4WK+d0omGTOU5xOi6Qo/PQBO",
-	"4+a0SzpL7STP2YwLjtN1WfkZ+d7ObICjp3Q2k3kGJ2V/twdo4AZoIgUjuFRZMgWwsNy/VPZPw5HjtMbu",
-	"CRTJKFOri0qcezYQFxvr8R9pMpUyZ1QQkC9C/gELWzALNHbN1MosuJiDJJcuqJgjPbTPTi3Mmo1lakVU",
-	"JdymTDgd8gJuLIjh9quKHZCzqbZXa7lgovP6gtpJBDILN6yxr0krogHZo4bhJFyUldk76EsGyYh9pEWZ",
-	"I/y4YYXehEt4qC/wMzuCG5IqRVf2b6T4blwr7ttjO7ESxkmqGDUstgxYISB7hhSO5ufB2aI40j6s/7x8",
-	"+zO5hFV58R7x5pHGDQf7RSJrJyqYWUhcobBS32+jH168GyWj87eX8J9f4P/P3j37cZSMnr94/eLdi9GH",
-	"yILrg3iVRXFNVuZOd4TjRbcEotxGXLZvnZLJJ8sAP0+IZvPCniuhyqobec4yMlOyQNAhb9S4CmqAa0bR",
-	"R9MZ2zB390okRMt1t4IbQjWhRDGaw2MrXwSTu0sJs1dlKZXRz+FiB+cQvLOU6kqXNGUveR4hE7hWAC5u",
-	"Gje8kHb7M/sJGX+ysEuII8mf94KTIUvF7S3jwjFsQ/XVI03qWcm4EhmQDHcNycRY9mTOqVlMEuI0E/i9",
-	"/ggkK2n2EtD8KMmppTplNc25XhBtWGkpRFnpxUFU2m/k+N9GoBCEW27jbn0jEq8S4FWsMTggET2Af4hg",
-	"Y5s+nHzakUaz5sMuqzCsKC0kEACVtiS3OYnEYs3/O3vzejNI2tDwMw5v5jVHHaa9k5pa7kA2A17Yo5zd",
-	"c4NRo4sqS4vL/RUFMkMPrnEiccFyavh1LW4qVkrNjVQrh4Jk/FymV0zZm5CQgzk3i2p6aBF1lsulPgTi",
-	"frCiRZ6QlBqay/k+FzMJj/Y2H4XDOb/yNdvV/f3O+E6My4FtE+Bx1OhK1Fw+8yJ4fzkF05qi1NsDPz74",
-	"tAEa8GtSDzS0hueszOWqcEfdvV/2N5admZZhwMoC+4YXceabtd7lwvztyahvDbGkgRtODcu+X0V3qZhV",
-	"X6I3O0aV6teTcNlDu37rqVYMEQTXix033d5Ll9hUmimnektFJrQysrBvT6JscN3RlwuqI/TsohICuOFl",
-	"laaMZSxLCKp1CXlhlVU77zumCi6oFbmj864BeDLShiqzC1C6dxMWHo4TPZoq4+bFdRQZkTL39/6rZbFL",
-	"qkkmBQPCPXlfHR19l+Kw8G92gI+umZrigwkZs4P5AZlYWfIAZclJXKqlqUGzcF8HAK1lk1zW22XnisTt",
-	"bAg+ps2ATKiYBiNkI3tqe/ZaRyVMFBMGgMcb+FnaHQDmsKRAGvQAaMDUFyVRHM2DN8AUBAa+iaBP/NnX",
-	"+6i3H0JpPULdCd9t0DOiqzQugi1I1iBDrp0eu4s7ORXzylEOjxRCZhaQcxlFC+GsuBEO7x0xl7VR4Fa6",
-	"RzNgXO1QMqvSQZEa3tOgE6MYTcEOw1OG43NNakcQmTOjyVjLgjmLA5EimB8wuT7uAebanKqWlUpZ7OYw",
-	"xWBrzcypLJgGzSchk2nFc8PFJCETVE0mZLy/X7+s9zOu9oAfzLn5v0ifUlkU3NQUqvW6FacGbiE3+RYC",
-	"ARy2f7srxte4E5xFBA1qeKxF3bu4a809uLlw+32VzZk5U9wsCmZ42j/FH+WSUDKF98iUpbRghJLfK2lo",
-	"gkaUtyUTz6Q2j3StXpWKp0yTSuRMa6vJzfi8UizrG5HSsnomFftRVqpNDWU1zQNSKKpiilKR+0Jv//ob",
-	"KdBHuMXr4PQ7Z+qNFCjBb/FNwQqpVj/w73d6f5dVKVr8wL/fAUhWZ2tj0oZr3MGY8Fha03chFAC4vbHg",
-	"oEII+aUNI+Or9bapGc01i2DR5YKqAdtISZXxVNYhsi6ZMJbqPTv/hYxRF9OGTKuVJrjYvVO0tte4WyM3",
-	"WAdzNjNEoomIfUzzSvNr9sa7OpHkN8+90xOf98+v9pE+DjykR5FzBV/rhZXL+1sF/61Ga05R5YaXORB/",
-	"x//19htat8C4DzdAbosWeUTIB7QgJVMEXgFbi4W+ZVkI8nqlCeHCBRBYBpZz3fi801Ub5NuD9gj/txbC",
-	"nWvgNxPD1meof78QhpvVelu7U9UJg3fJeOp/OeDy8PoxzcsFfbzXJ4605P9kalDjuOKibVpVsipHyegX",
-	"Dd7/y5U2rBglo2eed4yS0QXrsadQrzI0o2ajg6O19Tf+I0t2SpbuKOx3IB5s2W0wWJabYONp3AV3bR/v",
-	"zTlsHFZ93U0IaUDf1sMAHKbizXybReApy285R87F1c6QfM3FVVQpGJKwwXdc0nTAxEPnOzG4XYXAZvY1",
-	"pwp76p3l0ETJqFL55gXYl6Jz5pV2frQO9wPdfCdzzCDQ0Xm7NZTc60mwhjVLv5N76aBwixuJI1zYOeI6",
-	"CxWEiWuupLCqPVGV0GSfTBy/nJAx+EYfaSKXgqQ43B56bBWbc/sny/wPjzT6c8h5TlMu5oRr4H1lTo09",
-	"LAwxAaUviBt7ctQKGzsGk7Jhyi7yv3+j+398GP+2T/f/ONr/x4f//Zv7x97/+bfYYdcbxqXtKlvR545i",
-	"deLCXrzxQtWzM3TjaD4XLINHZ+evXCCA5dx2tBnE13S2+benT7/7W2TJac6ZMM+a74bXgK+Gc5yiXoI/",
-	"/MRW9lsrUmjDaGbXTImRV0xss5ZkBC6nt8KKNJaB1YtzA3fi/bYexN/AzaFe4aXsC7ctQC+MKfXJ4SH5",
-	"5eJ1Z3fHR0/+HtOMLSBi0suUUcUUAsoZvABy3qpA01RWwpCprERGjPTovu8jpm4C27VEJnqXpTCUC6Yu",
-	"DTURHw0vhuzEXMSCHc8EsT+A8xHGjXtCc6rNi4/cPJNZOHpgu7dvXDCqB7mwNvWSd7JvD1JuxWi2ijtl",
-	"1fBCrNpDldHxXWi/RC9iLik3eHQKDeoWPM5qzqysVokrIZciIl7GzxYPyK8+WI+fPHbqjUdm4Njr2J4L",
-	"BsE8A9urA7y2Zz+/SnWVS5o1jqmIpAGbWT+12vDrGkdDVVrWnq0bvwPrwPNTz9tdZX/cJALGFsxiR/Oi",
-	"4ZuRYynLnO8mqKSN0LOFVGB5+ufkJgJRpvjMXLCSWpidRf0ATBAfvqUNKStDrB5HtCwYBiRh5EVmBYGM",
-	"5cywzOuxbhdt3Xrdcm5EAdYLzAOOsXMmMrv4Shiew2LrYUA150Y31mUrG+EZJuTCog+hM8OUd6Uh36XE",
-	"rR4UdUc43DSggeJNd0GVMT0UrIubjjzAtP+C99d5Wxxu39g55y3DGLjdALpB0KR24OHqQywM599wadAG",
-	"FpHxAwvXFva/tp1oG5tkY7bZ+PaAkSRpFtlawIYdP8Motd2E0mkNprUW8sCgeFNaso2cFuzGi2yGb57o",
-	"HY9AE+bbALK70KNCQn1vrrouYDq5MUfd1Jib6zg9atBnPi0nx2a0CZwin5MtEa5/kT8nowVV2U72lr6Q",
-	"7612sDUr51OVkRztvWOqQx4DQUXKwLOCSJHWJHsv6lfcHlGTUaXZbXbyi2UKZGC53JwSiuG3DSsCUkrY",
-	"R65NzCvawUMA9AY0vET1JRLepINf6hvUC3yxTGz7S/YSP4h6TXG6KNiWTsjc5RL/Wn/TBYufKRw3afYS",
-	"A9hay0oNqA2g/gV43kbCXnARPn385Uj9TjR73c5/Dc+vw8ebhfWved94RLgzP0lxSlhRmhXYjgL7U9Tf",
-	"nbVC1tbtp6tKfU5G7Nonm3ajF1N7O/FnMAbkubMAaZYQwZZMG5dLOaaGFFIb8vSoHU2wjW41GD+yKDdK",
-	"hT+en9UbuamgLLPtb/i5zOr5+mogaE2XzGw/3kX9zeCweiVSpMPt83lp7xNZLnjOagThAtKzVBNb7hFr",
-	"IfOMCElmVZ6Dh42smEFX6DVnS8I15jcA0u3FzCCb7OahbOzW3IaJA3WNcTF68pKzPIMAvVi0jw8uG47O",
-	"iV80u0hvvHRJa0G+iVQEU2ijd6uUVs2ODAwxPe7XJkLd50VOZbbaJlYathSHBPKSSBxyFtHrLo1V3ElK",
-	"K82IfYWM37598xOkHiTkmaJ68VrK8nuaXr2dzRLyqqBzdl7luY+KfMO15mL+DPzFCXkluKmtbfYdiKb8",
-	"RVjEzSqwEiTkxTVPjf34XMkpq98CseXFRx93ae8MSyvFzeo5E6BMnmWFnU4K/+BcZqgY+OWcKzlXTOvn",
-	"jGY5F6wZ7md5LjOdkB/Pz87MG/oR/vWGGcVTHaR57Q1QSo9DXWI348Ll8yD0OgAiQpr9maxElpAqSG+z",
-	"2FMJxWi6sLOetkBBcn7NBNM6IYrRzM6g7Qdg86rKgZyha54xgcRqQDABU2zclARZFtE7ApT6kqH5dzuz",
-	"BJgtd/pijemxiRur4zMNNVVNEKKmgWuaV1s48dzYfvv+u82yzoOBJZVFwURGBx21ijUA6icewDVcGxWw",
-	"rd2oAznncx9UQzW7ZspFPPhzg2xfK19SBTbh2MHpqiioWm1eQIrxmPU8ASSaUYJb0QNmbNW1WNAHJqbT",
-	"xi9PxjQuK/ZjQT8O/MDFFkZZP3EzC36JA0c3wWiOQWmdLUBq5O1c+u7q9ejgRF5NMEColXmpl0xpyEqd",
-	"K5qxbELG2vA8J8dHR3v4PnVxVyJfgY2UzBg1lWKY7tqksY/P1FySZ88T8tPqmikhE0LJD1buZYU0bC8B",
-	"bg2m1AnudHJKJlVD2Cdk/PToOzcrWmhTCKdAv1hohZRXAG5cM3grmizgjR4LB6LYybyJ+SAqs3jTS3+s",
-	"Q39GyUjyLB3VmuA+uuJidyfjusxpXRaj9/tcyarcMRrCu58t5x3I5dMVbrCHFL9opnwwk2KzhLx99fwZ",
-	"ca9jBofb1AlG7doTdDG7g1Hy28vI7xgtLuQWuUV+A93d1hDzM8fPFKyddxFtsWU6g6fc6/Z+iVv6yb66",
-	"1hso841myxqG92U1x22izTzkK255u5jI8TRuZCu+BVijaUrjBvOxpgTVZGJ/OXEBIof/ooJN4B5Y8fFV",
-	"dv5I+9vhwkQA/8h4Av+tv6tzSTrf4tt2UV2/+vHT79bZUP/7/Xv94d+jBtPtEWSNgOCGGT6wu7BUu4t4",
-	"b0ZqHH9La1V7IzcG4iDYfh7AvOc/X+4/fnz8HYH4vYTohVSGMCGr+QKykxWb8Y+B7w7+dY9BRXVdh39i",
-	"7QMnxu4AvHYps5uHjAbjxCAaWehFnRl2RysC/YJnMTbaWSy+l2xctDcrDQv/O4TMtYNkIhfpLiMIRTsm",
-	"JuKA3i10ZTg+JW6A8m7YSERJyG4COMYPAOqM9cFPDZtLtdrs7ojF9TjQ1OLobDZKRrTKoH4aEzM5FJk9",
-	"CG15zZTiWTQvjNGC1L+TcTsWYX/JMwytBxF9eystQuatGzcqWobGt81DNRVi4EALlvFhrVinsowQSMjF",
-	"nJwQ+5+GCGqXoVQytW9a0DglEweHyQmGOCxF8J0LeHN82aogsvk2VCiccOMNnVHFN6Iw53IJce0Zr+zn",
-	"Cz6HTBrFDU9pHh9mY5adxa4gwS5cpi/IF5pkYekf7ixZrr4YLdW9nUIXHq4/Sncr1qbNIZ48s8pf/0a6",
-	"4JR45lpBxaoOX1laSIEKiZlofc29pFqzLE6JrrnM6W7BYrjuf/oPN+orbvqk3lNr1g2QuUneVEEFnzEd",
-	"g94ZVPcg2ii4ODPyUzVlSjDD6nigjnTx9PjJ8d//vqHaZcf50inXVUsvM6nqY6tL4kABpm5g6Xdrkq63",
-	"qgTZCmWp4TEM7LsQaR13uXkMe4cI94tj3JjTtIj3DskVcR2yW3EDySWsbnhba0qGnREsAAoVltxbscpk",
-	"rv7oLjsYZLG1yfmGuZSOUOIwSb244f1fYtW3G13ouzn3NtD/aVeu6zz13gE4bonea7VyugjTe6dEFtwY",
-	"lpErxkp0prjtt8SN9QptX4yiH1/hp09RoXF/Pd5wEBvQrqHTves0aFNfF6fZPYtbyXmbXNZeWo3I1usF",
-	"KlXlQ2mz/qCva8WJjKGUZ86nitqDhjegNp4UAw62UPy5qahRF/31wkYgYTjpAbbRtTL502lDYQsMsIT1",
-	"mrNlHxOmq0Yz2IrU12M+Ax9dhPBMV+8c8byjAbmwn+VsnTljY7CWC43RZNzkPXEdRp7skeVCalZHcFHF",
-	"SIFOYyd3LxereMyZNDTfQqPD92oIJQ30W5vc4kAvYI2x4+wErN/Zmd4Dmlw2IWPdGG7l83IwyRsjha7Y",
-	"ioBnWBPvQgMqLmSdxTMuaMbI1N5hkWH9O1egbXuF8C+AkLtJb4hMLFsj2Ac43t7Fi2umVqSW6lG4dQXc",
-	"XS36vFMDJtBPjKpECpk2kfR6xZpxNZbjnUCM6GSL6J3mqtU3rEG4pHNPPMDCBW2+ka4qbj/U4uUz8o8n",
-	"T/+DuGq7BGMydEyuGwz4wYLTOwRm1mFFUXzVhop0yFi1ruhU40eNnN5gXvBAvbqu0tlBJZQjMmTDnDlN",
-	"SRtZli4Lsy7KbkWynM8XZlc7z/bKq6umV7PoYW9pN8atR5XX57jdcWLVBnPiNrlTA5vsEInbxoLW8dHb",
-	"RICyNlvbPkrEyXZRQ5NZuNKqTvDjWClazurluK/jWZP3kdRUc9k+BNtSau1Sc1EGjXjrTX9hAIEvuw4J",
-	"qoSbgXKAG0RrhwK7mNX7RetmluRhbM3I0bmo6uAF+WhKf1RssECyGvkjXcsDrhIOyApkynIp5poYmSBs",
-	"7GF3ygNvK+gPl8HbTQPw6BnUt2ukfGdeYC1WFQakbgpuunD+PA97qwOAsZRl3NXZgwCCGPxdSeShkoz9",
-	"zEaoZBY/lR+4eVtqgq/goVSCWFktCvobuG+YD6mNhAXeoLrnTvUaBwuarsuJ2Lm8ZsiL/Xn+XrEKw5Dr",
-	"7GXt64GOErhqAymJ/YJaayXESlwaVt7cUBZGTjT5G3WRxzpQMoRo2781XGbLL64fT11hxdc3essCtTdB",
-	"lRsxgTs5/LJOQd3x9AeqEgwLOIGi1lE3w9KVd3GN3ScD9ykghDtGhw3XTdiiIObOznPLKIeK/OzCTtYm",
-	"7YZ90HzVATt+a+UdmIUA3lTjxh36zdJZQ7zYpiJI92S7mkHzKzGSYDoQMfI0yNnxrL9X/W3X9FG/psYs",
-	"e3y0BqN6zZnQDU/gBVDTZWWIofOEtMzKB84wcZDKpuru4UzRKtunJe+VOzlaY17dBsR3gM99xh40l7FS",
-	"F8pZTRn4rkctugl3KfqDY+qVofPgzMclF4Jlp9DUQBsrsis2q7RLBw0me3z89y0p39BNWnMrnteaexvx",
-	"BynU2mA9HHNDBrOqxECxXKjfYH9uJ61tjftW0luf0bnF6tekaXZIEGxkHWw5nQupud4BvPeX13pDRa5J",
-	"ats9zaxOLrt5TmsLUOtgXbc+2YWxZ/VXThaxdONDTEVeT9cx1oMbspRVntVXfICmQ7siiHmg+srd9ztw",
-	"h25PFyMtw+pC0M0oaJl1Jl3tm+NwEfccDOmRLvVEx9IieQ5pB3JGwAUXWszGzBvRpGCeNLZMZ7C6J8fH",
-	"O4Gvm9WH59+qH9Kho5073xJJ6r2tQczNdXdSGu8OAEXEMAWDnDUvxhXNVsGkjmsex3gE9Z7dW0RizFkw",
-	"LhmjqRaKy/idbW+VbDcFieUI10kyvdUvuDZSRbvFoo1P14DwDTJuyCE6bUNiy5R6QPeHvkMpsS/U7fR4",
-	"ylyPJAji47pVn3DsPvGJ+RjQdwpBa2Cy80OkVJA0p7wYsmjdg4VOhn1Ehn+tLcGbwNr0JdnYkGMl0nVV",
-	"OIfi6ADykDqkLW1d0pUrrHeKOVDklYBMVGcqVExklowtqCbvXl9u0YXHXf/wVq652XcRb1TLHDcOOHIj",
-	"XMg8n1IMw9slTr4aIDy1/g0GLnTfWQHWEoeARTTyLJ1TZA2bm/C24u2rtTC+dKiyw5Y6BvaddKVh4WPT",
-	"Ii/RELKRxO/oD1izoK3x9I7KfdxC7XKK0WadZmgLa+p23EhRiZdnubUoGuQqBeatCqt+Q65Q1ITpo0xu",
-	"nc623ui0sS3ohmTGLW3Jg+zoTpLWHIkO19oNZo7nroXQiR2ePYQbmYg6YA2R/ChqJujAuf3BrWwj21Ys",
-	"s3u9C+4FiHtv6V91NmlvlXeQQxmPfx3M/rJruSM6es/4EqOi73jMmf19xXOzz4Ur5qX5H1auappSuDJm",
-	"1EpfS56yvROiC6vSHkN7iEPy5AdODsnxESmhzAdmTZC/k0Py+G/w09OjBJtQk++OySH5m//gKEyBgDHD",
-	"pAv4IkooOwFNu1TbuGJDnq3GObom0tK/RsY+DmdDP6M1Y8E76wfqZnZi2xbYXQw7+7Vvd2rKuK4USDdq",
-	"5oatHNf4ZNrFpXaroPIABUHWAU4OpOFbCeDQlzJauj51XBM6ldVQxMLgEewEZzdO6HuXPtUeIRnA4EMs",
-	"gVO7AkDQNcvZ0KDieN1mHZtZw6N6AKuGYVt1LmYREztqZFi6CqrzQm8zLFuez/a9HhykstRV+KdswUXW",
-	"NG3BXDK0Tr0XYUoZ0DG0X1hCrpNG8UZd0Pd2blqTYTko6v36jcE/eS+8ySEQs3VdC4PMK6oyRXmuE5JK",
-	"METMwZplp8+85ffgvXgvMLRwckhLPoHmzq6vPG3Vcj8hNOhMAwnt8DwhVGAdByz5DjswC/ZeBB2DeOZy",
-	"30slr3nGVOL61BtqGgOEq66PfTWRsvsYv/diMtRff3JKJmga+u3DBHPxCESb+wJd2C96uiKtQlvjqcxW",
-	"e0Sq92IaNo3HngtvKtdUhdA0ZaUhk1cZK0ppmEhX+z+x1eQEjSz2Fl2xFYDVjmjPKLeaP4AAPSuK6VIK",
-	"jdlJx08IdMI6bX+PFZAF2l1gIHshyZPj44P30EWOp0xgGiwKXKOzkqYLtn98cBRQdofJZ+evRsno2vcA",
-	"Gh0dPMbXZMkELfnoZPTdwdHBd66dNFwje/6H148PMVgAHrn6ia0m6iMrmZ25dyCaBvYG7x8fHXUaHIeH",
-	"9i9HQnTd93BzJ2YQA+HixsJhXXNv3LOczSD+9XMyenL0eGj4er2HvwTFt5C0+EpDo8um6bmbIqs7QmMT",
-	"jvomPPLmnEJmVY5hNtBh5reRB+QHO3gN3SrjZr8plTgM4rojZseue/JbfGfNK4fQ0Wv0Odn4opOC7Zvc",
-	"gvX3ikGMlEMx3yS0ObFuxk2P6scH8hEpW528VxYG1+TTQCOLioucXXL/VuQrX4+SGiBFMwMhipYFcGyi",
-	"H5tcc6wc1cy9naK4bgFTNpNgQdwwN1S33X3uD/d5R9s9YCP39IyUll3Imdutu55Hm6/n9zS7QFn/hjfa",
-	"fvTd5o9eSjXlWcZEhwbA3tyqO9Z8ct5uwUM0Y4Tm+SmmkQcPzYJxhQLBoxZpgJSuFmFomP5asvB989o9",
-	"Hmy73+gg/a3XnFj2CpzzTsivEwcakLg0DMsx+x1wuQpNvuMWebbEukA3kYd9AOiBAzj8VP/78+Bh/MCa",
-	"s3iQo4gdQ8s3+sB368nmj36W5qWsBJ5vFP67crYaGsgkPmw8v8MmCbFnJt59umRUOv9bGxlciRhWv38e",
-	"+mGdzeJ7icVK7gQtYmV0Pre1Ltcw6t4wc7hATgRT4Z1TMmmAOwHPF3rGIMe55bXESIU5+6qxOhk9ebwF",
-	"i3kn5WswGtkPjo83f/AKNZcOWYRqDSGpA5+WNlZRq+MjXCPvHIqT+OCIpA6PAyMzlmLEmozbUEbXhvQQ",
-	"dDhn94j2vIdGoiggA89LyC/aLtQ+KKBalss1sqpdW5nUCaEEO49Cr1f7fULqDqQ4hteXk7qxAT4PCrCA",
-	"eksNnVLNQrYR9MlsCe+BSm8/9Up1mVdzy8QVo9kBsWT2xTvqO/VgnIzFXAtGX9Awk6DSW3Xda7mklDmU",
-	"74VlvJrt/ywF239DTbog+oqXmlTCN/9RFqU0zuX7vtbj0CzTdbmZSasNbEEFnbNsf7razyXe40m4W3vA",
-	"fTEi7C7KWUTDAAkUq1k3ImhrBy1R9CGlzn7L1kEBBY/GggC3AmuxJ9merbt6O9x3SAo6hUaksYoen3GW",
-	"EVAGALkAN+b8mgnCRfucbzT3w5C7FnEZaDrMm/oNaNaCSlA0z5mCqBAo+T5GIg7Cb6RDZUv6cqN3CIxL",
-	"0V0r+fo83vsUtsJ+o4NI1c+wu1vx96I3vqOaoYcXoD9lFtYYhUbGSJFQIE4VA5MbzTvg90AE0Ssqy/jp",
-	"nzUNqnaSmQJD2U9sNUJScPcCULc56VbCz+O7nj6GJc35dS7/a9kEWnwNBGB3Ddl+8Y/NXzyTYpZz9J/c",
-	"s4SUjJ5us4egnv/AbSO0bnEx7hEwXx4aykgTbuD2QQ28QPQwEAkGJoLT8AKCtHPFSnuBU7Uqjasi1r+S",
-	"EZJ4+Mn96zNyI18MoX1nfxGqd2s7qB/hZs1XdkVfOdrtKpjvhqctlGjgEiCFkK3YSa5D0ruW44Ukd8iU",
-	"MHhsRw9Bsd6FrSb/FEaENh+LiK4lNYtGcE0D8IYcYkeTdGhuwGiHofN8w+7zKN+wwVME0exOxJBfFzKU",
-	"9rhOQnNm48YMcd37+dq0zEfNrxXvzv1L92mxaArxDUp3GAdxJxC0B1L7YeuyAqALgoOyDrlolVaFcpwW",
-	"uu3KoyGYa4BGwXz4CQdeyzEumGamLtmymVfA+wdfL8Xv8HRTKegkgfUmXEsldwKPasPIesIdQHlXGRgB",
-	"2xgNqwjSX7bgfw8Wwn5NwIc2ELpqlXFS5c6Ggjwl5BIy6/5yYsgD2gcvl9ykiwbr5WyWWNQHZxNUMbEi",
-	"DKQttSiOs5Jx0yrNuOXN6NKf1X7TVaaM5qpM6mKpE4xxCOvFjiGSjeYkk2kFiu7eAfnVLg8rNSdhtlpT",
-	"o9ri6IqMgWJi7Y29AzLBsrgwy8z1uGOCUEFYqwLSiswoz/VpneU185lfVnC3Uj7LyLQyJJNQ28X+jJzR",
-	"7rRvXwM7bYud3dflDur3fpGrjZWVB+63T6r8ZsD3F/TFNc0rahipb0Btwofie8Kqp5lnU4kljXX9Lex7",
-	"NKZi5QSy7S9kuxZY1HD/0gVtYTwSHi4Wogo6QVJ7Wd3Vs7fixN4nl/tUUwttqMh0qyKgj3CoCdNculLj",
-	"jjQ1dOmAYMI3Xj3vB+hfsR887+xX3rx3pO9POSSLQwnFh5SZbmkK+WdTBZC7vl3+vMM4RtiXJZ7ueDDp",
-	"Cr0d9nhvwDos6z/8pCqx1t+OubD3dryQnh8/SlWJr5uM3fLkz9DVpLkUXMwxp65WU7Rh5SMNsZosIYYX",
-	"lqrDoUPYZYftBmfdNHzeWYC+qMSr523/foMjhxvC5y5BltgKWwz7aHC4fZRANthm+/FNvRGInJGJqsTE",
-	"B3iNM2ooijoXlbBk9D8v3/6895dGqJcyz+WSUEAlinXimNrXTSPoU0SuAFIkpUpxV850uZA53LuEwEcg",
-	"unHjPbCJa/bODWEi018ABxUzKpJ6uP2ww/4X49P+78Dx0sL+4/umlf8FddJ8su3/aIvyra8QpOwSSrC8",
-	"GF4kC9c6wh4IM3oG3Tt4C7Dm4NAtCLC57p44aJR7B288RPhxJD7W5VFAbjdkq7jWS9rFyrKPZihW1pda",
-	"i4UIRzp/3Gu4Qp3NuDY81sXLSIV5IG1/8oNHA7zr+vqbkp498Q4CXRthsYV3rkvmoK8ZM1pdkfav0s0c",
-	"5N0+sIcZs1f7OIOryXYOLEm++Z/vPUIPjsZpyaft+4MNtiBj1V6b2C3pkubDT/Y/a834z+H5zS7QDMO4",
-	"IsQvYv/Hif56buLHWxz2uWJ1aSJs4t85dwSOO3fQjOw5KyvBUq353IXsjJv0gAEqOaT5xg/4K47RGyJe",
-	"vnT0t5C8O3eJB7x2Jzpgj6rxVAHW9ONLoLbAHZCZ+2HQrvTBA9vAh3AcV5N95Wj29ZLWh46qp2LOGsu2",
-	"K2eBGodUJDjbjQR8gIEf0rLcn/H8JtaC9u0cMBiIjKmzsnwJU9zPNWtXKX7gm1bvbdDVBHEof7H787Bx",
-	"kDUcoegBHPYjHRYXCKoPEOyMjDbi8XOZXjFlv03Is1dkKdXVLJdLtEwoljOqwainoOc4RFImPsp8n4uZ",
-	"PFjRIt9LOlUQaneUr6hJNaavMIeLiXcsBfm7TQIR+8ihTIxP2RAS8l1uZCPx97hbzGvQbvJisCrnfZhP",
-	"7lOQC3ayRY5vsO0vacu4XfTQmWcF7e2AubqOlKgdYq6uB8bDWWaW8pwRLCgzbJZuF2u7pcy2xrTS7r71",
-	"VVpYgiV+GUNLqx74oL0F1XkRdBrOc7lEGsgF0SDHaDKeQB/5CTGVEppcMJphCaW/XB7AfZvPH1IIPMsy",
-	"jAtqAry9Ft+ceCD9nRLN/7DcxOIE3n+uN+Y+dS79Nlzm8FPw1xaWoPZ9/x9q1unEghbymnVO97RztODM",
-	"vmYKc2IJF64iFgI7GxT8e2R8yICz9lyOHoqUvYMoo/oVF/iH+Ftp77jThiyoyv4kmQB3xkmTaOYA6xzc",
-	"TbIH+nV8N1laXvRmvUeu+2WsJxtQ1RlRTgMKG+e43yKGb872Lpjmf3Rp4yPt4D1dEcOZsupVIYVZ5Csy",
-	"rbI52xA2f2sud7gMyylvQVGbGsl/JhN5sIFLr3pGLsJbYWk2tMcPKvL7PgOYdBjkH38zq38V8U+/Qr42",
-	"OMX9kQVp9JDqYAEoRYchg+XDN0WtQ2+TMBqvts34AOthLbOu8/jnYYxD5MKVD9kYrfLGvfelSua5TqFb",
-	"GlWDiuyDBe+g6PO2I2JZ6XulWwjhzcYgd2ItO5CFjr0F4s9lEbroenKhNCyWqLFKHxSwASVijhVwBm/k",
-	"3TjpogafsyxrLsDXauzB1X0ZO4+DTAxps+wvWqzhr2Sk+YFbPR5LD0P1YLhshGKgBRcNe72pn86RrMNP",
-	"+I8NCbSFvGatG7dNFq396FuxhYh9xvGLRy5u5naxMkNHcvQAxOTdgrm9/EksKLfnScmnQRhYMTarw3Tb",
-	"ImTRnNKQ9LipW9M2IStvwmnuh6F9GRPKMA7WISjf2NPDB5LsRsiGeNFWRTMsen9dhTMSl9APczHtSy9g",
-	"zN+XkN1/lEuniLv0RK97B4nkQRGnQcn9FtUgAuF902lvX7ujPvrVDSSPP43Xppvqf28VO1rM7G6qe3RO",
-	"6FuFD7x6UB22TRK+Ge9vwG/e+itR59VbyEoRpWq7p2T3ydNWlQQuGA3it8JKApqMl3Mc6Orv+oDLw+vH",
-	"NC8X9HgPQ8V865ql4oYFKei+AltAsFuVMKFUgK/FBvynZ0CFJrh2gIKMhcQmN9BYx49dMuXjzPYOyBlR",
-	"rr5wmPjUKk/dZKXxJnF1PKElnyTE/mf/P7J/zPY/Xh2Xx5O9AwItwTRJLSHzRa89NE/JBNrMTYg2soSW",
-	"FBPobjZJSIFNZa+hHbfIOo0IJlxYjLFswre+qUuG4hKVg30K9bSFNGTKsKpxtC5wQ7OaYgB9W1IsWW/B",
-	"dWCb9vDTg5006q71uzYFGZo8wImhSds267ua2Bf28pXD4nOXnhPcbtozgygBMxdUrAigztCsgEatSV3p",
-	"K9cqpaAfeVEVvrlfwYX7M+k1NLtXo3IH55BirEsgeaSb+/O1l5h52EDeX0Na6q//jPLcRbZE5d52VQ8v",
-	"yntqB+ExYePwLyMk1xG661Si2pd6j9gadtgewNGmVP2fIPz1DuqHOIyqO9rdR0GGraNeL2vmcjsnSI/6",
-	"YguGIFKs7qeA/SqgIhgZ0zRlWidw7knQnKGZKvGB8UknytiJcnXdpz24fBjE7mPYT8jx0VHT2sDy2vya",
-	"ZU2gvMjqWmZuvCVVgos5eOOw2BSUbuksf86vB9tPZb4oRYSVuNayjmNMpcwZFZ5j/MVyUdzkzxEckdv/",
-	"XIGN4bTOOFhS7Q4Q1e8HqMNxBk0LWXbqgqYQTyphRUvv2Prm7/oLVjOvM9A968YyawENaue/kEvM5KG9",
-	"AlBBf8pO60uiGAa3Nxk6ldgxk8a/cvjJ/Wtt4a+Gnt/7tYbycxuY+l+cldc6rs91yak2aLuhIktAQmwF",
-	"LbmmOZb9r0Tqcl8SsmA0h6amljMhbt25IBCPTdIBvtym3PcG59Jla5p74nK7uJa+8ZVvfOV++MpziDcl",
-	"1EuiY17QOSOGzu39PpSqJdsWTM1ZBkZ7LIJSKWX1RimY3qszQSkRbInYY0VcWRTc3Co9s89U2pnXG9hL",
-	"K4P6f1Am88PyF7vLeFYxhLTmrqVbI8Gg+4Br8CDcr1p5v9xkB7RtAneH0PY5vjGs6n7Fke9e1qo3uaGC",
-	"NKQW03TRljqw57vvtyOkYHWRSJBVlizPv8XDfzXx8KuW/4TXJsmIPMkFKXPKBVlKlbkqA+yaZ0w4WyQl",
-	"M/7xy4S9fwFioGSeQ8vH21QPuXdBOV6axC39rgxy92tQ8qv9Jmx/E7a/qBEHRWGs9rqEfrmCMKpyzhTR",
-	"VZoylrmKsHUeWEtuPq372FqFHOSnnF8x6FaLAvztJWsY+c9HkS5XIn0Qvd1O9NCEJJga7HpQqLBPVxxu",
-	"cLTXcDE/hYiAFoO2Mjh0hFFyrpjW30JJv3KiYQ+9m0+IeUr+SEF/WsglKaioaJ6v4PhZ1o6m0VW6wM4j",
-	"MoPQGueoyk7J3armW2X5Ooz+c2b49ha/Mb23E8PyTXX5WlJ5Q9LoA4j7Kmk8exdCzs7OX+1jEwSMPgsD",
-	"zk4ImtdwkAsG+HbJ0B2cYWKha+uMFdDByPbj+ZkvOtV0VfjzK0XoNfhjHVH4EV65TzOdmyHGPHPwkQOK",
-	"sLRS3KxGJ799CBHmtb1TTOtTQoVeYigez12fJCVTprXrdReQ0JU2rHAEtGBG8XQ4xvJtyQSpRG4HwsbE",
-	"aPCANmn7++7zfSOvmJicYr6tThUt7Vo0g8JG2M1pyqhiisCb0S5Lb9xStmukAlr7jh1UzpUsmFmwCiv6",
-	"E/YR7IGg29y8kv3A0QSTOSiRsY+awHZNcKVyCionXNIAJHuDJyZLJmjJoZDhOsy1J3d2/uqyZOlu6OsG",
-	"jtvJ3Kh1z7z16PluwXXw6sCOrEC4+mMQBSfY5c8HnQIpzFjJRAaAQ1SUVxPixEgw1h2Qc3A2Q7SvFFYA",
-	"kQUjM0YNtNsTzCoyXjz1BbhCY7GFjpJ5zhQ2AvTv2t0jdU186NsjTZZsupDyCs/Uk2UfooYD1H5xHRii",
-	"98LGf0ZKiCmeZGyuaMayE/K+Ojr6Ll0uVvAPNklggoJeMdeWA2r/1R9MAByyMvYVLubuzlYCYBy9dheM",
-	"ZtzSkC9D5C5wYQ3vvOf5rIQCwDglNWJpugLC2UYs6NS4Hr9r2J26OOvgc4S8xTOI6AaU8VQ6fhXaE30a",
-	"IcW0c1rREXEOeWil8tHJ6BCMVG6cTzWDxPEs+3RP6k7JwTNMCQsetErpBM/r7tfBswaTw6e1aB48aySB",
-	"4CHEi7UepBj8/fnD5/8fAAD//w==",
+	"7H1pc9w4suBfQdS+CEs71GHZntcjfdiVr26/ttt6kj0dG22/KBSJqsKIBNgAqHK1w/99A5kACZJgHbrs",
+	"7vF8mLZYJI7MRF7I4/MolUUpBRNGj44/j0qqaMEMU/DX07xipeLC/EILZh9wMToeldTMR8lIwLPRxL8z",
+	"SkaK/V5xxbLRsVEVS0Y6nbOC2g//Q7Hp6Hj0vw6a6Q7wV30Ag3/5koyeVUpLZV/PmE4VLw2XdsJ3c0bG",
+	"gn0y+MKYyCkxc0ZKxa64rDQp6YztjxJc3u8VU8tmfSkOGi6moJ9eMzEz89Hxk4dHycgsS/umNoqLGazk",
+	"VcaKUhom0uXPbNlf0TkzijNNFtzMYSmaFoxcsiWhIiMTmS2JYmVOl/DjlCttiGK6lEIzMpWKHD0mc1kp",
+	"Xa96zmjGVLPsYAV7dgkD6z968iQZFVz4vx9GdzN9Q00672/jrciXhKaGcASonPyLpeaBJmmlFBOGvHhH",
+	"Z6SwH7MVS53u4fjhGvureM0LbvprOKMzRjT/YxCBOXwXjp2xKa1yMzp+cphYYPCiKuwfhwAK/KsBBBeG",
+	"zZiCNZzJnKfLFdRcwgs3J+XzSrx6PjCHqsTKCaZSFdSMjkdVxbNRDKHvGC1WbMIwWtx0C1/s90iwyApo",
+	"ds5+r5gGFKZSGCbgn7Qsc55Si82DUslJzoq//Utb1H7ecMYz/AonbRPHG5pbaLCMKJyc7OilMPRTQmpO",
+	"RSx89O7+yHIQKaY5T+91jX7OgBv446MNNYzsUJJVuABGLIoSeCmn2hCaFVzg2l9KNeFZxsR9Lt6y1pTm",
+	"OVMPNFEyZySTTBMhDaF5LhfEzLmG5b0SVzTn2X0u7leW53sO/5PKEI5LOCFjppRUegzQ1ITRdE6mnOUZ",
+	"rPQXaV7KStzrUn+RRFfp3HHQhEgFMLzimk9yRoxEugBIwyLPFEulyLj9/iXlObvX5XqWTTKewUKBx7do",
+	"17J+WOk7KV9TNWP3TZYgRbkmuZ1cETOnAkUtU1dMEZqmrDRIm+8FrcxcKv4Hu2+sS0UmNCOpYhkThtO8",
+	"XtEV5Tmd5PcKt6dMmTnJaXqpyWJODRxfIhjLNLAhVjKRWZ3CrpsSzYzhYrZ7QsYZM5TnY6LpEj/dB0nj",
+	"5rRLOk3tJM/ZlAuO03VF+Sl5amc2INFTOp3KPANM2d8tAg2cAE2kYASXKkumABZW+pfK/mk4SpzW2D2F",
+	"IhllanleiTMvBuJqYz3+A00mUuaMCgL6RSg/YGFzZoHGrphamjkXM9Dk0jkVM+SH9tmJhVmzsUwtiaqE",
+	"25QJp0NZwI0FMZx+VbF9cjrR9mgt5kx0Xp9TO4lAYeGGNfY1aVU0YHvUMJyEi7Iyu/t9zSAZsU+0KHOE",
+	"Hzes0OtoCZH6Aj+zI7ghqVJ0af9Gju/Gteq+Rdux1TCOU8WoYbFlwAqB2DPkcDQ/C3CL6kgbWf918fYX",
+	"cgGr8uo90s0DjRsO9otM1k5UMDOXuEJhtb7fRj++eDdKRmdvL+A/7+H/T989+2mUjJ6/eP3i3YvRx8iC",
+	"a0S8yqK0JitzqzvC8aJbAlVuLS3bt07I+LMVgF/GRLNZYfFKqLLmRp6zjEyVLBB0KBs1roIakJpR8tF0",
+	"ytbM3T0SCdFy1anghlBNKFGM5vDY6hfB5O5QwuxVWUpl9HM42AEegncWUl3qkqbsJc8jbALXCsDFTeOG",
+	"59Juf2o/ITufLewS4ljyl90AM2ShuD1lXDiBbai+fKBJPSvZqUQGLMMdQzI2VjyZM2rm44Q4ywR+rz8C",
+	"zUqa3QQsP0pyarlOWU1yrudEG1ZaDlFWer4f1fYbPf63ERgE4ZbbtFufiMSbBHgUawoOWEQP4B8j1Njm",
+	"D8eft+TRrPmwKyoMK0oLCQRApS3LbTCRWKr5f6dvXq8HSRsafsbhzbzmaMO0d1Jzyy3YZiALe5yzizcY",
+	"NbqosrS03F9RoDP04BpnEucsp4Zf1eqmYqXU3Ei1dCRIdp7L9JIpexISsj/jZl5NDiyhTnO50AfA3PeX",
+	"tMgTklJDcznb42Iq4dHuelQ4mvMrX7Fd3d/vlG8luBzY1gEeR42uRM3kM6+C95dTMK0par098OODz2ug",
+	"Ab8m9UBDa3jOylwuC4fq7vmyv7Hs1LQcA1YX2DO8iAvfrPUuF+bvj0d9b4hlDdxwalj2dBndpWLWfIme",
+	"7BhXql9PwmUP7fqt51oxQhBcz7fcdHsvXWZTaaac6S0VGdPKyMK+PY6KwVWoL+dUR/jZeSUESMOLKk0Z",
+	"y1iWEDTrEvLCGqt23ndMFVxQq3JH510B8GSkDVVmG6B0zyYsPBwnipoq4+bFVZQYkTP39/6rFbELqkkm",
+	"BQPGPf5QHR4+SnFY+Dfbx0dXTE3wwZjssP3ZPhlbXXIfdclxXKulqUG3cN8GAKtlnV7W22XniMT9bAg+",
+	"ps2ATqiYBidko3tqi3utoxomqgkDwOMN/CzvDgBzUFJgDXoANODqi7Ioju7Ba1AKAgPfRNAnHvf1Purt",
+	"h1BaTVC3Incb8ozYKs0VwQYsa1Ag15ce26s7ORWzynEOTxRCZhaQMxklC+G8uBEJ7y9iLmqnwI1sj2bA",
+	"uNmhZFalgyo1vKfBJkY1moIfhqcMx+ea1BdBZMaMJjtaFsx5HIgUwfxAyTW6B4Rrg1UtK5Wy2MlhisHW",
+	"mplTWTANlk9CxpOK54aLcULGaJqMyc7eXv2y3su42gV5MOPm/yJ/SmVRcFNzqNbrVp0aOIXc5BsoBIBs",
+	"/3ZXja9pJ8BFhAxqeKwk3ds4a805uL5y+7TKZsycKm7mBTM87WPxJ7kglEzgPTJhKS0YoeT3ShqaoBPl",
+	"bcnEM6nNA12bV6XiKdOkEjnT2lpyUz6rFMv6TqS0rJ5JxX6SlWpzQ1lN8oAViqqYoFbkvtCbv/5GCrwj",
+	"3OB1uPQ7Y+qNFKjBb/BNwQqplj/yp1u9v82qFC1+5E+3AJK12dqUtOYYdygmREtr+i6EAgC3NxYgKoSQ",
+	"X9owMb5a7Zua0lyzCBVdzKka8I2UVBnPZR0h65IJY7nes7P3ZAdtMW3IpFpqgovdPUFve027NXGDdzBn",
+	"U0MkuojYpzSvNL9ib/xVJ7L85rm/9MTnffzVd6QPgxvSwwhe4a713Orl/a3C/a1Gb05R5YaXOTB/J//1",
+	"5htatcD4HW5A3JYs8oiSD2RBSqYIvAK+Fgt9K7IQ5PVKE8KFCyCwAiznurnzTpdtkG8O2kP830oId46B",
+	"30yMWp+h/f1CGG6Wq33tzlQnDN4lOxP/yz6XB1cPaV7O6cPdPnOkJf8nU4MWxyUXbdeqklU5SkbvNdz+",
+	"Xyy1YcUoGT3zsmOUjM5ZTzyFdpWhGTVrLzhaW3/jP7Jsp2Tplsp+B+LBlt0Gg2W5CdZi4zakaxu915ew",
+	"cVj1bTchpAF7Ww8DcJiLN/OtV4EnLL/hHDkXl1tD8jUXl1GjYEjDhrvjkqYDLh4620rAbasENrOvwCrs",
+	"qYfLoYmSUaXy9QuwL0XnzCvt7tE60g9s863cMYNAx8vbjaHkXk+CNaxY+q2cSweFG5xIHOHczhG3Wagg",
+	"TFxxJYU17YmqhCZ7ZOzk5ZjswN3oA03kQpAUh9vFG1vFZtz+yTL/wwON9znkLKcpFzPCNci+MqfGIgtD",
+	"TMDoC+LGHh+2wsaOwKVsmLKL/J/f6N4fH3d+26N7fxzu/ePj//7N/WP3//xHDNn1hnFp2+pW9LnjWJ24",
+	"sBdvvFL17BSvcTSfCZbBo9OzVy4QwEpuO9oU4ms62/z7kyeP/h5ZcppzJsyz5rvhNeCr4RwnaJfgDz+z",
+	"pf3WqhTaMJrZNVNi5CUTm6wlGcGV01thVRorwOrFuYE78X4bD+JP4PpQr/BQ9pXbFqDnxpT6+OCAvD9/",
+	"3dnd0eHjH2KWsQVETHuZMKqYQkA5hxdAznsVaJrKShgykZXIiJGe3Pd8xNR1YLuSyUTPshSGcsHUhaEm",
+	"ckfDiyE/MRexYMdTQewPcPkI48ZvQnOqzYtP3DyTWTh64Lu3b5wzqgelsDb1krfybw9ybsVotoxfyqrh",
+	"hVizhyqj47vQfolexVxQbhB1Ch3qFjzOa86srlaJSyEXIqJexnGLCPKrD9bjJ49hvbmRGUB7HdtzziCY",
+	"Z2B7dYDX5uLnV6kuc0mz5mIqomnAZlZPrdb8uuKioSqtaM9Wjd+BdXDzU8/bXWV/3CQCxhbMYqh50cjN",
+	"CFrKMufbKSppo/RsoBVYmf4luY5ClCk+NeespBZmp9F7ACaID9/ShpSVIdaOI1oWDAOSMPIis4pAxnJm",
+	"WObtWLeLtm29ajnX4gCrFeaBi7EzJjK7+EoYnsNi62HANOdGN95lqxshDhNybsmH0Klhyl+lodylxK0e",
+	"DHXHONw0YIHiSXdBlTE7FLyL61AeUNp/w/urblscbV/7cs57hjFwuwF0Q6BJfYGHqw+pMJx/zaFBH1hE",
+	"xw88XBv4/9p+ok18ko3bZu3bA06SpFlkawFrdvwMo9S2U0onNZhWesgDh+J1eckmelqwG6+yGb5+onc8",
+	"Ak2Ybw3InnM6E1LzaJAGnLPNBdpL/OAWLXO9FCnLYprIOku7/jZp9rEGFLdhUoYy685uLbs00kkTOuxm",
+	"CV3f3Osxxr4cbt33rD9Bwf3Ql2TDs9fnaV+S0ZyqbCvXU9/e8Q5M2Jo1eajKSI6u7x2qQ3EL8VXKwLOC",
+	"SJHW0ms3esW6+ZlNRpVmN9nJeysfycByuTkhFCORG6kMUoWwT1yb2AVxhw4B0GvI8AItubvlIbqZpAeS",
+	"hdOltzmgv9bfdLfsZwrH3ZyPOGBEOKoOftmWnXgQr3NW1XOsWeV7UCPWysqCi/Dpw68nPbcSg6t2/mtI",
+	"Kx3VqFlYn130/XGEO4+eFCeEFaVZgjsucOlFQwiyVhTgqv10rdMvyYhd+fzdbkBoak85/gz+lTx3TjXN",
+	"EiLYgmnj0lN3qCGF1IY8OWwHaGxirg6G5MzLtYr2T2en9Uaua3vIbPPzcyazer6+ZQ2G6AUzm493Xn8z",
+	"OGyjsrTx89KeJ7KY85zVBMIFZLypJlzfE9Zc5hkRkkyrPIdLS7JkBm+XrzhbEK4xZQSIbjfmWVqvIDXm",
+	"Rq0qhTBxoK4pLspPrnjGRBoN+taGmkq70HypwBNuR8KNlkpeQWiR46qRcA5ZtSKiA58GjBmlDqDvC4Z+",
+	"yM3sY/CfbfXFCh9YE8BUBwoCGDwYozbqFc2rDW6T3Nh++/67GF5e2jcgFjUW2ObjKIcD0eIM0BKP99O7",
+	"/MwgtUoqgtniUZ5XSou/yMAQvuZ+bZIxfArwRGbLTdICYEtxSKA+EQm5zyJke2HoJGckpZVmxL5Cdt6+",
+	"ffMzZNkk5Jmiev5ayvIpTS/fTqcJeVXQGTur8twHAL/hWnMxewahEQl5JbipHcv2HQgcfi8sQ8kqcIgl",
+	"5MUVT439+EzJCavfArX0xScfYmx5GUsrxc3yORPgNznNCjudFP7BmczQBvbLOVNyppjWzxnNci5YM9wv",
+	"8kxmOiE/nZ2emjf0E/zrDTOKpzrIaNwdkGCehrpCaMqFS11D6HUARIQ0e1NZiSwhVZDJaamnEorRdG5n",
+	"PWmBguT8igmmdUIUo5mdQdsPwL1blQPpcQFr2kzX8h9EmPo9sZVUFgUTGR28cVesYTD9DBIgspXhHZs6",
+	"ADvnywVPDPoTNLtiyoWueL4HadtWg6YKnPsxxqeroqBquX4BKQbW1vMEkGhGCXDeA2Zs1bUy0gcm5kXH",
+	"hU/GNC4r9mNBPw38wMUG3nU/cTMLfokDRzfBaI7RhZ0tQI7rzWIznOjqnfKxvBxjpFcrhVYvmNKQXjxT",
+	"NGPZmOxow/OcHB0e7uL71AXQiXwJzm4yZdRUimHeclOPYOdUzSR59jwhPy+vmBIyIZT8aLVtVkjDdhOQ",
+	"ReATH+NOxydkXDVsa0x2nhw+crOiqz2FuBi84AzdyfISwI1rhmunJp177dWTA1EMM29il0mVmb/p5bHW",
+	"MVyjZCR5lo5qW3cP71RjZyfjusxpXd+k9/tMyarcMqzFxxFYuTKQlKkr3GCPKN5rpnxUmmLThLx99fwZ",
+	"ca9jKo7b1DGGX1sMuuDrwXSHzTXzd4wW53KDJDG/ge5ua4j5meM4Bbf1bYTNbJiX4jn3qr1f4JZ+tq+u",
+	"vNaV+Vr/cw3Du7r+wG3i5UcoV9zytrnrQGxcy+l/A7BG8812GsrH4iBUk7H95dhF+hz8iwo2hnNglaNX",
+	"2dkD7U+Hi/cB+iM7Y/hv/V2dFNT5Ft+2i+oGSBw9ebTKA/w/Hz7oj3+Luns3J5AVCoIbZhhht+Fndwfx",
+	"zlzsOP6GPrL2Rq4NxEGw/TJAec9/udh7+PDoEYFAzITouVSGMCGr2RzSzBWb8k/BJSz86w6jw+oCHf/E",
+	"IhZOjd0CeO2adNeP/Q3GiUE0stDzOsXvllYE9jnf5PIK30vWLto7s4aV/y1iH9vRTpGDdJuhoKId3BSJ",
+	"JNguBmk40Cju9vL36ZHQoFDcBHCMIwAKxvXBTw2bSbVcf1kTC9ByoKnV0el0lIxolUEhPCamcijEfhDa",
+	"8oopxbNogh+jBal/JzvtoJK9Bc8wRwJU9M19wwiZt27cqGoZupbWD9WU+gGEFizjw1axTmUZYZCQVDs+",
+	"JvY/DRPULtWsZGrPtKBxQsYODuNjjFVZiOA7F7no5LI1QWTzbWhQOOXGu1ejhm/EYM7lAhIUMl7Zz+d8",
+	"BilRihue0jw+zNp0SUtdQaZkuExfWTF0BMPSP95a1mN9MFqmezsXMkSuR6U7FSvzH5FOnlnjr38iXZRR",
+	"PAWxoGJZxyEtLKTAhMSUwr7lXlKt4zEIyeiKy5xuF/WH6/6n/3CtveKmT+o9tWZdA5nrJMAVVPAp0zHo",
+	"nUKZFqKNgoMzJT9XE6YEM6wO7OpoF0+OHh/98MOasqWdK59O3bVae5lKVaOtrm0ElbS6EcKPVmTPb1TS",
+	"sxWTVMNjGNi3odI66XL9ZIQOE+5XObm2pGkx7y2yZOI2ZLd0CrJLWN3wtlbUfjslWMkVSmW5t2Il5lwh",
+	"2W12MChi6yubaybFOkaJwyT14ob3f4Hl+651oG8H722g/9OuXNcFB3oIcNIS78zV0tkiTO+eEFlwY1hG",
+	"Lhkr8arAbb+lbqw2aPtqFP30Cj99ggaN++vhGkSsIbuGT/eO06BPfVXAbRcXN9Lz1l2Ue201oluvVqhU",
+	"lQ/lP3tEX9WGE9mBmqw5nyhqEQ1vQJFDKQauj0L157qqRl292SsbgYbhtAfYRtfL5LHThsIGFGAZ6xVn",
+	"iz4lTJaNZbARq6/HfAZ33BHGM1m+c8zzlgbkwn6Ws1XujLWhZi4gR5OdJoGN6zDeZZcs5lKzOv6MKkYK",
+	"vBJ1evdivoxHzElD8w0sOnyvhlDSQL+1yQ0Qeg5rjKGzk3lwazi9AzIJIu+6wfjKJ1hhtj7GJ12yJYHI",
+	"Ck38FRpwcSHrdKydgmaMTOwZFhkWMnSV9jY3CP8CBLmd9obExLIVin1A4+1dvLhiaklqrR6VW1eJ3zUV",
+	"yDvFfAL7xKhKpJAyFamToFgzrsa6ymOIcB1vEDPUHLX6hDUEl3TOiQdYuKD1J9KVN+4HErx8Rv7x+Ml/",
+	"Elc2mWDEgY7pdYPhLFg5fIvQ0zpoJkqv2lCRDjmrVlUPa+5RI9gbTPAeKDzYNTo7pIR6RIZimDNnKWkj",
+	"y9Kl09bV9a1KlvPZ3Gzr59nceHVlEWsRPXxb2o2s63Hl1cmKt5wht8aduEkS3MAmO0ziphGodXT3JnGn",
+	"rC3WNo8Scbpd1NFk5q5GrlP8OJb8ltN6Oe7rePrrXWSn1VK2D8G2llpfqbkog0a99a6/MIDA18+HTGPC",
+	"zUBdxzWqtSOBbdzq/eqDU8vyMLZm5Phc1HTwiny0NkNUbbBAshb5A13rA66kEegKZMJyKWaaGJkgbCyy",
+	"O3WeN1X0h+sZbmcBePIMChU2Wr5zL7CWqArDYNcFN527+zwPe2sDgLOUZdwVTIQAghj8XW3rodqa/RRV",
+	"KEkXx8qP3LwtNcFXECmVIFZXi4L+Gtc3zAeMRsJqr1GmdavCm4OVaVdlfWxdJzWUxR6fv1eswuDnOg1d",
+	"+8KuowSO2kBuab8y2koNsRIXhpXXd5SFkRNNhkpdrbMONA4h2r7fGq6X5hfXjxausHTvG71hpeHrkMq1",
+	"hMCtIL+sc4m3xP5AeYlhBWcwRWoS1iC9jWPsPhk4TwEj3DI6bLgAxgaVTbe+PLeCcqha0zbiZGX2ddjQ",
+	"zpePsOO3Vt6BWQjgdcWKHNKvl5cc0sUmpV26mO1aBs2vxEiCSUjEyJMgU8iL/l4Zv22z1fyaGrfs0eEK",
+	"iup12cJreAIvgJkuK0MMnSWk5Vbed46J/VQ25ZMPpopW2R4tea9uzeEK9+omIL4Feu4L9qBLkNW6UM9q",
+	"6vl3b9Sim3CHoj84JnwZOgtwvlNyIVh2At0ptLEqu2LTSrtk1mCyh0c/bMj5hk7SilPxvLbc24Q/yKFW",
+	"BuvhmGvyr1UlBqoeQyEO+3M7VW5j2rea3uqc1Q1WvyIRtcOCYCOrYDuc1n8t8EYrBqyz/lszrVps3QRm",
+	"G8mY1V85YW4P3seYjbmaMWKwBDdkIas8q8/IAFOExk0QNED1pTswt3CfuDljiTRPq0tiN6Oga9P5RLVv",
+	"E8RF3PU+ZIi53A0dy2bkOcTtyymBO6zQ5bTDvBdKCuZ5S8v3BKt7fHS0Ffi6SV+I/1YllQ4j6hyalkyv",
+	"97aCMNdXIEppvE8ClFPDHAZy2rwYt9RapaM6d9s4xgOofO3eIhKDtoJxyQ76OqHMjt/Z5m69dnuUWGpv",
+	"nWXSW/2cayNVtG8uOsl0DQjfKuSaLLbTQCW2TKkHjGfowJQS+0LdWJCnzHWLgig4rluVGnfcJz6fHiPi",
+	"TiDqC3xefoiUCpLmlBdDLqE7cHHJsKPK8K+1K3UdWJsOLWtbkyxFuqoe6VAgGkAecm+05a0LunQlBk8w",
+	"iYi8EpCo6HxtionMsrE51eTd64sN+hG54x+eyhUn+zYCdjatyDAcseNGOJd5PqEYx7ZNoHk1wHhqAxY8",
+	"RHj/ZTVAyxwCEdEohHRGUTSsb0fcClivVsL4wpHKFlvqeKi3MjaGlY91i7xAT8JaFr+lQ33Fgjam01uq",
+	"0nEDu8VZFuuNgqEtrCi3cVNVNKjgcmNVNEj2CfxDFdY/h2SbqA/Qh2ncOB9stddmbYPUNdmAGzpjB8XR",
+	"rWR9ORYdrrUbDRxP/gqhE0OeRcK1fCwdsIZEfhi1sztwbn9wI+fCprXb7F5vQ3oB4d5Z/lSdjtlb5S0k",
+	"IcYDSAfTp+xabomP3jG9xLjoOx67DX5a8dzsceFqeWn+h9WrmvYcrooZtdrXgqds95jowpq0R9Ao44A8",
+	"/pGTA3J0SEqoAoFpB+QHckAe/h1+enKYYDtu8uiIHJC/+w8OwxwCGDPMWoAvooyyExEUyWEaLPdyyYau",
+	"hprbxRWhiv41suMDWdZ0dloxFryzeqBuaiQ2sIHdxaizXwV4q/aUq2rRdMNOrtnUcsWlRrsm1DY4vZeK",
+	"GqsAJwfy2K0GcOAr3Sxcxz6uCZ3IaujKfxAFW8HZjRNeXkufq46QDGDwMZYBqV19GOgf5nxoUHu9bjiP",
+	"bb3hUT2ANcOwwTwX04iPGi0yrDgFdYqhyxsWcM+ne94ODnJB6n4EEzbnImva12AyFnqnPogwJwv4GPov",
+	"LCPXSWN4oy3ou1w3TdqwWhD1F+ONxzz5ILzLIVCzdV1MgswqqjJFea4TkkpwRMzAm2Wnz7x/c/+D+CAw",
+	"Nm98QEs+hjbXrsM+bVW1PyY06NEDGeHwPCFUYCEELH4POzBz9kEEvZN45pLHSyWveMZU4jr2G2oaB4Tr",
+	"M4AdRpGz+yC5D2Ic7PPAhcz97V9aivEJGaNr6LePY0xmIxCu7es3YXmuyZK06jDtTGS23CVSfRCTsH0+",
+	"dp94U7n2MoSmKSsNGb/KWFFKw0S63PuZLcfH6GSxp+iSLQGsdkSLo9xa/gACvJpQTJdSaEzvOXpMoCfY",
+	"Sft7rAUt0O8CA9kDSR4fHe1/gH56PGUC80hR4RqdljSds72j/cOAsztKPj17NUpGV74b0uhw/yG+Jksm",
+	"aMlHx6NH+4f7j1xjbThGFv8HVw8P8LYdHrmyh6128iOrmZ26dyAcBfYG7x8dHnZaPYdI+5djIbruALm+",
+	"JzWogXBwY/Gkrs057llOpxBA+iUZPT58ODR8vd6D90FtJmQtvlTP6KJp/+6myOre2NiOpD4JD7w7p5BZ",
+	"lWOcCvTa+W3kAfnRDl5Dt8q42WsqHA6DuO4N2vHrHv8W31nzygH0Nht9Sda+6LRg+ya3YP29YhBk5EjM",
+	"t0ttMNZNWelx/fhAPqRjI8x7Y2FwTT6PMrKouMrZZfdvRb70ZSSpAVY0NRDjZ0UALwCNsck1x9JLzdyb",
+	"GYqrFjBhUwkexDVzQ3Hb7ef+eJdntN0NN3JOT0lpxYWcut2643m4/ng+pdk56vrXPNH2o0frP3op1YRn",
+	"GRMdHgB7c6vuePPJWbsZEdGMEZrnJ5iHHTw0c8YVKgQPWqwBcqJajKER+ivZwtPmtTtEbLvz6iD/rdec",
+	"WPEKkvNW2K9TBxqQuDwGKzH7vYC5Cl2+Oy32bJl1gddEHvYBoAcQcPC5/veXQWT8yBpc3AsqYmho3Y3e",
+	"89l6vP6jX6R5KSuB+I3Cf1vJVkMDhcTHtfg7aLL4em7i7adLRqW7f2sTg6uxwur3z8J7WOezeCqx2set",
+	"kEWsDs2XttXlWmfdGWUOV5iJUCq8c0LGDXDHcPOFN2OQJNy6tcRIhRn7pqk6GT1+uIGIeSfla3Aa2Q+O",
+	"jtZ/8Aotlw5bhHIHIauDOy1trKFWx0e4luY5VPfwwRFJHV8GTmasZYhFDTfhjK4h6wHYcM7vEe3+Dy1V",
+	"UUEGmZeQ99ou1D4ooNyUS9axpl3bmNQJoQR7sELXW/t9QuperDiGt5eTuq8BPg8qmIB5Sw2dUM1CsRF0",
+	"DG0p74FJbz/1RnWZVzMrxBWj2T6xbPbFO+p7FmGcjKVcC0ZfETCTYNJbc91buaSUOVR3hWW8mu79IgXb",
+	"e0NNOif6kpeaVMK3QVKWpDTO5Tvg1uPQLNN1vZZxqyFuQQWdsWxvstzLJZ7jcbhbi+C+GhH2WeUsYmGA",
+	"BorFjhsVtLWDlip6n1pnv3ntoIKCqLEgwK3AWiwm27N1V2+He4SsoFOpQxpr6PEpZxkBYwCIC2hjxq+Y",
+	"IFy08Xytue+H3bWYy0D7Zd4UQEC3FpRSonnOFESFQKX2HWTioPxGenW2tC83eofBuBzXlZqvT4S9S2Ur",
+	"7Lw6SFT9FLXbVX/Pe+M7rhne8AL0J8zCGqPQyA5yJFSIU8XA5UbzDvg9EEH1iuoyfvpnTauurXSmwFH2",
+	"M1uOkBXcvgLUbdO6kfLz8Lanj1FJg7/O4X8tm0CLb4EBbG8h2y/+sf6LZ1JMc473J3esISWjJ5vsISj3",
+	"PnDaCK07U+z0GJivrwx1mAk3cPqgiFygehiIBAMXwUl4AEHbuWSlPcCpWpbGleHqH8kISzz47P71BaWR",
+	"rybQPrPvheqd2g7pR6RZ85Vd0TdOdtsq5tvRaYskGrgERCFkK3aS65D1rpR4IcsdciUMou3wPjjWu7Dp",
+	"5p/CidCWYxHVtaRm3iiuaQDeUEJs6ZIO3Q0Y7TCEzzfsLlH5hg1iEVSzW1FDfp3LUNvjOgndmc01Zkjr",
+	"/p6vzct81PxK9e7Mv3SXHoumkt2gdodxELcCQYuQ+h62zssHWxAuKOuQi1ZtUqhnaaHbLt0ZgrkGaBTM",
+	"B59x4JUS45xpZuqaJ+tlBby//+1y/I5MN5WCVgxYsMF13HEYeFA7RlYz7gDK2+rACNjGaVhFiP6iBf87",
+	"8BD2i+rdt4PQlXuMsyqHGwr6lJALSE37y6kh9+gfvFhwk84bqpfTaWJJHy6boAyIVWEgbanFcZyXjJtW",
+	"bcMNT0aX/yz3mrYsZTRXZVxXGx1jjENYcHUHItloTjKZVmDo7u6TX+3ysNRxEmarNUWeLY0uyQ5wTCxe",
+	"sbtPxlhXFmaZutZ0TECTtlYJoSWZUp7rkzrLa+ozv6zibrV8lpFJZUgmoTiK/Rklo91p378GftqWOLur",
+	"wx0UwP0qRxtLEw+cb99L9LsD3x/QF1c0r6hhpD4BtQsfqtcJa55mXkwlljXWBaywcdAOFUunkG1+INvF",
+	"tKKO+5cuaAvjkRC5WMkpaOBI7WF1R8+eimN7nlzuU80ttKEi062Sej7CoWZMM+lqdTvW1PClfYIZ03j0",
+	"/D1A/4j96GVnv3TlnRN9f8ohXRxqEN6nznRDV8g/mzJ63DW+8vgO4xhhX5Z5OvRg0hXedlj0XkN0WNF/",
+	"8FlVYuV9O+bC3hl6Ib89jkpViW+bjd0Q86d41aS5FFzMMKeuNlO0YeUDDbGaLCGGF5arA9Ih7LIjdgNc",
+	"N32at1agzyvx6nn7fr+hkYM14XMXoEtsRC2GfTI43B5qIGt8s/34pt4IRE7JWFVi7AO8djJqKKo655Ww",
+	"bPS/Lt7+svuXJqiXMs/lglAgJYqF1pja003/5hMkrgBSJKVKcVcPdDGXOZy7hMBHoLpx429gE9frnRvC",
+	"RKa/Ag0qZlQk9XDzYYfvX4xP+7+Fi5cW9R/dNa/8byg05pNt/609yjc+QpCySyjB+lx4kCxc6wh7YMx4",
+	"M+jewVOARfuGTkFAzXX7wUGn3Dt44z7CjyPxsS6PAnK7IVvF9S7SLlaWfTJDsbK+VlksRDjSOuNOwxXq",
+	"bMaV4bEuXkYqzANp3yffezTAu+5df1MTs6feQaBroyy26M61mRy8a8aMVlfl/Ju8Zg7ybu/5hhmzV/s0",
+	"g6vJtg4sSb7fP995hB6gxlnJJ+3zgx2qIGPVHpvYKemy5oPP9j8r3fjP4fn1DtAUw7gizC/i/8eJ/nrX",
+	"xA83QPaZYnVpIuzx3sE7AsfhHSwji2dlNViqNZ+5kJ2dJj1ggEsOWb5xBH/DMXpDzMvXXv4eknfrV+KB",
+	"rN2KD1hUNTdVQDX9+BKoLXALbOZuBLQrfXDPPvAhGsfVZN84mX27rPW+o+qpmLHGs+3KWaDFIRUJcLuW",
+	"gQ8I8ANalntTnl/HW9A+nQMOA5ExdVqWL2GKuzlm7TK/93zS6r0NXjVBHMpf7PzcbxxkDUcoegDIfqDD",
+	"4gJB9QGCrYXRR7zzXKaXTNlvE/LsFVlIdTnN5QI9E4rljGpw6ilo2g2RlImPMt/jYir3l7TId5NOFYT6",
+	"OspX1KQa01eYo8XEXywF+btNAhH7xKFMjE/ZEBLyXa7lI/HnuFvMa9Bv8mKwKudduE/uUpELdrJBjm+w",
+	"7a/py7hZ9NCpFwXt7YC7uo6UqC/EXF0PjIezwizlOSNYUGbYLd0u1nZDnW2Fa6Xdvuqb9LAES/w6jpZW",
+	"Qe1Bfwua8yJo1ZvncoE8kAuiQY/RZGcMjdjHxFRKaHLOaIYllP5yeQB37T6/TyXwNMswLqgJ8PZWfIPx",
+	"QPs7IZr/YaWJpQk8/1yvzX3qHPpNpMzB5+CvDTxB7fP+b+rW6cSCFvKKdbB70kEtXGZfMYU5sYQLVxEL",
+	"gZ0NKv49Nj7kwFmJl8P7YmXvIMqofsUF/iH9Vtpf3GlD5lRlf5JMgFuTpEk0c4B1EHed7IF+Hd91npYX",
+	"vVnvUOp+He/JGlJ1TpSTgMPGJe73iOHri71zpvkfXd74QDt4T5bEcKaseVVIYeb5kkyqbMbWhM3fWMod",
+	"LMJyyhtw1KZG8p/JRR5s4MKbnpGD8FZYng395YOK/L7PACYdBvnH393q30T806+Qrw2X4h5lQRo9pDpY",
+	"AErREcjg+fBdRevQ2ySMxqt9Mz7AetjKrOs8/nkE4xC7cOVD1karvHHvfa2Sea7V5oZO1aAi+2DBOyj6",
+	"vOmIWFb6TvkWQni9M8hhrOUHstCxp0D8uTxC592bXCgNiyVqrNEHBWzAiJhhBZzBE3k7l3RRh89pljUH",
+	"4Ft19uDqvo6fx0EmRrRZ9hct1vBXctL8yK0dj6WHoXowHDZCMdCCi0a8XveezrGsg8/4jzUJtIW8Yq0T",
+	"t0kWrf3oe7GFiH/GyYsHLm7mZrEyQyg5vAdm8m7O3F7+JB6Um8uk5PMgDKwam9Vhum0VsmiwNKQ9ruvW",
+	"tEnIyptwmrsRaF/HhTJMg3UIynfxdP+BJNsxsiFZtFHRDEve31bhjMQl9MNcTPvSCxjz9zV095/kwhni",
+	"Lj3R295BInlQxGlQc79BNYhAeV+H7c1rd9SoX15D8/jT3Np0U/3vrGJHS5jdTnWPDoa+V/jAowfVYdss",
+	"4bvz/hry5q0/EnVevYWsFFGutn1Kdp89bVRJ4JzRIH4rrCSgyc5ihgNd/qD3uTy4ekjzck6PdjFUzLeu",
+	"WShuWJCC7iuwBQy7VQkTSgX4Wmwgf3oOVGiCawcoyI6Q2OQGGuv4sUumfJzZ7j45JcrVFw4Tn1rlqZus",
+	"NN4kru6MacnHCbH/2fvP7B/TvU+XR+XReHefQEswTVLLyHzRaw/NEzKGNnNjoo0soSXFGLqbjRNSYFPZ",
+	"K2jHLbJOI4IxF5ZirJjwrW/qkqG4ROVgn0I9bSENmTCsahytC9zwrKYYQN+XFEvWm3Md+KY9/PRgJ426",
+	"7fu2TUGGJg9oYmjSts/6tib2hb185bD43KWXBDeb9tQgScDMBRVLAqQzNCuQUWtSV/rKtUop6CdeVIVv",
+	"7ldw4f5Meg3N7tSp3KE55BirEkge6Ob8fOslZu43kPfXkJf64z+lPHeRLVG9t13Vw6vynttBeEzYOPzr",
+	"KMl1hO4qk6i+S71Dag07bA/QaFOq/k8Q/noL9UMcRdUd7e6iIMPGUa8XtXC52SVIj/tiC4YgUqzup4D9",
+	"KqAiGNmhacq0TgDvSdCcoZkq8YHxSSfK2Klydd2nXTh8GMTuY9iPydHhYdPawMra/IplTaC8yOpaZm68",
+	"BVWCixncxmGxKSjd0ln+jF8Ntp/KfFGKiChxrWWdxJhImTMqvMT4i+WiuMmfIzgip/+5Ah/DSZ1xsKDa",
+	"IRDN73uow3EKTQtZduKCppBOKmFVS3+x9f2+6y9YzbzOQPeiG8usBTyonf9CLjCTh/YKQAX9KTutL4li",
+	"GNzeZOhUYstMGv/KwWf3r5WFvxp+fufHGsrPrRHqf3FRXtu4Ptclp9qg74aKLAENsRW05JrmWPG/FKnL",
+	"fUnInNEcmppayYS0deuKQDw2SQf0cpNy32suly5a09yRlNvmaum7XPkuV+5GrjyHeFNCvSa6wws6Y8TQ",
+	"mT3fB1K1dNuCqRnLwGmPRVAqpazdKAXTu3UmKCWCLZB6rIori4KbG6Vn9oVKO/N6jXhpZVD/G2Uy3698",
+	"sbuMZxVDSGvuWro1GgxeH3ANNwh3a1berTTZgmybwN0hsn2Obwybut9w5LvXtepNrqkgDanFNJ23tQ7s",
+	"+e777QgpWF0kEnSVBcvz7/Hw30w8/LJ1f8Jrl2REn+SClDnlgiykylyVAXbFMyacL5KSKf/0dcLevwIz",
+	"UDLPoeXjTaqH3LmiHC9N4pZ+Ww65u3Uo+dV+V7a/K9tf1YmDqjBWe11Av1xBGFU5Z4roKk0Zy1xF2DoP",
+	"rKU3n9R9bK1BDvpTzi8ZdKtFBf7mmjWM/OfjSBdLkd6L3W4num9GEkwNfj0oVNjnK442OPpruJidQERA",
+	"S0BbHRw6wig5U0zr76Gk3zjTsEjv5hNinpJHKdhPc7kgBRUVzfMloJ9l7WgaXaVz7DwiMwitcRdV2Qm5",
+	"XdN8oyxfR9F/zgzf3uLXpvd2Yli+my7fSipvyBp9AHHfJI1n70LI2enZqz1sgoDRZ2HA2TFB9xoOcs6A",
+	"3i4YXgdnmFjo2jpjBXRwsv10duqLTjVdFf78RhHeGvyxiin8BK/cpZvOzRATnjnckQOJsLRS3CxHx799",
+	"DAnmtT1TTOsTQoVeYCgez12fJCVTprXrdRew0KU2rHAMtGBG8XQ4xvJtyQSpRG4HwsbE6PCANml7e+7z",
+	"PSMvmRifYL6tThUt7Vo0g8JG2M1pwqhiisCb0S5Lb9xSNmukAlb7lh1UzpQsmJmzCiv6E/YJ/IFg21y/",
+	"kv0AaoLJHJTIjo+awHZNcKRyCiYnHNIAJLuDGJMlE7TkUMhwFeVazJ2evbooWbod+bqB434yN2rdM281",
+	"eb6bcx28OrAjqxAu/xgkwTF2+fNBp8AKM1YykQHgkBTl5Zg4NRKcdfvkDC6bIdpXCquAyIKRKaMG2u0J",
+	"Zg0Zr576Alyhs9hCR8k8ZwobAfp37e6RuyY+9O2BJgs2mUt5iTj1bNmHqOEA9b24DhzRu2HjPyMlxBSP",
+	"MzZTNGPZMflQHR4+ShfzJfyDjROYoKCXzLXlgNp/9QdjAIesjH2Fi5k7s5UAGEeP3TmjGbc85OswuXNc",
+	"WCM773g+q6EAME5ITViaLoFxtgkLOjWupu8adicuzjr4HCFv6QwiuoFkPJeOH4X2RJ9HyDHtnFZ1RJpD",
+	"GVqpfHQ8OgAnlRvncy0gcTwrPt2TulNy8AxTwoIHrVI6wfO6+3XwrKHk8GmtmgfPGk0geAjxYq0HKQZ/",
+	"f/n45f8HAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -150,14 +150,14 @@ func (e EnvironmentPhase) Valid() bool {
 	}
 }
 
-// Defines values for FindingEvidenceSource.
+// Defines values for EvidenceSource.
 const (
-	Event  FindingEvidenceSource = "event"
-	Status FindingEvidenceSource = "status"
+	Event  EvidenceSource = "event"
+	Status EvidenceSource = "status"
 )
 
-// Valid indicates whether the value is a known member of the FindingEvidenceSource enum.
-func (e FindingEvidenceSource) Valid() bool {
+// Valid indicates whether the value is a known member of the EvidenceSource enum.
+func (e EvidenceSource) Valid() bool {
 	switch e {
 	case Event:
 		return true
@@ -818,6 +818,14 @@ type EnvironmentCreate struct {
 	Tier *Tier `json:"tier,omitempty"`
 }
 
+// EnvironmentDiagnosis defines model for EnvironmentDiagnosis.
+type EnvironmentDiagnosis struct {
+	Findings  []Finding `json:"findings"`
+	Name      string    `json:"name"`
+	Namespace string    `json:"namespace"`
+	Synced    bool      `json:"synced"`
+}
+
 // EnvironmentList defines model for EnvironmentList.
 type EnvironmentList struct {
 	Items      []Environment `json:"items"`
@@ -843,13 +851,16 @@ type EnvironmentQuota struct {
 	Used *map[string]string `json:"used,omitempty"`
 }
 
+// EnvironmentService defines model for EnvironmentService.
+type EnvironmentService struct {
+	Findings  []Finding            `json:"findings"`
+	Service   string               `json:"service"`
+	Workloads EnvironmentWorkloads `json:"workloads"`
+}
+
 // EnvironmentServices defines model for EnvironmentServices.
 type EnvironmentServices struct {
-	Services []struct {
-		Findings  []Finding            `json:"findings"`
-		Service   string               `json:"service"`
-		Workloads EnvironmentWorkloads `json:"workloads"`
-	} `json:"services"`
+	Services []EnvironmentService `json:"services"`
 }
 
 // EnvironmentUpdate defines model for EnvironmentUpdate.
@@ -881,6 +892,20 @@ type EnvironmentWorkloads struct {
 	Synced bool `json:"synced"`
 }
 
+// Evidence A status field or an event that proves a finding.
+type Evidence struct {
+	Count     *int           `json:"count,omitempty"`
+	Field     string         `json:"field"`
+	FirstSeen *time.Time     `json:"firstSeen,omitempty"`
+	LastSeen  *time.Time     `json:"lastSeen,omitempty"`
+	Reason    *string        `json:"reason,omitempty"`
+	Source    EvidenceSource `json:"source"`
+	Value     string         `json:"value"`
+}
+
+// EvidenceSource defines model for Evidence.Source.
+type EvidenceSource string
+
 // FieldError defines model for FieldError.
 type FieldError struct {
 	Detail string `json:"detail"`
@@ -898,16 +923,8 @@ type Finding struct {
 	Code string `json:"code"`
 
 	// Detail Refines the code (ImagePullFailed not-found, unauthorized or unreachable; ProbeFailing liveness, readiness or startup).
-	Detail   *string `json:"detail,omitempty"`
-	Evidence []struct {
-		Count     *int                  `json:"count,omitempty"`
-		Field     string                `json:"field"`
-		FirstSeen *time.Time            `json:"firstSeen,omitempty"`
-		LastSeen  *time.Time            `json:"lastSeen,omitempty"`
-		Reason    *string               `json:"reason,omitempty"`
-		Source    FindingEvidenceSource `json:"source"`
-		Value     string                `json:"value"`
-	} `json:"evidence"`
+	Detail         *string    `json:"detail,omitempty"`
+	Evidence       []Evidence `json:"evidence"`
 	FirstSeen      *time.Time `json:"firstSeen,omitempty"`
 	LastSeen       *time.Time `json:"lastSeen,omitempty"`
 	Recommendation string     `json:"recommendation"`
@@ -919,9 +936,6 @@ type Finding struct {
 	Severity FindingSeverity `json:"severity"`
 	Summary  string          `json:"summary"`
 }
-
-// FindingEvidenceSource defines model for Finding.Evidence.Source.
-type FindingEvidenceSource string
 
 // FindingSeverity defines model for Finding.Severity.
 type FindingSeverity string
@@ -1288,12 +1302,7 @@ type ServiceDetail struct {
 
 // ServiceDiagnosis defines model for ServiceDiagnosis.
 type ServiceDiagnosis struct {
-	Environments []struct {
-		Findings  []Finding `json:"findings"`
-		Name      string    `json:"name"`
-		Namespace string    `json:"namespace"`
-		Synced    bool      `json:"synced"`
-	} `json:"environments"`
+	Environments []EnvironmentDiagnosis `json:"environments"`
 }
 
 // ServiceDryRun defines model for ServiceDryRun.

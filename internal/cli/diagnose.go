@@ -91,12 +91,7 @@ func diagnoseCmd(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	return nil
 }
 
-func printDiagnosis(w io.Writer, target string, envs []struct {
-	Findings  []apiclient.Finding `json:"findings"`
-	Name      string              `json:"name"`
-	Namespace string              `json:"namespace"`
-	Synced    bool                `json:"synced"`
-}) {
+func printDiagnosis(w io.Writer, target string, envs []apiclient.EnvironmentDiagnosis) {
 	for _, e := range envs {
 		switch {
 		case !e.Synced:

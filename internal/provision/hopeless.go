@@ -9,6 +9,10 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 )
 
+// refusalSettles is how long a refusal of pods must hold, with no progress, to fail a run (a
+// rollout that shrinks a full environment is refused its surge pod until old pods go).
+const refusalSettles = 15 * time.Second
+
 // crashesBeforeFailing is how many restarts of a new pod's container fail a rollout.
 const crashesBeforeFailing = 3
 

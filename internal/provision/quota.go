@@ -2,9 +2,8 @@ package provision
 
 import (
 	"fmt"
+	"maps"
 	"slices"
-	"sort"
-	"strings"
 
 	"github.com/berth-platform/berth/internal/blueprint"
 	"github.com/berth-platform/berth/internal/errs"
@@ -76,7 +75,7 @@ func remedy(env store.Environment, name corev1.ResourceName, view tenancy.QuotaV
 	cur, ok := tenancy.Tiers[env.Tier]
 	if ok {
 		for _, t := range []string{"small", "medium", "large"} {
-			bigger, have := hardOf(tenancy.Tiers[t].Quota, name), hardOf(cur.Quota, name)
+			bigger, have := tenancy.Tiers[t].Quota.Hard()[name], cur.Quota.Hard()[name]
 			if bigger.Cmp(have) > 0 {
 				return fmt.Sprintf("Lower the replicas, remove a service, or ask a platform admin for the %s tier (%s %s; PATCH the environment's tier).",
 					t, name, bigger.String())
@@ -84,22 +83,6 @@ func remedy(env store.Environment, name corev1.ResourceName, view tenancy.QuotaV
 		}
 	}
 	return "Lower the replicas or remove a service: the environment is on the largest tier; a platform admin can give it a budget instead."
-}
-
-func hardOf(q tenancy.Quota, name corev1.ResourceName) resource.Quantity {
-	switch name {
-	case corev1.ResourceRequestsCPU:
-		return q.RequestsCPU
-	case corev1.ResourceRequestsMemory:
-		return q.RequestsMemory
-	case corev1.ResourceLimitsCPU:
-		return q.LimitsCPU
-	case corev1.ResourceLimitsMemory:
-		return q.LimitsMemory
-	case corev1.ResourcePods:
-		return *resource.NewQuantity(q.Pods, resource.DecimalSI)
-	}
-	return resource.Quantity{}
 }
 
 // room is a quota's hard limit less what is used, for one resource the quota limits.
@@ -146,10 +129,5 @@ func minus(a, b map[corev1.ResourceName]resource.Quantity) map[corev1.ResourceNa
 }
 
 func sortedKeys(m map[corev1.ResourceName]resource.Quantity) []corev1.ResourceName {
-	out := make([]corev1.ResourceName, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Slice(out, func(i, j int) bool { return strings.Compare(string(out[i]), string(out[j])) < 0 })
-	return out
+	return slices.Sorted(maps.Keys(m))
 }

@@ -15,7 +15,6 @@ import (
 	"github.com/berth-platform/berth/internal/gitops"
 	"github.com/berth-platform/berth/internal/store"
 	"github.com/berth-platform/berth/internal/tenancy"
-	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -285,7 +284,7 @@ func (s *Service) rollout(ctx context.Context, st *state) (string, error) {
 			}
 		}
 		if err == nil {
-			if reason := s.stuck(ctx, st, e, status); reason != "" {
+			if reason := s.stuck(st, e, status); reason != "" {
 				return "", fmt.Errorf("%s cannot roll out in %s: %s", st.svc.Name, e.Name, reason)
 			}
 		}
@@ -307,10 +306,9 @@ func (s *Service) rollout(ctx context.Context, st *state) (string, error) {
 }
 
 // stuck says why a rollout cannot progress, "" while it can: a sync of this run that failed
-// (or is being retried after the API server denied an object), a Deployment whose pods the
-// API server keeps refusing (ReplicaFailure: exceeded quota, Pod Security), or one past its
-// progress deadline.
-func (s *Service) stuck(ctx context.Context, st *state, e store.Environment, status argocd.AppStatus) string {
+// (or is being retried after the API server denied an object), or a diagnosis of what it
+// deployed that waiting will not heal (see hopeless).
+func (s *Service) stuck(st *state, e store.Environment, status argocd.AppStatus) string {
 	// Only a sync of this run counts: one that started once its Applications were written.
 	if op := status.OpState; op != nil && !st.appsWritten.IsZero() && !op.StartedAt.Before(st.appsWritten.Truncate(time.Second)) {
 		denied := strings.Contains(op.Message, "denied the request") || strings.Contains(op.Message, "is forbidden")
@@ -324,41 +322,6 @@ func (s *Service) stuck(ctx context.Context, st *state, e store.Environment, sta
 	if c := s.cache(e.Cluster); c != nil {
 		return hopeless(c.Service(e.Namespace, st.svc.Name), s.deps.DatabaseClaims, time.Now())
 	}
-	if s.deps.Cluster == nil {
-		return ""
-	}
-	// No informers (yet): the Deployment's conditions alone.
-	cfg, err := s.deps.Cluster(ctx, e.Cluster)
-	if err != nil {
-		return ""
-	}
-	cs, err := kubernetes.NewForConfig(cfg)
-	if err != nil {
-		return ""
-	}
-	d, err := cs.AppsV1().Deployments(e.Namespace).Get(ctx, st.svc.Name, metav1.GetOptions{})
-	if err != nil {
-		return ""
-	}
-	// A refusal can be for a moment (a rollout that shrinks a full environment is refused its
-	// surge pod until old pods go): it counts once it has held, with no progress, for settle.
-	var progressed time.Time
-	for _, c := range d.Status.Conditions {
-		if c.Type == appsv1.DeploymentProgressing {
-			progressed = c.LastUpdateTime.Time
-			if c.Status == corev1.ConditionFalse && c.Reason == "ProgressDeadlineExceeded" {
-				return "the Deployment passed its progress deadline: " + c.Message
-			}
-		}
-	}
-	for _, c := range d.Status.Conditions {
-		if c.Type == appsv1.DeploymentReplicaFailure && c.Status == corev1.ConditionTrue &&
-			time.Since(c.LastTransitionTime.Time) > refusalSettles && time.Since(progressed) > refusalSettles {
-			return "Kubernetes refuses its pods: " + c.Message
-		}
-	}
+	// Without synced informers (Berth just started) the run waits, at most its timeout.
 	return ""
 }
-
-// refusalSettles is how long a refusal of pods must hold, with no progress, to fail a run.
-const refusalSettles = 15 * time.Second

@@ -49,18 +49,10 @@ func (s *Server) GetEnvironmentWorkloads(ctx context.Context, req api.GetEnviron
 		return nil, err
 	}
 	now := time.Now()
-	out := api.EnvironmentServices{Services: []struct {
-		Findings  []api.Finding            `json:"findings"`
-		Service   string                   `json:"service"`
-		Workloads api.EnvironmentWorkloads `json:"workloads"`
-	}{}}
+	out := api.EnvironmentServices{Services: []api.EnvironmentService{}}
 	for _, ev := range views {
 		fs := findings(ev, now)
-		out.Services = append(out.Services, struct {
-			Findings  []api.Finding            `json:"findings"`
-			Service   string                   `json:"service"`
-			Workloads api.EnvironmentWorkloads `json:"workloads"`
-		}{Findings: fs, Service: ev.View.Service, Workloads: apiWorkloads(ev)})
+		out.Services = append(out.Services, api.EnvironmentService{Findings: fs, Service: ev.View.Service, Workloads: apiWorkloads(ev)})
 	}
 	etag := viewTag(out)
 	if matches(req.Params.IfNoneMatch, etag) {
@@ -94,12 +86,7 @@ func (s *Server) DiagnoseService(ctx context.Context, req api.DiagnoseServiceReq
 	out := api.ServiceDiagnosis{}
 	for _, ev := range views {
 		fs := findings(ev, now)
-		out.Environments = append(out.Environments, struct {
-			Findings  []api.Finding `json:"findings"`
-			Name      string        `json:"name"`
-			Namespace string        `json:"namespace"`
-			Synced    bool          `json:"synced"`
-		}{Findings: fs, Name: ev.Env.Name, Namespace: ev.Env.Namespace, Synced: ev.Synced})
+		out.Environments = append(out.Environments, api.EnvironmentDiagnosis{Findings: fs, Name: ev.Env.Name, Namespace: ev.Env.Namespace, Synced: ev.Synced})
 	}
 	etag := viewTag(out)
 	if matches(req.Params.IfNoneMatch, etag) {
@@ -136,15 +123,7 @@ func apiFinding(f diagnose.Finding) api.Finding {
 		Detail: optional(f.Detail), FirstSeen: optionalTime(f.FirstSeen), LastSeen: optionalTime(f.LastSeen)}
 	out.Resource.Kind, out.Resource.Name, out.Resource.Container = f.Resource.Kind, f.Resource.Name, optional(f.Resource.Container)
 	for _, e := range f.Evidence {
-		ev := struct {
-			Count     *int                      `json:"count,omitempty"`
-			Field     string                    `json:"field"`
-			FirstSeen *time.Time                `json:"firstSeen,omitempty"`
-			LastSeen  *time.Time                `json:"lastSeen,omitempty"`
-			Reason    *string                   `json:"reason,omitempty"`
-			Source    api.FindingEvidenceSource `json:"source"`
-			Value     string                    `json:"value"`
-		}{Field: e.Field, Value: e.Value, Source: api.FindingEvidenceSource(e.Source), Reason: optional(e.Reason),
+		ev := api.Evidence{Field: e.Field, Value: e.Value, Source: api.EvidenceSource(e.Source), Reason: optional(e.Reason),
 			FirstSeen: optionalTime(e.FirstSeen), LastSeen: optionalTime(e.LastSeen)}
 		if e.Count > 0 {
 			n := int(e.Count)

@@ -230,10 +230,10 @@ func (s *Service) Quota(env store.Environment) (QuotaView, error) {
 	if err != nil {
 		return QuotaView{}, err
 	}
-	v := QuotaView{Arithmetic: a, Hard: map[string]string{
-		"requests.cpu": q.RequestsCPU.String(), "requests.memory": q.RequestsMemory.String(),
-		"limits.cpu": q.LimitsCPU.String(), "limits.memory": q.LimitsMemory.String(), "pods": fmt.Sprint(q.Pods),
-	}}
+	v := QuotaView{Arithmetic: a, Hard: map[string]string{}}
+	for name, qty := range q.Hard() {
+		v.Hard[string(name)] = qty.String()
+	}
 	if s.opts.Quotas != nil {
 		if hard, used, ok := s.opts.Quotas.QuotaStatus(env); ok {
 			v.Used, v.Reported = used, true

@@ -56,13 +56,7 @@ func Render(s NamespaceSpec) Objects {
 	}
 	o := Objects{
 		Namespace: corev1ac.Namespace(ns).WithLabels(nsLabels),
-		Quota: corev1ac.ResourceQuota(QuotaName, ns).WithLabels(s.labels()).WithSpec(corev1ac.ResourceQuotaSpec().WithHard(corev1.ResourceList{
-			corev1.ResourceRequestsCPU:    s.Quota.RequestsCPU,
-			corev1.ResourceRequestsMemory: s.Quota.RequestsMemory,
-			corev1.ResourceLimitsCPU:      s.Quota.LimitsCPU,
-			corev1.ResourceLimitsMemory:   s.Quota.LimitsMemory,
-			corev1.ResourcePods:           *resourceInt(s.Quota.Pods),
-		})),
+		Quota:     corev1ac.ResourceQuota(QuotaName, ns).WithLabels(s.labels()).WithSpec(corev1ac.ResourceQuotaSpec().WithHard(s.Quota.Hard())),
 		LimitRange: corev1ac.LimitRange(LimitRangeName, ns).WithLabels(s.labels()).WithSpec(corev1ac.LimitRangeSpec().WithLimits(
 			corev1ac.LimitRangeItem().WithType(corev1.LimitTypeContainer).
 				WithDefaultRequest(corev1.ResourceList{corev1.ResourceCPU: DefaultRequestCPU, corev1.ResourceMemory: DefaultRequestMemory}).

@@ -5,6 +5,7 @@ import (
 	"math"
 
 	"github.com/berth-platform/berth/internal/errs"
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 )
 
@@ -25,6 +26,17 @@ type Quota struct {
 	LimitsCPU      resource.Quantity
 	LimitsMemory   resource.Quantity
 	Pods           int64
+}
+
+// Hard is the quota as a ResourceQuota's hard limits.
+func (q Quota) Hard() corev1.ResourceList {
+	return corev1.ResourceList{
+		corev1.ResourceRequestsCPU:    q.RequestsCPU,
+		corev1.ResourceRequestsMemory: q.RequestsMemory,
+		corev1.ResourceLimitsCPU:      q.LimitsCPU,
+		corev1.ResourceLimitsMemory:   q.LimitsMemory,
+		corev1.ResourcePods:           *resourceInt(q.Pods),
+	}
 }
 
 // Tier is a named quota size.

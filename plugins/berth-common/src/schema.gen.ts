@@ -959,19 +959,21 @@ export interface components {
             lastSeen: string;
         };
         EnvironmentServices: {
-            services: {
-                service: string;
-                workloads: components["schemas"]["EnvironmentWorkloads"];
-                findings: components["schemas"]["Finding"][];
-            }[];
+            services: components["schemas"]["EnvironmentService"][];
+        };
+        EnvironmentService: {
+            service: string;
+            workloads: components["schemas"]["EnvironmentWorkloads"];
+            findings: components["schemas"]["Finding"][];
         };
         ServiceDiagnosis: {
-            environments: {
-                name: string;
-                namespace: string;
-                synced: boolean;
-                findings: components["schemas"]["Finding"][];
-            }[];
+            environments: components["schemas"]["EnvironmentDiagnosis"][];
+        };
+        EnvironmentDiagnosis: {
+            name: string;
+            namespace: string;
+            synced: boolean;
+            findings: components["schemas"]["Finding"][];
         };
         Finding: {
             /** @description Stable cause code (OOMKilled, CrashLoopBackOff, ImagePullFailed, MissingConfig, InitContainerFailing, Unschedulable, Evicted, ProbeFailing, QuotaExceeded, PodSecurityDenied, AdmissionDenied, PodCreateFailed, ProgressDeadlineExceeded, NoPods, HPAAtMax, HPAMetricsUnavailable). */
@@ -987,22 +989,24 @@ export interface components {
             };
             summary: string;
             recommendation: string;
-            evidence: {
-                /** @enum {string} */
-                source: "status" | "event";
-                field: string;
-                value: string;
-                reason?: string;
-                /** Format: date-time */
-                firstSeen?: string;
-                /** Format: date-time */
-                lastSeen?: string;
-                count?: number;
-            }[];
+            evidence: components["schemas"]["Evidence"][];
             /** Format: date-time */
             firstSeen?: string;
             /** Format: date-time */
             lastSeen?: string;
+        };
+        /** @description A status field or an event that proves a finding. */
+        Evidence: {
+            /** @enum {string} */
+            source: "status" | "event";
+            field: string;
+            value: string;
+            reason?: string;
+            /** Format: date-time */
+            firstSeen?: string;
+            /** Format: date-time */
+            lastSeen?: string;
+            count?: number;
         };
         AppFiles: {
             files: components["schemas"]["AppFile"][];
