@@ -20,6 +20,7 @@ for b in kube-apiserver kube-controller-manager kube-scheduler kubectl etcd kwok
   [ -x "$KUBE_BIN/$b" ] || need+=("$b")
 done
 [ -d "$KUBE_BIN/../stages" ] || need+=(kwok-stages)
+[ -d "$KUBE_BIN/../kwok-crds" ] || need+=(kwok-crds)
 for b in argocd kyverno reports-controller; do
   [ -x "$ADDONS_BIN/$b" ] || need+=("$b")
 done
@@ -87,11 +88,20 @@ build_kwok() {
     GOBIN=$work/gobin go install -ldflags "-s -w" "sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION"
     mv "$work/gobin/kwok" "$KUBE_BIN/kwok"
   fi
-  # kwok's node and pod stages live in its module source; keep the ones the plane uses.
-  local stages=$KUBE_BIN/../stages
+  # kwok's node and pod stages and its CRDs live in its module source; keep the ones the
+  # plane uses (the Logs CRD lets a test give one pod its own log files).
+  local stages=$KUBE_BIN/../stages crds=$KUBE_BIN/../kwok-crds
+  [ -d "$stages" ] && [ -d "$crds" ] && return
+  local kwok_src src
+  kwok_src=$(cd "$work" && GOFLAGS=-mod=mod go mod download -json "sigs.k8s.io/kwok@$KWOK_VERSION" | sed -n 's/.*"Dir": "\(.*\)".*/\1/p')
+  if [ ! -d "$crds" ]; then
+    rm -rf "$crds.tmp" && mkdir -p "$crds.tmp"
+    cp "$kwok_src"/kustomize/crd/bases/kwok.x-k8s.io_logs.yaml "$crds.tmp/"
+    chmod -R u+w "$crds.tmp"
+    mv "$crds.tmp" "$crds"
+  fi
   [ -d "$stages" ] && return
-  local src
-  src=$(cd "$work" && GOFLAGS=-mod=mod go mod download -json "sigs.k8s.io/kwok@$KWOK_VERSION" | sed -n 's/.*"Dir": "\(.*\)".*/\1/p')/kustomize/stage
+  src=$kwok_src/kustomize/stage
   rm -rf "$stages.tmp" && mkdir -p "$stages.tmp"
   cp "$src"/node/fast/node-initialize.yaml "$src"/node/heartbeat-with-lease/node-heartbeat-with-lease.yaml \
     "$src"/pod/fast/pod-ready.yaml "$src"/pod/fast/pod-complete.yaml "$src"/pod/fast/pod-delete.yaml "$stages.tmp/"

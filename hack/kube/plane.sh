@@ -19,6 +19,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/versions.sh"
 SHARE=$ADDONS_BIN/../share
 STAGES=$KUBE_BIN/../stages
+KWOK_CRDS=$KUBE_BIN/../kwok-crds
 export PATH=$KUBE_BIN:$TOOLS_BIN:$PATH
 
 log() { printf '[plane] %s\n' "$*" >&2; }
@@ -194,6 +195,7 @@ options:
   podsOnNodeSyncParallelism: 4
   enablePodsOnNodeSyncListPager: true
   enablePodsOnNodeSyncStreamWatch: false
+  enableCRDs: [Logs]
 ---
 apiVersion: kwok.x-k8s.io/v1alpha1
 kind: ClusterLogs
@@ -211,6 +213,11 @@ EOF
     '2026-01-01T00:00:00.000000000Z stdout F berth fake container started' \
     '2026-01-01T00:00:01.000000000Z stdout F listening on :8080' \
     '2026-01-01T00:00:02.000000000Z stderr F warning: this is a kwok pod, nothing really runs' >"$dir/container.log"
+  # A Logs object (kwok.x-k8s.io) gives one pod its own log files, the current and the
+  # previous container's: tests write them to make a crash loop's last lines.
+  [ -d "$KWOK_CRDS" ] || die "missing kwok's CRDs: run 'make kube-tools' first"
+  k apply --server-side -f "$KWOK_CRDS" >/dev/null
+  k wait --for condition=established --timeout 60s crd logs.kwok.x-k8s.io >/dev/null
   start kwok kwok --kubeconfig "$KUBECONFIG_ADMIN" --config "$cfg"
   k apply -f - >/dev/null <<EOF
 apiVersion: v1

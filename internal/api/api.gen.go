@@ -158,6 +158,7 @@ func (e EnvironmentPhase) Valid() bool {
 // Defines values for EvidenceSource.
 const (
 	Event  EvidenceSource = "event"
+	Log    EvidenceSource = "log"
 	Status EvidenceSource = "status"
 )
 
@@ -165,6 +166,8 @@ const (
 func (e EvidenceSource) Valid() bool {
 	switch e {
 	case Event:
+		return true
+	case Log:
 		return true
 	case Status:
 		return true
@@ -392,6 +395,24 @@ func (e ReportedViolationResult) Valid() bool {
 	case ReportedViolationResultFail:
 		return true
 	case ReportedViolationResultWarn:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ResolvedFindingSeverity.
+const (
+	ResolvedFindingSeverityError   ResolvedFindingSeverity = "error"
+	ResolvedFindingSeverityWarning ResolvedFindingSeverity = "warning"
+)
+
+// Valid indicates whether the value is a known member of the ResolvedFindingSeverity enum.
+func (e ResolvedFindingSeverity) Valid() bool {
+	switch e {
+	case ResolvedFindingSeverityError:
+		return true
+	case ResolvedFindingSeverityWarning:
 		return true
 	default:
 		return false
@@ -825,10 +846,14 @@ type EnvironmentCreate struct {
 
 // EnvironmentDiagnosis defines model for EnvironmentDiagnosis.
 type EnvironmentDiagnosis struct {
+	// Findings The causes that hold now, errors first.
 	Findings  []Finding `json:"findings"`
 	Name      string    `json:"name"`
 	Namespace string    `json:"namespace"`
-	Synced    bool      `json:"synced"`
+
+	// Resolved Causes Berth recorded that no longer hold, resolved in the last 24 hours, newest first.
+	Resolved *[]ResolvedFinding `json:"resolved,omitempty"`
+	Synced   bool               `json:"synced"`
 }
 
 // EnvironmentList defines model for EnvironmentList.
@@ -897,12 +922,13 @@ type EnvironmentWorkloads struct {
 	Synced bool `json:"synced"`
 }
 
-// Evidence A status field or an event that proves a finding.
+// Evidence A status field, an event or a log that proves a finding. For a log (source log), field says which run (previous run, current run), value is its last error line (or not readable, unavailable, empty) and lines are its last lines.
 type Evidence struct {
 	Count     *int           `json:"count,omitempty"`
 	Field     string         `json:"field"`
 	FirstSeen *time.Time     `json:"firstSeen,omitempty"`
 	LastSeen  *time.Time     `json:"lastSeen,omitempty"`
+	Lines     *[]string      `json:"lines,omitempty"`
 	Reason    *string        `json:"reason,omitempty"`
 	Source    EvidenceSource `json:"source"`
 	Value     string         `json:"value"`
@@ -924,26 +950,31 @@ type FieldError struct {
 
 // Finding defines model for Finding.
 type Finding struct {
-	// Code Stable cause code (OOMKilled, CrashLoopBackOff, ImagePullFailed, MissingConfig, InitContainerFailing, Unschedulable, Evicted, ProbeFailing, QuotaExceeded, PodSecurityDenied, AdmissionDenied, PodCreateFailed, ProgressDeadlineExceeded, NoPods, HPAAtMax, HPAMetricsUnavailable).
+	// Code Stable cause code (OOMKilled, CrashLoopBackOff, ImagePullFailed, MissingConfig, InitContainerFailing, Unschedulable, Evicted, ProbeFailing, QuotaExceeded, PodSecurityDenied, AdmissionDenied, PodCreateFailed, ProgressDeadlineExceeded, NoPods, HPAAtMax, HPAMetricsUnavailable, SyncFailed, ArgoCDError).
 	Code string `json:"code"`
 
-	// Detail Refines the code (ImagePullFailed not-found, unauthorized or unreachable; ProbeFailing liveness, readiness or startup).
-	Detail         *string    `json:"detail,omitempty"`
-	Evidence       []Evidence `json:"evidence"`
-	FirstSeen      *time.Time `json:"firstSeen,omitempty"`
-	LastSeen       *time.Time `json:"lastSeen,omitempty"`
-	Recommendation string     `json:"recommendation"`
-	Resource       struct {
-		Container *string `json:"container,omitempty"`
-		Kind      string  `json:"kind"`
-		Name      string  `json:"name"`
-	} `json:"resource"`
-	Severity FindingSeverity `json:"severity"`
-	Summary  string          `json:"summary"`
+	// Detail Refines the code (ImagePullFailed not-found, unauthorized or unreachable; ProbeFailing liveness, readiness or startup; SyncFailed policy-denied or refused; ArgoCDError the condition's type).
+	Detail   *string    `json:"detail,omitempty"`
+	Evidence []Evidence `json:"evidence"`
+
+	// FirstSeen When Berth first saw the cause (kept past the API server's one-hour event TTL).
+	FirstSeen      *time.Time      `json:"firstSeen,omitempty"`
+	LastSeen       *time.Time      `json:"lastSeen,omitempty"`
+	Recommendation string          `json:"recommendation"`
+	Resource       FindingResource `json:"resource"`
+	Severity       FindingSeverity `json:"severity"`
+	Summary        string          `json:"summary"`
 }
 
 // FindingSeverity defines model for Finding.Severity.
 type FindingSeverity string
+
+// FindingResource defines model for FindingResource.
+type FindingResource struct {
+	Container *string `json:"container,omitempty"`
+	Kind      string  `json:"kind"`
+	Name      string  `json:"name"`
+}
 
 // HPAState defines model for HPAState.
 type HPAState struct {
@@ -1222,6 +1253,21 @@ type ReportedViolation struct {
 
 // ReportedViolationResult defines model for ReportedViolation.Result.
 type ReportedViolationResult string
+
+// ResolvedFinding defines model for ResolvedFinding.
+type ResolvedFinding struct {
+	Code       string                  `json:"code"`
+	FirstSeen  time.Time               `json:"firstSeen"`
+	ResolvedAt time.Time               `json:"resolvedAt"`
+	Resource   FindingResource         `json:"resource"`
+	Severity   ResolvedFindingSeverity `json:"severity"`
+
+	// Summary As it read when Berth first recorded the cause.
+	Summary string `json:"summary"`
+}
+
+// ResolvedFindingSeverity defines model for ResolvedFinding.Severity.
+type ResolvedFindingSeverity string
 
 // Role defines model for Role.
 type Role string
@@ -10045,212 +10091,217 @@ func (sh *strictHandler) GetReadiness(ctx echo.Context) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H1pc9w4suBfQdS+CEs71GHZntcjfdiVr26/ttt6kj0dG22/KBSJqsKIBNgAqHK1w/99A5kACZJgHbrs",
-	"7vF8mLZYJI7MRF7I4/MolUUpBRNGj44/j0qqaMEMU/DX07xipeLC/EILZh9wMToeldTMR8lIwLPRxL8z",
-	"SkaK/V5xxbLRsVEVS0Y6nbOC2g//Q7Hp6Hj0vw6a6Q7wV30Ag3/5koyeVUpLZV/PmE4VLw2XdsJ3c0bG",
-	"gn0y+MKYyCkxc0ZKxa64rDQp6YztjxJc3u8VU8tmfSkOGi6moJ9eMzEz89Hxk4dHycgsS/umNoqLGazk",
-	"VcaKUhom0uXPbNlf0TkzijNNFtzMYSmaFoxcsiWhIiMTmS2JYmVOl/DjlCttiGK6lEIzMpWKHD0mc1kp",
-	"Xa96zmjGVLPsYAV7dgkD6z968iQZFVz4vx9GdzN9Q00672/jrciXhKaGcASonPyLpeaBJmmlFBOGvHhH",
-	"Z6SwH7MVS53u4fjhGvureM0LbvprOKMzRjT/YxCBOXwXjp2xKa1yMzp+cphYYPCiKuwfhwAK/KsBBBeG",
-	"zZiCNZzJnKfLFdRcwgs3J+XzSrx6PjCHqsTKCaZSFdSMjkdVxbNRDKHvGC1WbMIwWtx0C1/s90iwyApo",
-	"ds5+r5gGFKZSGCbgn7Qsc55Si82DUslJzoq//Utb1H7ecMYz/AonbRPHG5pbaLCMKJyc7OilMPRTQmpO",
-	"RSx89O7+yHIQKaY5T+91jX7OgBv446MNNYzsUJJVuABGLIoSeCmn2hCaFVzg2l9KNeFZxsR9Lt6y1pTm",
-	"OVMPNFEyZySTTBMhDaF5LhfEzLmG5b0SVzTn2X0u7leW53sO/5PKEI5LOCFjppRUegzQ1ITRdE6mnOUZ",
-	"rPQXaV7KStzrUn+RRFfp3HHQhEgFMLzimk9yRoxEugBIwyLPFEulyLj9/iXlObvX5XqWTTKewUKBx7do",
-	"17J+WOk7KV9TNWP3TZYgRbkmuZ1cETOnAkUtU1dMEZqmrDRIm+8FrcxcKv4Hu2+sS0UmNCOpYhkThtO8",
-	"XtEV5Tmd5PcKt6dMmTnJaXqpyWJODRxfIhjLNLAhVjKRWZ3CrpsSzYzhYrZ7QsYZM5TnY6LpEj/dB0nj",
-	"5rRLOk3tJM/ZlAuO03VF+Sl5amc2INFTOp3KPANM2d8tAg2cAE2kYASXKkumABZW+pfK/mk4SpzW2D2F",
-	"IhllanleiTMvBuJqYz3+A00mUuaMCgL6RSg/YGFzZoHGrphamjkXM9Dk0jkVM+SH9tmJhVmzsUwtiaqE",
-	"25QJp0NZwI0FMZx+VbF9cjrR9mgt5kx0Xp9TO4lAYeGGNfY1aVU0YHvUMJyEi7Iyu/t9zSAZsU+0KHOE",
-	"Hzes0OtoCZH6Aj+zI7ghqVJ0af9Gju/Gteq+Rdux1TCOU8WoYbFlwAqB2DPkcDQ/C3CL6kgbWf918fYX",
-	"cgGr8uo90s0DjRsO9otM1k5UMDOXuEJhtb7fRj++eDdKRmdvL+A/7+H/T989+2mUjJ6/eP3i3YvRx8iC",
-	"a0S8yqK0JitzqzvC8aJbAlVuLS3bt07I+LMVgF/GRLNZYfFKqLLmRp6zjEyVLBB0KBs1roIakJpR8tF0",
-	"ytbM3T0SCdFy1anghlBNKFGM5vDY6hfB5O5QwuxVWUpl9HM42AEegncWUl3qkqbsJc8jbALXCsDFTeOG",
-	"59Juf2o/ITufLewS4ljyl90AM2ShuD1lXDiBbai+fKBJPSvZqUQGLMMdQzI2VjyZM2rm44Q4ywR+rz8C",
-	"zUqa3QQsP0pyarlOWU1yrudEG1ZaDlFWer4f1fYbPf63ERgE4ZbbtFufiMSbBHgUawoOWEQP4B8j1Njm",
-	"D8eft+TRrPmwKyoMK0oLCQRApS3LbTCRWKr5f6dvXq8HSRsafsbhzbzmaMO0d1Jzyy3YZiALe5yzizcY",
-	"NbqosrS03F9RoDP04BpnEucsp4Zf1eqmYqXU3Ei1dCRIdp7L9JIpexISsj/jZl5NDiyhTnO50AfA3PeX",
-	"tMgTklJDcznb42Iq4dHuelQ4mvMrX7Fd3d/vlG8luBzY1gEeR42uRM3kM6+C95dTMK0par098OODz2ug",
-	"Ab8m9UBDa3jOylwuC4fq7vmyv7Hs1LQcA1YX2DO8iAvfrPUuF+bvj0d9b4hlDdxwalj2dBndpWLWfIme",
-	"7BhXql9PwmUP7fqt51oxQhBcz7fcdHsvXWZTaaac6S0VGdPKyMK+PY6KwVWoL+dUR/jZeSUESMOLKk0Z",
-	"y1iWEDTrEvLCGqt23ndMFVxQq3JH510B8GSkDVVmG6B0zyYsPBwnipoq4+bFVZQYkTP39/6rFbELqkkm",
-	"BQPGPf5QHR4+SnFY+Dfbx0dXTE3wwZjssP3ZPhlbXXIfdclxXKulqUG3cN8GAKtlnV7W22XniMT9bAg+",
-	"ps2ATqiYBidko3tqi3utoxomqgkDwOMN/CzvDgBzUFJgDXoANODqi7Ioju7Ba1AKAgPfRNAnHvf1Purt",
-	"h1BaTVC3Incb8ozYKs0VwQYsa1Ag15ce26s7ORWzynEOTxRCZhaQMxklC+G8uBEJ7y9iLmqnwI1sj2bA",
-	"uNmhZFalgyo1vKfBJkY1moIfhqcMx+ea1BdBZMaMJjtaFsx5HIgUwfxAyTW6B4Rrg1UtK5Wy2MlhisHW",
-	"mplTWTANlk9CxpOK54aLcULGaJqMyc7eXv2y3su42gV5MOPm/yJ/SmVRcFNzqNbrVp0aOIXc5BsoBIBs",
-	"/3ZXja9pJ8BFhAxqeKwk3ds4a805uL5y+7TKZsycKm7mBTM87WPxJ7kglEzgPTJhKS0YoeT3ShqaoBPl",
-	"bcnEM6nNA12bV6XiKdOkEjnT2lpyUz6rFMv6TqS0rJ5JxX6SlWpzQ1lN8oAViqqYoFbkvtCbv/5GCrwj",
-	"3OB1uPQ7Y+qNFKjBb/BNwQqplj/yp1u9v82qFC1+5E+3AJK12dqUtOYYdygmREtr+i6EAgC3NxYgKoSQ",
-	"X9owMb5a7Zua0lyzCBVdzKka8I2UVBnPZR0h65IJY7nes7P3ZAdtMW3IpFpqgovdPUFve027NXGDdzBn",
-	"U0MkuojYpzSvNL9ib/xVJ7L85rm/9MTnffzVd6QPgxvSwwhe4a713Orl/a3C/a1Gb05R5YaXOTB/J//1",
-	"5htatcD4HW5A3JYs8oiSD2RBSqYIvAK+Fgt9K7IQ5PVKE8KFCyCwAiznurnzTpdtkG8O2kP830oId46B",
-	"30yMWp+h/f1CGG6Wq33tzlQnDN4lOxP/yz6XB1cPaV7O6cPdPnOkJf8nU4MWxyUXbdeqklU5SkbvNdz+",
-	"Xyy1YcUoGT3zsmOUjM5ZTzyFdpWhGTVrLzhaW3/jP7Jsp2Tplsp+B+LBlt0Gg2W5CdZi4zakaxu915ew",
-	"cVj1bTchpAF7Ww8DcJiLN/OtV4EnLL/hHDkXl1tD8jUXl1GjYEjDhrvjkqYDLh4620rAbasENrOvwCrs",
-	"qYfLoYmSUaXy9QuwL0XnzCvt7tE60g9s863cMYNAx8vbjaHkXk+CNaxY+q2cSweFG5xIHOHczhG3Wagg",
-	"TFxxJYU17YmqhCZ7ZOzk5ZjswN3oA03kQpAUh9vFG1vFZtz+yTL/wwON9znkLKcpFzPCNci+MqfGIgtD",
-	"TMDoC+LGHh+2wsaOwKVsmLKL/J/f6N4fH3d+26N7fxzu/ePj//7N/WP3//xHDNn1hnFp2+pW9LnjWJ24",
-	"sBdvvFL17BSvcTSfCZbBo9OzVy4QwEpuO9oU4ms62/z7kyeP/h5ZcppzJsyz5rvhNeCr4RwnaJfgDz+z",
-	"pf3WqhTaMJrZNVNi5CUTm6wlGcGV01thVRorwOrFuYE78X4bD+JP4PpQr/BQ9pXbFqDnxpT6+OCAvD9/",
-	"3dnd0eHjH2KWsQVETHuZMKqYQkA5hxdAznsVaJrKShgykZXIiJGe3Pd8xNR1YLuSyUTPshSGcsHUhaEm",
-	"ckfDiyE/MRexYMdTQewPcPkI48ZvQnOqzYtP3DyTWTh64Lu3b5wzqgelsDb1krfybw9ybsVotoxfyqrh",
-	"hVizhyqj47vQfolexVxQbhB1Ch3qFjzOa86srlaJSyEXIqJexnGLCPKrD9bjJ49hvbmRGUB7HdtzziCY",
-	"Z2B7dYDX5uLnV6kuc0mz5mIqomnAZlZPrdb8uuKioSqtaM9Wjd+BdXDzU8/bXWV/3CQCxhbMYqh50cjN",
-	"CFrKMufbKSppo/RsoBVYmf4luY5ClCk+NeespBZmp9F7ACaID9/ShpSVIdaOI1oWDAOSMPIis4pAxnJm",
-	"WObtWLeLtm29ajnX4gCrFeaBi7EzJjK7+EoYnsNi62HANOdGN95lqxshDhNybsmH0Klhyl+lodylxK0e",
-	"DHXHONw0YIHiSXdBlTE7FLyL61AeUNp/w/urblscbV/7cs57hjFwuwF0Q6BJfYGHqw+pMJx/zaFBH1hE",
-	"xw88XBv4/9p+ok18ko3bZu3bA06SpFlkawFrdvwMo9S2U0onNZhWesgDh+J1eckmelqwG6+yGb5+onc8",
-	"Ak2Ybw3InnM6E1LzaJAGnLPNBdpL/OAWLXO9FCnLYprIOku7/jZp9rEGFLdhUoYy685uLbs00kkTOuxm",
-	"CV3f3Osxxr4cbt33rD9Bwf3Ql2TDs9fnaV+S0ZyqbCvXU9/e8Q5M2Jo1eajKSI6u7x2qQ3EL8VXKwLOC",
-	"SJHW0ms3esW6+ZlNRpVmN9nJeysfycByuTkhFCORG6kMUoWwT1yb2AVxhw4B0GvI8AItubvlIbqZpAeS",
-	"hdOltzmgv9bfdLfsZwrH3ZyPOGBEOKoOftmWnXgQr3NW1XOsWeV7UCPWysqCi/Dpw68nPbcSg6t2/mtI",
-	"Kx3VqFlYn130/XGEO4+eFCeEFaVZgjsucOlFQwiyVhTgqv10rdMvyYhd+fzdbkBoak85/gz+lTx3TjXN",
-	"EiLYgmnj0lN3qCGF1IY8OWwHaGxirg6G5MzLtYr2T2en9Uaua3vIbPPzcyazer6+ZQ2G6AUzm493Xn8z",
-	"OGyjsrTx89KeJ7KY85zVBMIFZLypJlzfE9Zc5hkRkkyrPIdLS7JkBm+XrzhbEK4xZQSIbjfmWVqvIDXm",
-	"Rq0qhTBxoK4pLspPrnjGRBoN+taGmkq70HypwBNuR8KNlkpeQWiR46qRcA5ZtSKiA58GjBmlDqDvC4Z+",
-	"yM3sY/CfbfXFCh9YE8BUBwoCGDwYozbqFc2rDW6T3Nh++/67GF5e2jcgFjUW2ObjKIcD0eIM0BKP99O7",
-	"/MwgtUoqgtniUZ5XSou/yMAQvuZ+bZIxfArwRGbLTdICYEtxSKA+EQm5zyJke2HoJGckpZVmxL5Cdt6+",
-	"ffMzZNkk5Jmiev5ayvIpTS/fTqcJeVXQGTur8twHAL/hWnMxewahEQl5JbipHcv2HQgcfi8sQ8kqcIgl",
-	"5MUVT439+EzJCavfArX0xScfYmx5GUsrxc3yORPgNznNCjudFP7BmczQBvbLOVNyppjWzxnNci5YM9wv",
-	"8kxmOiE/nZ2emjf0E/zrDTOKpzrIaNwdkGCehrpCaMqFS11D6HUARIQ0e1NZiSwhVZDJaamnEorRdG5n",
-	"PWmBguT8igmmdUIUo5mdQdsPwL1blQPpcQFr2kzX8h9EmPo9sZVUFgUTGR28cVesYTD9DBIgspXhHZs6",
-	"ADvnywVPDPoTNLtiyoWueL4HadtWg6YKnPsxxqeroqBquX4BKQbW1vMEkGhGCXDeA2Zs1bUy0gcm5kXH",
-	"hU/GNC4r9mNBPw38wMUG3nU/cTMLfokDRzfBaI7RhZ0tQI7rzWIznOjqnfKxvBxjpFcrhVYvmNKQXjxT",
-	"NGPZmOxow/OcHB0e7uL71AXQiXwJzm4yZdRUimHeclOPYOdUzSR59jwhPy+vmBIyIZT8aLVtVkjDdhOQ",
-	"ReATH+NOxydkXDVsa0x2nhw+crOiqz2FuBi84AzdyfISwI1rhmunJp177dWTA1EMM29il0mVmb/p5bHW",
-	"MVyjZCR5lo5qW3cP71RjZyfjusxpXd+k9/tMyarcMqzFxxFYuTKQlKkr3GCPKN5rpnxUmmLThLx99fwZ",
-	"ca9jKo7b1DGGX1sMuuDrwXSHzTXzd4wW53KDJDG/ge5ua4j5meM4Bbf1bYTNbJiX4jn3qr1f4JZ+tq+u",
-	"vNaV+Vr/cw3Du7r+wG3i5UcoV9zytrnrQGxcy+l/A7BG8812GsrH4iBUk7H95dhF+hz8iwo2hnNglaNX",
-	"2dkD7U+Hi/cB+iM7Y/hv/V2dFNT5Ft+2i+oGSBw9ebTKA/w/Hz7oj3+Luns3J5AVCoIbZhhht+Fndwfx",
-	"zlzsOP6GPrL2Rq4NxEGw/TJAec9/udh7+PDoEYFAzITouVSGMCGr2RzSzBWb8k/BJSz86w6jw+oCHf/E",
-	"IhZOjd0CeO2adNeP/Q3GiUE0stDzOsXvllYE9jnf5PIK30vWLto7s4aV/y1iH9vRTpGDdJuhoKId3BSJ",
-	"JNguBmk40Cju9vL36ZHQoFDcBHCMIwAKxvXBTw2bSbVcf1kTC9ByoKnV0el0lIxolUEhPCamcijEfhDa",
-	"8oopxbNogh+jBal/JzvtoJK9Bc8wRwJU9M19wwiZt27cqGoZupbWD9WU+gGEFizjw1axTmUZYZCQVDs+",
-	"JvY/DRPULtWsZGrPtKBxQsYODuNjjFVZiOA7F7no5LI1QWTzbWhQOOXGu1ejhm/EYM7lAhIUMl7Zz+d8",
-	"BilRihue0jw+zNp0SUtdQaZkuExfWTF0BMPSP95a1mN9MFqmezsXMkSuR6U7FSvzH5FOnlnjr38iXZRR",
-	"PAWxoGJZxyEtLKTAhMSUwr7lXlKt4zEIyeiKy5xuF/WH6/6n/3CtveKmT+o9tWZdA5nrJMAVVPAp0zHo",
-	"nUKZFqKNgoMzJT9XE6YEM6wO7OpoF0+OHh/98MOasqWdK59O3bVae5lKVaOtrm0ElbS6EcKPVmTPb1TS",
-	"sxWTVMNjGNi3odI66XL9ZIQOE+5XObm2pGkx7y2yZOI2ZLd0CrJLWN3wtlbUfjslWMkVSmW5t2Il5lwh",
-	"2W12MChi6yubaybFOkaJwyT14ob3f4Hl+651oG8H722g/9OuXNcFB3oIcNIS78zV0tkiTO+eEFlwY1hG",
-	"Lhkr8arAbb+lbqw2aPtqFP30Cj99ggaN++vhGkSsIbuGT/eO06BPfVXAbRcXN9Lz1l2Ue201oluvVqhU",
-	"lQ/lP3tEX9WGE9mBmqw5nyhqEQ1vQJFDKQauj0L157qqRl292SsbgYbhtAfYRtfL5LHThsIGFGAZ6xVn",
-	"iz4lTJaNZbARq6/HfAZ33BHGM1m+c8zzlgbkwn6Ws1XujLWhZi4gR5OdJoGN6zDeZZcs5lKzOv6MKkYK",
-	"vBJ1evdivoxHzElD8w0sOnyvhlDSQL+1yQ0Qeg5rjKGzk3lwazi9AzIJIu+6wfjKJ1hhtj7GJ12yJYHI",
-	"Ck38FRpwcSHrdKydgmaMTOwZFhkWMnSV9jY3CP8CBLmd9obExLIVin1A4+1dvLhiaklqrR6VW1eJ3zUV",
-	"yDvFfAL7xKhKpJAyFamToFgzrsa6ymOIcB1vEDPUHLX6hDUEl3TOiQdYuKD1J9KVN+4HErx8Rv7x+Ml/",
-	"Elc2mWDEgY7pdYPhLFg5fIvQ0zpoJkqv2lCRDjmrVlUPa+5RI9gbTPAeKDzYNTo7pIR6RIZimDNnKWkj",
-	"y9Kl09bV9a1KlvPZ3Gzr59nceHVlEWsRPXxb2o2s63Hl1cmKt5wht8aduEkS3MAmO0ziphGodXT3JnGn",
-	"rC3WNo8Scbpd1NFk5q5GrlP8OJb8ltN6Oe7rePrrXWSn1VK2D8G2llpfqbkog0a99a6/MIDA18+HTGPC",
-	"zUBdxzWqtSOBbdzq/eqDU8vyMLZm5Phc1HTwiny0NkNUbbBAshb5A13rA66kEegKZMJyKWaaGJkgbCyy",
-	"O3WeN1X0h+sZbmcBePIMChU2Wr5zL7CWqArDYNcFN527+zwPe2sDgLOUZdwVTIQAghj8XW3rodqa/RRV",
-	"KEkXx8qP3LwtNcFXECmVIFZXi4L+Gtc3zAeMRsJqr1GmdavCm4OVaVdlfWxdJzWUxR6fv1eswuDnOg1d",
-	"+8KuowSO2kBuab8y2koNsRIXhpXXd5SFkRNNhkpdrbMONA4h2r7fGq6X5hfXjxausHTvG71hpeHrkMq1",
-	"hMCtIL+sc4m3xP5AeYlhBWcwRWoS1iC9jWPsPhk4TwEj3DI6bLgAxgaVTbe+PLeCcqha0zbiZGX2ddjQ",
-	"zpePsOO3Vt6BWQjgdcWKHNKvl5cc0sUmpV26mO1aBs2vxEiCSUjEyJMgU8iL/l4Zv22z1fyaGrfs0eEK",
-	"iup12cJreAIvgJkuK0MMnSWk5Vbed46J/VQ25ZMPpopW2R4tea9uzeEK9+omIL4Feu4L9qBLkNW6UM9q",
-	"6vl3b9Sim3CHoj84JnwZOgtwvlNyIVh2At0ptLEqu2LTSrtk1mCyh0c/bMj5hk7SilPxvLbc24Q/yKFW",
-	"BuvhmGvyr1UlBqoeQyEO+3M7VW5j2rea3uqc1Q1WvyIRtcOCYCOrYDuc1n8t8EYrBqyz/lszrVps3QRm",
-	"G8mY1V85YW4P3seYjbmaMWKwBDdkIas8q8/IAFOExk0QNED1pTswt3CfuDljiTRPq0tiN6Oga9P5RLVv",
-	"E8RF3PU+ZIi53A0dy2bkOcTtyymBO6zQ5bTDvBdKCuZ5S8v3BKt7fHS0Ffi6SV+I/1YllQ4j6hyalkyv",
-	"97aCMNdXIEppvE8ClFPDHAZy2rwYt9RapaM6d9s4xgOofO3eIhKDtoJxyQ76OqHMjt/Z5m69dnuUWGpv",
-	"nWXSW/2cayNVtG8uOsl0DQjfKuSaLLbTQCW2TKkHjGfowJQS+0LdWJCnzHWLgig4rluVGnfcJz6fHiPi",
-	"TiDqC3xefoiUCpLmlBdDLqE7cHHJsKPK8K+1K3UdWJsOLWtbkyxFuqoe6VAgGkAecm+05a0LunQlBk8w",
-	"iYi8EpCo6HxtionMsrE51eTd64sN+hG54x+eyhUn+zYCdjatyDAcseNGOJd5PqEYx7ZNoHk1wHhqAxY8",
-	"RHj/ZTVAyxwCEdEohHRGUTSsb0fcClivVsL4wpHKFlvqeKi3MjaGlY91i7xAT8JaFr+lQ33Fgjam01uq",
-	"0nEDu8VZFuuNgqEtrCi3cVNVNKjgcmNVNEj2CfxDFdY/h2SbqA/Qh2ncOB9stddmbYPUNdmAGzpjB8XR",
-	"rWR9ORYdrrUbDRxP/gqhE0OeRcK1fCwdsIZEfhi1sztwbn9wI+fCprXb7F5vQ3oB4d5Z/lSdjtlb5S0k",
-	"IcYDSAfTp+xabomP3jG9xLjoOx67DX5a8dzsceFqeWn+h9WrmvYcrooZtdrXgqds95jowpq0R9Ao44A8",
-	"/pGTA3J0SEqoAoFpB+QHckAe/h1+enKYYDtu8uiIHJC/+w8OwxwCGDPMWoAvooyyExEUyWEaLPdyyYau",
-	"hprbxRWhiv41suMDWdZ0dloxFryzeqBuaiQ2sIHdxaizXwV4q/aUq2rRdMNOrtnUcsWlRrsm1DY4vZeK",
-	"GqsAJwfy2K0GcOAr3Sxcxz6uCZ3IaujKfxAFW8HZjRNeXkufq46QDGDwMZYBqV19GOgf5nxoUHu9bjiP",
-	"bb3hUT2ANcOwwTwX04iPGi0yrDgFdYqhyxsWcM+ne94ODnJB6n4EEzbnImva12AyFnqnPogwJwv4GPov",
-	"LCPXSWN4oy3ou1w3TdqwWhD1F+ONxzz5ILzLIVCzdV1MgswqqjJFea4TkkpwRMzAm2Wnz7x/c/+D+CAw",
-	"Nm98QEs+hjbXrsM+bVW1PyY06NEDGeHwPCFUYCEELH4POzBz9kEEvZN45pLHSyWveMZU4jr2G2oaB4Tr",
-	"M4AdRpGz+yC5D2Ic7PPAhcz97V9aivEJGaNr6LePY0xmIxCu7es3YXmuyZK06jDtTGS23CVSfRCTsH0+",
-	"dp94U7n2MoSmKSsNGb/KWFFKw0S63PuZLcfH6GSxp+iSLQGsdkSLo9xa/gACvJpQTJdSaEzvOXpMoCfY",
-	"Sft7rAUt0O8CA9kDSR4fHe1/gH56PGUC80hR4RqdljSds72j/cOAsztKPj17NUpGV74b0uhw/yG+Jksm",
-	"aMlHx6NH+4f7j1xjbThGFv8HVw8P8LYdHrmyh6128iOrmZ26dyAcBfYG7x8dHnZaPYdI+5djIbruALm+",
-	"JzWogXBwY/Gkrs057llOpxBA+iUZPT58ODR8vd6D90FtJmQtvlTP6KJp/+6myOre2NiOpD4JD7w7p5BZ",
-	"lWOcCvTa+W3kAfnRDl5Dt8q42WsqHA6DuO4N2vHrHv8W31nzygH0Nht9Sda+6LRg+ya3YP29YhBk5EjM",
-	"t0ttMNZNWelx/fhAPqRjI8x7Y2FwTT6PMrKouMrZZfdvRb70ZSSpAVY0NRDjZ0UALwCNsck1x9JLzdyb",
-	"GYqrFjBhUwkexDVzQ3Hb7ef+eJdntN0NN3JOT0lpxYWcut2643m4/ng+pdk56vrXPNH2o0frP3op1YRn",
-	"GRMdHgB7c6vuePPJWbsZEdGMEZrnJ5iHHTw0c8YVKgQPWqwBcqJajKER+ivZwtPmtTtEbLvz6iD/rdec",
-	"WPEKkvNW2K9TBxqQuDwGKzH7vYC5Cl2+Oy32bJl1gddEHvYBoAcQcPC5/veXQWT8yBpc3AsqYmho3Y3e",
-	"89l6vP6jX6R5KSuB+I3Cf1vJVkMDhcTHtfg7aLL4em7i7adLRqW7f2sTg6uxwur3z8J7WOezeCqx2set",
-	"kEWsDs2XttXlWmfdGWUOV5iJUCq8c0LGDXDHcPOFN2OQJNy6tcRIhRn7pqk6GT1+uIGIeSfla3Aa2Q+O",
-	"jtZ/8Aotlw5bhHIHIauDOy1trKFWx0e4luY5VPfwwRFJHV8GTmasZYhFDTfhjK4h6wHYcM7vEe3+Dy1V",
-	"UUEGmZeQ99ou1D4ooNyUS9axpl3bmNQJoQR7sELXW/t9QuperDiGt5eTuq8BPg8qmIB5Sw2dUM1CsRF0",
-	"DG0p74FJbz/1RnWZVzMrxBWj2T6xbPbFO+p7FmGcjKVcC0ZfETCTYNJbc91buaSUOVR3hWW8mu79IgXb",
-	"e0NNOif6kpeaVMK3QVKWpDTO5Tvg1uPQLNN1vZZxqyFuQQWdsWxvstzLJZ7jcbhbi+C+GhH2WeUsYmGA",
-	"BorFjhsVtLWDlip6n1pnv3ntoIKCqLEgwK3AWiwm27N1V2+He4SsoFOpQxpr6PEpZxkBYwCIC2hjxq+Y",
-	"IFy08Xytue+H3bWYy0D7Zd4UQEC3FpRSonnOFESFQKX2HWTioPxGenW2tC83eofBuBzXlZqvT4S9S2Ur",
-	"7Lw6SFT9FLXbVX/Pe+M7rhne8AL0J8zCGqPQyA5yJFSIU8XA5UbzDvg9EEH1iuoyfvpnTauurXSmwFH2",
-	"M1uOkBXcvgLUbdO6kfLz8Lanj1FJg7/O4X8tm0CLb4EBbG8h2y/+sf6LZ1JMc473J3esISWjJ5vsISj3",
-	"PnDaCK07U+z0GJivrwx1mAk3cPqgiFygehiIBAMXwUl4AEHbuWSlPcCpWpbGleHqH8kISzz47P71BaWR",
-	"rybQPrPvheqd2g7pR6RZ85Vd0TdOdtsq5tvRaYskGrgERCFkK3aS65D1rpR4IcsdciUMou3wPjjWu7Dp",
-	"5p/CidCWYxHVtaRm3iiuaQDeUEJs6ZIO3Q0Y7TCEzzfsLlH5hg1iEVSzW1FDfp3LUNvjOgndmc01Zkjr",
-	"/p6vzct81PxK9e7Mv3SXHoumkt2gdodxELcCQYuQ+h62zssHWxAuKOuQi1ZtUqhnaaHbLt0ZgrkGaBTM",
-	"B59x4JUS45xpZuqaJ+tlBby//+1y/I5MN5WCVgxYsMF13HEYeFA7RlYz7gDK2+rACNjGaVhFiP6iBf87",
-	"8BD2i+rdt4PQlXuMsyqHGwr6lJALSE37y6kh9+gfvFhwk84bqpfTaWJJHy6boAyIVWEgbanFcZyXjJtW",
-	"bcMNT0aX/yz3mrYsZTRXZVxXGx1jjENYcHUHItloTjKZVmDo7u6TX+3ysNRxEmarNUWeLY0uyQ5wTCxe",
-	"sbtPxlhXFmaZutZ0TECTtlYJoSWZUp7rkzrLa+ozv6zibrV8lpFJZUgmoTiK/Rklo91p378GftqWOLur",
-	"wx0UwP0qRxtLEw+cb99L9LsD3x/QF1c0r6hhpD4BtQsfqtcJa55mXkwlljXWBaywcdAOFUunkG1+INvF",
-	"tKKO+5cuaAvjkRC5WMkpaOBI7WF1R8+eimN7nlzuU80ttKEi062Sej7CoWZMM+lqdTvW1PClfYIZ03j0",
-	"/D1A/4j96GVnv3TlnRN9f8ohXRxqEN6nznRDV8g/mzJ63DW+8vgO4xhhX5Z5OvRg0hXedlj0XkN0WNF/",
-	"8FlVYuV9O+bC3hl6Ib89jkpViW+bjd0Q86d41aS5FFzMMKeuNlO0YeUDDbGaLCGGF5arA9Ih7LIjdgNc",
-	"N32at1agzyvx6nn7fr+hkYM14XMXoEtsRC2GfTI43B5qIGt8s/34pt4IRE7JWFVi7AO8djJqKKo655Ww",
-	"bPS/Lt7+svuXJqiXMs/lglAgJYqF1pja003/5hMkrgBSJKVKcVcPdDGXOZy7hMBHoLpx429gE9frnRvC",
-	"RKa/Ag0qZlQk9XDzYYfvX4xP+7+Fi5cW9R/dNa/8byg05pNt/609yjc+QpCySyjB+lx4kCxc6wh7YMx4",
-	"M+jewVOARfuGTkFAzXX7wUGn3Dt44z7CjyPxsS6PAnK7IVvF9S7SLlaWfTJDsbK+VlksRDjSOuNOwxXq",
-	"bMaV4bEuXkYqzANp3yffezTAu+5df1MTs6feQaBroyy26M61mRy8a8aMVlfl/Ju8Zg7ybu/5hhmzV/s0",
-	"g6vJtg4sSb7fP995hB6gxlnJJ+3zgx2qIGPVHpvYKemy5oPP9j8r3fjP4fn1DtAUw7gizC/i/8eJ/nrX",
-	"xA83QPaZYnVpIuzx3sE7AsfhHSwji2dlNViqNZ+5kJ2dJj1ggEsOWb5xBH/DMXpDzMvXXv4eknfrV+KB",
-	"rN2KD1hUNTdVQDX9+BKoLXALbOZuBLQrfXDPPvAhGsfVZN84mX27rPW+o+qpmLHGs+3KWaDFIRUJcLuW",
-	"gQ8I8ANalntTnl/HW9A+nQMOA5ExdVqWL2GKuzlm7TK/93zS6r0NXjVBHMpf7PzcbxxkDUcoegDIfqDD",
-	"4gJB9QGCrYXRR7zzXKaXTNlvE/LsFVlIdTnN5QI9E4rljGpw6ilo2g2RlImPMt/jYir3l7TId5NOFYT6",
-	"OspX1KQa01eYo8XEXywF+btNAhH7xKFMjE/ZEBLyXa7lI/HnuFvMa9Bv8mKwKudduE/uUpELdrJBjm+w",
-	"7a/py7hZ9NCpFwXt7YC7uo6UqC/EXF0PjIezwizlOSNYUGbYLd0u1nZDnW2Fa6Xdvuqb9LAES/w6jpZW",
-	"Qe1Bfwua8yJo1ZvncoE8kAuiQY/RZGcMjdjHxFRKaHLOaIYllP5yeQB37T6/TyXwNMswLqgJ8PZWfIPx",
-	"QPs7IZr/YaWJpQk8/1yvzX3qHPpNpMzB5+CvDTxB7fP+b+rW6cSCFvKKdbB70kEtXGZfMYU5sYQLVxEL",
-	"gZ0NKv49Nj7kwFmJl8P7YmXvIMqofsUF/iH9Vtpf3GlD5lRlf5JMgFuTpEk0c4B1EHed7IF+Hd91npYX",
-	"vVnvUOp+He/JGlJ1TpSTgMPGJe73iOHri71zpvkfXd74QDt4T5bEcKaseVVIYeb5kkyqbMbWhM3fWMod",
-	"LMJyyhtw1KZG8p/JRR5s4MKbnpGD8FZYng395YOK/L7PACYdBvnH393q30T806+Qrw2X4h5lQRo9pDpY",
-	"AErREcjg+fBdRevQ2ySMxqt9Mz7AetjKrOs8/nkE4xC7cOVD1karvHHvfa2Sea7V5oZO1aAi+2DBOyj6",
-	"vOmIWFb6TvkWQni9M8hhrOUHstCxp0D8uTxC592bXCgNiyVqrNEHBWzAiJhhBZzBE3k7l3RRh89pljUH",
-	"4Ft19uDqvo6fx0EmRrRZ9hct1vBXctL8yK0dj6WHoXowHDZCMdCCi0a8XveezrGsg8/4jzUJtIW8Yq0T",
-	"t0kWrf3oe7GFiH/GyYsHLm7mZrEyQyg5vAdm8m7O3F7+JB6Um8uk5PMgDKwam9Vhum0VsmiwNKQ9ruvW",
-	"tEnIyptwmrsRaF/HhTJMg3UIynfxdP+BJNsxsiFZtFHRDEve31bhjMQl9MNcTPvSCxjz9zV095/kwhni",
-	"Lj3R295BInlQxGlQc79BNYhAeV+H7c1rd9SoX15D8/jT3Np0U/3vrGJHS5jdTnWPDoa+V/jAowfVYdss",
-	"4bvz/hry5q0/EnVevYWsFFGutn1Kdp89bVRJ4JzRIH4rrCSgyc5ihgNd/qD3uTy4ekjzck6PdjFUzLeu",
-	"WShuWJCC7iuwBQy7VQkTSgX4Wmwgf3oOVGiCawcoyI6Q2OQGGuv4sUumfJzZ7j45JcrVFw4Tn1rlqZus",
-	"NN4kru6MacnHCbH/2fvP7B/TvU+XR+XReHefQEswTVLLyHzRaw/NEzKGNnNjoo0soSXFGLqbjRNSYFPZ",
-	"K2jHLbJOI4IxF5ZirJjwrW/qkqG4ROVgn0I9bSENmTCsahytC9zwrKYYQN+XFEvWm3Md+KY9/PRgJ426",
-	"7fu2TUGGJg9oYmjSts/6tib2hb185bD43KWXBDeb9tQgScDMBRVLAqQzNCuQUWtSV/rKtUop6CdeVIVv",
-	"7ldw4f5Meg3N7tSp3KE55BirEkge6Ob8fOslZu43kPfXkJf64z+lPHeRLVG9t13Vw6vynttBeEzYOPzr",
-	"KMl1hO4qk6i+S71Dag07bA/QaFOq/k8Q/noL9UMcRdUd7e6iIMPGUa8XtXC52SVIj/tiC4YgUqzup4D9",
-	"KqAiGNmhacq0TgDvSdCcoZkq8YHxSSfK2Klydd2nXTh8GMTuY9iPydHhYdPawMra/IplTaC8yOpaZm68",
-	"BVWCixncxmGxKSjd0ln+jF8Ntp/KfFGKiChxrWWdxJhImTMqvMT4i+WiuMmfIzgip/+5Ah/DSZ1xsKDa",
-	"IRDN73uow3EKTQtZduKCppBOKmFVS3+x9f2+6y9YzbzOQPeiG8usBTyonf9CLjCTh/YKQAX9KTutL4li",
-	"GNzeZOhUYstMGv/KwWf3r5WFvxp+fufHGsrPrRHqf3FRXtu4Ptclp9qg74aKLAENsRW05JrmWPG/FKnL",
-	"fUnInNEcmppayYS0deuKQDw2SQf0cpNy32suly5a09yRlNvmaum7XPkuV+5GrjyHeFNCvSa6wws6Y8TQ",
-	"mT3fB1K1dNuCqRnLwGmPRVAqpazdKAXTu3UmKCWCLZB6rIori4KbG6Vn9oVKO/N6jXhpZVD/G2Uy3698",
-	"sbuMZxVDSGvuWro1GgxeH3ANNwh3a1berTTZgmybwN0hsn2Obwybut9w5LvXtepNrqkgDanFNJ23tQ7s",
-	"+e777QgpWF0kEnSVBcvz7/Hw30w8/LJ1f8Jrl2REn+SClDnlgiykylyVAXbFMyacL5KSKf/0dcLevwIz",
-	"UDLPoeXjTaqH3LmiHC9N4pZ+Ww65u3Uo+dV+V7a/K9tf1YmDqjBWe11Av1xBGFU5Z4roKk0Zy1xF2DoP",
-	"rKU3n9R9bK1BDvpTzi8ZdKtFBf7mmjWM/OfjSBdLkd6L3W4num9GEkwNfj0oVNjnK442OPpruJidQERA",
-	"S0BbHRw6wig5U0zr76Gk3zjTsEjv5hNinpJHKdhPc7kgBRUVzfMloJ9l7WgaXaVz7DwiMwitcRdV2Qm5",
-	"XdN8oyxfR9F/zgzf3uLXpvd2Yli+my7fSipvyBp9AHHfJI1n70LI2enZqz1sgoDRZ2HA2TFB9xoOcs6A",
-	"3i4YXgdnmFjo2jpjBXRwsv10duqLTjVdFf78RhHeGvyxiin8BK/cpZvOzRATnjnckQOJsLRS3CxHx799",
-	"DAnmtT1TTOsTQoVeYCgez12fJCVTprXrdRew0KU2rHAMtGBG8XQ4xvJtyQSpRG4HwsbE6PCANml7e+7z",
-	"PSMvmRifYL6tThUt7Vo0g8JG2M1pwqhiisCb0S5Lb9xSNmukAlb7lh1UzpQsmJmzCiv6E/YJ/IFg21y/",
-	"kv0AaoLJHJTIjo+awHZNcKRyCiYnHNIAJLuDGJMlE7TkUMhwFeVazJ2evbooWbod+bqB434yN2rdM281",
-	"eb6bcx28OrAjqxAu/xgkwTF2+fNBp8AKM1YykQHgkBTl5Zg4NRKcdfvkDC6bIdpXCquAyIKRKaMG2u0J",
-	"Zg0Zr576Alyhs9hCR8k8ZwobAfp37e6RuyY+9O2BJgs2mUt5iTj1bNmHqOEA9b24DhzRu2HjPyMlxBSP",
-	"MzZTNGPZMflQHR4+ShfzJfyDjROYoKCXzLXlgNp/9QdjAIesjH2Fi5k7s5UAGEeP3TmjGbc85OswuXNc",
-	"WCM773g+q6EAME5ITViaLoFxtgkLOjWupu8adicuzjr4HCFv6QwiuoFkPJeOH4X2RJ9HyDHtnFZ1RJpD",
-	"GVqpfHQ8OgAnlRvncy0gcTwrPt2TulNy8AxTwoIHrVI6wfO6+3XwrKHk8GmtmgfPGk0geAjxYq0HKQZ/",
-	"f/n45f8HAAD//w==",
+	"7H1pcxw3kuhfQfTbCDXfFg/R1uwM+eE9WoettWRxSWkcLyxtNLoK3Y1hNVAGUGy1FfrvL5AJoFDVqD54",
+	"SfZqPoyp6iocmYm8kMenQS7nlRRMGD04+TSoqKJzZpiCf/1Q1qxSXJhf6JzZB1wMTgYVNbNBNhDwbDD2",
+	"7wyygWK/11yxYnBiVM2ygc5nbE7th/+m2GRwMvhfh810h/irPoTBP3/OBk9rpaWyrxdM54pXhks74dsZ",
+	"IyPBPhp8YUTkhJgZI5Vi11zWmlR0yg4GGS7v95qpZbO+HAeNFzOnH18xMTWzwcmTx8fZwCwr+6Y2iosp",
+	"rORlweaVNEzky5/ZcnVFF8wozjRZcDODpWg6Z+SKLQkVBRnLYkkUq0q6hB8nXGlDFNOVFJqRiVTk+Hsy",
+	"k7XSYdUzRgummmVHK9i3S+hZ//GTJ9lgzoX/9+Pkbiavqclnq9t4I8olobkhHAEqx/9iuXmkSV4rxYQh",
+	"z9/SKZnbj9mapU72cfx4jaureMXn3Kyu4ZxOGdH8j14ElvBdPHbBJrQuzeDkyVFmgcHn9dz+4whAgf9q",
+	"AMGFYVOmYA3nsuT5cg01V/DC7Un5ohYvn/XMoWqxdoKJVHNqBieDuubFIIXQt4zO12zCMDq/7RY+2++R",
+	"YJEV0OKC/V4zDSjMpTBMwJ+0qkqeU4vNw0rJccnm//4vbVH7acsZz/ErnLRNHK9paaHBCqJwcjLUS2Ho",
+	"x4wETkUsfPTewcByECkmJc8fdI1+zogb+OOjDTWMDCkpalwAIxZFGbxUUm0ILeZc4NpfSDXmRcHEQy7e",
+	"stacliVTjzRRsmSkkEwTIQ2hZSkXxMy4huW9FNe05MVDLu5XVpb7Dv/j2hCOSzglI6aUVHoE0NSE0XxG",
+	"JpyVBaz0F2leyFo86FJ/kUTX+cxx0IxIBTC85pqPS0aMRLoASMMizxXLpSi4/f4F5SV70OV6lk0KXsBC",
+	"gce3aNeyfljpWylfUTVlD02WIEW5JqWdXBEzowJFLVPXTBGa56wySJvvBK3NTCr+B3torEtFxrQguWIF",
+	"E4bTMqzomvKSjssHhdsPTJkZKWl+pcliRg0cXyIYKzSwIVYxUVidwq6bEs2M4WK6d0pGBTOUlyOi6RI/",
+	"PQBJ4+a0SzrL7STP2IQLjtN1RfkZ+cHObECi53QykWUBmLK/WwQaOAGaSMEILlVWTAEsrPSvlP2n4Shx",
+	"WmOvKBTZoFDLi1qcezGQVhvD+I80GUtZMioI6Bex/ICFzZgFGrtmamlmXExBk8tnVEyRH9pnpxZmzcYK",
+	"tSSqFm5TJp4OZQE3FsRw+lXNDsjZWNujtZgx0Xl9Ru0kAoWFG9bY16RV0YDtUcNwEi6q2uwdrGoG2YB9",
+	"pPOqRPhxw+Z6Ey0hUp/jZ3YENyRVii7tv5Hju3Gtum/RdmI1jJNcMWpYahmwQiD2AjkcLc8j3KI60kbW",
+	"f16++YVcwqq8eo9080jjhqP9IpO1E82ZmUlcobBa32+DH5+/HWSD8zeX8J938P9nb5/+NMgGz56/ev72",
+	"+eBDYsEBES+LJK3J2tzpjnC85JZAldtIy/atUzL6ZAXg5xHRbDq3eCVUWXOjLFlBJkrOEXQoGzWughqQ",
+	"mkny0XTCNszdPRIZ0XLdqeCGUE0oUYyW8NjqF9Hk7lDC7HVVSWX0MzjYER6idxZSXemK5uwFLxNsAtcK",
+	"wMVN44Zn0m5/Yj8hw08WdhlxLPnzXoQZslDcnjIunMA2VF890iTMSoa1KIBluGNIRsaKJ3NOzWyUEWeZ",
+	"wO/hI9CspNnLwPKjpKSW61T1uOR6RrRhleUQVa1nB0ltv9HjfxuAQRBvuU274URk3iTAoxgoOGIRKwD/",
+	"kKDGNn84+bQjj2bNh11RYdi8spBAANTastwGE5mlmv939vrVZpC0oeFn7N/MK442THsngVvuwDYjWbjC",
+	"Obt4g1GTi6oqS8urK4p0hhW4ppnEBSup4ddB3VSskpobqZaOBMnwmcyvmLInISMHU25m9fjQEuqklAt9",
+	"CMz9YEnnZUZyamgpp/tcTCQ82tuMCkdzfuVrtqtX9zvhOwkuB7ZNgMdRkytRU/nUq+Cry5kzrSlqvSvg",
+	"xwefNkADfs3CQH1reMaqUi7nDtXd82V/Y8WZaTkGrC6wb/g8LXyL1rtcmL99P1j1hljWwA2nhhU/LJO7",
+	"VMyaL8mTneJK4fUsXnbfrt94rpUiBMH1bMdNt/fSZTa1ZsqZ3lKREa2NnNu3R0kxuA711YzqBD+7qIUA",
+	"aXhZ5zljBSsygmZdRp5bY9XO+5apORfUqtzJedcAPBtoQ5XZBSjdswkLj8dJoqYuuHl+nSRG5Myre//V",
+	"itgF1aSQggHjHr2vj46+y3FY+Jsd4KNrpsb4YESG7GB6QEZWlzxAXXKU1mppbtAtvGoDgNWySS9b2WXn",
+	"iKT9bAg+pk2PTqiYBidko3tqi3utkxomqgk9wOMN/CzvjgBzWFFgDboHNODqS7Ioju7BG1AKAgPfRNBn",
+	"HvdhH2H7MZTWE9SdyN2GPBO2SnNFsAXL6hXI4dJjd3WnpGJaO87hiULIwgJyKpNkIZwXNyHh/UXMZXAK",
+	"3Mr2aAZMmx1KFnXeq1LDexpsYlSjKfhheM5wfK5JuAgiU2Y0GWo5Z87jQKSI5gdKDujuEa4NVrWsVc5S",
+	"J4cpBltrZs7lnGmwfDIyGte8NFyMMjJC02REhvv74WW9X3C1B/Jgys3/Rf6Uy/mcm8ChWq9bdarnFHJT",
+	"bqEQALL92101PtBOhIsEGQR4rCXduzhrzTm4uXL7Q11MmTlT3MzmzPB8FYs/yQWhZAzvkTHL6ZwRSn6v",
+	"paEZOlHeVEw8ldo80sG8qhTPmSa1KJnW1pKb8GmtWLHqRMqr+qlU7CdZqzY3lPW4jFihqOdj1IrcF3r7",
+	"119LgXeEW7wOl37nTL2WAjX4Lb6Zs7lUyx/5Dzu9v8uqFJ3/yH/YAUjWZmtT0oZj3KGYGC2t6bsQigDc",
+	"3liEqBhCfmn9xPhyvW9qQkvNElR0OaOqxzdSUWU8l3WErCsmjOV6T8/fkSHaYtqQcb3UBBe7d4re9kC7",
+	"gbjBO1iyiSESXUTsY17Wml+z1/6qE1l+89xfeuLzVfyFO9LH0Q3pUQKvcNd6YfXy1a3C/a1Gb868Lg2v",
+	"SmD+Tv7r7Te0boHpO9yIuC1ZlAklH8iCVEwReAV8LRb6VmQhyMNKM8KFCyCwAqzkurnzzpdtkG8P2iP8",
+	"31oId46B30yKWp+i/f1cGG6W633tzlQnDN4lw7H/5YDLw+vHtKxm9PHeKnOkFf8nU70WxxUXbdeqknU1",
+	"yAbvNNz+Xy61YfNBNnjqZccgG1ywFfEU21WGFtRsvOBobf21/8iynYrlOyr7HYhHW3YbjJblJtiIjbuQ",
+	"rm303lzCpmG1arsJIQ3Y27ofgP1cvJlvswo8ZuUt5yi5uNoZkq+4uEoaBX0aNtwdVzTvcfHQ6U4Cblcl",
+	"sJl9DVZhTyu47JsoG9Sq3LwA+1JyzrLW7h6tI/3ANt/JHdMLdLy83RpK7vUsWsOapd/JuXRQuMWJxBEu",
+	"7Bxpm4UKwsQ1V1JY056oWmiyT0ZOXo7IEO5GH2kiF4LkONwe3tgqNuX2n6zwPzzSeJ9DzkuaczElXIPs",
+	"q0pqLLIwxASMvihu7PujVtjYMbiUDVN2kf/9G93/48Pwt326/8fR/j8+/O/f3B97/+ffUsgOG8al7apb",
+	"0WeOY3Xiwp6/9krV0zO8xtF8KlgBj87OX7pAACu57WgTiK/pbPNvT55897fEkvOSM2GeNt/1rwFfjec4",
+	"RbsEf/iZLe23VqXQhtHCrpkSI6+Y2GYt2QCunN4Iq9JYARYW5wbuxPttPYg/gZtDveJDuarctgA9M6bS",
+	"J4eH5N3Fq87ujo++/3vKMraASGkvY0YVUwgo5/ACyHmvAs1zWQtDxrIWBTHSk/u+j5i6CWzXMpnkWZbC",
+	"UC6YujTUJO5o+LzPT8xFKtjxTBD7A1w+wrjpm9CSavP8IzdPZRGPHvnu7RsXjOpeKaxNWPJO/u1ezq0Y",
+	"LZbpS1nVvxBr9lBldHoX2i/Rq5gLyg2iTqFD3YLHec2Z1dVqcSXkQiTUyzRuEUF+9dF6/OQprDc3Mj1o",
+	"D7E9FwyCeXq2FwK8thc/v0p1VUpaNBdTCU0DNrN+arXh1zUXDXVlRXuxbvwOrKObnzBvd5Wr42YJMLZg",
+	"lkLN80ZuJtBSVSXfTVHJG6VnC63AyvTP2U0UokLxiblgFbUwO0veAzBBfPiWNqSqDbF2HNFyzjAgCSMv",
+	"CqsIFKxkhhXejnW7aNvW65ZzIw6wXmHuuRg7Z6Kwi6+F4SUsNgwDpjk3uvEuW90IcZiRC0s+hE4MU/4q",
+	"DeUuJW71YKg7xuGmAQsUT7oLqkzZoeBd3ITyiNL+C95fd9viaPvGl3PeM4yB2w2gGwLNwgUerj6mwnj+",
+	"DYcGfWAJHT/ycG3h/2v7ibbxSTZum41v9zhJsmaRrQVs2PFTjFLbTSkdBzCt9ZBHDsWb8pJt9LRoN15l",
+	"M3zzRG95Apow3waQPeN0KqTmySANOGc910Q5rTUEKbqYKyLkIiMYrI1ZMK2rn3WLf4ET3aFFr5iW5TUG",
+	"CHci+HHZyH0Vy6UqmIscE5KUUkyZgv1kxA/iOS/wap/MkxHBFkybHbd64cZcs2W9FDkrUtrXJu9C+DZr",
+	"cLcB/XdhRsdy+t5uarvnopMaddTNjLq5ibsiDFZ1j9Yd12auEd2Jfc625DerfPxzNphRVezkbls9tt5p",
+	"C1uzZh5VBSnR3T+kOlYxIKZMGXg2J1LkQWLvJa+Vt+dT2aDW7DY7eWd1AtKzXG5OCcXo60YTAUlK2Eeu",
+	"TepSvEOHAOgNZHiJ1ut6vnlb/qebSVZAsnD2wy4H9NfwTXfLfqZ43O35iANGQoro6Jdd2YkH8SYHXZhj",
+	"wyrfgeq0UT+YcxE/ffzlNIadRP+6nf8a00pHHWwWtsouVn2QhDsvphSnhM0rswQXZOTGTIZNFK3Ix3X7",
+	"6Vrkn7MBu/Y5y90g2NyecvwZfEpl6RyJmrUlNBlSQ+ZSG/LkaG9rce3B1huGNKs2Ghc/nZ+FjdzU3pLF",
+	"9ufnXBZhvlVvAhjfl8xsP95F+KZ32EZlaePnhT1PZDHjJQsEwgVk+akmRcETltMiyaQuS7ioJUtm8Eb9",
+	"mrMF4RrTZIDo9lLetM0KUmNiBVUphokDdaC4JD+55gUTeTLQXRtqao3pCBn4/q8hOABSAeQU91speQ1R",
+	"VY65HpAX4YUhSmf7917m0hpcmhbPZ5BUMQyp8KoWWcjhU7XYy8g1LWtmIWXlOSisoJGTkgtGhi5TUTFa",
+	"0HHJMlI3qWuZgytY6vZ1tNHDOPAoEXQj61bceuR5gtUn6RlO5CVDb/F2Xgzwcu72hV3wbtd6a5ybTWRa",
+	"iAAFXHtasXaqnCZdEICTzbqvm8HDzX+XIsEX9g0INU7FLfow2f44wzSvt+fEX8O49Nsoc04qgsUAkuy9",
+	"khbxiYEhOtH92uTa+AzvsSyW22R9wJbSkEDVKZFRUSRO6KWxpI62K7GvkOGbN69/hiSqjDxVVM9eSVn9",
+	"QPOrN5NJRl7O6ZSd12Xp47tfc625mD6FyJeMvBTchHsD+w7Ehb8TlncWtTtXz695buzH50qOWXgLNPDn",
+	"H30EuWXbLK8VN8tnTIBb7KyY2+mk8A/OZYEuDr+ccyWnimn9jNHC0nsz3C/yXBY6Iz+dn52Z1/Qj/PWa",
+	"GcVz/S4+9ZdLkfvhIE3iGRDWXo8U98TVFcQT4BgYFWTB2oGc5Tv7E1mLAphOyOC1ZFULxWg+s8s5bcGI",
+	"lPyaCaZ1BizLzqDtB+DWr6vTaO0EiznsFwAp+5JiE2tknMab8lFLqPs90lBOoCe7MuLy26mt/oMEX2nx",
+	"u15fMOopmi5c/ril0eEVqwypLANeuQqVgu3PZK2ckHn79tXe9l7h3fmpYrmcz5koaG9AiGINm9zC4AkB",
+	"RGDoXDPlop88hwXRZQ0SquB+KMVcdT2fU7XczF5zjM0O80SrbUaJ8L6y4TXs5yLa92piFzCHtVFX2/rl",
+	"O1tyMU29br6gea4uC5WGtNwumMYZUj/O6ceeH7jY4vrIT9zMgl/iwMlNMFpi+GxnC5DEfbvgIyfCVw7l",
+	"SF6NMJSxlSOuF0xpyJ+fKlqwYkSG2vCyJMdHR3v4PnURoqJcwm0OmTBqasUwMb8puDG0XIk8fZaRn5fX",
+	"TAmZEUp+tKYVm0vD9jKQxuB6HOFOR6dkFKlrIzJ8cvSdmxX5Rw6BX8gf4vsSeQXgxjXDvWpTr2Dj3aoD",
+	"UQozr1O3pbWZvV5J1A5BioNsIHmRD4JjYx+DBlInu+C6Kmko4LPy+1TJutpRwfOBMlay9mQd6xo3uEIU",
+	"7zRTPuxSsUlG3rx89pS41zHXzG3qBPMLLAZddkFvPs/2ZthbRucXcossSL+B7m4DxPzMaZzCvcxdxIVt",
+	"mXjleeC6vV/iln62r66NW5DlRtkTYHhf93u4Tbzdizm0W94ul3mIjRvdat0CrMmEymFD+Vj9hmoysr+c",
+	"uFC2w39RwUZwDqym8rI4f6T96XABbUB/ZDiC/4bvQtZb51t82y6qGwF0/OS7de7+/37/Xn/496Rvf3sC",
+	"WSNq3TD9CLuLSxV3EO/tPgXH39Ih2t7IjYHYC7Zfeijv2S+X+48fH39HINI4I3omlSFMyHo6gzoKik34",
+	"xyjKAP66x/DHUIHmn1ilxSnCOwCvXXTx5sHt0TgpiCYWehFyWO9oReCh4NvcVOJ72cZFe89lvxq9Q3Bv",
+	"O5wvcZDuMtZZtKP3EqEyuwXZ9UfSpX2cPmAkEfsWi5sIjmkEQEXEVfBTw6ZSLTffzKUiEB1ogjo6mQyy",
+	"Aa0LqPTIxET25ZD0QlteM6V4kcxgZXROwu9k2I6a2l/wApOAQEXf/iIAIfPGjZtULWPn2uahmlpWgNA5",
+	"K3i/Xa1zWSUYJGSNj06I/U/DBLXLpayY2jctaJySkYPD6ASDsRYi+s6F5jq5bE0Q2XwbGxROufG+9KRZ",
+	"njDnS7mADJyC1/bzGZ9Czp/ihue0TA+zMR/YUleUChwv05cOjb3+sPQPd5bWGw5Gy7HQTvaNketR6U7F",
+	"2gRfpJOn1vhbPZEujC6dYzunYhkC7RYWUmBCYs7squVeUa3TASfZ4JrLku4W1orr/qf/cKO94qbPwp5a",
+	"s26AzE0yPOdU8AnTKeidQR0ioo2CgzMhP9djpgQzLEQudrSLJ8ffH//97xvq8nbu9zqFBYP2MpEqoC0U",
+	"74JScd0Q+O/WlIfYqmZtK+guwKMf2Heh0jrpcvNsmw4TXi3jc2NJ02LeO6SBpW3Ibm0gZJewuv5trSlu",
+	"eOa821ALzr2VqqHoKiXvsoNeERsurW6Y9e0YJQ6ThcX17/8S61Pe6EDfDd7bQP+nXbkOFTVWEOCkJQZI",
+	"qKWzRZjeOyVyzo1hBblirMI7Ebf9lrqx3qBdVaPox5f46RM0aNy/Hm9AxAaya/j0ynHq9U6viyjv4uJW",
+	"et6mqAivrSZ06/UKlarLvgR/j+jrYDiRIRQdLvlYUYtoeAOqeErRc3sUqz83VTVCeXKvbEQahtMeYBtd",
+	"L5PHThsKW1CAZazXnC1WKWG8bCyDrVh9GPMphAckGM94+dYxzzsakAv7WcnWuTM2xhW66CtNhk2GJtdx",
+	"cNMeWcykZiHYkCpG5ngp7PTuxWyZDo+UhpZbWHT4XoBQ1kC/tcktEHoBa0yhs5Nac2c4vQcyicIsu9km",
+	"ymcQYjkKDEa7YksCQSma+As+4OJChnzD4ZwWjIztGRYFVup0pSS3Nwj/AgS5m/aGxMSKNYp9ROPtXTy/",
+	"ZmpJglaPyq1rNeG6ZpSdalWRfWJULXLICUwUAlGsGVdj4fARhDOPtggQa45aOGENwWWdc+IBFi9o84l0",
+	"9btXIyZePCX/+P7JfxBXF5xgaIVO6XW9AT2YbbFDnHEIG0rSqzZU9CZUrCuP19yjJrDXW8Ggp7Jm1+js",
+	"kBLqES7gg/sMFG1kVbl88dA+wqpkJZ/OzK5+nu2NV1f3M4jo/tvSbhjlClden417xymgG9yJ22R59myy",
+	"wyRuG24cQvm3CTJmbbG2fbyF0+2SjiYzc0WgneLHsaa9nITluK/T+d33kX4ZpOwqBNtaarhSc1EGjXrr",
+	"XX9xAIFvEAGp9ISbnsKlG1RrRwK7uNVXy2tOLMvDyJ+B43NJ08Er8sniI0m1wQLJWuSPdNAHXM0ujLwd",
+	"s1KKqSZGZggbi+xOIfNtFf3+gp27WQCePKNKnI2W79wLrCWq4pjnTWFC3Zy03ljKu4jj9Ul1O5LHFwwr",
+	"6/hioMy95YTxyfFdv0I6oYvf2xzbumVYWgPpFgiT6HTXs3671qQD3zcruCvwCvEgqW27Wvx9tYBXU+qh",
+	"hGb6kP3IzZtKE3wFz1gtiFW9kyfpBrdxzEdAJwjzBmWldyoU3FtJe13G1s51nWPVyuPz95rVmLgQymZo",
+	"X4jaUkp/LvxqJce1Cn8tLg2rbu73jANhmuyyUF04xM/HEG1fV/bXd/SLWw1/r7HU+Gu9ZWX0m5DKjWT6",
+	"nSC/CrUPdsR+Tzmcfn21N71xHNdMvotj7D7pOU+RXNsx2K+/YM8WlZh3joWwek9fdbldtIO11SLiBpy+",
+	"3I0dv7XyDsxiAG8qruaQfrM6CjFdbFOKqovZrqHX/EqMJJhASIw8jbL8vCa3UnZ010xTv6bGy358tIai",
+	"VroCYlQFgRfA6yJrQwydZqR1S3Dg/EwHuWzKvR9OFK2LfVrxlTpbR2u85duA+A7oeVWwR13NrBKNanPT",
+	"f6R7QZrchDsUq4OjJmXoNML5sOJCsOIUuuloYy0wl93RjQx8fPz3LTlf30lacyqeBUdMm/B7OdTa2Esc",
+	"c0PtBFWLnvIbkJNnf75pIYpabMg332L1a5LIOywINrIOtv1lSG4E3mSFk03OnNZM6xYbmlbtIhmL8JUT",
+	"5vbgfUi5DNYzRox94YYsZF0W4Yz0MEVoNAcxIFRfuQNzB9fD2zOWRLPHUMK/GQU91c7FrX1bMy7SNyl9",
+	"drWz6HQqE5mXkIYhJwSuJGMP4pB5p6IUzPOWlisRVvf98fFO4OtmMSL+W5WfOoyoc2haMj3sbQ1hbq6Y",
+	"ltN0Xxco/4gpKeSseTFtqbVK3XXMYxzjkW7S7DSRGIMXjUuGrlAQFQXxO9veS9tu55RKyw9JQyurn3Ft",
+	"pEr2+Uafpw6A8K2NbshiOw2fUsuUusd4ho5xObEvhEaoPGeuux0ENXLdqiw7dJ/4WhgY4HgKQXzgwvRD",
+	"5FSQvKR83ufhuwePpYw7QPX/Gjzjm8DadJTa2EppKfJ19ZP74goB8pBKpS1vXdClK4l6ijlh5KWAzNtQ",
+	"SUoUlo3NqCZvX11u0T/NHf/4VK452XcRf7VtNZX+ACw3woUsyzHFsMRd8gbqHsYTDFjwEOF1ptUALXOI",
+	"RESjENIpRdGwuX16K/+gXgvjS0cqO2ypc+Gwk7HRr3xsWuQlehI2svgd70fWLGhrOr2jCju3sFucZbHZ",
+	"KOjbwppSObdVRaPqS7dWRaPcrcg/VGO/BsidSvoAfdTNrdP71nttNjZ03pDcuaUztlcc3UkSn2PR8Vq7",
+	"wd3pXL4YOinkWSTcyMfSAWtM5EdJO7sD5/YHt3IubFtr0u71LqQXEO69pcOF7NqVVd5BTmk6Hrg3G86u",
+	"5Y746D3TS4qLvuWpy/0fal6afS5cHT7N/7B6VdNOyFUgpFb7WvCc7Z0QPbcm7TE09jkk3//IySE5PiIV",
+	"lDXBLBLyd3JIHv8NfnpylJGSqikj3x2TQ/I3/8FRnBICY8ZJKPBFklF2ArwSl6K9hY+uWN/VUHMZuSby",
+	"1L9Ghj4uaUMnujVjwTvrB+pmumLDLdhdijpXq5bv1E53XYmlbhTRDZvwrrnUaNdz2wWnD1Kyah3gZE9Z",
+	"AqsBHPrSTQvXYZRrQsey7ovg6EXBTnB248SxCNKXHkBIRjD4kEpo1a7gEfQ7dD406BUBhSPh4eDEPwoD",
+	"WDNs8PkzhKxNEj5qtMiwWhzUVYeulNhwopzsezs4Su0J/VPGbMZF0bTbwtw69E69F3GKHfAx9F9YRq6z",
+	"xvBGW9B35W+aSmL5K+ovxhuPefZeeJdDpGbrUBuETGuqCkV5qTOSS3BETMGbZacvvH/z4L14LzDUcnRI",
+	"Kz6CtvxQeEQT2urCcUJo1FMMEvzhOdSsg7oW2KwDdmBm7L2Ier3xwtUCqJS85gVTGab323PXOCBcXxTs",
+	"iIyc3cc8vhejaJ+HLgLy3/+lpRidkhG6hn77MMLcRALR974gGZbEGy9Jq7DYcCyL5R6R6r0YL6McDeyW",
+	"87p27bAIzXNWGTJ6WbB5JQ0T+XL/Z7YcnaCTxZ6iK7YEsNoRLY5Ka/kDCHyQh66k0Jit5atBn7a/x9r1",
+	"Av0uMJA9kOT74+OD99D/k+dMYFowKlyDs4rmM7Z/fHAUcXZHyWfnLwfZ4Np3bxscHTzG12TFBK344GTw",
+	"3cHRwXcD7BUPx8ji//D68SHetsMjV7I0OFteFtDoT5sz9w5ElsDe4P3jo6NOa/oYaf9yLESHjrWbe+iD",
+	"GggHNxUejEt1/hQ5mUA88Ods8P3R477hw3oP30U1xZC1+ACewWVOJ9gT1k9RhF7+2D4pnIRH3p0zl0Vd",
+	"YpwK9Ab7beAB+cEOHqBbF9zsN9VJ+0Ecehl3/Lonv6V31rxyCL0YB5+zjS86Ldi+yS1Yf68ZxA45EvPt",
+	"nRuMdTOQVrh+eiAf0rEV5r2x0LsmnxabWFRa5eyy+zeiXPoSsBRrbU4MhGxaEcDngMbU5Jpjna9m7u0M",
+	"xXULGLOJBA/ihrmhMPXuc3+4zzPa7t6dOKdnpLLiQk7cbt3xPNp8PH+gxQXq+jc80faj7zZ/9EKqMS8K",
+	"Jjo8APbmVt3x5pPzdvM0ohkjtCxPMa0+emhmjCtUCB61WAOkuLUYQyP017KFH5rX7hGx7U7Rvfw3rDmz",
+	"4hUk552wX6cONCBxaSlWYq72LucqdvkOW+zZMus5XhN52EeA7kHA4afw9+deZPzIGlw8CCpSaGjdjT7w",
+	"2fp+80e/SPNC1gLxm4T/rpItQAOFxIeN+DtskjJX3MS7T5cNKnf/1iYGVzKHhffP43tY57P4QWLxljsh",
+	"i1RZoc9tq8u1+rs3yuwvGJSgVHjnlIwa4I7g5gtvxrAGdXxriZEKU/ZVU3U2+P7xFiLmrZSvwGlkPzg+",
+	"3vzBS7RcOmwRqlfErA7utLSxhlqIj7B2yISXJRRr8cERWYgvAyczlqbEGpXbcEbXQPoQbDjn93A8sY1k",
+	"aAGNCjLIvIy803ah9sEcqoe53Ctr2rWNSZ0RSrBnNHTptt9nJPSOxjG8vZyFniT4PCpIA+YtNXRMNYvF",
+	"RtThuKW8Rya9/dQb1VVZT60QV4wWB8Sy2edvqe+xhnEylnItGH2Bx0KCSW/NdW/lkkqWUJUYlvFysv+L",
+	"FGz/NTX5jOgrXmlSC9+2TVmS0jiX79gdxqFFoUP5nVGrgfecCjplxf54uV9KPMejeLcWwatqRNwXmrOE",
+	"hQEaKFbvblTQ1g5aquhDap2rzbZ7FRREjQUBbgXWYjHZnq27ejvcd8gKOoVXpLGGHp9wVhAwBoC4gDam",
+	"/JoJwkUbzzea+2HYXYu59LSL5009C3RrYZ5KWTIFUSHQZWGITByU30Rv4Zb25UbvMBiXsrxW8/V5zfep",
+	"bMWdonuJajXj8G7V34uV8R3XjG94AfpjZmGNUWhkiBwJFeJcMXC50bIDfg9EUL2Suoyf/mnTWnAnnSly",
+	"lP3MlgNkBXevAHXbSm+l/Dy+6+lTVNLgr3P4X8km0OJrYAC7W8j2i39s/uKpFJOS4/3JPWtI2eDJNnuI",
+	"+hf0nDZCQ1eZ4QoD8+Wyoaw24QZOH9QEjFQPA5Fg4CI4jQ8gaDtQlJ+JXC0r46qqrR7JBEs8/OT++ozS",
+	"yBeHaJ/Zd0KtnNoO6SekWfOVXdFXTna7Kua70WmLJBq4REQhZCt2kuuY9a6VeDHL7XMl9KLt6CE41tu4",
+	"SfCfwonQlmMJ1bWiZtYornkE3lhC7OiSjt0NGO3Qh8/X7D5R+Zr1YhFUsztRQ36dyVjb4zqL3ZnNNWZM",
+	"6/6er83LfNT8WvXu3L90nx6LpjBhr3aHcRB3AkGLkHAPG8osgC0IF5Qh5KJVahbKk1rotiuxxmAOAE2C",
+	"+fATDrxWYlwwzUwoYbNZVsD7B18vx+/IdFMr6KyB9TdcCymHgUfBMbKecUdQ3lUHRsA2TsM6QfSXLfjf",
+	"g4dwtUbiQzsIXfXONKtyuKGgTwm5gNS0v5wa8oD+wcsFN/msoXo5mWSW9OGyCaq6WBUG0pZaHMd5ybhp",
+	"larc8mR0+c9yv+myUyVzVUaheOwIYxzi+rlDiGSjJSlkXoOhu3dAfrXLw8rVWZyt1tTstjS6JEPgmFi8",
+	"Yu+AjLBMMMwycW0lmYAWi62KUEsyobzUpyHLa+Izv6zibrV8VpBxbUghodaN/Rklo93pqn8N/LQtcXZf",
+	"hzuqZ/xFjjZWmu45374P8DcHvj+gz69pWVPDSDgBwYUPxQiFNU8LL6YyyxpDPTLsAzWkYukUsu0PZLs2",
+	"WtJx/8IFbWE8EiIXC3NFzVepPazu6NlTcWLPk8t9CtxCGyoK3aqQ6CMcAmOaSld63bGmhi8dEMyYxqPn",
+	"7wFWj9iPXnauViK9d6JfnbJPF4eSkg+pM93SFfLPpioid33MPL7jOEbYl2WeDj2YdIW3HRa9NxAdVvQf",
+	"flK1WHvfjrmw94ZeyG9Po1LV4utmY7fE/BleNWkuBRdTzKkLZoo2rHqkIVaTZcTwueXqgHRsFNwWuxGu",
+	"mx7rOyvQF7V4+ax9v9/QyOGG8LlL0CW2ohbDPhocbh81kA2+2dX4ppURiJyQkarFyAd4DQtqKKo6F7Ww",
+	"bPQ/L9/8sveXJqgXsizlglAgJapdB9J93fReP0XiiiBFcqoUd+VdFzNZMmxXDR+B6saNv4HNCITD2SdM",
+	"FPoL0KBiRiVSD7cftv/+xfi0/zu4eGlR//F988r/gkJjPtn2f7RH+dZHCFJ2CSVYnwsPkoVriLAHxow3",
+	"g+4dPAVYtK/vFETUHLpJ9jrl3sIbDxF+nIiPdXkUkNsN2SquFZV2sbLso+mLlfW1ylIhwolOKPcarhCy",
+	"GdeGx7p4GakwD6R9n/zg0QBvu3f9TYnTFfUOAl0bZbFFd65raO9dM2a0uqL1X+U1c5R3+8A3zJi9ukoz",
+	"uJpi58CS7Nv9871H6AFqnJV82j4/2HAMMlbtsUmdki5rPvxk/7PWjf8Mnt/sAE0wjCvB/BL+f5zor3dN",
+	"/HgLZJ8rFkoTvcBqmW28I3Ac3sEysnhWVoOlWvOpC9kZNukBPVyyz/JNI/grjtHrY16+lPa3kLw7vxKP",
+	"ZO1OfMCiqrmpAqpZjS+B2gJ3wGbuR0C70gcP7APvo3FcTfGVk9nXy1ofOqqeiilrPNuunAVaHFKRCLcb",
+	"GXiPAD+kVbU/4eVNvAXt09njMBAFU2dV9QKmuJ9j1i7z+8AnLeyt96oJ4lD+YufnYeMgAxyh6AEg+5GO",
+	"iwtE1QcIdopGH/HwmcyvmLLfZuTpS7KQ6mpSygV6JhQrGdXg1FPQgx0iKTMfZb7PxUQeLOm83Ms6VRDC",
+	"dZSvqEk1pq8wR4uZv1iK8nebBCL2kUOZGJ+yISTku9zIR+LPcbeYV6/f5HlvVc77cJ/cpyIX7WSLHN9o",
+	"21/Sl3G76KEzLwra2wF3dYiUCBdirq4HxsNZYZbzkhEsKNPvlm4Xa7ulzrbGtdLuRvZVeliiJX4ZR0ur",
+	"oHavvwXNeRF1Xi5LuUAeyAXRoMdoMhxBX/0RMbUSmlwwWmAJpb9cHsB9u88fUgk8KwqMC2oCvL0V32A8",
+	"0v5OieZ/WGliaQLPP9cbc586h34bKXP4KfrXFp6g9nn/H+rW6cSCzuU162D3tINauMy+ZgpzYgkXriIW",
+	"ArvoVfxX2HifA2ctXo4eipW9hSij8IoL/EP6rbW/uNOGzKgq/iSZAHcmSbNk5gDrIO4m2QOrdXw3eVqe",
+	"r8x6j1L3y3hPNpCqc6KcRhw2LXG/RQzfXOxdMM3/6PLGR9rBe7wkhjNlzau5FGZWLsm4LqZsQ9j8raXc",
+	"4SIup7wFR21qJP+ZXOTRBi696Zk4CG+E5dlGLSHEzlu3vs8AJh1G+cff3OpfRfzTr5CvDZfiHmVRGj2k",
+	"OlgAStERyOD58E1iQ+htFkfjBd+MD7DutzJDncc/j2DsYxeufMjGaJXX7r0vVTLPdU7d0qkaVWTvLXgH",
+	"RZ+3HRHLSt8r30IIb3YGOYy1/EAWOvYUiD+XR+iie5MLpWGxRI01+qCADRgRU6yA03si7+aSLunwOSuK",
+	"5gB8rc4eXN2X8fM4yKSItij+osUa/kpOmh+5teOx9DBUD4bDRigGWnDRiNeb3tM5lnX4Cf/YkEA7l9es",
+	"deK2yaK1H30rtpDwzzh58cjFzdwuVqYPJUcPwEzezpjby5/Eg3J7mZR96oWBVWOLEKbbViHnDZb6tMdN",
+	"3Zq2CVl5HU9zPwLty7hQ+mkwhKB8E08PH0iyGyPrk0VbFc2w5P11Fc7IXEI/zMW0L72AMX9fQnf/SS6c",
+	"Ie7SE73tHSWSR0WcejX3W1SDiJT3TdjevnZHQP3yBprHn+bWppvqf28VO1rC7G6qe3Qw9K3CBx49qA7b",
+	"ZgnfnPc3kDdv/JEIefUWslIkudruKdmr7GmrSgIXjEbxW3ElAU2GiykOdPV3fcDl4fVjWlYzeryHoWK+",
+	"dc1CccOiFHRfgS1i2K1KmFAqwNdiA/mz4kCFJrh2gDkZColNbqCxjh+7YsrHme0dkDOiXH3hOPGpVZ66",
+	"yUrjTeLqcEQrPsqI/c/+fxT/mOx/vDqujkd7BwRagmmSW0bmi157aJ6SEbSZGxFtZAUtKUbQ3WyUkTk2",
+	"lb2Gdtyi6DQiGHFhKcaKCd/6JpQMxSUqB/sc6mkLaciYYVXjZF3ghmc1xQBWfUmpZL0Z15Fv2sNP93bS",
+	"CG3fd20K0jd5RBN9k7Z91nc1sS/s5SuHpeeuvCS43bRnBkkCZp5TsSRAOn2zAhm1JnWlr1yrlDn9yOf1",
+	"3Df3m3Ph/pmtNDS7V6dyh+aQY6xLIHmkm/PztZeYedhA3l9jXuqP/4Ty0kW2JPXedlUPr8p7bgfhMXHj",
+	"8C+jJIcI3XUmUbhLvUdqjTts99BoU6r+TxD+egf1QxxFhY5291GQYeuo18sgXG53CbLCfbEFQxQpFvop",
+	"YL8KqAhGhjTPmdYZ4D2LmjM0U2U+MD7rRBk7VS7UfdqDw4dB7D6G/YQcHx01rQ2srC2vWdEEyosi1DJz",
+	"4y2oElxM4TYOi01B6ZbO8qf8urf9VOGLUiREiWst6yTGWMqSUeElxl8sF8VN/gzBkTj9zxT4GE5DxsGC",
+	"aodANL8foA7HGTQtZMWpC5pCOqmFVS39xda3+66/YDXzkIHuRTeWWYt4UDv/hVxiJg9dKQAV9afstL4k",
+	"imFwe5OhU4sdM2n8K4ef3F9rC381/PzejzWUn9sg1P/iojzYuD7XpaTaoO+GiiIDDbEVtOSa5ljxvxS5",
+	"y33JyIzREpqaWsmEtHXnikA6NklH9HKbct8bLpcuW9Pck5Tb5Wrpm1z5JlfuR648g3hTQr0mOuRzOmXE",
+	"0Kk934dStXTbOVNTVoDTHoug1EpZu1EKpvdCJiglgi2QeqyKK+dzbm6VnrkqVNqZ1xvESyuD+n9QJvPD",
+	"yhe7y3RWMYS0lq6lW6PB4PUB13CDcL9m5f1Kkx3Itgnc7SPbZ/hGv6n7FUe+e10rbHJDBWlILab5rK11",
+	"YM93329HSMFCkUjQVRasLL/Fw3818fDL1v0JDy7JhD7JBalKygVZSFW4KgPsmhdMOF8kJRP+8cuEvX8B",
+	"ZqBkWULLx9tUD7l3RTldmsQt/a4ccvfrUPKr/aZsf1O2v6gTB1VhrPa6gH65gjCqSs4U0XWeM1a4irAh",
+	"D6ylN5+GPrbWIAf9qeRXDLrVogJ/e80aRv7zcaTLpcgfxG63Ez00I4mmBr8eFCpc5SuONjj6a7iYnkJE",
+	"QEtAWx0cOsIoOVVM62+hpF8507BI7+YTYp6SRynYTzO5IHMqalqWS0A/K9rRNLrOZ9h5RBYQWuMuqopT",
+	"crem+VZZvo6i/5wZviuL35je24lh+Wa6fC2pvDFr9AHEqyZpOnsXQs7Ozl/uYxMEjD6LA85OCLrXcJAL",
+	"BvR2yfA6uMDEQtfWGSugg5Ptp/MzX3Sq6arw5zeK8Nbgj3VM4Sd45T7ddG6GlPAs4Y4cSITlteJmOTj5",
+	"7UNMMK/smWJanxIq9AJD8Xjp+iQpmTOtXa+7iIUutWFzx0DnzCie98dYvqmYILUo7UDYmBgdHtAmbX/f",
+	"fb5v5BUTo1PMt9W5opVdi2ZQ2Ai7OY0ZVUwReDPZZem1W8p2jVTAat+xg8q5knNmZqzGiv6EfQR/INg2",
+	"N69k34OaaDIHJTL0URPYrgmOVEnB5IRDGoFkrxdjsmKCVhwKGa6jXIu5s/OXlxXLdyNfN3DaT+ZGDT3z",
+	"1pPn2xnX0as9O7IK4fKPXhIcYZc/H3QKrLBgFRMFAA5JUV6NiFMjwVl3QM7hshmifaWwCoicMzJh1EC7",
+	"PcGsIePVU1+AK3YWW+goWZZMYSNA/67dPXLXzIe+PdJkwcYzKa8Qp54t+xA1HCDci+vIEb0XN/4zUkJM",
+	"8ahgU0ULVpyQ9/XR0Xf5YraEP9gogwnm9Iq5thxQ+y98MAJwyNrYV7iYujNbC4Bx8thdMFpwy0O+DJO7",
+	"wIU1svOe57MaCgDjlATC0nQJjLNNWNCpcT19B9idujjr6HOEvKUziOgGkvFcOn0U2hN9GiDHtHNa1RFp",
+	"DmVorcrByeAQnFRunE9BQOJ4Vny6J6FTcvQMU8KiB61SOtHz0P06etZQcvw0qObRs0YTiB5CvFjrQY7B",
+	"358/fP7/AQAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

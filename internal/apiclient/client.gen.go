@@ -153,6 +153,7 @@ func (e EnvironmentPhase) Valid() bool {
 // Defines values for EvidenceSource.
 const (
 	Event  EvidenceSource = "event"
+	Log    EvidenceSource = "log"
 	Status EvidenceSource = "status"
 )
 
@@ -160,6 +161,8 @@ const (
 func (e EvidenceSource) Valid() bool {
 	switch e {
 	case Event:
+		return true
+	case Log:
 		return true
 	case Status:
 		return true
@@ -387,6 +390,24 @@ func (e ReportedViolationResult) Valid() bool {
 	case ReportedViolationResultFail:
 		return true
 	case ReportedViolationResultWarn:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ResolvedFindingSeverity.
+const (
+	ResolvedFindingSeverityError   ResolvedFindingSeverity = "error"
+	ResolvedFindingSeverityWarning ResolvedFindingSeverity = "warning"
+)
+
+// Valid indicates whether the value is a known member of the ResolvedFindingSeverity enum.
+func (e ResolvedFindingSeverity) Valid() bool {
+	switch e {
+	case ResolvedFindingSeverityError:
+		return true
+	case ResolvedFindingSeverityWarning:
 		return true
 	default:
 		return false
@@ -820,10 +841,14 @@ type EnvironmentCreate struct {
 
 // EnvironmentDiagnosis defines model for EnvironmentDiagnosis.
 type EnvironmentDiagnosis struct {
+	// Findings The causes that hold now, errors first.
 	Findings  []Finding `json:"findings"`
 	Name      string    `json:"name"`
 	Namespace string    `json:"namespace"`
-	Synced    bool      `json:"synced"`
+
+	// Resolved Causes Berth recorded that no longer hold, resolved in the last 24 hours, newest first.
+	Resolved *[]ResolvedFinding `json:"resolved,omitempty"`
+	Synced   bool               `json:"synced"`
 }
 
 // EnvironmentList defines model for EnvironmentList.
@@ -892,12 +917,13 @@ type EnvironmentWorkloads struct {
 	Synced bool `json:"synced"`
 }
 
-// Evidence A status field or an event that proves a finding.
+// Evidence A status field, an event or a log that proves a finding. For a log (source log), field says which run (previous run, current run), value is its last error line (or not readable, unavailable, empty) and lines are its last lines.
 type Evidence struct {
 	Count     *int           `json:"count,omitempty"`
 	Field     string         `json:"field"`
 	FirstSeen *time.Time     `json:"firstSeen,omitempty"`
 	LastSeen  *time.Time     `json:"lastSeen,omitempty"`
+	Lines     *[]string      `json:"lines,omitempty"`
 	Reason    *string        `json:"reason,omitempty"`
 	Source    EvidenceSource `json:"source"`
 	Value     string         `json:"value"`
@@ -919,26 +945,31 @@ type FieldError struct {
 
 // Finding defines model for Finding.
 type Finding struct {
-	// Code Stable cause code (OOMKilled, CrashLoopBackOff, ImagePullFailed, MissingConfig, InitContainerFailing, Unschedulable, Evicted, ProbeFailing, QuotaExceeded, PodSecurityDenied, AdmissionDenied, PodCreateFailed, ProgressDeadlineExceeded, NoPods, HPAAtMax, HPAMetricsUnavailable).
+	// Code Stable cause code (OOMKilled, CrashLoopBackOff, ImagePullFailed, MissingConfig, InitContainerFailing, Unschedulable, Evicted, ProbeFailing, QuotaExceeded, PodSecurityDenied, AdmissionDenied, PodCreateFailed, ProgressDeadlineExceeded, NoPods, HPAAtMax, HPAMetricsUnavailable, SyncFailed, ArgoCDError).
 	Code string `json:"code"`
 
-	// Detail Refines the code (ImagePullFailed not-found, unauthorized or unreachable; ProbeFailing liveness, readiness or startup).
-	Detail         *string    `json:"detail,omitempty"`
-	Evidence       []Evidence `json:"evidence"`
-	FirstSeen      *time.Time `json:"firstSeen,omitempty"`
-	LastSeen       *time.Time `json:"lastSeen,omitempty"`
-	Recommendation string     `json:"recommendation"`
-	Resource       struct {
-		Container *string `json:"container,omitempty"`
-		Kind      string  `json:"kind"`
-		Name      string  `json:"name"`
-	} `json:"resource"`
-	Severity FindingSeverity `json:"severity"`
-	Summary  string          `json:"summary"`
+	// Detail Refines the code (ImagePullFailed not-found, unauthorized or unreachable; ProbeFailing liveness, readiness or startup; SyncFailed policy-denied or refused; ArgoCDError the condition's type).
+	Detail   *string    `json:"detail,omitempty"`
+	Evidence []Evidence `json:"evidence"`
+
+	// FirstSeen When Berth first saw the cause (kept past the API server's one-hour event TTL).
+	FirstSeen      *time.Time      `json:"firstSeen,omitempty"`
+	LastSeen       *time.Time      `json:"lastSeen,omitempty"`
+	Recommendation string          `json:"recommendation"`
+	Resource       FindingResource `json:"resource"`
+	Severity       FindingSeverity `json:"severity"`
+	Summary        string          `json:"summary"`
 }
 
 // FindingSeverity defines model for Finding.Severity.
 type FindingSeverity string
+
+// FindingResource defines model for FindingResource.
+type FindingResource struct {
+	Container *string `json:"container,omitempty"`
+	Kind      string  `json:"kind"`
+	Name      string  `json:"name"`
+}
 
 // HPAState defines model for HPAState.
 type HPAState struct {
@@ -1217,6 +1248,21 @@ type ReportedViolation struct {
 
 // ReportedViolationResult defines model for ReportedViolation.Result.
 type ReportedViolationResult string
+
+// ResolvedFinding defines model for ResolvedFinding.
+type ResolvedFinding struct {
+	Code       string                  `json:"code"`
+	FirstSeen  time.Time               `json:"firstSeen"`
+	ResolvedAt time.Time               `json:"resolvedAt"`
+	Resource   FindingResource         `json:"resource"`
+	Severity   ResolvedFindingSeverity `json:"severity"`
+
+	// Summary As it read when Berth first recorded the cause.
+	Summary string `json:"summary"`
+}
+
+// ResolvedFindingSeverity defines model for ResolvedFinding.Severity.
+type ResolvedFindingSeverity string
 
 // Role defines model for Role.
 type Role string

@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/berth-platform/berth/internal/apiclient"
 )
@@ -99,6 +100,7 @@ func printDiagnosis(w io.Writer, target string, envs []apiclient.EnvironmentDiag
 			continue
 		case len(e.Findings) == 0:
 			fmt.Fprintf(w, "%s in %s (%s): nothing wrong found\n", target, e.Name, e.Namespace)
+			printResolved(w, e.Resolved)
 			continue
 		}
 		fmt.Fprintf(w, "%s in %s (%s): %d findings\n", target, e.Name, e.Namespace, len(e.Findings))
@@ -117,9 +119,31 @@ func printDiagnosis(w io.Writer, target string, envs []apiclient.EnvironmentDiag
 					line += fmt.Sprintf(" (x%d)", *ev.Count)
 				}
 				fmt.Fprintln(w, line)
+				if ev.Lines != nil {
+					for _, l := range *ev.Lines {
+						fmt.Fprintf(w, "      | %s\n", l)
+					}
+				}
 			}
 			fmt.Fprintf(w, "  fix: %s\n", f.Recommendation)
 		}
+		printResolved(w, e.Resolved)
 		fmt.Fprintln(w)
+	}
+}
+
+// printResolved lists what recovered, so that a cause gone by itself is not mistaken for one
+// never seen.
+func printResolved(w io.Writer, rs *[]apiclient.ResolvedFinding) {
+	if rs == nil || len(*rs) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "\n  resolved in the last 24 hours:\n")
+	for _, r := range *rs {
+		where := r.Resource.Kind + "/" + r.Resource.Name
+		if r.Resource.Container != nil {
+			where += " container " + *r.Resource.Container
+		}
+		fmt.Fprintf(w, "    %s (%s) %s to %s: %s\n", r.Code, where, r.FirstSeen.Local().Format(time.DateTime), r.ResolvedAt.Local().Format(time.DateTime), r.Summary)
 	}
 }

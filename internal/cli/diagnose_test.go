@@ -15,6 +15,8 @@ import (
 	"github.com/berth-platform/berth/internal/plane"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/utils/ptr"
 )
 
@@ -128,6 +130,61 @@ func TestDiagnoseCommand(t *testing.T) {
 	if s := get("eve-token-0123456789"); s != 404 {
 		t.Fatalf("an outsider read the environment: %d", s)
 	}
+	// A crash-looping pod on the kwok node: its finding ends with the previous run's error
+	// line, read from the kubelet as the caller (Kubernetes lets the team's members read logs).
+	crash := pod.DeepCopy()
+	crash.Name, crash.Spec.SchedulerName = "web-5f7d9-crash", ""
+	if _, err := p.Client.CoreV1().Pods("shop-dev").Create(t.Context(), crash, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	plane.Eventually(t, 30*time.Second, "crash pod running", func() (bool, error) {
+		got, err := p.Client.CoreV1().Pods("shop-dev").Get(t.Context(), crash.Name, metav1.GetOptions{})
+		return err == nil && got.Status.Phase == corev1.PodRunning, err
+	})
+	previous := filepath.Join(dir, "previous.log")
+	if err := os.WriteFile(previous, []byte("2026-12-03T10:00:00.000000000Z stdout F web 1.0.0 starting\n"+
+		"2026-12-03T10:00:01.000000000Z stderr F Error: connect ECONNREFUSED 127.0.0.1:5432\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Dynamic.Resource(schema.GroupVersionResource{Group: "kwok.x-k8s.io", Version: "v1alpha1", Resource: "logs"}).Namespace("shop-dev").Create(t.Context(),
+		&unstructured.Unstructured{Object: map[string]any{"apiVersion": "kwok.x-k8s.io/v1alpha1", "kind": "Logs", "metadata": map[string]any{"name": crash.Name},
+			"spec": map[string]any{"logs": []any{map[string]any{"containers": []any{"web"}, "logsFile": previous, "previousLogsFile": previous}}}}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	plane.Eventually(t, 10*time.Second, "crash loop status written", func() (bool, error) {
+		got, err := p.Client.CoreV1().Pods("shop-dev").Get(t.Context(), crash.Name, metav1.GetOptions{})
+		if err != nil {
+			return false, err
+		}
+		at := metav1.NewTime(time.Now().Add(-time.Minute))
+		got.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: "web", Image: got.Spec.Containers[0].Image, RestartCount: 6,
+			State:                corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "CrashLoopBackOff"}},
+			LastTerminationState: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: 1, Reason: "Error", StartedAt: at, FinishedAt: at}}}}
+		_, err = p.Client.CoreV1().Pods("shop-dev").UpdateStatus(t.Context(), got, metav1.UpdateOptions{})
+		return err == nil, err
+	})
+	plane.Eventually(t, 30*time.Second, "the previous run's lines in berth diagnose", func() (bool, error) {
+		code, out, errOut := run("shop/web", "--server", base, "--token-file", ci)
+		return code == 1 && strings.Contains(out, "Its log ends with: Error: connect ECONNREFUSED 127.0.0.1:5432") &&
+			strings.Contains(out, "evidence: log previous run = Error: connect ECONNREFUSED 127.0.0.1:5432") &&
+			strings.Contains(out, "      | web 1.0.0 starting"), fmt.Errorf("exit %d: %s%s", code, out, errOut)
+	})
+	// It recovers: Berth's record lists it under resolved, no longer as a finding.
+	plane.Eventually(t, 10*time.Second, "crash pod running again", func() (bool, error) {
+		got, err := p.Client.CoreV1().Pods("shop-dev").Get(t.Context(), crash.Name, metav1.GetOptions{})
+		if err != nil {
+			return false, err
+		}
+		got.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: "web", Image: got.Spec.Containers[0].Image, RestartCount: 6, Ready: true,
+			State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{StartedAt: metav1.Now()}}}}
+		_, err = p.Client.CoreV1().Pods("shop-dev").UpdateStatus(t.Context(), got, metav1.UpdateOptions{})
+		return err == nil, err
+	})
+	plane.Eventually(t, 60*time.Second, "the crash loop resolved in berth diagnose", func() (bool, error) {
+		code, out, errOut := run("shop/web", "--server", base, "--token-file", ci)
+		return code == 1 && !strings.Contains(out, "ERROR CrashLoopBackOff") && strings.Contains(out, "resolved in the last 24 hours:\n    CrashLoopBackOff (Pod/web-5f7d9-crash container web)"),
+			fmt.Errorf("exit %d: %s%s", code, out, errOut)
+	})
 	// An unchanged view is a 304 to a poller that sends its ETag back.
 	conditional := func(etag string) (int, string) {
 		req, _ := http.NewRequest("GET", base+"/api/v1/teams/shop/services/web/diagnosis", nil)

@@ -14,6 +14,7 @@ import (
 	"github.com/berth-platform/berth/internal/auth"
 	"github.com/berth-platform/berth/internal/blueprint"
 	"github.com/berth-platform/berth/internal/config"
+	"github.com/berth-platform/berth/internal/findings"
 	"github.com/berth-platform/berth/internal/idpsync"
 	"github.com/berth-platform/berth/internal/kube"
 	"github.com/berth-platform/berth/internal/scim"
@@ -24,6 +25,9 @@ import (
 	"github.com/berth-platform/berth/internal/version"
 	"github.com/berth-platform/berth/internal/workloads"
 )
+
+// findingsEvery is how often the findings record is brought up to date.
+const findingsEvery = 15 * time.Second
 
 func serveCmd(ctx context.Context, args []string, stderr io.Writer) error {
 	c, err := loadConfig("serve", args, stderr)
@@ -130,6 +134,8 @@ func Serve(ctx context.Context, c *config.Config, log *slog.Logger, ready chan<-
 		registry = workloads.NewRegistry()
 		fleet.Attach(registry.Attach)
 		views = workloads.NewService(st, ten, registry)
+		// The record of findings: a cause's age past the event TTL, and what resolved.
+		go findings.NewRecorder(st, registry, log).Run(ctx, findingsEvery)
 		// Started after the policies attached to it, so every cluster gets them.
 		go func() {
 			if err := fleet.Run(ctx); err != nil {

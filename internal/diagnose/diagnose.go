@@ -34,7 +34,7 @@ func Diagnose(v workloads.View, now time.Time) []Finding {
 	if v.HPA != nil {
 		out = append(out, hpa(v.HPA)...)
 	}
-	return sorted(out)
+	return Sorted(out)
 }
 
 var quotaRefusal = regexp.MustCompile(`exceeded quota: ([^,]+), requested: ([^,]+(?:,[^,=]+=[^,]+)*), used: ([^,]+(?:,[^,=]+=[^,]+)*), limited: (.+)$`)

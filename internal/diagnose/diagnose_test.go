@@ -20,7 +20,7 @@ import (
 	"k8s.io/utils/ptr"
 )
 
-func TestMain(m *testing.M) { plane.Main(m, plane.Options{}) }
+func TestMain(m *testing.M) { plane.Main(m, plane.Options{ArgoCD: true, Kyverno: true}) }
 
 // unscheduled pods are left alone by the scheduler and kwok, so a test writes their status as
 // the kubelet (or the scheduler) would.
@@ -78,7 +78,7 @@ func TestPodCausesAreDiagnosed(t *testing.T) {
 					State:                corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "CrashLoopBackOff", Message: "back-off 2m40s restarting failed container"}},
 					LastTerminationState: corev1.ContainerState{Terminated: terminated(137, "OOMKilled")}}}
 			}},
-		{name: "crash", code: diagnose.CodeCrashLoop, summary: []string{"exits with code 1", "program reported an error", "3 restarts"}, recommendation: []string{"--previous"},
+		{name: "crash", code: diagnose.CodeCrashLoop, summary: []string{"exits with code 1", "program reported an error", "3 restarts"}, recommendation: []string{"previous run"},
 			status: func(pd *corev1.Pod) {
 				pd.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: "app", RestartCount: 3,
 					State:                corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "CrashLoopBackOff"}},

@@ -29,6 +29,8 @@ const (
 	CodeHPANoMetrics     = "HPAMetricsUnavailable"
 	CodeAdmissionDenied  = "AdmissionDenied"
 	CodePodCreateFailed  = "PodCreateFailed"
+	CodeSyncFailed       = "SyncFailed"
+	CodeArgoCDError      = "ArgoCDError"
 )
 
 // Details of ImagePullFailed.
@@ -51,6 +53,8 @@ type Evidence struct {
 	Reason               string `json:",omitempty"`
 	FirstSeen, LastSeen  time.Time
 	Count                int32
+	// Lines are a log's last lines (Source "log").
+	Lines []string `json:",omitempty"`
 }
 
 // Finding is one cause.
@@ -63,10 +67,18 @@ type Finding struct {
 	// Detail refines a code (for ImagePullFailed: not-found, unauthorized or unreachable).
 	Detail              string `json:",omitempty"`
 	FirstSeen, LastSeen time.Time
+
+	// log is the container run whose log explains the finding (WithLogs reads it).
+	log *logRef
 }
 
-// sorted orders findings: errors first, then by resource and code, so answers are stable.
-func sorted(fs []Finding) []Finding {
+type logRef struct {
+	previous bool
+	restarts int32
+}
+
+// Sorted orders findings: errors first, then by resource and code, so answers are stable.
+func Sorted(fs []Finding) []Finding {
 	sort.SliceStable(fs, func(i, j int) bool {
 		a, b := fs[i], fs[j]
 		if a.Severity != b.Severity {

@@ -37,7 +37,8 @@ func pod(p *corev1.Pod, events []*corev1.Event, now time.Time) []Finding {
 			f := Finding{Code: CodeInitFailing, Severity: Error, Resource: res,
 				Summary:        fmt.Sprintf("Init container %s fails, so the pod's containers never start.", cs.Name),
 				Evidence:       containerEvidence(cs),
-				Recommendation: fmt.Sprintf("Read init container %s's log (its previous run: --previous); the pod starts once it exits 0.", cs.Name)}
+				Recommendation: fmt.Sprintf("The cause is in init container %s's log: correct it; the pod starts once it exits 0.", cs.Name),
+				log:            &logRef{previous: cs.State.Terminated == nil, restarts: cs.RestartCount}}
 			out = append(out, f)
 			continue
 		}
@@ -68,7 +69,8 @@ func waiting(res Resource, cs corev1.ContainerStatus, spec corev1.Container) []F
 		if t := cs.LastTerminationState.Terminated; t != nil {
 			f.Summary = fmt.Sprintf("Container %s exits with code %d (%s) and is restarted again and again (%d restarts).", cs.Name, t.ExitCode, exitMeaning(t.ExitCode, t.Reason), cs.RestartCount)
 		}
-		f.Recommendation = fmt.Sprintf("Read the previous container's log (berth logs … --container %s --previous): the error is in its last lines.", cs.Name)
+		f.Recommendation = fmt.Sprintf("The cause is in the last lines of container %s's previous run: correct it and release again; until then Kubernetes keeps restarting it.", cs.Name)
+		f.log = &logRef{previous: true, restarts: cs.RestartCount}
 		return []Finding{f}
 	case "ImagePullBackOff", "ErrImagePull", "InvalidImageName":
 		detail, why := pullFailure(w.Message)

@@ -12,6 +12,7 @@ import (
 	"github.com/berth-platform/berth/internal/api"
 	"github.com/berth-platform/berth/internal/diagnose"
 	"github.com/berth-platform/berth/internal/errs"
+	"github.com/berth-platform/berth/internal/findings"
 	"github.com/berth-platform/berth/internal/workloads"
 	corev1 "k8s.io/api/core/v1"
 )
@@ -48,10 +49,10 @@ func (s *Server) GetEnvironmentWorkloads(ctx context.Context, req api.GetEnviron
 	if err != nil {
 		return nil, err
 	}
-	now := time.Now()
+	now, budget := time.Now(), logReads
 	out := api.EnvironmentServices{Services: []api.EnvironmentService{}}
 	for _, ev := range views {
-		fs := findings(ev, now)
+		fs, _ := s.findings(ctx, ev, nil, now, &budget)
 		out.Services = append(out.Services, api.EnvironmentService{Findings: fs, Service: ev.View.Service, Workloads: apiWorkloads(ev)})
 	}
 	etag := viewTag(out)
@@ -82,11 +83,12 @@ func (s *Server) DiagnoseService(ctx context.Context, req api.DiagnoseServiceReq
 	if err != nil {
 		return nil, err
 	}
-	now := time.Now()
+	now, budget := time.Now(), logReads
+	argo := s.argoFindings(ctx, req.Team, req.Service)
 	out := api.ServiceDiagnosis{}
 	for _, ev := range views {
-		fs := findings(ev, now)
-		out.Environments = append(out.Environments, api.EnvironmentDiagnosis{Findings: fs, Name: ev.Env.Name, Namespace: ev.Env.Namespace, Synced: ev.Synced})
+		fs, resolved := s.findings(ctx, ev, argo[ev.Env.Name], now, &budget)
+		out.Environments = append(out.Environments, api.EnvironmentDiagnosis{Findings: fs, Resolved: &resolved, Name: ev.Env.Name, Namespace: ev.Env.Namespace, Synced: ev.Synced})
 	}
 	etag := viewTag(out)
 	if matches(req.Params.IfNoneMatch, etag) {
@@ -107,15 +109,65 @@ func matches(ifNoneMatch *string, etag string) bool {
 	return ifNoneMatch != nil && *ifNoneMatch == etag
 }
 
-// findings diagnoses a view; an environment whose caches are not synced has none to tell.
-func findings(ev workloads.EnvironmentView, now time.Time) []api.Finding {
-	fs := []api.Finding{}
-	if ev.Synced {
-		for _, f := range diagnose.Diagnose(ev.View, now) {
-			fs = append(fs, apiFinding(f))
+// argoFindings is what Argo CD reports against each environment's Application (a failed or
+// refused sync, an error condition), by environment; nothing without Argo CD.
+func (s *Server) argoFindings(ctx context.Context, team, service string) map[string][]diagnose.Finding {
+	p, prov, err := s.provisioning(ctx)
+	if err != nil {
+		return nil
+	}
+	st, err := prov.Status(ctx, p, team, service)
+	if err != nil {
+		return nil
+	}
+	out := map[string][]diagnose.Finding{}
+	for _, e := range st.Environments {
+		if e.Argo != nil {
+			out[e.Name] = diagnose.Sync(e.Application, *e.Argo)
 		}
 	}
-	return fs
+	return out
+}
+
+// logReads bounds the logs one request reads for its findings, whatever the number of services
+// and environments in the answer; a finding beyond it says so.
+const logReads = 6
+
+var errLogBudget = fmt.Errorf("not read: this answer already holds %d logs; diagnose one service for the rest", logReads)
+
+// findings diagnoses a view (and takes extra findings of the environment from elsewhere, Argo
+// CD's), with the logs that explain its findings read as the caller (at
+// most *budget of them) and the record merged in (a cause's first seen, what resolved); an
+// environment whose caches are not synced has none to tell.
+func (s *Server) findings(ctx context.Context, ev workloads.EnvironmentView, extra []diagnose.Finding, now time.Time, budget *int) ([]api.Finding, []api.ResolvedFinding) {
+	fs, resolved := []api.Finding{}, []api.ResolvedFinding{}
+	if !ev.Synced {
+		return fs, resolved
+	}
+	p, _ := principal(ctx) // the view was read as p
+	read := func(ctx context.Context, pod, container string, previous bool, restarts int32, n int64) ([]string, error) {
+		if *budget <= 0 {
+			return nil, errLogBudget
+		}
+		*budget--
+		return s.deps.Workloads.LastLines(ctx, p, ev.Env, pod, container, previous, restarts, n)
+	}
+	// The record holds what the views show (the recorder sees the same); Argo CD's findings
+	// are said as Argo CD reports them now.
+	current, recs, err := findings.Merge(ctx, s.deps.Store, ev.ServiceID, ev.Env.Name, diagnose.Diagnose(ev.View, now), now)
+	if err != nil {
+		// The record only adds age and history: say the current causes without it.
+		s.deps.Log.Warn("reading the findings record", "service", ev.View.Service, "environment", ev.Env.Name, "error", err)
+	}
+	current = diagnose.Sorted(append(current, extra...))
+	for _, f := range diagnose.WithLogs(ctx, current, read) {
+		fs = append(fs, apiFinding(f))
+	}
+	for _, r := range recs {
+		resolved = append(resolved, api.ResolvedFinding{Code: r.Code, Severity: api.ResolvedFindingSeverity(r.Severity), Summary: r.Summary,
+			Resource: api.FindingResource{Kind: r.ResourceKind, Name: r.ResourceName, Container: optional(r.Container)}, FirstSeen: r.FirstSeen, ResolvedAt: r.ResolvedAt})
+	}
+	return fs, resolved
 }
 
 func apiFinding(f diagnose.Finding) api.Finding {
@@ -125,6 +177,9 @@ func apiFinding(f diagnose.Finding) api.Finding {
 	for _, e := range f.Evidence {
 		ev := api.Evidence{Field: e.Field, Value: e.Value, Source: api.EvidenceSource(e.Source), Reason: optional(e.Reason),
 			FirstSeen: optionalTime(e.FirstSeen), LastSeen: optionalTime(e.LastSeen)}
+		if len(e.Lines) > 0 {
+			ev.Lines = &e.Lines
+		}
 		if e.Count > 0 {
 			n := int(e.Count)
 			ev.Count = &n

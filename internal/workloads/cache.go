@@ -20,6 +20,9 @@ const Selector = "app.kubernetes.io/managed-by=berth"
 
 // Cache is the informers of one cluster.
 type Cache struct {
+	// cfg is Berth's own client configuration for the cluster; reads on a person's behalf
+	// (logs) impersonate them with it.
+	cfg             *rest.Config
 	factory, events informers.SharedInformerFactory
 	synced          []cache.InformerSynced
 	eventsBy        cache.Indexer
@@ -114,6 +117,7 @@ func (r *Registry) Attach(ctx context.Context, cluster string, cfg *rest.Config)
 		return
 	}
 	c := NewCache(cs)
+	c.cfg = cfg
 	r.mu.Lock()
 	r.caches[cluster] = c
 	r.mu.Unlock()

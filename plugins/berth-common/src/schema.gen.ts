@@ -973,34 +973,54 @@ export interface components {
             name: string;
             namespace: string;
             synced: boolean;
+            /** @description The causes that hold now, errors first. */
             findings: components["schemas"]["Finding"][];
+            /** @description Causes Berth recorded that no longer hold, resolved in the last 24 hours, newest first. */
+            resolved?: components["schemas"]["ResolvedFinding"][];
         };
-        Finding: {
-            /** @description Stable cause code (OOMKilled, CrashLoopBackOff, ImagePullFailed, MissingConfig, InitContainerFailing, Unschedulable, Evicted, ProbeFailing, QuotaExceeded, PodSecurityDenied, AdmissionDenied, PodCreateFailed, ProgressDeadlineExceeded, NoPods, HPAAtMax, HPAMetricsUnavailable). */
+        ResolvedFinding: {
             code: string;
             /** @enum {string} */
             severity: "error" | "warning";
-            /** @description Refines the code (ImagePullFailed not-found, unauthorized or unreachable; ProbeFailing liveness, readiness or startup). */
+            resource: components["schemas"]["FindingResource"];
+            /** @description As it read when Berth first recorded the cause. */
+            summary: string;
+            /** Format: date-time */
+            firstSeen: string;
+            /** Format: date-time */
+            resolvedAt: string;
+        };
+        FindingResource: {
+            kind: string;
+            name: string;
+            container?: string;
+        };
+        Finding: {
+            /** @description Stable cause code (OOMKilled, CrashLoopBackOff, ImagePullFailed, MissingConfig, InitContainerFailing, Unschedulable, Evicted, ProbeFailing, QuotaExceeded, PodSecurityDenied, AdmissionDenied, PodCreateFailed, ProgressDeadlineExceeded, NoPods, HPAAtMax, HPAMetricsUnavailable, SyncFailed, ArgoCDError). */
+            code: string;
+            /** @enum {string} */
+            severity: "error" | "warning";
+            /** @description Refines the code (ImagePullFailed not-found, unauthorized or unreachable; ProbeFailing liveness, readiness or startup; SyncFailed policy-denied or refused; ArgoCDError the condition's type). */
             detail?: string;
-            resource: {
-                kind: string;
-                name: string;
-                container?: string;
-            };
+            resource: components["schemas"]["FindingResource"];
             summary: string;
             recommendation: string;
             evidence: components["schemas"]["Evidence"][];
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description When Berth first saw the cause (kept past the API server's one-hour event TTL).
+             */
             firstSeen?: string;
             /** Format: date-time */
             lastSeen?: string;
         };
-        /** @description A status field or an event that proves a finding. */
+        /** @description A status field, an event or a log that proves a finding. For a log (source log), field says which run (previous run, current run), value is its last error line (or not readable, unavailable, empty) and lines are its last lines. */
         Evidence: {
             /** @enum {string} */
-            source: "status" | "event";
+            source: "status" | "event" | "log";
             field: string;
             value: string;
+            lines?: string[];
             reason?: string;
             /** Format: date-time */
             firstSeen?: string;

@@ -1,6 +1,6 @@
 import React from 'react';
 import type { BerthClient } from '@berth-platform/backstage-plugin-berth-common';
-import { Badge, State, cell, muted, table, when } from './styles';
+import { Badge, State, cell, logLines, muted, table, when } from './styles';
 import { useBerth } from './useBerth';
 
 /** Why the service is failing, per environment: each finding in plain words, its evidence and the fix. */
@@ -44,6 +44,11 @@ export function HealthView(props: { client: BerthClient; team: string; service: 
                           {ev.source} {ev.field}: {ev.value}
                           {ev.reason ? ` (${ev.reason})` : ''}
                           {ev.count && ev.count > 1 ? ` ×${ev.count}` : ''}
+                          {ev.lines?.length ? (
+                            <pre data-testid="berth-log-lines" style={logLines}>
+                              {ev.lines.join('\n')}
+                            </pre>
+                          ) : null}
                         </div>
                       ))}
                       <div>Fix: {f.recommendation}</div>
@@ -53,6 +58,17 @@ export function HealthView(props: { client: BerthClient; team: string; service: 
               </tbody>
             </table>
           )}
+          {e.resolved?.length ? (
+            <div data-testid="berth-resolved" style={{ ...muted, marginTop: 8 }}>
+              Resolved in the last 24 hours:
+              {e.resolved.map(r => (
+                <div key={`${r.code}/${r.resource.kind}/${r.resource.name}/${r.resource.container ?? ''}/${r.resolvedAt}`}>
+                  <Badge kind="idle">{r.code}</Badge> {r.resource.kind} {r.resource.name}
+                  {r.resource.container ? ` · container ${r.resource.container}` : ''} · {when(r.firstSeen)} to {when(r.resolvedAt)}: {r.summary}
+                </div>
+              ))}
+            </div>
+          ) : null}
         </div>
       ))}
     </div>

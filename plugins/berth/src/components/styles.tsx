@@ -22,6 +22,16 @@ export function Badge(props: { kind: keyof typeof tone; children: React.ReactNod
 export const table: React.CSSProperties = { width: '100%', borderCollapse: 'collapse', fontSize: 14 };
 export const cell: React.CSSProperties = { textAlign: 'left', padding: '6px 8px', borderBottom: '1px solid #e0e0e0', verticalAlign: 'top' };
 export const muted: React.CSSProperties = { color: '#5f6368', fontSize: 12 };
+export const logLines: React.CSSProperties = {
+  margin: '4px 0',
+  padding: '4px 8px',
+  background: '#f6f8fa',
+  fontSize: 12,
+  whiteSpace: 'pre-wrap',
+  wordBreak: 'break-all',
+  maxHeight: 240,
+  overflow: 'auto',
+};
 
 /** What a card shows while loading or when Berth refused. */
 export function State(props: { loading?: boolean; error?: Error }) {
