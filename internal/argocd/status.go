@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -18,6 +19,8 @@ import (
 
 // AppStatus is what Argo CD reports of an Application.
 type AppStatus struct {
+	// Name is the Application's.
+	Name                   string
 	Sync, Health, Revision string
 	// Message is the most useful single line: an error condition, a failed operation, or
 	// why the application is not healthy.
@@ -33,6 +36,17 @@ type Operation struct {
 	Phase, Message, Revision, InitiatedBy string
 	StartedAt                             time.Time
 	FinishedAt                            *time.Time
+}
+
+// Failed says whether the operation failed, or is being retried after the API server (or an
+// admission webhook) refused an object: waiting heals neither.
+func (o *Operation) Failed() bool {
+	return o.Phase == "Failed" || o.Phase == "Error" || (o.Phase == "Running" && strings.Contains(o.Message, "Retrying") && o.Refused())
+}
+
+// Refused says whether the operation's message is the API server's or a webhook's refusal.
+func (o *Operation) Refused() bool {
+	return strings.Contains(o.Message, "denied the request") || strings.Contains(o.Message, "is forbidden")
 }
 
 // Deployment is one entry of an Application's history: a revision Argo CD synced.
@@ -142,7 +156,7 @@ func (a *Client) Status(ctx context.Context, name string) (AppStatus, error) {
 }
 
 func statusOf(app *v1alpha1.Application) AppStatus {
-	st := AppStatus{Sync: string(app.Status.Sync.Status), Health: string(app.Status.Health.Status), Revision: app.Status.Sync.Revision}
+	st := AppStatus{Name: app.Name, Sync: string(app.Status.Sync.Status), Health: string(app.Status.Health.Status), Revision: app.Status.Sync.Revision}
 	if app.Status.Health.Status != "Healthy" && app.Status.Health.Message != "" {
 		st.Message = app.Status.Health.Message
 	}

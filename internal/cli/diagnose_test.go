@@ -15,8 +15,6 @@ import (
 	"github.com/berth-platform/berth/internal/plane"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/utils/ptr"
 )
 
@@ -146,11 +144,7 @@ func TestDiagnoseCommand(t *testing.T) {
 		"2026-12-03T10:00:01.000000000Z stderr F Error: connect ECONNREFUSED 127.0.0.1:5432\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := p.Dynamic.Resource(schema.GroupVersionResource{Group: "kwok.x-k8s.io", Version: "v1alpha1", Resource: "logs"}).Namespace("shop-dev").Create(t.Context(),
-		&unstructured.Unstructured{Object: map[string]any{"apiVersion": "kwok.x-k8s.io/v1alpha1", "kind": "Logs", "metadata": map[string]any{"name": crash.Name},
-			"spec": map[string]any{"logs": []any{map[string]any{"containers": []any{"web"}, "logsFile": previous, "previousLogsFile": previous}}}}}, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	p.ServeLogs(t, "shop-dev", crash.Name, []string{"web"}, previous, previous)
 	plane.Eventually(t, 10*time.Second, "crash loop status written", func() (bool, error) {
 		got, err := p.Client.CoreV1().Pods("shop-dev").Get(t.Context(), crash.Name, metav1.GetOptions{})
 		if err != nil {

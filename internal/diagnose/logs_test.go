@@ -16,13 +16,9 @@ import (
 	"github.com/berth-platform/berth/internal/workloads"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/utils/ptr"
 )
-
-var kwokLogs = schema.GroupVersionResource{Group: "kwok.x-k8s.io", Version: "v1alpha1", Resource: "logs"}
 
 // reader reads logs through the API server (and the kwok "kubelet" behind it) with cs.
 func reader(cs kubernetes.Interface, ns string) diagnose.LogReader {
@@ -72,12 +68,7 @@ func TestCrashLoopNamesTheLastErrorLineOfThePreviousRun(t *testing.T) {
 	write(current, "stdout starting api 2.4.1")
 	write(previous, "stdout starting api 2.4.1", "stdout loading /etc/api/config.yaml",
 		"stderr panic: open /etc/api/config.yaml: no such file or directory", "stderr ", "stderr goroutine 1 [running]:", "stderr main.main()")
-	logs := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "kwok.x-k8s.io/v1alpha1", "kind": "Logs",
-		"metadata": map[string]any{"name": pd.Name, "namespace": ns},
-		"spec":     map[string]any{"logs": []any{map[string]any{"containers": []any{"app"}, "logsFile": current, "previousLogsFile": previous}}}}}
-	if _, err := p.Dynamic.Resource(kwokLogs).Namespace(ns).Create(t.Context(), logs, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	p.ServeLogs(t, ns, pd.Name, []string{"app"}, current, previous)
 
 	// The kubelet's report of a crash loop, through the status subresource.
 	plane.Eventually(t, 10*time.Second, "crash loop status written", func() (bool, error) {

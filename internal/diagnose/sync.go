@@ -17,31 +17,28 @@ const (
 // (or keeps being retried after the API server refused an object), or an error condition
 // (the Application cannot be compared or is not permitted). A sync that later succeeded is
 // history: Argo CD keeps only the last operation, so nothing is said of it.
-func Sync(app string, st argocd.AppStatus) []Finding {
+func Sync(st argocd.AppStatus) []Finding {
 	var out []Finding
-	res := Resource{Kind: "Application", Name: app}
-	if op := st.OpState; op != nil {
-		refused := strings.Contains(op.Message, "denied the request") || strings.Contains(op.Message, "is forbidden") || strings.Contains(op.Message, "is invalid")
-		if op.Phase == "Failed" || op.Phase == "Error" || (op.Phase == "Running" && strings.Contains(op.Message, "Retrying") && refused) {
-			f := Finding{Code: CodeSyncFailed, Severity: Error, Resource: res, FirstSeen: op.StartedAt,
-				Evidence: []Evidence{{Source: "status", Field: "operationState.phase", Value: op.Phase, Reason: op.Message, FirstSeen: op.StartedAt}},
-				Summary:  fmt.Sprintf("Argo CD's sync of revision %.12s failed: %s", op.Revision, op.Message)}
-			if op.FinishedAt != nil {
-				f.LastSeen, f.Evidence[0].LastSeen = *op.FinishedAt, *op.FinishedAt
-			}
-			switch {
-			case strings.Contains(op.Message, "admission webhook") && strings.Contains(op.Message, "denied the request"):
-				f.Detail = SyncPolicyDenied
-				f.Summary = fmt.Sprintf("A policy refuses what revision %.12s deploys, so Argo CD cannot sync it: %s", op.Revision, policyMessage(op.Message))
-				f.Recommendation = "Change the release as the policy's message says (GET the team's policies for each one's fix), or ask a platform admin for an exception; then release again."
-			case refused:
-				f.Detail = SyncRefused
-				f.Recommendation = "The API server names the object and field it refuses: correct the parameter or the blueprint that sets it, and release again."
-			default:
-				f.Recommendation = "Read Argo CD's message; once the cause is fixed, a new release (PATCH the service) or a sync retries."
-			}
-			out = append(out, f)
+	res := Resource{Kind: "Application", Name: st.Name}
+	if op := st.OpState; op != nil && op.Failed() {
+		f := Finding{Code: CodeSyncFailed, Severity: Error, Resource: res, FirstSeen: op.StartedAt,
+			Evidence: []Evidence{{Source: "status", Field: "operationState.phase", Value: op.Phase, Reason: op.Message, FirstSeen: op.StartedAt}},
+			Summary:  fmt.Sprintf("Argo CD's sync of revision %.12s failed: %s", op.Revision, op.Message)}
+		if op.FinishedAt != nil {
+			f.LastSeen, f.Evidence[0].LastSeen = *op.FinishedAt, *op.FinishedAt
 		}
+		switch {
+		case strings.Contains(op.Message, "admission webhook") && strings.Contains(op.Message, "denied the request"):
+			f.Detail = SyncPolicyDenied
+			f.Summary = fmt.Sprintf("A policy refuses what revision %.12s deploys, so Argo CD cannot sync it: %s", op.Revision, policyMessage(op.Message))
+			f.Recommendation = "Change the release as the policy's message says (GET the team's policies for each one's fix), or ask a platform admin for an exception; then release again."
+		case op.Refused() || strings.Contains(op.Message, "is invalid"):
+			f.Detail = SyncRefused
+			f.Recommendation = "The API server names the object and field it refuses: correct the parameter or the blueprint that sets it, and release again."
+		default:
+			f.Recommendation = "Read Argo CD's message; once the cause is fixed, a new release (PATCH the service) or a sync retries."
+		}
+		out = append(out, f)
 	}
 	for _, c := range st.Conditions {
 		if !strings.HasSuffix(c.Type, "Error") || c.Type == "SyncError" && len(out) > 0 {

@@ -93,7 +93,7 @@ spec:
 			if err != nil {
 				return false, err
 			}
-			fs := diagnose.Sync(name, st)
+			fs := diagnose.Sync(st)
 			i := slices.IndexFunc(fs, func(f diagnose.Finding) bool { return f.Code == code })
 			if i < 0 {
 				return false, fmt.Errorf("status %+v op %+v: findings %+v", st, st.OpState, fs)

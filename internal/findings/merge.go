@@ -28,11 +28,8 @@ func Merge(ctx context.Context, st *store.Store, serviceID, env string, fs []dia
 			resolved = append(resolved, rec)
 		}
 	}
-	holding := map[string]bool{}
-	for fp := range held {
-		holding[fp] = true
-	}
-	if err := seen(ctx, st.Q(), envKey{serviceID, env}, fs, holding, now); err != nil {
+	holds := func(fp string) bool { _, ok := held[fp]; return ok }
+	if err := seen(ctx, st.Q(), envKey{serviceID, env}, fs, holds, now); err != nil {
 		return fs, nil, err
 	}
 	present := map[string]bool{}

@@ -83,13 +83,16 @@ func (r *Recorder) Tick(ctx context.Context, now time.Time) error {
 		for _, name := range svc.Environments {
 			k := envKey{svc.ID, name}
 			env, ok := byName[[2]string{svc.TeamID, name}]
-			c := r.registry.Get(env.Cluster)
-			if !ok || c == nil || !c.Synced() {
+			var c *workloads.Cache
+			if ok {
+				c = r.registry.Get(env.Cluster)
+			}
+			if c == nil || !c.Synced() {
 				unknown[k] = true
 				continue
 			}
 			fs := diagnose.Diagnose(c.Service(env.Namespace, svc.Name), now)
-			if err := seen(ctx, q, k, fs, holding[k], now); err != nil {
+			if err := seen(ctx, q, k, fs, func(fp string) bool { return holding[k][fp] }, now); err != nil {
 				return err
 			}
 			if err := resolve(ctx, q, k, fs, holding[k], now); err != nil {
@@ -111,10 +114,10 @@ func (r *Recorder) Tick(ctx context.Context, now time.Time) error {
 }
 
 // seen records the causes of fs that the record does not hold yet.
-func seen(ctx context.Context, q store.Queries, k envKey, fs []diagnose.Finding, holding map[string]bool, now time.Time) error {
+func seen(ctx context.Context, q store.Queries, k envKey, fs []diagnose.Finding, holds func(fp string) bool, now time.Time) error {
 	for _, f := range fs {
 		fp := Fingerprint(f)
-		if holding[fp] {
+		if holds(fp) {
 			continue
 		}
 		first := f.FirstSeen

@@ -223,19 +223,26 @@ func (s *Service) Status(ctx context.Context, p access.Principal, team, name str
 		if env, err := q.EnvironmentByName(ctx, t.ID, e); err == nil {
 			es.Namespace = env.Namespace
 		}
-		if s.deps.Argo != nil {
-			st, err := s.deps.Argo.Status(ctx, es.Application)
-			if err != nil {
-				es.Error = err.Error()
-			} else {
-				es.Argo = &st
-			}
-		} else {
-			es.Error = "no cluster configured"
+		var err error
+		if es.Argo, err = s.AppStatus(ctx, svc, e); err != nil {
+			es.Error = err.Error()
 		}
 		out.Environments = append(out.Environments, es)
 	}
 	return out, nil
+}
+
+// AppStatus reads what Argo CD reports of a service's Application in env, from its informer;
+// the caller has authorized the read.
+func (s *Service) AppStatus(ctx context.Context, svc store.Service, env string) (*argocd.AppStatus, error) {
+	if s.deps.Argo == nil {
+		return nil, errors.New("no cluster configured")
+	}
+	st, err := s.deps.Argo.Status(ctx, argocd.AppName(ownerOf(svc), svc.Name, env))
+	if err != nil {
+		return nil, err
+	}
+	return &st, nil
 }
 
 // oneAtATime explains the database's refusal of a second active run of a service (the

@@ -42,7 +42,7 @@ func (s *Service) quotaRoom(svc store.Service, envs []store.Environment, now blu
 			wants = minus(scaled(now, now.Replicas+blueprint.Surge), scaled(*was, was.Replicas))
 			grows = minus(grows, scaled(*was, was.Replicas))
 		}
-		for _, name := range sortedKeys(wants) {
+		for _, name := range slices.Sorted(maps.Keys(wants)) {
 			free, ok := room(view, name)
 			if !ok {
 				continue
@@ -126,8 +126,4 @@ func minus(a, b map[corev1.ResourceName]resource.Quantity) map[corev1.ResourceNa
 		out[name] = v
 	}
 	return out
-}
-
-func sortedKeys(m map[corev1.ResourceName]resource.Quantity) []corev1.ResourceName {
-	return slices.Sorted(maps.Keys(m))
 }

@@ -311,8 +311,7 @@ func (s *Service) rollout(ctx context.Context, st *state) (string, error) {
 func (s *Service) stuck(st *state, e store.Environment, status argocd.AppStatus) string {
 	// Only a sync of this run counts: one that started once its Applications were written.
 	if op := status.OpState; op != nil && !st.appsWritten.IsZero() && !op.StartedAt.Before(st.appsWritten.Truncate(time.Second)) {
-		denied := strings.Contains(op.Message, "denied the request") || strings.Contains(op.Message, "is forbidden")
-		if op.Phase == "Failed" || op.Phase == "Error" || (op.Phase == "Running" && strings.Contains(op.Message, "Retrying") && denied) {
+		if op.Failed() {
 			return "Argo CD's sync failed: " + op.Message
 		}
 	}

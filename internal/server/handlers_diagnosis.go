@@ -84,10 +84,9 @@ func (s *Server) DiagnoseService(ctx context.Context, req api.DiagnoseServiceReq
 		return nil, err
 	}
 	now, budget := time.Now(), logReads
-	argo := s.argoFindings(ctx, req.Team, req.Service)
 	out := api.ServiceDiagnosis{}
 	for _, ev := range views {
-		fs, resolved := s.findings(ctx, ev, argo[ev.Env.Name], now, &budget)
+		fs, resolved := s.findings(ctx, ev, s.argoFindings(ctx, ev), now, &budget)
 		out.Environments = append(out.Environments, api.EnvironmentDiagnosis{Findings: fs, Resolved: &resolved, Name: ev.Env.Name, Namespace: ev.Env.Namespace, Synced: ev.Synced})
 	}
 	etag := viewTag(out)
@@ -109,24 +108,17 @@ func matches(ifNoneMatch *string, etag string) bool {
 	return ifNoneMatch != nil && *ifNoneMatch == etag
 }
 
-// argoFindings is what Argo CD reports against each environment's Application (a failed or
-// refused sync, an error condition), by environment; nothing without Argo CD.
-func (s *Server) argoFindings(ctx context.Context, team, service string) map[string][]diagnose.Finding {
-	p, prov, err := s.provisioning(ctx)
+// argoFindings is what Argo CD reports against an environment's Application (a failed or
+// refused sync, an error condition), read from its informer; nothing without Argo CD.
+func (s *Server) argoFindings(ctx context.Context, ev workloads.EnvironmentView) []diagnose.Finding {
+	if s.deps.Provision == nil {
+		return nil
+	}
+	st, err := s.deps.Provision.AppStatus(ctx, ev.Service, ev.Env.Name)
 	if err != nil {
 		return nil
 	}
-	st, err := prov.Status(ctx, p, team, service)
-	if err != nil {
-		return nil
-	}
-	out := map[string][]diagnose.Finding{}
-	for _, e := range st.Environments {
-		if e.Argo != nil {
-			out[e.Name] = diagnose.Sync(e.Application, *e.Argo)
-		}
-	}
-	return out
+	return diagnose.Sync(*st)
 }
 
 // logReads bounds the logs one request reads for its findings, whatever the number of services
@@ -154,7 +146,7 @@ func (s *Server) findings(ctx context.Context, ev workloads.EnvironmentView, ext
 	}
 	// The record holds what the views show (the recorder sees the same); Argo CD's findings
 	// are said as Argo CD reports them now.
-	current, recs, err := findings.Merge(ctx, s.deps.Store, ev.ServiceID, ev.Env.Name, diagnose.Diagnose(ev.View, now), now)
+	current, recs, err := findings.Merge(ctx, s.deps.Store, ev.Service.ID, ev.Env.Name, diagnose.Diagnose(ev.View, now), now)
 	if err != nil {
 		// The record only adds age and history: say the current causes without it.
 		s.deps.Log.Warn("reading the findings record", "service", ev.View.Service, "environment", ev.Env.Name, "error", err)

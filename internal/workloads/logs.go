@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -31,7 +32,7 @@ const (
 // are remembered per caller until then (or a few minutes), and a polling card costs the
 // kubelet nothing.
 func (s *Service) LastLines(ctx context.Context, p access.Principal, env store.Environment, pod, container string, previous bool, restarts int32, n int64) ([]string, error) {
-	key := logKey{user: p.Subject, cluster: env.Cluster, namespace: env.Namespace, pod: pod, container: container, previous: previous, restarts: restarts}
+	key := logKey{user: p.Subject, groups: strings.Join(slices.Sorted(slices.Values(p.Groups)), "\n"), cluster: env.Cluster, namespace: env.Namespace, pod: pod, container: container, previous: previous, restarts: restarts}
 	if lines, err, ok := s.logs.get(key); ok {
 		return lines, err
 	}
@@ -74,10 +75,11 @@ func splitLines(raw []byte) []string {
 	return out
 }
 
+// logKey names an answer: Kubernetes decided it for this user with these groups.
 type logKey struct {
-	user, cluster, namespace, pod, container string
-	previous                                 bool
-	restarts                                 int32
+	user, groups, cluster, namespace, pod, container string
+	previous                                         bool
+	restarts                                         int32
 }
 
 type logAnswer struct {

@@ -26,10 +26,10 @@ func NewService(st *store.Store, ten *tenancy.Service, r *Registry) *Service {
 // environment's cluster has no synced cache (Berth just started, or cannot reach it): the
 // view is then empty, not a claim that nothing runs.
 type EnvironmentView struct {
-	Env       store.Environment
-	ServiceID string
-	Synced    bool
-	View      View
+	Env     store.Environment
+	Service store.Service
+	Synced  bool
+	View    View
 }
 
 // Views reads a service's view in each of its environments (team viewer; an outsider hears
@@ -50,7 +50,7 @@ func (s *Service) Views(ctx context.Context, p access.Principal, team, service s
 		if err != nil {
 			continue // an environment being deleted
 		}
-		ev := EnvironmentView{Env: env, ServiceID: svc.ID, View: View{Namespace: env.Namespace, Service: svc.Name}}
+		ev := EnvironmentView{Env: env, Service: svc, View: View{Namespace: env.Namespace, Service: svc.Name}}
 		if c := s.registry.Get(env.Cluster); c != nil && c.Synced() {
 			ev.Synced, ev.View = true, c.Service(env.Namespace, svc.Name)
 		}
@@ -82,7 +82,7 @@ func (s *Service) Environment(ctx context.Context, p access.Principal, team, env
 		if !slices.Contains(svc.Environments, env) {
 			continue
 		}
-		ev := EnvironmentView{Env: e, ServiceID: svc.ID, View: View{Namespace: e.Namespace, Service: svc.Name}}
+		ev := EnvironmentView{Env: e, Service: svc, View: View{Namespace: e.Namespace, Service: svc.Name}}
 		if synced {
 			ev.Synced, ev.View = true, c.Service(e.Namespace, svc.Name)
 		}
