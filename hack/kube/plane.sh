@@ -4,7 +4,7 @@
 #   fake container logs), and optionally Argo CD (repo server, application controller, Redis)
 #   and Kyverno (admission controller, reports controller).
 #
-#   plane.sh up DIR [--port N] [--minimal] [--no-argocd] [--no-kyverno] [--watch PID]
+#   plane.sh up DIR [--port N] [--minimal] [--no-argocd] [--no-kyverno] [--controller-qps N] [--watch PID]
 #   plane.sh down DIR
 #   plane.sh status DIR
 #
@@ -12,6 +12,8 @@
 # kills exactly those PIDs. --port picks the API server's port; the other components use the
 # ports right above it, so two planes with ports 20 apart run side by side. --minimal starts
 # only etcd and the API server (enough for a second cluster in cluster-per-team tests).
+# --controller-qps N lets the controller manager and the scheduler send N requests a second
+# (default: client-go's 20), for benchmarks that fill the plane with thousands of objects.
 # --watch PID stops the plane when that process ends, so a test binary that crashes leaves
 # nothing running.
 set -euo pipefail
@@ -30,7 +32,7 @@ cmd=${1:-}; dir=${2:-}
 shift 2
 mkdir -p "$dir"
 dir=$(cd "$dir" && pwd)
-port=16443 argocd=1 kyverno=1 minimal=0 watch=
+port=16443 argocd=1 kyverno=1 minimal=0 watch= qps=
 while [ $# -gt 0 ]; do
   case $1 in
     --port) port=$2; shift ;;
@@ -38,6 +40,7 @@ while [ $# -gt 0 ]; do
     --no-argocd) argocd=0 ;;
     --no-kyverno) kyverno=0 ;;
     --watch) watch=$2; shift ;;
+    --controller-qps) qps=$2; shift ;;
     *) die "unknown flag $1" ;;
   esac
   shift
@@ -156,15 +159,17 @@ up_core() {
   wait_for kube-apiserver 60 k get --raw /readyz
   [ $minimal = 1 ] && return
 
+  local rate=()
+  [ -z "$qps" ] || rate=(--kube-api-qps "$qps" --kube-api-burst $((qps * 2)))
   start kube-controller-manager kube-controller-manager --kubeconfig "$KUBECONFIG_ADMIN" \
     --authentication-kubeconfig "$KUBECONFIG_ADMIN" --authorization-kubeconfig "$KUBECONFIG_ADMIN" \
     --bind-address 127.0.0.1 --secure-port "$P_KCM" --leader-elect=false \
     --service-account-private-key-file "$pki/sa.key" --root-ca-file "$pki/ca.crt" \
     --controllers '*,-nodeipam,-cloud-node-lifecycle,-service-lb-controller,-route' --concurrent-deployment-syncs 10 \
-    --node-monitor-grace-period 60s --profiling=false
+    --node-monitor-grace-period 60s --profiling=false "${rate[@]}"
   start kube-scheduler kube-scheduler --kubeconfig "$KUBECONFIG_ADMIN" \
     --authentication-kubeconfig "$KUBECONFIG_ADMIN" --authorization-kubeconfig "$KUBECONFIG_ADMIN" \
-    --bind-address 127.0.0.1 --secure-port "$P_SCHED" --leader-elect=false --profiling=false
+    --bind-address 127.0.0.1 --secure-port "$P_SCHED" --leader-elect=false --profiling=false "${rate[@]}"
   up_kwok
   wait_for kube-controller-manager 60 k get serviceaccount default -n default
 }

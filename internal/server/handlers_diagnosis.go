@@ -67,15 +67,17 @@ func (s *Server) GetServiceWorkloads(ctx context.Context, req api.GetServiceWork
 	if err != nil {
 		return nil, err
 	}
-	out := api.ServiceWorkloads{Environments: []api.EnvironmentWorkloads{}}
-	for _, ev := range views {
-		out.Environments = append(out.Environments, apiWorkloads(ev))
+	a, err := s.answers.get(req.Team+"/"+req.Service, stampOf(views), func() any {
+		out := api.ServiceWorkloads{Environments: []api.EnvironmentWorkloads{}}
+		for _, ev := range views {
+			out.Environments = append(out.Environments, apiWorkloads(ev))
+		}
+		return out
+	})
+	if err != nil {
+		return nil, err
 	}
-	etag := viewTag(out)
-	if matches(req.Params.IfNoneMatch, etag) {
-		return api.GetServiceWorkloads304Response{Headers: api.GetServiceWorkloads304ResponseHeaders{ETag: &etag}}, nil
-	}
-	return api.GetServiceWorkloads200JSONResponse{Body: out, Headers: api.GetServiceWorkloads200ResponseHeaders{ETag: &etag}}, nil
+	return encodedAnswer{answer: a, notModified: matches(req.Params.IfNoneMatch, a.etag)}, nil
 }
 
 func (s *Server) DiagnoseService(ctx context.Context, req api.DiagnoseServiceRequestObject) (api.DiagnoseServiceResponseObject, error) {

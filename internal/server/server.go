@@ -62,6 +62,7 @@ type Server struct {
 	actions []actions.Definition
 	metrics *metrics
 	notes   *noteCache
+	answers answerMemo
 }
 
 var _ api.StrictServerInterface = (*Server)(nil)

@@ -2,7 +2,11 @@ package workloads
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -26,7 +30,18 @@ type Cache struct {
 	factory, events informers.SharedInformerFactory
 	synced          []cache.InformerSynced
 	eventsBy        cache.Indexer
+	// id tells this cache's generations from those of a cache made again for the cluster.
+	id uint64
+	// gens counts the changes the informers saw in each namespace (*atomic.Uint64 by name):
+	// a service's view, and an answer made of it, stay valid while the count stays.
+	gens sync.Map
+	// views are the views read at a generation, so that polling cards cost one map read.
+	viewsMu sync.Mutex
+	views   map[string]View
 }
+
+// maxViews bounds the remembered views; past it they are forgotten all at once.
+const maxViews = 4096
 
 const byObject = "object" // events by namespace/kind/name of what they are about
 
@@ -36,13 +51,19 @@ func NewCache(cs kubernetes.Interface) *Cache {
 	f := informers.NewSharedInformerFactoryWithOptions(cs, 10*time.Minute, strip,
 		informers.WithTweakListOptions(func(o *metav1.ListOptions) { o.LabelSelector = Selector }))
 	ev := informers.NewSharedInformerFactoryWithOptions(cs, 10*time.Minute, strip)
-	c := &Cache{factory: f, events: ev}
+	var id [8]byte
+	_, _ = rand.Read(id[:])
+	c := &Cache{factory: f, events: ev, id: binary.BigEndian.Uint64(id[:]), views: map[string]View{}}
+	bump := cache.ResourceEventHandlerFuncs{AddFunc: c.bump, UpdateFunc: func(_, obj any) { c.bump(obj) }, DeleteFunc: c.bump}
+	einf := ev.Core().V1().Events().Informer()
 	for _, inf := range []cache.SharedIndexInformer{f.Apps().V1().Deployments().Informer(), f.Apps().V1().ReplicaSets().Informer(),
 		f.Core().V1().Pods().Informer(), f.Autoscaling().V2().HorizontalPodAutoscalers().Informer(), f.Core().V1().Services().Informer(),
-		f.Networking().V1().Ingresses().Informer(), f.Policy().V1().PodDisruptionBudgets().Informer()} {
-		c.synced = append(c.synced, inf.HasSynced)
+		f.Networking().V1().Ingresses().Informer(), f.Policy().V1().PodDisruptionBudgets().Informer(), einf} {
+		_, _ = inf.AddEventHandler(bump)
+		if inf != einf {
+			c.synced = append(c.synced, inf.HasSynced)
+		}
 	}
-	einf := ev.Core().V1().Events().Informer()
 	_ = einf.AddIndexers(cache.Indexers{byObject: func(obj any) ([]string, error) {
 		e, ok := obj.(*corev1.Event)
 		if !ok {
@@ -53,6 +74,27 @@ func NewCache(cs kubernetes.Interface) *Cache {
 	c.eventsBy = einf.GetIndexer()
 	c.synced = append(c.synced, einf.HasSynced)
 	return c
+}
+
+func (c *Cache) bump(obj any) {
+	if d, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+		obj = d.Obj
+	}
+	m, ok := obj.(metav1.Object)
+	if !ok {
+		return
+	}
+	n, _ := c.gens.LoadOrStore(m.GetNamespace(), new(atomic.Uint64))
+	n.(*atomic.Uint64).Add(1)
+}
+
+// stamp names what the caches hold for namespace now: equal stamps, equal views.
+func (c *Cache) stamp(namespace string) string {
+	var g uint64
+	if n, ok := c.gens.Load(namespace); ok {
+		g = n.(*atomic.Uint64).Load()
+	}
+	return fmt.Sprintf("%x.%d", c.id, g)
 }
 
 // Start runs the informers until ctx ends and waits for their first sync.

@@ -25,10 +25,33 @@ type View struct {
 	PDB                *policyv1.PodDisruptionBudget
 	// Events of all of the above, newest first.
 	Events []*corev1.Event
+	// Stamp changes whenever anything in the namespace does ("" for a view not read from a
+	// cache): what is computed from a view may be kept under it.
+	Stamp string
 }
 
-// Service reads the view of service in namespace.
+// Service reads the view of service in namespace, as remembered while nothing in the
+// namespace has changed.
 func (c *Cache) Service(namespace, service string) View {
+	stamp, key := c.stamp(namespace), namespace+"/"+service
+	c.viewsMu.Lock()
+	v, ok := c.views[key]
+	c.viewsMu.Unlock()
+	if ok && v.Stamp == stamp {
+		return v
+	}
+	v = c.read(namespace, service)
+	v.Stamp = stamp // read before the view: a change while reading makes the next read anew
+	c.viewsMu.Lock()
+	if len(c.views) >= maxViews {
+		clear(c.views)
+	}
+	c.views[key] = v
+	c.viewsMu.Unlock()
+	return v
+}
+
+func (c *Cache) read(namespace, service string) View {
 	v := View{Namespace: namespace, Service: service, Deployment: c.deployment(namespace, service)}
 	sel := serviceSelector(service)
 	rss, _ := c.factory.Apps().V1().ReplicaSets().Lister().ReplicaSets(namespace).List(sel)
