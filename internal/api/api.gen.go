@@ -542,6 +542,24 @@ func (e Tier) Valid() bool {
 	}
 }
 
+// Defines values for DownloadServiceLogsParamsFormat.
+const (
+	Gzip DownloadServiceLogsParamsFormat = "gzip"
+	Text DownloadServiceLogsParamsFormat = "text"
+)
+
+// Valid indicates whether the value is a known member of the DownloadServiceLogsParamsFormat enum.
+func (e DownloadServiceLogsParamsFormat) Valid() bool {
+	switch e {
+	case Gzip:
+		return true
+	case Text:
+		return true
+	default:
+		return false
+	}
+}
+
 // ActionDefinition A Backstage scaffolder action that calls one Berth operation.
 type ActionDefinition struct {
 	Description string `json:"description"`
@@ -1527,6 +1545,39 @@ type IfMatch = string
 // Limit defines model for Limit.
 type Limit = int
 
+// LogContainer defines model for LogContainer.
+type LogContainer = string
+
+// LogEnvironment A DNS-1123 label, short enough to prefix namespace names.
+type LogEnvironment = Name
+
+// LogExclude defines model for LogExclude.
+type LogExclude = []string
+
+// LogInclude defines model for LogInclude.
+type LogInclude = []string
+
+// LogPod defines model for LogPod.
+type LogPod = string
+
+// LogPrevious defines model for LogPrevious.
+type LogPrevious = bool
+
+// LogRegex defines model for LogRegex.
+type LogRegex = bool
+
+// LogSearch defines model for LogSearch.
+type LogSearch = string
+
+// LogSinceSeconds defines model for LogSinceSeconds.
+type LogSinceSeconds = int
+
+// LogSinceTime defines model for LogSinceTime.
+type LogSinceTime = time.Time
+
+// LogTail defines model for LogTail.
+type LogTail = int
+
 // PolicyName A DNS-1123 label, short enough to prefix namespace names.
 type PolicyName = Name
 
@@ -1556,6 +1607,9 @@ type PreconditionFailed = Problem
 
 // TooLarge RFC 9457 problem details.
 type TooLarge = Problem
+
+// TooManyRequests RFC 9457 problem details.
+type TooManyRequests = Problem
 
 // Unauthorized RFC 9457 problem details.
 type Unauthorized = Problem
@@ -1698,6 +1752,87 @@ type CreateServiceParams struct {
 type DiagnoseServiceParams struct {
 	IfNoneMatch *string `json:"If-None-Match,omitempty"`
 }
+
+// StreamServiceLogsParams defines parameters for StreamServiceLogs.
+type StreamServiceLogsParams struct {
+	Environment LogEnvironment `form:"environment" json:"environment"`
+
+	// Pod Only this pod.
+	Pod *LogPod `form:"pod,omitempty" json:"pod,omitempty"`
+
+	// Container Only this container (in every pod, or in `pod`).
+	Container *LogContainer `form:"container,omitempty" json:"container,omitempty"`
+
+	// SinceSeconds Lines of the last this many seconds.
+	SinceSeconds *LogSinceSeconds `form:"sinceSeconds,omitempty" json:"sinceSeconds,omitempty"`
+
+	// SinceTime Lines from this time on.
+	SinceTime *LogSinceTime `form:"sinceTime,omitempty" json:"sinceTime,omitempty"`
+
+	// Tail At the start, the last this many lines of each container.
+	Tail *LogTail `form:"tail,omitempty" json:"tail,omitempty"`
+
+	// Previous The run before each container's last restart (where a crash loop's error is).
+	Previous *LogPrevious `form:"previous,omitempty" json:"previous,omitempty"`
+
+	// Search Only lines that contain this (case-insensitive), or match it with `regex`.
+	Search *LogSearch `form:"search,omitempty" json:"search,omitempty"`
+
+	// Regex `search` is a regular expression (RE2 syntax: linear time, no backreferences).
+	Regex *LogRegex `form:"regex,omitempty" json:"regex,omitempty"`
+
+	// Include Only lines that match one of these regular expressions.
+	Include *LogInclude `form:"include,omitempty" json:"include,omitempty"`
+
+	// Exclude No line that matches one of these regular expressions.
+	Exclude *LogExclude `form:"exclude,omitempty" json:"exclude,omitempty"`
+
+	// Follow Keep the stream open for new lines and pods (false ends it once every log is read).
+	Follow *bool `form:"follow,omitempty" json:"follow,omitempty"`
+
+	// LastEventID The id of the last `line` event received; the stream resumes after it.
+	LastEventID *string `json:"Last-Event-ID,omitempty"`
+}
+
+// DownloadServiceLogsParams defines parameters for DownloadServiceLogs.
+type DownloadServiceLogsParams struct {
+	Environment LogEnvironment `form:"environment" json:"environment"`
+
+	// Pod Only this pod.
+	Pod *LogPod `form:"pod,omitempty" json:"pod,omitempty"`
+
+	// Container Only this container (in every pod, or in `pod`).
+	Container *LogContainer `form:"container,omitempty" json:"container,omitempty"`
+
+	// SinceSeconds Lines of the last this many seconds.
+	SinceSeconds *LogSinceSeconds `form:"sinceSeconds,omitempty" json:"sinceSeconds,omitempty"`
+
+	// SinceTime Lines from this time on.
+	SinceTime *LogSinceTime `form:"sinceTime,omitempty" json:"sinceTime,omitempty"`
+
+	// Tail At the start, the last this many lines of each container.
+	Tail *LogTail `form:"tail,omitempty" json:"tail,omitempty"`
+
+	// Previous The run before each container's last restart (where a crash loop's error is).
+	Previous *LogPrevious `form:"previous,omitempty" json:"previous,omitempty"`
+
+	// Search Only lines that contain this (case-insensitive), or match it with `regex`.
+	Search *LogSearch `form:"search,omitempty" json:"search,omitempty"`
+
+	// Regex `search` is a regular expression (RE2 syntax: linear time, no backreferences).
+	Regex *LogRegex `form:"regex,omitempty" json:"regex,omitempty"`
+
+	// Include Only lines that match one of these regular expressions.
+	Include *LogInclude `form:"include,omitempty" json:"include,omitempty"`
+
+	// Exclude No line that matches one of these regular expressions.
+	Exclude    *LogExclude                      `form:"exclude,omitempty" json:"exclude,omitempty"`
+	Timestamps *bool                            `form:"timestamps,omitempty" json:"timestamps,omitempty"`
+	Format     *DownloadServiceLogsParamsFormat `form:"format,omitempty" json:"format,omitempty"`
+}
+
+// DownloadServiceLogsParamsFormat defines parameters for DownloadServiceLogs.
+type DownloadServiceLogsParamsFormat string
 
 // RollbackServiceParams defines parameters for RollbackService.
 type RollbackServiceParams struct {
@@ -1898,6 +2033,12 @@ type ServerInterface interface {
 	// DiagnoseService Why the service is failing, per environment, in plain words with evidence and a fix (team viewer).
 	// (GET /api/v1/teams/{team}/services/{service}/diagnosis)
 	DiagnoseService(ctx echo.Context, team TeamName, service Name, params DiagnoseServiceParams) error
+	// StreamServiceLogs The service's container logs in one environment as server-sent events, across all its pods (followed as they come and go) or one pod and container, read as the caller (team viewer; Kubernetes RBAC decides). Each `line` event's id is a cursor: reconnect with Last-Event-ID to resume with no line lost or repeated.
+	// (GET /api/v1/teams/{team}/services/{service}/logs)
+	StreamServiceLogs(ctx echo.Context, team TeamName, service Name, params StreamServiceLogsParams) error
+	// DownloadServiceLogs The same logs as a file, container after container (`pod/container time line` per line), as text or gzip; at most 64 MiB, ending with a line that says when it was cut (team viewer).
+	// (GET /api/v1/teams/{team}/services/{service}/logs/download)
+	DownloadServiceLogs(ctx echo.Context, team TeamName, service Name, params DownloadServiceLogsParams) error
 	// RollbackService Commit again what an earlier succeeded run deployed (team editor); Argo CD syncs it like any change.
 	// (POST /api/v1/teams/{team}/services/{service}/rollbacks)
 	RollbackService(ctx echo.Context, team TeamName, service Name, params RollbackServiceParams) error
@@ -3078,6 +3219,250 @@ func (w *ServerInterfaceWrapper) DiagnoseService(ctx echo.Context) error {
 	return err
 }
 
+// StreamServiceLogs converts echo context to params.
+func (w *ServerInterfaceWrapper) StreamServiceLogs(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "team" -------------
+	var team TeamName
+
+	err = runtime.BindStyledParameterWithOptions("simple", "team", ctx.Param("team"), &team, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter team: %s", err))
+	}
+
+	// ------------- Path parameter "service" -------------
+	var service Name
+
+	err = runtime.BindStyledParameterWithOptions("simple", "service", ctx.Param("service"), &service, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter service: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params StreamServiceLogsParams
+	// ------------- Required query parameter "environment" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, true, "environment", ctx.QueryParams(), &params.Environment, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter environment: %s", err))
+	}
+
+	// ------------- Optional query parameter "pod" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "pod", ctx.QueryParams(), &params.Pod, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter pod: %s", err))
+	}
+
+	// ------------- Optional query parameter "container" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "container", ctx.QueryParams(), &params.Container, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter container: %s", err))
+	}
+
+	// ------------- Optional query parameter "sinceSeconds" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "sinceSeconds", ctx.QueryParams(), &params.SinceSeconds, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter sinceSeconds: %s", err))
+	}
+
+	// ------------- Optional query parameter "sinceTime" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "sinceTime", ctx.QueryParams(), &params.SinceTime, runtime.BindQueryParameterOptions{Type: "string", Format: "date-time"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter sinceTime: %s", err))
+	}
+
+	// ------------- Optional query parameter "tail" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "tail", ctx.QueryParams(), &params.Tail, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter tail: %s", err))
+	}
+
+	// ------------- Optional query parameter "previous" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "previous", ctx.QueryParams(), &params.Previous, runtime.BindQueryParameterOptions{Type: "boolean", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter previous: %s", err))
+	}
+
+	// ------------- Optional query parameter "search" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "search", ctx.QueryParams(), &params.Search, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter search: %s", err))
+	}
+
+	// ------------- Optional query parameter "regex" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "regex", ctx.QueryParams(), &params.Regex, runtime.BindQueryParameterOptions{Type: "boolean", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter regex: %s", err))
+	}
+
+	// ------------- Optional query parameter "include" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "include", ctx.QueryParams(), &params.Include, runtime.BindQueryParameterOptions{Type: "array", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter include: %s", err))
+	}
+
+	// ------------- Optional query parameter "exclude" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "exclude", ctx.QueryParams(), &params.Exclude, runtime.BindQueryParameterOptions{Type: "array", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter exclude: %s", err))
+	}
+
+	// ------------- Optional query parameter "follow" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "follow", ctx.QueryParams(), &params.Follow, runtime.BindQueryParameterOptions{Type: "boolean", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter follow: %s", err))
+	}
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Last-Event-ID" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Last-Event-ID")]; found {
+		var LastEventID string
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Last-Event-ID, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Last-Event-ID", valueList[0], &LastEventID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Last-Event-ID: %s", err))
+		}
+
+		params.LastEventID = &LastEventID
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.StreamServiceLogs(ctx, team, service, params)
+	return err
+}
+
+// DownloadServiceLogs converts echo context to params.
+func (w *ServerInterfaceWrapper) DownloadServiceLogs(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "team" -------------
+	var team TeamName
+
+	err = runtime.BindStyledParameterWithOptions("simple", "team", ctx.Param("team"), &team, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter team: %s", err))
+	}
+
+	// ------------- Path parameter "service" -------------
+	var service Name
+
+	err = runtime.BindStyledParameterWithOptions("simple", "service", ctx.Param("service"), &service, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter service: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params DownloadServiceLogsParams
+	// ------------- Required query parameter "environment" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, true, "environment", ctx.QueryParams(), &params.Environment, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter environment: %s", err))
+	}
+
+	// ------------- Optional query parameter "pod" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "pod", ctx.QueryParams(), &params.Pod, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter pod: %s", err))
+	}
+
+	// ------------- Optional query parameter "container" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "container", ctx.QueryParams(), &params.Container, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter container: %s", err))
+	}
+
+	// ------------- Optional query parameter "sinceSeconds" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "sinceSeconds", ctx.QueryParams(), &params.SinceSeconds, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter sinceSeconds: %s", err))
+	}
+
+	// ------------- Optional query parameter "sinceTime" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "sinceTime", ctx.QueryParams(), &params.SinceTime, runtime.BindQueryParameterOptions{Type: "string", Format: "date-time"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter sinceTime: %s", err))
+	}
+
+	// ------------- Optional query parameter "tail" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "tail", ctx.QueryParams(), &params.Tail, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter tail: %s", err))
+	}
+
+	// ------------- Optional query parameter "previous" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "previous", ctx.QueryParams(), &params.Previous, runtime.BindQueryParameterOptions{Type: "boolean", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter previous: %s", err))
+	}
+
+	// ------------- Optional query parameter "search" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "search", ctx.QueryParams(), &params.Search, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter search: %s", err))
+	}
+
+	// ------------- Optional query parameter "regex" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "regex", ctx.QueryParams(), &params.Regex, runtime.BindQueryParameterOptions{Type: "boolean", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter regex: %s", err))
+	}
+
+	// ------------- Optional query parameter "include" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "include", ctx.QueryParams(), &params.Include, runtime.BindQueryParameterOptions{Type: "array", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter include: %s", err))
+	}
+
+	// ------------- Optional query parameter "exclude" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "exclude", ctx.QueryParams(), &params.Exclude, runtime.BindQueryParameterOptions{Type: "array", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter exclude: %s", err))
+	}
+
+	// ------------- Optional query parameter "timestamps" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "timestamps", ctx.QueryParams(), &params.Timestamps, runtime.BindQueryParameterOptions{Type: "boolean", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter timestamps: %s", err))
+	}
+
+	// ------------- Optional query parameter "format" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "format", ctx.QueryParams(), &params.Format, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter format: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.DownloadServiceLogs(ctx, team, service, params)
+	return err
+}
+
 // RollbackService converts echo context to params.
 func (w *ServerInterfaceWrapper) RollbackService(ctx echo.Context) error {
 	var err error
@@ -3308,6 +3693,8 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/api/v1/teams/:team/app-files", wrapper.RenderAppFiles, options.OperationMiddlewares["renderAppFiles"]...)
 	router.GET(options.BaseURL+"/api/v1/teams/:team/services/:service/app-files", wrapper.GetServiceAppFiles, options.OperationMiddlewares["getServiceAppFiles"]...)
 	router.GET(options.BaseURL+"/api/v1/teams/:team/services/:service/workloads", wrapper.GetServiceWorkloads, options.OperationMiddlewares["getServiceWorkloads"]...)
+	router.GET(options.BaseURL+"/api/v1/teams/:team/services/:service/logs", wrapper.StreamServiceLogs, options.OperationMiddlewares["streamServiceLogs"]...)
+	router.GET(options.BaseURL+"/api/v1/teams/:team/services/:service/logs/download", wrapper.DownloadServiceLogs, options.OperationMiddlewares["downloadServiceLogs"]...)
 	router.GET(options.BaseURL+"/api/v1/teams/:team/services/:service/diagnosis", wrapper.DiagnoseService, options.OperationMiddlewares["diagnoseService"]...)
 	router.POST(options.BaseURL+"/api/v1/teams/:team/services/:service/rollbacks", wrapper.RollbackService, options.OperationMiddlewares["rollbackService"]...)
 	router.POST(options.BaseURL+"/api/v1/teams/:team/services/:service/syncs", wrapper.SyncService, options.OperationMiddlewares["syncService"]...)
@@ -3342,6 +3729,15 @@ type NotFoundApplicationProblemPlusJSONResponse Problem
 type PreconditionFailedApplicationProblemPlusJSONResponse Problem
 
 type TooLargeApplicationProblemPlusJSONResponse Problem
+
+type TooManyRequestsResponseHeaders struct {
+	RetryAfter *int
+}
+type TooManyRequestsApplicationProblemPlusJSONResponse struct {
+	Body Problem
+
+	Headers TooManyRequestsResponseHeaders
+}
 
 type UnauthorizedApplicationProblemPlusJSONResponse Problem
 
@@ -7664,6 +8060,266 @@ func (response DiagnoseService503ApplicationProblemPlusJSONResponse) VisitDiagno
 	return err
 }
 
+type StreamServiceLogsRequestObject struct {
+	Team    TeamName `json:"team"`
+	Service Name     `json:"service"`
+	Params  StreamServiceLogsParams
+}
+
+type StreamServiceLogsResponseObject interface {
+	VisitStreamServiceLogsResponse(w http.ResponseWriter) error
+}
+
+type StreamServiceLogs200TexteventStreamResponse struct {
+	Body          io.Reader
+	ContentLength int64
+}
+
+func (response StreamServiceLogs200TexteventStreamResponse) VisitStreamServiceLogsResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "text/event-stream")
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	w.WriteHeader(200)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	flusher, ok := w.(http.Flusher)
+	if !ok {
+		// If w doesn't support flushing, fall back to io.Copy.
+		_, err := io.Copy(w, response.Body)
+		return err
+	}
+	// text/event-stream messages are typically small; use a
+	// modest buffer and flush after each chunk so clients see
+	// events immediately instead of waiting on OS buffering.
+	buf := make([]byte, 4096)
+	for {
+		n, err := response.Body.Read(buf)
+		if n > 0 {
+			if _, writeErr := w.Write(buf[:n]); writeErr != nil {
+				return writeErr
+			}
+			flusher.Flush()
+		}
+		if err != nil {
+			if err == io.EOF {
+				return nil
+			}
+			return err
+		}
+	}
+}
+
+type StreamServiceLogs400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response StreamServiceLogs400ApplicationProblemPlusJSONResponse) VisitStreamServiceLogsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StreamServiceLogs401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response StreamServiceLogs401ApplicationProblemPlusJSONResponse) VisitStreamServiceLogsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StreamServiceLogs404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response StreamServiceLogs404ApplicationProblemPlusJSONResponse) VisitStreamServiceLogsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StreamServiceLogs429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response StreamServiceLogs429ApplicationProblemPlusJSONResponse) VisitStreamServiceLogsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StreamServiceLogs503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response StreamServiceLogs503ApplicationProblemPlusJSONResponse) VisitStreamServiceLogsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DownloadServiceLogsRequestObject struct {
+	Team    TeamName `json:"team"`
+	Service Name     `json:"service"`
+	Params  DownloadServiceLogsParams
+}
+
+type DownloadServiceLogsResponseObject interface {
+	VisitDownloadServiceLogsResponse(w http.ResponseWriter) error
+}
+
+type DownloadServiceLogs200ApplicationgzipResponse struct {
+	Body          io.Reader
+	ContentLength int64
+}
+
+func (response DownloadServiceLogs200ApplicationgzipResponse) VisitDownloadServiceLogsResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "application/gzip")
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	w.WriteHeader(200)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	_, err := io.Copy(w, response.Body)
+	return err
+}
+
+type DownloadServiceLogs200TextResponse string
+
+func (response DownloadServiceLogs200TextResponse) VisitDownloadServiceLogsResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "text/plain")
+	w.WriteHeader(200)
+
+	_, err := w.Write([]byte(fmt.Sprint(response)))
+	return err
+}
+
+type DownloadServiceLogs400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response DownloadServiceLogs400ApplicationProblemPlusJSONResponse) VisitDownloadServiceLogsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DownloadServiceLogs401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response DownloadServiceLogs401ApplicationProblemPlusJSONResponse) VisitDownloadServiceLogsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DownloadServiceLogs404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response DownloadServiceLogs404ApplicationProblemPlusJSONResponse) VisitDownloadServiceLogsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DownloadServiceLogs429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response DownloadServiceLogs429ApplicationProblemPlusJSONResponse) VisitDownloadServiceLogsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DownloadServiceLogs503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response DownloadServiceLogs503ApplicationProblemPlusJSONResponse) VisitDownloadServiceLogsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type RollbackServiceRequestObject struct {
 	Team    TeamName `json:"team"`
 	Service Name     `json:"service"`
@@ -8350,6 +9006,12 @@ type StrictServerInterface interface {
 	// DiagnoseService Why the service is failing, per environment, in plain words with evidence and a fix (team viewer).
 	// (GET /api/v1/teams/{team}/services/{service}/diagnosis)
 	DiagnoseService(ctx context.Context, request DiagnoseServiceRequestObject) (DiagnoseServiceResponseObject, error)
+	// StreamServiceLogs The service's container logs in one environment as server-sent events, across all its pods (followed as they come and go) or one pod and container, read as the caller (team viewer; Kubernetes RBAC decides). Each `line` event's id is a cursor: reconnect with Last-Event-ID to resume with no line lost or repeated.
+	// (GET /api/v1/teams/{team}/services/{service}/logs)
+	StreamServiceLogs(ctx context.Context, request StreamServiceLogsRequestObject) (StreamServiceLogsResponseObject, error)
+	// DownloadServiceLogs The same logs as a file, container after container (`pod/container time line` per line), as text or gzip; at most 64 MiB, ending with a line that says when it was cut (team viewer).
+	// (GET /api/v1/teams/{team}/services/{service}/logs/download)
+	DownloadServiceLogs(ctx context.Context, request DownloadServiceLogsRequestObject) (DownloadServiceLogsResponseObject, error)
 	// RollbackService Commit again what an earlier succeeded run deployed (team editor); Argo CD syncs it like any change.
 	// (POST /api/v1/teams/{team}/services/{service}/rollbacks)
 	RollbackService(ctx context.Context, request RollbackServiceRequestObject) (RollbackServiceResponseObject, error)
@@ -9868,6 +10530,60 @@ func (sh *strictHandler) DiagnoseService(ctx echo.Context, team TeamName, servic
 	return nil
 }
 
+// StreamServiceLogs operation middleware
+func (sh *strictHandler) StreamServiceLogs(ctx echo.Context, team TeamName, service Name, params StreamServiceLogsParams) error {
+	var request StreamServiceLogsRequestObject
+
+	request.Team = team
+	request.Service = service
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.StreamServiceLogs(ctx.Request().Context(), request.(StreamServiceLogsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "StreamServiceLogs")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(StreamServiceLogsResponseObject); ok {
+		return validResponse.VisitStreamServiceLogsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// DownloadServiceLogs operation middleware
+func (sh *strictHandler) DownloadServiceLogs(ctx echo.Context, team TeamName, service Name, params DownloadServiceLogsParams) error {
+	var request DownloadServiceLogsRequestObject
+
+	request.Team = team
+	request.Service = service
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.DownloadServiceLogs(ctx.Request().Context(), request.(DownloadServiceLogsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DownloadServiceLogs")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(DownloadServiceLogsResponseObject); ok {
+		return validResponse.VisitDownloadServiceLogsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // RollbackService operation middleware
 func (sh *strictHandler) RollbackService(ctx echo.Context, team TeamName, service Name, params RollbackServiceParams) error {
 	var request RollbackServiceRequestObject
@@ -10091,217 +10807,237 @@ func (sh *strictHandler) GetReadiness(ctx echo.Context) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H1pcxw3kuhfQfTbCDXfFg/R1uwM+eE9WoettWRxSWkcLyxtNLoK3Y1hNVAGUGy1FfrvL5AJoFDVqD54",
-	"SfZqPoyp6iocmYm8kMenQS7nlRRMGD04+TSoqKJzZpiCf/1Q1qxSXJhf6JzZB1wMTgYVNbNBNhDwbDD2",
-	"7wyygWK/11yxYnBiVM2ygc5nbE7th/+m2GRwMvhfh810h/irPoTBP3/OBk9rpaWyrxdM54pXhks74dsZ",
-	"IyPBPhp8YUTkhJgZI5Vi11zWmlR0yg4GGS7v95qpZbO+HAeNFzOnH18xMTWzwcmTx8fZwCwr+6Y2iosp",
-	"rORlweaVNEzky5/ZcnVFF8wozjRZcDODpWg6Z+SKLQkVBRnLYkkUq0q6hB8nXGlDFNOVFJqRiVTk+Hsy",
-	"k7XSYdUzRgummmVHK9i3S+hZ//GTJ9lgzoX/9+Pkbiavqclnq9t4I8olobkhHAEqx/9iuXmkSV4rxYQh",
-	"z9/SKZnbj9mapU72cfx4jaureMXn3Kyu4ZxOGdH8j14ElvBdPHbBJrQuzeDkyVFmgcHn9dz+4whAgf9q",
-	"AMGFYVOmYA3nsuT5cg01V/DC7Un5ohYvn/XMoWqxdoKJVHNqBieDuubFIIXQt4zO12zCMDq/7RY+2++R",
-	"YJEV0OKC/V4zDSjMpTBMwJ+0qkqeU4vNw0rJccnm//4vbVH7acsZz/ErnLRNHK9paaHBCqJwcjLUS2Ho",
-	"x4wETkUsfPTewcByECkmJc8fdI1+zogb+OOjDTWMDCkpalwAIxZFGbxUUm0ILeZc4NpfSDXmRcHEQy7e",
-	"stacliVTjzRRsmSkkEwTIQ2hZSkXxMy4huW9FNe05MVDLu5XVpb7Dv/j2hCOSzglI6aUVHoE0NSE0XxG",
-	"JpyVBaz0F2leyFo86FJ/kUTX+cxx0IxIBTC85pqPS0aMRLoASMMizxXLpSi4/f4F5SV70OV6lk0KXsBC",
-	"gce3aNeyfljpWylfUTVlD02WIEW5JqWdXBEzowJFLVPXTBGa56wySJvvBK3NTCr+B3torEtFxrQguWIF",
-	"E4bTMqzomvKSjssHhdsPTJkZKWl+pcliRg0cXyIYKzSwIVYxUVidwq6bEs2M4WK6d0pGBTOUlyOi6RI/",
-	"PQBJ4+a0SzrL7STP2IQLjtN1RfkZ+cHObECi53QykWUBmLK/WwQaOAGaSMEILlVWTAEsrPSvlP2n4Shx",
-	"WmOvKBTZoFDLi1qcezGQVhvD+I80GUtZMioI6Bex/ICFzZgFGrtmamlmXExBk8tnVEyRH9pnpxZmzcYK",
-	"tSSqFm5TJp4OZQE3FsRw+lXNDsjZWNujtZgx0Xl9Ru0kAoWFG9bY16RV0YDtUcNwEi6q2uwdrGoG2YB9",
-	"pPOqRPhxw+Z6Ey0hUp/jZ3YENyRVii7tv5Hju3Gtum/RdmI1jJNcMWpYahmwQiD2AjkcLc8j3KI60kbW",
-	"f16++YVcwqq8eo9080jjhqP9IpO1E82ZmUlcobBa32+DH5+/HWSD8zeX8J938P9nb5/+NMgGz56/ev72",
-	"+eBDYsEBES+LJK3J2tzpjnC85JZAldtIy/atUzL6ZAXg5xHRbDq3eCVUWXOjLFlBJkrOEXQoGzWughqQ",
-	"mkny0XTCNszdPRIZ0XLdqeCGUE0oUYyW8NjqF9Hk7lDC7HVVSWX0MzjYER6idxZSXemK5uwFLxNsAtcK",
-	"wMVN44Zn0m5/Yj8hw08WdhlxLPnzXoQZslDcnjIunMA2VF890iTMSoa1KIBluGNIRsaKJ3NOzWyUEWeZ",
-	"wO/hI9CspNnLwPKjpKSW61T1uOR6RrRhleUQVa1nB0ltv9HjfxuAQRBvuU274URk3iTAoxgoOGIRKwD/",
-	"kKDGNn84+bQjj2bNh11RYdi8spBAANTastwGE5mlmv939vrVZpC0oeFn7N/MK442THsngVvuwDYjWbjC",
-	"Obt4g1GTi6oqS8urK4p0hhW4ppnEBSup4ddB3VSskpobqZaOBMnwmcyvmLInISMHU25m9fjQEuqklAt9",
-	"CMz9YEnnZUZyamgpp/tcTCQ82tuMCkdzfuVrtqtX9zvhOwkuB7ZNgMdRkytRU/nUq+Cry5kzrSlqvSvg",
-	"xwefNkADfs3CQH1reMaqUi7nDtXd82V/Y8WZaTkGrC6wb/g8LXyL1rtcmL99P1j1hljWwA2nhhU/LJO7",
-	"VMyaL8mTneJK4fUsXnbfrt94rpUiBMH1bMdNt/fSZTa1ZsqZ3lKREa2NnNu3R0kxuA711YzqBD+7qIUA",
-	"aXhZ5zljBSsygmZdRp5bY9XO+5apORfUqtzJedcAPBtoQ5XZBSjdswkLj8dJoqYuuHl+nSRG5Myre//V",
-	"itgF1aSQggHjHr2vj46+y3FY+Jsd4KNrpsb4YESG7GB6QEZWlzxAXXKU1mppbtAtvGoDgNWySS9b2WXn",
-	"iKT9bAg+pk2PTqiYBidko3tqi3utkxomqgk9wOMN/CzvjgBzWFFgDboHNODqS7Ioju7BG1AKAgPfRNBn",
-	"HvdhH2H7MZTWE9SdyN2GPBO2SnNFsAXL6hXI4dJjd3WnpGJaO87hiULIwgJyKpNkIZwXNyHh/UXMZXAK",
-	"3Mr2aAZMmx1KFnXeq1LDexpsYlSjKfhheM5wfK5JuAgiU2Y0GWo5Z87jQKSI5gdKDujuEa4NVrWsVc5S",
-	"J4cpBltrZs7lnGmwfDIyGte8NFyMMjJC02REhvv74WW9X3C1B/Jgys3/Rf6Uy/mcm8ChWq9bdarnFHJT",
-	"bqEQALL92101PtBOhIsEGQR4rCXduzhrzTm4uXL7Q11MmTlT3MzmzPB8FYs/yQWhZAzvkTHL6ZwRSn6v",
-	"paEZOlHeVEw8ldo80sG8qhTPmSa1KJnW1pKb8GmtWLHqRMqr+qlU7CdZqzY3lPW4jFihqOdj1IrcF3r7",
-	"119LgXeEW7wOl37nTL2WAjX4Lb6Zs7lUyx/5Dzu9v8uqFJ3/yH/YAUjWZmtT0oZj3KGYGC2t6bsQigDc",
-	"3liEqBhCfmn9xPhyvW9qQkvNElR0OaOqxzdSUWU8l3WErCsmjOV6T8/fkSHaYtqQcb3UBBe7d4re9kC7",
-	"gbjBO1iyiSESXUTsY17Wml+z1/6qE1l+89xfeuLzVfyFO9LH0Q3pUQKvcNd6YfXy1a3C/a1Gb868Lg2v",
-	"SmD+Tv7r7Te0boHpO9yIuC1ZlAklH8iCVEwReAV8LRb6VmQhyMNKM8KFCyCwAqzkurnzzpdtkG8P2iP8",
-	"31oId46B30yKWp+i/f1cGG6W633tzlQnDN4lw7H/5YDLw+vHtKxm9PHeKnOkFf8nU70WxxUXbdeqknU1",
-	"yAbvNNz+Xy61YfNBNnjqZccgG1ywFfEU21WGFtRsvOBobf21/8iynYrlOyr7HYhHW3YbjJblJtiIjbuQ",
-	"rm303lzCpmG1arsJIQ3Y27ofgP1cvJlvswo8ZuUt5yi5uNoZkq+4uEoaBX0aNtwdVzTvcfHQ6U4Cblcl",
-	"sJl9DVZhTyu47JsoG9Sq3LwA+1JyzrLW7h6tI/3ANt/JHdMLdLy83RpK7vUsWsOapd/JuXRQuMWJxBEu",
-	"7Bxpm4UKwsQ1V1JY056oWmiyT0ZOXo7IEO5GH2kiF4LkONwe3tgqNuX2n6zwPzzSeJ9DzkuaczElXIPs",
-	"q0pqLLIwxASMvihu7PujVtjYMbiUDVN2kf/9G93/48Pwt326/8fR/j8+/O/f3B97/+ffUsgOG8al7apb",
-	"0WeOY3Xiwp6/9krV0zO8xtF8KlgBj87OX7pAACu57WgTiK/pbPNvT55897fEkvOSM2GeNt/1rwFfjec4",
-	"RbsEf/iZLe23VqXQhtHCrpkSI6+Y2GYt2QCunN4Iq9JYARYW5wbuxPttPYg/gZtDveJDuarctgA9M6bS",
-	"J4eH5N3Fq87ujo++/3vKMraASGkvY0YVUwgo5/ACyHmvAs1zWQtDxrIWBTHSk/u+j5i6CWzXMpnkWZbC",
-	"UC6YujTUJO5o+LzPT8xFKtjxTBD7A1w+wrjpm9CSavP8IzdPZRGPHvnu7RsXjOpeKaxNWPJO/u1ezq0Y",
-	"LZbpS1nVvxBr9lBldHoX2i/Rq5gLyg2iTqFD3YLHec2Z1dVqcSXkQiTUyzRuEUF+9dF6/OQprDc3Mj1o",
-	"D7E9FwyCeXq2FwK8thc/v0p1VUpaNBdTCU0DNrN+arXh1zUXDXVlRXuxbvwOrKObnzBvd5Wr42YJMLZg",
-	"lkLN80ZuJtBSVSXfTVHJG6VnC63AyvTP2U0UokLxiblgFbUwO0veAzBBfPiWNqSqDbF2HNFyzjAgCSMv",
-	"CqsIFKxkhhXejnW7aNvW65ZzIw6wXmHuuRg7Z6Kwi6+F4SUsNgwDpjk3uvEuW90IcZiRC0s+hE4MU/4q",
-	"DeUuJW71YKg7xuGmAQsUT7oLqkzZoeBd3ITyiNL+C95fd9viaPvGl3PeM4yB2w2gGwLNwgUerj6mwnj+",
-	"DYcGfWAJHT/ycG3h/2v7ibbxSTZum41v9zhJsmaRrQVs2PFTjFLbTSkdBzCt9ZBHDsWb8pJt9LRoN15l",
-	"M3zzRG95Apow3waQPeN0KqTmySANOGc910Q5rTUEKbqYKyLkIiMYrI1ZMK2rn3WLf4ET3aFFr5iW5TUG",
-	"CHci+HHZyH0Vy6UqmIscE5KUUkyZgv1kxA/iOS/wap/MkxHBFkybHbd64cZcs2W9FDkrUtrXJu9C+DZr",
-	"cLcB/XdhRsdy+t5uarvnopMaddTNjLq5ibsiDFZ1j9Yd12auEd2Jfc625DerfPxzNphRVezkbls9tt5p",
-	"C1uzZh5VBSnR3T+kOlYxIKZMGXg2J1LkQWLvJa+Vt+dT2aDW7DY7eWd1AtKzXG5OCcXo60YTAUlK2Eeu",
-	"TepSvEOHAOgNZHiJ1ut6vnlb/qebSVZAsnD2wy4H9NfwTXfLfqZ43O35iANGQoro6Jdd2YkH8SYHXZhj",
-	"wyrfgeq0UT+YcxE/ffzlNIadRP+6nf8a00pHHWwWtsouVn2QhDsvphSnhM0rswQXZOTGTIZNFK3Ix3X7",
-	"6Vrkn7MBu/Y5y90g2NyecvwZfEpl6RyJmrUlNBlSQ+ZSG/LkaG9rce3B1huGNKs2Ghc/nZ+FjdzU3pLF",
-	"9ufnXBZhvlVvAhjfl8xsP95F+KZ32EZlaePnhT1PZDHjJQsEwgVk+akmRcETltMiyaQuS7ioJUtm8Eb9",
-	"mrMF4RrTZIDo9lLetM0KUmNiBVUphokDdaC4JD+55gUTeTLQXRtqao3pCBn4/q8hOABSAeQU91speQ1R",
-	"VY65HpAX4YUhSmf7917m0hpcmhbPZ5BUMQyp8KoWWcjhU7XYy8g1LWtmIWXlOSisoJGTkgtGhi5TUTFa",
-	"0HHJMlI3qWuZgytY6vZ1tNHDOPAoEXQj61bceuR5gtUn6RlO5CVDb/F2Xgzwcu72hV3wbtd6a5ybTWRa",
-	"iAAFXHtasXaqnCZdEICTzbqvm8HDzX+XIsEX9g0INU7FLfow2f44wzSvt+fEX8O49Nsoc04qgsUAkuy9",
-	"khbxiYEhOtH92uTa+AzvsSyW22R9wJbSkEDVKZFRUSRO6KWxpI62K7GvkOGbN69/hiSqjDxVVM9eSVn9",
-	"QPOrN5NJRl7O6ZSd12Xp47tfc625mD6FyJeMvBTchHsD+w7Ehb8TlncWtTtXz695buzH50qOWXgLNPDn",
-	"H30EuWXbLK8VN8tnTIBb7KyY2+mk8A/OZYEuDr+ccyWnimn9jNHC0nsz3C/yXBY6Iz+dn52Z1/Qj/PWa",
-	"GcVz/S4+9ZdLkfvhIE3iGRDWXo8U98TVFcQT4BgYFWTB2oGc5Tv7E1mLAphOyOC1ZFULxWg+s8s5bcGI",
-	"lPyaCaZ1BizLzqDtB+DWr6vTaO0EiznsFwAp+5JiE2tknMab8lFLqPs90lBOoCe7MuLy26mt/oMEX2nx",
-	"u15fMOopmi5c/ril0eEVqwypLANeuQqVgu3PZK2ckHn79tXe9l7h3fmpYrmcz5koaG9AiGINm9zC4AkB",
-	"RGDoXDPlop88hwXRZQ0SquB+KMVcdT2fU7XczF5zjM0O80SrbUaJ8L6y4TXs5yLa92piFzCHtVFX2/rl",
-	"O1tyMU29br6gea4uC5WGtNwumMYZUj/O6ceeH7jY4vrIT9zMgl/iwMlNMFpi+GxnC5DEfbvgIyfCVw7l",
-	"SF6NMJSxlSOuF0xpyJ+fKlqwYkSG2vCyJMdHR3v4PnURoqJcwm0OmTBqasUwMb8puDG0XIk8fZaRn5fX",
-	"TAmZEUp+tKYVm0vD9jKQxuB6HOFOR6dkFKlrIzJ8cvSdmxX5Rw6BX8gf4vsSeQXgxjXDvWpTr2Dj3aoD",
-	"UQozr1O3pbWZvV5J1A5BioNsIHmRD4JjYx+DBlInu+C6Kmko4LPy+1TJutpRwfOBMlay9mQd6xo3uEIU",
-	"7zRTPuxSsUlG3rx89pS41zHXzG3qBPMLLAZddkFvPs/2ZthbRucXcossSL+B7m4DxPzMaZzCvcxdxIVt",
-	"mXjleeC6vV/iln62r66NW5DlRtkTYHhf93u4Tbzdizm0W94ul3mIjRvdat0CrMmEymFD+Vj9hmoysr+c",
-	"uFC2w39RwUZwDqym8rI4f6T96XABbUB/ZDiC/4bvQtZb51t82y6qGwF0/OS7de7+/37/Xn/496Rvf3sC",
-	"WSNq3TD9CLuLSxV3EO/tPgXH39Ih2t7IjYHYC7Zfeijv2S+X+48fH39HINI4I3omlSFMyHo6gzoKik34",
-	"xyjKAP66x/DHUIHmn1ilxSnCOwCvXXTx5sHt0TgpiCYWehFyWO9oReCh4NvcVOJ72cZFe89lvxq9Q3Bv",
-	"O5wvcZDuMtZZtKP3EqEyuwXZ9UfSpX2cPmAkEfsWi5sIjmkEQEXEVfBTw6ZSLTffzKUiEB1ogjo6mQyy",
-	"Aa0LqPTIxET25ZD0QlteM6V4kcxgZXROwu9k2I6a2l/wApOAQEXf/iIAIfPGjZtULWPn2uahmlpWgNA5",
-	"K3i/Xa1zWSUYJGSNj06I/U/DBLXLpayY2jctaJySkYPD6ASDsRYi+s6F5jq5bE0Q2XwbGxROufG+9KRZ",
-	"njDnS7mADJyC1/bzGZ9Czp/ihue0TA+zMR/YUleUChwv05cOjb3+sPQPd5bWGw5Gy7HQTvaNketR6U7F",
-	"2gRfpJOn1vhbPZEujC6dYzunYhkC7RYWUmBCYs7squVeUa3TASfZ4JrLku4W1orr/qf/cKO94qbPwp5a",
-	"s26AzE0yPOdU8AnTKeidQR0ioo2CgzMhP9djpgQzLEQudrSLJ8ffH//97xvq8nbu9zqFBYP2MpEqoC0U",
-	"74JScd0Q+O/WlIfYqmZtK+guwKMf2Heh0jrpcvNsmw4TXi3jc2NJ02LeO6SBpW3Ibm0gZJewuv5trSlu",
-	"eOa821ALzr2VqqHoKiXvsoNeERsurW6Y9e0YJQ6ThcX17/8S61Pe6EDfDd7bQP+nXbkOFTVWEOCkJQZI",
-	"qKWzRZjeOyVyzo1hBblirMI7Ebf9lrqx3qBdVaPox5f46RM0aNy/Hm9AxAaya/j0ynHq9U6viyjv4uJW",
-	"et6mqAivrSZ06/UKlarLvgR/j+jrYDiRIRQdLvlYUYtoeAOqeErRc3sUqz83VTVCeXKvbEQahtMeYBtd",
-	"L5PHThsKW1CAZazXnC1WKWG8bCyDrVh9GPMphAckGM94+dYxzzsakAv7WcnWuTM2xhW66CtNhk2GJtdx",
-	"cNMeWcykZiHYkCpG5ngp7PTuxWyZDo+UhpZbWHT4XoBQ1kC/tcktEHoBa0yhs5Nac2c4vQcyicIsu9km",
-	"ymcQYjkKDEa7YksCQSma+As+4OJChnzD4ZwWjIztGRYFVup0pSS3Nwj/AgS5m/aGxMSKNYp9ROPtXTy/",
-	"ZmpJglaPyq1rNeG6ZpSdalWRfWJULXLICUwUAlGsGVdj4fARhDOPtggQa45aOGENwWWdc+IBFi9o84l0",
-	"9btXIyZePCX/+P7JfxBXF5xgaIVO6XW9AT2YbbFDnHEIG0rSqzZU9CZUrCuP19yjJrDXW8Ggp7Jm1+js",
-	"kBLqES7gg/sMFG1kVbl88dA+wqpkJZ/OzK5+nu2NV1f3M4jo/tvSbhjlClden417xymgG9yJ22R59myy",
-	"wyRuG24cQvm3CTJmbbG2fbyF0+2SjiYzc0WgneLHsaa9nITluK/T+d33kX4ZpOwqBNtaarhSc1EGjXrr",
-	"XX9xAIFvEAGp9ISbnsKlG1RrRwK7uNVXy2tOLMvDyJ+B43NJ08Er8sniI0m1wQLJWuSPdNAHXM0ujLwd",
-	"s1KKqSZGZggbi+xOIfNtFf3+gp27WQCePKNKnI2W79wLrCWq4pjnTWFC3Zy03ljKu4jj9Ul1O5LHFwwr",
-	"6/hioMy95YTxyfFdv0I6oYvf2xzbumVYWgPpFgiT6HTXs3671qQD3zcruCvwCvEgqW27Wvx9tYBXU+qh",
-	"hGb6kP3IzZtKE3wFz1gtiFW9kyfpBrdxzEdAJwjzBmWldyoU3FtJe13G1s51nWPVyuPz95rVmLgQymZo",
-	"X4jaUkp/LvxqJce1Cn8tLg2rbu73jANhmuyyUF04xM/HEG1fV/bXd/SLWw1/r7HU+Gu9ZWX0m5DKjWT6",
-	"nSC/CrUPdsR+Tzmcfn21N71xHNdMvotj7D7pOU+RXNsx2K+/YM8WlZh3joWwek9fdbldtIO11SLiBpy+",
-	"3I0dv7XyDsxiAG8qruaQfrM6CjFdbFOKqovZrqHX/EqMJJhASIw8jbL8vCa3UnZ010xTv6bGy358tIai",
-	"VroCYlQFgRfA6yJrQwydZqR1S3Dg/EwHuWzKvR9OFK2LfVrxlTpbR2u85duA+A7oeVWwR13NrBKNanPT",
-	"f6R7QZrchDsUq4OjJmXoNML5sOJCsOIUuuloYy0wl93RjQx8fPz3LTlf30lacyqeBUdMm/B7OdTa2Esc",
-	"c0PtBFWLnvIbkJNnf75pIYpabMg332L1a5LIOywINrIOtv1lSG4E3mSFk03OnNZM6xYbmlbtIhmL8JUT",
-	"5vbgfUi5DNYzRox94YYsZF0W4Yz0MEVoNAcxIFRfuQNzB9fD2zOWRLPHUMK/GQU91c7FrX1bMy7SNyl9",
-	"drWz6HQqE5mXkIYhJwSuJGMP4pB5p6IUzPOWlisRVvf98fFO4OtmMSL+W5WfOoyoc2haMj3sbQ1hbq6Y",
-	"ltN0Xxco/4gpKeSseTFtqbVK3XXMYxzjkW7S7DSRGIMXjUuGrlAQFQXxO9veS9tu55RKyw9JQyurn3Ft",
-	"pEr2+Uafpw6A8K2NbshiOw2fUsuUusd4ho5xObEvhEaoPGeuux0ENXLdqiw7dJ/4WhgY4HgKQXzgwvRD",
-	"5FSQvKR83ufhuwePpYw7QPX/Gjzjm8DadJTa2EppKfJ19ZP74goB8pBKpS1vXdClK4l6ijlh5KWAzNtQ",
-	"SUoUlo3NqCZvX11u0T/NHf/4VK452XcRf7VtNZX+ACw3woUsyzHFsMRd8gbqHsYTDFjwEOF1ptUALXOI",
-	"RESjENIpRdGwuX16K/+gXgvjS0cqO2ypc+Gwk7HRr3xsWuQlehI2svgd70fWLGhrOr2jCju3sFucZbHZ",
-	"KOjbwppSObdVRaPqS7dWRaPcrcg/VGO/BsidSvoAfdTNrdP71nttNjZ03pDcuaUztlcc3UkSn2PR8Vq7",
-	"wd3pXL4YOinkWSTcyMfSAWtM5EdJO7sD5/YHt3IubFtr0u71LqQXEO69pcOF7NqVVd5BTmk6Hrg3G86u",
-	"5Y746D3TS4qLvuWpy/0fal6afS5cHT7N/7B6VdNOyFUgpFb7WvCc7Z0QPbcm7TE09jkk3//IySE5PiIV",
-	"lDXBLBLyd3JIHv8NfnpylJGSqikj3x2TQ/I3/8FRnBICY8ZJKPBFklF2ArwSl6K9hY+uWN/VUHMZuSby",
-	"1L9Ghj4uaUMnujVjwTvrB+pmumLDLdhdijpXq5bv1E53XYmlbhTRDZvwrrnUaNdz2wWnD1Kyah3gZE9Z",
-	"AqsBHPrSTQvXYZRrQsey7ovg6EXBTnB248SxCNKXHkBIRjD4kEpo1a7gEfQ7dD406BUBhSPh4eDEPwoD",
-	"WDNs8PkzhKxNEj5qtMiwWhzUVYeulNhwopzsezs4Su0J/VPGbMZF0bTbwtw69E69F3GKHfAx9F9YRq6z",
-	"xvBGW9B35W+aSmL5K+ovxhuPefZeeJdDpGbrUBuETGuqCkV5qTOSS3BETMGbZacvvH/z4L14LzDUcnRI",
-	"Kz6CtvxQeEQT2urCcUJo1FMMEvzhOdSsg7oW2KwDdmBm7L2Ier3xwtUCqJS85gVTGab323PXOCBcXxTs",
-	"iIyc3cc8vhejaJ+HLgLy3/+lpRidkhG6hn77MMLcRALR974gGZbEGy9Jq7DYcCyL5R6R6r0YL6McDeyW",
-	"87p27bAIzXNWGTJ6WbB5JQ0T+XL/Z7YcnaCTxZ6iK7YEsNoRLY5Ka/kDCHyQh66k0Jit5atBn7a/x9r1",
-	"Av0uMJA9kOT74+OD99D/k+dMYFowKlyDs4rmM7Z/fHAUcXZHyWfnLwfZ4Np3bxscHTzG12TFBK344GTw",
-	"3cHRwXcD7BUPx8ji//D68SHetsMjV7I0OFteFtDoT5sz9w5ElsDe4P3jo6NOa/oYaf9yLESHjrWbe+iD",
-	"GggHNxUejEt1/hQ5mUA88Ods8P3R477hw3oP30U1xZC1+ACewWVOJ9gT1k9RhF7+2D4pnIRH3p0zl0Vd",
-	"YpwK9Ab7beAB+cEOHqBbF9zsN9VJ+0Ecehl3/Lonv6V31rxyCL0YB5+zjS86Ldi+yS1Yf68ZxA45EvPt",
-	"nRuMdTOQVrh+eiAf0rEV5r2x0LsmnxabWFRa5eyy+zeiXPoSsBRrbU4MhGxaEcDngMbU5Jpjna9m7u0M",
-	"xXULGLOJBA/ihrmhMPXuc3+4zzPa7t6dOKdnpLLiQk7cbt3xPNp8PH+gxQXq+jc80faj7zZ/9EKqMS8K",
-	"Jjo8APbmVt3x5pPzdvM0ohkjtCxPMa0+emhmjCtUCB61WAOkuLUYQyP017KFH5rX7hGx7U7Rvfw3rDmz",
-	"4hUk552wX6cONCBxaSlWYq72LucqdvkOW+zZMus5XhN52EeA7kHA4afw9+deZPzIGlw8CCpSaGjdjT7w",
-	"2fp+80e/SPNC1gLxm4T/rpItQAOFxIeN+DtskjJX3MS7T5cNKnf/1iYGVzKHhffP43tY57P4QWLxljsh",
-	"i1RZoc9tq8u1+rs3yuwvGJSgVHjnlIwa4I7g5gtvxrAGdXxriZEKU/ZVU3U2+P7xFiLmrZSvwGlkPzg+",
-	"3vzBS7RcOmwRqlfErA7utLSxhlqIj7B2yISXJRRr8cERWYgvAyczlqbEGpXbcEbXQPoQbDjn93A8sY1k",
-	"aAGNCjLIvIy803ah9sEcqoe53Ctr2rWNSZ0RSrBnNHTptt9nJPSOxjG8vZyFniT4PCpIA+YtNXRMNYvF",
-	"RtThuKW8Rya9/dQb1VVZT60QV4wWB8Sy2edvqe+xhnEylnItGH2Bx0KCSW/NdW/lkkqWUJUYlvFysv+L",
-	"FGz/NTX5jOgrXmlSC9+2TVmS0jiX79gdxqFFoUP5nVGrgfecCjplxf54uV9KPMejeLcWwatqRNwXmrOE",
-	"hQEaKFbvblTQ1g5aquhDap2rzbZ7FRREjQUBbgXWYjHZnq27ejvcd8gKOoVXpLGGHp9wVhAwBoC4gDam",
-	"/JoJwkUbzzea+2HYXYu59LSL5009C3RrYZ5KWTIFUSHQZWGITByU30Rv4Zb25UbvMBiXsrxW8/V5zfep",
-	"bMWdonuJajXj8G7V34uV8R3XjG94AfpjZmGNUWhkiBwJFeJcMXC50bIDfg9EUL2Suoyf/mnTWnAnnSly",
-	"lP3MlgNkBXevAHXbSm+l/Dy+6+lTVNLgr3P4X8km0OJrYAC7W8j2i39s/uKpFJOS4/3JPWtI2eDJNnuI",
-	"+hf0nDZCQ1eZ4QoD8+Wyoaw24QZOH9QEjFQPA5Fg4CI4jQ8gaDtQlJ+JXC0r46qqrR7JBEs8/OT++ozS",
-	"yBeHaJ/Zd0KtnNoO6SekWfOVXdFXTna7Kua70WmLJBq4REQhZCt2kuuY9a6VeDHL7XMl9KLt6CE41tu4",
-	"SfCfwonQlmMJ1bWiZtYornkE3lhC7OiSjt0NGO3Qh8/X7D5R+Zr1YhFUsztRQ36dyVjb4zqL3ZnNNWZM",
-	"6/6er83LfNT8WvXu3L90nx6LpjBhr3aHcRB3AkGLkHAPG8osgC0IF5Qh5KJVahbKk1rotiuxxmAOAE2C",
-	"+fATDrxWYlwwzUwoYbNZVsD7B18vx+/IdFMr6KyB9TdcCymHgUfBMbKecUdQ3lUHRsA2TsM6QfSXLfjf",
-	"g4dwtUbiQzsIXfXONKtyuKGgTwm5gNS0v5wa8oD+wcsFN/msoXo5mWSW9OGyCaq6WBUG0pZaHMd5ybhp",
-	"larc8mR0+c9yv+myUyVzVUaheOwIYxzi+rlDiGSjJSlkXoOhu3dAfrXLw8rVWZyt1tTstjS6JEPgmFi8",
-	"Yu+AjLBMMMwycW0lmYAWi62KUEsyobzUpyHLa+Izv6zibrV8VpBxbUghodaN/Rklo93pqn8N/LQtcXZf",
-	"hzuqZ/xFjjZWmu45374P8DcHvj+gz69pWVPDSDgBwYUPxQiFNU8LL6YyyxpDPTLsAzWkYukUsu0PZLs2",
-	"WtJx/8IFbWE8EiIXC3NFzVepPazu6NlTcWLPk8t9CtxCGyoK3aqQ6CMcAmOaSld63bGmhi8dEMyYxqPn",
-	"7wFWj9iPXnauViK9d6JfnbJPF4eSkg+pM93SFfLPpioid33MPL7jOEbYl2WeDj2YdIW3HRa9NxAdVvQf",
-	"flK1WHvfjrmw94ZeyG9Po1LV4utmY7fE/BleNWkuBRdTzKkLZoo2rHqkIVaTZcTwueXqgHRsFNwWuxGu",
-	"mx7rOyvQF7V4+ax9v9/QyOGG8LlL0CW2ohbDPhocbh81kA2+2dX4ppURiJyQkarFyAd4DQtqKKo6F7Ww",
-	"bPQ/L9/8sveXJqgXsizlglAgJapdB9J93fReP0XiiiBFcqoUd+VdFzNZMmxXDR+B6saNv4HNCITD2SdM",
-	"FPoL0KBiRiVSD7cftv/+xfi0/zu4eGlR//F988r/gkJjPtn2f7RH+dZHCFJ2CSVYnwsPkoVriLAHxow3",
-	"g+4dPAVYtK/vFETUHLpJ9jrl3sIbDxF+nIiPdXkUkNsN2SquFZV2sbLso+mLlfW1ylIhwolOKPcarhCy",
-	"GdeGx7p4GakwD6R9n/zg0QBvu3f9TYnTFfUOAl0bZbFFd65raO9dM2a0uqL1X+U1c5R3+8A3zJi9ukoz",
-	"uJpi58CS7Nv9871H6AFqnJV82j4/2HAMMlbtsUmdki5rPvxk/7PWjf8Mnt/sAE0wjCvB/BL+f5zor3dN",
-	"/HgLZJ8rFkoTvcBqmW28I3Ac3sEysnhWVoOlWvOpC9kZNukBPVyyz/JNI/grjtHrY16+lPa3kLw7vxKP",
-	"ZO1OfMCiqrmpAqpZjS+B2gJ3wGbuR0C70gcP7APvo3FcTfGVk9nXy1ofOqqeiilrPNuunAVaHFKRCLcb",
-	"GXiPAD+kVbU/4eVNvAXt09njMBAFU2dV9QKmuJ9j1i7z+8AnLeyt96oJ4lD+YufnYeMgAxyh6AEg+5GO",
-	"iwtE1QcIdopGH/HwmcyvmLLfZuTpS7KQ6mpSygV6JhQrGdXg1FPQgx0iKTMfZb7PxUQeLOm83Ms6VRDC",
-	"dZSvqEk1pq8wR4uZv1iK8nebBCL2kUOZGJ+yISTku9zIR+LPcbeYV6/f5HlvVc77cJ/cpyIX7WSLHN9o",
-	"21/Sl3G76KEzLwra2wF3dYiUCBdirq4HxsNZYZbzkhEsKNPvlm4Xa7ulzrbGtdLuRvZVeliiJX4ZR0ur",
-	"oHavvwXNeRF1Xi5LuUAeyAXRoMdoMhxBX/0RMbUSmlwwWmAJpb9cHsB9u88fUgk8KwqMC2oCvL0V32A8",
-	"0v5OieZ/WGliaQLPP9cbc586h34bKXP4KfrXFp6g9nn/H+rW6cSCzuU162D3tINauMy+ZgpzYgkXriIW",
-	"ArvoVfxX2HifA2ctXo4eipW9hSij8IoL/EP6rbW/uNOGzKgq/iSZAHcmSbNk5gDrIO4m2QOrdXw3eVqe",
-	"r8x6j1L3y3hPNpCqc6KcRhw2LXG/RQzfXOxdMM3/6PLGR9rBe7wkhjNlzau5FGZWLsm4LqZsQ9j8raXc",
-	"4SIup7wFR21qJP+ZXOTRBi696Zk4CG+E5dlGLSHEzlu3vs8AJh1G+cff3OpfRfzTr5CvDZfiHmVRGj2k",
-	"OlgAStERyOD58E1iQ+htFkfjBd+MD7DutzJDncc/j2DsYxeufMjGaJXX7r0vVTLPdU7d0qkaVWTvLXgH",
-	"RZ+3HRHLSt8r30IIb3YGOYy1/EAWOvYUiD+XR+iie5MLpWGxRI01+qCADRgRU6yA03si7+aSLunwOSuK",
-	"5gB8rc4eXN2X8fM4yKSItij+osUa/kpOmh+5teOx9DBUD4bDRigGWnDRiNeb3tM5lnX4Cf/YkEA7l9es",
-	"deK2yaK1H30rtpDwzzh58cjFzdwuVqYPJUcPwEzezpjby5/Eg3J7mZR96oWBVWOLEKbbViHnDZb6tMdN",
-	"3Zq2CVl5HU9zPwLty7hQ+mkwhKB8E08PH0iyGyPrk0VbFc2w5P11Fc7IXEI/zMW0L72AMX9fQnf/SS6c",
-	"Ie7SE73tHSWSR0WcejX3W1SDiJT3TdjevnZHQP3yBprHn+bWppvqf28VO1rC7G6qe3Qw9K3CBx49qA7b",
-	"ZgnfnPc3kDdv/JEIefUWslIkudruKdmr7GmrSgIXjEbxW3ElAU2GiykOdPV3fcDl4fVjWlYzeryHoWK+",
-	"dc1CccOiFHRfgS1i2K1KmFAqwNdiA/mz4kCFJrh2gDkZColNbqCxjh+7YsrHme0dkDOiXH3hOPGpVZ66",
-	"yUrjTeLqcEQrPsqI/c/+fxT/mOx/vDqujkd7BwRagmmSW0bmi157aJ6SEbSZGxFtZAUtKUbQ3WyUkTk2",
-	"lb2Gdtyi6DQiGHFhKcaKCd/6JpQMxSUqB/sc6mkLaciYYVXjZF3ghmc1xQBWfUmpZL0Z15Fv2sNP93bS",
-	"CG3fd20K0jd5RBN9k7Z91nc1sS/s5SuHpeeuvCS43bRnBkkCZp5TsSRAOn2zAhm1JnWlr1yrlDn9yOf1",
-	"3Df3m3Ph/pmtNDS7V6dyh+aQY6xLIHmkm/PztZeYedhA3l9jXuqP/4Ty0kW2JPXedlUPr8p7bgfhMXHj",
-	"8C+jJIcI3XUmUbhLvUdqjTts99BoU6r+TxD+egf1QxxFhY5291GQYeuo18sgXG53CbLCfbEFQxQpFvop",
-	"YL8KqAhGhjTPmdYZ4D2LmjM0U2U+MD7rRBk7VS7UfdqDw4dB7D6G/YQcHx01rQ2srC2vWdEEyosi1DJz",
-	"4y2oElxM4TYOi01B6ZbO8qf8urf9VOGLUiREiWst6yTGWMqSUeElxl8sF8VN/gzBkTj9zxT4GE5DxsGC",
-	"aodANL8foA7HGTQtZMWpC5pCOqmFVS39xda3+66/YDXzkIHuRTeWWYt4UDv/hVxiJg9dKQAV9afstL4k",
-	"imFwe5OhU4sdM2n8K4ef3F9rC381/PzejzWUn9sg1P/iojzYuD7XpaTaoO+GiiIDDbEVtOSa5ljxvxS5",
-	"y33JyIzREpqaWsmEtHXnikA6NklH9HKbct8bLpcuW9Pck5Tb5Wrpm1z5JlfuR648g3hTQr0mOuRzOmXE",
-	"0Kk934dStXTbOVNTVoDTHoug1EpZu1EKpvdCJiglgi2QeqyKK+dzbm6VnrkqVNqZ1xvESyuD+n9QJvPD",
-	"yhe7y3RWMYS0lq6lW6PB4PUB13CDcL9m5f1Kkx3Itgnc7SPbZ/hGv6n7FUe+e10rbHJDBWlILab5rK11",
-	"YM93329HSMFCkUjQVRasLL/Fw3818fDL1v0JDy7JhD7JBalKygVZSFW4KgPsmhdMOF8kJRP+8cuEvX8B",
-	"ZqBkWULLx9tUD7l3RTldmsQt/a4ccvfrUPKr/aZsf1O2v6gTB1VhrPa6gH65gjCqSs4U0XWeM1a4irAh",
-	"D6ylN5+GPrbWIAf9qeRXDLrVogJ/e80aRv7zcaTLpcgfxG63Ez00I4mmBr8eFCpc5SuONjj6a7iYnkJE",
-	"QEtAWx0cOsIoOVVM62+hpF8507BI7+YTYp6SRynYTzO5IHMqalqWS0A/K9rRNLrOZ9h5RBYQWuMuqopT",
-	"crem+VZZvo6i/5wZviuL35je24lh+Wa6fC2pvDFr9AHEqyZpOnsXQs7Ozl/uYxMEjD6LA85OCLrXcJAL",
-	"BvR2yfA6uMDEQtfWGSugg5Ptp/MzX3Sq6arw5zeK8Nbgj3VM4Sd45T7ddG6GlPAs4Y4cSITlteJmOTj5",
-	"7UNMMK/smWJanxIq9AJD8Xjp+iQpmTOtXa+7iIUutWFzx0DnzCie98dYvqmYILUo7UDYmBgdHtAmbX/f",
-	"fb5v5BUTo1PMt9W5opVdi2ZQ2Ai7OY0ZVUwReDPZZem1W8p2jVTAat+xg8q5knNmZqzGiv6EfQR/INg2",
-	"N69k34OaaDIHJTL0URPYrgmOVEnB5IRDGoFkrxdjsmKCVhwKGa6jXIu5s/OXlxXLdyNfN3DaT+ZGDT3z",
-	"1pPn2xnX0as9O7IK4fKPXhIcYZc/H3QKrLBgFRMFAA5JUV6NiFMjwVl3QM7hshmifaWwCoicMzJh1EC7",
-	"PcGsIePVU1+AK3YWW+goWZZMYSNA/67dPXLXzIe+PdJkwcYzKa8Qp54t+xA1HCDci+vIEb0XN/4zUkJM",
-	"8ahgU0ULVpyQ9/XR0Xf5YraEP9gogwnm9Iq5thxQ+y98MAJwyNrYV7iYujNbC4Bx8thdMFpwy0O+DJO7",
-	"wIU1svOe57MaCgDjlATC0nQJjLNNWNCpcT19B9idujjr6HOEvKUziOgGkvFcOn0U2hN9GiDHtHNa1RFp",
-	"DmVorcrByeAQnFRunE9BQOJ4Vny6J6FTcvQMU8KiB61SOtHz0P06etZQcvw0qObRs0YTiB5CvFjrQY7B",
-	"358/fP7/AQAA//8=",
+	"7L1rc9w2ljD8V1D9bpVb71IXK3Z2RvrwPLJsJ95YsVaSJ7WVeKvRJLobIzbAAUC1Oy7/96dwDkCCJNgX",
+	"3ex4PR8mFpvE5eDg3C+fBqmcF1IwYfTg6NOgoIrOmWEK/nqRl6xQXJhf6ZzZB1wMjgYFNbNBMhDwbDD2",
+	"7wySgWL/Krli2eDIqJIlA53O2JzaD/9NscngaPD/7dfT7eOveh8G//w5GZyWSktlX8+YThUvDJd2wqsZ",
+	"IyPBPhp8YUTkhJgZI4ViN1yWmhR0yvYGCS7vXyVTy3p9KQ4aLmZOP75lYmpmg6PnTw+TgVkW9k1tFBdT",
+	"WMmbjM0LaZhIl7+wZXdFF8wozjRZcDODpWg6Z+SaLQkVGRnLbEkUK3K6hB8nXGlDFNOFFJqRiVTk8BmZ",
+	"yVLpatUzRjOm6mUHK9i1S+hZ/+Hz58lgzoX/+2l0N5MzatJZdxvvRL4kNDWEI0Dl+J8sNU80SUulmDDk",
+	"1RWdkrn9mK1Y6mQXxw/X2F3FWz7npruGczplRPM/ew8wh+/CsTM2oWVuBkfPDxILDD4v5/aPAwAF/lUD",
+	"ggvDpkzhGuT0VApDuWCqBxxmxjVJ/UtkyAVhN0wtSSGzhEhFuCCjQmajnV6Mq2boObQff0jsJTJM2a//",
+	"53e6++fB7t8/DH/fdf/6//2jnf/zb4PYib6V01fihisp5kyY6ma2FsKCV+58Oe2UH9O8zFgXcL9KknPB",
+	"iJlR49GFSMHcRdWMKDYtc6oI+1gopjWXAvCJfSxyaUfEJUU34SYNF8wNm+vOTfixAynAjjf48vPqV6oU",
+	"XdoftVnm9sFEqvkAt/hG9GwRcMNuUge7vK89cvGYezyX2SrcL2TWh9mFzPoJUS9S722B1eeOpMeZgCoF",
+	"GbOJVIwwms7qa/pEk5wijTVUGTJczJhihJJUUT0juZTFE02YUvb+6t6b6xlKnNpMaK5Zte6xlDmjwi/8",
+	"gk3Zx+6qR5pRlc5GhGtCIxhChhevDoleCkM/HgF+UUUMn7OECEnGNL1WbMIUEynrX7aCubdf8yWsbT2u",
+	"OzAjegxTqtkuF5oJzQ2/YTtAFfE+cIMscQRLGvUtGIHSj0o/9mDHJRcpu2SpFFkEQ97Cip1sAOgAC55T",
+	"sSQaP+pdUDhwa1nITw6f//3wYDMOA6u84nPWt8SJknNcmz1pIsXKZcFI4ZrsVaZmcDTIqGG7Bn+OwuuK",
+	"8ry7iBODIou9KUkMWLkHZPOS9a3S2FmiQHt6sAnIzmXO0+UKEbOAF+7Owi5K8eZlzxyqFCsnqIBeljyL",
+	"wvuK0fmKTRhG53fdwmf7PUqRKJ/T7IL9q2QaRAB7UE4aoEWR85TaA98vlBznbP7v/9T29D9tOOM5foWT",
+	"NvHnjOYWGiwjCicnQyRgCanUB2LhYymWFeulmOQ8fdQ1+jkDEd3LtNpQw8iQkqzEBTBijyi4CTSbc4Fr",
+	"fy3VmGcZE4+5eMvqUprnwNeUzBnJJNNESENonssFXFVY3htxQ3OePebifmN5vuvOf1wawnEJx2QE7FWP",
+	"AJoaaceEszyDlf4qzWtZikdd6q+S6NJKaaDWAJuyMLzhmo9zRoxEvABIwyLPFbAAbr9/TXnOHnW5Xo8i",
+	"Gc9gochTQ9y1+his9ErKt1RN2WOjJai23Epbampv+YwKZCZM3TBFaJqywmi/xDMqlo5A6UddqZTIyagh",
+	"UqSoctdnbRHBPnnBlJkdE6vML3dPJpZsabrUZDFjArBDLQmdUg78GbVe2EbwQXO5HeZml/Ze0NLMpOJ/",
+	"ssfGfqnImGYkVSxjwnCa48m8F/SG8pyO80fFHwA3yWl6bUFMncQhGMs0kGNWMJExkS7tuinRzBgupjvH",
+	"ZJQxK2OM/OlQswcc181pl3SS2klesgkXHKfrSD3khZ3ZgLkhpZOJzDPAWPu7k3NpnqPeikuVBVMAC3v+",
+	"hbJ/Gs66kuenrk6WqeVFKc49O4yrM9X4TzRxojkB2Srko7CwGbNAAzuEmXExBTNTOqNiinzBPju2MKs3",
+	"lqkl6Eu4KRNOhzyRGwtixPOS7ZGTsbYkBpG/8fqM2kkEMk03rLGvSasoAPmnhuEkXBSlAU2lAxP2kc6L",
+	"HOFXabercAkP9RV+ZkdoK7fI+dy4Vr+xx3ZkJa2jVDFqWGwZsEJA9gwpPc3Pg7NFsax5WP95+e5Xcgmr",
+	"8voF4s0TjRsO9ovMBvRyZmaoajNhpd/fBz+9uhokg/N3l/Cf9/D/J1enPw+SwctXb19dvRp8iCy4Oog3",
+	"WRTXZGnudUc4XnRLINKuxWX71jEZfbKCwOcR0Ww6t+dKqGJkwvOcZagCAehQRnB6GzUgPUTRR9MJWzN3",
+	"+0okRMtVt4IbQlEvpzk8tnJWMHmlLycDXRaFVEa/hIsdnEPwzkKqa13QlL3mOesxYSBwcdO44Zm025/Y",
+	"T8jwk4VdQhxJ/rwTnAxZKG5vGRdOcDFUXz/RpJqVDEuRMVVfQzIylk2bc2pmo4Q4owD8Xn0EEqY0Owlw",
+	"REpyaqlOUY5zrmdEG1ZYClGUerYX1Xpqfeb3AShG4ZabuFvdiMSrRngVKwwOSEQH4B8i2NikD0eftqTR",
+	"rP6wzSoMmxcWEgiAUluSW59EYrHmv0/O3q4HSRMafsb+zbzlqMs1d1JRyy3IZsALO5SzfW4wanRRRWFx",
+	"ubuiQGbowDVOJC5YTg2/qcRuxQqpuZFq6VCQDF/K9JopexMSsjflZlaO9y2iTnK50PtA3PeWdJ4nJKWG",
+	"5nK6y8VEwqOd9UfhcM6vfMV2dXe/E74V43JgWwd4HDW6EjWVp14V6S5nzrSmKP13wI8PPq2BBvyaVAP1",
+	"reElK3K59E6G9v2yv7HsxGxqlfIcu3qXC/Pjs0HXKmRJAzecGpa9WEZ3qZhV46I3O0aVqteTcNl9u37n",
+	"qVYMEQTXsy033dxLm9iUmilngpCKjGhp5Ny+PYqywVVHX8yojtCzi1II4IaXZZoylrEsIajeJuQV2MSl",
+	"IldMzbmgVuSOzrsC4MkAbInbAKV9N2Hh4TjRoykzbl7dRJERKXN3779ZFrugmmRSMCDcoz/Kg4MfUhwW",
+	"/s328NENU2N8MCJDtjfdIyMrS+6hLDmKS7U0Neiz7uoAoLWsk8s6u2xdkbi9EcHHtOmRCRXTYP+vZU9t",
+	"z17rqISJYkIP8HgNP0u7A8DsFxRIg+4BDZg8oyTKGcdvgSkIDHwTQZ/4s6/2UW0/hNJqhLoXvlujZ0RX",
+	"qeMXNiBZvQy5isjYXtzJqZiWjnJ4pBASvI5TGUUL4azZEQ7vo0QuK6PAnXSPesC42qFkVqa9IjW8p0En",
+	"RjGagj2Kp845yzWpolTIlBlNhlrOmbM4ECmC+dHJ5o+7h7kG7lVZqpTFbg5TDLZWz5zKuXP+JGQ0Lnlu",
+	"uBglZISqyYgMd3erl/VuxtUO8IMpN/8X6VMq53NuKgrVeN2KUz23kJt8A4EADtu/3RbjK9wJziKCBhU8",
+	"VqLufdy1+h7cXrh9UWZTZk4UN7M5MzztnuLPckEoGcN7ZMxSOmeEkn+V0tAEjSjvCiZOpTZPdKVeFYqn",
+	"TJNS5ExDJMmET0vFsq4RKS3KU6nYz7JUTWooy3EekEJRzscoFbkv9Oavn0mBAUwbvA4RSedMnUmBEvwG",
+	"38zZXKrlT/zFVu9vsypF5z/xF1sAyepsTUxac41bGBMeS2P6NoQCADc3FhxUCCG/tH5kfLPaNuW8+R0s",
+	"upxR1WMbKagynso6RNYFE8ZSvdPz92SIupg2ZFwuNcHF7hyjtbzC3Qq5wTqYs4khEk1EEJ6j+Q07805f",
+	"JPn1c+/8xefd86u9xYGn+CByrhAIdmHl8phjfc4tC7C0f17mhhc5EH/H//XmG1q1wLgvO0BuixZ5RMgH",
+	"tCAFUwReAVuLhb5lWQjyaqUJ4cJFN1oGlnNdB+SlyybINwftAf5vJYRb18BvJoatp6h/vxKGm+VqW7tT",
+	"1QmDd8lw7H/Z43L/5inNixl9utMljrTg/2CqV+O45qJpWlWyLAbJ4L2GuLvLpTZsPkgGp553DJLBBeuw",
+	"p1CvMjSjZq2Do7H1M/+RJTsFS7cU9lsQD7bsNhgsy02w9jTug7s2j/f2HDYOq67uJoQ0oG/rfgD2U/F6",
+	"vvUi8Jjld5wj5+J6a0i+5eI6qhT0SdjgQy9o2mPiodOtGNy2QmA9+4pThT11zrJvomRQqnz9AuxL0Tnz",
+	"Ujs/Wov7gW6+lTmmF+joxN4YSu71JFjDiqXfy710ULjDjcQRLuwccZ2FChLEDRNVCk12ycjxyxEZgm/0",
+	"iSZyIUiKw+2gx1axKbd/ssz/8ESjP4ec5zTlYkq4Bt5X5NTYw8JQG1D6ggDAZweNmPbDTmDpxqHSwYZx",
+	"advKVvSlo1itoPVXZ16oOj1BN47mU8EyeHRy/sYFRFjObUebQJxRa5s/Pn/+QyyeN805E+a0/q5/Dfhq",
+	"OMcx6iX4wy9sab+1IoU2jGZ2zZQYec3EJmtJBuByeiesSGMZWLU4N3A7rn3TQfwNXB/yFl7KrnDbAPTM",
+	"mEIf7e+T9xdvW7s7PHj2t5hmbAERk17GjCqmEFDO4AWQ81YFmqayFIaMZSkyYqRH910fOXYb2K4kMtG7",
+	"7AMzLw01ER8Nn/fZibmIZWKcCGJ/aAZ8dr2cOdXm1UduTmXGYkEv+MYFo7qXC2tTLXkr+3Yv5VaMZsu4",
+	"U1b1L8RFi+v4LrRfohcxF5QbPDqFBnULHmc1Z1ZWK8W1kAsRES/jZ4sH5FcfrMdPHjv12iPTc+xVbM8F",
+	"g2Cenu1VgW6bs5/fpLrOJc1qx1RE0oDNrJ5arfl1haOhLCxrz1aN34J14Pmp5m2vsjtuEgFjA2axo2ml",
+	"5LT1mSLn2wkqaS30bCAVWJ7+ObmNQJQpPjEXrKAWZidRPwATxIdvaUOK0kBuAtFyzjAgCSMvMisIZCxn",
+	"hmVej3W7aOrWq5ZzKwqwWmDucYydM5HZxZfC8BwWWw0Dqjk3urYuW9kIzzAhFxZ9CJ0YprwrDfkuJW71",
+	"oKg7wuGmAQ0Ub7oLLo3poWBdXHfkAab9F7y/ytvicPvWzjlvGcYA9hrQNYImlQMPVx9iYTj/mkuDNrCI",
+	"jB9YuDaw/zXtRJvYJGuzzdq3e4wkSb3IxgLW7PgUo9S2E0rHFZhWWsgDg+JtackmclqwGy+yGb5+oise",
+	"gSbMtwZkLzmdCql5NEgD7lmPmyilpfYZTTOZZ0TIRYI5YRpTdBuun1WLf40T3aNGr5iW+Q2LJOad4rKR",
+	"+iqWSpUxFzkmJMmlmDIF+0mIH8RTXqDVPtM4IYItmDZbbvXCjbliy3opUpbFpK911oXq26Q+uzXHfx9q",
+	"dMinH8xT274XrRy3g3ba9u1V3A4z6MoeDR/XeqoR+MQ+JxvSmy4d/5wMZlRlW5nbutfWG21ha1bNoyoj",
+	"OZr7h1SHIgbElCkDz+YY+O849k7Urbw5nUoGpWZ32cl7KxOQnuVyc0woRl/XkghwUsI+cm1iTvEWHgKg",
+	"16DhJWqvq+nmXemfrifpgGTh9IdtLuhv1TftLfuZwnE3pyMOGBEuooNftiUnHsTrDHTVHGtW+R5Ep7Xy",
+	"wZyL8OnTLycxbMX6V+38txBXWuJgvbBIinjHBkm4s2JKcUzYvDDLOvkHzZjRsImsEfm4aj9tjfxzMmA3",
+	"vqBKOwg2tbccfwabUp5XBQSaHJoMqSFzqQ15frCzMbv2YOsNQ5oVa5WLn89Pqo3cVt+S2eb351xm1Xxd",
+	"awIo35fMbD7eRfVN77C1yNI8n9f2PpHFjOesQhAuINtR1SkKHrGcFEkmZZ6Do5YsmUGP+g1nC8I1pskA",
+	"0u3ErGnrBaRaxapEpRAmDtQVxkXpyQ3PmEijge7aUFNqTEdIwPZ/A8EBkAogp7jfQskbiKpyxHWPvK5e",
+	"GCJ3tv/eSVxag0vT4ukMkiqGVZ0eVYqkymVUpdhJyA3NS2YhZfk5CKxYpQHqiQxdxqZiNKPjnCWkrFPX",
+	"EgdX0NQxZd3q6NU48CgSdCPLRtx6YHmC1UfxGW7kJUNr8WZWDLBybveFXfB2br0Vxs06Mq2KAIWz9rhi",
+	"9VQ5jZog4EzWy75uBg83/10MBV/bNyDUOBa36MNk++MM47Te3hPvhnFpyEHmnFQEczaj5L2Q9uAjA0N0",
+	"ovu1zrXxme5jmS03yfqALcUhgaJTJKMiVnbm0lhUR92V2FfI8N27s18giSohp4rq2Vspixc0vX43mSTk",
+	"zZxO2XmZ5z6++4xrzcX0FCJfEvJGcFP5Dew7EBf+XljamZXuXr264amxH58rOWbVWyCBv/roI8gt2WZp",
+	"qbhZvmQCzGIn2ZxDWRP/4FxmaOLwyzlXcqqY1i8ZzSy+18P9Ks9lphPy8/nJiTmjH+FfZ8wonur34a2/",
+	"XIrUDwdpEi8BsXZ6uLiJ1sC4YBNX38SDtQU5S3d2J7IUGRCdKoPXolUpFKPpzC7nuAEjkvMbJpjWCZAs",
+	"O4O2H4BZvyyOg7UTLGqxmwGk7EuKTayScRxuykctoez3RENZhZ7syoDKbya2+g8idKVB73ptwSinaLpw",
+	"udUWR4fXrDCkwIIiLQ+dFGx3JkvlmMzV1dudza3C29NTxVI5nzOR0d6AEMVqMrmBwlMFEIGic8OUi37y",
+	"FBZYl1VIqAL/UIy46nI+p2q5nrymGJtdzROsth4lOPfOhleQn4tg393Erqo8Wm/U1aZ2+daWXExTr5mv",
+	"kjy7y0KhIc63M6ZxhtiPc/qx5wcuNnAf+YnrWfBLHDi6CUZzDJ9tbQGSuO8WfORYeLfMlLweYShjI0dc",
+	"L5jSkD8/VTRj2YgMteF5Tg4PDnbwfeoiREW+BG8OmTBqSsUwMb8uPDK0VImcvkzIL8sbpoRMCCU/WdWK",
+	"zaVhOwlwYzA9jnCno2MyCsS1ERk+P/jBzYr0I4XAL6QPob9EXgO4cc3gV63rFaz1rToQxU7mLOYtLc3s",
+	"rJOoXQUpDpKB5Fk6qAwbuxg0ELvZGddFTqtCRp3fp0qWxZYCng+UsZy1J+tYl7jBDlK810z5sEvFJgl5",
+	"9+blKXGvY66Z29QR5hfYE3TZBb35PJurYVeMzi/kBlmQfgPt3VYQ8zPHzxT8MvcRF7Zh4pWngav2folb",
+	"+sW+ujJuQeZreU8Fw4fy7+E20bsXUmi3vG2ceXgat/Jq3QGs0YTKYY35WAWIajKyvxy5ULb9f1LBRnAP",
+	"rKTyJjt/ov3tcAFtgH9kOIL/Vt9VWW+tb/Ftu6h2BBAUR+w39//PH3/oD/8ete1vjiArWK0bpv/A7sOp",
+	"4i7ig/lTcPwNDaLNjdwaiL1g+7UH817+ern79OnhDwQijROiZ1IZwoQspzOoo6DYhH8MogzgXw8Y/lhV",
+	"oPkHVmlxgvAWwGtWhL59cHswTgyikYVeVDms97QisFDwTTyV+F6ydtHectkvRm8R3NsM54tcpPuMdRbN",
+	"6L1IqMx2QXb9kXRxG6cPGInEvoXsJoBj/ACgMmQX/NSwqVTL9Z65WASiA00ljk4mg2RAywzKUDMxkX05",
+	"JL3QljdMKZ5FM1gZnZPqd6g3HfgIdxc8wyQgENE3dwQgZN65caOiZWhcWz9UXcsKDnTOMt6vV+tUFhEC",
+	"CVnjoyNi/1MTQe1yKQumdk0DGsdk5OAwOsJgrIUIvnOhuY4v70DJ3OrbUKFwwo23pUfV8og6n8sFZOBk",
+	"vLSfz/gUcv4UNzyleXyYtfnAFruCVOBwmb5qb2j1h6V/uLe03upiNAwLzWTf8HD9UbpbsTLBF/Hk1Cp/",
+	"3RvpwujiObZQq88H2i0spECFxJzZruZeUK3jASfJ4IbLnG4X1orr/of/cK2+4qZPqj01Zl0DmdtkeM6p",
+	"4BNfQ7Etcvz3ydlboo2CizMhv5RjpgQzrIpcbEkXzw+fHf7tb2uaBrT8e63CgpX0MpGqOraqeBeUimuH",
+	"wP+wojzERrV7G0F3FTz6gX0fIq3jLrfPtmkR4W4Zn1tzmgbx3iINLK5DtmsDIbmE1fVva0VxwxNn3YZa",
+	"cO6tWA1FV6R8mx30stjKaXXLrG9HKHGYpFpc//4vsT7lrS70/Zx7E+j/sCuv6p93D8BxSwyQUEunizC9",
+	"c0zknBvDMnLNWIE+Ebf9hrixWqFd1ZYAFRr319M1B7EG7Wo63blOvdbpVRHl7bO4k5y3LirCS6sR2Xq1",
+	"QKXKvC/B3x/0TaU4kSEUX875WFFoXGLfgCqeUvR4j0Lx57aiRlWm3QsbgYThpAfYRtvK5E+nCYUNMMAS",
+	"1hvOFl1MGC9rzWAjUl+NeQrhARHCM15eOeJ5TwNyYT/L2Spzxtq4Qhd9pcmwztDkOgxu2iGLmdSsCjak",
+	"ipE5OoWd3L2YLePhkdLQfAONDt+rIJTU0G9scoMDvYA1xo6z3e3mvs70AdAkCLNsZ5son0GI5SgwGO2a",
+	"LQkEpWjiHXxAxYWs8g2Hc5oxMrZ3WGRYqdOVktxcIfwGEHI76Q2RiWUrBPsAx5u7eAUdnyqpvtnYCFt6",
+	"5a1qVYF+YlQpUsgJjBQCUaweV2MB9RGEM482CBCrr1p1w2qES1r3xAMsXND6G+nqd3cjJl6fkr8/e/4f",
+	"xNUFJxhaoWNyXW9AD2ZbbBFnXIUNRfFVGyp6EypWlcer/aiR0+utYNBTWbOtdLZQCeUIF/DBfQaKNrIo",
+	"XL541UbDimQ5n87MtnaezZVXV/ezYtH93tJ2GGWHKq/Oxr3nFNA15sRNsjx7NtkiEncNN65C+TcJMmZN",
+	"trZ5vIWT7aKGJjNzRaCd4MerXmx+Oe7reH73Q6RfVly2C8GmlFq51FyUQS3eetNfGEDgG2VAKj3hpqdw",
+	"6RrR2qHANmb1bnnNCTZBWlAFhZ6BZsVUBy/IR4uPRMUGCySrkT/RlTzganZh5O2Y5VJMNTEyQdjYw24V",
+	"Mt9U0O8v2LmdBuDRM6jEWUv5zrzQ7E4YxjyvCxNq56T1xlLeRxyvT6rbEj2+YFhZyxYDZe4tJQxvjm9J",
+	"WqUTuvi99bGtG4al1ZBugDB6nM4967drVTqwfbOMuwKvEA8S27arxd9XC7ibUg8lNOOX7Cdu3hWa4Ct4",
+	"x0pBrOgdvUm38MYxHwEdQcxblJXeqlBwbyXtVRlbW9d1DkUrf57/KlmJiQtV2QztC1FbTOnPhe9Wclwp",
+	"8Jfi0rDi9nbPMBCmzi6rqgtX8fMhRJvuyv76jn5x3fD3EkuNn+kNK6PfBlVuxdPv5fCLqvbBlqffUw6n",
+	"X17tTW8chzWT7+Mau0967lPA17YM9usv2LNBJeatYyGs3NNXXW4b6WBltYiwO7gvd2PHb6y8BbMQwOuK",
+	"q7lDv10dhRAvNilF1T7ZtqJX/0qMJJhASIw8DrL8vCTXKTu6baapX1NtZT88WIFRne6Irr01vABWF1ka",
+	"Yug0IQ0vwZ6zM+2lsi73vj9RtMx2acE7dbYOVljLNwHxPeBzl7EHXc2sEI1ic91/pO0gjW7CXYru4ChJ",
+	"GToNznxYcCFYdgzddLSxGpjL7mhHBj49/NuGlK/vJq24FS8rQ0wT8Xsp1MrYSxxzTe0EVYqe8hvYn7kU",
+	"ty5EUYo1+eYbrH5FEnmLBMFGVsG2vwzJrcAbrXCyzpjTmGnVYqumVdtwxqz6yjFze/E+xEwGqwkjxr5w",
+	"QxayzLPqjvQQRWg0BzEgVF+7C3MP7uHNCUuk6WVVwr8eBS3VzsStfVszLuKelD692ml0OpaJzHNIw5AT",
+	"Ai7J0II4ZN6oKAXztKVhSoTVPTs83Ap87SxGPP9G5acWIWpdmgZPr/a2AjHXV0xLabyvC5R/xJQUclK/",
+	"GNfUGqXuWuoxjvFE12l2mkiMwQvGJUNXKIiKjPidbW6lbbZziqXlV0lDndXPuDYyptlfOJunrgDhWxvd",
+	"ksS2Gj7Flil1j/IMHeNSYl+oGsLylLnudr55fFhZdug+8bUwMMDxGIL4wITph0ipIGlO+bzPwvcAFksZ",
+	"doDq/7WyjK8Da91Ram0rpaVIV9VP7osrBMhDKpW2tHVBl64k6jHmhJE3AjJvq0pSIrNkbEY1uXp7uUH/",
+	"NHf9w1u54mbfR/zVptVU+gOw3AgXMs/HFMMSt8kbKHsIT6XAgoUI3ZlWArTEIWARtUBYdRFe30a+kX9Q",
+	"roTxpUOVLbbUcjhspWz0Cx/rFnmJloS1JH5L/8iKBW2Mp/dUYecOeovTLNYrBX1bWFEq566iaFB96c6i",
+	"aJC7FdiHSuzXALlTURugj7q5c3rfaqvN2obOa5I7NzTG9rKje0nicyQ6XGs7uDueyxdCJ3Z49hBuZWNp",
+	"gTVE8oOont2Cc/ODOxkXNq01afd6H9wLEPfB0uGq7NrOKu8hpzQeD9ybDWfXck909IHxJUZFr3jMuf+i",
+	"5LnZ5cLV4dP8TytX1e2EXAVCaqWvBU/ZzhHRc6vSHkJjn33y7CdO9snhASmgrAlmkZC/kX3y9Ef46flB",
+	"QnKqpoz8cEj2yY/+g4MwJQTGDJNQ4IsooWwFeEWcor2Fj65Zn2uodkauiDz1r5Ghj0ta04luxVjwzuqB",
+	"2pmu2HALdhfDzm7V8q3a6a4qsdSOIrplE94VTo1mPbdtzvRRSlatApzsKUtgJYB9X7pp4TqMck3oWJZ9",
+	"ERy9R7AVnN04YSyC9KUHEJIBDD7EElq1K3gE/Q6dDQ16RUDhSHg4OPKPqgGsGjb4/BlC1iYRGzVqZFgt",
+	"DuqqQ1dKbDiRT3a9Hhyk9lT9U8ZsxkVWt9vC3Dq0Tv0hwhQ7oGNov7CEXCe14o26oO/KXzeVxPJX1DvG",
+	"a4t58ofwJodAzNZVbRAyLanKFOW5TkgqwRAxBWuWnT7z9s29P8QfAkMtR/u04CNoyw+FRzShjS4cR4QG",
+	"PcUgwR+eQ806qGuBzTpgB2bG/hBBrzeeuVoAhZI3PGMqwfR+e+9qA4Tri4IdkZGy+5jHP8Qo2Oe+i4D8",
+	"939qKUbHZISmod8/jDA3kUD0vS9IhiXxxkvSKCw2HMtsuUOk+kOMl0GOBnbLOStdOyxC05QVhozeZGxe",
+	"SMNEutz9hS1HR2hksbfomi0BrHZEe0a51fwBBD7IQxdSaMzW8tWgj5vfY+16gXYXGMheSPLs8HDvD+j/",
+	"yVMmMC0YBa7BSUHTGds93DsIKLvD5JPzN4NkcOO7tw0O9p7ia7JgghZ8cDT4Ye9g74cB9oqHa2TPf//m",
+	"6T562+GRK1laGVveZNDoT5sT9w5ElsDe4P3Dg4NWa/rw0P7pSIiuOtau76EPYiBc3Fh4MC7V2VPkZALx",
+	"wJ+TwbODp33DV+vdfx/UFEPS4gN4BpcpnWBPWD9FVvXyx/ZJ1U144s05c5mVOcapQG+w3wcekB/s4BV0",
+	"y4yb3bo6aT+Iq17GLbvu0e/xndWv7EMvxsHnZO2LTgq2b3IL1n+VDGKHHIr59s71ibUzkDpUPz6QD+nY",
+	"6OS9stC7Jp8WG1lUXORsk/t3Il/6ErAUa21ODIRsWhbA53CMsck1xzpf9dybKYqrFjBmEwkWxDVzQ2Hq",
+	"7ef+8JB3tNm9O3JPT0hh2YWcuN2663mw/nq+oNkFyvq3vNH2ox/Wf/RaqjHPMiZaNAD25lbdsuaT82bz",
+	"NKIZIzTPjzGtPnhoZowrFAieNEgDpLg1CEPN9FeShRf1aw94sM1O0b30t1pzYtkrcM57Ib9OHKhB4tJS",
+	"LMfs9i7nKjT5Dhvk2RLrObqJPOwDQPccwP6n6t+few/jJ1afxaMcRewYGr7RR75bz9Z/9Ks0r2Up8Hyj",
+	"8N+Ws1XQQCbxYe357ddJmR0z8fbTJYPC+d+ayOBK5rDq/fPQD+tsFi8kFm+5F7SIlRX63NS6XKu/B8PM",
+	"/oJBEUyFd47JqAbuCDxf6BnDGtSh1xIjFabsq8bqZPDs6QYs5krKt2A0sh8cHq7/4A1qLi2yCNUrQlIH",
+	"Pi1trKJWxUdYPWTC8xyKtfjgiKSKLwMjM5amxBqVm1BG10B6H3Q4Z/dwNLF5yNACGgVk4HkJea/tQu2D",
+	"OVQPc7lXVrVrKpM6IZRgz2jo0m2/T0jVOxrH8PpyUvUkwedBQRpQb6mhY6pZyDaCDscN4T1Q6e2nXqku",
+	"8nJqmbhiNNsjlsy+uqK+xxrGyVjMtWD0BR4zCSq9Vde9lksKmUNVYljGm8nur1Kw3TNq0hnR17zQpBS+",
+	"bZuyKKVxLt+xuxqHZpmuyu+MGg2851TQKct2x8vdXOI9HoW7tQfcFSPCvtCcRTQMkECxenctgjZ20BBF",
+	"H1Pq7Dbb7hVQ8GgsCHArsBZ7ks3Z2qu3w/2ApKBVeEUaq+jxCWcZAWUAkAtwY8pvmCBcNM/5VnM/Drlr",
+	"EJeedvG8rmeBZi3MU8lzpiAqBLosDJGIg/Ab6S3ckL7c6C0C41KWV0q+Pq/5IYWtsFN0L1J1Mw7vV/y9",
+	"6IzvqGbo4QXoj5mFNUahkSFSJBSIU8XA5EbzFvg9EEH0isoyfvrTurXgVjJTYCj7hS0HSAruXwBqt5Xe",
+	"SPh5et/Tx7CkPr/W5X8r60CLr4EAbK8h2y/+vv6LUykmOUf/yQNLSMng+SZ7CPoX9Nw2QquuMsMOAfPl",
+	"sqGsNuEGbh/UBAxEDwORYGAiOA4vIEg7UJSfiVQtC+OqqnWvZIQk7n9y//qM3MgXh2je2fdCdW5tC/Uj",
+	"3Kz+yq7oK0e7bQXz7fC0gRI1XAKkELIRO8l1SHpXcryQ5PaZEnqP7eAxKNZV2CT4L2FEaPKxiOhaUDOr",
+	"Bdc0AG/IIbY0SYfmBox26DvPM/aQR3nGek8RRLN7EUN+m8lQ2uM6Cc2ZtRszxHXv52vSMh81v1K8O/cv",
+	"PaTFoi5M2CvdYRzEvUDQHkjlh63KLIAuCA7KKuSiUWoWypNa6DYrsYZgrgAaBfP+Jxx4Jce4YJqZqoTN",
+	"el4B7+99vRS/xdNNqaCzBtbfcC2k3Ak8qQwjqwl3AOVtZWAEbG00LCNIf9mA/wNYCLs1Eh/bQOiqd8ZJ",
+	"lTsbCvKUkAtITfvmxJBHtA9eLrhJZzXWy8kksagPziao6mJFGEhbalAcZyXjplGqcsOb0aY/y926y04R",
+	"zVUZVcVjRxjjENbPHUIkG81JJtMSFN2dPfKbXR5Wrk7CbLW6ZrfF0SUZAsXE4hU7e2SEZYJhlolrK8kE",
+	"tFhsVIRakgnluT6usrwmPvPLCu5WymcZGZeGZBJq3difkTPanXbta2CnbbCzh7rcQT3jL3K1sdJ0z/32",
+	"fYC/G/D9BX11Q/OSGkaqG1CZ8KEYobDqaebZVGJJY1WPDPtADalYOoFs8wvZrI0WNdy/dkFbGI+Eh4uF",
+	"uYLmq9ReVnf17K04svfJ5T5V1EIbKjLdqJDoIxwqwjSVrvS6I001XdojmDGNV8/7AbpX7CfPO7uVSB8c",
+	"6btT9sniUFLyMWWmO5pC/lFXReSuj5k/7zCOEfZliac7Hky6Qm+HPd5bsA7L+vc/qVKs9LdjLuyDHS/k",
+	"t8ePUpXi6yZjdzz5E3Q1aS4FF1PMqavUFG1Y8URDrCZLiOFzS9Xh0LFRcJPtBmdd91jfWoC+KMWbl03/",
+	"fo0j+2vC5y5BltgIWwz7aHC4XZRA1thmu/FNnRGInJCRKsXIB3gNM2ooijoXpbBk9D8v3/26800j1GuZ",
+	"53JBKKAS1a4D6a6ue68fI3IFkCIpVYq78q6LmcwZtquGj0B048Z7YBMC4XD2CROZ/gI4qJhRkdTDzYft",
+	"978Yn/Z/D46XBvYfPjSt/C8oNOaTbf9XW5TvfIUgZZdQgvW58CJZuFYR9kCY0TPo3sFbgEX7+m5BgM1V",
+	"N8leo9wVvPEY4ceR+FiXRwG53ZCt4lpRaRcryz6avlhZX6ssFiIc6YTyoOEKVTbjyvBYFy8jFeaBNP3J",
+	"jx4NcNX29dclTjviHQS61sJiA+9c19BeXzNmtLqi9V+lmznIu31kDzNmr3ZxBleTbR1Yknz3Pz94hB4c",
+	"jdOSj5v3BxuOQcaqvTaxW9Imzfuf7H9WmvFfwvPbXaAJhnFFiF/E/o8TfXtu4qcbHPa5YlVpotdYLbN5",
+	"7ggcd+6gGdlzVlaCpVrzqQvZGdbpAT1Usk/zjR/wVxyj10e8fCnt7yF59+4SD3jtVnTAHlXtqQKs6caX",
+	"QG2BeyAzD8OgXemDR7aB9+E4rib7ytHs6yWtjx1VT8WU1ZZtV84CNQ6pSHC2awl4DwPfp0WxO+H5bawF",
+	"zdvZYzAQGVMnRfEapniYa9Ys8/vIN63aW6+rCeJQvrH787hxkBUcoegBHPYTHRYXCKoPEOwUjTbi4UuZ",
+	"XjNlv03I6RuykOp6kssFWiYUyxnVYNRT0IMdIikTH2W+y8VE7i3pPN9JWlUQKneUr6hJNaavMIeLiXcs",
+	"Bfm7dQIR+8ihTIxP2RAS8l1uZSPx97hdzKvXbvKqtyrnQ5hPHlKQC3ayQY5vsO0vacu4W/TQiWcFze2A",
+	"ubqKlKgcYq6uB8bDWWaW8pwRLCjTb5ZuFmu7o8y2wrTS7Eb2VVpYgiV+GUNLo6B2r70F1XkRdF7Oc7lA",
+	"GsgF0SDHaDIcQV/9ETGlEppcMJphCaVvLg/goc3njykEnmQZxgXVAd5ei69PPJD+jonmf1puYnEC7z/X",
+	"a3OfWpd+Ey6z/yn4awNLUPO+/y8167RiQefyhrVO97h1tODMvmEKc2IJF64iFgI76xX8O2S8z4Cz8lwO",
+	"HouUXUGUUfWKC/xD/C21d9xpQ2ZUZX+RTIB746RJNHOAtQ7uNtkD3Tq+6ywtrzqzPiDX/TLWkzWo6owo",
+	"xwGFjXPc7xHDt2d7F0zzP9u08Yl28B4vieFMWfVqLoWZ5UsyLrMpWxM2f2cut78IyylvQFHrGsl/JRN5",
+	"sIFLr3pGLsI7YWm2UUsIsfPare8zgEmHQf7xd7P6VxH/9Bvka4NT3B9ZkEYPqQ4WgFK0GDJYPnyT2Cr0",
+	"Ngmj8SrbjA+w7tcyqzqPfx3G2EcuXPmQtdEqZ+69L1Uyz3VO3dCoGlRk7y14B0WfNx0Ry0o/KN1CCK83",
+	"BrkTa9iBLHTsLRB/LYvQRduTC6VhsUSNVfqggA0oEVOsgNN7I+/HSRc1+JxkWX0BvlZjD67uy9h5HGRi",
+	"SJtl32ixhm/JSPMTt3o8lh6G6sFw2QjFQAsuavZ6Wz+dI1n7n/AfaxJo5/KGNW7cJlm09qPvxRYi9hnH",
+	"L564uJm7xcr0HcnBIxCTqxlze/mLWFDuzpOST70wsGJsVoXpNkXIeX1KfdLjum5Nm4SsnIXTPAxD+zIm",
+	"lH4crEJQvrOnxw8k2Y6Q9fGijYpmWPT+ugpnJC6hH+Zi2pdewJi/LyG7/ywXThF36Yle9w4SyYMiTr2S",
+	"+x2qQQTC+7rT3rx2R3X0y1tIHn8Zr0071f/BKnY0mNn9VPdondD3Ch949aA6bJMkfDfe34LfvPNXosqr",
+	"t5CVIkrVtk/J7pKnjSoJXDAaxG+FlQQ0GS6mOND13/Qel/s3T2lezOjhDoaK+dY1C8UNC1LQfQW2gGA3",
+	"KmFCqQBfiw34T8eACk1w7QBzMhQSm9xAYx0/dsGUjzPb2SMnRLn6wmHiU6M8dZ2VxuvE1eGIFnyUEPuf",
+	"3f/I/j7Z/Xh9WByOdvYItATTJLWEzBe99tA8JiNoMzci2sgCWlKMoLvZKCFzbCp7A+24RdZqRDDiwmKM",
+	"ZRO+9U1VMhSXqBzsU6inLaQhY4ZVjaN1gWuaVRcD6NqSYsl6M64D27SHn+7tpFG1fd+2KUjf5AFO9E3a",
+	"tFnf18S+sJevHBafu/Cc4G7TnhhECZh5TsWSAOr0zQpo1JjUlb5yrVLm9COfl3Pf3G/Ohfsz6TQ0e1Cj",
+	"cgvnkGKsSiB5ouv787WXmHncQN7fQlrqr/+E8txFtkTl3mZVDy/Ke2oH4TFh4/AvIyRXEbqrVKLKl/qA",
+	"2Bp22O7B0bpU/V8g/PUe6oc4jKo62j1EQYaNo14vK+ZyNydIh/piC4YgUqzqp4D9KqAiGBnSNGVaJ3Du",
+	"SdCcoZ4q8YHxSSvK2IlyVd2nHbh8GMTuY9iPyOHBQd3awPLa/IZldaC8yKpaZm68BVWCiyl447DYFJRu",
+	"aS1/ym96209lvihFhJW41rKOY4ylzBkVnmN8Y7kobvKXCI7I7X+pwMZwXGUcLKh2B4jq9yPU4TiBpoUs",
+	"O3ZBU4gnpbCipXdsffd3fYPVzKsMdM+6scxaQIOa+S/kEjN5aKcAVNCfstX6kiiGwe11hk4ptsyk8a/s",
+	"f3L/Wln4q6bnD36tofzcGqb+jbPySsf1uS451QZtN1RkCUiIjaAl1zTHsv+lSF3uS0JmjObQ1NRyJsSt",
+	"excE4rFJOsCXu5T7XuNcumxM80BcbhvX0ne+8p2vPAxfeQnxpoR6SXTI53TKiKFTe7/3pWrItnOmpiwD",
+	"oz0WQSmVsnqjFEzvVJmglAi2QOyxIq6cz7m5U3pml6k0M6/XsJdGBvX/okzmx+UvdpfxrGIIac1dS7da",
+	"gkH3AdfgQXhYtfJhuckWaFsH7vah7Ut8o1/V/Yoj372sVW1yTQVpSC2m6awpdWDPd99vR0jBqiKRIKss",
+	"WJ5/j4f/auLhlw3/Ca9MkhF5kgtS5JQLspAqc1UG2A3PmHC2SEom/OOXCXv/AsQgl9N+fxt2iD8io5wL",
+	"NsJas0ekkFniyyUyBUV7WULsKzsJGRUy26VZxrKR+2MqBbP/VgwKO7BsRIa0/v6J9pz6mLhXtB1nSosR",
+	"GdpRNcmULAqWOdqd5tzye1cBgmbESEl0Lhf58ti/akeAO9ycDD9KoYOl91XVViuRQew12NeOyZxpTacM",
+	"PHZWfnDVZdWSPH1ONLlmrNBWsf3IfcHxNJfa5+1iuV74Fou0zSj43sC/8tz9rIksGEoo2APs8ODAIijN",
+	"czJ8dvh3xE6o2bp7MjHQeOAElmdxHPaOVTtxXc+JPq7IFNdkCv7aajFYzBaGpKICD1TH7frrsMyxt0Vb",
+	"JNk66UFOG2l4ySZfnMtswzdP/Zlu+P6lJauXmNa3zSdXfLO4jbdyegXa/Wb7tEqrLDdeCaMqnW348gWb",
+	"so8bvvtGpHmZbbrBVx/rt5uU4hcG1WIrVAO8hu65bEHwEkMhd5lpMsR+GYCN3MrtqS/xmcupR+ydPlMx",
+	"6oZxUzHSyo6lOBpByjOfNAUWCEfisFa0YinjNz5B1G1JMV3O7T6gGgyv/cBtOegt1WYXSOfum5d9hWJ/",
+	"ODw4uE2p2AeqKQ49WYHaf+3uzr9vpMqeUbF0i9P3pFfU8Qc1O7HcM5JqFy9KnhCaKqk1kHdoiIO3ARCa",
+	"ZfYjM2NLy2xQEpnKHeKibgqZOUW2YrtI/huFdEOh5TjsPn3x4uSUZCzlGdM7e+QVFEcPMB4CqbGKfAop",
+	"aEdYbkaw1CDHaCA1MdJdB/xRSLjjJLfMTSqrdlVlZL3cBILGNyMy7WdyIXJJs34dyr3wnYV+Z6E9LDTG",
+	"3qwwrQ2dF3pbFhdnlpDhEB0JWMkgGTBRzjFmHP6c/smLwYe7VjGHURqcqUq2GHNBYY3dGtLAmkA725Kr",
+	"XUEDPsG+c69e7kXnDNkVdFrCgno1I0Ohpv57aFW3/UBv4nOE8Ag0aqfsUSyUb0m+PfDjSsH58Rk54y8S",
+	"K+OBkxp0DuQRoIFputSVpgIu7HJF4M+3wzqUzPMx9R3svla3VLwQqFv6fYW/PGz4hl/td9fWd9fWFw2Z",
+	"QMcTWmkWlvRRQRhVOWeK6DJNGctc/5Wq6krDS3XsHeDg/gaFOefXVj9YOnfZ3f1YMPJfjyJdLkX6KF5y",
+	"O9FjE5Jg6ks0m0bpisMNjtERXEyPnUk0MIdPpEJ1U8mpYlp/T9z8yomGPfSOSQGqgvgjBW/lTC7InIqS",
+	"5vkSjp9lzdwVXaYz7PMpM0hkcWGh2TG5X0f4RjW1HEb/NetpdRa/tphWK2Pku6PwaymcFZJGn67bdQDH",
+	"a2VBgtfJ+ZtdtO5hrleY3nVEMJgFB7lggG+XDIOvMzSCmxnjga6lE/Lz+Ykv8VybC//6LkiM0ftzFVH4",
+	"GV55yKAYN0OMeeYQkQ4owtJScbMcHP3+IUSYt/ZOgTeQCr3AxDeeu67ESoInDjvLByR0qQ2bOwI6Z0bx",
+	"tN/D+q5ggpQitwOhCxDDC6Ap+e6u+3zXyGsmRsdY3UqnihZ2LZpBGWHU6MeMKquo2zejPY3P3FI2czHc",
+	"xgpzruScmRkrnVmAfYToG9Btbt83rudogskclMjQ5yhgc2S4UjkFlRMuaQCSnd4TkwUTtODQNmAV5tqT",
+	"Ozl/c1mwdDv0dQPHjVhu1KpD/Wr0vJpxHbzasyMrEC7/7EXBEfbU9ymeQAozVjCRAeAQFeX1iDgxEvzG",
+	"e+QcQrvBmiOFFUDknJEJowaa2wtmFRkvnvpy12FoloWOknkOEQQzVqk5dvdIXROfaPZEkwUbz6S81rWv",
+	"/IkmPiEMB6ii0HUQ9rUTttk3UoLNapSxqaIZy47IH+XBwQ/pYraEf7BRAhPM6bV3nEOl/eqDEYBDlsa+",
+	"wsXU3dlSAIyj1+6C0YxbGvJliNwFLqzmnQ88n5VQABjHpEIsZ+3jTcSaUJ7r1fhdwe7YOYiDzxHyFs8g",
+	"fxpQxlPp+FVoTvRpgBTTzmlFR8Q55KGlygdHg30wUrlxPlUMEsez7NM94RkTxg4aPMMCLMGDRuHa4LnP",
+	"qA6f1ZgcPq1E8+BZLQkED8FcGvwN2VqNBymmXn/+8Pn/BQAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -537,6 +537,24 @@ func (e Tier) Valid() bool {
 	}
 }
 
+// Defines values for DownloadServiceLogsParamsFormat.
+const (
+	Gzip DownloadServiceLogsParamsFormat = "gzip"
+	Text DownloadServiceLogsParamsFormat = "text"
+)
+
+// Valid indicates whether the value is a known member of the DownloadServiceLogsParamsFormat enum.
+func (e DownloadServiceLogsParamsFormat) Valid() bool {
+	switch e {
+	case Gzip:
+		return true
+	case Text:
+		return true
+	default:
+		return false
+	}
+}
+
 // ActionDefinition A Backstage scaffolder action that calls one Berth operation.
 type ActionDefinition struct {
 	Description string `json:"description"`
@@ -1522,6 +1540,39 @@ type IfMatch = string
 // Limit defines model for Limit.
 type Limit = int
 
+// LogContainer defines model for LogContainer.
+type LogContainer = string
+
+// LogEnvironment A DNS-1123 label, short enough to prefix namespace names.
+type LogEnvironment = Name
+
+// LogExclude defines model for LogExclude.
+type LogExclude = []string
+
+// LogInclude defines model for LogInclude.
+type LogInclude = []string
+
+// LogPod defines model for LogPod.
+type LogPod = string
+
+// LogPrevious defines model for LogPrevious.
+type LogPrevious = bool
+
+// LogRegex defines model for LogRegex.
+type LogRegex = bool
+
+// LogSearch defines model for LogSearch.
+type LogSearch = string
+
+// LogSinceSeconds defines model for LogSinceSeconds.
+type LogSinceSeconds = int
+
+// LogSinceTime defines model for LogSinceTime.
+type LogSinceTime = time.Time
+
+// LogTail defines model for LogTail.
+type LogTail = int
+
 // PolicyName A DNS-1123 label, short enough to prefix namespace names.
 type PolicyName = Name
 
@@ -1551,6 +1602,9 @@ type PreconditionFailed = Problem
 
 // TooLarge RFC 9457 problem details.
 type TooLarge = Problem
+
+// TooManyRequests RFC 9457 problem details.
+type TooManyRequests = Problem
 
 // Unauthorized RFC 9457 problem details.
 type Unauthorized = Problem
@@ -1693,6 +1747,87 @@ type CreateServiceParams struct {
 type DiagnoseServiceParams struct {
 	IfNoneMatch *string `json:"If-None-Match,omitempty"`
 }
+
+// StreamServiceLogsParams defines parameters for StreamServiceLogs.
+type StreamServiceLogsParams struct {
+	Environment LogEnvironment `form:"environment" json:"environment"`
+
+	// Pod Only this pod.
+	Pod *LogPod `form:"pod,omitempty" json:"pod,omitempty"`
+
+	// Container Only this container (in every pod, or in `pod`).
+	Container *LogContainer `form:"container,omitempty" json:"container,omitempty"`
+
+	// SinceSeconds Lines of the last this many seconds.
+	SinceSeconds *LogSinceSeconds `form:"sinceSeconds,omitempty" json:"sinceSeconds,omitempty"`
+
+	// SinceTime Lines from this time on.
+	SinceTime *LogSinceTime `form:"sinceTime,omitempty" json:"sinceTime,omitempty"`
+
+	// Tail At the start, the last this many lines of each container.
+	Tail *LogTail `form:"tail,omitempty" json:"tail,omitempty"`
+
+	// Previous The run before each container's last restart (where a crash loop's error is).
+	Previous *LogPrevious `form:"previous,omitempty" json:"previous,omitempty"`
+
+	// Search Only lines that contain this (case-insensitive), or match it with `regex`.
+	Search *LogSearch `form:"search,omitempty" json:"search,omitempty"`
+
+	// Regex `search` is a regular expression (RE2 syntax: linear time, no backreferences).
+	Regex *LogRegex `form:"regex,omitempty" json:"regex,omitempty"`
+
+	// Include Only lines that match one of these regular expressions.
+	Include *LogInclude `form:"include,omitempty" json:"include,omitempty"`
+
+	// Exclude No line that matches one of these regular expressions.
+	Exclude *LogExclude `form:"exclude,omitempty" json:"exclude,omitempty"`
+
+	// Follow Keep the stream open for new lines and pods (false ends it once every log is read).
+	Follow *bool `form:"follow,omitempty" json:"follow,omitempty"`
+
+	// LastEventID The id of the last `line` event received; the stream resumes after it.
+	LastEventID *string `json:"Last-Event-ID,omitempty"`
+}
+
+// DownloadServiceLogsParams defines parameters for DownloadServiceLogs.
+type DownloadServiceLogsParams struct {
+	Environment LogEnvironment `form:"environment" json:"environment"`
+
+	// Pod Only this pod.
+	Pod *LogPod `form:"pod,omitempty" json:"pod,omitempty"`
+
+	// Container Only this container (in every pod, or in `pod`).
+	Container *LogContainer `form:"container,omitempty" json:"container,omitempty"`
+
+	// SinceSeconds Lines of the last this many seconds.
+	SinceSeconds *LogSinceSeconds `form:"sinceSeconds,omitempty" json:"sinceSeconds,omitempty"`
+
+	// SinceTime Lines from this time on.
+	SinceTime *LogSinceTime `form:"sinceTime,omitempty" json:"sinceTime,omitempty"`
+
+	// Tail At the start, the last this many lines of each container.
+	Tail *LogTail `form:"tail,omitempty" json:"tail,omitempty"`
+
+	// Previous The run before each container's last restart (where a crash loop's error is).
+	Previous *LogPrevious `form:"previous,omitempty" json:"previous,omitempty"`
+
+	// Search Only lines that contain this (case-insensitive), or match it with `regex`.
+	Search *LogSearch `form:"search,omitempty" json:"search,omitempty"`
+
+	// Regex `search` is a regular expression (RE2 syntax: linear time, no backreferences).
+	Regex *LogRegex `form:"regex,omitempty" json:"regex,omitempty"`
+
+	// Include Only lines that match one of these regular expressions.
+	Include *LogInclude `form:"include,omitempty" json:"include,omitempty"`
+
+	// Exclude No line that matches one of these regular expressions.
+	Exclude    *LogExclude                      `form:"exclude,omitempty" json:"exclude,omitempty"`
+	Timestamps *bool                            `form:"timestamps,omitempty" json:"timestamps,omitempty"`
+	Format     *DownloadServiceLogsParamsFormat `form:"format,omitempty" json:"format,omitempty"`
+}
+
+// DownloadServiceLogsParamsFormat defines parameters for DownloadServiceLogs.
+type DownloadServiceLogsParamsFormat string
 
 // RollbackServiceParams defines parameters for RollbackService.
 type RollbackServiceParams struct {
@@ -2182,6 +2317,18 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /api/v1/teams/{team}/services/{service}/diagnosis (the `DiagnoseService` operationId).
 	DiagnoseService(ctx context.Context, team TeamName, service Name, params *DiagnoseServiceParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// StreamServiceLogs The service's container logs in one environment as server-sent events, across all its pods (followed as they come and go) or one pod and container, read as the caller (team viewer; Kubernetes RBAC decides). Each `line` event's id is a cursor: reconnect with Last-Event-ID to resume with no line lost or repeated.
+	//
+	// Events: `line` (data: pod, container, time, line), `pod-added`, `pod-gone`, `restarted` (a container's new run; restarts), `gap` (lines dropped for a client that read too slowly; dropped), `error` (a container that cannot be read, or the end of access; message). A comment every 15 s keeps proxies from closing the stream. A caller has at most 5 streams open and Berth 200 in all (429 with Retry-After). Access is read again every 5 s; when it is gone the stream ends with an `error` event.
+	//
+	// Corresponds with GET /api/v1/teams/{team}/services/{service}/logs (the `StreamServiceLogs` operationId).
+	StreamServiceLogs(ctx context.Context, team TeamName, service Name, params *StreamServiceLogsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DownloadServiceLogs The same logs as a file, container after container (`pod/container time line` per line), as text or gzip; at most 64 MiB, ending with a line that says when it was cut (team viewer).
+	//
+	// Corresponds with GET /api/v1/teams/{team}/services/{service}/logs/download (the `DownloadServiceLogs` operationId).
+	DownloadServiceLogs(ctx context.Context, team TeamName, service Name, params *DownloadServiceLogsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// RollbackServiceWithBody Commit again what an earlier succeeded run deployed (team editor); Argo CD syncs it like any change.
 	//
@@ -3187,6 +3334,38 @@ func (c *Client) GetServiceAppFiles(ctx context.Context, team TeamName, service 
 // Corresponds with GET /api/v1/teams/{team}/services/{service}/diagnosis (the `DiagnoseService` operationId).
 func (c *Client) DiagnoseService(ctx context.Context, team TeamName, service Name, params *DiagnoseServiceParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewDiagnoseServiceRequest(c.Server, team, service, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// StreamServiceLogs The service's container logs in one environment as server-sent events, across all its pods (followed as they come and go) or one pod and container, read as the caller (team viewer; Kubernetes RBAC decides). Each `line` event's id is a cursor: reconnect with Last-Event-ID to resume with no line lost or repeated.
+//
+// Events: `line` (data: pod, container, time, line), `pod-added`, `pod-gone`, `restarted` (a container's new run; restarts), `gap` (lines dropped for a client that read too slowly; dropped), `error` (a container that cannot be read, or the end of access; message). A comment every 15 s keeps proxies from closing the stream. A caller has at most 5 streams open and Berth 200 in all (429 with Retry-After). Access is read again every 5 s; when it is gone the stream ends with an `error` event.
+//
+// Corresponds with GET /api/v1/teams/{team}/services/{service}/logs (the `StreamServiceLogs` operationId).
+func (c *Client) StreamServiceLogs(ctx context.Context, team TeamName, service Name, params *StreamServiceLogsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewStreamServiceLogsRequest(c.Server, team, service, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DownloadServiceLogs The same logs as a file, container after container (`pod/container time line` per line), as text or gzip; at most 64 MiB, ending with a line that says when it was cut (team viewer).
+//
+// Corresponds with GET /api/v1/teams/{team}/services/{service}/logs/download (the `DownloadServiceLogs` operationId).
+func (c *Client) DownloadServiceLogs(ctx context.Context, team TeamName, service Name, params *DownloadServiceLogsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDownloadServiceLogsRequest(c.Server, team, service, params)
 	if err != nil {
 		return nil, err
 	}
@@ -5619,6 +5798,425 @@ func NewDiagnoseServiceRequest(server string, team TeamName, service Name, param
 	return req, nil
 }
 
+// NewStreamServiceLogsRequest constructs an http.Request for the StreamServiceLogs method
+func NewStreamServiceLogsRequest(server string, team TeamName, service Name, params *StreamServiceLogsParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "team", team, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "service", service, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/teams/%s/services/%s/logs", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if queryFrag, err := runtime.StyleParamWithOptions("form", true, "environment", params.Environment, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+			return nil, err
+		} else {
+			for _, qp := range strings.Split(queryFrag, "&") {
+				rawQueryFragments = append(rawQueryFragments, qp)
+			}
+		}
+
+		if params.Pod != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "pod", *params.Pod, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Container != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "container", *params.Container, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.SinceSeconds != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "sinceSeconds", *params.SinceSeconds, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.SinceTime != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "sinceTime", *params.SinceTime, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Tail != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "tail", *params.Tail, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Previous != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "previous", *params.Previous, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Search != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "search", *params.Search, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Regex != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "regex", *params.Regex, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Include != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "include", *params.Include, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "array", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Exclude != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "exclude", *params.Exclude, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "array", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Follow != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "follow", *params.Follow, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.LastEventID != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Last-Event-ID", *params.LastEventID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Last-Event-ID", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewDownloadServiceLogsRequest constructs an http.Request for the DownloadServiceLogs method
+func NewDownloadServiceLogsRequest(server string, team TeamName, service Name, params *DownloadServiceLogsParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "team", team, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "service", service, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/teams/%s/services/%s/logs/download", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if queryFrag, err := runtime.StyleParamWithOptions("form", true, "environment", params.Environment, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+			return nil, err
+		} else {
+			for _, qp := range strings.Split(queryFrag, "&") {
+				rawQueryFragments = append(rawQueryFragments, qp)
+			}
+		}
+
+		if params.Pod != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "pod", *params.Pod, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Container != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "container", *params.Container, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.SinceSeconds != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "sinceSeconds", *params.SinceSeconds, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.SinceTime != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "sinceTime", *params.SinceTime, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Tail != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "tail", *params.Tail, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Previous != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "previous", *params.Previous, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Search != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "search", *params.Search, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Regex != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "regex", *params.Regex, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Include != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "include", *params.Include, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "array", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Exclude != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "exclude", *params.Exclude, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "array", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Timestamps != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "timestamps", *params.Timestamps, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Format != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "format", *params.Format, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewRollbackServiceRequest calls the generic RollbackService builder with application/json body
 func NewRollbackServiceRequest(server string, team TeamName, service Name, params *RollbackServiceParams, body RollbackServiceJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
@@ -6369,6 +6967,22 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /api/v1/teams/{team}/services/{service}/diagnosis (the `DiagnoseService` operationId).
 	DiagnoseServiceWithResponse(ctx context.Context, team TeamName, service Name, params *DiagnoseServiceParams, reqEditors ...RequestEditorFn) (*DiagnoseServiceResponse, error)
+
+	// StreamServiceLogsWithResponse The service's container logs in one environment as server-sent events, across all its pods (followed as they come and go) or one pod and container, read as the caller (team viewer; Kubernetes RBAC decides). Each `line` event's id is a cursor: reconnect with Last-Event-ID to resume with no line lost or repeated.
+	//
+	// Events: `line` (data: pod, container, time, line), `pod-added`, `pod-gone`, `restarted` (a container's new run; restarts), `gap` (lines dropped for a client that read too slowly; dropped), `error` (a container that cannot be read, or the end of access; message). A comment every 15 s keeps proxies from closing the stream. A caller has at most 5 streams open and Berth 200 in all (429 with Retry-After). Access is read again every 5 s; when it is gone the stream ends with an `error` event.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v1/teams/{team}/services/{service}/logs (the `StreamServiceLogs` operationId).
+	StreamServiceLogsWithResponse(ctx context.Context, team TeamName, service Name, params *StreamServiceLogsParams, reqEditors ...RequestEditorFn) (*StreamServiceLogsResponse, error)
+
+	// DownloadServiceLogsWithResponse The same logs as a file, container after container (`pod/container time line` per line), as text or gzip; at most 64 MiB, ending with a line that says when it was cut (team viewer).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v1/teams/{team}/services/{service}/logs/download (the `DownloadServiceLogs` operationId).
+	DownloadServiceLogsWithResponse(ctx context.Context, team TeamName, service Name, params *DownloadServiceLogsParams, reqEditors ...RequestEditorFn) (*DownloadServiceLogsResponse, error)
 
 	// RollbackServiceWithBodyWithResponse Commit again what an earlier succeeded run deployed (team editor); Argo CD syncs it like any change.
 	//
@@ -9739,6 +10353,158 @@ func (r DiagnoseServiceResponse) ContentType() string {
 	return ""
 }
 
+// StreamServiceLogsResponse429Headers the declared response headers of an HTTP 429 response for StreamServiceLogs
+type StreamServiceLogsResponse429Headers struct {
+	RetryAfter *int
+}
+
+type StreamServiceLogsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *StreamServiceLogsResponse429Headers
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r StreamServiceLogsResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r StreamServiceLogsResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r StreamServiceLogsResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r StreamServiceLogsResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r StreamServiceLogsResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r StreamServiceLogsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r StreamServiceLogsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r StreamServiceLogsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r StreamServiceLogsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// DownloadServiceLogsResponse429Headers the declared response headers of an HTTP 429 response for DownloadServiceLogs
+type DownloadServiceLogsResponse429Headers struct {
+	RetryAfter *int
+}
+
+type DownloadServiceLogsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *DownloadServiceLogsResponse429Headers
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r DownloadServiceLogsResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r DownloadServiceLogsResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r DownloadServiceLogsResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r DownloadServiceLogsResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r DownloadServiceLogsResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r DownloadServiceLogsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DownloadServiceLogsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DownloadServiceLogsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DownloadServiceLogsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // RollbackServiceResponse202Headers the declared response headers of an HTTP 202 response for RollbackService
 type RollbackServiceResponse202Headers struct {
 	Location *string
@@ -10965,6 +11731,34 @@ func (c *ClientWithResponses) DiagnoseServiceWithResponse(ctx context.Context, t
 		return nil, err
 	}
 	return ParseDiagnoseServiceResponse(rsp)
+}
+
+// StreamServiceLogsWithResponse The service's container logs in one environment as server-sent events, across all its pods (followed as they come and go) or one pod and container, read as the caller (team viewer; Kubernetes RBAC decides). Each `line` event's id is a cursor: reconnect with Last-Event-ID to resume with no line lost or repeated.
+//
+// Events: `line` (data: pod, container, time, line), `pod-added`, `pod-gone`, `restarted` (a container's new run; restarts), `gap` (lines dropped for a client that read too slowly; dropped), `error` (a container that cannot be read, or the end of access; message). A comment every 15 s keeps proxies from closing the stream. A caller has at most 5 streams open and Berth 200 in all (429 with Retry-After). Access is read again every 5 s; when it is gone the stream ends with an `error` event.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v1/teams/{team}/services/{service}/logs (the `StreamServiceLogs` operationId).
+func (c *ClientWithResponses) StreamServiceLogsWithResponse(ctx context.Context, team TeamName, service Name, params *StreamServiceLogsParams, reqEditors ...RequestEditorFn) (*StreamServiceLogsResponse, error) {
+	rsp, err := c.StreamServiceLogs(ctx, team, service, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseStreamServiceLogsResponse(rsp)
+}
+
+// DownloadServiceLogsWithResponse The same logs as a file, container after container (`pod/container time line` per line), as text or gzip; at most 64 MiB, ending with a line that says when it was cut (team viewer).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v1/teams/{team}/services/{service}/logs/download (the `DownloadServiceLogs` operationId).
+func (c *ClientWithResponses) DownloadServiceLogsWithResponse(ctx context.Context, team TeamName, service Name, params *DownloadServiceLogsParams, reqEditors ...RequestEditorFn) (*DownloadServiceLogsResponse, error) {
+	rsp, err := c.DownloadServiceLogs(ctx, team, service, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDownloadServiceLogsResponse(rsp)
 }
 
 // RollbackServiceWithBodyWithResponse Commit again what an earlier succeeded run deployed (team editor); Argo CD syncs it like any change.
@@ -13808,6 +14602,140 @@ func ParseDiagnoseServiceResponse(rsp *http.Response) (*DiagnoseServiceResponse,
 			headers.ETag = &value
 		}
 		response.Headers304 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseStreamServiceLogsResponse parses an HTTP response from a StreamServiceLogsWithResponse call
+func ParseStreamServiceLogsResponse(rsp *http.Response) (*StreamServiceLogsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &StreamServiceLogsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers StreamServiceLogsResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseDownloadServiceLogsResponse parses an HTTP response from a DownloadServiceLogsWithResponse call
+func ParseDownloadServiceLogsResponse(rsp *http.Response) (*DownloadServiceLogsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DownloadServiceLogsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers DownloadServiceLogsResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
 	}
 
 	return response, nil

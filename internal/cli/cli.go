@@ -22,6 +22,7 @@ Usage:
   berth migrate [flags]   bring the database schema up to date and exit
   berth policy test DIR   check manifests against the guardrail library (for CI pipelines)
   berth diagnose T/S      why a service is failing, per environment (from a Berth server)
+  berth logs T/S          its pods' logs; -f follows them (and resumes when the connection drops)
   berth templates [flags] write Backstage software templates for the blueprints
   berth version           print the version
 
@@ -51,6 +52,8 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = policyCmd(ctx, args[1:], stdout, stderr)
 	case "diagnose":
 		err = diagnoseCmd(ctx, args[1:], stdout, stderr)
+	case "logs":
+		err = logsCmd(ctx, args[1:], stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "berth", version.Version)
 	case "help", "-h", "--help":

@@ -27,22 +27,13 @@ func diagnoseCmd(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fset := flag.NewFlagSet("berth diagnose", flag.ContinueOnError)
 	fset.SetOutput(stderr)
 	fset.Usage = func() { fmt.Fprint(stderr, diagnoseUsage); fset.PrintDefaults() }
-	server := fset.String("server", os.Getenv("BERTH_SERVER"), "Berth's base URL (env BERTH_SERVER)")
-	tokenFile := fset.String("token-file", os.Getenv("BERTH_TOKEN_FILE"), "file holding a Berth token (env BERTH_TOKEN_FILE)")
+	server, tokenFile := serverFlags(fset)
 	env := fset.String("env", "", "only this environment")
 	output := fset.String("output", "text", "text or json")
-	// The target may come before the flags (berth diagnose payments/api --env dev).
-	var target string
-	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
-		target, args = args[0], args[1:]
-	}
-	if err := fset.Parse(args); err != nil {
+	target, team, service, ok, err := parseTarget(fset, args)
+	if err != nil {
 		return err
 	}
-	if target == "" && fset.NArg() == 1 {
-		target = fset.Arg(0)
-	}
-	team, service, ok := strings.Cut(target, "/")
 	if !ok || team == "" || service == "" || (*output != "text" && *output != "json") {
 		fset.Usage()
 		return errUsage
@@ -146,4 +137,26 @@ func printResolved(w io.Writer, rs *[]apiclient.ResolvedFinding) {
 		}
 		fmt.Fprintf(w, "    %s (%s) %s to %s: %s\n", r.Code, where, r.FirstSeen.Local().Format(time.DateTime), r.ResolvedAt.Local().Format(time.DateTime), r.Summary)
 	}
+}
+
+// serverFlags are the flags of a command that talks to a Berth server.
+func serverFlags(fset *flag.FlagSet) (server, tokenFile *string) {
+	return fset.String("server", os.Getenv("BERTH_SERVER"), "Berth's base URL (env BERTH_SERVER)"),
+		fset.String("token-file", os.Getenv("BERTH_TOKEN_FILE"), "file holding a Berth token (env BERTH_TOKEN_FILE)")
+}
+
+// parseTarget parses the flags and TEAM/SERVICE, which may come before them (berth diagnose
+// payments/api --env dev) or after.
+func parseTarget(fset *flag.FlagSet, args []string) (target, team, service string, ok bool, err error) {
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		target, args = args[0], args[1:]
+	}
+	if err := fset.Parse(args); err != nil {
+		return "", "", "", false, err
+	}
+	if target == "" && fset.NArg() == 1 {
+		target = fset.Arg(0)
+	}
+	team, service, ok = strings.Cut(target, "/")
+	return target, team, service, ok, nil
 }

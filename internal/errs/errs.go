@@ -17,6 +17,8 @@ var (
 	ErrUnauthenticated    = errors.New("unauthenticated")
 	ErrPreconditionFailed = errors.New("precondition failed")
 	ErrUnavailable        = errors.New("unavailable")
+	// ErrTooMany: the caller (or everyone) has as many of something open as Berth allows.
+	ErrTooMany = errors.New("too many")
 )
 
 // Field names one invalid part of a request: a JSON pointer into the body, or a parameter.

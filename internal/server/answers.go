@@ -88,4 +88,6 @@ func (a encodedAnswer) write(w http.ResponseWriter) error {
 	return err
 }
 
-func (a encodedAnswer) VisitGetServiceWorkloadsResponse(w http.ResponseWriter) error { return a.write(w) }
+func (a encodedAnswer) VisitGetServiceWorkloadsResponse(w http.ResponseWriter) error {
+	return a.write(w)
+}

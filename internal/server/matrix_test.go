@@ -66,6 +66,9 @@ func matrix() []call {
 		{op: "getServiceWorkloads", method: "GET", path: "/api/v1/teams/payments/services/seeded/workloads", want: map[string]int{"root": 503, "alice": 503, "ed": 503, "vi": 503, "outsider": 404}},
 		{op: "getEnvironmentWorkloads", method: "GET", path: "/api/v1/teams/payments/environments/dev/workloads", want: map[string]int{"root": 503, "alice": 503, "ed": 503, "vi": 503, "outsider": 404}},
 		{op: "diagnoseService", method: "GET", path: "/api/v1/teams/payments/services/seeded/diagnosis", want: map[string]int{"root": 503, "alice": 503, "ed": 503, "vi": 503, "outsider": 404}},
+		// Logs likewise (read on the plane in cli's logs test): an outsider learns nothing, not even that a cluster is missing.
+		{op: "streamServiceLogs", method: "GET", path: "/api/v1/teams/payments/services/seeded/logs?environment=dev", want: map[string]int{"root": 503, "alice": 503, "ed": 503, "vi": 503, "outsider": 404}},
+		{op: "downloadServiceLogs", method: "GET", path: "/api/v1/teams/payments/services/seeded/logs/download?environment=dev", want: map[string]int{"root": 503, "alice": 503, "ed": 503, "vi": 503, "outsider": 404}},
 		{op: "getService", method: "GET", path: "/api/v1/teams/payments/services/svc-alice", want: viewer},
 		{op: "getRun", method: "GET", path: "/api/v1/runs/{run}", want: viewer},
 		{op: "streamRun", method: "GET", path: "/api/v1/runs/{run}/events", want: viewer},

@@ -15,6 +15,10 @@ import (
 
 const problemContentType = "application/problem+json"
 
+// retryAfterSeconds is when a caller told 429 may try again: log streams last minutes, so
+// sooner would only be refused again.
+const retryAfterSeconds = "10"
+
 // problemType names each kind of problem with a stable URN that clients can switch on.
 func problemType(slug string) string { return "urn:berth:problem:" + slug }
 
@@ -65,6 +69,8 @@ func toProblem(err error) (api.Problem, bool) {
 		status, slug = http.StatusPreconditionFailed, "precondition-failed"
 	case errors.Is(err, errs.ErrUnavailable):
 		status, slug = http.StatusServiceUnavailable, "unavailable"
+	case errors.Is(err, errs.ErrTooMany):
+		status, slug = http.StatusTooManyRequests, "too-many-requests"
 	case errors.As(err, &he):
 		status = he.Code
 		slug = map[int]string{
@@ -119,6 +125,9 @@ func errorHandler(log *slog.Logger) echo.HTTPErrorHandler {
 		}
 		if p.Status == http.StatusUnauthorized {
 			c.Response().Header().Set("WWW-Authenticate", `Bearer realm="berth"`)
+		}
+		if p.Status == http.StatusTooManyRequests {
+			c.Response().Header().Set("Retry-After", retryAfterSeconds)
 		}
 		body, _ := json.Marshal(p)
 		c.Response().Header().Set(echo.HeaderContentType, problemContentType)

@@ -14,6 +14,7 @@ import (
 	"github.com/berth-platform/berth/internal/auth"
 	"github.com/berth-platform/berth/internal/blueprint"
 	"github.com/berth-platform/berth/internal/errs"
+	"github.com/berth-platform/berth/internal/logs"
 	"github.com/berth-platform/berth/internal/policy"
 	"github.com/berth-platform/berth/internal/provision"
 	"github.com/berth-platform/berth/internal/store"
@@ -63,6 +64,8 @@ type Server struct {
 	metrics *metrics
 	notes   *noteCache
 	answers answerMemo
+	// logLimits bounds the log streams and downloads open at once.
+	logLimits *logs.Limiter
 }
 
 var _ api.StrictServerInterface = (*Server)(nil)
@@ -89,7 +92,8 @@ func New(d Deps) (*echo.Echo, error) {
 	if err != nil {
 		return nil, fmt.Errorf("openapi router: %w", err)
 	}
-	s := &Server{deps: d, audit: audit.NewLog(d.Store), actions: defs, metrics: newMetrics(), notes: newNoteCache(5 * time.Second)}
+	s := &Server{deps: d, audit: audit.NewLog(d.Store), actions: defs, metrics: newMetrics(), notes: newNoteCache(5 * time.Second),
+		logLimits: logs.NewLimiter(logStreamsPerCaller, logStreams)}
 
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true

@@ -427,6 +427,49 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/teams/{team}/services/{service}/logs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                team: components["parameters"]["TeamName"];
+                service: components["schemas"]["Name"];
+            };
+            cookie?: never;
+        };
+        /**
+         * The service's container logs in one environment as server-sent events, across all its pods (followed as they come and go) or one pod and container, read as the caller (team viewer; Kubernetes RBAC decides). Each `line` event's id is a cursor: reconnect with Last-Event-ID to resume with no line lost or repeated.
+         * @description Events: `line` (data: pod, container, time, line), `pod-added`, `pod-gone`, `restarted` (a container's new run; restarts), `gap` (lines dropped for a client that read too slowly; dropped), `error` (a container that cannot be read, or the end of access; message). A comment every 15 s keeps proxies from closing the stream. A caller has at most 5 streams open and Berth 200 in all (429 with Retry-After). Access is read again every 5 s; when it is gone the stream ends with an `error` event.
+         */
+        get: operations["streamServiceLogs"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/teams/{team}/services/{service}/logs/download": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                team: components["parameters"]["TeamName"];
+                service: components["schemas"]["Name"];
+            };
+            cookie?: never;
+        };
+        /** The same logs as a file, container after container (`pod/container time line` per line), as text or gzip; at most 64 MiB, ending with a line that says when it was cut (team viewer). */
+        get: operations["downloadServiceLogs"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/teams/{team}/services/{service}/diagnosis": {
         parameters: {
             query?: never;
@@ -1582,6 +1625,16 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
+        /** @description Too many at once for the caller or for Berth; Retry-After says when to try again. */
+        TooManyRequests: {
+            headers: {
+                "Retry-After"?: number;
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
         /** @description Berth lacks what this needs (a dependency or a setting); `detail` says what. */
         Unavailable: {
             headers: {
@@ -1606,6 +1659,27 @@ export interface components {
         TeamName: components["schemas"]["Name"];
         RunID: string;
         BlueprintName: components["schemas"]["Name"];
+        LogEnvironment: components["schemas"]["Name"];
+        /** @description Only this pod. */
+        LogPod: string;
+        /** @description Only this container (in every pod, or in `pod`). */
+        LogContainer: string;
+        /** @description Lines of the last this many seconds. */
+        LogSinceSeconds: number;
+        /** @description Lines from this time on. */
+        LogSinceTime: string;
+        /** @description At the start, the last this many lines of each container. */
+        LogTail: number;
+        /** @description The run before each container's last restart (where a crash loop's error is). */
+        LogPrevious: boolean;
+        /** @description Only lines that contain this (case-insensitive), or match it with `regex`. */
+        LogSearch: string;
+        /** @description `search` is a regular expression (RE2 syntax: linear time, no backreferences). */
+        LogRegex: boolean;
+        /** @description Only lines that match one of these regular expressions. */
+        LogInclude: string[];
+        /** @description No line that matches one of these regular expressions. */
+        LogExclude: string[];
         /** @description Page size. */
         Limit: number;
         /** @description The `nextCursor` of the previous page. */
@@ -2660,6 +2734,114 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    streamServiceLogs: {
+        parameters: {
+            query: {
+                environment: components["parameters"]["LogEnvironment"];
+                /** @description Only this pod. */
+                pod?: components["parameters"]["LogPod"];
+                /** @description Only this container (in every pod, or in `pod`). */
+                container?: components["parameters"]["LogContainer"];
+                /** @description Lines of the last this many seconds. */
+                sinceSeconds?: components["parameters"]["LogSinceSeconds"];
+                /** @description Lines from this time on. */
+                sinceTime?: components["parameters"]["LogSinceTime"];
+                /** @description At the start, the last this many lines of each container. */
+                tail?: components["parameters"]["LogTail"];
+                /** @description The run before each container's last restart (where a crash loop's error is). */
+                previous?: components["parameters"]["LogPrevious"];
+                /** @description Only lines that contain this (case-insensitive), or match it with `regex`. */
+                search?: components["parameters"]["LogSearch"];
+                /** @description `search` is a regular expression (RE2 syntax: linear time, no backreferences). */
+                regex?: components["parameters"]["LogRegex"];
+                /** @description Only lines that match one of these regular expressions. */
+                include?: components["parameters"]["LogInclude"];
+                /** @description No line that matches one of these regular expressions. */
+                exclude?: components["parameters"]["LogExclude"];
+                /** @description Keep the stream open for new lines and pods (false ends it once every log is read). */
+                follow?: boolean;
+            };
+            header?: {
+                /** @description The id of the last `line` event received; the stream resumes after it. */
+                "Last-Event-ID"?: string;
+            };
+            path: {
+                team: components["parameters"]["TeamName"];
+                service: components["schemas"]["Name"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A text/event-stream of log events. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/event-stream": string;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    downloadServiceLogs: {
+        parameters: {
+            query: {
+                environment: components["parameters"]["LogEnvironment"];
+                /** @description Only this pod. */
+                pod?: components["parameters"]["LogPod"];
+                /** @description Only this container (in every pod, or in `pod`). */
+                container?: components["parameters"]["LogContainer"];
+                /** @description Lines of the last this many seconds. */
+                sinceSeconds?: components["parameters"]["LogSinceSeconds"];
+                /** @description Lines from this time on. */
+                sinceTime?: components["parameters"]["LogSinceTime"];
+                /** @description At the start, the last this many lines of each container. */
+                tail?: components["parameters"]["LogTail"];
+                /** @description The run before each container's last restart (where a crash loop's error is). */
+                previous?: components["parameters"]["LogPrevious"];
+                /** @description Only lines that contain this (case-insensitive), or match it with `regex`. */
+                search?: components["parameters"]["LogSearch"];
+                /** @description `search` is a regular expression (RE2 syntax: linear time, no backreferences). */
+                regex?: components["parameters"]["LogRegex"];
+                /** @description Only lines that match one of these regular expressions. */
+                include?: components["parameters"]["LogInclude"];
+                /** @description No line that matches one of these regular expressions. */
+                exclude?: components["parameters"]["LogExclude"];
+                timestamps?: boolean;
+                format?: "text" | "gzip";
+            };
+            header?: never;
+            path: {
+                team: components["parameters"]["TeamName"];
+                service: components["schemas"]["Name"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The lines. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain": string;
+                    "application/gzip": string;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
             503: components["responses"]["Unavailable"];
         };
     };
