@@ -3,6 +3,7 @@
 #   hack/deps.sh dev    git, openssl, curl, Redis (the local Argo CD's cache), PostgreSQL
 #                       (server: the platform database server services' databases are made on)
 #   hack/deps.sh test   those, and Chromium with fonts (the entity cards' browser test),
+#                       Prometheus (the golden signals' tests read from a real one),
 #                       Node.js and npm of the version plugins/package.json declares in
 #                       engines
 # What is missing is installed with apt-get when this runs as root (or with passwordless sudo);
@@ -30,6 +31,7 @@ missing() {
   postgres_ok || echo postgresql
   [ "$profile" = test ] || return 0
   have chromium || echo chromium
+  have prometheus || echo prometheus
   fonts_ok || echo fonts-liberation
   # NodeSource's nodejs carries npm; Debian's needs its npm package, asked once nodejs is in.
   if ! have node; then

@@ -503,6 +503,66 @@ func (e ServiceDryRunDryRun) Valid() bool {
 	}
 }
 
+// Defines values for SignalName.
+const (
+	Cpu         SignalName = "cpu"
+	ErrorRatio  SignalName = "errorRatio"
+	LatencyP50  SignalName = "latencyP50"
+	LatencyP95  SignalName = "latencyP95"
+	LatencyP99  SignalName = "latencyP99"
+	Memory      SignalName = "memory"
+	RequestRate SignalName = "requestRate"
+)
+
+// Valid indicates whether the value is a known member of the SignalName enum.
+func (e SignalName) Valid() bool {
+	switch e {
+	case Cpu:
+		return true
+	case ErrorRatio:
+		return true
+	case LatencyP50:
+		return true
+	case LatencyP95:
+		return true
+	case LatencyP99:
+		return true
+	case Memory:
+		return true
+	case RequestRate:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SignalValueUnit.
+const (
+	Bytes     SignalValueUnit = "bytes"
+	Cores     SignalValueUnit = "cores"
+	Ratio     SignalValueUnit = "ratio"
+	Requestss SignalValueUnit = "requests/s"
+	Seconds   SignalValueUnit = "seconds"
+)
+
+// Valid indicates whether the value is a known member of the SignalValueUnit enum.
+func (e SignalValueUnit) Valid() bool {
+	switch e {
+	case Bytes:
+		return true
+	case Cores:
+		return true
+	case Ratio:
+		return true
+	case Requestss:
+		return true
+	case Seconds:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for SubjectKind.
 const (
 	SubjectKindGroup SubjectKind = "group"
@@ -1287,6 +1347,15 @@ type ResolvedFinding struct {
 // ResolvedFindingSeverity defines model for ResolvedFinding.Severity.
 type ResolvedFindingSeverity string
 
+// ResourceUse defines model for ResourceUse.
+type ResourceUse struct {
+	// Limit What they may use at most; absent when a container has no limit.
+	Limit *float64 `json:"limit,omitempty"`
+
+	// Requested What the running pods request, in all.
+	Requested float64 `json:"requested"`
+}
+
 // Role defines model for Role.
 type Role string
 
@@ -1431,6 +1500,18 @@ type ServiceRollback struct {
 	Run openapi_types.UUID `json:"run"`
 }
 
+// ServiceSignals defines model for ServiceSignals.
+type ServiceSignals struct {
+	At          time.Time     `json:"at"`
+	Cpu         ResourceUse   `json:"cpu"`
+	Environment string        `json:"environment"`
+	Memory      ResourceUse   `json:"memory"`
+	Signals     []SignalValue `json:"signals"`
+
+	// Window The rate window.
+	Window string `json:"window"`
+}
+
 // ServiceSync defines model for ServiceSync.
 type ServiceSync struct {
 	Environment EnvironmentName `json:"environment"`
@@ -1452,6 +1533,44 @@ type ServiceUpdate struct {
 type ServiceWorkloads struct {
 	Environments []EnvironmentWorkloads `json:"environments"`
 }
+
+// SignalName defines model for SignalName.
+type SignalName string
+
+// SignalPoint defines model for SignalPoint.
+type SignalPoint struct {
+	T time.Time `json:"t"`
+	V float64   `json:"v"`
+}
+
+// SignalRange defines model for SignalRange.
+type SignalRange struct {
+	Name   SignalName    `json:"name"`
+	Points []SignalPoint `json:"points"`
+	Query  string        `json:"query"`
+
+	// Step Seconds between points.
+	Step int    `json:"step"`
+	Unit string `json:"unit"`
+}
+
+// SignalValue defines model for SignalValue.
+type SignalValue struct {
+	// Missing Prometheus has no such series (or did not answer; see problem).
+	Missing bool       `json:"missing"`
+	Name    SignalName `json:"name"`
+
+	// Problem Why Prometheus gave no answer, when it did not.
+	Problem *string `json:"problem,omitempty"`
+
+	// Query The PromQL that was asked (the platform's template for the blueprint's runtime).
+	Query string          `json:"query"`
+	Unit  SignalValueUnit `json:"unit"`
+	Value *float64        `json:"value,omitempty"`
+}
+
+// SignalValueUnit defines model for SignalValue.Unit.
+type SignalValueUnit string
 
 // SubjectKind defines model for SubjectKind.
 type SubjectKind string
@@ -1536,6 +1655,9 @@ type BlueprintName = Name
 // Cursor defines model for Cursor.
 type Cursor = string
 
+// EnvironmentQuery A DNS-1123 label, short enough to prefix namespace names.
+type EnvironmentQuery = Name
+
 // IdempotencyKey defines model for IdempotencyKey.
 type IdempotencyKey = string
 
@@ -1547,9 +1669,6 @@ type Limit = int
 
 // LogContainer defines model for LogContainer.
 type LogContainer = string
-
-// LogEnvironment A DNS-1123 label, short enough to prefix namespace names.
-type LogEnvironment = Name
 
 // LogExclude defines model for LogExclude.
 type LogExclude = []string
@@ -1755,7 +1874,7 @@ type DiagnoseServiceParams struct {
 
 // StreamServiceLogsParams defines parameters for StreamServiceLogs.
 type StreamServiceLogsParams struct {
-	Environment LogEnvironment `form:"environment" json:"environment"`
+	Environment EnvironmentQuery `form:"environment" json:"environment"`
 
 	// Pod Only this pod.
 	Pod *LogPod `form:"pod,omitempty" json:"pod,omitempty"`
@@ -1796,7 +1915,7 @@ type StreamServiceLogsParams struct {
 
 // DownloadServiceLogsParams defines parameters for DownloadServiceLogs.
 type DownloadServiceLogsParams struct {
-	Environment LogEnvironment `form:"environment" json:"environment"`
+	Environment EnvironmentQuery `form:"environment" json:"environment"`
 
 	// Pod Only this pod.
 	Pod *LogPod `form:"pod,omitempty" json:"pod,omitempty"`
@@ -1838,6 +1957,22 @@ type DownloadServiceLogsParamsFormat string
 type RollbackServiceParams struct {
 	// IdempotencyKey Retries with the same key and body replay the first response for 24 hours.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// GetServiceSignalsParams defines parameters for GetServiceSignals.
+type GetServiceSignalsParams struct {
+	Environment EnvironmentQuery `form:"environment" json:"environment"`
+}
+
+// GetServiceSignalRangeParams defines parameters for GetServiceSignalRange.
+type GetServiceSignalRangeParams struct {
+	Environment EnvironmentQuery `form:"environment" json:"environment"`
+
+	// SinceSeconds How far back (default an hour, at most 7 days).
+	SinceSeconds *int `form:"sinceSeconds,omitempty" json:"sinceSeconds,omitempty"`
+
+	// Step Seconds between points (default about 300 points, at least 15 s).
+	Step *int `form:"step,omitempty" json:"step,omitempty"`
 }
 
 // GetServiceWorkloadsParams defines parameters for GetServiceWorkloads.
@@ -2042,6 +2177,12 @@ type ServerInterface interface {
 	// RollbackService Commit again what an earlier succeeded run deployed (team editor); Argo CD syncs it like any change.
 	// (POST /api/v1/teams/{team}/services/{service}/rollbacks)
 	RollbackService(ctx echo.Context, team TeamName, service Name, params RollbackServiceParams) error
+	// GetServiceSignals The service's golden signals in one environment now, from Prometheus: latency percentiles, request rate, error ratio, CPU and memory used beside what its pods request and may use (team viewer). A series Prometheus lacks is `missing`, with the query that found nothing.
+	// (GET /api/v1/teams/{team}/services/{service}/signals)
+	GetServiceSignals(ctx echo.Context, team TeamName, service Name, params GetServiceSignalsParams) error
+	// GetServiceSignalRange One signal over time, for a chart (team viewer); at most 1,100 points.
+	// (GET /api/v1/teams/{team}/services/{service}/signals/{signal})
+	GetServiceSignalRange(ctx echo.Context, team TeamName, service Name, signal SignalName, params GetServiceSignalRangeParams) error
 	// SyncService Sync one environment of a service now (how manually synced environments such as prod are released; team editor).
 	// (POST /api/v1/teams/{team}/services/{service}/syncs)
 	SyncService(ctx echo.Context, team TeamName, service Name) error
@@ -3507,6 +3648,94 @@ func (w *ServerInterfaceWrapper) RollbackService(ctx echo.Context) error {
 	return err
 }
 
+// GetServiceSignals converts echo context to params.
+func (w *ServerInterfaceWrapper) GetServiceSignals(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "team" -------------
+	var team TeamName
+
+	err = runtime.BindStyledParameterWithOptions("simple", "team", ctx.Param("team"), &team, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter team: %s", err))
+	}
+
+	// ------------- Path parameter "service" -------------
+	var service Name
+
+	err = runtime.BindStyledParameterWithOptions("simple", "service", ctx.Param("service"), &service, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter service: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetServiceSignalsParams
+	// ------------- Required query parameter "environment" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, true, "environment", ctx.QueryParams(), &params.Environment, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter environment: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetServiceSignals(ctx, team, service, params)
+	return err
+}
+
+// GetServiceSignalRange converts echo context to params.
+func (w *ServerInterfaceWrapper) GetServiceSignalRange(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "team" -------------
+	var team TeamName
+
+	err = runtime.BindStyledParameterWithOptions("simple", "team", ctx.Param("team"), &team, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter team: %s", err))
+	}
+
+	// ------------- Path parameter "service" -------------
+	var service Name
+
+	err = runtime.BindStyledParameterWithOptions("simple", "service", ctx.Param("service"), &service, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter service: %s", err))
+	}
+
+	// ------------- Path parameter "signal" -------------
+	var signal SignalName
+
+	err = runtime.BindStyledParameterWithOptions("simple", "signal", ctx.Param("signal"), &signal, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter signal: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetServiceSignalRangeParams
+	// ------------- Required query parameter "environment" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, true, "environment", ctx.QueryParams(), &params.Environment, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter environment: %s", err))
+	}
+
+	// ------------- Optional query parameter "sinceSeconds" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "sinceSeconds", ctx.QueryParams(), &params.SinceSeconds, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter sinceSeconds: %s", err))
+	}
+
+	// ------------- Optional query parameter "step" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "step", ctx.QueryParams(), &params.Step, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter step: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetServiceSignalRange(ctx, team, service, signal, params)
+	return err
+}
+
 // SyncService converts echo context to params.
 func (w *ServerInterfaceWrapper) SyncService(ctx echo.Context) error {
 	var err error
@@ -3695,6 +3924,8 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/api/v1/teams/:team/services/:service/workloads", wrapper.GetServiceWorkloads, options.OperationMiddlewares["getServiceWorkloads"]...)
 	router.GET(options.BaseURL+"/api/v1/teams/:team/services/:service/logs", wrapper.StreamServiceLogs, options.OperationMiddlewares["streamServiceLogs"]...)
 	router.GET(options.BaseURL+"/api/v1/teams/:team/services/:service/logs/download", wrapper.DownloadServiceLogs, options.OperationMiddlewares["downloadServiceLogs"]...)
+	router.GET(options.BaseURL+"/api/v1/teams/:team/services/:service/signals", wrapper.GetServiceSignals, options.OperationMiddlewares["getServiceSignals"]...)
+	router.GET(options.BaseURL+"/api/v1/teams/:team/services/:service/signals/:signal", wrapper.GetServiceSignalRange, options.OperationMiddlewares["getServiceSignalRange"]...)
 	router.GET(options.BaseURL+"/api/v1/teams/:team/services/:service/diagnosis", wrapper.DiagnoseService, options.OperationMiddlewares["diagnoseService"]...)
 	router.POST(options.BaseURL+"/api/v1/teams/:team/services/:service/rollbacks", wrapper.RollbackService, options.OperationMiddlewares["rollbackService"]...)
 	router.POST(options.BaseURL+"/api/v1/teams/:team/services/:service/syncs", wrapper.SyncService, options.OperationMiddlewares["syncService"]...)
@@ -8483,6 +8714,183 @@ func (response RollbackService503ApplicationProblemPlusJSONResponse) VisitRollba
 	return err
 }
 
+type GetServiceSignalsRequestObject struct {
+	Team    TeamName `json:"team"`
+	Service Name     `json:"service"`
+	Params  GetServiceSignalsParams
+}
+
+type GetServiceSignalsResponseObject interface {
+	VisitGetServiceSignalsResponse(w http.ResponseWriter) error
+}
+
+type GetServiceSignals200JSONResponse ServiceSignals
+
+func (response GetServiceSignals200JSONResponse) VisitGetServiceSignalsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetServiceSignals400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetServiceSignals400ApplicationProblemPlusJSONResponse) VisitGetServiceSignalsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetServiceSignals401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetServiceSignals401ApplicationProblemPlusJSONResponse) VisitGetServiceSignalsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetServiceSignals404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetServiceSignals404ApplicationProblemPlusJSONResponse) VisitGetServiceSignalsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetServiceSignals503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetServiceSignals503ApplicationProblemPlusJSONResponse) VisitGetServiceSignalsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetServiceSignalRangeRequestObject struct {
+	Team    TeamName   `json:"team"`
+	Service Name       `json:"service"`
+	Signal  SignalName `json:"signal"`
+	Params  GetServiceSignalRangeParams
+}
+
+type GetServiceSignalRangeResponseObject interface {
+	VisitGetServiceSignalRangeResponse(w http.ResponseWriter) error
+}
+
+type GetServiceSignalRange200JSONResponse SignalRange
+
+func (response GetServiceSignalRange200JSONResponse) VisitGetServiceSignalRangeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetServiceSignalRange400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetServiceSignalRange400ApplicationProblemPlusJSONResponse) VisitGetServiceSignalRangeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetServiceSignalRange401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetServiceSignalRange401ApplicationProblemPlusJSONResponse) VisitGetServiceSignalRangeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetServiceSignalRange404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetServiceSignalRange404ApplicationProblemPlusJSONResponse) VisitGetServiceSignalRangeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetServiceSignalRange503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetServiceSignalRange503ApplicationProblemPlusJSONResponse) VisitGetServiceSignalRangeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type SyncServiceRequestObject struct {
 	Team    TeamName `json:"team"`
 	Service Name     `json:"service"`
@@ -9015,6 +9423,12 @@ type StrictServerInterface interface {
 	// RollbackService Commit again what an earlier succeeded run deployed (team editor); Argo CD syncs it like any change.
 	// (POST /api/v1/teams/{team}/services/{service}/rollbacks)
 	RollbackService(ctx context.Context, request RollbackServiceRequestObject) (RollbackServiceResponseObject, error)
+	// GetServiceSignals The service's golden signals in one environment now, from Prometheus: latency percentiles, request rate, error ratio, CPU and memory used beside what its pods request and may use (team viewer). A series Prometheus lacks is `missing`, with the query that found nothing.
+	// (GET /api/v1/teams/{team}/services/{service}/signals)
+	GetServiceSignals(ctx context.Context, request GetServiceSignalsRequestObject) (GetServiceSignalsResponseObject, error)
+	// GetServiceSignalRange One signal over time, for a chart (team viewer); at most 1,100 points.
+	// (GET /api/v1/teams/{team}/services/{service}/signals/{signal})
+	GetServiceSignalRange(ctx context.Context, request GetServiceSignalRangeRequestObject) (GetServiceSignalRangeResponseObject, error)
 	// SyncService Sync one environment of a service now (how manually synced environments such as prod are released; team editor).
 	// (POST /api/v1/teams/{team}/services/{service}/syncs)
 	SyncService(ctx context.Context, request SyncServiceRequestObject) (SyncServiceResponseObject, error)
@@ -10634,6 +11048,61 @@ func (sh *strictHandler) RollbackService(ctx echo.Context, team TeamName, servic
 	return nil
 }
 
+// GetServiceSignals operation middleware
+func (sh *strictHandler) GetServiceSignals(ctx echo.Context, team TeamName, service Name, params GetServiceSignalsParams) error {
+	var request GetServiceSignalsRequestObject
+
+	request.Team = team
+	request.Service = service
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetServiceSignals(ctx.Request().Context(), request.(GetServiceSignalsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetServiceSignals")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetServiceSignalsResponseObject); ok {
+		return validResponse.VisitGetServiceSignalsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetServiceSignalRange operation middleware
+func (sh *strictHandler) GetServiceSignalRange(ctx echo.Context, team TeamName, service Name, signal SignalName, params GetServiceSignalRangeParams) error {
+	var request GetServiceSignalRangeRequestObject
+
+	request.Team = team
+	request.Service = service
+	request.Signal = signal
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetServiceSignalRange(ctx.Request().Context(), request.(GetServiceSignalRangeRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetServiceSignalRange")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetServiceSignalRangeResponseObject); ok {
+		return validResponse.VisitGetServiceSignalRangeResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // SyncService operation middleware
 func (sh *strictHandler) SyncService(ctx echo.Context, team TeamName, service Name) error {
 	var request SyncServiceRequestObject
@@ -10807,237 +11276,250 @@ func (sh *strictHandler) GetReadiness(ctx echo.Context) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L1rc9w2ljD8V1D9bpVb71IXK3Z2RvrwPLJsJ95YsVaSJ7WVeKvRJLobIzbAAUC1Oy7/96dwDkCCJNgX",
-	"3ex4PR8mFpvE5eDg3C+fBqmcF1IwYfTg6NOgoIrOmWEK/nqRl6xQXJhf6ZzZB1wMjgYFNbNBMhDwbDD2",
-	"7wySgWL/Krli2eDIqJIlA53O2JzaD/9NscngaPD/7dfT7eOveh8G//w5GZyWSktlX8+YThUvDJd2wqsZ",
-	"IyPBPhp8YUTkhJgZI4ViN1yWmhR0yvYGCS7vXyVTy3p9KQ4aLmZOP75lYmpmg6PnTw+TgVkW9k1tFBdT",
-	"WMmbjM0LaZhIl7+wZXdFF8wozjRZcDODpWg6Z+SaLQkVGRnLbEkUK3K6hB8nXGlDFNOFFJqRiVTk8BmZ",
-	"yVLpatUzRjOm6mUHK9i1S+hZ/+Hz58lgzoX/+2l0N5MzatJZdxvvRL4kNDWEI0Dl+J8sNU80SUulmDDk",
-	"1RWdkrn9mK1Y6mQXxw/X2F3FWz7npruGczplRPM/ew8wh+/CsTM2oWVuBkfPDxILDD4v5/aPAwAF/lUD",
-	"ggvDpkzhGuT0VApDuWCqBxxmxjVJ/UtkyAVhN0wtSSGzhEhFuCCjQmajnV6Mq2boObQff0jsJTJM2a//",
-	"53e6++fB7t8/DH/fdf/6//2jnf/zb4PYib6V01fihisp5kyY6ma2FsKCV+58Oe2UH9O8zFgXcL9KknPB",
-	"iJlR49GFSMHcRdWMKDYtc6oI+1gopjWXAvCJfSxyaUfEJUU34SYNF8wNm+vOTfixAynAjjf48vPqV6oU",
-	"XdoftVnm9sFEqvkAt/hG9GwRcMNuUge7vK89cvGYezyX2SrcL2TWh9mFzPoJUS9S722B1eeOpMeZgCoF",
-	"GbOJVIwwms7qa/pEk5wijTVUGTJczJhihJJUUT0juZTFE02YUvb+6t6b6xlKnNpMaK5Zte6xlDmjwi/8",
-	"gk3Zx+6qR5pRlc5GhGtCIxhChhevDoleCkM/HgF+UUUMn7OECEnGNL1WbMIUEynrX7aCubdf8yWsbT2u",
-	"OzAjegxTqtkuF5oJzQ2/YTtAFfE+cIMscQRLGvUtGIHSj0o/9mDHJRcpu2SpFFkEQ97Cip1sAOgAC55T",
-	"sSQaP+pdUDhwa1nITw6f//3wYDMOA6u84nPWt8SJknNcmz1pIsXKZcFI4ZrsVaZmcDTIqGG7Bn+OwuuK",
-	"8ry7iBODIou9KUkMWLkHZPOS9a3S2FmiQHt6sAnIzmXO0+UKEbOAF+7Owi5K8eZlzxyqFCsnqIBeljyL",
-	"wvuK0fmKTRhG53fdwmf7PUqRKJ/T7IL9q2QaRAB7UE4aoEWR85TaA98vlBznbP7v/9T29D9tOOM5foWT",
-	"NvHnjOYWGiwjCicnQyRgCanUB2LhYymWFeulmOQ8fdQ1+jkDEd3LtNpQw8iQkqzEBTBijyi4CTSbc4Fr",
-	"fy3VmGcZE4+5eMvqUprnwNeUzBnJJNNESENonssFXFVY3htxQ3OePebifmN5vuvOf1wawnEJx2QE7FWP",
-	"AJoaaceEszyDlf4qzWtZikdd6q+S6NJKaaDWAJuyMLzhmo9zRoxEvABIwyLPFbAAbr9/TXnOHnW5Xo8i",
-	"Gc9gochTQ9y1+his9ErKt1RN2WOjJai23Epbampv+YwKZCZM3TBFaJqywmi/xDMqlo5A6UddqZTIyagh",
-	"UqSoctdnbRHBPnnBlJkdE6vML3dPJpZsabrUZDFjArBDLQmdUg78GbVe2EbwQXO5HeZml/Ze0NLMpOJ/",
-	"ssfGfqnImGYkVSxjwnCa48m8F/SG8pyO80fFHwA3yWl6bUFMncQhGMs0kGNWMJExkS7tuinRzBgupjvH",
-	"ZJQxK2OM/OlQswcc181pl3SS2klesgkXHKfrSD3khZ3ZgLkhpZOJzDPAWPu7k3NpnqPeikuVBVMAC3v+",
-	"hbJ/Gs66kuenrk6WqeVFKc49O4yrM9X4TzRxojkB2Srko7CwGbNAAzuEmXExBTNTOqNiinzBPju2MKs3",
-	"lqkl6Eu4KRNOhzyRGwtixPOS7ZGTsbYkBpG/8fqM2kkEMk03rLGvSasoAPmnhuEkXBSlAU2lAxP2kc6L",
-	"HOFXabercAkP9RV+ZkdoK7fI+dy4Vr+xx3ZkJa2jVDFqWGwZsEJA9gwpPc3Pg7NFsax5WP95+e5Xcgmr",
-	"8voF4s0TjRsO9ovMBvRyZmaoajNhpd/fBz+9uhokg/N3l/Cf9/D/J1enPw+SwctXb19dvRp8iCy4Oog3",
-	"WRTXZGnudUc4XnRLINKuxWX71jEZfbKCwOcR0Ww6t+dKqGJkwvOcZagCAehQRnB6GzUgPUTRR9MJWzN3",
-	"+0okRMtVt4IbQlEvpzk8tnJWMHmlLycDXRaFVEa/hIsdnEPwzkKqa13QlL3mOesxYSBwcdO44Zm025/Y",
-	"T8jwk4VdQhxJ/rwTnAxZKG5vGRdOcDFUXz/RpJqVDEuRMVVfQzIylk2bc2pmo4Q4owD8Xn0EEqY0Owlw",
-	"REpyaqlOUY5zrmdEG1ZYClGUerYX1Xpqfeb3AShG4ZabuFvdiMSrRngVKwwOSEQH4B8i2NikD0eftqTR",
-	"rP6wzSoMmxcWEgiAUluSW59EYrHmv0/O3q4HSRMafsb+zbzlqMs1d1JRyy3IZsALO5SzfW4wanRRRWFx",
-	"ubuiQGbowDVOJC5YTg2/qcRuxQqpuZFq6VCQDF/K9JopexMSsjflZlaO9y2iTnK50PtA3PeWdJ4nJKWG",
-	"5nK6y8VEwqOd9UfhcM6vfMV2dXe/E74V43JgWwd4HDW6EjWVp14V6S5nzrSmKP13wI8PPq2BBvyaVAP1",
-	"reElK3K59E6G9v2yv7HsxGxqlfIcu3qXC/Pjs0HXKmRJAzecGpa9WEZ3qZhV46I3O0aVqteTcNl9u37n",
-	"qVYMEQTXsy033dxLm9iUmilngpCKjGhp5Ny+PYqywVVHX8yojtCzi1II4IaXZZoylrEsIajeJuQV2MSl",
-	"IldMzbmgVuSOzrsC4MkAbInbAKV9N2Hh4TjRoykzbl7dRJERKXN3779ZFrugmmRSMCDcoz/Kg4MfUhwW",
-	"/s328NENU2N8MCJDtjfdIyMrS+6hLDmKS7U0Neiz7uoAoLWsk8s6u2xdkbi9EcHHtOmRCRXTYP+vZU9t",
-	"z17rqISJYkIP8HgNP0u7A8DsFxRIg+4BDZg8oyTKGcdvgSkIDHwTQZ/4s6/2UW0/hNJqhLoXvlujZ0RX",
-	"qeMXNiBZvQy5isjYXtzJqZiWjnJ4pBASvI5TGUUL4azZEQ7vo0QuK6PAnXSPesC42qFkVqa9IjW8p0En",
-	"RjGagj2Kp845yzWpolTIlBlNhlrOmbM4ECmC+dHJ5o+7h7kG7lVZqpTFbg5TDLZWz5zKuXP+JGQ0Lnlu",
-	"uBglZISqyYgMd3erl/VuxtUO8IMpN/8X6VMq53NuKgrVeN2KUz23kJt8A4EADtu/3RbjK9wJziKCBhU8",
-	"VqLufdy1+h7cXrh9UWZTZk4UN7M5MzztnuLPckEoGcN7ZMxSOmeEkn+V0tAEjSjvCiZOpTZPdKVeFYqn",
-	"TJNS5ExDJMmET0vFsq4RKS3KU6nYz7JUTWooy3EekEJRzscoFbkv9Oavn0mBAUwbvA4RSedMnUmBEvwG",
-	"38zZXKrlT/zFVu9vsypF5z/xF1sAyepsTUxac41bGBMeS2P6NoQCADc3FhxUCCG/tH5kfLPaNuW8+R0s",
-	"upxR1WMbKagynso6RNYFE8ZSvdPz92SIupg2ZFwuNcHF7hyjtbzC3Qq5wTqYs4khEk1EEJ6j+Q07805f",
-	"JPn1c+/8xefd86u9xYGn+CByrhAIdmHl8phjfc4tC7C0f17mhhc5EH/H//XmG1q1wLgvO0BuixZ5RMgH",
-	"tCAFUwReAVuLhb5lWQjyaqUJ4cJFN1oGlnNdB+SlyybINwftAf5vJYRb18BvJoatp6h/vxKGm+VqW7tT",
-	"1QmDd8lw7H/Z43L/5inNixl9utMljrTg/2CqV+O45qJpWlWyLAbJ4L2GuLvLpTZsPkgGp553DJLBBeuw",
-	"p1CvMjSjZq2Do7H1M/+RJTsFS7cU9lsQD7bsNhgsy02w9jTug7s2j/f2HDYOq67uJoQ0oG/rfgD2U/F6",
-	"vvUi8Jjld5wj5+J6a0i+5eI6qhT0SdjgQy9o2mPiodOtGNy2QmA9+4pThT11zrJvomRQqnz9AuxL0Tnz",
-	"Ujs/Wov7gW6+lTmmF+joxN4YSu71JFjDiqXfy710ULjDjcQRLuwccZ2FChLEDRNVCk12ycjxyxEZgm/0",
-	"iSZyIUiKw+2gx1axKbd/ssz/8ESjP4ec5zTlYkq4Bt5X5NTYw8JQG1D6ggDAZweNmPbDTmDpxqHSwYZx",
-	"advKVvSlo1itoPVXZ16oOj1BN47mU8EyeHRy/sYFRFjObUebQJxRa5s/Pn/+QyyeN805E+a0/q5/Dfhq",
-	"OMcx6iX4wy9sab+1IoU2jGZ2zZQYec3EJmtJBuByeiesSGMZWLU4N3A7rn3TQfwNXB/yFl7KrnDbAPTM",
-	"mEIf7e+T9xdvW7s7PHj2t5hmbAERk17GjCqmEFDO4AWQ81YFmqayFIaMZSkyYqRH910fOXYb2K4kMtG7",
-	"7AMzLw01ER8Nn/fZibmIZWKcCGJ/aAZ8dr2cOdXm1UduTmXGYkEv+MYFo7qXC2tTLXkr+3Yv5VaMZsu4",
-	"U1b1L8RFi+v4LrRfohcxF5QbPDqFBnULHmc1Z1ZWK8W1kAsRES/jZ4sH5FcfrMdPHjv12iPTc+xVbM8F",
-	"g2Cenu1VgW6bs5/fpLrOJc1qx1RE0oDNrJ5arfl1haOhLCxrz1aN34J14Pmp5m2vsjtuEgFjA2axo2ml",
-	"5LT1mSLn2wkqaS30bCAVWJ7+ObmNQJQpPjEXrKAWZidRPwATxIdvaUOK0kBuAtFyzjAgCSMvMisIZCxn",
-	"hmVej3W7aOrWq5ZzKwqwWmDucYydM5HZxZfC8BwWWw0Dqjk3urYuW9kIzzAhFxZ9CJ0YprwrDfkuJW71",
-	"oKg7wuGmAQ0Ub7oLLo3poWBdXHfkAab9F7y/ytvicPvWzjlvGcYA9hrQNYImlQMPVx9iYTj/mkuDNrCI",
-	"jB9YuDaw/zXtRJvYJGuzzdq3e4wkSb3IxgLW7PgUo9S2E0rHFZhWWsgDg+JtackmclqwGy+yGb5+oise",
-	"gSbMtwZkLzmdCql5NEgD7lmPmyilpfYZTTOZZ0TIRYI5YRpTdBuun1WLf40T3aNGr5iW+Q2LJOad4rKR",
-	"+iqWSpUxFzkmJMmlmDIF+0mIH8RTXqDVPtM4IYItmDZbbvXCjbliy3opUpbFpK911oXq26Q+uzXHfx9q",
-	"dMinH8xT274XrRy3g3ba9u1V3A4z6MoeDR/XeqoR+MQ+JxvSmy4d/5wMZlRlW5nbutfWG21ha1bNoyoj",
-	"OZr7h1SHIgbElCkDz+YY+O849k7Urbw5nUoGpWZ32cl7KxOQnuVyc0woRl/XkghwUsI+cm1iTvEWHgKg",
-	"16DhJWqvq+nmXemfrifpgGTh9IdtLuhv1TftLfuZwnE3pyMOGBEuooNftiUnHsTrDHTVHGtW+R5Ep7Xy",
-	"wZyL8OnTLycxbMX6V+38txBXWuJgvbBIinjHBkm4s2JKcUzYvDDLOvkHzZjRsImsEfm4aj9tjfxzMmA3",
-	"vqBKOwg2tbccfwabUp5XBQSaHJoMqSFzqQ15frCzMbv2YOsNQ5oVa5WLn89Pqo3cVt+S2eb351xm1Xxd",
-	"awIo35fMbD7eRfVN77C1yNI8n9f2PpHFjOesQhAuINtR1SkKHrGcFEkmZZ6Do5YsmUGP+g1nC8I1pskA",
-	"0u3ErGnrBaRaxapEpRAmDtQVxkXpyQ3PmEijge7aUFNqTEdIwPZ/A8EBkAogp7jfQskbiKpyxHWPvK5e",
-	"GCJ3tv/eSVxag0vT4ukMkiqGVZ0eVYqkymVUpdhJyA3NS2YhZfk5CKxYpQHqiQxdxqZiNKPjnCWkrFPX",
-	"EgdX0NQxZd3q6NU48CgSdCPLRtx6YHmC1UfxGW7kJUNr8WZWDLBybveFXfB2br0Vxs06Mq2KAIWz9rhi",
-	"9VQ5jZog4EzWy75uBg83/10MBV/bNyDUOBa36MNk++MM47Te3hPvhnFpyEHmnFQEczaj5L2Q9uAjA0N0",
-	"ovu1zrXxme5jmS03yfqALcUhgaJTJKMiVnbm0lhUR92V2FfI8N27s18giSohp4rq2Vspixc0vX43mSTk",
-	"zZxO2XmZ5z6++4xrzcX0FCJfEvJGcFP5Dew7EBf+XljamZXuXr264amxH58rOWbVWyCBv/roI8gt2WZp",
-	"qbhZvmQCzGIn2ZxDWRP/4FxmaOLwyzlXcqqY1i8ZzSy+18P9Ks9lphPy8/nJiTmjH+FfZ8wonur34a2/",
-	"XIrUDwdpEi8BsXZ6uLiJ1sC4YBNX38SDtQU5S3d2J7IUGRCdKoPXolUpFKPpzC7nuAEjkvMbJpjWCZAs",
-	"O4O2H4BZvyyOg7UTLGqxmwGk7EuKTayScRxuykctoez3RENZhZ7syoDKbya2+g8idKVB73ptwSinaLpw",
-	"udUWR4fXrDCkwIIiLQ+dFGx3JkvlmMzV1dudza3C29NTxVI5nzOR0d6AEMVqMrmBwlMFEIGic8OUi37y",
-	"FBZYl1VIqAL/UIy46nI+p2q5nrymGJtdzROsth4lOPfOhleQn4tg393Erqo8Wm/U1aZ2+daWXExTr5mv",
-	"kjy7y0KhIc63M6ZxhtiPc/qx5wcuNnAf+YnrWfBLHDi6CUZzDJ9tbQGSuO8WfORYeLfMlLweYShjI0dc",
-	"L5jSkD8/VTRj2YgMteF5Tg4PDnbwfeoiREW+BG8OmTBqSsUwMb8uPDK0VImcvkzIL8sbpoRMCCU/WdWK",
-	"zaVhOwlwYzA9jnCno2MyCsS1ERk+P/jBzYr0I4XAL6QPob9EXgO4cc3gV63rFaz1rToQxU7mLOYtLc3s",
-	"rJOoXQUpDpKB5Fk6qAwbuxg0ELvZGddFTqtCRp3fp0qWxZYCng+UsZy1J+tYl7jBDlK810z5sEvFJgl5",
-	"9+blKXGvY66Z29QR5hfYE3TZBb35PJurYVeMzi/kBlmQfgPt3VYQ8zPHzxT8MvcRF7Zh4pWngav2folb",
-	"+sW+ujJuQeZreU8Fw4fy7+E20bsXUmi3vG2ceXgat/Jq3QGs0YTKYY35WAWIajKyvxy5ULb9f1LBRnAP",
-	"rKTyJjt/ov3tcAFtgH9kOIL/Vt9VWW+tb/Ftu6h2BBAUR+w39//PH3/oD/8ete1vjiArWK0bpv/A7sOp",
-	"4i7ig/lTcPwNDaLNjdwaiL1g+7UH817+ern79OnhDwQijROiZ1IZwoQspzOoo6DYhH8MogzgXw8Y/lhV",
-	"oPkHVmlxgvAWwGtWhL59cHswTgyikYVeVDms97QisFDwTTyV+F6ydtHectkvRm8R3NsM54tcpPuMdRbN",
-	"6L1IqMx2QXb9kXRxG6cPGInEvoXsJoBj/ACgMmQX/NSwqVTL9Z65WASiA00ljk4mg2RAywzKUDMxkX05",
-	"JL3QljdMKZ5FM1gZnZPqd6g3HfgIdxc8wyQgENE3dwQgZN65caOiZWhcWz9UXcsKDnTOMt6vV+tUFhEC",
-	"CVnjoyNi/1MTQe1yKQumdk0DGsdk5OAwOsJgrIUIvnOhuY4v70DJ3OrbUKFwwo23pUfV8og6n8sFZOBk",
-	"vLSfz/gUcv4UNzyleXyYtfnAFruCVOBwmb5qb2j1h6V/uLe03upiNAwLzWTf8HD9UbpbsTLBF/Hk1Cp/",
-	"3RvpwujiObZQq88H2i0spECFxJzZruZeUK3jASfJ4IbLnG4X1orr/of/cK2+4qZPqj01Zl0DmdtkeM6p",
-	"4BNfQ7Etcvz3ydlboo2CizMhv5RjpgQzrIpcbEkXzw+fHf7tb2uaBrT8e63CgpX0MpGqOraqeBeUimuH",
-	"wP+wojzERrV7G0F3FTz6gX0fIq3jLrfPtmkR4W4Zn1tzmgbx3iINLK5DtmsDIbmE1fVva0VxwxNn3YZa",
-	"cO6tWA1FV6R8mx30stjKaXXLrG9HKHGYpFpc//4vsT7lrS70/Zx7E+j/sCuv6p93D8BxSwyQUEunizC9",
-	"c0zknBvDMnLNWIE+Ebf9hrixWqFd1ZYAFRr319M1B7EG7Wo63blOvdbpVRHl7bO4k5y3LirCS6sR2Xq1",
-	"QKXKvC/B3x/0TaU4kSEUX875WFFoXGLfgCqeUvR4j0Lx57aiRlWm3QsbgYThpAfYRtvK5E+nCYUNMMAS",
-	"1hvOFl1MGC9rzWAjUl+NeQrhARHCM15eOeJ5TwNyYT/L2Spzxtq4Qhd9pcmwztDkOgxu2iGLmdSsCjak",
-	"ipE5OoWd3L2YLePhkdLQfAONDt+rIJTU0G9scoMDvYA1xo6z3e3mvs70AdAkCLNsZ5son0GI5SgwGO2a",
-	"LQkEpWjiHXxAxYWs8g2Hc5oxMrZ3WGRYqdOVktxcIfwGEHI76Q2RiWUrBPsAx5u7eAUdnyqpvtnYCFt6",
-	"5a1qVYF+YlQpUsgJjBQCUaweV2MB9RGEM482CBCrr1p1w2qES1r3xAMsXND6G+nqd3cjJl6fkr8/e/4f",
-	"xNUFJxhaoWNyXW9AD2ZbbBFnXIUNRfFVGyp6EypWlcer/aiR0+utYNBTWbOtdLZQCeUIF/DBfQaKNrIo",
-	"XL541UbDimQ5n87MtnaezZVXV/ezYtH93tJ2GGWHKq/Oxr3nFNA15sRNsjx7NtkiEncNN65C+TcJMmZN",
-	"trZ5vIWT7aKGJjNzRaCd4MerXmx+Oe7reH73Q6RfVly2C8GmlFq51FyUQS3eetNfGEDgG2VAKj3hpqdw",
-	"6RrR2qHANmb1bnnNCTZBWlAFhZ6BZsVUBy/IR4uPRMUGCySrkT/RlTzganZh5O2Y5VJMNTEyQdjYw24V",
-	"Mt9U0O8v2LmdBuDRM6jEWUv5zrzQ7E4YxjyvCxNq56T1xlLeRxyvT6rbEj2+YFhZyxYDZe4tJQxvjm9J",
-	"WqUTuvi99bGtG4al1ZBugDB6nM4967drVTqwfbOMuwKvEA8S27arxd9XC7ibUg8lNOOX7Cdu3hWa4Ct4",
-	"x0pBrOgdvUm38MYxHwEdQcxblJXeqlBwbyXtVRlbW9d1DkUrf57/KlmJiQtV2QztC1FbTOnPhe9Wclwp",
-	"8Jfi0rDi9nbPMBCmzi6rqgtX8fMhRJvuyv76jn5x3fD3EkuNn+kNK6PfBlVuxdPv5fCLqvbBlqffUw6n",
-	"X17tTW8chzWT7+Mau0967lPA17YM9usv2LNBJeatYyGs3NNXXW4b6WBltYiwO7gvd2PHb6y8BbMQwOuK",
-	"q7lDv10dhRAvNilF1T7ZtqJX/0qMJJhASIw8DrL8vCTXKTu6baapX1NtZT88WIFRne6Irr01vABWF1ka",
-	"Yug0IQ0vwZ6zM+2lsi73vj9RtMx2acE7dbYOVljLNwHxPeBzl7EHXc2sEI1ic91/pO0gjW7CXYru4ChJ",
-	"GToNznxYcCFYdgzddLSxGpjL7mhHBj49/NuGlK/vJq24FS8rQ0wT8Xsp1MrYSxxzTe0EVYqe8hvYn7kU",
-	"ty5EUYo1+eYbrH5FEnmLBMFGVsG2vwzJrcAbrXCyzpjTmGnVYqumVdtwxqz6yjFze/E+xEwGqwkjxr5w",
-	"QxayzLPqjvQQRWg0BzEgVF+7C3MP7uHNCUuk6WVVwr8eBS3VzsStfVszLuKelD692ml0OpaJzHNIw5AT",
-	"Ai7J0II4ZN6oKAXztKVhSoTVPTs83Ap87SxGPP9G5acWIWpdmgZPr/a2AjHXV0xLabyvC5R/xJQUclK/",
-	"GNfUGqXuWuoxjvFE12l2mkiMwQvGJUNXKIiKjPidbW6lbbZziqXlV0lDndXPuDYyptlfOJunrgDhWxvd",
-	"ksS2Gj7Flil1j/IMHeNSYl+oGsLylLnudr55fFhZdug+8bUwMMDxGIL4wITph0ipIGlO+bzPwvcAFksZ",
-	"doDq/7WyjK8Da91Ram0rpaVIV9VP7osrBMhDKpW2tHVBl64k6jHmhJE3AjJvq0pSIrNkbEY1uXp7uUH/",
-	"NHf9w1u54mbfR/zVptVU+gOw3AgXMs/HFMMSt8kbKHsIT6XAgoUI3ZlWArTEIWARtUBYdRFe30a+kX9Q",
-	"roTxpUOVLbbUcjhspWz0Cx/rFnmJloS1JH5L/8iKBW2Mp/dUYecOeovTLNYrBX1bWFEq566iaFB96c6i",
-	"aJC7FdiHSuzXALlTURugj7q5c3rfaqvN2obOa5I7NzTG9rKje0nicyQ6XGs7uDueyxdCJ3Z49hBuZWNp",
-	"gTVE8oOont2Cc/ODOxkXNq01afd6H9wLEPfB0uGq7NrOKu8hpzQeD9ybDWfXck909IHxJUZFr3jMuf+i",
-	"5LnZ5cLV4dP8TytX1e2EXAVCaqWvBU/ZzhHRc6vSHkJjn33y7CdO9snhASmgrAlmkZC/kX3y9Ef46flB",
-	"QnKqpoz8cEj2yY/+g4MwJQTGDJNQ4IsooWwFeEWcor2Fj65Zn2uodkauiDz1r5Ghj0ta04luxVjwzuqB",
-	"2pmu2HALdhfDzm7V8q3a6a4qsdSOIrplE94VTo1mPbdtzvRRSlatApzsKUtgJYB9X7pp4TqMck3oWJZ9",
-	"ERy9R7AVnN04YSyC9KUHEJIBDD7EElq1K3gE/Q6dDQ16RUDhSHg4OPKPqgGsGjb4/BlC1iYRGzVqZFgt",
-	"DuqqQ1dKbDiRT3a9Hhyk9lT9U8ZsxkVWt9vC3Dq0Tv0hwhQ7oGNov7CEXCe14o26oO/KXzeVxPJX1DvG",
-	"a4t58ofwJodAzNZVbRAyLanKFOW5TkgqwRAxBWuWnT7z9s29P8QfAkMtR/u04CNoyw+FRzShjS4cR4QG",
-	"PcUgwR+eQ806qGuBzTpgB2bG/hBBrzeeuVoAhZI3PGMqwfR+e+9qA4Tri4IdkZGy+5jHP8Qo2Oe+i4D8",
-	"939qKUbHZISmod8/jDA3kUD0vS9IhiXxxkvSKCw2HMtsuUOk+kOMl0GOBnbLOStdOyxC05QVhozeZGxe",
-	"SMNEutz9hS1HR2hksbfomi0BrHZEe0a51fwBBD7IQxdSaMzW8tWgj5vfY+16gXYXGMheSPLs8HDvD+j/",
-	"yVMmMC0YBa7BSUHTGds93DsIKLvD5JPzN4NkcOO7tw0O9p7ia7JgghZ8cDT4Ye9g74cB9oqHa2TPf//m",
-	"6T562+GRK1laGVveZNDoT5sT9w5ElsDe4P3Dg4NWa/rw0P7pSIiuOtau76EPYiBc3Fh4MC7V2VPkZALx",
-	"wJ+TwbODp33DV+vdfx/UFEPS4gN4BpcpnWBPWD9FVvXyx/ZJ1U144s05c5mVOcapQG+w3wcekB/s4BV0",
-	"y4yb3bo6aT+Iq17GLbvu0e/xndWv7EMvxsHnZO2LTgq2b3IL1n+VDGKHHIr59s71ibUzkDpUPz6QD+nY",
-	"6OS9stC7Jp8WG1lUXORsk/t3Il/6ErAUa21ODIRsWhbA53CMsck1xzpf9dybKYqrFjBmEwkWxDVzQ2Hq",
-	"7ef+8JB3tNm9O3JPT0hh2YWcuN2663mw/nq+oNkFyvq3vNH2ox/Wf/RaqjHPMiZaNAD25lbdsuaT82bz",
-	"NKIZIzTPjzGtPnhoZowrFAieNEgDpLg1CEPN9FeShRf1aw94sM1O0b30t1pzYtkrcM57Ib9OHKhB4tJS",
-	"LMfs9i7nKjT5Dhvk2RLrObqJPOwDQPccwP6n6t+few/jJ1afxaMcRewYGr7RR75bz9Z/9Ks0r2Up8Hyj",
-	"8N+Ws1XQQCbxYe357ddJmR0z8fbTJYPC+d+ayOBK5rDq/fPQD+tsFi8kFm+5F7SIlRX63NS6XKu/B8PM",
-	"/oJBEUyFd47JqAbuCDxf6BnDGtSh1xIjFabsq8bqZPDs6QYs5krKt2A0sh8cHq7/4A1qLi2yCNUrQlIH",
-	"Pi1trKJWxUdYPWTC8xyKtfjgiKSKLwMjM5amxBqVm1BG10B6H3Q4Z/dwNLF5yNACGgVk4HkJea/tQu2D",
-	"OVQPc7lXVrVrKpM6IZRgz2jo0m2/T0jVOxrH8PpyUvUkwedBQRpQb6mhY6pZyDaCDscN4T1Q6e2nXqku",
-	"8nJqmbhiNNsjlsy+uqK+xxrGyVjMtWD0BR4zCSq9Vde9lksKmUNVYljGm8nur1Kw3TNq0hnR17zQpBS+",
-	"bZuyKKVxLt+xuxqHZpmuyu+MGg2851TQKct2x8vdXOI9HoW7tQfcFSPCvtCcRTQMkECxenctgjZ20BBF",
-	"H1Pq7Dbb7hVQ8GgsCHArsBZ7ks3Z2qu3w/2ApKBVeEUaq+jxCWcZAWUAkAtwY8pvmCBcNM/5VnM/Drlr",
-	"EJeedvG8rmeBZi3MU8lzpiAqBLosDJGIg/Ab6S3ckL7c6C0C41KWV0q+Pq/5IYWtsFN0L1J1Mw7vV/y9",
-	"6IzvqGbo4QXoj5mFNUahkSFSJBSIU8XA5EbzFvg9EEH0isoyfvrTurXgVjJTYCj7hS0HSAruXwBqt5Xe",
-	"SPh5et/Tx7CkPr/W5X8r60CLr4EAbK8h2y/+vv6LUykmOUf/yQNLSMng+SZ7CPoX9Nw2QquuMsMOAfPl",
-	"sqGsNuEGbh/UBAxEDwORYGAiOA4vIEg7UJSfiVQtC+OqqnWvZIQk7n9y//qM3MgXh2je2fdCdW5tC/Uj",
-	"3Kz+yq7oK0e7bQXz7fC0gRI1XAKkELIRO8l1SHpXcryQ5PaZEnqP7eAxKNZV2CT4L2FEaPKxiOhaUDOr",
-	"Bdc0AG/IIbY0SYfmBox26DvPM/aQR3nGek8RRLN7EUN+m8lQ2uM6Cc2ZtRszxHXv52vSMh81v1K8O/cv",
-	"PaTFoi5M2CvdYRzEvUDQHkjlh63KLIAuCA7KKuSiUWoWypNa6DYrsYZgrgAaBfP+Jxx4Jce4YJqZqoTN",
-	"el4B7+99vRS/xdNNqaCzBtbfcC2k3Ak8qQwjqwl3AOVtZWAEbG00LCNIf9mA/wNYCLs1Eh/bQOiqd8ZJ",
-	"lTsbCvKUkAtITfvmxJBHtA9eLrhJZzXWy8kksagPziao6mJFGEhbalAcZyXjplGqcsOb0aY/y926y04R",
-	"zVUZVcVjRxjjENbPHUIkG81JJtMSFN2dPfKbXR5Wrk7CbLW6ZrfF0SUZAsXE4hU7e2SEZYJhlolrK8kE",
-	"tFhsVIRakgnluT6usrwmPvPLCu5WymcZGZeGZBJq3difkTPanXbta2CnbbCzh7rcQT3jL3K1sdJ0z/32",
-	"fYC/G/D9BX11Q/OSGkaqG1CZ8KEYobDqaebZVGJJY1WPDPtADalYOoFs8wvZrI0WNdy/dkFbGI+Eh4uF",
-	"uYLmq9ReVnf17K04svfJ5T5V1EIbKjLdqJDoIxwqwjSVrvS6I001XdojmDGNV8/7AbpX7CfPO7uVSB8c",
-	"6btT9sniUFLyMWWmO5pC/lFXReSuj5k/7zCOEfZliac7Hky6Qm+HPd5bsA7L+vc/qVKs9LdjLuyDHS/k",
-	"t8ePUpXi6yZjdzz5E3Q1aS4FF1PMqavUFG1Y8URDrCZLiOFzS9Xh0LFRcJPtBmdd91jfWoC+KMWbl03/",
-	"fo0j+2vC5y5BltgIWwz7aHC4XZRA1thmu/FNnRGInJCRKsXIB3gNM2ooijoXpbBk9D8v3/26800j1GuZ",
-	"53JBKKAS1a4D6a6ue68fI3IFkCIpVYq78q6LmcwZtquGj0B048Z7YBMC4XD2CROZ/gI4qJhRkdTDzYft",
-	"978Yn/Z/D46XBvYfPjSt/C8oNOaTbf9XW5TvfIUgZZdQgvW58CJZuFYR9kCY0TPo3sFbgEX7+m5BgM1V",
-	"N8leo9wVvPEY4ceR+FiXRwG53ZCt4lpRaRcryz6avlhZX6ssFiIc6YTyoOEKVTbjyvBYFy8jFeaBNP3J",
-	"jx4NcNX29dclTjviHQS61sJiA+9c19BeXzNmtLqi9V+lmznIu31kDzNmr3ZxBleTbR1Yknz3Pz94hB4c",
-	"jdOSj5v3BxuOQcaqvTaxW9Imzfuf7H9WmvFfwvPbXaAJhnFFiF/E/o8TfXtu4qcbHPa5YlVpotdYLbN5",
-	"7ggcd+6gGdlzVlaCpVrzqQvZGdbpAT1Usk/zjR/wVxyj10e8fCnt7yF59+4SD3jtVnTAHlXtqQKs6caX",
-	"QG2BeyAzD8OgXemDR7aB9+E4rib7ytHs6yWtjx1VT8WU1ZZtV84CNQ6pSHC2awl4DwPfp0WxO+H5bawF",
-	"zdvZYzAQGVMnRfEapniYa9Ys8/vIN63aW6+rCeJQvrH787hxkBUcoegBHPYTHRYXCKoPEOwUjTbi4UuZ",
-	"XjNlv03I6RuykOp6kssFWiYUyxnVYNRT0IMdIikTH2W+y8VE7i3pPN9JWlUQKneUr6hJNaavMIeLiXcs",
-	"Bfm7dQIR+8ihTIxP2RAS8l1uZSPx97hdzKvXbvKqtyrnQ5hPHlKQC3ayQY5vsO0vacu4W/TQiWcFze2A",
-	"ubqKlKgcYq6uB8bDWWaW8pwRLCjTb5ZuFmu7o8y2wrTS7Eb2VVpYgiV+GUNLo6B2r70F1XkRdF7Oc7lA",
-	"GsgF0SDHaDIcQV/9ETGlEppcMJphCaVvLg/goc3njykEnmQZxgXVAd5ei69PPJD+jonmf1puYnEC7z/X",
-	"a3OfWpd+Ey6z/yn4awNLUPO+/y8167RiQefyhrVO97h1tODMvmEKc2IJF64iFgI76xX8O2S8z4Cz8lwO",
-	"HouUXUGUUfWKC/xD/C21d9xpQ2ZUZX+RTIB746RJNHOAtQ7uNtkD3Tq+6ywtrzqzPiDX/TLWkzWo6owo",
-	"xwGFjXPc7xHDt2d7F0zzP9u08Yl28B4vieFMWfVqLoWZ5UsyLrMpWxM2f2cut78IyylvQFHrGsl/JRN5",
-	"sIFLr3pGLsI7YWm2UUsIsfPare8zgEmHQf7xd7P6VxH/9Bvka4NT3B9ZkEYPqQ4WgFK0GDJYPnyT2Cr0",
-	"Ngmj8SrbjA+w7tcyqzqPfx3G2EcuXPmQtdEqZ+69L1Uyz3VO3dCoGlRk7y14B0WfNx0Ry0o/KN1CCK83",
-	"BrkTa9iBLHTsLRB/LYvQRduTC6VhsUSNVfqggA0oEVOsgNN7I+/HSRc1+JxkWX0BvlZjD67uy9h5HGRi",
-	"SJtl32ixhm/JSPMTt3o8lh6G6sFw2QjFQAsuavZ6Wz+dI1n7n/AfaxJo5/KGNW7cJlm09qPvxRYi9hnH",
-	"L564uJm7xcr0HcnBIxCTqxlze/mLWFDuzpOST70wsGJsVoXpNkXIeX1KfdLjum5Nm4SsnIXTPAxD+zIm",
-	"lH4crEJQvrOnxw8k2Y6Q9fGijYpmWPT+ugpnJC6hH+Zi2pdewJi/LyG7/ywXThF36Yle9w4SyYMiTr2S",
-	"+x2qQQTC+7rT3rx2R3X0y1tIHn8Zr0071f/BKnY0mNn9VPdondD3Ch949aA6bJMkfDfe34LfvPNXosqr",
-	"t5CVIkrVtk/J7pKnjSoJXDAaxG+FlQQ0GS6mOND13/Qel/s3T2lezOjhDoaK+dY1C8UNC1LQfQW2gGA3",
-	"KmFCqQBfiw34T8eACk1w7QBzMhQSm9xAYx0/dsGUjzPb2SMnRLn6wmHiU6M8dZ2VxuvE1eGIFnyUEPuf",
-	"3f/I/j7Z/Xh9WByOdvYItATTJLWEzBe99tA8JiNoMzci2sgCWlKMoLvZKCFzbCp7A+24RdZqRDDiwmKM",
-	"ZRO+9U1VMhSXqBzsU6inLaQhY4ZVjaN1gWuaVRcD6NqSYsl6M64D27SHn+7tpFG1fd+2KUjf5AFO9E3a",
-	"tFnf18S+sJevHBafu/Cc4G7TnhhECZh5TsWSAOr0zQpo1JjUlb5yrVLm9COfl3Pf3G/Ohfsz6TQ0e1Cj",
-	"cgvnkGKsSiB5ouv787WXmHncQN7fQlrqr/+E8txFtkTl3mZVDy/Ke2oH4TFh4/AvIyRXEbqrVKLKl/qA",
-	"2Bp22O7B0bpU/V8g/PUe6oc4jKo62j1EQYaNo14vK+ZyNydIh/piC4YgUqzqp4D9KqAiGBnSNGVaJ3Du",
-	"SdCcoZ4q8YHxSSvK2IlyVd2nHbh8GMTuY9iPyOHBQd3awPLa/IZldaC8yKpaZm68BVWCiyl447DYFJRu",
-	"aS1/ym96209lvihFhJW41rKOY4ylzBkVnmN8Y7kobvKXCI7I7X+pwMZwXGUcLKh2B4jq9yPU4TiBpoUs",
-	"O3ZBU4gnpbCipXdsffd3fYPVzKsMdM+6scxaQIOa+S/kEjN5aKcAVNCfstX6kiiGwe11hk4ptsyk8a/s",
-	"f3L/Wln4q6bnD36tofzcGqb+jbPySsf1uS451QZtN1RkCUiIjaAl1zTHsv+lSF3uS0JmjObQ1NRyJsSt",
-	"excE4rFJOsCXu5T7XuNcumxM80BcbhvX0ne+8p2vPAxfeQnxpoR6SXTI53TKiKFTe7/3pWrItnOmpiwD",
-	"oz0WQSmVsnqjFEzvVJmglAi2QOyxIq6cz7m5U3pml6k0M6/XsJdGBvX/okzmx+UvdpfxrGIIac1dS7da",
-	"gkH3AdfgQXhYtfJhuckWaFsH7vah7Ut8o1/V/Yoj372sVW1yTQVpSC2m6awpdWDPd99vR0jBqiKRIKss",
-	"WJ5/j4f/auLhlw3/Ca9MkhF5kgtS5JQLspAqc1UG2A3PmHC2SEom/OOXCXv/AsQgl9N+fxt2iD8io5wL",
-	"NsJas0ekkFniyyUyBUV7WULsKzsJGRUy26VZxrKR+2MqBbP/VgwKO7BsRIa0/v6J9pz6mLhXtB1nSosR",
-	"GdpRNcmULAqWOdqd5tzye1cBgmbESEl0Lhf58ti/akeAO9ycDD9KoYOl91XVViuRQew12NeOyZxpTacM",
-	"PHZWfnDVZdWSPH1ONLlmrNBWsf3IfcHxNJfa5+1iuV74Fou0zSj43sC/8tz9rIksGEoo2APs8ODAIijN",
-	"czJ8dvh3xE6o2bp7MjHQeOAElmdxHPaOVTtxXc+JPq7IFNdkCv7aajFYzBaGpKICD1TH7frrsMyxt0Vb",
-	"JNk66UFOG2l4ySZfnMtswzdP/Zlu+P6lJauXmNa3zSdXfLO4jbdyegXa/Wb7tEqrLDdeCaMqnW348gWb",
-	"so8bvvtGpHmZbbrBVx/rt5uU4hcG1WIrVAO8hu65bEHwEkMhd5lpMsR+GYCN3MrtqS/xmcupR+ydPlMx",
-	"6oZxUzHSyo6lOBpByjOfNAUWCEfisFa0YinjNz5B1G1JMV3O7T6gGgyv/cBtOegt1WYXSOfum5d9hWJ/",
-	"ODw4uE2p2AeqKQ49WYHaf+3uzr9vpMqeUbF0i9P3pFfU8Qc1O7HcM5JqFy9KnhCaKqk1kHdoiIO3ARCa",
-	"ZfYjM2NLy2xQEpnKHeKibgqZOUW2YrtI/huFdEOh5TjsPn3x4uSUZCzlGdM7e+QVFEcPMB4CqbGKfAop",
-	"aEdYbkaw1CDHaCA1MdJdB/xRSLjjJLfMTSqrdlVlZL3cBILGNyMy7WdyIXJJs34dyr3wnYV+Z6E9LDTG",
-	"3qwwrQ2dF3pbFhdnlpDhEB0JWMkgGTBRzjFmHP6c/smLwYe7VjGHURqcqUq2GHNBYY3dGtLAmkA725Kr",
-	"XUEDPsG+c69e7kXnDNkVdFrCgno1I0Ohpv57aFW3/UBv4nOE8Ag0aqfsUSyUb0m+PfDjSsH58Rk54y8S",
-	"K+OBkxp0DuQRoIFputSVpgIu7HJF4M+3wzqUzPMx9R3svla3VLwQqFv6fYW/PGz4hl/td9fWd9fWFw2Z",
-	"QMcTWmkWlvRRQRhVOWeK6DJNGctc/5Wq6krDS3XsHeDg/gaFOefXVj9YOnfZ3f1YMPJfjyJdLkX6KF5y",
-	"O9FjE5Jg6ks0m0bpisMNjtERXEyPnUk0MIdPpEJ1U8mpYlp/T9z8yomGPfSOSQGqgvgjBW/lTC7InIqS",
-	"5vkSjp9lzdwVXaYz7PMpM0hkcWGh2TG5X0f4RjW1HEb/NetpdRa/tphWK2Pku6PwaymcFZJGn67bdQDH",
-	"a2VBgtfJ+ZtdtO5hrleY3nVEMJgFB7lggG+XDIOvMzSCmxnjga6lE/Lz+Ykv8VybC//6LkiM0ftzFVH4",
-	"GV55yKAYN0OMeeYQkQ4owtJScbMcHP3+IUSYt/ZOgTeQCr3AxDeeu67ESoInDjvLByR0qQ2bOwI6Z0bx",
-	"tN/D+q5ggpQitwOhCxDDC6Ap+e6u+3zXyGsmRsdY3UqnihZ2LZpBGWHU6MeMKquo2zejPY3P3FI2czHc",
-	"xgpzruScmRkrnVmAfYToG9Btbt83rudogskclMjQ5yhgc2S4UjkFlRMuaQCSnd4TkwUTtODQNmAV5tqT",
-	"Ozl/c1mwdDv0dQPHjVhu1KpD/Wr0vJpxHbzasyMrEC7/7EXBEfbU9ymeQAozVjCRAeAQFeX1iDgxEvzG",
-	"e+QcQrvBmiOFFUDknJEJowaa2wtmFRkvnvpy12FoloWOknkOEQQzVqk5dvdIXROfaPZEkwUbz6S81rWv",
-	"/IkmPiEMB6ii0HUQ9rUTttk3UoLNapSxqaIZy47IH+XBwQ/pYraEf7BRAhPM6bV3nEOl/eqDEYBDlsa+",
-	"wsXU3dlSAIyj1+6C0YxbGvJliNwFLqzmnQ88n5VQABjHpEIsZ+3jTcSaUJ7r1fhdwe7YOYiDzxHyFs8g",
-	"fxpQxlPp+FVoTvRpgBTTzmlFR8Q55KGlygdHg30wUrlxPlUMEsez7NM94RkTxg4aPMMCLMGDRuHa4LnP",
-	"qA6f1ZgcPq1E8+BZLQkED8FcGvwN2VqNBymmXn/+8Pn/BQAA//8=",
+	"7L17c9u2tjj6VTC6v5nI99CPOElPa/9xr+MkbU6Txtt2dudMmzOCSEjCNgVwA6AVNZPv/husBZAgCerh",
+	"V9Kc7D92Y4rEY2FhvR+fBqmcF1IwYfTg6NOgoIrOmWEK/nqel6xQXJjf6JzZB1wMjgYFNbNBMhDwbDD2",
+	"7wySgWL/Lrli2eDIqJIlA53O2JzaD/+PYpPB0eD/2a+n28df9T4M/vlzMjgtlZbKvp4xnSpeGC7thJcz",
+	"RkaCfTT4wojICTEzRgrFrrksNSnolO0NElzev0umlvX6Uhw0XMycfnzDxNTMBkfPHh8mA7Ms7JvaKC6m",
+	"sJKX4porKeZMmH/AcH7vrcFZ/d7tt/86Y/NCGibS5a9s2QXDOTOKM00W3Mxg/5rOGbliS0JFRsYyWxLF",
+	"ipwu4ccJV9oQxXQhhWZkIhU5fEpmslS6AtWM0YypejvBCnbtEnqAdvjsWTKYc+H/fhwD4evJW2rSWXcb",
+	"70S+JDQ1hOMpyvG/WGoeaZKWSjFhyMtLOiVz+zFbsdTJLo4frrG7ijd8zk13DWd0yojmf/ViTQ7fhWNn",
+	"bELL3AyOnh0kFhh8Xs7tHwcACvyrBgQXhk2ZwjXI6akUhnLBVA84zIxrkvqXyJALwq6ZWpJCZgmRinBB",
+	"RoXMRju9aF7N0HNoPzxJ7M01TNmv/+cPuvvXwe5PH4Z/7Lp//b/+0c7/938GsRN9I6cvP6Z5mbHuLn6T",
+	"JOeCETOjxp8dkYK5q6oZUWxa5lQR9rFQTGsuBRwu+1jk0o6IVyZ6ydyk4ca4YXPdQcsfOsuGo3qNLz+r",
+	"fqVK0aX9UZtlbh9MpJoPcIuvRc8W4aDsJnWwy7vaIxcPucczma1CxEJmfWhWyKyfKvRi2N4WKHbmiHqc",
+	"DahSkDGbSMUIo+msvjOPNMkpEjxDlSHDxYwpRihJFdUzkktZPNKEKWUvk+69Rp6lxK/+hOaaVeseS5kz",
+	"KvzCz9mUfeyueqQZVelsRLgmNIIhZHj+8pDopTD04xHgF1XE8DlLiJBkTNMrxSZMMZGy/mUrmHv7NV/A",
+	"2tbjugMzoscwpZrtcqGZ0Nzwa7YDJArvAzfIn0awpFHfghEo/aj0Qw92XHCRsguWSpFFMOQNrNhJB4AO",
+	"sOA5FUui8aPeBYUDt5aFxP3w2U+HB5uRe1jlJZ+zviVOlJzj2uxJEylWLgtGCtdkrzI1g6NBRg3bNfhz",
+	"FF6XlOfdRZwYlB/sTUliwMo9IJuXrG+Vxs4SBdrjg01AdiZzni5XCJkFvHB7Eeu8FK9f9MyhSrFyggro",
+	"ZcmzKLwvGZ2v2IRhdH7bLXy236NIhxI6zc7Zv0umQcixB2VF0aNPA1oUOU+pPfD9Qslxzub/8S9tT//T",
+	"hjOe4Vc4aRN/3tLcQoNlROHkZIgELCGVAkEsfCzFsoK9FJOcpw+6Rj9nIC97AVMbahgZUpKVuABG7BEF",
+	"N4Fmcy5w7a+kGvMsY+IhF29ZXUrzHPiakjkjmWSaCGkIzXO5gKsKy3strmnOs4dc3O8sz3fd+Y9LQzgu",
+	"4ZiMgL3qEUBTI+2YcJZnsNLfpHklS/GgS/1NEl1aKQ10DGBTFobXXPNxzoiRiBcAaVjkmQIWwO33ryjP",
+	"2YMu1ys1JOMZLBR5aoi7VjmClV5K+YaqKXtotAQ9k1tpS03tLZ9RgcyEqWumCE1TVhjtl/iWiqUjUPpB",
+	"VyolcjJqiBQp6r/1WVtEsE+eM2Vmx8Rq1svdk4klW5ouNVnMmADsUEtCp5QDf0YVFLYRfNBcboe52aW9",
+	"F7Q0M6n4X+yhsV8qMqYZSRXLmDCc5ngy7wW9pjyn4/xB8QfATXKaXlkQUydxCMYyDeSYFUxkTKRLu25K",
+	"NDOGi+nOMRllzMoYI3861OwBx3Vz2iWdpHaSF2zCBcfpOlIPeW5nNqD7p3QykXkGGGt/d3IuzXPUW3Gp",
+	"smAKYGHPv1D2T8NZV/L81NXJMrU8L8WZZ4dxdaYa/5EmTjQnIFuFfBQWNmMWaGAUMDMupmDzSWdUTJEv",
+	"2GfHFmb1xjK1BH0JN2XC6ZAncmNBjHhesj1yMtaWxCDyN16fUTuJQKbphjX2NWkVBSD/1DCchIuiNKCp",
+	"dGDCPtJ5kSP8Ku12FS7hob7Ez+wIbeUWOZ8b1+o39tiOrKR1lCpGDYstA1YIyJ4hpaf5WXC2KJY1D+u/",
+	"Lt79Ri5gVV6/QLx5pHHDwX6R2YBezswMVW0mrPT7x+Dnl5eDZHD27gL+8x7+/+Ty9JdBMnjx8s3Ly5eD",
+	"D5EFVwfxOovimizNne4Ix4tuCUTatbhs3zomo09WEPg8IppN5/ZcCVWMTHieswxVIAAdyghOb6MGpIco",
+	"+mg6YWvmbl+JhGi56lZwQyjq5TSHx1bOCiav9OVkoMuikMroF3Cxg3MI3llIdaULmrJXPGc9JgwELm4a",
+	"NzyTdvsT+wkZfrKwS4gjyZ93gpMhC8XtLePCCS6G6qtHmlSzkmEpMqbqa0hGxrJpc0bNbJQQZxSA36uP",
+	"QMKUZicBjkhJTi3VKcpxzvWMaMMKSyGKUs/2olpPrc/8MQDFKNxyE3erG5F41QivYoXBAYnoAPxDBBub",
+	"9OHo05Y0mtUftlmFYfPCQgIBUGpLcuuTSCzW/PfJ2zfrQdKEhp+xfzNvOOpyzZ1U1HILshnwwg7lbJ8b",
+	"jBpdVFFYXO6uKJAZOnCNE4lzllPDryuxW7FCam6kWjoUJMMXMr1iyt6EhOxNuZmV432LqJNcLvQ+EPe9",
+	"JZ3nCUmpobmc7nIxkfBoZ/1ROJzzK1+xXd3d74Rvxbgc2NYBHkeNrkRN5alXRbrLmTOtKUr/HfDjg09r",
+	"oAG/JtVAfWt4wYpcLufuqNv3y/7GshOzqVXKc+zqXS7MD08HXauQJQ3ccGpY9nwZ3aViVo2L3uwYVape",
+	"T8Jl9+36nadaMUQQXM+23HRzL21iU2qmnAlCKjKipZFz+/YoygZXHX0xozpCz85LIYAbXpRpyljGsoSg",
+	"epuQl2ATl4pcMjXnglqROzrvCoAnA7AlbgOU9t2EhYfjRI+mzLh5eR1FRqTM3b3/blnsgmqSScGAcI/+",
+	"LA8OnqQ4LPyb7eGja6bG+GBEhmxvukdGVpbcQ1lyFJdqaWrQa93VAUBrWSeXdXbZuiJxeyOCj2nTIxMq",
+	"psH+X8ue2p691lEJE8WEHuDxGn6WdgeA2S8okAbdAxoweUZJlDOO3wBTEBj4JoI+8Wdf7aPafgil1Qh1",
+	"J3y3Rs+IrlJHMGxAsnoZchWTsb24k1MxLR3l8EghJHgdpzKKFsJZsyMc3seJXFRGgVvpHvWAcbVDyaxM",
+	"e0VqeE+DToxiNAV7FE+dc5ZrUsWpkCkzmgy1nDNncSBSBPOjk80fdw9zDdyrslQpi90cphhsrZ45lXPn",
+	"/EnIaFzy3HAxSsgIVZMRGe7uVi/r3YyrHeAHU27+f6RPqZzPuakoVON1K0713EJu8g0EAjhs/3ZbjK9w",
+	"JziLCBpU8FiJundx1+p7cHPh9nmZTZk5UdzM5szwtHuKv8gFoWQM75ExS+mcEUr+XUpDEzSivCuYOJXa",
+	"PNKVelUonjJNSpEzDWEdEz4tFcu6RqS0KE+lYr/IUjWpoSzHeUAKRTkfo1TkvtCbv/5WCowm2uB1CA86",
+	"Y+qtFCjBb/DNnM2lWv7Mn2/1/jarUnT+M3++BZCsztbEpDXXuIUx4bE0pm9DKABwc2PBQYUQ8kvrR8bX",
+	"q21TzpvfwaKLGVU9tpGCKuOprENkXTBhLNU7PXtPhqiLaUPG5VITXOzOMVrLK9ytkBusgzmbGCLRRATh",
+	"OZpfs7fe6Yskv37unb/4vHt+tbc48BQfRM4VorLOrVwec6zPuWUBlvbPy9zwIgfi7/i/3nxDqxYY92UH",
+	"yG3RIo8I+YAWpGCKwCtga7HQtywLQV6tNCFcuPhGy8ByruvouHTZBPnmoD3A/62EcOsa+M3EsPUU9e+X",
+	"wnCzXG1rd6o6YfAuGY79L3tc7l8/pnkxo493usSRFvyfTPVqHFdcNE2rSpbFIBm81xAEd7HUhs0HyeDU",
+	"845BMjhnHfYU6lWGZtSsdXA0tv7Wf2TJTsHSLYX9FsSDLbsNBstyE6w9jbvgrs3jvTmHjcOqq7sJIQ3o",
+	"27ofgP1UvJ5vvQg8Zvkt58i5uNoakm+4uIoqBX0SNvjQC5r2mHjodCsGt60QWM++4lRhT52z7JsoGZQq",
+	"X78A+1J0zrzUzo/W4n6gm29ljukFOjqxN4aSez0J1rBi6XdyLx0UbnEjcYRzO0dcZ6GCBHHtRJVCk10y",
+	"cvxyRIbgG32kiVwIkuJwO+ixVWzK7Z8s8z880ujPIWc5TbmYEq6B9xU5NfawMNQGlL4gAPDpQSPA/LAT",
+	"WLpx3HKwYVzatrIVfeEoViuC/OVbL1SdnqAbR/OpYBk8Ojl77QIiLOe2o00gzqi1zR+ePXsSi+dNc86E",
+	"Oa2/618DvhrOcYx6Cf7wK1vab61IoQ2jmV0zJUZeMbHJWpIBuJzeCSvSWAZWLc4N3A4y33QQfwPXh7yF",
+	"l7Ir3DYAPTOm0Ef7++T9+ZvW7g4Pnv4Y04wtIGLSy5hRxRQCyhm8AHLeqkDTVJbCkLEsRUaM9Oi+6yPH",
+	"bgLblUQmepd9YOaFoSbio+HzPjsxF7G0iBNB7A/NgM+ulzOn2rz8yM2pzFgs6AXfOGdU93Jhbaolb2Xf",
+	"7qXcitFsGXfKqv6FuGhxHd+F9kv0IuaCcoNHp9CgbsHjrObMymqluBJyISLiZfxs8YD86oP1+Mljp157",
+	"ZHqOvYrtOWcQzNOzvSrQbXP287tUV7mkWe2YikgasJnVU6s1v65wNJSFZe3ZqvFbsA48P9W87VV2x00i",
+	"YGzALHY0Qd5Y5FiKIufbCSppLfRsIBVYnv45uYlAlCk+MeesoBZmJ1E/ABPEh29pQ4rSQG4C0XLOMCAJ",
+	"Iy8yKwhkLGeGZV6Pdbto6tarlnMjCrBaYO5xjJ0xkdnFl8LwHBZbDQOqOTe6ti5b2QjPMCHnFn0InRim",
+	"vCsN+S4lbvWgqDvC4aYBDRRvugsujemhYF1cd+SNDEWJ+mevt8Xh9o2dc94yjAHsNaBrBE0qBx6uPsTC",
+	"cP41lwZtYBEZP7BwbWD/a9qJNrFJ1mabtW/3GEmSepGNBazZ8SlGqW0nlI4rMK20kAcGxZvSkk3ktGA3",
+	"XmQzfP1ElzwCTZhvDchecDoVUvNokAbcsx43UUpL7TOaZjLPiJCLBHPCNObLNlw/qxb/Cie6Q41eMS3z",
+	"axZJzDvFZSP1VSyVKmMuckxIkksxZQr2kxA/iKe8QKt92m9CBFswbbbc6rkbc8WW9VKkLItJX+usC9W3",
+	"SX12a47/LtTokE/fm6e2fS9aOW4H7Rzqm6u4HWbQlT0aPq71VCPwiX1ONqQ3XTr+ORnMqMq2Mrd1r603",
+	"2sLWrJpHVUZyNPcPqQ5FDIgpUwaezTHw33HsnahbeXM6lQxKzW6zk/dWJiA9y+XmmFCMvq4lEeCkhH3k",
+	"2sSc4i08BECvQcML1F5X083b0j9dT9IBycLpD9tc0N+rb9pb9jOF425ORxwwIlxEB79sS048iNcZ6Ko5",
+	"1qzyPYhOa+WDORfh08dfTmLYivWv2vnvIa60xMF6YZEU8Y4NknBnxZTimLB5YZZ18g+aMaNhE1kj8nHV",
+	"ftoa+edkwK59SZV2EGxqbzn+DDalPK8KCDQ5NBlSQ+ZSG/LsYGdjdu3B1huGNCvWKhe/nJ1UG7mpviWz",
+	"ze/Pmcyq+brWBFC+L5jZfLzz6pveYWuRpXk+r+x9IosZz1mFIFxAtqOqUxQ8YjkpkkzKPAdHLVkygx71",
+	"a84WhGtMkwGk24lZ09YLSLWKVYlKIUwcqCuMi9KTa54xkUYD3bWhptSYjpCA7f8aggMgFUBOcb+FktcQ",
+	"VeWI6x55Vb0wRO5s/72TuLQGl6bF0xkkVQyrSj2qFEmVy6hKsZOQa5qXzELK8nMQWLFKA9QTGbqMTcVo",
+	"Rsc5S0hZp64lDq6gqWPKutXRq3HgUSToRpaNuPXA8gSrj+Iz3MgLhtbizawYYOXc7gu74O3ceiuMm3Vk",
+	"WhUBCmftccXqqXIaNUHAmayXfd0MHm7+uxgKvrJvQKhxLG7Rh8n2xxnGab29J94N49KQg8w5qQjmbEbJ",
+	"eyHtwUcGhuhE92uda+Mz3ccyW26S9QFbikMCRadIRkWs7MyFsaiOuiuxr5Dhu3dvf4UkqoScKqpnb6Qs",
+	"ntP06t1kkpDXczplZ2We+/jut1xrLqanEPmSkNeCm8pvYN+BuPD3wtLOrHT36uU1T439+EzJMaveAgn8",
+	"5UcfQW7JNktLxc3yBRNgFjvJ5hzKmvgHZzJDE4dfzpmSU8W0fsFoZvG9Hu43eSYznZBfzk5OzFv6Ef71",
+	"lhnFU/0+vPUXS5H64SBN4gUg1k4PFzfRGhjnbOLqm3iwtiBn6c7uRJYiA6JTZfBatCqFYjSd2eUcN2BE",
+	"cn7NBNM6AZJlZ9D2AzDrl8VxsHaCRS12M4CUfUmxiVUyjsNN+agllP0eaSir0JNdGVD5zcRW/0GErjTo",
+	"Xa8tGOUUTRcut9ri6PCKFYYUWFCk5aGTgu3OZKkck7m8fLOzuVV4e3qqWCrncyYy2hsQolhNJjdQeKoA",
+	"IlB0rply0U+ewgLrsgoJVeAfihFXXc7nVC3Xk9cUY7OreYLV1qME597Z8Arycx7su5vYVdUq64262tQu",
+	"39qSi2nqNfNVkmd3WSg0xPl2xjTOEPtxTj/2/MDFBu4jP3E9C36JA0c3wWiO4bOtLUAS9+2CjxwL75aZ",
+	"klcjDGVs5IjrBVMa8uenimYsG5GhNjzPyeHBwQ6+T12EqMiX4M0hE0ZNqRgm5teFR4aWKpHTFwn5dXnN",
+	"lJAJoeRnq1qxuTRsJwFuDKbHEe50dExGgbg2IsNnB0/crEg/Ugj8QvoQ+kvkFYAb1wx+1bpewVrfqgNR",
+	"7GTexrylpZm97SRqV0GKg2QgeZYOKsPGLgYNxG52xnWR06qQUef3qZJlsaWA5wNlLGftyTrWJW6wgxTv",
+	"NVM+7FKxSULevX5xStzrmGvmNnWE+QX2BF12QW8+z+Zq2CWj83O5QRak30B7txXE/MzxMwW/zF3EhW2Y",
+	"eOVp4Kq9X+CWfrWvroxbkPla3lPB8L78e7hN9O6FFNotbxtnHp7GjbxatwBrNKFyWGM+VgGimozsL0cu",
+	"lG3/X1SwEdwDK6m8zs4eaX87XEAb4B8ZjuC/1XdV1lvrW3zbLqodAQTFEfvN/f/z55/6w39EbfubI8gK",
+	"VuuG6T+wu3CquIt4b/4UHH9Dg2hzIzcGYi/YfuvBvBe/Xew+fnz4hECkcUL0TCpDmJDldAZ1FBSb8I9B",
+	"lAH86x7DH6sKNP/EKi1OEN4CeM2a0DcPbg/GiUE0stDzKof1jlYEFgq+iacS30vWLtpbLvvF6C2Ce5vh",
+	"fJGLdJexzqIZvRcJldkuyK4/ki5u4/QBI5HYt5DdBHCMHwBUhuyCnxo2lWq53jMXi0B0oKnE0clkkAxo",
+	"mUFNaCYmsi+HpBfa8popxbNoBiujc1L9DsWfAx/h7oJnmAQEIvrmjgCEzDs3blS0DI1r64eqa1nBgc5Z",
+	"xvv1ap3KIkIgIWt8dETsf2oiqF0uZcHUrmlA45iMHBxGRxiMtRDBdy401/HlHSiZW30bKhROuPG29Kha",
+	"HlHnc7mADJyMl/bzGZ9Czp/ihqc0jw+zNh/YYleQChwu01ftDa3+sPQPd5bWW12MhmGhmewbHq4/Sncr",
+	"Vib4Ip6cWuWveyNdGF08xxZq9flAu4WFFKiQmDPb1dwLqnU84CQZXHOZ0+3CWnHd//QfrtVX3PRJtafG",
+	"rGsgc5MMzzkVfOJrKLZFjv8+efuGaKPg4kzIr+WYKcEMqyIXW9LFs8Onhz/+uKaCf8u/1yosWEkvE6mq",
+	"Y6uKd0GpuHYI/JMV5SE2qt3bCLqr4NEP7LsQaR13uXm2TYsId8v43JjTNIj3FmlgcR2yXRsIySWsrn9b",
+	"K4obnjjrNtSCc2/Faii6IuXb7KCXxVZOqxtmfTtCicMk1eL693+B9SlvdKHv5tybQP+nXXlV/7x7AI5b",
+	"YoCEWjpdhOmdYyLn3BiWkSvGCvSJuO03xI3VCu2qtgSo0Li/Hq85iDVoV9PpznXqtU6viihvn8Wt5Lx1",
+	"URFeWo3I1qsFKlXmfQn+/qCvK8WJDKH4cs7HikIXEfsGVPGUosd7FIo/NxU1qjLtXtgIJAwnPcA22lYm",
+	"fzpNKGyAAZawXnO26GLCeFlrBhuR+mrMUwgPiBCe8fLSEc87GpAL+1nOVpkz1sYVuugrTYZ1hibXYXDT",
+	"DlnMpGZVsCFVjMzRKezk7sVsGQ+PlIbmG2h0+F4FoaSGfmOTGxzoOawxdpyt1Jo7O9N7QJMgzLKdbaJ8",
+	"BiGWo8BgtCu2JBCUool38AEVF7LKNxzOacbI2N5hkWGlTldKcnOF8BtAyO2kN0Qmlq0Q7AMcb+7iJbRf",
+	"qqT6ZmMj7K+Vt6pVBfqJUaVIIScwUghEsXpcjQXURxDOPNogQKy+atUNqxEuad0TD7BwQetvpKvf3Y2Y",
+	"eHVKfnr67D+JqwtOMLRCx+S63oAezLbYIs64ChuK4qs2VPQmVKwqj1f7USOn11vBoKeyZlvpbKESyhEu",
+	"4IP7DBRtZFG4fPGqjYYVyXI+nZlt7TybK6+u7mfFovu9pe0wyg5VXp2Ne8cpoGvMiZtkefZsskUkbhtu",
+	"XIXybxJkzJpsbfN4CyfbRQ1NZuaKQDvBj1e92Pxy3Nfx/O77SL+suGwXgk0ptXKpuSiDWrz1pr8wgMA3",
+	"yoBUesJNT+HSNaK1Q4FtzOrd8poTbIK0oAoKPQPNiqkOXpCPFh+Jig0WSFYjf6QrecDV7MLI2zHLpZhq",
+	"YmSCsLGH3Spkvqmg31+wczsNwKNnUImzlvKdeaHZPTOMeV4XJtTOSeuNpbyLOF6fVLclenzBsLKWLQbK",
+	"3FtKGN4c3x+0Sid08XvrY1s3DEurId0AYd9x2u/f6wiTyeMtPH/H/iFsSeZ0SUrNiMuWqMivi26q22pi",
+	"FwtMHYsXeuuWHkTGHBPk/AKIqwVBCplpz8mhhhvN842m6dQr8HNGYeVc2R41rPoLfgKWcVcMF2JnYiji",
+	"+hb01U3ulh+AcqNxgvQzN+8KTfAVDwdi1ZQo1bmB55L5aPHIJb5BCe6tiir3Vh1fld22dQ3sUAz15/nv",
+	"kpWY5FGVGNG+aLdFpv66Ad2qlyuVo1JcGFbc3EYcBg3VmXhVJeYq1yCEaNO1218L0y+umypQYln2t3rD",
+	"KvI3QZUbyT93cvhFVSdiy9PvKR3UL9v3poKOw/rSd3GN3Sc99ymQAbYMjOwvbrRB1eqt40asjNhXiW8b",
+	"SWplZY2wl7ovDWTHb6y8BbMQwOsK0blDv1nNiRAvNinb1T7ZtlJc/0qMJJhsSYw8DjIivdTbKdG6bVau",
+	"X1PtkTg8WIFRnU6SToCAF8BCJUtDDJ0mpOFR2XM2ub1U1qXx9yeKltkuLXinJtnBCs/CJiC+A3zuMvag",
+	"A5xVOFDFqHu1tJ3J0U24S9EdHKVOQ6fBmQ8LLgTLjqHzkDZWW3WZMO0oyseHP25I+fpu0opb8aIyWjUR",
+	"v5dCrYxTxTHX1JlQpegpVYK9rEtx46IdpViTm7/B6lck3LdIEGxkFWz7S7bcCLzRajDrDF+NmVYttmrw",
+	"tQ1nzKqvHDO3F+9DzLyymjBinBA3ZCHLPKvuSA9RhKZ8EC9D9ZW7MHfgSt+csEQahFbtDupR0Krv3AHa",
+	"t4DjIu516rNBOO1Xx7K2eQ4pK3JCwH0bWluHzBtgpWCetjTMrrC6p4eHW4GvnfGJ59+oktUiRK1L0+Dp",
+	"1d5WIOb66nIpjffAgVKZmL5DTuoX45paoyxgy5SAYzzSdUqiJhLjFYNxydAVVaIiI35nm1u0m62vYiUM",
+	"qgSrzupnXBsZs4KcO/uwrgDh20DdkMS2mmPFlil1j/IM3fVSYl+omufylLlOgL7RfliFd+g+8XVDMBj0",
+	"GAIewdzrh0ipIGlO+bzPGnoP1l0Zdsvq/7XyIqwDa919a23bqaVIV9Wa7ovBBMhD2pm2tHVBl6587DHm",
+	"z5HXArKUq6pbIrNkbEY1uXxzsUGvOXf9w1u54mbfRazappVn+oPV3AjnMs/HFEM4t8mxKHsIT6XAgoUI",
+	"Xb9WArTEIWARtUBYdVxe33K/YTcrV8L4gk8FzSMSCN1GmS3KTeqleWPmBg4ebP6w5aC63stmuAHvQ3xY",
+	"jFAtuMjkose/RY1VeewL67G+adGn9v/c2PWaEYjVxledmLvcWyBhC9pbqYcr9rJmkRdo+1nLlLf0/q0G",
+	"7maU5Y7qR91C03S64Ho1rm8LKwpB3VZ5CGqL3Vp5APT2aWFVAgE1TKTLs2cH0EML//jpWfjHT7WN9Bwb",
+	"VoPwhNVDey9LjUM48ZmMtoTbgrRd36T6qcXE6xXwOKdiuiJwYD3Nqkwddn/bEjwESoTgQY/1HjMump1b",
+	"RViYlXc1GTOzYExgdZie2J/SlVbfSD6Al/163OzVZvvB+k8f6tyKKsYgqkjgmYIyzazU3gkGCbGaKVCQ",
+	"pKoc6Vgy4Jhoxnycz048SuAGZ9gXWfT7bEmCJU7pNbNrxLU4nzY3fo1RqbY60S4HsyP/4w0G3SyoRk0Z",
+	"i3T5dPNHum74PHHxB5Xm9gjKVtlrE4+c9QdeVVlCZKmvtd6HP/yFdl3BxkvD9OrqS93bKMocqyA0qW3P",
+	"7WwimccOD6woegX51cGWSuypBPnN0SX7yNhbp+Cv9hasS9xbV4BhQydgrxp0J4n27lTCtbYTsOL59iF0",
+	"YodnD+FGtv0WWENWfRC177bg3PzgVkbtTetB273ehdYEiHtvKetVBYzOKu+g7kM8Z6c3Y92u5Y6kwXvG",
+	"l5gseMljAXjPS56bXS5crVzN/7LsrG7556oEU6v1L3jKdo6IntM8J4fQfG+fPP2Zk31yeADBGwnBTE/y",
+	"I9knj3+An54dJCSnasrIk0OyT37wHxyEaZswZpgoCl9ECWUrCDsSuNRbnPCK9YUk1AFDK7JD/Gtk6GOH",
+	"13SLXTEWvLN6oHY1CmyKCbuLYWe3s8hWLe9XlUFsR/resFH+Cmd6s+bqNmf6IGUlVwFO9pQOshLAvi+v",
+	"uHBdwLkmdOxcsNscwVZwduOE8YLSlwdCSAYw+BArOqFdUULoSex8N9DPCYo7w0MryuKjaoCZMcXg82cI",
+	"K59EfKNoCcSKrtD7BDpHY1OofLLr7a9B+m3V42zMZlxkdUtMzH9Hr8ifIkyDBzqGdnNLyHVSG3zRBsky",
+	"SBqvpVONJSqpD8iqPbXJn8KbugNjga7qd5FpSVWmKM91QlIJBvApeFHs9Jn3q+39Kf4UmA4x2qcFH5HU",
+	"UlDBWKYJbXTKOiI06PsJRXjgOdSVhdpT2FALdmBm7E8R9GPlmavXUyh5zTMr+EMJHnvvasO3611GXjoH",
+	"g2LE5yX8KUbBPvedtvEf/9JSjI7JCF0Sf3wYYf0AAhlyvmgolq0dL0mj+OdwLLPlDpHqTzFeBnmU2NHu",
+	"belaVhKapqwwZPQ6Y/NCgl6/+ytbjo7QuG9v0RVbAljtiPaMcrrUCAIfiKkLKTSqH75jw3Hze+wvI9De",
+	"DwPZC0meHh7u/Qk9unnKBIZQosA1OCloOmO7h3sHAWV3mHxy9toq777D6uBg7zG+JgsmaMEHR4Mnewd7",
+	"T8BTZWZwjez5718/3scoL3jkyopXRv7XGTTj1ebEvQPRn7A3eP/w4MCXR3HEMjy0fzkSoquu8it9BTAF",
+	"iIFwcWMpPLhUZ8eXkwnk7HxOBk8PHvcNX613/31Q9xNJiw+yHVykdIJ92/0UGZtw4XxiEPrvb8Ij70aY",
+	"y6zMMT4S+nf+MfCA/GAHr6BbZtzs1hXE+0FsX3x53fUnHv0R31n9yj70Sx58Tta+6KRg+ya3YPW2Codi",
+	"NMWo0/rE2lnCHaofH8iHEm508l5Z6F2TL10RWVRc5GyT+3ciX/oy7RTrYU8MpFVYFsDncIyxyTXHWpz1",
+	"3JspiqsWMGYTCZ6rNXND84jt5/5wn3e0wtG+e3pCCssu5MTt1l3Pg/XX8znNzlHWv+GNth89Wf/RK6nG",
+	"PMuYaNEA2JtbdcuLTM6aDU7BoEbz/BhL3wQPzYxxhQLBowZpgDT0BmGomf5KsvC8fu0eD7aaZTX9rdac",
+	"WPYKnPNOyK8TB2qQuNRRyzGBiYP0R13QDFehq3HYIM+WWM8xPMHDPgB0zwHsf6r+/bn3MH5m9Vk8yFHE",
+	"jqERk/PAd+vp+o9+k+aVLAWebxT+23K2ChrIJD6sPb/9unBCx9m1/XTJoHBxH01kcGXtWPX+WRj/42wW",
+	"zyUWWLsTtIiV/vvc1LpcO957w8z+on4RTIV3jsmoBu4I3BUYkYF9IsJoGYyQm7KvGquTwdPHG7CYSynf",
+	"gNHIfnB4uP6D16i5tMgiVJgKSR3EUmhjFbUqLs/qIROe51BQzQflJVVcMxiZsXw01pHehDKm2BJ+H3Q4",
+	"Z/dwNLF5yD9DRV/0sliel5D32i7UPphDhU+XH21Vu6YyqRNCycVSGzYnBcPvE3JaQQfG8PpyUvUNw+dB",
+	"0ThQb6mhY6pZyDagGLVT6ULhPVDp7adeqS7ycmqZuGI02yOWzL68pL4PKsZnWsy1YPRFmDMJKr1V172W",
+	"SwqZQ+cAWMbrye5vUrDdt9SkM6KveKFJKXxrVWVRSuNcDuD1ODTLdFUib1TVr97jcn9OBZ2ybHe83M0l",
+	"3uNRuFt7wF0xwnX5f+lPtEOHQQLFDhu1CNrYQUMUfUipM1z7crWAgkdjQYBbgbXYk2zO1l69He4JkoJW",
+	"cTRprKLHJ5xlBJQBQC7AjSm/ZoJw0TznG839MOSuQVzq2+iRz9/2MDTZtdSgec4URCNCJ6QhEnEQfiP9",
+	"/xvSlxu9RWBcWZGVkq+vPXKfwpabYzVSdasC3K34e94Z31HNME4FoD8GLzdGP5MhUiQUiFPFwORG8xb4",
+	"PRBB9IrKMn7607r971YyU2Ao+5UtB0gK7l4AqjrT4Wo3E34e3/X0MSypz691+d/IOlzsayAA22vI9ouf",
+	"1n9xKsUk5+g/uWcJKRk822QPQY+hnttGaNX5bdghYL6lBbS+INzA7YO6vYHoYSACGUwEx+EFBGkHGucw",
+	"kaplYVzl0+6VjJDE/U/uX5+RG/kCTs07+16ozq1toX6Em9Vf2RV95Wi3rWC+HZ42UKKGS4AUQjZi9rkO",
+	"Se9KjheS3D5TQu+xHTwExboMG/n/LYwITT4WEV0Lama14JoG4A05xJYm6dDcgNEOfef5lt3nUb5lvacI",
+	"otmdiCG/z2Qo7XGdhObM2o0Z4rr38zVpmc/WWinenfmX7tNiURcP7pXuMA7iTiBoD6Tyw1alkEAXBAdl",
+	"FXLRKAcPJcQtdJvV0kMwVwCNgnn/Ew68kmOcM81MVWZuPa+A9/e+Xorf4ummVND9CmtkuTaP7gQeVYaR",
+	"1YQ7gPK2MjACtjYalhGkv2jA/x4shN06xg9tIHQVtuOkyp0NBXlKyAWkRH9zYsgD2gcvFtyksxrr5WSS",
+	"WNQHZxNUXrMiDKTLNiiOs5Jx0ygnveHNaNOf5W7dCa+I5kiOqgLvI4xxCGvcDyGSjeYkk2kJiu7OHvnd",
+	"Lg+7SyRhlnTdV8Pi6JIMgWJi0aSdPTLCUv4wy8S1fmYC2iA3qjYuyYTyXB9X2cUTn3FsBXcr5bOMjEtD",
+	"Mglh9PZn5Ix2p137GthpG+zsvi530HPgi1xt7AbRc799r/7vBnx/QV9e07ykhpHqBlQmfCgYLKx6mnk2",
+	"lVjSWNUMxV6NQyqWTiDb/EI265dGDfevXNAWxiPh4WLxzKBBOrWX1V09eyuO7H1yObcVtdCGikw3qhj7",
+	"CIeKME2la4/iSFNNl/YIVurAq+f9AN0r9rPnnd1q4feO9N0p+2RxKPv8kDLTLU0h/6wrF3PXa9SfdxjH",
+	"CPuyxNMdDyb7orfDHu8NWIdl/fufVClW+tuxBsO9HS/UVYkfpSrF103GbnnyJ+hq0lxCtUPI5a7UFG1Y",
+	"8UhDrCZLiOFzS9Xh0LGZf5PtBmft3XU3EKDPS/H6RdO/X+PI/prwuQuQJTbCFsM+GhxuFyWQNbbZbnxT",
+	"ZwQiJ2SkSjHyAV7DjBqKos55KSwZ/a+Ld7/tfNMI9UrmuVwQCqhEtesSvgu1OxEsx4hcAaRISpXirgT7",
+	"YiZzuHcJqQt+cuM9sAmBcDj7hIlMfwEcVMyoSAL15sP2+1+MLzdzB46XBvYf3jet/AcUuPRFHv5XW5Rv",
+	"fYWg8AChBOtC4kWycK0i7IEwo2fQvYO3AIvF9t2CAJurjs+9RrlLeOMhwo8j8bEujwJqikC2iqv2q12s",
+	"LPto+mJlfY3MWIhwpFvZvYYrVNmMK8NjXbyMVJgH0vQnP3g0wGXb11+XIe+IdxDoWguLDbxznb17fc2Y",
+	"0eoay3yVbuYg7/aBPcyYvdrFGVxNtnVgSfLd/3zvEXpwNE5LPm7eH2wKChmr9trEbkmbNO9/sv9ZacZ/",
+	"Ac9vdoEmGMYVIX4R+z9O9O25iR9vcNhnilUl8V5hlebmuSNw3LmDZmTPWVkJlmrNpy5kZ1inB/RQyT7N",
+	"N37AX3GMXh/x8u0uvofk3blLPOC1W9EBe1S1pwqwphtfArUF7oDM3A+DdqUPHtgG3ofjuJrsK0ezr5e0",
+	"PnRUPRVTVlu2XTkL1DikIsHZriXgPQx8nxbF7oTnN7EWNG9nj8FAZEydFMUrmOJ+rlmzvPwD37Rqb72u",
+	"JohD+cbuz8PGQVZwhKIHcNiPdFhcIKg+QKAhhqv8PHwh0yum7LcJOX1NFlJdTXK5QMuEYjmjGox6SpbT",
+	"GUZSJj7KfJeLidxb0nm+k7SqIFTuKF/JmWpMX2EOFxPvWAryd+sEIvaRQ5kYn7IhJOS73MhG4u9xuyRh",
+	"r93kZW816Pswn9ynIBfsZIMc32DbX9KWcbvooRPPCprbAXN1FSlROcRcXQ+Mh7PMLOU5I1hQpt8s3Sw5",
+	"eUuZbYVppdkx9Ku0sARL/DKGlkYjh157C6rz1bGTCXg4kAZyQVxhQDIcFTOq2YiYUglNzhnNsITSN5cH",
+	"cN/m84cUAk+yDOOC6gBvr8XXJx5If8dE878sN7E4gfef67W5T61LvwmX2f8U/LWBJah53/+XmnVasaBz",
+	"ec1ap3vcOlpwZl8zhTmxhAtXEQuBnfUK/h0y3mfAWXkuBw9Fyi4hyqh6xQX+If6W2jvutCEzqrK/SSbA",
+	"nXHSJJo5wFoHd5PsgW418nWWlpedWe+R634Z68kaVHVGlOOAwsY57veI4ZuzvXOm+V9t2vhIO3iPl8Rw",
+	"pqx6NZfCzPIlGZfZlK0Jm781l9tfhEXhN6CodaX3v5OJPNjAhVc9IxfhnbA026glhNh57db3t8GkwyD/",
+	"+LtZ/auIf4IGwugU90cWpNFDqoMFoBQthgyWD9/IvQq9TcJovMo24wOs+7XMqs7j34cx9pELVz5kbbTK",
+	"W/felyqZ57qbb2hUDSqy9xa8g6LPm46IZaXvlW4hhNcbg9yJNexAFjr2Foi/l0XovO3JhdKwWKLGKn1Q",
+	"wAaUiClWwOm9kXfjpIsafE6yrL4AX6uxB1f3Zew8DjIxpM2yb7RYw7dkpPmZWz0eSw9D9WC4bIRioAUX",
+	"NXu9qZ/Okaz9T/iPNQm0c3nNGjdukyxa+9H3YgsR+4zjF49c3MztYmX6juTgAYjJ5Yy5vfxNLCi350nJ",
+	"p14YWDE2q8J0myLkvD6lPulxXZfATUJW3obT3A9D+zImlH4crEJQvrOnhw8k2Y6Q9fGijYpmWPT+ugpn",
+	"JC6hH+Zi2pdewJi/LyG7/yIXThF36Yle9w4SyYMiTr2S+y2qQQTC+7rT3rx2R3X0yxtIHn8br0071f/e",
+	"KnY0mNndVPdondD3Ch949XwPvoAkfDfe34DfvPNXosqrt5CVIkrVtk/J7pKnjSoJnDMaxG+FlQQ0GS6m",
+	"ONDVj3qPy/3rxzQvZvRwB0PFfOuaheKGBSnovgJbQLAblTChVICvxQb8p2NAhebrdoA5GQqJTW6gsY4f",
+	"u2DKx5nt7JETolx94TDxqVGeus5K43Xi6nBECz5KiP3P7n9mP012P14dFoejnT0CLcE0SS0h80WvPTSP",
+	"yQjazI2INrKAlhQj6G42Ssgcm5lfM4Ve6mYjghEXFmMsm/Ctb6qSobhE5WCfQj1tIQ0ZM6xqHK0LXNOs",
+	"uhhA15YUS9abcR3Ypj38dG8nDdfRfPumIH2TBzjRN2nTZn1XE/vCXr5yWHzuwnOC2017YhAlYOY5FUsC",
+	"qNM3K6BRY1JX+sq1SpnTj3xezn1zvzkX7s9u99t7NSq3cA4pxqoEkke6vj9fe4mZhw3k/T2kpf76TyjP",
+	"XWRLVO5tVvXworyndhAeE8RGfSEhuYrQXaUSVb7Ue8RWN0efPnRZMwqd/B3CX++gfojDqKqj3X0UZNg4",
+	"6vWiYi63c4J0qC+2YAgixap+CtivAiqCkSFNU6Z1AueeBM0Z6qkSHxiftKKMnShX1X3agcuHQew+hv2I",
+	"HB4c1K0NLK/Nr1lWB8qLrKpl5sZbUCW4mII3DotNQemW1vKn/Lq3/VTmi1JEWIlrLdvuI35fTqQvmovi",
+	"Jn+B4Ijc/hcKbAzHVcbBgmp3gKh+P0AdjhNoWsiyYxc0hXhSCitaesfWd3/XN1jNvMpA96wby6wFNKiZ",
+	"/0IuMJOHdgpABf0pW60viWIY3F5n6JRiy0wa/8r+J/evlYW/anp+79cays+tYerfOCuvdFyf65JTbdB2",
+	"Q0WWgITYCFpyTXMs+1+K1OW+JGTGaA5NTS1nQty6c0EgHpukA3y5TbnvNc6li8Y098TltnEtfecr3/nK",
+	"/fCVFxBvSqiXRId8TqeMGDq193tfqoZsO2dqyjIw2mMRlFIpqzdKwfROlQlKiWALxB4r4sr5nJtbpWd2",
+	"mUoz83oNe2lkUP8vymR+WP5idxnPKoaQ1ty1dKslGHQfcA0ehPtVK++Xm2yBtnXgbh/avsA3+lXdrzjy",
+	"3cta1SbXVJCG1GKazppSB/Z89/12hBSsKhIJssqC5fn3ePivJh5+2fCf8MokGZEnuSBFTrkgC6kyV2WA",
+	"XfOMCWeLpGTCP36ZsPcvQAxyOe33t2GH+CMyyrlgI6w1e0QKmSW+XCJTULSXJcS+spOQUSGzXZplLBu5",
+	"P6ZSMPtvxaCwA8tGZEjr7x9pz6mPiXtF23GmtBiRoR1Vk0zJomCZo91pzi2/dxUgaEaMlETncpEvj/2r",
+	"dgS4w83J8KMUOlh6X1VttRIZxF6Dfe2YzJnWdMrAY2flB1ddVi3J42dEkyvGCm0V24/cFxxPc6l93i6W",
+	"64VvsUjbjILvDfwrz9zPmsiCoYSCPcAODw4sgtI8J8Onhz8hdkLN1t2TiYHGAyewPIvjsHes2onrekb0",
+	"cUWmuCZT8NdWi8FitjAkFRV4oDpu11+HZY69LdoiybbIHuRf/AOsfRsEP7yR0zOZbfjmqT/VDd+/sIT1",
+	"AhP7tvnkkm8WufFGTi9Bv99sn1ZtleXGK2FUpbMNXz5nU/Zxw3dfizQvs003+PJj/XaTVvzKoF5shWyA",
+	"2dA/ly0IXmMo5S4zTYbYMQPwkVvJPfVFPnM59ai902csRu0wbixGatmxFUdjSHnm06bABuGIHFaLVixl",
+	"/NqniLotKabLud0H1IPhtSe4LQm9odrsAvHcff2ir1Tsk8ODg5sUi72nquLQlRXo/dfu8PxpI2X2LRVL",
+	"tzh9R5pFHYFQMxTLPyPJdvGy5AmhqZJaA4GHljh4GwChWWY/MjO2tOwGZZGp3CEu7qaQmVNlK8aLDKBR",
+	"SjcUW47D/tPnz09OScZSnjG9s0deQnn0AOMhlBrryKeQhHaEBWcESw3yjAZSEyPddcAfhYQ7TnLL3qSy",
+	"ildVSNZLTiBqfDNC034mFyKXNOvXotwL35nodybay0RjDM4K1NrQeaG3ZXJxdglZDtGRgJkMkgET5Rzj",
+	"xuHP6V+8GHy4bSVzGKXBm6qEizEXFNbYrSMNzAk0tC352iU04RPsO//q5V90zpBhQbclLKpXszIUa+q/",
+	"h1Z92w90Jz5HCI9Aq3YKH8Vi+Zbo2wM/rpScH56St/x5YqU8cFSD3oFcArQwTZe60lbAjV2uCP75dpiH",
+	"knk+pr6L3dfqmooXA3VLv6sQmPsN4fCr/e7e+u7e+qJhE+h8QkvNwpI+KgijKudMEV2mKWOZ68FSVV5p",
+	"eKqOvRMcXOCgMuf8ymoIS+cyu70vS/OpoPkmnqwL9+btRdkHcAP4xfYmluG+wSwMhl+WYUmJb95NViuz",
+	"U5lnTDhIRJVZIReuesyZknNmZqzURySnQMmtMJAyYXjOIPIQwwQV9HPDQEBAo4Scnr0HDXbO5lItsSbc",
+	"mGmeMbwVlUIchhrOKbzZbr8KgSSc6WBBJLdM1aqwoznXmovpKKnjGEEodv2MLBR9AF3j5jhk+SbEDLeZ",
+	"/U/4j88b3+xzS1DuRlFtXrhf5IJMqCKWJ5Oh75JNBZnJUiWV3PifJKNL3Wv906ECGlVqnvzQSD744eDp",
+	"j430gx8OIvkHndW6KciYmQVjghSSY789v+6xLA15cnDgfoEN5IxqA/6B/vUbVrRNgriuH394+kXTJMLj",
+	"7026w61ailElCn3LlPKdYI4wuoAT8HU5P9SMqpbGUms/j5PHFWr8rWhMz+Cw7BuPjah1EypmBZ6/n6J0",
+	"sRTpgwTw2YkeWr8Jpr5Aj25U3XEiK8fATS6mx85bG3jq7UUCtq/kVDGtv9eU+Mp1GXvoHfEQCpb5I4VA",
+	"qplckDkVJc3zJRw/y5pptbpMZ9iCXGaQY+syVrJjcrcxehuV+3QY/fcs9dlZ/No6n61k1u8xTF9LTc+Q",
+	"NPpKIt3YtHgZT8g9Pzl7vYtuR0xDDzPPjwjG2eIg5wzw7YJhXliG3nkzYzwwAeuE/HJ24rtP1H7Mv390",
+	"FKYP/LWKKPwCr9xnvK6bIcY8c0iWAxRhaam4WQ6O/vgQIswbe6cgUIkKvcCcfJ7jpSuUhCAhi0MNErrU",
+	"hs0dAZ0zo3jaH/z1rmCClCK3A2F0EkY+Wo16tLvrPt818oqJ0TEW3tSpooVdi2bQ4QAdDWNGlZWd7Zvd",
+	"SKOfmXnrlrJZ7MNNnEOBmQC8FewjBAaDyfXmLW17jiaYzEGJDL1NI8VSDfZKBfYTEoBkp/fEZMEELTh0",
+	"NFqFufbkTs5eXxQs3Q593cBx3c+NSjKZlsg6VsHgcsZ18GrPjqxAuPyrFwVHkPKqffUJIIUZK5jIAHCI",
+	"ivJqRJwYCeamPXIGWWdg65HCCiByzsiEUVMqpolgLCNDL576Thxh1LiFjpJ5DsGNM1ZZX+3ukbomPgf+",
+	"kSYLNp5JeaXrML5HmvhcdRygSpDTQUT6Dsg9OdeGQQgjuNJGGZsqmrHsiPxZHhw8SRezJfyDjRJnD7vy",
+	"MX3QBKj6YATgkKWxr3AxdXe2FADj6LU7ZzTjloZ8GSJ3jgureec9z2clFADGMakQyzkheROxJpTnejV+",
+	"V7A7dpFrwecIeYtnUNoFUMZT6fhVaE70aYAU085pRUfEOeShpcoHR4N9MJ67cT5VDBLHs+zTPeEZE8YO",
+	"GjzD2nDBg0ZN/eC5L/YSPqsxOXxaiebBs1oSCB6CFzf80Jvn60eQW954kGKhmM8fPv/fAAAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

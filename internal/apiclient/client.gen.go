@@ -498,6 +498,66 @@ func (e ServiceDryRunDryRun) Valid() bool {
 	}
 }
 
+// Defines values for SignalName.
+const (
+	Cpu         SignalName = "cpu"
+	ErrorRatio  SignalName = "errorRatio"
+	LatencyP50  SignalName = "latencyP50"
+	LatencyP95  SignalName = "latencyP95"
+	LatencyP99  SignalName = "latencyP99"
+	Memory      SignalName = "memory"
+	RequestRate SignalName = "requestRate"
+)
+
+// Valid indicates whether the value is a known member of the SignalName enum.
+func (e SignalName) Valid() bool {
+	switch e {
+	case Cpu:
+		return true
+	case ErrorRatio:
+		return true
+	case LatencyP50:
+		return true
+	case LatencyP95:
+		return true
+	case LatencyP99:
+		return true
+	case Memory:
+		return true
+	case RequestRate:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SignalValueUnit.
+const (
+	Bytes     SignalValueUnit = "bytes"
+	Cores     SignalValueUnit = "cores"
+	Ratio     SignalValueUnit = "ratio"
+	Requestss SignalValueUnit = "requests/s"
+	Seconds   SignalValueUnit = "seconds"
+)
+
+// Valid indicates whether the value is a known member of the SignalValueUnit enum.
+func (e SignalValueUnit) Valid() bool {
+	switch e {
+	case Bytes:
+		return true
+	case Cores:
+		return true
+	case Ratio:
+		return true
+	case Requestss:
+		return true
+	case Seconds:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for SubjectKind.
 const (
 	SubjectKindGroup SubjectKind = "group"
@@ -1282,6 +1342,15 @@ type ResolvedFinding struct {
 // ResolvedFindingSeverity defines model for ResolvedFinding.Severity.
 type ResolvedFindingSeverity string
 
+// ResourceUse defines model for ResourceUse.
+type ResourceUse struct {
+	// Limit What they may use at most; absent when a container has no limit.
+	Limit *float64 `json:"limit,omitempty"`
+
+	// Requested What the running pods request, in all.
+	Requested float64 `json:"requested"`
+}
+
 // Role defines model for Role.
 type Role string
 
@@ -1426,6 +1495,18 @@ type ServiceRollback struct {
 	Run openapi_types.UUID `json:"run"`
 }
 
+// ServiceSignals defines model for ServiceSignals.
+type ServiceSignals struct {
+	At          time.Time     `json:"at"`
+	Cpu         ResourceUse   `json:"cpu"`
+	Environment string        `json:"environment"`
+	Memory      ResourceUse   `json:"memory"`
+	Signals     []SignalValue `json:"signals"`
+
+	// Window The rate window.
+	Window string `json:"window"`
+}
+
 // ServiceSync defines model for ServiceSync.
 type ServiceSync struct {
 	Environment EnvironmentName `json:"environment"`
@@ -1447,6 +1528,44 @@ type ServiceUpdate struct {
 type ServiceWorkloads struct {
 	Environments []EnvironmentWorkloads `json:"environments"`
 }
+
+// SignalName defines model for SignalName.
+type SignalName string
+
+// SignalPoint defines model for SignalPoint.
+type SignalPoint struct {
+	T time.Time `json:"t"`
+	V float64   `json:"v"`
+}
+
+// SignalRange defines model for SignalRange.
+type SignalRange struct {
+	Name   SignalName    `json:"name"`
+	Points []SignalPoint `json:"points"`
+	Query  string        `json:"query"`
+
+	// Step Seconds between points.
+	Step int    `json:"step"`
+	Unit string `json:"unit"`
+}
+
+// SignalValue defines model for SignalValue.
+type SignalValue struct {
+	// Missing Prometheus has no such series (or did not answer; see problem).
+	Missing bool       `json:"missing"`
+	Name    SignalName `json:"name"`
+
+	// Problem Why Prometheus gave no answer, when it did not.
+	Problem *string `json:"problem,omitempty"`
+
+	// Query The PromQL that was asked (the platform's template for the blueprint's runtime).
+	Query string          `json:"query"`
+	Unit  SignalValueUnit `json:"unit"`
+	Value *float64        `json:"value,omitempty"`
+}
+
+// SignalValueUnit defines model for SignalValue.Unit.
+type SignalValueUnit string
 
 // SubjectKind defines model for SubjectKind.
 type SubjectKind string
@@ -1531,6 +1650,9 @@ type BlueprintName = Name
 // Cursor defines model for Cursor.
 type Cursor = string
 
+// EnvironmentQuery A DNS-1123 label, short enough to prefix namespace names.
+type EnvironmentQuery = Name
+
 // IdempotencyKey defines model for IdempotencyKey.
 type IdempotencyKey = string
 
@@ -1542,9 +1664,6 @@ type Limit = int
 
 // LogContainer defines model for LogContainer.
 type LogContainer = string
-
-// LogEnvironment A DNS-1123 label, short enough to prefix namespace names.
-type LogEnvironment = Name
 
 // LogExclude defines model for LogExclude.
 type LogExclude = []string
@@ -1750,7 +1869,7 @@ type DiagnoseServiceParams struct {
 
 // StreamServiceLogsParams defines parameters for StreamServiceLogs.
 type StreamServiceLogsParams struct {
-	Environment LogEnvironment `form:"environment" json:"environment"`
+	Environment EnvironmentQuery `form:"environment" json:"environment"`
 
 	// Pod Only this pod.
 	Pod *LogPod `form:"pod,omitempty" json:"pod,omitempty"`
@@ -1791,7 +1910,7 @@ type StreamServiceLogsParams struct {
 
 // DownloadServiceLogsParams defines parameters for DownloadServiceLogs.
 type DownloadServiceLogsParams struct {
-	Environment LogEnvironment `form:"environment" json:"environment"`
+	Environment EnvironmentQuery `form:"environment" json:"environment"`
 
 	// Pod Only this pod.
 	Pod *LogPod `form:"pod,omitempty" json:"pod,omitempty"`
@@ -1833,6 +1952,22 @@ type DownloadServiceLogsParamsFormat string
 type RollbackServiceParams struct {
 	// IdempotencyKey Retries with the same key and body replay the first response for 24 hours.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// GetServiceSignalsParams defines parameters for GetServiceSignals.
+type GetServiceSignalsParams struct {
+	Environment EnvironmentQuery `form:"environment" json:"environment"`
+}
+
+// GetServiceSignalRangeParams defines parameters for GetServiceSignalRange.
+type GetServiceSignalRangeParams struct {
+	Environment EnvironmentQuery `form:"environment" json:"environment"`
+
+	// SinceSeconds How far back (default an hour, at most 7 days).
+	SinceSeconds *int `form:"sinceSeconds,omitempty" json:"sinceSeconds,omitempty"`
+
+	// Step Seconds between points (default about 300 points, at least 15 s).
+	Step *int `form:"step,omitempty" json:"step,omitempty"`
 }
 
 // GetServiceWorkloadsParams defines parameters for GetServiceWorkloads.
@@ -2343,6 +2478,16 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /api/v1/teams/{team}/services/{service}/rollbacks (the `RollbackService` operationId).
 	RollbackService(ctx context.Context, team TeamName, service Name, params *RollbackServiceParams, body RollbackServiceJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetServiceSignals The service's golden signals in one environment now, from Prometheus: latency percentiles, request rate, error ratio, CPU and memory used beside what its pods request and may use (team viewer). A series Prometheus lacks is `missing`, with the query that found nothing.
+	//
+	// Corresponds with GET /api/v1/teams/{team}/services/{service}/signals (the `GetServiceSignals` operationId).
+	GetServiceSignals(ctx context.Context, team TeamName, service Name, params *GetServiceSignalsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetServiceSignalRange One signal over time, for a chart (team viewer); at most 1,100 points.
+	//
+	// Corresponds with GET /api/v1/teams/{team}/services/{service}/signals/{signal} (the `GetServiceSignalRange` operationId).
+	GetServiceSignalRange(ctx context.Context, team TeamName, service Name, signal SignalName, params *GetServiceSignalRangeParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// SyncServiceWithBody Sync one environment of a service now (how manually synced environments such as prod are released; team editor).
 	//
@@ -3400,6 +3545,36 @@ func (c *Client) RollbackServiceWithBody(ctx context.Context, team TeamName, ser
 // Corresponds with POST /api/v1/teams/{team}/services/{service}/rollbacks (the `RollbackService` operationId).
 func (c *Client) RollbackService(ctx context.Context, team TeamName, service Name, params *RollbackServiceParams, body RollbackServiceJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewRollbackServiceRequest(c.Server, team, service, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetServiceSignals The service's golden signals in one environment now, from Prometheus: latency percentiles, request rate, error ratio, CPU and memory used beside what its pods request and may use (team viewer). A series Prometheus lacks is `missing`, with the query that found nothing.
+//
+// Corresponds with GET /api/v1/teams/{team}/services/{service}/signals (the `GetServiceSignals` operationId).
+func (c *Client) GetServiceSignals(ctx context.Context, team TeamName, service Name, params *GetServiceSignalsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetServiceSignalsRequest(c.Server, team, service, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetServiceSignalRange One signal over time, for a chart (team viewer); at most 1,100 points.
+//
+// Corresponds with GET /api/v1/teams/{team}/services/{service}/signals/{signal} (the `GetServiceSignalRange` operationId).
+func (c *Client) GetServiceSignalRange(ctx context.Context, team TeamName, service Name, signal SignalName, params *GetServiceSignalRangeParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetServiceSignalRangeRequest(c.Server, team, service, signal, params)
 	if err != nil {
 		return nil, err
 	}
@@ -6286,6 +6461,165 @@ func NewRollbackServiceRequestWithBody(server string, team TeamName, service Nam
 	return req, nil
 }
 
+// NewGetServiceSignalsRequest constructs an http.Request for the GetServiceSignals method
+func NewGetServiceSignalsRequest(server string, team TeamName, service Name, params *GetServiceSignalsParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "team", team, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "service", service, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/teams/%s/services/%s/signals", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if queryFrag, err := runtime.StyleParamWithOptions("form", true, "environment", params.Environment, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+			return nil, err
+		} else {
+			for _, qp := range strings.Split(queryFrag, "&") {
+				rawQueryFragments = append(rawQueryFragments, qp)
+			}
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetServiceSignalRangeRequest constructs an http.Request for the GetServiceSignalRange method
+func NewGetServiceSignalRangeRequest(server string, team TeamName, service Name, signal SignalName, params *GetServiceSignalRangeParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "team", team, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "service", service, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam2 string
+
+	pathParam2, err = runtime.StyleParamWithOptions("simple", false, "signal", signal, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/teams/%s/services/%s/signals/%s", pathParam0, pathParam1, pathParam2)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if queryFrag, err := runtime.StyleParamWithOptions("form", true, "environment", params.Environment, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+			return nil, err
+		} else {
+			for _, qp := range strings.Split(queryFrag, "&") {
+				rawQueryFragments = append(rawQueryFragments, qp)
+			}
+		}
+
+		if params.SinceSeconds != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "sinceSeconds", *params.SinceSeconds, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Step != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "step", *params.Step, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewSyncServiceRequest calls the generic SyncService builder with application/json body
 func NewSyncServiceRequest(server string, team TeamName, service Name, body SyncServiceJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
@@ -6997,6 +7331,20 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /api/v1/teams/{team}/services/{service}/rollbacks (the `RollbackService` operationId).
 	RollbackServiceWithResponse(ctx context.Context, team TeamName, service Name, params *RollbackServiceParams, body RollbackServiceJSONRequestBody, reqEditors ...RequestEditorFn) (*RollbackServiceResponse, error)
+
+	// GetServiceSignalsWithResponse The service's golden signals in one environment now, from Prometheus: latency percentiles, request rate, error ratio, CPU and memory used beside what its pods request and may use (team viewer). A series Prometheus lacks is `missing`, with the query that found nothing.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v1/teams/{team}/services/{service}/signals (the `GetServiceSignals` operationId).
+	GetServiceSignalsWithResponse(ctx context.Context, team TeamName, service Name, params *GetServiceSignalsParams, reqEditors ...RequestEditorFn) (*GetServiceSignalsResponse, error)
+
+	// GetServiceSignalRangeWithResponse One signal over time, for a chart (team viewer); at most 1,100 points.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v1/teams/{team}/services/{service}/signals/{signal} (the `GetServiceSignalRange` operationId).
+	GetServiceSignalRangeWithResponse(ctx context.Context, team TeamName, service Name, signal SignalName, params *GetServiceSignalRangeParams, reqEditors ...RequestEditorFn) (*GetServiceSignalRangeResponse, error)
 
 	// SyncServiceWithBodyWithResponse Sync one environment of a service now (how manually synced environments such as prod are released; team editor).
 	//
@@ -10609,6 +10957,144 @@ func (r RollbackServiceResponse) ContentType() string {
 	return ""
 }
 
+type GetServiceSignalsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ServiceSignals
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetServiceSignalsResponse) GetJSON200() *ServiceSignals {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetServiceSignalsResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetServiceSignalsResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetServiceSignalsResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetServiceSignalsResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetServiceSignalsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetServiceSignalsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetServiceSignalsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetServiceSignalsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetServiceSignalRangeResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SignalRange
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetServiceSignalRangeResponse) GetJSON200() *SignalRange {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetServiceSignalRangeResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetServiceSignalRangeResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetServiceSignalRangeResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetServiceSignalRangeResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetServiceSignalRangeResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetServiceSignalRangeResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetServiceSignalRangeResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetServiceSignalRangeResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type SyncServiceResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -11785,6 +12271,32 @@ func (c *ClientWithResponses) RollbackServiceWithResponse(ctx context.Context, t
 		return nil, err
 	}
 	return ParseRollbackServiceResponse(rsp)
+}
+
+// GetServiceSignalsWithResponse The service's golden signals in one environment now, from Prometheus: latency percentiles, request rate, error ratio, CPU and memory used beside what its pods request and may use (team viewer). A series Prometheus lacks is `missing`, with the query that found nothing.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v1/teams/{team}/services/{service}/signals (the `GetServiceSignals` operationId).
+func (c *ClientWithResponses) GetServiceSignalsWithResponse(ctx context.Context, team TeamName, service Name, params *GetServiceSignalsParams, reqEditors ...RequestEditorFn) (*GetServiceSignalsResponse, error) {
+	rsp, err := c.GetServiceSignals(ctx, team, service, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetServiceSignalsResponse(rsp)
+}
+
+// GetServiceSignalRangeWithResponse One signal over time, for a chart (team viewer); at most 1,100 points.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v1/teams/{team}/services/{service}/signals/{signal} (the `GetServiceSignalRange` operationId).
+func (c *ClientWithResponses) GetServiceSignalRangeWithResponse(ctx context.Context, team TeamName, service Name, signal SignalName, params *GetServiceSignalRangeParams, reqEditors ...RequestEditorFn) (*GetServiceSignalRangeResponse, error) {
+	rsp, err := c.GetServiceSignalRange(ctx, team, service, signal, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetServiceSignalRangeResponse(rsp)
 }
 
 // SyncServiceWithBodyWithResponse Sync one environment of a service now (how manually synced environments such as prod are released; team editor).
@@ -14831,6 +15343,114 @@ func ParseRollbackServiceResponse(rsp *http.Response) (*RollbackServiceResponse,
 			headers.Location = &value
 		}
 		response.Headers202 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetServiceSignalsResponse parses an HTTP response from a GetServiceSignalsWithResponse call
+func ParseGetServiceSignalsResponse(rsp *http.Response) (*GetServiceSignalsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetServiceSignalsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ServiceSignals
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetServiceSignalRangeResponse parses an HTTP response from a GetServiceSignalRangeWithResponse call
+func ParseGetServiceSignalRangeResponse(rsp *http.Response) (*GetServiceSignalRangeResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetServiceSignalRangeResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SignalRange
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
 	}
 
 	return response, nil

@@ -20,6 +20,7 @@ import (
 	"github.com/berth-platform/berth/internal/scim"
 	"github.com/berth-platform/berth/internal/seal"
 	"github.com/berth-platform/berth/internal/server"
+	"github.com/berth-platform/berth/internal/signals"
 	"github.com/berth-platform/berth/internal/store"
 	"github.com/berth-platform/berth/internal/tenancy"
 	"github.com/berth-platform/berth/internal/version"
@@ -147,7 +148,11 @@ func Serve(ctx context.Context, c *config.Config, log *slog.Logger, ready chan<-
 	if err != nil {
 		return err
 	}
-	deps := server.Deps{Hosts: hostNamer(c),
+	sig, err := signalsReader(c)
+	if err != nil {
+		return err
+	}
+	deps := server.Deps{Hosts: hostNamer(c), Signals: sig,
 		Blueprints: catalog, Provision: prov, Policies: policies, Workloads: views,
 		Log: log, Store: st, Auth: auth.New(c), Admins: access.NewAdmins(c.PlatformAdmins),
 		Tenancy:      ten,
@@ -215,4 +220,20 @@ func purgeIdempotencyKeys(ctx context.Context, st *store.Store, log *slog.Logger
 		case <-t.C:
 		}
 	}
+}
+
+// signalsReader reads golden signals from the configured Prometheus; nil without one.
+func signalsReader(c *config.Config) (*signals.Reader, error) {
+	if c.PrometheusURL == "" {
+		return nil, nil
+	}
+	queries, err := signals.LoadQueries(c.SignalsQueries)
+	if err != nil {
+		return nil, fmt.Errorf("--signals-queries: %w", err)
+	}
+	client, err := signals.NewClient(c.PrometheusURL)
+	if err != nil {
+		return nil, fmt.Errorf("--prometheus-url: %w", err)
+	}
+	return signals.NewReader(client, queries, c.SignalsWindow), nil
 }

@@ -70,6 +70,11 @@ type Config struct {
 	PriceCPUCoreHour float64
 	PriceRAMGiBHour  float64
 
+	// PrometheusURL is where the golden signals are read ("" : not configured).
+	PrometheusURL  string
+	SignalsQueries string
+	SignalsWindow  time.Duration
+
 	ServiceTokens  []ServiceToken
 	PlatformAdmins []string
 	TeamCreation   string
@@ -151,6 +156,9 @@ func NewFlagSet(name string, c *Config) *flag.FlagSet {
 	fs.Float64Var(&c.BudgetLimitRatio, "budget-limit-ratio", 2, "quota limits as a multiple of the requests a budget buys")
 	fs.Float64Var(&c.PriceCPUCoreHour, "price-cpu-core-hour", 0.031611, "price of a CPU core-hour (OpenCost's default)")
 	fs.Float64Var(&c.PriceRAMGiBHour, "price-ram-gib-hour", 0.004237, "price of a GiB-hour of memory (OpenCost's default)")
+	fs.StringVar(&c.PrometheusURL, "prometheus-url", "", "Prometheus' base URL, for services' golden signals (latency, traffic, errors, saturation)")
+	fs.StringVar(&c.SignalsQueries, "signals-queries", "", "YAML file of PromQL templates per blueprint runtime that replace the default signals queries")
+	fs.DurationVar(&c.SignalsWindow, "signals-window", 5*time.Minute, "the window of the signals' rates")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&c.LogFormat, "log-format", "json", "json or text")
 	fs.Int64Var(&c.MaxBodyBytes, "max-body-bytes", 1<<20, "largest request body accepted")

@@ -17,6 +17,7 @@ import (
 	"github.com/berth-platform/berth/internal/logs"
 	"github.com/berth-platform/berth/internal/policy"
 	"github.com/berth-platform/berth/internal/provision"
+	"github.com/berth-platform/berth/internal/signals"
 	"github.com/berth-platform/berth/internal/store"
 	"github.com/berth-platform/berth/internal/tenancy"
 	"github.com/berth-platform/berth/internal/workloads"
@@ -40,7 +41,9 @@ type Deps struct {
 	// Provision is nil when Berth has no cluster: service endpoints then answer 503.
 	Provision *provision.Service
 	// Workloads is nil without a cluster: workload and diagnosis endpoints then answer 503.
-	Workloads    *workloads.Service
+	Workloads *workloads.Service
+	// Signals is nil without Prometheus (--prometheus-url): signal endpoints then answer 503.
+	Signals      *signals.Reader
 	MaxBodyBytes int64
 	Policies     *policy.Service
 	ReadyChecks  map[string]func(context.Context) error

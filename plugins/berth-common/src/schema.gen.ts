@@ -470,6 +470,47 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/teams/{team}/services/{service}/signals": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                team: components["parameters"]["TeamName"];
+                service: components["schemas"]["Name"];
+            };
+            cookie?: never;
+        };
+        /** The service's golden signals in one environment now, from Prometheus: latency percentiles, request rate, error ratio, CPU and memory used beside what its pods request and may use (team viewer). A series Prometheus lacks is `missing`, with the query that found nothing. */
+        get: operations["getServiceSignals"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/teams/{team}/services/{service}/signals/{signal}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                team: components["parameters"]["TeamName"];
+                service: components["schemas"]["Name"];
+                signal: components["schemas"]["SignalName"];
+            };
+            cookie?: never;
+        };
+        /** One signal over time, for a chart (team viewer); at most 1,100 points. */
+        get: operations["getServiceSignalRange"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/teams/{team}/services/{service}/diagnosis": {
         parameters: {
             query?: never;
@@ -788,6 +829,57 @@ export interface components {
         Name: string;
         /** @enum {string} */
         Role: "viewer" | "editor" | "admin";
+        /** @enum {string} */
+        SignalName: "latencyP50" | "latencyP95" | "latencyP99" | "requestRate" | "errorRatio" | "cpu" | "memory";
+        SignalValue: {
+            name: components["schemas"]["SignalName"];
+            /** @enum {string} */
+            unit: "seconds" | "requests/s" | "ratio" | "cores" | "bytes";
+            /** Format: double */
+            value?: number | null;
+            /** @description Prometheus has no such series (or did not answer; see problem). */
+            missing: boolean;
+            /** @description Why Prometheus gave no answer, when it did not. */
+            problem?: string;
+            /** @description The PromQL that was asked (the platform's template for the blueprint's runtime). */
+            query: string;
+        };
+        ResourceUse: {
+            /**
+             * Format: double
+             * @description What the running pods request, in all.
+             */
+            requested: number;
+            /**
+             * Format: double
+             * @description What they may use at most; absent when a container has no limit.
+             */
+            limit?: number;
+        };
+        ServiceSignals: {
+            environment: string;
+            /** Format: date-time */
+            at: string;
+            /** @description The rate window. */
+            window: string;
+            signals: components["schemas"]["SignalValue"][];
+            cpu: components["schemas"]["ResourceUse"];
+            memory: components["schemas"]["ResourceUse"];
+        };
+        SignalPoint: {
+            /** Format: date-time */
+            t: string;
+            /** Format: double */
+            v: number;
+        };
+        SignalRange: {
+            name: components["schemas"]["SignalName"];
+            unit: string;
+            query: string;
+            /** @description Seconds between points. */
+            step: number;
+            points: components["schemas"]["SignalPoint"][];
+        };
         /** @enum {string} */
         SubjectKind: "user" | "group";
         /** @description RFC 9457 problem details. */
@@ -1659,7 +1751,7 @@ export interface components {
         TeamName: components["schemas"]["Name"];
         RunID: string;
         BlueprintName: components["schemas"]["Name"];
-        LogEnvironment: components["schemas"]["Name"];
+        EnvironmentQuery: components["schemas"]["Name"];
         /** @description Only this pod. */
         LogPod: string;
         /** @description Only this container (in every pod, or in `pod`). */
@@ -2740,7 +2832,7 @@ export interface operations {
     streamServiceLogs: {
         parameters: {
             query: {
-                environment: components["parameters"]["LogEnvironment"];
+                environment: components["parameters"]["EnvironmentQuery"];
                 /** @description Only this pod. */
                 pod?: components["parameters"]["LogPod"];
                 /** @description Only this container (in every pod, or in `pod`). */
@@ -2795,7 +2887,7 @@ export interface operations {
     downloadServiceLogs: {
         parameters: {
             query: {
-                environment: components["parameters"]["LogEnvironment"];
+                environment: components["parameters"]["EnvironmentQuery"];
                 /** @description Only this pod. */
                 pod?: components["parameters"]["LogPod"];
                 /** @description Only this container (in every pod, or in `pod`). */
@@ -2842,6 +2934,69 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
             429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    getServiceSignals: {
+        parameters: {
+            query: {
+                environment: components["parameters"]["EnvironmentQuery"];
+            };
+            header?: never;
+            path: {
+                team: components["parameters"]["TeamName"];
+                service: components["schemas"]["Name"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every signal, in a fixed order. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ServiceSignals"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    getServiceSignalRange: {
+        parameters: {
+            query: {
+                environment: components["parameters"]["EnvironmentQuery"];
+                /** @description How far back (default an hour, at most 7 days). */
+                sinceSeconds?: number;
+                /** @description Seconds between points (default about 300 points, at least 15 s). */
+                step?: number;
+            };
+            header?: never;
+            path: {
+                team: components["parameters"]["TeamName"];
+                service: components["schemas"]["Name"];
+                signal: components["schemas"]["SignalName"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The points, oldest first. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SignalRange"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
             503: components["responses"]["Unavailable"];
         };
     };
