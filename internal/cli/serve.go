@@ -152,7 +152,7 @@ func Serve(ctx context.Context, c *config.Config, log *slog.Logger, ready chan<-
 	if err != nil {
 		return err
 	}
-	deps := server.Deps{Hosts: hostNamer(c), Signals: sig,
+	deps := server.Deps{Hosts: hostNamer(c), Signals: sig, LogStreamsPerCaller: c.LogStreamsPerCaller, LogStreams: c.LogStreams,
 		Blueprints: catalog, Provision: prov, Policies: policies, Workloads: views,
 		Log: log, Store: st, Auth: auth.New(c), Admins: access.NewAdmins(c.PlatformAdmins),
 		Tenancy:      ten,

@@ -70,6 +70,9 @@ type Config struct {
 	PriceCPUCoreHour float64
 	PriceRAMGiBHour  float64
 
+	// LogStreamsPerCaller and LogStreams bound the log streams open at once.
+	LogStreamsPerCaller, LogStreams int
+
 	// PrometheusURL is where the golden signals are read ("" : not configured).
 	PrometheusURL  string
 	SignalsQueries string
@@ -156,6 +159,8 @@ func NewFlagSet(name string, c *Config) *flag.FlagSet {
 	fs.Float64Var(&c.BudgetLimitRatio, "budget-limit-ratio", 2, "quota limits as a multiple of the requests a budget buys")
 	fs.Float64Var(&c.PriceCPUCoreHour, "price-cpu-core-hour", 0.031611, "price of a CPU core-hour (OpenCost's default)")
 	fs.Float64Var(&c.PriceRAMGiBHour, "price-ram-gib-hour", 0.004237, "price of a GiB-hour of memory (OpenCost's default)")
+	fs.IntVar(&c.LogStreamsPerCaller, "log-streams-per-caller", 5, "log streams and downloads one caller may have open at once")
+	fs.IntVar(&c.LogStreams, "log-streams", 200, "log streams and downloads Berth serves at once, in all")
 	fs.StringVar(&c.PrometheusURL, "prometheus-url", "", "Prometheus' base URL, for services' golden signals (latency, traffic, errors, saturation)")
 	fs.StringVar(&c.SignalsQueries, "signals-queries", "", "YAML file of PromQL templates per blueprint runtime that replace the default signals queries")
 	fs.DurationVar(&c.SignalsWindow, "signals-window", 5*time.Minute, "the window of the signals' rates")
@@ -284,6 +289,17 @@ func (c *Config) Validate() error {
 	errs = append(errs, c.validateDatabases()...)
 	if c.Runs.Workers < 1 || c.Runs.PerTeam < 1 || c.Runs.PerTeam > c.Runs.Workers {
 		errs = append(errs, errors.New("--run-workers and --runs-per-team: at least 1, and no more per team than in all"))
+	}
+	if c.LogStreamsPerCaller < 1 || c.LogStreams < c.LogStreamsPerCaller {
+		errs = append(errs, errors.New("--log-streams-per-caller and --log-streams: at least 1, and no more per caller than in all"))
+	}
+	if c.PrometheusURL != "" {
+		if u, err := url.Parse(c.PrometheusURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			errs = append(errs, errors.New("--prometheus-url: must be an http:// or https:// URL"))
+		}
+	}
+	if c.SignalsWindow < time.Second {
+		errs = append(errs, errors.New("--signals-window: at least 1s"))
 	}
 	if c.Runs.RolloutTimeout < 10*time.Second {
 		errs = append(errs, errors.New("--rollout-timeout: at least 10s"))

@@ -56,11 +56,13 @@ func TestCommandLineListsReplaceTheEnvironments(t *testing.T) {
 
 func TestValidationReportsEveryProblem(t *testing.T) {
 	_, err := parse(t, nil, "--addr", "nonsense", "--log-level", "loud", "--database-url", "mysql://x",
-		"--team-creation", "everyone", "--oidc-issuer", "ftp://idp", "--backstage-jwks-url", "https://bs/jwks")
+		"--team-creation", "everyone", "--oidc-issuer", "ftp://idp", "--backstage-jwks-url", "https://bs/jwks",
+		"--log-streams-per-caller", "0", "--prometheus-url", "prometheus:9090", "--signals-window", "0s")
 	if err == nil {
 		t.Fatal("no error")
 	}
-	for _, want := range []string{"--addr", "--log-level", "--database-url", "--team-creation", "--oidc-issuer", "--oidc-audience", "--backstage-issuer"} {
+	for _, want := range []string{"--addr", "--log-level", "--database-url", "--team-creation", "--oidc-issuer", "--oidc-audience", "--backstage-issuer",
+		"--log-streams-per-caller", "--prometheus-url", "--signals-window"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error does not mention %s: %v", want, err)
 		}

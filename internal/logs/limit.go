@@ -27,9 +27,9 @@ func (l *Limiter) Acquire(caller string) (release func(), err error) {
 	defer l.mu.Unlock()
 	switch {
 	case l.open[caller] >= l.perCaller:
-		return nil, fmt.Errorf("%w: you have %d log streams open, the most one caller may", errs.ErrTooMany, l.perCaller)
+		return nil, fmt.Errorf("%w log streams: you have %d open, the most one caller may", errs.ErrTooMany, l.perCaller)
 	case l.all >= l.total:
-		return nil, fmt.Errorf("%w: Berth serves %d log streams, the most it allows", errs.ErrTooMany, l.total)
+		return nil, fmt.Errorf("%w log streams: Berth serves %d, the most it allows", errs.ErrTooMany, l.total)
 	}
 	l.open[caller]++
 	l.all++

@@ -42,6 +42,8 @@ type Deps struct {
 	Provision *provision.Service
 	// Workloads is nil without a cluster: workload and diagnosis endpoints then answer 503.
 	Workloads *workloads.Service
+	// LogStreamsPerCaller and LogStreams bound the log reads open at once (0: 5 and 200).
+	LogStreamsPerCaller, LogStreams int
 	// Signals is nil without Prometheus (--prometheus-url): signal endpoints then answer 503.
 	Signals      *signals.Reader
 	MaxBodyBytes int64
@@ -96,7 +98,7 @@ func New(d Deps) (*echo.Echo, error) {
 		return nil, fmt.Errorf("openapi router: %w", err)
 	}
 	s := &Server{deps: d, audit: audit.NewLog(d.Store), actions: defs, metrics: newMetrics(), notes: newNoteCache(5 * time.Second),
-		logLimits: logs.NewLimiter(logStreamsPerCaller, logStreams)}
+		logLimits: logs.NewLimiter(orDefault(d.LogStreamsPerCaller, logStreamsPerCaller), orDefault(d.LogStreams, logStreams))}
 
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
@@ -146,4 +148,11 @@ func principal(ctx context.Context) (access.Principal, error) {
 		return access.Principal{}, fmt.Errorf("%w: no credentials", errs.ErrUnauthenticated)
 	}
 	return p, nil
+}
+
+func orDefault(n, def int) int {
+	if n <= 0 {
+		return def
+	}
+	return n
 }

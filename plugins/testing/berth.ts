@@ -35,7 +35,7 @@ export function berthBinary(): string {
   return process.env.BERTH_BIN ?? resolve(__dirname, '..', '..', 'bin', 'berth');
 }
 
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   return new Promise((ok, fail) => {
     const s = netServer();
     s.once('error', fail);

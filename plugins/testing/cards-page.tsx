@@ -3,6 +3,7 @@
 import React from 'react';
 import { createRoot } from 'react-dom/client';
 import { BerthClient } from '@berth-platform/backstage-plugin-berth-common';
+import { Card } from './card';
 import { ArgoView } from '../berth/src/components/ArgoView';
 import { EnvironmentsView } from '../berth/src/components/EnvironmentsView';
 import { HealthView } from '../berth/src/components/HealthView';
@@ -13,15 +14,6 @@ const params = new URLSearchParams(location.search);
 const team = params.get('team') ?? '';
 const service = params.get('service') ?? '';
 const client = new BerthClient({ baseUrl: `${location.origin}/berth` });
-
-function Card(props: { title: string; children: React.ReactNode }) {
-  return (
-    <section style={{ background: '#fff', borderRadius: 4, boxShadow: '0 1px 3px rgba(0,0,0,.2)', padding: 16, margin: 12, flex: '1 1 420px' }}>
-      <h3 style={{ margin: '0 0 8px', fontFamily: 'sans-serif' }}>{props.title}</h3>
-      <div style={{ fontFamily: 'sans-serif' }}>{props.children}</div>
-    </section>
-  );
-}
 
 createRoot(document.getElementById('root')!).render(
   <div style={{ display: 'flex', flexWrap: 'wrap', background: '#f5f5f5', padding: 8 }}>

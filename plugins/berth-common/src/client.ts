@@ -1,5 +1,6 @@
 import createClient from 'openapi-fetch';
 import type { components, paths } from './schema.gen';
+import { type LogEvent, type LogQuery, frames, logParams } from './logs';
 
 /** Schemas of Berth's API, as generated from openapi/berth.yaml. */
 export type Schemas = components['schemas'];
@@ -11,6 +12,9 @@ export type CatalogEntity = Schemas['CatalogEntity'];
 export type ServiceDetail = Schemas['ServiceDetail'];
 export type PolicyViolationReport = Schemas['PolicyViolationReport'];
 export type Problem = Schemas['Problem'];
+export type ServiceSignals = Schemas['ServiceSignals'];
+export type SignalRange = Schemas['SignalRange'];
+export type SignalName = Schemas['SignalName'];
 
 /** An answer of Berth that is not a success, with its RFC 9457 problem when it sent one. */
 export class BerthError extends Error {
@@ -141,6 +145,91 @@ export class BerthClient {
       signal: o?.signal,
     });
     return must(r);
+  }
+
+  /** The service's golden signals in one environment now. */
+  async getSignals(team: string, service: string, environment: string, o?: CallOptions): Promise<ServiceSignals> {
+    const r = await this.api.GET('/api/v1/teams/{team}/services/{service}/signals', {
+      baseUrl: await this.base(),
+      params: { path: { team, service }, query: { environment } },
+      headers: await this.headers(o),
+      signal: o?.signal,
+    });
+    return must(r);
+  }
+
+  /** One signal over the last sinceSeconds, for a chart. */
+  async getSignalRange(team: string, service: string, signal: SignalName, environment: string, sinceSeconds = 3600, o?: CallOptions): Promise<SignalRange> {
+    const r = await this.api.GET('/api/v1/teams/{team}/services/{service}/signals/{signal}', {
+      baseUrl: await this.base(),
+      params: { path: { team, service, signal }, query: { environment, sinceSeconds } },
+      headers: await this.headers(o),
+      signal: o?.signal,
+    });
+    return must(r);
+  }
+
+  /**
+   * Follows the service's logs until o.signal aborts or Berth ends the stream (an error event:
+   * access ended). When the connection drops, it reconnects with the last line's id, so every
+   * line arrives once; onEvent hears a `reconnecting` event meanwhile.
+   */
+  async streamLogs(team: string, service: string, q: LogQuery, onEvent: (e: LogEvent) => void, o: CallOptions & { signal: AbortSignal }): Promise<void> {
+    const url = `${await this.base()}/api/v1/teams/${encodeURIComponent(team)}/services/${encodeURIComponent(service)}/logs?${logParams(q)}`;
+    const f = this.opts.fetch ?? globalThis.fetch;
+    let last = '';
+    let connected = false;
+    for (let attempt = 0; !o.signal.aborted; attempt++) {
+      const headers = await this.headers(o);
+      if (last) headers['Last-Event-ID'] = last;
+      try {
+        const res = await f(url, { headers, signal: o.signal });
+        if (!res.ok || !res.body) {
+          const text = await res.text();
+          let body: unknown;
+          try {
+            body = JSON.parse(text);
+          } catch {
+            body = undefined;
+          }
+          throw new BerthError(res.status, isProblem(body) ? body : undefined);
+        }
+        attempt = 0;
+        connected = true;
+        for await (const fr of frames(res.body)) {
+          const e = { kind: fr.event, ...JSON.parse(fr.data || '{}') } as LogEvent;
+          if (fr.id) last = fr.id;
+          onEvent(e);
+          if (e.kind === 'error' && !e.pod) return; // Berth ended it: nothing to resume
+        }
+      } catch (err) {
+        if (o.signal.aborted) return;
+        // A stream that never opened says why at once (no cluster, no access, too many); one
+        // that was open resumes through a dropped connection, a restarting Berth (503) or a
+        // stream not given back yet (429).
+        if (!connected || (err instanceof BerthError && err.status !== 503 && err.status !== 429)) throw err;
+        if (attempt >= 5) throw err;
+      }
+      if (o.signal.aborted) return;
+      onEvent({ kind: 'reconnecting' });
+      await new Promise(r => setTimeout(r, Math.min(1000 * (attempt + 1), 5000)));
+    }
+  }
+
+  /** The service's logs as a file (container after container), text or gzip. */
+  async downloadLogs(team: string, service: string, q: LogQuery, format: 'text' | 'gzip' = 'text', o?: CallOptions): Promise<Blob> {
+    const url = `${await this.base()}/api/v1/teams/${encodeURIComponent(team)}/services/${encodeURIComponent(service)}/logs/download?${logParams(q, { format })}`;
+    const res = await (this.opts.fetch ?? globalThis.fetch)(url, { headers: await this.headers(o), signal: o?.signal });
+    if (!res.ok) {
+      let body: unknown;
+      try {
+        body = await res.json();
+      } catch {
+        body = undefined;
+      }
+      throw new BerthError(res.status, isProblem(body) ? body : undefined);
+    }
+    return res.blob();
   }
 
   /**

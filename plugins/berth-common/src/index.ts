@@ -1,4 +1,5 @@
 export * from './client';
+export * from './logs';
 export type { components, paths, operations } from './schema.gen';
 
 /** Annotations Berth puts on the catalog entities it emits. */

@@ -1,32 +1,17 @@
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { createServer, request, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { BerthClient } from '@berth-platform/backstage-plugin-berth-common';
-import { build } from 'esbuild';
 import { chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBerth, type RunningBerth } from '../../testing/berth';
 import { Kube } from '../../testing/kube';
+import { servePage, until } from '../../testing/page';
 
 const kubeconfig = process.env.BERTH_TEST_KUBECONFIG;
 const artifacts = join(__dirname, '..', '..', 'test-results');
-
-async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await probe();
-      if (v !== undefined) return v;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > deadline) throw new Error(`${what}: not after ${timeoutMs} ms (${last ?? 'no answer'})`);
-    await new Promise(r => setTimeout(r, 1000));
-  }
-}
 
 /**
  * The cards in a real browser against Berth on the local plane with Argo CD and Kyverno: a
@@ -104,31 +89,8 @@ describe.skipIf(!kubeconfig)('entity cards in Chromium against Berth on a local 
     });
 
     // The page and a stand-in for Backstage's proxy, which forwards the user's token to Berth.
-    const bundle = await build({ entryPoints: [join(__dirname, '..', '..', 'testing', 'cards-page.tsx')], bundle: true, write: false, format: 'esm', jsx: 'transform', define: { 'process.env.NODE_ENV': '"production"' } });
-    const js = bundle.outputFiles[0].text;
-    const target = new URL(berth.url);
     const token = berth.userToken('user:default/jane');
-    page = createServer((req, res) => {
-      if (req.url?.startsWith('/berth/')) {
-        const up = request(
-          { host: target.hostname, port: target.port, path: req.url.slice('/berth'.length), method: req.method, headers: { ...req.headers, host: target.host, authorization: `Bearer ${token}` } },
-          r => {
-            res.writeHead(r.statusCode ?? 502, r.headers);
-            r.pipe(res);
-          },
-        );
-        req.pipe(up);
-        return;
-      }
-      if (req.url === '/bundle.js') {
-        res.writeHead(200, { 'Content-Type': 'text/javascript' });
-        res.end(js);
-        return;
-      }
-      res.writeHead(200, { 'Content-Type': 'text/html' });
-      res.end('<!doctype html><html><body style="margin:0"><div id="root"></div><script type="module" src="/bundle.js"></script></body></html>');
-    });
-    await new Promise<void>(ok => page.listen(0, '127.0.0.1', ok));
+    page = await servePage(join(__dirname, '..', '..', 'testing', 'cards-page.tsx'), berth.url, token);
   }, 480_000);
 
   afterAll(async () => {

@@ -8,7 +8,7 @@ import { cleanup, screen, waitFor } from '@testing-library/react';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startBerth, type RunningBerth } from '../../testing/berth';
 import { berthApiRef } from './api';
-import { argoCard, environmentsCard, healthCard, isBerthService, kubernetesCard, violationsCard } from './cards';
+import { argoCard, environmentsCard, healthCard, isBerthService, kubernetesCard, logsCard, signalsCard, violationsCard } from './cards';
 
 let berth: RunningBerth;
 let client: BerthClient;
@@ -31,7 +31,9 @@ afterAll(async () => {
 });
 afterEach(cleanup);
 
-function renderCard(card: typeof environmentsCard | typeof argoCard | typeof violationsCard | typeof healthCard | typeof kubernetesCard) {
+type Card = typeof environmentsCard | typeof argoCard | typeof violationsCard | typeof healthCard | typeof kubernetesCard | typeof logsCard | typeof signalsCard;
+
+function renderCard(card: Card) {
   const tester = createExtensionTester(card as typeof environmentsCard);
   return renderInTestApp(<EntityProvider entity={entity}>{tester.reactElement()}</EntityProvider>, { apis: [[berthApiRef, client]] });
 }
@@ -89,6 +91,18 @@ describe('entity cards against a real Berth', () => {
       renderCard(card);
       const alert = await screen.findByRole('alert', {}, { timeout: 10_000 });
       expect(alert.textContent).toMatch(/Berth: .*workloads need a cluster/);
+      cleanup();
+    }
+  });
+
+  it('logs and signals: say what Berth lacks, a cluster or Prometheus', async () => {
+    for (const [card, why] of [
+      [logsCard, /Berth: .*logs need a cluster/],
+      [signalsCard, /Berth: .*signals need a cluster/],
+    ] as const) {
+      renderCard(card);
+      const alert = await screen.findByRole('alert', {}, { timeout: 10_000 });
+      expect(alert.textContent).toMatch(why);
       cleanup();
     }
   });

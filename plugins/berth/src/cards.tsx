@@ -48,3 +48,19 @@ export const kubernetesCard = EntityCardBlueprint.make({
     loader: async () => import('./components/Cards').then(m => <m.KubernetesCard />),
   },
 });
+
+export const logsCard = EntityCardBlueprint.make({
+  name: 'logs',
+  params: {
+    filter: isBerthService,
+    loader: async () => import('./components/Cards').then(m => <m.LogsCard />),
+  },
+});
+
+export const signalsCard = EntityCardBlueprint.make({
+  name: 'signals',
+  params: {
+    filter: isBerthService,
+    loader: async () => import('./components/Cards').then(m => <m.SignalsCard />),
+  },
+});

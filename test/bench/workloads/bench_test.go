@@ -22,8 +22,8 @@ import (
 var (
 	setupOnce sync.Once
 	setupErr  error
-	berth     *process
-	peer      *process
+	berth     *bench.Process
+	peer      *bench.Process
 	token     = randomToken()
 	entity    []byte // the catalog's checkout entity, as the frontend sends it
 	rows      []figures
@@ -45,7 +45,7 @@ func BenchmarkServicePageRead10kPods(b *testing.B) {
 	const d = 20 * time.Second
 	reads := []struct {
 		name string
-		proc *process
+		proc *bench.Process
 		req  request
 	}{
 		{"backstage-kubernetes-backend", peer, peerRead},
@@ -55,7 +55,7 @@ func BenchmarkServicePageRead10kPods(b *testing.B) {
 	for range b.N {
 		for _, r := range reads {
 			for _, clients := range []int{1, 10} {
-				f, err := measure(ctx, pl, r.name, r.proc.cmd.Process.Pid, clients, d, r.req)
+				f, err := measure(ctx, pl, r.name, r.proc.PID(), clients, d, r.req)
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -94,7 +94,7 @@ func setup(ctx context.Context) error {
 		return err
 	}
 	if err := provision(ctx, pl, berth, token); err != nil {
-		return fmt.Errorf("provision checkout: %w (log: %s)", err, berth.log.Name())
+		return fmt.Errorf("provision checkout: %w (log: %s)", err, berth.Log.Name())
 	}
 	if err := <-filling; err != nil {
 		return fmt.Errorf("fill the plane: %w", err)
@@ -103,7 +103,7 @@ func setup(ctx context.Context) error {
 	if peer, err = startPeer(ctx, pl, work); err != nil {
 		return err
 	}
-	res, err := http.Get(peer.url + "/api/catalog/entities/by-name/component/default/checkout")
+	res, err := http.Get(peer.URL + "/api/catalog/entities/by-name/component/default/checkout")
 	if err != nil {
 		return err
 	}
@@ -150,13 +150,13 @@ func setup(ctx context.Context) error {
 }
 
 func berthRequest(ctx context.Context) *http.Request {
-	r, _ := http.NewRequestWithContext(ctx, "GET", berth.url+"/api/v1/teams/shop/services/checkout/workloads", nil)
+	r, _ := http.NewRequestWithContext(ctx, "GET", berth.URL+"/api/v1/teams/shop/services/checkout/workloads", nil)
 	r.Header.Set("Authorization", "Bearer "+token)
 	return r
 }
 
 func peerRequest(ctx context.Context) *http.Request {
-	r, _ := http.NewRequestWithContext(ctx, "POST", peer.url+"/api/kubernetes/services/checkout", bytes.NewReader(entity))
+	r, _ := http.NewRequestWithContext(ctx, "POST", peer.URL+"/api/kubernetes/services/checkout", bytes.NewReader(entity))
 	r.Header.Set("Content-Type", "application/json")
 	return r
 }

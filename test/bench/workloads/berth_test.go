@@ -6,40 +6,16 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"time"
 
-	"github.com/berth-platform/berth/internal/kube"
 	"github.com/berth-platform/berth/internal/plane"
+	"github.com/berth-platform/berth/test/bench"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
-
-// process is a server the benchmark started: its address, its PID for RSS and its log.
-type process struct {
-	url string
-	cmd *exec.Cmd
-	log *os.File
-}
-
-func (p *process) stop() {
-	if p.cmd.Process != nil {
-		_ = p.cmd.Process.Signal(os.Interrupt)
-		done := make(chan struct{})
-		go func() { _ = p.cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			_ = p.cmd.Process.Kill()
-			<-done
-		}
-	}
-	p.log.Close()
-}
 
 // benchBlueprint is the go-api blueprint as a platform would widen it: 20 replicas at rest.
 const benchBlueprint = `apiVersion: berth.dev/v1alpha1
@@ -73,15 +49,7 @@ spec:
 `
 
 // startBerth runs bin/berth (make build) on the plane with SQLite, as `make dev` would.
-func startBerth(ctx context.Context, p *plane.Plane, dir, token string) (*process, error) {
-	root, err := kube.RepoRoot()
-	if err != nil {
-		return nil, err
-	}
-	bin := filepath.Join(root, "bin", "berth")
-	if _, err := os.Stat(bin); err != nil {
-		return nil, fmt.Errorf("%s: run make build (make bench does)", bin)
-	}
+func startBerth(ctx context.Context, p *plane.Plane, dir, token string) (*bench.Process, error) {
 	bps := filepath.Join(dir, "blueprints")
 	if err := os.MkdirAll(bps, 0o755); err != nil {
 		return nil, err
@@ -89,36 +57,15 @@ func startBerth(ctx context.Context, p *plane.Plane, dir, token string) (*proces
 	if err := os.WriteFile(filepath.Join(bps, "bench-api.yaml"), []byte(benchBlueprint), 0o644); err != nil {
 		return nil, err
 	}
-	port, err := freePort()
-	if err != nil {
-		return nil, err
-	}
-	log, err := os.Create(filepath.Join(dir, "berth.log"))
-	if err != nil {
-		return nil, err
-	}
-	cmd := exec.CommandContext(ctx, bin, "serve", "--addr", fmt.Sprintf("127.0.0.1:%d", port), "--data-dir", filepath.Join(dir, "berth"),
-		"--kubeconfig", p.Kubeconfig, "--environments", "dev", "--default-tier", "medium", "--blueprints-dir", bps,
-		"--service-tokens", "bench="+token, "--log-format", "text")
-	cmd.Env = append(os.Environ(), "BERTH_DATABASE_URL=")
-	cmd.Stdout, cmd.Stderr = log, log
-	if err := cmd.Start(); err != nil {
-		log.Close()
-		return nil, err
-	}
-	b := &process{url: fmt.Sprintf("http://127.0.0.1:%d", port), cmd: cmd, log: log}
-	if err := waitHTTP(ctx, b.url+"/readyz", time.Minute); err != nil {
-		b.stop()
-		return nil, fmt.Errorf("berth: %w (log: %s)", err, log.Name())
-	}
-	return b, nil
+	return bench.StartBerth(ctx, filepath.Join(dir, "berth"), "--kubeconfig", p.Kubeconfig, "--environments", "dev", "--default-tier", "medium",
+		"--blueprints-dir", bps, "--service-tokens", "bench="+token)
 }
 
 // provision asks Berth for team shop and its service checkout (20 replicas, public), as a
 // developer would, and waits until the real Argo CD has synced it and its pods run.
-func provision(ctx context.Context, p *plane.Plane, b *process, token string) error {
+func provision(ctx context.Context, p *plane.Plane, b *bench.Process, token string) error {
 	call := func(method, path, body string, want int) error {
-		req, _ := http.NewRequestWithContext(ctx, method, b.url+path, strings.NewReader(body))
+		req, _ := http.NewRequestWithContext(ctx, method, b.URL+path, strings.NewReader(body))
 		req.Header.Set("Authorization", "Bearer "+token)
 		req.Header.Set("Content-Type", "application/json")
 		res, err := http.DefaultClient.Do(req)
@@ -135,10 +82,10 @@ func provision(ctx context.Context, p *plane.Plane, b *process, token string) er
 	if err := call("POST", "/api/v1/teams", `{"name":"shop"}`, 201); err != nil {
 		return err
 	}
-	if err := waitFor(ctx, func() (bool, error) {
+	if err := bench.WaitFor(ctx, time.Minute, func() bool {
 		_, err := p.Client.CoreV1().Namespaces().Get(ctx, "shop-dev", metav1.GetOptions{})
-		return err == nil, nil
-	}, time.Minute); err != nil {
+		return err == nil
+	}); err != nil {
 		return fmt.Errorf("namespace shop-dev: %w", err)
 	}
 	if err := call("POST", "/api/v1/teams/shop/services", `{"name":"checkout","blueprint":"bench-api","image":"registry.example.com/shop/checkout","tag":"1.0.0","environments":["dev"]}`, 202); err != nil {
@@ -147,45 +94,16 @@ func provision(ctx context.Context, p *plane.Plane, b *process, token string) er
 	return waitRunning(ctx, p.Client, "app.kubernetes.io/name=checkout", 20, 5*time.Minute)
 }
 
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
+// waitHTTP waits until url answers 200.
 func waitHTTP(ctx context.Context, url string, timeout time.Duration) error {
-	return waitFor(ctx, func() (bool, error) {
+	return bench.WaitFor(ctx, timeout, func() bool {
 		res, err := http.Get(url)
 		if err != nil {
-			return false, nil
+			return false
 		}
 		res.Body.Close()
-		return res.StatusCode == 200, nil
-	}, timeout)
-}
-
-func waitFor(ctx context.Context, cond func() (bool, error), timeout time.Duration) error {
-	deadline := time.Now().Add(timeout)
-	for {
-		ok, err := cond()
-		if err != nil {
-			return err
-		}
-		if ok {
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("not ready after %s", timeout)
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(250 * time.Millisecond):
-		}
-	}
+		return res.StatusCode == 200
+	})
 }
 
 func randomToken() string {

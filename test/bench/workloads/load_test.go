@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/berth-platform/berth/internal/plane"
+	"github.com/berth-platform/berth/test/bench"
 )
 
 // figures of one server under one load.
@@ -50,12 +51,12 @@ func measure(ctx context.Context, p *plane.Plane, server string, pid, clients in
 	if err != nil {
 		return f, err
 	}
-	api0, srv0, t0 := cpuSeconds(apiPID), cpuSeconds(pid), time.Now()
+	api0, srv0, t0 := bench.CPUSeconds(apiPID), bench.CPUSeconds(pid), time.Now()
 	loaded, cancel := context.WithTimeout(ctx, d)
 	lat, size, failures := run(loaded, clients, c, req)
 	cancel()
 	elapsed := time.Since(t0).Seconds()
-	api1, srv1 := cpuSeconds(apiPID), cpuSeconds(pid)
+	api1, srv1 := bench.CPUSeconds(apiPID), bench.CPUSeconds(pid)
 	lists1, err := listCount(ctx, p)
 	if err != nil {
 		return f, err
@@ -68,7 +69,7 @@ func measure(ctx context.Context, p *plane.Plane, server string, pid, clients in
 	f.n, f.failures, f.rps, f.p50, f.p99, f.bytes = len(lat), failures, float64(len(lat))/elapsed, q(0.5), q(0.99), size
 	f.listsPerRequest = (lists1 - lists0) / float64(len(lat))
 	f.apiCPU, f.serverCPU = (api1-api0)/elapsed, (srv1-srv0)/elapsed
-	f.rssMB, f.peakMB = memory(pid)
+	f.rssMB, f.peakMB = bench.Memory(pid)
 	return f, nil
 }
 
@@ -147,36 +148,4 @@ func apiServerPID(p *plane.Plane) (int, error) {
 		return 0, err
 	}
 	return strconv.Atoi(strings.TrimSpace(string(b)))
-}
-
-// cpuSeconds is a process's user and system time (Linux, 100 ticks a second).
-func cpuSeconds(pid int) float64 {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0
-	}
-	// Fields after the command (which may hold spaces) start at state, field 3.
-	fields := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+2:]))
-	utime, _ := strconv.ParseFloat(fields[11], 64)
-	stime, _ := strconv.ParseFloat(fields[12], 64)
-	return (utime + stime) / 100
-}
-
-// memory is a process's resident set and its peak, in MB.
-func memory(pid int) (rss, peak float64) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0, 0
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		k, v, _ := strings.Cut(line, ":")
-		kb, _ := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 64)
-		switch k {
-		case "VmRSS":
-			rss = kb / 1024
-		case "VmHWM":
-			peak = kb / 1024
-		}
-	}
-	return rss, peak
 }

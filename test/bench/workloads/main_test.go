@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/berth-platform/berth/internal/plane"
+	"github.com/berth-platform/berth/test/bench"
 )
 
 var (
@@ -19,9 +20,9 @@ var (
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	for _, p := range []*process{peer, berth} {
+	for _, p := range []*bench.Process{peer, berth} {
 		if p != nil {
-			p.stop()
+			p.Stop()
 		}
 	}
 	if work != "" {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/berth-platform/berth/internal/kube"
 	"github.com/berth-platform/berth/internal/plane"
+	"github.com/berth-platform/berth/test/bench"
 	authenticationv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
@@ -35,7 +36,7 @@ spec:
 // startPeer runs test/bench/peer (a Backstage backend with the catalog and the Kubernetes
 // backend, installed by make bench) against the plane with a ServiceAccount that may view
 // everything, as the plugin's documentation sets it up.
-func startPeer(ctx context.Context, p *plane.Plane, dir string) (*process, error) {
+func startPeer(ctx context.Context, p *plane.Plane, dir string) (*bench.Process, error) {
 	root, err := kube.RepoRoot()
 	if err != nil {
 		return nil, err
@@ -56,7 +57,7 @@ func startPeer(ctx context.Context, p *plane.Plane, dir string) (*process, error
 	if err := os.WriteFile(entity, []byte(checkoutEntity), 0o644); err != nil {
 		return nil, err
 	}
-	port, err := freePort()
+	port, err := bench.FreePort()
 	if err != nil {
 		return nil, err
 	}
@@ -99,10 +100,10 @@ kubernetes:
 		log.Close()
 		return nil, err
 	}
-	peer := &process{url: fmt.Sprintf("http://127.0.0.1:%d", port), cmd: cmd, log: log}
+	peer := &bench.Process{URL: fmt.Sprintf("http://127.0.0.1:%d", port), Cmd: cmd, Log: log}
 	// The catalog must hold the entity before the Kubernetes backend can resolve it.
-	if err := waitHTTP(ctx, peer.url+"/api/catalog/entities/by-name/component/default/checkout", 3*time.Minute); err != nil {
-		peer.stop()
+	if err := waitHTTP(ctx, peer.URL+"/api/catalog/entities/by-name/component/default/checkout", 3*time.Minute); err != nil {
+		peer.Stop()
 		return nil, fmt.Errorf("peer: the catalog's entity: %w (log: %s)", err, log.Name())
 	}
 	return peer, nil

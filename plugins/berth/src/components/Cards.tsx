@@ -8,6 +8,8 @@ import { ArgoView } from './ArgoView';
 import { EnvironmentsView } from './EnvironmentsView';
 import { HealthView } from './HealthView';
 import { KubernetesView } from './KubernetesView';
+import { LogsView } from './LogsView';
+import { SignalsView } from './SignalsView';
 import { ViolationsView } from './ViolationsView';
 
 function useService() {
@@ -57,6 +59,24 @@ export function KubernetesCard() {
   return (
     <InfoCard title="Kubernetes" subheader="Pods per environment, live">
       <KubernetesView {...s} />
+    </InfoCard>
+  );
+}
+
+export function LogsCard() {
+  const s = useService();
+  return (
+    <InfoCard title="Logs" subheader="Every pod, live; searched on the server">
+      <LogsView {...s} />
+    </InfoCard>
+  );
+}
+
+export function SignalsCard() {
+  const s = useService();
+  return (
+    <InfoCard title="Golden signals" subheader="Latency, traffic, errors and saturation, from Prometheus">
+      <SignalsView {...s} />
     </InfoCard>
   );
 }

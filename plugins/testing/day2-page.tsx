@@ -1,0 +1,24 @@
+// The page the logs and signals browser test opens: the two card views, talking to Berth
+// through /berth (the test server's stand-in for Backstage's proxy).
+import React from 'react';
+import { createRoot } from 'react-dom/client';
+import { BerthClient } from '@berth-platform/backstage-plugin-berth-common';
+import { Card } from './card';
+import { LogsView } from '../berth/src/components/LogsView';
+import { SignalsView } from '../berth/src/components/SignalsView';
+
+const params = new URLSearchParams(location.search);
+const team = params.get('team') ?? '';
+const service = params.get('service') ?? '';
+const client = new BerthClient({ baseUrl: `${location.origin}/berth` });
+
+createRoot(document.getElementById('root')!).render(
+  <div style={{ display: 'flex', flexWrap: 'wrap', background: '#f5f5f5', padding: 8 }}>
+    <Card title="Logs" width={560}>
+      <LogsView client={client} team={team} service={service} />
+    </Card>
+    <Card title="Golden signals" width={560}>
+      <SignalsView client={client} team={team} service={service} />
+    </Card>
+  </div>,
+);
