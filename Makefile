@@ -61,7 +61,7 @@ lint: ## golangci-lint, when installed
 	@command -v golangci-lint >/dev/null || { echo "golangci-lint not installed"; exit 1; }
 	golangci-lint run ./...
 
-bench: build kube-tools test/bench/peer/node_modules ## benchmarks; results in test/bench/results.txt and a file per benchmark there (the 10k-pod read beside Backstage's Kubernetes backend: workloads-read.txt)
+bench: build kube-tools test/bench/peer/node_modules ## benchmarks; results in test/bench/results.txt and a file per benchmark there (the 10k-pod read beside Backstage's Kubernetes backend: workloads-read.txt; log streams beside kubectl logs -f: logs-stream.txt)
 	@mkdir -p test/bench
 	hack/with-postgres.sh $(GO) test -run '^$$' -bench . -benchmem -count 3 -timeout 90m $(GOPKGS) | tee test/bench/results.txt
 

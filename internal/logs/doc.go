@@ -5,9 +5,10 @@
 //
 // Lines come from the Kubernetes API as the caller (a Source impersonates them), so
 // Kubernetes RBAC decides what is read; the stream checks the caller's access again every few
-// seconds and ends when it is gone. Each stream holds a bounded buffer: a client that reads too
-// slowly loses lines (and is told how many, in a gap event) instead of slowing the readers or
-// growing Berth's memory.
+// seconds and ends when it is gone. Each stream holds a bounded buffer: its readers wait for a
+// client that reads as fast as it can, and a client that stalls loses lines (and is told how
+// many, in a gap event) instead of holding its readers or growing Berth's memory; streams
+// never wait on each other.
 //
 // The cursor follows stern's way of resuming: per container, the timestamp of the last line
 // sent and how many lines with that very timestamp were sent; a resumed read asks the kubelet

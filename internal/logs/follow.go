@@ -85,7 +85,7 @@ func (f *follower) read(opened bool) (bool, error) {
 	}
 	defer rc.Close()
 	from, seen := f.pos, 0
-	br := bufio.NewReaderSize(rc, 64<<10)
+	br := bufio.NewReaderSize(rc, 16<<10) // longer lines are read in pieces (readLine)
 	for {
 		raw, err := readLine(br)
 		if raw != "" {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -82,12 +83,15 @@ func TestReadLineCutsLongLines(t *testing.T) {
 // fakeSource is a kubelet for the engine's unit tests: fixed lines per container, sinceTime
 // honoured to the whole second as the API sends it. The adapter is tested on the plane.
 type fakeSource struct {
+	mu      sync.Mutex
 	lines   map[string][]string // "pod/container" → "RFC3339Nano text"
 	denied  error
 	refused bool
 }
 
 func (f *fakeSource) Containers() []Container {
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	var out []Container
 	for k := range f.lines {
 		pod, c, _ := strings.Cut(k, "/")
@@ -100,6 +104,8 @@ func (f *fakeSource) Open(_ context.Context, pod, container string, o *corev1.Po
 	if f.refused {
 		return nil, apierrors.NewForbidden(schema.GroupResource{Resource: "pods/log"}, pod, errors.New("no"))
 	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	var b strings.Builder
 	for _, l := range f.lines[pod+"/"+container] {
 		ts, _, _ := strings.Cut(l, " ")
@@ -184,9 +190,12 @@ func sameSet(a, b []string) bool {
 	return true
 }
 
-// A client that reads slowly gets a gap event with the count of what it missed; every line is
-// either sent or counted.
+// A client that stalls gets a gap event with the count of what it missed; every line is either
+// sent or counted.
 func TestSlowClientGetsAGap(t *testing.T) {
+	old := stallFor
+	stallFor = 50 * time.Millisecond
+	defer func() { stallFor = old }()
 	var ls []string
 	for i := range 50000 {
 		ls = append(ls, fmt.Sprintf("2026-12-03T10:00:%02d.%09dZ line %d %s", i/10000, i, i, strings.Repeat("x", 80)))
@@ -197,8 +206,8 @@ func TestSlowClientGetsAGap(t *testing.T) {
 		switch e.Kind {
 		case KindLine:
 			sent++
-			if sent%1000 == 0 {
-				time.Sleep(10 * time.Millisecond)
+			if sent == 1000 {
+				time.Sleep(500 * time.Millisecond) // stalled, ten times longer than the readers wait
 			}
 		case KindGap:
 			dropped += e.Dropped
@@ -247,5 +256,85 @@ func TestLimiter(t *testing.T) {
 	}
 	if _, err := l.Acquire("bob"); !errors.Is(err, errs.ErrTooMany) {
 		t.Fatalf("a double release freed two: %v", err)
+	}
+}
+
+// A followed stream forgets the positions of pods that are gone: its ids stay as short as
+// the pods it still has.
+func TestCursorForgetsGonePods(t *testing.T) {
+	old := reconcileEvery
+	reconcileEvery = 20 * time.Millisecond
+	defer func() { reconcileEvery = old }()
+	src := &fakeSource{lines: map[string][]string{
+		"web-1/web": {"2026-12-03T10:00:00Z a"},
+		"web-2/web": {"2026-12-03T10:00:00Z b"},
+	}}
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	events := make(chan Event, 100)
+	go func() {
+		_ = Stream(ctx, src, Query{Follow: true}, func(e Event) error { events <- e; return nil }, func() error { return nil })
+	}()
+	var last Event
+	for lines := 0; lines < 2; {
+		if last = <-events; last.Kind == KindLine {
+			lines++
+		}
+	}
+	if c, _ := ParseCursor(last.ID); len(c) != 2 {
+		t.Fatalf("two pods' lines, a cursor of %d", len(c))
+	}
+	src.mu.Lock()
+	delete(src.lines, "web-1/web")
+	src.lines["web-3/web"] = []string{"2026-12-03T10:00:05Z c"}
+	src.mu.Unlock()
+	deadline := time.After(5 * time.Second)
+	for {
+		var e Event
+		select {
+		case e = <-events:
+		case <-deadline:
+			t.Fatal("the cursor still holds web-1 five seconds after it went")
+		}
+		if e.Kind == KindLine && e.Pod == "web-3" {
+			c, _ := ParseCursor(e.ID)
+			if _, ok := c[key("web-1", "web")]; ok {
+				// Not forgotten yet: another line of web-3 will tell.
+				src.mu.Lock()
+				src.lines["web-3/web"] = append(src.lines["web-3/web"], "2026-12-03T10:00:06Z d")
+				src.mu.Unlock()
+				continue
+			}
+			if len(c) != 2 {
+				t.Fatalf("cursor after web-1 went: %v", c)
+			}
+			return
+		}
+	}
+}
+
+// A client that reads as fast as it can loses nothing, however much faster the log comes than
+// it reads: the readers wait for it.
+func TestFastClientLosesNothing(t *testing.T) {
+	var ls []string
+	for i := range 50000 {
+		ls = append(ls, fmt.Sprintf("2026-12-03T10:00:%02d.%09dZ line %d %s", i/10000, i, i, strings.Repeat("x", 80)))
+	}
+	src := &fakeSource{lines: map[string][]string{"web-1/web": ls}}
+	sent := 0
+	err := Stream(t.Context(), src, Query{}, func(e Event) error {
+		switch e.Kind {
+		case KindLine:
+			sent++
+			if sent%5000 == 0 {
+				time.Sleep(20 * time.Millisecond) // a client busy now and then
+			}
+		case KindGap:
+			t.Fatalf("a gap of %d for a client that kept reading", e.Dropped)
+		}
+		return nil
+	}, func() error { return nil })
+	if err != nil || sent != len(ls) {
+		t.Fatalf("sent %d of %d: %v", sent, len(ls), err)
 	}
 }

@@ -228,6 +228,17 @@ func (s *stream) reconcile(first bool) {
 			delete(s.followed, k)
 		}
 	}
+	// The cursor keeps only containers the stream still has, so its ids stay short however
+	// many pods come and go in a long stream.
+	current := map[uint32]bool{}
+	for _, c := range cs {
+		current[key(c.Pod, c.Name)] = true
+	}
+	for k := range s.sent {
+		if _, followed := s.followed[k]; !current[k] && !followed {
+			delete(s.sent, k)
+		}
+	}
 	for _, c := range cs {
 		k := key(c.Pod, c.Name)
 		if f, ok := s.followed[k]; ok {
@@ -237,8 +248,8 @@ func (s *stream) reconcile(first bool) {
 			}
 			continue
 		}
-		if !first && s.finite() {
-			continue
+		if (!first && s.finite()) || !c.Started {
+			continue // a waiting container has no log yet: the next reconcile starts it
 		}
 		f := newFollower(s, c, s.sent[k])
 		s.followed[k] = f

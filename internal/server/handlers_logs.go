@@ -125,7 +125,7 @@ func (l logStream) VisitStreamServiceLogsResponse(w http.ResponseWriter) error {
 	w.Header().Set("X-Accel-Buffering", "no")
 	w.WriteHeader(http.StatusOK)
 	flusher, _ := w.(http.Flusher)
-	bw := bufio.NewWriterSize(w, 32<<10)
+	bw := bufio.NewWriterSize(w, 8<<10)
 	emit := func(e logs.Event) error {
 		var err error
 		switch e.Kind {
