@@ -134,6 +134,21 @@ func (e ContainerStateState) Valid() bool {
 	}
 }
 
+// Defines values for CostReportCurrency.
+const (
+	USD CostReportCurrency = "USD"
+)
+
+// Valid indicates whether the value is a known member of the CostReportCurrency enum.
+func (e CostReportCurrency) Valid() bool {
+	switch e {
+	case USD:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for EnvironmentPhase.
 const (
 	EnvironmentPhaseFailed  EnvironmentPhase = "Failed"
@@ -602,6 +617,78 @@ func (e Tier) Valid() bool {
 	}
 }
 
+// Defines values for CostWindow.
+const (
+	CostWindowCustom CostWindow = "custom"
+	CostWindowMonth  CostWindow = "month"
+	CostWindowN7d    CostWindow = "7d"
+	CostWindowToday  CostWindow = "today"
+)
+
+// Valid indicates whether the value is a known member of the CostWindow enum.
+func (e CostWindow) Valid() bool {
+	switch e {
+	case CostWindowCustom:
+		return true
+	case CostWindowMonth:
+		return true
+	case CostWindowN7d:
+		return true
+	case CostWindowToday:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetTeamCostsParamsWindow.
+const (
+	GetTeamCostsParamsWindowCustom GetTeamCostsParamsWindow = "custom"
+	GetTeamCostsParamsWindowMonth  GetTeamCostsParamsWindow = "month"
+	GetTeamCostsParamsWindowN7d    GetTeamCostsParamsWindow = "7d"
+	GetTeamCostsParamsWindowToday  GetTeamCostsParamsWindow = "today"
+)
+
+// Valid indicates whether the value is a known member of the GetTeamCostsParamsWindow enum.
+func (e GetTeamCostsParamsWindow) Valid() bool {
+	switch e {
+	case GetTeamCostsParamsWindowCustom:
+		return true
+	case GetTeamCostsParamsWindowMonth:
+		return true
+	case GetTeamCostsParamsWindowN7d:
+		return true
+	case GetTeamCostsParamsWindowToday:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetServiceCostsParamsWindow.
+const (
+	GetServiceCostsParamsWindowCustom GetServiceCostsParamsWindow = "custom"
+	GetServiceCostsParamsWindowMonth  GetServiceCostsParamsWindow = "month"
+	GetServiceCostsParamsWindowN7d    GetServiceCostsParamsWindow = "7d"
+	GetServiceCostsParamsWindowToday  GetServiceCostsParamsWindow = "today"
+)
+
+// Valid indicates whether the value is a known member of the GetServiceCostsParamsWindow enum.
+func (e GetServiceCostsParamsWindow) Valid() bool {
+	switch e {
+	case GetServiceCostsParamsWindowCustom:
+		return true
+	case GetServiceCostsParamsWindowMonth:
+		return true
+	case GetServiceCostsParamsWindowN7d:
+		return true
+	case GetServiceCostsParamsWindowToday:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for DownloadServiceLogsParamsFormat.
 const (
 	Gzip DownloadServiceLogsParamsFormat = "gzip"
@@ -868,6 +955,69 @@ type ContainerState struct {
 
 // ContainerStateState defines model for ContainerState.State.
 type ContainerStateState string
+
+// CostBudget defines model for CostBudget.
+type CostBudget struct {
+	Environment string `json:"environment"`
+
+	// Forecast The month so far spread over the whole month at its rate.
+	Forecast    float64 `json:"forecast"`
+	MonthToDate float64 `json:"monthToDate"`
+	Monthly     float64 `json:"monthly"`
+
+	// Over The forecast crosses the budget.
+	Over bool `json:"over"`
+}
+
+// CostDay defines model for CostDay.
+type CostDay struct {
+	Cost float64            `json:"cost"`
+	Day  openapi_types.Date `json:"day"`
+}
+
+// CostLine defines model for CostLine.
+type CostLine struct {
+	// CoreHours Billed core-hours (the larger of request and usage).
+	CoreHours   float64   `json:"coreHours"`
+	Cost        float64   `json:"cost"`
+	CpuCost     float64   `json:"cpuCost"`
+	Days        []CostDay `json:"days"`
+	Environment string    `json:"environment"`
+
+	// GibHours Billed GiB-hours of memory.
+	GibHours           float64 `json:"gibHours"`
+	RamCost            float64 `json:"ramCost"`
+	RequestedCoreHours float64 `json:"requestedCoreHours"`
+	Service            string  `json:"service"`
+
+	// Source berth (Berth's model) or opencost; Berth's model when OpenCost did not answer, said so.
+	Source string `json:"source"`
+
+	// UsedCoreHours 0 where usage is not known.
+	UsedCoreHours float64 `json:"usedCoreHours"`
+}
+
+// CostReport defines model for CostReport.
+type CostReport struct {
+	Budgets  *[]CostBudget      `json:"budgets,omitempty"`
+	Currency CostReportCurrency `json:"currency"`
+	Days     []CostDay          `json:"days"`
+	Lines    []CostLine         `json:"lines"`
+	Prices   struct {
+		CpuCoreHour float64 `json:"cpuCoreHour"`
+		RamGiBHour  float64 `json:"ramGiBHour"`
+	} `json:"prices"`
+	Team   string  `json:"team"`
+	Total  float64 `json:"total"`
+	Window struct {
+		End   time.Time `json:"end"`
+		Name  string    `json:"name"`
+		Start time.Time `json:"start"`
+	} `json:"window"`
+}
+
+// CostReportCurrency defines model for CostReport.Currency.
+type CostReportCurrency string
 
 // DeploymentState defines model for DeploymentState.
 type DeploymentState struct {
@@ -1652,6 +1802,15 @@ type WorkloadEvent struct {
 // BlueprintName A DNS-1123 label, short enough to prefix namespace names.
 type BlueprintName = Name
 
+// CostEnd defines model for CostEnd.
+type CostEnd = time.Time
+
+// CostStart defines model for CostStart.
+type CostStart = time.Time
+
+// CostWindow defines model for CostWindow.
+type CostWindow string
+
 // Cursor defines model for Cursor.
 type Cursor = string
 
@@ -1806,6 +1965,21 @@ type UpdateTeamParams struct {
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
 
+// GetTeamCostsParams defines parameters for GetTeamCosts.
+type GetTeamCostsParams struct {
+	// Window today, 7d (today and the 6 days before), month (to date) or custom (start to end); UTC days, whole hours.
+	Window *GetTeamCostsParamsWindow `form:"window,omitempty" json:"window,omitempty"`
+
+	// Start A custom window's start.
+	Start *CostStart `form:"start,omitempty" json:"start,omitempty"`
+
+	// End A custom window's end (at most 366 days after start).
+	End *CostEnd `form:"end,omitempty" json:"end,omitempty"`
+}
+
+// GetTeamCostsParamsWindow defines parameters for GetTeamCosts.
+type GetTeamCostsParamsWindow string
+
 // ListEnvironmentsParams defines parameters for ListEnvironments.
 type ListEnvironmentsParams struct {
 	// Limit Page size.
@@ -1866,6 +2040,21 @@ type CreateServiceParams struct {
 	// IdempotencyKey Retries with the same key and body replay the first response for 24 hours.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
+
+// GetServiceCostsParams defines parameters for GetServiceCosts.
+type GetServiceCostsParams struct {
+	// Window today, 7d (today and the 6 days before), month (to date) or custom (start to end); UTC days, whole hours.
+	Window *GetServiceCostsParamsWindow `form:"window,omitempty" json:"window,omitempty"`
+
+	// Start A custom window's start.
+	Start *CostStart `form:"start,omitempty" json:"start,omitempty"`
+
+	// End A custom window's end (at most 366 days after start).
+	End *CostEnd `form:"end,omitempty" json:"end,omitempty"`
+}
+
+// GetServiceCostsParamsWindow defines parameters for GetServiceCosts.
+type GetServiceCostsParamsWindow string
 
 // DiagnoseServiceParams defines parameters for DiagnoseService.
 type DiagnoseServiceParams struct {
@@ -2105,6 +2294,9 @@ type ServerInterface interface {
 	// RenderAppFiles The files a service's application repository starts with (Dockerfile, CI workflow that releases through Berth, catalog-info.yaml), rendered from the same request as createService, before or after the service exists; changes nothing (team editor).
 	// (POST /api/v1/teams/{team}/app-files)
 	RenderAppFiles(ctx echo.Context, team TeamName) error
+	// GetTeamCosts What the team's services cost over a window, per service environment and per day, with each budgeted environment's month so far and forecast (team viewer). From OpenCost on clusters that have one, from Berth's own model elsewhere (each line says which).
+	// (GET /api/v1/teams/{team}/costs)
+	GetTeamCosts(ctx echo.Context, team TeamName, params GetTeamCostsParams) error
 	// ListEnvironments A team's environments, each with its namespace, quota and reconcile status (team viewer).
 	// (GET /api/v1/teams/{team}/environments)
 	ListEnvironments(ctx echo.Context, team TeamName, params ListEnvironmentsParams) error
@@ -2165,6 +2357,9 @@ type ServerInterface interface {
 	// GetServiceAppFiles The application repository's files for a service as it is now (team viewer).
 	// (GET /api/v1/teams/{team}/services/{service}/app-files)
 	GetServiceAppFiles(ctx echo.Context, team TeamName, service Name) error
+	// GetServiceCosts What one service costs over a window, per environment and per day (team viewer).
+	// (GET /api/v1/teams/{team}/services/{service}/costs)
+	GetServiceCosts(ctx echo.Context, team TeamName, service Name, params GetServiceCostsParams) error
 	// DiagnoseService Why the service is failing, per environment, in plain words with evidence and a fix (team viewer).
 	// (GET /api/v1/teams/{team}/services/{service}/diagnosis)
 	DiagnoseService(ctx echo.Context, team TeamName, service Name, params DiagnoseServiceParams) error
@@ -2735,6 +2930,45 @@ func (w *ServerInterfaceWrapper) RenderAppFiles(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.RenderAppFiles(ctx, team)
+	return err
+}
+
+// GetTeamCosts converts echo context to params.
+func (w *ServerInterfaceWrapper) GetTeamCosts(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "team" -------------
+	var team TeamName
+
+	err = runtime.BindStyledParameterWithOptions("simple", "team", ctx.Param("team"), &team, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter team: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetTeamCostsParams
+	// ------------- Optional query parameter "window" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "window", ctx.QueryParams(), &params.Window, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter window: %s", err))
+	}
+
+	// ------------- Optional query parameter "start" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "start", ctx.QueryParams(), &params.Start, runtime.BindQueryParameterOptions{Type: "string", Format: "date-time"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter start: %s", err))
+	}
+
+	// ------------- Optional query parameter "end" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "end", ctx.QueryParams(), &params.End, runtime.BindQueryParameterOptions{Type: "string", Format: "date-time"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter end: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetTeamCosts(ctx, team, params)
 	return err
 }
 
@@ -3313,6 +3547,53 @@ func (w *ServerInterfaceWrapper) GetServiceAppFiles(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.GetServiceAppFiles(ctx, team, service)
+	return err
+}
+
+// GetServiceCosts converts echo context to params.
+func (w *ServerInterfaceWrapper) GetServiceCosts(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "team" -------------
+	var team TeamName
+
+	err = runtime.BindStyledParameterWithOptions("simple", "team", ctx.Param("team"), &team, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter team: %s", err))
+	}
+
+	// ------------- Path parameter "service" -------------
+	var service Name
+
+	err = runtime.BindStyledParameterWithOptions("simple", "service", ctx.Param("service"), &service, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter service: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetServiceCostsParams
+	// ------------- Optional query parameter "window" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "window", ctx.QueryParams(), &params.Window, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter window: %s", err))
+	}
+
+	// ------------- Optional query parameter "start" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "start", ctx.QueryParams(), &params.Start, runtime.BindQueryParameterOptions{Type: "string", Format: "date-time"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter start: %s", err))
+	}
+
+	// ------------- Optional query parameter "end" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "end", ctx.QueryParams(), &params.End, runtime.BindQueryParameterOptions{Type: "string", Format: "date-time"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter end: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetServiceCosts(ctx, team, service, params)
 	return err
 }
 
@@ -3926,6 +4207,8 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/api/v1/teams/:team/services/:service/logs/download", wrapper.DownloadServiceLogs, options.OperationMiddlewares["downloadServiceLogs"]...)
 	router.GET(options.BaseURL+"/api/v1/teams/:team/services/:service/signals", wrapper.GetServiceSignals, options.OperationMiddlewares["getServiceSignals"]...)
 	router.GET(options.BaseURL+"/api/v1/teams/:team/services/:service/signals/:signal", wrapper.GetServiceSignalRange, options.OperationMiddlewares["getServiceSignalRange"]...)
+	router.GET(options.BaseURL+"/api/v1/teams/:team/costs", wrapper.GetTeamCosts, options.OperationMiddlewares["getTeamCosts"]...)
+	router.GET(options.BaseURL+"/api/v1/teams/:team/services/:service/costs", wrapper.GetServiceCosts, options.OperationMiddlewares["getServiceCosts"]...)
 	router.GET(options.BaseURL+"/api/v1/teams/:team/services/:service/diagnosis", wrapper.DiagnoseService, options.OperationMiddlewares["diagnoseService"]...)
 	router.POST(options.BaseURL+"/api/v1/teams/:team/services/:service/rollbacks", wrapper.RollbackService, options.OperationMiddlewares["rollbackService"]...)
 	router.POST(options.BaseURL+"/api/v1/teams/:team/services/:service/syncs", wrapper.SyncService, options.OperationMiddlewares["syncService"]...)
@@ -6113,6 +6396,93 @@ func (response RenderAppFiles503ApplicationProblemPlusJSONResponse) VisitRenderA
 	return err
 }
 
+type GetTeamCostsRequestObject struct {
+	Team   TeamName `json:"team"`
+	Params GetTeamCostsParams
+}
+
+type GetTeamCostsResponseObject interface {
+	VisitGetTeamCostsResponse(w http.ResponseWriter) error
+}
+
+type GetTeamCosts200JSONResponse CostReport
+
+func (response GetTeamCosts200JSONResponse) VisitGetTeamCostsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetTeamCosts400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetTeamCosts400ApplicationProblemPlusJSONResponse) VisitGetTeamCostsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetTeamCosts401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetTeamCosts401ApplicationProblemPlusJSONResponse) VisitGetTeamCostsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetTeamCosts404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetTeamCosts404ApplicationProblemPlusJSONResponse) VisitGetTeamCostsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetTeamCosts503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetTeamCosts503ApplicationProblemPlusJSONResponse) VisitGetTeamCostsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListEnvironmentsRequestObject struct {
 	Team   TeamName `json:"team"`
 	Params ListEnvironmentsParams
@@ -8177,6 +8547,94 @@ func (response GetServiceAppFiles503ApplicationProblemPlusJSONResponse) VisitGet
 	return err
 }
 
+type GetServiceCostsRequestObject struct {
+	Team    TeamName `json:"team"`
+	Service Name     `json:"service"`
+	Params  GetServiceCostsParams
+}
+
+type GetServiceCostsResponseObject interface {
+	VisitGetServiceCostsResponse(w http.ResponseWriter) error
+}
+
+type GetServiceCosts200JSONResponse CostReport
+
+func (response GetServiceCosts200JSONResponse) VisitGetServiceCostsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetServiceCosts400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetServiceCosts400ApplicationProblemPlusJSONResponse) VisitGetServiceCostsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetServiceCosts401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetServiceCosts401ApplicationProblemPlusJSONResponse) VisitGetServiceCostsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetServiceCosts404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetServiceCosts404ApplicationProblemPlusJSONResponse) VisitGetServiceCostsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetServiceCosts503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetServiceCosts503ApplicationProblemPlusJSONResponse) VisitGetServiceCostsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type DiagnoseServiceRequestObject struct {
 	Team    TeamName `json:"team"`
 	Service Name     `json:"service"`
@@ -9351,6 +9809,9 @@ type StrictServerInterface interface {
 	// RenderAppFiles The files a service's application repository starts with (Dockerfile, CI workflow that releases through Berth, catalog-info.yaml), rendered from the same request as createService, before or after the service exists; changes nothing (team editor).
 	// (POST /api/v1/teams/{team}/app-files)
 	RenderAppFiles(ctx context.Context, request RenderAppFilesRequestObject) (RenderAppFilesResponseObject, error)
+	// GetTeamCosts What the team's services cost over a window, per service environment and per day, with each budgeted environment's month so far and forecast (team viewer). From OpenCost on clusters that have one, from Berth's own model elsewhere (each line says which).
+	// (GET /api/v1/teams/{team}/costs)
+	GetTeamCosts(ctx context.Context, request GetTeamCostsRequestObject) (GetTeamCostsResponseObject, error)
 	// ListEnvironments A team's environments, each with its namespace, quota and reconcile status (team viewer).
 	// (GET /api/v1/teams/{team}/environments)
 	ListEnvironments(ctx context.Context, request ListEnvironmentsRequestObject) (ListEnvironmentsResponseObject, error)
@@ -9411,6 +9872,9 @@ type StrictServerInterface interface {
 	// GetServiceAppFiles The application repository's files for a service as it is now (team viewer).
 	// (GET /api/v1/teams/{team}/services/{service}/app-files)
 	GetServiceAppFiles(ctx context.Context, request GetServiceAppFilesRequestObject) (GetServiceAppFilesResponseObject, error)
+	// GetServiceCosts What one service costs over a window, per environment and per day (team viewer).
+	// (GET /api/v1/teams/{team}/services/{service}/costs)
+	GetServiceCosts(ctx context.Context, request GetServiceCostsRequestObject) (GetServiceCostsResponseObject, error)
 	// DiagnoseService Why the service is failing, per environment, in plain words with evidence and a fix (team viewer).
 	// (GET /api/v1/teams/{team}/services/{service}/diagnosis)
 	DiagnoseService(ctx context.Context, request DiagnoseServiceRequestObject) (DiagnoseServiceResponseObject, error)
@@ -10237,6 +10701,32 @@ func (sh *strictHandler) RenderAppFiles(ctx echo.Context, team TeamName) error {
 	return nil
 }
 
+// GetTeamCosts operation middleware
+func (sh *strictHandler) GetTeamCosts(ctx echo.Context, team TeamName, params GetTeamCostsParams) error {
+	var request GetTeamCostsRequestObject
+
+	request.Team = team
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetTeamCosts(ctx.Request().Context(), request.(GetTeamCostsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetTeamCosts")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetTeamCostsResponseObject); ok {
+		return validResponse.VisitGetTeamCostsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // ListEnvironments operation middleware
 func (sh *strictHandler) ListEnvironments(ctx echo.Context, team TeamName, params ListEnvironmentsParams) error {
 	var request ListEnvironmentsRequestObject
@@ -10917,6 +11407,33 @@ func (sh *strictHandler) GetServiceAppFiles(ctx echo.Context, team TeamName, ser
 	return nil
 }
 
+// GetServiceCosts operation middleware
+func (sh *strictHandler) GetServiceCosts(ctx echo.Context, team TeamName, service Name, params GetServiceCostsParams) error {
+	var request GetServiceCostsRequestObject
+
+	request.Team = team
+	request.Service = service
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetServiceCosts(ctx.Request().Context(), request.(GetServiceCostsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetServiceCosts")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetServiceCostsResponseObject); ok {
+		return validResponse.VisitGetServiceCostsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // DiagnoseService operation middleware
 func (sh *strictHandler) DiagnoseService(ctx echo.Context, team TeamName, service Name, params DiagnoseServiceParams) error {
 	var request DiagnoseServiceRequestObject
@@ -11276,250 +11793,263 @@ func (sh *strictHandler) GetReadiness(ctx echo.Context) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L17c9u2tjj6VTC6v5nI99CPOElPa/9xr+MkbU6Txtt2dudMmzOCSEjCNgVwA6AVNZPv/husBZAgCerh",
-	"V9Kc7D92Y4rEY2FhvR+fBqmcF1IwYfTg6NOgoIrOmWEK/nqel6xQXJjf6JzZB1wMjgYFNbNBMhDwbDD2",
-	"7wySgWL/Lrli2eDIqJIlA53O2JzaD/+PYpPB0eD/2a+n28df9T4M/vlzMjgtlZbKvp4xnSpeGC7thJcz",
-	"RkaCfTT4wojICTEzRgrFrrksNSnolO0NElzev0umlvX6Uhw0XMycfnzDxNTMBkfPHh8mA7Ms7JvaKC6m",
-	"sJKX4porKeZMmH/AcH7vrcFZ/d7tt/86Y/NCGibS5a9s2QXDOTOKM00W3Mxg/5rOGbliS0JFRsYyWxLF",
-	"ipwu4ccJV9oQxXQhhWZkIhU5fEpmslS6AtWM0YypejvBCnbtEnqAdvjsWTKYc+H/fhwD4evJW2rSWXcb",
-	"70S+JDQ1hOMpyvG/WGoeaZKWSjFhyMtLOiVz+zFbsdTJLo4frrG7ijd8zk13DWd0yojmf/ViTQ7fhWNn",
-	"bELL3AyOnh0kFhh8Xs7tHwcACvyrBgQXhk2ZwjXI6akUhnLBVA84zIxrkvqXyJALwq6ZWpJCZgmRinBB",
-	"RoXMRju9aF7N0HNoPzxJ7M01TNmv/+cPuvvXwe5PH4Z/7Lp//b/+0c7/938GsRN9I6cvP6Z5mbHuLn6T",
-	"JOeCETOjxp8dkYK5q6oZUWxa5lQR9rFQTGsuBRwu+1jk0o6IVyZ6ydyk4ca4YXPdQcsfOsuGo3qNLz+r",
-	"fqVK0aX9UZtlbh9MpJoPcIuvRc8W4aDsJnWwy7vaIxcPucczma1CxEJmfWhWyKyfKvRi2N4WKHbmiHqc",
-	"DahSkDGbSMUIo+msvjOPNMkpEjxDlSHDxYwpRihJFdUzkktZPNKEKWUvk+69Rp6lxK/+hOaaVeseS5kz",
-	"KvzCz9mUfeyueqQZVelsRLgmNIIhZHj+8pDopTD04xHgF1XE8DlLiJBkTNMrxSZMMZGy/mUrmHv7NV/A",
-	"2tbjugMzoscwpZrtcqGZ0Nzwa7YDJArvAzfIn0awpFHfghEo/aj0Qw92XHCRsguWSpFFMOQNrNhJB4AO",
-	"sOA5FUui8aPeBYUDt5aFxP3w2U+HB5uRe1jlJZ+zviVOlJzj2uxJEylWLgtGCtdkrzI1g6NBRg3bNfhz",
-	"FF6XlOfdRZwYlB/sTUliwMo9IJuXrG+Vxs4SBdrjg01AdiZzni5XCJkFvHB7Eeu8FK9f9MyhSrFyggro",
-	"ZcmzKLwvGZ2v2IRhdH7bLXy236NIhxI6zc7Zv0umQcixB2VF0aNPA1oUOU+pPfD9Qslxzub/8S9tT//T",
-	"hjOe4Vc4aRN/3tLcQoNlROHkZIgELCGVAkEsfCzFsoK9FJOcpw+6Rj9nIC97AVMbahgZUpKVuABG7BEF",
-	"N4Fmcy5w7a+kGvMsY+IhF29ZXUrzHPiakjkjmWSaCGkIzXO5gKsKy3strmnOs4dc3O8sz3fd+Y9LQzgu",
-	"4ZiMgL3qEUBTI+2YcJZnsNLfpHklS/GgS/1NEl1aKQ10DGBTFobXXPNxzoiRiBcAaVjkmQIWwO33ryjP",
-	"2YMu1ys1JOMZLBR5aoi7VjmClV5K+YaqKXtotAQ9k1tpS03tLZ9RgcyEqWumCE1TVhjtl/iWiqUjUPpB",
-	"VyolcjJqiBQp6r/1WVtEsE+eM2Vmx8Rq1svdk4klW5ouNVnMmADsUEtCp5QDf0YVFLYRfNBcboe52aW9",
-	"F7Q0M6n4X+yhsV8qMqYZSRXLmDCc5ngy7wW9pjyn4/xB8QfATXKaXlkQUydxCMYyDeSYFUxkTKRLu25K",
-	"NDOGi+nOMRllzMoYI3861OwBx3Vz2iWdpHaSF2zCBcfpOlIPeW5nNqD7p3QykXkGGGt/d3IuzXPUW3Gp",
-	"smAKYGHPv1D2T8NZV/L81NXJMrU8L8WZZ4dxdaYa/5EmTjQnIFuFfBQWNmMWaGAUMDMupmDzSWdUTJEv",
-	"2GfHFmb1xjK1BH0JN2XC6ZAncmNBjHhesj1yMtaWxCDyN16fUTuJQKbphjX2NWkVBSD/1DCchIuiNKCp",
-	"dGDCPtJ5kSP8Ku12FS7hob7Ez+wIbeUWOZ8b1+o39tiOrKR1lCpGDYstA1YIyJ4hpaf5WXC2KJY1D+u/",
-	"Lt79Ri5gVV6/QLx5pHHDwX6R2YBezswMVW0mrPT7x+Dnl5eDZHD27gL+8x7+/+Ty9JdBMnjx8s3Ly5eD",
-	"D5EFVwfxOovimizNne4Ix4tuCUTatbhs3zomo09WEPg8IppN5/ZcCVWMTHieswxVIAAdyghOb6MGpIco",
-	"+mg6YWvmbl+JhGi56lZwQyjq5TSHx1bOCiav9OVkoMuikMroF3Cxg3MI3llIdaULmrJXPGc9JgwELm4a",
-	"NzyTdvsT+wkZfrKwS4gjyZ93gpMhC8XtLePCCS6G6qtHmlSzkmEpMqbqa0hGxrJpc0bNbJQQZxSA36uP",
-	"QMKUZicBjkhJTi3VKcpxzvWMaMMKSyGKUs/2olpPrc/8MQDFKNxyE3erG5F41QivYoXBAYnoAPxDBBub",
-	"9OHo05Y0mtUftlmFYfPCQgIBUGpLcuuTSCzW/PfJ2zfrQdKEhp+xfzNvOOpyzZ1U1HILshnwwg7lbJ8b",
-	"jBpdVFFYXO6uKJAZOnCNE4lzllPDryuxW7FCam6kWjoUJMMXMr1iyt6EhOxNuZmV432LqJNcLvQ+EPe9",
-	"JZ3nCUmpobmc7nIxkfBoZ/1ROJzzK1+xXd3d74Rvxbgc2NYBHkeNrkRN5alXRbrLmTOtKUr/HfDjg09r",
-	"oAG/JtVAfWt4wYpcLufuqNv3y/7GshOzqVXKc+zqXS7MD08HXauQJQ3ccGpY9nwZ3aViVo2L3uwYVape",
-	"T8Jl9+36nadaMUQQXM+23HRzL21iU2qmnAlCKjKipZFz+/YoygZXHX0xozpCz85LIYAbXpRpyljGsoSg",
-	"epuQl2ATl4pcMjXnglqROzrvCoAnA7AlbgOU9t2EhYfjRI+mzLh5eR1FRqTM3b3/blnsgmqSScGAcI/+",
-	"LA8OnqQ4LPyb7eGja6bG+GBEhmxvukdGVpbcQ1lyFJdqaWrQa93VAUBrWSeXdXbZuiJxeyOCj2nTIxMq",
-	"psH+X8ue2p691lEJE8WEHuDxGn6WdgeA2S8okAbdAxoweUZJlDOO3wBTEBj4JoI+8Wdf7aPafgil1Qh1",
-	"J3y3Rs+IrlJHMGxAsnoZchWTsb24k1MxLR3l8EghJHgdpzKKFsJZsyMc3seJXFRGgVvpHvWAcbVDyaxM",
-	"e0VqeE+DToxiNAV7FE+dc5ZrUsWpkCkzmgy1nDNncSBSBPOjk80fdw9zDdyrslQpi90cphhsrZ45lXPn",
-	"/EnIaFzy3HAxSsgIVZMRGe7uVi/r3YyrHeAHU27+f6RPqZzPuakoVON1K0713EJu8g0EAjhs/3ZbjK9w",
-	"JziLCBpU8FiJundx1+p7cHPh9nmZTZk5UdzM5szwtHuKv8gFoWQM75ExS+mcEUr+XUpDEzSivCuYOJXa",
-	"PNKVelUonjJNSpEzDWEdEz4tFcu6RqS0KE+lYr/IUjWpoSzHeUAKRTkfo1TkvtCbv/5WCowm2uB1CA86",
-	"Y+qtFCjBb/DNnM2lWv7Mn2/1/jarUnT+M3++BZCsztbEpDXXuIUx4bE0pm9DKABwc2PBQYUQ8kvrR8bX",
-	"q21TzpvfwaKLGVU9tpGCKuOprENkXTBhLNU7PXtPhqiLaUPG5VITXOzOMVrLK9ytkBusgzmbGCLRRATh",
-	"OZpfs7fe6Yskv37unb/4vHt+tbc48BQfRM4VorLOrVwec6zPuWUBlvbPy9zwIgfi7/i/3nxDqxYY92UH",
-	"yG3RIo8I+YAWpGCKwCtga7HQtywLQV6tNCFcuPhGy8ByruvouHTZBPnmoD3A/62EcOsa+M3EsPUU9e+X",
-	"wnCzXG1rd6o6YfAuGY79L3tc7l8/pnkxo493usSRFvyfTPVqHFdcNE2rSpbFIBm81xAEd7HUhs0HyeDU",
-	"845BMjhnHfYU6lWGZtSsdXA0tv7Wf2TJTsHSLYX9FsSDLbsNBstyE6w9jbvgrs3jvTmHjcOqq7sJIQ3o",
-	"27ofgP1UvJ5vvQg8Zvkt58i5uNoakm+4uIoqBX0SNvjQC5r2mHjodCsGt60QWM++4lRhT52z7JsoGZQq",
-	"X78A+1J0zrzUzo/W4n6gm29ljukFOjqxN4aSez0J1rBi6XdyLx0UbnEjcYRzO0dcZ6GCBHHtRJVCk10y",
-	"cvxyRIbgG32kiVwIkuJwO+ixVWzK7Z8s8z880ujPIWc5TbmYEq6B9xU5NfawMNQGlL4gAPDpQSPA/LAT",
-	"WLpx3HKwYVzatrIVfeEoViuC/OVbL1SdnqAbR/OpYBk8Ojl77QIiLOe2o00gzqi1zR+ePXsSi+dNc86E",
-	"Oa2/618DvhrOcYx6Cf7wK1vab61IoQ2jmV0zJUZeMbHJWpIBuJzeCSvSWAZWLc4N3A4y33QQfwPXh7yF",
-	"l7Ir3DYAPTOm0Ef7++T9+ZvW7g4Pnv4Y04wtIGLSy5hRxRQCyhm8AHLeqkDTVJbCkLEsRUaM9Oi+6yPH",
-	"bgLblUQmepd9YOaFoSbio+HzPjsxF7G0iBNB7A/NgM+ulzOn2rz8yM2pzFgs6AXfOGdU93Jhbaolb2Xf",
-	"7qXcitFsGXfKqv6FuGhxHd+F9kv0IuaCcoNHp9CgbsHjrObMymqluBJyISLiZfxs8YD86oP1+Mljp157",
-	"ZHqOvYrtOWcQzNOzvSrQbXP287tUV7mkWe2YikgasJnVU6s1v65wNJSFZe3ZqvFbsA48P9W87VV2x00i",
-	"YGzALHY0Qd5Y5FiKIufbCSppLfRsIBVYnv45uYlAlCk+MeesoBZmJ1E/ABPEh29pQ4rSQG4C0XLOMCAJ",
-	"Iy8yKwhkLGeGZV6Pdbto6tarlnMjCrBaYO5xjJ0xkdnFl8LwHBZbDQOqOTe6ti5b2QjPMCHnFn0InRim",
-	"vCsN+S4lbvWgqDvC4aYBDRRvugsujemhYF1cd+SNDEWJ+mevt8Xh9o2dc94yjAHsNaBrBE0qBx6uPsTC",
-	"cP41lwZtYBEZP7BwbWD/a9qJNrFJ1mabtW/3GEmSepGNBazZ8SlGqW0nlI4rMK20kAcGxZvSkk3ktGA3",
-	"XmQzfP1ElzwCTZhvDchecDoVUvNokAbcsx43UUpL7TOaZjLPiJCLBHPCNObLNlw/qxb/Cie6Q41eMS3z",
-	"axZJzDvFZSP1VSyVKmMuckxIkksxZQr2kxA/iKe8QKt92m9CBFswbbbc6rkbc8WW9VKkLItJX+usC9W3",
-	"SX12a47/LtTokE/fm6e2fS9aOW4H7Rzqm6u4HWbQlT0aPq71VCPwiX1ONqQ3XTr+ORnMqMq2Mrd1r603",
-	"2sLWrJpHVUZyNPcPqQ5FDIgpUwaezTHw33HsnahbeXM6lQxKzW6zk/dWJiA9y+XmmFCMvq4lEeCkhH3k",
-	"2sSc4i08BECvQcML1F5X083b0j9dT9IBycLpD9tc0N+rb9pb9jOF425ORxwwIlxEB79sS048iNcZ6Ko5",
-	"1qzyPYhOa+WDORfh08dfTmLYivWv2vnvIa60xMF6YZEU8Y4NknBnxZTimLB5YZZ18g+aMaNhE1kj8nHV",
-	"ftoa+edkwK59SZV2EGxqbzn+DDalPK8KCDQ5NBlSQ+ZSG/LsYGdjdu3B1huGNCvWKhe/nJ1UG7mpviWz",
-	"ze/Pmcyq+brWBFC+L5jZfLzz6pveYWuRpXk+r+x9IosZz1mFIFxAtqOqUxQ8YjkpkkzKPAdHLVkygx71",
-	"a84WhGtMkwGk24lZ09YLSLWKVYlKIUwcqCuMi9KTa54xkUYD3bWhptSYjpCA7f8aggMgFUBOcb+FktcQ",
-	"VeWI6x55Vb0wRO5s/72TuLQGl6bF0xkkVQyrSj2qFEmVy6hKsZOQa5qXzELK8nMQWLFKA9QTGbqMTcVo",
-	"Rsc5S0hZp64lDq6gqWPKutXRq3HgUSToRpaNuPXA8gSrj+Iz3MgLhtbizawYYOXc7gu74O3ceiuMm3Vk",
-	"WhUBCmftccXqqXIaNUHAmayXfd0MHm7+uxgKvrJvQKhxLG7Rh8n2xxnGab29J94N49KQg8w5qQjmbEbJ",
-	"eyHtwUcGhuhE92uda+Mz3ccyW26S9QFbikMCRadIRkWs7MyFsaiOuiuxr5Dhu3dvf4UkqoScKqpnb6Qs",
-	"ntP06t1kkpDXczplZ2We+/jut1xrLqanEPmSkNeCm8pvYN+BuPD3wtLOrHT36uU1T439+EzJMaveAgn8",
-	"5UcfQW7JNktLxc3yBRNgFjvJ5hzKmvgHZzJDE4dfzpmSU8W0fsFoZvG9Hu43eSYznZBfzk5OzFv6Ef71",
-	"lhnFU/0+vPUXS5H64SBN4gUg1k4PFzfRGhjnbOLqm3iwtiBn6c7uRJYiA6JTZfBatCqFYjSd2eUcN2BE",
-	"cn7NBNM6AZJlZ9D2AzDrl8VxsHaCRS12M4CUfUmxiVUyjsNN+agllP0eaSir0JNdGVD5zcRW/0GErjTo",
-	"Xa8tGOUUTRcut9ri6PCKFYYUWFCk5aGTgu3OZKkck7m8fLOzuVV4e3qqWCrncyYy2hsQolhNJjdQeKoA",
-	"IlB0rply0U+ewgLrsgoJVeAfihFXXc7nVC3Xk9cUY7OreYLV1qME597Z8Arycx7su5vYVdUq64262tQu",
-	"39qSi2nqNfNVkmd3WSg0xPl2xjTOEPtxTj/2/MDFBu4jP3E9C36JA0c3wWiO4bOtLUAS9+2CjxwL75aZ",
-	"klcjDGVs5IjrBVMa8uenimYsG5GhNjzPyeHBwQ6+T12EqMiX4M0hE0ZNqRgm5teFR4aWKpHTFwn5dXnN",
-	"lJAJoeRnq1qxuTRsJwFuDKbHEe50dExGgbg2IsNnB0/crEg/Ugj8QvoQ+kvkFYAb1wx+1bpewVrfqgNR",
-	"7GTexrylpZm97SRqV0GKg2QgeZYOKsPGLgYNxG52xnWR06qQUef3qZJlsaWA5wNlLGftyTrWJW6wgxTv",
-	"NVM+7FKxSULevX5xStzrmGvmNnWE+QX2BF12QW8+z+Zq2CWj83O5QRak30B7txXE/MzxMwW/zF3EhW2Y",
-	"eOVp4Kq9X+CWfrWvroxbkPla3lPB8L78e7hN9O6FFNotbxtnHp7GjbxatwBrNKFyWGM+VgGimozsL0cu",
-	"lG3/X1SwEdwDK6m8zs4eaX87XEAb4B8ZjuC/1XdV1lvrW3zbLqodAQTFEfvN/f/z55/6w39EbfubI8gK",
-	"VuuG6T+wu3CquIt4b/4UHH9Dg2hzIzcGYi/YfuvBvBe/Xew+fnz4hECkcUL0TCpDmJDldAZ1FBSb8I9B",
-	"lAH86x7DH6sKNP/EKi1OEN4CeM2a0DcPbg/GiUE0stDzKof1jlYEFgq+iacS30vWLtpbLvvF6C2Ce5vh",
-	"fJGLdJexzqIZvRcJldkuyK4/ki5u4/QBI5HYt5DdBHCMHwBUhuyCnxo2lWq53jMXi0B0oKnE0clkkAxo",
-	"mUFNaCYmsi+HpBfa8popxbNoBiujc1L9DsWfAx/h7oJnmAQEIvrmjgCEzDs3blS0DI1r64eqa1nBgc5Z",
-	"xvv1ap3KIkIgIWt8dETsf2oiqF0uZcHUrmlA45iMHBxGRxiMtRDBdy401/HlHSiZW30bKhROuPG29Kha",
-	"HlHnc7mADJyMl/bzGZ9Czp/ihqc0jw+zNh/YYleQChwu01ftDa3+sPQPd5bWW12MhmGhmewbHq4/Sncr",
-	"Vib4Ip6cWuWveyNdGF08xxZq9flAu4WFFKiQmDPb1dwLqnU84CQZXHOZ0+3CWnHd//QfrtVX3PRJtafG",
-	"rGsgc5MMzzkVfOJrKLZFjv8+efuGaKPg4kzIr+WYKcEMqyIXW9LFs8Onhz/+uKaCf8u/1yosWEkvE6mq",
-	"Y6uKd0GpuHYI/JMV5SE2qt3bCLqr4NEP7LsQaR13uXm2TYsId8v43JjTNIj3FmlgcR2yXRsIySWsrn9b",
-	"K4obnjjrNtSCc2/Faii6IuXb7KCXxVZOqxtmfTtCicMk1eL693+B9SlvdKHv5tybQP+nXXlV/7x7AI5b",
-	"YoCEWjpdhOmdYyLn3BiWkSvGCvSJuO03xI3VCu2qtgSo0Li/Hq85iDVoV9PpznXqtU6viihvn8Wt5Lx1",
-	"URFeWo3I1qsFKlXmfQn+/qCvK8WJDKH4cs7HikIXEfsGVPGUosd7FIo/NxU1qjLtXtgIJAwnPcA22lYm",
-	"fzpNKGyAAZawXnO26GLCeFlrBhuR+mrMUwgPiBCe8fLSEc87GpAL+1nOVpkz1sYVuugrTYZ1hibXYXDT",
-	"DlnMpGZVsCFVjMzRKezk7sVsGQ+PlIbmG2h0+F4FoaSGfmOTGxzoOawxdpyt1Jo7O9N7QJMgzLKdbaJ8",
-	"BiGWo8BgtCu2JBCUool38AEVF7LKNxzOacbI2N5hkWGlTldKcnOF8BtAyO2kN0Qmlq0Q7AMcb+7iJbRf",
-	"qqT6ZmMj7K+Vt6pVBfqJUaVIIScwUghEsXpcjQXURxDOPNogQKy+atUNqxEuad0TD7BwQetvpKvf3Y2Y",
-	"eHVKfnr67D+JqwtOMLRCx+S63oAezLbYIs64ChuK4qs2VPQmVKwqj1f7USOn11vBoKeyZlvpbKESyhEu",
-	"4IP7DBRtZFG4fPGqjYYVyXI+nZlt7TybK6+u7mfFovu9pe0wyg5VXp2Ne8cpoGvMiZtkefZsskUkbhtu",
-	"XIXybxJkzJpsbfN4CyfbRQ1NZuaKQDvBj1e92Pxy3Nfx/O77SL+suGwXgk0ptXKpuSiDWrz1pr8wgMA3",
-	"yoBUesJNT+HSNaK1Q4FtzOrd8poTbIK0oAoKPQPNiqkOXpCPFh+Jig0WSFYjf6QrecDV7MLI2zHLpZhq",
-	"YmSCsLGH3Spkvqmg31+wczsNwKNnUImzlvKdeaHZPTOMeV4XJtTOSeuNpbyLOF6fVLclenzBsLKWLQbK",
-	"3FtKGN4c3x+0Sid08XvrY1s3DEurId0AYd9x2u/f6wiTyeMtPH/H/iFsSeZ0SUrNiMuWqMivi26q22pi",
-	"FwtMHYsXeuuWHkTGHBPk/AKIqwVBCplpz8mhhhvN842m6dQr8HNGYeVc2R41rPoLfgKWcVcMF2JnYiji",
-	"+hb01U3ulh+AcqNxgvQzN+8KTfAVDwdi1ZQo1bmB55L5aPHIJb5BCe6tiir3Vh1fld22dQ3sUAz15/nv",
-	"kpWY5FGVGNG+aLdFpv66Ad2qlyuVo1JcGFbc3EYcBg3VmXhVJeYq1yCEaNO1218L0y+umypQYln2t3rD",
-	"KvI3QZUbyT93cvhFVSdiy9PvKR3UL9v3poKOw/rSd3GN3Sc99ymQAbYMjOwvbrRB1eqt40asjNhXiW8b",
-	"SWplZY2wl7ovDWTHb6y8BbMQwOsK0blDv1nNiRAvNinb1T7ZtlJc/0qMJJhsSYw8DjIivdTbKdG6bVau",
-	"X1PtkTg8WIFRnU6SToCAF8BCJUtDDJ0mpOFR2XM2ub1U1qXx9yeKltkuLXinJtnBCs/CJiC+A3zuMvag",
-	"A5xVOFDFqHu1tJ3J0U24S9EdHKVOQ6fBmQ8LLgTLjqHzkDZWW3WZMO0oyseHP25I+fpu0opb8aIyWjUR",
-	"v5dCrYxTxTHX1JlQpegpVYK9rEtx46IdpViTm7/B6lck3LdIEGxkFWz7S7bcCLzRajDrDF+NmVYttmrw",
-	"tQ1nzKqvHDO3F+9DzLyymjBinBA3ZCHLPKvuSA9RhKZ8EC9D9ZW7MHfgSt+csEQahFbtDupR0Krv3AHa",
-	"t4DjIu516rNBOO1Xx7K2eQ4pK3JCwH0bWluHzBtgpWCetjTMrrC6p4eHW4GvnfGJ59+oktUiRK1L0+Dp",
-	"1d5WIOb66nIpjffAgVKZmL5DTuoX45paoyxgy5SAYzzSdUqiJhLjFYNxydAVVaIiI35nm1u0m62vYiUM",
-	"qgSrzupnXBsZs4KcO/uwrgDh20DdkMS2mmPFlil1j/IM3fVSYl+omufylLlOgL7RfliFd+g+8XVDMBj0",
-	"GAIewdzrh0ipIGlO+bzPGnoP1l0Zdsvq/7XyIqwDa919a23bqaVIV9Wa7ovBBMhD2pm2tHVBl6587DHm",
-	"z5HXArKUq6pbIrNkbEY1uXxzsUGvOXf9w1u54mbfRazappVn+oPV3AjnMs/HFEM4t8mxKHsIT6XAgoUI",
-	"Xb9WArTEIWARtUBYdVxe33K/YTcrV8L4gk8FzSMSCN1GmS3KTeqleWPmBg4ebP6w5aC63stmuAHvQ3xY",
-	"jFAtuMjkose/RY1VeewL67G+adGn9v/c2PWaEYjVxledmLvcWyBhC9pbqYcr9rJmkRdo+1nLlLf0/q0G",
-	"7maU5Y7qR91C03S64Ho1rm8LKwpB3VZ5CGqL3Vp5APT2aWFVAgE1TKTLs2cH0EML//jpWfjHT7WN9Bwb",
-	"VoPwhNVDey9LjUM48ZmMtoTbgrRd36T6qcXE6xXwOKdiuiJwYD3Nqkwddn/bEjwESoTgQY/1HjMump1b",
-	"RViYlXc1GTOzYExgdZie2J/SlVbfSD6Al/163OzVZvvB+k8f6tyKKsYgqkjgmYIyzazU3gkGCbGaKVCQ",
-	"pKoc6Vgy4Jhoxnycz048SuAGZ9gXWfT7bEmCJU7pNbNrxLU4nzY3fo1RqbY60S4HsyP/4w0G3SyoRk0Z",
-	"i3T5dPNHum74PHHxB5Xm9gjKVtlrE4+c9QdeVVlCZKmvtd6HP/yFdl3BxkvD9OrqS93bKMocqyA0qW3P",
-	"7WwimccOD6woegX51cGWSuypBPnN0SX7yNhbp+Cv9hasS9xbV4BhQydgrxp0J4n27lTCtbYTsOL59iF0",
-	"YodnD+FGtv0WWENWfRC177bg3PzgVkbtTetB273ehdYEiHtvKetVBYzOKu+g7kM8Z6c3Y92u5Y6kwXvG",
-	"l5gseMljAXjPS56bXS5crVzN/7LsrG7556oEU6v1L3jKdo6IntM8J4fQfG+fPP2Zk31yeADBGwnBTE/y",
-	"I9knj3+An54dJCSnasrIk0OyT37wHxyEaZswZpgoCl9ECWUrCDsSuNRbnPCK9YUk1AFDK7JD/Gtk6GOH",
-	"13SLXTEWvLN6oHY1CmyKCbuLYWe3s8hWLe9XlUFsR/resFH+Cmd6s+bqNmf6IGUlVwFO9pQOshLAvi+v",
-	"uHBdwLkmdOxcsNscwVZwduOE8YLSlwdCSAYw+BArOqFdUULoSex8N9DPCYo7w0MryuKjaoCZMcXg82cI",
-	"K59EfKNoCcSKrtD7BDpHY1OofLLr7a9B+m3V42zMZlxkdUtMzH9Hr8ifIkyDBzqGdnNLyHVSG3zRBsky",
-	"SBqvpVONJSqpD8iqPbXJn8KbugNjga7qd5FpSVWmKM91QlIJBvApeFHs9Jn3q+39Kf4UmA4x2qcFH5HU",
-	"UlDBWKYJbXTKOiI06PsJRXjgOdSVhdpT2FALdmBm7E8R9GPlmavXUyh5zTMr+EMJHnvvasO3611GXjoH",
-	"g2LE5yX8KUbBPvedtvEf/9JSjI7JCF0Sf3wYYf0AAhlyvmgolq0dL0mj+OdwLLPlDpHqTzFeBnmU2NHu",
-	"belaVhKapqwwZPQ6Y/NCgl6/+ytbjo7QuG9v0RVbAljtiPaMcrrUCAIfiKkLKTSqH75jw3Hze+wvI9De",
-	"DwPZC0meHh7u/Qk9unnKBIZQosA1OCloOmO7h3sHAWV3mHxy9toq777D6uBg7zG+JgsmaMEHR4Mnewd7",
-	"T8BTZWZwjez5718/3scoL3jkyopXRv7XGTTj1ebEvQPRn7A3eP/w4MCXR3HEMjy0fzkSoquu8it9BTAF",
-	"iIFwcWMpPLhUZ8eXkwnk7HxOBk8PHvcNX613/31Q9xNJiw+yHVykdIJ92/0UGZtw4XxiEPrvb8Ij70aY",
-	"y6zMMT4S+nf+MfCA/GAHr6BbZtzs1hXE+0FsX3x53fUnHv0R31n9yj70Sx58Tta+6KRg+ya3YPW2Codi",
-	"NMWo0/rE2lnCHaofH8iHEm508l5Z6F2TL10RWVRc5GyT+3ciX/oy7RTrYU8MpFVYFsDncIyxyTXHWpz1",
-	"3JspiqsWMGYTCZ6rNXND84jt5/5wn3e0wtG+e3pCCssu5MTt1l3Pg/XX8znNzlHWv+GNth89Wf/RK6nG",
-	"PMuYaNEA2JtbdcuLTM6aDU7BoEbz/BhL3wQPzYxxhQLBowZpgDT0BmGomf5KsvC8fu0eD7aaZTX9rdac",
-	"WPYKnPNOyK8TB2qQuNRRyzGBiYP0R13QDFehq3HYIM+WWM8xPMHDPgB0zwHsf6r+/bn3MH5m9Vk8yFHE",
-	"jqERk/PAd+vp+o9+k+aVLAWebxT+23K2ChrIJD6sPb/9unBCx9m1/XTJoHBxH01kcGXtWPX+WRj/42wW",
-	"zyUWWLsTtIiV/vvc1LpcO957w8z+on4RTIV3jsmoBu4I3BUYkYF9IsJoGYyQm7KvGquTwdPHG7CYSynf",
-	"gNHIfnB4uP6D16i5tMgiVJgKSR3EUmhjFbUqLs/qIROe51BQzQflJVVcMxiZsXw01pHehDKm2BJ+H3Q4",
-	"Z/dwNLF5yD9DRV/0sliel5D32i7UPphDhU+XH21Vu6YyqRNCycVSGzYnBcPvE3JaQQfG8PpyUvUNw+dB",
-	"0ThQb6mhY6pZyDagGLVT6ULhPVDp7adeqS7ycmqZuGI02yOWzL68pL4PKsZnWsy1YPRFmDMJKr1V172W",
-	"SwqZQ+cAWMbrye5vUrDdt9SkM6KveKFJKXxrVWVRSuNcDuD1ODTLdFUib1TVr97jcn9OBZ2ybHe83M0l",
-	"3uNRuFt7wF0xwnX5f+lPtEOHQQLFDhu1CNrYQUMUfUipM1z7crWAgkdjQYBbgbXYk2zO1l69He4JkoJW",
-	"cTRprKLHJ5xlBJQBQC7AjSm/ZoJw0TznG839MOSuQVzq2+iRz9/2MDTZtdSgec4URCNCJ6QhEnEQfiP9",
-	"/xvSlxu9RWBcWZGVkq+vPXKfwpabYzVSdasC3K34e94Z31HNME4FoD8GLzdGP5MhUiQUiFPFwORG8xb4",
-	"PRBB9IrKMn7607r971YyU2Ao+5UtB0gK7l4AqjrT4Wo3E34e3/X0MSypz691+d/IOlzsayAA22vI9ouf",
-	"1n9xKsUk5+g/uWcJKRk822QPQY+hnttGaNX5bdghYL6lBbS+INzA7YO6vYHoYSACGUwEx+EFBGkHGucw",
-	"kaplYVzl0+6VjJDE/U/uX5+RG/kCTs07+16ozq1toX6Em9Vf2RV95Wi3rWC+HZ42UKKGS4AUQjZi9rkO",
-	"Se9KjheS3D5TQu+xHTwExboMG/n/LYwITT4WEV0Lama14JoG4A05xJYm6dDcgNEOfef5lt3nUb5lvacI",
-	"otmdiCG/z2Qo7XGdhObM2o0Z4rr38zVpmc/WWinenfmX7tNiURcP7pXuMA7iTiBoD6Tyw1alkEAXBAdl",
-	"FXLRKAcPJcQtdJvV0kMwVwCNgnn/Ew68kmOcM81MVWZuPa+A9/e+Xorf4ummVND9CmtkuTaP7gQeVYaR",
-	"1YQ7gPK2MjACtjYalhGkv2jA/x4shN06xg9tIHQVtuOkyp0NBXlKyAWkRH9zYsgD2gcvFtyksxrr5WSS",
-	"WNQHZxNUXrMiDKTLNiiOs5Jx0ygnveHNaNOf5W7dCa+I5kiOqgLvI4xxCGvcDyGSjeYkk2kJiu7OHvnd",
-	"Lg+7SyRhlnTdV8Pi6JIMgWJi0aSdPTLCUv4wy8S1fmYC2iA3qjYuyYTyXB9X2cUTn3FsBXcr5bOMjEtD",
-	"Mglh9PZn5Ix2p137GthpG+zsvi530HPgi1xt7AbRc799r/7vBnx/QV9e07ykhpHqBlQmfCgYLKx6mnk2",
-	"lVjSWNUMxV6NQyqWTiDb/EI265dGDfevXNAWxiPh4WLxzKBBOrWX1V09eyuO7H1yObcVtdCGikw3qhj7",
-	"CIeKME2la4/iSFNNl/YIVurAq+f9AN0r9rPnnd1q4feO9N0p+2RxKPv8kDLTLU0h/6wrF3PXa9SfdxjH",
-	"CPuyxNMdDyb7orfDHu8NWIdl/fufVClW+tuxBsO9HS/UVYkfpSrF103GbnnyJ+hq0lxCtUPI5a7UFG1Y",
-	"8UhDrCZLiOFzS9Xh0LGZf5PtBmft3XU3EKDPS/H6RdO/X+PI/prwuQuQJTbCFsM+GhxuFyWQNbbZbnxT",
-	"ZwQiJ2SkSjHyAV7DjBqKos55KSwZ/a+Ld7/tfNMI9UrmuVwQCqhEtesSvgu1OxEsx4hcAaRISpXirgT7",
-	"YiZzuHcJqQt+cuM9sAmBcDj7hIlMfwEcVMyoSAL15sP2+1+MLzdzB46XBvYf3jet/AcUuPRFHv5XW5Rv",
-	"fYWg8AChBOtC4kWycK0i7IEwo2fQvYO3AIvF9t2CAJurjs+9RrlLeOMhwo8j8bEujwJqikC2iqv2q12s",
-	"LPto+mJlfY3MWIhwpFvZvYYrVNmMK8NjXbyMVJgH0vQnP3g0wGXb11+XIe+IdxDoWguLDbxznb17fc2Y",
-	"0eoay3yVbuYg7/aBPcyYvdrFGVxNtnVgSfLd/3zvEXpwNE5LPm7eH2wKChmr9trEbkmbNO9/sv9ZacZ/",
-	"Ac9vdoEmGMYVIX4R+z9O9O25iR9vcNhnilUl8V5hlebmuSNw3LmDZmTPWVkJlmrNpy5kZ1inB/RQyT7N",
-	"N37AX3GMXh/x8u0uvofk3blLPOC1W9EBe1S1pwqwphtfArUF7oDM3A+DdqUPHtgG3ofjuJrsK0ezr5e0",
-	"PnRUPRVTVlu2XTkL1DikIsHZriXgPQx8nxbF7oTnN7EWNG9nj8FAZEydFMUrmOJ+rlmzvPwD37Rqb72u",
-	"JohD+cbuz8PGQVZwhKIHcNiPdFhcIKg+QKAhhqv8PHwh0yum7LcJOX1NFlJdTXK5QMuEYjmjGox6SpbT",
-	"GUZSJj7KfJeLidxb0nm+k7SqIFTuKF/JmWpMX2EOFxPvWAryd+sEIvaRQ5kYn7IhJOS73MhG4u9xuyRh",
-	"r93kZW816Pswn9ynIBfsZIMc32DbX9KWcbvooRPPCprbAXN1FSlROcRcXQ+Mh7PMLOU5I1hQpt8s3Sw5",
-	"eUuZbYVppdkx9Ku0sARL/DKGlkYjh157C6rz1bGTCXg4kAZyQVxhQDIcFTOq2YiYUglNzhnNsITSN5cH",
-	"cN/m84cUAk+yDOOC6gBvr8XXJx5If8dE878sN7E4gfef67W5T61LvwmX2f8U/LWBJah53/+XmnVasaBz",
-	"ec1ap3vcOlpwZl8zhTmxhAtXEQuBnfUK/h0y3mfAWXkuBw9Fyi4hyqh6xQX+If6W2jvutCEzqrK/SSbA",
-	"nXHSJJo5wFoHd5PsgW418nWWlpedWe+R634Z68kaVHVGlOOAwsY57veI4ZuzvXOm+V9t2vhIO3iPl8Rw",
-	"pqx6NZfCzPIlGZfZlK0Jm781l9tfhEXhN6CodaX3v5OJPNjAhVc9IxfhnbA026glhNh57db3t8GkwyD/",
-	"+LtZ/auIf4IGwugU90cWpNFDqoMFoBQthgyWD9/IvQq9TcJovMo24wOs+7XMqs7j34cx9pELVz5kbbTK",
-	"W/felyqZ57qbb2hUDSqy9xa8g6LPm46IZaXvlW4hhNcbg9yJNexAFjr2Foi/l0XovO3JhdKwWKLGKn1Q",
-	"wAaUiClWwOm9kXfjpIsafE6yrL4AX6uxB1f3Zew8DjIxpM2yb7RYw7dkpPmZWz0eSw9D9WC4bIRioAUX",
-	"NXu9qZ/Okaz9T/iPNQm0c3nNGjdukyxa+9H3YgsR+4zjF49c3MztYmX6juTgAYjJ5Yy5vfxNLCi350nJ",
-	"p14YWDE2q8J0myLkvD6lPulxXZfATUJW3obT3A9D+zImlH4crEJQvrOnhw8k2Y6Q9fGijYpmWPT+ugpn",
-	"JC6hH+Zi2pdewJi/LyG7/yIXThF36Yle9w4SyYMiTr2S+y2qQQTC+7rT3rx2R3X0yxtIHn8br0071f/e",
-	"KnY0mNndVPdondD3Ch949XwPvoAkfDfe34DfvPNXosqrt5CVIkrVtk/J7pKnjSoJnDMaxG+FlQQ0GS6m",
-	"ONDVj3qPy/3rxzQvZvRwB0PFfOuaheKGBSnovgJbQLAblTChVICvxQb8p2NAhebrdoA5GQqJTW6gsY4f",
-	"u2DKx5nt7JETolx94TDxqVGeus5K43Xi6nBECz5KiP3P7n9mP012P14dFoejnT0CLcE0SS0h80WvPTSP",
-	"yQjazI2INrKAlhQj6G42Ssgcm5lfM4Ve6mYjghEXFmMsm/Ctb6qSobhE5WCfQj1tIQ0ZM6xqHK0LXNOs",
-	"uhhA15YUS9abcR3Ypj38dG8nDdfRfPumIH2TBzjRN2nTZn1XE/vCXr5yWHzuwnOC2017YhAlYOY5FUsC",
-	"qNM3K6BRY1JX+sq1SpnTj3xezn1zvzkX7s9u99t7NSq3cA4pxqoEkke6vj9fe4mZhw3k/T2kpf76TyjP",
-	"XWRLVO5tVvXworyndhAeE8RGfSEhuYrQXaUSVb7Ue8RWN0efPnRZMwqd/B3CX++gfojDqKqj3X0UZNg4",
-	"6vWiYi63c4J0qC+2YAgixap+CtivAiqCkSFNU6Z1AueeBM0Z6qkSHxiftKKMnShX1X3agcuHQew+hv2I",
-	"HB4c1K0NLK/Nr1lWB8qLrKpl5sZbUCW4mII3DotNQemW1vKn/Lq3/VTmi1JEWIlrLdvuI35fTqQvmovi",
-	"Jn+B4Ijc/hcKbAzHVcbBgmp3gKh+P0AdjhNoWsiyYxc0hXhSCitaesfWd3/XN1jNvMpA96wby6wFNKiZ",
-	"/0IuMJOHdgpABf0pW60viWIY3F5n6JRiy0wa/8r+J/evlYW/anp+79cays+tYerfOCuvdFyf65JTbdB2",
-	"Q0WWgITYCFpyTXMs+1+K1OW+JGTGaA5NTS1nQty6c0EgHpukA3y5TbnvNc6li8Y098TltnEtfecr3/nK",
-	"/fCVFxBvSqiXRId8TqeMGDq193tfqoZsO2dqyjIw2mMRlFIpqzdKwfROlQlKiWALxB4r4sr5nJtbpWd2",
-	"mUoz83oNe2lkUP8vymR+WP5idxnPKoaQ1ty1dKslGHQfcA0ehPtVK++Xm2yBtnXgbh/avsA3+lXdrzjy",
-	"3cta1SbXVJCG1GKazppSB/Z89/12hBSsKhIJssqC5fn3ePivJh5+2fCf8MokGZEnuSBFTrkgC6kyV2WA",
-	"XfOMCWeLpGTCP36ZsPcvQAxyOe33t2GH+CMyyrlgI6w1e0QKmSW+XCJTULSXJcS+spOQUSGzXZplLBu5",
-	"P6ZSMPtvxaCwA8tGZEjr7x9pz6mPiXtF23GmtBiRoR1Vk0zJomCZo91pzi2/dxUgaEaMlETncpEvj/2r",
-	"dgS4w83J8KMUOlh6X1VttRIZxF6Dfe2YzJnWdMrAY2flB1ddVi3J42dEkyvGCm0V24/cFxxPc6l93i6W",
-	"64VvsUjbjILvDfwrz9zPmsiCoYSCPcAODw4sgtI8J8Onhz8hdkLN1t2TiYHGAyewPIvjsHes2onrekb0",
-	"cUWmuCZT8NdWi8FitjAkFRV4oDpu11+HZY69LdoiybbIHuRf/AOsfRsEP7yR0zOZbfjmqT/VDd+/sIT1",
-	"AhP7tvnkkm8WufFGTi9Bv99sn1ZtleXGK2FUpbMNXz5nU/Zxw3dfizQvs003+PJj/XaTVvzKoF5shWyA",
-	"2dA/ly0IXmMo5S4zTYbYMQPwkVvJPfVFPnM59ai902csRu0wbixGatmxFUdjSHnm06bABuGIHFaLVixl",
-	"/NqniLotKabLud0H1IPhtSe4LQm9odrsAvHcff2ir1Tsk8ODg5sUi72nquLQlRXo/dfu8PxpI2X2LRVL",
-	"tzh9R5pFHYFQMxTLPyPJdvGy5AmhqZJaA4GHljh4GwChWWY/MjO2tOwGZZGp3CEu7qaQmVNlK8aLDKBR",
-	"SjcUW47D/tPnz09OScZSnjG9s0deQnn0AOMhlBrryKeQhHaEBWcESw3yjAZSEyPddcAfhYQ7TnLL3qSy",
-	"ildVSNZLTiBqfDNC034mFyKXNOvXotwL35nodybay0RjDM4K1NrQeaG3ZXJxdglZDtGRgJkMkgET5Rzj",
-	"xuHP6V+8GHy4bSVzGKXBm6qEizEXFNbYrSMNzAk0tC352iU04RPsO//q5V90zpBhQbclLKpXszIUa+q/",
-	"h1Z92w90Jz5HCI9Aq3YKH8Vi+Zbo2wM/rpScH56St/x5YqU8cFSD3oFcArQwTZe60lbAjV2uCP75dpiH",
-	"knk+pr6L3dfqmooXA3VLv6sQmPsN4fCr/e7e+u7e+qJhE+h8QkvNwpI+KgijKudMEV2mKWOZ68FSVV5p",
-	"eKqOvRMcXOCgMuf8ymoIS+cyu70vS/OpoPkmnqwL9+btRdkHcAP4xfYmluG+wSwMhl+WYUmJb95NViuz",
-	"U5lnTDhIRJVZIReuesyZknNmZqzURySnQMmtMJAyYXjOIPIQwwQV9HPDQEBAo4Scnr0HDXbO5lItsSbc",
-	"mGmeMbwVlUIchhrOKbzZbr8KgSSc6WBBJLdM1aqwoznXmovpKKnjGEEodv2MLBR9AF3j5jhk+SbEDLeZ",
-	"/U/4j88b3+xzS1DuRlFtXrhf5IJMqCKWJ5Oh75JNBZnJUiWV3PifJKNL3Wv906ECGlVqnvzQSD744eDp",
-	"j430gx8OIvkHndW6KciYmQVjghSSY789v+6xLA15cnDgfoEN5IxqA/6B/vUbVrRNgriuH394+kXTJMLj",
-	"7026w61ailElCn3LlPKdYI4wuoAT8HU5P9SMqpbGUms/j5PHFWr8rWhMz+Cw7BuPjah1EypmBZ6/n6J0",
-	"sRTpgwTw2YkeWr8Jpr5Aj25U3XEiK8fATS6mx85bG3jq7UUCtq/kVDGtv9eU+Mp1GXvoHfEQCpb5I4VA",
-	"qplckDkVJc3zJRw/y5pptbpMZ9iCXGaQY+syVrJjcrcxehuV+3QY/fcs9dlZ/No6n61k1u8xTF9LTc+Q",
-	"NPpKIt3YtHgZT8g9Pzl7vYtuR0xDDzPPjwjG2eIg5wzw7YJhXliG3nkzYzwwAeuE/HJ24rtP1H7Mv390",
-	"FKYP/LWKKPwCr9xnvK6bIcY8c0iWAxRhaam4WQ6O/vgQIswbe6cgUIkKvcCcfJ7jpSuUhCAhi0MNErrU",
-	"hs0dAZ0zo3jaH/z1rmCClCK3A2F0EkY+Wo16tLvrPt818oqJ0TEW3tSpooVdi2bQ4QAdDWNGlZWd7Zvd",
-	"SKOfmXnrlrJZ7MNNnEOBmQC8FewjBAaDyfXmLW17jiaYzEGJDL1NI8VSDfZKBfYTEoBkp/fEZMEELTh0",
-	"NFqFufbkTs5eXxQs3Q593cBx3c+NSjKZlsg6VsHgcsZ18GrPjqxAuPyrFwVHkPKqffUJIIUZK5jIAHCI",
-	"ivJqRJwYCeamPXIGWWdg65HCCiByzsiEUVMqpolgLCNDL576Thxh1LiFjpJ5DsGNM1ZZX+3ukbomPgf+",
-	"kSYLNp5JeaXrML5HmvhcdRygSpDTQUT6Dsg9OdeGQQgjuNJGGZsqmrHsiPxZHhw8SRezJfyDjRJnD7vy",
-	"MX3QBKj6YATgkKWxr3AxdXe2FADj6LU7ZzTjloZ8GSJ3jgureec9z2clFADGMakQyzkheROxJpTnejV+",
-	"V7A7dpFrwecIeYtnUNoFUMZT6fhVaE70aYAU085pRUfEOeShpcoHR4N9MJ67cT5VDBLHs+zTPeEZE8YO",
-	"GjzD2nDBg0ZN/eC5L/YSPqsxOXxaiebBs1oSCB6CFzf80Jvn60eQW954kGKhmM8fPv/fAAAA//8=",
+	"7L19c9u2tjf6VTC6z0zke+iXOEl3a/9xr+O4bZ4mjY/t7M4zbc8IIiEJ2xTADYBW1Ey++zNYCyBBCpQo",
+	"vyXNzvnj7EYmCWBhYWG9/tbHQSrnhRRMGD04+jgoqKJzZpiCf73MS1YoLsyvdM7sD1wMjgYFNbNBMhDw",
+	"22DsnxkkA8X+XXLFssGRUSVLBjqdsTm1L/4vxSaDo8H/s18Pt49/1fvw8U+fksGp1OZMZPb5jOlU8cJw",
+	"aUc8IWmpjZyTBReZXDzRhImMDKkhc6kNefbddySjS03oxDBFtKHK7OwNEpzuv0umlvV8mcgG4cwmUs2p",
+	"GRwNMmrYruFzNkgGZlnYZ7VRXEyruV3aD/eZHcygawLwx9tO4TcYYnUORmZ0mZB/ZGQI/0moyIiZMeIo",
+	"M2YTqdhOQuZSmJl9iNjBdohUfvZDmBgx0hJ355i8vzqFdxOymMmckZksle5aFC69saqMTWiZ22XBmINk",
+	"wEQ5Hxz9jpMdJIN/2J3wf8RZDP6MrrxUWqrVVV/NGBkJ9sHgAyMiJ7DoQrEbLktNCjplXVNO8aPhlOf0",
+	"wxsmpmY2OHrx9DA2kzNxw5UUcybMf8Pn/KFY4bLqubufi9cZmxfSMJEuf2HLVTJcMKM402TBzQzWr+mc",
+	"kWuGXDCW2ZIoVuR0CX+ccKUNUUwXUmhGJlKRw+et3Z0xmjFVLyeYwa6dQgfRDl+8SAZzLvy/n8ZI+Hry",
+	"lpp0trqMdyJfEpoawnEX5fhfLDVPNElLpZgw5OyKTsncvszWTHWyi98P57g6izd8ziNn+ZxOGdH8r06u",
+	"yeG9KJ+/OEgsMfjccvmLgwMgBf6rJgQXhk2ZwjnI6akUhnLBVAc5zIxrkvqHyJALwm6YWpJCZok9vFyQ",
+	"USGzUae8q17u2rTvniVWpBum7Nv/8zvd/etg94c/h7/vuv/6f/1PO//f/4oKpjdyevYhzcuMra7iV0ly",
+	"LhgxMyutce+IFMwdVc2IYtMyp4qwD4ViWnMpYHPZhyKX9ot4ZKKHzA0aLowbNtcrbPndyrRhq17jwy+q",
+	"v1Kl6NL+UZtlbn+wonmAS3wtOpYIG2UXqYNV3tcauXjMNZ7LbB0jFjLrYrNCZt1SoZPD9rZgsXMn1OPX",
+	"gCqFu+QIo+msPjNPNMkpCjy434aLGVOMUJIqqmckl7Kw+oRS9jDpzmPkr5T40Z/QXLNq3mMpc0aFn/gF",
+	"m7IPq7MeaUZVOhsRrgmNcAgZXpwdEr0Uhn44Av6iiljlICFCkjFNrxWbMMVEyrqnrWDs7ed8CXPbzOuO",
+	"zMgew5RqtsuFZkJzw2+sviGVOw/c4P00gimNOrUjHLiTlb7r4I5LLlJ2yVIpsgiHvIEZO+0A2AEmPKdi",
+	"STS+1Dmh8MOtaaFwP3zxw+FBP3EPs7zic9Y1xYmSc5yb3WkixdppXaGquLUm+UZOryjPI6qsQf3BnpQk",
+	"RqzcE7J5yLpmaewoUaI9PehDsnOZ83S5xvoo4IG7q1gXpXj9qmMMVYq1A1REL0ueRel9xeh8zSIMo/O7",
+	"LuGTfR9VOjTdaHbB/l0yDUqO3Sirih59HNCiyHlK7YbvF0qOczb/r39pu/sfe454jm/hoE3+eUtzSw2W",
+	"EYWDkyEKsIRUliWx9LESC0waMcl5+qhz9GMG+rJXMLWhhpEhJVmJE2DEblFwEmg25wLn/qNUY55lTDzm",
+	"5O1Vl9I8h3tNWbMsk0wTIQ2heS4XcFRheq/FDc159piT+43l+a7b/3FpCMcpHJMRXK96BNTUKDsmnOUZ",
+	"zPRXaX6UpXjUqf4qiS6tlgY2BlxTloY3XPNxzqwRbCpKwyTPFVwB3L7/I+U5e9TpeqOGZDyDieKdGvKu",
+	"NY5gpldSvqFqyh6bLcHO5FbbUlN7ymdU4GXC1A1ThKYpK4z2U3xLxdIJKP2oM5USbzJqiBQp2r/1XltG",
+	"sL+8ZMrMjom1rJe7J+hWoktNFjMmgDvUktAp5XA/owkKywheaE535XKzU3svaGlmUvG/2GNzv1RkTDOS",
+	"KpYxYTjNcWfeC3pDeU7H+aPyD5Cb5DS9tiSmTuMQjGUaxDErmMiYSJd23pRoZgwX051jMsqY1TFGfneo",
+	"2YMb141pp3SS2kFesQkXHIdbdeC9tCMbsP1TOpnIPAOOtX93ei7Nc7RbcaqyYApoYfe/UPafhrNVzfPj",
+	"qk2WqeVFKc79dRg3Z6rvP9HEqeYEdKvwHoWJzZglGjgFzIyLKfh80hkVU7wX7G/Hlmb1wjK1BHsJF2XC",
+	"4fBO5MaSGPm8ZHvkZKytiEHmbzw+o3YQgZem+6yxj0lrKID4p4bhIFwUJfplV2jCPtB5kSP9Kut2HS/h",
+	"pp7ha/YLbeMWbz73XWvf2G07sprWUaoYNSw2DZghMHuGkp7m58HeolrW3Kz/ffnuV3IJs/L2BfLNE40L",
+	"DtaLlw3Y5czM0NT2PtGfzq4GyeD83SX8z3v4/ydXpz8PksGrszdnV2cRz2gyqDbidRblNVmae10Rfi+6",
+	"JFBpN/KyfeqYjD5aReDTiGg2ndt9JVQxMuF5zjI0gYB0qCM4u40a0B6i7KPphG0Yu30kEqLlulPBDaFo",
+	"l9McfrZ6VjB4ZS8nA10WhVRGv4KDHexD8MxCqmtd0JT9yHPW4cJA4uKiccEzaZc/sa+Q4UdLu4Q4kfxp",
+	"J9gZslDcnjIunOJiqL5+okk1KhmWImOqPoZkZOw1bc6pmY0S4pwC8PfqJdAwpdlJ4EakJKdW6hTlOOd6",
+	"RrRhhZUQRalne1Grp7Znfh+AYRQuucm71YlIvGmER7Hi4EBErBD8zwg3NuXD0cctZTSrX2xfFYbNC0sJ",
+	"JECprcitdyKxXPN/Tt6+2UySJjX8iN2LecPRlmuupJKWW4jN4C5ckZztfYOvRidVFJaXV2cU6AwrdI0L",
+	"iQuWU8NvKrVbsUJqbqRaOhYkw1cyvWbKnoSE7E25mZXjfcuok1wu9D4I970lnecJSamhuZzucjGR8NPO",
+	"5q1wPOdnvma5enW9E77VxeXItonw+NXoTNRUnnpTZHU6c6Y1Re1/hfz4w8cN1IC/JtWHuubwihW5XM7d",
+	"VrfPl/0by05MX6+Uv7GrZ7kw3z0frHqFrGjghlPDspfL6CoVs2Zc9GTHpFL1eBJOu2vV77zUijGC4Hq2",
+	"5aKba2kLm1Iz5VwQUpERLY2c26dH0Wtw3dYXM6oj8uyiFAJuw8syTRnLWJYQNG8TcgY+canIFVNzLqhV",
+	"uaPjriF4guHubYjSPpsw8fA70a0pM27ObqLMiJJ5de2/2St2QTXJpGAguEd/lAcHz1L8LPw328Ofbpga",
+	"4w8jMmR70z0ysrrkHuqSo7hWS1ODUetVGwCslk162coqW0ck7m9E8jFtOnRCxTT4/2vdU9u91zqqYaKa",
+	"0EE8XtPPyu6AMPsFBdGgO0gDLs+oiHLO8VtwChIDn0TSJ37vq3VUyw+ptJ6h7uXerdkzYqvUGQw9RFbn",
+	"hVwl62yv7uRUTEsnOTxTCAlRx6mMsoVw3uzIDe8TiC4rp8CdbI/6g3GzQ8msTDtVanhOg02MajQFfxRP",
+	"XXCWa1IlMJEpM5oMtZwz53EgUgTjY5DNb3fH5RqEV2WpUhY7OUwxWFo9cirnLviTkNG45LnhYpSQEZom",
+	"IzLc3a0e1rsZV5C4M5py8/+jfErlfM5NJaEaj1t1quMUcpP3UAhgs/3TbTW+4p1gLyJsUNFjLevex1mr",
+	"z8HtlduXZTZl5kRxM5szw9PVXfxZLgglY3iOjFlK54xQ8u9SGpqgE+VdwcSp1OaJrsyrQvGUaVKKnGlI",
+	"65jwaalYtupESovyVCr2syxVUxrKcpwHolCU8zFqRe4N3f/xt1JgNlGPxyE96Jypt5Ct1e+dOZtLtfyJ",
+	"v9zq+W1mpej8J/5yCyJZm63JSRuOcYtjwm1pDN+mUEDg5sKCjQop5KfWzYyv1/umXDR/hYsuZ1R1+EYK",
+	"qoyXso6RdcGEsVLv9Pw9GaItpg0Zl0tNcLI7x+gtr3i3Ym7wDuZsYohEFxGk52h+w976oC+K/Pp3H/zF",
+	"31f3r44WB5Hig8i+QlbWhdXLY4H1ObdXgJX98zI3vMhB+Lv7X/df0LoJxmPZAXNbtsgjSj6wBSmYcqmZ",
+	"E6mA+vbKQpJXM00IFy6/0V5gOdd1dly6bJK8P2kP8P/WUrh1DPxiYtx6ivb3mTDcLNf72p2pThg8S4Zj",
+	"/5c9LvdvntK8mNGnO6vCkRb8n0x1WhzXXDRdq0qWxSAZvNeQBHe51IbNB8ng1N8dg2RwwVaup9CuMjSj",
+	"ZmOAo7H0t/4lK3YKlm6p7LcoHizZLTCYlhtg427cx+3a3N7b37BxWq3abkJIA/a27iZgtxSvx9usAo9Z",
+	"fscxci6ut6bkGy6uo0ZBl4YNMfSCph0uHjrd6oLbVgmsR1+zq7Cmlb3sGigZlCrfPAH7UHTMvNQujta6",
+	"/cA238od00l0DGL3ppJ7PAnmsGbq93IuHRXucCLxCxd2jLjNQgUJ8tqJKoUmu2Tk7ssRGUJs9IkmciFI",
+	"ip/bwYitYlNu/8ky/4cnGuM55DynKRdTwjXcfUVOjd0sTLUBoy9IAHx+0EgwP1xJLO2dtxwsGKe2rW5F",
+	"XzmJ1cogP3vrlarTEwzjaD4VDMsxTs5fu4QIe3Pbr00gz6i1zO9evHgWy+dNc86EOa3f654DPhqOcYx2",
+	"Cf7hF7a071qVQhtGMztnSoy8ZqLPXJIBhJzeCavS2Ausmpz7cDvJvO9H/AncnPIWHspV5bZB6JkxhT7a",
+	"3yfvL960Vnd48Pz7mGVsCRHTXsaMKqaQUM7hBZTzXgWaprIUhoxlKTJipGf3XZ85dhvarhUy0bPsEzMv",
+	"DTWRGA2fd/mJuYiVRZwIYv/QTPhcjXLmVJuzD9ycyozFkl7wiQtGdectDFVWJj63df7tTsmtGM2W8aCs",
+	"6p6IyxbX8VVoP0WvYi4oN7h1Ch3qljzOa86srlaKayEXIl7eFNlb3CA/+2A+fvD4rmuDxuLqjocFSbEF",
+	"T6RiKdUmfprQNNGSTKgiulAgMG5cQBnLw/ARcApropxI62P12/eu5CtH0b5v5H19BLJTRPglk1RJrV2S",
+	"ChrCMfZubVSzwsvPqbmegKxuIl3b9oouY5FUbXquMqPLFS1ncwQaqvBglK55veEiGuJFH0jE6/oSkzjs",
+	"E7vgEkE3gksKrM1usG9Le5x3ejLKFtQAF8s2tNtCz3KbFVGkNx2xKR+vJ9pP/KWjmZw4278nbRSdb7Fg",
+	"twUsOw33sY/7DC+5uIbc4e6G2HytGs5lxnJQCmXBhN3TY9L4G7pdvPO0SnilQi+YSoimPCNaRt3ZpW4t",
+	"qTmTA4KlP8B1Vt203wWx3IvKrcPjaZG0JIGjQxIckmDro8Rvz7xm4HpnHf87bu06rheskCoi/VGqbcfl",
+	"7iaJMLr3OIU34PvLV1HfyX0dLig82epDILoiX0InfESobe1y39L93NeXHNvc7nipNDTvOd9FVTze1g2y",
+	"+zCRfXX8LUK3XqN1pfF2Qn9ucom5qpmq8rziSk8UzzSOCaudj9G3Tmbp0JirtOgLBnnQHZphVSPQn1d/",
+	"k+o6lzSrc3oiTAt64Pqh1Ya/rsnRKAu7Vdm677eIHyTNVOO2Z7n63SRCxgbNYltz1rxW267gIufb+XjS",
+	"2l/Uw6FywSbw0va+pEzxiRXI1NLsJJpCwQTxme/akKI0UNZJtJwzzOXGpNXMXpcZy5lhmQ8BuFU0b651",
+	"07mV8bTe19iRU3TORGYnXwrDc5hs9RnQ+qyBUAXmFSNuDxNyYdkHQTx8FhK6LChxs98LUCTcMOC8RyPJ",
+	"1eXEriEIzG7a8ga4g0TXfafgdbx9ckeR56RYTeiaQZMq9wlnH3JhOP6GQ9NlEYbBwR6XRzPEds9mWkd8",
+	"Kakn2ZjAhhWfYoL/dv68cUWmtckFQSz2trKkj4srWI33dhm+eaArHqEmjLeBZK84nQqpeTS/Fc5ZR4ZN",
+	"Skvti8FnMrfK+iLBcnqNUCONrJl1k/8RB7rHYIhiWuY3LIJpcIrTRumrWCpVxlzSvZAkl8Jaq3Y9CfEf",
+	"8ZIXZLVHTEmIYAtrzm631Av3zTVL1kuRsizmuNoUmKneTeq927D99xGBCO/pB0tya5+LFjzAQRt+5vbR",
+	"gZXLYFX3aKQHbZYaQTrRp6SnvFmV45+SwYyqbKtI5eqx9fFuWNoTTewnSY6ZEkOqQxUD0vGVgd/mWDPp",
+	"buydaEZefzmFdu8dVvIeLPmO6XJzTCgWrtWaCNykhH3g2sTyCVt8CITewIaXtU+kW27eVf6tc7wsnP2w",
+	"zQH9rXqn261Rf7e/HHHEiNwiOvjLtuLEk3hTbLMaY8Ms34PqtFE/mHMR/vr082kMW13961b+W8grLXWw",
+	"nlgEXWclfEu4CwBLcUzYvDDLum4aI8BRF13WKBpZt562Rf4pGbAbD1PYrh9K7SnHP0M4Ls8r7KXmDV2D",
+	"Br442Ol9XXuydWZwz4qNxsXP5yfVQm5rb8ms//k5l1k13qo3AYzvy21cghfVO52frVWW5v78aM8TWcx4",
+	"zioG4QKAIlRd3ekZy2mRZFLmOeS4kSUzGEW44WxBuMYKY2C6nR6RmoiCVJtYlaoU0sSRuuK4qDy54RkT",
+	"abRGUBtqSo2VnAmkTdxAXiVUUcoprrdQ8gYS0p1w3SM/Vg8M8Xa2/72TuIpQV+HO0xnUow4rkENViqSC",
+	"gVCl2EnIDc1LcHHb+xwUVgS4Aii2oQO7UIxmdJyzhJR11X/i6AqWOqL9WBu9+g78FMlXlmUj6hF4nmD2",
+	"8ZijPZGXDAPt/bwYECDe7o0Vx/HGjKg1ceE6ylEVz8Bee16xdqqcRl0QsCebdd8qfoB08+/FWPBH+wRU",
+	"acVKPnyFUXeJRlzW23PiM1gcgksAOiAVQbiLqHgvpN34yIehsMP9tS5T9rHAscyWfQpmYUlxSqDqFIlU",
+	"xhD7Lo1ldbRdiX2EDN+9e/sLROEScqqonr2RsnhJ0+t3k0lCXs/plJ2Xee5L495yrbmYnkLScEJeC26q",
+	"lAv7DJTUvRdWdmalO1dnNzw19uVzJcesego08LMPvvjOim2Wloqb5SsmwC12ks05IML5H85lhi4OP51z",
+	"JaeKaf2K0czye/25X+W5zHRCfj4/OTFv6Qf4r7fMKJ7q9+Gpv1yK1H8OKkxfAWPtdNziJgofdsEmDhrO",
+	"k7VFOSt3dieyFBkInQr8xLJVKRSj6cxO57hBI5LzGyaY1gmILDuCti9AtKAsjoO5E8QD282AUvYhxSbW",
+	"yDgOF+UTvlH3e6IBkaoDmCKQ8v3UVv9CRK405F2nLxj1FE0XDpbG8ujwmhWGFIjF1kpukgIj7e6Subp6",
+	"s9PfK7y9PFUslfM5ExntzKVVrBaTPQyeKvcaDJ0bplziuJewcHVZg4QqSK2JCVddzudULTeL1xTL2qpx",
+	"gtnWXwn2fWXBa8TPRbDu1Zr4Cua1M2G9r1++tSSXDt7p5qs0z9VpodIQv7czpnGE2B/n9EPHH7joET7y",
+	"A9ej4Jv44egiGM2x8qi1BMC/uVvetrvCVxE65fUI0xEa8Dp6wZQG6KGpohnLRmSoDc9zcnhwsIPPU1dc",
+	"I/IlRHPIhFFTKoaYRjVm29BKJXL6KiG/LG+YEjIhlPxkTSs2l4btJHAbg+txhCsdHZNRoK6NyPDFwTM3",
+	"KsqPFHLmUT6E8RJ5DeTGOUNKWg31tDEtzZEotjNvY9HS0szermDcVPUdg2QgeZYOKsfGLuZbRhMIuC5y",
+	"WmFArmbVKFkWWyp4PsfY3qwdgC26xAWuMMV7zZSvWFFskpB3r1+dEvc4lum7RR1haabdQVeY2VkK3d8M",
+	"u2J0fiF7AEj4BbRXW1HMjxzfU4jL3EdKfc+adS8D1639Epf0i310bcqnzDfePRUNHyq+h8vE6F4ood30",
+	"tgnm4W7cKqp1B7JGsSiGNecjgCLVZGT/cuSqAPb/RQUbwTmwmsrr7PyJ9qfD1QIA/5HhCP63eq8CDGi9",
+	"i0/bSbWTpwFXutvd/z9//KH//K+ob78/g6y5at1nujfsPoIq7iA+WDwFv9/TIdpcyK2J2Em2Xzs479Wv",
+	"l7tPnx4+I1CklRA9k8oQJmQ5nQEElWIT/iHIMoD/esDKkQq8758IcOcU4S2I1+yzcvu6wOA7MYpGJnpR",
+	"wX/c04zAQ8H7RCrxuWTjpL3nsluN3iYTsFEJEctmvMcyMdEsfIikymxXn9BdhBD3cfqEkUjZQHjdBHSM",
+	"bwCAaq+Snxo2lWq5OTIXK95wpKnU0clkkAxomXHM+JvIrvLbTmrLG6YUz6LgH4zOSfV36JsRxAh3FzzD",
+	"+mlQ0fsHApAy79x3o6pl6Fzb/KkaBhQ2dM4y3m1X61QWEQEJgDujI2L/pxaC2sFQFEztmgY1jsnI0WF0",
+	"hMlYCxG856qa3L28A90GqndDg8IpN96XHjXLI+Z8DtmadqWlfX3GpwCXoLjhKc3jn9kIpWK5K0BRCafp",
+	"Gx6EXn+Y+p/3hohSHYyGY6GJkxJurt9KdyrWYqMgn5xa42/1RLo0ujg8CcAc+0S7haUUmJAIN7JquRdU",
+	"63jCSTK44TKn26W14rz/6V/caK+44ZNqTY1RN1DmNuAYcyr4xMNPt1WO/3Py9g3RRsHBmZBfyjFTghlW",
+	"ZS62tIsXh88Pv/9+Q/OjVnyvhclcaS8Tqaptq3BPAWW3XT34bA2yVq+2B42ku4oe3cS+D5XW3S63L1Ru",
+	"CeFVBMRb3zQN4b1FBX3choznq8Psupe1Bhf6xHm3AUbXPRWDn3b9XbZZQecVWwWtbgmY4wQlfiapJte9",
+	"/kuE9r7Vgb6ffW8S/Z925lXrmNUNcLclJkiopbNFmN45JnLOjWEZuWaswJiIW35D3Vhv0K7r6IQGjfvX",
+	"0w0bsYHtajm9cpw6vdPrMsrbe3EnPW9TVoTXViO69XqFSpV5FzaS3+ibynAiQ+hbkfOxotCAzT4BAOhS",
+	"dESPQvXntqpG1eHGKxuBhuG0B1hG28vkd6dJhR4cYAXrDWeROqHxsrYMeon66punkB4QETzj5ZUTnvf0",
+	"QS7sazlb587YmFfosq80GdbgFlyHyU07ZDGTmlXJhlQxMsegsNO7F7NlPD3SF2xtsOh8DZOjUFJTv7HI",
+	"HhvaWRS4bJXW3NuePgCbBGmW7WoT5cEXEMkLk9Gu2ZJAUoomPsAHUlzICqphOKcZI2N7hkWGIOcOhbu/",
+	"QfgVMOR22hsyE8vWKPYBjzdXcQadKyutvtkTEluT5i2gz8A+MaoUKcApRDDUFKu/q7H3zAjSmUc9EsTq",
+	"o1adsJrhktY58QQLJ7T5RLrWJ6sZEz+ekh+ev/gHcS1VCKZW6Jhe15nQg9UWW+QZV2lDUX7VhorOgop1",
+	"yMJ1HDWye53gTx2g5G2js8VKqEe4hA/uK1C0kUXhoHaqDmRWJcv5dGa29fP0N14dZHp1RXdHS9tplCtS",
+	"eT2QyT2XgG5wJ/ap8uxYZEtI3DXduErl75NkvAmIoVOjdbpd1NFkZg7uxCl+vGpj66fj3o5D4zxE+WV1",
+	"y65SsKmlViE1l2VQq7fe9RcmEHjIBUAhItx0YL5vUK0dC2zjVl9FJp9g/8gFVdAjA2RWzHTwinwUty2q",
+	"NlgiWYv8ia70AQd3ipm3Y5ZLMdXEyARpYze71QOmr6LfjXW+nQXg2TMAMa+1fOdeaIJRhDnPm9KE2jVp",
+	"nbmU95HH64vqtmSPz5hW1vLFQIcgwEFatFP3gnJCl7+3Obe1Z1paTekGCbu2077/XkcumTze/fw3bL3G",
+	"lmROl6TUjLhqiUr8uuymuiM5NgDD0rG+YDUeAaV7AsTBaJFCZtrf5AB/S/P8Nmgt9ZhRWrlQtmcNa/5C",
+	"nIBl3PURgNyZGIu4lk9dLSdW4QcAqT0ukH7i5l2hCT7i6UCsmRKVOreIXDKfLR45xLfoXrJVP4rOhi1r",
+	"YYW2bR8SqqF+P/9dshKLPCp0Nu37nVhm6sYNWAUMX2scleLSsOL2PuIwaaiuxKuaWFS1BiFFm6Hdbhhx",
+	"P7nVUoESO9q81T0b8NyGVW6l/9zL5hcVTsSWu9+JUdOl23eWgo7D1hz3cYzdKx3nKdABtkyM7MaF7NHw",
+	"Y+u8EasjdoEYb6NJrUXWqGlfoyra7zdm3qJZSOBNGL5u02+HORHyRR/E0/bOto3i+q/ESILFlsTI46Ai",
+	"0mu9K+j221bl+jnVEYnDgzUctdKE2ykQ8AB4qGRpiKHThDQiKnvOJ7eXyrqr0P5E0TLbpQVfgXM9WBNZ",
+	"6EPie+Dn1Ys9aJ5rDQ40Meo2d+1gcnQR7lBEcCxB6zR0Guz5sOBCsOwYmjZqY61VVwnTzqJ8evh9T8nX",
+	"dZLWnIpXldOqE420/+3qvrkBZ0KVogOqBOoX7Z9vC9pRig21+T1m3w9HUA/cQtbRthuy5VbkjaLBbHJ8",
+	"NUZaN9mqN+o2N2NWveUuc3vw/oy5V9YLRswT4oYsZJln1RnpEIrQzxjyZai+dgfmHkLp/QVLpLd61Smq",
+	"/gp69V04QPvuuVzEo05dPghn/epY1TbPoWRFTgiEb0Nv65B5B6wUzMuWhtsVZvf88HAr8rUrPnH/GyhZ",
+	"LUHUOjSNO71a2xrG3Iwul9J4+0BAGcfyHXJSPxi31BqwgC1XAn7jia5LEjWRmK8YfJcMHagSFRnxK+vv",
+	"0W52DY1BGFQFViuzn3FtZMwLcuH8w7oihO+geUsR2+orGpum7MKohsbEKbEPAO28Ww+bKEMCKNeNBgZD",
+	"94rHDcFk0GNIeAR3r/9ESgVJc8rnXd7QB/DuyrDRaPdfqyjCJrLWjUs3duxcinRdm46uHEygPJSdaStb",
+	"F3TpkPePsX6OvBZQpVyhbonMirEZ1eTqzWWPNr3u+Iencs3Jvo9ctb7IM93Jau4LFzLPxxRTOLepsSg7",
+	"BE9lwIKHCEO/VgO0wiG4ImqFkE4pb+Icx701bb9ZuZbGl3wqaB7RQOg2xmxR9sFL887MHgEexM7e8qO6",
+	"Xks/3oDnIT8sJqhqsN1IfIsaa/LYBzZzfdOjT02IeevnjESsFr5ux9zh3oIJW9Teyjxcs5YNk7xE38/G",
+	"S3nL6N964vaTLPeEH3UHS9PZgpvNuK4lrAGCuqvxEGCL3dl4APb2ZWFVAQE1TKTL8xcH0H4U//HDi/Af",
+	"P9Q+0gvshADKE6KHdh6Wmodw4HMZ7aa7hWi7uQ36qeXEmzX0uKBiuiZxYLPMqlwddn3bCjwkSkTg/btk",
+	"HaVB2rmdWyAszOq7moyZWTAmEB2mI/endF1peukH8LCfjxu9Wmw3Wf/pU51bWcWYRBVJPFMA08xK7YNg",
+	"UBCrmQIDSapW74JjohnzeT478SyBW+xhV2bRb7MlCaY4pTfMztH3UQBLl1f9FaJabbWjqzeY/fJ/v8Gk",
+	"mwXVaCkjSJcvN3+iiWFz+y8saWh0PH4CsFX22MQzZ/2GVyhLyCz1sdb78A9/oF1D1fHSML0efWn1NIoy",
+	"RxSEprTtOJ1NJvPc4YkVZa+gvjpYUontKKG+OTplnxl75xL89dGCTYV7mwAYegYBO82geym0d7sSzrVd",
+	"gBWvtw+pE9s8uwm38u23yBpe1QdR/26Lzs0X7uTU7osHbdd6H1YTMO6DlaxXCBgrs7wH3Id4zU5nxbqd",
+	"yz1pgw/MLzFd8IrHEvBeljw3u1w4rFzN/7LXWd0t2aEEU2v1L3jKdo6IntM8J4fQt3ifPP+Jk31yeADJ",
+	"GwnBSk/yPdknT7+DP704SLAhFHl2SPbJd/6Fg7BsE74ZForCG1FB2UrCjiQudYITXrOulIQ6YWhNdYh/",
+	"jAx97vCGRvtrvgXPrP9QG40C+4nD6mLcudpZZFW7WeO4WgeD2M703ZjOG0+YXRNMb2KubrOnjwIruY5w",
+	"sgM6yGoA+x5ecTGDXnmEa0LHLgS7zRZsRWf3nTBfUHp4IKRkQINo5x3tQAkvrRx1sRtohQngzvAjNPuC",
+	"n6oPzIwpBp8+QVr5JBIbRU8gd633aHrNROb7aeaTXe9/Dcpvq/awYzbjIqu7iWP9O0ZF/hBhGTzIMfSb",
+	"W0Guk9rhiz5IlkHReK2daoSopD4hq47UJn8I7+oOnAW6wu8i05KqTFGe64SkEhzgU4ii2OEzH1fb+0P8",
+	"IbAcYrRPCz4iqZWggrFME9poMnpEaNAyHUB44HfAlQXsKexFCiswM/aHCFrZ88zh9RRK3vDMKv4AwWPP",
+	"Xe34dm1fyZkLMChGfF3CH2IUrHPfWRv/9S8txeiYjDAk8fufI8QPIFAh50FDEbZ2vCQN8M/hWGbLHSLV",
+	"H2K8DOoosRnw29J1+yY0TVlhyOh1xuaFBLt+9xe2HB2hc9+eomu2BLLaL9o9yulSIwl8IqYupNBofviO",
+	"DcfN97G/jEB/P3zIHkjy/PBw7w8BObcpE5hCiQrX4KSg6YztHu4dBJLdcfLJ+WtrvPvm9IODvaf4mCyY",
+	"oAUfHA2e7R3sPYNIlZnBMbL7v3/zdB+zvOAnByteOflfZ4OjgdXMTtwzkP0Ja4PnDw8OPDyKE5bhpv3L",
+	"iRBUgTbGCmAIUAPh4MZKeHCqzo8vJxOo2fmUDJ4fPO36fDXf/fcB7ieKFp9kO7hM6WQi84wpP0TGJly4",
+	"mBik/vuT8MSHEeYyK3PMj4TW578PPCH/tB+vqFtm3OzWCOLdJLYPnt2sxhOPfo+vrH5k/w2k1X5KNj7o",
+	"tGD7JLdk9b4Kx2I0xazTesfaVcIrUj/+IZ9K2GvnvbHQOScPXRGZVFzlbIv7dyJfeph2injYEwNlFfYK",
+	"4HPYxtjgmiMWZz12P0Nx3QTGbCIhcrVhbGgesf3Yfz7kGa14tOucnpDCXhdy4lbrjufB5uP5kmYXqOvf",
+	"8kTbl55tfulHqcY8y5hoyQBYm5t1K4pMzpu94cGhRvP8GKFvgh/NjHGFCsGThmiAMvSGYKgv/bVi4WX9",
+	"2ANubDXKevlbzTmx1yvcnPcifp06UJPElY7aGxMucdD+qEua4SoMNQ4b4tkK6zmmJ3jaB4Tu2ID9j9V/",
+	"f+rcjJ9YvRePshWxbWjk5Dzy2Xq++aVfpflRlgL3N0r/bW+2ihp4Sfy5cf/2a+CElWDX9sMlg8LlfTSZ",
+	"wcHaser58zD/x/ksXkoEWLsXtohB/31qWl3Qsv8BObMb1C/CqfDMMRnVxB1BuAIzMrBPRJgtgxly0AL9",
+	"y+XqZPD8aY8r5krKN+A0si8cHm5+4TVaLi2xCAhToaiDXAptrKFW5eVZO2TC8xwA1XxSXlLlNYOTGeGj",
+	"EUe6j2RMqaG5nO6DDef8Hk4mNjf5J0D0xSiLvfMS8l7bidof5oDw6eqjrWnXNCZ1Qii5XGrD5qRg+H5C",
+	"TivqwDe8vZxUfcPw9wA0DsxbauiYahZeGwBG7Uy6UHkPTHr7qjeqi7yc2ktcMZrtEStmz66o74OK+ZmW",
+	"cy0ZPQhzJsGkt+a6t3JJIXPoHADTeD3Z/VUKtvuWmnRG9DUvNCmFb62qLEtpHMsRvP4OzTJdQeSNKvzq",
+	"PS7351TQKct2x8vdXOI5HoWrtRu8qkac4ghnfkdX5DBooNhho1ZBGytoqKKPqXWGc1+uV1BwaywJcCkw",
+	"F7uTzdHas7efe4aioAWOJo019PiEs4yAMQDMBbwx5TdMEC6a+3yrsR9H3DWES30aPfP50x6mJruWGjTP",
+	"mYJsROiENEQhDsqvPY5FUz1uaF/u6y0B42BF1mq+HnvkIZUtN8Z6plpFBbhf9fdi5ftOaoZ5KkD9MUS5",
+	"MfuZDFEioUKcKgYuN5q3yO+JCKpXVJfxw5/W7X+30pkCR9kvbDlAUXD/ClDVmQ5n20/5eXrfw8e4pN6/",
+	"1uF/I+t0sS9BAGxvIds3ftj8xqkUk5xj/OSBNaRk8KLPGoIeQx2njdCq89twRYD5lhbQ+oJwA6cPcHsD",
+	"1cNABjK4CI7DAwjaDjTOYSJVy8I45NPVIxkRifsf3X99wtvIAzg1z+x7oVZObYv1I7dZ/Zad0RfOdtsq",
+	"5tvxaYMlaroETCFkI2ef61D0rr3xQpHb5Uro3LaDx5BYV2Ej/7+FE6F5j0VU14KaWa24pgF5wxtiS5d0",
+	"6G7AbIeu/XzLHnIr37LOXQTV7F7UkN9mMtT2uE5Cd2Ydxgx53cf5mrLMV2utVe/O/UMP6bGowYM7tTvM",
+	"g7gXCtoNqeKwFRQS2IIQoKxSLhpw8AAhbqnbREsPyVwRNErm/Y/44bU3xgXTzFQwc5vvCnh+78uV+K07",
+	"3ZQKul8hRpZr8+h24EnlGFkvuAMqb6sDI2Frp2EZYfrLBv0fwEO4imP82A5Ch7AdF1VubyjoU0IuoCT6",
+	"q1NDHtE/eLngJp3VXC8nk8SyPgSbAHnNqjBQLtuQOM5Lxk0DTrrnyWjLn+Vu3QmviNZIjiqA9xHmOIQY",
+	"90PIZKM5yWRagqG7s0d+s9PD7hJJWCVd99WwPLokQ5CYCJq0s0dGCOUPo0xc62cmoA1yA7VxSSaU5/q4",
+	"qi6e+Ipjq7hbLZ9lZFwakklIo7d/xpvRrnTVvwZ+2sZ19lCHO+g58FmONnaD6Djfvlf/Nwe+P6BnNzQv",
+	"qWGkOgGVCx8Ag4U1TzN/TSVWNFaYodircUjF0ilk/Q9kE7806rj/0SVtYT4Sbi6CZwYN0qk9rO7o2VNx",
+	"ZM+Tq7mtpIU2VGS6gWLsMxwqwTSVrj2KE021XNojiNSBR8/HAVaP2E/+7lxFC39wpl8dsksXB9jnx9SZ",
+	"7ugK+WeNXMxdr1G/32EeI6zLCk+3PVjsi9EOu723uDrs1b//UZVibbwdMRgebHsBVyW+laoUX7YYu+PO",
+	"n2CoSXMJaIdQy12ZKdqw4omGXE2WEMPnVqrDpmMz/+a1G+y1D9fdQoG+KMXrV834fs0j+xvS5y5Bl+jF",
+	"LYZ9MPi5XdRANvhmV/ObVr5A5ISMVClGPsFrmFFDUdW5KIUVo//78t2vO181Q/0o81wuCAVWotp1Cd8F",
+	"7E4kyzEyV0ApklKluINgX8xkDucuITXgJzc+ApsQSIezvzCR6c/Ag4oZFSmg7v/Z7viL8XAz9xB4aXD/",
+	"4UPLyv8GgEsP8vAf7VG+8xEC4AFCCeJC4kGydK0y7EEwY2TQPYOnAMFiu05BwM1Vx+dOp9wVPPEY6ceR",
+	"/FhXRwGYIlCt4tB+tcuVZR9MV66sx8iMpQhHupU9aLpCVc24Nj3W5ctIhXUgzXjyo2cDXLVj/TUM+Yp6",
+	"B4mutbLY4DvX2bsz1owVra6xzBcZZg7qbh85wozVq6s8g7PJtk4sSb7Fnx88Qw+2xlnJx83zg01BoWLV",
+	"HpvYKWmL5v2P9n/WuvFfwe+3O0ATTOOKCL+I/x8H+vrCxE97bPa5YhUk3o+I0tzcdySO23ewjOw+K6vB",
+	"Uq351KXsDOvygA4p2WX5xjf4C87R6xJevt3Ft5S8ew+JB3ftVnLAblUdqQKuWc0vAWyBexAzD3NBO+iD",
+	"R/aBd/E4zib7wtnsyxWtj51VT8WU1Z5tB2eBFodUJNjbjQK84wLfp0WxO+H5bbwFzdPZ4TAQGVMnRfEj",
+	"DPEwx6wJL//IJ61aW2eoCfJQvrLz87h5kBUdAfQANvuJDsEFAvQBAg0xHPLz8JVMr5my7ybk9DVZSHU9",
+	"yeUCPROK5YxqcOopWU5nmEmZ+CzzXS4mcm9J5/lO0kJBqMJRHsmZaixfYY4XEx9YCup36wIi9oEDTIwv",
+	"2RAS6l1u5SPx5ziVeo3b2elpp/DQttekfes3hNPs4ziR2oB/qO/DZ5anHrQoQ2rjGrx2xVDgr1+117tq",
+	"G9Xs6KYRgUNCwZDDW00gYlYxa5BZ6qNpGV0mQRRmXGZTa4GFzz7RZC6FmREtyYQqLP6SiqVUm3Y2BIR4",
+	"3xVMnMJcRKu2YEZvGJGCJXj4gtaGkJCWE5ZrhvFe339a2PO51GQx4+msmfIKR+BOqmjXEWyjgna6Ls86",
+	"AdkfwoP5kEcrWEmPMvtg2Z/TnXi3BL4Tf4KaywHGq5KVqpi0g9bBlFSrT6Y8ZwQxnbojQ03U1zuaTWu8",
+	"m82mvV+kkzOY4ufxdTZ6qXS6PNGjVm07mUCQEdUQLojD5iTDUTGjmo2IKZXQ5ILRDFHMvrpSnIeOYD2m",
+	"HXaSZZia17wJGwc9NMCOieZ/WYXO8gSef643lh+2Dn2fW2b/Y/CvHs7Y5nn/D/WsttKx5/KGtXb3uLW1",
+	"kE9ywxSWpRMuHCgdEjvrtL1XxHiXbr52Xw4eS5RdzRrantPwkH9L7WPn2ipkKvubFOPc202aRIt3WGvj",
+	"blPAs9oQYJOz82xl1Ae8dT+PA3MDqzo/5nEgYeM37rek/dtfexdM87/asvGJdvQeL4nhTBGp0NDLl84O",
+	"XJ9keedbbn8R9mXoIVHrZgt/pyhVsIBL7/2JHIR3wspso5YNm923mMK63wAC4Ftk68txxmBeit+yAMkC",
+	"qo0sAaVoXcgN/0eV/R66Ymr3qK9x6LYyK6jVv8/F2CUuHILPxoSxt+65z4Vaec1F1htsMmyK0Ik5Cbjr",
+	"fb+IyO4PKreQwpudQW7HGn4gSx17CsTfyyN00U6mAHRmRImyRh9gSIERMUUQqs4TeT9x8qjD5yTL6gPw",
+	"pTp7cHafx8/jKBNj2iz7SvFSviYnzU/c2vGI/g0A3nDYCMVcJy7q6/W2oXInsvY/4n9sqGGfyxvWOHF9",
+	"CtntS9/wTiL+GXdfPHGpa3dLV+vakoNHECZXM+bW8jfxoNz9Tko+dtLAqrFZlSnfVCHn9S51aY+bGnX2",
+	"yRp7Gw7zMBfa53GhdPNglQX27Xp6/Fyu7QRZ113UC7fGsveXhV2TOEwNGItpj36CabefQ3f/WS6cIe4q",
+	"hL3tHaRKBDhqnZr7HQBZemQWbA+fU2398haax98matNG23gw0JzGZXY/ADutHfoGsoNHz7fBDETCN+f9",
+	"Le6bd/5IVNAWlrJSRKXa9qgIq+KpF5jHBaNBCmUI5qHJcDHFD11/r/e43L95SvNiRg93MAvMd49aKG5Y",
+	"gALhQRADgd0AowW0Dg+HCPfPigOVzGQOjqc5GQqJfaagt5X/dsGUT/Xc2SMnRDmI77D2sIEQXxeG8rp2",
+	"fDiiBR8lxP7P7j+yHya7H64Pi8PRzh6BrnyapJCH53DnPTWPyQg6PY6INrKArjAjaDA4SshcaoMd9jBK",
+	"3ewFMuLCcoy9Jnz3qSqzDqeoHO1TgLQX0pAxQ2DxKDR3LbNqPI5VX1KsXnbGdeCb9vTTnc1s8NFb9OXp",
+	"Gjzgia5Bmz7r+xrYY+t58L742IW/Ce427IlBloCR51QsCbBO16jARo1BHfqc61Y0px/4vJz7/ppzLtw/",
+	"VxtQP6hTucVz65N5nRCopdEXjvL0uLn0v4Wy1B//CeW5y2yJ6r1NYB2vyntpB+kxQW7UZ1KSqyT5dSZR",
+	"FUt9QG51Y3TZQ1f1RaGTv0P66z1A+LSTzh8CE6V31utldbncLQiyIn2xC0qQKVa1NMGWMQDKR4Y0TZnW",
+	"Cex7EvRHqYdKfG1K0soydqpcBb22A4cP60h8GckROTw4qLuL2Ls2v2FZXasisgpO0H1vQZXgYgrROMR7",
+	"A/Sk1vSn/KazA1zmcWEiV4nr7txu5f9QQaTPWg7mBn+F5Iic/lcKfAzHVdHPgmq3gWh+PwIUzgn0DWXZ",
+	"sUuaQj4phVUtfWDrW7zrK2woUIFA+KsbkQ4DGdQsQSOXWExHVzDYghaxre6zRDFMbq+L5EqxZTGbf2T/",
+	"o/uvtdh7tTx/8GMNCJAbLvWv/CqvbFxf65JTbdB3Q0WGtWONpCXXt8pe/0uRutqXhMwYzaGvsL2ZkLfu",
+	"XRGI5ybpgF/ugri/Ibh02RjmgW65bUJL3+6Vb/fKw9wrryDflFCviQ75nE4ZMXRqz/e+VA3dds7UlGVY",
+	"cwo4RKVS1m6UgumdqhibEsEWyD1WxZXzOTd3qpBevVSa4AcbrpcGiMF/EJjA494vdpXxwn5Iac1dV8Va",
+	"g8HwAdcQQXhYs/Jhb5Mt2HZjrb83gb6V+/9Hl/tLUYckgGdidf4d9f3dZ+nuFfRfzEGqM+C7DtMrfKLb",
+	"Z/QFl5B4o6Va5IZuCFCjT9NZU30HV5D2veOE5SkPeAxK/4Ll+bfCki/m2C8bgUhe+fYjhhkXpMgpF2Qh",
+	"VeYQc9gNz5hwTn1KJvzD56kf+QzCIJfT7sD1GQCDH5FRzgUbIW76ESlklnjoX6YAgJ4lAD+yk5BRIbNd",
+	"mmUsG7l/TKVg9r8VA5Ailo3IkNbvP9Fe5T0m7hFtvzOlxYgM7Vc1yZQsCpY5JSjNuRXbDs2IZsRISXQu",
+	"F/ny2D9qvwBnuDkYvpRCN2Yf9K3dvyKDIgZwVB+TOdOaThmEvq0i7pDS1ZI8fUE0uWas0KRQ8gP3zTPS",
+	"XGpfAI/Q8/AuAo7OKASxIVD5wv1ZE1kwVPWxn+XhwYFlUJrnZPj88AfkTsAf3z2ZGICNOYHpWR6HtSMC",
+	"Nc7rBdHHlZjimkwh8aGaDAKzwyepqMgDSO+rgW+E7PdBHcsk2zJ7UMj03+A276EqvZHTc5n1fPLU72rP",
+	"5y+tYL3ECtltXrni/VKg3sjpFTjK+q1TsRsuy94zYVSls54PX7Ap+9Dz2dcizcus7wLPPtRPN2XFLwyw",
+	"zytmA86GXvBsQfAYg6IlM02G2P0J+JFbjS31gNW5nHrW3umKuqCbJR51QWm5EnSJJmPzzNcfgjPPCTns",
+	"fKBYyviNr7V2S1JMl3O7DsA243VKRVsTekO12QXhufv6VRfs+bPDg4PbAJ8/UIcM6DAO8v5Lzxz4oZdX",
+	"6C0VSzc5fU8mep3KU18o9v6MVK3GW2wkhKZKag0CHtq74WkAhmaZfcnM2NJeN6iLTOUOcQlshcycT6i6",
+	"ePECaMDCh2rLMfmlHDMlmGGaXLw8OSUZS3nG9M4eOYNWHwHHQ00C9kRJoZrzCJGbBEsN3hkNpiZGuuOA",
+	"fxQS8cdywDJT1tisQNG95gSqxlejNO1nciFySbNuK8o98O0S/XaJdl6isQvOKtTa0Hmht73k4tcllAtF",
+	"vwSXySAZMFHOsQAD/jn9ixeDP+/alQO+0ribqsqlMRcU5rjaEwEuJ7DQtrzXrqChrGDf7q/O+4vOGV5Y",
+	"0DkQAWLrqwzVmvrfQ2u+7Qe2E58jhUdgVTuDj2LjFyv07YYfV0bOd8/JW/4ysVoeZHyA3YG3BFhhDqoS",
+	"rRXIBynXZNF9PZeHknk+pr4j65ca440DW7up31cu2cPmQvnZfosTf4sTf9b8I4zioqdmYUUfFYRRlXOm",
+	"iC7TlLHM9ROrIIwaId9jn00CuSRgMuf82loISxd7vntQWPOpoHmf+Nqle/LuquwjhAH8ZDsrNHHd4BYG",
+	"xy/LEJvlq48318bsVOYZE44SUWNWyIWDYTpXcs7MjJX6iOQUJLlVBlImDM8ZpPBivq2C3qSYUQtslJDT",
+	"8/dgwc7ZXKolgiuOmeYZw1NRGcRhzu6cwpNt8GzIyOJMBxMiub1UrQk7mnOtuZiOkjohGJRi15vPUtFn",
+	"ojZOjmOWr0LNcIvZ/4j/8an3yb6wAuV+DNXmgftZLgAU3d7JZOhsECsLZ7JUSaU3/oNkdKk7vX86NECj",
+	"Rs2z7xpVPN8dPP++Ucfz3UGkkGdltm4IMmZmwZggheTYO9bPeyxLQ54dHLi/wAJyRrWB+ED3/A0r2i5B",
+	"nNf33z3/rPVG4fZ3Vq/iUq3EqCruvmZJ+U4wJxhd5hbEulwcakZVy2KprZ+nydOKNf5WMqbj4zDtW38b",
+	"Wes2UswqPH8/Q+lyKdJHyYS1Az22fRMMfYkR3ai541RWjhnQXEyPXbQ2iNTbgwTXvpJTxbT+Bs7yhdsy",
+	"dtNX1ENA/vNbChmJM7kgcypKmudL2P5mmxRtzZ4ZobDxGRSru9Kv7Jjcb7JrL9xcx9F/T8zclclvBMxt",
+	"VYV/y2H6kjoV+XPkIXlWc9PieLgA4nBy/noXw46I5xBCOBwRTFjHj1ww4LdLhgWWGUbnzYzxwAWsE/Lz",
+	"+Ylv41LHMf/+2VFYh/PXOqHwMzzykInvboTY5ZlD1SmwCEtLxc1ycPT7nyHDvLFnChKVqNALBLfgOR66",
+	"QklIErI81BChS23Y3AnQOTOKp93JX+8KJkgpcvshzE7CzEdrUY92d93ru0ZeMzE6RgRbnSpa2LloBq1C",
+	"MNAwZlRZ3dk+uZpp9BMzb91U+uU+3CY4FLgJIFrBPkCGPbhcb9+evWNrgsEclcjQ+zRSxDyxRyrwn5CA",
+	"JDudOyYLJmjBoTvfOs61O3dy/vqyYOl27Os+HLf93FdJJtMSr451NLiacR082rEiqxAu/+pkwRHUjmsP",
+	"4wKiMGMFExkQDllRXo+IUyPB3bRHzqF802AyuFVA5JyRCaOmVEwTwVhGhl499S1twvILSx0l8xySG2es",
+	"8r7a1aN0TTyYxBNNFmw8k/Ja12l8TzTxoA/4garSVAelHTug9+RcGwYpjBBKG2VsqmjGsiPyR3lw8Cxd",
+	"zJbwH2yUOH/Ytc/pg25a1QsjIIcsjX2Ei6k7s6UAGkeP3QWjGbcy5PMIuQucWH13PvB4VkMBYhyTirHq",
+	"fnkhY00oz/V6/q5od+wy14LXkfKWzwAjCVjGS+n4UWgO9HGAEtOOaVVH5Dm8Q0uVD44G++A8d9/5WF2Q",
+	"+D17fbpfeMaEsR8NfkOQxeCHRnOK4HePmhT+VnNy+Gulmge/1ZpA8CNEccMXvXs+GFXq5scBtaHxQ4oQ",
+	"TJ/+/PR/AwAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

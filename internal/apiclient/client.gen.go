@@ -129,6 +129,21 @@ func (e ContainerStateState) Valid() bool {
 	}
 }
 
+// Defines values for CostReportCurrency.
+const (
+	USD CostReportCurrency = "USD"
+)
+
+// Valid indicates whether the value is a known member of the CostReportCurrency enum.
+func (e CostReportCurrency) Valid() bool {
+	switch e {
+	case USD:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for EnvironmentPhase.
 const (
 	EnvironmentPhaseFailed  EnvironmentPhase = "Failed"
@@ -597,6 +612,78 @@ func (e Tier) Valid() bool {
 	}
 }
 
+// Defines values for CostWindow.
+const (
+	CostWindowCustom CostWindow = "custom"
+	CostWindowMonth  CostWindow = "month"
+	CostWindowN7d    CostWindow = "7d"
+	CostWindowToday  CostWindow = "today"
+)
+
+// Valid indicates whether the value is a known member of the CostWindow enum.
+func (e CostWindow) Valid() bool {
+	switch e {
+	case CostWindowCustom:
+		return true
+	case CostWindowMonth:
+		return true
+	case CostWindowN7d:
+		return true
+	case CostWindowToday:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetTeamCostsParamsWindow.
+const (
+	GetTeamCostsParamsWindowCustom GetTeamCostsParamsWindow = "custom"
+	GetTeamCostsParamsWindowMonth  GetTeamCostsParamsWindow = "month"
+	GetTeamCostsParamsWindowN7d    GetTeamCostsParamsWindow = "7d"
+	GetTeamCostsParamsWindowToday  GetTeamCostsParamsWindow = "today"
+)
+
+// Valid indicates whether the value is a known member of the GetTeamCostsParamsWindow enum.
+func (e GetTeamCostsParamsWindow) Valid() bool {
+	switch e {
+	case GetTeamCostsParamsWindowCustom:
+		return true
+	case GetTeamCostsParamsWindowMonth:
+		return true
+	case GetTeamCostsParamsWindowN7d:
+		return true
+	case GetTeamCostsParamsWindowToday:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetServiceCostsParamsWindow.
+const (
+	GetServiceCostsParamsWindowCustom GetServiceCostsParamsWindow = "custom"
+	GetServiceCostsParamsWindowMonth  GetServiceCostsParamsWindow = "month"
+	GetServiceCostsParamsWindowN7d    GetServiceCostsParamsWindow = "7d"
+	GetServiceCostsParamsWindowToday  GetServiceCostsParamsWindow = "today"
+)
+
+// Valid indicates whether the value is a known member of the GetServiceCostsParamsWindow enum.
+func (e GetServiceCostsParamsWindow) Valid() bool {
+	switch e {
+	case GetServiceCostsParamsWindowCustom:
+		return true
+	case GetServiceCostsParamsWindowMonth:
+		return true
+	case GetServiceCostsParamsWindowN7d:
+		return true
+	case GetServiceCostsParamsWindowToday:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for DownloadServiceLogsParamsFormat.
 const (
 	Gzip DownloadServiceLogsParamsFormat = "gzip"
@@ -863,6 +950,69 @@ type ContainerState struct {
 
 // ContainerStateState defines model for ContainerState.State.
 type ContainerStateState string
+
+// CostBudget defines model for CostBudget.
+type CostBudget struct {
+	Environment string `json:"environment"`
+
+	// Forecast The month so far spread over the whole month at its rate.
+	Forecast    float64 `json:"forecast"`
+	MonthToDate float64 `json:"monthToDate"`
+	Monthly     float64 `json:"monthly"`
+
+	// Over The forecast crosses the budget.
+	Over bool `json:"over"`
+}
+
+// CostDay defines model for CostDay.
+type CostDay struct {
+	Cost float64            `json:"cost"`
+	Day  openapi_types.Date `json:"day"`
+}
+
+// CostLine defines model for CostLine.
+type CostLine struct {
+	// CoreHours Billed core-hours (the larger of request and usage).
+	CoreHours   float64   `json:"coreHours"`
+	Cost        float64   `json:"cost"`
+	CpuCost     float64   `json:"cpuCost"`
+	Days        []CostDay `json:"days"`
+	Environment string    `json:"environment"`
+
+	// GibHours Billed GiB-hours of memory.
+	GibHours           float64 `json:"gibHours"`
+	RamCost            float64 `json:"ramCost"`
+	RequestedCoreHours float64 `json:"requestedCoreHours"`
+	Service            string  `json:"service"`
+
+	// Source berth (Berth's model) or opencost; Berth's model when OpenCost did not answer, said so.
+	Source string `json:"source"`
+
+	// UsedCoreHours 0 where usage is not known.
+	UsedCoreHours float64 `json:"usedCoreHours"`
+}
+
+// CostReport defines model for CostReport.
+type CostReport struct {
+	Budgets  *[]CostBudget      `json:"budgets,omitempty"`
+	Currency CostReportCurrency `json:"currency"`
+	Days     []CostDay          `json:"days"`
+	Lines    []CostLine         `json:"lines"`
+	Prices   struct {
+		CpuCoreHour float64 `json:"cpuCoreHour"`
+		RamGiBHour  float64 `json:"ramGiBHour"`
+	} `json:"prices"`
+	Team   string  `json:"team"`
+	Total  float64 `json:"total"`
+	Window struct {
+		End   time.Time `json:"end"`
+		Name  string    `json:"name"`
+		Start time.Time `json:"start"`
+	} `json:"window"`
+}
+
+// CostReportCurrency defines model for CostReport.Currency.
+type CostReportCurrency string
 
 // DeploymentState defines model for DeploymentState.
 type DeploymentState struct {
@@ -1647,6 +1797,15 @@ type WorkloadEvent struct {
 // BlueprintName A DNS-1123 label, short enough to prefix namespace names.
 type BlueprintName = Name
 
+// CostEnd defines model for CostEnd.
+type CostEnd = time.Time
+
+// CostStart defines model for CostStart.
+type CostStart = time.Time
+
+// CostWindow defines model for CostWindow.
+type CostWindow string
+
 // Cursor defines model for Cursor.
 type Cursor = string
 
@@ -1801,6 +1960,21 @@ type UpdateTeamParams struct {
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
 
+// GetTeamCostsParams defines parameters for GetTeamCosts.
+type GetTeamCostsParams struct {
+	// Window today, 7d (today and the 6 days before), month (to date) or custom (start to end); UTC days, whole hours.
+	Window *GetTeamCostsParamsWindow `form:"window,omitempty" json:"window,omitempty"`
+
+	// Start A custom window's start.
+	Start *CostStart `form:"start,omitempty" json:"start,omitempty"`
+
+	// End A custom window's end (at most 366 days after start).
+	End *CostEnd `form:"end,omitempty" json:"end,omitempty"`
+}
+
+// GetTeamCostsParamsWindow defines parameters for GetTeamCosts.
+type GetTeamCostsParamsWindow string
+
 // ListEnvironmentsParams defines parameters for ListEnvironments.
 type ListEnvironmentsParams struct {
 	// Limit Page size.
@@ -1861,6 +2035,21 @@ type CreateServiceParams struct {
 	// IdempotencyKey Retries with the same key and body replay the first response for 24 hours.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
+
+// GetServiceCostsParams defines parameters for GetServiceCosts.
+type GetServiceCostsParams struct {
+	// Window today, 7d (today and the 6 days before), month (to date) or custom (start to end); UTC days, whole hours.
+	Window *GetServiceCostsParamsWindow `form:"window,omitempty" json:"window,omitempty"`
+
+	// Start A custom window's start.
+	Start *CostStart `form:"start,omitempty" json:"start,omitempty"`
+
+	// End A custom window's end (at most 366 days after start).
+	End *CostEnd `form:"end,omitempty" json:"end,omitempty"`
+}
+
+// GetServiceCostsParamsWindow defines parameters for GetServiceCosts.
+type GetServiceCostsParamsWindow string
 
 // DiagnoseServiceParams defines parameters for DiagnoseService.
 type DiagnoseServiceParams struct {
@@ -2287,6 +2476,11 @@ type ClientInterface interface {
 	// Corresponds with POST /api/v1/teams/{team}/app-files (the `RenderAppFiles` operationId).
 	RenderAppFiles(ctx context.Context, team TeamName, body RenderAppFilesJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// GetTeamCosts What the team's services cost over a window, per service environment and per day, with each budgeted environment's month so far and forecast (team viewer). From OpenCost on clusters that have one, from Berth's own model elsewhere (each line says which).
+	//
+	// Corresponds with GET /api/v1/teams/{team}/costs (the `GetTeamCosts` operationId).
+	GetTeamCosts(ctx context.Context, team TeamName, params *GetTeamCostsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// ListEnvironments A team's environments, each with its namespace, quota and reconcile status (team viewer).
 	//
 	// Corresponds with GET /api/v1/teams/{team}/environments (the `ListEnvironments` operationId).
@@ -2447,6 +2641,11 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /api/v1/teams/{team}/services/{service}/app-files (the `GetServiceAppFiles` operationId).
 	GetServiceAppFiles(ctx context.Context, team TeamName, service Name, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetServiceCosts What one service costs over a window, per environment and per day (team viewer).
+	//
+	// Corresponds with GET /api/v1/teams/{team}/services/{service}/costs (the `GetServiceCosts` operationId).
+	GetServiceCosts(ctx context.Context, team TeamName, service Name, params *GetServiceCostsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// DiagnoseService Why the service is failing, per environment, in plain words with evidence and a fix (team viewer).
 	//
@@ -3043,6 +3242,21 @@ func (c *Client) RenderAppFiles(ctx context.Context, team TeamName, body RenderA
 	return c.Client.Do(req)
 }
 
+// GetTeamCosts What the team's services cost over a window, per service environment and per day, with each budgeted environment's month so far and forecast (team viewer). From OpenCost on clusters that have one, from Berth's own model elsewhere (each line says which).
+//
+// Corresponds with GET /api/v1/teams/{team}/costs (the `GetTeamCosts` operationId).
+func (c *Client) GetTeamCosts(ctx context.Context, team TeamName, params *GetTeamCostsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetTeamCostsRequest(c.Server, team, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // ListEnvironments A team's environments, each with its namespace, quota and reconcile status (team viewer).
 //
 // Corresponds with GET /api/v1/teams/{team}/environments (the `ListEnvironments` operationId).
@@ -3464,6 +3678,21 @@ func (c *Client) UpdateService(ctx context.Context, team TeamName, service Name,
 // Corresponds with GET /api/v1/teams/{team}/services/{service}/app-files (the `GetServiceAppFiles` operationId).
 func (c *Client) GetServiceAppFiles(ctx context.Context, team TeamName, service Name, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetServiceAppFilesRequest(c.Server, team, service)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetServiceCosts What one service costs over a window, per environment and per day (team viewer).
+//
+// Corresponds with GET /api/v1/teams/{team}/services/{service}/costs (the `GetServiceCosts` operationId).
+func (c *Client) GetServiceCosts(ctx context.Context, team TeamName, service Name, params *GetServiceCostsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetServiceCostsRequest(c.Server, team, service, params)
 	if err != nil {
 		return nil, err
 	}
@@ -4810,6 +5039,91 @@ func NewRenderAppFilesRequestWithBody(server string, team TeamName, contentType 
 	return req, nil
 }
 
+// NewGetTeamCostsRequest constructs an http.Request for the GetTeamCosts method
+func NewGetTeamCostsRequest(server string, team TeamName, params *GetTeamCostsParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "team", team, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/teams/%s/costs", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Window != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "window", *params.Window, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Start != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "start", *params.Start, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.End != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "end", *params.End, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewListEnvironmentsRequest constructs an http.Request for the ListEnvironments method
 func NewListEnvironmentsRequest(server string, team TeamName, params *ListEnvironmentsParams) (*http.Request, error) {
 	var err error
@@ -5907,6 +6221,98 @@ func NewGetServiceAppFilesRequest(server string, team TeamName, service Name) (*
 	queryURL, err := serverURL.Parse(operationPath)
 	if err != nil {
 		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetServiceCostsRequest constructs an http.Request for the GetServiceCosts method
+func NewGetServiceCostsRequest(server string, team TeamName, service Name, params *GetServiceCostsParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "team", team, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "service", service, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/teams/%s/services/%s/costs", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Window != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "window", *params.Window, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Start != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "start", *params.Start, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.End != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "end", *params.End, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
 	}
 
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
@@ -7108,6 +7514,13 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /api/v1/teams/{team}/app-files (the `RenderAppFiles` operationId).
 	RenderAppFilesWithResponse(ctx context.Context, team TeamName, body RenderAppFilesJSONRequestBody, reqEditors ...RequestEditorFn) (*RenderAppFilesResponse, error)
 
+	// GetTeamCostsWithResponse What the team's services cost over a window, per service environment and per day, with each budgeted environment's month so far and forecast (team viewer). From OpenCost on clusters that have one, from Berth's own model elsewhere (each line says which).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v1/teams/{team}/costs (the `GetTeamCosts` operationId).
+	GetTeamCostsWithResponse(ctx context.Context, team TeamName, params *GetTeamCostsParams, reqEditors ...RequestEditorFn) (*GetTeamCostsResponse, error)
+
 	// ListEnvironmentsWithResponse A team's environments, each with its namespace, quota and reconcile status (team viewer).
 	//
 	// Returns a wrapper object for the known response body format(s).
@@ -7294,6 +7707,13 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /api/v1/teams/{team}/services/{service}/app-files (the `GetServiceAppFiles` operationId).
 	GetServiceAppFilesWithResponse(ctx context.Context, team TeamName, service Name, reqEditors ...RequestEditorFn) (*GetServiceAppFilesResponse, error)
+
+	// GetServiceCostsWithResponse What one service costs over a window, per environment and per day (team viewer).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v1/teams/{team}/services/{service}/costs (the `GetServiceCosts` operationId).
+	GetServiceCostsWithResponse(ctx context.Context, team TeamName, service Name, params *GetServiceCostsParams, reqEditors ...RequestEditorFn) (*GetServiceCostsResponse, error)
 
 	// DiagnoseServiceWithResponse Why the service is failing, per environment, in plain words with evidence and a fix (team viewer).
 	//
@@ -9098,6 +9518,75 @@ func (r RenderAppFilesResponse) ContentType() string {
 	return ""
 }
 
+type GetTeamCostsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *CostReport
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetTeamCostsResponse) GetJSON200() *CostReport {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetTeamCostsResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetTeamCostsResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetTeamCostsResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetTeamCostsResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetTeamCostsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetTeamCostsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetTeamCostsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetTeamCostsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type ListEnvironmentsResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -10618,6 +11107,75 @@ func (r GetServiceAppFilesResponse) ContentType() string {
 	return ""
 }
 
+type GetServiceCostsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *CostReport
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetServiceCostsResponse) GetJSON200() *CostReport {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetServiceCostsResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetServiceCostsResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetServiceCostsResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetServiceCostsResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetServiceCostsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetServiceCostsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetServiceCostsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetServiceCostsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // DiagnoseServiceResponse200Headers the declared response headers of an HTTP 200 response for DiagnoseService
 type DiagnoseServiceResponse200Headers struct {
 	ETag *string
@@ -11857,6 +12415,19 @@ func (c *ClientWithResponses) RenderAppFilesWithResponse(ctx context.Context, te
 	return ParseRenderAppFilesResponse(rsp)
 }
 
+// GetTeamCostsWithResponse What the team's services cost over a window, per service environment and per day, with each budgeted environment's month so far and forecast (team viewer). From OpenCost on clusters that have one, from Berth's own model elsewhere (each line says which).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v1/teams/{team}/costs (the `GetTeamCosts` operationId).
+func (c *ClientWithResponses) GetTeamCostsWithResponse(ctx context.Context, team TeamName, params *GetTeamCostsParams, reqEditors ...RequestEditorFn) (*GetTeamCostsResponse, error) {
+	rsp, err := c.GetTeamCosts(ctx, team, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetTeamCostsResponse(rsp)
+}
+
 // ListEnvironmentsWithResponse A team's environments, each with its namespace, quota and reconcile status (team viewer).
 //
 // Returns a wrapper object for the known response body format(s).
@@ -12204,6 +12775,19 @@ func (c *ClientWithResponses) GetServiceAppFilesWithResponse(ctx context.Context
 		return nil, err
 	}
 	return ParseGetServiceAppFilesResponse(rsp)
+}
+
+// GetServiceCostsWithResponse What one service costs over a window, per environment and per day (team viewer).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v1/teams/{team}/services/{service}/costs (the `GetServiceCosts` operationId).
+func (c *ClientWithResponses) GetServiceCostsWithResponse(ctx context.Context, team TeamName, service Name, params *GetServiceCostsParams, reqEditors ...RequestEditorFn) (*GetServiceCostsResponse, error) {
+	rsp, err := c.GetServiceCosts(ctx, team, service, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetServiceCostsResponse(rsp)
 }
 
 // DiagnoseServiceWithResponse Why the service is failing, per environment, in plain words with evidence and a fix (team viewer).
@@ -13774,6 +14358,60 @@ func ParseRenderAppFilesResponse(rsp *http.Response) (*RenderAppFilesResponse, e
 	return response, nil
 }
 
+// ParseGetTeamCostsResponse parses an HTTP response from a GetTeamCostsWithResponse call
+func ParseGetTeamCostsResponse(rsp *http.Response) (*GetTeamCostsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetTeamCostsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest CostReport
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParseListEnvironmentsResponse parses an HTTP response from a ListEnvironmentsWithResponse call
 func ParseListEnvironmentsResponse(rsp *http.Response) (*ListEnvironmentsResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -15001,6 +15639,60 @@ func ParseGetServiceAppFilesResponse(rsp *http.Response) (*GetServiceAppFilesRes
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
 		var dest AppFiles
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetServiceCostsResponse parses an HTTP response from a GetServiceCostsWithResponse call
+func ParseGetServiceCostsResponse(rsp *http.Response) (*GetServiceCostsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetServiceCostsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest CostReport
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}

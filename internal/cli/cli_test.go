@@ -3,6 +3,7 @@ package cli_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
@@ -81,4 +82,22 @@ func TestServeShutsDownGracefully(t *testing.T) {
 	if _, err := http.Get("http://" + addr + "/healthz"); err == nil {
 		t.Fatal("still listening after shutdown")
 	}
+}
+
+// apiCall sends one request to a berth serve at base as token and decodes the answer into
+// into (when not nil); it returns the status.
+func apiCall(t *testing.T, base, token, method, path, body string, into any) int {
+	t.Helper()
+	req, _ := http.NewRequest(method, base+path, strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Content-Type", "application/json")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	if into != nil {
+		_ = json.NewDecoder(res.Body).Decode(into)
+	}
+	return res.StatusCode
 }

@@ -119,17 +119,8 @@ func TestLogsStream(t *testing.T) {
 	t.Cleanup(func() { cancel(); <-done })
 	base := "http://" + addr
 	call := func(token, method, path, body string) (int, map[string]any) {
-		req, _ := http.NewRequest(method, base+path, strings.NewReader(body))
-		req.Header.Set("Authorization", "Bearer "+token)
-		req.Header.Set("Content-Type", "application/json")
-		res, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer res.Body.Close()
 		var out map[string]any
-		_ = json.NewDecoder(res.Body).Decode(&out)
-		return res.StatusCode, out
+		return apiCall(t, base, token, method, path, body, &out), out
 	}
 	const ci = "ci-token-0123456789"
 	if s, _ := call(ci, "POST", "/api/v1/teams", `{"name":"shop"}`); s != 201 {

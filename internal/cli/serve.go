@@ -14,9 +14,11 @@ import (
 	"github.com/berth-platform/berth/internal/auth"
 	"github.com/berth-platform/berth/internal/blueprint"
 	"github.com/berth-platform/berth/internal/config"
+	"github.com/berth-platform/berth/internal/cost"
 	"github.com/berth-platform/berth/internal/findings"
 	"github.com/berth-platform/berth/internal/idpsync"
 	"github.com/berth-platform/berth/internal/kube"
+	"github.com/berth-platform/berth/internal/opencost"
 	"github.com/berth-platform/berth/internal/scim"
 	"github.com/berth-platform/berth/internal/seal"
 	"github.com/berth-platform/berth/internal/server"
@@ -130,6 +132,7 @@ func Serve(ctx context.Context, c *config.Config, log *slog.Logger, ready chan<-
 	}
 	var views *workloads.Service
 	var registry *workloads.Registry
+	var costs *cost.Service
 	if fleet != nil {
 		// Every cluster's workloads are watched for the workloads view, the diagnosis and runs.
 		registry = workloads.NewRegistry()
@@ -137,6 +140,11 @@ func Serve(ctx context.Context, c *config.Config, log *slog.Logger, ready chan<-
 		views = workloads.NewService(st, ten, registry)
 		// The record of findings: a cause's age past the event TTL, and what resolved.
 		go findings.NewRecorder(st, registry, log).Run(ctx, findingsEvery)
+		// Berth's cost model: every replica samples; each slot counts once.
+		go (&cost.Sampler{Store: st, Registry: registry, Interval: c.CostSampleEvery, CompactAfter: c.CostCompactAfter, Log: log}).Run(ctx)
+		if costs, err = costService(c, st, ten); err != nil {
+			return err
+		}
 		// Started after the policies attached to it, so every cluster gets them.
 		go func() {
 			if err := fleet.Run(ctx); err != nil {
@@ -152,7 +160,7 @@ func Serve(ctx context.Context, c *config.Config, log *slog.Logger, ready chan<-
 	if err != nil {
 		return err
 	}
-	deps := server.Deps{Hosts: hostNamer(c), Signals: sig, LogStreamsPerCaller: c.LogStreamsPerCaller, LogStreams: c.LogStreams,
+	deps := server.Deps{Hosts: hostNamer(c), Signals: sig, Costs: costs, LogStreamsPerCaller: c.LogStreamsPerCaller, LogStreams: c.LogStreams,
 		Blueprints: catalog, Provision: prov, Policies: policies, Workloads: views,
 		Log: log, Store: st, Auth: auth.New(c), Admins: access.NewAdmins(c.PlatformAdmins),
 		Tenancy:      ten,
@@ -236,4 +244,19 @@ func signalsReader(c *config.Config) (*signals.Reader, error) {
 		return nil, fmt.Errorf("--prometheus-url: %w", err)
 	}
 	return signals.NewReader(client, queries, c.SignalsWindow), nil
+}
+
+// costService attributes costs with the configured prices, asking each cluster's OpenCost.
+func costService(c *config.Config, st *store.Store, ten *tenancy.Service) (*cost.Service, error) {
+	urls, err := c.OpenCost()
+	if err != nil {
+		return nil, err
+	}
+	clients := map[string]*opencost.Client{}
+	for cluster, u := range urls {
+		if clients[cluster], err = opencost.New(u); err != nil {
+			return nil, err
+		}
+	}
+	return cost.NewService(st, ten, cost.Prices{CPUCoreHour: c.PriceCPUCoreHour, RAMGiBHour: c.PriceRAMGiBHour}, clients), nil
 }

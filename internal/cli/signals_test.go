@@ -1,10 +1,8 @@
 package cli_test
 
 import (
-	"encoding/json"
 	"fmt"
 	"math"
-	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -28,28 +26,8 @@ func TestSignalsEndpoint(t *testing.T) {
 		"--prometheus-url", prom, "--signals-window", "5s")
 	t.Cleanup(func() { cancel(); <-done })
 	base := "http://" + addr
-	get := func(token, path string, into any) int {
-		req, _ := http.NewRequest("GET", base+path, nil)
-		req.Header.Set("Authorization", "Bearer "+token)
-		res, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer res.Body.Close()
-		_ = json.NewDecoder(res.Body).Decode(into)
-		return res.StatusCode
-	}
-	post := func(path, body string) int {
-		req, _ := http.NewRequest("POST", base+path, strings.NewReader(body))
-		req.Header.Set("Authorization", "Bearer ci-token-0123456789")
-		req.Header.Set("Content-Type", "application/json")
-		res, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		res.Body.Close()
-		return res.StatusCode
-	}
+	get := func(token, path string, into any) int { return apiCall(t, base, token, "GET", path, "", into) }
+	post := func(path, body string) int { return apiCall(t, base, "ci-token-0123456789", "POST", path, body, nil) }
 	if s := post("/api/v1/teams", `{"name":"shop"}`); s != 201 {
 		t.Fatalf("team: %d", s)
 	}

@@ -70,6 +70,12 @@ type Config struct {
 	PriceCPUCoreHour float64
 	PriceRAMGiBHour  float64
 
+	// OpenCostURLs are the OpenCost servers by cluster ("" is Berth's own); CostSampleEvery
+	// and CostCompactAfter drive Berth's own cost model.
+	OpenCostURLs     []string
+	CostSampleEvery  time.Duration
+	CostCompactAfter time.Duration
+
 	// LogStreamsPerCaller and LogStreams bound the log streams open at once.
 	LogStreamsPerCaller, LogStreams int
 
@@ -159,6 +165,9 @@ func NewFlagSet(name string, c *Config) *flag.FlagSet {
 	fs.Float64Var(&c.BudgetLimitRatio, "budget-limit-ratio", 2, "quota limits as a multiple of the requests a budget buys")
 	fs.Float64Var(&c.PriceCPUCoreHour, "price-cpu-core-hour", 0.031611, "price of a CPU core-hour (OpenCost's default)")
 	fs.Float64Var(&c.PriceRAMGiBHour, "price-ram-gib-hour", 0.004237, "price of a GiB-hour of memory (OpenCost's default)")
+	fs.Var((*stringList)(&c.OpenCostURLs), "opencost-url", "OpenCost's Allocation API per cluster, [CLUSTER=]URL comma-separated (no CLUSTER: Berth's own); other clusters' costs come from Berth's model")
+	fs.DurationVar(&c.CostSampleEvery, "cost-sample-every", time.Minute, "how often Berth's cost model samples the running pods")
+	fs.DurationVar(&c.CostCompactAfter, "cost-compact-after", 7*24*time.Hour, "how long the cost model keeps hours before it folds them into days")
 	fs.IntVar(&c.LogStreamsPerCaller, "log-streams-per-caller", 5, "log streams and downloads one caller may have open at once")
 	fs.IntVar(&c.LogStreams, "log-streams", 200, "log streams and downloads Berth serves at once, in all")
 	fs.StringVar(&c.PrometheusURL, "prometheus-url", "", "Prometheus' base URL, for services' golden signals (latency, traffic, errors, saturation)")
@@ -297,6 +306,15 @@ func (c *Config) Validate() error {
 		if u, err := url.Parse(c.PrometheusURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			errs = append(errs, errors.New("--prometheus-url: must be an http:// or https:// URL"))
 		}
+	}
+	if _, err := c.OpenCost(); err != nil {
+		errs = append(errs, err)
+	}
+	if c.CostSampleEvery < time.Second || c.CostSampleEvery > time.Hour || time.Hour%c.CostSampleEvery != 0 {
+		errs = append(errs, errors.New("--cost-sample-every: between 1s and 1h, and dividing an hour"))
+	}
+	if c.CostCompactAfter < 48*time.Hour {
+		errs = append(errs, errors.New("--cost-compact-after: at least 48h"))
 	}
 	if c.SignalsWindow < time.Second {
 		errs = append(errs, errors.New("--signals-window: at least 1s"))
@@ -451,4 +469,24 @@ func ParseServiceToken(s string) (ServiceToken, error) {
 	}
 	tok.Hash = sha256.Sum256([]byte(secret))
 	return tok, nil
+}
+
+// OpenCost reads --opencost-url into a URL per cluster ("" is Berth's own).
+func (c *Config) OpenCost() (map[string]string, error) {
+	out := map[string]string{}
+	for _, e := range c.OpenCostURLs {
+		cluster, u := "", e
+		if k, v, ok := strings.Cut(e, "="); ok && !strings.Contains(k, "/") {
+			cluster, u = k, v
+		}
+		p, err := url.Parse(u)
+		if err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
+			return nil, fmt.Errorf("--opencost-url: %q is not [CLUSTER=]http(s)://host", e)
+		}
+		if _, dup := out[cluster]; dup {
+			return nil, fmt.Errorf("--opencost-url: cluster %q named twice", cluster)
+		}
+		out[cluster] = u
+	}
+	return out, nil
 }

@@ -54,11 +54,7 @@ func (r *Recorder) Run(ctx context.Context, interval time.Duration) {
 // nothing: unknown is not resolved. Then it forgets causes resolved longer than Keep ago.
 func (r *Recorder) Tick(ctx context.Context, now time.Time) error {
 	q := r.store.Q()
-	services, err := q.AllServices(ctx)
-	if err != nil {
-		return err
-	}
-	envs, err := q.ListEnvironments(ctx, "")
+	deployed, err := q.AllDeployed(ctx)
 	if err != nil {
 		return err
 	}
@@ -74,32 +70,25 @@ func (r *Recorder) Tick(ctx context.Context, now time.Time) error {
 		}
 		holding[ek][k.Fingerprint] = true
 	}
-	byName := map[[2]string]store.Environment{}
-	for _, e := range envs {
-		byName[[2]string{e.TeamID, e.Name}] = e
-	}
 	unknown := map[envKey]bool{}
-	for _, svc := range services {
-		for _, name := range svc.Environments {
-			k := envKey{svc.ID, name}
-			env, ok := byName[[2]string{svc.TeamID, name}]
-			var c *workloads.Cache
-			if ok {
-				c = r.registry.Get(env.Cluster)
-			}
-			if c == nil || !c.Synced() {
-				unknown[k] = true
-				continue
-			}
-			fs := diagnose.Diagnose(c.Service(env.Namespace, svc.Name), now)
-			if err := seen(ctx, q, k, fs, func(fp string) bool { return holding[k][fp] }, now); err != nil {
-				return err
-			}
-			if err := resolve(ctx, q, k, fs, holding[k], now); err != nil {
-				return err
-			}
-			delete(holding, k)
+	for _, d := range deployed {
+		k := envKey{d.Service.ID, d.EnvName}
+		var c *workloads.Cache
+		if d.Found {
+			c = r.registry.Get(d.Env.Cluster)
 		}
+		if c == nil || !c.Synced() {
+			unknown[k] = true
+			continue
+		}
+		fs := diagnose.Diagnose(c.Service(d.Env.Namespace, d.Service.Name), now)
+		if err := seen(ctx, q, k, fs, func(fp string) bool { return holding[k][fp] }, now); err != nil {
+			return err
+		}
+		if err := resolve(ctx, q, k, fs, holding[k], now); err != nil {
+			return err
+		}
+		delete(holding, k)
 	}
 	for k, fps := range holding {
 		if unknown[k] {

@@ -1,7 +1,6 @@
 package findings_test
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"log/slog"
@@ -13,7 +12,7 @@ import (
 	"github.com/berth-platform/berth/internal/plane"
 	"github.com/berth-platform/berth/internal/store"
 	"github.com/berth-platform/berth/internal/store/storetest"
-	"github.com/berth-platform/berth/internal/workloads"
+	"github.com/berth-platform/berth/internal/workloads/workloadstest"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
@@ -32,24 +31,8 @@ func TestTheRecordKeepsAgeAndResolution(t *testing.T) {
 			ctx := t.Context()
 			q := st.Q()
 			t0 := time.Date(2026, 12, 3, 9, 0, 0, 0, time.UTC)
-			if err := q.CreateTeam(ctx, store.Team{ID: "t1", Name: "shop", DisplayName: "shop", CreatedBy: "user:default/jane", CreatedAt: t0, UpdatedAt: t0, Version: 1}); err != nil {
-				t.Fatal(err)
-			}
-			if err := q.CreateEnvironment(ctx, store.Environment{ID: "e1", TeamID: "t1", Name: "dev", Namespace: ns, Tier: "small", Phase: "Ready", CreatedAt: t0, UpdatedAt: t0}); err != nil {
-				t.Fatal(err)
-			}
-			if err := q.CreateService(ctx, store.Service{ID: "s1", TeamID: "t1", Name: "api", Blueprint: "worker", Image: "x", Tag: "1",
-				Parameters: map[string]any{}, Environments: []string{"dev"}, CreatedBy: "user:default/jane", CreatedAt: t0, UpdatedAt: t0}); err != nil {
-				t.Fatal(err)
-			}
-			reg := workloads.NewRegistry()
-			attachCtx, stop := context.WithCancel(context.Background())
-			t.Cleanup(stop)
-			go reg.Attach(attachCtx, "", p.Config)
-			plane.Eventually(t, 30*time.Second, "caches synced", func() (bool, error) {
-				c := reg.Get("")
-				return c != nil && c.Synced(), nil
-			})
+			storetest.SeedService(t, st, ns, t0)
+			reg := workloadstest.Registry(t, p.Config)
 
 			pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "api-7d9f8-abcde", Namespace: ns,
 				Labels: map[string]string{"app.kubernetes.io/name": "api", "app.kubernetes.io/managed-by": "berth"}},

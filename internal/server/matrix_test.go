@@ -69,6 +69,8 @@ func matrix() []call {
 		// Logs likewise (read on the plane in cli's logs test): an outsider learns nothing, not even that a cluster is missing.
 		{op: "streamServiceLogs", method: "GET", path: "/api/v1/teams/payments/services/seeded/logs?environment=dev", want: map[string]int{"root": 503, "alice": 503, "ed": 503, "vi": 503, "outsider": 404}},
 		{op: "downloadServiceLogs", method: "GET", path: "/api/v1/teams/payments/services/seeded/logs/download?environment=dev", want: map[string]int{"root": 503, "alice": 503, "ed": 503, "vi": 503, "outsider": 404}},
+		{op: "getTeamCosts", method: "GET", path: "/api/v1/teams/payments/costs", want: map[string]int{"root": 503, "alice": 503, "ed": 503, "vi": 503, "outsider": 404}},
+		{op: "getServiceCosts", method: "GET", path: "/api/v1/teams/payments/services/seeded/costs?window=7d", want: map[string]int{"root": 503, "alice": 503, "ed": 503, "vi": 503, "outsider": 404}},
 		{op: "getServiceSignals", method: "GET", path: "/api/v1/teams/payments/services/seeded/signals?environment=dev", want: map[string]int{"root": 503, "alice": 503, "ed": 503, "vi": 503, "outsider": 404}},
 		{op: "getServiceSignalRange", method: "GET", path: "/api/v1/teams/payments/services/seeded/signals/cpu?environment=dev", want: map[string]int{"root": 503, "alice": 503, "ed": 503, "vi": 503, "outsider": 404}},
 		{op: "getService", method: "GET", path: "/api/v1/teams/payments/services/svc-alice", want: viewer},

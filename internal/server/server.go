@@ -13,6 +13,7 @@ import (
 	"github.com/berth-platform/berth/internal/audit"
 	"github.com/berth-platform/berth/internal/auth"
 	"github.com/berth-platform/berth/internal/blueprint"
+	"github.com/berth-platform/berth/internal/cost"
 	"github.com/berth-platform/berth/internal/errs"
 	"github.com/berth-platform/berth/internal/logs"
 	"github.com/berth-platform/berth/internal/policy"
@@ -44,6 +45,8 @@ type Deps struct {
 	Workloads *workloads.Service
 	// LogStreamsPerCaller and LogStreams bound the log reads open at once (0: 5 and 200).
 	LogStreamsPerCaller, LogStreams int
+	// Costs is nil without a cluster: cost endpoints then answer 503.
+	Costs *cost.Service
 	// Signals is nil without Prometheus (--prometheus-url): signal endpoints then answer 503.
 	Signals      *signals.Reader
 	MaxBodyBytes int64

@@ -288,3 +288,37 @@ func (q Queries) SetServiceEnvironments(ctx context.Context, id string, envs []s
 	_, err = q.exec(ctx, "UPDATE services SET environments = ?, updated_at = ? WHERE id = ?", string(b), micros(at), id)
 	return err
 }
+
+// Deployed is a service in one of its environments (Env is zero when the service names an
+// environment its team no longer has).
+type Deployed struct {
+	Service Service
+	EnvName string
+	Env     Environment
+	Found   bool
+}
+
+// AllDeployed lists every service in each environment it names, for the loops that visit
+// them all (the findings record, the cost sampler).
+func (q Queries) AllDeployed(ctx context.Context) ([]Deployed, error) {
+	services, err := q.AllServices(ctx)
+	if err != nil {
+		return nil, err
+	}
+	envs, err := q.ListEnvironments(ctx, "")
+	if err != nil {
+		return nil, err
+	}
+	byName := map[[2]string]Environment{}
+	for _, e := range envs {
+		byName[[2]string{e.TeamID, e.Name}] = e
+	}
+	var out []Deployed
+	for _, svc := range services {
+		for _, name := range svc.Environments {
+			env, ok := byName[[2]string{svc.TeamID, name}]
+			out = append(out, Deployed{Service: svc, EnvName: name, Env: env, Found: ok})
+		}
+	}
+	return out, nil
+}

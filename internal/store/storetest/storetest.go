@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/berth-platform/berth/internal/store"
 )
@@ -107,4 +108,21 @@ func DatabaseAdminURL(t testing.TB) string {
 	name, u := onServer(t, "dbadmin_", "CREATE ROLE %s LOGIN CREATEROLE CREATEDB PASSWORD '%s'")
 	u.User = url.UserPassword(name, name)
 	return u.String()
+}
+
+// SeedService stores team t1 "shop", its environment e1 "dev" in namespace and its service s1
+// "api" deployed there, as of at.
+func SeedService(t testing.TB, st *store.Store, namespace string, at time.Time) {
+	t.Helper()
+	ctx, q := t.Context(), st.Q()
+	if err := q.CreateTeam(ctx, store.Team{ID: "t1", Name: "shop", DisplayName: "shop", CreatedBy: "user:default/jane", CreatedAt: at, UpdatedAt: at, Version: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if err := q.CreateEnvironment(ctx, store.Environment{ID: "e1", TeamID: "t1", Name: "dev", Namespace: namespace, Tier: "small", Phase: "Ready", CreatedAt: at, UpdatedAt: at}); err != nil {
+		t.Fatal(err)
+	}
+	if err := q.CreateService(ctx, store.Service{ID: "s1", TeamID: "t1", Name: "api", Blueprint: "worker", Image: "x", Tag: "1",
+		Parameters: map[string]any{}, Environments: []string{"dev"}, CreatedBy: "user:default/jane", CreatedAt: at, UpdatedAt: at}); err != nil {
+		t.Fatal(err)
+	}
 }

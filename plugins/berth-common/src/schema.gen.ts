@@ -511,6 +511,45 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/teams/{team}/costs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                team: components["parameters"]["TeamName"];
+            };
+            cookie?: never;
+        };
+        /** What the team's services cost over a window, per service environment and per day, with each budgeted environment's month so far and forecast (team viewer). From OpenCost on clusters that have one, from Berth's own model elsewhere (each line says which). */
+        get: operations["getTeamCosts"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/teams/{team}/services/{service}/costs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                team: components["parameters"]["TeamName"];
+                service: components["schemas"]["Name"];
+            };
+            cookie?: never;
+        };
+        /** What one service costs over a window, per environment and per day (team viewer). */
+        get: operations["getServiceCosts"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/teams/{team}/services/{service}/diagnosis": {
         parameters: {
             query?: never;
@@ -829,6 +868,79 @@ export interface components {
         Name: string;
         /** @enum {string} */
         Role: "viewer" | "editor" | "admin";
+        CostDay: {
+            /** Format: date */
+            day: string;
+            /** Format: double */
+            cost: number;
+        };
+        CostLine: {
+            service: string;
+            environment: string;
+            /** @description berth (Berth's model) or opencost; Berth's model when OpenCost did not answer, said so. */
+            source: string;
+            /**
+             * Format: double
+             * @description Billed core-hours (the larger of request and usage).
+             */
+            coreHours: number;
+            /**
+             * Format: double
+             * @description Billed GiB-hours of memory.
+             */
+            gibHours: number;
+            /** Format: double */
+            requestedCoreHours: number;
+            /**
+             * Format: double
+             * @description 0 where usage is not known.
+             */
+            usedCoreHours: number;
+            /** Format: double */
+            cpuCost: number;
+            /** Format: double */
+            ramCost: number;
+            /** Format: double */
+            cost: number;
+            days: components["schemas"]["CostDay"][];
+        };
+        CostBudget: {
+            environment: string;
+            /** Format: double */
+            monthly: number;
+            /** Format: double */
+            monthToDate: number;
+            /**
+             * Format: double
+             * @description The month so far spread over the whole month at its rate.
+             */
+            forecast: number;
+            /** @description The forecast crosses the budget. */
+            over: boolean;
+        };
+        CostReport: {
+            team: string;
+            window: {
+                name: string;
+                /** Format: date-time */
+                start: string;
+                /** Format: date-time */
+                end: string;
+            };
+            /** @enum {string} */
+            currency: "USD";
+            /** Format: double */
+            total: number;
+            lines: components["schemas"]["CostLine"][];
+            days: components["schemas"]["CostDay"][];
+            budgets?: components["schemas"]["CostBudget"][];
+            prices: {
+                /** Format: double */
+                cpuCoreHour: number;
+                /** Format: double */
+                ramGiBHour: number;
+            };
+        };
         /** @enum {string} */
         SignalName: "latencyP50" | "latencyP95" | "latencyP99" | "requestRate" | "errorRatio" | "cpu" | "memory";
         SignalValue: {
@@ -1772,6 +1884,12 @@ export interface components {
         LogInclude: string[];
         /** @description No line that matches one of these regular expressions. */
         LogExclude: string[];
+        /** @description today, 7d (today and the 6 days before), month (to date) or custom (start to end); UTC days, whole hours. */
+        CostWindow: "today" | "7d" | "month" | "custom";
+        /** @description A custom window's start. */
+        CostStart: string;
+        /** @description A custom window's end (at most 366 days after start). */
+        CostEnd: string;
         /** @description Page size. */
         Limit: number;
         /** @description The `nextCursor` of the previous page. */
@@ -2992,6 +3110,73 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["SignalRange"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    getTeamCosts: {
+        parameters: {
+            query?: {
+                /** @description today, 7d (today and the 6 days before), month (to date) or custom (start to end); UTC days, whole hours. */
+                window?: components["parameters"]["CostWindow"];
+                /** @description A custom window's start. */
+                start?: components["parameters"]["CostStart"];
+                /** @description A custom window's end (at most 366 days after start). */
+                end?: components["parameters"]["CostEnd"];
+            };
+            header?: never;
+            path: {
+                team: components["parameters"]["TeamName"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The report. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CostReport"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    getServiceCosts: {
+        parameters: {
+            query?: {
+                /** @description today, 7d (today and the 6 days before), month (to date) or custom (start to end); UTC days, whole hours. */
+                window?: components["parameters"]["CostWindow"];
+                /** @description A custom window's start. */
+                start?: components["parameters"]["CostStart"];
+                /** @description A custom window's end (at most 366 days after start). */
+                end?: components["parameters"]["CostEnd"];
+            };
+            header?: never;
+            path: {
+                team: components["parameters"]["TeamName"];
+                service: components["schemas"]["Name"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The report. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CostReport"];
                 };
             };
             400: components["responses"]["BadRequest"];

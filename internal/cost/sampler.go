@@ -1,0 +1,107 @@
+package cost
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/berth-platform/berth/internal/store"
+	"github.com/berth-platform/berth/internal/workloads"
+	corev1 "k8s.io/api/core/v1"
+)
+
+// Sampler adds the running pods' requests to the usage table every Interval.
+type Sampler struct {
+	Store    *store.Store
+	Registry *workloads.Registry
+	Interval time.Duration
+	// CompactAfter is how long hours are kept before they fold into days.
+	CompactAfter time.Duration
+	Log          *slog.Logger
+	compacted    time.Time
+}
+
+// Run samples until ctx ends.
+func (s *Sampler) Run(ctx context.Context) {
+	t := time.NewTicker(s.Interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-t.C:
+			if err := s.Tick(ctx, now); err != nil && ctx.Err() == nil {
+				s.Log.Warn("cost sample failed", "error", err)
+			}
+		}
+	}
+}
+
+// Tick records the slot that now falls in: every service environment whose cluster's caches are
+// synced, with its running pods' requests over one interval.
+func (s *Sampler) Tick(ctx context.Context, now time.Time) error {
+	secs := int64(s.Interval / time.Second)
+	slot := now.Unix() / secs
+	hour := time.Unix(slot*secs, 0).UTC().Truncate(time.Hour)
+	deployed, err := s.Store.Q().AllDeployed(ctx)
+	if err != nil {
+		return err
+	}
+	var samples []store.UsageSample
+	for _, d := range deployed {
+		if !d.Found {
+			continue
+		}
+		c := s.Registry.Get(d.Env.Cluster)
+		if c == nil || !c.Synced() {
+			continue
+		}
+		u := Requests(c.Service(d.Env.Namespace, d.Service.Name).Pods, secs)
+		if u.PodSeconds == 0 {
+			continue
+		}
+		samples = append(samples, store.UsageSample{ServiceID: d.Service.ID, Environment: d.EnvName, Hour: hour, Slot: slot, Usage: u})
+	}
+	err = s.Store.Tx(ctx, func(q store.Queries) error {
+		for _, smp := range samples {
+			if err := q.AddUsage(ctx, smp); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if now.Sub(s.compacted) >= time.Hour {
+		if err := s.Store.Tx(ctx, func(q store.Queries) error {
+			_, err := q.CompactUsage(ctx, now.Add(-s.CompactAfter))
+			return err
+		}); err != nil {
+			return err
+		}
+		s.compacted = now
+	}
+	return nil
+}
+
+// Requests is what running pods requested over secs seconds: millicore-seconds, byte-seconds
+// and pod-seconds; billed equals requested while Berth knows no usage.
+func Requests(pods []*corev1.Pod, secs int64) store.Usage {
+	var u store.Usage
+	for _, p := range pods {
+		if p.Status.Phase != corev1.PodRunning || p.DeletionTimestamp != nil {
+			continue
+		}
+		var cpu, ram int64
+		for _, c := range p.Spec.Containers {
+			cpu += c.Resources.Requests.Cpu().MilliValue()
+			ram += c.Resources.Requests.Memory().Value()
+		}
+		u.CPURequest += cpu * secs
+		u.RAMRequest += ram * secs
+		u.PodSeconds += secs
+	}
+	u.CPUBilled, u.RAMBilled = u.CPURequest, u.RAMRequest
+	return u
+}
