@@ -23,6 +23,7 @@ Usage:
   berth policy test DIR   check manifests against the guardrail library (for CI pipelines)
   berth diagnose T/S      why a service is failing, per environment (from a Berth server)
   berth logs T/S          its pods' logs; -f follows them (and resumes when the connection drops)
+  berth cost T[/S]        what a team's services (or one) cost, per environment and day, against budgets
   berth templates [flags] write Backstage software templates for the blueprints
   berth version           print the version
 
@@ -54,6 +55,8 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = diagnoseCmd(ctx, args[1:], stdout, stderr)
 	case "logs":
 		err = logsCmd(ctx, args[1:], stdout, stderr)
+	case "cost":
+		err = costCmd(ctx, args[1:], stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "berth", version.Version)
 	case "help", "-h", "--help":

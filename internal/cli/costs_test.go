@@ -1,11 +1,17 @@
 package cli_test
 
 import (
+	"bytes"
 	"fmt"
 	"math"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/berth-platform/berth/internal/cli"
 	"github.com/berth-platform/berth/internal/plane"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -92,5 +98,19 @@ func TestCostsEndpoint(t *testing.T) {
 	}
 	if s := call("eve-token-0123456789", "GET", "/api/v1/teams/shop/costs", "", nil); s != 404 {
 		t.Fatalf("an outsider: %d", s)
+	}
+	// berth cost prints the same lines and the budget.
+	tokenFile := filepath.Join(t.TempDir(), "ci")
+	if err := os.WriteFile(tokenFile, []byte(ci+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var out, errOut bytes.Buffer
+	code := cli.Run(t.Context(), []string{"cost", "shop", "--window", "today", "--server", base, "--token-file", tokenFile}, &out, &errOut)
+	if code != 0 || !strings.Contains(out.String(), "shop, today (") || !regexp.MustCompile(`web\s+dev\s+0\.\d\d\s+0\.\d\d\s+\$0\.00\s+berth`).MatchString(out.String()) ||
+		!strings.Contains(out.String(), "budget dev: $250.00 a month;") || !strings.Contains(out.String(), "within budget") {
+		t.Fatalf("berth cost: exit %d\n%s%s", code, out.String(), errOut.String())
+	}
+	if code := cli.Run(t.Context(), []string{"cost", "shop/web", "--window", "year", "--server", base, "--token-file", tokenFile}, &out, &errOut); code != 2 {
+		t.Fatalf("a window berth cost does not know: exit %d", code)
 	}
 }

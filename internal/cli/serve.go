@@ -142,6 +142,9 @@ func Serve(ctx context.Context, c *config.Config, log *slog.Logger, ready chan<-
 		go findings.NewRecorder(st, registry, log).Run(ctx, findingsEvery)
 		// Berth's cost model: every replica samples; each slot counts once.
 		go (&cost.Sampler{Store: st, Registry: registry, Interval: c.CostSampleEvery, CompactAfter: c.CostCompactAfter, Log: log}).Run(ctx)
+		// Budget alerts: claimed in the database, so every replica may check.
+		go (&cost.Alerts{Store: st, Prices: cost.Prices{CPUCoreHour: c.PriceCPUCoreHour, RAMGiBHour: c.PriceRAMGiBHour},
+			Webhook: c.CostAlertWebhook, Log: log}).Run(ctx, c.CostAlertEvery)
 		if costs, err = costService(c, st, ten); err != nil {
 			return err
 		}

@@ -75,6 +75,10 @@ type Config struct {
 	OpenCostURLs     []string
 	CostSampleEvery  time.Duration
 	CostCompactAfter time.Duration
+	// CostAlertWebhook receives budget alerts (BERTH_COST_ALERT_WEBHOOK keeps a URL with a
+	// token out of the process list); CostAlertEvery is how often budgets are checked.
+	CostAlertWebhook string
+	CostAlertEvery   time.Duration
 
 	// LogStreamsPerCaller and LogStreams bound the log streams open at once.
 	LogStreamsPerCaller, LogStreams int
@@ -168,6 +172,8 @@ func NewFlagSet(name string, c *Config) *flag.FlagSet {
 	fs.Var((*stringList)(&c.OpenCostURLs), "opencost-url", "OpenCost's Allocation API per cluster, [CLUSTER=]URL comma-separated (no CLUSTER: Berth's own); other clusters' costs come from Berth's model")
 	fs.DurationVar(&c.CostSampleEvery, "cost-sample-every", time.Minute, "how often Berth's cost model samples the running pods")
 	fs.DurationVar(&c.CostCompactAfter, "cost-compact-after", 7*24*time.Hour, "how long the cost model keeps hours before it folds them into days")
+	fs.StringVar(&c.CostAlertWebhook, "cost-alert-webhook", "", "URL that receives a JSON alert when an environment's month-end forecast crosses its budget (the audit log records it either way)")
+	fs.DurationVar(&c.CostAlertEvery, "cost-alert-every", 15*time.Minute, "how often budgets are checked against their forecasts")
 	fs.IntVar(&c.LogStreamsPerCaller, "log-streams-per-caller", 5, "log streams and downloads one caller may have open at once")
 	fs.IntVar(&c.LogStreams, "log-streams", 200, "log streams and downloads Berth serves at once, in all")
 	fs.StringVar(&c.PrometheusURL, "prometheus-url", "", "Prometheus' base URL, for services' golden signals (latency, traffic, errors, saturation)")
@@ -315,6 +321,14 @@ func (c *Config) Validate() error {
 	}
 	if c.CostCompactAfter < 48*time.Hour {
 		errs = append(errs, errors.New("--cost-compact-after: at least 48h"))
+	}
+	if c.CostAlertWebhook != "" {
+		if u, err := url.Parse(c.CostAlertWebhook); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			errs = append(errs, errors.New("--cost-alert-webhook: must be an http:// or https:// URL"))
+		}
+	}
+	if c.CostAlertEvery < time.Second {
+		errs = append(errs, errors.New("--cost-alert-every: at least 1s"))
 	}
 	if c.SignalsWindow < time.Second {
 		errs = append(errs, errors.New("--signals-window: at least 1s"))

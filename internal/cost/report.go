@@ -7,6 +7,7 @@ import (
 
 	"github.com/berth-platform/berth/internal/errs"
 	"github.com/berth-platform/berth/internal/store"
+	"github.com/berth-platform/berth/internal/tenancy"
 )
 
 // Prices turn usage into money: OpenCost's defaults are $0.031611 a core-hour and $0.004237 a
@@ -14,6 +15,9 @@ import (
 type Prices struct {
 	CPUCoreHour, RAMGiBHour float64
 }
+
+// DefaultPrices are OpenCost's, the ones tenancy sizes budgets' quotas with.
+var DefaultPrices = Prices{CPUCoreHour: tenancy.DefaultPrices.CPUCoreHour, RAMGiBHour: tenancy.DefaultPrices.RAMGiBHour}
 
 // Hours of a usage: billed core-hours and GiB-hours.
 func Hours(u store.Usage) (coreHours, gibHours float64) {

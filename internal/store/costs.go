@@ -131,3 +131,78 @@ func (q Queries) CompactUsage(ctx context.Context, cutoff time.Time) (int, error
 	}
 	return len(rows), nil
 }
+
+// CostAlert is a month's alert of an environment whose forecast crossed its budget.
+type CostAlert struct {
+	EnvironmentID, Month string
+	Forecast, Budget     float64
+	AlertedAt            time.Time
+	Attempts             int  // webhook deliveries tried
+	Delivered            bool // the webhook took it
+}
+
+// ClaimCostAlert records env's alert for month unless it has one: true when this call made it.
+func (q Queries) ClaimCostAlert(ctx context.Context, a CostAlert) (bool, error) {
+	n, err := q.exec(ctx, `INSERT INTO cost_alerts (environment_id, month, forecast_micros, budget_micros, alerted_at) VALUES (?, ?, ?, ?, ?)
+		ON CONFLICT (environment_id, month) DO NOTHING`, a.EnvironmentID, a.Month, int64(a.Forecast*1e6), int64(a.Budget*1e6), micros(a.AlertedAt))
+	if err != nil {
+		return false, fmt.Errorf("claim cost alert: %w", err)
+	}
+	return n == 1, nil
+}
+
+// ClaimCostAlertDeliveries takes the alerts the webhook has not taken yet (tried fewer than
+// maxAttempts times and not being sent by anyone else) for lease: one replica sends each.
+func (q Queries) ClaimCostAlertDeliveries(ctx context.Context, now time.Time, lease time.Duration, maxAttempts int) ([]CostAlert, error) {
+	var rows []struct {
+		EnvironmentID string `db:"environment_id"`
+		Month         string `db:"month"`
+		Forecast      int64  `db:"forecast_micros"`
+		Budget        int64  `db:"budget_micros"`
+		AlertedAt     int64  `db:"alerted_at"`
+		Attempts      int    `db:"attempts"`
+	}
+	if err := q.selectAll(ctx, &rows, `UPDATE cost_alerts SET attempts = attempts + 1, leased_until = ?
+		WHERE delivered_at = 0 AND attempts < ? AND leased_until < ?
+		RETURNING environment_id, month, forecast_micros, budget_micros, alerted_at, attempts`, micros(now.Add(lease)), maxAttempts, micros(now)); err != nil {
+		return nil, fmt.Errorf("claim cost alert deliveries: %w", err)
+	}
+	out := make([]CostAlert, len(rows))
+	for i, r := range rows {
+		out[i] = CostAlert{EnvironmentID: r.EnvironmentID, Month: r.Month, Forecast: float64(r.Forecast) / 1e6, Budget: float64(r.Budget) / 1e6,
+			AlertedAt: fromMicros(r.AlertedAt), Attempts: r.Attempts}
+	}
+	return out, nil
+}
+
+// CostAlertDelivered records that the webhook took env's alert for month.
+func (q Queries) CostAlertDelivered(ctx context.Context, envID, month string, at time.Time) error {
+	_, err := q.exec(ctx, `UPDATE cost_alerts SET delivered_at = ? WHERE environment_id = ? AND month = ?`, micros(at), envID, month)
+	if err != nil {
+		return fmt.Errorf("cost alert delivered: %w", err)
+	}
+	return nil
+}
+
+// CostAlerts lists every alert of an environment, newest month first.
+func (q Queries) CostAlerts(ctx context.Context, envID string) ([]CostAlert, error) {
+	var rows []struct {
+		EnvironmentID string `db:"environment_id"`
+		Month         string `db:"month"`
+		Forecast      int64  `db:"forecast_micros"`
+		Budget        int64  `db:"budget_micros"`
+		AlertedAt     int64  `db:"alerted_at"`
+		Delivered     int64  `db:"delivered_at"`
+		Attempts      int    `db:"attempts"`
+	}
+	if err := q.selectAll(ctx, &rows, `SELECT environment_id, month, forecast_micros, budget_micros, alerted_at, delivered_at, attempts
+		FROM cost_alerts WHERE environment_id = ? ORDER BY month DESC`, envID); err != nil {
+		return nil, fmt.Errorf("cost alerts: %w", err)
+	}
+	out := make([]CostAlert, len(rows))
+	for i, r := range rows {
+		out[i] = CostAlert{EnvironmentID: r.EnvironmentID, Month: r.Month, Forecast: float64(r.Forecast) / 1e6, Budget: float64(r.Budget) / 1e6,
+			AlertedAt: fromMicros(r.AlertedAt), Attempts: r.Attempts, Delivered: r.Delivered != 0}
+	}
+	return out, nil
+}
