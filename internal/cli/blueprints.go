@@ -13,6 +13,7 @@ import (
 	"github.com/berth-platform/berth/internal/config"
 	"github.com/berth-platform/berth/internal/gitops"
 	"github.com/berth-platform/berth/internal/gitremote"
+	"github.com/berth-platform/berth/internal/loop"
 )
 
 // blueprintRepo keeps the catalog's Git layer at the newest commit of the blueprints
@@ -74,18 +75,7 @@ func (r *blueprintRepo) sync(ctx context.Context) error {
 
 // run syncs every interval until ctx ends.
 func (r *blueprintRepo) run(ctx context.Context, every time.Duration) {
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if err := r.sync(ctx); err != nil {
-				r.log.Warn("blueprints repository not refreshed", "error", err)
-			}
-		}
-	}
+	loop.Every(ctx, every, false, r.log, "blueprints repository not refreshed", func(ctx context.Context, _ time.Time) error { return r.sync(ctx) })
 }
 
 // check is a readiness note: the last sync's error, if any.

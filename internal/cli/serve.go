@@ -18,6 +18,7 @@ import (
 	"github.com/berth-platform/berth/internal/findings"
 	"github.com/berth-platform/berth/internal/idpsync"
 	"github.com/berth-platform/berth/internal/kube"
+	"github.com/berth-platform/berth/internal/loop"
 	"github.com/berth-platform/berth/internal/opencost"
 	"github.com/berth-platform/berth/internal/scim"
 	"github.com/berth-platform/berth/internal/seal"
@@ -216,21 +217,13 @@ func Serve(ctx context.Context, c *config.Config, log *slog.Logger, ready chan<-
 }
 
 func purgeIdempotencyKeys(ctx context.Context, st *store.Store, log *slog.Logger) {
-	t := time.NewTicker(time.Hour)
-	defer t.Stop()
-	for {
-		n, err := st.Q().PurgeIdempotencyKeys(ctx, time.Now().Add(-server.IdempotencyTTL))
-		if err != nil && ctx.Err() == nil {
-			log.Warn("purge idempotency keys", "error", err)
-		} else if n > 0 {
+	loop.Every(ctx, time.Hour, true, log, "purge idempotency keys", func(ctx context.Context, now time.Time) error {
+		n, err := st.Q().PurgeIdempotencyKeys(ctx, now.Add(-server.IdempotencyTTL))
+		if n > 0 {
 			log.Info("purged idempotency keys", "count", n)
 		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
+		return err
+	})
 }
 
 // signalsReader reads golden signals from the configured Prometheus; nil without one.

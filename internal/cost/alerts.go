@@ -12,6 +12,7 @@ import (
 	"github.com/berth-platform/berth/internal/access"
 	"github.com/berth-platform/berth/internal/audit"
 	"github.com/berth-platform/berth/internal/auth"
+	"github.com/berth-platform/berth/internal/loop"
 	"github.com/berth-platform/berth/internal/store"
 )
 
@@ -148,18 +149,7 @@ func (a *Alerts) post(ctx context.Context, body []byte) bool {
 	return true
 }
 
-// Run checks every interval until ctx ends.
+// Run checks at once and then every interval until ctx ends.
 func (a *Alerts) Run(ctx context.Context, every time.Duration) {
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case now := <-t.C:
-			if err := a.Tick(ctx, now); err != nil && ctx.Err() == nil {
-				a.Log.Warn("cost alerts", "error", err)
-			}
-		}
-	}
+	loop.Every(ctx, every, true, a.Log, "cost alerts", a.Tick)
 }

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/berth-platform/berth/internal/loop"
 	"github.com/berth-platform/berth/internal/store"
 	"github.com/berth-platform/berth/internal/workloads"
 	corev1 "k8s.io/api/core/v1"
@@ -23,18 +24,7 @@ type Sampler struct {
 
 // Run samples until ctx ends.
 func (s *Sampler) Run(ctx context.Context) {
-	t := time.NewTicker(s.Interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case now := <-t.C:
-			if err := s.Tick(ctx, now); err != nil && ctx.Err() == nil {
-				s.Log.Warn("cost sample failed", "error", err)
-			}
-		}
-	}
+	loop.Every(ctx, s.Interval, false, s.Log, "cost sample failed", s.Tick)
 }
 
 // Tick records the slot that now falls in: every service environment whose cluster's caches are

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/berth-platform/berth/internal/diagnose"
+	"github.com/berth-platform/berth/internal/loop"
 	"github.com/berth-platform/berth/internal/store"
 	"github.com/berth-platform/berth/internal/workloads"
 )
@@ -34,18 +35,7 @@ func NewRecorder(st *store.Store, r *workloads.Registry, log *slog.Logger) *Reco
 
 // Run records every interval until ctx ends.
 func (r *Recorder) Run(ctx context.Context, interval time.Duration) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		if err := r.Tick(ctx, time.Now()); err != nil && ctx.Err() == nil {
-			r.log.Warn("recording findings", "error", err)
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
+	loop.Every(ctx, interval, true, r.log, "recording findings", r.Tick)
 }
 
 // Tick diagnoses every service environment whose cluster's cache is synced and writes what
