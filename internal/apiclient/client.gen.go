@@ -980,7 +980,15 @@ type CostLine struct {
 	Environment string    `json:"environment"`
 
 	// GibHours Billed GiB-hours of memory.
-	GibHours           float64 `json:"gibHours"`
+	GibHours         float64 `json:"gibHours"`
+	LoadBalancerCost float64 `json:"loadBalancerCost"`
+
+	// LoadBalancerHours Hours of the service's LoadBalancer Service.
+	LoadBalancerHours float64 `json:"loadBalancerHours"`
+	PvCost            float64 `json:"pvCost"`
+
+	// PvGibHours GiB-hours of the service's bound PersistentVolumeClaims (their capacity).
+	PvGibHours         float64 `json:"pvGibHours"`
 	RamCost            float64 `json:"ramCost"`
 	RequestedCoreHours float64 `json:"requestedCoreHours"`
 	Service            string  `json:"service"`
@@ -992,18 +1000,25 @@ type CostLine struct {
 	UsedCoreHours float64 `json:"usedCoreHours"`
 }
 
+// CostPrices What Berth's model prices usage at (USD).
+type CostPrices struct {
+	CpuCoreHour      float64 `json:"cpuCoreHour"`
+	LoadBalancerHour float64 `json:"loadBalancerHour"`
+	PvGiBMonth       float64 `json:"pvGiBMonth"`
+	RamGiBHour       float64 `json:"ramGiBHour"`
+}
+
 // CostReport defines model for CostReport.
 type CostReport struct {
 	Budgets  *[]CostBudget      `json:"budgets,omitempty"`
 	Currency CostReportCurrency `json:"currency"`
 	Days     []CostDay          `json:"days"`
 	Lines    []CostLine         `json:"lines"`
-	Prices   struct {
-		CpuCoreHour float64 `json:"cpuCoreHour"`
-		RamGiBHour  float64 `json:"ramGiBHour"`
-	} `json:"prices"`
-	Team   string  `json:"team"`
-	Total  float64 `json:"total"`
+
+	// Prices What Berth's model prices usage at (USD).
+	Prices CostPrices `json:"prices"`
+	Team   string     `json:"team"`
+	Total  float64    `json:"total"`
 	Window struct {
 		End   time.Time `json:"end"`
 		Name  string    `json:"name"`

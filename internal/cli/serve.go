@@ -144,7 +144,7 @@ func Serve(ctx context.Context, c *config.Config, log *slog.Logger, ready chan<-
 		// Berth's cost model: every replica samples; each slot counts once.
 		go (&cost.Sampler{Store: st, Registry: registry, Interval: c.CostSampleEvery, CompactAfter: c.CostCompactAfter, Log: log}).Run(ctx)
 		// Budget alerts: claimed in the database, so every replica may check.
-		go (&cost.Alerts{Store: st, Prices: cost.Prices{CPUCoreHour: c.PriceCPUCoreHour, RAMGiBHour: c.PriceRAMGiBHour},
+		go (&cost.Alerts{Store: st, Prices: costPrices(c),
 			Webhook: c.CostAlertWebhook, Log: log}).Run(ctx, c.CostAlertEvery)
 		if costs, err = costService(c, st, ten); err != nil {
 			return err
@@ -254,5 +254,9 @@ func costService(c *config.Config, st *store.Store, ten *tenancy.Service) (*cost
 			return nil, err
 		}
 	}
-	return cost.NewService(st, ten, cost.Prices{CPUCoreHour: c.PriceCPUCoreHour, RAMGiBHour: c.PriceRAMGiBHour}, clients), nil
+	return cost.NewService(st, ten, costPrices(c), clients), nil
+}
+
+func costPrices(c *config.Config) cost.Prices {
+	return cost.Prices{CPUCoreHour: c.PriceCPUCoreHour, RAMGiBHour: c.PriceRAMGiBHour, PVGiBMonth: c.PricePVGiBMonth, LoadBalancerHour: c.PriceLoadBalancerHour}
 }

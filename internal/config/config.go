@@ -69,6 +69,10 @@ type Config struct {
 	BudgetLimitRatio float64
 	PriceCPUCoreHour float64
 	PriceRAMGiBHour  float64
+	// PricePVGiBMonth and PriceLoadBalancerHour price volumes and load balancers in Berth's
+	// cost model.
+	PricePVGiBMonth       float64
+	PriceLoadBalancerHour float64
 
 	// OpenCostURLs are the OpenCost servers by cluster ("" is Berth's own); CostSampleEvery
 	// and CostCompactAfter drive Berth's own cost model.
@@ -169,6 +173,8 @@ func NewFlagSet(name string, c *Config) *flag.FlagSet {
 	fs.Float64Var(&c.BudgetLimitRatio, "budget-limit-ratio", 2, "quota limits as a multiple of the requests a budget buys")
 	fs.Float64Var(&c.PriceCPUCoreHour, "price-cpu-core-hour", 0.031611, "price of a CPU core-hour (OpenCost's default)")
 	fs.Float64Var(&c.PriceRAMGiBHour, "price-ram-gib-hour", 0.004237, "price of a GiB-hour of memory (OpenCost's default)")
+	fs.Float64Var(&c.PricePVGiBMonth, "price-pv-gib-month", 0.04, "price of a GiB-month of a bound volume (OpenCost's default)")
+	fs.Float64Var(&c.PriceLoadBalancerHour, "price-load-balancer-hour", 0.025, "price of an hour of a LoadBalancer Service")
 	fs.Var((*stringList)(&c.OpenCostURLs), "opencost-url", "OpenCost's Allocation API per cluster, [CLUSTER=]URL comma-separated (no CLUSTER: Berth's own); other clusters' costs come from Berth's model")
 	fs.DurationVar(&c.CostSampleEvery, "cost-sample-every", time.Minute, "how often Berth's cost model samples the running pods")
 	fs.DurationVar(&c.CostCompactAfter, "cost-compact-after", 7*24*time.Hour, "how long the cost model keeps hours before it folds them into days")
@@ -376,6 +382,9 @@ func (c *Config) Validate() error {
 	}
 	if !(c.PriceCPUCoreHour > 0) || !(c.PriceRAMGiBHour > 0) {
 		errs = append(errs, errors.New("--price-cpu-core-hour and --price-ram-gib-hour: positive"))
+	}
+	if !(c.PricePVGiBMonth >= 0) || !(c.PriceLoadBalancerHour >= 0) {
+		errs = append(errs, errors.New("--price-pv-gib-month and --price-load-balancer-hour: zero or more"))
 	}
 	if c.MaxBodyBytes < 1024 {
 		errs = append(errs, errors.New("--max-body-bytes: must be at least 1024"))

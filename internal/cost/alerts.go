@@ -72,8 +72,7 @@ func (a *Alerts) Tick(ctx context.Context, now time.Time) error {
 	}
 	mtd := map[[2]string]float64{}
 	for _, u := range usage {
-		cpu, ram := a.Prices.Of(u.Usage)
-		mtd[[2]string{teamOf[u.ServiceID], u.Environment}] += cpu + ram
+		mtd[[2]string{teamOf[u.ServiceID], u.Environment}] += a.Prices.Of(u.Usage).Total()
 	}
 	label := month.Start.Format("2006-01")
 	for _, e := range envs {

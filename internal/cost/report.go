@@ -10,25 +10,40 @@ import (
 	"github.com/berth-platform/berth/internal/tenancy"
 )
 
-// Prices turn usage into money: OpenCost's defaults are $0.031611 a core-hour and $0.004237 a
-// GiB-hour of memory.
+// Prices turn usage into money: OpenCost's defaults are $0.031611 a core-hour, $0.004237 a
+// GiB-hour of memory and $0.04 a GiB-month of storage; a load balancer's hour is priced as
+// the platform says (0.025 by default, about a cloud's smallest).
 type Prices struct {
-	CPUCoreHour, RAMGiBHour float64
+	CPUCoreHour, RAMGiBHour, PVGiBMonth, LoadBalancerHour float64
 }
 
 // DefaultPrices are OpenCost's, the ones tenancy sizes budgets' quotas with.
-var DefaultPrices = Prices{CPUCoreHour: tenancy.DefaultPrices.CPUCoreHour, RAMGiBHour: tenancy.DefaultPrices.RAMGiBHour}
+var DefaultPrices = Prices{CPUCoreHour: tenancy.DefaultPrices.CPUCoreHour, RAMGiBHour: tenancy.DefaultPrices.RAMGiBHour,
+	PVGiBMonth: 0.04, LoadBalancerHour: 0.025}
+
+// hoursPerMonth turns a monthly storage price into an hourly one, as OpenCost does.
+const hoursPerMonth = 730
+
+// Costs are a usage's money by what it paid for.
+type Costs struct{ CPU, RAM, PV, LoadBalancer float64 }
+
+// Total is all of it.
+func (c Costs) Total() float64 { return c.CPU + c.RAM + c.PV + c.LoadBalancer }
 
 // Hours of a usage: billed core-hours and GiB-hours.
 func Hours(u store.Usage) (coreHours, gibHours float64) {
 	return float64(u.CPUBilled) / 1000 / 3600, float64(u.RAMBilled) / (1 << 30) / 3600
 }
 
-// Of is what usage costs: CPU and memory.
-func (p Prices) Of(u store.Usage) (cpu, ram float64) {
+// Of is what usage costs.
+func (p Prices) Of(u store.Usage) Costs {
 	c, r := Hours(u)
-	return c * p.CPUCoreHour, r * p.RAMGiBHour
+	return Costs{CPU: c * p.CPUCoreHour, RAM: r * p.RAMGiBHour, PV: PVGiBHours(u) * p.PVGiBMonth / hoursPerMonth,
+		LoadBalancer: float64(u.LBSeconds) / 3600 * p.LoadBalancerHour}
 }
+
+// PVGiBHours are a usage's GiB-hours of bound volumes.
+func PVGiBHours(u store.Usage) float64 { return float64(u.PVMiBSeconds) / 1024 / 3600 }
 
 // Window is the time a report covers, on whole hours.
 type Window struct {
@@ -74,7 +89,9 @@ type Line struct {
 	ServiceID, Service, Environment string
 	CoreHours, GiBHours             float64
 	RequestCoreHours, UsedCoreHours float64
+	PVGiBHours, LoadBalancerHours   float64
 	CPUCost, RAMCost, Cost          float64
+	PVCost, LoadBalancerCost        float64
 	Days                            []Day
 	// Source is "berth" (Berth's model) or "opencost".
 	Source string
@@ -99,16 +116,20 @@ func Attribute(usage []store.DailyUsage, names map[string]string, p Prices) ([]L
 			lines[k] = l
 		}
 		c, r := Hours(u.Usage)
-		cpu, ram := p.Of(u.Usage)
+		m := p.Of(u.Usage)
 		l.CoreHours += c
 		l.GiBHours += r
 		l.RequestCoreHours += float64(u.CPURequest) / 1000 / 3600
 		l.UsedCoreHours += float64(u.CPUUsage) / 1000 / 3600
-		l.CPUCost += cpu
-		l.RAMCost += ram
-		l.Cost += cpu + ram
-		l.Days = append(l.Days, Day{Day: u.Day, Cost: cpu + ram})
-		days[u.Day] += cpu + ram
+		l.PVGiBHours += PVGiBHours(u.Usage)
+		l.LoadBalancerHours += float64(u.LBSeconds) / 3600
+		l.CPUCost += m.CPU
+		l.RAMCost += m.RAM
+		l.PVCost += m.PV
+		l.LoadBalancerCost += m.LoadBalancer
+		l.Cost += m.Total()
+		l.Days = append(l.Days, Day{Day: u.Day, Cost: m.Total()})
+		days[u.Day] += m.Total()
 	}
 	out := make([]Line, 0, len(lines))
 	for _, l := range lines {

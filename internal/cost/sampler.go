@@ -46,8 +46,8 @@ func (s *Sampler) Tick(ctx context.Context, now time.Time) error {
 		if c == nil || !c.Synced() {
 			continue
 		}
-		u := Requests(c.Service(d.Env.Namespace, d.Service.Name).Pods, secs)
-		if u.PodSeconds == 0 {
+		u := Of(c.Service(d.Env.Namespace, d.Service.Name), secs)
+		if u.Zero() {
 			continue
 		}
 		samples = append(samples, store.UsageSample{ServiceID: d.Service.ID, Environment: d.EnvName, Hour: hour, Slot: slot, Usage: u})
@@ -73,6 +73,26 @@ func (s *Sampler) Tick(ctx context.Context, now time.Time) error {
 		s.compacted = now
 	}
 	return nil
+}
+
+// Of is what a service's view costs over secs seconds: its running pods' requests, its bound
+// volumes' capacity and its LoadBalancer Service, which cost whether or not a pod runs.
+func Of(v workloads.View, secs int64) store.Usage {
+	u := Requests(v.Pods, secs)
+	for _, pvc := range v.PVCs {
+		if pvc.Status.Phase != corev1.ClaimBound || pvc.DeletionTimestamp != nil {
+			continue
+		}
+		size := pvc.Status.Capacity.Storage()
+		if size.IsZero() {
+			size = pvc.Spec.Resources.Requests.Storage()
+		}
+		u.PVMiBSeconds += (size.Value() >> 20) * secs
+	}
+	if v.Svc != nil && v.Svc.Spec.Type == corev1.ServiceTypeLoadBalancer {
+		u.LBSeconds += secs
+	}
+	return u
 }
 
 // Requests is what running pods requested over secs seconds: millicore-seconds, byte-seconds

@@ -1,6 +1,8 @@
 package cost_test
 
 import (
+	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"math"
@@ -20,7 +22,8 @@ func TestMain(m *testing.M) { plane.Main(m, plane.Options{}) }
 
 // Berth's model on a real API server and each real database, against a hand computation: two
 // running pods of 250m and 128 MiB for three one-minute slots, a pending pod that costs
-// nothing, a slot sampled by two replicas counted once.
+// nothing, a bound 10 GiB volume, a pending one that costs nothing, a LoadBalancer Service, a
+// slot sampled by two replicas counted once.
 func TestSamplesMatchAHandComputation(t *testing.T) {
 	p := plane.Get(t)
 	for _, driver := range storetest.Drivers {
@@ -42,9 +45,41 @@ func TestSamplesMatchAHandComputation(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			plane.Eventually(t, 30*time.Second, "two pods running in the caches", func() (bool, error) {
+			// A 10 GiB volume the PV controller binds to the service's claim of 8 GiB (billed at
+			// the volume's capacity), a second claim it cannot bind (not billed), and the
+			// service's LoadBalancer Service.
+			labels := map[string]string{"app.kubernetes.io/name": "api", "app.kubernetes.io/managed-by": "berth"}
+			class := "berth-test-" + driver
+			pv := &corev1.PersistentVolume{ObjectMeta: metav1.ObjectMeta{Name: ns + "-pv"}, Spec: corev1.PersistentVolumeSpec{
+				StorageClassName: class, AccessModes: []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
+				Capacity:               corev1.ResourceList{corev1.ResourceStorage: resource.MustParse("10Gi")},
+				PersistentVolumeSource: corev1.PersistentVolumeSource{HostPath: &corev1.HostPathVolumeSource{Path: "/tmp/" + ns}}}}
+			if _, err := p.Client.CoreV1().PersistentVolumes().Create(ctx, pv, metav1.CreateOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() {
+				_ = p.Client.CoreV1().PersistentVolumes().Delete(context.Background(), pv.Name, metav1.DeleteOptions{})
+			})
+			for _, name := range []string{"data-api-0", "data-api-1"} {
+				pvc := &corev1.PersistentVolumeClaim{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns, Labels: labels},
+					Spec: corev1.PersistentVolumeClaimSpec{StorageClassName: &class, AccessModes: []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
+						Resources: corev1.VolumeResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceStorage: resource.MustParse("8Gi")}}}}
+				if _, err := p.Client.CoreV1().PersistentVolumeClaims(ns).Create(ctx, pvc, metav1.CreateOptions{}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			lb := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "api", Namespace: ns, Labels: labels},
+				Spec: corev1.ServiceSpec{Type: corev1.ServiceTypeLoadBalancer, Selector: labels, Ports: []corev1.ServicePort{{Port: 80}}}}
+			if _, err := p.Client.CoreV1().Services(ns).Create(ctx, lb, metav1.CreateOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			plane.Eventually(t, 30*time.Second, "two pods running, the volume bound and the load balancer in the caches", func() (bool, error) {
 				c := reg.Get("")
-				return c != nil && c.Synced() && cost.Requests(c.Service(ns, "api").Pods, 1).PodSeconds == 2, nil
+				if c == nil || !c.Synced() {
+					return false, nil
+				}
+				u := cost.Of(c.Service(ns, "api"), 1)
+				return u.PodSeconds == 2 && u.PVMiBSeconds == 10<<10 && u.LBSeconds == 1, fmt.Errorf("sampled %+v", u)
 			})
 			log := slog.New(slog.NewTextHandler(io.Discard, nil))
 			s := &cost.Sampler{Store: st, Registry: reg, Interval: time.Minute, CompactAfter: 7 * 24 * time.Hour, Log: log}
@@ -63,12 +98,17 @@ func TestSamplesMatchAHandComputation(t *testing.T) {
 			}
 			// By hand: 3 slots x 60 s x 2 pods x 250 millicores = 90,000 millicore-seconds
 			// (0.025 core-hours); x 128 MiB = 45 GiB-seconds (0.0125 GiB-hours).
-			if len(usage) != 1 || usage[0].CPUBilled != 90_000 || usage[0].RAMBilled != 3*60*2*128<<20 || usage[0].PodSeconds != 360 {
+			// 10 GiB for 180 s: 0.5 GiB-hours; the load balancer 180 s: 0.05 hours.
+			if len(usage) != 1 || usage[0].CPUBilled != 90_000 || usage[0].RAMBilled != 3*60*2*128<<20 || usage[0].PodSeconds != 360 ||
+				usage[0].PVMiBSeconds != 180*10<<10 || usage[0].LBSeconds != 180 {
 				t.Fatalf("usage: %+v", usage)
 			}
-			lines, days := cost.Attribute(usage, map[string]string{"s1": "api"}, cost.Prices{CPUCoreHour: 0.031611, RAMGiBHour: 0.004237})
-			want := 0.025*0.031611 + 0.0125*0.004237
+			lines, days := cost.Attribute(usage, map[string]string{"s1": "api"}, cost.Prices{CPUCoreHour: 0.031611, RAMGiBHour: 0.004237, PVGiBMonth: 0.04, LoadBalancerHour: 0.025})
+			pvCost, lbCost := 0.5*0.04/730, 0.05*0.025
+			want := 0.025*0.031611 + 0.0125*0.004237 + pvCost + lbCost
 			if len(lines) != 1 || lines[0].Service != "api" || math.Abs(lines[0].CoreHours-0.025) > 1e-12 || math.Abs(lines[0].GiBHours-0.0125) > 1e-12 ||
+				math.Abs(lines[0].PVGiBHours-0.5) > 1e-12 || math.Abs(lines[0].LoadBalancerHours-0.05) > 1e-12 ||
+				math.Abs(lines[0].PVCost-pvCost) > 1e-12 || math.Abs(lines[0].LoadBalancerCost-lbCost) > 1e-12 ||
 				math.Abs(lines[0].Cost-want) > 1e-12 || len(days) != 1 || math.Abs(days[0].Cost-want) > 1e-12 {
 				t.Fatalf("attributed: %+v %+v, want $%.10f", lines, days, want)
 			}

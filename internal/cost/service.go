@@ -129,8 +129,11 @@ func (s *Service) fromOpenCost(ctx context.Context, services []store.Service, en
 				l.GiBHours += a.RAMByteHours / (1 << 30)
 				l.RequestCoreHours += a.CPUCoreRequestAverage * a.Minutes / 60
 				l.UsedCoreHours += a.CPUCoreUsageAverage * a.Minutes / 60
+				l.PVGiBHours += a.PVByteHours / (1 << 30)
 				l.CPUCost += a.CPUCost
 				l.RAMCost += a.RAMCost
+				l.PVCost += a.PVCost
+				l.LoadBalancerCost += a.LoadBalancerCost
 				l.Cost += a.TotalCost
 				l.Days = append(l.Days, Day{Day: a.Window.Start.UTC(), Cost: a.TotalCost})
 			}
@@ -168,8 +171,7 @@ func (s *Service) budgets(ctx context.Context, q store.Queries, services []store
 	}
 	mtd := map[string]float64{}
 	for _, u := range usage {
-		cpu, ram := s.prices.Of(u.Usage)
-		mtd[u.Environment] += cpu + ram
+		mtd[u.Environment] += s.prices.Of(u.Usage).Total()
 	}
 	var out []Budget
 	for _, e := range envs {

@@ -41,14 +41,12 @@ func (s *Server) costs(ctx context.Context, team, window string, start, end *tim
 
 func apiCosts(r cost.Report) api.CostReport {
 	out := api.CostReport{Team: r.Team, Currency: api.USD, Total: r.Total, Lines: []api.CostLine{}, Days: apiDays(r.Days),
-		Prices: struct {
-			CpuCoreHour float64 `json:"cpuCoreHour"`
-			RamGiBHour  float64 `json:"ramGiBHour"`
-		}{r.Prices.CPUCoreHour, r.Prices.RAMGiBHour}}
+		Prices: api.CostPrices{CpuCoreHour: r.Prices.CPUCoreHour, RamGiBHour: r.Prices.RAMGiBHour, PvGiBMonth: r.Prices.PVGiBMonth, LoadBalancerHour: r.Prices.LoadBalancerHour}}
 	out.Window.Name, out.Window.Start, out.Window.End = r.Window.Name, r.Window.Start, r.Window.End
 	for _, l := range r.Lines {
 		out.Lines = append(out.Lines, api.CostLine{Service: l.Service, Environment: l.Environment, Source: l.Source, CoreHours: l.CoreHours, GibHours: l.GiBHours,
-			RequestedCoreHours: l.RequestCoreHours, UsedCoreHours: l.UsedCoreHours, CpuCost: l.CPUCost, RamCost: l.RAMCost, Cost: l.Cost, Days: apiDays(l.Days)})
+			RequestedCoreHours: l.RequestCoreHours, UsedCoreHours: l.UsedCoreHours, PvGibHours: l.PVGiBHours, LoadBalancerHours: l.LoadBalancerHours,
+			CpuCost: l.CPUCost, RamCost: l.RAMCost, PvCost: l.PVCost, LoadBalancerCost: l.LoadBalancerCost, Cost: l.Cost, Days: apiDays(l.Days)})
 	}
 	if r.Budgets != nil {
 		b := []api.CostBudget{}

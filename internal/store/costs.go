@@ -14,19 +14,25 @@ const (
 	PeriodDay  = "day"
 )
 
-// Usage is what one service environment's pods took over a period: millicore-seconds and
-// byte-seconds billed (the larger of request and usage), requested and used, and pod-seconds.
+// Usage is what one service environment took over a period: millicore-seconds and
+// byte-seconds billed (the larger of request and usage), requested and used, pod-seconds,
+// MiB-seconds of bound volumes and seconds of load balancers.
 type Usage struct {
 	CPUBilled, CPURequest, CPUUsage int64
 	RAMBilled, RAMRequest, RAMUsage int64
 	PodSeconds                      int64
+	PVMiBSeconds, LBSeconds         int64
 }
 
 // Add sums u and o.
 func (u Usage) Add(o Usage) Usage {
 	return Usage{u.CPUBilled + o.CPUBilled, u.CPURequest + o.CPURequest, u.CPUUsage + o.CPUUsage,
-		u.RAMBilled + o.RAMBilled, u.RAMRequest + o.RAMRequest, u.RAMUsage + o.RAMUsage, u.PodSeconds + o.PodSeconds}
+		u.RAMBilled + o.RAMBilled, u.RAMRequest + o.RAMRequest, u.RAMUsage + o.RAMUsage, u.PodSeconds + o.PodSeconds,
+		u.PVMiBSeconds + o.PVMiBSeconds, u.LBSeconds + o.LBSeconds}
 }
+
+// Zero is true when u counts nothing.
+func (u Usage) Zero() bool { return u == Usage{} }
 
 // UsageSample is one slot's usage of a service environment, added to its hour.
 type UsageSample struct {
@@ -39,15 +45,17 @@ type UsageSample struct {
 // AddUsage adds a slot's sample to its hour, once: a slot already counted (by this Berth or
 // another replica) changes nothing.
 func (q Queries) AddUsage(ctx context.Context, s UsageSample) error {
-	_, err := q.exec(ctx, `INSERT INTO cost_usage (service_id, environment, period, start_at, cpu_billed, cpu_request, cpu_usage, ram_billed, ram_request, ram_usage, pod_seconds, last_slot)
-		VALUES (?, ?, 'hour', ?, ?, ?, ?, ?, ?, ?, ?, ?)
+	_, err := q.exec(ctx, `INSERT INTO cost_usage (service_id, environment, period, start_at, cpu_billed, cpu_request, cpu_usage, ram_billed, ram_request, ram_usage, pod_seconds, pv_mib_seconds, lb_seconds, last_slot)
+		VALUES (?, ?, 'hour', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (service_id, environment, period, start_at) DO UPDATE SET
 			cpu_billed = cost_usage.cpu_billed + excluded.cpu_billed, cpu_request = cost_usage.cpu_request + excluded.cpu_request,
 			cpu_usage = cost_usage.cpu_usage + excluded.cpu_usage, ram_billed = cost_usage.ram_billed + excluded.ram_billed,
 			ram_request = cost_usage.ram_request + excluded.ram_request, ram_usage = cost_usage.ram_usage + excluded.ram_usage,
-			pod_seconds = cost_usage.pod_seconds + excluded.pod_seconds, last_slot = excluded.last_slot
+			pod_seconds = cost_usage.pod_seconds + excluded.pod_seconds, pv_mib_seconds = cost_usage.pv_mib_seconds + excluded.pv_mib_seconds,
+			lb_seconds = cost_usage.lb_seconds + excluded.lb_seconds, last_slot = excluded.last_slot
 		WHERE cost_usage.last_slot < excluded.last_slot`,
-		s.ServiceID, s.Environment, s.Hour.Unix(), s.CPUBilled, s.CPURequest, s.CPUUsage, s.RAMBilled, s.RAMRequest, s.RAMUsage, s.PodSeconds, s.Slot)
+		s.ServiceID, s.Environment, s.Hour.Unix(), s.CPUBilled, s.CPURequest, s.CPUUsage, s.RAMBilled, s.RAMRequest, s.RAMUsage, s.PodSeconds,
+		s.PVMiBSeconds, s.LBSeconds, s.Slot)
 	if err != nil {
 		return fmt.Errorf("add usage: %w", err)
 	}
@@ -72,6 +80,12 @@ type usageRow struct {
 	RAMRequest  int64  `db:"ram_request"`
 	RAMUsage    int64  `db:"ram_usage"`
 	PodSeconds  int64  `db:"pod_seconds"`
+	PVMiBSecs   int64  `db:"pv_mib_seconds"`
+	LBSeconds   int64  `db:"lb_seconds"`
+}
+
+func (r usageRow) usage() Usage {
+	return Usage{r.CPUBilled, r.CPURequest, r.CPUUsage, r.RAMBilled, r.RAMRequest, r.RAMUsage, r.PodSeconds, r.PVMiBSecs, r.LBSeconds}
 }
 
 // UsageByDay sums the usage of serviceIDs (all their environments) from start to end, by
@@ -82,7 +96,8 @@ func (q Queries) UsageByDay(ctx context.Context, serviceIDs []string, start, end
 	}
 	query, args, err := sqlx.In(`SELECT service_id, environment, (start_at / 86400) * 86400 AS day,
 			SUM(cpu_billed) AS cpu_billed, SUM(cpu_request) AS cpu_request, SUM(cpu_usage) AS cpu_usage,
-			SUM(ram_billed) AS ram_billed, SUM(ram_request) AS ram_request, SUM(ram_usage) AS ram_usage, SUM(pod_seconds) AS pod_seconds
+			SUM(ram_billed) AS ram_billed, SUM(ram_request) AS ram_request, SUM(ram_usage) AS ram_usage, SUM(pod_seconds) AS pod_seconds,
+			SUM(pv_mib_seconds) AS pv_mib_seconds, SUM(lb_seconds) AS lb_seconds
 		FROM cost_usage WHERE service_id IN (?) AND start_at >= ? AND start_at < ?
 		GROUP BY service_id, environment, (start_at / 86400) * 86400 ORDER BY day, service_id, environment`, serviceIDs, start.Unix(), end.Unix())
 	if err != nil {
@@ -95,7 +110,7 @@ func (q Queries) UsageByDay(ctx context.Context, serviceIDs []string, start, end
 	out := make([]DailyUsage, len(rows))
 	for i, r := range rows {
 		out[i] = DailyUsage{ServiceID: r.ServiceID, Environment: r.Environment, Day: time.Unix(r.Day, 0).UTC(),
-			Usage: Usage{r.CPUBilled, r.CPURequest, r.CPUUsage, r.RAMBilled, r.RAMRequest, r.RAMUsage, r.PodSeconds}}
+			Usage: r.usage()}
 	}
 	return out, nil
 }
@@ -107,24 +122,25 @@ func (q Queries) CompactUsage(ctx context.Context, cutoff time.Time) (int, error
 	cut := cutoff.Truncate(24 * time.Hour).Unix()
 	var rows []usageRow
 	err := q.selectAll(ctx, &rows, `DELETE FROM cost_usage WHERE period = 'hour' AND start_at < ?
-		RETURNING service_id, environment, (start_at / 86400) * 86400 AS day, cpu_billed, cpu_request, cpu_usage, ram_billed, ram_request, ram_usage, pod_seconds`, cut)
+		RETURNING service_id, environment, (start_at / 86400) * 86400 AS day, cpu_billed, cpu_request, cpu_usage, ram_billed, ram_request, ram_usage, pod_seconds, pv_mib_seconds, lb_seconds`, cut)
 	if err != nil {
 		return 0, fmt.Errorf("compact usage: %w", err)
 	}
 	days := map[[3]any]Usage{}
 	for _, r := range rows {
 		k := [3]any{r.ServiceID, r.Environment, r.Day}
-		days[k] = days[k].Add(Usage{r.CPUBilled, r.CPURequest, r.CPUUsage, r.RAMBilled, r.RAMRequest, r.RAMUsage, r.PodSeconds})
+		days[k] = days[k].Add(r.usage())
 	}
 	for k, u := range days {
-		_, err := q.exec(ctx, `INSERT INTO cost_usage (service_id, environment, period, start_at, cpu_billed, cpu_request, cpu_usage, ram_billed, ram_request, ram_usage, pod_seconds, last_slot)
-			VALUES (?, ?, 'day', ?, ?, ?, ?, ?, ?, ?, ?, 0)
+		_, err := q.exec(ctx, `INSERT INTO cost_usage (service_id, environment, period, start_at, cpu_billed, cpu_request, cpu_usage, ram_billed, ram_request, ram_usage, pod_seconds, pv_mib_seconds, lb_seconds, last_slot)
+			VALUES (?, ?, 'day', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)
 			ON CONFLICT (service_id, environment, period, start_at) DO UPDATE SET
 				cpu_billed = cost_usage.cpu_billed + excluded.cpu_billed, cpu_request = cost_usage.cpu_request + excluded.cpu_request,
 				cpu_usage = cost_usage.cpu_usage + excluded.cpu_usage, ram_billed = cost_usage.ram_billed + excluded.ram_billed,
 				ram_request = cost_usage.ram_request + excluded.ram_request, ram_usage = cost_usage.ram_usage + excluded.ram_usage,
-				pod_seconds = cost_usage.pod_seconds + excluded.pod_seconds`,
-			k[0], k[1], k[2], u.CPUBilled, u.CPURequest, u.CPUUsage, u.RAMBilled, u.RAMRequest, u.RAMUsage, u.PodSeconds)
+				pod_seconds = cost_usage.pod_seconds + excluded.pod_seconds, pv_mib_seconds = cost_usage.pv_mib_seconds + excluded.pv_mib_seconds,
+				lb_seconds = cost_usage.lb_seconds + excluded.lb_seconds`,
+			k[0], k[1], k[2], u.CPUBilled, u.CPURequest, u.CPUUsage, u.RAMBilled, u.RAMRequest, u.RAMUsage, u.PodSeconds, u.PVMiBSeconds, u.LBSeconds)
 		if err != nil {
 			return 0, fmt.Errorf("compact usage: %w", err)
 		}

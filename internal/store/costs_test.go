@@ -25,7 +25,8 @@ func TestStoreUsage(t *testing.T) {
 		day := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
 		// 60 one-minute slots in each of 30 hours (Dec 1 00:00 to Dec 2 06:00), each 2 pods of
 		// 250m and 128 MiB, written twice by two writers at once.
-		one := store.Usage{CPUBilled: 2 * 250 * 60, CPURequest: 2 * 250 * 60, RAMBilled: 2 * 128 << 20 * 60, RAMRequest: 2 * 128 << 20 * 60, PodSeconds: 2 * 60}
+		one := store.Usage{CPUBilled: 2 * 250 * 60, CPURequest: 2 * 250 * 60, RAMBilled: 2 * 128 << 20 * 60, RAMRequest: 2 * 128 << 20 * 60, PodSeconds: 2 * 60,
+			PVMiBSeconds: 10 << 10 * 60, LBSeconds: 60} // and a 10 GiB volume and a load balancer
 		var wg sync.WaitGroup
 		for range 2 {
 			wg.Go(func() {
@@ -48,7 +49,8 @@ func TestStoreUsage(t *testing.T) {
 				t.Fatal(err)
 			}
 			if len(got) != 2 || !got[0].Day.Equal(day) || got[0].CPUBilled != 24*60*one.CPUBilled || got[1].CPUBilled != 6*60*one.CPUBilled ||
-				got[0].RAMRequest != 24*60*one.RAMRequest || got[1].PodSeconds != 6*60*one.PodSeconds {
+				got[0].RAMRequest != 24*60*one.RAMRequest || got[1].PodSeconds != 6*60*one.PodSeconds ||
+				got[0].PVMiBSeconds != 24*60*one.PVMiBSeconds || got[1].LBSeconds != 6*60*one.LBSeconds {
 				t.Fatalf("%s: %+v", when, got)
 			}
 		}

@@ -58,7 +58,8 @@ func NewCache(cs kubernetes.Interface) *Cache {
 	einf := ev.Core().V1().Events().Informer()
 	for _, inf := range []cache.SharedIndexInformer{f.Apps().V1().Deployments().Informer(), f.Apps().V1().ReplicaSets().Informer(),
 		f.Core().V1().Pods().Informer(), f.Autoscaling().V2().HorizontalPodAutoscalers().Informer(), f.Core().V1().Services().Informer(),
-		f.Networking().V1().Ingresses().Informer(), f.Policy().V1().PodDisruptionBudgets().Informer(), einf} {
+		f.Networking().V1().Ingresses().Informer(), f.Policy().V1().PodDisruptionBudgets().Informer(),
+		f.Core().V1().PersistentVolumeClaims().Informer(), einf} {
 		_, _ = inf.AddEventHandler(bump)
 		if inf != einf {
 			c.synced = append(c.synced, inf.HasSynced)

@@ -23,6 +23,7 @@ type View struct {
 	Svc                *corev1.Service
 	Ingress            *networkingv1.Ingress
 	PDB                *policyv1.PodDisruptionBudget
+	PVCs               []*corev1.PersistentVolumeClaim // by name
 	// Events of all of the above, newest first.
 	Events []*corev1.Event
 	// Stamp changes whenever anything in the namespace does ("" for a view not read from a
@@ -60,6 +61,9 @@ func (c *Cache) read(namespace, service string) View {
 	pods, _ := c.factory.Core().V1().Pods().Lister().Pods(namespace).List(sel)
 	sort.Slice(pods, func(i, j int) bool { return pods[i].Name < pods[j].Name })
 	v.Pods = pods
+	pvcs, _ := c.factory.Core().V1().PersistentVolumeClaims().Lister().PersistentVolumeClaims(namespace).List(sel)
+	sort.Slice(pvcs, func(i, j int) bool { return pvcs[i].Name < pvcs[j].Name })
+	v.PVCs = pvcs
 	if h, err := c.factory.Autoscaling().V2().HorizontalPodAutoscalers().Lister().HorizontalPodAutoscalers(namespace).Get(service); err == nil {
 		v.HPA = h
 	}

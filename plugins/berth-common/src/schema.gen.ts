@@ -896,10 +896,24 @@ export interface components {
              * @description 0 where usage is not known.
              */
             usedCoreHours: number;
+            /**
+             * Format: double
+             * @description GiB-hours of the service's bound PersistentVolumeClaims (their capacity).
+             */
+            pvGibHours: number;
+            /**
+             * Format: double
+             * @description Hours of the service's LoadBalancer Service.
+             */
+            loadBalancerHours: number;
             /** Format: double */
             cpuCost: number;
             /** Format: double */
             ramCost: number;
+            /** Format: double */
+            pvCost: number;
+            /** Format: double */
+            loadBalancerCost: number;
             /** Format: double */
             cost: number;
             days: components["schemas"]["CostDay"][];
@@ -934,12 +948,18 @@ export interface components {
             lines: components["schemas"]["CostLine"][];
             days: components["schemas"]["CostDay"][];
             budgets?: components["schemas"]["CostBudget"][];
-            prices: {
-                /** Format: double */
-                cpuCoreHour: number;
-                /** Format: double */
-                ramGiBHour: number;
-            };
+            prices: components["schemas"]["CostPrices"];
+        };
+        /** @description What Berth's model prices usage at (USD). */
+        CostPrices: {
+            /** Format: double */
+            cpuCoreHour: number;
+            /** Format: double */
+            ramGiBHour: number;
+            /** Format: double */
+            pvGiBMonth: number;
+            /** Format: double */
+            loadBalancerHour: number;
         };
         /** @enum {string} */
         SignalName: "latencyP50" | "latencyP95" | "latencyP99" | "requestRate" | "errorRatio" | "cpu" | "memory";
