@@ -110,6 +110,30 @@ func (e CatalogEntityKind) Valid() bool {
 	}
 }
 
+// Defines values for ContainerRecommendationState.
+const (
+	NoUsage          ContainerRecommendationState = "no-usage"
+	OverProvisioned  ContainerRecommendationState = "over-provisioned"
+	RightSized       ContainerRecommendationState = "right-sized"
+	UnderProvisioned ContainerRecommendationState = "under-provisioned"
+)
+
+// Valid indicates whether the value is a known member of the ContainerRecommendationState enum.
+func (e ContainerRecommendationState) Valid() bool {
+	switch e {
+	case NoUsage:
+		return true
+	case OverProvisioned:
+		return true
+	case RightSized:
+		return true
+	case UnderProvisioned:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ContainerStateState.
 const (
 	ContainerStateStateRunning    ContainerStateState = "running"
@@ -936,6 +960,38 @@ type ClusterRegister struct {
 	Token *string `json:"token,omitempty"`
 }
 
+// ContainerRecommendation defines model for ContainerRecommendation.
+type ContainerRecommendation struct {
+	Container string `json:"container"`
+
+	// Current Cores and bytes; a limit left out is none.
+	Current ContainerResources `json:"current"`
+
+	// MonthlySavings What the recommended requests save a month across the pods (USD; negative: what they cost more).
+	MonthlySavings float64 `json:"monthlySavings"`
+
+	// Pods Running pods that have the container.
+	Pods int `json:"pods"`
+
+	// Recommended Cores and bytes; a limit left out is none.
+	Recommended ContainerResources           `json:"recommended"`
+	State       ContainerRecommendationState `json:"state"`
+
+	// Usage What the busiest pod's container used over the window; left out where Prometheus has no series.
+	Usage ContainerUsage `json:"usage"`
+}
+
+// ContainerRecommendationState defines model for ContainerRecommendation.State.
+type ContainerRecommendationState string
+
+// ContainerResources Cores and bytes; a limit left out is none.
+type ContainerResources struct {
+	CpuLimit      *float64 `json:"cpuLimit,omitempty"`
+	CpuRequest    float64  `json:"cpuRequest"`
+	MemoryLimit   *float64 `json:"memoryLimit,omitempty"`
+	MemoryRequest float64  `json:"memoryRequest"`
+}
+
 // ContainerState defines model for ContainerState.
 type ContainerState struct {
 	Image string `json:"image"`
@@ -955,6 +1011,18 @@ type ContainerState struct {
 
 // ContainerStateState defines model for ContainerState.State.
 type ContainerStateState string
+
+// ContainerUsage What the busiest pod's container used over the window; left out where Prometheus has no series.
+type ContainerUsage struct {
+	// Cpu The CPU quantile (cores).
+	Cpu *float64 `json:"cpu,omitempty"`
+
+	// Memory The memory quantile (bytes of working set).
+	Memory *float64 `json:"memory,omitempty"`
+
+	// MemoryMax The highest working set seen (bytes).
+	MemoryMax *float64 `json:"memoryMax,omitempty"`
+}
 
 // CostBudget defines model for CostBudget.
 type CostBudget struct {
@@ -1519,6 +1587,24 @@ type ResourceUse struct {
 
 	// Requested What the running pods request, in all.
 	Requested float64 `json:"requested"`
+}
+
+// Rightsizing defines model for Rightsizing.
+type Rightsizing struct {
+	Containers     []ContainerRecommendation `json:"containers"`
+	CpuQuantile    float64                   `json:"cpuQuantile"`
+	Environment    string                    `json:"environment"`
+	MemoryQuantile float64                   `json:"memoryQuantile"`
+
+	// MonthlySavings The containers' savings together (USD).
+	MonthlySavings float64 `json:"monthlySavings"`
+	Queries        struct {
+		Cpu       string `json:"cpu"`
+		Memory    string `json:"memory"`
+		MemoryMax string `json:"memoryMax"`
+	} `json:"queries"`
+	TargetUtilization float64 `json:"targetUtilization"`
+	WindowHours       int     `json:"windowHours"`
 }
 
 // Role defines model for Role.
@@ -2157,6 +2243,14 @@ type DownloadServiceLogsParams struct {
 // DownloadServiceLogsParamsFormat defines parameters for DownloadServiceLogs.
 type DownloadServiceLogsParamsFormat string
 
+// GetServiceRightsizingParams defines parameters for GetServiceRightsizing.
+type GetServiceRightsizingParams struct {
+	Environment EnvironmentQuery `form:"environment" json:"environment"`
+
+	// WindowHours How far back usage is read, in hours (default a week).
+	WindowHours *int `form:"windowHours,omitempty" json:"windowHours,omitempty"`
+}
+
 // RollbackServiceParams defines parameters for RollbackService.
 type RollbackServiceParams struct {
 	// IdempotencyKey Retries with the same key and body replay the first response for 24 hours.
@@ -2384,6 +2478,9 @@ type ServerInterface interface {
 	// DownloadServiceLogs The same logs as a file, container after container (`pod/container time line` per line), as text or gzip; at most 64 MiB, ending with a line that says when it was cut (team viewer).
 	// (GET /api/v1/teams/{team}/services/{service}/logs/download)
 	DownloadServiceLogs(ctx echo.Context, team TeamName, service Name, params DownloadServiceLogsParams) error
+	// GetServiceRightsizing Recommended requests and limits for each container of the service in one environment, from what it used over the window (Prometheus), and what they save a month (team viewer). A request becomes the usage quantile over the target utilisation (p95 CPU, p99 memory, 65%), with floors of 10m and 20 MiB; limits keep their ratio to the request, and a memory limit stays above the highest working set seen with 20% headroom.
+	// (GET /api/v1/teams/{team}/services/{service}/rightsizing)
+	GetServiceRightsizing(ctx echo.Context, team TeamName, service Name, params GetServiceRightsizingParams) error
 	// RollbackService Commit again what an earlier succeeded run deployed (team editor); Argo CD syncs it like any change.
 	// (POST /api/v1/teams/{team}/services/{service}/rollbacks)
 	RollbackService(ctx echo.Context, team TeamName, service Name, params RollbackServiceParams) error
@@ -3900,6 +3997,46 @@ func (w *ServerInterfaceWrapper) DownloadServiceLogs(ctx echo.Context) error {
 	return err
 }
 
+// GetServiceRightsizing converts echo context to params.
+func (w *ServerInterfaceWrapper) GetServiceRightsizing(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "team" -------------
+	var team TeamName
+
+	err = runtime.BindStyledParameterWithOptions("simple", "team", ctx.Param("team"), &team, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter team: %s", err))
+	}
+
+	// ------------- Path parameter "service" -------------
+	var service Name
+
+	err = runtime.BindStyledParameterWithOptions("simple", "service", ctx.Param("service"), &service, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter service: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetServiceRightsizingParams
+	// ------------- Required query parameter "environment" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, true, "environment", ctx.QueryParams(), &params.Environment, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter environment: %s", err))
+	}
+
+	// ------------- Optional query parameter "windowHours" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "windowHours", ctx.QueryParams(), &params.WindowHours, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter windowHours: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetServiceRightsizing(ctx, team, service, params)
+	return err
+}
+
 // RollbackService converts echo context to params.
 func (w *ServerInterfaceWrapper) RollbackService(ctx echo.Context) error {
 	var err error
@@ -4224,6 +4361,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/api/v1/teams/:team/services/:service/signals/:signal", wrapper.GetServiceSignalRange, options.OperationMiddlewares["getServiceSignalRange"]...)
 	router.GET(options.BaseURL+"/api/v1/teams/:team/costs", wrapper.GetTeamCosts, options.OperationMiddlewares["getTeamCosts"]...)
 	router.GET(options.BaseURL+"/api/v1/teams/:team/services/:service/costs", wrapper.GetServiceCosts, options.OperationMiddlewares["getServiceCosts"]...)
+	router.GET(options.BaseURL+"/api/v1/teams/:team/services/:service/rightsizing", wrapper.GetServiceRightsizing, options.OperationMiddlewares["getServiceRightsizing"]...)
 	router.GET(options.BaseURL+"/api/v1/teams/:team/services/:service/diagnosis", wrapper.DiagnoseService, options.OperationMiddlewares["diagnoseService"]...)
 	router.POST(options.BaseURL+"/api/v1/teams/:team/services/:service/rollbacks", wrapper.RollbackService, options.OperationMiddlewares["rollbackService"]...)
 	router.POST(options.BaseURL+"/api/v1/teams/:team/services/:service/syncs", wrapper.SyncService, options.OperationMiddlewares["syncService"]...)
@@ -9024,6 +9162,94 @@ func (response DownloadServiceLogs503ApplicationProblemPlusJSONResponse) VisitDo
 	return err
 }
 
+type GetServiceRightsizingRequestObject struct {
+	Team    TeamName `json:"team"`
+	Service Name     `json:"service"`
+	Params  GetServiceRightsizingParams
+}
+
+type GetServiceRightsizingResponseObject interface {
+	VisitGetServiceRightsizingResponse(w http.ResponseWriter) error
+}
+
+type GetServiceRightsizing200JSONResponse Rightsizing
+
+func (response GetServiceRightsizing200JSONResponse) VisitGetServiceRightsizingResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetServiceRightsizing400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetServiceRightsizing400ApplicationProblemPlusJSONResponse) VisitGetServiceRightsizingResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetServiceRightsizing401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetServiceRightsizing401ApplicationProblemPlusJSONResponse) VisitGetServiceRightsizingResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetServiceRightsizing404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetServiceRightsizing404ApplicationProblemPlusJSONResponse) VisitGetServiceRightsizingResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetServiceRightsizing503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetServiceRightsizing503ApplicationProblemPlusJSONResponse) VisitGetServiceRightsizingResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type RollbackServiceRequestObject struct {
 	Team    TeamName `json:"team"`
 	Service Name     `json:"service"`
@@ -9899,6 +10125,9 @@ type StrictServerInterface interface {
 	// DownloadServiceLogs The same logs as a file, container after container (`pod/container time line` per line), as text or gzip; at most 64 MiB, ending with a line that says when it was cut (team viewer).
 	// (GET /api/v1/teams/{team}/services/{service}/logs/download)
 	DownloadServiceLogs(ctx context.Context, request DownloadServiceLogsRequestObject) (DownloadServiceLogsResponseObject, error)
+	// GetServiceRightsizing Recommended requests and limits for each container of the service in one environment, from what it used over the window (Prometheus), and what they save a month (team viewer). A request becomes the usage quantile over the target utilisation (p95 CPU, p99 memory, 65%), with floors of 10m and 20 MiB; limits keep their ratio to the request, and a memory limit stays above the highest working set seen with 20% headroom.
+	// (GET /api/v1/teams/{team}/services/{service}/rightsizing)
+	GetServiceRightsizing(ctx context.Context, request GetServiceRightsizingRequestObject) (GetServiceRightsizingResponseObject, error)
 	// RollbackService Commit again what an earlier succeeded run deployed (team editor); Argo CD syncs it like any change.
 	// (POST /api/v1/teams/{team}/services/{service}/rollbacks)
 	RollbackService(ctx context.Context, request RollbackServiceRequestObject) (RollbackServiceResponseObject, error)
@@ -11530,6 +11759,33 @@ func (sh *strictHandler) DownloadServiceLogs(ctx echo.Context, team TeamName, se
 	return nil
 }
 
+// GetServiceRightsizing operation middleware
+func (sh *strictHandler) GetServiceRightsizing(ctx echo.Context, team TeamName, service Name, params GetServiceRightsizingParams) error {
+	var request GetServiceRightsizingRequestObject
+
+	request.Team = team
+	request.Service = service
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetServiceRightsizing(ctx.Request().Context(), request.(GetServiceRightsizingRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetServiceRightsizing")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetServiceRightsizingResponseObject); ok {
+		return validResponse.VisitGetServiceRightsizingResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // RollbackService operation middleware
 func (sh *strictHandler) RollbackService(ctx echo.Context, team TeamName, service Name, params RollbackServiceParams) error {
 	var request RollbackServiceRequestObject
@@ -11808,265 +12064,277 @@ func (sh *strictHandler) GetReadiness(ctx echo.Context) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L19c9u2tjf6VTC6z0zke+iXOEl3a/9xr+O4bZ4mjY/t7M4zbc8IIiEJ2xTADYBW1Ey++zNYCyBBCpQo",
-	"vyXNzvnj7EYmCWBhYWG9/tbHQSrnhRRMGD04+jgoqKJzZpiCf73MS1YoLsyvdM7sD1wMjgYFNbNBMhDw",
-	"22DsnxkkA8X+XXLFssGRUSVLBjqdsTm1L/4vxSaDo8H/s18Pt49/1fvw8U+fksGp1OZMZPb5jOlU8cJw",
-	"aUc8IWmpjZyTBReZXDzRhImMDKkhc6kNefbddySjS03oxDBFtKHK7OwNEpzuv0umlvV8mcgG4cwmUs2p",
-	"GRwNMmrYruFzNkgGZlnYZ7VRXEyruV3aD/eZHcygawLwx9tO4TcYYnUORmZ0mZB/ZGQI/0moyIiZMeIo",
-	"M2YTqdhOQuZSmJl9iNjBdohUfvZDmBgx0hJ355i8vzqFdxOymMmckZksle5aFC69saqMTWiZ22XBmINk",
-	"wEQ5Hxz9jpMdJIN/2J3wf8RZDP6MrrxUWqrVVV/NGBkJ9sHgAyMiJ7DoQrEbLktNCjplXVNO8aPhlOf0",
-	"wxsmpmY2OHrx9DA2kzNxw5UUcybMf8Pn/KFY4bLqubufi9cZmxfSMJEuf2HLVTJcMKM402TBzQzWr+mc",
-	"kWuGXDCW2ZIoVuR0CX+ccKUNUUwXUmhGJlKRw+et3Z0xmjFVLyeYwa6dQgfRDl+8SAZzLvy/n8ZI+Hry",
-	"lpp0trqMdyJfEpoawnEX5fhfLDVPNElLpZgw5OyKTsncvszWTHWyi98P57g6izd8ziNn+ZxOGdH8r06u",
-	"yeG9KJ+/OEgsMfjccvmLgwMgBf6rJgQXhk2ZwjnI6akUhnLBVAc5zIxrkvqHyJALwm6YWpJCZok9vFyQ",
-	"USGzUae8q17u2rTvniVWpBum7Nv/8zvd/etg94c/h7/vuv/6f/1PO//f/4oKpjdyevYhzcuMra7iV0ly",
-	"LhgxMyutce+IFMwdVc2IYtMyp4qwD4ViWnMpYHPZhyKX9ot4ZKKHzA0aLowbNtcrbPndyrRhq17jwy+q",
-	"v1Kl6NL+UZtlbn+wonmAS3wtOpYIG2UXqYNV3tcauXjMNZ7LbB0jFjLrYrNCZt1SoZPD9rZgsXMn1OPX",
-	"gCqFu+QIo+msPjNPNMkpCjy434aLGVOMUJIqqmckl7Kw+oRS9jDpzmPkr5T40Z/QXLNq3mMpc0aFn/gF",
-	"m7IPq7MeaUZVOhsRrgmNcAgZXpwdEr0Uhn44Av6iiljlICFCkjFNrxWbMMVEyrqnrWDs7ed8CXPbzOuO",
-	"zMgew5RqtsuFZkJzw2+sviGVOw/c4P00gimNOrUjHLiTlb7r4I5LLlJ2yVIpsgiHvIEZO+0A2AEmPKdi",
-	"STS+1Dmh8MOtaaFwP3zxw+FBP3EPs7zic9Y1xYmSc5yb3WkixdppXaGquLUm+UZOryjPI6qsQf3BnpQk",
-	"RqzcE7J5yLpmaewoUaI9PehDsnOZ83S5xvoo4IG7q1gXpXj9qmMMVYq1A1REL0ueRel9xeh8zSIMo/O7",
-	"LuGTfR9VOjTdaHbB/l0yDUqO3Sirih59HNCiyHlK7YbvF0qOczb/r39pu/sfe454jm/hoE3+eUtzSw2W",
-	"EYWDkyEKsIRUliWx9LESC0waMcl5+qhz9GMG+rJXMLWhhpEhJVmJE2DEblFwEmg25wLn/qNUY55lTDzm",
-	"5O1Vl9I8h3tNWbMsk0wTIQ2heS4XcFRheq/FDc159piT+43l+a7b/3FpCMcpHJMRXK96BNTUKDsmnOUZ",
-	"zPRXaX6UpXjUqf4qiS6tlgY2BlxTloY3XPNxzqwRbCpKwyTPFVwB3L7/I+U5e9TpeqOGZDyDieKdGvKu",
-	"NY5gpldSvqFqyh6bLcHO5FbbUlN7ymdU4GXC1A1ThKYpK4z2U3xLxdIJKP2oM5USbzJqiBQp2r/1XltG",
-	"sL+8ZMrMjom1rJe7J+hWoktNFjMmgDvUktAp5XA/owkKywheaE535XKzU3svaGlmUvG/2GNzv1RkTDOS",
-	"KpYxYTjNcWfeC3pDeU7H+aPyD5Cb5DS9tiSmTuMQjGUaxDErmMiYSJd23pRoZgwX051jMsqY1TFGfneo",
-	"2YMb141pp3SS2kFesQkXHIdbdeC9tCMbsP1TOpnIPAOOtX93ei7Nc7RbcaqyYApoYfe/UPafhrNVzfPj",
-	"qk2WqeVFKc79dRg3Z6rvP9HEqeYEdKvwHoWJzZglGjgFzIyLKfh80hkVU7wX7G/Hlmb1wjK1BHsJF2XC",
-	"4fBO5MaSGPm8ZHvkZKytiEHmbzw+o3YQgZem+6yxj0lrKID4p4bhIFwUJfplV2jCPtB5kSP9Kut2HS/h",
-	"pp7ha/YLbeMWbz73XWvf2G07sprWUaoYNSw2DZghMHuGkp7m58HeolrW3Kz/ffnuV3IJs/L2BfLNE40L",
-	"DtaLlw3Y5czM0NT2PtGfzq4GyeD83SX8z3v4/ydXpz8PksGrszdnV2cRz2gyqDbidRblNVmae10Rfi+6",
-	"JFBpN/KyfeqYjD5aReDTiGg2ndt9JVQxMuF5zjI0gYB0qCM4u40a0B6i7KPphG0Yu30kEqLlulPBDaFo",
-	"l9McfrZ6VjB4ZS8nA10WhVRGv4KDHexD8MxCqmtd0JT9yHPW4cJA4uKiccEzaZc/sa+Q4UdLu4Q4kfxp",
-	"J9gZslDcnjIunOJiqL5+okk1KhmWImOqPoZkZOw1bc6pmY0S4pwC8PfqJdAwpdlJ4EakJKdW6hTlOOd6",
-	"RrRhhZUQRalne1Grp7Znfh+AYRQuucm71YlIvGmER7Hi4EBErBD8zwg3NuXD0cctZTSrX2xfFYbNC0sJ",
-	"JECprcitdyKxXPN/Tt6+2UySJjX8iN2LecPRlmuupJKWW4jN4C5ckZztfYOvRidVFJaXV2cU6AwrdI0L",
-	"iQuWU8NvKrVbsUJqbqRaOhYkw1cyvWbKnoSE7E25mZXjfcuok1wu9D4I970lnecJSamhuZzucjGR8NPO",
-	"5q1wPOdnvma5enW9E77VxeXItonw+NXoTNRUnnpTZHU6c6Y1Re1/hfz4w8cN1IC/JtWHuubwihW5XM7d",
-	"VrfPl/0by05MX6+Uv7GrZ7kw3z0frHqFrGjghlPDspfL6CoVs2Zc9GTHpFL1eBJOu2vV77zUijGC4Hq2",
-	"5aKba2kLm1Iz5VwQUpERLY2c26dH0Wtw3dYXM6oj8uyiFAJuw8syTRnLWJYQNG8TcgY+canIFVNzLqhV",
-	"uaPjriF4guHubYjSPpsw8fA70a0pM27ObqLMiJJ5de2/2St2QTXJpGAguEd/lAcHz1L8LPw328Ofbpga",
-	"4w8jMmR70z0ysrrkHuqSo7hWS1ODUetVGwCslk162coqW0ck7m9E8jFtOnRCxTT4/2vdU9u91zqqYaKa",
-	"0EE8XtPPyu6AMPsFBdGgO0gDLs+oiHLO8VtwChIDn0TSJ37vq3VUyw+ptJ6h7uXerdkzYqvUGQw9RFbn",
-	"hVwl62yv7uRUTEsnOTxTCAlRx6mMsoVw3uzIDe8TiC4rp8CdbI/6g3GzQ8msTDtVanhOg02MajQFfxRP",
-	"XXCWa1IlMJEpM5oMtZwz53EgUgTjY5DNb3fH5RqEV2WpUhY7OUwxWFo9cirnLviTkNG45LnhYpSQEZom",
-	"IzLc3a0e1rsZV5C4M5py8/+jfErlfM5NJaEaj1t1quMUcpP3UAhgs/3TbTW+4p1gLyJsUNFjLevex1mr",
-	"z8HtlduXZTZl5kRxM5szw9PVXfxZLgglY3iOjFlK54xQ8u9SGpqgE+VdwcSp1OaJrsyrQvGUaVKKnGlI",
-	"65jwaalYtupESovyVCr2syxVUxrKcpwHolCU8zFqRe4N3f/xt1JgNlGPxyE96Jypt5Ct1e+dOZtLtfyJ",
-	"v9zq+W1mpej8J/5yCyJZm63JSRuOcYtjwm1pDN+mUEDg5sKCjQop5KfWzYyv1/umXDR/hYsuZ1R1+EYK",
-	"qoyXso6RdcGEsVLv9Pw9GaItpg0Zl0tNcLI7x+gtr3i3Ym7wDuZsYohEFxGk52h+w976oC+K/Pp3H/zF",
-	"31f3r44WB5Hig8i+QlbWhdXLY4H1ObdXgJX98zI3vMhB+Lv7X/df0LoJxmPZAXNbtsgjSj6wBSmYcqmZ",
-	"E6mA+vbKQpJXM00IFy6/0V5gOdd1dly6bJK8P2kP8P/WUrh1DPxiYtx6ivb3mTDcLNf72p2pThg8S4Zj",
-	"/5c9LvdvntK8mNGnO6vCkRb8n0x1WhzXXDRdq0qWxSAZvNeQBHe51IbNB8ng1N8dg2RwwVaup9CuMjSj",
-	"ZmOAo7H0t/4lK3YKlm6p7LcoHizZLTCYlhtg427cx+3a3N7b37BxWq3abkJIA/a27iZgtxSvx9usAo9Z",
-	"fscxci6ut6bkGy6uo0ZBl4YNMfSCph0uHjrd6oLbVgmsR1+zq7Cmlb3sGigZlCrfPAH7UHTMvNQujta6",
-	"/cA238od00l0DGL3ppJ7PAnmsGbq93IuHRXucCLxCxd2jLjNQgUJ8tqJKoUmu2Tk7ssRGUJs9IkmciFI",
-	"ip/bwYitYlNu/8ky/4cnGuM55DynKRdTwjXcfUVOjd0sTLUBoy9IAHx+0EgwP1xJLO2dtxwsGKe2rW5F",
-	"XzmJ1cogP3vrlarTEwzjaD4VDMsxTs5fu4QIe3Pbr00gz6i1zO9evHgWy+dNc86EOa3f654DPhqOcYx2",
-	"Cf7hF7a071qVQhtGMztnSoy8ZqLPXJIBhJzeCavS2Ausmpz7cDvJvO9H/AncnPIWHspV5bZB6JkxhT7a",
-	"3yfvL960Vnd48Pz7mGVsCRHTXsaMKqaQUM7hBZTzXgWaprIUhoxlKTJipGf3XZ85dhvarhUy0bPsEzMv",
-	"DTWRGA2fd/mJuYiVRZwIYv/QTPhcjXLmVJuzD9ycyozFkl7wiQtGdectDFVWJj63df7tTsmtGM2W8aCs",
-	"6p6IyxbX8VVoP0WvYi4oN7h1Ch3qljzOa86srlaKayEXIl7eFNlb3CA/+2A+fvD4rmuDxuLqjocFSbEF",
-	"T6RiKdUmfprQNNGSTKgiulAgMG5cQBnLw/ARcApropxI62P12/eu5CtH0b5v5H19BLJTRPglk1RJrV2S",
-	"ChrCMfZubVSzwsvPqbmegKxuIl3b9oouY5FUbXquMqPLFS1ncwQaqvBglK55veEiGuJFH0jE6/oSkzjs",
-	"E7vgEkE3gksKrM1usG9Le5x3ejLKFtQAF8s2tNtCz3KbFVGkNx2xKR+vJ9pP/KWjmZw4278nbXJJs5c0",
-	"pyJlaouVh691TO1nPx+fyskhMeRN8Ca5xJ97zrW42WKGxc1PnVRrkKs5Pbx9z63FrA0T5p8yL+fsNKd8",
-	"jgzJFUlpQVNuln35T9H5FhN3bM6y0/Cs9HFR4iLiVkhHSAHyH2r1ey4zloPiLQsm7Lk5Jo2/oWvLO6ir",
-	"pGIq9IKphGjKM6JlNGRQ6taSmjM5IFheBSfbqvT2u3D19aJyS0B5WiQtaevokASCKDheUeK3Z95grdhJ",
-	"qKVIvfUV80ZOnBNQTpx0ydNziAB0hFObe+SDBUBJasjw/eWrnfuIFLTXusVRfLmN/39L73x/V3swk8hq",
-	"ukh/wQqpIpoR3vjb3QBOy4pcAt4bG2qH7y9fRf2K93XxQFHWVh+Caz3ypaJiz01fcIy8NpQvDc178sqi",
-	"wjVoq63ZfXhvPHDDLbIKvLHlUBvshP7c5K11BV0VKELFFJ4ofs8cD1SEj/FunWfVYcxVGfsXDFL0O4yW",
-	"qnylP6v8JtW1PV91ulmEZ8BEWT+02vDXNelDZWG3Klv3/Rbxg3yuatz2LFe/m0TI2KBZbGvOmhpfO0pR",
-	"5Hw792NauzJ7+Pou2ARe2t7NmSk+sfKQWpqdRLN7mCC+KEMbUpQGKo6JlnOGZQaYT51ZLSNjOTMs89Ep",
-	"t4rmhb9uOrey69e7wTvS3c6ZyOzkS2F4DpOtPgMGibVdq5wRxYjbw4RcWPZBfBmfIIfeNErc7PcCgBM3",
-	"DMSV0H53JWOxWwByBjZteQN3RGJUqVPwOt4+uaPIc1KsJnTNoEmVloezD7kwHH/DoelyVoRx6z4KTSP6",
-	"e88ehI7QZ1JPsjGBDSs+xdqT7VzN44pMa/NegjSB28qSPt7XYDXeEWv45oGueISaMN4Gkr3idCqk5tHU",
-	"azhnHclfKS21xymYydzaOIsEkR40ouA0ErrWTf5HHOge43SKaZnfsAjcxilOG6WvYqlUGXP1IEKSXIop",
-	"U7CehPiPeMkLstqD+SREsAXTZsulXrhvrlmyXoqUZTGf6qaYYfVuUu/dhu2/j+BYeE8/WP5l+1y0kCsO",
-	"2shItw9crVwGq7pHI3Nts9QIMt0+JT3lzaoc/5QMZlRlWwXRV4+tT8WApT3RxH6S5JjEM6Q6VDGgUkQZ",
-	"+G2O5bzuxt6JJov2l1PoLrjDSt6j2R6fLjfHhGJNZa2JwE1K2AeuTSzVtcWHQOgNbHhZu5K65eZd5d86",
-	"f9XC2Q/bHNDfqne6vUH1d/vLEUeMyC2ig79sK048iTeF3asxNszyPahOG/WDORfhr08/n8aw1dW/buW/",
-	"hbzSUgfriUWAn1YyCwh3uQlSHBM2L8yyLunH5ISoZzNr1DOtW0/bIv+UDNiNR9Bsl7al9pTjnyFSnOcV",
-	"LFjzhq7xLF8c7PS+rj3ZOosLZsVG4+Ln85NqIbe1t2TW//ycy6wab9WbAMb35TYeuYvqnc7P1ipLc39+",
-	"tOeJLGY8ZxWDcAEYJqouPPaM5bRIMinzHNIvyZIZDHDdcLYgXGPxOzDdTo8gYkRBqk2sSlUKaeJIXXFc",
-	"VJ7c8IyJNFq+qg01pcYi4wQyem4g5RcKfOUU11soeQO1Ek647pEfqweGeDvb/95JXLGyA1/g6QxKpYcV",
-	"/qYqRVIhlKhS7CTkhuYlRAbsfQ4KK2KvAUrg0OGwKEYzOs5ZQsoakCJxdAVLHYGorI1efQd+ijjIZdkI",
-	"yAWeJ5h9PBxuT+QlwxyQfl4MyF3Y7o0Vv+3GZL01KQt1cKiq64K99rwCvvJp1AUBe7JZ963CLkg3/16M",
-	"BX+0T0ABYawayRe/dVcPxWW9PSc+2OfAhQI8DKkIIrFExXsh7cZHPgw1R+6vdQW9D1OPZbbsU8sNS4pT",
-	"AlWnSBA9BiZ5aSyro+1K7CNk+O7d218gQJyQU0X17I2UxUuaXr+bTBLyek6n7LzMc1+1+ZZrzcX0FPLZ",
-	"E/JacFNlA9lnoNrzvbCyMyvduTq74amxL58rOWbVU6CBn33wdaFWbLO0VNwsXzEBbrGTbM4BrND/cC4z",
-	"dHH46ZwrOVVM61eMZpbf68/9Ks9lphPy8/nJiXlLP8B/vWVG8VS/D0/95VKk/nNQ/PwKGGun4xY3UWS7",
-	"CzZxqIWerC3KWbmzO5GlyEDoVLg8lq1KoRhNZ3Y6xw0akZzfMMG0TkBk2RG0fQGiBWVxHMydIFTdbgaU",
-	"sg8pNrFGxnG4KF+LgLrfEw1gaR2YKYGU76e2+hcicqUh7zp9wainaLpwiEmWR4fXrDCkQJjAVt6dFJgE",
-	"4i6Zq6s3O/29wtvLU8VSOZ8zkdHONG/FajHZw+CpygLA0LlhytU0eAkLV5c1SKiCrK+YcNXlfE7VcrN4",
-	"TbHishonmG39lWDfVxa8RvxcBOtehWuoEIg7ayn6+uVbS3KVCp1uvkrzXJ0WKg3xeztjGkeI/XFOP3T8",
-	"gYse4SM/cD0Kvokfji6C0RyD4q0lADTT3UoK3BW+Ch4rr0eYxdFAftILpjSgYk0VzVg2IkNteJ6Tw4OD",
-	"HXyeurovkS8hmkMmjJpSMYTbquEEh1YqkdNXCfllecOUkAmh5CdrWrG5NGwngdsYXI8jXOnomIwCdW1E",
-	"hi8OnrlRUX6kUM6B8iGMl8hrIDfOGbIlaxSyjRmTjkSxnXkbi5aWZvZ2BX6pKj0aJAPJs3RQOTZ2MRU4",
-	"Gr/nushpBU+6mvClZFlsqeD59Hd7s3ZgCekSF7jCFO81U76YSrFJQt69fnVK3OOIIOEWdYRVw3YHXc1w",
-	"Z5V+fzPsitH5heyBbeIX0F5tRTE/cnxPIS5zH9UePeEUvAxct/ZLXNIv9tG12cgy33j3VDR8qPgeLhOj",
-	"e6GEdtPbJpiHu3GrqNYdyBqFSRnWnI/YnlSTkf3LkStQ2f8XFWwE58BqKq+z8yfanw5XpgL8R4Yj+N/q",
-	"vQrLovUuPm0n1c7rB8jzbnf///zxh/7zv6K+/f4MsuaqdZ/p3rD7CKq4g/hg8RT8fk+HaHMhtyZiJ9l+",
-	"7eC8V79e7j59eviMQP1gQvRMKkOYkOV0Buhoik34hyDLAP7rAYuaKlzJfyL2olOEtyBeswXQ7UtWg+/E",
-	"KBqZ6EWFTHNPMwIPBe8TqcTnko2T9p7LbjV6m0S8RpFOLJnwHisYRbMmJ5Iqs13pTHd9TNzH6RNGIhUt",
-	"4XUT0DG+AYD3vkp+athUquXmyFysrsiRplJHJ5NBMqBlxjHjbyK7KsM7qS1vmFI8i+LSMDon1d+hpUsQ",
-	"I9xd8AxL+0FF7x8IQMq8c9+Nqpahc23zp2qEWtjQOct4t12tU1lEBCRgQY2OiP2fWghqh5BSMLVrGtQ4",
-	"JiNHh9ERJmMtRPCeK7hz9/IONMKo3g0NCqfceF961CyPmPM5ZGvalZb29RmfApKH4oanNI9/ZiPKj+Wu",
-	"AOAnnKbvxRF6/WHqf94bWE91MBqOhSaET7i5fivdqVgL24N8cmqNv9UT6dLo4sg5gMDtE+0WllJgQiIS",
-	"zqrlXlCt4wknyeCGy5xul9aK8/6nf3GjveKGT6o1NUbdQJnb4LbMqeATj4zeVjn+z8nbN0QbBQdnQn4p",
-	"x0wJZliVudjSLl4cPj/8/vsNfbla8b0WXHilvUykqratguQFAOh2YeuzNaBvvTpyNJLuKnp0E/s+VFp3",
-	"u9y+hr4lhFfBOW990zSE9xbgDnEbMp6vDrPrXtYayPIT590GhGf3VAwZ3bUe2mYFnVdsFbS6JZaTE5T4",
-	"maSaXPf6LxF1/lYH+n72vUn0f9qZV8VvqxvgbktMkFBLZ4swvXNM5JwbwzJyzViBMRG3/Ia6sd6gXdds",
-	"DA0a96+nGzZiA9vVcnrlOHV6p9dllLf34k563qasCK+tRnTr9QqVKvMu2C6/0TeV4USG0FIl52NFoTeg",
-	"fQKw+aXoiB6F6s9tVY2q+ZJXNgINw2kPsIy2l8nvTpMKPTjACtYbziJ1QuNlbRn0EvXVN08hPSAieMbL",
-	"Kyc87+mDXNjXcrbOnbExr9BlX2kyrHFXuA6Tm3bIYiY1q5INqWJkjkFhp3cvZst4eqQv2Npg0fkaJkeh",
-	"pKZ+Y5E9NrSzJm/ZKq25tz19ADYJ0izb1SbK1yQjyBwmo12zJYGkFE18gA+kuJAVishwTjNGxvYMiwzx",
-	"9x1AfH+D8CtgyO20N2Qmlq1R7AMeb67iDJqqVlp9s10pds3NWxi0gX1iVClSQPqIwPspVn9XY1ukEaQz",
-	"j3okiNVHrTphNcMlrXPiCRZOaPOJdF15VjMmfjwlPzx/8Q/iuv0QTK3QMb2uM6EHqy22yDOu0oai/KoN",
-	"FZ0FFetAr+s4amT3OnHJOvDy20Zni5VQj3AJH9xXoGgji8KhQFXN8axKlvPpzGzr5+lvvDo0/+qK7o6W",
-	"ttMoV6Tyeoydey4B3eBO7FPl2bHIlpC4a7pxlcrfJ8l4E0ZIp0brdLuoo8nMHBKPU/x41WHZT8e9HUdt",
-	"eojyy+qWXaVgU0utQmouy6BWb73rL0wg8EgVAJBFuOloR7BBtXYssI1bfRU0f4KtTRdUQfsWkFkx08Er",
-	"8lFIwajaYIlkLfInutIHHBIvZt6OWS7FVBMjE6SN3exWe6K+in43DP92FoBnzwBfv9bynXuhieER5jxv",
-	"ShNq16R15lLeRx6vL6rbkj0+Y1pZyxcDzasAomvRTt0Lygld/t7m3NaeaWk1pRsk7NpO+/57Hblk8nhj",
-	"/t+wKyBbkjldklIDJMocoG1o0J2OBs3ysTcdlo71xfjxwDHdEyAO4Y0UMtP+JgdkZprntwG5qceM0sqF",
-	"sj1rWPMX4gQs467FBeTOxFjEdSPr6oayCj8ATQTiAuknbt4VmuAjng7EmilRqXOLyCXz2eKRQ3yLxjpb",
-	"tUrp7CW0Fo1p2842oRrq9/PfJSuxyKMCDtS+FY9lpm7cgFUs+7XGUSkuDStu7yMOk4bqSryqv0pVaxBS",
-	"tBna7Ua495NbLRUosdnSW92zN9RtWOVW+s+9bH5R4URsufudGDVdun1nKeg47BpzH8fYvdJxngIdYMvE",
-	"yG7I0h69aLbOG7E6Yhe+9jaa1FpkjZr2NeCn/X5j5i2ahQTeBC/tNv12mBMhX/QB423vbNsorv9KjCRY",
-	"bEmMPA4qIr3Wu9J4YduqXD+nOiJxeLCGo1b6wzsFAh4AD5UsDTF0mpBGRGXP+eT2Ulk3vNqfKFpmu7Tg",
-	"K0jDB2siC31IfA/8vHqxB32drcGBJkbdgbEdTI4uwh2KCMQqaJ2GToM9HxZcCJYdQz9Rbay16iph2lmU",
-	"Tw+/7yn5uk7SmlPxqnJadQLl9r9d3Tc34EyoUnRAlUD9ov3zbUE7SrGhNr/H7PvBL+qBW8g62nZDttyK",
-	"vFE0mE2Or8ZI6yZbte3d5mbMqrfcZW4P3p8x98p6wYh5QtyQhSzzrDojHUIRWm1DvgzV1+7A3EMovb9g",
-	"ibT9r5qY1V9Br74LB2jf2JmLeNSpywfhrF8dq9rmOZSsyAmB8G3obR0y74CVgnnZ0nC7wuyeHx5uRb52",
-	"xSfufwMlqyWIWoemcadXa1vDmJvR5VIa72wJAPhYvkNO6gfjlloDFrDlSsBvPNF1SaImEvMVg++SoQNV",
-	"oiIjfmX9PdrNhrYxCIOqwGpl9jOujYx5QS6cf1hXhPDNXW8pYlstb2PTlF3w6dAzOyX2gRCo2PX3hgRQ",
-	"rhu9NYbuFY8bgsmgx5DwCO5e/4mUCpLmlM+7vKEP4N2VYQ/c7r9WUYRNZK176m5sJrsU6boOMl05mEB5",
-	"KDvTVrYu6NI1hTjG+jnyWkCVcoW6JTIrxmZUk6s3lz06SLvjH57KNSf7PnLV+iLPdCeruS9cyDwfU0zh",
-	"3KbGouwQPJUBCx4iDP1aDdAKh+CKqBVCOqW8CQ8d99a0/WblWhpf8qmgeUQDodsYs0XZBy/NOzN7BHgQ",
-	"1n3Lj+p6Lf14A56H/LCYoKrBdiPxLWqsyWMf2Mz1TY8+NSHmrZ8zErFa+Lodc4d7CyZsUXsr83DNWjZM",
-	"8hJ9Pxsv5S2jf+uJ20+y3BN+1B0sTWcLbjbjupawBgjqrsZDgC12Z+MB2NuXhVUFBNQwkS7PXxxAZ1z8",
-	"xw8vwn/8UPtIL7BJByhPiB7aeVhqHsKBz2W00fMWou3mNuinlhNv1tDjgorpmsSBzTKrcnXY9W0r8JAo",
-	"EYH375J1lAZp53ZugbAwq+9qMmZmwZhAdJiO3J/SNUzqpR/Aw34+bvRqsd1k/adPdW5lFWMSVSTxTAFM",
-	"Myu1D4JBQaxmCgwkqVotH46JZszn+ezEswRusYddmUW/zZYkmOKU3jA7R99+AixdXrWliGq11Y6u3mD2",
-	"y//9BpNuFlSjpYwgXb7c/Ikmhs3tv7CkodGM+wnAVtljE8+c9RteoSwhs9THWu/DP/yBdr1+x0vD9Hr0",
-	"pdXTKMocURCa0rbjdDaZzHOHJ1aUvYL66mBJJXZKhfrm6JR9ZuydS/DXRws2Fe5tAmDoGQTsNIPupdDe",
-	"7Uo413YBVrzePqRObPPsJtzKt98ia3hVH0T9uy06N1+4k1O7Lx60Xet9WE3AuA9Wsl4hYKzM8h5wH+I1",
-	"O50V63Yu96QNPjC/xHTBKx5LwHtZ8tzscuGwcjX/y15ndSNvhxJMrdW/4CnbOSJ6TvOcHEJL7X3y/CdO",
-	"9snhASRvJAQrPcn3ZJ88/Q7+9OIgwV5l5Nkh2Sff+RcOwrJN+GZYKApvRAVlKwk7krjUCU54zbpSEuqE",
-	"oTXVIf4xMvS5w/HrrMr0WvMteGb9h9poFNjqHlYX487VziKr2s0ax9U6GMR2pu/GdN54wuyaYHoTc3Wb",
-	"PX0UWMl1hJMd0EFWA9j38IqLGbRxJFwTOnYh2G22YCs6u++E+YLSwwMhJQMaRDvvaAdKeGnlqIvdQJdW",
-	"AHeGH6FHGvxUfWBmTDH49AnSyieR2Ch6ArnrCknTayYy3+o1n+x6/2tQflt1Lh6zGRdZ3ege698xKvKH",
-	"CMvgQY6h39wKcp3UDl/0QbIMisZr7VQjRCX1CVl1pDb5Q3hXd+As0BV+F5mWVGWK8lwnJJXgAJ9CFMUO",
-	"n/m42t4f4g+B5RCjfVrwEUmtBBWMZZrQRv/bI0KDbv4AwgO/A64sYE9hm1xYgZmxP0QKqJSlXRbPHF5P",
-	"oeQNz6ziDxA89tzVjm/XkZicuQCDYsTXJfwhRsE695218V//0lKMjskIQxK//zlC/AACFXIeNBRha8dL",
-	"0gD/HI5lttwhUv0hxsugjhL7VL8tXSN6QtOUFYaMXmdsXkiw63d/YcvRETr37Sm6Zksgq/2i3aOcLjWS",
-	"wCdi6kIKjeaH79hw3Hwf+8sI9PfDh+yBJM8PD/f+EJBzmzKBKZSocA1OCprO2O7h3kEg2R0nn5y/tsY7",
-	"U9p16tt7io/Jggla8MHR4Nnewd4ziFSZGRwju//7N0/3McsLfnKw4pWT/3U2OBpYzezEPQPZn7A2eP7w",
-	"4MDDozhhGW7av5wIQRVoY6wAhgA1EA5urIQHp+r8+HIygZqdT8ng+cHTrs9X891/H+B+omjxSbaDy5RO",
-	"JjLPmPJDZGzChYuJQeq/PwlPfBhhLrMyx/xI6Mr/+8AT8k/78Yq6ZcbNbo0g3k1i++DZzWo88ej3+Mrq",
-	"R/bfQFrtp2Tjg04Ltk9yS1bvq3AsRlPMOq13rF0lvCL14x/yqYS9dt4bC51z8tAVkUnFVc62uH8n8qWH",
-	"aaeIhz0xUFZhrwA+h22MDa45YnHWY/czFNdNYMwmEiJXG8aG5hHbj/3nQ57Rike7zukJKex1ISdute54",
-	"Hmw+ni9pdoG6/i1PtH3p2eaXfpRqzLOMiZYMgLW5WbeiyOTcX/6Qjq3BoUbz/Bihb4IfsfksKARPGqIB",
-	"ytAbgqG+9NeKhZf1Yw+4sdUo6+VvNefEXq9wc96L+HXqQE0SVzpqb0y4xEH7oy5phqsw1DhsiGcrrOeY",
-	"nuBpHxC6YwP2P1b//alzM35i9V48ylbEtqGRk/PIZ+v55pd+leZHWQrc3yj9t73ZKmrgJfHnxv3br4ET",
-	"VoJd2w+XDAqX99FkBgdrx6rnz8P8H+ezeCkRYO1e2CIG/fepaXUZVbJPD8iZ3aB+EU6FZ47JqCbuCMIV",
-	"mJGBfSLCbBnMkIPu/F8uVyeD5097XDFXUr4Bp5F94fBw8wuv0XJpiUVAmApFHeRSaGMNtSovz9ohE57n",
-	"AKjmk/KSKq8ZnMwIH4040n0kY0oNzeV0H2w45/dwMrHVpB0QfTHKYu+8hLzXdqL2hzkgfLr6aGvaNY1J",
-	"nRBKLpfasDkpGL6fkNOKOvANby8nVd8w/D0AjQPzlho6ppqF1waAUTuTLlTeA5PevuqN6iIvp/YSV4xm",
-	"e8SK2bMr6vugYn6m5VxLRg/CnEkw6a257q1cUsgcOgfANF5Pdn+Vgu2+pSadEX3NC01K4VurKstSGsdy",
-	"BK+/Q7NMVxB5owq/eo/L/TkVdMqy3fFyN5d4jkfhau0Gr6oRpzjCmd/RFTkMGih22KhV0MYKGqroY2qd",
-	"4dyX6xUU3BpLAlwKzMXuZHO09uzt556hKGiBo0ljDT0+4SwjYAwAcwFvTPkNE4SL5j7fauzHEXcN4VKf",
-	"Rs98/rSHqcmupQbNc6YgGxE6IQ1RiIPya49j0VSPG9qX+3pLwDhYkbWar8ceeUhly42xnqlWUQHuV/29",
-	"WPm+k5phngpQfwxRbsx+JkOUSKgQp4qBy43mLfJ7IoLqFdVl/PCndfvfrXSmwFH2C1sOUBTcvwJUdabD",
-	"2fZTfp7e9/AxLqn3r3X438g6XexLEADbW8j2jR82v3EqxSTnGD95YA0pGbzos4agx1DHaSO06vw2XBFg",
-	"vqUFtL4g3MDpA9zeQPUwkIEMLoLj8ACCtgONc5hI1bIwDvl09UhGROL+R/dfn/A28gBOzTP7XqiVU9ti",
-	"/chtVr9lZ/SFs922ivl2fNpgiZouAVMI2cjZ5zoUvWtvvFDkdrkSOrft4DEk1lXYyP9v4URo3mMR1bWg",
-	"ZlYrrmlA3vCG2NIlHbobMNuhaz/fsofcyrescxdBNbsXNeS3mQy1Pa6T0J1ZhzFDXvdxvqYs89Vaa9W7",
-	"c//QQ3osavDgTu0O8yDuhYJ2Q6o4bAWFBLYgBCirlIsGHDxAiFvqNtHSQzJXBI2Sef8jfnjtjXHBNDMV",
-	"zNzmuwKe3/tyJX7rTjelgu5XiJHl2jy6HXhSOUbWC+6AytvqwEjY2mlYRpj+skH/B/AQruIYP7aD0CFs",
-	"x0WV2xsK+pSQCyiJ/urUkEf0D14uuElnNdfLySSxrA/BJkBesyoMlMs2JI7zknHTgJPueTLa8me5W3fC",
-	"K6I1kqMK4H2EOQ4hxv0QMtloTjKZlmDo7uyR3+z0sLtEElZJ1301LI8uyRAkJoIm7eyREUL5wygT1/qZ",
-	"CWiD3EBtXJIJ5bk+rqqLJ77i2CruVstnGRmXhmQS0ujtn/FmtCtd9a+Bn7ZxnT3U4Q56DnyWo43dIDrO",
-	"t+/V/82B7w/o2Q3NS2oYqU5A5cIHwGBhzdPMX1OJFY0VZij2ahxSsXQKWf8D2cQvjTruf3RJW5iPhJuL",
-	"4JlBg3RqD6s7evZUHNnz5GpuK2mhDRWZbqAY+wyHSjBNpWuP4kRTLZf2CCJ14NHzcYDVI/aTvztX0cIf",
-	"nOlXh+zSxQH2+TF1pju6Qv5ZIxdz12vU73eYxwjrssLTbQ8W+2K0w27vLa4Oe/Xvf1SlWBtvRwyGB9te",
-	"wFWJb6UqxZctxu648ycYatJcAtoh1HJXZoo2rHiiIVeTJcTwuZXqsOnYzL957QZ77cN1t1CgL0rx+lUz",
-	"vl/zyP6G9LlL0CV6cYthHwx+bhc1kA2+2dX8ppUvEDkhI1WKkU/wGmbUUFR1Lkphxej/vnz3685XzVA/",
-	"yjyXC0KBlah2XcJ3AbsTyXKMzBVQiqRUKe4g2BczmcO5S0gN+MmNj8AmBNLh7C9MZPoz8KBiRkUKqPt/",
-	"tjv+YjzczD0EXhrcf/jQsvK/AeDSgzz8R3uU73yEAHiAUIK4kHiQLF2rDHsQzBgZdM/gKUCw2K5TEHBz",
-	"1fG50yl3BU88RvpxJD/W1VEApghUqzi0X+1yZdkH05Ur6zEyYynCkW5lD5quUFUzrk2PdfkyUmEdSDOe",
-	"/OjZAFftWH8NQ76i3kGia60sNvjOdfbujDVjRatrLPNFhpmDuttHjjBj9eoqz+Bssq0TS5Jv8ecHz9CD",
-	"rXFW8nHz/GBTUKhYtccmdkraonn/o/2ftW78V/D77Q7QBNO4IsIv4v/Hgb6+MPHTHpt9rlgFifcjojQ3",
-	"9x2J4/YdLCO7z8pqsFRrPnUpO8O6PKBDSnZZvvEN/oJz9LqEl2938S0l795D4sFdu5UcsFtVR6qAa1bz",
-	"SwBb4B7EzMNc0A764JF94F08jrPJvnA2+3JF62Nn1VMxZbVn28FZoMUhFQn2dqMA77jA92lR7E54fhtv",
-	"QfN0djgMRMbUSVH8CEM8zDFrwss/8kmr1tYZaoI8lK/s/DxuHmRFRwA9gM1+okNwgQB9gEBDDIf8PHwl",
-	"02um7LsJOX1NFlJdT3K5QM+EYjmjGpx6SpbTGWZSJj7LfJeLidxb0nm+k7RQEKpwlEdyphrLV5jjxcQH",
-	"loL63bqAiH3gABPjSzaEhHqXW/lI/DlOpV7jdnZ62ik8tO01ad/6DeE0+zhOpDbgH+r78JnlqQctypDa",
-	"uAavXTEU+OtX7fWu2kY1O7ppROCQUDDk8FYTiJhVzBpklvpoWkaXSRCFGZfZ1Fpg4bNPNJlLYWZESzKh",
-	"Cou/pGIp1aadDQEh3ncFE6cwF9GqLZjRG0akYAkevqC1ISSk5YTlmmG81/efFvZ8LjVZzHg6a6a8whG4",
-	"kyradQTbqKCdrsuzTkD2h/BgPuTRClbSo8w+WPbndCfeLYHvxJ+g5nKA8apkpSom7aB1MCXV6pMpzxlB",
-	"TKfuyFAT9fWOZtMa72azae8X6eQMpvh5fJ2NXiqdLk/0qFXbTiYQZEQ1hAvisDnJcFTMqGYjYkolNLlg",
-	"NEMUs6+uFOehI1iPaYedZBmm5jVvwsZBDw2wY6L5X1ahszyB55/rjeWHrUPf55bZ/xj8q4cztnne/0M9",
-	"q6107Lm8Ya3dPW5tLeST3DCFZemECwdKh8TOOm3vFTHepZuv3ZeDxxJlV7OGtuc0POTfUvvYubYKmcr+",
-	"JsU493aTJtHiHdbauNsU8Kw2BNjk7DxbGfUBb93P48DcwKrOj3kcSNj4jfstaf/2194F0/yvtmx8oh29",
-	"x0tiOFNEKjT08qWzA9cnWd75lttfhH0ZekjUutnC3ylKFSzg0nt/IgfhnbAy26hlw2b3Laaw7jeAAPgW",
-	"2fpynDGYl+K3LECygGojS0ApWhdyw/9RZb+HrpjaPeprHLqtzApq9e9zMXaJC4fgszFh7K177nOhVl5z",
-	"kfUGmwybInRiTgLuet8vIrL7g8otpPBmZ5DbsYYfyFLHngLx9/IIXbSTKQCdGVGirNEHGFJgREwRhKrz",
-	"RN5PnDzq8DnJsvoAfKnOHpzd5/HzOMrEmDbLvlK8lK/JSfMTt3Y8on8DgDccNkIx14mL+nq9bajciaz9",
-	"j/gfG2rY5/KGNU5cn0J2+9I3vJOIf8bdF09c6trd0tW6tuTgEYTJ1Yy5tfxNPCh3v5OSj500sGpsVmXK",
-	"N1XIeb1LXdrjpkadfbLG3obDPMyF9nlcKN08WGWBfbueHj+XaztB1nUX9cKtsez9ZWHXJA5TA8Zi2qOf",
-	"YNrt59Ddf5YLZ4i7CmFvewepEgGOWqfmfgdAlh6ZBdvD51Rbv7yF5vG3idq00TYeDDSncZndD8BOa4e+",
-	"gezg0fNtMAOR8M15f4v75p0/EhW0haWsFFGptj0qwqp46gXmccFokEIZgnloMlxM8UPX3+s9LvdvntK8",
-	"mNHDHcwC892jFoobFqBAeBDEQGA3wGgBrcPDIcL9s+JAJTOZg+NpToZCYp8p6G3lv10w5VM9d/bICVEO",
-	"4jusPWwgxNeFobyuHR+OaMFHCbH/s/uP7IfJ7ofrw+JwtLNHoCufJink4TnceU/NYzKCTo8joo0soCvM",
-	"CBoMjhIyl9pghz2MUjd7gYy4sBxjrwnffarKrMMpKkf7FCDthTRkzBBYPArNXcusGo9j1ZcUq5edcR34",
-	"pj39dGczG3z0Fn15ugYPeKJr0KbP+r4G9th6HrwvPnbhb4K7DXtikCVg5DkVSwKs0zUqsFFjUIc+57oV",
-	"zekHPi/nvr/mnAv3z9UG1A/qVG7x3PpkXicEamn0haM8PW4u/W+hLPXHf0J57jJbonpvE1jHq/Je2kF6",
-	"TJAb9ZmU5CpJfp1JVMVSH5Bb3Rhd9tBVfVHo5O+Q/noPED7tpPOHwETpnfV6WV0udwuCrEhf7IISZIpV",
-	"LU2wZQyA8pEhTVOmdQL7ngT9UeqhEl+bkrSyjJ0qV0Gv7cDhwzoSX0ZyRA4PDuruIvauzW9YVteqiKyC",
-	"E3TfW1AluJhCNA7x3gA9qTX9Kb/p7ACXeVyYyFXiuju3W/k/VBDps5aDucFfITkip/+VAh/DcVX0s6Da",
-	"bSCa348AhXMCfUNZduySppBPSmFVSx/Y+hbv+gobClQgEP7qRqTDQAY1S9DIJRbT0RUMtqBFbKv7LFEM",
-	"k9vrIrlSbFnM5h/Z/+j+ay32Xi3PH/xYAwLkhkv9K7/KKxvX17rkVBv03VCRYe1YI2nJ9a2y1/9SpK72",
-	"JSEzRnPoK2xvJuSte1cE4rlJOuCXuyDubwguXTaGeaBbbpvQ0rd75du98jD3yivINyXUa6JDPqdTRgyd",
-	"2vO9L1VDt50zNWUZ1pwCDlGplLUbpWB6pyrGpkSwBXKPVXHlfM7NnSqkVy+VJvjBhuulAWLwHwQm8Lj3",
-	"i11lvLAfUlpz11Wx1mAwfMA1RBAe1qx82NtkC7bdWOvvTaBv5f7/0eX+UtQhCeCZWJ1/R31/91m6ewX9",
-	"F3OQ6gz4rsP0Cp/o9hl9wSUk3mipFrmhGwLU6NN01lTfwRWkfe84YXnKAx6D0r9gef6tsOSLOfbLRiCS",
-	"V779iGHGBSlyygVZSJU5xBx2wzMmnFOfkgn/8HnqRz6DMMjltDtwfQbA4EdklHPBRoibfkQKmSUe+pcp",
-	"AKBnCcCP7CRkVMhsl2YZy0buH1MpmP1vxQCkiGUjMqT1+0+0V3mPiXtE2+9MaTEiQ/tVTTIli4JlTglK",
-	"c27FtkMzohkxUhKdy0W+PPaP2i/AGW4Ohi+l0I3ZB31r96/IoIgBHNXHZM60plMGoW+riDukdLUkT18Q",
-	"Ta4ZKzQplPzAffOMNJfaF8Aj9Dy8i4CjMwpBbAhUvnB/1kQWDFV97Gd5eHBgGZTmORk+P/wBuRPwx3dP",
-	"JgZgY05gepbHYe2IQI3zekH0cSWmuCZTSHyoJoPA7PBJKiryANL7auAbIft9UMcyybbMHhQy/Te4zXuo",
-	"Sm/k9FxmPZ889bva8/lLK1gvsUJ2m1eueL8UqDdyegWOsn7rVOyGy7L3TBhV6aznwxdsyj70fPa1SPMy",
-	"67vAsw/1001Z8QsD7POK2YCzoRc8WxA8xqBoyUyTIXZ/An7kVmNLPWB1LqeetXe6oi7oZolHXVBargRd",
-	"osnYPPP1h+DMc0IOOx8oljJ+42ut3ZIU0+XcrgOwzXidUtHWhN5QbXZBeO6+ftUFe/7s8ODgNsDnD9Qh",
-	"AzqMg7z/0jMHfujlFXpLxdJNTt+TiV6n8tQXir0/I1Wr8RYbCaGpklqDgIf2bngagKFZZl8yM7a01w3q",
-	"IlO5Q1wCWyEz5xOqLl68ABqw8KHackx+KcdMCWaYJhcvT05JxlKeMb2zR86g1UfA8VCTgD1RUqjmPELk",
-	"JsFSg3dGg6mJke444B+FRPyxHLDMlDU2K1B0rzmBqvHVKE37mVyIXNKs24pyD3y7RL9dop2XaOyCswq1",
-	"NnRe6G0vufh1CeVC0S/BZTJIBkyUcyzAgH9O/+LF4M+7duWArzTupqpyacwFhTmu9kSAywkstC3vtSto",
-	"KCvYt/ur8/6ic4YXFnQORIDY+ipDtab+99Cab/uB7cTnSOERWNXO4KPY+MUKfbvhx5WR891z8pa/TKyW",
-	"BxkfYHfgLQFWmIOqRGsF8kHKNVl0X8/loWSej6nvyPqlxnjjwNZu6veVS/awuVB+tt/ixN/ixJ81/wij",
-	"uOipWVjRRwVhVOWcKaLLNGUsc/3EKgijRsj32GeTQC4JmMw5v7YWwtLFnu8eFNZ8KmjeJ7526Z68uyr7",
-	"CGEAP9nOCk1cN7iFwfHLMsRm+erjzbUxO5V5xoSjRNSYFXLhYJjOlZwzM2OlPiI5BUlulYGUCcNzBim8",
-	"mG+roDcpZtQCGyXk9Pw9WLBzNpdqieCKY6Z5xvBUVAZxmLM7p/BkGzwbMrI408GESG4vVWvCjuZcay6m",
-	"o6ROCAal2PXms1T0maiNk+OY5atQM9xi9j/if3zqfbIvrEC5H0O1eeB+lgsARbd3Mhk6G8TKwpksVVLp",
-	"jf8gGV3qTu+fDg3QqFHz7LtGFc93B8+/b9TxfHcQKeRZma0bgoyZWTAmSCE59o718x7L0pBnBwfuL7CA",
-	"nFFtID7QPX/DirZLEOf1/XfPP2u9Ubj9ndWruFQrMaqKu69ZUr4TzAlGl7kFsS4Xh5pR1bJYauvnafK0",
-	"Yo2/lYzp+DhM+9bfRta6jRSzCs/fz1C6XIr0UTJh7UCPbd8EQ19iRDdq7jiVlWMGNBfTYxetDSL19iDB",
-	"ta/kVDGtv4GzfOG2jN30FfUQkP/8lkJG4kwuyJyKkub5Era/2SZFW7NnRihsfAbF6q70Kzsm95vs2gs3",
-	"13H03xMzd2XyGwFzW1Xh33KYvqRORf4ceUie1dy0OB4ugDicnL/exbAj4jmEEA5HBBPW8SMXDPjtkmGB",
-	"ZYbReTNjPHAB64T8fH7i27jUccy/f3YU1uH8tU4o/AyPPGTiuxshdnnmUHUKLMLSUnGzHBz9/mfIMG/s",
-	"mYJEJSr0AsEteI6HrlASkoQsDzVE6FIbNncCdM6M4ml38te7gglSitx+CLOTMPPRWtSj3V33+q6R10yM",
-	"jhHBVqeKFnYumkGrEAw0jBlVVne2T65mGv3EzFs3lX65D7cJDgVuAohWsA+QYQ8u19u3Z+/YmmAwRyUy",
-	"9D6NFDFP7JEK/CckIMlO547JgglacOjOt45z7c6dnL++LFi6Hfu6D8dtP/dVksm0xKtjHQ2uZlwHj3as",
-	"yCqEy786WXAEtePaw7iAKMxYwUQGhENWlNcj4tRIcDftkXMo3zSYDG4VEDlnZMKoKRXTRDCWkaFXT31L",
-	"m7D8wlJHyTyH5MYZq7yvdvUoXRMPJvFEkwUbz6S81nUa3xNNPOgDfqCqNNVBaccO6D0514ZBCiOE0kYZ",
-	"myqaseyI/FEeHDxLF7Ml/AcbJc4fdu1z+qCbVvXCCMghS2Mf4WLqzmwpgMbRY3fBaMatDPk8Qu4CJ1bf",
-	"nQ88ntVQgBjHpGKsul9eyFgTynO9nr8r2h27zLXgdaS85TPASAKW8VI6fhSaA30coMS0Y1rVEXkO79BS",
-	"5YOjwT44z913PlYXJH7PXp/uF54xYexHg98QZDH4odGcIvjdoyaFv9WcHP5aqebBb7UmEPwIUdzwRe+e",
-	"D0aVuvlxQG1o/JAiBNOnPz/93wAAAP//",
+	"7L17c9y2si/6VVBzzymP7qYeVuKsRPrjXll2Ep/YsZYkr9SplZwaiMTMYIkDMACo8cTl734K3QAJkuAM",
+	"Ry873t5/7BWPSAJoNBr9/PWHUSoXhRRMGD06+jAqqKILZpiCfz3PS1YoLsyvdMHsD1yMjkYFNfNRMhLw",
+	"2+jKPzNKRor9WXLFstGRUSVLRjqdswW1L/4Pxaajo9H/s18Pt49/1fvw8Y8fk9Gp1OalyOzzGdOp4oXh",
+	"0o54QtJSG7kgSy4yuXyiCRMZGVNDFlIb8s1335GMrjShU8MU0YYqs7M3SnC6f5ZMrer5MpGNwplNpVpQ",
+	"MzoaZdSwXcMXbJSMzKqwz2qjuJhVc7uwHx4yO5hB3wTgj7edwm8wRHcORmZ0lZB/ZGQM/0moyIiZM+Io",
+	"c8WmUrGdhCykMHP7ELGD7RCp/OzHMDFipCXuzjF5d3kK7yZkOZc5I3NZKt23KFx6Y1UZm9Iyt8uCMUfJ",
+	"iIlyMTr6N052lIz+YXfC/xFnMfojuvJSaam6q76cMzIR7L3BByZETmHRhWI3XJaaFHTG+qac4kfDKS/o",
+	"+9dMzMx8dPTs6WFsJi/FDVdSLJgw/4TP+UPR4bLqubufi1cZWxTSMJGufmGrLhnOmVGcabLkZg7r13TB",
+	"yDVDLriS2YooVuR0BX+ccqUNUUwXUmhGplKRw29buztnNGOqXk4wg107hR6iHT57lowWXPh/P42R8NX0",
+	"DTXpvLuMtyJfEZoawnEX5dV/WGqeaJKWSjFhyMtLOiML+zJbM9XpLn4/nGN3Fq/5gkfO8hmdMaL5X71c",
+	"k8N7UT5/dpBYYvCF5fJnBwdACvxXTQguDJsxhXOQs1MpDOWCqR5ymDnXJPUPkTEXhN0wtSKFzBJ7eLkg",
+	"k0Jmk155V73ct2nffZNYkW6Ysm//n3/T3b8Odn/4Y/zvXfdf/6//aef/+x9RwfRazl6+T/MyY91V/CpJ",
+	"zgUjZm6lNe4dkYK5o6oZUWxW5lQR9r5QTGsuBWwue1/k0n4Rj0z0kLlBw4Vxwxa6w5bfdaYNW/UKH35W",
+	"/ZUqRVf2j9qscvuDFc0jXOIr0bNE2Ci7SB2s8r7WyMVjrvFMZusYsZBZH5sVMuuXCr0ctrcFi505oR6/",
+	"BlQp3CVHGE3n9Zl5oklOUeDB/TZezplihJJUUT0nuZSF1SeUsodJ9x4jf6XEj/6U5ppV876SMmdU+Imf",
+	"sxl73531RDOq0vmEcE1ohEPI+PzlIdErYej7I+AvqohVDhIiJLmi6bViU6aYSFn/tBWMvf2cL2Bum3nd",
+	"kRnZY5xSzXa50ExobviN1TekcueBG7yfJjClSa92hAP3stJ3PdxxwUXKLlgqRRbhkNcwY6cdADvAhBdU",
+	"rIjGl3onFH64NS0U7ofPfjg8GCbuYZaXfMH6pjhVcoFzsztNpFg7rUtUFbfWJF/L2SXleUSVNag/2JOS",
+	"xIiVe0I2D1nfLI0dJUq0pwdDSHYmc56u1lgfBTxwdxXrvBSvXvSMoUqxdoCK6GXJsyi9LxldrFmEYXRx",
+	"1yV8tO+jSoemG83O2Z8l06Dk2I2yqujRhxEtipyn1G74fqHkVc4W//UfbXf/w8ARz/AtHLTJP29obqnB",
+	"MqJwcDJGAZaQyrIklj5WYoFJI6Y5Tx91jn7MQF/2CqY21DAypiQrcQKM2C0KTgLNFlzg3H+U6opnGROP",
+	"OXl71aU0z+FeU9YsyyTTREhDaJ7LJRxVmN4rcUNznj3m5H5jeb7r9v+qNITjFI7JBK5XPQFqapQdU87y",
+	"DGb6qzQ/ylI86lR/lUSXVksDGwOuKUvDG675Vc6sEWwqSsMkzxRcAdy+/yPlOXvU6XqjhmQ8g4ninRry",
+	"rjWOYKaXUr6masYemy3BzuRW21Ize8rnVOBlwtQNU4SmKSuM9lN8Q8XKCSj9qDOVEm8yaogUKdq/9V5b",
+	"RrC/PGfKzI+JtaxXuyfoVqIrTZZzJoA71IrQGeVwP6MJCssIXmhOt3O52am9E7Q0c6n4X+yxuV8qckUz",
+	"kiqWMWE4zXFn3gl6Q3lOr/JH5R8gN8lpem1JTJ3GIRjLNIhjVjCRMZGu7Lwp0cwYLmY7x2SSMatjTPzu",
+	"ULMHN64b007pJLWDvGBTLjgO13XgPbcjG7D9UzqdyjwDjrV/d3ouzXO0W3GqsmAKaGH3v1D2n4azrub5",
+	"oWuTZWp1Xoozfx3GzZnq+080cao5Ad0qvEdhYnNmiQZOATPnYgY+n3ROxQzvBfvbsaVZvbBMrcBewkWZ",
+	"cDi8E7mxJEY+L9keObnSVsQg8zcen1M7iMBL033W2MekNRRA/FPDcBAuihL9sh2asPd0UeRIv8q6XcdL",
+	"uKkv8TX7hbZxizef+661b+y2HVlN6yhVjBoWmwbMEJg9Q0lP87Ngb1Eta27W/7p4+yu5gFl5+wL55onG",
+	"BQfrxcsG7HJm5mhqe5/oTy8vR8no7O0F/M87+P8nl6c/j5LRi5evX16+jHhGk1G1Ea+yKK/J0tzrivB7",
+	"0SWBSruRl+1Tx2TywSoCHydEs9nC7iuhipEpz3OWoQkEpEMdwdlt1ID2EGUfTadsw9jtI5EQLdedCm4I",
+	"Rbuc5vCz1bOCwSt7ORnpsiikMvoFHOxgH4JnllJd64Km7Eeesx4XBhIXF40Lnku7/Kl9hYw/WNolxInk",
+	"jzvBzpCl4vaUceEUF0P19RNNqlHJuBQZU/UxJBNjr2lzRs18khDnFIC/Vy+BhinNTgI3IiU5tVKnKK9y",
+	"rudEG1ZYCVGUer4XtXpqe+bfIzCMwiU3ebc6EYk3jfAoVhwciIgOwf+IcGNTPhx92FJGs/rF9lVh2KKw",
+	"lEAClNqK3HonEss1//vkzevNJGlSw4/Yv5jXHG255koqabmF2Azuwo7kbO8bfDU6qaKwvNydUaAzdOga",
+	"FxLnLKeG31Rqt2KF1NxItXIsSMYvZHrNlD0JCdmbcTMvr/Yto05zudT7INz3VnSRJySlhuZytsvFVMJP",
+	"O5u3wvGcn/ma5erueqd8q4vLkW0T4fGr0ZmomTz1pkh3OgumNUXtv0N+/OHDBmrAX5PqQ31zeMGKXK4W",
+	"bqvb58v+jWUnZqhXyt/Y1bNcmO++HXW9QlY0cMOpYdnzVXSVilkzLnqyY1KpejwJp9236rdeasUYQXA9",
+	"33LRzbW0hU2pmXIuCKnIhJZGLuzTk+g1uG7riznVEXl2XgoBt+FFmaaMZSxLCJq3CXkJPnGpyCVTCy6o",
+	"Vbmj464heILh7m2I0j6bMPHwO9GtKTNuXt5EmRElc3ftv9krdkk1yaRgILgnv5cHB9+k+Fn4b7aHP90w",
+	"dYU/TMiY7c32yMTqknuoS07iWi1NDUatuzYAWC2b9LLOKltHJO5vRPIxbXp0QsU0+P9r3VPbvdc6qmGi",
+	"mtBDPF7Tz8rugDD7BQXRoHtIAy7PqIhyzvFbcAoSA59E0id+76t1VMsPqbSeoe7l3q3ZM2Kr1BkMA0RW",
+	"74VcJetsr+7kVMxKJzk8UwgJUceZjLKFcN7syA3vE4guKqfAnWyP+oNxs0PJrEx7VWp4ToNNjGo0BX8U",
+	"T11wlmtSJTCRGTOajLVcMOdxIFIE42OQzW93z+UahFdlqVIWOzlMMVhaPXIqFy74k5DJVclzw8UkIRM0",
+	"TSZkvLtbPax3M64gcWcy4+b/R/mUysWCm0pCNR636lTPKeQmH6AQwGb7p9tqfMU7wV5E2KCix1rWvY+z",
+	"Vp+D2yu3z8tsxsyJ4ma+YIan3V38WS4JJVfwHLliKV0wQsmfpTQ0QSfK24KJU6nNE12ZV4XiKdOkFDnT",
+	"kNYx5bNSsazrREqL8lQq9rMsVVMayvIqD0ShKBdXqBW5N/Twx99IgdlEAx6H9KAzpt5AttawdxZsIdXq",
+	"J/58q+e3mZWii5/48y2IZG22JidtOMYtjgm3pTF8m0IBgZsLCzYqpJCfWj8zvlrvm3LR/A4XXcyp6vGN",
+	"FFQZL2UdI+uCCWOl3unZOzJGW0wbclWuNMHJ7hyjt7zi3Yq5wTuYs6khEl1EkJ6j+Q1744O+KPLr333w",
+	"F3/v7l8dLQ4ixQeRfYWsrHOrl8cC6wturwAr+xdlbniRg/B3978evqB1E4zHsgPmtmyRR5R8YAtSMOVS",
+	"M6dSAfXtlYUkr2aaEC5cfqO9wHKu6+y4dNUk+XDSHuD/raVw6xj4xcS49RTt75fCcLNa72t3pjph8CwZ",
+	"X/m/7HG5f/OU5sWcPt3pCkda8H8x1WtxXHPRdK0qWRajZPROQxLcxUobthglo1N/d4yS0TnrXE+hXWVo",
+	"Rs3GAEdj6W/8S1bsFCzdUtlvUTxYsltgMC03wMbduI/btbm9t79h47Tq2m5CSAP2tu4nYL8Ur8fbrAJf",
+	"sfyOY+RcXG9NyddcXEeNgj4NG2LoBU17XDx0ttUFt60SWI++ZldhTZ297BsoGZUq3zwB+1B0zLzULo7W",
+	"uv3ANt/KHdNLdAxiD6aSezwJ5rBm6vdyLh0V7nAi8Qvndoy4zUIFCfLaiSqFJrtk4u7LCRlDbPSJJnIp",
+	"SIqf28GIrWIzbv/JMv+HJxrjOeQspykXM8I13H1FTo3dLEy1AaMvSAD89qCRYH7YSSwdnLccLBintq1u",
+	"RV84idXKIH/5xitVpycYxtF8JhiWY5ycvXIJEfbmtl+bQp5Ra5nfPXv2TSyfN805E+a0fq9/DvhoOMYx",
+	"2iX4h1/Yyr5rVQptGM3snCkx8pqJIXNJRhByeiusSmMvsGpy7sPtJPOhH/EncHPKW3gou8ptg9BzYwp9",
+	"tL9P3p2/bq3u8ODb72OWsSVETHu5YlQxhYRyDi+gnPcq0DSVpTDkSpYiI0Z6dt/1mWO3oe1aIRM9yz4x",
+	"85ylcrFgIuvxWadh/UGX3TC3aKPsqUdDLUoHGu8FveFipns8iGhiuDnWaYOaaHpjDWrUiWmqpMYkgkJm",
+	"mozfXbw4JoLNIGx05FNG2IqkUhuykIrtxBX2jl5uv9frFsfRMBRr5+MMhTrntRucCBZzO7JBDmKovsob",
+	"pnYLJdHHzqzmB8Hc1m+Kz+ZmV0MqUTIScrdsRW+C69ZHCQbN7h083bGEg7ISoGHNLX6AJjE6DOGXuoF/",
+	"PWk6ewRGNFY4rQzTx4QSMAMrk83eKEIKFvWuVPU/w3wlQS7tYE/GNkPgG9uM0vVM+LfbX1tL4AvPbi3l",
+	"Y9EXSOIiVjd1Ioj9Q/R0BGkQOdXm5XtuTmXGYllx+MQ5o7pXTYcyTBOf27oAWK9qpxjNVvGsDdU/EVdO",
+	"ouOr6BziJeUGZbtC0WLJ48Jq7khfC7kU8frHiPDHDfKzD+Yz6Fi982TqEclXpeZMGyv/noT1Z6VmGbEC",
+	"CTNFoOjzuD5wWFpzpuSCmTkrtUsPs5cjx+yZzjmM396nZ+/InyUVhueMjFN70ocKdOT9+GedP6X+MkgO",
+	"e4Evpbq2Al8zs91Ab+j7+FhzPptbEgZfJppZpQEGHTbKx+gmaoMuwe6xDctOY1w7lYqlVJse8sBlqyWZ",
+	"UkV0oUAtrDYbioDdfWwIN5oop7gOIZZ971K+cMdi6Bv5UE+w7FUE/ZIJ6BAuFRHdnTEZ1TptzTpeP6fm",
+	"egKyuon80bNtL+gqpoINvlcyuurYspvzjKDWGkbpm9drLqKJPOjpjty9zzFVzz6xC45vdBa71O/auQrX",
+	"M2gDQ0/VFtQAR/o2tNvCmnabFXGXbDpiM361nmg/8eeOZnLqJNJA2uSSZs9pTkXK1BYrD1/rmdrPfj4+",
+	"YZ9D+t/r4E1ygT8P1atvtphhcfNTL9Ua5GpOD22sM6a0NeCF+ZfMywU7zSlfIENyRVJa0JSb1VD+U3Sx",
+	"xcQdm7PsNDwrQwJRuIi4r6kncAxZbrWTZSEzloN7RRZM2HNzTBp/wwCGD0NWpSNU6CVTCdGUZ0TLaGDY",
+	"3vOn/cf/wN30cLJRzTYE9Jeht1oooDwtkpa0dXRIAkEUHK8o8dszb7BW7CTUUqTe+op5IyfOCSgnTvrk",
+	"6RnEeXv0q+Ye+ZAwUJIaMG137iMe3F7rFkfx+TZR3i1jsMMDqsFMIqvpI/05K6SKaEZ44293AzgtK3IJ",
+	"+JhbqOK/u3gRtbbv6+KB0tutPgTXeuRLRcWem77gGHltwpY0NB/IK8sKvaattmb34aP38Dy3yB3zLjWH",
+	"zWMn9MemmJwr262gbyqm8ETxe+Z4oCJ8jHfrbNoei7yqyzpnUIjVY3lWRYrDWeU3qa7t+aqTiiM8A3bm",
+	"+qHVhr+uSRItC7tV2brvt4gfZO1W47Zn2f1uEiFjg2axrXnZ1Pjasegi59sFmdI6YDUgonPOpvDS9sGs",
+	"TPGplYfU0uwkmsPJBPGld9baLw3gShANBry1WrFqJrNaRsZyZljmcxDcKpoX/rrp3Mo5sz7Y2ZPUfMZE",
+	"ZidfWisfJlt9BgwSa7tWmYGKEbeHCTm37IMoYj4NGmMmlLjZ7wUwVm4YyB5AJ4wrDI7dApAZtmnLG+hS",
+	"EnMHegWv4+2TO4o8J8VqQtcMmlTJ1zj7kAvD8Tccmj5nRZidNEShaeT43LMHoSfBJakn2ZjAhhWfYoXh",
+	"dgHFq4pMa7Mbg2Sw28qSITG2YDU+3Gb45oEueYSaMN4Gkr3gdCak5tECGzhnPSm+KS21R6OZy9zaOMsE",
+	"8Xw0Yp010nbXTf5HHOgeszEU0zK/YRFQpVOcNkpfxVKpMuaq/oQkuRQzpmA9CfEf8ZIXZLWHbEuIYEum",
+	"zZZLPXffXLNkvRIpy2KO8U2ZIdW7Sb13G7b/PlIgwnv6wbLs2+eihU900Ma/u316Qucy6OoejfzkzVIj",
+	"yGf+mAyUN105/jEZzanKtkqV6h5bH9iDpT3RxH4S43eajKkOVQyoB1QGflsgaIO7sXeiJQHD5RS6C+6w",
+	"kndotseny80xoVg5X2sicJMS9p5rEytoaPEhEHoDG17UrqR+uXlX+bfOX7V09sM2B/S36p1+b1D93eFy",
+	"xBEjcovo4C/bihNP4k3JVdUYG2b5DlSnjfrBgovw16efTmPY6upft/LfQl5pqYP1xCLwfp38McJdBpoU",
+	"x4QtCrOqgVswBS3q2cwaVavr1tO2yD8mI3bjcZLbBcypPeX4Z8gHyvMK/LF5Q9eoxc8OdgZf155svSVk",
+	"82KjcfHz2Um1kNvaWy5ZZtCcz2RWjdf1JoDxfbGNR+68eqf3s7XK0tyfH+15Iss5z1nFIFwAUpWq4SU8",
+	"YzktkkzLPIcke7JiBgNcN5wtCdcIcQJMtzMgiBhRkGoTq1KVQppUOTWO46Ly5IZnTKRRkAJtqCk1Qkkk",
+	"kLd5A4UdAOMgZ7jeQskbqIhzwnWP/Fg9MMbb2f73TuIgKRzEDk/nAIgxrlCWVSmSCodKlWInITc0LyEy",
+	"YO9zUFgRYROwYMcObUsxmtGrnCWkrGGHEkdXsNQRbtDa6NV34KeIg1yWjYBc4HmC2cfD4fZEXjDM9Bvm",
+	"xYAElO3e6PhtN6Zkr8k7qYNDVfUu7LXnFfCVz6IuCNiTzbpvFXZBuvn3Yiz4o30CysRjNae+xLm/RjQu",
+	"6+058cE+ByEXoB5JRRBvKyreC2k3PvJhqCx1f61xUnyY+kpmqyGIHbCkOCVQdYoE0WOQwRfGsjrarsQ+",
+	"QsZv3775BQLECTlVVM9fS1k8p+n12+k0Ia8WdMbOyjz3tflvuNZczE6haikhrwQ3VXKPfQZq+t8JKzuz",
+	"0p2rlzc8NfblMyWvWPUUaOAv3/vqfyu2WVoqblYvmAC32Em24ABJ6384kxm6OPx0zpScKab1C0Yzy+/1",
+	"536VZzLTCfn57OTEvKHv4b/eMKN4qt+Fp/5iJVL/OYC4eAGMtdNzi5sofuk5mzpsWk/WFuWs3NmdylJk",
+	"IHQq9DXLVqVQjKZzO53jBo1Izm+YYFonILLsCNq+ANGCsjgO5k4QkHQ3A0rZhxSbWiPjOFyUTyRF3e+J",
+	"BkjMHmSsQMoPU1v9CxG50pB3vb5g1FM0XTpcPMuj42tWGFIgGGwru1oKTAJxl8zl5eud4V7h7eWp6qQ0",
+	"R90uXkwOMHiq4i8wdG6YcpVrXsLC1WUNEqogdS8mXHW5WFC12ixeU6yrr8YJZlt/Jdj3zoLXiJ/zYN3b",
+	"5Hn7irmhfvnWklw9Wq+br9I8u9OqE8y793bGNI4Q++MC8+4if+BiQPiozlX2o+Cb+OHoIhjNMSjeWgIA",
+	"8N2tcMxd4V2IcHk9wSyOBr6fXjKlAftwpmjGsgkZa8PznBweHOzg89RV94p8BdEcMmXUlIohqGINGju2",
+	"UomcvkjIL6sbpoRMCCU/WdOKLaRhOwncxuB6nOBKJ8dkEqhrEzJ+dvCNGxXlRwpFeygfwniJvAZy45wh",
+	"5bXGmtyY9upIFNuZN7FoaWnmbzoge1WB6SgZSZ6lo8qxsYsFH9H4PddFTisQ6m7Cl5JlsaWC54uc7M3a",
+	"gxinS1xghyneaaZ8yaxi04S8ffXilLjHESfILeoIsSHsDjpkiF4sluFm2CWji3M5AMHKL6C92opifuT4",
+	"nkJc5j5q+gaC5ngZuG7tF7ikX+yja1PKZb7x7qlo+FDxPVwmRvdCCe2mt00wD3fjVlGtO5A1CoY1rjkf",
+	"EZypJhP7lyNXhrj/HyrYBM6B1VReZWdPtD8drhgR+I+MJ/C/1XsVYlHrXXzaTqpdvQWNLfrd/f/n99/1",
+	"H/8V9e0PZ5A1V637TP+G3UdQxR3EB4un4PcHOkSbC7k1EXvJ9msP57349WL36dPDbwhUiSdEz6UyhAlZ",
+	"zuaAganYlL8Psgzgvx6wdLVCD/4XIuw6RXgL4jUbvd0emCD4ToyikYmeV/hj9zQj8FDwIZFKfC7ZOGnv",
+	"uexXo7dJxGtUWsWSCe+xTl00C6siqTLb1T/1FznFfZw+YSRSlhReNwEd4xsAXT265KeGzaRabY7MxYrD",
+	"HGkqdXQ6HSUjWmYcM/6msg//o5fa8oYpxbMo+hijC1L9HRp3BTHC3SXPEMAFVPThgQCkzFv33ahqGTrX",
+	"Nn+qxiGHDV2wjPfb1TqVRURAAuLf5IjY/6mFoHY4WAVTu6ZBjWMycXSYHGEy1lIE77myancv70C7o+rd",
+	"0KBwyo33pUfN8og5n0O2pl1paV+f8xngNSlueErz+Gc2YrlZ7gpg3MJp+o5Lodcfpv7HvUGyVQej4Vho",
+	"ArWFm+u30p2KteBsyCen1vjrnkiXRhfHR4M+Cz7RbmkpBSYk4p11LfeCah1POElGN1zmdLu0Vpz3v/yL",
+	"G+0VN3xSrakx6gbK3Aada0EFn/r+F22V43+fvHlNtFFwcKbkl/KKKcGgWhGn19Iunh1+e/j99xu6L7bi",
+	"e62mEJX2MpWq2rYKeL0qpW61DuyF9hzUd6mRdFfRo5/Y96HSutvl9kgpLSHchWC+9U3TEN5bQPjEbch4",
+	"vjrMrn9ZaxpTnDjvNuD4u6di/S9cg7ltVtB7xVZBq1si9jlBiZ9Jqsn1r/8Ce4vc6kDfz743if4vO/Oq",
+	"+K27Ae62xAQJtXK2CNM7x0QuuDEsI9eMFRgTcctvqBvrDdp1LSXRoHH/erphIzawXS2nO8ep1zu9LqO8",
+	"vRd30vM2ZUV4bTWiW69XqFSZ94Ez+o2+qQwnMobGWTm/UhQ6wNonoMReip7oUaj+3FbVqFrseWUj0DCc",
+	"9gDLaHuZ/O40qTCAA6xgveEsUid0taotg0GivvrmKaQHRATP1erSCc97+iAX9rWcrXNnbMwrdNlXmoxr",
+	"dC2uw+SmHbKcS82qZEOqGFlgUNjp3cv5Kp4e6Qu2Nlh0vobJUSipqd9Y5IAN7a3JW7VKa+5tTx+ATYI0",
+	"y3a1ifI1yQglislo14BGVAqjiQ/wgRRHOAzAihovaMbIlT3DIsMuK64NyHCD8AtgyO20N2Qmlq1R7AMe",
+	"b67iJbTOrrT6ZlNq7I2et5DGA/vEqFKkANcSAXFVrP6uxuZ3E0hnngxIEKuPWnXCaoZLWufEEyyc0OYT",
+	"6XqvdTMmfjwlP3z77B/E9XQjmFqhY3pdb0IPVltskWdcpQ1F+VUbKnoLKta1NqjjqJHd60Wf7OmK0jY6",
+	"W6yEeoRL+OC+AkUbWRQO669qgWpVspzP5mZbP89w49X1bKmu6P5oaTuNsiOV1wMl3XMJ6AZ34pAqz55F",
+	"toTEXdONq1T+IUnGmzBCejVap9tFHU1m7pB4nOLHqz76fjru7Tj01kOUX1a3bJeCTS21Cqm5LINavfWu",
+	"vzCBwCNVAAwi4aan6cwG1dqxwDZu9W5rlCk2sF5SBU26QGbFTAevyEeBY6NqgyWStcif6EofcHjrmHl7",
+	"xXIpZpoYmSBt7Ga3mtANVfT7m61sZwF49gy6qNRavnMvNDE8wpznTWlC7Zq03lzK+8jj9UV1W7LHJ0wr",
+	"a/lioEUhQHQt26l7QTmhy9/bnNs6MC2tpnSDhH3bad9/pyOXTO6xEeMAdCuyoCtSaoBEWQC0DQ16kNIA",
+	"ks5BzMEHh2L8eOCYdaCkIQKoewHw92me3wbkph4zSiurHWj+Vw/b3z7o2MJ/jUUfi/KfDg9vYF31ptsN",
+	"Ma22/OgmtNjLEHpVPyEaHyRGzvBmrIBzBgz2ZwmAhNGS9DVLWvOnN410xL4zVpQVOOcofDPGEtiw6p3h",
+	"Of+ruuUGY6xUwE0b9KymtA7fbXJGZ1djE2zEdSN4r57s0RPgkjm8cLzhbAmRMpZx18oLssdiQtJ1Xe3r",
+	"+tYF4IBmSXEe+4mbt4Um+IiXBMQa6tF79xaxe+brJSLX2C0aCG7VEq63Z+JaPLJtO/iFhpjfzz9LVmKZ",
+	"U4V/qn3LQXto+5Ezuj171roHSnFhWHH7KEmYNlfXolZ95Kpqm5CizeSG/k4+fnLdYpkSm0q+0QN7YN6G",
+	"VW5lAdzL5hcVUsqWu9+L0tRn3fYWQ1+F3fHu4xi7V3rOUyBXt0wN7kdeHtBzb+vMKWsl9fUR2caWWIst",
+	"U9O+xi2232/MvEWzkMCb2mi4Tb8d6krIF0OaDrR3tu0Wqv9KjCRYbkyMPA5qgr3d12kwtW1dup9THZM7",
+	"PFjDUW38dK9CwwPgo5WlIYbOEtKIKe45r/ReKuvGnvtTRctslxa801HhYE1sbQiJ74Gfuxc7QEakvg+9",
+	"M7LrTtPtdIroItyhiIAMg91l6CzY83HBhWDZMfRN14BG72rB2nnETw+/Hyj5+k7SmlPxonLb9kJFD79d",
+	"3Tc3IK2oUvRo8FDBa/98W9iaUmxApxgw+2EApHrkFrKOtv2gRbcibxQPaZPrtzHSuslit/wtb8asestd",
+	"5vbg/RFzMK4XjJgpxw1ZyjLPqjPSIxSFFAwzxqi+dgfmHpJJhguWLuvWzVrrr2BcywXENJkiwDMX8bhr",
+	"nxfO+X90DLeA51C0JacEEhjCeMOY+RCEFMzLlkbgAWb37eHhVuRr1zzj/jdw4lqCqHVoGnd6tbY1jLkZ",
+	"XzGl8Q7e0OgHC9jISf1g3FJrAGO2nGn4DWx14J4iEjN2g++SsYMVoyIjfmXDYzrNxv0xEI+qxLAz+znX",
+	"JtrW4NxFSHRFCN/E/pYittXaPzZN2ddAoCivcp4S+0AI1Q2IGhrhy7hu9BAbu1c8cg6mQx9Dyi+4dfwn",
+	"UipImlO+6IsHPEB8Q4a9/vv/WsXRNpH1bfW9jU3zVyJd1ymvLwsZKA+Fl9rK1iVdueZXx1hBSl4JqNOv",
+	"cOdEZsXYnGpy+fpiZ28oaGR4Ktec7PvI1hyKvdSfrum+cC7z/IpiEvM2VUZlj+CpDFjwEGHyg9UArXAI",
+	"rohaIaQzypsA6XFvTdtzXK6l8QWfCZpHNBC6jTGLfs9NiIHenT/YCbzlR3W9lmG8Ac9DhmRMUNVw05EI",
+	"LzW+gc1mrm96SakJUZ/9nJOme3fdjrnDvQUTtqi9lXm4Zi0bJnmBvp+Nl/KW8e/1xB0mWe4JQe0Olqaz",
+	"BTebcX1LWAOFdlfjIUDXu7PxAOztCyOrEhpqmEhXZ88ORkn1jx+ehf/4ofaRnmObGlCeED+397DUPIQD",
+	"n0ke0wq3EG03t8H/tZx4s4Ye51TM1qTObJZZlavDrm9bgYdEiQi8P0vWE6XSzu3cgiFiVt/V5IqZJWMC",
+	"8ZF6st9K1/dtkH4AD/v5uNGrxfaT9V8+2b+VV49phJHUy26nsTKdu3ZjADPWbHpyTDRjPtNtJ54nc4s9",
+	"7Mut+22+CpuhzegNs3P0DVjA0uVVY5aoVlvtaPcGs1/+52tMO1tSjZYywtR5wIUnmhi2sP/Coh4T2rFP",
+	"ALjNHpt47rjf8ApnDJmlPtZ6H/7hD7RU0OoAuputxx/rnkZR5ogD0pS2PaezyWSeOzyxouwVIAwESyqx",
+	"IzxU+Een7HPD7wxCsT5asKl0dRMEycAgYK8ZdC9QE25Xwrm2SxDjiBMhdWKbZzfhVr79FlnDq/og6t9t",
+	"0bn5wp2c2kMR0e1a78NqAsZ9MNCGCgOmM8t7QD6JV631YjbYudyTNvjA/BLTBS95LAX1eclzs8uFQ4vW",
+	"/C97nXmxe+xxsqm1+pc8ZTtHRC9onpND6Jy5T779iZN9cngA6UsJwVpn8j3ZJ0+/gz89O0iwWx/55pDs",
+	"k+/8Cwdh4TJ8MyyVhjeigrJVhhDJYeqF57xmfSkJdcrcmvoo/xgZ++z5+HVW5Tqu+RY8s/5DbTwWhs0V",
+	"yx5rqttbp6vdrHFcrQMCbee6b0xoj6eMrwmmN1GHt9nTRwFWXUc42QOeZTWAfQ8wCm3DOUTm6JULwW6z",
+	"BVvR2X0nzJiVHiALKRnQINp7SjtYzgsrR13sBrrRA7w5/AhdAuGn6gNzY4rRx49QWDGNxEbRE8hdX1Sa",
+	"XjOR+Zb2+XTX+1+DAnSvXZIrNuciI889qhoiQGBU5HcRAkGAHEO/uRXkOqkdvuiDZBnAJtTaqUaQVuoT",
+	"supIbfK78K7uwFmgKwQ7MiupyhTluU6wH/yUz0rfKzzzcbW938XvAguCJvu04BOSWgkqGMs0oY0+/0eE",
+	"1otEGCr4HZCVAX0N/okrMHP2u0gBl7W0y+KZQ6yCdu2ZVfwBhMqeu9rxjV/YIy9dgEEx4itzfheTYJ37",
+	"ztr4r/9oKSbHZIIhiX//MUEEDQI1oh42F4Gbr1akAX87vpLZaodI9bu4WgWVxPYDe+RNaVwVE01TVhgy",
+	"eZWxRSHBrt/9ha0mR+jct6fomq2wBbvMVnaPcrrSSAKfiqwLKTSaH75nyXHzfeywJNDfDx+yB5J8e3i4",
+	"97uArPOUCUwiRoVrdFLQdM52D/cOAsnuOPnk7JU13pnSrlfl3lN8TBZM0IKPjkbf7B3sfQORKjOHY2T3",
+	"f//m6T5mecFPDli/cvK/ykZHI6uZnbhnIP8Z1gbPHx4c+FxdJyzDTfuPEyGoAm2MFcAQoAbCwY0VseFU",
+	"nR9fTqdQtfYxGX178LTv89V8998FyLcoWnya+egipdOpzDOm/BAZm3LhYmJQ/OJPwhMfRljIrMwxP5LO",
+	"NFRbOyL9YT9eUbfMuNmtMfT7SWwffHnTjSce/Tu+svqRfWy6/zHZ+KDTgu2T3JLV+yoci9EUs07rHWvX",
+	"yXekfvxDPpVw0M57Y6F3Th68JTKpuMrZFvdvRb7yjQooIsJPDRQW2SuAL2AbY4Nrjmi09djDDMV1E7hi",
+	"UwmRqw1jQ/uU7cf+4yHPaMWjfef0hBT2upBTt1p3PA82H8/nNDtHXf+WJ9q+9M3ml36U6opnGRMtGQBr",
+	"c7NuRZHJmb/8IR1bg0ON5vkxgj8FP2L7ZVAInjREAwAxNARDfemvFQvP68cecGOrUdbL32rOib1e4ea8",
+	"F/Hr1IGaJK542t6YcImD9kdd0gxXYahx3BDPVlgvMD3B0z4gdM8G7H+o/vtj72b8xOq9eJStiG1DIyfn",
+	"kc/Wt5tf+lWaH2UpcH+j9N/2ZquogZfEHxv3b7+GDukEu7YfLhkVLu+jyQwO2JFVz5+F+T/OZ/FcIsTg",
+	"vbBFDPzyY9PqMqpkHx+QM/thLSOcCs8ck0lN3AmEKzAjAzulhNkymCE3Y581Vyejb58OuGIupXwNTiP7",
+	"wuHh5hdeoeXSEouAsRaKOsil0MYaalVenrVDpjzPAVLQJ+UlVV4zOJkRQB2R1IdIxpQamsvZPthwzu/h",
+	"ZGJzk38CTGuMstg7LyHvtJ2o/WEBGLcOIcCadk1jUieEkouVNmxBCobvJ+S0og58w9vLSdU5D38PYBPB",
+	"vKWGXlHNwmsD4NidSRcq74FJb1/1RnWRlzN7iStGsz1ixezLS+o7AWN+puVcS0YPQ55JMOmtue6tXFLI",
+	"HHpnwDReTXd/lYLtvqEmnRN9zQtNSuGbCyvLUhrHcgSvv0OzTFcgkZMKwX2Py/0FFXTGst2r1W4u8RxP",
+	"wtXaDe6qEac4wku/ox05DBoo9pipVdDGChqq6GNqneHcV+sVFNwaSwJcCszF7mRztPbs7ee+QVHQggeU",
+	"xhp6fMpZRsAYAOYC3pjxGyYIF819vtXYjyPuGsKlPo2e+fxpD1OTXVMZmudMQTYi9AIboxAH5dcex6Kp",
+	"Hje0L/f1loBxwDprNV+PvvOQypYbYz1TdXEx7lf9Pe9830nNME8FqH8FUW7MfiZjlEioEKeKgcuN5i3y",
+	"eyKC6hXVZfzwp3UD7K10psBR9gtbjVAU3L8CVPVmxNkOU36e3vfwMS6p9691+F/LOl3scxAA21vI9o0f",
+	"Nr9xKsU05xg/eWANKRk9G7KGoMtWz2kjtOp9OO4IMN/UBZq/EG7g9AFydaB6GMhABhfBcXgAQduB1lFM",
+	"pGpVGIf92z2SEZG4/8H910e8jTyEWfPMvhOqc2pbrB+5zeq37Iw+c7bbVjHfjk8bLFHTJWAKIRs5+1yH",
+	"onftjReK3D5XQu+2HTyGxLqsQdn/Jk6E5j0WUV0Laua14poG5A1viC1d0qG7AbMd+vbzDXvIrXzDencR",
+	"VLN7UUN+m8tQ2+M6Cd2ZdRgz5HUf52vKMl+ttVa9O/MPPaTHoobP7tXuMA/iXihoN6SKw1ZgYGALQoCy",
+	"SrloNEQAEH1L3Wa/gJDMFUGjZN7/gB9ee2OcM81MBbS4+a6A5/c+X4nfutNNqaD/G6LEuUanbgeeVI6R",
+	"9YI7oPK2OjAStnYalhGmv2jQ/wE8hF0k78d2EDqM+biocntDQZ8Scgkl0V+cGvKI/sGLJTfpvOZ6OZ0m",
+	"lvUh2ATYg1aFgXLZhsRxXjJuGoDqA09GW/6sdutekEW0RnJStTiYYI5D2OVhDJlsNCeZTEswdHf2yG92",
+	"ethfJQmrpOvOMpZHV2QMEhNBk3b2yASbWcAoU9f8nAloBN7ALV2RKeW5Pq6qi6e+4tgq7lbLZxm5Kg3J",
+	"JKTR2z/jzWhX2vWvgZ+2cZ091OEOum58kqON/VB6zrdrqK6/OvD9AX15Q/OSGkaqE1C58AEyW1jzNPPX",
+	"VGJFY4Wai91Kx1SsnEI2/EA2EXyjjvsfXdIW5iPh5iJ8LOH2rCwg3GAPqzt69lQc2fPkam4raaENFZlu",
+	"4Hj7DIdKMM2kaxDkRFMtl/YIInXg0fNxgO4R+8nfnV28/Adn+u6Qfbo4AJ8/ps50R1fIv2rsbu667fr9",
+	"DvMYYV1WeLrtwWJfjHbY7b3F1WGv/v0PqhRr4+2IwfBg2wu4KvGtVKX4vMXYHXf+BENNmkvA+4Ra7spM",
+	"0YYVTzTkarKEGL4AzEm76ZB22bp2g7324bpbKNDnpXj1ohnfr3lkf0P63AXoEoO4xbD3Bj+3ixrIBt9s",
+	"N7+p8wUip2SiSjHxCV7jjBqKqs55KawY/V8Xb3/d+aIZ6keZ53JJKLAS1a5P/i6g1yJZjpG5AkqRlCrF",
+	"XROC5VzmcO4SUkPecuMjsAmBdDj7CxOZ/gQ8qJhRkQLq4Z/tj78YDzdzD4GXBvcfPrSs/CcAXHqQh//W",
+	"HuU7HyEAHiCUIC4kHiRL1yrDHgQzRgbdM3gKECy27xQE3Fz1PO91yl3CE4+RfhzJj3V1FIApAtUqDlhX",
+	"u1xZ9t705cp6jMxYinCkX9+DpitU1Yxr02NdvoxUWAfSjCc/ejbAZTvWXwPxd9Q7SHStlcUG37ne9r2x",
+	"Zqxoda2VPsswc1B3+8gRZqxe7fIMzibbOrEk+Rp/fvAMPdgaZyUfN88PtsWFilV7bGKnpC2a9z/Y/1nr",
+	"xn8Bv9/uAE0xjSsi/CL+fxzoywsTPx2w2WeKVZB4PyJKc3PfkThu38EysvusrAZLteYzl7IzrssDeqRk",
+	"n+Ub3+DPOEevT3j5hi9fU/LuPSQe3LVbyQG7VXWkCrimm18C2AL3IGYe5oJ20AeP7APv43GcTfaZs9nn",
+	"K1ofO6ueihmrPdsOzgItDqlIsLcbBXjPBb5Pi2J3yvPbeAuap7PHYSAypk6K4kcY4mGOWRNe/pFPWrW2",
+	"3lAT5KF8YefncfMgKzoC6AFs9hMdggsE6AMEGmI45OfxC5leM2XfTcjpK7KU6nqayyV6JhTLGdXg1FOy",
+	"nM0xkzLxWea7XEzl3oou8p2khYJQhaM8kjPVWL7CHC8mPrAU1O/WBUTsPQeYGF+yISTUu9zKR+LPcSr1",
+	"Grez09NO4aFtr0n71m8IpznEcSK1Af/Q0IdfWp560KIMqY1rcdwXQ4G/ftFe76pxWrOnoUYEDgkFQw5v",
+	"NYGIWcWsQWapj6ZldJUEUZirMptZCyx89okm0F+KaEmmVGHxl1Qspdq0syEgxPu2YOIU5iJatQVzesOI",
+	"FCzBwxc094SEtJywXDOM9/oO7MKez5UmyzlP582UVzgCd1JF+45gGxW013X5sheQ/SE8mA95tIKVDCiz",
+	"D5b9Kd2Jd0vgO/EnqLkcYLwqWamKSTtoHUxJtfpkynNGENOpPzLURH29o9m0xrvZbFv9WTo5gyl+Gl9n",
+	"o5dKr8sTPWrVtpMpBBlRDeGCOGxOMp4Uc6rZhJhSCU3OGc0QxeyLK8V56AjWY9phJ1mGqXnNm7Bx0EMD",
+	"7Jhgq1DgCTz/XG8sP2wd+iG3zP6H4F8DnLHN8/7f1LPaSsdeyBvW2t3j1tZCPskNU1iWTrhwoHRI7KzX",
+	"9u6I8T7dfO2+HDyWKLucN7Q9p+Eh/5bax861VchU9jcpxrm3mzSJFu+w1sbdpoCn2xBgk7PzZWfUB7x1",
+	"P40DcwOrOj/mcSBh4zfu16T9219750zzv9qy8Yl29L5aEcOZIlIR10jY2YHrkyzvfMvtL8O+DAMkat1s",
+	"4e8UpQoWcOG9P5GD8FZYmW3UqmGz+xZTWPcbQAB8jWx9Ps4YzEvxWxYgWUC1kSWgFK0LueH/qLLfQ1dM",
+	"7R71NQ79VmYFtfr3uRj7xIVD8NmYMPbGPfepUCuvucgGg02GTRF6MScBd33oFxHZ/UHlFlJ4szPI7VjD",
+	"D2SpY0+B+Ht5hM7byRSAzowoUdboAwwpMCJmCELVeyLvJ04edficZFl9AD5XZw/O7tP4eRxlYkybZV8o",
+	"XsqX5KT5iVs7HtG/AcAbDhuhmOvERX293jZU7kTW/gf8jw017At5wxonbkghu33pK95JxD/j7osnLnXt",
+	"bulqfVty8AjC5HLO3Fr+Jh6Uu99JyYdeGlg1Nqsy5Zsq5KLepT7tcVOjziFZY2/CYR7mQvs0LpR+Hqyy",
+	"wL5eT4+fy7WdIOu7iwbh1lj2/rywaxKHqQFjMe3RTzDt9lPo7j/LpTPEXYWwt72DVIkAR61Xc78DIMuA",
+	"zILt4XOqrV/dQvP420Rt2mgbDwaa07jM7gdgp7VDX0F28Oj5NpiBSPjqvL/FffPWH4kK2sJSVoqoVNse",
+	"FaErngaBeZwzGqRQhmAemoyXM/zQ9fd6j8v9m6c0L+b0cAezwHz3qKXihgUoEB4EMRDYDTBaQOvwcIhw",
+	"/3QcqGQuc3A8LchYSOwzBb2t/LcLpnyq584eOSHKQXyHtYcNhPi6MJTXtePjCS34JCH2f3b/kf0w3X1/",
+	"fVgcTnb2CHTl0ySFPDyHO++peUwm0OlxQrSRBXSFmUCDwUlCFlIb7LCHUepmL5AJF5Zj7DXhu09VmXU4",
+	"ReVonwKkvZCGXDEEFo9Cc9cyq8bj6PqSYvWyc64D37Snn+5tZoOP3qIvT9/gAU/0Ddr0Wd/XwB5bz4P3",
+	"xccu/E1wt2FPDLIEjLygYkWAdfpGBTZqDOrQ51y3ogV9zxflwvfXXHDh/tltQP2gTuUWz61P5nVCoJZG",
+	"nznK0+Pm0v8WylJ//KeU5y6zJar3NoF1vCrvpR2kxwS5UZ9ISa6S5NeZRFUs9QG51Y3RZw9d1heFTv4O",
+	"6a/3AOHTTjp/CEyUwVmvF9XlcrcgSEf6YheUIFOsammCLWMAlI+MaZoyrRPY9yToj1IPlfjalKSVZexU",
+	"uQp6bQcOH9aR+DKSI3J4cFB3F7F3bX7DsrpWRWQVnKD73pIqwcUMonGI9wboSa3pz/hNbwe4zOPCRK4S",
+	"19253cr/oYJIn7QczA3+AskROf0vFPgYjquinyXVbgPR/H4EKJwT6BvKsmOXNIV8UgqrWvrA1td41xfY",
+	"UKACgfBXNyIdBjKoWYJGLrCYjnYw2IIWsa3us0QxTG6vi+RKsWUxm39k/4P7r7XYe7U8f/BjDQiQGy71",
+	"L/wqr2xcX+uSU23Qd0NFhrVjjaQl17fKXv8rkbral4TMGc2hr7C9mZC37l0RiOcm6YBf7oK4vyG4dNEY",
+	"5oFuuW1CS1/vla/3ysPcKy8g35RQr4mO+YLOGDF0Zs/3vlQN3XbB1IxlWHMKOESlUtZulILpnaoYmxLB",
+	"lsg9VsWViwU3d6qQ7l4qTfCDDddLA8TgvxGYwOPeL3aV8cJ+SGnNXVfFWoPB8AHXEEF4WLPyYW+TLdh2",
+	"Y62/N4G+lvv/ty73l6IOSQDPxOr8e+r7+8/S3SvoP5uDVGfA9x2mF/hEv8/oMy4h8UZLtcgN3RCgRp+m",
+	"86b6Dq4g7XvHCctTHvAYlP4ly/OvhSWfzbFfNQKRvPLtRwwzLkiRUy7IUqrMIeawG54x4Zz6lEz5+09T",
+	"P/IJhEEuZ/2B65cADH5EJjkXbIK46UekkFnioX+ZAgB6lgD8yE5CJoXMdmmWsWzi/jGTgtn/VgxAilg2",
+	"IWNav/9Ee5X3mLhHtP3OjBYTMrZf1SRTsihY5pSgNOdWbDs0I5oRIyXRuVzmq2P/qP0CnOHmYPhSCt2Y",
+	"fdC3dv+KDIoYwFF9TBZMazpjEPq2irhDSlcr8vQZ0eSasUKTQsn33DfPSHOpfQE8Qs/Duwg4OqcQxIZA",
+	"5TP3Z01kwVDVx36WhwcHlkFpnpPxt4c/IHcC/vjuydQAbMwJTM/yOKwdEahxXs+IPq7EFNdkBokP1WQQ",
+	"mB0+SUVFHkB67wa+EbLfB3Usk2zL7EEh0z/BbT5AVXotZ2cyG/jkqd/Vgc9fWMF6gRWy27xyyYelQL2W",
+	"s0twlA1bp2I3XJaDZ8KoSucDHz5nM/Z+4LOvRJqX2dAFvnxfP92UFb8wwD6vmA04G3rBsyXBYwyKlsw0",
+	"GWP3J+BHbjW21ANW53LmWXunL+qCbpZ41AWlZSfoEk3G5pmvPwRnnhNy2PlAsZTxG19r7ZakmC4Xdh2A",
+	"bcbrlIq2JvSaarMLwnP31Ys+2PNvDg8ObgN8/kAdMqDDOMj7zz1z4IdBXqE3VKzc5PQ9meh1Kk99odj7",
+	"M1K1Gm+xkRCaKqk1CHho74anARiaZfYlM2cre92gLjKTO8QlsBUycz6h6uLFC6ABCx+qLcfkl/KKKcEM",
+	"0+T8+ckpyVjKM6Z39shLaPURcDzUJGBPlBSqOY8QuUmw1OCd0WBqYqQ7DvhHIRF/LAcsM2WNzQoU3WtO",
+	"oGp8MUrTfiaXIpc067ei3ANfL9Gvl2jvJRq74KxCrQ1dFHrbSy5+XUK5UPRLcJmMkhET5QILMOCfs794",
+	"Mfrjrl054CuNu6mqXLrigsIcuz0R4HICC23Le+0SGsoK9vX+6r2/6ILhhQWdAxEgtr7KUK2p/z225tt+",
+	"YDvxBVJ4Ala1M/goNn6xQt9u+HFl5Hz3LXnDnydWy4OMD7A78JYAK8xBVaK1Avkg5Zosui/n8lB8NjcI",
+	"lTbAm30ePH0vl0fz0PwslwBUekXTa1Jae9er3+ApmctSaTL23ZkpWTJ23auYo4P1Z/tOT3rtd98H6bX/",
+	"OPyU2bUhYaNaslV/rNWfYUymaJwNZzioUkBuiNXjvmjP+rknRp1Sh/YcJFNjeAq8qB0SVU65PmSXpRUG",
+	"3CDYWhUeRV4i4zMlF8zMWamtrBEZPg5asqZYIw2Auy1w3ZMq8c83erEfRQb/s6TC8JzVgxmqZsyQ0vCc",
+	"a9zucfHDM3J69i4hxQ8/kAVbSLVKyHfP/ueOA56Z5lIq8B4/PcAWI4cHVuAde5JcO4OYKwIn25dLuIkl",
+	"ztmIn8aXiDZWKNIreYOOmzmfze0illJdWz7TzBDNmGsGeXjwP4k1PZWUiy80VqFknlvZdCeg/gdPiIl3",
+	"AXBTv6/E24dNHPWz/ZpU8zWp5pMma2LKC7q1QdZTQRhVOWeK6DJNGctc88UK762RH3PsU+8g8Q78izm/",
+	"ZgQadUOizt0zaDSfCZoPSUa4cE/eXXV7hJipn2xvOTuuGzRDiJLZC1tlnzeoxz17/mYyz5hwlIh6/oRc",
+	"Os2m1l2OSE5Bkls1MmWgfkC9A+ooCho5Y/kBsFFiVQ9QEJx6AMrRFdM8Y15hct7DsMBhQeHJrjKkGdRi",
+	"1hMiub1Ura4/WXCtuZhNkrp6AvR618jUUtGn7TdOjmOWL0LNcIvZ/4D/8XHwyT63AuXBDbPaAEOTLKmM",
+	"7H+QjK50r0WmQ29d1CT75rtGyeN3B99+3yh6/O4gYpd1ZuuGIFfMLK16WkiOjbb9vK9kacg3BwfuL7CA",
+	"nFFtIJjaP3/Dinb8BOf1/XffftLizHD7e0v9calWYlTlyV+ypHwrmBOMzrSCxAAXtJ9T1XLv1K6ip8nT",
+	"ijX+VjKm5+Mw7Vt/G1nrNlLMKjx/P0PpYiXSRykbsAM9tn0TDH2B6S9Rc8eprBzLRbiYHbvUlsCDYg8S",
+	"XPtKzhTT+iuS1Wduy9hN76iHAJPqtxTSt+dySRZUlDTPV7D9zZ5S2po9c0Jh4zNA9nB1stkxud/KgEEg",
+	"446j/54A453Jb0QXb0FofE34/Jzauvlz5PHLuom8cfBwQLw5OXu1izkaCH4T4t0cEazuwY+cM+C3C4bV",
+	"6Bm6vtG3Wzm8dUJ+PjvxPa/qpI+/fyopFi3+tU4o/AyPPGSVkBshdnnmUKIPLMLSUnGzGh39+4+QYV7b",
+	"MwVZnVToJSIB8RwPXaEkZFRaHmqI0JU2bOEE6IIZxdP+TNm3BROkFLn9EKZyYpq4tagnu7vu9V0jr5mY",
+	"HCPct04VLexcNIO+ShiVvWJUWd3ZPtlNy/yJmTduKsMSxW4TSQ/cBBDaZe+hHAlcrrcTEWu2JhjMUYmM",
+	"vU8jRYAoiDPV/hMSkGSnd8dkwQQtOLQyXce5dudOzl5dFCzdjn3dh+O2n/sqyWRa4tWxjgaXc66DR3tW",
+	"ZBXC1V+9LDgBoA3tMa9AFGasYCIDwiEryusJcWokuJv2yBnUuhusnLEKiFwwMmXUlIppIhjLyNirp77/",
+	"V1irZqmjZJ5DJvicVd5Xu3qUrolH3nmiyZJdzaW81nXO8xNNPEIOfqAqy9dBHdwO6D0514ZBvjfkHUwy",
+	"NlM0Y9kR+b08OPgmXc5X8B9skjh/2LVPgIbWg9ULEyCHLI19hIuZO7OlABpHj905oxm3MuTTCLlznFh9",
+	"dz7weFZDAWIck4qx6uaiIWNNKc/1ev6uaHfs0nyD15Hyls8AUA5Yxkvp+FFoDvRhhBLTjmlVR+Q5vENL",
+	"lY+ORvvgPHff+VBdkPg9e326X3jGhLEfDX5DRNrgh0Ynn+B3DzEX/lZzcvhrpZoHv9WaQPAjpLyEL3r3",
+	"fDCq1M2PA8RN44cU8eo+/vHx/wYAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

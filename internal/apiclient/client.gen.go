@@ -105,6 +105,30 @@ func (e CatalogEntityKind) Valid() bool {
 	}
 }
 
+// Defines values for ContainerRecommendationState.
+const (
+	NoUsage          ContainerRecommendationState = "no-usage"
+	OverProvisioned  ContainerRecommendationState = "over-provisioned"
+	RightSized       ContainerRecommendationState = "right-sized"
+	UnderProvisioned ContainerRecommendationState = "under-provisioned"
+)
+
+// Valid indicates whether the value is a known member of the ContainerRecommendationState enum.
+func (e ContainerRecommendationState) Valid() bool {
+	switch e {
+	case NoUsage:
+		return true
+	case OverProvisioned:
+		return true
+	case RightSized:
+		return true
+	case UnderProvisioned:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ContainerStateState.
 const (
 	ContainerStateStateRunning    ContainerStateState = "running"
@@ -931,6 +955,38 @@ type ClusterRegister struct {
 	Token *string `json:"token,omitempty"`
 }
 
+// ContainerRecommendation defines model for ContainerRecommendation.
+type ContainerRecommendation struct {
+	Container string `json:"container"`
+
+	// Current Cores and bytes; a limit left out is none.
+	Current ContainerResources `json:"current"`
+
+	// MonthlySavings What the recommended requests save a month across the pods (USD; negative: what they cost more).
+	MonthlySavings float64 `json:"monthlySavings"`
+
+	// Pods Running pods that have the container.
+	Pods int `json:"pods"`
+
+	// Recommended Cores and bytes; a limit left out is none.
+	Recommended ContainerResources           `json:"recommended"`
+	State       ContainerRecommendationState `json:"state"`
+
+	// Usage What the busiest pod's container used over the window; left out where Prometheus has no series.
+	Usage ContainerUsage `json:"usage"`
+}
+
+// ContainerRecommendationState defines model for ContainerRecommendation.State.
+type ContainerRecommendationState string
+
+// ContainerResources Cores and bytes; a limit left out is none.
+type ContainerResources struct {
+	CpuLimit      *float64 `json:"cpuLimit,omitempty"`
+	CpuRequest    float64  `json:"cpuRequest"`
+	MemoryLimit   *float64 `json:"memoryLimit,omitempty"`
+	MemoryRequest float64  `json:"memoryRequest"`
+}
+
 // ContainerState defines model for ContainerState.
 type ContainerState struct {
 	Image string `json:"image"`
@@ -950,6 +1006,18 @@ type ContainerState struct {
 
 // ContainerStateState defines model for ContainerState.State.
 type ContainerStateState string
+
+// ContainerUsage What the busiest pod's container used over the window; left out where Prometheus has no series.
+type ContainerUsage struct {
+	// Cpu The CPU quantile (cores).
+	Cpu *float64 `json:"cpu,omitempty"`
+
+	// Memory The memory quantile (bytes of working set).
+	Memory *float64 `json:"memory,omitempty"`
+
+	// MemoryMax The highest working set seen (bytes).
+	MemoryMax *float64 `json:"memoryMax,omitempty"`
+}
 
 // CostBudget defines model for CostBudget.
 type CostBudget struct {
@@ -1514,6 +1582,24 @@ type ResourceUse struct {
 
 	// Requested What the running pods request, in all.
 	Requested float64 `json:"requested"`
+}
+
+// Rightsizing defines model for Rightsizing.
+type Rightsizing struct {
+	Containers     []ContainerRecommendation `json:"containers"`
+	CpuQuantile    float64                   `json:"cpuQuantile"`
+	Environment    string                    `json:"environment"`
+	MemoryQuantile float64                   `json:"memoryQuantile"`
+
+	// MonthlySavings The containers' savings together (USD).
+	MonthlySavings float64 `json:"monthlySavings"`
+	Queries        struct {
+		Cpu       string `json:"cpu"`
+		Memory    string `json:"memory"`
+		MemoryMax string `json:"memoryMax"`
+	} `json:"queries"`
+	TargetUtilization float64 `json:"targetUtilization"`
+	WindowHours       int     `json:"windowHours"`
 }
 
 // Role defines model for Role.
@@ -2152,6 +2238,14 @@ type DownloadServiceLogsParams struct {
 // DownloadServiceLogsParamsFormat defines parameters for DownloadServiceLogs.
 type DownloadServiceLogsParamsFormat string
 
+// GetServiceRightsizingParams defines parameters for GetServiceRightsizing.
+type GetServiceRightsizingParams struct {
+	Environment EnvironmentQuery `form:"environment" json:"environment"`
+
+	// WindowHours How far back usage is read, in hours (default a week).
+	WindowHours *int `form:"windowHours,omitempty" json:"windowHours,omitempty"`
+}
+
 // RollbackServiceParams defines parameters for RollbackService.
 type RollbackServiceParams struct {
 	// IdempotencyKey Retries with the same key and body replay the first response for 24 hours.
@@ -2678,6 +2772,11 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /api/v1/teams/{team}/services/{service}/logs/download (the `DownloadServiceLogs` operationId).
 	DownloadServiceLogs(ctx context.Context, team TeamName, service Name, params *DownloadServiceLogsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetServiceRightsizing Recommended requests and limits for each container of the service in one environment, from what it used over the window (Prometheus), and what they save a month (team viewer). A request becomes the usage quantile over the target utilisation (p95 CPU, p99 memory, 65%), with floors of 10m and 20 MiB; limits keep their ratio to the request, and a memory limit stays above the highest working set seen with 20% headroom.
+	//
+	// Corresponds with GET /api/v1/teams/{team}/services/{service}/rightsizing (the `GetServiceRightsizing` operationId).
+	GetServiceRightsizing(ctx context.Context, team TeamName, service Name, params *GetServiceRightsizingParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// RollbackServiceWithBody Commit again what an earlier succeeded run deployed (team editor); Argo CD syncs it like any change.
 	//
@@ -3755,6 +3854,21 @@ func (c *Client) StreamServiceLogs(ctx context.Context, team TeamName, service N
 // Corresponds with GET /api/v1/teams/{team}/services/{service}/logs/download (the `DownloadServiceLogs` operationId).
 func (c *Client) DownloadServiceLogs(ctx context.Context, team TeamName, service Name, params *DownloadServiceLogsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewDownloadServiceLogsRequest(c.Server, team, service, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetServiceRightsizing Recommended requests and limits for each container of the service in one environment, from what it used over the window (Prometheus), and what they save a month (team viewer). A request becomes the usage quantile over the target utilisation (p95 CPU, p99 memory, 65%), with floors of 10m and 20 MiB; limits keep their ratio to the request, and a memory limit stays above the highest working set seen with 20% headroom.
+//
+// Corresponds with GET /api/v1/teams/{team}/services/{service}/rightsizing (the `GetServiceRightsizing` operationId).
+func (c *Client) GetServiceRightsizing(ctx context.Context, team TeamName, service Name, params *GetServiceRightsizingParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetServiceRightsizingRequest(c.Server, team, service, params)
 	if err != nil {
 		return nil, err
 	}
@@ -6813,6 +6927,82 @@ func NewDownloadServiceLogsRequest(server string, team TeamName, service Name, p
 	return req, nil
 }
 
+// NewGetServiceRightsizingRequest constructs an http.Request for the GetServiceRightsizing method
+func NewGetServiceRightsizingRequest(server string, team TeamName, service Name, params *GetServiceRightsizingParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "team", team, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "service", service, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/teams/%s/services/%s/rightsizing", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if queryFrag, err := runtime.StyleParamWithOptions("form", true, "environment", params.Environment, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+			return nil, err
+		} else {
+			for _, qp := range strings.Split(queryFrag, "&") {
+				rawQueryFragments = append(rawQueryFragments, qp)
+			}
+		}
+
+		if params.WindowHours != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "windowHours", *params.WindowHours, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewRollbackServiceRequest calls the generic RollbackService builder with application/json body
 func NewRollbackServiceRequest(server string, team TeamName, service Name, params *RollbackServiceParams, body RollbackServiceJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
@@ -7752,6 +7942,13 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /api/v1/teams/{team}/services/{service}/logs/download (the `DownloadServiceLogs` operationId).
 	DownloadServiceLogsWithResponse(ctx context.Context, team TeamName, service Name, params *DownloadServiceLogsParams, reqEditors ...RequestEditorFn) (*DownloadServiceLogsResponse, error)
+
+	// GetServiceRightsizingWithResponse Recommended requests and limits for each container of the service in one environment, from what it used over the window (Prometheus), and what they save a month (team viewer). A request becomes the usage quantile over the target utilisation (p95 CPU, p99 memory, 65%), with floors of 10m and 20 MiB; limits keep their ratio to the request, and a memory limit stays above the highest working set seen with 20% headroom.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v1/teams/{team}/services/{service}/rightsizing (the `GetServiceRightsizing` operationId).
+	GetServiceRightsizingWithResponse(ctx context.Context, team TeamName, service Name, params *GetServiceRightsizingParams, reqEditors ...RequestEditorFn) (*GetServiceRightsizingResponse, error)
 
 	// RollbackServiceWithBodyWithResponse Commit again what an earlier succeeded run deployed (team editor); Argo CD syncs it like any change.
 	//
@@ -11426,6 +11623,75 @@ func (r DownloadServiceLogsResponse) ContentType() string {
 	return ""
 }
 
+type GetServiceRightsizingResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Rightsizing
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetServiceRightsizingResponse) GetJSON200() *Rightsizing {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetServiceRightsizingResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetServiceRightsizingResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetServiceRightsizingResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetServiceRightsizingResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetServiceRightsizingResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetServiceRightsizingResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetServiceRightsizingResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetServiceRightsizingResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // RollbackServiceResponse202Headers the declared response headers of an HTTP 202 response for RollbackService
 type RollbackServiceResponse202Headers struct {
 	Location *string
@@ -12844,6 +13110,19 @@ func (c *ClientWithResponses) DownloadServiceLogsWithResponse(ctx context.Contex
 		return nil, err
 	}
 	return ParseDownloadServiceLogsResponse(rsp)
+}
+
+// GetServiceRightsizingWithResponse Recommended requests and limits for each container of the service in one environment, from what it used over the window (Prometheus), and what they save a month (team viewer). A request becomes the usage quantile over the target utilisation (p95 CPU, p99 memory, 65%), with floors of 10m and 20 MiB; limits keep their ratio to the request, and a memory limit stays above the highest working set seen with 20% headroom.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v1/teams/{team}/services/{service}/rightsizing (the `GetServiceRightsizing` operationId).
+func (c *ClientWithResponses) GetServiceRightsizingWithResponse(ctx context.Context, team TeamName, service Name, params *GetServiceRightsizingParams, reqEditors ...RequestEditorFn) (*GetServiceRightsizingResponse, error) {
+	rsp, err := c.GetServiceRightsizing(ctx, team, service, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetServiceRightsizingResponse(rsp)
 }
 
 // RollbackServiceWithBodyWithResponse Commit again what an earlier succeeded run deployed (team editor); Argo CD syncs it like any change.
@@ -15955,6 +16234,60 @@ func ParseDownloadServiceLogsResponse(rsp *http.Response) (*DownloadServiceLogsR
 			headers.RetryAfter = &value
 		}
 		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetServiceRightsizingResponse parses an HTTP response from a GetServiceRightsizingWithResponse call
+func ParseGetServiceRightsizingResponse(rsp *http.Response) (*GetServiceRightsizingResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetServiceRightsizingResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Rightsizing
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
 	}
 
 	return response, nil

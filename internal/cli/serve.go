@@ -20,6 +20,7 @@ import (
 	"github.com/berth-platform/berth/internal/kube"
 	"github.com/berth-platform/berth/internal/loop"
 	"github.com/berth-platform/berth/internal/opencost"
+	"github.com/berth-platform/berth/internal/rightsize"
 	"github.com/berth-platform/berth/internal/scim"
 	"github.com/berth-platform/berth/internal/seal"
 	"github.com/berth-platform/berth/internal/server"
@@ -160,11 +161,11 @@ func Serve(ctx context.Context, c *config.Config, log *slog.Logger, ready chan<-
 	if err != nil {
 		return err
 	}
-	sig, err := signalsReader(c)
+	sig, rs, err := signalsReader(c)
 	if err != nil {
 		return err
 	}
-	deps := server.Deps{Hosts: hostNamer(c), Signals: sig, Costs: costs, LogStreamsPerCaller: c.LogStreamsPerCaller, LogStreams: c.LogStreams,
+	deps := server.Deps{Hosts: hostNamer(c), Signals: sig, Rightsize: rs, Costs: costs, LogStreamsPerCaller: c.LogStreamsPerCaller, LogStreams: c.LogStreams,
 		Blueprints: catalog, Provision: prov, Policies: policies, Workloads: views,
 		Log: log, Store: st, Auth: auth.New(c), Admins: access.NewAdmins(c.PlatformAdmins),
 		Tenancy:      ten,
@@ -227,19 +228,21 @@ func purgeIdempotencyKeys(ctx context.Context, st *store.Store, log *slog.Logger
 }
 
 // signalsReader reads golden signals from the configured Prometheus; nil without one.
-func signalsReader(c *config.Config) (*signals.Reader, error) {
+// signalsReader reads the golden signals and the containers' usage for rightsizing from
+// --prometheus-url (neither without it).
+func signalsReader(c *config.Config) (*signals.Reader, *rightsize.Reader, error) {
 	if c.PrometheusURL == "" {
-		return nil, nil
+		return nil, nil, nil
 	}
 	queries, err := signals.LoadQueries(c.SignalsQueries)
 	if err != nil {
-		return nil, fmt.Errorf("--signals-queries: %w", err)
+		return nil, nil, fmt.Errorf("--signals-queries: %w", err)
 	}
 	client, err := signals.NewClient(c.PrometheusURL)
 	if err != nil {
-		return nil, fmt.Errorf("--prometheus-url: %w", err)
+		return nil, nil, fmt.Errorf("--prometheus-url: %w", err)
 	}
-	return signals.NewReader(client, queries, c.SignalsWindow), nil
+	return signals.NewReader(client, queries, c.SignalsWindow), rightsize.NewReader(client, c.SignalsWindow, rightsize.DefaultPolicy), nil
 }
 
 // costService attributes costs with the configured prices, asking each cluster's OpenCost.

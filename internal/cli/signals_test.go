@@ -93,4 +93,46 @@ func TestSignalsEndpoint(t *testing.T) {
 	if s := get("eve-token-0123456789", "/api/v1/teams/shop/services/web/signals?environment=dev", &problem); s != 404 {
 		t.Fatalf("an outsider: %d", s)
 	}
+
+	// Rightsizing from the same Prometheus: web asks 250m and 128 MiB and uses 0.25 cores and
+	// 100 MiB, so it should ask 0.25/0.65 = 385m and 154 MiB, limits at the same ratio (1).
+	var rs struct {
+		WindowHours int
+		Containers  []struct {
+			Container, State     string
+			Pods                 int
+			Current, Recommended struct {
+				CpuRequest, MemoryRequest float64
+				CpuLimit, MemoryLimit     *float64
+			}
+			Usage          struct{ Cpu, Memory, MemoryMax *float64 }
+			MonthlySavings float64
+		}
+		MonthlySavings float64
+		Queries        struct{ Cpu string }
+	}
+	plane.Eventually(t, 60*time.Second, "web's usage over the last hour", func() (bool, error) {
+		if s := get("ci-token-0123456789", "/api/v1/teams/shop/services/web/rightsizing?environment=dev&windowHours=1", &rs); s != 200 {
+			return false, fmt.Errorf("status %d", s)
+		}
+		return len(rs.Containers) == 1 && rs.Containers[0].Usage.Cpu != nil && rs.Containers[0].Usage.Memory != nil, fmt.Errorf("%+v", rs)
+	})
+	c := rs.Containers[0]
+	saves := 730 * ((0.25-c.Recommended.CpuRequest)*0.031611 - 26.0/1024*0.004237)
+	if rs.WindowHours != 1 || c.Container != "web" || c.Pods != 1 || c.Current.CpuRequest != 0.25 || c.Current.MemoryRequest != 128<<20 ||
+		c.Recommended.CpuRequest < 0.375 || c.Recommended.CpuRequest > 0.395 || c.Recommended.MemoryRequest != 154<<20 ||
+		c.Recommended.CpuLimit == nil || *c.Recommended.CpuLimit != c.Recommended.CpuRequest || c.Recommended.MemoryLimit == nil || *c.Recommended.MemoryLimit != 154<<20 ||
+		c.State != "under-provisioned" || math.Abs(c.MonthlySavings-saves) > 1e-6 || rs.MonthlySavings != c.MonthlySavings ||
+		!strings.Contains(rs.Queries.Cpu, `namespace="shop-dev"`) {
+		t.Fatalf("rightsizing %+v", rs)
+	}
+	if s := get("ci-token-0123456789", "/api/v1/teams/shop/services/web/rightsizing?environment=dev&windowHours=721", &problem); s != 400 || len(problem.Errors) != 1 || problem.Errors[0].Parameter != "windowHours" {
+		t.Fatalf("a window past 30 days: %d %+v", s, problem)
+	}
+	if s := get("ci-token-0123456789", "/api/v1/teams/shop/services/web/rightsizing?environment=staging", &problem); s != 404 {
+		t.Fatalf("rightsizing an environment the service is not in: %d", s)
+	}
+	if s := get("eve-token-0123456789", "/api/v1/teams/shop/services/web/rightsizing?environment=dev", &problem); s != 404 {
+		t.Fatalf("rightsizing as an outsider: %d", s)
+	}
 }

@@ -183,3 +183,6 @@ func (s *Service) budgets(ctx context.Context, q store.Queries, services []store
 	}
 	return out, nil
 }
+
+// Prices are what Berth's model prices usage at.
+func (s *Service) Prices() Prices { return s.prices }

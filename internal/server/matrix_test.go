@@ -73,6 +73,7 @@ func matrix() []call {
 		{op: "getServiceCosts", method: "GET", path: "/api/v1/teams/payments/services/seeded/costs?window=7d", want: map[string]int{"root": 503, "alice": 503, "ed": 503, "vi": 503, "outsider": 404}},
 		{op: "getServiceSignals", method: "GET", path: "/api/v1/teams/payments/services/seeded/signals?environment=dev", want: map[string]int{"root": 503, "alice": 503, "ed": 503, "vi": 503, "outsider": 404}},
 		{op: "getServiceSignalRange", method: "GET", path: "/api/v1/teams/payments/services/seeded/signals/cpu?environment=dev", want: map[string]int{"root": 503, "alice": 503, "ed": 503, "vi": 503, "outsider": 404}},
+		{op: "getServiceRightsizing", method: "GET", path: "/api/v1/teams/payments/services/seeded/rightsizing?environment=dev", want: map[string]int{"root": 503, "alice": 503, "ed": 503, "vi": 503, "outsider": 404}},
 		{op: "getService", method: "GET", path: "/api/v1/teams/payments/services/svc-alice", want: viewer},
 		{op: "getRun", method: "GET", path: "/api/v1/runs/{run}", want: viewer},
 		{op: "streamRun", method: "GET", path: "/api/v1/runs/{run}/events", want: viewer},

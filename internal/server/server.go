@@ -18,6 +18,7 @@ import (
 	"github.com/berth-platform/berth/internal/logs"
 	"github.com/berth-platform/berth/internal/policy"
 	"github.com/berth-platform/berth/internal/provision"
+	"github.com/berth-platform/berth/internal/rightsize"
 	"github.com/berth-platform/berth/internal/signals"
 	"github.com/berth-platform/berth/internal/store"
 	"github.com/berth-platform/berth/internal/tenancy"
@@ -48,7 +49,9 @@ type Deps struct {
 	// Costs is nil without a cluster: cost endpoints then answer 503.
 	Costs *cost.Service
 	// Signals is nil without Prometheus (--prometheus-url): signal endpoints then answer 503.
-	Signals      *signals.Reader
+	Signals *signals.Reader
+	// Rightsize is nil without Prometheus as well: rightsizing then answers 503.
+	Rightsize    *rightsize.Reader
 	MaxBodyBytes int64
 	Policies     *policy.Service
 	ReadyChecks  map[string]func(context.Context) error

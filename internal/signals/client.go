@@ -89,3 +89,26 @@ func (c *Client) Range(ctx context.Context, query string, start, end time.Time, 
 	}
 	return out, nil
 }
+
+// ByLabel is the query's vector at t, each series' value by its label (series whose value is
+// not a number left out).
+func (c *Client) ByLabel(ctx context.Context, query, label string, t time.Time) (map[string]float64, error) {
+	ctx, cancel := context.WithTimeout(ctx, queryTimeout)
+	defer cancel()
+	v, _, _, err := c.api.Query(ctx, query, t, promv1.WithTimeout(queryTimeout))
+	if err != nil {
+		return nil, err
+	}
+	vec, ok := v.(model.Vector)
+	if !ok {
+		return nil, fmt.Errorf("the query gives a %s, not a vector", v.Type())
+	}
+	out := make(map[string]float64, len(vec))
+	for _, s := range vec {
+		f := float64(s.Value)
+		if !math.IsNaN(f) && !math.IsInf(f, 0) {
+			out[string(s.Metric[model.LabelName(label)])] = f
+		}
+	}
+	return out, nil
+}

@@ -68,7 +68,7 @@ func (r *Reader) Now(ctx context.Context, t Target, at time.Time) (Snapshot, err
 		go func() {
 			defer wg.Done()
 			v, err := r.client.Instant(ctx, q, at)
-			s.Signals[i].Value, s.Signals[i].Problem = v, problem(err)
+			s.Signals[i].Value, s.Signals[i].Problem = v, Problem(err)
 		}()
 	}
 	wg.Wait()
@@ -87,14 +87,14 @@ func (r *Reader) Range(ctx context.Context, t Target, signal string, start, end 
 	}
 	points, err := r.client.Range(ctx, q, start, end, step)
 	if err != nil {
-		return nil, q, errors.New(problem(err))
+		return nil, q, errors.New(Problem(err))
 	}
 	return points, q, nil
 }
 
-// problem says why a query failed without the Prometheus address in a transport error: the
+// Problem says why a query failed without the Prometheus address in a transport error: the
 // caller is a team member, not the platform.
-func problem(err error) string {
+func Problem(err error) string {
 	var pe *promv1.Error
 	switch {
 	case err == nil:

@@ -550,6 +550,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/teams/{team}/services/{service}/rightsizing": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                team: components["parameters"]["TeamName"];
+                service: components["schemas"]["Name"];
+            };
+            cookie?: never;
+        };
+        /** Recommended requests and limits for each container of the service in one environment, from what it used over the window (Prometheus), and what they save a month (team viewer). A request becomes the usage quantile over the target utilisation (p95 CPU, p99 memory, 65%), with floors of 10m and 20 MiB; limits keep their ratio to the request, and a memory limit stays above the highest working set seen with 20% headroom. */
+        get: operations["getServiceRightsizing"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/teams/{team}/services/{service}/diagnosis": {
         parameters: {
             query?: never;
@@ -960,6 +980,71 @@ export interface components {
             pvGiBMonth: number;
             /** Format: double */
             loadBalancerHour: number;
+        };
+        /** @description Cores and bytes; a limit left out is none. */
+        ContainerResources: {
+            /** Format: double */
+            cpuRequest: number;
+            /** Format: double */
+            memoryRequest: number;
+            /** Format: double */
+            cpuLimit?: number;
+            /** Format: double */
+            memoryLimit?: number;
+        };
+        /** @description What the busiest pod's container used over the window; left out where Prometheus has no series. */
+        ContainerUsage: {
+            /**
+             * Format: double
+             * @description The CPU quantile (cores).
+             */
+            cpu?: number;
+            /**
+             * Format: double
+             * @description The memory quantile (bytes of working set).
+             */
+            memory?: number;
+            /**
+             * Format: double
+             * @description The highest working set seen (bytes).
+             */
+            memoryMax?: number;
+        };
+        ContainerRecommendation: {
+            container: string;
+            /** @description Running pods that have the container. */
+            pods: number;
+            current: components["schemas"]["ContainerResources"];
+            usage: components["schemas"]["ContainerUsage"];
+            recommended: components["schemas"]["ContainerResources"];
+            /**
+             * Format: double
+             * @description What the recommended requests save a month across the pods (USD; negative: what they cost more).
+             */
+            monthlySavings: number;
+            /** @enum {string} */
+            state: "over-provisioned" | "under-provisioned" | "right-sized" | "no-usage";
+        };
+        Rightsizing: {
+            environment: string;
+            windowHours: number;
+            /** Format: double */
+            cpuQuantile: number;
+            /** Format: double */
+            memoryQuantile: number;
+            /** Format: double */
+            targetUtilization: number;
+            containers: components["schemas"]["ContainerRecommendation"][];
+            /**
+             * Format: double
+             * @description The containers' savings together (USD).
+             */
+            monthlySavings: number;
+            queries: {
+                cpu: string;
+                memory: string;
+                memoryMax: string;
+            };
         };
         /** @enum {string} */
         SignalName: "latencyP50" | "latencyP95" | "latencyP99" | "requestRate" | "errorRatio" | "cpu" | "memory";
@@ -3197,6 +3282,37 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["CostReport"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    getServiceRightsizing: {
+        parameters: {
+            query: {
+                environment: components["parameters"]["EnvironmentQuery"];
+                /** @description How far back usage is read, in hours (default a week). */
+                windowHours?: number;
+            };
+            header?: never;
+            path: {
+                team: components["parameters"]["TeamName"];
+                service: components["schemas"]["Name"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A recommendation per container of the running pods. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Rightsizing"];
                 };
             };
             400: components["responses"]["BadRequest"];
