@@ -177,7 +177,7 @@ func NewFlagSet(name string, c *Config) *flag.FlagSet {
 	fs.Float64Var(&c.PriceLoadBalancerHour, "price-load-balancer-hour", 0.025, "price of an hour of a LoadBalancer Service")
 	fs.Var((*stringList)(&c.OpenCostURLs), "opencost-url", "OpenCost's Allocation API per cluster, [CLUSTER=]URL comma-separated (no CLUSTER: Berth's own); other clusters' costs come from Berth's model")
 	fs.DurationVar(&c.CostSampleEvery, "cost-sample-every", time.Minute, "how often Berth's cost model samples the running pods")
-	fs.DurationVar(&c.CostCompactAfter, "cost-compact-after", 7*24*time.Hour, "how long the cost model keeps hours before it folds them into days")
+	fs.DurationVar(&c.CostCompactAfter, "cost-compact-after", 7*24*time.Hour, "how long the cost model keeps hours (days are kept for good)")
 	fs.StringVar(&c.CostAlertWebhook, "cost-alert-webhook", "", "URL that receives a JSON alert when an environment's month-end forecast crosses its budget (the audit log records it either way)")
 	fs.DurationVar(&c.CostAlertEvery, "cost-alert-every", 15*time.Minute, "how often budgets are checked against their forecasts")
 	fs.IntVar(&c.LogStreamsPerCaller, "log-streams-per-caller", 5, "log streams and downloads one caller may have open at once")

@@ -16,7 +16,7 @@ type Sampler struct {
 	Store    *store.Store
 	Registry *workloads.Registry
 	Interval time.Duration
-	// CompactAfter is how long hours are kept before they fold into days.
+	// CompactAfter is how long hours are kept (their days stay).
 	CompactAfter time.Duration
 	Log          *slog.Logger
 	compacted    time.Time

@@ -85,7 +85,11 @@ func (s *Service) report(ctx context.Context, p access.Principal, team, service 
 		r.Total += l.Cost
 	}
 	if service == "" {
-		if r.Budgets, err = s.budgets(ctx, q, services, envs, now); err != nil {
+		var month []store.DailyUsage
+		if w.Name == "month" {
+			month = usage
+		}
+		if r.Budgets, err = s.budgets(ctx, q, ids, envs, now, month); err != nil {
 			return Report{}, err
 		}
 	}
@@ -158,16 +162,15 @@ func (s *Service) fromOpenCost(ctx context.Context, services []store.Service, en
 	return lines, sortedDays(total)
 }
 
-// budgets compares each budgeted environment's month so far with its budget.
-func (s *Service) budgets(ctx context.Context, q store.Queries, services []store.Service, envs []store.Environment, now time.Time) ([]Budget, error) {
-	month, _ := ParseWindow("month", nil, nil, now)
-	ids := make([]string, 0, len(services))
-	for _, svc := range services {
-		ids = append(ids, svc.ID)
-	}
-	usage, err := q.UsageByDay(ctx, ids, month.Start, month.End)
-	if err != nil {
-		return nil, err
+// budgets compares each budgeted environment's month so far with its budget; usage is the
+// month's when the report read it already (nil: read it).
+func (s *Service) budgets(ctx context.Context, q store.Queries, ids []string, envs []store.Environment, now time.Time, usage []store.DailyUsage) ([]Budget, error) {
+	if usage == nil {
+		month, _ := ParseWindow("month", nil, nil, now)
+		var err error
+		if usage, err = q.UsageByDay(ctx, ids, month.Start, month.End); err != nil {
+			return nil, err
+		}
 	}
 	mtd := map[string]float64{}
 	for _, u := range usage {

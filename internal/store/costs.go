@@ -42,21 +42,33 @@ type UsageSample struct {
 	Usage
 }
 
-// AddUsage adds a slot's sample to its hour, once: a slot already counted (by this Berth or
-// another replica) changes nothing.
-func (q Queries) AddUsage(ctx context.Context, s UsageSample) error {
-	_, err := q.exec(ctx, `INSERT INTO cost_usage (service_id, environment, period, start_at, cpu_billed, cpu_request, cpu_usage, ram_billed, ram_request, ram_usage, pod_seconds, pv_mib_seconds, lb_seconds, last_slot)
-		VALUES (?, ?, 'hour', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+// usageUpsert adds a row's amounts to the row of its period; a 'day' row is the sum of its
+// hours, kept as they are added.
+const usageUpsert = `INSERT INTO cost_usage (service_id, environment, period, start_at, cpu_billed, cpu_request, cpu_usage, ram_billed, ram_request, ram_usage, pod_seconds, pv_mib_seconds, lb_seconds, last_slot)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (service_id, environment, period, start_at) DO UPDATE SET
 			cpu_billed = cost_usage.cpu_billed + excluded.cpu_billed, cpu_request = cost_usage.cpu_request + excluded.cpu_request,
 			cpu_usage = cost_usage.cpu_usage + excluded.cpu_usage, ram_billed = cost_usage.ram_billed + excluded.ram_billed,
 			ram_request = cost_usage.ram_request + excluded.ram_request, ram_usage = cost_usage.ram_usage + excluded.ram_usage,
 			pod_seconds = cost_usage.pod_seconds + excluded.pod_seconds, pv_mib_seconds = cost_usage.pv_mib_seconds + excluded.pv_mib_seconds,
-			lb_seconds = cost_usage.lb_seconds + excluded.lb_seconds, last_slot = excluded.last_slot
-		WHERE cost_usage.last_slot < excluded.last_slot`,
-		s.ServiceID, s.Environment, s.Hour.Unix(), s.CPUBilled, s.CPURequest, s.CPUUsage, s.RAMBilled, s.RAMRequest, s.RAMUsage, s.PodSeconds,
-		s.PVMiBSeconds, s.LBSeconds, s.Slot)
+			lb_seconds = cost_usage.lb_seconds + excluded.lb_seconds, last_slot = excluded.last_slot`
+
+// AddUsage adds a slot's sample to its hour and its day, once: a slot already counted (by
+// this Berth or another replica) changes nothing. Call it in a transaction, so the day never
+// counts an hour's sample the hour does not.
+func (q Queries) AddUsage(ctx context.Context, s UsageSample) error {
+	args := func(period string, start, slot int64) []any {
+		return []any{s.ServiceID, s.Environment, period, start, s.CPUBilled, s.CPURequest, s.CPUUsage, s.RAMBilled, s.RAMRequest, s.RAMUsage, s.PodSeconds,
+			s.PVMiBSeconds, s.LBSeconds, slot}
+	}
+	n, err := q.exec(ctx, usageUpsert+` WHERE cost_usage.last_slot < excluded.last_slot`, args(PeriodHour, s.Hour.Unix(), s.Slot)...)
 	if err != nil {
+		return fmt.Errorf("add usage: %w", err)
+	}
+	if n == 0 {
+		return nil // counted already
+	}
+	if _, err := q.exec(ctx, usageUpsert, args(PeriodDay, s.Hour.Truncate(24*time.Hour).Unix(), 0)...); err != nil {
 		return fmt.Errorf("add usage: %w", err)
 	}
 	return nil
@@ -89,17 +101,28 @@ func (r usageRow) usage() Usage {
 }
 
 // UsageByDay sums the usage of serviceIDs (all their environments) from start to end, by
-// service, environment and UTC day. Hours are counted whole: start and end fall on hours.
+// service, environment and UTC day: whole days from the days' rows, the hours of a day the
+// window cuts from the hours' rows (kept for --cost-compact-after). start and end fall on hours.
 func (q Queries) UsageByDay(ctx context.Context, serviceIDs []string, start, end time.Time) ([]DailyUsage, error) {
 	if len(serviceIDs) == 0 {
 		return nil, nil
+	}
+	days, last := start.Truncate(24*time.Hour), end.Truncate(24*time.Hour)
+	if days.Before(start) {
+		days = days.Add(24 * time.Hour)
+	}
+	if !days.Before(last) { // no whole day: the hours of the window
+		days, last = end, end
 	}
 	query, args, err := sqlx.In(`SELECT service_id, environment, (start_at / 86400) * 86400 AS day,
 			SUM(cpu_billed) AS cpu_billed, SUM(cpu_request) AS cpu_request, SUM(cpu_usage) AS cpu_usage,
 			SUM(ram_billed) AS ram_billed, SUM(ram_request) AS ram_request, SUM(ram_usage) AS ram_usage, SUM(pod_seconds) AS pod_seconds,
 			SUM(pv_mib_seconds) AS pv_mib_seconds, SUM(lb_seconds) AS lb_seconds
-		FROM cost_usage WHERE service_id IN (?) AND start_at >= ? AND start_at < ?
-		GROUP BY service_id, environment, (start_at / 86400) * 86400 ORDER BY day, service_id, environment`, serviceIDs, start.Unix(), end.Unix())
+		FROM cost_usage WHERE service_id IN (?) AND (
+			(period = 'day' AND start_at >= ? AND start_at < ?) OR
+			(period = 'hour' AND ((start_at >= ? AND start_at < ?) OR (start_at >= ? AND start_at < ?))))
+		GROUP BY service_id, environment, (start_at / 86400) * 86400 ORDER BY day, service_id, environment`,
+		serviceIDs, days.Unix(), last.Unix(), start.Unix(), days.Unix(), last.Unix(), end.Unix())
 	if err != nil {
 		return nil, err
 	}
@@ -109,43 +132,19 @@ func (q Queries) UsageByDay(ctx context.Context, serviceIDs []string, start, end
 	}
 	out := make([]DailyUsage, len(rows))
 	for i, r := range rows {
-		out[i] = DailyUsage{ServiceID: r.ServiceID, Environment: r.Environment, Day: time.Unix(r.Day, 0).UTC(),
-			Usage: r.usage()}
+		out[i] = DailyUsage{ServiceID: r.ServiceID, Environment: r.Environment, Day: time.Unix(r.Day, 0).UTC(), Usage: r.usage()}
 	}
 	return out, nil
 }
 
-// CompactUsage folds the hours of days before cutoff into one row per day, so that what is
-// kept grows with services and days, not hours. Rows are deleted before their sums are added,
-// so two replicas compacting at once cannot count an hour twice.
+// CompactUsage forgets the hours of days before cutoff (their days keep their sums), so that
+// what is kept grows with services and days, not hours.
 func (q Queries) CompactUsage(ctx context.Context, cutoff time.Time) (int, error) {
-	cut := cutoff.Truncate(24 * time.Hour).Unix()
-	var rows []usageRow
-	err := q.selectAll(ctx, &rows, `DELETE FROM cost_usage WHERE period = 'hour' AND start_at < ?
-		RETURNING service_id, environment, (start_at / 86400) * 86400 AS day, cpu_billed, cpu_request, cpu_usage, ram_billed, ram_request, ram_usage, pod_seconds, pv_mib_seconds, lb_seconds`, cut)
+	n, err := q.exec(ctx, `DELETE FROM cost_usage WHERE period = 'hour' AND start_at < ?`, cutoff.Truncate(24*time.Hour).Unix())
 	if err != nil {
 		return 0, fmt.Errorf("compact usage: %w", err)
 	}
-	days := map[[3]any]Usage{}
-	for _, r := range rows {
-		k := [3]any{r.ServiceID, r.Environment, r.Day}
-		days[k] = days[k].Add(r.usage())
-	}
-	for k, u := range days {
-		_, err := q.exec(ctx, `INSERT INTO cost_usage (service_id, environment, period, start_at, cpu_billed, cpu_request, cpu_usage, ram_billed, ram_request, ram_usage, pod_seconds, pv_mib_seconds, lb_seconds, last_slot)
-			VALUES (?, ?, 'day', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)
-			ON CONFLICT (service_id, environment, period, start_at) DO UPDATE SET
-				cpu_billed = cost_usage.cpu_billed + excluded.cpu_billed, cpu_request = cost_usage.cpu_request + excluded.cpu_request,
-				cpu_usage = cost_usage.cpu_usage + excluded.cpu_usage, ram_billed = cost_usage.ram_billed + excluded.ram_billed,
-				ram_request = cost_usage.ram_request + excluded.ram_request, ram_usage = cost_usage.ram_usage + excluded.ram_usage,
-				pod_seconds = cost_usage.pod_seconds + excluded.pod_seconds, pv_mib_seconds = cost_usage.pv_mib_seconds + excluded.pv_mib_seconds,
-				lb_seconds = cost_usage.lb_seconds + excluded.lb_seconds`,
-			k[0], k[1], k[2], u.CPUBilled, u.CPURequest, u.CPUUsage, u.RAMBilled, u.RAMRequest, u.RAMUsage, u.PodSeconds, u.PVMiBSeconds, u.LBSeconds)
-		if err != nil {
-			return 0, fmt.Errorf("compact usage: %w", err)
-		}
-	}
-	return len(rows), nil
+	return int(n), nil
 }
 
 // CostAlert is a month's alert of an environment whose forecast crossed its budget.
@@ -221,4 +220,35 @@ func (q Queries) CostAlerts(ctx context.Context, envID string) ([]CostAlert, err
 			AlertedAt: fromMicros(r.AlertedAt), Attempts: r.Attempts, Delivered: r.Delivered != 0}
 	}
 	return out, nil
+}
+
+// UsageFootprint is how many rows the cost model keeps and the bytes they and their indexes
+// take on disk. With compact, the table is rewritten first (VACUUM FULL on PostgreSQL, which
+// locks it: for benchmarks, not for a serving Berth), so the bytes are the data's, not the
+// room MVCC keeps for rows updated in place.
+func (s *Store) UsageFootprint(ctx context.Context, compact bool) (rows int, bytes int64, err error) {
+	if err := s.db.GetContext(ctx, &rows, `SELECT COUNT(*) FROM cost_usage`); err != nil {
+		return 0, 0, fmt.Errorf("usage footprint: %w", err)
+	}
+	switch s.driver {
+	case "pgx":
+		if compact {
+			if _, err := s.db.ExecContext(ctx, `VACUUM FULL cost_usage`); err != nil {
+				return 0, 0, fmt.Errorf("usage footprint: %w", err)
+			}
+		}
+		err = s.db.GetContext(ctx, &bytes, `SELECT pg_total_relation_size('cost_usage')`)
+	default:
+		if compact {
+			if _, err := s.db.ExecContext(ctx, `VACUUM`); err != nil {
+				return 0, 0, fmt.Errorf("usage footprint: %w", err)
+			}
+		}
+		err = s.db.GetContext(ctx, &bytes, `SELECT COALESCE(SUM(pgsize), 0) FROM dbstat
+			WHERE name IN ('cost_usage', 'cost_usage_period') OR name LIKE 'sqlite_autoindex_cost_usage%'`)
+	}
+	if err != nil {
+		return 0, 0, fmt.Errorf("usage footprint: %w", err)
+	}
+	return rows, bytes, nil
 }

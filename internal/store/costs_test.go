@@ -55,7 +55,18 @@ func TestStoreUsage(t *testing.T) {
 			}
 		}
 		check("written twice")
-		// Dec 1's hours fold into one day row; Dec 2's stay.
+		// A window that cuts days reads their hours: 4 of Dec 1, 3 of Dec 2.
+		cut, err := q.UsageByDay(ctx, []string{"s1"}, day.Add(20*time.Hour), day.Add(27*time.Hour))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(cut) != 2 || cut[0].CPUBilled != 4*60*one.CPUBilled || cut[1].CPUBilled != 3*60*one.CPUBilled || cut[1].LBSeconds != 3*60*one.LBSeconds {
+			t.Fatalf("a window of 7 hours across midnight: %+v", cut)
+		}
+		if within, err := q.UsageByDay(ctx, []string{"s1"}, day.Add(2*time.Hour), day.Add(5*time.Hour)); err != nil || len(within) != 1 || within[0].CPUBilled != 3*60*one.CPUBilled {
+			t.Fatalf("a window of 3 hours in a day: %+v %v", within, err)
+		}
+		// Dec 1's hours are forgotten (its day keeps their sums); Dec 2's stay.
 		var mu sync.Mutex
 		folded := 0
 		for range 2 {
@@ -76,7 +87,7 @@ func TestStoreUsage(t *testing.T) {
 		}
 		wg.Wait()
 		if folded != 24 {
-			t.Fatalf("two compactions folded %d hours, want 24 in all", folded)
+			t.Fatalf("two compactions forgot %d hours, want 24 in all", folded)
 		}
 		check("compacted")
 		if n, err := q.CompactUsage(ctx, day.Add(30*time.Hour)); err != nil || n != 0 {

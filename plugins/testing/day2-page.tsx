@@ -1,9 +1,10 @@
-// The page the logs and signals browser test opens: the two card views, talking to Berth
+// The page the logs, signals and cost browser test opens: the card views, talking to Berth
 // through /berth (the test server's stand-in for Backstage's proxy).
 import React from 'react';
 import { createRoot } from 'react-dom/client';
 import { BerthClient } from '@berth-platform/backstage-plugin-berth-common';
 import { Card } from './card';
+import { CostView } from '../berth/src/components/CostView';
 import { LogsView } from '../berth/src/components/LogsView';
 import { SignalsView } from '../berth/src/components/SignalsView';
 
@@ -19,6 +20,9 @@ createRoot(document.getElementById('root')!).render(
     </Card>
     <Card title="Golden signals" width={560}>
       <SignalsView client={client} team={team} service={service} />
+    </Card>
+    <Card title="Cost" width={560}>
+      <CostView client={client} team={team} service={service} />
     </Card>
   </div>,
 );

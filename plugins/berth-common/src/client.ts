@@ -15,6 +15,9 @@ export type Problem = Schemas['Problem'];
 export type ServiceSignals = Schemas['ServiceSignals'];
 export type SignalRange = Schemas['SignalRange'];
 export type SignalName = Schemas['SignalName'];
+export type CostReport = Schemas['CostReport'];
+export type CostWindow = 'today' | '7d' | 'month';
+export type Rightsizing = Schemas['Rightsizing'];
 
 /** An answer of Berth that is not a success, with its RFC 9457 problem when it sent one. */
 export class BerthError extends Error {
@@ -163,6 +166,39 @@ export class BerthClient {
     const r = await this.api.GET('/api/v1/teams/{team}/services/{service}/signals/{signal}', {
       baseUrl: await this.base(),
       params: { path: { team, service, signal }, query: { environment, sinceSeconds } },
+      headers: await this.headers(o),
+      signal: o?.signal,
+    });
+    return must(r);
+  }
+
+  /** What the team's services cost over a window, with each budgeted environment's month so far and forecast. */
+  async getTeamCosts(team: string, window: CostWindow = 'month', o?: CallOptions): Promise<CostReport> {
+    const r = await this.api.GET('/api/v1/teams/{team}/costs', {
+      baseUrl: await this.base(),
+      params: { path: { team }, query: { window } },
+      headers: await this.headers(o),
+      signal: o?.signal,
+    });
+    return must(r);
+  }
+
+  /** What the service cost over a window, per environment and day. */
+  async getServiceCosts(team: string, service: string, window: CostWindow = 'month', o?: CallOptions): Promise<CostReport> {
+    const r = await this.api.GET('/api/v1/teams/{team}/services/{service}/costs', {
+      baseUrl: await this.base(),
+      params: { path: { team, service }, query: { window } },
+      headers: await this.headers(o),
+      signal: o?.signal,
+    });
+    return must(r);
+  }
+
+  /** Recommended requests and limits per container in an environment, from the last windowHours of usage. */
+  async getRightsizing(team: string, service: string, environment: string, windowHours = 168, o?: CallOptions): Promise<Rightsizing> {
+    const r = await this.api.GET('/api/v1/teams/{team}/services/{service}/rightsizing', {
+      baseUrl: await this.base(),
+      params: { path: { team, service }, query: { environment, windowHours } },
       headers: await this.headers(o),
       signal: o?.signal,
     });

@@ -8,7 +8,7 @@ import { cleanup, screen, waitFor } from '@testing-library/react';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startBerth, type RunningBerth } from '../../testing/berth';
 import { berthApiRef } from './api';
-import { argoCard, environmentsCard, healthCard, isBerthService, kubernetesCard, logsCard, signalsCard, violationsCard } from './cards';
+import { argoCard, costCard, environmentsCard, healthCard, isBerthService, kubernetesCard, logsCard, signalsCard, violationsCard } from './cards';
 
 let berth: RunningBerth;
 let client: BerthClient;
@@ -31,7 +31,7 @@ afterAll(async () => {
 });
 afterEach(cleanup);
 
-type Card = typeof environmentsCard | typeof argoCard | typeof violationsCard | typeof healthCard | typeof kubernetesCard | typeof logsCard | typeof signalsCard;
+type Card = typeof environmentsCard | typeof argoCard | typeof violationsCard | typeof healthCard | typeof kubernetesCard | typeof logsCard | typeof signalsCard | typeof costCard;
 
 function renderCard(card: Card) {
   const tester = createExtensionTester(card as typeof environmentsCard);
@@ -95,10 +95,11 @@ describe('entity cards against a real Berth', () => {
     }
   });
 
-  it('logs and signals: say what Berth lacks, a cluster or Prometheus', async () => {
+  it('logs, signals and cost: say what Berth lacks, a cluster or Prometheus', async () => {
     for (const [card, why] of [
       [logsCard, /Berth: .*logs need a cluster/],
       [signalsCard, /Berth: .*signals need a cluster/],
+      [costCard, /Berth: .*costs need a cluster/],
     ] as const) {
       renderCard(card);
       const alert = await screen.findByRole('alert', {}, { timeout: 10_000 });

@@ -64,3 +64,11 @@ export const signalsCard = EntityCardBlueprint.make({
     loader: async () => import('./components/Cards').then(m => <m.SignalsCard />),
   },
 });
+
+export const costCard = EntityCardBlueprint.make({
+  name: 'cost',
+  params: {
+    filter: isBerthService,
+    loader: async () => import('./components/Cards').then(m => <m.CostCard />),
+  },
+});

@@ -5,6 +5,7 @@ import { useEntity } from '@backstage/plugin-catalog-react';
 import { ANNOTATION_SERVICE, ANNOTATION_TEAM } from '@berth-platform/backstage-plugin-berth-common';
 import { berthApiRef } from '../api';
 import { ArgoView } from './ArgoView';
+import { CostView } from './CostView';
 import { EnvironmentsView } from './EnvironmentsView';
 import { HealthView } from './HealthView';
 import { KubernetesView } from './KubernetesView';
@@ -77,6 +78,15 @@ export function SignalsCard() {
   return (
     <InfoCard title="Golden signals" subheader="Latency, traffic, errors and saturation, from Prometheus">
       <SignalsView {...s} />
+    </InfoCard>
+  );
+}
+
+export function CostCard() {
+  const s = useService();
+  return (
+    <InfoCard title="Cost" subheader="Per environment and day, budgets, and what to request">
+      <CostView {...s} />
     </InfoCard>
   );
 }
