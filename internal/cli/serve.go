@@ -142,8 +142,17 @@ func Serve(ctx context.Context, c *config.Config, log *slog.Logger, ready chan<-
 		views = workloads.NewService(st, ten, registry)
 		// The record of findings: a cause's age past the event TTL, and what resolved.
 		go findings.NewRecorder(st, registry, log).Run(ctx, findingsEvery)
-		// Berth's cost model: every replica samples; each slot counts once.
-		go (&cost.Sampler{Store: st, Registry: registry, Interval: c.CostSampleEvery, CompactAfter: c.CostCompactAfter, Log: log}).Run(ctx)
+		// Berth's cost model: every replica samples; each slot counts once. With Prometheus,
+		// containers of Berth's own cluster are billed their usage where it passes the request.
+		var usage cost.UsageSource
+		if c.PrometheusURL != "" {
+			pc, err := signals.NewClient(c.PrometheusURL)
+			if err != nil {
+				return fmt.Errorf("--prometheus-url: %w", err)
+			}
+			usage = cost.PrometheusUsage{Client: pc, Rate: max(c.SignalsWindow, c.CostSampleEvery)}
+		}
+		go (&cost.Sampler{Store: st, Registry: registry, Interval: c.CostSampleEvery, CompactAfter: c.CostCompactAfter, Usage: usage, Log: log}).Run(ctx)
 		// Budget alerts: claimed in the database, so every replica may check.
 		go (&cost.Alerts{Store: st, Prices: costPrices(c),
 			Webhook: c.CostAlertWebhook, Log: log}).Run(ctx, c.CostAlertEvery)

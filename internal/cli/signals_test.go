@@ -117,8 +117,8 @@ func TestSignalsEndpoint(t *testing.T) {
 		}
 		return len(rs.Containers) == 1 && rs.Containers[0].Usage.Cpu != nil && rs.Containers[0].Usage.Memory != nil, fmt.Errorf("%+v", rs)
 	})
-	// The proposal follows the rate Prometheus read (about 0.25: it extrapolates one-second
-	// scrapes, and a busy machine scrapes late); the sizing itself is worked by hand in
+	// The proposal follows the rate Prometheus read: about 0.25, lower at first (a rate over a
+	// window its young series does not fill reads low); the sizing itself is worked by hand in
 	// internal/rightsize. Memory, a gauge, is exact.
 	c := rs.Containers[0]
 	saves := 730 * ((0.25-c.Recommended.CpuRequest)*0.031611 - 26.0/1024*0.004237)

@@ -3,6 +3,7 @@ package cost
 import (
 	"context"
 	"log/slog"
+	"math"
 	"time"
 
 	"github.com/berth-platform/berth/internal/loop"
@@ -11,11 +12,15 @@ import (
 	corev1 "k8s.io/api/core/v1"
 )
 
-// Sampler adds the running pods' requests to the usage table every Interval.
+// Sampler adds the running pods' requests (and usage, where Usage knows it) to the usage table
+// every Interval.
 type Sampler struct {
 	Store    *store.Store
 	Registry *workloads.Registry
 	Interval time.Duration
+	// Usage, when set, tells what the containers of Berth's own cluster ("") use: each is
+	// billed the larger of its request and its usage, as OpenCost bills.
+	Usage UsageSource
 	// CompactAfter is how long hours are kept (their days stay).
 	CompactAfter time.Duration
 	Log          *slog.Logger
@@ -37,6 +42,13 @@ func (s *Sampler) Tick(ctx context.Context, now time.Time) error {
 	if err != nil {
 		return err
 	}
+	var use map[string]Use
+	if s.Usage != nil {
+		// A usage source that does not answer costs the slot nothing: it is billed at requests.
+		if use, err = s.Usage.Containers(ctx, now); err != nil {
+			s.Log.Warn("cost sample at requests only", "error", err)
+		}
+	}
 	var samples []store.UsageSample
 	for _, d := range deployed {
 		if !d.Found {
@@ -46,7 +58,11 @@ func (s *Sampler) Tick(ctx context.Context, now time.Time) error {
 		if c == nil || !c.Synced() {
 			continue
 		}
-		u := Of(c.Service(d.Env.Namespace, d.Service.Name), secs)
+		var known map[string]Use
+		if d.Env.Cluster == "" {
+			known = use
+		}
+		u := Of(c.Service(d.Env.Namespace, d.Service.Name), secs, known)
 		if u.Zero() {
 			continue
 		}
@@ -75,10 +91,11 @@ func (s *Sampler) Tick(ctx context.Context, now time.Time) error {
 	return nil
 }
 
-// Of is what a service's view costs over secs seconds: its running pods' requests, its bound
-// volumes' capacity and its LoadBalancer Service, which cost whether or not a pod runs.
-func Of(v workloads.View, secs int64) store.Usage {
-	u := Requests(v.Pods, secs)
+// Of is what a service's view costs over secs seconds: its running pods' requests or usage
+// (use, by namespace/pod/container, may be nil), its bound volumes' capacity and its
+// LoadBalancer Service, which cost whether or not a pod runs.
+func Of(v workloads.View, secs int64, use map[string]Use) store.Usage {
+	u := Billed(v.Pods, secs, use)
 	for _, pvc := range v.PVCs {
 		if pvc.Status.Phase != corev1.ClaimBound || pvc.DeletionTimestamp != nil {
 			continue
@@ -97,21 +114,31 @@ func Of(v workloads.View, secs int64) store.Usage {
 
 // Requests is what running pods requested over secs seconds: millicore-seconds, byte-seconds
 // and pod-seconds; billed equals requested while Berth knows no usage.
-func Requests(pods []*corev1.Pod, secs int64) store.Usage {
+func Requests(pods []*corev1.Pod, secs int64) store.Usage { return Billed(pods, secs, nil) }
+
+// Billed is what running pods requested and used over secs seconds, each container billed the
+// larger of the two (its request where its usage is not known).
+func Billed(pods []*corev1.Pod, secs int64, use map[string]Use) store.Usage {
 	var u store.Usage
 	for _, p := range pods {
 		if p.Status.Phase != corev1.PodRunning || p.DeletionTimestamp != nil {
 			continue
 		}
-		var cpu, ram int64
 		for _, c := range p.Spec.Containers {
-			cpu += c.Resources.Requests.Cpu().MilliValue()
-			ram += c.Resources.Requests.Memory().Value()
+			cpu, ram := c.Resources.Requests.Cpu().MilliValue(), c.Resources.Requests.Memory().Value()
+			billedCPU, billedRAM := cpu, ram
+			if x, ok := use[p.Namespace+"/"+p.Name+"/"+c.Name]; ok {
+				usedCPU, usedRAM := int64(math.Round(x.CPU*1000)), int64(math.Round(x.Memory))
+				u.CPUUsage += usedCPU * secs
+				u.RAMUsage += usedRAM * secs
+				billedCPU, billedRAM = max(cpu, usedCPU), max(ram, usedRAM)
+			}
+			u.CPURequest += cpu * secs
+			u.RAMRequest += ram * secs
+			u.CPUBilled += billedCPU * secs
+			u.RAMBilled += billedRAM * secs
 		}
-		u.CPURequest += cpu * secs
-		u.RAMRequest += ram * secs
 		u.PodSeconds += secs
 	}
-	u.CPUBilled, u.RAMBilled = u.CPURequest, u.RAMRequest
 	return u
 }

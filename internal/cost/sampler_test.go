@@ -11,6 +11,8 @@ import (
 
 	"github.com/berth-platform/berth/internal/cost"
 	"github.com/berth-platform/berth/internal/plane"
+	"github.com/berth-platform/berth/internal/signals"
+	"github.com/berth-platform/berth/internal/signals/signalstest"
 	"github.com/berth-platform/berth/internal/store/storetest"
 	"github.com/berth-platform/berth/internal/workloads/workloadstest"
 	corev1 "k8s.io/api/core/v1"
@@ -78,7 +80,7 @@ func TestSamplesMatchAHandComputation(t *testing.T) {
 				if c == nil || !c.Synced() {
 					return false, nil
 				}
-				u := cost.Of(c.Service(ns, "api"), 1)
+				u := cost.Of(c.Service(ns, "api"), 1, nil)
 				return u.PodSeconds == 2 && u.PVMiBSeconds == 10<<10 && u.LBSeconds == 1, fmt.Errorf("sampled %+v", u)
 			})
 			log := slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -140,5 +142,63 @@ func TestWindowsAndForecast(t *testing.T) {
 	// 10 days and 14.5 hours of December cost $25.35: 744 hours at that rate.
 	if f := cost.Forecast(25.35, now); math.Abs(f-25.35/254.5*744) > 1e-9 {
 		t.Errorf("forecast %v", f)
+	}
+}
+
+// Where Prometheus knows a container's usage it is billed the larger of usage and request: a
+// real Prometheus scraping cAdvisor-shaped series of a pod on the plane whose container asks
+// 100m and 256 MiB and uses about 0.25 cores and 100 MiB bills its CPU usage and its memory
+// request.
+func TestSamplerBillsUsageOverRequest(t *testing.T) {
+	p := plane.Get(t)
+	st := storetest.Open(t, "sqlite")
+	ns := p.Namespace(t, "cost-usage")
+	ctx := t.Context()
+	t0 := time.Date(2026, 12, 3, 9, 0, 0, 0, time.UTC)
+	storetest.SeedService(t, st, ns, t0)
+	const podName = "api-5f7d9c8b6-x2x9q"
+	prom := signalstest.StartPrometheus(t, signalstest.Exporter(t, ns, podName))
+	client, err := signals.NewClient(prom)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := workloadstest.Registry(t, p.Config)
+	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: podName, Namespace: ns,
+		Labels: map[string]string{"app.kubernetes.io/name": "api", "app.kubernetes.io/managed-by": "berth"}},
+		Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "web", Image: "registry.example.com/shop/api:1",
+			Resources: corev1.ResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("100m"), corev1.ResourceMemory: resource.MustParse("256Mi")}}}}}}
+	if _, err := p.Client.CoreV1().Pods(ns).Create(ctx, pod, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	plane.Eventually(t, 30*time.Second, "the pod running in the caches", func() (bool, error) {
+		c := reg.Get("")
+		return c != nil && c.Synced() && cost.Requests(c.Service(ns, "api").Pods, 1).PodSeconds == 1, nil
+	})
+	source := cost.PrometheusUsage{Client: client, Rate: 5 * time.Second}
+	// A series younger than the rate window reads low (Prometheus extrapolates at most half a
+	// scrape before its first sample): wait until the window is full.
+	plane.Eventually(t, 30*time.Second, "the container's usage in Prometheus", func() (bool, error) {
+		use, err := source.Containers(ctx, time.Now())
+		return use[ns+"/"+podName+"/web"].CPU > 0.2, err
+	})
+	s := &cost.Sampler{Store: st, Registry: reg, Interval: time.Minute, CompactAfter: 7 * 24 * time.Hour, Usage: source,
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	if err := s.Tick(ctx, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().UTC()
+	usage, err := st.Q().UsageByDay(ctx, []string{"s1"}, now.Truncate(time.Hour), now.Truncate(time.Hour).Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The rate is about 0.25 (scrapes are not exactly a second apart); what is billed is exactly
+	// the larger of it and the request.
+	if len(usage) != 1 {
+		t.Fatalf("usage %+v", usage)
+	}
+	u := usage[0]
+	if u.CPURequest != 100*60 || u.CPUUsage < 200*60 || u.CPUUsage > 300*60 || u.CPUBilled != max(u.CPURequest, u.CPUUsage) ||
+		u.RAMUsage != 100<<20*60 || u.RAMRequest != 256<<20*60 || u.RAMBilled != u.RAMRequest {
+		t.Fatalf("one minute of usage: %+v", u)
 	}
 }

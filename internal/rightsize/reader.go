@@ -55,9 +55,9 @@ func (r *Reader) Usage(ctx context.Context, namespace, service string, window ti
 	var cpu, mem, memMax map[string]float64
 	var errCPU, errMem, errMax error
 	var wg sync.WaitGroup
-	wg.Go(func() { cpu, errCPU = r.client.ByLabel(ctx, q.CPU, "container", at) })
-	wg.Go(func() { mem, errMem = r.client.ByLabel(ctx, q.Memory, "container", at) })
-	wg.Go(func() { memMax, errMax = r.client.ByLabel(ctx, q.MemoryMax, "container", at) })
+	wg.Go(func() { cpu, errCPU = r.client.ByLabel(ctx, q.CPU, at, "container") })
+	wg.Go(func() { mem, errMem = r.client.ByLabel(ctx, q.Memory, at, "container") })
+	wg.Go(func() { memMax, errMax = r.client.ByLabel(ctx, q.MemoryMax, at, "container") })
 	wg.Wait()
 	if err := errors.Join(errCPU, errMem, errMax); err != nil {
 		return nil, q, err

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/api"
@@ -90,9 +91,9 @@ func (c *Client) Range(ctx context.Context, query string, start, end time.Time, 
 	return out, nil
 }
 
-// ByLabel is the query's vector at t, each series' value by its label (series whose value is
-// not a number left out).
-func (c *Client) ByLabel(ctx context.Context, query, label string, t time.Time) (map[string]float64, error) {
+// ByLabel is the query's vector at t, each series' value by its labels' values joined with
+// "/" (series whose value is not a number left out).
+func (c *Client) ByLabel(ctx context.Context, query string, t time.Time, labels ...string) (map[string]float64, error) {
 	ctx, cancel := context.WithTimeout(ctx, queryTimeout)
 	defer cancel()
 	v, _, _, err := c.api.Query(ctx, query, t, promv1.WithTimeout(queryTimeout))
@@ -104,11 +105,16 @@ func (c *Client) ByLabel(ctx context.Context, query, label string, t time.Time) 
 		return nil, fmt.Errorf("the query gives a %s, not a vector", v.Type())
 	}
 	out := make(map[string]float64, len(vec))
+	key := make([]string, len(labels))
 	for _, s := range vec {
 		f := float64(s.Value)
-		if !math.IsNaN(f) && !math.IsInf(f, 0) {
-			out[string(s.Metric[model.LabelName(label)])] = f
+		if math.IsNaN(f) || math.IsInf(f, 0) {
+			continue
 		}
+		for i, l := range labels {
+			key[i] = string(s.Metric[model.LabelName(l)])
+		}
+		out[strings.Join(key, "/")] = f
 	}
 	return out, nil
 }
