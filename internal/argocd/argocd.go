@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"github.com/berth-platform/berth/internal/gitops"
+	"github.com/berth-platform/berth/internal/sleep"
 
 	"github.com/argoproj/argo-cd/v3/pkg/apis/application/v1alpha1"
 	argoclient "github.com/argoproj/argo-cd/v3/pkg/client/clientset/versioned"
@@ -138,7 +139,15 @@ func (a *Client) EnsureApplication(ctx context.Context, s AppSpec) error {
 		Project:     ProjectName(s.Team),
 		Source:      &v1alpha1.ApplicationSource{RepoURL: a.repoURL, Path: s.Path, TargetRevision: gitops.Branch},
 		Destination: v1alpha1.ApplicationDestination{Server: serverOr(s.Server), Namespace: s.Namespace},
-		SyncPolicy: &v1alpha1.SyncPolicy{SyncOptions: v1alpha1.SyncOptions{"ServerSideApply=true"},
+		// What the environment sleeper changes (replicas, a CronJob's suspend, its records)
+		// is not drift: self-heal must not wake a sleeping environment, nor leave it
+		// OutOfSync. The sleeper gives the fields back when it wakes the environment.
+		IgnoreDifferences: v1alpha1.IgnoreDifferences{
+			{Group: "apps", Kind: "Deployment", ManagedFieldsManagers: []string{sleep.FieldManager}},
+			{Group: "apps", Kind: "StatefulSet", ManagedFieldsManagers: []string{sleep.FieldManager}},
+			{Group: "batch", Kind: "CronJob", ManagedFieldsManagers: []string{sleep.FieldManager}},
+		},
+		SyncPolicy: &v1alpha1.SyncPolicy{SyncOptions: v1alpha1.SyncOptions{"ServerSideApply=true", "RespectIgnoreDifferences=true"},
 			// A sync can fail for a moment (a namespace that moved is being made on its new
 			// cluster): try again rather than wait for the next commit.
 			Retry: &v1alpha1.RetryStrategy{Limit: 5, Backoff: &v1alpha1.Backoff{Duration: "5s", Factor: ptr.To(int64(2)), MaxDuration: "3m"}}},

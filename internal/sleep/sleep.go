@@ -45,6 +45,7 @@ type object struct {
 	kind, name, resourceVersion string
 	annotations                 map[string]string
 	value                       string // replicas, or suspend
+	managed                     []metav1.ManagedFieldsEntry
 }
 
 // Sleep scales namespace's Deployments and StatefulSets to zero and suspends its CronJobs,
@@ -67,22 +68,56 @@ func Sleep(ctx context.Context, cs kubernetes.Interface, namespace string, at ti
 // Wake restores what Sleep recorded; objects changed while asleep keep their change and are
 // reported in Left.
 func Wake(ctx context.Context, cs kubernetes.Interface, namespace string) (Result, error) {
-	return transition(ctx, cs, namespace, func(o object) (map[string]any, *Change) {
-		key, asleep := AnnotationReplicas, "0"
-		if o.kind == "CronJob" {
-			key, asleep = AnnotationSuspend, "true"
+	r, err := transition(ctx, cs, namespace, wake)
+	if err != nil {
+		return r, err
+	}
+	// Then give the fields back (to Git, through Argo CD): an awake object has no record and
+	// no field owned by the sleeper. A wake cut short before this is finished by the next one.
+	_, err = transition(ctx, cs, namespace, release)
+	return r, err
+}
+
+func wake(o object) (map[string]any, *Change) {
+	key, asleep := AnnotationReplicas, "0"
+	if o.kind == "CronJob" {
+		key, asleep = AnnotationSuspend, "true"
+	}
+	was, ok := o.annotations[key]
+	if !ok {
+		return nil, nil
+	}
+	forget := map[string]any{key: nil, AnnotationSince: nil}
+	if o.value != asleep { // a person woke it: keep what they did, forget the record
+		return patchOf(o, "", forget), &Change{Kind: o.kind, Name: o.name, From: was, To: o.value,
+			Note: fmt.Sprintf("changed while asleep (%s, not %s): left as it is", o.value, asleep)}
+	}
+	return patchOf(o, was, forget), &Change{Kind: o.kind, Name: o.name, From: o.value, To: was}
+}
+
+// release drops the sleeper's entries from an awake object's managed fields: the fields it
+// wrote are nobody's, and the next sync owns them again (and a change in Git shows as one).
+func release(o object) (map[string]any, *Change) {
+	if _, asleep := o.annotations[AnnotationReplicas]; asleep {
+		return nil, nil
+	}
+	if _, asleep := o.annotations[AnnotationSuspend]; asleep {
+		return nil, nil
+	}
+	keep := make([]metav1.ManagedFieldsEntry, 0, len(o.managed))
+	for _, m := range o.managed {
+		if m.Manager != FieldManager {
+			keep = append(keep, m)
 		}
-		was, ok := o.annotations[key]
-		if !ok {
-			return nil, nil
-		}
-		forget := map[string]any{key: nil, AnnotationSince: nil}
-		if o.value != asleep { // a person woke it: keep what they did, forget the record
-			return patchOf(o, "", forget), &Change{Kind: o.kind, Name: o.name, From: was, To: o.value,
-				Note: fmt.Sprintf("changed while asleep (%s, not %s): left as it is", o.value, asleep)}
-		}
-		return patchOf(o, was, forget), &Change{Kind: o.kind, Name: o.name, From: o.value, To: was}
-	})
+	}
+	if len(keep) == len(o.managed) {
+		return nil, nil
+	}
+	var fields any = keep
+	if len(keep) == 0 {
+		fields = []map[string]any{{}} // an empty list would change nothing
+	}
+	return map[string]any{"metadata": map[string]any{"resourceVersion": o.resourceVersion, "managedFields": fields}}, nil
 }
 
 // patchOf is a merge patch that sets the object's value (none when "") and annotations,
@@ -214,19 +249,19 @@ func get(ctx context.Context, cs kubernetes.Interface, namespace, kind, name str
 		if err != nil {
 			return o, err
 		}
-		o.resourceVersion, o.annotations, o.value = x.ResourceVersion, x.Annotations, replicas(x.Spec.Replicas)
+		o.resourceVersion, o.annotations, o.value, o.managed = x.ResourceVersion, x.Annotations, replicas(x.Spec.Replicas), x.ManagedFields
 	case "StatefulSet":
 		x, err := cs.AppsV1().StatefulSets(namespace).Get(ctx, name, metav1.GetOptions{})
 		if err != nil {
 			return o, err
 		}
-		o.resourceVersion, o.annotations, o.value = x.ResourceVersion, x.Annotations, replicas(x.Spec.Replicas)
+		o.resourceVersion, o.annotations, o.value, o.managed = x.ResourceVersion, x.Annotations, replicas(x.Spec.Replicas), x.ManagedFields
 	case "CronJob":
 		x, err := cs.BatchV1().CronJobs(namespace).Get(ctx, name, metav1.GetOptions{})
 		if err != nil {
 			return o, err
 		}
-		o.resourceVersion, o.annotations = x.ResourceVersion, x.Annotations
+		o.resourceVersion, o.annotations, o.managed = x.ResourceVersion, x.Annotations, x.ManagedFields
 		o.value = strconv.FormatBool(x.Spec.Suspend != nil && *x.Spec.Suspend)
 	}
 	return o, nil

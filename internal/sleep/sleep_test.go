@@ -15,7 +15,7 @@ import (
 	"k8s.io/utils/ptr"
 )
 
-func TestMain(m *testing.M) { plane.Main(m, plane.Options{}) }
+func TestMain(m *testing.M) { plane.Main(m, plane.Options{ArgoCD: true}) }
 
 func labels(name string) map[string]string { return map[string]string{"app.kubernetes.io/name": name} }
 
@@ -26,8 +26,9 @@ func template(name string) corev1.PodTemplateSpec {
 
 // On a real API server: a sleep scales Deployments and StatefulSets to zero and suspends
 // CronJobs, a second sleep changes nothing, a wake restores exactly what each was (an already
-// suspended CronJob stays suspended, a Deployment of zero stays zero), a second wake changes
-// nothing; a Deployment a person scaled while it slept is reported and left as they made it.
+// suspended CronJob stays suspended, a Deployment of zero stays zero) and gives back the fields
+// it owned, a second wake changes nothing; a Deployment a person scaled while it slept is
+// reported and left as they made it.
 func TestSleepAndWake(t *testing.T) {
 	p := plane.Get(t)
 	ns := p.Namespace(t, "sleep")
@@ -93,8 +94,8 @@ func TestSleepAndWake(t *testing.T) {
 		t.Fatalf("sleeping again: %+v %v", r, err)
 	}
 	d, err := apps.Deployments(ns).Get(ctx, "api", metav1.GetOptions{})
-	if err != nil || d.Annotations[sleep.AnnotationSince] != "2026-12-04T20:00:00Z" {
-		t.Fatalf("asleep since: %v %v", d.Annotations, err)
+	if err != nil || d.Annotations[sleep.AnnotationSince] != "2026-12-04T20:00:00Z" || !sleeperOwns(d.ManagedFields) {
+		t.Fatalf("asleep since: %v %v (managed fields %+v)", d.Annotations, err, d.ManagedFields)
 	}
 	// A person scales by-hand up while it sleeps.
 	if _, err := apps.Deployments(ns).Patch(ctx, "by-hand", "application/merge-patch+json", []byte(`{"spec":{"replicas":5}}`), metav1.PatchOptions{}); err != nil {
@@ -111,14 +112,19 @@ func TestSleepAndWake(t *testing.T) {
 	if r, err := sleep.Wake(ctx, p.Client, ns); err != nil || len(r.Changed) != 0 || len(r.Left) != 0 {
 		t.Fatalf("waking again: %+v %v", r, err)
 	}
-	managed := false
 	d, _ = apps.Deployments(ns).Get(ctx, "api", metav1.GetOptions{})
-	for _, f := range d.ManagedFields {
-		managed = managed || f.Manager == sleep.FieldManager
+	if owner := sleeperOwns(d.ManagedFields); owner {
+		t.Fatalf("awake, the sleeper still owns fields: %+v", d.ManagedFields)
 	}
-	if !managed {
-		t.Fatalf("no write under %s: %+v", sleep.FieldManager, d.ManagedFields)
+}
+
+func sleeperOwns(fields []metav1.ManagedFieldsEntry) bool {
+	for _, f := range fields {
+		if f.Manager == sleep.FieldManager {
+			return true
+		}
 	}
+	return false
 }
 
 func itoa(n int32) string { return strconv.Itoa(int(n)) }
