@@ -4,13 +4,12 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/berth-platform/berth/internal/argocd"
+	"github.com/berth-platform/berth/internal/gittest"
 	"github.com/berth-platform/berth/internal/plane"
 	"github.com/berth-platform/berth/internal/sleep"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -37,17 +36,6 @@ spec:
         image: registry.example.com/api:1.0.0
 `
 
-func git(t *testing.T, dir string, args ...string) string {
-	t.Helper()
-	cmd := exec.Command("git", args...)
-	cmd.Dir = dir
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("git %v: %v\n%s", args, err, out)
-	}
-	return strings.TrimSpace(string(out))
-}
-
 func commit(t *testing.T, dir string, replicas int) string {
 	t.Helper()
 	if err := os.MkdirAll(filepath.Join(dir, "app"), 0o755); err != nil {
@@ -56,9 +44,9 @@ func commit(t *testing.T, dir string, replicas int) string {
 	if err := os.WriteFile(filepath.Join(dir, "app", "deployment.yaml"), []byte(fmt.Sprintf(deployment, replicas)), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	git(t, dir, "add", "-A")
-	git(t, dir, "commit", "-q", "-m", fmt.Sprintf("%d replicas", replicas))
-	return git(t, dir, "rev-parse", "HEAD")
+	gittest.Run(t, dir, "add", "-A")
+	gittest.Run(t, dir, "commit", "-q", "-m", fmt.Sprintf("%d replicas", replicas))
+	return gittest.Run(t, dir, "rev-parse", "HEAD")
 }
 
 var applications = schema.GroupVersionResource{Group: "argoproj.io", Version: "v1alpha1", Resource: "applications"}
@@ -72,9 +60,9 @@ func TestArgoCDLeavesASleepingEnvironmentAsleep(t *testing.T) {
 	ctx := t.Context()
 	ns := p.Namespace(t, "sleep-argo")
 	dir := t.TempDir()
-	git(t, dir, "init", "-q", "-b", "main")
-	git(t, dir, "config", "user.email", "test@berth.local")
-	git(t, dir, "config", "user.name", "berth test")
+	gittest.Run(t, dir, "init", "-q", "-b", "main")
+	gittest.Run(t, dir, "config", "user.email", "test@berth.local")
+	gittest.Run(t, dir, "config", "user.name", "berth test")
 	rev := commit(t, dir, 2)
 	a, err := argocd.New(p.Config, "argocd", "file://"+dir)
 	if err != nil {
