@@ -194,6 +194,84 @@ func (e EnvironmentPhase) Valid() bool {
 	}
 }
 
+// Defines values for EnvironmentScheduleLastTransitionState.
+const (
+	EnvironmentScheduleLastTransitionStateAsleep EnvironmentScheduleLastTransitionState = "asleep"
+	EnvironmentScheduleLastTransitionStateAwake  EnvironmentScheduleLastTransitionState = "awake"
+)
+
+// Valid indicates whether the value is a known member of the EnvironmentScheduleLastTransitionState enum.
+func (e EnvironmentScheduleLastTransitionState) Valid() bool {
+	switch e {
+	case EnvironmentScheduleLastTransitionStateAsleep:
+		return true
+	case EnvironmentScheduleLastTransitionStateAwake:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for EnvironmentScheduleNextState.
+const (
+	EnvironmentScheduleNextStateAsleep EnvironmentScheduleNextState = "asleep"
+	EnvironmentScheduleNextStateAwake  EnvironmentScheduleNextState = "awake"
+)
+
+// Valid indicates whether the value is a known member of the EnvironmentScheduleNextState enum.
+func (e EnvironmentScheduleNextState) Valid() bool {
+	switch e {
+	case EnvironmentScheduleNextStateAsleep:
+		return true
+	case EnvironmentScheduleNextStateAwake:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for EnvironmentScheduleState.
+const (
+	EnvironmentScheduleStateAsleep   EnvironmentScheduleState = "asleep"
+	EnvironmentScheduleStateAwake    EnvironmentScheduleState = "awake"
+	EnvironmentScheduleStateSleeping EnvironmentScheduleState = "sleeping"
+	EnvironmentScheduleStateWaking   EnvironmentScheduleState = "waking"
+)
+
+// Valid indicates whether the value is a known member of the EnvironmentScheduleState enum.
+func (e EnvironmentScheduleState) Valid() bool {
+	switch e {
+	case EnvironmentScheduleStateAsleep:
+		return true
+	case EnvironmentScheduleStateAwake:
+		return true
+	case EnvironmentScheduleStateSleeping:
+		return true
+	case EnvironmentScheduleStateWaking:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for EnvironmentScheduleWanted.
+const (
+	EnvironmentScheduleWantedAsleep EnvironmentScheduleWanted = "asleep"
+	EnvironmentScheduleWantedAwake  EnvironmentScheduleWanted = "awake"
+)
+
+// Valid indicates whether the value is a known member of the EnvironmentScheduleWanted enum.
+func (e EnvironmentScheduleWanted) Valid() bool {
+	switch e {
+	case EnvironmentScheduleWantedAsleep:
+		return true
+	case EnvironmentScheduleWantedAwake:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for EvidenceSource.
 const (
 	Event  EvidenceSource = "event"
@@ -596,6 +674,57 @@ func (e SignalValueUnit) Valid() bool {
 	case Requestss:
 		return true
 	case Seconds:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SleepOverrideState.
+const (
+	SleepOverrideStateAsleep SleepOverrideState = "asleep"
+	SleepOverrideStateAwake  SleepOverrideState = "awake"
+)
+
+// Valid indicates whether the value is a known member of the SleepOverrideState enum.
+func (e SleepOverrideState) Valid() bool {
+	switch e {
+	case SleepOverrideStateAsleep:
+		return true
+	case SleepOverrideStateAwake:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SleepWindowDays.
+const (
+	Fri SleepWindowDays = "Fri"
+	Mon SleepWindowDays = "Mon"
+	Sat SleepWindowDays = "Sat"
+	Sun SleepWindowDays = "Sun"
+	Thu SleepWindowDays = "Thu"
+	Tue SleepWindowDays = "Tue"
+	Wed SleepWindowDays = "Wed"
+)
+
+// Valid indicates whether the value is a known member of the SleepWindowDays enum.
+func (e SleepWindowDays) Valid() bool {
+	switch e {
+	case Fri:
+		return true
+	case Mon:
+		return true
+	case Sat:
+		return true
+	case Sun:
+		return true
+	case Thu:
+		return true
+	case Tue:
+		return true
+	case Wed:
 		return true
 	default:
 		return false
@@ -1191,6 +1320,46 @@ type EnvironmentQuota struct {
 	// Used Usage as the cluster reports it; absent until the quota exists.
 	Used *map[string]string `json:"used,omitempty"`
 }
+
+// EnvironmentSchedule defines model for EnvironmentSchedule.
+type EnvironmentSchedule struct {
+	Environment    string `json:"environment"`
+	LastTransition *struct {
+		At      time.Time                              `json:"at"`
+		Changed []SleepChange                          `json:"changed"`
+		Left    []SleepChange                          `json:"left"`
+		State   EnvironmentScheduleLastTransitionState `json:"state"`
+	} `json:"lastTransition,omitempty"`
+
+	// Next The next change the schedule wants; absent when none within a year.
+	Next *struct {
+		At    time.Time                    `json:"at"`
+		State EnvironmentScheduleNextState `json:"state"`
+	} `json:"next,omitempty"`
+	Override *SleepOverride `json:"override,omitempty"`
+
+	// Problem Why the last attempt to sleep or wake failed (Berth tries again).
+	Problem  *string       `json:"problem,omitempty"`
+	Schedule SleepSchedule `json:"schedule"`
+
+	// State What the environment is; sleeping and waking while Berth changes it.
+	State EnvironmentScheduleState `json:"state"`
+
+	// Wanted What the schedule (or its override) wants now.
+	Wanted EnvironmentScheduleWanted `json:"wanted"`
+}
+
+// EnvironmentScheduleLastTransitionState defines model for EnvironmentSchedule.LastTransition.State.
+type EnvironmentScheduleLastTransitionState string
+
+// EnvironmentScheduleNextState defines model for EnvironmentSchedule.Next.State.
+type EnvironmentScheduleNextState string
+
+// EnvironmentScheduleState What the environment is; sleeping and waking while Berth changes it.
+type EnvironmentScheduleState string
+
+// EnvironmentScheduleWanted What the schedule (or its override) wants now.
+type EnvironmentScheduleWanted string
 
 // EnvironmentService defines model for EnvironmentService.
 type EnvironmentService struct {
@@ -1823,6 +1992,60 @@ type SignalValue struct {
 // SignalValueUnit defines model for SignalValue.Unit.
 type SignalValueUnit string
 
+// SleepChange defines model for SleepChange.
+type SleepChange struct {
+	From string `json:"from"`
+	Kind string `json:"kind"`
+	Name string `json:"name"`
+
+	// Note Why Berth left it as it is (a person changed it while it slept).
+	Note *string `json:"note,omitempty"`
+	To   string  `json:"to"`
+}
+
+// SleepOverride defines model for SleepOverride.
+type SleepOverride struct {
+	State SleepOverrideState `json:"state"`
+
+	// Until When the schedule decides again (in the future, within 31 days).
+	Until time.Time `json:"until"`
+}
+
+// SleepOverrideState defines model for SleepOverride.State.
+type SleepOverrideState string
+
+// SleepSchedule defines model for SleepSchedule.
+type SleepSchedule struct {
+	// Awake Windows the environment is awake in; it sleeps outside them.
+	Awake []SleepWindow `json:"awake"`
+
+	// Holidays Local dates asleep all day.
+	Holidays *[]openapi_types.Date `json:"holidays,omitempty"`
+
+	// TimeZone IANA time zone of the windows and holidays.
+	//
+	// Example: Europe/Berlin
+	TimeZone string `json:"timeZone"`
+}
+
+// SleepWindow defines model for SleepWindow.
+type SleepWindow struct {
+	Days []SleepWindowDays `json:"days"`
+
+	// From Local time the window starts, HH:MM.
+	//
+	// Example: 07:30
+	From string `json:"from"`
+
+	// To Local time it ends, HH:MM (24:00 is midnight); not after from: the next day.
+	//
+	// Example: 20:30
+	To string `json:"to"`
+}
+
+// SleepWindowDays defines model for SleepWindow.Days.
+type SleepWindowDays string
+
 // SubjectKind defines model for SubjectKind.
 type SubjectKind string
 
@@ -2305,6 +2528,12 @@ type CreateEnvironmentJSONRequestBody = EnvironmentCreate
 // UpdateEnvironmentJSONRequestBody defines body for UpdateEnvironment for application/json ContentType.
 type UpdateEnvironmentJSONRequestBody = EnvironmentUpdate
 
+// SetEnvironmentScheduleJSONRequestBody defines body for SetEnvironmentSchedule for application/json ContentType.
+type SetEnvironmentScheduleJSONRequestBody = SleepSchedule
+
+// OverrideEnvironmentScheduleJSONRequestBody defines body for OverrideEnvironmentSchedule for application/json ContentType.
+type OverrideEnvironmentScheduleJSONRequestBody = SleepOverride
+
 // AddTeamMemberJSONRequestBody defines body for AddTeamMember for application/json ContentType.
 type AddTeamMemberJSONRequestBody = MemberCreate
 
@@ -2421,6 +2650,21 @@ type ServerInterface interface {
 	// UpdateEnvironment Resize an environment's quota by tier or monthly budget (platform admins).
 	// (PATCH /api/v1/teams/{team}/environments/{environment})
 	UpdateEnvironment(ctx echo.Context, team TeamName, environment EnvironmentName) error
+	// DeleteEnvironmentSchedule Remove the schedule (team admin); a sleeping environment is woken first.
+	// (DELETE /api/v1/teams/{team}/environments/{environment}/schedule)
+	DeleteEnvironmentSchedule(ctx echo.Context, team TeamName, environment EnvironmentName) error
+	// GetEnvironmentSchedule The environment's sleep schedule, what it is now, what the schedule wants and its next change (team viewer).
+	// (GET /api/v1/teams/{team}/environments/{environment}/schedule)
+	GetEnvironmentSchedule(ctx echo.Context, team TeamName, environment EnvironmentName) error
+	// SetEnvironmentSchedule Set the environment's sleep schedule (team admin): awake in the windows, asleep outside them and on holidays. Within a minute Berth sleeps or wakes the environment to match.
+	// (PUT /api/v1/teams/{team}/environments/{environment}/schedule)
+	SetEnvironmentSchedule(ctx echo.Context, team TeamName, environment EnvironmentName) error
+	// ClearEnvironmentScheduleOverride Drop the override (team editor); the schedule decides again.
+	// (DELETE /api/v1/teams/{team}/environments/{environment}/schedule/override)
+	ClearEnvironmentScheduleOverride(ctx echo.Context, team TeamName, environment EnvironmentName) error
+	// OverrideEnvironmentSchedule Wake now or sleep now, until a time (team editor): "awake until 22:00", "asleep until Monday". The schedule takes over again at that time.
+	// (PUT /api/v1/teams/{team}/environments/{environment}/schedule/override)
+	OverrideEnvironmentSchedule(ctx echo.Context, team TeamName, environment EnvironmentName) error
 	// GetEnvironmentWorkloads What every service of the team runs in one environment, from Berth's informers, with each service's findings (team viewer).
 	// (GET /api/v1/teams/{team}/environments/{environment}/workloads)
 	GetEnvironmentWorkloads(ctx echo.Context, team TeamName, environment EnvironmentName, params GetEnvironmentWorkloadsParams) error
@@ -3221,6 +3465,126 @@ func (w *ServerInterfaceWrapper) UpdateEnvironment(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.UpdateEnvironment(ctx, team, environment)
+	return err
+}
+
+// DeleteEnvironmentSchedule converts echo context to params.
+func (w *ServerInterfaceWrapper) DeleteEnvironmentSchedule(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "team" -------------
+	var team TeamName
+
+	err = runtime.BindStyledParameterWithOptions("simple", "team", ctx.Param("team"), &team, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter team: %s", err))
+	}
+
+	// ------------- Path parameter "environment" -------------
+	var environment EnvironmentName
+
+	err = runtime.BindStyledParameterWithOptions("simple", "environment", ctx.Param("environment"), &environment, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter environment: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.DeleteEnvironmentSchedule(ctx, team, environment)
+	return err
+}
+
+// GetEnvironmentSchedule converts echo context to params.
+func (w *ServerInterfaceWrapper) GetEnvironmentSchedule(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "team" -------------
+	var team TeamName
+
+	err = runtime.BindStyledParameterWithOptions("simple", "team", ctx.Param("team"), &team, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter team: %s", err))
+	}
+
+	// ------------- Path parameter "environment" -------------
+	var environment EnvironmentName
+
+	err = runtime.BindStyledParameterWithOptions("simple", "environment", ctx.Param("environment"), &environment, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter environment: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetEnvironmentSchedule(ctx, team, environment)
+	return err
+}
+
+// SetEnvironmentSchedule converts echo context to params.
+func (w *ServerInterfaceWrapper) SetEnvironmentSchedule(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "team" -------------
+	var team TeamName
+
+	err = runtime.BindStyledParameterWithOptions("simple", "team", ctx.Param("team"), &team, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter team: %s", err))
+	}
+
+	// ------------- Path parameter "environment" -------------
+	var environment EnvironmentName
+
+	err = runtime.BindStyledParameterWithOptions("simple", "environment", ctx.Param("environment"), &environment, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter environment: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.SetEnvironmentSchedule(ctx, team, environment)
+	return err
+}
+
+// ClearEnvironmentScheduleOverride converts echo context to params.
+func (w *ServerInterfaceWrapper) ClearEnvironmentScheduleOverride(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "team" -------------
+	var team TeamName
+
+	err = runtime.BindStyledParameterWithOptions("simple", "team", ctx.Param("team"), &team, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter team: %s", err))
+	}
+
+	// ------------- Path parameter "environment" -------------
+	var environment EnvironmentName
+
+	err = runtime.BindStyledParameterWithOptions("simple", "environment", ctx.Param("environment"), &environment, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter environment: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ClearEnvironmentScheduleOverride(ctx, team, environment)
+	return err
+}
+
+// OverrideEnvironmentSchedule converts echo context to params.
+func (w *ServerInterfaceWrapper) OverrideEnvironmentSchedule(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "team" -------------
+	var team TeamName
+
+	err = runtime.BindStyledParameterWithOptions("simple", "team", ctx.Param("team"), &team, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter team: %s", err))
+	}
+
+	// ------------- Path parameter "environment" -------------
+	var environment EnvironmentName
+
+	err = runtime.BindStyledParameterWithOptions("simple", "environment", ctx.Param("environment"), &environment, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter environment: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.OverrideEnvironmentSchedule(ctx, team, environment)
 	return err
 }
 
@@ -4341,6 +4705,11 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.DELETE(options.BaseURL+"/api/v1/teams/:team/environments/:environment", wrapper.DeleteEnvironment, options.OperationMiddlewares["deleteEnvironment"]...)
 	router.GET(options.BaseURL+"/api/v1/teams/:team/environments/:environment", wrapper.GetEnvironment, options.OperationMiddlewares["getEnvironment"]...)
 	router.PATCH(options.BaseURL+"/api/v1/teams/:team/environments/:environment", wrapper.UpdateEnvironment, options.OperationMiddlewares["updateEnvironment"]...)
+	router.DELETE(options.BaseURL+"/api/v1/teams/:team/environments/:environment/schedule", wrapper.DeleteEnvironmentSchedule, options.OperationMiddlewares["deleteEnvironmentSchedule"]...)
+	router.GET(options.BaseURL+"/api/v1/teams/:team/environments/:environment/schedule", wrapper.GetEnvironmentSchedule, options.OperationMiddlewares["getEnvironmentSchedule"]...)
+	router.PUT(options.BaseURL+"/api/v1/teams/:team/environments/:environment/schedule", wrapper.SetEnvironmentSchedule, options.OperationMiddlewares["setEnvironmentSchedule"]...)
+	router.DELETE(options.BaseURL+"/api/v1/teams/:team/environments/:environment/schedule/override", wrapper.ClearEnvironmentScheduleOverride, options.OperationMiddlewares["clearEnvironmentScheduleOverride"]...)
+	router.PUT(options.BaseURL+"/api/v1/teams/:team/environments/:environment/schedule/override", wrapper.OverrideEnvironmentSchedule, options.OperationMiddlewares["overrideEnvironmentSchedule"]...)
 	router.GET(options.BaseURL+"/api/v1/clusters", wrapper.ListClusters, options.OperationMiddlewares["listClusters"]...)
 	router.POST(options.BaseURL+"/api/v1/clusters", wrapper.RegisterCluster, options.OperationMiddlewares["registerCluster"]...)
 	router.DELETE(options.BaseURL+"/api/v1/clusters/:cluster", wrapper.UnregisterCluster, options.OperationMiddlewares["unregisterCluster"]...)
@@ -7114,6 +7483,517 @@ type UpdateEnvironment422ApplicationProblemPlusJSONResponse struct {
 }
 
 func (response UpdateEnvironment422ApplicationProblemPlusJSONResponse) VisitUpdateEnvironmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteEnvironmentScheduleRequestObject struct {
+	Team        TeamName        `json:"team"`
+	Environment EnvironmentName `json:"environment"`
+}
+
+type DeleteEnvironmentScheduleResponseObject interface {
+	VisitDeleteEnvironmentScheduleResponse(w http.ResponseWriter) error
+}
+
+type DeleteEnvironmentSchedule204Response struct {
+}
+
+func (response DeleteEnvironmentSchedule204Response) VisitDeleteEnvironmentScheduleResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type DeleteEnvironmentSchedule400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteEnvironmentSchedule400ApplicationProblemPlusJSONResponse) VisitDeleteEnvironmentScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteEnvironmentSchedule401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteEnvironmentSchedule401ApplicationProblemPlusJSONResponse) VisitDeleteEnvironmentScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteEnvironmentSchedule403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteEnvironmentSchedule403ApplicationProblemPlusJSONResponse) VisitDeleteEnvironmentScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteEnvironmentSchedule404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteEnvironmentSchedule404ApplicationProblemPlusJSONResponse) VisitDeleteEnvironmentScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteEnvironmentSchedule503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteEnvironmentSchedule503ApplicationProblemPlusJSONResponse) VisitDeleteEnvironmentScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetEnvironmentScheduleRequestObject struct {
+	Team        TeamName        `json:"team"`
+	Environment EnvironmentName `json:"environment"`
+}
+
+type GetEnvironmentScheduleResponseObject interface {
+	VisitGetEnvironmentScheduleResponse(w http.ResponseWriter) error
+}
+
+type GetEnvironmentSchedule200JSONResponse EnvironmentSchedule
+
+func (response GetEnvironmentSchedule200JSONResponse) VisitGetEnvironmentScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetEnvironmentSchedule400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetEnvironmentSchedule400ApplicationProblemPlusJSONResponse) VisitGetEnvironmentScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetEnvironmentSchedule401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetEnvironmentSchedule401ApplicationProblemPlusJSONResponse) VisitGetEnvironmentScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetEnvironmentSchedule404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetEnvironmentSchedule404ApplicationProblemPlusJSONResponse) VisitGetEnvironmentScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetEnvironmentScheduleRequestObject struct {
+	Team        TeamName        `json:"team"`
+	Environment EnvironmentName `json:"environment"`
+	Body        *SetEnvironmentScheduleJSONRequestBody
+}
+
+type SetEnvironmentScheduleResponseObject interface {
+	VisitSetEnvironmentScheduleResponse(w http.ResponseWriter) error
+}
+
+type SetEnvironmentSchedule200JSONResponse EnvironmentSchedule
+
+func (response SetEnvironmentSchedule200JSONResponse) VisitSetEnvironmentScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetEnvironmentSchedule400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response SetEnvironmentSchedule400ApplicationProblemPlusJSONResponse) VisitSetEnvironmentScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetEnvironmentSchedule401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response SetEnvironmentSchedule401ApplicationProblemPlusJSONResponse) VisitSetEnvironmentScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetEnvironmentSchedule403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response SetEnvironmentSchedule403ApplicationProblemPlusJSONResponse) VisitSetEnvironmentScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetEnvironmentSchedule404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response SetEnvironmentSchedule404ApplicationProblemPlusJSONResponse) VisitSetEnvironmentScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetEnvironmentSchedule413ApplicationProblemPlusJSONResponse struct {
+	TooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response SetEnvironmentSchedule413ApplicationProblemPlusJSONResponse) VisitSetEnvironmentScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetEnvironmentSchedule422ApplicationProblemPlusJSONResponse struct {
+	InvalidApplicationProblemPlusJSONResponse
+}
+
+func (response SetEnvironmentSchedule422ApplicationProblemPlusJSONResponse) VisitSetEnvironmentScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ClearEnvironmentScheduleOverrideRequestObject struct {
+	Team        TeamName        `json:"team"`
+	Environment EnvironmentName `json:"environment"`
+}
+
+type ClearEnvironmentScheduleOverrideResponseObject interface {
+	VisitClearEnvironmentScheduleOverrideResponse(w http.ResponseWriter) error
+}
+
+type ClearEnvironmentScheduleOverride200JSONResponse EnvironmentSchedule
+
+func (response ClearEnvironmentScheduleOverride200JSONResponse) VisitClearEnvironmentScheduleOverrideResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ClearEnvironmentScheduleOverride400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ClearEnvironmentScheduleOverride400ApplicationProblemPlusJSONResponse) VisitClearEnvironmentScheduleOverrideResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ClearEnvironmentScheduleOverride401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ClearEnvironmentScheduleOverride401ApplicationProblemPlusJSONResponse) VisitClearEnvironmentScheduleOverrideResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ClearEnvironmentScheduleOverride403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ClearEnvironmentScheduleOverride403ApplicationProblemPlusJSONResponse) VisitClearEnvironmentScheduleOverrideResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ClearEnvironmentScheduleOverride404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ClearEnvironmentScheduleOverride404ApplicationProblemPlusJSONResponse) VisitClearEnvironmentScheduleOverrideResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type OverrideEnvironmentScheduleRequestObject struct {
+	Team        TeamName        `json:"team"`
+	Environment EnvironmentName `json:"environment"`
+	Body        *OverrideEnvironmentScheduleJSONRequestBody
+}
+
+type OverrideEnvironmentScheduleResponseObject interface {
+	VisitOverrideEnvironmentScheduleResponse(w http.ResponseWriter) error
+}
+
+type OverrideEnvironmentSchedule200JSONResponse EnvironmentSchedule
+
+func (response OverrideEnvironmentSchedule200JSONResponse) VisitOverrideEnvironmentScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type OverrideEnvironmentSchedule400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response OverrideEnvironmentSchedule400ApplicationProblemPlusJSONResponse) VisitOverrideEnvironmentScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type OverrideEnvironmentSchedule401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response OverrideEnvironmentSchedule401ApplicationProblemPlusJSONResponse) VisitOverrideEnvironmentScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type OverrideEnvironmentSchedule403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response OverrideEnvironmentSchedule403ApplicationProblemPlusJSONResponse) VisitOverrideEnvironmentScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type OverrideEnvironmentSchedule404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response OverrideEnvironmentSchedule404ApplicationProblemPlusJSONResponse) VisitOverrideEnvironmentScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type OverrideEnvironmentSchedule409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response OverrideEnvironmentSchedule409ApplicationProblemPlusJSONResponse) VisitOverrideEnvironmentScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type OverrideEnvironmentSchedule413ApplicationProblemPlusJSONResponse struct {
+	TooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response OverrideEnvironmentSchedule413ApplicationProblemPlusJSONResponse) VisitOverrideEnvironmentScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type OverrideEnvironmentSchedule422ApplicationProblemPlusJSONResponse struct {
+	InvalidApplicationProblemPlusJSONResponse
+}
+
+func (response OverrideEnvironmentSchedule422ApplicationProblemPlusJSONResponse) VisitOverrideEnvironmentScheduleResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response); err != nil {
@@ -10068,6 +10948,21 @@ type StrictServerInterface interface {
 	// UpdateEnvironment Resize an environment's quota by tier or monthly budget (platform admins).
 	// (PATCH /api/v1/teams/{team}/environments/{environment})
 	UpdateEnvironment(ctx context.Context, request UpdateEnvironmentRequestObject) (UpdateEnvironmentResponseObject, error)
+	// DeleteEnvironmentSchedule Remove the schedule (team admin); a sleeping environment is woken first.
+	// (DELETE /api/v1/teams/{team}/environments/{environment}/schedule)
+	DeleteEnvironmentSchedule(ctx context.Context, request DeleteEnvironmentScheduleRequestObject) (DeleteEnvironmentScheduleResponseObject, error)
+	// GetEnvironmentSchedule The environment's sleep schedule, what it is now, what the schedule wants and its next change (team viewer).
+	// (GET /api/v1/teams/{team}/environments/{environment}/schedule)
+	GetEnvironmentSchedule(ctx context.Context, request GetEnvironmentScheduleRequestObject) (GetEnvironmentScheduleResponseObject, error)
+	// SetEnvironmentSchedule Set the environment's sleep schedule (team admin): awake in the windows, asleep outside them and on holidays. Within a minute Berth sleeps or wakes the environment to match.
+	// (PUT /api/v1/teams/{team}/environments/{environment}/schedule)
+	SetEnvironmentSchedule(ctx context.Context, request SetEnvironmentScheduleRequestObject) (SetEnvironmentScheduleResponseObject, error)
+	// ClearEnvironmentScheduleOverride Drop the override (team editor); the schedule decides again.
+	// (DELETE /api/v1/teams/{team}/environments/{environment}/schedule/override)
+	ClearEnvironmentScheduleOverride(ctx context.Context, request ClearEnvironmentScheduleOverrideRequestObject) (ClearEnvironmentScheduleOverrideResponseObject, error)
+	// OverrideEnvironmentSchedule Wake now or sleep now, until a time (team editor): "awake until 22:00", "asleep until Monday". The schedule takes over again at that time.
+	// (PUT /api/v1/teams/{team}/environments/{environment}/schedule/override)
+	OverrideEnvironmentSchedule(ctx context.Context, request OverrideEnvironmentScheduleRequestObject) (OverrideEnvironmentScheduleResponseObject, error)
 	// GetEnvironmentWorkloads What every service of the team runs in one environment, from Berth's informers, with each service's findings (team viewer).
 	// (GET /api/v1/teams/{team}/environments/{environment}/workloads)
 	GetEnvironmentWorkloads(ctx context.Context, request GetEnvironmentWorkloadsRequestObject) (GetEnvironmentWorkloadsResponseObject, error)
@@ -11147,6 +12042,182 @@ func (sh *strictHandler) UpdateEnvironment(ctx echo.Context, team TeamName, envi
 	return nil
 }
 
+// DeleteEnvironmentSchedule operation middleware
+func (sh *strictHandler) DeleteEnvironmentSchedule(ctx echo.Context, team TeamName, environment EnvironmentName) error {
+	var request DeleteEnvironmentScheduleRequestObject
+
+	request.Team = team
+	request.Environment = environment
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.DeleteEnvironmentSchedule(ctx.Request().Context(), request.(DeleteEnvironmentScheduleRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DeleteEnvironmentSchedule")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(DeleteEnvironmentScheduleResponseObject); ok {
+		return validResponse.VisitDeleteEnvironmentScheduleResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetEnvironmentSchedule operation middleware
+func (sh *strictHandler) GetEnvironmentSchedule(ctx echo.Context, team TeamName, environment EnvironmentName) error {
+	var request GetEnvironmentScheduleRequestObject
+
+	request.Team = team
+	request.Environment = environment
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetEnvironmentSchedule(ctx.Request().Context(), request.(GetEnvironmentScheduleRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetEnvironmentSchedule")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetEnvironmentScheduleResponseObject); ok {
+		return validResponse.VisitGetEnvironmentScheduleResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// SetEnvironmentSchedule operation middleware
+func (sh *strictHandler) SetEnvironmentSchedule(ctx echo.Context, team TeamName, environment EnvironmentName) error {
+	var request SetEnvironmentScheduleRequestObject
+
+	request.Team = team
+	request.Environment = environment
+
+	var body SetEnvironmentScheduleJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.SetEnvironmentSchedule(ctx.Request().Context(), request.(SetEnvironmentScheduleRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "SetEnvironmentSchedule")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(SetEnvironmentScheduleResponseObject); ok {
+		return validResponse.VisitSetEnvironmentScheduleResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ClearEnvironmentScheduleOverride operation middleware
+func (sh *strictHandler) ClearEnvironmentScheduleOverride(ctx echo.Context, team TeamName, environment EnvironmentName) error {
+	var request ClearEnvironmentScheduleOverrideRequestObject
+
+	request.Team = team
+	request.Environment = environment
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ClearEnvironmentScheduleOverride(ctx.Request().Context(), request.(ClearEnvironmentScheduleOverrideRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ClearEnvironmentScheduleOverride")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ClearEnvironmentScheduleOverrideResponseObject); ok {
+		return validResponse.VisitClearEnvironmentScheduleOverrideResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// OverrideEnvironmentSchedule operation middleware
+func (sh *strictHandler) OverrideEnvironmentSchedule(ctx echo.Context, team TeamName, environment EnvironmentName) error {
+	var request OverrideEnvironmentScheduleRequestObject
+
+	request.Team = team
+	request.Environment = environment
+
+	var body OverrideEnvironmentScheduleJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.OverrideEnvironmentSchedule(ctx.Request().Context(), request.(OverrideEnvironmentScheduleRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "OverrideEnvironmentSchedule")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(OverrideEnvironmentScheduleResponseObject); ok {
+		return validResponse.VisitOverrideEnvironmentScheduleResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // GetEnvironmentWorkloads operation middleware
 func (sh *strictHandler) GetEnvironmentWorkloads(ctx echo.Context, team TeamName, environment EnvironmentName, params GetEnvironmentWorkloadsParams) error {
 	var request GetEnvironmentWorkloadsRequestObject
@@ -12064,277 +13135,293 @@ func (sh *strictHandler) GetReadiness(ctx echo.Context) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L17c9y2si/6VVBzzymP7qYeVuKsRPrjXll2Ep/YsZYkr9SplZwaiMTMYIkDMACo8cTl734K3QAJkuAM",
-	"Ry873t5/7BWPSAJoNBr9/PWHUSoXhRRMGD06+jAqqKILZpiCfz3PS1YoLsyvdMHsD1yMjkYFNfNRMhLw",
-	"2+jKPzNKRor9WXLFstGRUSVLRjqdswW1L/4Pxaajo9H/s18Pt49/1fvw8Y8fk9Gp1OalyOzzGdOp4oXh",
-	"0o54QtJSG7kgSy4yuXyiCRMZGVNDFlIb8s1335GMrjShU8MU0YYqs7M3SnC6f5ZMrer5MpGNwplNpVpQ",
-	"MzoaZdSwXcMXbJSMzKqwz2qjuJhVc7uwHx4yO5hB3wTgj7edwm8wRHcORmZ0lZB/ZGQM/0moyIiZM+Io",
-	"c8WmUrGdhCykMHP7ELGD7RCp/OzHMDFipCXuzjF5d3kK7yZkOZc5I3NZKt23KFx6Y1UZm9Iyt8uCMUfJ",
-	"iIlyMTr6N052lIz+YXfC/xFnMfojuvJSaam6q76cMzIR7L3BByZETmHRhWI3XJaaFHTG+qac4kfDKS/o",
-	"+9dMzMx8dPTs6WFsJi/FDVdSLJgw/4TP+UPR4bLqubufi1cZWxTSMJGufmGrLhnOmVGcabLkZg7r13TB",
-	"yDVDLriS2YooVuR0BX+ccqUNUUwXUmhGplKRw29buztnNGOqXk4wg107hR6iHT57lowWXPh/P42R8NX0",
-	"DTXpvLuMtyJfEZoawnEX5dV/WGqeaJKWSjFhyMtLOiML+zJbM9XpLn4/nGN3Fq/5gkfO8hmdMaL5X71c",
-	"k8N7UT5/dpBYYvCF5fJnBwdACvxXTQguDJsxhXOQs1MpDOWCqR5ymDnXJPUPkTEXhN0wtSKFzBJ7eLkg",
-	"k0Jmk155V73ct2nffZNYkW6Ysm//n3/T3b8Odn/4Y/zvXfdf/6//aef/+x9RwfRazl6+T/MyY91V/CpJ",
-	"zgUjZm6lNe4dkYK5o6oZUWxW5lQR9r5QTGsuBWwue1/k0n4Rj0z0kLlBw4Vxwxa6w5bfdaYNW/UKH35W",
-	"/ZUqRVf2j9qscvuDFc0jXOIr0bNE2Ci7SB2s8r7WyMVjrvFMZusYsZBZH5sVMuuXCr0ctrcFi505oR6/",
-	"BlQp3CVHGE3n9Zl5oklOUeDB/TZezplihJJUUT0nuZSF1SeUsodJ9x4jf6XEj/6U5ppV876SMmdU+Imf",
-	"sxl73531RDOq0vmEcE1ohEPI+PzlIdErYej7I+AvqohVDhIiJLmi6bViU6aYSFn/tBWMvf2cL2Bum3nd",
-	"kRnZY5xSzXa50ExobviN1TekcueBG7yfJjClSa92hAP3stJ3PdxxwUXKLlgqRRbhkNcwY6cdADvAhBdU",
-	"rIjGl3onFH64NS0U7ofPfjg8GCbuYZaXfMH6pjhVcoFzsztNpFg7rUtUFbfWJF/L2SXleUSVNag/2JOS",
-	"xIiVe0I2D1nfLI0dJUq0pwdDSHYmc56u1lgfBTxwdxXrvBSvXvSMoUqxdoCK6GXJsyi9LxldrFmEYXRx",
-	"1yV8tO+jSoemG83O2Z8l06Dk2I2yqujRhxEtipyn1G74fqHkVc4W//UfbXf/w8ARz/AtHLTJP29obqnB",
-	"MqJwcDJGAZaQyrIklj5WYoFJI6Y5Tx91jn7MQF/2CqY21DAypiQrcQKM2C0KTgLNFlzg3H+U6opnGROP",
-	"OXl71aU0z+FeU9YsyyTTREhDaJ7LJRxVmN4rcUNznj3m5H5jeb7r9v+qNITjFI7JBK5XPQFqapQdU87y",
-	"DGb6qzQ/ylI86lR/lUSXVksDGwOuKUvDG675Vc6sEWwqSsMkzxRcAdy+/yPlOXvU6XqjhmQ8g4ninRry",
-	"rjWOYKaXUr6masYemy3BzuRW21Ize8rnVOBlwtQNU4SmKSuM9lN8Q8XKCSj9qDOVEm8yaogUKdq/9V5b",
-	"RrC/PGfKzI+JtaxXuyfoVqIrTZZzJoA71IrQGeVwP6MJCssIXmhOt3O52am9E7Q0c6n4X+yxuV8qckUz",
-	"kiqWMWE4zXFn3gl6Q3lOr/JH5R8gN8lpem1JTJ3GIRjLNIhjVjCRMZGu7Lwp0cwYLmY7x2SSMatjTPzu",
-	"ULMHN64b007pJLWDvGBTLjgO13XgPbcjG7D9UzqdyjwDjrV/d3ouzXO0W3GqsmAKaGH3v1D2n4azrub5",
-	"oWuTZWp1Xoozfx3GzZnq+080cao5Ad0qvEdhYnNmiQZOATPnYgY+n3ROxQzvBfvbsaVZvbBMrcBewkWZ",
-	"cDi8E7mxJEY+L9keObnSVsQg8zcen1M7iMBL033W2MekNRRA/FPDcBAuihL9sh2asPd0UeRIv8q6XcdL",
-	"uKkv8TX7hbZxizef+661b+y2HVlN6yhVjBoWmwbMEJg9Q0lP87Ngb1Eta27W/7p4+yu5gFl5+wL55onG",
-	"BQfrxcsG7HJm5mhqe5/oTy8vR8no7O0F/M87+P8nl6c/j5LRi5evX16+jHhGk1G1Ea+yKK/J0tzrivB7",
-	"0SWBSruRl+1Tx2TywSoCHydEs9nC7iuhipEpz3OWoQkEpEMdwdlt1ID2EGUfTadsw9jtI5EQLdedCm4I",
-	"Rbuc5vCz1bOCwSt7ORnpsiikMvoFHOxgH4JnllJd64Km7Eeesx4XBhIXF40Lnku7/Kl9hYw/WNolxInk",
-	"jzvBzpCl4vaUceEUF0P19RNNqlHJuBQZU/UxJBNjr2lzRs18khDnFIC/Vy+BhinNTgI3IiU5tVKnKK9y",
-	"rudEG1ZYCVGUer4XtXpqe+bfIzCMwiU3ebc6EYk3jfAoVhwciIgOwf+IcGNTPhx92FJGs/rF9lVh2KKw",
-	"lEAClNqK3HonEss1//vkzevNJGlSw4/Yv5jXHG255koqabmF2Azuwo7kbO8bfDU6qaKwvNydUaAzdOga",
-	"FxLnLKeG31Rqt2KF1NxItXIsSMYvZHrNlD0JCdmbcTMvr/Yto05zudT7INz3VnSRJySlhuZytsvFVMJP",
-	"O5u3wvGcn/ma5erueqd8q4vLkW0T4fGr0ZmomTz1pkh3OgumNUXtv0N+/OHDBmrAX5PqQ31zeMGKXK4W",
-	"bqvb58v+jWUnZqhXyt/Y1bNcmO++HXW9QlY0cMOpYdnzVXSVilkzLnqyY1KpejwJp9236rdeasUYQXA9",
-	"33LRzbW0hU2pmXIuCKnIhJZGLuzTk+g1uG7riznVEXl2XgoBt+FFmaaMZSxLCJq3CXkJPnGpyCVTCy6o",
-	"Vbmj464heILh7m2I0j6bMPHwO9GtKTNuXt5EmRElc3ftv9krdkk1yaRgILgnv5cHB9+k+Fn4b7aHP90w",
-	"dYU/TMiY7c32yMTqknuoS07iWi1NDUatuzYAWC2b9LLOKltHJO5vRPIxbXp0QsU0+P9r3VPbvdc6qmGi",
-	"mtBDPF7Tz8rugDD7BQXRoHtIAy7PqIhyzvFbcAoSA59E0id+76t1VMsPqbSeoe7l3q3ZM2Kr1BkMA0RW",
-	"74VcJetsr+7kVMxKJzk8UwgJUceZjLKFcN7syA3vE4guKqfAnWyP+oNxs0PJrEx7VWp4ToNNjGo0BX8U",
-	"T11wlmtSJTCRGTOajLVcMOdxIFIE42OQzW93z+UahFdlqVIWOzlMMVhaPXIqFy74k5DJVclzw8UkIRM0",
-	"TSZkvLtbPax3M64gcWcy4+b/R/mUysWCm0pCNR636lTPKeQmH6AQwGb7p9tqfMU7wV5E2KCix1rWvY+z",
-	"Vp+D2yu3z8tsxsyJ4ma+YIan3V38WS4JJVfwHLliKV0wQsmfpTQ0QSfK24KJU6nNE12ZV4XiKdOkFDnT",
-	"kNYx5bNSsazrREqL8lQq9rMsVVMayvIqD0ShKBdXqBW5N/Twx99IgdlEAx6H9KAzpt5AttawdxZsIdXq",
-	"J/58q+e3mZWii5/48y2IZG22JidtOMYtjgm3pTF8m0IBgZsLCzYqpJCfWj8zvlrvm3LR/A4XXcyp6vGN",
-	"FFQZL2UdI+uCCWOl3unZOzJGW0wbclWuNMHJ7hyjt7zi3Yq5wTuYs6khEl1EkJ6j+Q1744O+KPLr333w",
-	"F3/v7l8dLQ4ixQeRfYWsrHOrl8cC6wturwAr+xdlbniRg/B3978evqB1E4zHsgPmtmyRR5R8YAtSMOVS",
-	"M6dSAfXtlYUkr2aaEC5cfqO9wHKu6+y4dNUk+XDSHuD/raVw6xj4xcS49RTt75fCcLNa72t3pjph8CwZ",
-	"X/m/7HG5f/OU5sWcPt3pCkda8H8x1WtxXHPRdK0qWRajZPROQxLcxUobthglo1N/d4yS0TnrXE+hXWVo",
-	"Rs3GAEdj6W/8S1bsFCzdUtlvUTxYsltgMC03wMbduI/btbm9t79h47Tq2m5CSAP2tu4nYL8Ur8fbrAJf",
-	"sfyOY+RcXG9NyddcXEeNgj4NG2LoBU17XDx0ttUFt60SWI++ZldhTZ297BsoGZUq3zwB+1B0zLzULo7W",
-	"uv3ANt/KHdNLdAxiD6aSezwJ5rBm6vdyLh0V7nAi8Qvndoy4zUIFCfLaiSqFJrtk4u7LCRlDbPSJJnIp",
-	"SIqf28GIrWIzbv/JMv+HJxrjOeQspykXM8I13H1FTo3dLEy1AaMvSAD89qCRYH7YSSwdnLccLBintq1u",
-	"RV84idXKIH/5xitVpycYxtF8JhiWY5ycvXIJEfbmtl+bQp5Ra5nfPXv2TSyfN805E+a0fq9/DvhoOMYx",
-	"2iX4h1/Yyr5rVQptGM3snCkx8pqJIXNJRhByeiusSmMvsGpy7sPtJPOhH/EncHPKW3gou8ptg9BzYwp9",
-	"tL9P3p2/bq3u8ODb72OWsSVETHu5YlQxhYRyDi+gnPcq0DSVpTDkSpYiI0Z6dt/1mWO3oe1aIRM9yz4x",
-	"85ylcrFgIuvxWadh/UGX3TC3aKPsqUdDLUoHGu8FveFipns8iGhiuDnWaYOaaHpjDWrUiWmqpMYkgkJm",
-	"mozfXbw4JoLNIGx05FNG2IqkUhuykIrtxBX2jl5uv9frFsfRMBRr5+MMhTrntRucCBZzO7JBDmKovsob",
-	"pnYLJdHHzqzmB8Hc1m+Kz+ZmV0MqUTIScrdsRW+C69ZHCQbN7h083bGEg7ISoGHNLX6AJjE6DOGXuoF/",
-	"PWk6ewRGNFY4rQzTx4QSMAMrk83eKEIKFvWuVPU/w3wlQS7tYE/GNkPgG9uM0vVM+LfbX1tL4AvPbi3l",
-	"Y9EXSOIiVjd1Ioj9Q/R0BGkQOdXm5XtuTmXGYllx+MQ5o7pXTYcyTBOf27oAWK9qpxjNVvGsDdU/EVdO",
-	"ouOr6BziJeUGZbtC0WLJ48Jq7khfC7kU8frHiPDHDfKzD+Yz6Fi982TqEclXpeZMGyv/noT1Z6VmGbEC",
-	"CTNFoOjzuD5wWFpzpuSCmTkrtUsPs5cjx+yZzjmM396nZ+/InyUVhueMjFN70ocKdOT9+GedP6X+MkgO",
-	"e4Evpbq2Al8zs91Ab+j7+FhzPptbEgZfJppZpQEGHTbKx+gmaoMuwe6xDctOY1w7lYqlVJse8sBlqyWZ",
-	"UkV0oUAtrDYbioDdfWwIN5oop7gOIZZ971K+cMdi6Bv5UE+w7FUE/ZIJ6BAuFRHdnTEZ1TptzTpeP6fm",
-	"egKyuon80bNtL+gqpoINvlcyuurYspvzjKDWGkbpm9drLqKJPOjpjty9zzFVzz6xC45vdBa71O/auQrX",
-	"M2gDQ0/VFtQAR/o2tNvCmnabFXGXbDpiM361nmg/8eeOZnLqJNJA2uSSZs9pTkXK1BYrD1/rmdrPfj4+",
-	"YZ9D+t/r4E1ygT8P1atvtphhcfNTL9Ua5GpOD22sM6a0NeCF+ZfMywU7zSlfIENyRVJa0JSb1VD+U3Sx",
-	"xcQdm7PsNDwrQwJRuIi4r6kncAxZbrWTZSEzloN7RRZM2HNzTBp/wwCGD0NWpSNU6CVTCdGUZ0TLaGDY",
-	"3vOn/cf/wN30cLJRzTYE9Jeht1oooDwtkpa0dXRIAkEUHK8o8dszb7BW7CTUUqTe+op5IyfOCSgnTvrk",
-	"6RnEeXv0q+Ye+ZAwUJIaMG137iMe3F7rFkfx+TZR3i1jsMMDqsFMIqvpI/05K6SKaEZ44293AzgtK3IJ",
-	"+JhbqOK/u3gRtbbv6+KB0tutPgTXeuRLRcWem77gGHltwpY0NB/IK8sKvaattmb34aP38Dy3yB3zLjWH",
-	"zWMn9MemmJwr262gbyqm8ETxe+Z4oCJ8jHfrbNoei7yqyzpnUIjVY3lWRYrDWeU3qa7t+aqTiiM8A3bm",
-	"+qHVhr+uSRItC7tV2brvt4gfZO1W47Zn2f1uEiFjg2axrXnZ1Pjasegi59sFmdI6YDUgonPOpvDS9sGs",
-	"TPGplYfU0uwkmsPJBPGld9baLw3gShANBry1WrFqJrNaRsZyZljmcxDcKpoX/rrp3Mo5sz7Y2ZPUfMZE",
-	"ZidfWisfJlt9BgwSa7tWmYGKEbeHCTm37IMoYj4NGmMmlLjZ7wUwVm4YyB5AJ4wrDI7dApAZtmnLG+hS",
-	"EnMHegWv4+2TO4o8J8VqQtcMmlTJ1zj7kAvD8Tccmj5nRZidNEShaeT43LMHoSfBJakn2ZjAhhWfYoXh",
-	"dgHFq4pMa7Mbg2Sw28qSITG2YDU+3Gb45oEueYSaMN4Gkr3gdCak5tECGzhnPSm+KS21R6OZy9zaOMsE",
-	"8Xw0Yp010nbXTf5HHOgeszEU0zK/YRFQpVOcNkpfxVKpMuaq/oQkuRQzpmA9CfEf8ZIXZLWHbEuIYEum",
-	"zZZLPXffXLNkvRIpy2KO8U2ZIdW7Sb13G7b/PlIgwnv6wbLs2+eihU900Ma/u316Qucy6OoejfzkzVIj",
-	"yGf+mAyUN105/jEZzanKtkqV6h5bH9iDpT3RxH4S43eajKkOVQyoB1QGflsgaIO7sXeiJQHD5RS6C+6w",
-	"kndotseny80xoVg5X2sicJMS9p5rEytoaPEhEHoDG17UrqR+uXlX+bfOX7V09sM2B/S36p1+b1D93eFy",
-	"xBEjcovo4C/bihNP4k3JVdUYG2b5DlSnjfrBgovw16efTmPY6upft/LfQl5pqYP1xCLwfp38McJdBpoU",
-	"x4QtCrOqgVswBS3q2cwaVavr1tO2yD8mI3bjcZLbBcypPeX4Z8gHyvMK/LF5Q9eoxc8OdgZf155svSVk",
-	"82KjcfHz2Um1kNvaWy5ZZtCcz2RWjdf1JoDxfbGNR+68eqf3s7XK0tyfH+15Iss5z1nFIFwAUpWq4SU8",
-	"YzktkkzLPIcke7JiBgNcN5wtCdcIcQJMtzMgiBhRkGoTq1KVQppUOTWO46Ly5IZnTKRRkAJtqCk1Qkkk",
-	"kLd5A4UdAOMgZ7jeQskbqIhzwnWP/Fg9MMbb2f73TuIgKRzEDk/nAIgxrlCWVSmSCodKlWInITc0LyEy",
-	"YO9zUFgRYROwYMcObUsxmtGrnCWkrGGHEkdXsNQRbtDa6NV34KeIg1yWjYBc4HmC2cfD4fZEXjDM9Bvm",
-	"xYAElO3e6PhtN6Zkr8k7qYNDVfUu7LXnFfCVz6IuCNiTzbpvFXZBuvn3Yiz4o30CysRjNae+xLm/RjQu",
-	"6+058cE+ByEXoB5JRRBvKyreC2k3PvJhqCx1f61xUnyY+kpmqyGIHbCkOCVQdYoE0WOQwRfGsjrarsQ+",
-	"QsZv3775BQLECTlVVM9fS1k8p+n12+k0Ia8WdMbOyjz3tflvuNZczE6haikhrwQ3VXKPfQZq+t8JKzuz",
-	"0p2rlzc8NfblMyWvWPUUaOAv3/vqfyu2WVoqblYvmAC32Em24ABJ6384kxm6OPx0zpScKab1C0Yzy+/1",
-	"536VZzLTCfn57OTEvKHv4b/eMKN4qt+Fp/5iJVL/OYC4eAGMtdNzi5sofuk5mzpsWk/WFuWs3NmdylJk",
-	"IHQq9DXLVqVQjKZzO53jBo1Izm+YYFonILLsCNq+ANGCsjgO5k4QkHQ3A0rZhxSbWiPjOFyUTyRF3e+J",
-	"BkjMHmSsQMoPU1v9CxG50pB3vb5g1FM0XTpcPMuj42tWGFIgGGwru1oKTAJxl8zl5eud4V7h7eWp6qQ0",
-	"R90uXkwOMHiq4i8wdG6YcpVrXsLC1WUNEqogdS8mXHW5WFC12ixeU6yrr8YJZlt/Jdj3zoLXiJ/zYN3b",
-	"5Hn7irmhfvnWklw9Wq+br9I8u9OqE8y793bGNI4Q++MC8+4if+BiQPiozlX2o+Cb+OHoIhjNMSjeWgIA",
-	"8N2tcMxd4V2IcHk9wSyOBr6fXjKlAftwpmjGsgkZa8PznBweHOzg89RV94p8BdEcMmXUlIohqGINGju2",
-	"UomcvkjIL6sbpoRMCCU/WdOKLaRhOwncxuB6nOBKJ8dkEqhrEzJ+dvCNGxXlRwpFeygfwniJvAZy45wh",
-	"5bXGmtyY9upIFNuZN7FoaWnmbzoge1WB6SgZSZ6lo8qxsYsFH9H4PddFTisQ6m7Cl5JlsaWC54uc7M3a",
-	"gxinS1xghyneaaZ8yaxi04S8ffXilLjHESfILeoIsSHsDjpkiF4sluFm2CWji3M5AMHKL6C92opifuT4",
-	"nkJc5j5q+gaC5ngZuG7tF7ikX+yja1PKZb7x7qlo+FDxPVwmRvdCCe2mt00wD3fjVlGtO5A1CoY1rjkf",
-	"EZypJhP7lyNXhrj/HyrYBM6B1VReZWdPtD8drhgR+I+MJ/C/1XsVYlHrXXzaTqpdvQWNLfrd/f/n99/1",
-	"H/8V9e0PZ5A1V637TP+G3UdQxR3EB4un4PcHOkSbC7k1EXvJ9msP57349WL36dPDbwhUiSdEz6UyhAlZ",
-	"zuaAganYlL8Psgzgvx6wdLVCD/4XIuw6RXgL4jUbvd0emCD4ToyikYmeV/hj9zQj8FDwIZFKfC7ZOGnv",
-	"uexXo7dJxGtUWsWSCe+xTl00C6siqTLb1T/1FznFfZw+YSRSlhReNwEd4xsAXT265KeGzaRabY7MxYrD",
-	"HGkqdXQ6HSUjWmYcM/6msg//o5fa8oYpxbMo+hijC1L9HRp3BTHC3SXPEMAFVPThgQCkzFv33ahqGTrX",
-	"Nn+qxiGHDV2wjPfb1TqVRURAAuLf5IjY/6mFoHY4WAVTu6ZBjWMycXSYHGEy1lIE77myancv70C7o+rd",
-	"0KBwyo33pUfN8og5n0O2pl1paV+f8xngNSlueErz+Gc2YrlZ7gpg3MJp+o5Lodcfpv7HvUGyVQej4Vho",
-	"ArWFm+u30p2KteBsyCen1vjrnkiXRhfHR4M+Cz7RbmkpBSYk4p11LfeCah1POElGN1zmdLu0Vpz3v/yL",
-	"G+0VN3xSrakx6gbK3Aada0EFn/r+F22V43+fvHlNtFFwcKbkl/KKKcGgWhGn19Iunh1+e/j99xu6L7bi",
-	"e62mEJX2MpWq2rYKeL0qpW61DuyF9hzUd6mRdFfRo5/Y96HSutvl9kgpLSHchWC+9U3TEN5bQPjEbch4",
-	"vjrMrn9ZaxpTnDjvNuD4u6di/S9cg7ltVtB7xVZBq1si9jlBiZ9Jqsn1r/8Ce4vc6kDfz743if4vO/Oq",
-	"+K27Ae62xAQJtXK2CNM7x0QuuDEsI9eMFRgTcctvqBvrDdp1LSXRoHH/erphIzawXS2nO8ep1zu9LqO8",
-	"vRd30vM2ZUV4bTWiW69XqFSZ94Ez+o2+qQwnMobGWTm/UhQ6wNonoMReip7oUaj+3FbVqFrseWUj0DCc",
-	"9gDLaHuZ/O40qTCAA6xgveEsUid0taotg0GivvrmKaQHRATP1erSCc97+iAX9rWcrXNnbMwrdNlXmoxr",
-	"dC2uw+SmHbKcS82qZEOqGFlgUNjp3cv5Kp4e6Qu2Nlh0vobJUSipqd9Y5IAN7a3JW7VKa+5tTx+ATYI0",
-	"y3a1ifI1yQglislo14BGVAqjiQ/wgRRHOAzAihovaMbIlT3DIsMuK64NyHCD8AtgyO20N2Qmlq1R7AMe",
-	"b67iJbTOrrT6ZlNq7I2et5DGA/vEqFKkANcSAXFVrP6uxuZ3E0hnngxIEKuPWnXCaoZLWufEEyyc0OYT",
-	"6XqvdTMmfjwlP3z77B/E9XQjmFqhY3pdb0IPVltskWdcpQ1F+VUbKnoLKta1NqjjqJHd60Wf7OmK0jY6",
-	"W6yEeoRL+OC+AkUbWRQO669qgWpVspzP5mZbP89w49X1bKmu6P5oaTuNsiOV1wMl3XMJ6AZ34pAqz55F",
-	"toTEXdONq1T+IUnGmzBCejVap9tFHU1m7pB4nOLHqz76fjru7Tj01kOUX1a3bJeCTS21Cqm5LINavfWu",
-	"vzCBwCNVAAwi4aan6cwG1dqxwDZu9W5rlCk2sF5SBU26QGbFTAevyEeBY6NqgyWStcif6EofcHjrmHl7",
-	"xXIpZpoYmSBt7Ga3mtANVfT7m61sZwF49gy6qNRavnMvNDE8wpznTWlC7Zq03lzK+8jj9UV1W7LHJ0wr",
-	"a/lioEUhQHQt26l7QTmhy9/bnNs6MC2tpnSDhH3bad9/pyOXTO6xEeMAdCuyoCtSaoBEWQC0DQ16kNIA",
-	"ks5BzMEHh2L8eOCYdaCkIQKoewHw92me3wbkph4zSiurHWj+Vw/b3z7o2MJ/jUUfi/KfDg9vYF31ptsN",
-	"Ma22/OgmtNjLEHpVPyEaHyRGzvBmrIBzBgz2ZwmAhNGS9DVLWvOnN410xL4zVpQVOOcofDPGEtiw6p3h",
-	"Of+ruuUGY6xUwE0b9KymtA7fbXJGZ1djE2zEdSN4r57s0RPgkjm8cLzhbAmRMpZx18oLssdiQtJ1Xe3r",
-	"+tYF4IBmSXEe+4mbt4Um+IiXBMQa6tF79xaxe+brJSLX2C0aCG7VEq63Z+JaPLJtO/iFhpjfzz9LVmKZ",
-	"U4V/qn3LQXto+5Ezuj171roHSnFhWHH7KEmYNlfXolZ95Kpqm5CizeSG/k4+fnLdYpkSm0q+0QN7YN6G",
-	"VW5lAdzL5hcVUsqWu9+L0tRn3fYWQ1+F3fHu4xi7V3rOUyBXt0wN7kdeHtBzb+vMKWsl9fUR2caWWIst",
-	"U9O+xi2232/MvEWzkMCb2mi4Tb8d6krIF0OaDrR3tu0Wqv9KjCRYbkyMPA5qgr3d12kwtW1dup9THZM7",
-	"PFjDUW38dK9CwwPgo5WlIYbOEtKIKe45r/ReKuvGnvtTRctslxa801HhYE1sbQiJ74Gfuxc7QEakvg+9",
-	"M7LrTtPtdIroItyhiIAMg91l6CzY83HBhWDZMfRN14BG72rB2nnETw+/Hyj5+k7SmlPxonLb9kJFD79d",
-	"3Tc3IK2oUvRo8FDBa/98W9iaUmxApxgw+2EApHrkFrKOtv2gRbcibxQPaZPrtzHSuslit/wtb8asestd",
-	"5vbg/RFzMK4XjJgpxw1ZyjLPqjPSIxSFFAwzxqi+dgfmHpJJhguWLuvWzVrrr2BcywXENJkiwDMX8bhr",
-	"nxfO+X90DLeA51C0JacEEhjCeMOY+RCEFMzLlkbgAWb37eHhVuRr1zzj/jdw4lqCqHVoGnd6tbY1jLkZ",
-	"XzGl8Q7e0OgHC9jISf1g3FJrAGO2nGn4DWx14J4iEjN2g++SsYMVoyIjfmXDYzrNxv0xEI+qxLAz+znX",
-	"JtrW4NxFSHRFCN/E/pYittXaPzZN2ddAoCivcp4S+0AI1Q2IGhrhy7hu9BAbu1c8cg6mQx9Dyi+4dfwn",
-	"UipImlO+6IsHPEB8Q4a9/vv/WsXRNpH1bfW9jU3zVyJd1ymvLwsZKA+Fl9rK1iVdueZXx1hBSl4JqNOv",
-	"cOdEZsXYnGpy+fpiZ28oaGR4Ktec7PvI1hyKvdSfrum+cC7z/IpiEvM2VUZlj+CpDFjwEGHyg9UArXAI",
-	"rohaIaQzypsA6XFvTdtzXK6l8QWfCZpHNBC6jTGLfs9NiIHenT/YCbzlR3W9lmG8Ac9DhmRMUNVw05EI",
-	"LzW+gc1mrm96SakJUZ/9nJOme3fdjrnDvQUTtqi9lXm4Zi0bJnmBvp+Nl/KW8e/1xB0mWe4JQe0Olqaz",
-	"BTebcX1LWAOFdlfjIUDXu7PxAOztCyOrEhpqmEhXZ88ORkn1jx+ehf/4ofaRnmObGlCeED+397DUPIQD",
-	"n0ke0wq3EG03t8H/tZx4s4Ye51TM1qTObJZZlavDrm9bgYdEiQi8P0vWE6XSzu3cgiFiVt/V5IqZJWMC",
-	"8ZF6st9K1/dtkH4AD/v5uNGrxfaT9V8+2b+VV49phJHUy26nsTKdu3ZjADPWbHpyTDRjPtNtJ54nc4s9",
-	"7Mut+22+CpuhzegNs3P0DVjA0uVVY5aoVlvtaPcGs1/+52tMO1tSjZYywtR5wIUnmhi2sP/Coh4T2rFP",
-	"ALjNHpt47rjf8ApnDJmlPtZ6H/7hD7RU0OoAuputxx/rnkZR5ogD0pS2PaezyWSeOzyxouwVIAwESyqx",
-	"IzxU+Een7HPD7wxCsT5asKl0dRMEycAgYK8ZdC9QE25Xwrm2SxDjiBMhdWKbZzfhVr79FlnDq/og6t9t",
-	"0bn5wp2c2kMR0e1a78NqAsZ9MNCGCgOmM8t7QD6JV631YjbYudyTNvjA/BLTBS95LAX1eclzs8uFQ4vW",
-	"/C97nXmxe+xxsqm1+pc8ZTtHRC9onpND6Jy5T779iZN9cngA6UsJwVpn8j3ZJ0+/gz89O0iwWx/55pDs",
-	"k+/8Cwdh4TJ8MyyVhjeigrJVhhDJYeqF57xmfSkJdcrcmvoo/xgZ++z5+HVW5Tqu+RY8s/5DbTwWhs0V",
-	"yx5rqttbp6vdrHFcrQMCbee6b0xoj6eMrwmmN1GHt9nTRwFWXUc42QOeZTWAfQ8wCm3DOUTm6JULwW6z",
-	"BVvR2X0nzJiVHiALKRnQINp7SjtYzgsrR13sBrrRA7w5/AhdAuGn6gNzY4rRx49QWDGNxEbRE8hdX1Sa",
-	"XjOR+Zb2+XTX+1+DAnSvXZIrNuciI889qhoiQGBU5HcRAkGAHEO/uRXkOqkdvuiDZBnAJtTaqUaQVuoT",
-	"supIbfK78K7uwFmgKwQ7MiupyhTluU6wH/yUz0rfKzzzcbW938XvAguCJvu04BOSWgkqGMs0oY0+/0eE",
-	"1otEGCr4HZCVAX0N/okrMHP2u0gBl7W0y+KZQ6yCdu2ZVfwBhMqeu9rxjV/YIy9dgEEx4itzfheTYJ37",
-	"ztr4r/9oKSbHZIIhiX//MUEEDQI1oh42F4Gbr1akAX87vpLZaodI9bu4WgWVxPYDe+RNaVwVE01TVhgy",
-	"eZWxRSHBrt/9ha0mR+jct6fomq2wBbvMVnaPcrrSSAKfiqwLKTSaH75nyXHzfeywJNDfDx+yB5J8e3i4",
-	"97uArPOUCUwiRoVrdFLQdM52D/cOAsnuOPnk7JU13pnSrlfl3lN8TBZM0IKPjkbf7B3sfQORKjOHY2T3",
-	"f//m6T5mecFPDli/cvK/ykZHI6uZnbhnIP8Z1gbPHx4c+FxdJyzDTfuPEyGoAm2MFcAQoAbCwY0VseFU",
-	"nR9fTqdQtfYxGX178LTv89V8998FyLcoWnya+egipdOpzDOm/BAZm3LhYmJQ/OJPwhMfRljIrMwxP5LO",
-	"NFRbOyL9YT9eUbfMuNmtMfT7SWwffHnTjSce/Tu+svqRfWy6/zHZ+KDTgu2T3JLV+yoci9EUs07rHWvX",
-	"yXekfvxDPpVw0M57Y6F3Th68JTKpuMrZFvdvRb7yjQooIsJPDRQW2SuAL2AbY4Nrjmi09djDDMV1E7hi",
-	"UwmRqw1jQ/uU7cf+4yHPaMWjfef0hBT2upBTt1p3PA82H8/nNDtHXf+WJ9q+9M3ml36U6opnGRMtGQBr",
-	"c7NuRZHJmb/8IR1bg0ON5vkxgj8FP2L7ZVAInjREAwAxNARDfemvFQvP68cecGOrUdbL32rOib1e4ea8",
-	"F/Hr1IGaJK542t6YcImD9kdd0gxXYahx3BDPVlgvMD3B0z4gdM8G7H+o/vtj72b8xOq9eJStiG1DIyfn",
-	"kc/Wt5tf+lWaH2UpcH+j9N/2ZquogZfEHxv3b7+GDukEu7YfLhkVLu+jyQwO2JFVz5+F+T/OZ/FcIsTg",
-	"vbBFDPzyY9PqMqpkHx+QM/thLSOcCs8ck0lN3AmEKzAjAzulhNkymCE3Y581Vyejb58OuGIupXwNTiP7",
-	"wuHh5hdeoeXSEouAsRaKOsil0MYaalVenrVDpjzPAVLQJ+UlVV4zOJkRQB2R1IdIxpQamsvZPthwzu/h",
-	"ZGJzk38CTGuMstg7LyHvtJ2o/WEBGLcOIcCadk1jUieEkouVNmxBCobvJ+S0og58w9vLSdU5D38PYBPB",
-	"vKWGXlHNwmsD4NidSRcq74FJb1/1RnWRlzN7iStGsz1ixezLS+o7AWN+puVcS0YPQ55JMOmtue6tXFLI",
-	"HHpnwDReTXd/lYLtvqEmnRN9zQtNSuGbCyvLUhrHcgSvv0OzTFcgkZMKwX2Py/0FFXTGst2r1W4u8RxP",
-	"wtXaDe6qEac4wku/ox05DBoo9pipVdDGChqq6GNqneHcV+sVFNwaSwJcCszF7mRztPbs7ee+QVHQggeU",
-	"xhp6fMpZRsAYAOYC3pjxGyYIF819vtXYjyPuGsKlPo2e+fxpD1OTXVMZmudMQTYi9AIboxAH5dcex6Kp",
-	"Hje0L/f1loBxwDprNV+PvvOQypYbYz1TdXEx7lf9Pe9830nNME8FqH8FUW7MfiZjlEioEKeKgcuN5i3y",
-	"eyKC6hXVZfzwp3UD7K10psBR9gtbjVAU3L8CVPVmxNkOU36e3vfwMS6p9691+F/LOl3scxAA21vI9o0f",
-	"Nr9xKsU05xg/eWANKRk9G7KGoMtWz2kjtOp9OO4IMN/UBZq/EG7g9AFydaB6GMhABhfBcXgAQduB1lFM",
-	"pGpVGIf92z2SEZG4/8H910e8jTyEWfPMvhOqc2pbrB+5zeq37Iw+c7bbVjHfjk8bLFHTJWAKIRs5+1yH",
-	"onftjReK3D5XQu+2HTyGxLqsQdn/Jk6E5j0WUV0Laua14poG5A1viC1d0qG7AbMd+vbzDXvIrXzDencR",
-	"VLN7UUN+m8tQ2+M6Cd2ZdRgz5HUf52vKMl+ttVa9O/MPPaTHoobP7tXuMA/iXihoN6SKw1ZgYGALQoCy",
-	"SrloNEQAEH1L3Wa/gJDMFUGjZN7/gB9ee2OcM81MBbS4+a6A5/c+X4nfutNNqaD/G6LEuUanbgeeVI6R",
-	"9YI7oPK2OjAStnYalhGmv2jQ/wE8hF0k78d2EDqM+biocntDQZ8Scgkl0V+cGvKI/sGLJTfpvOZ6OZ0m",
-	"lvUh2ATYg1aFgXLZhsRxXjJuGoDqA09GW/6sdutekEW0RnJStTiYYI5D2OVhDJlsNCeZTEswdHf2yG92",
-	"ethfJQmrpOvOMpZHV2QMEhNBk3b2yASbWcAoU9f8nAloBN7ALV2RKeW5Pq6qi6e+4tgq7lbLZxm5Kg3J",
-	"JKTR2z/jzWhX2vWvgZ+2cZ091OEOum58kqON/VB6zrdrqK6/OvD9AX15Q/OSGkaqE1C58AEyW1jzNPPX",
-	"VGJFY4Wai91Kx1SsnEI2/EA2EXyjjvsfXdIW5iPh5iJ8LOH2rCwg3GAPqzt69lQc2fPkam4raaENFZlu",
-	"4Hj7DIdKMM2kaxDkRFMtl/YIInXg0fNxgO4R+8nfnV28/Adn+u6Qfbo4AJ8/ps50R1fIv2rsbu667fr9",
-	"DvMYYV1WeLrtwWJfjHbY7b3F1WGv/v0PqhRr4+2IwfBg2wu4KvGtVKX4vMXYHXf+BENNmkvA+4Ra7spM",
-	"0YYVTzTkarKEGL4AzEm76ZB22bp2g7324bpbKNDnpXj1ohnfr3lkf0P63AXoEoO4xbD3Bj+3ixrIBt9s",
-	"N7+p8wUip2SiSjHxCV7jjBqKqs55KawY/V8Xb3/d+aIZ6keZ53JJKLAS1a5P/i6g1yJZjpG5AkqRlCrF",
-	"XROC5VzmcO4SUkPecuMjsAmBdDj7CxOZ/gQ8qJhRkQLq4Z/tj78YDzdzD4GXBvcfPrSs/CcAXHqQh//W",
-	"HuU7HyEAHiCUIC4kHiRL1yrDHgQzRgbdM3gKECy27xQE3Fz1PO91yl3CE4+RfhzJj3V1FIApAtUqDlhX",
-	"u1xZ9t705cp6jMxYinCkX9+DpitU1Yxr02NdvoxUWAfSjCc/ejbAZTvWXwPxd9Q7SHStlcUG37ne9r2x",
-	"Zqxoda2VPsswc1B3+8gRZqxe7fIMzibbOrEk+Rp/fvAMPdgaZyUfN88PtsWFilV7bGKnpC2a9z/Y/1nr",
-	"xn8Bv9/uAE0xjSsi/CL+fxzoywsTPx2w2WeKVZB4PyJKc3PfkThu38EysvusrAZLteYzl7IzrssDeqRk",
-	"n+Ub3+DPOEevT3j5hi9fU/LuPSQe3LVbyQG7VXWkCrimm18C2AL3IGYe5oJ20AeP7APv43GcTfaZs9nn",
-	"K1ofO6ueihmrPdsOzgItDqlIsLcbBXjPBb5Pi2J3yvPbeAuap7PHYSAypk6K4kcY4mGOWRNe/pFPWrW2",
-	"3lAT5KF8YefncfMgKzoC6AFs9hMdggsE6AMEGmI45OfxC5leM2XfTcjpK7KU6nqayyV6JhTLGdXg1FOy",
-	"nM0xkzLxWea7XEzl3oou8p2khYJQhaM8kjPVWL7CHC8mPrAU1O/WBUTsPQeYGF+yISTUu9zKR+LPcSr1",
-	"Grez09NO4aFtr0n71m8IpznEcSK1Af/Q0IdfWp560KIMqY1rcdwXQ4G/ftFe76pxWrOnoUYEDgkFQw5v",
-	"NYGIWcWsQWapj6ZldJUEUZirMptZCyx89okm0F+KaEmmVGHxl1Qspdq0syEgxPu2YOIU5iJatQVzesOI",
-	"FCzBwxc094SEtJywXDOM9/oO7MKez5UmyzlP582UVzgCd1JF+45gGxW013X5sheQ/SE8mA95tIKVDCiz",
-	"D5b9Kd2Jd0vgO/EnqLkcYLwqWamKSTtoHUxJtfpkynNGENOpPzLURH29o9m0xrvZbFv9WTo5gyl+Gl9n",
-	"o5dKr8sTPWrVtpMpBBlRDeGCOGxOMp4Uc6rZhJhSCU3OGc0QxeyLK8V56AjWY9phJ1mGqXnNm7Bx0EMD",
-	"7Jhgq1DgCTz/XG8sP2wd+iG3zP6H4F8DnLHN8/7f1LPaSsdeyBvW2t3j1tZCPskNU1iWTrhwoHRI7KzX",
-	"9u6I8T7dfO2+HDyWKLucN7Q9p+Eh/5bax861VchU9jcpxrm3mzSJFu+w1sbdpoCn2xBgk7PzZWfUB7x1",
-	"P40DcwOrOj/mcSBh4zfu16T9219750zzv9qy8Yl29L5aEcOZIlIR10jY2YHrkyzvfMvtL8O+DAMkat1s",
-	"4e8UpQoWcOG9P5GD8FZYmW3UqmGz+xZTWPcbQAB8jWx9Ps4YzEvxWxYgWUC1kSWgFK0LueH/qLLfQ1dM",
-	"7R71NQ79VmYFtfr3uRj7xIVD8NmYMPbGPfepUCuvucgGg02GTRF6MScBd33oFxHZ/UHlFlJ4szPI7VjD",
-	"D2SpY0+B+Ht5hM7byRSAzowoUdboAwwpMCJmCELVeyLvJ04edficZFl9AD5XZw/O7tP4eRxlYkybZV8o",
-	"XsqX5KT5iVs7HtG/AcAbDhuhmOvERX293jZU7kTW/gf8jw017At5wxonbkghu33pK95JxD/j7osnLnXt",
-	"bulqfVty8AjC5HLO3Fr+Jh6Uu99JyYdeGlg1Nqsy5Zsq5KLepT7tcVOjziFZY2/CYR7mQvs0LpR+Hqyy",
-	"wL5eT4+fy7WdIOu7iwbh1lj2/rywaxKHqQFjMe3RTzDt9lPo7j/LpTPEXYWwt72DVIkAR61Xc78DIMuA",
-	"zILt4XOqrV/dQvP420Rt2mgbDwaa07jM7gdgp7VDX0F28Oj5NpiBSPjqvL/FffPWH4kK2sJSVoqoVNse",
-	"FaErngaBeZwzGqRQhmAemoyXM/zQ9fd6j8v9m6c0L+b0cAezwHz3qKXihgUoEB4EMRDYDTBaQOvwcIhw",
-	"/3QcqGQuc3A8LchYSOwzBb2t/LcLpnyq584eOSHKQXyHtYcNhPi6MJTXtePjCS34JCH2f3b/kf0w3X1/",
-	"fVgcTnb2CHTl0ySFPDyHO++peUwm0OlxQrSRBXSFmUCDwUlCFlIb7LCHUepmL5AJF5Zj7DXhu09VmXU4",
-	"ReVonwKkvZCGXDEEFo9Cc9cyq8bj6PqSYvWyc64D37Snn+5tZoOP3qIvT9/gAU/0Ddr0Wd/XwB5bz4P3",
-	"xccu/E1wt2FPDLIEjLygYkWAdfpGBTZqDOrQ51y3ogV9zxflwvfXXHDh/tltQP2gTuUWz61P5nVCoJZG",
-	"nznK0+Pm0v8WylJ//KeU5y6zJar3NoF1vCrvpR2kxwS5UZ9ISa6S5NeZRFUs9QG51Y3RZw9d1heFTv4O",
-	"6a/3AOHTTjp/CEyUwVmvF9XlcrcgSEf6YheUIFOsammCLWMAlI+MaZoyrRPY9yToj1IPlfjalKSVZexU",
-	"uQp6bQcOH9aR+DKSI3J4cFB3F7F3bX7DsrpWRWQVnKD73pIqwcUMonGI9wboSa3pz/hNbwe4zOPCRK4S",
-	"19253cr/oYJIn7QczA3+AskROf0vFPgYjquinyXVbgPR/H4EKJwT6BvKsmOXNIV8UgqrWvrA1td41xfY",
-	"UKACgfBXNyIdBjKoWYJGLrCYjnYw2IIWsa3us0QxTG6vi+RKsWUxm39k/4P7r7XYe7U8f/BjDQiQGy71",
-	"L/wqr2xcX+uSU23Qd0NFhrVjjaQl17fKXv8rkbral4TMGc2hr7C9mZC37l0RiOcm6YBf7oK4vyG4dNEY",
-	"5oFuuW1CS1/vla/3ysPcKy8g35RQr4mO+YLOGDF0Zs/3vlQN3XbB1IxlWHMKOESlUtZulILpnaoYmxLB",
-	"lsg9VsWViwU3d6qQ7l4qTfCDDddLA8TgvxGYwOPeL3aV8cJ+SGnNXVfFWoPB8AHXEEF4WLPyYW+TLdh2",
-	"Y62/N4G+lvv/ty73l6IOSQDPxOr8e+r7+8/S3SvoP5uDVGfA9x2mF/hEv8/oMy4h8UZLtcgN3RCgRp+m",
-	"86b6Dq4g7XvHCctTHvAYlP4ly/OvhSWfzbFfNQKRvPLtRwwzLkiRUy7IUqrMIeawG54x4Zz6lEz5+09T",
-	"P/IJhEEuZ/2B65cADH5EJjkXbIK46UekkFnioX+ZAgB6lgD8yE5CJoXMdmmWsWzi/jGTgtn/VgxAilg2",
-	"IWNav/9Ee5X3mLhHtP3OjBYTMrZf1SRTsihY5pSgNOdWbDs0I5oRIyXRuVzmq2P/qP0CnOHmYPhSCt2Y",
-	"fdC3dv+KDIoYwFF9TBZMazpjEPq2irhDSlcr8vQZ0eSasUKTQsn33DfPSHOpfQE8Qs/Duwg4OqcQxIZA",
-	"5TP3Z01kwVDVx36WhwcHlkFpnpPxt4c/IHcC/vjuydQAbMwJTM/yOKwdEahxXs+IPq7EFNdkBokP1WQQ",
-	"mB0+SUVFHkB67wa+EbLfB3Usk2zL7EEh0z/BbT5AVXotZ2cyG/jkqd/Vgc9fWMF6gRWy27xyyYelQL2W",
-	"s0twlA1bp2I3XJaDZ8KoSucDHz5nM/Z+4LOvRJqX2dAFvnxfP92UFb8wwD6vmA04G3rBsyXBYwyKlsw0",
-	"GWP3J+BHbjW21ANW53LmWXunL+qCbpZ41AWlZSfoEk3G5pmvPwRnnhNy2PlAsZTxG19r7ZakmC4Xdh2A",
-	"bcbrlIq2JvSaarMLwnP31Ys+2PNvDg8ObgN8/kAdMqDDOMj7zz1z4IdBXqE3VKzc5PQ9meh1Kk99odj7",
-	"M1K1Gm+xkRCaKqk1CHho74anARiaZfYlM2cre92gLjKTO8QlsBUycz6h6uLFC6ABCx+qLcfkl/KKKcEM",
-	"0+T8+ckpyVjKM6Z39shLaPURcDzUJGBPlBSqOY8QuUmw1OCd0WBqYqQ7DvhHIRF/LAcsM2WNzQoU3WtO",
-	"oGp8MUrTfiaXIpc067ei3ANfL9Gvl2jvJRq74KxCrQ1dFHrbSy5+XUK5UPRLcJmMkhET5QILMOCfs794",
-	"Mfrjrl054CuNu6mqXLrigsIcuz0R4HICC23Le+0SGsoK9vX+6r2/6ILhhQWdAxEgtr7KUK2p/z225tt+",
-	"YDvxBVJ4Ala1M/goNn6xQt9u+HFl5Hz3LXnDnydWy4OMD7A78JYAK8xBVaK1Avkg5Zosui/n8lB8NjcI",
-	"lTbAm30ePH0vl0fz0PwslwBUekXTa1Jae9er3+ApmctSaTL23ZkpWTJ23auYo4P1Z/tOT3rtd98H6bX/",
-	"OPyU2bUhYaNaslV/rNWfYUymaJwNZzioUkBuiNXjvmjP+rknRp1Sh/YcJFNjeAq8qB0SVU65PmSXpRUG",
-	"3CDYWhUeRV4i4zMlF8zMWamtrBEZPg5asqZYIw2Auy1w3ZMq8c83erEfRQb/s6TC8JzVgxmqZsyQ0vCc",
-	"a9zucfHDM3J69i4hxQ8/kAVbSLVKyHfP/ueOA56Z5lIq8B4/PcAWI4cHVuAde5JcO4OYKwIn25dLuIkl",
-	"ztmIn8aXiDZWKNIreYOOmzmfze0illJdWz7TzBDNmGsGeXjwP4k1PZWUiy80VqFknlvZdCeg/gdPiIl3",
-	"AXBTv6/E24dNHPWz/ZpU8zWp5pMma2LKC7q1QdZTQRhVOWeK6DJNGctc88UK762RH3PsU+8g8Q78izm/",
-	"ZgQadUOizt0zaDSfCZoPSUa4cE/eXXV7hJipn2xvOTuuGzRDiJLZC1tlnzeoxz17/mYyz5hwlIh6/oRc",
-	"Os2m1l2OSE5Bkls1MmWgfkC9A+ooCho5Y/kBsFFiVQ9QEJx6AMrRFdM8Y15hct7DsMBhQeHJrjKkGdRi",
-	"1hMiub1Ura4/WXCtuZhNkrp6AvR618jUUtGn7TdOjmOWL0LNcIvZ/4D/8XHwyT63AuXBDbPaAEOTLKmM",
-	"7H+QjK50r0WmQ29d1CT75rtGyeN3B99+3yh6/O4gYpd1ZuuGIFfMLK16WkiOjbb9vK9kacg3BwfuL7CA",
-	"nFFtIJjaP3/Dinb8BOf1/XffftLizHD7e0v9calWYlTlyV+ypHwrmBOMzrSCxAAXtJ9T1XLv1K6ip8nT",
-	"ijX+VjKm5+Mw7Vt/G1nrNlLMKjx/P0PpYiXSRykbsAM9tn0TDH2B6S9Rc8eprBzLRbiYHbvUlsCDYg8S",
-	"XPtKzhTT+iuS1Wduy9hN76iHAJPqtxTSt+dySRZUlDTPV7D9zZ5S2po9c0Jh4zNA9nB1stkxud/KgEEg",
-	"446j/54A453Jb0QXb0FofE34/Jzauvlz5PHLuom8cfBwQLw5OXu1izkaCH4T4t0cEazuwY+cM+C3C4bV",
-	"6Bm6vtG3Wzm8dUJ+PjvxPa/qpI+/fyopFi3+tU4o/AyPPGSVkBshdnnmUKIPLMLSUnGzGh39+4+QYV7b",
-	"MwVZnVToJSIB8RwPXaEkZFRaHmqI0JU2bOEE6IIZxdP+TNm3BROkFLn9EKZyYpq4tagnu7vu9V0jr5mY",
-	"HCPct04VLexcNIO+ShiVvWJUWd3ZPtlNy/yJmTduKsMSxW4TSQ/cBBDaZe+hHAlcrrcTEWu2JhjMUYmM",
-	"vU8jRYAoiDPV/hMSkGSnd8dkwQQtOLQyXce5dudOzl5dFCzdjn3dh+O2n/sqyWRa4tWxjgaXc66DR3tW",
-	"ZBXC1V+9LDgBoA3tMa9AFGasYCIDwiEryusJcWokuJv2yBnUuhusnLEKiFwwMmXUlIppIhjLyNirp77/",
-	"V1irZqmjZJ5DJvicVd5Xu3qUrolH3nmiyZJdzaW81nXO8xNNPEIOfqAqy9dBHdwO6D0514ZBvjfkHUwy",
-	"NlM0Y9kR+b08OPgmXc5X8B9skjh/2LVPgIbWg9ULEyCHLI19hIuZO7OlABpHj905oxm3MuTTCLlznFh9",
-	"dz7weFZDAWIck4qx6uaiIWNNKc/1ev6uaHfs0nyD15Hyls8AUA5Yxkvp+FFoDvRhhBLTjmlVR+Q5vENL",
-	"lY+ORvvgPHff+VBdkPg9e326X3jGhLEfDX5DRNrgh0Ynn+B3DzEX/lZzcvhrpZoHv9WaQPAjpLyEL3r3",
-	"fDCq1M2PA8RN44cU8eo+/vHx/wYAAP//",
+	"7L1td9w28i/4VXB67z1u7Z96sGxnEunFriw7iW/sWCPZk3N3knsaItHdGLEBBgDV7vj4u+9BFUCCJNjN",
+	"1pMd/z0vJpZEEkChUKjHX30cpXJRSMGE0aOjj6OCKrpghin46XleskJxYX6lC2Z/wcXoaFRQMx8lIwG/",
+	"G136Z0bJSLE/S65YNjoyqmTJSKdztqD2xf+h2HR0NPq/9uvh9vGveh8+/ulTMjqV2rwUmX0+YzpVvDBc",
+	"2hFPSFpqIxdkyUUml480YSIjY2rIQmpDnnz3HcnoShM6NUwRbagyO3ujBKf7Z8nUqp4vE9konNlUqgU1",
+	"o6NRRg3bNXzBRsnIrAr7rDaKi1k1twv74SGzgxn0TQD+eNMp/AZDdOdgZEZXCflHRsbwT0JFRsycEUeZ",
+	"SzaViu0kZCGFmduHiB1sh0jlZz+GiREjLXF3jsn7d6fwbkKWc5kzMpel0n2LwqU3VpWxKS1zuywYc5SM",
+	"mCgXo6N/42RHyegfdif8H3EWoz+iKy+Vlqq76ndzRiaCfTD4wITIKSy6UOyay1KTgs5Y35RT/Gg45QX9",
+	"8JqJmZmPjp49PozN5KW45kqKBRPmn/A5fyg6XFY9d/tz8Spji0IaJtLVL2zVJcM5M4ozTZbczGH9mi4Y",
+	"uWLIBZcyWxHFipyu4I9TrrQhiulCCs3IVCpy+LS1u3NGM6bq5QQz2LVT6CHa4bNnyWjBhf/5cYyEr6Zv",
+	"qEnn3WW8FfmK0NQQjrsoL//DUvNIk7RUiglDXr6jM7KwL7M1U53u4vfDOXZn8ZoveOQsn9EZI5r/1cs1",
+	"ObwX5fNnB4klBl9YLn92cACkwJ9qQnBh2IwpnIOcnUphKBdM9ZDDzLkmqX+IjLkg7JqpFSlkltjDywWZ",
+	"FDKb9Mq76uW+TfvuSWJFumHKvv1//k13/zrY/eGP8b933b/+b/+rnf/nf0QF02s5e/khzcuMdVfxqyQ5",
+	"F4yYuZXWuHdECuaOqmZEsVmZU0XYh0IxrbkUsLnsQ5FL+0U8MtFD5gYNF8YNW+gOW37XmTZs1St8+Fn1",
+	"V6oUXdk/arPK7S+saB7hEl+JniXCRtlF6mCVd7VGLh5yjWcyW8eIhcz62KyQWb9U6OWwvS1Y7MwJ9fg1",
+	"oErhLjnCaDqvz8wjTXKKAg/ut/FyzhQjlKSK6jnJpSysPqGUPUy69xj5KyV+9Kc016ya96WUOaPCT/yc",
+	"zdiH7qwnmlGVzieEa0IjHELG5y8PiV4JQz8cAX9RRaxykBAhySVNrxSbMsVEyvqnrWDs7ed8AXPbzOuO",
+	"zMge45RqtsuFZkJzw6+tviGVOw/c4P00gSlNerUjHLiXlb7r4Y4LLlJ2wVIpsgiHvIYZO+0A2AEmvKBi",
+	"RTS+1Duh8MOtaaFwP3z2w+HBMHEPs3zHF6xvilMlFzg3u9NEirXTeoeq4taa5Gs5e0d5HlFlDeoP9qQk",
+	"MWLlnpDNQ9Y3S2NHiRLt8cEQkp3JnKerNdZHAQ/cXsU6L8WrFz1jqFKsHaAielnyLErvd4wu1izCMLq4",
+	"7RI+2fdRpUPTjWbn7M+SaVBy7EZZVfTo44gWRc5Tajd8v1DyMmeL//qPtrv/ceCIZ/gWDtrknzc0t9Rg",
+	"GVE4OBmjAEtIZVkSSx8rscCkEdOcpw86Rz9moC97BVMbahgZU5KVOAFG7BYFJ4FmCy5w7j9KdcmzjImH",
+	"nLy96lKa53CvKWuWZZJpIqQhNM/lEo4qTO+VuKY5zx5ycr+xPN91+39ZGsJxCsdkAterngA1NcqOKWd5",
+	"BjP9VZofZSkedKq/SqJLq6WBjQHXlKXhNdf8MmfWCDYVpWGSZwquAG7f/5HynD3odL1RQzKewUTxTg15",
+	"1xpHMNN3Ur6masYemi3BzuRW21Ize8rnVOBlwtQ1U4SmKSuM9lN8Q8XKCSj9oDOVEm8yaogUKdq/9V5b",
+	"RrC/ec6UmR8Ta1mvdk/QrURXmiznTAB3qBWhM8rhfkYTFJYRvNCcbudys1N7L2hp5lLxv9hDc79U5JJm",
+	"JFUsY8JwmuPOvBf0mvKcXuYPyj9AbpLT9MqSmDqNQzCWaRDHrGAiYyJd2XlTopkxXMx2jskkY1bHmPjd",
+	"oWYPblw3pp3SSWoHecGmXHAcruvAe25HNmD7p3Q6lXkGHGv/7vRcmudot+JUZcEU0MLuf6Hsj4azrub5",
+	"sWuTZWp1Xoozfx3GzZnq+480cao5Ad0qvEdhYnNmiQZOATPnYgY+n3ROxQzvBfu7Y0uzemGZWoG9hIsy",
+	"4XB4J3JjSYx8XrI9cnKprYhB5m88Pqd2EIGXpvussY9JayiA+KeG4SBcFCX6ZTs0YR/oosiRfpV1u46X",
+	"cFNf4mv2C23jFm8+911r39htO7Ka1lGqGDUsNg2YITB7hpKe5mfB3qJa1tys/3Xx9ldyAbPy9gXyzSON",
+	"Cw7Wi5cN2OXMzNHU9j7Rn16+GyWjs7cX8J/38P8n705/HiWjFy9fv3z3MuIZTUbVRrzKorwmS3OnK8Lv",
+	"RZcEKu1GXrZPHZPJR6sIfJoQzWYLu6+EKkamPM9ZhiYQkA51BGe3UQPaQ5R9NJ2yDWO3j0RCtFx3Krgh",
+	"FO1ymsOvrZ4VDF7Zy8lIl0UhldEv4GAH+xA8s5TqShc0ZT/ynPW4MJC4uGhc8Fza5U/tK2T80dIuIU4k",
+	"f9oJdoYsFbenjAunuBiqrx5pUo1KxqXImKqPIZkYe02bM2rmk4Q4pwD8vXoJNExpdhK4ESnJqZU6RXmZ",
+	"cz0n2rDCSoii1PO9qNVT2zP/HoFhFC65ybvViUi8aYRHseLgQER0CP5HhBub8uHo45YymtUvtq8KwxaF",
+	"pQQSoNRW5NY7kViu+d8nb15vJkmTGn7E/sW85mjLNVdSScstxGZwF3YkZ3vf4KvRSRWF5eXujAKdoUPX",
+	"uJA4Zzk1/LpSuxUrpOZGqpVjQTJ+IdMrpuxJSMjejJt5eblvGXWay6XeB+G+t6KLPCEpNTSXs10uphJ+",
+	"tbN5KxzP+ZmvWa7urnfKt7q4HNk2ER6/Gp2JmslTb4p0p7NgWlPU/jvkx1983EAN+GtSfahvDi9YkcvV",
+	"wm11+3zZv7HsxAz1Svkbu3qWC/Pd01HXK2RFAzecGpY9X0VXqZg146InOyaVqseTcNp9q37rpVaMEQTX",
+	"8y0X3VxLW9iUminngpCKTGhp5MI+PYleg+u2vphTHZFn56UQcBtelGnKWMayhKB5m5CX4BOXirxjasEF",
+	"tSp3dNw1BE8w3L0NUdpnEyYefie6NWXGzcvrKDOiZO6u/Td7xS6pJpkUDAT35Pfy4OBJip+Ff7M9/NU1",
+	"U5f4iwkZs73ZHplYXXIPdclJXKulqcGoddcGAKtlk17WWWXriMT9jUg+pk2PTqiYBv9/rXtqu/daRzVM",
+	"VBN6iMdr+lnZHRBmv6AgGnQPacDlGRVRzjl+A05BYuCTSPrE7321jmr5IZXWM9Sd3Ls1e0ZslTqDYYDI",
+	"6r2Qq2Sd7dWdnIpZ6SSHZwohIeo4k1G2EM6bHbnhfQLRReUUuJXtUX8wbnYomZVpr0oNz2mwiVGNpuCP",
+	"4qkLznJNqgQmMmNGk7GWC+Y8DkSKYHwMsvnt7rlcg/CqLFXKYieHKQZLq0dO5cIFfxIyuSx5briYJGSC",
+	"psmEjHd3q4f1bsYVJO5MZtz8vyifUrlYcFNJqMbjVp3qOYXc5AMUAths/3Rbja94J9iLCBtU9FjLundx",
+	"1upzcHPl9nmZzZg5UdzMF8zwtLuLP8sloeQSniOXLKULRij5s5SGJuhEeVswcSq1eaQr86pQPGWalCJn",
+	"GtI6pnxWKpZ1nUhpUZ5KxX6WpWpKQ1le5oEoFOXiErUi94Ye/vgbKTCbaMDjkB50xtQbyNYa9s6CLaRa",
+	"/cSfb/X8NrNSdPETf74FkazN1uSkDce4xTHhtjSGb1MoIHBzYcFGhRTyU+tnxlfrfVMumt/hoos5VT2+",
+	"kYIq46WsY2RdMGGs1Ds9e0/GaItpQy7LlSY42Z1j9JZXvFsxN3gHczY1RKKLCNJzNL9mb3zQF0V+/Xsf",
+	"/MXfd/evjhYHkeKDyL5CVta51ctjgfUFt1eAlf2LMje8yEH4u/tfD1/QugnGY9kBc1u2yCNKPrAFKZhy",
+	"qZlTqYD69spCklczTQgXLr/RXmA513V2XLpqknw4aQ/wf2sp3DoGfjExbj1F+/ulMNys1vvanalOGDxL",
+	"xpf+L3tc7l8/pnkxp493usKRFvxfTPVaHFdcNF2rSpbFKBm915AEd7HShi1GyejU3x2jZHTOOtdTaFcZ",
+	"mlGzMcDRWPob/5IVOwVLt1T2WxQPluwWGEzLDbBxN+7idm1u781v2DiturabENKAva37CdgvxevxNqvA",
+	"lyy/5Rg5F1dbU/I1F1dRo6BPw4YYekHTHhcPnW11wW2rBNajr9lVWFNnL/sGSkalyjdPwD4UHTMvtYuj",
+	"tW4/sM23csf0Eh2D2IOp5B5PgjmsmfqdnEtHhVucSPzCuR0jbrNQQYK8dqJKockumbj7ckLGEBt9pIlc",
+	"CpLi53YwYqvYjNsfWeb/8EhjPIec5TTlYka4hruvyKmxm4WpNmD0BQmATw8aCeaHncTSwXnLwYJxatvq",
+	"VvSFk1itDPKXb7xSdXqCYRzNZ4JhOcbJ2SuXEGFvbvu1KeQZtZb53bNnT2L5vGnOmTCn9Xv9c8BHwzGO",
+	"0S7BP/zCVvZdq1Jow2hm50yJkVdMDJlLMoKQ01thVRp7gVWTcx9uJ5kP/Yg/gZtT3sJD2VVuG4SeG1Po",
+	"o/198v78dWt1hwdPv49ZxpYQMe3lklHFFBLKObyAct6rQNNUlsKQS1mKjBjp2X3XZ47dhLZrhUz0LPvE",
+	"zHOWysWCiazHZ52G9QdddsPcoo2ypx4NtSgdaLwX9JqLme7xIKKJ4eZYpw1qoum1NahRJ6apkhqTCAqZ",
+	"aTJ+f/HimAg2g7DRkU8ZYSuSSm3IQiq2E1fYO3q5/V6vWxxHw1CsnY8zFOqc125wIljMzcgGOYih+iqv",
+	"mdotlEQfO7OaHwRzW79TfDY3uxpSiZKRkLtlK3oTXLc+SjBodu/h6Y4lHJSVAA1rbvEDNInRYQi/1A38",
+	"60nT2SMworHCaWWYPiaUgBlYmWz2RhFSsKh3par/GeYrCXJpB3sythkC39hmlK5nwr/d/tpaAl94dmsp",
+	"H4u+QBIXsbqpE0HsH6KnI0iDyKk2Lz9wcyozFsuKwyfOGdW9ajqUYZr43NYFwHpVO8Votopnbaj+ibhy",
+	"Eh1fRecQLyk3KNsVihZLHhdWc0f6SsiliNc/RoQ/bpCffTCfQcfqvSdTj0i+LDVn2lj59yisPys1y4gV",
+	"SJgpAkWfx/WBw9KaMyUXzMxZqV16mL0cOWbPdM5h/PY+PXtP/iypMDxnZJzakz5UoCPvxz/r/Cn1l0Fy",
+	"2At8KdWVFfiame0GekM/xMea89nckjD4MtHMKg0w6LBRPkU3URt0CXaPbVh2GuPaqVQspdr0kAcuWy3J",
+	"lCqiCwVqYbXZUATs7mNDuNFEOcV1CLHse+/kC3cshr6RD/UEy15F0C+ZgA7hUhHR3RmTUa3T1qzj9XNq",
+	"ricgq5vIHz3b9oKuYirY4Hslo6uOLbs5zwhqrWGUvnm95iKayIOe7sjd+xxT9ewTu+D4RmexS/2unatw",
+	"PYM2MPRUbUENcKRvQ7strGm3WRF3yaYjNuOX64n2E3/uaCanTiINpE0uafac5lSkTG2x8vC1nqn97Ofj",
+	"E/Y5pP+9Dt4kF/jroXr19RYzLK5/6qVag1zN6aGNdcaUtga8MP+SeblgpznlC2RIrkhKC5pysxrKf4ou",
+	"tpi4Y3OWnYZnZUggChcR9zX1BI4hy612sixkxnJwr8iCCXtujknjbxjA8GHIqnSECr1kKiGa8oxoGQ0M",
+	"23v+tP/4H7ibHk42qtmGgP4y9FYLBZSnRdKSto4OSSCIguMVJX575g3Wip2EWorUW18xb+TEOQHlxEmf",
+	"PD2DOG+PftXcIx8SBkpSA6btzl3Eg9tr3eIoPt8myrtlDHZ4QDWYSWQ1faQ/Z4VUEc0Ib/ztbgCnZUUu",
+	"AR9zC1X89xcvotb2XV08UHq71YfgWo98qajYc9MXHCOvTdiShuYDeWVZode01dbsLnz0Hp7nBrlj3qXm",
+	"sHnshP7YFJNzZbsV9E3FFJ4ofs8cD1SEj/FunU3bY5FXdVnnDAqxeizPqkhxOKv8JtWVPV91UnGEZ8DO",
+	"XD+02vDXNUmiZWG3Klv3/Rbxg6zdatz2LLvfTSJkbNAstjUvmxpfOxZd5Hy7IFNaB6wGRHTO2RRe2j6Y",
+	"lSk+tfKQWpqdRHM4mSC+9M5a+6UBXAmiwYC3VitWzWRWy8hYzgzLfA6CW0Xzwl83nRs5Z9YHO3uSms+Y",
+	"yOzkS2vlw2Srz4BBYm3XKjNQMeL2MCHnln0QRcynQWPMhBI3+70AxsoNA9kD6IRxhcGxWwAywzZteQNd",
+	"SmLuQK/gdbx9ckuR56RYTeiaQZMq+RpnH3JhOP6GQ9PnrAizk4YoNI0cnzv2IPQkuCT1JBsT2LDiU6ww",
+	"3C6geFmRaW12Y5AMdlNZMiTGFqzGh9sM3zzQOx6hJoy3gWQvOJ0JqXm0wAbOWU+Kb0pL7dFo5jK3Ns4y",
+	"QTwfjVhnjbTddZP/EQe6w2wMxbTMr1kEVOkUp43SV7FUqoy5qj8hSS7FjClYT0L8R7zkBVntIdsSItiS",
+	"abPlUs/dN9csWa9EyrKYY3xTZkj1blLv3Ybtv4sUiPCevrcs+/a5aOETHbTx726entC5DLq6RyM/ebPU",
+	"CPKZPyUD5U1Xjn9KRnOqsq1SpbrH1gf2YGmPNLGfxPidJmOqQxUD6gGVgd8tELTB3dg70ZKA4XIK3QW3",
+	"WMl7NNvj0+XmmFCsnK81EbhJCfvAtYkVNLT4EAi9gQ0v0jnLylgl5iZXpRUk7xQFsK5YcgDdRqlFRXHw",
+	"Yb3IGStO4aWoscum5q6+1QnG0SW9giIhbV/cHHKjpoqq1Qt1c4xtjpU08cvK/sXp1OjLdHtHllQYXbEL",
+	"OO4AVsFqn1wQSlaMqkgm7BY7dJdkiK1aXjOleMYG7dZb/zCW8AAuSMQ+WQXIS8awRQGgFDBfa5LYBZAp",
+	"6unoFyWIhArQLPGaFx0cl43TrM5WSL+emGmYGsf1Mc7SA3IsKQQBl3OeewgRD0jATWhUtDYlGfnPjJIR",
+	"fiRqXlj+iakZ1ewqThtLhQaQ24Ed5D2rNq2Zx0bmaLluPd3qc+NmuEmY1X7xfiXwtsrcOuf70jlDttE2",
+	"fqve6Xdt198drhQ5YkRUYh38ZVvdyJN4U6ZoNcaGWb4HO3CjsbPgIvzt489n/mxlx6xb+W8hr7Rs23pi",
+	"EazSTjIs4S6dVopjYsXcqkahwnzaqCzLGiX469bTdi9+Skbs2oO+t9EYUivC8M+Q3JjnFZJt09yoIdif",
+	"HewMtj082XrrYefFRk/Jz2cn1UJu6jxymX+D5nwms2q8rmsUPIkX24QXzqt3ej9b21/N/fnRnqfwJgGk",
+	"IYDdUzVWjmcsZxKTaZnnUDFEVsxgtP6asyXhGvGagOl2BmRERKy92l9U2X0hTaoEQcdxUXlyzTMm0iji",
+	"ir1BSo24OAkkoV9DlRpg0sgZrrdQ8hrKe51w3SM/Vg+M0dSw/95JHL6Owwvj6RzQfcYVZLwqRVKB6qlS",
+	"7CTkmuYlhDntvQnKCMIFA7D12EEHKkYzepmzhJQ1hlri6Ao6AGKnUsXq78CvItE+WTZU9sCNDrOP5/bY",
+	"E3nBMG15mEoI2XTbvdEJQm2sL1mTRFdHuisoAthrzysQ+IsrPLAnmw35KoaMdPPvxVjwR/sEYF7ECug9",
+	"XkN/wXuPxk8XHgfc42EGEG5SEQQPjIr3QtqNj3wYyuTdX2vQJ59zcymz1RD4IVhSnBKoOkUygmL45xfG",
+	"sjo64oh9hIzfvn3zC2S7JORUUT1/LWXxnKZXb6fThLxa0Bk7K/PcA4284VpzMTuFEsyEvBLcVJmK9hkA",
+	"KHkvnFKJ5+rlNU+NfflMyUtWPQXuhJcfPJSJFdssLRU3qxdMgI//JFtwwNf2vziTGfpr/XTOlJwppvUL",
+	"RjPL7/XnfpVnMtMJ+fns5MS8oR/gX2+YUTzV78NTf7ESqf8c4PW8AMba6bnFTRSM+ZxNHdC2J2uLclbu",
+	"7E5lKTIQOhWUpGWrUihG07mdznGDRiTn10wwrRMQWXYEbV+A0GdZHAdzJ4iuvJsBpexDik1LzbLjcFE+",
+	"Kx51v0ca8H17YP4CKT9MbfUvRORKQ971BrZQT9F06UA+LY+Or1hhSIHI1q1SESkwo81dMu/evd4ZHuLa",
+	"Xp6qTn1G1IfsxeQAg6eqZAVD55opV4brJSxcXWCPKdFnTepysaBqtVm8pggSUo0TzLb+SrDvnQWvET/n",
+	"wbq3KVrx5b9Dg4ytJbni2t6YRaV5dqdVV8t07+2MaRwh9scFJhFH/sDFgFh4XXjhR8E38cPRRTCaY4ZP",
+	"awmAJnq7Klh3hXf7HcirCXq2GmClesmUBiDXmaIZyyZkrA3Pc3J4cLCDz1MHVSDyFYSmyZRRUyqGCLE1",
+	"AvbYSiVy+iIhv6yumRIyIZT8ZE0rtpCG7SRwG0McZYIrnRyTSaCuTcj42cETN6rz0kAFMsqH0D8ir4Dc",
+	"OGfI36+Bczc6SxyJYjvzJpb6UZr5mw5iaFUtP0pGkmfpqHJs7GL1WjQZiesipxWifjd7Vcmy2FLB8xWb",
+	"9mbtgb/UJS6wwxTvNVO+/l+xaULevnpxStzjCHrmFnWEQDd2Bx3MTS+w1HAz7B2ji3M5AI7PL6C92opi",
+	"fuT4nkKQ+S4KlAcigHkZuNbBiUv6xT66tj5GbnaWVjS8r2QFXCamKoQS2k1vm8wE3I0bhehvQdYost+4",
+	"5nyEo6eaTOxfjlxN9f5/qGATOAdWU3mVnT3S/nS4ymrgPzKewH+r9yr4tda7+LSdVLsUFbr09Mcu/8/v",
+	"v+s//isaqBzOIGuuWveZ/g27iwixO4j3FhzG7w90iDYXcmMi9pLt1x7Oe/Hrxe7jx4dPCEBeJETPpTKE",
+	"CVnO5gDoq9iUfwhSpuBf91iHX0Gh/wvhwp0ivAXxml0rb46yEnwnRtHIRM8rMMU7mhF4KPiQtAt8Ltk4",
+	"ae+57Fejt8kqbpSNxjKj7xB0QzSrRCN5f9sVc/ZXbMZ9nD77LVJjGV43AR3jGwAtirrkp4bNpFptTjOI",
+	"Vbo60lTq6HQ6Ska0zDimL09lH5hRL7V9QDCWZ8XoogoYauhCGCQ87C55hmhUoKIPDwQgZcJQcEe1DJ1r",
+	"mz9VN1WADV2wjPfb1TqVRURAAnzp5IjY/9RCUDtQv4KpXdOgxjGZODpMjjCwuhTBew4jwt3LO9C7rXo3",
+	"NCiccuN96VGzPGLO55B6blda2tfnfAbgc4obntI8/pmNwJSWuwJMynCavn1c6PWHqf9xZ/iS1cFoOBaa",
+	"qJPh5vqtdKdiLdIk8smpNf66J9LlBMfBHqFpjM8aXlpKgQmJ4I1dy72gWsez55LRNZc53S5HH+f9L//i",
+	"RnvFDZ9Ua2qMuoEyN4EaXFDBp76ZT1vl+N8nb14TbRQcnCn5pbxkSjAovcbptbSLZ4dPD7//fkMr2VZ8",
+	"r9XhptJeplJV21Z1kahwIVp9UHtxigc1kWtkEFf06Cf2Xai07na5OexTSwh38eRvfNM0hPcWeGRxGzJe",
+	"fAOz61/Wmi47J867DU1J3FOxZj6uW+Y2K+i9Yqug1Q3hR52gxM8k1eT613+BjZJudKDvZt+bRP+XnXlV",
+	"ydvdAHdbYoKEWjlbhOmdYyIX3BiWkSvGCoyJuOU31I31Bu26/rho0LifHm/YiA1sV8vpznHq9U6vK49p",
+	"78Wt9LxNWRFeW43o1usVKlXmfUizfqOvK8OJjKELYM4vFYV21vYJwAuRoid6FKo/N1U1qn6hXtkINAyn",
+	"PSjMW2s6J/zuNKkwgAOsYL3mLFL0eLmqLYNBor765imkB0QEz+XqnROed/RBLuxrOVvnztiYJO2yrzQZ",
+	"11CBXIfJTTtkOZeaVZnTVDGywKCw07uX81U819tXn26w6HxBpqNQUlO/scgBG9pbYLxq1Qne2Z7eA5sE",
+	"aZbt0jnlARYQFxmT0a4AWq0URhMf4AMpjtg+AHw3XtCMkUt7hkWGLaNcT6PhBuFXwJDbaW/ITCxbo9gH",
+	"PN5cxctrplak0uqbHfbt1k153mqbENgnRpUipdGc4TdSsfq7Gjt5TqA2YzIgQaw+atUJqxkuaZ0TT7Bw",
+	"QptPZF/C+PmPp+SHp8/+QVxKOcHUCh3T63oTerB0bIs84yptKMqv2lDRWx22rk9LHUeN7F4vlG5Pi6e2",
+	"0dliJdQjXMIH9+V02siicMClVT9nq5LlfDY32/p5hhuvrgFVdUX3R0vbaZQdqbwe9e2O69k3uBOHlKz3",
+	"LLIlJG6bblwVmgxJMt5URdSr0TrdLupoMnMHK+YUP47NVeW0mo57O44jeB+15NUt26VgU0utQmouy6BW",
+	"b73rL0wg8LA7gOnqij22V60dC2zjVu/2eZpiN/4lVdBxEGRWzHTwinwUBTuqNlgiWYv8ka70Adc8AjNv",
+	"L1kuxUwTIxOkjd3sVkfNoYp+f+eo7SwAz55BS6hay3fuhWZVS5jzvClNqF1g25tLeRd5vL5CeEv2+Ixp",
+	"ZS1fDPRbBbzBZTt1L6iNdvl7m3NbB6al1ZRukLBvO+3773Xkksk90Gu89mpFFnRFSg34TgvA6Qrr/GiA",
+	"r+nwMuGDQwHLPArWOoTlEM7YvQDNRGie3wSxqx4zSiurHWj+Vw/b3zzo2AKzjkUfi/KfDtxzIEjEptsN",
+	"Afq2/Ogm6Ot3IY60fkQ0PkiMnOHNWKGADRjszxLQVaP4GmuWtOZPbxrpiH1nrCgrpOFR+GaMJbD73nvD",
+	"c/5XdcsNBoyqUOg26FlNaR2+2+SMzq7GJtiI60bAqz3ZoyfAJXN44XjN2RIiZSzjri8hZI/FhKRrId3X",
+	"wrJbeA2d3+I89hM3bwtN8BEvCYg11KP37g1i98zXS0SusRt0Q92qv2VvA9i14IrbtiMNDTG/n3+WrMQy",
+	"pwrMWfv+qfbQ9sMAdRuQrXUPlOLCsOLmUZIwba6uRa2aYlbVNiFFm8kN/W3J/OS6xTIldsh9owc29L0J",
+	"q9zIAriTzS8q2Kctd78Xcq7Puu0thr4MW33exTF2r/Scp0Cubpka3A8jP6CB6NaZU9ZK6muKtI0tsRYo",
+	"q6Z9DcJuv9+YeYtmIYE39QRym34zCKmQL4Z0UGnvbNstVP+VGEmw3JgYeRzUBHu7r9Mtb9u6dD+nOiZ3",
+	"eLCGo9rNILwKDQ+Aj1aWhhg6S0gjprjnvNJ7qay7FO9PFS2zXVrwTnuYgzWxtSEkvgN+7l7sgH+TUldw",
+	"5Yzsum1+O50iugh3KCKI6WB3GToL9nxccCFYdkxyapiG1hquFqydR/z48PuBkq/vJK05FS8qt20v0s3w",
+	"29V9cwNslCpFjwYPFbz2zzfF4CrFBnSKAbMfhqasR24h62jbj8B2I/JGwd02uX4bI62brFpFFeX1N2NW",
+	"veUuc3vw/og5GNcLRsyU44YsZZln1RnpEYoI5AMN1PSVOzB3kEwyXLB0WbfuPF1/BeNaLiCmyRTR6rmI",
+	"x137vHDO/6NjuAU8h6ItOSWQwBDGG8bMhyCkYF62NAIPMLunh4dbka9d84z73wC9bAmi1qFp3OnV2tYw",
+	"5maw2LQygCNdy7CAjZzUD8YttQbKb8uZht/Avi3uKSIxYzf4Lhk7jESEJ8KVDY/pQAHwOsDgeVVi2Jn9",
+	"nGsT7dFy7iIkuiIEHi2W3VDE2s/U0CfRacq+bihFeZnzlNgHwr4DgKihEYuR6wbq09i94pFzMB36GFJ+",
+	"wa3jP5FSQdKc8kVfPOAe4huWD/sDDNVfqzjaJrK+rb63CdxZr0S6ru1nXxYyUB4KL7WVrUu6cp38jrGC",
+	"lLwSUKdfgWiKzIqxOdXk3euLnb2hCLjhqVxzsu8iW3Mo9lJ/uqb7wrnM80uKSczbVBmVPYKnMmDBQ4TJ",
+	"D1YDtMIhuCJqhRAQ1hoeyri3pu05LtfS+ILPBM31LaEI0e+5Cf7Uu/MHO4G3/Kiu1zKMN+B5yJCMCaoa",
+	"Oz8S4aXGd+PazPVNLyk1IYS9n3PSdO+u2zF3uLdgwha1tzIP16xlwyQv0Pez8VLeMv69nrjDJMsdIajd",
+	"wtJ0tuBmM65vCWug0G5rPAToerc2HoC9fWFkVUJDDRPp6uzZwSipfvjhWfjDD7WP9BzhDEF5QjDw3sNS",
+	"8xAOfCZ5TCvcQrRd3wTM3HLi9Rp6nANwam/qzGaZVbk67Pq2FXhIlIjA+7NkPVEq7dzOLRgiZvVdTS6Z",
+	"WTImEB+pJ/utdE0sB+kH8LCfjxu9Wmw/Wf/lk/1befWYRhhJvey2TSzTueudCDBjzQ5Ox0Qz5jPdduJ5",
+	"MjfYw3VgrMEUZ/Sa2Tn6blJg6fKqy1RUq612tHuD2S//8zWmnS2pRksZYeo84MIjTQxb2J+wqMeEduwj",
+	"AG6zxyaeO+43vMIZQ2apj7Xehx/8gZYK+rZAq8b1+GPd0yjKHHFAmtK253Q2mcxzhydWlL0CuOMuTqqS",
+	"izuBxUlGQsbxble+ZwibGrvlFLI3uFXSScGUlqJqG8KNAyrkhuicFSa+O0Zuh8uT4DLhxV4K9Zc0bY+E",
+	"bPfH8LwHaaqBr5uxFIpkQUGuSmWnpSkVSzye85PHJKMrPRhaKoIfg0xjeiDcmujFXZ0HFtxdDeiBOgJn",
+	"TOANwsWx20pWaCJLo3kGxtpisEkOM8OBuhU4Xes8575/VnOqr2VKc2JJZoUFAELT3P5i1ZjJhlaZ4fhP",
+	"DyITsNvx/0kRodWrk19PiP0z+ctlLtYtcdGp4icP5bMYdBgdjV6Wdif2nzOVA37MhjI3P37i9qx3s3/r",
+	"6a3VaT/mmf4NhIDfQSXZbxC5fDe3asyPio+S0QUYBhdlPElhTaVUUomg2IYBwWpCIeqcTsjPPx+9edMk",
+	"1ME/jp4c9EuL3q9zQ5jI/DfJ+PDp0cGBZeEFzwQkLh/jLTo1TEF98xH2CGIfjOefehaHB9FZdHus6s1S",
+	"KUCGCfah1JAaAsgsUWL7mp5bgwetj/JughzYBB01MHmj97q5E4ggdz2Ec22XjseRgkLqxDbPbsKNYrIt",
+	"soYm1kE0Lteic/OFWwUjh7blsWu9C28XMO69ge1U2F2dWd4BYlW82rgXa8fO5Y6s+Hvml5gN/47HSgee",
+	"lzw3u1y4liWa/2XNEK8uH/tmLVQxYpY8ZTtHRC/sHXwI7dv3ydOfONknhweQdpoQxKgg35N98vg7+NOz",
+	"gwRbRpMnh2SffOdfOAgBJ+CbIcQFvBEVlK3ysUjuaS+s8hXrSyWrU53X1LX6x8jYVz31KLo+R33Nt+CZ",
+	"9R9qq8YMO3yXPV6wboPHrlW6JuCwDsC5XaO0sRApXuqzJgmqiRa/zZ4+CCD2OsLJHtBDqwHse2Do5Ry6",
+	"6YOOfelSZ7bZgq3o7L4TVjpID2yIlAxoEG2Aqh2csrUtFi7mzqhCAQLCFVwQ+KvqA3NjitGnT1AQN42o",
+	"b2hQctecn6ZXTGQQJyaa5dNdHzcLgEO8V4BcsjkXGXnu0TARuQej2b+LEMAH5Biq5laQ66QO1GHsiGWg",
+	"DtZeBY3g2tQn0tYZNsnvwocoAyevrpBHyaykKlOU5zohqYTA5Qyi33b4zOdD7P0ufhdYyDnZpwWfkNRK",
+	"UMFYpgklSEYCcJ5HhNaLRPhA+D0g4gNqJvyIKzBz9rtIAU+7tMvimUMaLJS85hlTCYIH2nNXByzxC3vk",
+	"pQsMK0Z8ReXvYhKsc995if7rP1qKyTGZYCj5339MEPmIQG2/hztHwP3LFWnAlo8vZbbaIVL9Li5XAQKE",
+	"/cAeeVMaV31K05QVhkxeZWxRSPDH7v7CVhNU2rU9RVdsBWS1X7R7lNOVRhL4EhJdSKHRbeQb5x0338c2",
+	"nwLjtPAheyDJ08PDvd8FVAulTGDxBypco5OCpnO2e7h3EEh2x8knZ69GyeiaKe0apu89xsdkwQQt+Oho",
+	"9GTvYO8JZBiYORwju//714/3MTsXfuUaolTB2VeZNXW4NifuGahbgbXB84cHB77GwgnLcNP+40QIqkAb",
+	"Y7wwBKiBcHBjxcc4VecOktMpVBt/SkZPDx73fb6a7/77ALEcRYsvDxpdpHQ6lXnGlB8iY1MuXC4DFC36",
+	"k/DIh38XMitzzGunMw1eHUekP+zHK+qWGTe7de+TfhLbB19ed/NAjv4dX1n9yP5rKAj6lGx80GnB9klu",
+	"yep9zI7FaIrVAvWOtfFNOlI//iGfAj5o572x0DsnD7oVmVRc5WyL+7ciX/kGMxQ7eYAxDhkV9qYFH05k",
+	"cM0RRbwee5ihuG4Cl2wqIeNgw9jobNt67D/u84xWPNp3Tk9IYa8LOXWrdcfzYPPxfE6zc9T1b3ii7UtP",
+	"Nr/0o1SXPMuYaMkAWJubdSv7h5z5yx/KaDQEQmieHyNoX/BLM2dcoULwqCEaAECnIRjqS3+tWHheP3aP",
+	"G1uNsl7+VnNO7PUKN+ediF+nDtQkcaAX9saESxy0P+qcnlyFKSLjhni2wnqBfm5P+4DQPRuw/7H696fe",
+	"zfiJ1XvxIFsR24ZGLuUDn62nm1/6VZofZSlwf6P03/Zmq6iBl8QfG/dvv4Z86iQpbD9cMipcvl6TGRwg",
+	"L6uePwvzNp3P4rlEaNg7YYsYaPGnptVlVMk+3SNn9sMRRzgVnjkmk5q4EwgzYyYddrgKsxwxs3nGvmiu",
+	"TkZPHw+4Yt5J+RqcRvaFw8PNL7xCy6UlFgEbMxR1EOLTxhpqVT61tUOmPM8BCtYnUydVPQo4mbHxBXbA",
+	"GCIZU2poLmf7YMM5v4eTic1N/gl6EWB03N55CXmv7UTtLxaATe6QXaxp1zQmdUIouVhpwxakYPh+Qk4r",
+	"6sA3vL2cVO2b8fcB3C2Yt9TQS6pZeG1AGw1n0oXKe2DS21e9UV3k5cxe4orRbI9YMfvyHZ1VPVOXcyYs",
+	"51oy+vYRmQST3prr3solhcyh5xFM49V091cp2O4batI50Ve80KQUPlStLEtpHMsRvP4OzTJdgftOqs4b",
+	"e1zuL6igM5btXq52c4nneBKu1m5wV404xRFe+h3tyGHQQLE3WK2CNlbQUEUfUusM575ar6Dg1lgS4FJg",
+	"LnYnm6O1Z28/9wRFQQvWVRpr6PEpZxkBYwCYC3hjxq+ZIFw09/lGYz+MuGsIl/o0eubzpz0sKXHNwGie",
+	"MwVZ5NDDcYxCHJRfexyLpnrc0L7c11sCxgGirdV8PWrafSpbboz1TNXFM7pb9fe8830nNcP8QqD+JWQn",
+	"YdUKGaNEQoU4VQxcbjRvkd8TEVSvqC7jhz+t8LW305kCR9kvbDVCUXD3ClDVUxdnO0z5eXzXw8e4pN6/",
+	"1uF/Les03y9BAGxvIds3ftj8xqkU05xj/OSeNaRk9GzIGoLuiD2njdCqZ+24I8CqluksvYJsM3v6oONA",
+	"oHoYqBwBF8FxeABB24GWf0ykalUYh9nePZIRkbj/0f3rE95GHnqyeWbfC9U5tS3Wj9xm9Vt2Rl84222r",
+	"mG/Hpw2WqOkSMIWQ7ZS0QPSuvfFCkdvnSujdtoOHkFjv6mYafxMnQvMei6iuBTXzWnFNA/KGN8SWLunQ",
+	"3YDZDn37+Ybd51a+Yb27CKrZnaghv81lqO1xnYTuzDqMGfK6j/M1ZZmvsl2r3p35h+7TY1G3PejV7jAP",
+	"4k4oaDekisNWII5gC0KAskq5aDSygeYnlrrNPi8hmSuCRsm8/xE/vPbGOGeamQogd/NdAc/vfbkSv3Wn",
+	"m1JB305E93QNqt0OPKocI+sFd0DlbXVgJGztNCwjTH/RoP89eAi7HRge2kHoeoPERZXbG8zeF3IJUBZf",
+	"nRrygP7BiyU36bzmejmdJpb1IdgEmLFWhQGYg4bEcV4ybhqNMAaejLb8We3WPXyLaG37pGpNM8Ech7A7",
+	"zxgy2WhOMpmWYOju7JHf7PSwL1YSolvUHcEsj67IGCQmgt3t7JEJNiGCUSD50eFdCsIaeNMrMqU818cV",
+	"KsTUI0VYxd1q+Swjl6UhmYTEbftnvBntSrv+NfDTNq6z+zrcQbekz3K0sY9Vz/meInCr/ubA9wf05TXN",
+	"S2oYqU5A5cLHihdrnmb+mkqsaKzQzrHL9JiKlVPIhh/IJvJ61HH/o0vawnwk3FyE/SbcnpUFhBvsYXVH",
+	"z56KI3ueHFZCJS20oVD8EPRf8BkOlWCaSdfYzYmmWi7tEURYwqPn4wDdI/aTvzu7fU7unem7Q/bp4tCw",
+	"4iF1plu6Qv5V91zgrku63+8wjxHWZYWn2x4EacBoh93eG1wd9urf/6hKsTbejtg597a9gIcV30pVii9b",
+	"jN1y508w1KS5BJxmwOCozBRtWPFIQ64mS4jhC8AKtpsOaZetazfYax+uu4ECfV6KVy+a8f2aR/Y3pM9d",
+	"gC4xiFsM+2Dwc7uogWzwzXbzmzpfIHJKJqoUE5/gNc6ooajqnJfCitH/dfH2152vmqF+lHkul4QCK1FE",
+	"5WdqF1DHkSzHyFwBpUhKleKuecxyLnM4dwmpocq58RHYhEA6nC+2+ww8qJhREeCL4Z/tj78YDxN2B4GX",
+	"Bvcf3res/CcAE3twnv/WHuVbHyEAjCGUIJ4vHiSo6Z5WypphBUYG3TN4ChDku+8UBNwMjry1Trl38MRD",
+	"pB9H8mNdHQVgQUG1igNE1y5Xln0wfbmyHts4liIc6bN6r+kKVTXj2vRYly8jFdaBNOPJD54N8K4d668b",
+	"qHTUO0h0rZXFBt8hh/XHmrGi1bXE+yLDzEHd7QNHmLF6tcszOJts68SS5Fv8+d4z9GBrnJV83Dw/2M4c",
+	"KlbtsYmdkrZo3v9o/7PWjf8Cfn+zAzTFNK6I8Iv4/3Ggry9M/HjAZp8pVkGZ/ojo+s19R+K4fQfLyO6z",
+	"shos1ZrPXMrOuC4P6JGSfZZvfIO/4By9PuHlG3V9S8m785B4cNduJQfsVtWRKuCabn4JYAvcgZi5nwva",
+	"QR88sA+8j8dxNtkXzmZfrmh96Kx6Kmas9mw7OAu0OKQiwd5uFOA9F/g+LYrdKc9v4i1ons4eh4HImDop",
+	"ih9hiPs5Zs22IA980qq19YaaIA/lKzs/D5sHWdERQA9gsx/pEFwgQB9wsFnoIx6/kOkVU/bdhJy+Ikup",
+	"rqa5XKJnQrGcUQ1OPSXL2RwzKROfZb7LxVTuregi30laKAhVOMoj8FON5SvM8WLiA0tB/W5dQMQ+cICJ",
+	"8SUbQkK9y418JP4cp1KvcTs7Pe0UHtr2mrRvVah0g54G/9DQh19anrrXogypjWtN3xdDgb9+1V7vquFl",
+	"sxetRgQOCQVDDnkugYhZxaxBZqmPpmV0lQRRmMsym1kLLHz2kSbQF5BoSaZUYfGXVCyl2rSzISDE+7Zg",
+	"4hTmIlq1BXN6zYgULMHDFzRlhoS0nLBcM4z3jmE+ORf2fK40Wc55Om+mvMIRuJUq2ncE22jOva7Ll72N",
+	"NO7Dg3mfRytYyYAy+2DZn9OdeLsEvhN/gprLAcarkpWqmLSD1sGUVKtPpjxnBDGd+iNDTbTuW5pNa7yb",
+	"LxuQ7F+kkzOY4ufxdTZ6YPW6PNGjVm07mUKQUXtQW4epTMaTYk41mxBTKqHJOaMZoph9daU49x3Bekg7",
+	"7CTLMDWveRM2DnpogB0TbPEMPIHnn+uN5YetQz/kltn/GPw0wBnbPO//TT2rrXTshbxmrd09bm0t5JNc",
+	"M4Vl6YQLB0qHxM56be+OGO/Tzdfuy8FDibJ3TWhrp+Eh/5bax861VchU9jcpxrmzmzSJFu+w1sbdpICn",
+	"28hlk7PzZWfUe7x1P48DcwOrOj/mcSBh4zfut6T9m19750zzv9qy8ZF29L5cEcOZIlIR1wDe2YHrkyxv",
+	"fcvt6wC6f/B1V+H9DysospeC464Y2P/XxlW3rlOGS7TR6yG8E48Jxb4I9vZs0XOJyJy+dWHl8XLfGXxv",
+	"9m/wvQilariee7Sig1cUIUX1b2PktlSBRxr3r1pWEmLzCrl0Pzc4YEkBw9AryuyDz5BckxHZ2PW/y1Xd",
+	"U0HXx5z3EABpdDT5fDf1ukNx8eBwWV9XAR0z7duocygbMveoaksTNl9JfEOYsD8NnFEp6qYsUNXGBaFk",
+	"wUVpmIOY8K1tFLFf7rbCMZIsfBJD7ETf4q7fl0HHor5L/zRnVEXYsep29PlPwQsli+KrNqjtCoEz/I41",
+	"o1rHazpCfZ03gee+B74OKqb/dh18c2EejX6zd4GQSyu98QYArQ0rVSh2h2oc1CPyO7bVcs8cHh4dHPw+",
+	"Suyv8QP4+zdSZHT1+wjRAauDbeCGwLAiVAaAdmj/z8FI39EFsQybqw4wE+qOqX+nlMXwUPlUgMiheivs",
+	"hWzUqhHA9X3iEQQqwIP7lub45UTmsUjBb1kAawjQE5aAUrS8s41geFUKHcbl61wZX/Deb3pVfTf+Phdu",
+	"n7hwcK4bq4feuOc+VwsD17Zz4KUedMjrbUAATbiGfhHbfN2r3EIKb84McDvWSAqw1LGnQPy90gPO25n1",
+	"0KoHIYOnUiGgMFhcM0Qk7j2Rd5M0HY3+n2RZfQC+1Mg/zu7zBP0dZWJMm2VfKXjm16Tu/sSvGaHYCgq6",
+	"OcFhIxQLX5xPBA7eTfOmncja/4j/2ABotpDXrHHiBgchvoFfdoP17r545OqYble71LclBw8gTKzJhGv5",
+	"m4TTb38nJR97aWDV2Kwqm26qkIt6l/q0xw3tdQeVEL0Jh7mfC+3zxNP7ebAqCfp2PT18Yc92gqzvLhoE",
+	"YmrZ+8sCMk0cwCKMxbSHwsQazM+hu/8sl84Qd3BR3vYO8uYDUO1ezf0W6JwD0sy3x1Kttn51A83jb5PC",
+	"14ZevDcE1cZldjdoq60d+oa4ikcPuvU0RcK36PEN7hsfDKpxDi1lpYhKte0h8rriaRCy4zmjQT1diOyo",
+	"yXg5ww9dfa/3uNy/fkzzYk4PdzCK4FsJLxU3LIAE9Ij4gcBudCYB6EaPjQ/3T8eBSuYyzzAuPhYSmw5D",
+	"o2P/7YIpX/e3s0dOiHL9nkIgmka7sBoliNdAYuMJLfgkIfY/u//Ifpjufrg6LA4nO3sEWrRrkkL0xDUh",
+	"89Q8JhNo+z8h2sgCWoROoNv8JCELqQ22W8e0o2ZjyAkXlmPsNeFbEVdlVjhF5WifQn8zIQ25ZNhlKtqn",
+	"qZZZNThj15cUA0+acx34pj39dG9nU3z0Bk1a+wYPeKJv0KbP+q4G9kDrHsk9Pnbhb4LbDXtikCVg5AUV",
+	"KwKs0zcqsFFjUAdF7lrXLugHvigX8JP9kQv3Y9JpMH+vTuUWz62v7HRCoJZGXzjk78MWVv8WylJ//KeU",
+	"567MIar3NlFWvSrvpR3USgRJQZ9JSa4qpteZRFUs9R651Y3RZw+9qy8KnfwdaiHvAM+1XYF8HwCZg0sg",
+	"L6rL5XZBkI70xZaYQdlQ1d8S+4cCQjsZ0zRlWiew70nQLLMeKvFABUmr5NSpchUO9w4cPpdj6zAFjsjh",
+	"wUHdatLetfk1y2rgApFV2PLue0uqBBcziMZhjh9A6bamP+PXve3AMw8SGrlKAO2+ujEupcwZFf7G+Mqw",
+	"QdzgL5Ac0XRA8DEcVwgQS6rdBqL5/QC4qCdpygqopcEKGuSTEjJ2fGDrW7zrK+wuVyEC+qsbYe8DGdTE",
+	"IyEXiKxCO4DcxzUgSiAWd39hK6IYVjrXiCml2BLZxD+y/9H9ay0Qey3P7/1YQzuADZf6V36VVzauBz7I",
+	"qTbou6EiQyCRRtKSa2Jsr/+VSB0QQkLmjOZm7lASkLfuXBGI5ybpgF9u035tQ3DpojHMPd1y24SWvt0r",
+	"3+6V+7lXXkC+KaFVtRdf0Bkjhs7s+d6XqqHbLpiasQwzhQGUtlTK2o1SML1TIXNRItgSucequHKx4OZW",
+	"cFndS6WJhLfhemkg2v03QpZ72PvFrjKO8gYprblrsV9rMBg+wJLEezYr7/c22YJtNwK/eRPoG/bbf2vs",
+	"NynqkATwTAz0rQfsrf8s3R5O7Ys5SHUGfN9heoFP9PuMvuASEm+0VIvc0BoPANtoOm+q7+AK0r6RuLA8",
+	"5bvfgNK/ZHn+rbDkizn2q0Ygkle+/YhhxgUpcsoFWUqVOfhUds0zJpxTn5Ip//B56kc+gzDI5aw/cP0S",
+	"ukQdkUnOBZtgE60jUsgs8X1gmIJuZCwBLMqdhEwKme3SLGPZxP0wk4LZfysGiLUsm5Axrd9/pL3Ke0zc",
+	"I9p+Z0aLCRnbr2qSYTWxU4LSnEMVNkLb0owYKYnO5TJfHftH7RfgDDcHw5dSKoKgb+3+FRkUMYCj+pgs",
+	"mNZ0xiD0bRVx1zZLrcjjZ0STK6gRL5T8wH0nxTSX2qOhYR8yeBe7T8wpBLEhUPnM/VkTWTBU9bHy/PDg",
+	"wDIozXMyfnr4A3InNKPaPZkawBA9gelZHoe1Y9EhzusZ0ceVmOKazCDxoZoMdumCT1JRkQfafnUD39i/",
+	"zQd1LJNsy+xBIdM/wW0+QFV6LWdnMhv45Knf1YHPX1jBeoFwSdu88o4PS4F6LWfvwFE2bJ2KXXNZDp4J",
+	"oyqdD3z4nM3Yh4HPvhJpXmZDF/jyQ/10U1b8wlgRMhtwtj2w9nTjMQZFS2aajLEVMPAjtxpb6rsX5XLm",
+	"WXunL+qCbpZ41AWlZSfoEk3G5pmvPwRnnhNy2AZPsZTxChrJLUkxXS7sOgDomtcpFW1N6DXVZheE5+6r",
+	"F309sJ4cHhzcpAvWPbVLtJTHroBfeubAD4O8Qm+oWLnJ6Tsy0etUnvpCsfdnpGo13m8xITRVUmsQ8NDr",
+	"G08DMDTL7Etmzlb2ukFdZCZ3iEtgK2TmfELVxYsXQKNHWKi2HJNfykumBDNMk/PnJ6cehWJnj7yEvo8B",
+	"x0NNAjbITKGa8whhfAVLDd4ZDaYmRrrjgH8UEsGocwC2VtbYrDpkec0JVI2vRmnaz+RS5JJm/VaUe+Db",
+	"JfrtEu29RGMXnFWotaGLQm97ycWvSygXin4JLpNRMmKiXGABBvw4+4sXoz9u26IRvtK4m6rKpUsuKMyx",
+	"2yAPLiew0La816yEBj3j2/3Vd3/RBcMLC9rIY7eQ+ipDtab+eWzNt/3AduILpPAErGpn8FHsAmqFvt3w",
+	"48rI+e4pecOfJ1bLg4wPsDvwlgArzPUtQGsF8kHKNVl0X8/lofhsbhA3e4A3+zx4+k4uj+ah+VkuoWvF",
+	"JU2vSGntXa9+g6dkLkulydjJC0LJkrGrXsUcHaw/23d60mu/+z5Ir/3H4efMrg0JG9WSrfpjrf4MYzJF",
+	"42w4w0GVAnJDrB73VXvWzz0x6pQ6tOcgmRrDU+BF7ZCocsr1Ibt4gE1A3q7Co8hLZHym5IKZOSu1lTUi",
+	"q/A3V0RTrJGG7iutTisnVeKf7/ppP4oM/mdJheE5qwczVM2YIaXhOde43ePih2fk9Ox9QooffiALtpBq",
+	"lZDvnv3PHQc8M82lVOA9fnyAyIKHB1bgHXuSXDmDmCsCJ9uXS7iJJc7ZiJ/Gl4g2VijSS48yO+ezuV3E",
+	"Uqory2eaGaIZEziFw4P/SazpqaRcfKWxCiXz3MqmW3Vtu/eEmHhLODf1u0q8vd/EUT/bb0k135JqPmuy",
+	"Jqa8oFsbZD0VhFGVc6aILtOUscx14q/w3lrAmy71DhLvwL+Y8ytGqFi5RJ3bZ9BoPhM0H5KMcOGevL3q",
+	"9gAxUz/Z3nJ2XDdohhAlsxe2yr5sUI879vzNZJ4x4SgR9fwB3iRoNrXuckRyCpLcqpEpA/UD6h1QR1HU",
+	"MBdzRl0hsaoHKAhOPQDl6JIBlLFTmJz3MCxwWFB4sqsMaQa1mPWESG4vVavrTxZcay5mk6SungC9Hq20",
+	"qaWiT9tvnBzHLF+FmuEWs/8R//Fp8Mk+twLl3g2z2gBDkyypjOx/kIyudK9FpkNvXdQke/Jdo+Txu4On",
+	"3zeKHr87iNhlndm6IcglM0urnhaSQ7P1at6XsjTkycGB+wssIGdUGwim9s/fsKIdP8F5ff/d089anBlu",
+	"f2+pPy7VSoyqPPlrlpRvBXOC0ZlWkBjggvZzqlrundpV9Dh5XLHG30rG9Hwcpn3jbyNr3USKWYXn72co",
+	"XaxE+iBlA3agh7ZvgqEvMP0lau44lZVjuQgXs2OX2hJ4UOxBgmtfyZliWn9DsvrCbRm76R31EGBS/ZZC",
+	"+vZcLsmCipLm+Qq2v9lgWFuzZ04obHwGyB6uTjY7JndbGTAIZNxx9N8TYLwz+Y3o4i0IjW8Jn19Sj29/",
+	"jjx+WTeRNw4eDog3J2evdjFHA8FvQrybI4LVPfiRcwb8dsGwGj1D1zf6diuHt07Iz2cnvgFynfTx908l",
+	"xaLFv9YJhZ/hkfusEnIjxC7PHEr0gUVYWipuVqOjf/8RMsxre6Ygq5MKvUQkIJ7joSuUhIxKy0MNEbrS",
+	"hi2cAF0wo3janyn7tmCClCK3H8JUTkwTtxb1ZHfXvb5r5BUTk2OE+9apooWdi2bQOwyjspeMKqs72ye7",
+	"aZk/MfPGTWVYothNIumBmwBCu+wDlCOBy/VmImLN1gSDOSqRsfdppAgQBXGm2n9CApLs9O6YLJigBd9b",
+	"0UW+jnPtzp2cvbooWLod+7oPx20/91WSybTEq2MdDd7NuQ4e7VmRVQhXf/Wy4ASANrTHvAJRmLGCiQwI",
+	"h6worybEqZHgbtojZ1DrbrByxiogcsHIlFFTKqaJYCwjY6+e+h53Ya2apY6SeQ6Z4HNWeV/t6lG6Jh55",
+	"55EmS3Y5l/JK1znPjzTxCDn4gaosXwd1cDug9+RcGwb53pB3MMnYTNGMZUfk9/Lg4Em6nK/gH2ySOH/Y",
+	"lU+Ahj701QsTIIcsjX2Ei5k7s6UAGkeP3TmjGbcy5PMIuXOcWH133vN4VkMBYhyTirFcxgZvMtaU8lyv",
+	"5++KdscuzTd4HSlv+QwA5YBlvJSOH4XmQB9HKDHtmFZ1RJ7DO7RU+ehotA/Oc/edj9UFid+z16f7Dc+Y",
+	"MPajwe8QkTb4RaOta/B7DzEX/q7m5PC3lWoe/K7WBIJfQspL+KJ3zwejSt36eNVlKPgl4N40fpEiiN2n",
+	"Pz79/wEAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -189,6 +189,84 @@ func (e EnvironmentPhase) Valid() bool {
 	}
 }
 
+// Defines values for EnvironmentScheduleLastTransitionState.
+const (
+	EnvironmentScheduleLastTransitionStateAsleep EnvironmentScheduleLastTransitionState = "asleep"
+	EnvironmentScheduleLastTransitionStateAwake  EnvironmentScheduleLastTransitionState = "awake"
+)
+
+// Valid indicates whether the value is a known member of the EnvironmentScheduleLastTransitionState enum.
+func (e EnvironmentScheduleLastTransitionState) Valid() bool {
+	switch e {
+	case EnvironmentScheduleLastTransitionStateAsleep:
+		return true
+	case EnvironmentScheduleLastTransitionStateAwake:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for EnvironmentScheduleNextState.
+const (
+	EnvironmentScheduleNextStateAsleep EnvironmentScheduleNextState = "asleep"
+	EnvironmentScheduleNextStateAwake  EnvironmentScheduleNextState = "awake"
+)
+
+// Valid indicates whether the value is a known member of the EnvironmentScheduleNextState enum.
+func (e EnvironmentScheduleNextState) Valid() bool {
+	switch e {
+	case EnvironmentScheduleNextStateAsleep:
+		return true
+	case EnvironmentScheduleNextStateAwake:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for EnvironmentScheduleState.
+const (
+	EnvironmentScheduleStateAsleep   EnvironmentScheduleState = "asleep"
+	EnvironmentScheduleStateAwake    EnvironmentScheduleState = "awake"
+	EnvironmentScheduleStateSleeping EnvironmentScheduleState = "sleeping"
+	EnvironmentScheduleStateWaking   EnvironmentScheduleState = "waking"
+)
+
+// Valid indicates whether the value is a known member of the EnvironmentScheduleState enum.
+func (e EnvironmentScheduleState) Valid() bool {
+	switch e {
+	case EnvironmentScheduleStateAsleep:
+		return true
+	case EnvironmentScheduleStateAwake:
+		return true
+	case EnvironmentScheduleStateSleeping:
+		return true
+	case EnvironmentScheduleStateWaking:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for EnvironmentScheduleWanted.
+const (
+	EnvironmentScheduleWantedAsleep EnvironmentScheduleWanted = "asleep"
+	EnvironmentScheduleWantedAwake  EnvironmentScheduleWanted = "awake"
+)
+
+// Valid indicates whether the value is a known member of the EnvironmentScheduleWanted enum.
+func (e EnvironmentScheduleWanted) Valid() bool {
+	switch e {
+	case EnvironmentScheduleWantedAsleep:
+		return true
+	case EnvironmentScheduleWantedAwake:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for EvidenceSource.
 const (
 	Event  EvidenceSource = "event"
@@ -591,6 +669,57 @@ func (e SignalValueUnit) Valid() bool {
 	case Requestss:
 		return true
 	case Seconds:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SleepOverrideState.
+const (
+	SleepOverrideStateAsleep SleepOverrideState = "asleep"
+	SleepOverrideStateAwake  SleepOverrideState = "awake"
+)
+
+// Valid indicates whether the value is a known member of the SleepOverrideState enum.
+func (e SleepOverrideState) Valid() bool {
+	switch e {
+	case SleepOverrideStateAsleep:
+		return true
+	case SleepOverrideStateAwake:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SleepWindowDays.
+const (
+	Fri SleepWindowDays = "Fri"
+	Mon SleepWindowDays = "Mon"
+	Sat SleepWindowDays = "Sat"
+	Sun SleepWindowDays = "Sun"
+	Thu SleepWindowDays = "Thu"
+	Tue SleepWindowDays = "Tue"
+	Wed SleepWindowDays = "Wed"
+)
+
+// Valid indicates whether the value is a known member of the SleepWindowDays enum.
+func (e SleepWindowDays) Valid() bool {
+	switch e {
+	case Fri:
+		return true
+	case Mon:
+		return true
+	case Sat:
+		return true
+	case Sun:
+		return true
+	case Thu:
+		return true
+	case Tue:
+		return true
+	case Wed:
 		return true
 	default:
 		return false
@@ -1186,6 +1315,46 @@ type EnvironmentQuota struct {
 	// Used Usage as the cluster reports it; absent until the quota exists.
 	Used *map[string]string `json:"used,omitempty"`
 }
+
+// EnvironmentSchedule defines model for EnvironmentSchedule.
+type EnvironmentSchedule struct {
+	Environment    string `json:"environment"`
+	LastTransition *struct {
+		At      time.Time                              `json:"at"`
+		Changed []SleepChange                          `json:"changed"`
+		Left    []SleepChange                          `json:"left"`
+		State   EnvironmentScheduleLastTransitionState `json:"state"`
+	} `json:"lastTransition,omitempty"`
+
+	// Next The next change the schedule wants; absent when none within a year.
+	Next *struct {
+		At    time.Time                    `json:"at"`
+		State EnvironmentScheduleNextState `json:"state"`
+	} `json:"next,omitempty"`
+	Override *SleepOverride `json:"override,omitempty"`
+
+	// Problem Why the last attempt to sleep or wake failed (Berth tries again).
+	Problem  *string       `json:"problem,omitempty"`
+	Schedule SleepSchedule `json:"schedule"`
+
+	// State What the environment is; sleeping and waking while Berth changes it.
+	State EnvironmentScheduleState `json:"state"`
+
+	// Wanted What the schedule (or its override) wants now.
+	Wanted EnvironmentScheduleWanted `json:"wanted"`
+}
+
+// EnvironmentScheduleLastTransitionState defines model for EnvironmentSchedule.LastTransition.State.
+type EnvironmentScheduleLastTransitionState string
+
+// EnvironmentScheduleNextState defines model for EnvironmentSchedule.Next.State.
+type EnvironmentScheduleNextState string
+
+// EnvironmentScheduleState What the environment is; sleeping and waking while Berth changes it.
+type EnvironmentScheduleState string
+
+// EnvironmentScheduleWanted What the schedule (or its override) wants now.
+type EnvironmentScheduleWanted string
 
 // EnvironmentService defines model for EnvironmentService.
 type EnvironmentService struct {
@@ -1818,6 +1987,60 @@ type SignalValue struct {
 // SignalValueUnit defines model for SignalValue.Unit.
 type SignalValueUnit string
 
+// SleepChange defines model for SleepChange.
+type SleepChange struct {
+	From string `json:"from"`
+	Kind string `json:"kind"`
+	Name string `json:"name"`
+
+	// Note Why Berth left it as it is (a person changed it while it slept).
+	Note *string `json:"note,omitempty"`
+	To   string  `json:"to"`
+}
+
+// SleepOverride defines model for SleepOverride.
+type SleepOverride struct {
+	State SleepOverrideState `json:"state"`
+
+	// Until When the schedule decides again (in the future, within 31 days).
+	Until time.Time `json:"until"`
+}
+
+// SleepOverrideState defines model for SleepOverride.State.
+type SleepOverrideState string
+
+// SleepSchedule defines model for SleepSchedule.
+type SleepSchedule struct {
+	// Awake Windows the environment is awake in; it sleeps outside them.
+	Awake []SleepWindow `json:"awake"`
+
+	// Holidays Local dates asleep all day.
+	Holidays *[]openapi_types.Date `json:"holidays,omitempty"`
+
+	// TimeZone IANA time zone of the windows and holidays.
+	//
+	// Example: Europe/Berlin
+	TimeZone string `json:"timeZone"`
+}
+
+// SleepWindow defines model for SleepWindow.
+type SleepWindow struct {
+	Days []SleepWindowDays `json:"days"`
+
+	// From Local time the window starts, HH:MM.
+	//
+	// Example: 07:30
+	From string `json:"from"`
+
+	// To Local time it ends, HH:MM (24:00 is midnight); not after from: the next day.
+	//
+	// Example: 20:30
+	To string `json:"to"`
+}
+
+// SleepWindowDays defines model for SleepWindow.Days.
+type SleepWindowDays string
+
 // SubjectKind defines model for SubjectKind.
 type SubjectKind string
 
@@ -2300,6 +2523,12 @@ type CreateEnvironmentJSONRequestBody = EnvironmentCreate
 // UpdateEnvironmentJSONRequestBody defines body for UpdateEnvironment for application/json ContentType.
 type UpdateEnvironmentJSONRequestBody = EnvironmentUpdate
 
+// SetEnvironmentScheduleJSONRequestBody defines body for SetEnvironmentSchedule for application/json ContentType.
+type SetEnvironmentScheduleJSONRequestBody = SleepSchedule
+
+// OverrideEnvironmentScheduleJSONRequestBody defines body for OverrideEnvironmentSchedule for application/json ContentType.
+type OverrideEnvironmentScheduleJSONRequestBody = SleepOverride
+
 // AddTeamMemberJSONRequestBody defines body for AddTeamMember for application/json ContentType.
 type AddTeamMemberJSONRequestBody = MemberCreate
 
@@ -2630,6 +2859,49 @@ type ClientInterface interface {
 	//
 	// Corresponds with PATCH /api/v1/teams/{team}/environments/{environment} (the `UpdateEnvironment` operationId).
 	UpdateEnvironment(ctx context.Context, team TeamName, environment EnvironmentName, body UpdateEnvironmentJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DeleteEnvironmentSchedule Remove the schedule (team admin); a sleeping environment is woken first.
+	//
+	// Corresponds with DELETE /api/v1/teams/{team}/environments/{environment}/schedule (the `DeleteEnvironmentSchedule` operationId).
+	DeleteEnvironmentSchedule(ctx context.Context, team TeamName, environment EnvironmentName, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetEnvironmentSchedule The environment's sleep schedule, what it is now, what the schedule wants and its next change (team viewer).
+	//
+	// Corresponds with GET /api/v1/teams/{team}/environments/{environment}/schedule (the `GetEnvironmentSchedule` operationId).
+	GetEnvironmentSchedule(ctx context.Context, team TeamName, environment EnvironmentName, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SetEnvironmentScheduleWithBody Set the environment's sleep schedule (team admin): awake in the windows, asleep outside them and on holidays. Within a minute Berth sleeps or wakes the environment to match.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /api/v1/teams/{team}/environments/{environment}/schedule (the `SetEnvironmentSchedule` operationId).
+	SetEnvironmentScheduleWithBody(ctx context.Context, team TeamName, environment EnvironmentName, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SetEnvironmentSchedule Set the environment's sleep schedule (team admin): awake in the windows, asleep outside them and on holidays. Within a minute Berth sleeps or wakes the environment to match.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /api/v1/teams/{team}/environments/{environment}/schedule (the `SetEnvironmentSchedule` operationId).
+	SetEnvironmentSchedule(ctx context.Context, team TeamName, environment EnvironmentName, body SetEnvironmentScheduleJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ClearEnvironmentScheduleOverride Drop the override (team editor); the schedule decides again.
+	//
+	// Corresponds with DELETE /api/v1/teams/{team}/environments/{environment}/schedule/override (the `ClearEnvironmentScheduleOverride` operationId).
+	ClearEnvironmentScheduleOverride(ctx context.Context, team TeamName, environment EnvironmentName, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// OverrideEnvironmentScheduleWithBody Wake now or sleep now, until a time (team editor): "awake until 22:00", "asleep until Monday". The schedule takes over again at that time.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /api/v1/teams/{team}/environments/{environment}/schedule/override (the `OverrideEnvironmentSchedule` operationId).
+	OverrideEnvironmentScheduleWithBody(ctx context.Context, team TeamName, environment EnvironmentName, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// OverrideEnvironmentSchedule Wake now or sleep now, until a time (team editor): "awake until 22:00", "asleep until Monday". The schedule takes over again at that time.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /api/v1/teams/{team}/environments/{environment}/schedule/override (the `OverrideEnvironmentSchedule` operationId).
+	OverrideEnvironmentSchedule(ctx context.Context, team TeamName, environment EnvironmentName, body OverrideEnvironmentScheduleJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetEnvironmentWorkloads What every service of the team runs in one environment, from Berth's informers, with each service's findings (team viewer).
 	//
@@ -3472,6 +3744,119 @@ func (c *Client) UpdateEnvironmentWithBody(ctx context.Context, team TeamName, e
 // Corresponds with PATCH /api/v1/teams/{team}/environments/{environment} (the `UpdateEnvironment` operationId).
 func (c *Client) UpdateEnvironment(ctx context.Context, team TeamName, environment EnvironmentName, body UpdateEnvironmentJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewUpdateEnvironmentRequest(c.Server, team, environment, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DeleteEnvironmentSchedule Remove the schedule (team admin); a sleeping environment is woken first.
+//
+// Corresponds with DELETE /api/v1/teams/{team}/environments/{environment}/schedule (the `DeleteEnvironmentSchedule` operationId).
+func (c *Client) DeleteEnvironmentSchedule(ctx context.Context, team TeamName, environment EnvironmentName, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeleteEnvironmentScheduleRequest(c.Server, team, environment)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetEnvironmentSchedule The environment's sleep schedule, what it is now, what the schedule wants and its next change (team viewer).
+//
+// Corresponds with GET /api/v1/teams/{team}/environments/{environment}/schedule (the `GetEnvironmentSchedule` operationId).
+func (c *Client) GetEnvironmentSchedule(ctx context.Context, team TeamName, environment EnvironmentName, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetEnvironmentScheduleRequest(c.Server, team, environment)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SetEnvironmentScheduleWithBody Set the environment's sleep schedule (team admin): awake in the windows, asleep outside them and on holidays. Within a minute Berth sleeps or wakes the environment to match.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /api/v1/teams/{team}/environments/{environment}/schedule (the `SetEnvironmentSchedule` operationId).
+func (c *Client) SetEnvironmentScheduleWithBody(ctx context.Context, team TeamName, environment EnvironmentName, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSetEnvironmentScheduleRequestWithBody(c.Server, team, environment, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SetEnvironmentSchedule Set the environment's sleep schedule (team admin): awake in the windows, asleep outside them and on holidays. Within a minute Berth sleeps or wakes the environment to match.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /api/v1/teams/{team}/environments/{environment}/schedule (the `SetEnvironmentSchedule` operationId).
+func (c *Client) SetEnvironmentSchedule(ctx context.Context, team TeamName, environment EnvironmentName, body SetEnvironmentScheduleJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSetEnvironmentScheduleRequest(c.Server, team, environment, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ClearEnvironmentScheduleOverride Drop the override (team editor); the schedule decides again.
+//
+// Corresponds with DELETE /api/v1/teams/{team}/environments/{environment}/schedule/override (the `ClearEnvironmentScheduleOverride` operationId).
+func (c *Client) ClearEnvironmentScheduleOverride(ctx context.Context, team TeamName, environment EnvironmentName, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewClearEnvironmentScheduleOverrideRequest(c.Server, team, environment)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// OverrideEnvironmentScheduleWithBody Wake now or sleep now, until a time (team editor): "awake until 22:00", "asleep until Monday". The schedule takes over again at that time.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /api/v1/teams/{team}/environments/{environment}/schedule/override (the `OverrideEnvironmentSchedule` operationId).
+func (c *Client) OverrideEnvironmentScheduleWithBody(ctx context.Context, team TeamName, environment EnvironmentName, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewOverrideEnvironmentScheduleRequestWithBody(c.Server, team, environment, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// OverrideEnvironmentSchedule Wake now or sleep now, until a time (team editor): "awake until 22:00", "asleep until Monday". The schedule takes over again at that time.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /api/v1/teams/{team}/environments/{environment}/schedule/override (the `OverrideEnvironmentSchedule` operationId).
+func (c *Client) OverrideEnvironmentSchedule(ctx context.Context, team TeamName, environment EnvironmentName, body OverrideEnvironmentScheduleJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewOverrideEnvironmentScheduleRequest(c.Server, team, environment, body)
 	if err != nil {
 		return nil, err
 	}
@@ -5515,6 +5900,237 @@ func NewUpdateEnvironmentRequestWithBody(server string, team TeamName, environme
 	}
 
 	req, err := http.NewRequest(http.MethodPatch, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewDeleteEnvironmentScheduleRequest constructs an http.Request for the DeleteEnvironmentSchedule method
+func NewDeleteEnvironmentScheduleRequest(server string, team TeamName, environment EnvironmentName) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "team", team, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "environment", environment, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/teams/%s/environments/%s/schedule", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetEnvironmentScheduleRequest constructs an http.Request for the GetEnvironmentSchedule method
+func NewGetEnvironmentScheduleRequest(server string, team TeamName, environment EnvironmentName) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "team", team, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "environment", environment, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/teams/%s/environments/%s/schedule", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewSetEnvironmentScheduleRequest calls the generic SetEnvironmentSchedule builder with application/json body
+func NewSetEnvironmentScheduleRequest(server string, team TeamName, environment EnvironmentName, body SetEnvironmentScheduleJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewSetEnvironmentScheduleRequestWithBody(server, team, environment, "application/json", bodyReader)
+}
+
+// NewSetEnvironmentScheduleRequestWithBody constructs an http.Request for the SetEnvironmentSchedule method, with any body, and a specified content type
+func NewSetEnvironmentScheduleRequestWithBody(server string, team TeamName, environment EnvironmentName, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "team", team, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "environment", environment, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/teams/%s/environments/%s/schedule", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewClearEnvironmentScheduleOverrideRequest constructs an http.Request for the ClearEnvironmentScheduleOverride method
+func NewClearEnvironmentScheduleOverrideRequest(server string, team TeamName, environment EnvironmentName) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "team", team, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "environment", environment, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/teams/%s/environments/%s/schedule/override", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewOverrideEnvironmentScheduleRequest calls the generic OverrideEnvironmentSchedule builder with application/json body
+func NewOverrideEnvironmentScheduleRequest(server string, team TeamName, environment EnvironmentName, body OverrideEnvironmentScheduleJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewOverrideEnvironmentScheduleRequestWithBody(server, team, environment, "application/json", bodyReader)
+}
+
+// NewOverrideEnvironmentScheduleRequestWithBody constructs an http.Request for the OverrideEnvironmentSchedule method, with any body, and a specified content type
+func NewOverrideEnvironmentScheduleRequestWithBody(server string, team TeamName, environment EnvironmentName, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "team", team, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "environment", environment, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/teams/%s/environments/%s/schedule/override", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
 	if err != nil {
 		return nil, err
 	}
@@ -7772,6 +8388,55 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with PATCH /api/v1/teams/{team}/environments/{environment} (the `UpdateEnvironment` operationId).
 	UpdateEnvironmentWithResponse(ctx context.Context, team TeamName, environment EnvironmentName, body UpdateEnvironmentJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateEnvironmentResponse, error)
+
+	// DeleteEnvironmentScheduleWithResponse Remove the schedule (team admin); a sleeping environment is woken first.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /api/v1/teams/{team}/environments/{environment}/schedule (the `DeleteEnvironmentSchedule` operationId).
+	DeleteEnvironmentScheduleWithResponse(ctx context.Context, team TeamName, environment EnvironmentName, reqEditors ...RequestEditorFn) (*DeleteEnvironmentScheduleResponse, error)
+
+	// GetEnvironmentScheduleWithResponse The environment's sleep schedule, what it is now, what the schedule wants and its next change (team viewer).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v1/teams/{team}/environments/{environment}/schedule (the `GetEnvironmentSchedule` operationId).
+	GetEnvironmentScheduleWithResponse(ctx context.Context, team TeamName, environment EnvironmentName, reqEditors ...RequestEditorFn) (*GetEnvironmentScheduleResponse, error)
+
+	// SetEnvironmentScheduleWithBodyWithResponse Set the environment's sleep schedule (team admin): awake in the windows, asleep outside them and on holidays. Within a minute Berth sleeps or wakes the environment to match.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /api/v1/teams/{team}/environments/{environment}/schedule (the `SetEnvironmentSchedule` operationId).
+	SetEnvironmentScheduleWithBodyWithResponse(ctx context.Context, team TeamName, environment EnvironmentName, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SetEnvironmentScheduleResponse, error)
+
+	// SetEnvironmentScheduleWithResponse Set the environment's sleep schedule (team admin): awake in the windows, asleep outside them and on holidays. Within a minute Berth sleeps or wakes the environment to match.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /api/v1/teams/{team}/environments/{environment}/schedule (the `SetEnvironmentSchedule` operationId).
+	SetEnvironmentScheduleWithResponse(ctx context.Context, team TeamName, environment EnvironmentName, body SetEnvironmentScheduleJSONRequestBody, reqEditors ...RequestEditorFn) (*SetEnvironmentScheduleResponse, error)
+
+	// ClearEnvironmentScheduleOverrideWithResponse Drop the override (team editor); the schedule decides again.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /api/v1/teams/{team}/environments/{environment}/schedule/override (the `ClearEnvironmentScheduleOverride` operationId).
+	ClearEnvironmentScheduleOverrideWithResponse(ctx context.Context, team TeamName, environment EnvironmentName, reqEditors ...RequestEditorFn) (*ClearEnvironmentScheduleOverrideResponse, error)
+
+	// OverrideEnvironmentScheduleWithBodyWithResponse Wake now or sleep now, until a time (team editor): "awake until 22:00", "asleep until Monday". The schedule takes over again at that time.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /api/v1/teams/{team}/environments/{environment}/schedule/override (the `OverrideEnvironmentSchedule` operationId).
+	OverrideEnvironmentScheduleWithBodyWithResponse(ctx context.Context, team TeamName, environment EnvironmentName, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*OverrideEnvironmentScheduleResponse, error)
+
+	// OverrideEnvironmentScheduleWithResponse Wake now or sleep now, until a time (team editor): "awake until 22:00", "asleep until Monday". The schedule takes over again at that time.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /api/v1/teams/{team}/environments/{environment}/schedule/override (the `OverrideEnvironmentSchedule` operationId).
+	OverrideEnvironmentScheduleWithResponse(ctx context.Context, team TeamName, environment EnvironmentName, body OverrideEnvironmentScheduleJSONRequestBody, reqEditors ...RequestEditorFn) (*OverrideEnvironmentScheduleResponse, error)
 
 	// GetEnvironmentWorkloadsWithResponse What every service of the team runs in one environment, from Berth's informers, with each service's findings (team viewer).
 	//
@@ -10159,6 +10824,379 @@ func (r UpdateEnvironmentResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r UpdateEnvironmentResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type DeleteEnvironmentScheduleResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r DeleteEnvironmentScheduleResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r DeleteEnvironmentScheduleResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r DeleteEnvironmentScheduleResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r DeleteEnvironmentScheduleResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r DeleteEnvironmentScheduleResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r DeleteEnvironmentScheduleResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DeleteEnvironmentScheduleResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DeleteEnvironmentScheduleResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DeleteEnvironmentScheduleResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetEnvironmentScheduleResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *EnvironmentSchedule
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetEnvironmentScheduleResponse) GetJSON200() *EnvironmentSchedule {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetEnvironmentScheduleResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetEnvironmentScheduleResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetEnvironmentScheduleResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetBody returns the raw response body bytes
+func (r GetEnvironmentScheduleResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetEnvironmentScheduleResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetEnvironmentScheduleResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetEnvironmentScheduleResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type SetEnvironmentScheduleResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *EnvironmentSchedule
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *TooLarge
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Invalid
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r SetEnvironmentScheduleResponse) GetJSON200() *EnvironmentSchedule {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r SetEnvironmentScheduleResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r SetEnvironmentScheduleResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r SetEnvironmentScheduleResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r SetEnvironmentScheduleResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r SetEnvironmentScheduleResponse) GetApplicationproblemJSON413() *TooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r SetEnvironmentScheduleResponse) GetApplicationproblemJSON422() *Invalid {
+	return r.ApplicationproblemJSON422
+}
+
+// GetBody returns the raw response body bytes
+func (r SetEnvironmentScheduleResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r SetEnvironmentScheduleResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r SetEnvironmentScheduleResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r SetEnvironmentScheduleResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ClearEnvironmentScheduleOverrideResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *EnvironmentSchedule
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ClearEnvironmentScheduleOverrideResponse) GetJSON200() *EnvironmentSchedule {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ClearEnvironmentScheduleOverrideResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ClearEnvironmentScheduleOverrideResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ClearEnvironmentScheduleOverrideResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ClearEnvironmentScheduleOverrideResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetBody returns the raw response body bytes
+func (r ClearEnvironmentScheduleOverrideResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ClearEnvironmentScheduleOverrideResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ClearEnvironmentScheduleOverrideResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ClearEnvironmentScheduleOverrideResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type OverrideEnvironmentScheduleResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *EnvironmentSchedule
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *TooLarge
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Invalid
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r OverrideEnvironmentScheduleResponse) GetJSON200() *EnvironmentSchedule {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r OverrideEnvironmentScheduleResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r OverrideEnvironmentScheduleResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r OverrideEnvironmentScheduleResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r OverrideEnvironmentScheduleResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r OverrideEnvironmentScheduleResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r OverrideEnvironmentScheduleResponse) GetApplicationproblemJSON413() *TooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r OverrideEnvironmentScheduleResponse) GetApplicationproblemJSON422() *Invalid {
+	return r.ApplicationproblemJSON422
+}
+
+// GetBody returns the raw response body bytes
+func (r OverrideEnvironmentScheduleResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r OverrideEnvironmentScheduleResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r OverrideEnvironmentScheduleResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r OverrideEnvironmentScheduleResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -12798,6 +13836,97 @@ func (c *ClientWithResponses) UpdateEnvironmentWithResponse(ctx context.Context,
 	return ParseUpdateEnvironmentResponse(rsp)
 }
 
+// DeleteEnvironmentScheduleWithResponse Remove the schedule (team admin); a sleeping environment is woken first.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /api/v1/teams/{team}/environments/{environment}/schedule (the `DeleteEnvironmentSchedule` operationId).
+func (c *ClientWithResponses) DeleteEnvironmentScheduleWithResponse(ctx context.Context, team TeamName, environment EnvironmentName, reqEditors ...RequestEditorFn) (*DeleteEnvironmentScheduleResponse, error) {
+	rsp, err := c.DeleteEnvironmentSchedule(ctx, team, environment, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDeleteEnvironmentScheduleResponse(rsp)
+}
+
+// GetEnvironmentScheduleWithResponse The environment's sleep schedule, what it is now, what the schedule wants and its next change (team viewer).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v1/teams/{team}/environments/{environment}/schedule (the `GetEnvironmentSchedule` operationId).
+func (c *ClientWithResponses) GetEnvironmentScheduleWithResponse(ctx context.Context, team TeamName, environment EnvironmentName, reqEditors ...RequestEditorFn) (*GetEnvironmentScheduleResponse, error) {
+	rsp, err := c.GetEnvironmentSchedule(ctx, team, environment, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetEnvironmentScheduleResponse(rsp)
+}
+
+// SetEnvironmentScheduleWithBodyWithResponse Set the environment's sleep schedule (team admin): awake in the windows, asleep outside them and on holidays. Within a minute Berth sleeps or wakes the environment to match.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /api/v1/teams/{team}/environments/{environment}/schedule (the `SetEnvironmentSchedule` operationId).
+func (c *ClientWithResponses) SetEnvironmentScheduleWithBodyWithResponse(ctx context.Context, team TeamName, environment EnvironmentName, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SetEnvironmentScheduleResponse, error) {
+	rsp, err := c.SetEnvironmentScheduleWithBody(ctx, team, environment, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSetEnvironmentScheduleResponse(rsp)
+}
+
+// SetEnvironmentScheduleWithResponse Set the environment's sleep schedule (team admin): awake in the windows, asleep outside them and on holidays. Within a minute Berth sleeps or wakes the environment to match.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /api/v1/teams/{team}/environments/{environment}/schedule (the `SetEnvironmentSchedule` operationId).
+func (c *ClientWithResponses) SetEnvironmentScheduleWithResponse(ctx context.Context, team TeamName, environment EnvironmentName, body SetEnvironmentScheduleJSONRequestBody, reqEditors ...RequestEditorFn) (*SetEnvironmentScheduleResponse, error) {
+	rsp, err := c.SetEnvironmentSchedule(ctx, team, environment, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSetEnvironmentScheduleResponse(rsp)
+}
+
+// ClearEnvironmentScheduleOverrideWithResponse Drop the override (team editor); the schedule decides again.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /api/v1/teams/{team}/environments/{environment}/schedule/override (the `ClearEnvironmentScheduleOverride` operationId).
+func (c *ClientWithResponses) ClearEnvironmentScheduleOverrideWithResponse(ctx context.Context, team TeamName, environment EnvironmentName, reqEditors ...RequestEditorFn) (*ClearEnvironmentScheduleOverrideResponse, error) {
+	rsp, err := c.ClearEnvironmentScheduleOverride(ctx, team, environment, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseClearEnvironmentScheduleOverrideResponse(rsp)
+}
+
+// OverrideEnvironmentScheduleWithBodyWithResponse Wake now or sleep now, until a time (team editor): "awake until 22:00", "asleep until Monday". The schedule takes over again at that time.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /api/v1/teams/{team}/environments/{environment}/schedule/override (the `OverrideEnvironmentSchedule` operationId).
+func (c *ClientWithResponses) OverrideEnvironmentScheduleWithBodyWithResponse(ctx context.Context, team TeamName, environment EnvironmentName, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*OverrideEnvironmentScheduleResponse, error) {
+	rsp, err := c.OverrideEnvironmentScheduleWithBody(ctx, team, environment, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseOverrideEnvironmentScheduleResponse(rsp)
+}
+
+// OverrideEnvironmentScheduleWithResponse Wake now or sleep now, until a time (team editor): "awake until 22:00", "asleep until Monday". The schedule takes over again at that time.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /api/v1/teams/{team}/environments/{environment}/schedule/override (the `OverrideEnvironmentSchedule` operationId).
+func (c *ClientWithResponses) OverrideEnvironmentScheduleWithResponse(ctx context.Context, team TeamName, environment EnvironmentName, body OverrideEnvironmentScheduleJSONRequestBody, reqEditors ...RequestEditorFn) (*OverrideEnvironmentScheduleResponse, error) {
+	rsp, err := c.OverrideEnvironmentSchedule(ctx, team, environment, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseOverrideEnvironmentScheduleResponse(rsp)
+}
+
 // GetEnvironmentWorkloadsWithResponse What every service of the team runs in one environment, from Berth's informers, with each service's findings (team viewer).
 //
 // Returns a wrapper object for the known response body format(s).
@@ -14986,6 +16115,307 @@ func ParseUpdateEnvironmentResponse(rsp *http.Response) (*UpdateEnvironmentRespo
 			return nil, err
 		}
 		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Invalid
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseDeleteEnvironmentScheduleResponse parses an HTTP response from a DeleteEnvironmentScheduleWithResponse call
+func ParseDeleteEnvironmentScheduleResponse(rsp *http.Response) (*DeleteEnvironmentScheduleResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DeleteEnvironmentScheduleResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetEnvironmentScheduleResponse parses an HTTP response from a GetEnvironmentScheduleWithResponse call
+func ParseGetEnvironmentScheduleResponse(rsp *http.Response) (*GetEnvironmentScheduleResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetEnvironmentScheduleResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest EnvironmentSchedule
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseSetEnvironmentScheduleResponse parses an HTTP response from a SetEnvironmentScheduleWithResponse call
+func ParseSetEnvironmentScheduleResponse(rsp *http.Response) (*SetEnvironmentScheduleResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &SetEnvironmentScheduleResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest EnvironmentSchedule
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Invalid
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseClearEnvironmentScheduleOverrideResponse parses an HTTP response from a ClearEnvironmentScheduleOverrideWithResponse call
+func ParseClearEnvironmentScheduleOverrideResponse(rsp *http.Response) (*ClearEnvironmentScheduleOverrideResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ClearEnvironmentScheduleOverrideResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest EnvironmentSchedule
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseOverrideEnvironmentScheduleResponse parses an HTTP response from a OverrideEnvironmentScheduleWithResponse call
+func ParseOverrideEnvironmentScheduleResponse(rsp *http.Response) (*OverrideEnvironmentScheduleResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &OverrideEnvironmentScheduleResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest EnvironmentSchedule
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
 		var dest TooLarge

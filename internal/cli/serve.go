@@ -15,6 +15,7 @@ import (
 	"github.com/berth-platform/berth/internal/blueprint"
 	"github.com/berth-platform/berth/internal/config"
 	"github.com/berth-platform/berth/internal/cost"
+	"github.com/berth-platform/berth/internal/errs"
 	"github.com/berth-platform/berth/internal/findings"
 	"github.com/berth-platform/berth/internal/idpsync"
 	"github.com/berth-platform/berth/internal/kube"
@@ -25,10 +26,12 @@ import (
 	"github.com/berth-platform/berth/internal/seal"
 	"github.com/berth-platform/berth/internal/server"
 	"github.com/berth-platform/berth/internal/signals"
+	"github.com/berth-platform/berth/internal/sleeper"
 	"github.com/berth-platform/berth/internal/store"
 	"github.com/berth-platform/berth/internal/tenancy"
 	"github.com/berth-platform/berth/internal/version"
 	"github.com/berth-platform/berth/internal/workloads"
+	"k8s.io/client-go/kubernetes"
 )
 
 // findingsEvery is how often the findings record is brought up to date.
@@ -135,6 +138,17 @@ func Serve(ctx context.Context, c *config.Config, log *slog.Logger, ready chan<-
 	var views *workloads.Service
 	var registry *workloads.Registry
 	var costs *cost.Service
+	// Schedules are kept without a cluster too; only a cluster sleeps and wakes.
+	sleepers := sleeper.New(st, ten, func(ctx context.Context, cluster string) (kubernetes.Interface, error) {
+		if fleet == nil {
+			return nil, fmt.Errorf("%w: no cluster (--kubeconfig or --in-cluster)", errs.ErrUnavailable)
+		}
+		cfg, err := fleet.ClusterConfig(ctx, cluster)
+		if err != nil {
+			return nil, err
+		}
+		return kubernetes.NewForConfig(cfg)
+	}, log)
 	if fleet != nil {
 		// Every cluster's workloads are watched for the workloads view, the diagnosis and runs.
 		registry = workloads.NewRegistry()
@@ -153,6 +167,8 @@ func Serve(ctx context.Context, c *config.Config, log *slog.Logger, ready chan<-
 			usage = cost.PrometheusUsage{Client: pc, Rate: max(c.SignalsWindow, c.CostSampleEvery)}
 		}
 		go (&cost.Sampler{Store: st, Registry: registry, Interval: c.CostSampleEvery, CompactAfter: c.CostCompactAfter, Usage: usage, Log: log}).Run(ctx)
+		// Sleep schedules: every replica may act (each object's step is guarded and idempotent).
+		go sleepers.Run(ctx, c.SleepCheckEvery)
 		// Budget alerts: claimed in the database, so every replica may check.
 		go (&cost.Alerts{Store: st, Prices: costPrices(c),
 			Webhook: c.CostAlertWebhook, Log: log}).Run(ctx, c.CostAlertEvery)
@@ -174,7 +190,7 @@ func Serve(ctx context.Context, c *config.Config, log *slog.Logger, ready chan<-
 	if err != nil {
 		return err
 	}
-	deps := server.Deps{Hosts: hostNamer(c), Signals: sig, Rightsize: rs, Costs: costs, LogStreamsPerCaller: c.LogStreamsPerCaller, LogStreams: c.LogStreams,
+	deps := server.Deps{Hosts: hostNamer(c), Signals: sig, Rightsize: rs, Costs: costs, Sleeper: sleepers, LogStreamsPerCaller: c.LogStreamsPerCaller, LogStreams: c.LogStreams,
 		Blueprints: catalog, Provision: prov, Policies: policies, Workloads: views,
 		Log: log, Store: st, Auth: auth.New(c), Admins: access.NewAdmins(c.PlatformAdmins),
 		Tenancy:      ten,

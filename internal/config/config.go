@@ -83,6 +83,8 @@ type Config struct {
 	// token out of the process list); CostAlertEvery is how often budgets are checked.
 	CostAlertWebhook string
 	CostAlertEvery   time.Duration
+	// SleepCheckEvery is how often sleep schedules are brought to what they want.
+	SleepCheckEvery time.Duration
 
 	// LogStreamsPerCaller and LogStreams bound the log streams open at once.
 	LogStreamsPerCaller, LogStreams int
@@ -179,6 +181,7 @@ func NewFlagSet(name string, c *Config) *flag.FlagSet {
 	fs.DurationVar(&c.CostSampleEvery, "cost-sample-every", time.Minute, "how often Berth's cost model samples the running pods")
 	fs.DurationVar(&c.CostCompactAfter, "cost-compact-after", 7*24*time.Hour, "how long the cost model keeps hours (days are kept for good)")
 	fs.StringVar(&c.CostAlertWebhook, "cost-alert-webhook", "", "URL that receives a JSON alert when an environment's month-end forecast crosses its budget (the audit log records it either way)")
+	fs.DurationVar(&c.SleepCheckEvery, "sleep-check-every", 30*time.Second, "how often environments are slept and woken to their schedules")
 	fs.DurationVar(&c.CostAlertEvery, "cost-alert-every", 15*time.Minute, "how often budgets are checked against their forecasts")
 	fs.IntVar(&c.LogStreamsPerCaller, "log-streams-per-caller", 5, "log streams and downloads one caller may have open at once")
 	fs.IntVar(&c.LogStreams, "log-streams", 200, "log streams and downloads Berth serves at once, in all")
@@ -332,6 +335,9 @@ func (c *Config) Validate() error {
 		if u, err := url.Parse(c.CostAlertWebhook); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			errs = append(errs, errors.New("--cost-alert-webhook: must be an http:// or https:// URL"))
 		}
+	}
+	if c.SleepCheckEvery < time.Second || c.SleepCheckEvery > 10*time.Minute {
+		errs = append(errs, errors.New("--sleep-check-every: between 1s and 10m"))
 	}
 	if c.CostAlertEvery < time.Second {
 		errs = append(errs, errors.New("--cost-alert-every: at least 1s"))

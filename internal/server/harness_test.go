@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -18,16 +19,19 @@ import (
 	"github.com/berth-platform/berth/internal/auth"
 	"github.com/berth-platform/berth/internal/blueprint"
 	"github.com/berth-platform/berth/internal/config"
+	"github.com/berth-platform/berth/internal/errs"
 	"github.com/berth-platform/berth/internal/gitops"
 	"github.com/berth-platform/berth/internal/policy"
 	"github.com/berth-platform/berth/internal/provision"
 	"github.com/berth-platform/berth/internal/server"
+	"github.com/berth-platform/berth/internal/sleeper"
 	"github.com/berth-platform/berth/internal/store"
 	"github.com/berth-platform/berth/internal/store/storetest"
 	"github.com/berth-platform/berth/internal/tenancy"
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers"
 	"github.com/getkin/kin-openapi/routers/gorillamux"
+	"k8s.io/client-go/kubernetes"
 )
 
 // Tokens of the callers every test has. Each is a static service token; "root" is a
@@ -109,6 +113,9 @@ func newEnv(t testing.TB, o envOptions) *env {
 	e, err := server.New(server.Deps{
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Store: st, Auth: auth.New(cfg), Admins: access.NewAdmins(cfg.PlatformAdmins),
 		Tenancy: ten, Blueprints: catalog, Provision: prov, Policies: policies, MaxBodyBytes: o.maxBody,
+		Sleeper: sleeper.New(st, ten, func(context.Context, string) (kubernetes.Interface, error) {
+			return nil, fmt.Errorf("%w: no cluster here", errs.ErrUnavailable)
+		}, slog.New(slog.NewTextHandler(io.Discard, nil))),
 		ReadyChecks: map[string]func(context.Context) error{"database": st.Ping},
 		ReadyNotes: map[string]func(context.Context) error{"argocd": func(context.Context) error {
 			return errors.New("no cluster configured (--kubeconfig or --in-cluster)")

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/berth-platform/berth/internal/config"
 	"github.com/berth-platform/berth/internal/server"
@@ -102,6 +103,19 @@ func matrix() []call {
 		{op: "checkPolicies", method: "POST", path: "/api/v1/policy-checks", body: map[string]any{"manifests": "apiVersion: v1\nkind: Service\nmetadata: {name: x}\nspec: {type: ClusterIP}\n"}, want: all(200)},
 		// After listAuditEvents: a creator administers its new team and may then read its audit log.
 		{op: "createTeam", method: "POST", path: "/api/v1/teams", body: map[string]any{"name": "team-{who}"}, want: all(201)},
+		// Sleep schedules: admins set and remove them, editors wake and sleep now, viewers read.
+		{op: "setEnvironmentSchedule", method: "PUT", path: "/api/v1/teams/payments/environments/dev/schedule",
+			body: map[string]any{"timeZone": "Europe/Berlin", "awake": []any{map[string]any{"days": []any{"Mon", "Tue"}, "from": "08:00", "to": "18:00"}}},
+			want: map[string]int{"root": 200, "alice": 200, "ed": 403, "vi": 403, "outsider": 404}},
+		{op: "getEnvironmentSchedule", method: "GET", path: "/api/v1/teams/payments/environments/dev/schedule", want: viewer},
+		{op: "overrideEnvironmentSchedule", method: "PUT", path: "/api/v1/teams/payments/environments/dev/schedule/override",
+			body: map[string]any{"state": "awake", "until": time.Now().Add(time.Hour).UTC().Format(time.RFC3339)},
+			want: map[string]int{"root": 200, "alice": 200, "ed": 200, "vi": 403, "outsider": 404}},
+		{op: "clearEnvironmentScheduleOverride", method: "DELETE", path: "/api/v1/teams/payments/environments/dev/schedule/override",
+			want: map[string]int{"root": 200, "alice": 200, "ed": 200, "vi": 403, "outsider": 404}},
+		// Awake (no cluster ever slept it), so removing needs no cluster; the second remover finds none.
+		{op: "deleteEnvironmentSchedule", method: "DELETE", path: "/api/v1/teams/payments/environments/dev/schedule",
+			want: map[string]int{"alice": 204, "root": 404, "ed": 403, "vi": 403, "outsider": 404}},
 		// Removal and deletion run last: each caller removes or deletes something of its own.
 		{op: "removeTeamMember", method: "DELETE", path: "/api/v1/teams/payments/members/{vi}", want: map[string]int{"ed": 403, "vi": 403, "outsider": 404, "alice": 204}},
 		{op: "deleteTeam", method: "DELETE", path: "/api/v1/teams/payments", want: map[string]int{"ed": 403, "outsider": 404, "alice": 204}},

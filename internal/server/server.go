@@ -20,6 +20,7 @@ import (
 	"github.com/berth-platform/berth/internal/provision"
 	"github.com/berth-platform/berth/internal/rightsize"
 	"github.com/berth-platform/berth/internal/signals"
+	"github.com/berth-platform/berth/internal/sleeper"
 	"github.com/berth-platform/berth/internal/store"
 	"github.com/berth-platform/berth/internal/tenancy"
 	"github.com/berth-platform/berth/internal/workloads"
@@ -50,6 +51,8 @@ type Deps struct {
 	Costs *cost.Service
 	// Signals is nil without Prometheus (--prometheus-url): signal endpoints then answer 503.
 	Signals *signals.Reader
+	// Sleeper keeps sleep schedules (it acts only with a cluster).
+	Sleeper *sleeper.Service
 	// Rightsize is nil without Prometheus as well: rightsizing then answers 503.
 	Rightsize    *rightsize.Reader
 	MaxBodyBytes int64

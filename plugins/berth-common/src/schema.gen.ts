@@ -236,6 +236,49 @@ export interface paths {
         patch: operations["updateEnvironment"];
         trace?: never;
     };
+    "/api/v1/teams/{team}/environments/{environment}/schedule": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                team: components["parameters"]["TeamName"];
+                environment: components["schemas"]["EnvironmentName"];
+            };
+            cookie?: never;
+        };
+        /** The environment's sleep schedule, what it is now, what the schedule wants and its next change (team viewer). */
+        get: operations["getEnvironmentSchedule"];
+        /** Set the environment's sleep schedule (team admin): awake in the windows, asleep outside them and on holidays. Within a minute Berth sleeps or wakes the environment to match. */
+        put: operations["setEnvironmentSchedule"];
+        post?: never;
+        /** Remove the schedule (team admin); a sleeping environment is woken first. */
+        delete: operations["deleteEnvironmentSchedule"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/teams/{team}/environments/{environment}/schedule/override": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                team: components["parameters"]["TeamName"];
+                environment: components["schemas"]["EnvironmentName"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        /** Wake now or sleep now, until a time (team editor): "awake until 22:00", "asleep until Monday". The schedule takes over again at that time. */
+        put: operations["overrideEnvironmentSchedule"];
+        post?: never;
+        /** Drop the override (team editor); the schedule decides again. */
+        delete: operations["clearEnvironmentScheduleOverride"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/clusters": {
         parameters: {
             query?: never;
@@ -1045,6 +1088,79 @@ export interface components {
                 memory: string;
                 memoryMax: string;
             };
+        };
+        SleepWindow: {
+            days: ("Mon" | "Tue" | "Wed" | "Thu" | "Fri" | "Sat" | "Sun")[];
+            /**
+             * @description Local time the window starts, HH:MM.
+             * @example 07:30
+             */
+            from: string;
+            /**
+             * @description Local time it ends, HH:MM (24:00 is midnight); not after from: the next day.
+             * @example 20:30
+             */
+            to: string;
+        };
+        SleepSchedule: {
+            /**
+             * @description IANA time zone of the windows and holidays.
+             * @example Europe/Berlin
+             */
+            timeZone: string;
+            /** @description Windows the environment is awake in; it sleeps outside them. */
+            awake: components["schemas"]["SleepWindow"][];
+            /** @description Local dates asleep all day. */
+            holidays?: string[];
+        };
+        SleepOverride: {
+            /** @enum {string} */
+            state: "awake" | "asleep";
+            /**
+             * Format: date-time
+             * @description When the schedule decides again (in the future, within 31 days).
+             */
+            until: string;
+        };
+        SleepChange: {
+            kind: string;
+            name: string;
+            from: string;
+            to: string;
+            /** @description Why Berth left it as it is (a person changed it while it slept). */
+            note?: string;
+        };
+        EnvironmentSchedule: {
+            environment: string;
+            schedule: components["schemas"]["SleepSchedule"];
+            override?: components["schemas"]["SleepOverride"];
+            /**
+             * @description What the environment is; sleeping and waking while Berth changes it.
+             * @enum {string}
+             */
+            state: "awake" | "asleep" | "sleeping" | "waking";
+            /**
+             * @description What the schedule (or its override) wants now.
+             * @enum {string}
+             */
+            wanted: "awake" | "asleep";
+            /** @description The next change the schedule wants; absent when none within a year. */
+            next?: {
+                /** Format: date-time */
+                at: string;
+                /** @enum {string} */
+                state: "awake" | "asleep";
+            };
+            lastTransition?: {
+                /** Format: date-time */
+                at: string;
+                /** @enum {string} */
+                state: "awake" | "asleep";
+                changed: components["schemas"]["SleepChange"][];
+                left: components["schemas"]["SleepChange"][];
+            };
+            /** @description Why the last attempt to sleep or wake failed (Berth tries again). */
+            problem?: string;
         };
         /** @enum {string} */
         SignalName: "latencyP50" | "latencyP95" | "latencyP99" | "requestRate" | "errorRatio" | "cpu" | "memory";
@@ -2631,6 +2747,152 @@ export interface operations {
             404: components["responses"]["NotFound"];
             413: components["responses"]["TooLarge"];
             422: components["responses"]["Invalid"];
+        };
+    };
+    getEnvironmentSchedule: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                team: components["parameters"]["TeamName"];
+                environment: components["schemas"]["EnvironmentName"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The schedule and its state. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EnvironmentSchedule"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+        };
+    };
+    setEnvironmentSchedule: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                team: components["parameters"]["TeamName"];
+                environment: components["schemas"]["EnvironmentName"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SleepSchedule"];
+            };
+        };
+        responses: {
+            /** @description Set. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EnvironmentSchedule"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["TooLarge"];
+            422: components["responses"]["Invalid"];
+        };
+    };
+    deleteEnvironmentSchedule: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                team: components["parameters"]["TeamName"];
+                environment: components["schemas"]["EnvironmentName"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Removed; the environment is awake. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    overrideEnvironmentSchedule: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                team: components["parameters"]["TeamName"];
+                environment: components["schemas"]["EnvironmentName"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SleepOverride"];
+            };
+        };
+        responses: {
+            /** @description Set. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EnvironmentSchedule"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["TooLarge"];
+            422: components["responses"]["Invalid"];
+        };
+    };
+    clearEnvironmentScheduleOverride: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                team: components["parameters"]["TeamName"];
+                environment: components["schemas"]["EnvironmentName"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Dropped. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EnvironmentSchedule"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
         };
     };
     listClusters: {
