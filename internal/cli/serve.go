@@ -19,6 +19,7 @@ import (
 	"github.com/berth-platform/berth/internal/findings"
 	"github.com/berth-platform/berth/internal/idpsync"
 	"github.com/berth-platform/berth/internal/kube"
+	"github.com/berth-platform/berth/internal/lead"
 	"github.com/berth-platform/berth/internal/loop"
 	"github.com/berth-platform/berth/internal/opencost"
 	"github.com/berth-platform/berth/internal/rightsize"
@@ -167,8 +168,18 @@ func Serve(ctx context.Context, c *config.Config, log *slog.Logger, ready chan<-
 			usage = cost.PrometheusUsage{Client: pc, Rate: max(c.SignalsWindow, c.CostSampleEvery)}
 		}
 		go (&cost.Sampler{Store: st, Registry: registry, Interval: c.CostSampleEvery, CompactAfter: c.CostCompactAfter, Usage: usage, Log: log}).Run(ctx)
-		// Sleep schedules: every replica may act (each object's step is guarded and idempotent).
-		go sleepers.Run(ctx, c.SleepCheckEvery)
+		// Sleep schedules: led, so each transition is made (and audited) once.
+		own, err := fleet.ClusterConfig(ctx, "")
+		if err != nil {
+			return err
+		}
+		leases, err := kubernetes.NewForConfig(own)
+		if err != nil {
+			return err
+		}
+		go lead.Election{Client: leases, Namespace: c.LeaderElectionNamespace, Name: "berth-sleeper", Identity: c.LeaderElectionIdentity,
+			Lease: c.LeaderElectionLease, Log: log}.
+			Run(ctx, func(ctx context.Context) { sleepers.Run(ctx, c.SleepCheckEvery) })
 		// Budget alerts: claimed in the database, so every replica may check.
 		go (&cost.Alerts{Store: st, Prices: costPrices(c),
 			Webhook: c.CostAlertWebhook, Log: log}).Run(ctx, c.CostAlertEvery)

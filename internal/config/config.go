@@ -85,6 +85,12 @@ type Config struct {
 	CostAlertEvery   time.Duration
 	// SleepCheckEvery is how often sleep schedules are brought to what they want.
 	SleepCheckEvery time.Duration
+	// LeaderElectionNamespace and LeaderElectionLease: the Lease that picks the one replica
+	// that runs led loops (the sleep schedules), in Berth's own cluster.
+	LeaderElectionNamespace string
+	LeaderElectionLease     time.Duration
+	// LeaderElectionIdentity names this replica in the Lease (its pod name, say).
+	LeaderElectionIdentity string
 
 	// LogStreamsPerCaller and LogStreams bound the log streams open at once.
 	LogStreamsPerCaller, LogStreams int
@@ -181,6 +187,9 @@ func NewFlagSet(name string, c *Config) *flag.FlagSet {
 	fs.DurationVar(&c.CostSampleEvery, "cost-sample-every", time.Minute, "how often Berth's cost model samples the running pods")
 	fs.DurationVar(&c.CostCompactAfter, "cost-compact-after", 7*24*time.Hour, "how long the cost model keeps hours (days are kept for good)")
 	fs.StringVar(&c.CostAlertWebhook, "cost-alert-webhook", "", "URL that receives a JSON alert when an environment's month-end forecast crosses its budget (the audit log records it either way)")
+	fs.StringVar(&c.LeaderElectionNamespace, "leader-election-namespace", "berth-system", "namespace of the Lease that picks the replica running the sleep schedules (made when missing)")
+	fs.StringVar(&c.LeaderElectionIdentity, "leader-election-identity", "", "this replica's name in the Lease (default: the host name and a random suffix; in Kubernetes, the pod name)")
+	fs.DurationVar(&c.LeaderElectionLease, "leader-election-lease", 15*time.Second, "how long a leader holds the Lease without renewing it: a replica takes over within it")
 	fs.DurationVar(&c.SleepCheckEvery, "sleep-check-every", 30*time.Second, "how often environments are slept and woken to their schedules")
 	fs.DurationVar(&c.CostAlertEvery, "cost-alert-every", 15*time.Minute, "how often budgets are checked against their forecasts")
 	fs.IntVar(&c.LogStreamsPerCaller, "log-streams-per-caller", 5, "log streams and downloads one caller may have open at once")
@@ -335,6 +344,9 @@ func (c *Config) Validate() error {
 		if u, err := url.Parse(c.CostAlertWebhook); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			errs = append(errs, errors.New("--cost-alert-webhook: must be an http:// or https:// URL"))
 		}
+	}
+	if c.LeaderElectionLease < 2*time.Second || c.LeaderElectionLease > 5*time.Minute {
+		errs = append(errs, errors.New("--leader-election-lease: between 2s and 5m"))
 	}
 	if c.SleepCheckEvery < time.Second || c.SleepCheckEvery > 10*time.Minute {
 		errs = append(errs, errors.New("--sleep-check-every: between 1s and 10m"))

@@ -4,8 +4,9 @@
 // workloads to match (internal/sleep). Asking "what now", not "what changed", is the
 // catch-up: transitions missed while Berth was down happen at its first tick.
 //
-// The loop is safe on every replica: each object's transition is one guarded patch that a
-// second sleeper re-reads and leaves (internal/sleep), and state in the database only follows
-// what was done. A sleeping environment counts no pod-hours in the cost model, so its
-// savings show there.
+// The loop is led (internal/lead): one replica sleeps and wakes, so each transition is made
+// and audited once. Should two act (a leader that stalled past its lease), each object's
+// transition is still one guarded patch that the second re-reads and leaves
+// (internal/sleep), and state in the database only follows what was done. A sleeping
+// environment counts no pod-hours in the cost model, so its savings show there.
 package sleeper

@@ -85,6 +85,10 @@ func onServer(t testing.TB, prefix, stmt string) (string, *url.URL) {
 	return name, u
 }
 
+// FreshDatabase is the URL of a new, empty database on the test server (dropped after the
+// test), for Berth processes that share one.
+func FreshDatabase(t testing.TB) string { return freshPostgres(t) }
+
 func freshPostgres(t testing.TB) string {
 	t.Helper()
 	name, u := onServer(t, "berth_test_", "CREATE DATABASE %s")
