@@ -8,10 +8,7 @@ import (
 
 	"github.com/berth-platform/berth/internal/plane"
 	"github.com/berth-platform/berth/internal/store/storetest"
-	appsv1 "k8s.io/api/apps/v1"
-	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/utils/ptr"
 )
 
 // Two Berth replicas on one PostgreSQL and one plane: the sleep schedules are led, so a
@@ -41,20 +38,7 @@ func TestTwoReplicasSleepOnce(t *testing.T) {
 	replicas["berth-b"] = start("berth-b")
 	const ci = "ci-token-0123456789"
 	a := replicas["berth-a"]
-	if s := apiCall(t, a.base, ci, "POST", "/api/v1/teams", `{"name":"shop"}`, nil); s != 201 {
-		t.Fatalf("team: %d", s)
-	}
-	plane.Eventually(t, time.Minute, "namespace shop-dev", func() (bool, error) {
-		_, err := p.Client.CoreV1().Namespaces().Get(t.Context(), "shop-dev", metav1.GetOptions{})
-		return err == nil, err
-	})
-	lbl := map[string]string{"app.kubernetes.io/name": "web"}
-	d := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "shop-dev"}, Spec: appsv1.DeploymentSpec{Replicas: ptr.To[int32](3),
-		Selector: &metav1.LabelSelector{MatchLabels: lbl}, Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: lbl},
-			Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "web", Image: "registry.example.com/shop/web:1.0.0"}}}}}}
-	if _, err := p.Client.AppsV1().Deployments("shop-dev").Create(t.Context(), d, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	scale := shopWithWeb(t, p, a.base, 3)
 	holder := func() string {
 		l, err := p.Client.CoordinationV1().Leases("berth-leases").Get(t.Context(), "berth-sleeper", metav1.GetOptions{})
 		if err != nil || l.Spec.HolderIdentity == nil {
@@ -69,13 +53,6 @@ func TestTwoReplicasSleepOnce(t *testing.T) {
 		var events struct{ Items []struct{ Action string } }
 		apiCall(t, base, ci, "GET", "/api/v1/audit-events?action="+action, "", &events)
 		return len(events.Items)
-	}
-	scale := func() int32 {
-		d, err := p.Client.AppsV1().Deployments("shop-dev").Get(t.Context(), "web", metav1.GetOptions{})
-		if err != nil {
-			return -1
-		}
-		return *d.Spec.Replicas
 	}
 	day := time.Now().UTC().AddDate(0, 0, 3).Weekday().String()[:3]
 	sched := fmt.Sprintf(`{"timeZone":"UTC","awake":[{"days":[%q],"from":"00:00","to":"01:00"}]}`, day)

@@ -34,27 +34,7 @@ func TestSleepSchedule(t *testing.T) {
 		return apiCall(t, base, token, method, path, body, into)
 	}
 	const ci = "ci-token-0123456789"
-	if s := call(ci, "POST", "/api/v1/teams", `{"name":"shop"}`, nil); s != 201 {
-		t.Fatalf("team: %d", s)
-	}
-	plane.Eventually(t, time.Minute, "namespace shop-dev", func() (bool, error) {
-		_, err := p.Client.CoreV1().Namespaces().Get(t.Context(), "shop-dev", metav1.GetOptions{})
-		return err == nil, err
-	})
-	lbl := map[string]string{"app.kubernetes.io/name": "web"}
-	d := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "shop-dev"}, Spec: appsv1.DeploymentSpec{Replicas: ptr.To[int32](2),
-		Selector: &metav1.LabelSelector{MatchLabels: lbl}, Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: lbl},
-			Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "web", Image: "registry.example.com/shop/web:1.0.0"}}}}}}
-	if _, err := p.Client.AppsV1().Deployments("shop-dev").Create(t.Context(), d, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	replicas := func() int32 {
-		d, err := p.Client.AppsV1().Deployments("shop-dev").Get(t.Context(), "web", metav1.GetOptions{})
-		if err != nil {
-			return -1
-		}
-		return *d.Spec.Replicas
-	}
+	replicas := shopWithWeb(t, p, base, 2)
 	// Awake only an hour on a day three days from now: asleep now.
 	day := time.Now().UTC().AddDate(0, 0, 3).Weekday().String()[:3]
 	sched := fmt.Sprintf(`{"timeZone":"UTC","awake":[{"days":[%q],"from":"00:00","to":"01:00"}]}`, day)
@@ -143,4 +123,31 @@ func TestSleepSchedule(t *testing.T) {
 	cancel()
 	<-done
 	stopped = true
+}
+
+// shopWithWeb makes team shop through Berth at base, waits for its dev namespace, and puts a
+// Deployment web of n replicas there; it returns web's replicas as the API server has them.
+func shopWithWeb(t *testing.T, p *plane.Plane, base string, n int32) func() int32 {
+	t.Helper()
+	if s := apiCall(t, base, "ci-token-0123456789", "POST", "/api/v1/teams", `{"name":"shop"}`, nil); s != 201 {
+		t.Fatalf("team: %d", s)
+	}
+	plane.Eventually(t, time.Minute, "namespace shop-dev", func() (bool, error) {
+		_, err := p.Client.CoreV1().Namespaces().Get(t.Context(), "shop-dev", metav1.GetOptions{})
+		return err == nil, err
+	})
+	lbl := map[string]string{"app.kubernetes.io/name": "web"}
+	d := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "shop-dev"}, Spec: appsv1.DeploymentSpec{Replicas: ptr.To(n),
+		Selector: &metav1.LabelSelector{MatchLabels: lbl}, Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: lbl},
+			Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "web", Image: "registry.example.com/shop/web:1.0.0"}}}}}}
+	if _, err := p.Client.AppsV1().Deployments("shop-dev").Create(t.Context(), d, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	return func() int32 {
+		d, err := p.Client.AppsV1().Deployments("shop-dev").Get(t.Context(), "web", metav1.GetOptions{})
+		if err != nil {
+			return -1
+		}
+		return *d.Spec.Replicas
+	}
 }
