@@ -2000,10 +2000,12 @@ type SleepChange struct {
 
 // SleepOverride defines model for SleepOverride.
 type SleepOverride struct {
+	// Hours Instead of until: for this many hours from now.
+	Hours *int               `json:"hours,omitempty"`
 	State SleepOverrideState `json:"state"`
 
-	// Until When the schedule decides again (in the future, within 31 days).
-	Until time.Time `json:"until"`
+	// Until When the schedule decides again (in the future, within 31 days); always in answers.
+	Until *time.Time `json:"until,omitempty"`
 }
 
 // SleepOverrideState defines model for SleepOverride.State.

@@ -30,7 +30,8 @@ func apiSchedule(v sleeper.View) api.EnvironmentSchedule {
 	out := api.EnvironmentSchedule{Environment: v.Environment, Schedule: apiSleepSchedule(v.Schedule),
 		State: api.EnvironmentScheduleState(v.State), Wanted: api.EnvironmentScheduleWanted(v.Wanted)}
 	if o := v.Schedule.Override; o != nil {
-		out.Override = &api.SleepOverride{State: api.SleepOverrideState(o.State), Until: o.Until}
+		until := o.Until
+		out.Override = &api.SleepOverride{State: api.SleepOverrideState(o.State), Until: &until}
 	}
 	if !v.Next.IsZero() {
 		out.Next = &struct {
@@ -138,7 +139,19 @@ func (s *Server) OverrideEnvironmentSchedule(ctx context.Context, req api.Overri
 	if err != nil {
 		return nil, err
 	}
-	v, err := sl.Override(ctx, p, req.Team, req.Environment, &schedule.Override{State: schedule.State(req.Body.State), Until: req.Body.Until})
+	b := req.Body
+	var until time.Time
+	switch {
+	case b.Until != nil && b.Hours != nil:
+		return nil, errs.Invalid("/hours", "give until or hours, not both")
+	case b.Until != nil:
+		until = *b.Until
+	case b.Hours != nil:
+		until = sl.Now().Add(time.Duration(*b.Hours) * time.Hour).Truncate(time.Second)
+	default:
+		return nil, errs.Invalid("/until", "give until (a time) or hours (from now)")
+	}
+	v, err := sl.Override(ctx, p, req.Team, req.Environment, &schedule.Override{State: schedule.State(b.State), Until: until})
 	if err != nil {
 		return nil, err
 	}

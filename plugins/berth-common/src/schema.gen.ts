@@ -1118,9 +1118,11 @@ export interface components {
             state: "awake" | "asleep";
             /**
              * Format: date-time
-             * @description When the schedule decides again (in the future, within 31 days).
+             * @description When the schedule decides again (in the future, within 31 days); always in answers.
              */
-            until: string;
+            until?: string;
+            /** @description Instead of until: for this many hours from now. */
+            hours?: number;
         };
         SleepChange: {
             kind: string;
