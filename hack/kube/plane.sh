@@ -280,8 +280,12 @@ spec:
   clusterResourceWhitelist: [{group: "*", kind: "*"}]
 EOF
   # The repo server's git asks the argocd binary for repository credentials (GIT_ASKPASS=argocd),
-  # so it must be on PATH under that name.
-  local env=(env ARGOCD_FAKE_IN_CLUSTER=true KUBECONFIG="$KUBECONFIG_ADMIN" ARGOCD_GPG_ENABLED=false
+  # so it must be on PATH under that name. They talk over a unix socket, /tmp/reposerver-ask-pass.sock
+  # unless told otherwise: planes side by side (test packages in parallel) would take each
+  # other's, so each plane has its own (short: a socket path has at most 107 bytes).
+  local askpass
+  askpass=$(mktemp -u /tmp/berth-askpass-XXXXXXXX.sock)
+  local env=(env ARGOCD_FAKE_IN_CLUSTER=true KUBECONFIG="$KUBECONFIG_ADMIN" ARGOCD_GPG_ENABLED=false ARGOCD_ASK_PASS_SOCK="$askpass"
     ARGOCD_TLS_DATA_PATH="$dir/argocd/tls" ARGOCD_SSH_DATA_PATH="$dir/argocd/ssh" ARGOCD_GNUPGHOME="$dir/argocd/gpg"
     ARGOCD_GPG_DATA_PATH="$dir/argocd/gpg-source" HOME="$dir/argocd/home" PATH="$SHARE/argocd/bin:$ADDONS_BIN:$PATH")
   mkdir -p "$dir/argocd/tls" "$dir/argocd/ssh" "$dir/argocd/gpg" "$dir/argocd/gpg-source" "$dir/argocd/home"
