@@ -18,6 +18,7 @@ export type SignalName = Schemas['SignalName'];
 export type CostReport = Schemas['CostReport'];
 export type CostWindow = 'today' | '7d' | 'month';
 export type Rightsizing = Schemas['Rightsizing'];
+export type EnvironmentSchedule = Schemas['EnvironmentSchedule'];
 
 /** An answer of Berth that is not a success, with its RFC 9457 problem when it sent one. */
 export class BerthError extends Error {
@@ -166,6 +167,41 @@ export class BerthClient {
     const r = await this.api.GET('/api/v1/teams/{team}/services/{service}/signals/{signal}', {
       baseUrl: await this.base(),
       params: { path: { team, service, signal }, query: { environment, sinceSeconds } },
+      headers: await this.headers(o),
+      signal: o?.signal,
+    });
+    return must(r);
+  }
+
+  /** An environment's sleep schedule and state; undefined when it has none. */
+  async getSchedule(team: string, environment: string, o?: CallOptions): Promise<EnvironmentSchedule | undefined> {
+    const r = await this.api.GET('/api/v1/teams/{team}/environments/{environment}/schedule', {
+      baseUrl: await this.base(),
+      params: { path: { team, environment } },
+      headers: await this.headers(o),
+      signal: o?.signal,
+    });
+    if (r.response.status === 404 && isProblem(r.error) && /no sleep schedule/.test(r.error.detail ?? '')) return undefined;
+    return must(r);
+  }
+
+  /** Wakes (or sleeps) an environment now for some hours; then its schedule decides again. */
+  async overrideSchedule(team: string, environment: string, state: 'awake' | 'asleep', hours: number, o?: CallOptions): Promise<EnvironmentSchedule> {
+    const r = await this.api.PUT('/api/v1/teams/{team}/environments/{environment}/schedule/override', {
+      baseUrl: await this.base(),
+      params: { path: { team, environment } },
+      body: { state, hours },
+      headers: await this.headers(o),
+      signal: o?.signal,
+    });
+    return must(r);
+  }
+
+  /** Hands an environment back to its schedule. */
+  async clearScheduleOverride(team: string, environment: string, o?: CallOptions): Promise<EnvironmentSchedule> {
+    const r = await this.api.DELETE('/api/v1/teams/{team}/environments/{environment}/schedule/override', {
+      baseUrl: await this.base(),
+      params: { path: { team, environment } },
       headers: await this.headers(o),
       signal: o?.signal,
     });

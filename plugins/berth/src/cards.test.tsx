@@ -4,11 +4,11 @@ import type { Entity } from '@backstage/catalog-model';
 import { createExtensionTester, renderInTestApp } from '@backstage/frontend-test-utils';
 import { EntityProvider } from '@backstage/plugin-catalog-react';
 import { BerthClient } from '@berth-platform/backstage-plugin-berth-common';
-import { cleanup, screen, waitFor } from '@testing-library/react';
+import { cleanup, fireEvent, screen, waitFor } from '@testing-library/react';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startBerth, type RunningBerth } from '../../testing/berth';
 import { berthApiRef } from './api';
-import { argoCard, costCard, environmentsCard, healthCard, isBerthService, kubernetesCard, logsCard, signalsCard, violationsCard } from './cards';
+import { argoCard, costCard, environmentsCard, healthCard, isBerthService, kubernetesCard, logsCard, scheduleCard, signalsCard, violationsCard } from './cards';
 
 let berth: RunningBerth;
 let client: BerthClient;
@@ -31,7 +31,7 @@ afterAll(async () => {
 });
 afterEach(cleanup);
 
-type Card = typeof environmentsCard | typeof argoCard | typeof violationsCard | typeof healthCard | typeof kubernetesCard | typeof logsCard | typeof signalsCard | typeof costCard;
+type Card = typeof environmentsCard | typeof argoCard | typeof violationsCard | typeof healthCard | typeof kubernetesCard | typeof logsCard | typeof signalsCard | typeof costCard | typeof scheduleCard;
 
 function renderCard(card: Card) {
   const tester = createExtensionTester(card as typeof environmentsCard);
@@ -112,5 +112,30 @@ describe('entity cards against a real Berth', () => {
     renderCard(violationsCard);
     const alert = await screen.findByRole('alert', {}, { timeout: 10_000 });
     expect(alert.textContent).toMatch(/Berth: .*no policy reports/);
+  });
+  it('sleep schedule: each environment, what the schedule wants, wake now and back', async () => {
+    // Awake only an hour on a day three days from now: the schedule wants dev asleep (without a
+    // cluster Berth keeps the schedule but sleeps nothing, so dev stays awake).
+    const day = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'][(new Date().getUTCDay() + 3) % 7];
+    const set = await client.call('PUT', '/api/v1/teams/{team}/environments/{environment}/schedule', {
+      team: 'payments', environment: 'dev', timeZone: 'UTC', awake: [{ days: [day], from: '00:00', to: '01:00' }],
+    });
+    expect(set.status).toBe(200);
+    renderCard(scheduleCard);
+    const row = () => screen.getAllByTestId('berth-schedule').find(r => r.getAttribute('data-environment') === 'dev')!;
+    await waitFor(() => expect(screen.getAllByTestId('berth-schedule')).toHaveLength(2), { timeout: 10_000 });
+    expect(row().getAttribute('data-wanted')).toBe('asleep');
+    expect(row().textContent).toContain(`awake ${day} 00:00–01:00 (UTC)`);
+    expect(screen.getAllByTestId('berth-schedule').find(r => r.getAttribute('data-environment') === 'prod')!.getAttribute('data-state')).toBe('unscheduled');
+    fireEvent.click(screen.getByTestId('berth-schedule-wake'));
+    await waitFor(() => expect(row().getAttribute('data-wanted')).toBe('awake'), { timeout: 10_000 });
+    expect(screen.getByTestId('berth-schedule-override').textContent).toMatch(/^awake until /);
+    const held = await client.getSchedule('payments', 'dev');
+    expect(held?.override?.state).toBe('awake');
+    expect(Date.parse(held!.override!.until!) - Date.now()).toBeGreaterThan(119 * 60_000);
+    fireEvent.click(screen.getByTestId('berth-schedule-resume'));
+    await waitFor(() => expect(row().getAttribute('data-wanted')).toBe('asleep'), { timeout: 10_000 });
+    expect(screen.queryByTestId('berth-schedule-override')).toBeNull();
+    expect((await client.getSchedule('payments', 'prod'))).toBeUndefined();
   });
 });

@@ -72,3 +72,11 @@ export const costCard = EntityCardBlueprint.make({
     loader: async () => import('./components/Cards').then(m => <m.CostCard />),
   },
 });
+
+export const scheduleCard = EntityCardBlueprint.make({
+  name: 'schedule',
+  params: {
+    filter: isBerthService,
+    loader: async () => import('./components/Cards').then(m => <m.ScheduleCard />),
+  },
+});

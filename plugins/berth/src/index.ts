@@ -1,7 +1,7 @@
 /** Berth's Backstage frontend plugin (new frontend system). */
 export { berthPlugin as default } from './plugin';
 export { berthApiRef, berthApi } from './api';
-export { argoCard, costCard, environmentsCard, healthCard, isBerthService, kubernetesCard, logsCard, signalsCard, violationsCard } from './cards';
+export { argoCard, costCard, environmentsCard, healthCard, isBerthService, kubernetesCard, logsCard, scheduleCard, signalsCard, violationsCard } from './cards';
 export { ArgoView } from './components/ArgoView';
 export { EnvironmentsView } from './components/EnvironmentsView';
 export { ViolationsView } from './components/ViolationsView';

@@ -10,6 +10,7 @@ import { EnvironmentsView } from './EnvironmentsView';
 import { HealthView } from './HealthView';
 import { KubernetesView } from './KubernetesView';
 import { LogsView } from './LogsView';
+import { ScheduleView } from './ScheduleView';
 import { SignalsView } from './SignalsView';
 import { ViolationsView } from './ViolationsView';
 
@@ -87,6 +88,15 @@ export function CostCard() {
   return (
     <InfoCard title="Cost" subheader="Per environment and day, budgets, and what to request">
       <CostView {...s} />
+    </InfoCard>
+  );
+}
+
+export function ScheduleCard() {
+  const s = useService();
+  return (
+    <InfoCard title="Sleep schedule" subheader="When each environment sleeps, and wake it now">
+      <ScheduleView {...s} />
     </InfoCard>
   );
 }
