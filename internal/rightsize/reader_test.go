@@ -32,7 +32,9 @@ func TestUsageFromPrometheus(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if u := usage["web"]; u.CPU != nil && u.Memory != nil && u.MemoryMax != nil {
+		// A rate over a window its young series does not fill reads low (Prometheus
+		// extrapolates at most half a scrape before the first sample): wait for it to settle.
+		if u := usage["web"]; u.CPU != nil && u.Memory != nil && u.MemoryMax != nil && math.Abs(*u.CPU-0.25) <= 0.0125 {
 			break
 		}
 		if time.Now().After(deadline) {
