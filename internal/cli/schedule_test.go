@@ -98,6 +98,21 @@ func TestSleepSchedule(t *testing.T) {
 		t.Fatalf("override dropped: %d %+v", s, v)
 	}
 	asleep("asleep again by the schedule")
+	// An override that runs out is gone from the answer, and the schedule decides again.
+	soon := time.Now().Add(2 * time.Second).UTC().Format(time.RFC3339Nano)
+	if s := call(ci, "PUT", "/api/v1/teams/shop/environments/dev/schedule/override", fmt.Sprintf(`{"state":"awake","until":%q}`, soon), &v); s != 200 || v.Wanted != "awake" {
+		t.Fatalf("a short override: %d %+v", s, v)
+	}
+	var shown struct {
+		Wanted   string
+		Override *struct{ State string }
+	}
+	plane.Eventually(t, 30*time.Second, "the short override over", func() (bool, error) {
+		shown.Override = nil
+		call(ci, "GET", "/api/v1/teams/shop/environments/dev/schedule", "", &shown)
+		return shown.Override == nil && shown.Wanted == "asleep", fmt.Errorf("%+v", shown)
+	})
+	asleep("asleep after the short override")
 
 	var problem struct{ Errors []struct{ Pointer string } }
 	if s := call(ci, "PUT", "/api/v1/teams/shop/environments/dev/schedule", `{"timeZone":"Mars/Olympus","awake":[{"days":["Mon"],"from":"7:30","to":"18:00"}]}`, &problem); s != 422 ||

@@ -95,6 +95,9 @@ func (s *Service) view(row store.EnvironmentSchedule, now time.Time) (View, erro
 	if err != nil {
 		return View{}, err
 	}
+	if o := sch.Override; o != nil && !now.Before(o.Until) {
+		sch.Override = nil // over: the schedule decides again
+	}
 	v := View{Environment: row.Environment, Schedule: sch, State: row.State, Wanted: plan.State(now), Problem: row.Problem}
 	v.Next, v.NextState = plan.Next(now)
 	if row.Transition != "" {

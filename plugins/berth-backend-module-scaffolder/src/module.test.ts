@@ -111,7 +111,9 @@ describe('scaffolder module', () => {
   // Every action's documented example, run through the registered handler as a platform
   // admin (the policy actions need one), does what it says in Berth.
   it('runs every documented example through the registered handler', async () => {
-    const defs = (await admin().listActions()).sort((a, b) => Number(b.id === 'berth:team:create') - Number(a.id === 'berth:team:create'));
+    // The team comes first (the others use it), and a schedule before its override.
+    const rank = (id: string) => ({ 'berth:team:create': -2, 'berth:environment:schedule': -1 })[id] ?? 0;
+    const defs = (await admin().listActions()).sort((a, b) => rank(a.id) - rank(b.id));
     const root = berth.userToken('user:default/root');
     for (const def of defs) {
       for (const ex of def.examples) {
@@ -132,6 +134,9 @@ describe('scaffolder module', () => {
     expect((await payments.getService('payments', 'fraud-api')).service.blueprint).toBe('nodejs-api');
     const policies = ((await payments.call('GET', '/api/v1/teams/{team}/policies', { team: 'payments' })).body as any).items;
     expect(policies.find((p: any) => p.name === 'restrict-image-registries')).toMatchObject({ mode: 'audit', source: 'team' });
+    const schedule = (await payments.call('GET', '/api/v1/teams/{team}/environments/{environment}/schedule', { team: 'payments', environment: 'dev' })).body as any;
+    expect(schedule.schedule.timeZone).toBe('Europe/Berlin');
+    expect(schedule.override).toMatchObject({ state: 'awake' });
   });
 
   it('runs the onboarding and a blueprint template end to end', async () => {
