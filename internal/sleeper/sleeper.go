@@ -128,9 +128,14 @@ func (s *Service) Get(ctx context.Context, p access.Principal, team, env string)
 	if err != nil {
 		return View{}, err
 	}
+	return s.viewOf(ctx, e)
+}
+
+// viewOf reads e's schedule as the API shows it (ErrNotFound without one).
+func (s *Service) viewOf(ctx context.Context, e store.Environment) (View, error) {
 	row, err := s.store.Q().ScheduleOf(ctx, e.ID)
 	if errors.Is(err, errs.ErrNotFound) {
-		return View{}, fmt.Errorf("%w: environment %q has no sleep schedule", errs.ErrNotFound, env)
+		return View{}, fmt.Errorf("%w: environment %q has no sleep schedule", errs.ErrNotFound, e.Name)
 	}
 	if err != nil {
 		return View{}, err
@@ -163,7 +168,7 @@ func (s *Service) Put(ctx context.Context, p access.Principal, team, env string,
 	if err != nil {
 		return View{}, err
 	}
-	return s.Get(ctx, p, team, env)
+	return s.viewOf(ctx, e)
 }
 
 // Override holds state until until (team editor); nil o drops the override.
@@ -200,7 +205,7 @@ func (s *Service) Override(ctx context.Context, p access.Principal, team, env st
 	if err != nil {
 		return View{}, err
 	}
-	return s.Get(ctx, p, team, env)
+	return s.viewOf(ctx, e)
 }
 
 // Delete removes an environment's schedule (team admin), waking it first when it sleeps: a

@@ -79,14 +79,10 @@ function RightsizingTable(props: { r: Rightsizing }) {
 export function CostView(props: { client: BerthClient; team: string; service: string }) {
   const { client, team, service } = props;
   const [window, setWindow] = useState<CostWindow>('month');
-  // The budgets are the team's: those of the environments this service runs in.
-  const report = useBerth(
-    async signal => {
-      const [own, teamMonth] = await Promise.all([client.getServiceCosts(team, service, window, { signal }), client.getTeamCosts(team, 'month', { signal })]);
-      return { ...own, budgets: teamMonth.budgets };
-    },
-    [client, team, service, window],
-  );
+  const report = useBerth(signal => client.getServiceCosts(team, service, window, { signal }), [client, team, service, window]);
+  // The budgets are the team's month, whatever the window: read once, not at every change of it.
+  const month = useBerth(signal => client.getTeamCosts(team, 'month', { signal }), [client, team]);
+  const budgets = month.loading || 'error' in month ? [] : (month.value.budgets ?? []);
   const envs = report.loading || 'error' in report ? [] : [...new Set(report.value.lines.map(l => l.environment))];
   const [env, setEnv] = useState('');
   const environment = env || envs[0] || '';
@@ -131,7 +127,7 @@ export function CostView(props: { client: BerthClient; team: string; service: st
           ))}
         </tbody>
       </table>
-      {(r.budgets ?? []).filter(b => envs.includes(b.environment)).map(b => (
+      {budgets.filter(b => envs.includes(b.environment)).map(b => (
         <p key={b.environment} data-testid="berth-cost-budget" data-over={b.over}>
           Budget {b.environment}: {money(b.monthly)} a month; {money(b.monthToDate)} so far, {money(b.forecast)} forecast{' '}
           <Badge kind={b.over ? 'bad' : 'good'}>{b.over ? 'over budget' : 'within budget'}</Badge>
