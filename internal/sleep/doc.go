@@ -5,8 +5,12 @@
 // awake one changes nothing, and a Berth that stops mid-way (or loses its lease) leaves each
 // object either asleep with its record or awake without one, never half. Waking restores what
 // was recorded; an object a person changed while it slept (scaled up, resumed) is reported
-// and left as they made it. HorizontalPodAutoscalers are left alone: with its target at zero
-// an HPA stops scaling, and resumes once the target wakes with its replicas.
+// and left as they made it. A HorizontalPodAutoscaler keeps its settings: with its target at
+// zero it stops scaling (the controller says ScalingDisabled) and resumes once the target wakes
+// with its replicas; its minimum is recorded on it, so a minimum a person changed while it
+// slept is reported on wake. A sleep also records what one replica of each object requests
+// (with the namespace's LimitRange defaults), which is what an asleep hour saves.
 //
-// Writes carry the field manager berth-sleeper.
+// A transition lists each kind once and patches each object as listed; only an object that
+// changed in between (a conflict) is read again. Writes carry the field manager berth-sleeper.
 package sleep

@@ -10,16 +10,16 @@ import (
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
 )
 
 // Annotations that record what an object was before it slept.
 const (
-	AnnotationReplicas = "berth.dev/sleep-replicas" // Deployments and StatefulSets
-	AnnotationSuspend  = "berth.dev/sleep-suspend"  // CronJobs: "true" or "false"
-	AnnotationSince    = "berth.dev/asleep-since"
-	FieldManager       = "berth-sleeper"
+	AnnotationReplicas    = "berth.dev/sleep-replicas"     // Deployments and StatefulSets
+	AnnotationSuspend     = "berth.dev/sleep-suspend"      // CronJobs: "true" or "false"
+	AnnotationMinReplicas = "berth.dev/sleep-min-replicas" // HorizontalPodAutoscalers
+	AnnotationSince       = "berth.dev/asleep-since"
+	FieldManager          = "berth-sleeper"
 )
 
 // Change is what one transition did, or did not do, to one object.
@@ -28,6 +28,9 @@ type Change struct {
 	From, To   string // replicas or suspend, before and after
 	// Note says why an object was left as it is (a person changed it while it slept).
 	Note string
+	// CPUMilli and MemoryBytes are what one replica requests (with the namespace's LimitRange
+	// defaults), for what a sleep saves; zero for CronJobs.
+	CPUMilli, MemoryBytes int64 `json:",omitempty"`
 }
 
 // Result is a transition's changes, by kind and name.
@@ -40,28 +43,34 @@ type Result struct {
 // retries bound the re-reads of an object someone changes while Berth patches it.
 const retries = 5
 
-// object is what a transition needs of one workload.
-type object struct {
-	kind, name, resourceVersion string
-	annotations                 map[string]string
-	value                       string // replicas, or suspend
-	managed                     []metav1.ManagedFieldsEntry
-}
-
 // Sleep scales namespace's Deployments and StatefulSets to zero and suspends its CronJobs,
-// recording what each was.
+// recording what each was; each HorizontalPodAutoscaler gets its minimum recorded and is
+// otherwise left alone (with its target at zero it stops scaling).
 func Sleep(ctx context.Context, cs kubernetes.Interface, namespace string, at time.Time) (Result, error) {
+	defaults, err := containerDefaults(ctx, cs, namespace)
+	if err != nil {
+		return Result{}, err
+	}
+	since := at.UTC().Format(time.RFC3339)
 	return transition(ctx, cs, namespace, func(o object) (map[string]any, *Change) {
-		key := AnnotationReplicas
-		target := "0"
-		if o.kind == "CronJob" {
+		key, target := AnnotationReplicas, "0"
+		switch o.kind {
+		case "CronJob":
 			key, target = AnnotationSuspend, "true"
+		case "HorizontalPodAutoscaler":
+			if _, asleep := o.annotations[AnnotationMinReplicas]; asleep {
+				return nil, nil
+			}
+			return patchOf(o, "", map[string]any{AnnotationMinReplicas: o.value, AnnotationSince: since}), nil
 		}
 		if _, asleep := o.annotations[key]; asleep {
 			return nil, nil
 		}
-		return patchOf(o, target, map[string]any{key: o.value, AnnotationSince: at.UTC().Format(time.RFC3339)}),
-			&Change{Kind: o.kind, Name: o.name, From: o.value, To: target}
+		c := &Change{Kind: o.kind, Name: o.name, From: o.value, To: target}
+		if o.pod != nil {
+			c.CPUMilli, c.MemoryBytes = requests(o.pod, defaults)
+		}
+		return patchOf(o, target, map[string]any{key: o.value, AnnotationSince: since}), c
 	})
 }
 
@@ -80,8 +89,20 @@ func Wake(ctx context.Context, cs kubernetes.Interface, namespace string) (Resul
 
 func wake(o object) (map[string]any, *Change) {
 	key, asleep := AnnotationReplicas, "0"
-	if o.kind == "CronJob" {
+	switch o.kind {
+	case "CronJob":
 		key, asleep = AnnotationSuspend, "true"
+	case "HorizontalPodAutoscaler":
+		was, ok := o.annotations[AnnotationMinReplicas]
+		if !ok {
+			return nil, nil
+		}
+		forget := patchOf(o, "", map[string]any{AnnotationMinReplicas: nil, AnnotationSince: nil})
+		if o.value != was {
+			return forget, &Change{Kind: o.kind, Name: o.name, From: was, To: o.value,
+				Note: fmt.Sprintf("minReplicas changed while asleep (%s, was %s): left as it is", o.value, was)}
+		}
+		return forget, nil
 	}
 	was, ok := o.annotations[key]
 	if !ok {
@@ -98,11 +119,10 @@ func wake(o object) (map[string]any, *Change) {
 // release drops the sleeper's entries from an awake object's managed fields: the fields it
 // wrote are nobody's, and the next sync owns them again (and a change in Git shows as one).
 func release(o object) (map[string]any, *Change) {
-	if _, asleep := o.annotations[AnnotationReplicas]; asleep {
-		return nil, nil
-	}
-	if _, asleep := o.annotations[AnnotationSuspend]; asleep {
-		return nil, nil
+	for _, key := range []string{AnnotationReplicas, AnnotationSuspend, AnnotationMinReplicas} {
+		if _, asleep := o.annotations[key]; asleep {
+			return nil, nil
+		}
 	}
 	keep := make([]metav1.ManagedFieldsEntry, 0, len(o.managed))
 	for _, m := range o.managed {
@@ -137,15 +157,18 @@ func patchOf(o object, value string, annotations map[string]any) map[string]any 
 
 type decide func(object) (map[string]any, *Change)
 
+// transition lists each kind once and decides on each object as listed; only an object that
+// changed since (a conflict) is read again.
 func transition(ctx context.Context, cs kubernetes.Interface, namespace string, d decide) (Result, error) {
 	var r Result
-	for _, kind := range []string{"Deployment", "StatefulSet", "CronJob"} {
-		names, err := list(ctx, cs, namespace, kind)
+	for _, k := range kinds {
+		objects, err := k.list(ctx, cs, namespace)
 		if err != nil {
 			return r, err
 		}
-		for _, name := range names {
-			c, err := step(ctx, cs, namespace, kind, name, d)
+		sort.Slice(objects, func(i, j int) bool { return objects[i].name < objects[j].name })
+		for _, o := range objects {
+			c, err := step(ctx, cs, namespace, k, o, d)
 			if err != nil {
 				return r, err
 			}
@@ -162,16 +185,10 @@ func transition(ctx context.Context, cs kubernetes.Interface, namespace string, 
 	return r, nil
 }
 
-// step reads one object, decides, and patches it, again when someone changed it meanwhile.
-func step(ctx context.Context, cs kubernetes.Interface, namespace, kind, name string, d decide) (*Change, error) {
+// step decides on o and patches it; when someone changed it meanwhile, it reads it again and
+// decides on what it is now.
+func step(ctx context.Context, cs kubernetes.Interface, namespace string, k kind, o object, d decide) (*Change, error) {
 	for range retries {
-		o, err := get(ctx, cs, namespace, kind, name)
-		if apierrors.IsNotFound(err) {
-			return nil, nil
-		}
-		if err != nil {
-			return nil, err
-		}
 		patch, change := d(o)
 		if patch == nil {
 			return nil, nil
@@ -180,89 +197,20 @@ func step(ctx context.Context, cs kubernetes.Interface, namespace, kind, name st
 		if err != nil {
 			return nil, err
 		}
-		opts := metav1.PatchOptions{FieldManager: FieldManager}
-		switch kind {
-		case "Deployment":
-			_, err = cs.AppsV1().Deployments(namespace).Patch(ctx, name, types.MergePatchType, body, opts)
-		case "StatefulSet":
-			_, err = cs.AppsV1().StatefulSets(namespace).Patch(ctx, name, types.MergePatchType, body, opts)
-		case "CronJob":
-			_, err = cs.BatchV1().CronJobs(namespace).Patch(ctx, name, types.MergePatchType, body, opts)
-		}
+		err = k.patch(ctx, cs, namespace, o.name, body)
 		switch {
 		case err == nil:
 			return change, nil
-		case apierrors.IsConflict(err): // changed since read: decide again on what it is now
-			continue
 		case apierrors.IsNotFound(err):
 			return nil, nil
-		default:
-			return nil, fmt.Errorf("%s %s/%s: %w", kind, namespace, name, err)
+		case !apierrors.IsConflict(err):
+			return nil, fmt.Errorf("%s %s/%s: %w", k.name, namespace, o.name, err)
 		}
-	}
-	return nil, fmt.Errorf("%s %s/%s kept changing: tried %d times", kind, namespace, name, retries)
-}
-
-func list(ctx context.Context, cs kubernetes.Interface, namespace, kind string) ([]string, error) {
-	var names []string
-	switch kind {
-	case "Deployment":
-		l, err := cs.AppsV1().Deployments(namespace).List(ctx, metav1.ListOptions{})
-		if err != nil {
+		if o, err = k.get(ctx, cs, namespace, o.name); apierrors.IsNotFound(err) {
+			return nil, nil
+		} else if err != nil {
 			return nil, err
 		}
-		for _, x := range l.Items {
-			names = append(names, x.Name)
-		}
-	case "StatefulSet":
-		l, err := cs.AppsV1().StatefulSets(namespace).List(ctx, metav1.ListOptions{})
-		if err != nil {
-			return nil, err
-		}
-		for _, x := range l.Items {
-			names = append(names, x.Name)
-		}
-	case "CronJob":
-		l, err := cs.BatchV1().CronJobs(namespace).List(ctx, metav1.ListOptions{})
-		if err != nil {
-			return nil, err
-		}
-		for _, x := range l.Items {
-			names = append(names, x.Name)
-		}
 	}
-	sort.Strings(names)
-	return names, nil
-}
-
-func get(ctx context.Context, cs kubernetes.Interface, namespace, kind, name string) (object, error) {
-	o := object{kind: kind, name: name}
-	replicas := func(r *int32) string {
-		if r == nil {
-			return "1" // the API server's default
-		}
-		return strconv.Itoa(int(*r))
-	}
-	switch kind {
-	case "Deployment":
-		x, err := cs.AppsV1().Deployments(namespace).Get(ctx, name, metav1.GetOptions{})
-		if err != nil {
-			return o, err
-		}
-		o.resourceVersion, o.annotations, o.value, o.managed = x.ResourceVersion, x.Annotations, replicas(x.Spec.Replicas), x.ManagedFields
-	case "StatefulSet":
-		x, err := cs.AppsV1().StatefulSets(namespace).Get(ctx, name, metav1.GetOptions{})
-		if err != nil {
-			return o, err
-		}
-		o.resourceVersion, o.annotations, o.value, o.managed = x.ResourceVersion, x.Annotations, replicas(x.Spec.Replicas), x.ManagedFields
-	case "CronJob":
-		x, err := cs.BatchV1().CronJobs(namespace).Get(ctx, name, metav1.GetOptions{})
-		if err != nil {
-			return o, err
-		}
-		o.resourceVersion, o.annotations, o.managed = x.ResourceVersion, x.Annotations, x.ManagedFields
-		o.value = strconv.FormatBool(x.Spec.Suspend != nil && *x.Spec.Suspend)
-	}
-	return o, nil
+	return nil, fmt.Errorf("%s %s/%s kept changing: tried %d times", k.name, namespace, o.name, retries)
 }

@@ -1,6 +1,7 @@
 package sleep_test
 
 import (
+	"fmt"
 	"strconv"
 	"sync"
 	"testing"
@@ -9,8 +10,10 @@ import (
 	"github.com/berth-platform/berth/internal/plane"
 	"github.com/berth-platform/berth/internal/sleep"
 	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 )
@@ -137,6 +140,9 @@ func mark(a map[string]string) string {
 	if _, ok := a[sleep.AnnotationSuspend]; ok {
 		return "*"
 	}
+	if _, ok := a[sleep.AnnotationMinReplicas]; ok {
+		return "*"
+	}
 	return ""
 }
 
@@ -199,5 +205,80 @@ func TestTwoSleepersAtOnce(t *testing.T) {
 		if *d.Spec.Replicas != int32(i%3+1) || mark(d.Annotations) != "" {
 			t.Fatalf("%s woke with %d replicas (%v), want %d", d.Name, *d.Spec.Replicas, d.Annotations, i%3+1)
 		}
+	}
+}
+
+// An HPA's target asleep at zero stops it (the real controller says ScalingDisabled and leaves
+// the target at zero); its minimum is recorded and, changed by a person while it slept, is
+// reported on wake and left as they made it. What a replica requests is recorded with the
+// sleep (the LimitRange's default for a container that says nothing), for its savings.
+func TestSleepWithAutoscaler(t *testing.T) {
+	p := plane.Get(t)
+	ns := p.Namespace(t, "sleep-hpa")
+	ctx := t.Context()
+	lr := &corev1.LimitRange{ObjectMeta: metav1.ObjectMeta{Name: "limits", Namespace: ns}, Spec: corev1.LimitRangeSpec{Limits: []corev1.LimitRangeItem{{
+		Type:           corev1.LimitTypeContainer,
+		DefaultRequest: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("100m"), corev1.ResourceMemory: resource.MustParse("64Mi")},
+		Default:        corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("500m"), corev1.ResourceMemory: resource.MustParse("256Mi")}}}}}
+	if _, err := p.Client.CoreV1().LimitRanges(ns).Create(ctx, lr, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	api := template("api")
+	api.Spec.Containers[0].Resources.Requests = corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("250m"), corev1.ResourceMemory: resource.MustParse("128Mi")}
+	api.Spec.Containers = append(api.Spec.Containers, corev1.Container{Name: "proxy", Image: "registry.example.com/shop/proxy:1"})
+	d := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: "api", Namespace: ns}, Spec: appsv1.DeploymentSpec{Replicas: ptr.To[int32](3),
+		Selector: &metav1.LabelSelector{MatchLabels: labels("api")}, Template: api}}
+	if _, err := p.Client.AppsV1().Deployments(ns).Create(ctx, d, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	hpa := &autoscalingv2.HorizontalPodAutoscaler{ObjectMeta: metav1.ObjectMeta{Name: "api", Namespace: ns}, Spec: autoscalingv2.HorizontalPodAutoscalerSpec{
+		ScaleTargetRef: autoscalingv2.CrossVersionObjectReference{APIVersion: "apps/v1", Kind: "Deployment", Name: "api"},
+		MinReplicas:    ptr.To[int32](2), MaxReplicas: 5,
+		Metrics: []autoscalingv2.MetricSpec{{Type: autoscalingv2.ResourceMetricSourceType, Resource: &autoscalingv2.ResourceMetricSource{
+			Name: corev1.ResourceCPU, Target: autoscalingv2.MetricTarget{Type: autoscalingv2.UtilizationMetricType, AverageUtilization: ptr.To[int32](80)}}}}}}
+	if _, err := p.Client.AutoscalingV2().HorizontalPodAutoscalers(ns).Create(ctx, hpa, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	r, err := sleep.Sleep(ctx, p.Client, ns, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 250m + the proxy's default 100m; 128 MiB + 64 MiB.
+	if len(r.Changed) != 1 || r.Changed[0] != (sleep.Change{Kind: "Deployment", Name: "api", From: "3", To: "0", CPUMilli: 350, MemoryBytes: 192 << 20}) {
+		t.Fatalf("sleep: %+v", r)
+	}
+	h, err := p.Client.AutoscalingV2().HorizontalPodAutoscalers(ns).Get(ctx, "api", metav1.GetOptions{})
+	if err != nil || h.Annotations[sleep.AnnotationMinReplicas] != "2" || *h.Spec.MinReplicas != 2 {
+		t.Fatalf("the HPA asleep: %v %+v", err, h)
+	}
+	plane.Eventually(t, 90*time.Second, "the HPA controller disables scaling of a target at zero", func() (bool, error) {
+		h, err := p.Client.AutoscalingV2().HorizontalPodAutoscalers(ns).Get(ctx, "api", metav1.GetOptions{})
+		if err != nil {
+			return false, err
+		}
+		for _, c := range h.Status.Conditions {
+			if c.Type == autoscalingv2.ScalingActive && c.Status == corev1.ConditionFalse && c.Reason == "ScalingDisabled" {
+				return true, nil
+			}
+		}
+		return false, fmt.Errorf("conditions %+v", h.Status.Conditions)
+	})
+	if d, err := p.Client.AppsV1().Deployments(ns).Get(ctx, "api", metav1.GetOptions{}); err != nil || *d.Spec.Replicas != 0 {
+		t.Fatalf("the HPA's target woke: %v %v", err, d.Spec.Replicas)
+	}
+	// A person raises the minimum while it sleeps.
+	if _, err := p.Client.AutoscalingV2().HorizontalPodAutoscalers(ns).Patch(ctx, "api", "application/merge-patch+json", []byte(`{"spec":{"minReplicas":3}}`), metav1.PatchOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	r, err = sleep.Wake(ctx, p.Client, ns)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Changed) != 1 || r.Changed[0].To != "3" || len(r.Left) != 1 || r.Left[0].Kind != "HorizontalPodAutoscaler" || r.Left[0].From != "2" || r.Left[0].To != "3" {
+		t.Fatalf("wake: %+v", r)
+	}
+	h, err = p.Client.AutoscalingV2().HorizontalPodAutoscalers(ns).Get(ctx, "api", metav1.GetOptions{})
+	if err != nil || *h.Spec.MinReplicas != 3 || mark(h.Annotations) != "" || h.Annotations[sleep.AnnotationSince] != "" || sleeperOwns(h.ManagedFields) {
+		t.Fatalf("the HPA awake: %v %+v", err, h.ObjectMeta)
 	}
 }
