@@ -1334,7 +1334,19 @@ type EnvironmentSchedule struct {
 	Override *SleepOverride `json:"override,omitempty"`
 
 	// Problem Why the last attempt to sleep or wake failed (Berth tries again).
-	Problem  *string       `json:"problem,omitempty"`
+	Problem *string `json:"problem,omitempty"`
+
+	// Savings What sleeping saves at the cost model's prices: an hour asleep saves what the replicas it stops request (those of the last transition, with the namespace's LimitRange defaults); volumes and load balancers cost the same asleep. Absent before the first transition.
+	Savings *struct {
+		// AsleepHours Hours the schedule (and its override) keeps the environment asleep in the next 30 days.
+		AsleepHours float64 `json:"asleepHours"`
+
+		// Next30Days perHour × asleepHours.
+		Next30Days float64 `json:"next30Days"`
+
+		// PerHour What an hour asleep saves, in the cost reports' currency.
+		PerHour float64 `json:"perHour"`
+	} `json:"savings,omitempty"`
 	Schedule SleepSchedule `json:"schedule"`
 
 	// State What the environment is; sleeping and waking while Berth changes it.

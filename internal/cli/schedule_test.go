@@ -2,11 +2,13 @@ package cli_test
 
 import (
 	"fmt"
+	"math"
 	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/berth-platform/berth/internal/plane"
+	"github.com/berth-platform/berth/internal/tenancy"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -46,6 +48,7 @@ func TestSleepSchedule(t *testing.T) {
 			Changed []struct{ Kind, Name, From, To string }
 		}
 		Problem *string
+		Savings *struct{ PerHour, AsleepHours, Next30Days float64 }
 	}
 	var v view
 	if s := call(ci, "PUT", "/api/v1/teams/shop/environments/dev/schedule", sched, &v); s != 200 || v.Wanted != "asleep" || v.Next == nil || v.Next.State != "awake" {
@@ -68,6 +71,12 @@ func TestSleepSchedule(t *testing.T) {
 	asleep("asleep by the schedule")
 	if v.LastTransition == nil || v.LastTransition.State != "asleep" || len(v.LastTransition.Changed) != 1 || v.LastTransition.Changed[0].From != "2" {
 		t.Fatalf("the transition: %+v", v.LastTransition)
+	}
+	// web's two replicas say nothing, so each requests the team LimitRange's defaults (100m,
+	// 128 MiB): that, at OpenCost's prices, is what an hour asleep saves.
+	perHour := 2 * (0.1*0.031611 + 0.125*0.004237)
+	if sv := v.Savings; sv == nil || math.Abs(sv.PerHour-perHour) > 1e-12 || sv.AsleepHours < 30*24-5 || math.Abs(sv.Next30Days-sv.PerHour*sv.AsleepHours) > 1e-9 {
+		t.Fatalf("savings: %+v, want %v an hour", v.Savings, perHour)
 	}
 	slept := func() int {
 		var events struct{ Items []struct{ Action string } }
@@ -147,8 +156,8 @@ func shopWithWeb(t *testing.T, p *plane.Plane, base string, n int32) func() int3
 	if s := apiCall(t, base, "ci-token-0123456789", "POST", "/api/v1/teams", `{"name":"shop"}`, nil); s != 201 {
 		t.Fatalf("team: %d", s)
 	}
-	plane.Eventually(t, time.Minute, "namespace shop-dev", func() (bool, error) {
-		_, err := p.Client.CoreV1().Namespaces().Get(t.Context(), "shop-dev", metav1.GetOptions{})
+	plane.Eventually(t, time.Minute, "namespace shop-dev and its LimitRange", func() (bool, error) {
+		_, err := p.Client.CoreV1().LimitRanges("shop-dev").Get(t.Context(), tenancy.LimitRangeName, metav1.GetOptions{})
 		return err == nil, err
 	})
 	lbl := map[string]string{"app.kubernetes.io/name": "web"}

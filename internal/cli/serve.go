@@ -150,6 +150,7 @@ func Serve(ctx context.Context, c *config.Config, log *slog.Logger, ready chan<-
 		}
 		return kubernetes.NewForConfig(cfg)
 	}, log)
+	sleepers.Prices = costPrices(c)
 	if fleet != nil {
 		// Every cluster's workloads are watched for the workloads view, the diagnosis and runs.
 		registry = workloads.NewRegistry()

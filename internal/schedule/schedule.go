@@ -178,7 +178,7 @@ func (c *Plan) State(t time.Time) State {
 // when nothing changes within the horizon (always awake, always asleep).
 func (c *Plan) Next(t time.Time) (time.Time, State) {
 	now := c.State(t)
-	for _, at := range c.candidates(t) {
+	for _, at := range c.candidates(t, horizon) {
 		if s := c.State(at); s != now {
 			return at, s
 		}
@@ -186,9 +186,28 @@ func (c *Plan) Next(t time.Time) (time.Time, State) {
 	return time.Time{}, now
 }
 
+// Asleep is how long the plan keeps the environment asleep from from to to.
+func (c *Plan) Asleep(from, to time.Time) time.Duration {
+	var asleep time.Duration
+	at, state := from, c.State(from)
+	for _, next := range append(c.candidates(from, int(to.Sub(from).Hours()/24)+1), to) {
+		if next.After(to) {
+			next = to
+		}
+		if state == Asleep {
+			asleep += next.Sub(at)
+		}
+		if !next.Before(to) {
+			break
+		}
+		at, state = next, c.State(next)
+	}
+	return asleep
+}
+
 // candidates are the instants after t where the state can change, in order: the windows'
 // starts and ends, local midnights (holidays), and the override's end.
-func (c *Plan) candidates(t time.Time) []time.Time {
+func (c *Plan) candidates(t time.Time, days int) []time.Time {
 	l := t.In(c.loc)
 	y, m, d := l.Date()
 	var out []time.Time
@@ -197,7 +216,7 @@ func (c *Plan) candidates(t time.Time) []time.Time {
 			out = append(out, at)
 		}
 	}
-	for i := -1; i <= horizon; i++ {
+	for i := -1; i <= days; i++ {
 		day := time.Date(y, m, d+i, 12, 0, 0, 0, c.loc)
 		add(c.at(day.Year(), day.Month(), day.Day(), 0))
 		for _, w := range c.windows {

@@ -130,3 +130,33 @@ func TestInvalid(t *testing.T) {
 		}
 	}
 }
+
+// Hours asleep over spans, counted by hand: a week of 07:30-20:30 on weekdays is 65 hours
+// awake; the week of the spring change has 167 hours, the autumn one 169; a holiday sleeps
+// its day's window; an override asleep takes its hours; a span inside one state is all of it.
+func TestAsleep(t *testing.T) {
+	office := schedule.Schedule{TimeZone: "Europe/Berlin", Awake: []schedule.Window{{Days: weekdays, From: "07:30", To: "20:30"}}}
+	holiday := office
+	holiday.Holidays = []string{"2026-12-24"}
+	overridden := office
+	overridden.Override = &schedule.Override{State: schedule.Asleep, Until: local(2026, 12, 8, 12, 0)}
+	cases := []struct {
+		name     string
+		s        schedule.Schedule
+		from, to time.Time
+		want     time.Duration
+	}{
+		{"a week", office, local(2026, 12, 7, 0, 0), local(2026, 12, 14, 0, 0), 103 * time.Hour},
+		{"the spring change", office, local(2026, 3, 23, 0, 0), local(2026, 3, 30, 0, 0), 102 * time.Hour},
+		{"the autumn change", office, local(2026, 10, 19, 0, 0), local(2026, 10, 26, 0, 0), 104 * time.Hour},
+		{"a holiday", holiday, local(2026, 12, 21, 0, 0), local(2026, 12, 28, 0, 0), 116 * time.Hour},
+		{"an override", overridden, local(2026, 12, 7, 0, 0), local(2026, 12, 14, 0, 0), 103*time.Hour + 13*time.Hour + 4*time.Hour + 30*time.Minute},
+		{"inside a window", office, local(2026, 12, 7, 9, 0), local(2026, 12, 7, 10, 0), 0},
+		{"inside a night", office, local(2026, 12, 7, 21, 0), local(2026, 12, 7, 23, 0), 2 * time.Hour},
+	}
+	for _, c := range cases {
+		if got := plan(t, c.s).Asleep(c.from, c.to); got != c.want {
+			t.Errorf("%s: %v asleep, want %v", c.name, got, c.want)
+		}
+	}
+}

@@ -50,6 +50,13 @@ func apiSchedule(v sleeper.View) api.EnvironmentSchedule {
 	if v.Problem != "" {
 		out.Problem = &v.Problem
 	}
+	if sv := v.Savings; sv != nil {
+		out.Savings = &struct {
+			AsleepHours float64 `json:"asleepHours"`
+			Next30Days  float64 `json:"next30Days"`
+			PerHour     float64 `json:"perHour"`
+		}{sv.AsleepHours, sv.Ahead, sv.PerHour}
+	}
 	return out
 }
 

@@ -77,7 +77,17 @@ func Sleep(ctx context.Context, cs kubernetes.Interface, namespace string, at ti
 // Wake restores what Sleep recorded; objects changed while asleep keep their change and are
 // reported in Left.
 func Wake(ctx context.Context, cs kubernetes.Interface, namespace string) (Result, error) {
-	r, err := transition(ctx, cs, namespace, wake)
+	defaults, err := containerDefaults(ctx, cs, namespace)
+	if err != nil {
+		return Result{}, err
+	}
+	r, err := transition(ctx, cs, namespace, func(o object) (map[string]any, *Change) {
+		p, c := wake(o)
+		if c != nil && c.Note == "" && o.pod != nil {
+			c.CPUMilli, c.MemoryBytes = requests(o.pod, defaults)
+		}
+		return p, c
+	})
 	if err != nil {
 		return r, err
 	}

@@ -7,6 +7,10 @@
 // The loop is led (internal/lead): one replica sleeps and wakes, so each transition is made
 // and audited once. Should two act (a leader that stalled past its lease), each object's
 // transition is still one guarded patch that the second re-reads and leaves
-// (internal/sleep), and state in the database only follows what was done. A sleeping
-// environment counts no pod-hours in the cost model, so its savings show there.
+// (internal/sleep), and state in the database only follows what was done; a Berth killed
+// mid-transition leaves the state sleeping or waking, and the next tick finishes it.
+//
+// A sleeping environment counts no pod-hours in the cost model. What sleeping saves is shown
+// with the schedule: what the replicas of the last transition request, at the cost model's
+// prices, for each hour the schedule keeps the environment asleep.
 package sleeper

@@ -6,11 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"time"
 
 	"github.com/berth-platform/berth/internal/access"
 	"github.com/berth-platform/berth/internal/audit"
 	"github.com/berth-platform/berth/internal/auth"
+	"github.com/berth-platform/berth/internal/cost"
 	"github.com/berth-platform/berth/internal/errs"
 	"github.com/berth-platform/berth/internal/loop"
 	"github.com/berth-platform/berth/internal/schedule"
@@ -40,11 +42,13 @@ type Service struct {
 	log     *slog.Logger
 	// Now is the clock (a controlled one in tests).
 	Now func() time.Time
+	// Prices are the cost model's, for what a sleep saves.
+	Prices cost.Prices
 }
 
 // New keeps schedules in st, authorizes with ten, acts through clients.
 func New(st *store.Store, ten *tenancy.Service, clients Clients, log *slog.Logger) *Service {
-	return &Service{store: st, tenancy: ten, clients: clients, log: log, Now: time.Now}
+	return &Service{store: st, tenancy: ten, clients: clients, log: log, Now: time.Now, Prices: cost.DefaultPrices}
 }
 
 // spec is how a schedule is kept (the override apart).
@@ -72,6 +76,39 @@ type View struct {
 	NextState   schedule.State
 	Last        *Transition
 	Problem     string
+	Savings     *Savings // nil before the first transition
+}
+
+// Savings are what sleeping saves at the cost model's prices: an hour asleep saves what the
+// replicas it stops request (the replicas awake in the last transition, each with what it
+// requests then); volumes and load balancers cost the same asleep and are not counted.
+type Savings struct {
+	PerHour     float64
+	AsleepHours float64 // in the next SavingsSpan, by the schedule and its override
+	Ahead       float64 // PerHour × AsleepHours
+}
+
+// SavingsSpan is how far ahead savings are counted.
+const SavingsSpan = 30 * 24 * time.Hour
+
+func (s *Service) savings(t *Transition, plan *schedule.Plan, now time.Time) *Savings {
+	if t == nil {
+		return nil
+	}
+	var per float64
+	for _, c := range t.Changed {
+		if c.Kind != "Deployment" && c.Kind != "StatefulSet" {
+			continue
+		}
+		awake := c.To
+		if t.State == schedule.Asleep {
+			awake = c.From
+		}
+		n, _ := strconv.Atoi(awake)
+		per += float64(n) * (float64(c.CPUMilli)/1000*s.Prices.CPUCoreHour + float64(c.MemoryBytes)/(1<<30)*s.Prices.RAMGiBHour)
+	}
+	hours := plan.Asleep(now, now.Add(SavingsSpan)).Hours()
+	return &Savings{PerHour: per, AsleepHours: hours, Ahead: per * hours}
 }
 
 func parse(row store.EnvironmentSchedule) (schedule.Schedule, error) {
@@ -106,6 +143,7 @@ func (s *Service) view(row store.EnvironmentSchedule, now time.Time) (View, erro
 			v.Last = &t
 		}
 	}
+	v.Savings = s.savings(v.Last, plan, now)
 	return v, nil
 }
 

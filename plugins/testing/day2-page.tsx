@@ -1,4 +1,4 @@
-// The page the logs, signals and cost browser test opens: the card views, talking to Berth
+// The page the logs, signals, cost and schedule browser test opens: the card views, talking to Berth
 // through /berth (the test server's stand-in for Backstage's proxy).
 import React from 'react';
 import { createRoot } from 'react-dom/client';
@@ -6,6 +6,7 @@ import { BerthClient } from '@berth-platform/backstage-plugin-berth-common';
 import { Card } from './card';
 import { CostView } from '../berth/src/components/CostView';
 import { LogsView } from '../berth/src/components/LogsView';
+import { ScheduleView } from '../berth/src/components/ScheduleView';
 import { SignalsView } from '../berth/src/components/SignalsView';
 
 const params = new URLSearchParams(location.search);
@@ -23,6 +24,9 @@ createRoot(document.getElementById('root')!).render(
     </Card>
     <Card title="Cost" width={560}>
       <CostView client={client} team={team} service={service} />
+    </Card>
+    <Card title="Sleep schedule" width={560}>
+      <ScheduleView client={client} team={team} service={service} />
     </Card>
   </div>,
 );

@@ -1163,6 +1163,24 @@ export interface components {
             };
             /** @description Why the last attempt to sleep or wake failed (Berth tries again). */
             problem?: string;
+            /** @description What sleeping saves at the cost model's prices: an hour asleep saves what the replicas it stops request (those of the last transition, with the namespace's LimitRange defaults); volumes and load balancers cost the same asleep. Absent before the first transition. */
+            savings?: {
+                /**
+                 * Format: double
+                 * @description What an hour asleep saves, in the cost reports' currency.
+                 */
+                perHour: number;
+                /**
+                 * Format: double
+                 * @description Hours the schedule (and its override) keeps the environment asleep in the next 30 days.
+                 */
+                asleepHours: number;
+                /**
+                 * Format: double
+                 * @description perHour × asleepHours.
+                 */
+                next30Days: number;
+            };
         };
         /** @enum {string} */
         SignalName: "latencyP50" | "latencyP95" | "latencyP99" | "requestRate" | "errorRatio" | "cpu" | "memory";

@@ -22,9 +22,10 @@ const cri = (text: string) => `${new Date().toISOString().replace('Z', '000000Z'
  * logs kwok serves from files this test appends to, one replaced by another mid-stream, the
  * connection cut and resumed, a search, a download; and the four golden signals from a real
  * Prometheus scraping series labelled like those pods; the cost card's figures from Berth's model
- * sampling those pods, and the rightsizing of their container from the same Prometheus.
+ * sampling those pods, and the rightsizing of their container from the same Prometheus; the
+ * Sleep schedule card putting a Deployment to sleep, waking it for two hours and handing it back.
  */
-describe.skipIf(!kubeconfig)('logs, signals and cost cards in Chromium against Berth on a local plane', () => {
+describe.skipIf(!kubeconfig)('logs, signals, cost and schedule cards in Chromium against Berth on a local plane', () => {
   let berth: RunningBerth;
   let prom: RunningPrometheus;
   let exporter: Server;
@@ -72,7 +73,7 @@ describe.skipIf(!kubeconfig)('logs, signals and cost cards in Chromium against B
     exporter = ex.server;
     prom = await startPrometheus(ex.target);
     // dev syncs by hand here, so Argo CD starts no pods of its own: the test's pods are the service's.
-    berth = await startBerth({ args: ['--kubeconfig', kubeconfig!, '--environments', 'dev', '--manual-sync-environments', 'dev', '--prometheus-url', prom.url, '--signals-window', '5s', '--cost-sample-every', '1s'] });
+    berth = await startBerth({ args: ['--kubeconfig', kubeconfig!, '--environments', 'dev', '--manual-sync-environments', 'dev', '--prometheus-url', prom.url, '--signals-window', '5s', '--cost-sample-every', '1s', '--sleep-check-every', '1s'] });
     const jane = new BerthClient({ baseUrl: berth.url, token: async () => berth.userToken('user:default/jane') });
     await jane.call('POST', '/api/v1/teams', { name: team });
     await until('the team namespace', 60_000, async () => {
@@ -224,4 +225,66 @@ describe.skipIf(!kubeconfig)('logs, signals and cost cards in Chromium against B
       await browser.close();
     }
   }, 240_000);
+
+  it('sleeps dev by its schedule, shows what that saves, wakes it for two hours from the card and hands it back', async () => {
+    const labels = { 'app.kubernetes.io/name': 'worker', 'berth.dev/team': team };
+    await kube.call('POST', `/apis/apps/v1/namespaces/${ns}/deployments`, {
+      apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'worker', labels },
+      spec: {
+        replicas: 2, selector: { matchLabels: labels },
+        template: {
+          metadata: { labels },
+          spec: {
+            securityContext: { runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } },
+            containers: [{
+              name: 'worker', image: 'registry.example.com/ops/worker:1.0.0',
+              resources: { requests: { cpu: '250m', memory: '128Mi' }, limits: { cpu: '500m', memory: '128Mi' } },
+              securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, runAsNonRoot: true, capabilities: { drop: ['ALL'] } },
+              livenessProbe: { httpGet: { path: '/healthz', port: 8080 } },
+              readinessProbe: { httpGet: { path: '/readyz', port: 8080 } },
+            }],
+          },
+        },
+      },
+    });
+    const replicas = async () => (await kube.call('GET', `/apis/apps/v1/namespaces/${ns}/deployments/worker`)).spec.replicas as number;
+    // Awake only an hour on a day three days from now: asleep now.
+    const day = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'][(new Date().getUTCDay() + 3) % 7];
+    const jane = new BerthClient({ baseUrl: berth.url, token: async () => berth.userToken('user:default/jane') });
+    await jane.call('PUT', '/api/v1/teams/{team}/environments/{environment}/schedule', {
+      team, environment: 'dev', timeZone: 'UTC', awake: [{ days: [day], from: '00:00', to: '01:00' }],
+    });
+    const browser = await chromium.launch({ executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium', args: ['--no-sandbox', '--disable-gpu', '--no-first-run'] });
+    try {
+      const tab = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+      await tab.goto(`http://127.0.0.1:${(page.address() as AddressInfo).port}/?team=${team}&service=web`);
+      const row = '[data-testid=berth-schedule][data-environment=dev]';
+      // The card looks again by itself while dev is not yet what its schedule wants.
+      await tab.waitForSelector(`${row}[data-state=asleep]`, { timeout: 60_000 });
+      expect(await replicas()).toBe(0);
+      // Two replicas of 250m and 128 MiB, at OpenCost's default prices, for each hour asleep.
+      const savings = await tab.waitForSelector(`${row} [data-testid=berth-schedule-savings]`);
+      const [perHour, hours, ahead] = await Promise.all(['data-per-hour', 'data-asleep-hours', 'data-next-30-days'].map(a => savings.getAttribute(a).then(Number)));
+      expect(perHour).toBeCloseTo(2 * (0.25 * 0.031611 + 0.125 * 0.004237), 12);
+      expect(hours).toBeGreaterThan(30 * 24 - 6);
+      expect(ahead).toBeCloseTo(perHour * hours, 9);
+      expect(await savings.textContent()).toMatch(/saves about \$\d+\.\d\d in the next 30 days/);
+
+      await tab.click(`${row} [data-testid=berth-schedule-wake]`);
+      await tab.waitForSelector(`${row} [data-testid=berth-schedule-override]`);
+      await tab.waitForSelector(`${row}[data-state=awake]`, { timeout: 60_000 });
+      expect(await replicas()).toBe(2);
+      expect(await tab.textContent(`${row} [data-testid=berth-schedule-override]`)).toMatch(/^awake until/);
+
+      await tab.click(`${row} [data-testid=berth-schedule-resume]`);
+      await tab.waitForSelector(`${row}[data-state=asleep]`, { timeout: 60_000 });
+      expect(await replicas()).toBe(0);
+      expect(await tab.$(`${row} [data-testid=berth-schedule-override]`)).toBeNull();
+      expect(await tab.$(`${row} [role=alert]`)).toBeNull();
+      mkdirSync(artifacts, { recursive: true });
+      await tab.screenshot({ path: join(artifacts, 'berth-schedule.png'), fullPage: true });
+    } finally {
+      await browser.close();
+    }
+  }, 180_000);
 });

@@ -1,5 +1,6 @@
-import React, { useState } from 'react';
+import React, { useEffect, useState } from 'react';
 import type { BerthClient, EnvironmentSchedule } from '@berth-platform/backstage-plugin-berth-common';
+import { money } from './CostView';
 import { Badge, State, cell, muted, table } from './styles';
 import { useBerth } from './useBerth';
 
@@ -59,6 +60,17 @@ function Row(props: { client: BerthClient; team: string; environment: string; sc
             {s.lastTransition.left.length ? `, ${s.lastTransition.left.length} left as a person changed them` : ''}
           </div>
         ) : null}
+        {s.savings ? (
+          <div data-testid="berth-schedule-savings" data-per-hour={s.savings.perHour} data-asleep-hours={s.savings.asleepHours} data-next-30-days={s.savings.next30Days}>
+            saves about {money(s.savings.next30Days)} in the next 30 days
+            <span style={muted}>
+              {' '}
+              ({Math.round(s.savings.asleepHours)} h asleep at {money(s.savings.perHour)} an hour)
+            </span>
+          </div>
+        ) : (
+          <div style={muted}>savings are known after its first sleep</div>
+        )}
         {s.problem ? <div role="alert">{s.problem}</div> : null}
         {error ? <div role="alert">Berth: {error.message}</div> : null}
       </td>
@@ -94,6 +106,13 @@ export function ScheduleView(props: { client: BerthClient; team: string; service
     },
     [client, team, service, tick],
   );
+  // While Berth is bringing an environment to what its schedule wants, look again shortly.
+  const moving = !state.loading && !('error' in state) && state.value.some(r => r.schedule && r.schedule.state !== r.schedule.wanted);
+  useEffect(() => {
+    if (!moving) return undefined;
+    const t = setTimeout(() => setTick(n => n + 1), 3000);
+    return () => clearTimeout(t);
+  }, [moving, state]);
   if (state.loading || 'error' in state) return <State loading={state.loading} error={'error' in state ? state.error : undefined} />;
   return (
     <table style={table} data-testid="berth-schedules">
