@@ -13,6 +13,7 @@ import (
 
 	"github.com/berth-platform/berth/internal/cli"
 	"github.com/berth-platform/berth/internal/plane"
+	"github.com/berth-platform/berth/internal/tenancy"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
@@ -43,8 +44,10 @@ func TestDiagnoseCommand(t *testing.T) {
 	if s := call("ci-token-0123456789", "POST", "/api/v1/teams/shop/services", `{"name":"web","blueprint":"worker","image":"registry.example.com/shop/web","tag":"1.0.0","environments":["dev"]}`); s != 202 {
 		t.Fatalf("service: %d", s)
 	}
-	plane.Eventually(t, time.Minute, "namespace shop-dev", func() (bool, error) {
-		_, err := p.Client.CoreV1().Namespaces().Get(t.Context(), "shop-dev", metav1.GetOptions{})
+	// The pod below says nothing of resources: the quota admits it once the LimitRange that
+	// gives it defaults is there (it comes just after the namespace).
+	plane.Eventually(t, time.Minute, "namespace shop-dev and its LimitRange", func() (bool, error) {
+		_, err := p.Client.CoreV1().LimitRanges("shop-dev").Get(t.Context(), tenancy.LimitRangeName, metav1.GetOptions{})
 		return err == nil, err
 	})
 	// A pod of the service as the restricted namespace admits it, left unscheduled so that
