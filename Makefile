@@ -9,7 +9,7 @@ export CGO_ENABLED ?= 0
 # Go packages of this module only: npm ships Go sources in plugins/node_modules that ./... would test.
 GOPKGS = $$($(GO) list ./... | grep -v /node_modules/)
 
-.PHONY: help deps-dev deps-test build dev test test-ts test-unit test-integration generate verify lint bench kube-tools plane-up plane-down clean
+.PHONY: help deps-dev deps-test build dev test test-ts plugins-pack test-unit test-integration generate verify lint bench kube-tools plane-up plane-down clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -32,9 +32,12 @@ test: deps-test verify kube-tools ## everything CI runs: generated code fresh, v
 	@! pgrep -af '[b]erth-plane-' || { echo "a test left control-plane processes running (above)"; exit 1; }
 	$(MAKE) test-ts
 
-test-ts: build kube-tools plugins/node_modules ## the Backstage plugins' tests against the real Berth binary (and a local plane with Argo CD and Kyverno for the entity cards)
-	cd plugins && npm run --silent typecheck
-	hack/with-plane.sh .berth/ts-plane bash -c 'cd plugins && npm test'
+test-ts: build kube-tools plugins/node_modules ## the Backstage plugins' tests against the real Berth binary (a local plane with Argo CD and Kyverno for the entity cards; PostgreSQL for the packed packages in a Backstage backend of their own)
+	cd plugins && npm run --silent typecheck && npm run --silent build
+	hack/with-postgres.sh hack/with-plane.sh .berth/ts-plane bash -c 'cd plugins && npm test'
+
+plugins-pack: plugins/node_modules ## the Backstage packages as they publish: built with @backstage/cli (dist only) and packed into plugins/packs/
+	cd plugins && npm run --silent build && rm -rf packs && mkdir packs && npm pack --silent --workspaces --pack-destination packs
 
 plugins/node_modules: plugins/package-lock.json | deps-test
 	cd plugins && npm ci --no-audit --no-fund

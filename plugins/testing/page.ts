@@ -25,7 +25,9 @@ export async function until<T>(what: string, timeoutMs: number, probe: () => Pro
  * with token as the caller; onProxied hears each proxied request's response (to cut streams).
  */
 export async function servePage(entry: string, berthUrl: string, token: string, onProxied?: (req: IncomingMessage, res: ServerResponse) => void): Promise<Server> {
-  const bundle = await build({ entryPoints: [entry], bundle: true, write: false, format: 'esm', jsx: 'transform', define: { 'process.env.NODE_ENV': '"production"' } });
+  // Assets as an app's bundler takes them (Backstage's core-components import SVGs).
+  const loader = { '.svg': 'dataurl', '.png': 'dataurl', '.css': 'empty' } as const;
+  const bundle = await build({ entryPoints: [entry], bundle: true, write: false, format: 'esm', jsx: 'transform', loader, define: { 'process.env.NODE_ENV': '"production"' } });
   const js = bundle.outputFiles[0].text;
   const target = new URL(berthUrl);
   const page = createServer((req, res) => {

@@ -9,3 +9,5 @@ export { HealthView } from './components/HealthView';
 export { KubernetesView } from './components/KubernetesView';
 export { LogsView } from './components/LogsView';
 export { SignalsView } from './components/SignalsView';
+export { CostView } from './components/CostView';
+export { ScheduleView } from './components/ScheduleView';
