@@ -33,7 +33,7 @@ test: deps-test verify kube-tools ## everything CI runs: generated code fresh, v
 	$(MAKE) test-ts
 
 test-ts: build kube-tools plugins/node_modules ## the Backstage plugins' tests against the real Berth binary (a local plane with Argo CD and Kyverno for the entity cards; PostgreSQL for the packed packages in a Backstage backend of their own)
-	cd plugins && npm run --silent typecheck && npm run --silent build
+	cd plugins && npm run --silent typecheck && npm run --silent lint && npm run --silent build
 	hack/with-postgres.sh hack/with-plane.sh .berth/ts-plane bash -c 'cd plugins && npm test'
 
 plugins-pack: plugins/node_modules ## the Backstage packages as they publish: built with @backstage/cli (dist only) and packed into plugins/packs/

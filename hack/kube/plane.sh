@@ -285,6 +285,7 @@ EOF
   # other's, so each plane has its own (short: a socket path has at most 107 bytes).
   local askpass
   askpass=$(mktemp -u /tmp/berth-askpass-XXXXXXXX.sock)
+  echo "$askpass" > "$dir/argocd-askpass" # for down, which removes it
   local env=(env ARGOCD_FAKE_IN_CLUSTER=true KUBECONFIG="$KUBECONFIG_ADMIN" ARGOCD_GPG_ENABLED=false ARGOCD_ASK_PASS_SOCK="$askpass"
     ARGOCD_TLS_DATA_PATH="$dir/argocd/tls" ARGOCD_SSH_DATA_PATH="$dir/argocd/ssh" ARGOCD_GNUPGHOME="$dir/argocd/gpg"
     ARGOCD_GPG_DATA_PATH="$dir/argocd/gpg-source" HOME="$dir/argocd/home" PATH="$SHARE/argocd/bin:$ADDONS_BIN:$PATH")
@@ -445,6 +446,7 @@ down() {
   for name in argocd-application-controller argocd-server argocd-repo-server redis kwok kube-scheduler kube-controller-manager kube-apiserver etcd; do
     stop "$name"
   done
+  if [ -f "$dir/argocd-askpass" ]; then rm -f "$(cat "$dir/argocd-askpass")" "$dir/argocd-askpass"; fi
   rm -f "$dir/plane.env"
   log "down"
 }

@@ -51,8 +51,7 @@ export async function* frames(body: ReadableStream<Uint8Array>): AsyncGenerator<
       const { done, value } = await reader.read();
       if (done) return;
       buf += decoder.decode(value, { stream: true });
-      let end: number;
-      while ((end = buf.indexOf('\n\n')) >= 0) {
+      for (let end = buf.indexOf('\n\n'); end >= 0; end = buf.indexOf('\n\n')) {
         const frame = buf.slice(0, end);
         buf = buf.slice(end + 2);
         let event = '';

@@ -186,14 +186,17 @@ describe.skipIf(!kubeconfig)('logs, signals, cost and schedule cards in Chromium
       expect(signals).toContain('requested 0.250 cores · limit 0.500 cores');
       // The cost card: Berth's model has sampled the running pod every second; its figures are
       // the core-hours and GiB-hours it shows at OpenCost's default prices, and a pod of 250m
-      // and 128 MiB bills half a GiB-hour per core-hour.
+      // and 128 MiB bills about half a GiB-hour per core-hour.
       const line = await until('the cost of dev', 60_000, async () => {
         await tab.reload();
         const el = await tab.waitForSelector('[data-testid=berth-cost-line][data-environment=dev]', { timeout: 20_000 });
         const [cost, core, gib] = await Promise.all(['data-cost', 'data-core-hours', 'data-gib-hours'].map(a => el.getAttribute(a).then(Number)));
         return cost > 0 ? { cost, core, gib } : undefined;
       });
-      expect(line.gib).toBeCloseTo(line.core * 0.5, 12);
+      // Billed is the larger of request and usage: memory (100 MiB used) bills its request; CPU,
+      // used at about its request, bills a rate that may read a little above it.
+      expect(line.gib).toBeLessThanOrEqual(line.core * 0.5 + 1e-12);
+      expect(line.gib).toBeGreaterThan(line.core * 0.5 * 0.95);
       expect(line.cost).toBeCloseTo(line.core * 0.031611 + line.gib * 0.004237, 12);
       expect(await tab.$$('[data-testid=berth-cost-chart] rect')).toHaveLength(1);
       // Rightsizing from the last hour: it uses about 0.25 cores and 100 MiB of the 250m and 128 MiB it asks.

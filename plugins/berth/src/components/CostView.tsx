@@ -1,14 +1,20 @@
 import React, { useState } from 'react';
 import type { BerthClient, CostReport, CostWindow, Rightsizing } from '@berth-platform/backstage-plugin-berth-common';
-import { Badge, State, cell, muted, table } from './styles';
+import { Badge, Shown, State, cell, muted, table } from './styles';
 import { useBerth } from './useBerth';
 
 /** Money for people: cents where they count, three significant digits below a cent. */
+/** What a change of requests saves a month, or what it costs more. */
+const saving = (v: number) => (v >= 0 ? `saves ${money(v)}` : `costs ${money(-v)} more`);
+
 export function money(v: number): string {
   if (v === 0) return '$0';
   const sign = v < 0 ? '-' : '';
   const a = Math.abs(v);
-  return `${sign}$${a >= 1 ? a.toFixed(2) : a >= 0.01 ? a.toFixed(3) : a.toPrecision(3)}`;
+  let digits = a.toPrecision(3);
+  if (a >= 1) digits = a.toFixed(2);
+  else if (a >= 0.01) digits = a.toFixed(3);
+  return `${sign}$${digits}`;
 }
 
 const mib = (b: number) => `${Math.round(b / (1 << 20))} MiB`;
@@ -66,7 +72,7 @@ function RightsizingTable(props: { r: Rightsizing }) {
             </td>
             <td style={cell}>
               <Badge kind={stateKind[c.state]}>{c.state}</Badge>{' '}
-              {c.state === 'no-usage' ? null : c.monthlySavings >= 0 ? `saves ${money(c.monthlySavings)}` : `costs ${money(-c.monthlySavings)} more`}
+              {c.state === 'no-usage' ? null : saving(c.monthlySavings)}
             </td>
           </tr>
         ))}
@@ -154,11 +160,7 @@ export function CostView(props: { client: BerthClient; team: string; service: st
           </>
         )}
       </p>
-      {sizing.loading || 'error' in sizing ? (
-        <State loading={sizing.loading} error={'error' in sizing ? sizing.error : undefined} />
-      ) : sizing.value ? (
-        <RightsizingTable r={sizing.value} />
-      ) : null}
+      <Shown state={sizing}>{sized => <RightsizingTable r={sized} />}</Shown>
     </div>
   );
 }

@@ -49,7 +49,7 @@ export function EnvironmentsView(props: { client: BerthClient; team: string; ser
                   {r.requestedBy}
                   <div style={muted}>{when(r.createdAt)}</div>
                 </td>
-                <td style={cell}>{r.error ? <span role="alert">{r.error}</span> : r.commit ? r.commit.slice(0, 7) : ''}</td>
+                <td style={cell}>{r.error ? <span role="alert">{r.error}</span> : (r.commit ?? '').slice(0, 7)}</td>
               </tr>
             ))}
           </tbody>

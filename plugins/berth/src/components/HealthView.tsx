@@ -3,6 +3,18 @@ import type { BerthClient } from '@berth-platform/backstage-plugin-berth-common'
 import { Badge, State, cell, logLines, muted, table, when } from './styles';
 import { useBerth } from './useBerth';
 
+/** What Berth found in one environment, in a word. */
+function Verdict(props: { synced: boolean; findings: { severity: string }[] }) {
+  const { synced, findings } = props;
+  if (!synced) return <Badge kind="idle">not known yet</Badge>;
+  if (findings.length === 0) return <Badge kind="good">nothing wrong found</Badge>;
+  return (
+    <Badge kind={findings.some(f => f.severity === 'error') ? 'bad' : 'warn'}>
+      {findings.length} finding{findings.length === 1 ? '' : 's'}
+    </Badge>
+  );
+}
+
 /** Why the service is failing, per environment: each finding in plain words, its evidence and the fix. */
 export function HealthView(props: { client: BerthClient; team: string; service: string }) {
   const { client, team, service } = props;
@@ -14,15 +26,7 @@ export function HealthView(props: { client: BerthClient; team: string; service: 
         <div key={e.name}>
           <p>
             <strong>{e.name}</strong> <span style={muted}>{e.namespace}</span>{' '}
-            {!e.synced ? (
-              <Badge kind="idle">not known yet</Badge>
-            ) : e.findings.length === 0 ? (
-              <Badge kind="good">nothing wrong found</Badge>
-            ) : (
-              <Badge kind={e.findings.some(f => f.severity === 'error') ? 'bad' : 'warn'}>
-                {e.findings.length} finding{e.findings.length === 1 ? '' : 's'}
-              </Badge>
-            )}
+            <Verdict synced={e.synced} findings={e.findings} />
           </p>
           {e.findings.length > 0 && (
             <table style={table}>

@@ -3,7 +3,10 @@ import type { BerthClient } from '@berth-platform/backstage-plugin-berth-common'
 import { Badge, State, cell, muted, table, when } from './styles';
 import { useBerth } from './useBerth';
 
-const phaseKind = (phase: string, ready: boolean) => (ready ? 'good' : phase === 'Failed' ? 'bad' : 'warn');
+const phaseKind = (phase: string, ready: boolean) => {
+  if (ready) return 'good';
+  return phase === 'Failed' ? 'bad' : 'warn';
+};
 
 /** The service's pods per environment, live from Berth's informers: phase, readiness, restarts and each container's state. */
 export function KubernetesView(props: { client: BerthClient; team: string; service: string }) {

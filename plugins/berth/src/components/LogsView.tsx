@@ -8,6 +8,20 @@ const keep = 2000;
 
 type Shown = { n: number; text: string; kind: LogEvent['kind'] };
 
+/** How the card shows one event of the stream. */
+function lineOf(e: LogEvent): string {
+  switch (e.kind) {
+    case 'line':
+      return `${e.pod}/${e.container} ${e.line}`;
+    case 'gap':
+      return `— ${e.dropped} lines dropped (this page read too slowly)`;
+    case 'reconnecting':
+      return '— connection lost; resuming where it was';
+    default:
+      return `— ${e.kind}${e.pod ? ` ${e.pod}` : ''}${e.container ? `/${e.container}` : ''}${e.restarts ? ` (restart ${e.restarts})` : ''}${e.message ? `: ${e.message}` : ''}`;
+  }
+}
+
 /**
  * The service's logs, live: every pod of one environment (or one pod), filtered and searched on
  * the server, paused and resumed without losing lines, and downloaded. The stream resumes by
@@ -42,24 +56,16 @@ export function LogsView(props: { client: BerthClient; team: string; service: st
     setLines([]);
     setProblem(undefined);
     buffer.current = [];
-    const show = (e: LogEvent) => {
-      const text =
-        e.kind === 'line'
-          ? `${e.pod}/${e.container} ${e.line}`
-          : e.kind === 'gap'
-            ? `— ${e.dropped} lines dropped (this page read too slowly)`
-            : e.kind === 'reconnecting'
-              ? '— connection lost; resuming where it was'
-              : `— ${e.kind}${e.pod ? ` ${e.pod}` : ''}${e.container ? `/${e.container}` : ''}${e.restarts ? ` (restart ${e.restarts})` : ''}${e.message ? `: ${e.message}` : ''}`;
-      buffer.current.push({ n: counter.current++, text, kind: e.kind });
-      if (!pausedRef.current) flush();
-      else setHeld(buffer.current.length);
-    };
     const flush = () => {
       const add = buffer.current;
       buffer.current = [];
       setHeld(0);
       if (add.length) setLines(prev => [...prev, ...add].slice(-keep));
+    };
+    const show = (e: LogEvent) => {
+      buffer.current.push({ n: counter.current++, text: lineOf(e), kind: e.kind });
+      if (!pausedRef.current) flush();
+      else setHeld(buffer.current.length);
     };
     flushRef.current = flush;
     client

@@ -79,15 +79,17 @@ function Row(props: { client: BerthClient; team: string; environment: string; sc
           <button data-testid="berth-schedule-resume" disabled={busy} onClick={act(() => client.clearScheduleOverride(team, environment))}>
             Back to the schedule
           </button>
-        ) : s.wanted === 'asleep' ? (
+        ) : null}
+        {!s.override && s.wanted === 'asleep' ? (
           <button data-testid="berth-schedule-wake" disabled={busy} onClick={act(() => client.overrideSchedule(team, environment, 'awake', 2))}>
             Wake for 2 hours
           </button>
-        ) : (
+        ) : null}
+        {!s.override && s.wanted !== 'asleep' ? (
           <button data-testid="berth-schedule-sleep" disabled={busy} onClick={act(() => client.overrideSchedule(team, environment, 'asleep', 12))}>
             Sleep for 12 hours
           </button>
-        )}
+        ) : null}
       </td>
     </tr>
   );

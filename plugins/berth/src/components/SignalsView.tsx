@@ -1,6 +1,6 @@
 import React, { useEffect, useState } from 'react';
 import type { BerthClient, ServiceSignals, SignalName, SignalRange } from '@berth-platform/backstage-plugin-berth-common';
-import { Badge, State, muted } from './styles';
+import { Badge, Shown, State, muted } from './styles';
 import { useBerth } from './useBerth';
 
 const cellStyle: React.CSSProperties = { padding: '4px 8px', verticalAlign: 'middle' };
@@ -84,13 +84,12 @@ export function SignalsView(props: { client: BerthClient; team: string; service:
           <option key={n}>{n}</option>
         ))}
       </select>
-      {now.loading || 'error' in now ? (
-        <State loading={now.loading} error={'error' in now ? now.error : undefined} />
-      ) : now.value ? (
+      <Shown state={now}>
+        {v => (
         <table style={{ width: '100%', fontSize: 14 }}>
           <tbody>
-            {now.value.signals.signals.map(s => {
-              const use = s.name === 'cpu' ? now.value!.signals.cpu : s.name === 'memory' ? now.value!.signals.memory : undefined;
+            {v.signals.signals.map(s => {
+              const use = ({ cpu: v.signals.cpu, memory: v.signals.memory } as Record<string, typeof v.signals.cpu | undefined>)[s.name];
               return (
                 <tr key={s.name} data-testid="berth-signal" data-signal={s.name}>
                   <td style={cellStyle}>{titles[s.name]}</td>
@@ -108,14 +107,15 @@ export function SignalsView(props: { client: BerthClient; team: string; service:
                     )}
                   </td>
                   <td style={cellStyle}>
-                    <Chart range={now.value!.ranges[s.name]} />
+                    <Chart range={v.ranges[s.name]} />
                   </td>
                 </tr>
               );
             })}
           </tbody>
         </table>
-      ) : null}
+        )}
+      </Shown>
       {now.loading || 'error' in now || !now.value ? null : <p style={muted}>rates over {now.value.signals.window}</p>}
     </div>
   );

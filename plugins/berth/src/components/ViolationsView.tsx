@@ -3,7 +3,10 @@ import type { BerthClient } from '@berth-platform/backstage-plugin-berth-common'
 import { Badge, State, cell, muted, table } from './styles';
 import { useBerth } from './useBerth';
 
-const severityKind = (s?: string) => (s === 'critical' || s === 'high' ? 'bad' : s === 'medium' ? 'warn' : 'idle');
+const severityKind = (s?: string) => {
+  if (s === 'critical' || s === 'high') return 'bad';
+  return s === 'medium' ? 'warn' : 'idle';
+};
 
 /** What Kyverno reports failing for the service, most severe first, with how to fix it. */
 export function ViolationsView(props: { client: BerthClient; team: string; service: string }) {

@@ -1,4 +1,5 @@
 import React from 'react';
+import type { Loaded } from './useBerth';
 
 const tone: Record<string, string> = {
   good: '#1b7f3b',
@@ -40,8 +41,17 @@ export function State(props: { loading?: boolean; error?: Error }) {
   return null;
 }
 
+/** A read's value drawn by children once it is there (nothing for none), or its State. */
+export function Shown<T>(props: { state: Loaded<T>; children: (value: NonNullable<T>) => React.ReactNode }) {
+  const s = props.state;
+  if (s.loading || 'error' in s) return <State loading={s.loading} error={'error' in s ? s.error : undefined} />;
+  return s.value === undefined || s.value === null ? null : <>{props.children(s.value as NonNullable<T>)}</>;
+}
+
 export function syncKind(s?: string): keyof typeof tone {
-  return s === 'Synced' ? 'good' : s === 'OutOfSync' ? 'warn' : s ? 'bad' : 'idle';
+  if (s === 'Synced') return 'good';
+  if (s === 'OutOfSync') return 'warn';
+  return s ? 'bad' : 'idle';
 }
 
 export function healthKind(h?: string): keyof typeof tone {
@@ -61,7 +71,8 @@ export function healthKind(h?: string): keyof typeof tone {
 }
 
 export function runKind(s: string): keyof typeof tone {
-  return s === 'succeeded' ? 'good' : s === 'failed' ? 'bad' : 'warn';
+  if (s === 'succeeded') return 'good';
+  return s === 'failed' ? 'bad' : 'warn';
 }
 
 export function when(t?: string): string {
