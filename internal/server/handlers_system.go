@@ -3,6 +3,7 @@ package server
 import (
 	"bytes"
 	"context"
+	"sync"
 	"time"
 
 	"github.com/berth-platform/berth/internal/api"
@@ -14,28 +15,42 @@ func (s *Server) GetHealth(context.Context, api.GetHealthRequestObject) (api.Get
 	return api.GetHealth200JSONResponse{Status: api.HealthStatusOk}, nil
 }
 
+// GetReadiness runs every check and note at once, each within 3 s, so that the whole answer
+// comes within about 3 s however many there are (a kubelet's probe has a time limit too).
 func (s *Server) GetReadiness(ctx context.Context, _ api.GetReadinessRequestObject) (api.GetReadinessResponseObject, error) {
 	checks := map[string]string{}
-	ready := true
+	failed := map[string]bool{}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
 	for name, check := range s.deps.ReadyChecks {
-		cctx, cancel := context.WithTimeout(ctx, 3*time.Second)
-		err := check(cctx)
-		cancel()
-		if err != nil {
-			checks[name] = err.Error()
-			ready = false
-			continue
-		}
-		checks[name] = "ok"
+		wg.Go(func() {
+			cctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+			err := check(cctx)
+			cancel()
+			mu.Lock()
+			defer mu.Unlock()
+			checks[name] = "ok"
+			if err != nil {
+				checks[name], failed[name] = err.Error(), true
+			}
+		})
 	}
-	status := api.HealthStatusOk
 	for name, note := range s.deps.ReadyNotes {
-		checks[name] = s.notes.get(ctx, name, note)
+		wg.Go(func() {
+			v := s.notes.get(ctx, name, note)
+			mu.Lock()
+			checks[name] = v
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	status := api.HealthStatusOk
+	for name := range s.deps.ReadyNotes {
 		if checks[name] != "ok" {
 			status = api.HealthStatusDegraded
 		}
 	}
-	if !ready {
+	if len(failed) > 0 {
 		return api.GetReadiness503JSONResponse{Status: api.HealthStatusUnavailable, Checks: &checks}, nil
 	}
 	return api.GetReadiness200JSONResponse{Status: status, Checks: &checks}, nil
