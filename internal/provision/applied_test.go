@@ -1,6 +1,9 @@
 package provision_test
 
 import (
+	"fmt"
+	"time"
+
 	"slices"
 	"testing"
 
@@ -31,9 +34,11 @@ func TestArgoCDObjectsKeepOtherOwnersFields(t *testing.T) {
 	argo := argoclient.NewForConfigOrDie(f.p.Config).ArgoprojV1alpha1()
 	operator := metav1.PatchOptions{FieldManager: "platform-operator"}
 	project := argocd.ProjectName(owner)
-	// An operator adds a sync window, a role and a destination Berth did not decide.
+	// An operator adds a sync window, a role and a destination Berth did not decide. The deny
+	// window is twelve hours away (Argo CD keeps it in UTC): inside it, the update could not sync.
+	deny := fmt.Sprintf("0 %d * * *", (time.Now().UTC().Hour()+12)%24)
 	_, err = argo.AppProjects("argocd").Patch(ctx, project, types.MergePatchType, []byte(`{"metadata":{"annotations":{"example.com/owner":"platform"}},
-		"spec":{"syncWindows":[{"kind":"deny","schedule":"0 22 * * *","duration":"1h","applications":["*"]}],
+		"spec":{"syncWindows":[{"kind":"deny","schedule":"`+deny+`","duration":"1h","applications":["*"]}],
 		"roles":[{"name":"ci","policies":["p, proj:`+project+`:ci, applications, sync, `+project+`/*, allow"]}],
 		"destinations":[{"server":"https://kubernetes.default.svc","namespace":"kube-system"}]}}`), operator)
 	if err != nil {

@@ -63,7 +63,7 @@ func (s *Service) Run(ctx context.Context, workers int) error {
 }
 
 func (s *Service) executeScheduled(ctx context.Context, team, id string) {
-	w, err := s.execute(ctx, id)
+	w, err := s.claimed(ctx, id, func(ctx context.Context) (*waiting, error) { return s.execute(ctx, id) })
 	s.sched.done(team, id)
 	if err != nil && ctx.Err() == nil {
 		s.deps.Log.Warn("run failed", "run", id, "error", err)
@@ -87,10 +87,10 @@ func (s *Service) requeue(ctx context.Context) error {
 	return nil
 }
 
-// sweep re-queues unfinished runs now and then: those another replica left behind, and any a
-// lost wake-up would strand.
+// sweep re-queues unfinished runs now and then (every claim lease, at most 30 s): those a dead
+// replica held (taken once its claim runs out), and any a lost wake-up would strand.
 func (s *Service) sweep(ctx context.Context) {
-	t := time.NewTicker(30 * time.Second)
+	t := time.NewTicker(min(30*time.Second, s.deps.ClaimLease))
 	defer t.Stop()
 	for {
 		select {
@@ -226,6 +226,9 @@ func (s *Service) execute(ctx context.Context, id string) (*waiting, error) {
 			}
 			st.stepStarted = step.StartedAt
 			if _, err := fn(ctx, st); err != nil {
+				if ctx.Err() != nil { // stopping, or the claim lost: the run resumes elsewhere
+					return nil, ctx.Err()
+				}
 				return nil, s.fail(ctx, run, st, step, err, saveRun, saveStep)
 			}
 			continue

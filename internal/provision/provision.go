@@ -3,10 +3,17 @@
 // Argo CD objects, refresh, rollout) whose state, timings and errors are stored, so a run can
 // be read, retried from where it stopped, and resumed after Berth restarts. Argo CD applies
 // what is committed; Berth never applies workload manifests itself.
+//
+// Several replicas execute runs together: a run is claimed in the database (runs.claimed_by,
+// claim_until) by the replica that executes it, renewed while it executes and given up when
+// it stops, so one replica at a time carries each run; a dead replica's runs are taken over
+// once its claim runs out (Deps.ClaimLease, 20 s), at the next sweep.
 package provision
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -79,7 +86,12 @@ type Deps struct {
 	// RunsPerTeam bounds the runs of one team that execute at once (default 2); Run's workers
 	// bound them all.
 	RunsPerTeam int
-	Log         *slog.Logger
+	// Executor names this process among the replicas that execute runs (random when empty);
+	// ClaimLease is how long its claim on a run holds without renewal (20 s by default): a
+	// dead replica's runs are taken over after it.
+	Executor   string
+	ClaimLease time.Duration
+	Log        *slog.Logger
 }
 
 // Service is the provisioning domain and its run executor.
@@ -105,6 +117,14 @@ func New(d Deps) *Service {
 	}
 	if d.RunsPerTeam == 0 {
 		d.RunsPerTeam = 2
+	}
+	if d.Executor == "" {
+		var b [8]byte
+		_, _ = rand.Read(b[:])
+		d.Executor = hex.EncodeToString(b[:])
+	}
+	if d.ClaimLease == 0 {
+		d.ClaimLease = 20 * time.Second
 	}
 	return &Service{deps: d, sched: newSchedule(4, d.RunsPerTeam), parkedRuns: map[string]string{}, waitingFor: map[string][]string{},
 		now: func() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }}
