@@ -4830,6 +4830,41 @@ func (response ListActions401ApplicationProblemPlusJSONResponse) VisitListAction
 	return err
 }
 
+type ListActions429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response ListActions429ApplicationProblemPlusJSONResponse) VisitListActionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListActions503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListActions503ApplicationProblemPlusJSONResponse) VisitListActionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListAuditEventsRequestObject struct {
 	Params ListAuditEventsParams
 }
@@ -4900,6 +4935,41 @@ func (response ListAuditEvents403ApplicationProblemPlusJSONResponse) VisitListAu
 	return err
 }
 
+type ListAuditEvents429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response ListAuditEvents429ApplicationProblemPlusJSONResponse) VisitListAuditEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAuditEvents503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListAuditEvents503ApplicationProblemPlusJSONResponse) VisitListAuditEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListBlueprintsRequestObject struct {
 }
 
@@ -4933,6 +5003,41 @@ func (response ListBlueprints401ApplicationProblemPlusJSONResponse) VisitListBlu
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListBlueprints429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response ListBlueprints429ApplicationProblemPlusJSONResponse) VisitListBlueprintsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListBlueprints503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListBlueprints503ApplicationProblemPlusJSONResponse) VisitListBlueprintsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -5003,6 +5108,41 @@ func (response GetBlueprint404ApplicationProblemPlusJSONResponse) VisitGetBluepr
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetBlueprint429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response GetBlueprint429ApplicationProblemPlusJSONResponse) VisitGetBlueprintResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetBlueprint503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetBlueprint503ApplicationProblemPlusJSONResponse) VisitGetBlueprintResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -5110,6 +5250,41 @@ func (response ValidateBlueprintParameters422ApplicationProblemPlusJSONResponse)
 	return err
 }
 
+type ValidateBlueprintParameters429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response ValidateBlueprintParameters429ApplicationProblemPlusJSONResponse) VisitValidateBlueprintParametersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ValidateBlueprintParameters503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ValidateBlueprintParameters503ApplicationProblemPlusJSONResponse) VisitValidateBlueprintParametersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListCatalogEntitiesRequestObject struct {
 	Params ListCatalogEntitiesParams
 }
@@ -5190,6 +5365,41 @@ func (response ListCatalogEntities401ApplicationProblemPlusJSONResponse) VisitLi
 	return err
 }
 
+type ListCatalogEntities429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response ListCatalogEntities429ApplicationProblemPlusJSONResponse) VisitListCatalogEntitiesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListCatalogEntities503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListCatalogEntities503ApplicationProblemPlusJSONResponse) VisitListCatalogEntitiesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListClustersRequestObject struct {
 }
 
@@ -5223,6 +5433,41 @@ func (response ListClusters401ApplicationProblemPlusJSONResponse) VisitListClust
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListClusters429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response ListClusters429ApplicationProblemPlusJSONResponse) VisitListClustersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListClusters503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListClusters503ApplicationProblemPlusJSONResponse) VisitListClustersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -5356,6 +5601,25 @@ func (response RegisterCluster422ApplicationProblemPlusJSONResponse) VisitRegist
 	return err
 }
 
+type RegisterCluster429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response RegisterCluster429ApplicationProblemPlusJSONResponse) VisitRegisterClusterResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type RegisterCluster503ApplicationProblemPlusJSONResponse struct {
 	UnavailableApplicationProblemPlusJSONResponse
 }
@@ -5468,6 +5732,41 @@ func (response UnregisterCluster409ApplicationProblemPlusJSONResponse) VisitUnre
 	return err
 }
 
+type UnregisterCluster429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response UnregisterCluster429ApplicationProblemPlusJSONResponse) VisitUnregisterClusterResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UnregisterCluster503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response UnregisterCluster503ApplicationProblemPlusJSONResponse) VisitUnregisterClusterResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetClusterRequestObject struct {
 	Cluster Name `json:"cluster"`
 }
@@ -5538,6 +5837,41 @@ func (response GetCluster404ApplicationProblemPlusJSONResponse) VisitGetClusterR
 	return err
 }
 
+type GetCluster429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response GetCluster429ApplicationProblemPlusJSONResponse) VisitGetClusterResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCluster503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetCluster503ApplicationProblemPlusJSONResponse) VisitGetClusterResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetMeRequestObject struct {
 }
 
@@ -5575,6 +5909,41 @@ func (response GetMe401ApplicationProblemPlusJSONResponse) VisitGetMeResponse(w 
 	return err
 }
 
+type GetMe429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response GetMe429ApplicationProblemPlusJSONResponse) VisitGetMeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMe503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetMe503ApplicationProblemPlusJSONResponse) VisitGetMeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListPoliciesRequestObject struct {
 }
 
@@ -5608,6 +5977,41 @@ func (response ListPolicies401ApplicationProblemPlusJSONResponse) VisitListPolic
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPolicies429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response ListPolicies429ApplicationProblemPlusJSONResponse) VisitListPoliciesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPolicies503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListPolicies503ApplicationProblemPlusJSONResponse) VisitListPoliciesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -5672,6 +6076,41 @@ func (response ResetPolicy404ApplicationProblemPlusJSONResponse) VisitResetPolic
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResetPolicy429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response ResetPolicy429ApplicationProblemPlusJSONResponse) VisitResetPolicyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResetPolicy503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ResetPolicy503ApplicationProblemPlusJSONResponse) VisitResetPolicyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -5795,6 +6234,41 @@ func (response SetPolicy422ApplicationProblemPlusJSONResponse) VisitSetPolicyRes
 	return err
 }
 
+type SetPolicy429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response SetPolicy429ApplicationProblemPlusJSONResponse) VisitSetPolicyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetPolicy503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response SetPolicy503ApplicationProblemPlusJSONResponse) VisitSetPolicyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type CheckPoliciesRequestObject struct {
 	Body *CheckPoliciesJSONRequestBody
 }
@@ -5897,6 +6371,41 @@ func (response CheckPolicies422ApplicationProblemPlusJSONResponse) VisitCheckPol
 	return err
 }
 
+type CheckPolicies429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response CheckPolicies429ApplicationProblemPlusJSONResponse) VisitCheckPoliciesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CheckPolicies503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response CheckPolicies503ApplicationProblemPlusJSONResponse) VisitCheckPoliciesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetPolicyViolationOverviewRequestObject struct {
 }
 
@@ -5946,6 +6455,25 @@ func (response GetPolicyViolationOverview403ApplicationProblemPlusJSONResponse) 
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetPolicyViolationOverview429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response GetPolicyViolationOverview429ApplicationProblemPlusJSONResponse) VisitGetPolicyViolationOverviewResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -6032,6 +6560,25 @@ func (response GetRun404ApplicationProblemPlusJSONResponse) VisitGetRunResponse(
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetRun429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response GetRun429ApplicationProblemPlusJSONResponse) VisitGetRunResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -6147,6 +6694,25 @@ func (response StreamRun404ApplicationProblemPlusJSONResponse) VisitStreamRunRes
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StreamRun429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response StreamRun429ApplicationProblemPlusJSONResponse) VisitStreamRunResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -6270,6 +6836,25 @@ func (response RetryRun409ApplicationProblemPlusJSONResponse) VisitRetryRunRespo
 	return err
 }
 
+type RetryRun429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response RetryRun429ApplicationProblemPlusJSONResponse) VisitRetryRunResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type RetryRun503ApplicationProblemPlusJSONResponse struct {
 	UnavailableApplicationProblemPlusJSONResponse
 }
@@ -6336,6 +6921,41 @@ func (response ListTeams401ApplicationProblemPlusJSONResponse) VisitListTeamsRes
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListTeams429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response ListTeams429ApplicationProblemPlusJSONResponse) VisitListTeamsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListTeams503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListTeams503ApplicationProblemPlusJSONResponse) VisitListTeamsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -6473,6 +7093,41 @@ func (response CreateTeam422ApplicationProblemPlusJSONResponse) VisitCreateTeamR
 	return err
 }
 
+type CreateTeam429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response CreateTeam429ApplicationProblemPlusJSONResponse) VisitCreateTeamResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateTeam503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response CreateTeam503ApplicationProblemPlusJSONResponse) VisitCreateTeamResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type DeleteTeamRequestObject struct {
 	Team   TeamName `json:"team"`
 	Params DeleteTeamParams
@@ -6570,6 +7225,41 @@ func (response DeleteTeam412ApplicationProblemPlusJSONResponse) VisitDeleteTeamR
 	return err
 }
 
+type DeleteTeam429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteTeam429ApplicationProblemPlusJSONResponse) VisitDeleteTeamResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteTeam503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteTeam503ApplicationProblemPlusJSONResponse) VisitDeleteTeamResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetTeamRequestObject struct {
 	Team   TeamName `json:"team"`
 	Params GetTeamParams
@@ -6663,6 +7353,41 @@ func (response GetTeam404ApplicationProblemPlusJSONResponse) VisitGetTeamRespons
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetTeam429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response GetTeam429ApplicationProblemPlusJSONResponse) VisitGetTeamResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetTeam503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetTeam503ApplicationProblemPlusJSONResponse) VisitGetTeamResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -6813,6 +7538,41 @@ func (response UpdateTeam422ApplicationProblemPlusJSONResponse) VisitUpdateTeamR
 	return err
 }
 
+type UpdateTeam429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateTeam429ApplicationProblemPlusJSONResponse) VisitUpdateTeamResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateTeam503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateTeam503ApplicationProblemPlusJSONResponse) VisitUpdateTeamResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type RenderAppFilesRequestObject struct {
 	Team TeamName `json:"team"`
 	Body *RenderAppFilesJSONRequestBody
@@ -6916,6 +7676,25 @@ func (response RenderAppFiles422ApplicationProblemPlusJSONResponse) VisitRenderA
 	return err
 }
 
+type RenderAppFiles429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response RenderAppFiles429ApplicationProblemPlusJSONResponse) VisitRenderAppFilesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type RenderAppFiles503ApplicationProblemPlusJSONResponse struct {
 	UnavailableApplicationProblemPlusJSONResponse
 }
@@ -7003,6 +7782,25 @@ func (response GetTeamCosts404ApplicationProblemPlusJSONResponse) VisitGetTeamCo
 	return err
 }
 
+type GetTeamCosts429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response GetTeamCosts429ApplicationProblemPlusJSONResponse) VisitGetTeamCostsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetTeamCosts503ApplicationProblemPlusJSONResponse struct {
 	UnavailableApplicationProblemPlusJSONResponse
 }
@@ -7086,6 +7884,41 @@ func (response ListEnvironments404ApplicationProblemPlusJSONResponse) VisitListE
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEnvironments429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response ListEnvironments429ApplicationProblemPlusJSONResponse) VisitListEnvironmentsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEnvironments503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListEnvironments503ApplicationProblemPlusJSONResponse) VisitListEnvironmentsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -7236,6 +8069,41 @@ func (response CreateEnvironment422ApplicationProblemPlusJSONResponse) VisitCrea
 	return err
 }
 
+type CreateEnvironment429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response CreateEnvironment429ApplicationProblemPlusJSONResponse) VisitCreateEnvironmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateEnvironment503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response CreateEnvironment503ApplicationProblemPlusJSONResponse) VisitCreateEnvironmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type DeleteEnvironmentRequestObject struct {
 	Team        TeamName        `json:"team"`
 	Environment EnvironmentName `json:"environment"`
@@ -7317,6 +8185,41 @@ func (response DeleteEnvironment404ApplicationProblemPlusJSONResponse) VisitDele
 	return err
 }
 
+type DeleteEnvironment429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteEnvironment429ApplicationProblemPlusJSONResponse) VisitDeleteEnvironmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteEnvironment503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteEnvironment503ApplicationProblemPlusJSONResponse) VisitDeleteEnvironmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetEnvironmentRequestObject struct {
 	Team        TeamName        `json:"team"`
 	Environment EnvironmentName `json:"environment"`
@@ -7384,6 +8287,41 @@ func (response GetEnvironment404ApplicationProblemPlusJSONResponse) VisitGetEnvi
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetEnvironment429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response GetEnvironment429ApplicationProblemPlusJSONResponse) VisitGetEnvironmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetEnvironment503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetEnvironment503ApplicationProblemPlusJSONResponse) VisitGetEnvironmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -7508,6 +8446,41 @@ func (response UpdateEnvironment422ApplicationProblemPlusJSONResponse) VisitUpda
 	return err
 }
 
+type UpdateEnvironment429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateEnvironment429ApplicationProblemPlusJSONResponse) VisitUpdateEnvironmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateEnvironment503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateEnvironment503ApplicationProblemPlusJSONResponse) VisitUpdateEnvironmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type DeleteEnvironmentScheduleRequestObject struct {
 	Team        TeamName        `json:"team"`
 	Environment EnvironmentName `json:"environment"`
@@ -7585,6 +8558,25 @@ func (response DeleteEnvironmentSchedule404ApplicationProblemPlusJSONResponse) V
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteEnvironmentSchedule429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteEnvironmentSchedule429ApplicationProblemPlusJSONResponse) VisitDeleteEnvironmentScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -7672,6 +8664,41 @@ func (response GetEnvironmentSchedule404ApplicationProblemPlusJSONResponse) Visi
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetEnvironmentSchedule429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response GetEnvironmentSchedule429ApplicationProblemPlusJSONResponse) VisitGetEnvironmentScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetEnvironmentSchedule503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetEnvironmentSchedule503ApplicationProblemPlusJSONResponse) VisitGetEnvironmentScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -7796,6 +8823,41 @@ func (response SetEnvironmentSchedule422ApplicationProblemPlusJSONResponse) Visi
 	return err
 }
 
+type SetEnvironmentSchedule429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response SetEnvironmentSchedule429ApplicationProblemPlusJSONResponse) VisitSetEnvironmentScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetEnvironmentSchedule503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response SetEnvironmentSchedule503ApplicationProblemPlusJSONResponse) VisitSetEnvironmentScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ClearEnvironmentScheduleOverrideRequestObject struct {
 	Team        TeamName        `json:"team"`
 	Environment EnvironmentName `json:"environment"`
@@ -7879,6 +8941,41 @@ func (response ClearEnvironmentScheduleOverride404ApplicationProblemPlusJSONResp
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ClearEnvironmentScheduleOverride429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response ClearEnvironmentScheduleOverride429ApplicationProblemPlusJSONResponse) VisitClearEnvironmentScheduleOverrideResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ClearEnvironmentScheduleOverride503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ClearEnvironmentScheduleOverride503ApplicationProblemPlusJSONResponse) VisitClearEnvironmentScheduleOverrideResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -8019,6 +9116,41 @@ func (response OverrideEnvironmentSchedule422ApplicationProblemPlusJSONResponse)
 	return err
 }
 
+type OverrideEnvironmentSchedule429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response OverrideEnvironmentSchedule429ApplicationProblemPlusJSONResponse) VisitOverrideEnvironmentScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type OverrideEnvironmentSchedule503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response OverrideEnvironmentSchedule503ApplicationProblemPlusJSONResponse) VisitOverrideEnvironmentScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetEnvironmentWorkloadsRequestObject struct {
 	Team        TeamName        `json:"team"`
 	Environment EnvironmentName `json:"environment"`
@@ -8117,6 +9249,25 @@ func (response GetEnvironmentWorkloads404ApplicationProblemPlusJSONResponse) Vis
 	return err
 }
 
+type GetEnvironmentWorkloads429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response GetEnvironmentWorkloads429ApplicationProblemPlusJSONResponse) VisitGetEnvironmentWorkloadsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetEnvironmentWorkloads503ApplicationProblemPlusJSONResponse struct {
 	UnavailableApplicationProblemPlusJSONResponse
 }
@@ -8200,6 +9351,41 @@ func (response ListTeamMembers404ApplicationProblemPlusJSONResponse) VisitListTe
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListTeamMembers429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response ListTeamMembers429ApplicationProblemPlusJSONResponse) VisitListTeamMembersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListTeamMembers503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListTeamMembers503ApplicationProblemPlusJSONResponse) VisitListTeamMembersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -8350,6 +9536,41 @@ func (response AddTeamMember422ApplicationProblemPlusJSONResponse) VisitAddTeamM
 	return err
 }
 
+type AddTeamMember429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response AddTeamMember429ApplicationProblemPlusJSONResponse) VisitAddTeamMemberResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AddTeamMember503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response AddTeamMember503ApplicationProblemPlusJSONResponse) VisitAddTeamMemberResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type RemoveTeamMemberRequestObject struct {
 	Team   TeamName           `json:"team"`
 	Member openapi_types.UUID `json:"member"`
@@ -8447,6 +9668,41 @@ func (response RemoveTeamMember409ApplicationProblemPlusJSONResponse) VisitRemov
 	return err
 }
 
+type RemoveTeamMember429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response RemoveTeamMember429ApplicationProblemPlusJSONResponse) VisitRemoveTeamMemberResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RemoveTeamMember503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response RemoveTeamMember503ApplicationProblemPlusJSONResponse) VisitRemoveTeamMemberResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetTeamMemberRequestObject struct {
 	Team   TeamName           `json:"team"`
 	Member openapi_types.UUID `json:"member"`
@@ -8514,6 +9770,41 @@ func (response GetTeamMember404ApplicationProblemPlusJSONResponse) VisitGetTeamM
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetTeamMember429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response GetTeamMember429ApplicationProblemPlusJSONResponse) VisitGetTeamMemberResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetTeamMember503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetTeamMember503ApplicationProblemPlusJSONResponse) VisitGetTeamMemberResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -8654,6 +9945,41 @@ func (response UpdateTeamMember422ApplicationProblemPlusJSONResponse) VisitUpdat
 	return err
 }
 
+type UpdateTeamMember429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateTeamMember429ApplicationProblemPlusJSONResponse) VisitUpdateTeamMemberResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateTeamMember503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateTeamMember503ApplicationProblemPlusJSONResponse) VisitUpdateTeamMemberResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListTeamPoliciesRequestObject struct {
 	Team TeamName `json:"team"`
 }
@@ -8704,6 +10030,41 @@ func (response ListTeamPolicies404ApplicationProblemPlusJSONResponse) VisitListT
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListTeamPolicies429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response ListTeamPolicies429ApplicationProblemPlusJSONResponse) VisitListTeamPoliciesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListTeamPolicies503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListTeamPolicies503ApplicationProblemPlusJSONResponse) VisitListTeamPoliciesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -8769,6 +10130,41 @@ func (response ResetTeamPolicy404ApplicationProblemPlusJSONResponse) VisitResetT
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResetTeamPolicy429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response ResetTeamPolicy429ApplicationProblemPlusJSONResponse) VisitResetTeamPolicyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResetTeamPolicy503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ResetTeamPolicy503ApplicationProblemPlusJSONResponse) VisitResetTeamPolicyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -8893,6 +10289,41 @@ func (response SetTeamPolicy422ApplicationProblemPlusJSONResponse) VisitSetTeamP
 	return err
 }
 
+type SetTeamPolicy429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response SetTeamPolicy429ApplicationProblemPlusJSONResponse) VisitSetTeamPolicyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetTeamPolicy503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response SetTeamPolicy503ApplicationProblemPlusJSONResponse) VisitSetTeamPolicyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListTeamPolicyViolationsRequestObject struct {
 	Team   TeamName `json:"team"`
 	Params ListTeamPolicyViolationsParams
@@ -8980,6 +10411,25 @@ func (response ListTeamPolicyViolations422ApplicationProblemPlusJSONResponse) Vi
 	return err
 }
 
+type ListTeamPolicyViolations429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response ListTeamPolicyViolations429ApplicationProblemPlusJSONResponse) VisitListTeamPolicyViolationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListTeamPolicyViolations503ApplicationProblemPlusJSONResponse struct {
 	UnavailableApplicationProblemPlusJSONResponse
 }
@@ -9062,6 +10512,25 @@ func (response ListServices404ApplicationProblemPlusJSONResponse) VisitListServi
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListServices429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response ListServices429ApplicationProblemPlusJSONResponse) VisitListServicesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -9242,6 +10711,25 @@ func (response CreateService422ApplicationProblemPlusJSONResponse) VisitCreateSe
 	return err
 }
 
+type CreateService429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response CreateService429ApplicationProblemPlusJSONResponse) VisitCreateServiceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type CreateService503ApplicationProblemPlusJSONResponse struct {
 	UnavailableApplicationProblemPlusJSONResponse
 }
@@ -9325,6 +10813,25 @@ func (response GetService404ApplicationProblemPlusJSONResponse) VisitGetServiceR
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetService429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response GetService429ApplicationProblemPlusJSONResponse) VisitGetServiceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -9491,6 +10998,25 @@ func (response UpdateService422ApplicationProblemPlusJSONResponse) VisitUpdateSe
 	return err
 }
 
+type UpdateService429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateService429ApplicationProblemPlusJSONResponse) VisitUpdateServiceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type UpdateService503ApplicationProblemPlusJSONResponse struct {
 	UnavailableApplicationProblemPlusJSONResponse
 }
@@ -9574,6 +11100,25 @@ func (response GetServiceAppFiles404ApplicationProblemPlusJSONResponse) VisitGet
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetServiceAppFiles429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response GetServiceAppFiles429ApplicationProblemPlusJSONResponse) VisitGetServiceAppFilesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -9662,6 +11207,25 @@ func (response GetServiceCosts404ApplicationProblemPlusJSONResponse) VisitGetSer
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetServiceCosts429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response GetServiceCosts429ApplicationProblemPlusJSONResponse) VisitGetServiceCostsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -9776,6 +11340,25 @@ func (response DiagnoseService404ApplicationProblemPlusJSONResponse) VisitDiagno
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DiagnoseService429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response DiagnoseService429ApplicationProblemPlusJSONResponse) VisitDiagnoseServiceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -10128,6 +11711,25 @@ func (response GetServiceRightsizing404ApplicationProblemPlusJSONResponse) Visit
 	return err
 }
 
+type GetServiceRightsizing429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response GetServiceRightsizing429ApplicationProblemPlusJSONResponse) VisitGetServiceRightsizingResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetServiceRightsizing503ApplicationProblemPlusJSONResponse struct {
 	UnavailableApplicationProblemPlusJSONResponse
 }
@@ -10291,6 +11893,25 @@ func (response RollbackService422ApplicationProblemPlusJSONResponse) VisitRollba
 	return err
 }
 
+type RollbackService429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response RollbackService429ApplicationProblemPlusJSONResponse) VisitRollbackServiceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type RollbackService503ApplicationProblemPlusJSONResponse struct {
 	UnavailableApplicationProblemPlusJSONResponse
 }
@@ -10375,6 +11996,25 @@ func (response GetServiceSignals404ApplicationProblemPlusJSONResponse) VisitGetS
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetServiceSignals429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response GetServiceSignals429ApplicationProblemPlusJSONResponse) VisitGetServiceSignalsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -10464,6 +12104,25 @@ func (response GetServiceSignalRange404ApplicationProblemPlusJSONResponse) Visit
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetServiceSignalRange429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response GetServiceSignalRange429ApplicationProblemPlusJSONResponse) VisitGetServiceSignalRangeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -10620,6 +12279,25 @@ func (response SyncService422ApplicationProblemPlusJSONResponse) VisitSyncServic
 	return err
 }
 
+type SyncService429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response SyncService429ApplicationProblemPlusJSONResponse) VisitSyncServiceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type SyncService503ApplicationProblemPlusJSONResponse struct {
 	UnavailableApplicationProblemPlusJSONResponse
 }
@@ -10734,6 +12412,25 @@ func (response GetServiceWorkloads404ApplicationProblemPlusJSONResponse) VisitGe
 	return err
 }
 
+type GetServiceWorkloads429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response GetServiceWorkloads429ApplicationProblemPlusJSONResponse) VisitGetServiceWorkloadsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetServiceWorkloads503ApplicationProblemPlusJSONResponse struct {
 	UnavailableApplicationProblemPlusJSONResponse
 }
@@ -10767,6 +12464,41 @@ func (response GetHealth200JSONResponse) VisitGetHealthResponse(w http.ResponseW
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetHealth429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response GetHealth429ApplicationProblemPlusJSONResponse) VisitGetHealthResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetHealth503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetHealth503ApplicationProblemPlusJSONResponse) VisitGetHealthResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -10805,6 +12537,41 @@ func (response GetMetrics401ApplicationProblemPlusJSONResponse) VisitGetMetricsR
 	return err
 }
 
+type GetMetrics429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response GetMetrics429ApplicationProblemPlusJSONResponse) VisitGetMetricsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMetrics503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetMetrics503ApplicationProblemPlusJSONResponse) VisitGetMetricsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetOpenAPISpecRequestObject struct {
 }
 
@@ -10832,6 +12599,41 @@ func (response GetOpenAPISpec200ApplicationyamlResponse) VisitGetOpenAPISpecResp
 	return err
 }
 
+type GetOpenAPISpec429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response GetOpenAPISpec429ApplicationProblemPlusJSONResponse) VisitGetOpenAPISpecResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOpenAPISpec503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetOpenAPISpec503ApplicationProblemPlusJSONResponse) VisitGetOpenAPISpecResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetReadinessRequestObject struct {
 }
 
@@ -10849,6 +12651,25 @@ func (response GetReadiness200JSONResponse) VisitGetReadinessResponse(w http.Res
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetReadiness429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response GetReadiness429ApplicationProblemPlusJSONResponse) VisitGetReadinessResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -13149,297 +14970,299 @@ func (sh *strictHandler) GetReadiness(ctx echo.Context) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L1td9w28i/4VXB67z1u7aUeLNuZRHqxK8tO4hs71kj25Nyd5J6GSHQ3RmyAAUC1Oz7+HPuB9ovtQRVA",
-	"giTYzdaTHf89LyaWRBJAoVBPqPrVx1EqF4UUTBg9Ovo4KqiiC2aYgp+e5yUrFBfmV7pg9hdcjI5GBTXz",
-	"UTIS8LvRpX9mlIwU+7PkimWjI6NKlox0OmcLal/8b4pNR0ej/2O/Hm4f/6r34eOfPiWjU6nNS5HZ5zOm",
-	"U8ULw6Ud8YSkpTZyQZZcZHL5SBMmMjKmhiykNuTJd9+RjK40oVPDFNGGKrOzN0pwun+WTK3q+TKRjcKZ",
-	"TaVaUDM6GmXUsF3DF2yUjMyqsM9qo7iYVXO7sB8eMjuYQd8E4I83ncJvMER3DkZmdJWQf2RkDP8kVGTE",
-	"zBlxlLlkU6nYTkIWUpi5fYjYwXaIVH72Y5gYMdISd+eYvH93Cu8mZDmXOSNzWSrdtyhcemNVGZvSMrfL",
-	"gjFHyYiJcjE6+jdOdpSM/mF3wv8RZzH6I7ryUmmpuqt+N2dkItgHgw9MiJzCogvFrrksNSnojPVNOcWP",
-	"hlNe0A+vmZiZ+ejo2ePD2ExeimuupFgwYf4Jn/OHosNl1XO3PxevMrYopGEiXf3CVl0ynDOjONNkyc0c",
-	"1q/pgpErhlxwKbMVUazI6Qr+OOVKG6KYLqTQjEylIodPW7s7ZzRjql5OMINdO4Ueoh0+e5aMFlz4nx/H",
-	"SPhq+oaadN5dxluRrwhNDeG4i/LyPyw1jzRJS6WYMOTlOzojC/syWzPV6S5+P5xjdxav+YJHzvIZnTGi",
-	"+V+9XJPDe1E+f3aQWGLwheXyZwcHQAr8qSYEF4bNmMI5yNmpFIZywVQPOcyca5L6h8iYC8KumVqRQmaJ",
-	"PbxckEkhs0mvvKte7tu0754kVqQbpuzb//vfdPevg90f/hj/e9f96//0v9r5v/5bVDC9lrOXH9K8zFh3",
-	"Fb9KknPBiJlbaY17R6Rg7qhqRhSblTlVhH0oFNOaSwGbyz4UubRfxCMTPWRu0HBh3LCF7rDld51pw1a9",
-	"woefVX+lStGV/aM2q9z+wormES7xlehZImyUXaQOVnlXa+TiIdd4JrN1jFjIrI/NCpn1S4VeDtvbgsXO",
-	"nFCPqwFVCqfkCKPpvD4zjzTJKQo80G/j5ZwpRihJFdVzkktZWHtCKXuYdO8x8iolfvSnNNesmvellDmj",
-	"wk/8nM3Yh+6sJ5pRlc4nhGtCIxxCxucvD4leCUM/HAF/UUWscZAQIcklTa8UmzLFRMr6p61g7O3nfAFz",
-	"28zrjszIHuOUarbLhWZCc8Ovrb0hlTsP3KB+msCUJr3WEQ7cy0rf9XDHBRcpu2CpFFmEQ17DjJ11AOwA",
-	"E15QsSIaX+qdUPjh1rRQuB8+++HwYJi4h1m+4wvWN8Wpkgucm91pIsXaab1DU3FrS/K1nL2jPI+Ysgbt",
-	"B3tSkhixck/I5iHrm6Wxo0SJ9vhgCMnOZM7T1Rrvo4AHbm9inZfi1YueMVQp1g5QEb0seRal9ztGF2sW",
-	"YRhd3HYJn+z7aNKh60azc/ZnyTQYOXajrCl69HFEiyLnKbUbvl8oeZmzxf/4j7a7/3HgiGf4Fg7a5J83",
-	"NLfUYBlRODgZowBLSOVZEksfK7HApRHTnKcPOkc/ZmAvewNTG2oYGVOSlTgBRuwWBSeBZgsucO4/SnXJ",
-	"s4yJh5y8VXUpzXPQa8q6ZZlkmghpCM1zuYSjCtN7Ja5pzrOHnNxvLM933f5floZwnMIxmYB61ROgpkbZ",
-	"MeUsz2Cmv0rzoyzFg071V0l0aa008DFATVkaXnPNL3NmnWBTURomeaZABXD7/o+U5+xBp+udGpLxDCaK",
-	"OjXkXescwUzfSfmaqhl7aLYEP5Nba0vN7CmfU4HKhKlrpghNU1YY7af4hoqVE1D6QWcqJWoyaogUKfq/",
-	"9V5bRrC/ec6UmR8T61mvdk8wrERXmiznTAB3qBWhM8pBP6MLCssIXmhOt6Pc7NTeC1qauVT8L/bQ3C8V",
-	"uaQZSRXLmDCc5rgz7wW9pjynl/mD8g+Qm+Q0vbIkps7iEIxlGsQxK5jImEhXdt6UaGYMF7OdYzLJmLUx",
-	"Jn53qNkDjevGtFM6Se0gL9iUC47DdQN4z+3IBnz/lE6nMs+AY+3fnZ1L8xz9VpyqLJgCWtj9L5T90XDW",
-	"tTw/dn2yTK3OS3Hm1WHcnam+/0gTZ5oTsK1CPQoTmzNLNAgKmDkXM4j5pHMqZqgX7O+OLc3qhWVqBf4S",
-	"LsqEw6FO5MaSGPm8ZHvk5FJbEYPM33h8Tu0gApWm+6yxj0nrKID4p4bhIFwUJcZlOzRhH+iiyJF+lXe7",
-	"jpdwU1/ia/YLbecWNZ/7rvVv7LYdWUvrKFWMGhabBswQmD1DSU/zs2Bv0Sxrbtb/vHj7K7mAWXn/Avnm",
-	"kcYFB+tFZQN+OTNzdLV9TPSnl+9Gyejs7QX85z38/8m7059HyejFy9cv372MREaTUbURr7Ior8nS3OmK",
-	"8HvRJYFJu5GX7VPHZPLRGgKfJkSz2cLuK6GKkSnPc5ahCwSkQxvB+W3UgPUQZR9Np2zD2O0jkRAt150K",
-	"bghFv5zm8GtrZwWDV/5yMtJlUUhl9As42ME+BM8spbrSBU3ZjzxnPSEMJC4uGhc8l3b5U/sKGX+0tEuI",
-	"E8mfdoKdIUvF7SnjwhkuhuqrR5pUo5JxKTKm6mNIJsaqaXNGzXySEBcUgL9XL4GFKc1OAhqRkpxaqVOU",
-	"lznXc6INK6yEKEo934t6PbU/8+8ROEbhkpu8W52IxLtGeBQrDg5ERIfgf0S4sSkfjj5uKaNZ/WJbVRi2",
-	"KCwlkACltiK33onEcs3/OnnzejNJmtTwI/Yv5jVHX665kkpabiE2A13YkZztfYOvRidVFJaXuzMKbIYO",
-	"XeNC4pzl1PDryuxWrJCaG6lWjgXJ+IVMr5iyJyEhezNu5uXlvmXUaS6Xeh+E+96KLvKEpNTQXM52uZhK",
-	"+NXO5q1wPOdnvma5urveKd9KcTmybSI8fjU6EzWTp94V6U5nwbSmaP13yI+/+LiBGvDXpPpQ3xxesCKX",
-	"q4Xb6vb5sn9j2YkZGpXyGrt6lgvz3dNRNypkRQM3nBqWPV9FV6mYdeOiJzsmlarHk3Dafat+66VWjBEE",
-	"1/MtF91cS1vYlJopF4KQikxoaeTCPj2JqsF1W1/MqY7Is/NSCNCGF2WaMpaxLCHo3ibkJcTEpSLvmFpw",
-	"Qa3JHR13DcETvO7ehijtswkTD78T3Zoy4+bldZQZUTJ31/6bVbFLqkkmBQPBPfm9PDh4kuJn4d9sD391",
-	"zdQl/mJCxmxvtkcm1pbcQ1tyErdqaWrw1rrrA4DXssku66yydUTi8UYkH9OmxyZUTEP8v7Y9td17raMW",
-	"JpoJPcTjNf2s7A4Is19QEA26hzQQ8oyKKBccvwGnIDHwSSR94ve+Wke1/JBK6xnqTvRuzZ4RX6XOYBgg",
-	"snoVcpWss725k1MxK53k8EwhJNw6zmSULYSLZkc0vE8guqiCArfyPeoPxt0OJbMy7TWp4TkNPjGa0RTi",
-	"UTx1l7NckyqBicyY0WSs5YK5iAORIhgfL9n8dvco1+B6VZYqZbGTwxSDpdUjp3LhLn8SMrkseW64mCRk",
-	"gq7JhIx3d6uH9W7GFSTuTGbc/N8on1K5WHBTSajG49ac6jmF3OQDDALYbP9024yveCfYiwgbVPRYy7p3",
-	"cdbqc3Bz4/Z5mc2YOVHczBfM8LS7iz/LJaHkEp4jlyylC0Yo+bOUhiYYRHlbMHEqtXmkK/eqUDxlmpQi",
-	"ZxrSOqZ8ViqWdYNIaVGeSsV+lqVqSkNZXuaBKBTl4hKtIveGHv74Gykwm2jA45AedMbUG8jWGvbOgi2k",
-	"Wv3En2/1/DazUnTxE3++BZGsz9bkpA3HuMUx4bY0hm9TKCBwc2HBRoUU8lPrZ8ZX62NT7ja/w0UXc6p6",
-	"YiMFVcZLWcfIumDCWKl3evaejNEX04ZclitNcLI7xxgtr3i3Ym6IDuZsaojEEBGk52h+zd74S18U+fXv",
-	"/eUv/r67f/VtcXBTfBDZV8jKOrd2eexifcGtCrCyf1Hmhhc5CH+n//XwBa2bYPwuO2BuyxZ5xMgHtiAF",
-	"Uy41cyoVUN+qLCR5NdOEcOHyG60Cy7mus+PSVZPkw0l7gP9bS+HWMfCLiXHrKfrfL4XhZrU+1u5cdcLg",
-	"WTK+9H/Z43L/+jHNizl9vNMVjrTg/2Kq1+O44qIZWlWyLEbJ6L2GJLiLlTZsMUpGp153jJLROeuop9Cv",
-	"MjSjZuMFR2Ppb/xLVuwULN3S2G9RPFiyW2AwLTfAxt24C+3a3N6ba9g4rbq+mxDSgL+t+wnYL8Xr8Tab",
-	"wJcsv+UYORdXW1PyNRdXUaegz8KGO/SCpj0hHjrbSsFtawTWo6/ZVVhTZy/7BkpGpco3T8A+FB0zL7W7",
-	"R2tpP/DNtwrH9BIdL7EHU8k9ngRzWDP1OzmXjgq3OJH4hXM7RtxnoYIEee1ElUKTXTJx+nJCxnA3+kgT",
-	"uRQkxc/t4I2tYjNuf2SZ/8Mjjfc55CynKRczwjXoviKnxm4WptqA0xckAD49aCSYH3YSSwfnLQcLxqlt",
-	"a1vRF05itTLIX77xRtXpCV7jaD4TDMsxTs5euYQIq7nt16aQZ9Ra5nfPnj2J5fOmOWfCnNbv9c8BHw3H",
-	"OEa/BP/wC1vZd61JoQ2jmZ0zJUZeMTFkLskIrpzeCmvSWAVWTc59uJ1kPvQj/gRuTnkLD2XXuG0Qem5M",
-	"oY/298n789et1R0ePP0+5hlbQsSsl0tGFVNIKBfwAsr5qAJNU1kKQy5lKTJipGf3XZ85dhParhUy0bPs",
-	"EzPPWSoXCyaynph1GtYfdNkNc4s2yp56NLSidGDxXtBrLma6J4KILoabY502qImm19ahRpuYpkpqTCIo",
-	"ZKbJ+P3Fi2Mi2AyujY58yghbkVRqQxZSsZ24wd6xy+33esPiOBpexdr5OEehznntXk4Ei7kZ2SAHMTRf",
-	"5TVTu4WSGGNn1vKDy9zW7xSfzc2uhlSiZCTkbtm6vQnUrb8lGDS79/B0xxMOykqAhjW3+AGaxOgwhF/q",
-	"Bv71pOnsETjRWOG0MkwfE0rADaxcNqtRhBQsGl2p6n+GxUqCXNrBkYxthsA3thmlG5nwb7e/tpbAF57d",
-	"WsbHou8iiYtY3dSJIPYP0dMRpEHkVJuXH7g5lRmLZcXhE+eM6l4zHcowTXxu6y7Aek07xWi2imdtqP6J",
-	"uHISHV9F5xAvKTco2xWKFksed63mjvSVkEsRr3+MCH/cID/7YD6DjtV7T6YekXxZas60sfLvUVh/VmqW",
-	"ESuQMFMEij6P6wOHpTVnSi6YmbNSu/Qwqxw5Zs90zmFce5+evSd/llQYnjMyTu1JHyrQkffjn3XxlPrL",
-	"IDmsAl9KdWUFvmZmu4He0A/xseZ8NrckDL5MNLNGAww6bJRP0U3UBkOC3WMblp3GuHYqFUupNj3kAWWr",
-	"JZlSRXShwCysNhuKgJ0+NoQbTZQzXIcQy773Tr5wx2LoG/nQSLDsNQT9kgnYEC4VEcOdMRnVOm3NOl4/",
-	"p+Z6ArK6ifzRs20v6Cpmgg3WKxlddXzZzXlGUGsNo/TN6zUX0UQejHRHdO9zTNWzT+xC4BuDxS71uw6u",
-	"gnoGa2DoqdqCGhBI34Z2W3jTbrMi4ZJNR2zGL9cT7Sf+3NFMTp1EGkibXNLsOc2pSJnaYuXhaz1T+9nP",
-	"xyfsc0j/ex28SS7w10Pt6ustZlhc/9RLtQa5mtNDH+uMKW0deGH+JfNywU5zyhfIkFyRlBY05WY1lP8U",
-	"XWwxccfmLDsNz8qQiyhcRDzW1HNxDFludZBlITOWQ3hFFkzYc3NMGn/DCwx/DVmVjlChl0wlRFOeES2j",
-	"F8NWz5/2H/8Dp+nhZKOZbQjYL0O1WiigPC2SlrR1dEgCQRQcryjx2zNvsFbsJNRSpN76inkjJ84JKCdO",
-	"+uTpGdzz9thXzT3yV8JASWrAtd25i/vg9lq3OIrPt7nl3fIOdviFajCTyGr6SH/OCqkilhFq/O00gLOy",
-	"IkrA37mFJv77ixdRb/uuFA+U3m71IVDrkS8VFXtu+oJj5LUJW9LQfCCvLCv0mrbZmt1FjN7D89wgd8yH",
-	"1Bw2j53QH5vu5FzZbgV9UzGFJ4rfM8cDFeFjvFtn0/Z45FVd1jmDQqwez7MqUhzOKr9JdWXPV51UHOEZ",
-	"8DPXD602/HVNkmhZ2K3K1n2/Rfwga7catz3L7neTCBkbNIttzcumxde+iy5yvt0lU1pfWA240TlnU3hp",
-	"+8usTPGplYfU0uwkmsPJBPGld9bbLw3gShANDrz1WrFqJrNWRsZyZljmcxDcKpoKf910bhScWX/Z2ZPU",
-	"fMZEZidfWi8fJlt9BhwS67tWmYGKEbeHCTm37IMoYj4NGu9MKHGz3wtgrNwwkD2AQRhXGBzTApAZtmnL",
-	"G+hSEnMHegWv4+2TW4o8J8VqQtcMmlTJ1zj7kAvD8Tccmr5gRZidNMSgaeT43HEEoSfBJakn2ZjAhhWf",
-	"YoXhdheKlxWZ1mY3BslgN5UlQ+7YgtX46zbDNw/0jkeoCeNtINkLTmdCah4tsIFz1pPim9JSezSaucyt",
-	"j7NMEM9HI9ZZI2133eR/xIHuMBtDMS3zaxYBVTrFaaP0VSyVKmOu6k9IkksxYwrWkxD/ES95QVZ7yLaE",
-	"CLZk2my51HP3zTVL1iuRsiwWGN+UGVK9m9R7t2H77yIFItTT95Zl3z4XLXyigzb+3c3TEzrKoGt7NPKT",
-	"N0uNIJ/5UzJQ3nTl+KdkNKcq2ypVqnts/cUeLO2RJvaTeH+nyZjq0MSAekBl4HcLBG1wGnsnWhIwXE5h",
-	"uOAWK3mPbnt8utwcE4qV87UlApqUsA9cm1hBQ4sPgdAb2PAinbOsjFVibgpVWkHyTlEA64olB9BtjFo0",
-	"FAcf1oucseIUXoo6u2xq7upbncs4uqRXUCSk7Yubr9yoqW7V6oW6OcY2x0qauLKyf3E2NcYy3d6RJRVG",
-	"V+wCgTuAVbDWJxeEkhWjKpIJu8UO3SUZYquW10wpnrFBu/XWP4wlPIALEvFPVgHykjFsUQAoBczXuiR2",
-	"AWSKdjrGRQkioQI0y04PVsC6fBT4NFzX0Wv7HeNyPiCrJGP5I+0idkeECtDABMnnXljWSS3oXgKWhpGF",
-	"rhGxzFxq1gSjqw5hUoNSVfr0kSav0fS0bOOy7fTOMbmGeDfmQFgHnly6CJnGGVdQsDjFCsfD4STWYLD1",
-	"+BEWg3fX3hs0OHlceVhui3fIFWMFPhWmDzq6OaMGTsaTA0AcHhiqt688OXjhwmvNiRUYJiT/3/9LggUM",
-	"vbuoI6YRFonte5WZD3R3CuBRIzV/WxfETyJp7EBj1bFTqANtsPEUVqojFA89KQHh1nF9XJ8Uu99LCnfc",
-	"yznPPUKOx9vgJvSZWzInGfnPjJIRfiTqPVvxGLOiq9nV7CdVi/tAtFqvYM08Nsq+1s2Ep1utFtwMN+nq",
-	"+tqn38e5ra+y7m5p6WJ92xjTv1Xv9N/c1N8dbvM7YkQ8Ph38ZVvT35N4UyJ0NcaGWb6HMMdGX37BRfjb",
-	"x5/Pu9/KTV+38t9CXmmFbuqJRaB4O7neVglCtrgUx8Rq8VUNsobp4lFVnTUQJtatpx09/5SM2LXvadAG",
-	"G0mtCMM/Q+5unldAzU1vuu4w8OxgZ7Br7cnWW+49LzYGAn8+O6kWctPYqEtsHTTnM5lV43Uj/2DJXGxz",
-	"e3ZevdP72Tq80NyfH+15CjUJAGkBqqSqoaA8Y7mID5mWeQ4FcWTFDCajXHO2JFwjHBkw3c6AhJ9IMKMO",
-	"h1ZhjZAmVf6r47ioPLnmGRNpFFDIapBSI+xTAjUW11CECZBLcobrLZQEe5Q44bpHfqweGKMnbf+9kzj4",
-	"KAeHx9M5gFeNq44IqhRJhRmpSrGTkGual3CLb/Um2KOIhg247WOHjKkYzehlzhJS1hCBiaMrWqAADUwV",
-	"q78Dv4pcZsuy4ZEGt0Qw+3jqmj2RFwyz8od5PJAsut0bnTvWjeVTa3JE60SOCmkD9trzCtxrxw0e2JPN",
-	"caoqRQLp5t+LseCP9gmAdInhQ3g4kn48hx6H1roXzpVxcK8BQqFUBLExo+K9kHbjIx8GFAj31xrTzPtP",
-	"lzJbDUHXgiXFKYGmUyThLQbvf2Esq2OcmdhHyPjt2ze/QDJXQk4V1fPXUhbPaXr1djpNyKsFnbGzMs89",
-	"js4brjUXs1OoME7IK8FNlYhrnwH8nffCGZV4rl5e89TYl8+UvGTVUxAte/nBI/VYsc3SUnGzesEEXGGd",
-	"ZAsO8PH+F2cyw+sIP50zJWeKaf2C0czye/25X+WZzHRCfj47OTFv6Af41xtmFE/1+/DUX6xE6j8HcFQv",
-	"gLF2erS4iWKNn7Opw5H3ZG1Rzsqd3aksRQZCp0JKtWxVCsVoOrfTOW7QiOT8mgmmdQIiy46g7Qtws18W",
-	"x8HcCYKH72ZAKfuQYtNSs+w4XJQv+kDb75EG+OoeFMtAyg8zW/0LEbnSkHe997Zop2i6dBi2lkfHV6ww",
-	"pKAuAtCohJICEzadknn37vXO8Bvc7eWp6pQfRa9IvJgc4PBUhdrg6Fwz5arMvYQF1QX+mBJ93qQuFwuq",
-	"VpvFa4oYONU4wWzrrwT73lnwGvFzHqx7m5osX90+9A69tSRXO957JVdZnt1p1cVgXb2dMY0jxP64wBz5",
-	"yB+4GJDqUdcV+VHwTfxwdBGM5pjA1loCgOXersjbqfBuOw95NcHAbQOLVy+Z0oBTPFM0Y9mEjLXheU4O",
-	"Dw528HnqkDhEvoLMCzJl1JSKIQByDfA+tlKJnL5IyC+ra6aETAglP1nXii2kYTsJaGO4JpzgSifHZBKY",
-	"axMyfnbwxI3qojRQYI/yIYyPyCsgN84ZylNqXOiNwRJHotjOvIllNpVm/qYDiFuBQYySkeRZOqoCG7tY",
-	"nBnNteO6yGnVMKKbnK1kWWxp4PmCZKtZe9BddYkL7DDFe82Uh7dQbJqQt69enBL3OGL6uUUdIY6T3UGH",
-	"4tSLmzbcDXvH6OJcDkCb9Ator7aimB85vqcQwLyL+vuBAHdeBq4NcOKSfrGPri3/kpuDpRUN7ysXB5eJ",
-	"mTihhHbT2ybxBnfjRhkotyBrFLhyXHM+dlugmkzsX47cJcb+f6hgEzgH1lJ5lZ090v50OOAA4D8ynsB/",
-	"q/cqdMHWu/i0nVS70hqaUPVfzf/v33/Xf/yP6D38cAZZo2rdZ/o37C4SINxBvLfcB/z+wIBocyE3JmIv",
-	"2X7t4bwXv17sPn58+IQAoktC9FwqQ5iQ5WwOeNWKTfmHICMQ/nWPMBMV0v+/EA3fGcJbEK/ZlPXmIELB",
-	"d2IUjUz0vMIKvaMZQYSCD8kqwueSjZP2kct+M3qbpPlGVXQs8f8OMWVEswg6kta6Xa1yf0FyPMbpkzsj",
-	"JcShugnoGN8A6MDVJT81bCbVanMWTayQ25GmMken01EyomXGMTt/Kvuwunqp7S8EY2mEjC6qC0MNTTaD",
-	"fJ7dJc8QbA1M9OEXAUiZMNOhY1qGwbXNn6p7hsCGLljG+/1qncoiIiABnXdyROx/aiGoXd5BwdSuaVDj",
-	"mEwcHSZHeLG6FMF7DgLF6eUdaE1YvRs6FM648bH0qFsecedzqKywKy3t63M+A2xFxQ1PaR7/zEbcVctd",
-	"AeRqOE3fHTGM+sPU/7gz+NTqYDQCC01Q1XBz/Va6U7EWSBX55NQ6f90T6VLe41im0BPJJ8UvLaXAhURs",
-	"0q7nXlCt48mhyeiay5xuV4KC8/6Xf3Gjv+KGT6o1NUbdQJmbIGkuqOBT36uqbXL8r5M3r4k2Cg7OlPxS",
-	"XjIlGCAL4PRa1sWzw6eH33+/oVNy636v1cCpsl6mUlXbVjVJqWBPWm1+e2G4B/VIbCTIV/ToJ/ZdmLRO",
-	"u9wc1awlhLvtEm6saRrCewu4vbgPGa8tg9n1L2tNE6kTF92GnjvuqVivKtcMdpsV9KrY6tLqhui6TlDi",
-	"Z5Jqcv3rv8A+YDc60Hez702i/8vOvCpU726A05aYIKFWzhdheueYyAU3hmVBrpxbfsPcWO/Qrmv/jA6N",
-	"++nxho3YwHa1nO4cp97o9Lrqr/Ze3MrO25QV4a3ViG293qBSZd4HpOw3+rpynMgYmlzm/FJR6NZunwA4",
-	"HCl6bo9C8+empkbVDtcbG4GF4awHhXlrzeCE350mFQZwgBWs15xFanovV7VnMEjUV988hfSAiOC5XL1z",
-	"wvOOPsiFfS1n68IZG2sAXPaVJuMaCZPrMLlphywh5dcXBlDFyAIvhZ3dvZyv4qUMvrh6g0fn640dhZKa",
-	"+o1FDtjQ3vr5VasM9s729B7YJEizbFeGKo8fgrDfmIx2BciBpTCa+As+kOIIXQW4juMFzRi5tGdYZNgR",
-	"zbXsGu4QfgUMuZ31hszEsjWGfcDjzVW8vGZqRSqrHo1baHvrcgamPG91BQn8E6NKkdJozvAbqVj9XY2N",
-	"aidQejQZkCBWH7XqhNUMl7TOiSdYOKHNJ7KvHuL8x1Pyw9Nn/yCuYoJgaoWO2XW9CT1YGblFnnGVNhTl",
-	"V22o6C1+XNeGqL5HjexeL1J0TwezttPZYiW0I1zCB/fVotrIonC4vFVxhjXJcj6bm23jPMOdV9dfrVLR",
-	"/bel7TTKjlReD2p4x3ANG8KJQxAZehbZEhK3TTeu6qiGJBlvKpLrtWidbRcNNJm5Q81zhh/H3sFyWk3H",
-	"vR2HybwPqIRKy3Yp2LRSqys1l2VQm7c+9BcmEHhUKYAsdsUe25vWjgW2Cat325hNrcjDzJ+Rk3NR18Eb",
-	"8lGQ96jZYIlkPfJHurIHXG8UzLy9ZLkUM02MTJA2drNbDWOHGvr9jdG28wA8ewYdz2or34UXmlUtYc7z",
-	"pjShdv14by7lXeTx+gL4LdnjM6aVtWIxUAUIcJrLdupeUPrv8vc257YOTEurKd0gYd922vff64iSyT2O",
-	"cbz2akUWdEVKDfBlC4ChC8tYaQAf6+Bg4YND8fg8yNs6APEQrdu9ABV5NM9vUnpXjxmllbUONP+rh+1v",
-	"funYwmqP3T4W5T8ddu1ADJRN2g3xJ7f86CZk93chTLp+RFzJLTFyhpqxArkbMNifJYAHR+Fj1ixpzZ/e",
-	"NNIR+85YUVZA2qPwzRhLYHPJ94bn/K9Kyw3GQ6tqazfYWU1pHb7b5IzOrsYm2LjXjWCze7JHT4BL5vDC",
-	"8ZqzJdyUsYy7tpuQPRYTkq5Del+H1i6uADQ2jPPYT9y8LTTBR7wkINZRj+rdG9zdM18vEVFjN2j2u1X7",
-	"1t7+xmuxQ7ftths6Yn4//yxZiWVOFVa59u2B7aHtR7nq9tdbGx4oxYVhxc1vScK0uboWter5WlXbhBRt",
-	"Jjf0d93zk+sWy5TYAPqNHtiv+iasciMP4E42v6hQzbbc/V5ExT7vtrcY+jLsZHsXx9i90nOeArm6ZWpw",
-	"f5eEAf1xt86csl5SX8+vbXyJtThwNe3rHgP2+42Zt2gWEnhTyyu36TdDSAv5YkiDoPbOtsNC9V+JkQTL",
-	"jYmRx0FNsPf7Os0gt61L93Oq7+QOD9ZwVLvXiTeh4QGI0crSEENnCWncKe65qPReKusm3PtTRctslxa8",
-	"0/3oYM3d2hAS3wE/dxU7wDul1BVcOSfbPq6tfbFqp1NEF+EORaQhAEKe0Fmw5+OCC8GyY5JTwzR0jnG1",
-	"YO084seH3w+UfH0nac2peFGFbXuBnIZrV/fNDahoqhQ9FjxU8No/3xRirhQb0CkGzH4YWLgeuYWso20/",
-	"wOCNyBvFLtwU+m2MtG6yahU1lNdrxqx6yylze/D+iAUY1wtGzJTjhixlmWfVGekRiohTBf0B9ZU7MHeQ",
-	"TDJcsHRZt26sXn8F77U8ehKZYjMGLuL3rn1ROBf/0THcAp5D0ZacEkhgCO8bxsxfQUjBvGxpXDzA7J4e",
-	"Hm5FvnbNM+5/A9O1JYhah6ah06u1rWHMzVjIaeUAR5ryYQEbOakfjHtqDRDrVjANv4FtidxTRGLGbvBd",
-	"MnYQoAhPhCsbfqcDBcDr8LDnVYlhZ/Zzrk20BdG5uyHRFSHwaLHshiLWfqaGPolOU/Y1+ynKy5ynZF4B",
-	"hbnA9lzmmUY4K64bqE9j94pHzsF06GNI+YWwjv9ESgVJc8oXffcB93C/Yfmw/4Kh+mt1j7aJrG+r723C",
-	"Ltcrka7ratuXhQyUh8JLbWXrkq5co8pjrCAlrwTU6VcYsSKzYmxONXn3+mJnbyjAc3gq15zsu8jWHIq9",
-	"1J+u6b5wLvP8kmIS8zZVRmWP4KkcWIgQYfKDtQCtcAhURG0QAoBgI0IZj9a0I8flWhpf8Jmgub4l0ibG",
-	"PTeh+/pw/uAg8JYf1fVahvEGPA8ZkjFBVbeGiNzwUuObzW3m+maUlJqwQ4Ofc9IM767bMXe4t2DCFrW3",
-	"cg/XrGXDJC8w9rNRKW95/72euMMkyx0hqN3C03S+4GY3rm8Ja6DQbus8BOh6t3YegL19YWRVQkMNE+nq",
-	"7NnBKKl++OFZ+MMPdYz0HOEMwXhCrPvew1LzEA58JnnMKtxCtF3fBKvfcuL1GnoAbGp/6sxmmVWFOuz6",
-	"thV4SJSIwPuzZD23VNqFnVswRMzau5pcMrNkTCA+Uk/2W+l6tA6yD+BhPx83erXYfrL+yyf7t/LqMY0w",
-	"knrZ7QpapnPXGhRgxpoNyo6JZsxnuu3E82RusIfrsIaDKc7oNbNz9M3SwNPlVRO1qFVb7WhXg9kv//M1",
-	"pp0tqUZPGWHqPODCI00MW9ifsKjHhH7sIwBus8cmnjvuN7zCGUNmqY+13ocf/IGWCtoSQSfS9fhj3dMo",
-	"yhxxQJrStud0NpnMc4cnVpS9AjTvLk6qkos7gcVJRkLG8W5XviUOmxq75YjhzK2RTgqmtBRVVxxuHFAh",
-	"B+TowsR3x8jtcHkSXCa82Euh/pKmeRyr+VXd6B/g6I8cm3GNxX/YZNGO7MFyF/QDX1iG+sfTp6Cf8afH",
-	"yZCOxxsRdi1TGJ73wFs1QH0zlkJlLljlVX3utDSlYonHSH/yGMCjd46Jc6a48Pg7QyGuIjg2rH8H+oH3",
-	"ce3dhYEdqiNwygTeIFwcO1ZihSayNJpn4CwuBocEYGY4ULcCqBsdyHkWxc9+LVOaE0sq7YGuaW5/sWrM",
-	"ZEMn2nD8pweRCdht+H+kiNDq1cmvJ8T+mfzlMifrjtMY1PGTh/JdvPQYHY1elnYn9p8zlQN+zYYyOz9+",
-	"4vasd7N/62ld1+nu5/n/DVxBv4NKtt/g5vTd3JpRPyo+SkYX4JhclPEkiTWVWkklAmMbBgSrCYWodzoh",
-	"P/989OZNk1AH/zh6ctAvrXq/zg1hIvPfJOPDp0cHB5aFFzwTkDh9jFp8apgCcXJUA7w7/qlncXgQnUW3",
-	"hbHeLBUDZJpgH0oNqSmADBMltq8pujV40fpb5k2QB5ugqwYmj/SquzuBKHLqKZxru3Q9jlQUUie2eXYT",
-	"bnQn3CJr6OIdRO8FW3RuvnCry9ChXa/sWu8i2gaMe29gPxV2WGeWd4CYFa927sX6sXO5oyjCPfNLLIbw",
-	"jsdKF56XPDe7XLiOQJr/Zd0gb64f+15IVDFiljxlO0dEL6wOPiSnZ+/JPnn6Eyf75PAA0l4TghgZ5Huy",
-	"Tx5/B396dpBgR3by5JDsk+/8Cwch4AV8M4TYgDeigrJVvhbJfe2Fdb5ifalsdar1mrpa/xgZ+6qrHkPb",
-	"58iv+RY8s/5DbdOcYQP9sicK1+2f2vWK11x4rAOQbtdIbSyEipcarUnCaqLVb7OnDwLIvY5wsgd00VoA",
-	"+x6YGhryoP9GL13qzjZbsBWd3XfCSgvpgRWRkgENov2FtYNztr7Fwt35M6pQgIBwhRAI/qr6wNyYYvTp",
-	"ExTkTSPmGzq0iIUPHV6ZAD+QEs3y6a6/twuAS3xUglyyORcZee7ROBE5CG/TfxchgBDIMTTNrSDXSX1R",
-	"iHdXLEPvsopqaAT3pj6Rt87wSX4X/oo0CDLrCvmUzEqqMkV5rhPsuTPlM7h9t8NnPh9j73fxu8BC0sk+",
-	"LfiEpFaCCsYyTShBMhKAEz0itF4kwhfC7wGRH1A74UdcgZmz30UKeN6lXRbPHNJhoeQ1z5hKELzQnrv6",
-	"whS/sEdeuotpxYiv6PxdTIJ17rso1f/4j5ZickwmeJX97z8miLxEAFvAw60j4P/lijRg08eXMlvtEKl+",
-	"F5erAIHCfmCPvCmNq36lacoKQyavMrYoJMSDd39hq8lR3T3qiq2ArPaL0NfKOtdAAl/CogspNIatfF/K",
-	"4+b72EVX4D0xfMgeSPL08HDvdwHVSikTWHyCBtfopKDpnO0e7h0Ekt1x8snZq1EyumYKL2VHB3uP8TFZ",
-	"MEELPjoaPdk72HsCGQ5mDsfI7v/+9eN9zA6GX7mGLNXl8KvMujpcmxP3DNTNwNrg+cODA1/j4YRluGn/",
-	"cSIETaCNd8wwBJiBcHBjxc84VReOktMpRDI+JaOnB4/7Pl/Nd/99gJiOosWXJ40uUjqdyjxjyg+RsSkX",
-	"LpcCiib9SXjkr58XMitzzKunMw0BHkekP+zHK+qWGTe7de+VfhLbB19ed/NQjv4dX1n9yD50Qxt9SjY+",
-	"6Kxg+yS3ZPUxbsdiNMVqhXrH2vgqHakf/5BPQR+0895Z6J2TB/2KTCpucrbF/VuRr3yDG4qdRMAZh1if",
-	"1bQQw4kMrjmimNdjD3MU102gaja3YWwMBm499h/3eUYrHu07pyeksOpCTt1q3fE82Hw8n9PsHG39G55o",
-	"+9KTzS/9KNUlzzImWjIA1uZm3co+Imde+UMZj4aLGJrnxwgaGPzSzBlXaBA8aogGAPBpCIZa6a8VC8/r",
-	"x+5xY6tR1svfas6JVa+gOe9E/DpzoCZJ0PURlDhYf9QFPbkKU1TGDfFshfUC09o87QNC92zA/sfq3596",
-	"N+MnVu/Fg2xFbBsauZwPfLaebn7pV2l+lKXA/Y3Sf1vNVlEDlcQfG/dvv4ac6iRJbD9cMipcvmCTGRwg",
-	"MKuePwvzRl3M4rlEaNo7YYsYaPKnptdlVMk+3SNn9sMhRzgVnjkmk5q4E7jmxkw+7LAVZlliZvWMfdFc",
-	"nYyePh6gYt5J+RqCRvaFw8PNL7xCz6UlFgGbMxR1cNunjXXUqnxu64dMeZ4DFK1P5k6qehgIMmPjDezA",
-	"MUQyptTQXM72wYdzcQ8nE5ub/BP0QsBrU6vzEvJe24naXywAG90hy1jXrulM6oRQcrHShi1IwfD9hJxW",
-	"1IFveH85qbqj4+8DuF1wb6mhl1SzUG1AGw/n0oXGe+DS21e9U13k5cwqccVotkesmH35js6qnq3LOROW",
-	"cy0ZffuKTIJLb9117+WSQubQcwmm8Wq6+6sUbPcNNemc6CteaFIKf1WuLEtpHMsRvP4OzTJdgQtPqs4f",
-	"e1zuL6igM5btXq52c4nneBKu1m5w14w4xRFe+h3tyGGwQLE3WW2CNlbQMEUf0uoM575ab6Dg1lgS4FJg",
-	"LnYnm6O1Z28/9wRFQQtWVkKbaz7lLCPgDABzAW/M+DUThIvmPt9o7IcRdw3hUp9Gz3z+tIclLa4ZGc1z",
-	"piCLHXpIjlGIg/Frj2PRNI8b1pf7ekvAOEC2tZavR227T2PLjbGeqbp4Sndr/p53vu+kZpjfCNS/hOwo",
-	"rJohY5RIaBCnikHIjeYt8nsigukVtWX88KcVvvd2NlMQKPuFrUYoCu7eAKp6+uJshxk/j+96+BiX1PvX",
-	"OvyvZZ1m/CUIgO09ZPvGD5vfOJVimnO8P7lnCykZPRuyhqA7Y89pI7TqmTvuCLCqZTtLryDbzZ4+6HgQ",
-	"mB4GKlcgRHAcHkCwdqDlIBOpWhXGYcZ3j2REJO5/dP/6hNrIQ182z+x7oTqntsX6EW1Wv2Vn9IWz3baG",
-	"+XZ82mCJmi4BUwjZTkkLRO9ajReK3L5QQu+2HTyExHpXN/P4mwQRmnosYroW1MxrwzUNyBtqiC1D0mG4",
-	"AbMd+vbzDbvPrXzDencRTLM7MUN+m8vQ2uM6CcOZ9TVmyOv+nq8py3yV71rz7sw/dJ8Ri7rtQq91h3kQ",
-	"d0JBuyHVPWwFIgm+IFxQVikXjUY60HzFUrfZZyYkc0XQKJn3P+KH12qMc6aZqQB6N+sKeH7vy5X4LZ1u",
-	"SgV9QxFd1DXIdjvwqAqMrBfcAZW3tYGRsHXQsIww/UWD/vcQIex2gHjoAKHrTRIXVW5vsHpAyCVAaXx1",
-	"ZsgDxgcvltyk85rr5XSaWNaHyybArLUmDMAsNCSOi5Jx02jEMfBktOXParfuIVxEa+snVWucCeY4hN2B",
-	"xpDJRnOSybQER3dnj/xmp4d9uZIQXaPuSGZ5dEXGIDERbG9nj0ywCRKMAsmPDm9TENbAu16RKeW5Pq5Q",
-	"KaYeqcIa7tbKZxm5LA3JJCRu2z+jZrQr7cbXIE7bUGf3dbiDbk2f5WhjH62e8z1F4Fj9LYDvD+jLa5qX",
-	"1DBSnYAqhI8VL9Y9zbyaSqxorNDWscv1mIqVM8iGH8gm8ns0cP+jS9rCfCTcXIQdJ9yelQVcN9jD6o6e",
-	"PRVH9jw5rIZKWmhDofgh6P/gMxwqwTSTrrGcE021XNojiPCER8/fA3SP2E9ed3b7rNw703eH7LPFoWHG",
-	"Q9pMtwyF/Kvu+cBdl3a/32EeI6zLCk+3PQgSgbcddntvoDqs6t//qEqx9r4dsXvubXsBjyu+laoUX7YY",
-	"u+XOn+BVk+YScKIBA6RyU7RhxSMNuZosIYYvAKvYbjqkXbbUbrDX/rruBgb0eSlevWje79c8sr8hfe4C",
-	"bIlB3GLYB4Of20ULZENstpvf1PkCkVMyUaWY+ASvcUYNRVPnvBRWjP7Pi7e/7nzVDPWjzHO5JBRYiWJX",
-	"AKZ2AfUcyXKMzBVQiqRUKe6a1yznModzl5AaKp0bfwObYImuL7b7DDyomFER4I3hn+2/fzEepuwOLl4a",
-	"3H9437LynwCM7MGB/ktHlG99hACwhlCCeMJ4kKC8e1oZa4YVeDPonsFTgCDjfacg4GYI5K0Nyr2DJx4i",
-	"/TiSH+vqKACLCqpVHCC7drmy7IPpy5X12MqxFOFIn9d7TVeoqhnXpse6fBmpsA6keZ/84NkA79p3/XUD",
-	"l455B4mutbHY4DvksP67ZqxodS35vshr5qDu9oFvmLF6tcszOJts68SS5Nv9871n6MHWOC/5uHl+sJ06",
-	"VKzaYxM7JW3RvP/R/mdtGP8F/P5mB2iKaVwR4ReJ/+NAX9818eMBm32mWAWl+iOi+zf3HYnj9h08I7vP",
-	"ylqwVGs+cyk747o8oEdK9nm+8Q3+gnP0+oSXbxT2LSXvzq/EA127lRywW1XfVAHXdPNLAFvgDsTM/Sho",
-	"B33wwDHwPh7H2WRfOJt9uaL1obPqqZixOrLt4CzQ45CKBHu7UYD3KPB9WhS7U57fJFrQPJ09AQORMXVS",
-	"FD/CEPdzzJptSR74pFVr671qgjyUr+z8PGweZEVHAD2AzX6kQ3CBAH3AwWZhjHj8QqZXTNl3E3L6iiyl",
-	"uprmcomRCcVyRjUE9ZQsZ3PMpEx8lvkuF1O5t6KLfCdpoSBU11G+AwDVWL7CHC8m/mIpqN+tC4jYBw4w",
-	"Mb5kQ0iod7lRjMSf41TqNWFnZ6edwkPbqkn7VoVKN+hpiA8Nffil5al7LcqQ2rjW+H13KPDXrzrqXTXc",
-	"bPbC1YjAIaFgyCHPJXBjVjFrkFnqb9MyukqCW5jLMptZDyx89pEm0JeQaEmmVGHxl1Qspdq0syHgivdt",
-	"wcQpzEW0agvm9JoRKViChy9oCg0JaTlhuWZ43zuG+eRc2PO50mQ55+m8mfIKR+BWpmjfEWyjSfeGLl/2",
-	"NvK4jwjmfR6tYCUDyuyDZX/OcOLtEvhO/AlqLgcYr0pWqu6kHbQOpqRaezLlOSOI6dR/M9REC7+l27Qm",
-	"uvmyAQn/RQY5gyl+nlhnowdXb8gTI2rVtpMpXDJqj2/rMJ3JeFLMqWYTYkolNDlnNEMUs6+uFOe+b7Ae",
-	"0g87yTJMzWtqwsZBDx2wY4ItpoEn8PxzvbH8sHXoh2iZ/Y/BTwOCsc3z/l80stpKx17Ia9ba3ePW1kI+",
-	"yTVTWJZOuHCgdEjsrNf37ojxPtt87b4cPJQoe9eEtnYWHvJvqf3dubYGmcr+JsU4d6ZJk2jxDmtt3E0K",
-	"eLqNZDYFO192Rr1Hrft5ApgbWNXFMY8DCRvXuN+S9m+u9s6Z5n+1ZeMj7eh9uSKGM0WkIq4BvfMD1ydZ",
-	"3lrL7esAun+wuqvw/ocVFFml4LgrBvb/tXHVreuUQYk22j6EOvGYUOyLYLVni55LROb0rROriJf7zmC9",
-	"2b/B9yKUquF69GhFB28oQorq38bJbZkCjzTuX7WsJMTmFXLpfm5wwJIChqE3lNkHnyG5JiOyset/F1Xd",
-	"U0HXx5z3cAHS6Gjy+TT1ukNx8eBwWV9XAR0zbW3UOZQNmXtUtaUJm68kviFM2J8GzqgUdVMWqGrjglCy",
-	"4KI0zEFM+NY2itgvd1vhGEkWPokhdqJvoev3ZdAxqU/pn+aMqgg7Vt2WPv8peKFkUXzVDrVdIXCG37Hm",
-	"rdbxmuZQX6cm8Nz3wOqgYvpv6uBbCPNo9JvVBUIurfRGDQBWG1aqUOwO1TioR+R3bKvlnjk8PDo4+H2U",
-	"2F/jB/D3b6TI6Or3EaIDVgfbgIbAa0WoDADr0P6fg5G+IwWxDJu7DnAT6o6tf6eUxfBQ+VSAyKF6K6xC",
-	"NmrVuMD1feoRBCrAg/uW5vjl3MxjkYLfsgDWEKAnLAGlaEVnG5fhVSl0eC9f58r4gvd+16vqu/H3Ubh9",
-	"4sLBuW6sHnrjnvtcLQxc29CBSj3okNfbgACacA39Irb5ule5hRTenBngdqyRFGCpY0+B+HulB5y3M+uh",
-	"VQ9CBk+lQkBh8LhmiEjceyLvJmk6evt/kmX1AfhSb/5xdp/n0t9RJsa0WfaVgmd+TebuT/yaEYqtoKCb",
-	"Exw2QrHwxcVE4ODdNG/aiaz9j/iPDYBmC3nNGidu8CXEN/DL7mW90xePXB3T7WqX+rbk4AGEiXWZcC1/",
-	"k+v02+uk5GMvDawZm1Vl000TclHvUp/1uKG97qASojfhMPej0D7PfXo/D1YlQd/U08MX9mwnyPp00SAQ",
-	"U8veXxaQaeIAFmEspj0UJtZgfg7b/We5dI64g4vyvneQNx+Aavda7rdA5xyQZr49lmq19asbWB5/mxS+",
-	"NvTivSGoNpTZ3aCttnboG+IqHj3o1tMUCd9uj2+gb/xlUI1zaCkrRVSqbQ+R1xVPg5AdzxkN6ulCZEdN",
-	"xssZfujqe73H5f71Y5oXc3q4g7cIvpXwUnHDAkhAj4gfCOxGZxKAbvTY+KB/OgFUMpd5hvfiYyGx6TA0",
-	"OvbfLpjydX87e+SEKNfvKQSiabQLq1GCeA0kNp7Qgk8SYv+z+4/sh+nuh6vD4nCys0egRbsmKdyeuCZk",
-	"nprHZAJt/ydEG1lAi9AJdJufJGQhtcF265h21GwMOeHCcoxVE74VcVVmhVNUjvYp9DcT0pBLhl2mon2a",
-	"aplVgzN2Y0kx8KQ510Fs2tNP93Y2xUdv0KS1b/CAJ/oGbcas72pgD7TukdzjYxdeE9xu2BODLAEjL6hY",
-	"EWCdvlGBjRqDOihy17p2QT/wRbmAn+yPXLgfk06D+XsNKrd4bn1lpxMCtTT6wiF/H7aw+rdQlvrjP6U8",
-	"d2UOUbu3ibLqTXkv7aBWIkgK+kxGclUxvc4lqu5S75Fb3Rh9/tC7WlHo5O9QC3kHeK7tCuT7AMgcXAJ5",
-	"USmX212CdKQvtsQMyoaq/pbYPxQQ2smYpinTOoF9T4JmmfVQiQcqSFolp86Uq3C4d+DwuRxbhylwRA4P",
-	"DupWk1bX5tcsq4ELRFZhy7vvLakSXMzgNg5z/ABKtzX9Gb/ubQeeeZDQiCoBtPtKY1xKmTMqvMb4yrBB",
-	"3OAvkBzRdECIMRxXCBBLqt0Govv9ALioJ2nKCqilwQoa5JMSMnb8xda3+66vsLtchQjoVTfC3gcyqIlH",
-	"Qi4QWYV2ALmPa0CUQCzu/sJWRDGsdK4RU0qxJbKJf2T/o/vXWiD2Wp7f+7GGdgAblPpXrsorH9cDH+RU",
-	"G4zdUJEhkEgjack1MbbqfyVSB4SQkDmjuZk7lATkrTs3BOK5STrgl9u0X9twuXTRGOaetNw2V0vf9Mo3",
-	"vXI/euUF5JsSWlV78QWdMWLozJ7vfakatu2CqRnLMFMYQGlLpazfKAXTOxUyFyWCLZF7rIkrFwtubgWX",
-	"1VUqTSS8DeqlgWj3XwhZ7mH1i11lHOUNUlpz12K/tmDw+gBLEu/ZrbxfbbIF224EfvMu0Dfst//S2G9S",
-	"1FcSwDMx0LcesLf+s3R7OLUv5iDVGfB9h+kFPtEfM/qCS0i801ItckNrPABso+m8ab5DKEj7RuLC8pTv",
-	"fgNG/5Ll+bfCki/m2K8aF5G8iu1HHDMuSJFTLshSqszBp7JrnjHhgvqUTPmHz1M/8hmEQS5n/RfXL6FL",
-	"1BGZ5FywCTbROiKFzBLfB4Yp6EbGEsCi3EnIpJDZLs0ylk3cDzMpmP23YoBYy7IJGdP6/Ufam7zHxD2i",
-	"7XdmtJiQsf2qJhlWEzsjKM05VGEjtC3NiJGS6Fwu89Wxf9R+Ac5wczB8KaUiuPStw78igyIGCFQfkwXT",
-	"ms4YXH1bQ9y1zVIr8vgZ0eQKasQLJT9w30kxzaX2aGjYhwzexe4TcwqX2HBR+cz9WRNZMDT1sfL88ODA",
-	"MijNczJ+evgDcic0o9o9mRrAED2B6Vkeh7Vj0SHO6xnRx5WY4prMIPGhmgx26YJPUlGRB9p+dS++sX+b",
-	"v9SxTLItsweFTP+EsPkAU+m1nJ3JbOCTp35XBz5/YQXrBcIlbfPKOz4sBeq1nL2DQNmwdSp2zWU5eCaM",
-	"qnQ+8OFzNmMfBj77SqR5mQ1d4MsP9dNNWfELY0XIbMDZ9sDa043HGAwtmWkyxlbAwI/cWmyp716Uy5ln",
-	"7Z2+WxcMs8RvXVBadi5dosnYPPP1hxDMc0IO2+ApljJeQSO5JSmmy4VdBwBd8zqlom0Jvaba7ILw3H31",
-	"oq8H1pPDg4ObdMG6p3aJlvLYFfBLzxz4YVBU6A0VKzc5fUcuep3KUysUqz8jVavxfosJoamSWoOAh17f",
-	"eBqAoVlmXzJztrLqBm2RmdwhLoGtkJmLCVWKFxVAo0dYaLYck1/KS6YEM0yT8+cnpx6FYmePvIS+jwHH",
-	"Q00CNshMoZrzCGF8BUsN6owGUxMj3XHAPwqJYNQ5AFsr62xWHbK85QSmxldjNO1ncilySbN+L8o98E2J",
-	"flOivUo0puCsQa0NXRR6WyUXV5dQLhT9EiiTUTJiolxgAQb8OPuLF6M/btuiEb7S0E1V5dIlFxTm2G2Q",
-	"B8oJPLQt9ZqV0GBnfNNfffqLLhgqLGgjj91CalWGZk3989i6b/uB78QXSOEJeNXO4aPYBdQKfbvhx5WT",
-	"891T8oY/T6yVBxkf4HeglgAvzPUtQG8F8kHKNVl0X4/yUHw2N4ibPSCafR48fSfKo3lofpZL6FpxSdMr",
-	"Ulp/15vfECmZy1JpMnbyglCyZOyq1zDHAOvP9p2e9Nrvvg/Sa/9x+Dmza0PCRq1ka/5Yrz/DO5micTac",
-	"46BKAbkh1o77qiPr554YdUod+nOQTI3XUxBF7ZCoCsr1Ibt4gE1A3q6uR5GXyPhMyQUzc1ZqK2tEVuFv",
-	"roimWCMN3VdanVZOqsQ/3/XTfhQZ/M+SCsNzVg9mqJoxQ0rDc65xu8fFD8/I6dn7hBQ//EAWbCHVKiHf",
-	"PfvvOw54ZppLqSB6/PgAkQUPD6zAO/YkuXIOMVcETrYvl3ATS1ywET+NLxFtrFCklx5lds5nc7uIpVRX",
-	"ls80M0QzJnAKhwf/nVjXU0m5+ErvKpTMcyubbtW17d4TYuIt4dzU7yrx9n4TR/1svyXVfEuq+azJmpjy",
-	"gmFtkPVUEEZVzpkiukxTxjLXib/Ce2sBb7rUO0i8g/hizq8YoWLlEnVun0Gj+UzQfEgywoV78vam2wPc",
-	"mfrJ9paz47rBMoRbMquwVfZlg3rcceRvJvOMCUeJaOQP8CbBsqltlyOSU5Dk1oxMGZgfUO+ANoqihrk7",
-	"Z7QVEmt6gIHgzAMwji4ZQBk7g8lFD8MChwWFJ7vGkGZQi1lPiORWqVpbf7LgWnMxmyR19QTY9eilTS0V",
-	"fdp+4+Q4ZvkqzAy3mP2P+I9Pg0/2uRUo9+6Y1Q4YumRJ5WT/g2R0pXs9Mh1G66Iu2ZPvGiWP3x08/b5R",
-	"9PjdQcQv68zWDUEumVla87SQHJqtV/O+lKUhTw4O3F9gATmj2sBlav/8DSva9yc4r++/e/pZizPD7e8t",
-	"9celWolRlSd/zZLyrWBOMDrXChID3KX9nKpWeKcOFT1OHles8beSMT0fh2nf+NvIWjeRYtbg+fs5Shcr",
-	"kT5I2YAd6KH9m2DoC0x/ibo7zmTlWC7CxezYpbYEERR7kEDtKzlTTOtvSFZfuC9jN71jHgJMqt9SSN+e",
-	"yyVZUFHSPF/B9jcbDGvr9swJhY3PANnD1clmx+RuKwMGgYw7jv57Aox3Jr8RXbwFofEt4fNL6vHtz5HH",
-	"L+sm8sbBwwHx5uTs1S7maCD4TYh3c0Swugc/cs6A3y4YVqNnGPrG2G4V8NYJ+fnsxDdArpM+/v6ppFi0",
-	"+Nc6ofAzPHKfVUJuhJjyzKFEH1iEpaXiZjU6+vcfIcO8tmcKsjqp0EtEAuI5HrpCSciotDzUEKErbdjC",
-	"CdAFM4qn/ZmybwsmSCly+yFM5cQ0cetRT3Z33eu7Rl4xMTlGuG+dKlrYuWgGvcPwVvaSUWVtZ/tkNy3z",
-	"J2beuKkMSxS7yU16ECaAq132AcqRIOR6MxGxZmuCwRyVyNjHNFIEiIJ7pjp+QgKS7PTumCyYoAXfW9FF",
-	"vo5z7c6dnL26KFi6Hfu6D8d9P/dVksm0RNWxjgbv5lwHj/asyBqEq796WXACQBvaY16BKMxYwUQGhENW",
-	"lFcT4sxICDftkTOodTdYOWMNELlgZMqoKRXTRDCWkbE3T32Pu7BWzVJHyTyHTPA5q6KvdvUoXROPvPNI",
-	"kyW7nEt5peuc50eaeIQc/EBVlq+DOrgdsHtyrg2DfG/IO5hkbKZoxrIj8nt5cPAkXc5X8A82SVw87Mon",
-	"QEMf+uqFCZBDlsY+wsXMndlSAI2jx+6c0YxbGfJ5hNw5TqzWnfc8nrVQgBjHpGIsl7HBm4w1pTzX6/m7",
-	"ot2xS/MNXkfKWz4DQDlgGS+l40ehOdDHEUpMO6Y1HZHnUIeWKh8djfYheO6+87FSkPg9qz7db3jGhLEf",
-	"DX6HiLTBLxptXYPfe4i58Hc1J4e/rUzz4He1JRD8ElJewhd9eD4YVerWx6suQ8EvAfem8YsUQew+/fHp",
-	"/w8AAP//",
+	"7L3rdts49i/4Kliac1bk+dOXOEl1lf1hxnFSVTmVVNy207XOdOUsQSQkoU0BLAC0osrKc8wDzYvNwt4A",
+	"CYqgRPmS23F/6IptEsRlY9/3b38cpHJeSMGE0YOjj4OCKjpnhin46XleskJxYX6nc2Z/wcXgaFBQMxsk",
+	"AwG/G4z9M4NkoNhfJVcsGxwZVbJkoNMZm1P74n9TbDI4Gvwf+/Xn9vGveh8G//QpGZxKbV6KzD6fMZ0q",
+	"Xhgu7RdPSFpqI+dkwUUmF480YSIjQ2rIXGpDnvzwA8noUhM6MUwRbagyO3uDBKf7V8nUsp4vE9kgnNlE",
+	"qjk1g6NBRg3bNXzOBsnALAv7rDaKi2k1tws7cJ/ZwQy6JgB/vOkU/oBPtOdgZEaXCflHRobwT0JFRsyM",
+	"EbczYzaRiu0kZC6FmdmHiP3YDpHKz34IEyNG2s3dOSbvLk/h3YQsZjJnZCZLpbsWhUtvrCpjE1rmdlnw",
+	"zUEyYKKcD47+jZMdJIN/2JPwf8RZDN5HV14qLVV71ZczRkaCfTD4wIjICSy6UOyay1KTgk5Z15RTHDSc",
+	"8px+eM3E1MwGR88eH8Zm8lJccyXFnAnzTxjOX4oWlVXP3f5evMrYvJCGiXT5G1u2t+GcGcWZJgtuZrB+",
+	"TeeMXDGkgrHMlkSxIqdL+OOEK22IYrqQQjMykYocPl053RmjGVP1coIZ7NopdGza4bNnyWDOhf/5cWwL",
+	"X03eUJPO2st4K/IloakhHE9Rjv/DUvNIk7RUiglDXl7SKZnbl9maqU52cfxwju1ZvOZzHrnLZ3TKiOZ/",
+	"d1JNDu9F6fzZQWI3g88tlT87OICtwJ/qjeDCsClTOAc5PZXCUC6Y6tgOM+OapP4hMuSCsGumlqSQWWIv",
+	"LxdkVMhs1Mnvqpe7Du2HJ4ll6YYp+/b/+jfd/ftg96f3w3/vun/9n/5XO//Xf4syptdy+vJDmpcZa6/i",
+	"d0lyLhgxM8ut8eyIFMxdVc2IYtMyp4qwD4ViWnMp4HDZhyKXdkS8MtFL5j4aLowbNtctsvyhNW04qlf4",
+	"8LPqr1QpurR/1GaZ219Y1jzAJb4SHUuEg7KL1MEq72qNXHzONZ7JbB0hFjLrIrNCZt1coZPC9rYgsTPH",
+	"1ONiQJXCCTnCaDqr78wjTXKKDA/k23AxY4oRSlJF9YzkUhZWn1DKXibdeY28SIlf/QnNNavmPZYyZ1T4",
+	"iZ+zKfvQnvVIM6rS2YhwTWiEQsjw/OUh0Uth6IcjoC+qiFUOEiIkGdP0SrEJU0ykrHvaCr69/ZwvYG6b",
+	"ad1tM5LHMKWa7XKhmdDc8Gurb0jl7gM3KJ9GMKVRp3aEH+4kpR86qOOCi5RdsFSKLEIhr2HGTjsAcoAJ",
+	"z6lYEo0vdU4oHHhlWsjcD5/9dHjQj93DLC/5nHVNcaLkHOdmT5pIsXZal6gqbq1JvpbTS8rziCprUH+w",
+	"NyWJbVbuN7J5ybpmaexXopv2+KDPlp3JnKfLNdZHAQ/cXsU6L8WrFx3fUKVY+4Fq08uSZ9H9vmR0vmYR",
+	"htH5bZfwyb6PKh2abjQ7Z3+VTIOSYw/KqqJHHwe0KHKeUnvg+4WS45zN/+s/2p7+x55fPMO38KNN+nlD",
+	"c7sbLCMKP06GyMASUlmWxO6P5Vhg0ohJztPPOkf/zUBf9gqmNtQwMqQkK3ECjNgjCm4CzeZc4Nx/lmrM",
+	"s4yJzzl5K+pSmucg15Q1yzLJNBHSEJrncgFXFab3SlzTnGefc3J/sDzfdec/Lg3hOIVjMgLxqkewmxp5",
+	"x4SzPIOZ/i7Nz7IUn3Wqv0uiS6ulgY0BYsru4TXXfJwzawSbaqdhkmcKRAC37/9Mec4+63S9UUMynsFE",
+	"UaaGtGuNI5jppZSvqZqyz02WYGdyq22pqb3lMypQmDB1zRShacoKo/0U31CxdAxKf9aZSomSjBoiRYr2",
+	"b33WlhDsb54zZWbHxFrWy90TdCvRpSaLGRNAHWpJ6JRykM9ogsIyghea020JNzu1d4KWZiYV/5t9buqX",
+	"ioxpRlLFMiYMpzmezDtBrynP6Tj/rPQD201yml7ZLaZO4xCMZRrYMSuYyJhIl3belGhmDBdTVC/t4Xlp",
+	"Y6S8IrkUFQHiwMAaNRm6eYMEAgVLlmbnmIwyZhWVkT9iavZAbLuJ23WdpHamL9iEC45zbnsBn9vpG3Ag",
+	"pHQykXkGZG//7pRlmudo/OK0ZMEUbKglokLZHw1nbfX1Y9uwy9TyvBRnXqbGbaJq/EeaOP2egIIWCmOY",
+	"2IzZnQfPgplxMQXHUTqjYorCxf7u2G58vbBMLcHowkWZ8HMoWLmx54SXpWR75GSsLZ/CG9R4fEbtRwRK",
+	"XjessY9Ja22ADKGG4Ue4KEp07rb2hH2g8yLH/atM5HUEiYf6El+zI6xayCg+3bjWSLLHdmTVtaNUMWpY",
+	"bBowQ7gxGYoLmp8FZ4u6XfOw/sfF29/JBczKGylIN480LjhYL0osMO6ZmaG97h2rv7y8HCSDs7cX8J93",
+	"8P8nl6e/DpLBi5evX16+jLhXk0F1EK+yKK3J0tzpinC86JJAL95Iy/apYzL6aLWJTyOi2XRuz5VQxciE",
+	"5znL0I6CrUNFwxl/1IAKEiUfTSdsw7dXr0RCtFx3K7ghFI17msOvrbIWfLwyupOBLotCKqNfwMUOziF4",
+	"ZiHVlS5oyn7mOevwg+Dm4qJxwTNplz+xr5DhR7t3CXF8/dNOcDJkobi9ZVw47cdQffVIk+qrZFiKjKn6",
+	"GpKRsbLenFEzGyXEeRbg79VLoKZKs5OAWKUkp5brFOU453pGtGGF5RBFqWd7UdOpNor+PQDrKlxyk3ar",
+	"G5F4+wqvYkXBAYtobfj7CDU2+cPRxy15NKtfXBUVhs0LuxO4AaW2LLc+icRSzf88efN685Y0d8N/sXsx",
+	"rzkahM2VVNxyC7YZyMIW51w9Nxg1OqmisLTcnlGgeLT2Nc4kzllODb+udHfFCqm5kWrpSJAMX8j0iil7",
+	"ExKyN+VmVo73LaFOrHawD8x9b0nneUJSamgup7tcTCT8amfzUTia8zNfs1zdXu+EbyW43LZt2ngcNToT",
+	"NZWn3p5pT2fOtKZoQrS2H3/xccNuwF+TaqCuObxgRS6Xc3fUq/fL/o1lJ6ava8tL7OpZLswPTwdt15Jl",
+	"Ddxwalj2fBldpWLWFoze7BhXqh5Pwml3rfqt51oxQhBcz7ZcdHMtq8ym1Ew5P4ZUZERLI+f26VFUDK47",
+	"+mJGdYSfnZdCgDS8KNOUsYxlCUEbOSEvwbEuFblkas4FtXp79LtrNjzBmPk2m7J6N2Hi4TjRoykzbl5e",
+	"R4kROXN77X9YEbugmmRSMGDcoz/Lg4MnKQ4L/2Z7+Ktrpsb4ixEZsr3pHhlZXXIPdclRXKulqcHQd9sG",
+	"AKtlk17WWuXKFYk7LXH7mDYdOqFiGoIIte6p7dlrHdUwUU3o2Dxe75/l3cHG7BcUWIPu2Brwm0ZZlPOw",
+	"34BScDPwSdz6xJ99tY5q+eEurSeoO5G7NXlGbJU6DaIHy+oUyFXGz/bqTk7FtHScwxOFkBC6nMooWQjn",
+	"Eo9IeJ+FdFF5Fm5le9QDxs0OJbMy7VSp4TkNNjGq0RScWjx1EV6uSZUFRabMaDLUcs6c24JIEXwfI3X+",
+	"uDuEaxCjlaVKWezmMMVgafWXUzl3EaSEjMYlzw0Xo4SM0DQZkeHubvWw3s24guyf0ZSb/xv5Uyrnc24q",
+	"DtV43KpTHbeQm7yHQgCH7Z9eVeMr2gnOIkIG1X6sJd27uGv1Pbi5cvu8zKbMnChuZnNmeNo+xV/lglAy",
+	"hufImKV0zgglf5XS0ASdKG8LJk6lNo90ZV4ViqdMk1LkTENuyIRPS8WythMpLcpTqdivslRNbijLcR6w",
+	"QlHOx6gVuTd0/8ffSIEpST0ehxyjM6beQMpXv3fmbC7V8hf+fKvnt5mVovNf+PMtNsnabE1K2nCNVygm",
+	"PJbG51d3KNjg5sKCgwp3yE+tmxhfrfdNuZSAFhVdzKjq8I0UVBnPZR0h64IJY7ne6dk7MkRbTBsyLpea",
+	"4GR3jtHlXtFuRdzgHczZxBCJLiLI8dH8mr3xkWNk+fXvfQQZf98+vzrkHISbDyLnCqld51Yvj0Xn59yK",
+	"AMv752VueJED83fyX/df0LoJxgPiAXFbssgjSj6QBSmYcvmdE6lg963Iwi2vZpoQLlySpBVgOdd1il26",
+	"bG55/609wP+t3eGVa+AXE6PWU7S/XwrDzXK9r92Z6oTBs2Q49n/Z43L/+jHNixl9vNNmjrTg/2Kq0+K4",
+	"4qLpWlWyLAbJ4J2GTLqLpTZsPkgGp152DJLBOWuJp9CuMjSjZmOUpLH0N/4ly3YKlm6p7K/seLBkt8Bg",
+	"Wu4DG0/jLqRr83hvLmHje9W23YSQBuxt3b2B3Vy8/t5mFXjM8lt+I+fiauudfM3FVdQo6NKwIRBf0LTD",
+	"xUOnWwm4bZXA+utrThXW1DrLrg8lg1LlmydgH4p+My+1i6OtSD+wzbdyx3RuOkbCe++SezwJ5rBm6ndy",
+	"L90u3OJG4gjn9htxm4UKEiTHE1UKTXbJyMnLERlCbPSRJnIhSIrD7WDYV7Eptz+yzP/hkcZ4DjnLacrF",
+	"lHANsq/IqbGHhfk6YPQFWYRPDxpZ6oet7NTeyc/BgnFq2+pW9IXjWCtp6C/feKXq9ATDOJpPBcOajpOz",
+	"Vy6rwkpuO9oEkpVWlvnDs2dPYknBac6ZMKf1e91zwEfDbxyjXYJ/+I0t7btWpdCG0czOmRIjr5joM5dk",
+	"ACGnt8KqNFaAVZNzA69mqvcdxN/AzXlz4aVsK7eNjZ4ZU+ij/X3y7vz1yuoOD57+GLOM7UbEtJcxo4op",
+	"3Cjn8IKd814FmqayFIaMZSkyYqQn912ffnaTvV3LZKJ32Wd3nrNUzudMZB0+6zQsYmiTGyYobeQ99ddQ",
+	"i9KBxntBr7mY6g4PIpoYbo517qEmml5bgxp1YpoqqTGJoJCZJsN3Fy+OiWBTCBsd+bwTtiSp1IbMpWI7",
+	"cYW9pZfb8Trd4vg1DMXa+ThDoU6cbQcngsXcbNsgkTFUX+U1U7uFkuhjZ1bzg2Duyu8Un87MroZ8pGQg",
+	"5G65Er0JxK2PEvSa3Tt4umUJB7UpsIc1tfgPNDejRRB+qRvo129N64zAiMYyqaVh+phQAmZgZbJZiSKk",
+	"YFHvSlVE1M9XEiTk9vZkbPMJfGObr7Q9E/7t1dHWbvCFJ7cV5WPeFUjiIlZ8dSKI/UP0dgRpEDnV5uUH",
+	"bk5lxmKpdfjEOaO6U02HWk4Tn9u6AFinaqcYzZbxrA3VPRFXk6Ljq2hd4gXlBnm7QtZit8eF1dyVvhJy",
+	"IeJFlBHmjwfkZx/Mp9e1eue3qYMlj0vNmTaW/z0Ki9hKzTJiGRJmikDl6HF94bA+50zJOTMzVmqXHmaF",
+	"I8fsmdY9jEvv07N35K+SCsNzRoapvel9GTrSfnxY50+pRwbOYQX4Qqory/A1M9t96A39EP/WjE9ndguD",
+	"kYlmVmmAj/b7yqfoIWqDLsH2tQ1rV2NUO5GKpVSbju0BYaslmVBFdKFALawOGyqJnTw2hBtNlFNc+2yW",
+	"fe9SvnDXou8beV9PsOxUBP2SCegQLhUR3Z0xHrVy25rFwH5OzfUE2+om8r7j2F7QZUwF6y1XMrps2bKb",
+	"84ygYBu+0jWv11xEE3nQ0x2Rvc8xVc8+sQuOb3QWu/zx2rkK4hm0gb63aovdAEf6Nnu3hTXtDiviLtl0",
+	"xaZ8vH7TfuHP3Z7JieNIPfcmlzR7TnMqUqa2WHn4WsfUfvXz8Vn/HNL/Xgdvkgv8dV+9+nqLGRbXv3Tu",
+	"WmO7mtNDG+uMKW0NeGH+JfNyzk5zyudIkFyRlBY05WbZl/4UnW8xcUfmLDsN70qfQBQuIu5r6ggcQ5Zb",
+	"7WSZy4zl4F6RBRP23hyTxt8wgOHDkFX9CRV6wVRCNOUZ0TIaGLZy/rT7+h84SQ83G9VsQ0B/6SvVQgbl",
+	"9yJZ4bZuH5KAEQXXK7r5qzNvkFbsJtRcpD76ingjN84xKMdOuvjpGcR5O/Sr5hn5kDDsJDVg2u7cRTx4",
+	"da1bXMXn20R5t4zB9g+oBjOJrKZr689ZIVVEM0KJv50EcFpWRAj4mFuo4r+7eBG1tu9K8ED97lYDgViP",
+	"jFRU5LlpBEfIaxO2pKF5T1pZVBA4q2prdhc+eo/xc4PcMe9ScwA/dkLvN8XkXO1vhZ9TEYXfFH9mjgaq",
+	"jY/Rbp1N22GRV8Vd5wyquTosz6rSsT+p/CHVlb1fdVJxhGbAzlz/abXhr2uSRMvCHlW2bvyVzQ+ydqvv",
+	"rs6yPW4S2cbGnsWO5mVT41uNRRc53y7IlNYBqx4RnXM2gZe2D2Zlik8sP6R2z06iOZzMl9lBhXRRGgCn",
+	"IBoMeGu1YtVMZrWMjOXMsMznILhVNAX+uuncyDmzPtjZkdR8xkRmJ19aKx8mWw0DBom1XavMQMWIO8OE",
+	"nFvyQSgynwaNMRNK3Oz3Aiws9xnIHkAnjKsujkkByAzbdOQNiCqJuQOdjNfR9sktWZ7jYvVG1wSaVMnX",
+	"OPuQCsPvb7g0Xc6KMDupj0LTyPG5Yw9CR4JLUk+yMYENKz7FCsPtAorjapvWZjcGyWA35SV9YmzBany4",
+	"zfDNH7rkkd2E723YshecToXUPFpgA/esI8U3paX2kDYzmVsbZ5EgKJBGwLRG2u66yf+MH7rDbAzFtMyv",
+	"WQSZ6RSnjdxXsVSqjLmqPyF9HbRdT0L8IJ7zAq/2uG8JEWzBtNlyqeduzDVL1kuRsizmGN+UGVK9m9Rn",
+	"t+H47yIFIpTT95Zlv3ovVkCODlZB9G6entASBm3do5GfvJlrBPnMn5Ke/KbNxz8lgxlV2VapUu1r6wN7",
+	"sLRHmtghMX6nyZDqUMWAekBl4HdzRH5wEnsnWhLQn0+hu+AWK3mHZnt8utwcE4qV87UmApKUsA9cm1hB",
+	"wwodwkZvIMOLdMayMlaJuclVaRnJpaKA+BVLDqDbKLWoKPa+rBc5Y8UpvBQ1dtnE3NVYrWAcXdArKBLS",
+	"9sXNITdqqqhavVA3x9jhWE4TF1b2L06nRl+mOzuyoMLoilzAcQewClb75IJQsmRURTJhtzihu9yG2Krl",
+	"NVOKZ6zXab31D2MJD4CLROyTZQDfZAybFwBKAfO1JoldAJmgno5+UYJwqoDvstOBFbAuHwWGhnAdvbbj",
+	"GJfzAVklGcsfaeexOyJUgAQmuH3uhUWd1ILmJWBpGFnoGlbLzKRmTUS76hImNbJVJU8fafIaVU9LNi7b",
+	"Tu8ck2vwd2MOhDXgydh5yDTOuMKTxSlWOB4ObLFGlK2/HyExeHdt3KBBycPKwnJHvEOuGCvwqTB90O2b",
+	"U2rgZjw5ANjinq56+8qTgxfOvdacWIFuQvL//b8kWEDf2EXtMY2QSOzcq8x82HcnAB41UvO3NUH8JJLG",
+	"CTRWHbuFOpAGG29hJTpC9tCREhAeHdfH9U2x572gEONezHjuEXI83gY3oc28wnOSgR9mkAxwkKj1bNlj",
+	"TIuuZleTn1Qr1Aes1VoFa+axkfetRCb8vtViwc1wk6yuwz7dNs5tbZV1saWF8/Vto0z/Ub3THbmpx+2v",
+	"87vNiFh8OvjLtqq/3+JNidDVNzbM8h24OTba8nMuwt8+/nLW/VZm+rqV/xHSyorrpp5YBM+3letthSBk",
+	"i0txTKwUX9ZIbZguHhXVWQNhYt16Vr3nn5IBu/aNEVbBRlLLwvDPkLub5xXac9OartsUPDvY6W1a+23r",
+	"LPeeFRsdgb+enVQLualv1CW29przmcyq77U9/6DJXGwTPTuv3ukctnYvNM/nZ3ufQkkCQFoATalqKChP",
+	"WM7jQyZlnkNBHFkyg8ko15wtCNcIRwZEt9Mj4SfizKjdoZVbI9yTKv/VUVyUn1zzjIk0CihkJUipEfYp",
+	"gRqLayjCBMglOcX1FkqCPkocc90jP1cPDNGStv/eSRx8lIPD4+kMwKuGVVsFVYqkAp5UpdhJyDXNS4ji",
+	"W7kJ+ihCagP4+9DBaypGMzrOWULKGmcwcfuKGijgC1PF6nHgV5FgtiwbFmkQJYLZx1PX7I28YJiV38/i",
+	"gWTR7d5oxVg3lk+tyRGtEzkqpA04a08rENeOKzxwJpv9VFWKBO6bfy9Ggj/bJwDSJYYP4eFIuvEcOgxa",
+	"a144U8ZhxgYIhVIRBNiMsvdC2oOPDAwoEO6vNaaZt5/GMlv2QdeCJcV3AlWnSMJbrEfAhbGkjn5mYh8h",
+	"w7dv3/wGyVwJOVVUz15LWTyn6dXbySQhr+Z0ys7KPPc4Om+41lxMT6HCOCGvBDdVIq59BvB33gmnVOK9",
+	"ennNU2NfPlNyzKqnwFv28oNH6rFsm6Wl4mb5ggkIYZ1kcw4Y9P4XZzLDcISfzpmSU8W0fsFoZum9Hu53",
+	"eSYznZBfz05OzBv6Af71hhnFU/0uvPUXS5H64QCO6gUQ1k6HFDdRwPJzNnFg9H5bV3bO8p3diSxFBkyn",
+	"glu1ZFUKxWg6s9M5buwRyfk1E0zrBFiW/YK2L0BkvyyOg7kTRCDfzWCn7EOKTUrNsuNwUb7oA3W/RxoQ",
+	"SDtQLAMu309t9S9E+EqD33XGbVFP0XThgHAtjQ6vWGFIQZ0HoFEJJQUmbDohc3n5eqd/BHd7fqpa5UfR",
+	"EIlnkz0MnqpQGwyda6ZclbnnsCC6wB5Tosua1OV8TtVyM3tNEQOn+k4w23qU4NxbC17Dfs6DdW9Tk+Wr",
+	"2/vG0FeW5GrHO0NylebZnlZdDNaW2xnT+IXYH+eYIx/5Axc9Uj3quiL/FXwTB44ugtEcE9hWlgBgubcr",
+	"8nYivN0TRF6N0HHbwOLVC6Y04BRPFc1YNiJDbXiek8ODgx18njokDpEvIfOCTBg1pWKIolyjxA8tVyKn",
+	"LxLy2/KaKSETQskv1rRic2nYTgLSGMKEI1zp6JiMAnVtRIbPDp64rzovDRTYI38I/SPyCrYb5wzlKTW4",
+	"9EZnidui2Mm8iWU2lWb2pgWIW4FBDJKB5Fk6qBwbu1icGc2147rIadV1op2crWRZbKng+YJkK1k70F11",
+	"iQtsEcU7zZSHt1BskpC3r16cEvc4Yvq5RR0hjpM9QYfi1Imb1t8Mu2R0fi57oE36Bayuttox/+X4mYID",
+	"8y7q73sC3HkeuNbBiUv6zT66tvxLbnaWVnt4X7k4uEzMxAk5tJveNok3eBo3ykC5xbZGgSuHNeVjywaq",
+	"ycj+5cgFMfb/QwUbVVDwr7KzR9rfDgccAPRHhiP4b/VehS648i4+bSe1WmkNnay6Q/P/688/9fv/isbh",
+	"+xPIGlHrhuk+sLtIgHAX8d5yH3D8ng7R5kJuvImd2/Z7B+W9+P1i9/HjwycEEF0SomdSGcKELKczwKtW",
+	"bMI/BBmB8K97hJmokP7/hWj4ThHeYvOanV1vDiIUjBPb0chEzyus0DuaEXgoeJ+sInwu2Thp77nsVqO3",
+	"SZpvVEXHEv/vEFNGNIugI2mt29Uqdxckx32cPrkzUkIciptgH+MHAG282ttPDZtKtdycRRMr5HZbU6mj",
+	"k8kgGdAy45idP5FdWF2du+0DgrE0QkbnVcBQQ6fOIJ9nd8EzBFsDFb1/IAB3Jsx0aKmWoXNt81B1zxA4",
+	"0DnLeLddrVNZRBgkoPOOjoj9T80Etcs7KJjaNY3dOCYjtw+jIwysLkTwnoNAcXJ5B/obVu+GBoVTbrwv",
+	"PWqWR8z5HCor7EpL+/qMTwFbUXHDU5rHh9mIu2qpK4BcDafpWyyGXn+Y+vs7g0+tLkbDsdAEVQ0P1x+l",
+	"uxVrgVSRTk6t8de+kS7lPY5lCo2VfFL8wu4UmJCITdq23AuqdTw5NBlcc5nT7UpQcN7/8i9utFfc55Nq",
+	"TY2vbtiZmyBpzqngE9/walXl+J8nb14TbRRcnAn5rRwzJRggC+D0VrSLZ4dPD3/8cUO75ZX43koXqEp7",
+	"mUhVHVvVJKWCPVnpFdwJw92r0WIjQb7aj+7NvguV1kmXm6OarTDhdruEG0uaBvPeAm4vbkPGa8tgdt3L",
+	"WtNE6sR5t6Hnjnsq1qvKdZTdZgWdIrYKWt0QXdcxShwmqSbXvf4LbCZ2owt9N+fe3PR/2ZlXhertA3DS",
+	"EhMk1NLZIkzvHBM558awLMiVc8tvqBvrDdp1PaTRoHE/Pd5wEBvIrubTrevU6Z1eV/21eha30vM2ZUV4",
+	"bTWiW69XqFSZdwEp+4O+rgwnMoROmTkfKwot3+0TAIcjRUf0KFR/bqpqVD11vbIRaBhOe1CYt9Z0TvjT",
+	"ae5CDwqwjPWas0hN73hZWwa9WH015imkB0QYz3h56ZjnHQ3IhX0tZ+vcGRtrAFz2lSbDGgmT6zC5aYcs",
+	"IOXXFwZQxcgcg8JO717MlvFSBl9cvcGi8/XGboeSevcbi+xxoJ3188uVMtg7O9N7IJMgzXK1MlR5/BCE",
+	"/cZktCtADiyF0cQH+ICLI3QV4DoO5zRjZGzvsMiwI5pr2dXfIPwOCHI77Q2JiWVrFPuAxpureHnN1JJU",
+	"Wj0qt9A71+UMTHi+0hUksE+MKkVKoznDb6Ri9bgam42OoPRo1CNBrL5q1Q2rCS5ZuSd+w8IJbb6RXfUQ",
+	"5z+fkp+ePvsH8c1QMbVCx/S6zoQerIzcIs+4ShuK0qs2VHQWP65rQ1THUSOn14kU3dHBbNXoXCEl1CNc",
+	"wgf31aLayKJwuLxVcYZVyXI+nZlt/Tz9jVfXX60S0d3R0tU0yhZXXg9qeMdwDRvciX0QGToWucIkbptu",
+	"XNVR9Uky3lQk16nROt0u6mgyM4ea5xQ/jr2D5aSajns7DpN5H1AJlZRt72BTS61Cai7LoFZvvesvTCDw",
+	"qFIAWeyKPbZXrR0JbONWb7cxm1iWh5k/A8fnoqaDV+SjIO9RtcFukrXIH+lKH3C9UTDzdsxyKaaaGJng",
+	"3tjDXmkY21fR726Mtp0F4Mkz6HhWa/nOvdCsaglznjelCa3Wj3fmUt5FHq8vgN+SPL5gWtmKLwaqAAFO",
+	"c7GauheU/rv8vc25rT3T0uqdbmxh13Ha99/piJDJPY5xvPZqSeZ0SUoN8GVzgKELy1hpAB/r4GBhwL54",
+	"fB7kbR2AeIjW7V6Aijya5zcpvau/Gd0rqx1o/ncH2d886LiC1R6LPhblPx12bU8MlE3SDfEntxx0E7L7",
+	"ZQiTrh8RV3JLjJyiZKxA7np87K8SwIOj8DFrlrTmT28a6Yhdd6woKyDtQfhmjCSwueQ7w3P+dyXleuOh",
+	"VbW1G/SsJrcO321SRutUYxNsxHUj2Ox+26M3wCVzeOZ4zdkCImUs467tJmSPxZik65De1aG1jSsAjQ3j",
+	"NPYLN28LTfARzwmINdSjcvcGsXvm6yUiYuwGzX63at/a2d94LXbott12Q0PMn+dfJSuxzKnCKte+PbC9",
+	"tN0oV+3+emvdA6W4MKy4eZQkTJura1Grnq9VtU24o83khu6ue35y7WKZEhtAv9E9+1XfhFRuZAHcyeEX",
+	"FarZlqffiajYZd12FkOPw062d3GN3Ssd9yngq1umBnd3SejRH3frzClrJXX1/NrGlliLA1fvfd1jwI7f",
+	"mPnKnoUbvKnllTv0myGkhXTRp0HQ6smuuoXqvxIjCZYbEyOPg5pgb/e1mkFuW5fu51TH5A4P1lDUaq8T",
+	"r0LDA+CjlaUhhk4T0ogp7jmv9F4q6ybc+xNFy2yXFrzV/ehgTWytzxbfAT23BTvAO6XUFVw5I9s+rq1+",
+	"sVxNp4guwl2KSEMAhDyh0+DMhwUXgmXHJKeGaegc42rBVvOIHx/+2JPzdd2kNbfiReW27QRy6i9d3Zgb",
+	"UNFUKTo0eKjgtX++KcRcKTagU/SYfT+wcD1wC1m3t90Agzfa3ih24SbXb+NL6yarllFFeb1kzKq3nDC3",
+	"F+99zMG4njFiphw3ZCHLPKvuSAdTRJwq6A+or9yFuYNkkv6MpU26dWP1ehSMa3n0JDLBZgxcxOOuXV44",
+	"5//RMdwCnkPRlpwQSGAI4w1D5kMQUjDPWxqBB5jd08PDrbZvteYZz7+B6brCiFYuTUOmV2tbQ5ibsZDT",
+	"ygCONOXDAjZyUj8Yt9QaINYrzjQcA9sSuaeIxIzdYFwydBCgCE+EK+sf04EC4HV42LOqxLA1+xnXJtqC",
+	"6NxFSHS1EXi1WHZDFmuHqaFPotOUXc1+inKc85TMKqAw59ieyTzTCGfFdQP1aehe8cg5mA59DCm/4Nbx",
+	"Q6RUkDSnfN4VD7iH+Ialw+4AQ/XXKo62aVvfVuNtwi7XS5Gu62rblYUMOw+Fl9ry1gVdukaVx1hBSl4J",
+	"qNOvMGJFZtnYjGpy+fpiZ68vwHN4K9fc7LvI1uyLvdSdrulGOJd5PqaYxLxNlVHZwXgqAxY8RJj8YDVA",
+	"yxwCEVErhAAg2PBQxr01q57jcu0eX/CpoLm+JdIm+j03oft6d35vJ/CWg+p6Lf1oA56HDMkYo6pbQ0Qi",
+	"vNT4ZnObqb7pJaUm7NDg55w03bvrTsxd7i2IcGW3tzIP16xlwyQv0PezUShvGf9ev7n9OMsdIajdwtJ0",
+	"tuBmM65rCWug0G5rPAToerc2HoC8fWFkVUJDDRPp8uzZwSCpfvjpWfjDT7WP9BzhDEF5Qqz7zstS0xB+",
+	"+EzymFa4BWu7vglWv6XE6zX7AbCp3akzm3lW5eqw69uW4eGmRBjeXyXriFJp53ZegSFiVt/VZMzMgjGB",
+	"+Egd2W+l69HaSz+Ah/183NerxXZv6798sv9KXj2mEUZSL9tdQct05lqDAsxYs0HZMdGM+Uy3nXiezA3O",
+	"cB3WcDDFKb1mdo6+WRpYurxqohbVaqsTbUswO/I/X2Pa2YJqtJQRps4DLjzSxLC5/QmLekxoxz4C4DZ7",
+	"beK54/7AK5wxJJb6Wut9+MFfaKmgLRF0Il2PP9a+jaLMEQekyW07bmeTyDx1+M2KkleA5t3GSVVyfiew",
+	"OMlAyDje7dK3xGETY48cMZy5VdJJwZSWouqKw40DKuSAHF2Y+OkYuR0uT4LLhBc7d6i7pGkWx2p+VTf6",
+	"Bzj6I0dmXGPxHzZZtF/2YLlz+oHPLUH94+lTkM/40+OkT8fjjQi7ligMzzvgrRqgvhlLoTIXtPKqPndS",
+	"mlKxxGOkP3kM4NE7x8QZU1x4/J2+EFcRHBvWfQLdwPu49vbCQA/VEThlAm8QLo4dKbFCE1kazTMwFue9",
+	"XQIwM/xQuwKo7R3IeRbFz34tU5oTu1XaA13T3P5i2ZjJhk604fefHkQmYI/h/5EislevTn4/IfbP5G+X",
+	"OVl3nEanjp88lO9i0GNwNHhZ2pPYf85UDvg1G8rs/PcTd2adh/1HR+u6Vnc/T/9vIAR9CZVsf0Dk9HJm",
+	"1aifFR8kgwswTC7KeJLEmkqtpGKBsQODDas3ClHvdEJ+/fXozZvmRh384+jJQTe36hydG8JE5sckw8On",
+	"RwcHloTnPBOQOH2MUnximAJ2clQDvDv6qWdxeBCdRbuFsd7MFQNkmuAcSg2pKYAME91sX1N0a/Ci9VHm",
+	"TZAHm6CreiaPdIq7O4EocuIpnOtq6XocqSjcndjh2UO4UUx4ZVtDE+8gGhdc2efmC7cKhvbtemXXehfe",
+	"NiDcewP7qbDDWrO8A8SseLVzJ9aPncsdeRHumV5iPoRLHitdeF7y3Oxy4ToCaf63NYO8un7seyFRxYhZ",
+	"8JTtHBE9tzL4kJyevSP75OkvnOyTwwNIe00IYmSQH8k+efwD/OnZQYId2cmTQ7JPfvAvHISAFzBmCLEB",
+	"b0QZ5Ur5WiT3tRPW+Yp1pbLVqdZr6mr9Y2Toq646FG2fI79mLHhm/UCrqjnDBvplhxeu3T+1bRWvCXis",
+	"A5BerZHaWAgVLzVak4TVRKvf5kw/CyD3uo2THaCLVgPY98DU0JAH7Tc6dqk72xzBVvvsxgkrLaQHVsSd",
+	"DPYg2l9YOzhna1vMXcyfUYUMBJgruEDwV9UAM2OKwadPUJA3iahvaNAiFj50eGUC7EBKNMsnuz5uFwCX",
+	"eK8EGbMZFxl57tE4ETkIo+l/ihBACPgYquaWkeukDhRi7IplaF1WXg2N4N7UJ/LWGT7Jn8KHSAMns66Q",
+	"T8m0pCpTlOc6wZ47Ez6F6Lv9fObzMfb+FH8KLCQd7dOCj0hqOahgLNOEEtxGAnCiR4TWi0T4Qvg9IPID",
+	"aif8iCswM/anSAHPu7TL4plDOiyUvOYZUwmCF9p7VwdMcYQ98tIFphUjvqLzTzEK1rnvvFT/9R8txeiY",
+	"jDCU/e/3I0ReIoAt4OHWEfB/vCQN2PThWGbLHSLVn2K8DBAo7AB75E1pXPUrTVNWGDJ6lbF5IcEfvPsb",
+	"W46O6u5RV2wJ22pHhL5W1riGLfAlLLqQQqPbyvelPG6+j110BcaJYSB7IcnTw8O9PwVUK6VMYPEJKlyD",
+	"k4KmM7Z7uHcQcHZHySdnrwbJ4JopDMoODvYe42OyYIIWfHA0eLJ3sPcEMhzMDK6RPf/968f7mB0Mv3IN",
+	"Warg8KvMmjpcmxP3DNTNwNrg+cODA1/j4ZhleGj/cSwEVaCNMWb4BKiBcHFjxc84VeeOkpMJeDI+JYOn",
+	"B4+7hq/mu/8uQEyHlw5/2vzSpZRvqFieOy3Evvfs4Emvj1XwwJ/CUqjBRUonE5lnTPnlZGzChcvbgAJN",
+	"f+se+VD3XGZljjn8dKrBmeQO5L0dvDrJMuNmt+7z0n2c9sGX1+2cl6N/xxdWP7IPndcGn5KNDzqN2z7J",
+	"7RF6f7ojZ5piZURNHatYLi0JEx/Ip7v3ojJvmHTOyQOMRSYVV29XRctbkS99Mx2KXUvA8Ae/opXq4C+K",
+	"fFxzREyvv93PKF03gaqx3YZvo+Nx62+/v09+UNFoF084IYUVTXLiVutYwcHm2/mcZu5G35x79OECP0s1",
+	"5lnGxBfkN7CPbodWsqrImVdqoDxJQ4CJ5vkxgiEGvzQzxhUqOo8abAiAiRpMqFZm1rKg5/Vj90hE1VfW",
+	"y5VqzolVG0Aj+ObEilOp6u0POmeCIgQaNHWOY67CNJ9hQ+xYITTH1EB/zsGhdhz2/sfq3586D/4XVp/7",
+	"Zzn22JE38mE/M894uvml36X5WZbi89NS9Ky31Q6qnUdB+34jrezXEGGtpJbtP5cMCpff2SQ8B+DMqufP",
+	"wjxf52N6LhFK+E5IMAZy/alpJRtVsk/3eAu64asjtwKeOSajenNHkJaAmZfYES3MisVM+Cn72m/Q4ye9",
+	"btBrcPLBlTvc/MIrtDS/ILsH3NaQhUMkWBtrxFe5/tZGnfA8B5hin+ifVLVSEIDApizYnaUPx0+pobmc",
+	"7oN973xijtc3CeoX6JOBIXWrNyTknbYTtb+YA26+Qx2yZn/T0aATQsnFUhs2JwXD9xNyWu0QjOF9KUnV",
+	"OR9/H0Axg+uDGjqmmoXiEFq8OHM/NLYCd4991TtcirycWkVIMZrtESs+Xl7SadXPdzFjwt4Su42+tUkm",
+	"wd0jCa08IKSQOfTjgmm8muz+LgXbfUNNOiP6ihealMKnUShLvhq/5Ta8Hodmma6Ap0dVV5g9LvfnVNAp",
+	"y3bHy91cIs8Yhau1B9xWxU7xCy/9ibZ4PlgM2LeuNhkaK2iYDp/TSgjnvlyv5OHR2C3ApcBc7Ek2v7Y6",
+	"ezvcE2Q7K5DDElqg8wlnGQHjDYgLaGPKr5kgXDTP+Ubf/mys9cswsvrme0L3nCUsrXJN8WieMwXVFNDL",
+	"dIjCCYwVe/WLpjnT0GDd6CvMzAEDrrVUPHrgfSqs7hvrCbiN6/XtmivnrbU4aRDm9MJJjyEjECvFyBA5",
+	"LRowqWLgZqb5ylH7AwP1NaoP+s+fVpj22+mdgXP4N7YcIIu7eyWy6mONs+2nQD6+68/HKLI+vxWm9lrW",
+	"qfVfCWPb3lNz0ONOnEoxyTnGDL9XLdOfMqFVf+lhi8n6xnnQYI9wA7cWuoMEqpiBKi9wOx2HFxe0P2jP",
+	"yUSqloVx/RXaVznCtvc/un99QunsYWKbd/2dUK3bvnJlItK9fsvO6Csn122Noq3p+8uQX30GAQEKuZoq",
+	"GoiHtRpAKBa63FOdJHLwObjqZd1k58Ex1XJMNeV6xEQpqJnVBkoaHGUoMbcMFYUuLMx46qKdN+w+yeYN",
+	"66QYUIu/ORXwj5kMtXqukzDMUKdNhHfY5xU05YFHFVirxp/5h+7T41a3eenU4jHv6ps7LUtoVY5JBZAL",
+	"vgxIvqjSyRpNwqCxlD3JZg+t8Eirw4se6f5HHHithD9nmpkKfHyzbIfn975qCf2l9D1TKui/jCjNBm+o",
+	"O+1HlRNxvaANTnRbuwoPsXbml5HLfNE463vw3Lc76Xxux73r8RRn9+5ssApLyAVAEn13Kup3alFdLLhJ",
+	"Z/UNk5NJYq8ZBNIBZ9yqtwCN0+CkznvNTaN5Us9buMpXl7t13/ciiocyqtqZjTAvLezoNoTsY5qTTKYl",
+	"OGp29sgfdnrYSzEJEZHqLpL2PizJECQBAqTu7JERNq6Dr0DCusNIFoQ1ehQsyYTyXB9XSEITjy5kDUhr",
+	"bbKMjEtDMgnFNvbPqF3Ylbb93hA/aagE98VIgg57X4SNYO/DDl4yQbBv/RDE+xLM4OU1zUtqGKluWxXG",
+	"w4pI+07mxW9iWX7VjQNCTGRIxdIp0P0vf7MzSDR497NL6sV8VSQkbEtBuL2Xcwg5Wsbgrrm9gUf27jos",
+	"n4ozaUOhOC7oD+Sz0iomOJWu8ahjgzUP3COIAIjX3McC29f5F68TtPtw3fsFa3+yy06Dhkp733/K2b/q",
+	"XkJckDpI80g3GuzCflgG744VwYcwUmrJ4gbizapC+x9VKdbmICEm3L2RBeA8xklAleLBsRNLUsTwtuYS",
+	"+hYAJlVlWmrDikcaagdYQgyfA3a+JRYoA1hRKQIa8SkCNzBEzkvx6kUzf6mmrf0NKdYXoCf1ojLDPhgc",
+	"bhe1qw1xk3YObGsEIidkpEox8knAw4waimrceSks2/4fF29/33kgxAgh/izzXC4IBRKk2N2GqV3o3oHb",
+	"eYxEGewwSalS3DVhW8xkDvc8IXXLD258tkiCUBO+aPwL0K5iRkUApPoP2x1TNR5u8w6CqY1bc3jfvPmf",
+	"APDvQe4eoj1fxDQ2VBlCCeLp4wUEeJNJpYwaVmCWgHsGbw822ei6PcEtAMfyWifxJTzxOUpiIjUbro4Q",
+	"sBihWtM1JNGufoN9MF31G763QKxsJdLn/F5Tsqpq/rUlGy4nUCqsg2zmsXzXGU+Xq/lMdbO0lsoLxRe1",
+	"At2gcaTm7hwXRI9w7W+/yvSWAOPiM2e2IFJEmz5xNtnWiXrJQ97Ld5VdDWTgvBvHzbuayjnD/Fu4orEb",
+	"uSpy9j/a/6wNYb2A39/ssk4wBTfC1COxL/zQ95fS8rgHYZ0pVkGk/4xde74cjeFBOBoDa9bSlLLWA9Wa",
+	"T10K5LAuxevg/l1ejjgxfcW53F1M2TcbfUjd/qbTdwJ9ZSv+ZsmijggDhbZz/AAL6Q7Y5/0oOQ6q6TPH",
+	"f7ruE84m+8pJ+qsWGd9tVRkVU1ZHdRzUF1qjUpGAjjYKpg4laJ8Wxe6E5zfxQDU5QYcTSmRMnRTFz/CJ",
+	"+7nSzZZtn/lWV2vrDOlCztx3dle/jftT7T8ASQGRPNIhYFOA6OSgSDHOMXwh0yum7LsJOX1FFlJdTXK5",
+	"QG+XYjmjGhzMSpbTGWbcJ75iapeLidxb0nm+k6wgS1UhXN9ViWos+2SOhhMfjA1wSuoiX/aBA/SeL3UU",
+	"EupEb+R38/c/lXpN6MTprafw0Lai3L5VIf32ehp8jn0ffmlp8V6LGaU2GGXvjB/CXx8iN9F0Ytf83Mmu",
+	"CmsN0NAkFOg6FOAEoswVkQfVBD4CndFlEkQgx2U2tVZz+OwjTaBHNNGSTKjCYmupWEq1Wc1ygnSKtwUT",
+	"pzAXsVLzNqPXjEjBEry0cLsfYX3vXGYsJyzXDHMrhjCfnAt7r5eaLGY8nTXLHODq3ErN7rq6q509Ot3o",
+	"Lzubqt2HN/0+r2Swkh4wRMGyv7Br+5uJ+7vb2tw6IPIq4bHKGXGQilgaYPXylOeMIJZndyS12SXmlubn",
+	"Gk/7y0YroK/S4R5M8cv43Ru9Vzvd7+hxrY6dTCAor31fA9fLgwxHxYxqNiKmVEKTc0YzRK/97spR7z3i",
+	"+53asydZhqnETQnfYCqhIXtMNP/bKriW/pDXcL0RWmCFwfSRnvsfg596BAaavOV/Xy//lyqLmctrtkJJ",
+	"xytkBPlo10whlA7hwoEs48Fmnf6SlnjqsovW0sDB52LRl81WLU5LxrtSap9Do61Sq7IHnaflBb8zbSSJ",
+	"Fr2yFSK5SeFruwnjJsf7y9ZX71Fz+TLO9A3XwvnUjwPJEddaHgq1vhXoC83/XuX5j7Q72/GSGM4UkQqd",
+	"APnS+QjWJ63fWlPY10GLrd4qQ9WXq19xrBV2jpJjTbkelIq7VCoabd1CHeGYUOx7ZrWJlXNYIPK+b41e",
+	"eV/dOL31iG7CuBfGWX2uQ6+o9sEr6ZDy/6BEdEQamowJe9L5LUzCPh9CLtzPDWpbUMAo9wYR++Cz1Ndk",
+	"pTco7FtRXTqqyLsuwj0EDBvdEb+c5rLuAl58dijXB93kxljfZlU6txhAQ5YcVe00w6aRiW9kGfbVBH4g",
+	"Rd1MEiq7uSCUzLkoDXNwX74lpyJ25HYLTyPJ3CdOxbjHLXSffRl0eu1Sgk5zRlWE9KsusV/+xr1Qsige",
+	"nDR3lU+pZAFU6KmjGaU+XtNA9/uUcJ7SP7OYqy7Yg5h7cPd/5hQAK+OEXFiphJINNF+suKTYrbfBFI7I",
+	"n9jm2D1zeHh0cPDnILG/xgHw92+kyOjyzwEicldMxIDkw9QCqFQDDdv+n2u1c0eCb+FaEq5Nmwno/4/q",
+	"+W8p/Tu8wD6NKHKB3wqraBi1bCRxZKzI5ZJlCDQa4CI/pIx/+1k9WADnjzqABQfoK7vxUqxEJRqJNBVk",
+	"SZjTU+fneRCcbrO36p/47SgFXWzGtV7YWAX7xj33pdrDXXGR9e7qFnY672zuBs2U+46I7Zrvld/hDm/O",
+	"KnIn1kgosrtjb4F4SC3q9K+uVlJBe1dsJTKRChuNgLU7xU4lnbf/bgpXoplDJ1lWX7avNWsIZ/dlEobc",
+	"zsQuSJZ9p+DzD+r/zW78L/yaEYqtiqHbMFxsQrGo0vm+4JLftHbFseL9j/iPDaC0c3nNGre7d/DtwUL9",
+	"sok+TuY+cvW4t6vB7Tr+g8/AJK25imt50BHuoSC1heNS77c1O7IKrqWp8s9riujS9qv2u2XJs3jn3Y2l",
+	"sG/Cz9yPUvBlcnG66b0qbX0Q8d93gep2DLpLnvdqHGCv0tfVPCBx4N/wLaY9TDtiJHzvdt2vcuEcQg4m",
+	"1PuAgtqvoPFQp1V3C5T6HqVS2/cvqMhseQNN8SESGNPiViDI761rQUMhuJsOByvU8NDlAK85dJNtsrqH",
+	"bJWvXGb7gHCN921PUYoot94e8rnNdnshnJ8zGtTIhwjnmgwXUxzo6ke9x+X+9WOaFzN6uIPRvd+W10wJ",
+	"SRaKGxZAXPsOZYEganSzBAhz36sMZHgrQEFmMs8wD2coJICOQXeIauyCKV/Lv7NHTohyvY9DEMFGm+4a",
+	"TZLXQLXDES34KCH2P7v/yH6a7H64OiwORzt75BRAykkKUU3X/Nvv5jEZccPmekS0kYUm1JBRzufcjBIy",
+	"l9oQaAyB6ZuCLZg2LkeVjLiwVGPF3wjPuy6Bxikqt/cp9BUX0pAxw47L0Z7FNX+swcbb/tMYyOaM6yD2",
+	"4/dPdyFrukcHW3YNS7o/HtBE10ebMaG7+rBv2uQ7UMW/XXipc7vPnhgkCfjynIolAdLp+iqQUeOjrtXQ",
+	"4OjxwUEymNMPfF7O4Sf7Ixfux8o05sKwKViF7z8f5P96tAbHBGpu9LU7Yb6NLI+QB3u2MaE8d2V3UTug",
+	"2W3Am1GeS0LtXpC8+IWMhgo9ZZ05WuVG3COVu2902aKXtYDRyQO+QR98gwqN5D4A33tDFFxUwux2gcYW",
+	"t4cmQ2H5K4AM2X8sQJ5DFyYypGnKtE6AXhIyzktWKC5M3dJKJx7sKFmBhHCqY9X/ZgcuratXcLhER+Tw",
+	"4ABTPAyA5WiZX7OsBj8SWdU/yo23oEpwMYXoOuYwQ0uJlelP+TXrklyZB72PiC7oaFVJqLGUOaPCS6jv",
+	"DJfMffwFbkc03Rl8NccVitSCaneA6Mb4DDj/J2nKCqjTxOpMpJMSMvd88PghpvzgcG4jQXtVAdtUBbyr",
+	"iYVGLhDVjbYa2hzXYGwBO939jS2JYohgUqO1lWJLVDX/yP5H96+1DZBqOXDv7ADad21QIh5Uh6jqUNnw",
+	"Hggpp9qgH4yKDEHMGkmPJ2oqyekLq24sReqAkRIyYzQ3M4eahDR554pHPLdRB3R2mxbcG4KdF43P3JNU",
+	"3SbU+SDHHuTY1yXHXkB+PKFVhS+f0ykjhk4tX9iXqqGDz5masgwrG6D5QamUtYulYHqnQiGlRLAFUp1V",
+	"xeV8zs2toEHbQqyJFrxBnDVQf/83Qt/9dirW40i4kIKfM4zu1JoWhn6wfP2ezeb7lV5bkPtGcFxv4j3g",
+	"4z7g497AbSpFHRoCWosB43YA4nbfwdtDzn41F7Cu9Om6hC/wiW5f2ldcYueNsmqRG9qCA6gtTWdNMwNc",
+	"ZBpDe8dEWJryXS7BOFmwPH8ovPvm2cWyEUjmVYwlYnhyQYqcckEWUmUO0p5d84wJF1yhZMI/fJn6ui/A",
+	"RHI57U48eAldZI/IKOeCjbA57xEpZJb4fo9MQZdjlgDO905CRoXMdmmWsWzkfphKwey/FYMuAiwbkSGt",
+	"33+kvWp+TNwj2o4zpcWIDO2ommSIPuGUrjTngNqB7QZoRoyUROdykS+P/aN2BLj7zY/hSykVQdC+dqeL",
+	"DAqvwPF/TOZMazplkLpgDQbXVlctyeNnRJMrwBQplPzAfUf4NJfaI7Jif2N4F7uxzSgkIUCg+Zn7syay",
+	"YGiSIFLJ4cGBJVCa52T49PAnpE5oVrt7MjGAz34C07M0DmvHYm6c1zOijyv2xjWZQuJKNRns4gtDUlFt",
+	"D7QFbicuYF9oH1yzRLItsQeFnv+EMEQP1ey1nJ7JrOeTp/5Uez5/YRnyBUIbbvPKJe+XLvdaTi/Bgdhv",
+	"nYpdc1n2ngmjKp31fPicTdmHns++EmleZn0X+PJD/XSTV/zGWBESG1C2vbD2duM1BgVNZpoMIdiE9Mit",
+	"ppf6zqG5nHrS3umKYqEbKR7FQm7ZCmJFix945uuzwVnpmBy2yVYsZbyCFnRLUkyXc7sOaD7C65SYVQ3q",
+	"NdVmF5jn7qsXXb1unxweHNyk2+09tWG3O49dwx9Mkg6XQJ2KVQsUKz8jVf3xfuwJoamSWgOD50b72wAE",
+	"zTL7kpmxpRU3qItM5Q5xCYiFzJzvqhK8KAAa/XlDteWY/FaOmRLMME3On5+ceiShnT3yEvrCBxQPNUDY",
+	"eD+FavcjbFsgWGpQZjSImhjprgP+UUhs9JFD0xBljduqO63XnEDV+G6Upv1MLkQuadZtfbkHHoTogxDt",
+	"FKIxAWcVam3ovNDbCrm4uITyvOhIIEwGyYCJco5FSPDj9G9eDN7fthU7jNKQTVWl4JgLCnNsN6cG4QQW",
+	"2pZyzXJo0DMe5FeX/KJzhgLL2iIEO7jVogzVmvrnoTXf9gPbic9xh0dgVTuDj2K3f8v07YEfV0bOD0/J",
+	"G/48sVoeZNCA3YFSAqww1xMKrRXIrynXZDN+P8JD8enMYO+OHt7z8+DpOxEezUvzq1xAR7AxTa9Iae1d",
+	"r36Dp2QmS6XJ0PELQsmCsatOxRwds7/adzrSo3/4MUiP/sfhl8yODjc2qiVb9cda/RnGgIrG3XCGgyoF",
+	"5MxYPe6B7UTr29wm1qmNaAdCEj2G0cBr29raypnXhZjlQaOhk0cV/kUaJMMzJefMzFipLY8SWYUpvSSa",
+	"Im4CdMRb6X53UiVg+u75dlC8GH+VVBies/pjhqopM6Q0POcayWRY/PSMnJ69S0jx009kzuZSLRPyw7P/",
+	"vuMAvSa5lAq81Y8PEMH28MAyymO/JVfOkOaKAEfwZTJuYolzUuLQ+BLRxjJTOvYo7TM+ndlFLKS6svSp",
+	"mSGaMYFTODz478SarErK+XcaG1Eyzy1Pu1Xn3ntPFIq3BXZTv6sE6PtN4PWzfUg2ekg2+iaTZjEVCN3o",
+	"ICOoIIyqnDNFdJmmjIHsKkWN27kC1uxSGSGREfyZOb9ihIqlS2C6fWaR5lNB8z7JFhfuydurip8htusn",
+	"2wkhgesGTRSiclbQq+wBIKiHh3Iq84wJt4NRDyXgDYMmVetKRySnIDmsupsyUHegzgV1IkUNczF11E0S",
+	"q+qAQuLUEVDGxgwg+p2C5rycYWHLnMKTbeVLM6j5rSdEcivErU0ymnOtuZiOkrpqBuwPtCYndvd9uUbj",
+	"xjki+y7UGreY/Y/4j0+9OcK5ZUT3bkDWhiKajknlDPgHyehSd1qOOvQqRk3HJz80Smt/OHj6Y6O49oeD",
+	"iP3Ymq37BBkzs7DqcCG5MKGBO5alIU8ODtxfYAE5o9pA0Ld7/oYVq3EenNePPzz9okXA4fF3wlfgUi3H",
+	"qMrgHzhsBB1CMMdQnQkIiQ8uKWFG1Yr7qnaFPU4eVyT1TfGmjsFh2jceG0nyJtzPKljfnkF3sRTpZyn7",
+	"sB/63HZY8OkLTO+JmmVOReZY7sPF9Nil7gSeHnuRQF1QcqqY1g/IeN9rT6ilSFvqKEBee1KANPqZXJA5",
+	"FSXN8yWQDcuaIDW6TGeEAsFkgFjj6rGzY3K3lR29mlq4m/BtNrRoTX5jN4sVaJiHBNpvPd8+ZMUep7Cd",
+	"UB1vVgEIUCdnr3Yx5wXBoEL8pyOCVV04yDkDOr1giJaQYUgAfd5VIEAn5NezE1cKmtZJNN9+ai4Wuf69",
+	"jpn8Co/cZ3WY+0JMWOcAIfHZyZGlpeJmOTj69/uQOF/bew8ZuVToBaJw8RwZQ6EkZMNaem2w+aU2bO6Y",
+	"/JwZxdPuLOe3BROkFLkdCNNwsTSAmxkZ7e6613eNvGJidIytLHSqaGHnohn0JMWI+phRZe0C+2Q7pfYX",
+	"Zt64qfRL8rtJFkTgOoGwPPsApWvg9r4xG/sayCBYmDsRMvQ+pRSB4CCuWPuvSLD9O53UIQsmaMH3lnSe",
+	"r7uRlkpOzl5dFCzd7lq6geO2txuVZDItUZR+Lft9OeM6mFbH7lklfvl359UaAZiO9jh6IE4yVjCRwSHh",
+	"FZNXI+JUf3At7pEzwKUwWAVmlT85Z2TCqCkV00QwlpGhNyl8T+CwXtOehJJ5DtUJM1Z56O1Oo4RKPCrX",
+	"I00WbDyT8krXefiPNPHoWThABaGhg1rQHdA5c64NgxoEyIUZZWyqaMayI/JneXDwJF3MlvAPNkqc7/PK",
+	"J+VTUwYvjGA7ZGnsI1xMHS8qBexxlJ2cM5pxyxu/jKA4x4ndnmLveZ5Wq4RNPCYVQbrsI94kyAnlubU7",
+	"19yLas+PXcp68DqemKVPALcEUvNSK36Fmh/6OEAJYr9p1X2kVdRfSpUPjgb7EJhx43yslBMcz6ou7jc8",
+	"Y8LYQYPfIcJ48ItGi//g9x7uMvxdfQPC31bmVPC7WgsLfgnpW+GLPvQTfFXqlcGrToTBLwETq/GLFAE1",
+	"P73/9P8HAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -41,6 +41,11 @@ type Config struct {
 	LogFormat       string
 	MaxBodyBytes    int64
 	ShutdownTimeout time.Duration
+	// RateLimit and RateBurst bound each caller's requests a second; RequestTimeout each
+	// request's time (streams excepted).
+	RateLimit      float64
+	RateBurst      int
+	RequestTimeout time.Duration
 
 	Kubeconfig string
 	InCluster  bool
@@ -201,6 +206,9 @@ func NewFlagSet(name string, c *Config) *flag.FlagSet {
 	fs.StringVar(&c.LogFormat, "log-format", "json", "json or text")
 	fs.Int64Var(&c.MaxBodyBytes, "max-body-bytes", 1<<20, "largest request body accepted")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 20*time.Second, "how long in-flight requests get on SIGTERM")
+	fs.Float64Var(&c.RateLimit, "rate-limit", 100, "requests a second each caller (subject, or address without credentials) may make; past it, 429 with Retry-After (0: no limit)")
+	fs.IntVar(&c.RateBurst, "rate-burst", 200, "requests a caller may make at once beyond --rate-limit's pace")
+	fs.DurationVar(&c.RequestTimeout, "request-timeout", 2*time.Minute, "how long a request may take before it is stopped with 503 (log and run streams excepted; 0: no limit)")
 	fs.Var((*tokenList)(&c.ServiceTokens), "service-tokens", "static service tokens as NAME=TOKEN or NAME=sha256:HEX; repeatable, comma-separated in the environment")
 	fs.Var((*stringList)(&c.PlatformAdmins), "platform-admins", "subjects or groups (e.g. user:default/jane, group:default/platform, service:ci) that administer Berth; comma-separated")
 	fs.StringVar(&c.TeamCreation, "team-creation", TeamCreationAnyone, "who may create teams: anyone (the creator becomes the team's admin) or admins")
@@ -403,6 +411,9 @@ func (c *Config) Validate() error {
 	}
 	if !(c.PricePVGiBMonth >= 0) || !(c.PriceLoadBalancerHour >= 0) {
 		errs = append(errs, errors.New("--price-pv-gib-month and --price-load-balancer-hour: zero or more"))
+	}
+	if !(c.RateLimit >= 0) || c.RateBurst < 1 || c.RequestTimeout < 0 {
+		errs = append(errs, errors.New("--rate-limit, --rate-burst and --request-timeout: zero or more (a burst of at least 1)"))
 	}
 	if c.MaxBodyBytes < 1024 {
 		errs = append(errs, errors.New("--max-body-bytes: must be at least 1024"))

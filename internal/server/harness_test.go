@@ -58,6 +58,7 @@ type envOptions struct {
 	driver      string
 	adminsOnly  bool
 	maxBody     int64
+	limits      server.Limits
 	extraConfig func(*config.Config)
 }
 
@@ -112,7 +113,7 @@ func newEnv(t testing.TB, o envOptions) *env {
 	t.Cleanup(func() { cancel(); <-done })
 	e, err := server.New(server.Deps{
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Store: st, Auth: auth.New(cfg), Admins: access.NewAdmins(cfg.PlatformAdmins),
-		Tenancy: ten, Blueprints: catalog, Provision: prov, Policies: policies, MaxBodyBytes: o.maxBody,
+		Tenancy: ten, Blueprints: catalog, Provision: prov, Policies: policies, MaxBodyBytes: o.maxBody, Limits: o.limits,
 		Sleeper: sleeper.New(st, ten, func(context.Context, string) (kubernetes.Interface, error) {
 			return nil, fmt.Errorf("%w: no cluster here", errs.ErrUnavailable)
 		}, slog.New(slog.NewTextHandler(io.Discard, nil))),

@@ -127,7 +127,12 @@ func errorHandler(log *slog.Logger) echo.HTTPErrorHandler {
 			c.Response().Header().Set("WWW-Authenticate", `Bearer realm="berth"`)
 		}
 		if p.Status == http.StatusTooManyRequests {
-			c.Response().Header().Set("Retry-After", retryAfterSeconds)
+			after := retryAfterSeconds
+			var ra retryAfter
+			if errors.As(err, &ra) {
+				after = ra.seconds()
+			}
+			c.Response().Header().Set("Retry-After", after)
 		}
 		body, _ := json.Marshal(p)
 		c.Response().Header().Set(echo.HeaderContentType, problemContentType)

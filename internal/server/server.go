@@ -56,8 +56,10 @@ type Deps struct {
 	// Rightsize is nil without Prometheus as well: rightsizing then answers 503.
 	Rightsize    *rightsize.Reader
 	MaxBodyBytes int64
-	Policies     *policy.Service
-	ReadyChecks  map[string]func(context.Context) error
+	// Limits bound each caller's rate and each request's time (zero: none).
+	Limits      Limits
+	Policies    *policy.Service
+	ReadyChecks map[string]func(context.Context) error
 	// ReadyNotes are reported by readiness like checks but do not make Berth unready: parts
 	// that only some features need (Argo CD, the blueprints repository).
 	ReadyNotes map[string]func(context.Context) error
@@ -113,6 +115,7 @@ func New(d Deps) (*echo.Echo, error) {
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = errorHandler(d.Log)
 	e.Use(
+		securityHeaders,
 		withRequestID(d.Log),
 		observe(d.Log, s.metrics),
 		middleware.RecoverWithConfig(middleware.RecoverConfig{DisableStackAll: true, LogErrorFunc: func(c echo.Context, err error, stack []byte) error {
@@ -123,6 +126,7 @@ func New(d Deps) (*echo.Echo, error) {
 		findRoute(router),
 		guardMetrics(d.MetricsToken),
 		authenticate(d.Auth, d.Admins, d.Deactivated),
+		limit(d.Limits),
 		validate(),
 		idempotency(d.Store, d.Log),
 	)

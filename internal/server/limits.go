@@ -1,0 +1,132 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/berth-platform/berth/internal/access"
+	"github.com/berth-platform/berth/internal/errs"
+	"github.com/labstack/echo/v4"
+	"golang.org/x/time/rate"
+)
+
+// Limits bound what one caller, and one request, may cost.
+type Limits struct {
+	// PerCaller requests a second each caller may make (an authenticated subject, or an
+	// address for requests without credentials), Burst at once; zero PerCaller: no limit.
+	PerCaller float64
+	Burst     int
+	// Request is how long a request may take (streams excepted); zero: no limit.
+	Request time.Duration
+}
+
+// streaming operations last as long as their caller follows them.
+var streaming = map[string]bool{"streamRun": true, "streamServiceLogs": true, "downloadServiceLogs": true}
+
+// unlimited operations are the probes' and the document's: kubelets and load balancers call
+// them every few seconds, and they cost nothing.
+var unlimited = map[string]bool{"getHealth": true, "getReadiness": true, "getOpenAPISpec": true}
+
+// retryAfter is a 429 that says when to come back.
+type retryAfter struct {
+	error
+	after time.Duration
+}
+
+func (r retryAfter) Unwrap() error { return r.error }
+
+// seconds is the Retry-After value: whole seconds, at least one.
+func (r retryAfter) seconds() string {
+	return strconv.Itoa(max(1, int(math.Ceil(r.after.Seconds()))))
+}
+
+// callers keeps a token bucket per caller; buckets idle past a minute are forgotten once
+// there are many, so callers who come and go do not grow it without bound.
+type callers struct {
+	limit rate.Limit
+	burst int
+	mu    sync.Mutex
+	seen  map[string]*caller
+}
+
+type caller struct {
+	bucket *rate.Limiter
+	last   time.Time
+}
+
+const maxCallers = 10000
+
+func (c *callers) wait(key string, now time.Time) time.Duration {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.seen) >= maxCallers {
+		for k, v := range c.seen {
+			if now.Sub(v.last) > time.Minute {
+				delete(c.seen, k)
+			}
+		}
+	}
+	b, ok := c.seen[key]
+	if !ok {
+		b = &caller{bucket: rate.NewLimiter(c.limit, c.burst)}
+		c.seen[key] = b
+	}
+	b.last = now
+	r := b.bucket.ReserveN(now, 1)
+	if d := r.DelayFrom(now); d > 0 {
+		r.CancelAt(now)
+		return d
+	}
+	return 0
+}
+
+// limit refuses a caller past its rate (429 with Retry-After) and gives every other request
+// its time limit; it runs after authentication, so it knows who calls.
+func limit(l Limits) echo.MiddlewareFunc {
+	cs := &callers{limit: rate.Limit(l.PerCaller), burst: max(1, l.Burst), seen: map[string]*caller{}}
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			op, _ := c.Get(ctxOperationID).(string)
+			if l.PerCaller > 0 && !unlimited[op] {
+				key := "address:" + c.RealIP()
+				if p, ok := access.PrincipalFrom(c.Request().Context()); ok {
+					key = "subject:" + p.Subject
+				}
+				if d := cs.wait(key, time.Now()); d > 0 {
+					return retryAfter{fmt.Errorf("%w: more than %g requests a second from this caller; try again after Retry-After", errs.ErrTooMany, l.PerCaller), d}
+				}
+			}
+			if l.Request > 0 && !streaming[op] {
+				ctx, cancel := context.WithTimeout(c.Request().Context(), l.Request)
+				defer cancel()
+				c.SetRequest(c.Request().WithContext(ctx))
+				err := next(c)
+				if err != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) && !c.Response().Committed {
+					return &httpProblem{status: http.StatusServiceUnavailable, slug: "timeout",
+						detail: fmt.Sprintf("the request took longer than %s and was stopped; try again", l.Request)}
+				}
+				return err
+			}
+			return next(c)
+		}
+	}
+}
+
+// securityHeaders are the answers' browser hardening: Berth serves JSON and streams, never
+// pages, so nothing it answers is to be sniffed, framed or sent as a referrer.
+func securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		h := c.Response().Header()
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("Referrer-Policy", "no-referrer")
+		h.Set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
+		return next(c)
+	}
+}

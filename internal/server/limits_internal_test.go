@@ -1,0 +1,57 @@
+package server
+
+import (
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/labstack/echo/v4"
+)
+
+// A request past its time limit is stopped: its handler's context ends, and the caller gets
+// 503 with the problem timeout; a stream is not stopped.
+func TestRequestTimeLimit(t *testing.T) {
+	e := echo.New()
+	e.HTTPErrorHandler = errorHandler(slog.New(slog.NewTextHandler(io.Discard, nil)))
+	op := func(name string) echo.MiddlewareFunc {
+		return func(next echo.HandlerFunc) echo.HandlerFunc {
+			return func(c echo.Context) error { c.Set(ctxOperationID, name); return next(c) }
+		}
+	}
+	slow := func(c echo.Context) error {
+		select {
+		case <-c.Request().Context().Done():
+			return c.Request().Context().Err()
+		case <-time.After(2 * time.Second):
+			return c.String(http.StatusOK, "done")
+		}
+	}
+	l := Limits{Request: 50 * time.Millisecond}
+	e.GET("/slow", slow, op("listTeams"), limit(l))
+	e.GET("/stream", slow, op("streamServiceLogs"), limit(l))
+	srv := httptest.NewServer(e)
+	defer srv.Close()
+	res, err := http.Get(srv.URL + "/slow")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var p struct{ Type string }
+	_ = json.NewDecoder(res.Body).Decode(&p)
+	res.Body.Close()
+	if res.StatusCode != http.StatusServiceUnavailable || p.Type != "urn:berth:problem:timeout" {
+		t.Fatalf("past the limit: %d %+v", res.StatusCode, p)
+	}
+	res, err = http.Get(srv.URL + "/stream")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK || string(body) != "done" {
+		t.Fatalf("a stream: %d %s", res.StatusCode, body)
+	}
+}

@@ -1,0 +1,42 @@
+package server_test
+
+import (
+	"net/http"
+	"strconv"
+	"testing"
+
+	"github.com/berth-platform/berth/internal/server"
+)
+
+// Each caller has its own rate: past its burst a caller is told 429 with a Retry-After of
+// whole seconds and a problem naming the limit, while another caller and the probes go on;
+// every answer carries the security headers.
+func TestRateLimitPerCaller(t *testing.T) {
+	e := newEnv(t, envOptions{limits: server.Limits{PerCaller: 1, Burst: 3}})
+	for i := range 3 {
+		if r := e.do("vi", "GET", "/api/v1/teams", nil); r.status != http.StatusOK {
+			t.Fatalf("request %d: %d", i, r.status)
+		}
+	}
+	r := e.do("vi", "GET", "/api/v1/teams", nil)
+	if r.status != http.StatusTooManyRequests || r.json(t)["type"] != "urn:berth:problem:too-many-requests" {
+		t.Fatalf("the fourth at once: %d %s", r.status, r.body)
+	}
+	if s, err := strconv.Atoi(r.header.Get("Retry-After")); err != nil || s < 1 || s > 2 {
+		t.Fatalf("Retry-After %q, want the second until a token", r.header.Get("Retry-After"))
+	}
+	if r := e.do("ed", "GET", "/api/v1/teams", nil); r.status != http.StatusOK {
+		t.Fatalf("another caller: %d", r.status)
+	}
+	for range 5 {
+		if r := e.do("", "GET", "/healthz", nil); r.status != http.StatusOK {
+			t.Fatalf("a probe: %d", r.status)
+		}
+	}
+	for k, v := range map[string]string{"X-Content-Type-Options": "nosniff", "X-Frame-Options": "DENY", "Referrer-Policy": "no-referrer",
+		"Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'"} {
+		if got := r.header.Get(k); got != v {
+			t.Errorf("%s: %q, want %q", k, got, v)
+		}
+	}
+}
