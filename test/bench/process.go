@@ -63,7 +63,9 @@ func StartBerth(ctx context.Context, dir string, args ...string) (*Process, erro
 	if err != nil {
 		return nil, err
 	}
-	all := append([]string{"serve", "--addr", fmt.Sprintf("127.0.0.1:%d", port), "--data-dir", filepath.Join(dir, "data"), "--log-format", "text"}, args...)
+	all := append([]string{"serve", "--addr", fmt.Sprintf("127.0.0.1:%d", port), "--data-dir", filepath.Join(dir, "data"), "--log-format", "text",
+		// Benchmarks measure what Berth does at load, not its per-caller limit.
+		"--rate-limit", "0"}, args...)
 	cmd := exec.CommandContext(ctx, bin, all...)
 	cmd.Env = append(os.Environ(), "BERTH_DATABASE_URL=")
 	cmd.Stdout, cmd.Stderr = log, log
