@@ -111,11 +111,13 @@ func TestSignalsEndpoint(t *testing.T) {
 		MonthlySavings float64
 		Queries        struct{ Cpu string }
 	}
-	plane.Eventually(t, 60*time.Second, "web's usage over the last hour", func() (bool, error) {
+	// The rate of a young series reads low until it fills its window: wait until it reads
+	// most of the 0.25 cores the pod uses.
+	plane.Eventually(t, 90*time.Second, "web's usage over the last hour", func() (bool, error) {
 		if s := get("ci-token-0123456789", "/api/v1/teams/shop/services/web/rightsizing?environment=dev&windowHours=1", &rs); s != 200 {
 			return false, fmt.Errorf("status %d", s)
 		}
-		return len(rs.Containers) == 1 && rs.Containers[0].Usage.Cpu != nil && rs.Containers[0].Usage.Memory != nil, fmt.Errorf("%+v", rs)
+		return len(rs.Containers) == 1 && rs.Containers[0].Usage.Cpu != nil && *rs.Containers[0].Usage.Cpu >= 0.15 && rs.Containers[0].Usage.Memory != nil, fmt.Errorf("%+v", rs)
 	})
 	// The proposal follows the rate Prometheus read: about 0.25, lower at first (a rate over a
 	// window its young series does not fill reads low); the sizing itself is worked by hand in

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"net"
 	"net/http"
 	"strconv"
 	"sync"
@@ -73,6 +74,12 @@ func (c *callers) wait(key string, now time.Time) time.Duration {
 		}
 	}
 	b, ok := c.seen[key]
+	if !ok && len(c.seen) >= maxCallers {
+		// Still full of callers seen within the minute: the newcomers share one bucket, so
+		// that many names (or addresses) cannot grow this without bound.
+		key = "overflow"
+		b, ok = c.seen[key]
+	}
 	if !ok {
 		b = &caller{bucket: rate.NewLimiter(c.limit, c.burst)}
 		c.seen[key] = b
@@ -94,7 +101,9 @@ func limit(l Limits) echo.MiddlewareFunc {
 		return func(c echo.Context) error {
 			op, _ := c.Get(ctxOperationID).(string)
 			if l.PerCaller > 0 && !unlimited[op] {
-				key := "address:" + c.RealIP()
+				// The connection's address, not X-Forwarded-For: a header is the caller's to choose.
+				host, _, _ := net.SplitHostPort(c.Request().RemoteAddr)
+				key := "address:" + host
 				if p, ok := access.PrincipalFrom(c.Request().Context()); ok {
 					key = "subject:" + p.Subject
 				}

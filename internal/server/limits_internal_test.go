@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"testing"
 	"time"
 
@@ -53,5 +54,30 @@ func TestRequestTimeLimit(t *testing.T) {
 	res.Body.Close()
 	if res.StatusCode != http.StatusOK || string(body) != "done" {
 		t.Fatalf("a stream: %d %s", res.StatusCode, body)
+	}
+}
+
+// Past maxCallers callers seen within the minute, newcomers share one bucket: many names or
+// addresses neither grow the table nor get a burst each.
+func TestCallersStayBounded(t *testing.T) {
+	cs := &callers{limit: 1, burst: 1, seen: map[string]*caller{}}
+	now := time.Now()
+	for i := range maxCallers {
+		if d := cs.wait("subject:user-"+strconv.Itoa(i), now); d != 0 {
+			t.Fatalf("caller %d waits %s", i, d)
+		}
+	}
+	if d := cs.wait("subject:newcomer-1", now); d != 0 {
+		t.Fatalf("the first newcomer waits %s", d)
+	}
+	if d := cs.wait("subject:newcomer-2", now); d <= 0 {
+		t.Fatal("a second newcomer got a burst of its own")
+	}
+	if len(cs.seen) != maxCallers+1 {
+		t.Fatalf("%d buckets, want %d and the shared one", len(cs.seen), maxCallers)
+	}
+	// A minute later the idle ones are forgotten and newcomers have their own again.
+	if d := cs.wait("subject:newcomer-3", now.Add(2*time.Minute)); d != 0 || len(cs.seen) > 2 {
+		t.Fatalf("after a minute: waits %s, %d buckets", d, len(cs.seen))
 	}
 }
