@@ -3,12 +3,16 @@ package store
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"embed"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/berth-platform/berth/internal/errs"
@@ -98,7 +102,7 @@ func (s *Store) Q() Queries { return Queries{ext: s.db} }
 func (s *Store) Tx(ctx context.Context, fn func(Queries) error) error {
 	tx, err := s.db.BeginTxx(ctx, nil)
 	if err != nil {
-		return fmt.Errorf("begin: %w", err)
+		return fmt.Errorf("begin: %w", mapErr(err))
 	}
 	if err := fn(Queries{ext: tx}); err != nil {
 		_ = tx.Rollback()
@@ -133,10 +137,13 @@ func (q Queries) exec(ctx context.Context, query string, args ...any) (int64, er
 }
 
 // mapErr turns driver errors into domain sentinels: no rows is ErrNotFound, a unique
-// violation is ErrConflict.
+// violation is ErrConflict, a database that does not answer is ErrUnavailable.
 func mapErr(err error) error {
 	if err == nil {
 		return nil
+	}
+	if unreachable(err) {
+		return unavailable{err}
 	}
 	if errors.Is(err, sql.ErrNoRows) {
 		return errs.ErrNotFound
@@ -150,6 +157,34 @@ func mapErr(err error) error {
 		return fmt.Errorf("%w: %s", errs.ErrConflict, strings.TrimPrefix(lite.Error(), "constraint failed: "))
 	}
 	return err
+}
+
+// unavailable is a database that did not answer. Its message is the same whatever the cause:
+// the cause (which names the server's address) stays in the chain for Berth's logs, not in
+// what a caller reads.
+type unavailable struct{ cause error }
+
+func (u unavailable) Error() string {
+	return "unavailable: the database did not answer; try again shortly"
+}
+func (u unavailable) Unwrap() []error { return []error{errs.ErrUnavailable, u.cause} }
+
+// unreachable says whether err is the database not answering (down, restarting, shutting
+// down, the connection lost) rather than refusing the query.
+func unreachable(err error) bool {
+	var connect *pgconn.ConnectError
+	if errors.As(err, &connect) || errors.Is(err, driver.ErrBadConn) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) {
+		return true
+	}
+	var pg *pgconn.PgError
+	if errors.As(err, &pg) {
+		// Class 08 is a connection exception; 57P01-03 an administrator's shutdown or a
+		// server that cannot take connections yet.
+		return strings.HasPrefix(pg.Code, "08") || pg.Code == "57P01" || pg.Code == "57P02" || pg.Code == "57P03"
+	}
+	var op *net.OpError
+	return errors.As(err, &op)
 }
 
 func micros(t time.Time) int64      { return t.UnixMicro() }
