@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"sync"
-	"time"
 
 	"github.com/berth-platform/berth/internal/api"
 	"github.com/berth-platform/berth/openapi"
@@ -15,23 +14,23 @@ func (s *Server) GetHealth(context.Context, api.GetHealthRequestObject) (api.Get
 	return api.GetHealth200JSONResponse{Status: api.HealthStatusOk}, nil
 }
 
-// GetReadiness runs every check and note at once, each within 3 s, so that the whole answer
-// comes within about 3 s however many there are (a kubelet's probe has a time limit too).
+// GetReadiness runs every check and note at once, each within checkTimeout, so that the whole
+// answer comes within about that however many there are (a kubelet's probe has a time limit too).
 func (s *Server) GetReadiness(ctx context.Context, _ api.GetReadinessRequestObject) (api.GetReadinessResponseObject, error) {
 	checks := map[string]string{}
-	failed := map[string]bool{}
+	ready := true
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	for name, check := range s.deps.ReadyChecks {
 		wg.Go(func() {
-			cctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+			cctx, cancel := context.WithTimeout(ctx, checkTimeout)
 			err := check(cctx)
 			cancel()
 			mu.Lock()
 			defer mu.Unlock()
 			checks[name] = "ok"
 			if err != nil {
-				checks[name], failed[name] = err.Error(), true
+				checks[name], ready = err.Error(), false
 			}
 		})
 	}
@@ -50,7 +49,7 @@ func (s *Server) GetReadiness(ctx context.Context, _ api.GetReadinessRequestObje
 			status = api.HealthStatusDegraded
 		}
 	}
-	if len(failed) > 0 {
+	if !ready {
 		return api.GetReadiness503JSONResponse{Status: api.HealthStatusUnavailable, Checks: &checks}, nil
 	}
 	return api.GetReadiness200JSONResponse{Status: status, Checks: &checks}, nil

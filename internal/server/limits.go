@@ -93,36 +93,52 @@ func (c *callers) wait(key string, now time.Time) time.Duration {
 	return 0
 }
 
-// limit refuses a caller past its rate (429 with Retry-After) and gives every other request
-// its time limit; it runs after authentication, so it knows who calls.
-func limit(l Limits) echo.MiddlewareFunc {
+// rateLimit refuses a caller past its rate (429 with Retry-After); it runs after
+// authentication, so it knows who calls.
+func rateLimit(l Limits) echo.MiddlewareFunc {
 	cs := &callers{limit: rate.Limit(l.PerCaller), burst: max(1, l.Burst), seen: map[string]*caller{}}
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		if l.PerCaller <= 0 {
+			return next
+		}
 		return func(c echo.Context) error {
-			op, _ := c.Get(ctxOperationID).(string)
-			if l.PerCaller > 0 && !unlimited[op] {
-				// The connection's address, not X-Forwarded-For: a header is the caller's to choose.
-				host, _, _ := net.SplitHostPort(c.Request().RemoteAddr)
-				key := "address:" + host
-				if p, ok := access.PrincipalFrom(c.Request().Context()); ok {
-					key = "subject:" + p.Subject
-				}
-				if d := cs.wait(key, time.Now()); d > 0 {
-					return retryAfter{fmt.Errorf("%w: more than %g requests a second from this caller; try again after Retry-After", errs.ErrTooMany, l.PerCaller), d}
-				}
+			if op, _ := c.Get(ctxOperationID).(string); unlimited[op] {
+				return next(c)
 			}
-			if l.Request > 0 && !streaming[op] {
-				ctx, cancel := context.WithTimeout(c.Request().Context(), l.Request)
-				defer cancel()
-				c.SetRequest(c.Request().WithContext(ctx))
-				err := next(c)
-				if err != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) && !c.Response().Committed {
-					return &httpProblem{status: http.StatusServiceUnavailable, slug: "timeout",
-						detail: fmt.Sprintf("the request took longer than %s and was stopped; try again", l.Request)}
-				}
-				return err
+			// The connection's address, not X-Forwarded-For: a header is the caller's to choose.
+			host, _, _ := net.SplitHostPort(c.Request().RemoteAddr)
+			key := "address:" + host
+			if p, ok := access.PrincipalFrom(c.Request().Context()); ok {
+				key = "subject:" + p.Subject
+			}
+			if d := cs.wait(key, time.Now()); d > 0 {
+				return retryAfter{fmt.Errorf("%w: more than %g requests a second from this caller; try again after Retry-After", errs.ErrTooMany, l.PerCaller), d}
 			}
 			return next(c)
+		}
+	}
+}
+
+// timeLimit stops a request past l.Request (503 timeout); streams last as long as their
+// caller follows them.
+func timeLimit(l Limits) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		if l.Request <= 0 {
+			return next
+		}
+		return func(c echo.Context) error {
+			if op, _ := c.Get(ctxOperationID).(string); streaming[op] {
+				return next(c)
+			}
+			ctx, cancel := context.WithTimeout(c.Request().Context(), l.Request)
+			defer cancel()
+			c.SetRequest(c.Request().WithContext(ctx))
+			err := next(c)
+			if err != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) && !c.Response().Committed {
+				return &httpProblem{status: http.StatusServiceUnavailable, slug: "timeout",
+					detail: fmt.Sprintf("the request took longer than %s and was stopped; try again", l.Request)}
+			}
+			return err
 		}
 	}
 }

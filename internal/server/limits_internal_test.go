@@ -32,8 +32,8 @@ func TestRequestTimeLimit(t *testing.T) {
 		}
 	}
 	l := Limits{Request: 50 * time.Millisecond}
-	e.GET("/slow", slow, op("listTeams"), limit(l))
-	e.GET("/stream", slow, op("streamServiceLogs"), limit(l))
+	e.GET("/slow", slow, op("listTeams"), timeLimit(l))
+	e.GET("/stream", slow, op("streamServiceLogs"), timeLimit(l))
 	srv := httptest.NewServer(e)
 	defer srv.Close()
 	res, err := http.Get(srv.URL + "/slow")

@@ -126,7 +126,8 @@ func New(d Deps) (*echo.Echo, error) {
 		findRoute(router),
 		guardMetrics(d.MetricsToken),
 		authenticate(d.Auth, d.Admins, d.Deactivated),
-		limit(d.Limits),
+		rateLimit(d.Limits),
+		timeLimit(d.Limits),
 		validate(),
 		idempotency(d.Store, d.Log),
 	)

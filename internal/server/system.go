@@ -31,6 +31,9 @@ func guardMetrics(hash *[32]byte) echo.MiddlewareFunc {
 	}
 }
 
+// checkTimeout bounds each readiness check and note.
+const checkTimeout = 3 * time.Second
+
 // noteCache keeps each readiness note's answer for a while: notes ask other systems (Argo
 // CD's API discovery, Git remotes), and probes come every few seconds from every kubelet.
 type noteCache struct {
@@ -53,7 +56,7 @@ func (n *noteCache) get(ctx context.Context, name string, note func(context.Cont
 		return v
 	}
 	n.mu.Unlock()
-	cctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	cctx, cancel := context.WithTimeout(ctx, checkTimeout)
 	err := note(cctx)
 	cancel()
 	v := "ok"

@@ -37,7 +37,14 @@ type typed[T, L any] interface {
 	Patch(context.Context, string, types.PatchType, []byte, metav1.PatchOptions, ...string) (T, error)
 }
 
+// kindOf adapts a kind's typed client; of reads what a transition needs of one object (its
+// kind is set here).
 func kindOf[T, L any](name string, client func(kubernetes.Interface, string) typed[T, L], items func(L) []T, of func(T) object) kind {
+	read := func(x T) object {
+		o := of(x)
+		o.kind = name
+		return o
+	}
 	return kind{
 		name: name,
 		list: func(ctx context.Context, cs kubernetes.Interface, ns string) ([]object, error) {
@@ -47,7 +54,7 @@ func kindOf[T, L any](name string, client func(kubernetes.Interface, string) typ
 			}
 			var out []object
 			for _, x := range items(l) {
-				out = append(out, of(x))
+				out = append(out, read(x))
 			}
 			return out, nil
 		},
@@ -56,7 +63,7 @@ func kindOf[T, L any](name string, client func(kubernetes.Interface, string) typ
 			if err != nil {
 				return object{}, err
 			}
-			return of(x), nil
+			return read(x), nil
 		},
 		patch: func(ctx context.Context, cs kubernetes.Interface, ns, n string, body []byte) error {
 			_, err := client(cs, ns).Patch(ctx, n, types.MergePatchType, body, metav1.PatchOptions{FieldManager: FieldManager})
@@ -81,8 +88,9 @@ func pointers[T any](items []T) []*T {
 	return out
 }
 
-func meta(kind string, m metav1.ObjectMeta, value string) object {
-	return object{kind: kind, name: m.Name, resourceVersion: m.ResourceVersion, annotations: m.Annotations, managed: m.ManagedFields, value: value}
+// meta is an object's record with its value and, for what runs pods, their spec.
+func meta(m metav1.ObjectMeta, value string, pod *corev1.PodSpec) object {
+	return object{name: m.Name, resourceVersion: m.ResourceVersion, annotations: m.Annotations, managed: m.ManagedFields, value: value, pod: pod}
 }
 
 // Kinds a transition walks, in order: what runs, then what scales it.
@@ -93,9 +101,7 @@ var (
 		},
 		func(l *appsv1.DeploymentList) []*appsv1.Deployment { return pointers(l.Items) },
 		func(x *appsv1.Deployment) object {
-			o := meta("Deployment", x.ObjectMeta, count(x.Spec.Replicas))
-			o.pod = &x.Spec.Template.Spec
-			return o
+			return meta(x.ObjectMeta, count(x.Spec.Replicas), &x.Spec.Template.Spec)
 		})
 	statefulSets = kindOf("StatefulSet",
 		func(cs kubernetes.Interface, ns string) typed[*appsv1.StatefulSet, *appsv1.StatefulSetList] {
@@ -103,9 +109,7 @@ var (
 		},
 		func(l *appsv1.StatefulSetList) []*appsv1.StatefulSet { return pointers(l.Items) },
 		func(x *appsv1.StatefulSet) object {
-			o := meta("StatefulSet", x.ObjectMeta, count(x.Spec.Replicas))
-			o.pod = &x.Spec.Template.Spec
-			return o
+			return meta(x.ObjectMeta, count(x.Spec.Replicas), &x.Spec.Template.Spec)
 		})
 	cronJobs = kindOf("CronJob",
 		func(cs kubernetes.Interface, ns string) typed[*batchv1.CronJob, *batchv1.CronJobList] {
@@ -113,7 +117,7 @@ var (
 		},
 		func(l *batchv1.CronJobList) []*batchv1.CronJob { return pointers(l.Items) },
 		func(x *batchv1.CronJob) object {
-			return meta("CronJob", x.ObjectMeta, strconv.FormatBool(x.Spec.Suspend != nil && *x.Spec.Suspend))
+			return meta(x.ObjectMeta, strconv.FormatBool(x.Spec.Suspend != nil && *x.Spec.Suspend), nil)
 		})
 	autoscalers = kindOf("HorizontalPodAutoscaler",
 		func(cs kubernetes.Interface, ns string) typed[*autoscalingv2.HorizontalPodAutoscaler, *autoscalingv2.HorizontalPodAutoscalerList] {
@@ -123,7 +127,7 @@ var (
 			return pointers(l.Items)
 		},
 		func(x *autoscalingv2.HorizontalPodAutoscaler) object {
-			return meta("HorizontalPodAutoscaler", x.ObjectMeta, count(x.Spec.MinReplicas))
+			return meta(x.ObjectMeta, count(x.Spec.MinReplicas), nil)
 		})
 	kinds = []kind{deployments, statefulSets, cronJobs, autoscalers}
 )

@@ -105,7 +105,9 @@ func (s *Service) savings(t *Transition, plan *schedule.Plan, now time.Time) *Sa
 			awake = c.From
 		}
 		n, _ := strconv.Atoi(awake)
-		per += float64(n) * (float64(c.CPUMilli)/1000*s.Prices.CPUCoreHour + float64(c.MemoryBytes)/(1<<30)*s.Prices.RAMGiBHour)
+		// An hour of those replicas, as the cost model bills it.
+		hour := store.Usage{CPUBilled: int64(n) * c.CPUMilli * 3600, RAMBilled: int64(n) * c.MemoryBytes * 3600}
+		per += s.Prices.Of(hour).Total()
 	}
 	hours := plan.Asleep(now, now.Add(SavingsSpan)).Hours()
 	return &Savings{PerHour: per, AsleepHours: hours, Ahead: per * hours}

@@ -1,18 +1,1 @@
-// Backstage's lint rules for the package's role. The tests run on Vitest (whose API the jest
-// rules read as Jest 29's) with the workspace's shared harness (plugins/testing), the workspace
-// root's dev dependencies and the classic JSX transform; openapi-fetch's methods are named GET,
-// PUT, ...
-module.exports = require('@backstage/cli/config/eslint-factory')(__dirname, {
-  settings: { jest: { version: 29 } },
-  rules: { 'new-cap': ['error', { capIsNewExceptions: ['GET', 'PUT', 'POST', 'PATCH', 'DELETE'] }] },
-  overrides: [
-    {
-      files: ['**/*.test.ts', '**/*.test.tsx'],
-      rules: {
-        '@backstage/no-undeclared-imports': 'off',
-        '@backstage/no-relative-monorepo-imports': 'off',
-        'no-restricted-syntax': 'off',
-      },
-    },
-  ],
-});
+module.exports = require('../eslint.berth')(__dirname);

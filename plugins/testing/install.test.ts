@@ -10,7 +10,7 @@
  * in the same app, is bundled from there and its cards render in headless Chromium.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -83,7 +83,10 @@ describe.skipIf(!databaseUrl)('the packed packages in a Backstage backend outsid
 
     // A Backstage backend of its own: Backstage's plugins from the registry, Berth's from the tarballs.
     mkdirSync(app, { recursive: true });
-    copyFileSync(join(__dirname, 'backstage-app', 'package.json'), join(app, 'package.json'));
+    // Pinned to the workspace's release line, as `backstage-cli versions:bump` would pin an app.
+    const manifest = JSON.parse(readFileSync(join(__dirname, 'backstage-app', 'package.json'), 'utf8'));
+    manifest.overrides = JSON.parse(readFileSync(join(plugins, 'package.json'), 'utf8')).overrides;
+    writeFileSync(join(app, 'package.json'), JSON.stringify(manifest, null, 2));
     copyFileSync(join(__dirname, 'backstage-app', 'index.js'), join(app, 'index.js'));
     copyFileSync(join(__dirname, 'backstage-app', 'page.jsx'), join(app, 'page.jsx'));
     await run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', '--fetch-retries=6', ...tarballs], { cwd: app, maxBuffer: 1 << 26 });
