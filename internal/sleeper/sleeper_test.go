@@ -184,17 +184,27 @@ func TestScheduleAcrossTheSpringChange(t *testing.T) {
 	}
 }
 
-// killAfter is a client to the plane whose patches fail after n: a Berth killed mid-step.
+// killAfter is a client to the plane whose patches fail once n have landed: a Berth killed
+// mid-step.
 func killAfter(t *testing.T, p *plane.Plane, n int64) kubernetes.Interface {
 	t.Helper()
 	cfg := rest.CopyConfig(p.Config)
 	var patches atomic.Int64
 	cfg.WrapTransport = func(rt http.RoundTripper) http.RoundTripper {
 		return roundTripper(func(r *http.Request) (*http.Response, error) {
-			if r.Method == http.MethodPatch && patches.Add(1) > n {
+			if r.Method != http.MethodPatch {
+				return rt.RoundTrip(r)
+			}
+			// Only patches that land count: one refused for a stale resourceVersion (the
+			// controllers write status meanwhile) is read again and retried.
+			if patches.Load() >= n {
 				return nil, errors.New("berth was killed")
 			}
-			return rt.RoundTrip(r)
+			resp, err := rt.RoundTrip(r)
+			if err == nil && resp.StatusCode < 300 {
+				patches.Add(1)
+			}
+			return resp, err
 		})
 	}
 	cs, err := kubernetes.NewForConfig(cfg)
