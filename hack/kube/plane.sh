@@ -7,6 +7,7 @@
 #   plane.sh up DIR [--port N] [--minimal] [--no-argocd] [--no-kyverno] [--controller-qps N] [--watch PID]
 #   plane.sh down DIR
 #   plane.sh status DIR
+#   plane.sh stop-part DIR NAME    plane.sh start-part DIR NAME
 #
 # DIR holds certificates, kubeconfigs, data, logs and the PIDs of what `up` started; `down`
 # kills exactly those PIDs. --port picks the API server's port; the other components use the
@@ -15,7 +16,8 @@
 # --controller-qps N lets the controller manager and the scheduler send N requests a second
 # (default: client-go's 20), for benchmarks that fill the plane with thousands of objects.
 # --watch PID stops the plane when that process ends, so a test binary that crashes leaves
-# nothing running.
+# nothing running. stop-part and start-part stop one component (kube-apiserver,
+# argocd-application-controller, ...) and start it again as `up` did, for fault tests.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/versions.sh"
@@ -28,8 +30,10 @@ log() { printf '[plane] %s\n' "$*" >&2; }
 die() { log "$*"; exit 1; }
 
 cmd=${1:-}; dir=${2:-}
-[ -n "$cmd" ] && [ -n "$dir" ] || die "usage: plane.sh up|down|status DIR [--port N] [--minimal] [--no-argocd] [--no-kyverno]"
+[ -n "$cmd" ] && [ -n "$dir" ] || die "usage: plane.sh up|down|status DIR [--port N] [--minimal] [--no-argocd] [--no-kyverno] | stop-part|start-part DIR NAME"
 shift 2
+part=
+case $cmd in stop-part|start-part) part=${1:-}; [ -n "$part" ] || die "usage: plane.sh $cmd DIR NAME"; shift ;; esac
 mkdir -p "$dir"
 dir=$(cd "$dir" && pwd)
 port=16443 argocd=1 kyverno=1 minimal=0 watch= qps=
@@ -64,6 +68,8 @@ pidfile() { echo "$dir/pids/$1.pid"; }
 start() {
   local name=$1; shift
   mkdir -p "$dir/pids" "$dir/logs"
+  # The command, quoted, for start-part.
+  printf '%q ' "$@" >"$dir/pids/$name.cmd"
   setsid "$@" >>"$dir/logs/$name.log" 2>&1 </dev/null &
   echo $! >"$(pidfile "$name")"
 }
@@ -451,6 +457,25 @@ down() {
   log "down"
 }
 
+# start_part NAME: starts a stopped component with the command `up` recorded, and waits until
+# it answers.
+start_part() {
+  local name=$1
+  [ -f "$dir/pids/$name.cmd" ] || die "$name was never started in $dir"
+  alive "$name" && { log "$name already runs"; return; }
+  eval "local args=($(cat "$dir/pids/$name.cmd"))"
+  start "$name" "${args[@]}"
+  case $name in
+    etcd) wait_for etcd 30 curl -sf "http://127.0.0.1:$P_ETCD/health" ;;
+    kube-apiserver) wait_for kube-apiserver 60 k get --raw /readyz ;;
+    argocd-application-controller) wait_for "$name" 60 curl -sf "http://127.0.0.1:$P_ARGO_METRICS/metrics" ;;
+    argocd-server) wait_for "$name" 60 curl -sf "http://127.0.0.1:$P_ARGO_SERVER/healthz" ;;
+    argocd-repo-server) wait_for "$name" 60 bash -c "exec 3<>/dev/tcp/127.0.0.1/$P_REPO" ;;
+    *) sleep 0.5; alive "$name" || { tail -n 20 "$dir/logs/$name.log" >&2; die "$name did not start"; } ;;
+  esac
+  log "$name started"
+}
+
 status() {
   for f in "$dir"/pids/*.pid; do
     [ -f "$f" ] || continue
@@ -463,5 +488,7 @@ case $cmd in
   up) up ;;
   down) down ;;
   status) status ;;
+  stop-part) stop "$part"; log "$part stopped" ;;
+  start-part) start_part "$part" ;;
   *) die "unknown command $cmd" ;;
 esac
