@@ -156,7 +156,7 @@ func (r *Repo) commitOnce(ctx context.Context, c Change) (string, error) {
 	err := r.repo.FetchContext(ctx, &git.FetchOptions{Auth: r.auth, Force: true,
 		RefSpecs: []config.RefSpec{config.RefSpec("+refs/heads/" + Branch + ":refs/remotes/origin/" + Branch)}})
 	if err != nil && !errors.Is(err, git.NoErrAlreadyUpToDate) {
-		return "", fmt.Errorf("fetch: %w", err)
+		return "", remoteError("fetch", err, "")
 	}
 	remote, err := r.repo.Reference(plumbing.NewRemoteReferenceName("origin", Branch), true)
 	if err != nil {
@@ -206,12 +206,27 @@ func (r *Repo) commitOnce(ctx context.Context, c Change) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("commit: %w", err)
 	}
-	err = r.repo.PushContext(ctx, &git.PushOptions{Auth: r.auth, RemoteName: "origin",
+	// What the remote writes while refusing (a hook's message) arrives on the progress channel.
+	var said strings.Builder
+	err = r.repo.PushContext(ctx, &git.PushOptions{Auth: r.auth, RemoteName: "origin", Progress: &limited{w: &said, n: 4096},
 		RefSpecs: []config.RefSpec{config.RefSpec("refs/heads/" + Branch + ":refs/heads/" + Branch)}})
 	if err != nil {
-		return "", err
+		return "", remoteError("push", err, said.String())
 	}
 	return sha.String(), nil
+}
+
+// limited writes to w until n bytes are written, and drops the rest.
+type limited struct {
+	w *strings.Builder
+	n int
+}
+
+func (l *limited) Write(p []byte) (int, error) {
+	if room := l.n - l.w.Len(); room > 0 {
+		l.w.Write(p[:min(len(p), room)])
+	}
+	return len(p), nil
 }
 
 // safe refuses paths that would leave the repository.
