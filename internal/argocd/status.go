@@ -29,6 +29,11 @@ type AppStatus struct {
 	OpState    *Operation
 	History    []Deployment // newest first
 	Conditions []Condition
+	// ReconciledAt is when Argo CD's application controller last compared the Application
+	// (zero: never); RefreshPending says a refresh asked of it is not done yet. A refresh left
+	// pending is the sign of a controller that does not run.
+	ReconciledAt   time.Time
+	RefreshPending bool
 }
 
 // Operation is the last or current sync of an Application.
@@ -157,6 +162,10 @@ func (a *Client) Status(ctx context.Context, name string) (AppStatus, error) {
 
 func statusOf(app *v1alpha1.Application) AppStatus {
 	st := AppStatus{Name: app.Name, Sync: string(app.Status.Sync.Status), Health: string(app.Status.Health.Status), Revision: app.Status.Sync.Revision}
+	if app.Status.ReconciledAt != nil {
+		st.ReconciledAt = app.Status.ReconciledAt.Time
+	}
+	_, st.RefreshPending = app.Annotations[v1alpha1.AnnotationKeyRefresh]
 	if app.Status.Health.Status != "Healthy" && app.Status.Health.Message != "" {
 		st.Message = app.Status.Health.Message
 	}

@@ -131,6 +131,9 @@ type Runs struct {
 	Workers, PerTeam int
 	// RolloutTimeout is how long a run waits for Argo CD to report a rollout Healthy.
 	RolloutTimeout time.Duration
+	// GitTimeout is how long a run waits for a Git remote that cannot be reached or refuses
+	// its push.
+	GitTimeout time.Duration
 }
 
 // DatabaseDSN returns the driver name and DSN for the configured database.
@@ -225,6 +228,7 @@ func NewFlagSet(name string, c *Config) *flag.FlagSet {
 	fs.IntVar(&c.Runs.Workers, "run-workers", 8, "provisioning runs executing at once (a run waiting for its rollout holds none)")
 	fs.IntVar(&c.Runs.PerTeam, "runs-per-team", 2, "runs of one team executing at once; teams take turns")
 	fs.DurationVar(&c.Runs.RolloutTimeout, "rollout-timeout", 5*time.Minute, "how long a run waits for Argo CD to report a rollout synced and healthy")
+	fs.DurationVar(&c.Runs.GitTimeout, "git-timeout", 10*time.Minute, "how long a run waits for a GitOps remote that cannot be reached or refuses its push (a hook, a frozen branch) before it fails")
 	return fs
 }
 
@@ -367,6 +371,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Runs.RolloutTimeout < 10*time.Second {
 		errs = append(errs, errors.New("--rollout-timeout: at least 10s"))
+	}
+	if c.Runs.GitTimeout < 10*time.Second {
+		errs = append(errs, errors.New("--git-timeout: at least 10s"))
 	}
 	if c.Kubeconfig != "" && c.InCluster {
 		errs = append(errs, errors.New("--kubeconfig and --in-cluster: choose one"))

@@ -245,6 +245,7 @@ func (s *Service) execute(ctx context.Context, id string) (*waiting, error) {
 			// Berth is stopping: the run stays running and resumes at the next start.
 			return nil, ctx.Err()
 		}
+		err = s.outage(err, st.stepStarted)
 		var w *waiting
 		if errors.As(err, &w) {
 			if step.Message != w.message {
@@ -258,6 +259,9 @@ func (s *Service) execute(ctx context.Context, id string) (*waiting, error) {
 		step.FinishedAt, step.Message = s.now(), msg
 		if err != nil {
 			return nil, s.fail(ctx, run, st, step, err, saveRun, saveStep)
+		}
+		if s.afterStep != nil {
+			s.afterStep(step.Name)
 		}
 		step.Status = StatusSucceeded
 		if err := saveStep(ctx, step); err != nil {

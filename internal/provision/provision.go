@@ -80,6 +80,13 @@ type Deps struct {
 	// Hosts names public services' hosts; the zero value means blueprint.DefaultHosts.
 	Hosts          blueprint.HostNamer
 	RolloutTimeout time.Duration
+	// GitTimeout is how long the commit step waits for a GitOps remote that cannot be reached
+	// or refuses the push (10 minutes by default).
+	GitTimeout time.Duration
+	// OutageTimeout is how long a step waits for a server that does not answer (the
+	// Kubernetes API server restarting, PostgreSQL failing over) before the run fails
+	// (10 minutes by default).
+	OutageTimeout time.Duration
 	// Workloads, when set, holds each cluster's workloads informers: the rollout step reads
 	// the diagnosis of what it deployed from them.
 	Workloads *workloads.Registry
@@ -105,12 +112,22 @@ type Service struct {
 	waitingFor map[string][]string // Application -> runs waiting for it
 
 	changes changes // wakes Follow when a run's state is stored
+
+	// afterStep, when set, is called once a step has done its work and before that is
+	// stored: where a test kills Berth.
+	afterStep func(step string)
 }
 
 // New returns provisioning over deps.
 func New(d Deps) *Service {
 	if d.RolloutTimeout == 0 {
 		d.RolloutTimeout = 5 * time.Minute
+	}
+	if d.GitTimeout == 0 {
+		d.GitTimeout = 10 * time.Minute
+	}
+	if d.OutageTimeout == 0 {
+		d.OutageTimeout = 10 * time.Minute
 	}
 	if d.Hosts.Pattern == "" {
 		d.Hosts = blueprint.DefaultHosts

@@ -50,11 +50,16 @@ type fixture struct {
 	stop func()
 	// workers is what the next executor runs with (default 2).
 	workers int
+	// configure, when set, is applied to every executor before it starts.
+	configure func(*provision.Service)
 }
 
 // startExecutor runs a fresh provisioning executor over the fixture's database and repository.
 func (f *fixture) startExecutor(t testing.TB) {
 	f.prov = provision.New(f.deps)
+	if f.configure != nil {
+		f.configure(f.prov)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	workers := f.workers
@@ -74,32 +79,72 @@ type remoteOptions struct {
 	argoToken    string
 }
 
+// shared is what a fixture's Berth keeps across restarts, and what another process given it
+// shares with this one: its database, GitOps repository and working copy, namespace pattern
+// and keys (the database passwords are derived from Key).
+type shared struct {
+	Driver, DSN   string
+	Remote, Work  string
+	Pattern       string
+	Key           []byte
+	DatabaseAdmin string
+	// ClaimLease is its executors' (provision.Deps.ClaimLease; the default when zero).
+	ClaimLease time.Duration
+}
+
+// newShared makes a fixture's state: a fresh database of driver, a bare repository and a
+// namespace pattern with a prefix of its own (a reused plane, BERTH_TEST_PLANE, keeps earlier
+// namespaces).
+func newShared(t testing.TB, driver, pattern string) shared {
+	sh := shared{Driver: driver, Remote: filepath.Join(t.TempDir(), "gitops.git"), Work: filepath.Join(t.TempDir(), "work"),
+		Key: make([]byte, 32), DatabaseAdmin: storetest.DatabaseAdminURL(t)}
+	_, _ = rand.Read(sh.Key)
+	var b [2]byte
+	_, _ = rand.Read(b[:])
+	sh.Pattern = fmt.Sprintf("x%x-%s", b, pattern)
+	switch driver {
+	case "sqlite":
+		sh.DSN = filepath.Join(t.TempDir(), "berth.db")
+	case "pgx":
+		sh.DSN = storetest.FreshDatabase(t)
+	}
+	return sh
+}
+
 func newFixture(t testing.TB, pattern string, ro ...remoteOptions) *fixture {
+	return newFixtureOf(t, newShared(t, "sqlite", pattern), nil, ro...)
+}
+
+// newFixtureOf is a Berth over sh: its tenancy, fleet, Argo CD watch and an executor
+// (configured by configure, when set).
+func newFixtureOf(t testing.TB, sh shared, configure func(*provision.Service), ro ...remoteOptions) *fixture {
 	p := plane.Get(t)
-	st := storetest.Open(t, "sqlite")
+	st, err := store.Open(t.Context(), sh.Driver, sh.DSN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	if _, err := st.Migrate(t.Context()); err != nil {
+		t.Fatal(err)
+	}
 	kc, err := kube.Connect(p.Kubeconfig)
 	if err != nil {
 		t.Fatal(err)
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	// A fleet, as serve wires it, so that a test can register a second cluster.
-	key := make([]byte, 32)
-	_, _ = rand.Read(key)
+	key := sh.Key
 	sealer, _ := seal.New(key)
 	fleet := tenancy.NewFleet(st, kc.Core, kc.Config, sealer, tenancy.ReconcilerOptions{PodSecurity: "restricted", IngressNamespace: "ingress-nginx",
 		Prices: tenancy.DefaultPrices, Resync: time.Hour}, log)
 	registry := workloads.NewRegistry()
 	fleet.Attach(registry.Attach)
 	opts := tenancy.DefaultOptions()
-	// A prefix of its own per fixture: a reused plane (BERTH_TEST_PLANE) keeps earlier namespaces.
-	var b [2]byte
-	_, _ = rand.Read(b[:])
-	pattern = fmt.Sprintf("x%x-%s", b, pattern)
+	pattern := sh.Pattern
 	opts.NamespacePattern = pattern
 	opts.Notify, opts.Quotas, opts.Fleet, opts.Sealer = fleet.Enqueue, fleet, fleet, sealer
 	ten := tenancy.NewService(st, opts)
-	remote := filepath.Join(t.TempDir(), "gitops.git")
-	o := remoteOptions{remote: remote, bare: remote}
+	o := remoteOptions{remote: sh.Remote, bare: sh.Remote}
 	if len(ro) > 0 {
 		o = ro[0]
 	}
@@ -107,7 +152,7 @@ func newFixture(t testing.TB, pattern string, ro ...remoteOptions) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	repo, err := gitops.Open(t.Context(), o.remote, filepath.Join(t.TempDir(), "work"), auth)
+	repo, err := gitops.Open(t.Context(), o.remote, sh.Work, auth)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -129,14 +174,14 @@ func newFixture(t testing.TB, pattern string, ro ...remoteOptions) *fixture {
 	}
 	catalog, _ := blueprint.Load("")
 	// Services' databases on the test PostgreSQL server, made by a role that is not a superuser.
-	pg, err := databases.NewPostgres(databases.PostgresOptions{AdminURL: storetest.DatabaseAdminURL(t), SSLMode: "disable", PasswordKey: key})
+	pg, err := databases.NewPostgres(databases.PostgresOptions{AdminURL: sh.DatabaseAdmin, SSLMode: "disable", PasswordKey: key})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = pg.Close() })
-	f := &fixture{pattern: pattern, p: p, st: st, ten: ten, remote: o.bare, deps: provision.Deps{Store: st, Tenancy: ten, Blueprints: catalog, Repo: repo,
+	f := &fixture{configure: configure, pattern: pattern, p: p, st: st, ten: ten, remote: o.bare, deps: provision.Deps{Store: st, Tenancy: ten, Blueprints: catalog, Repo: repo,
 		RepoURL: url, Argo: argo, Cluster: fleet.ClusterConfig, Databases: pg, Workloads: registry, IngressNamespace: "ingress-nginx", ManualSync: []string{"prod"},
-		RolloutTimeout: 2 * time.Minute, Log: log,
+		RolloutTimeout: 2 * time.Minute, ClaimLease: sh.ClaimLease, Log: log,
 		// Preflight as serve wires it, so runs (and the latency benchmark) include it.
 		Preflight: policy.NewService(policy.MustLoad(), st, ten, nil).Preflight}}
 	ctx, cancel := context.WithCancel(context.Background())

@@ -97,6 +97,17 @@ func (s *Service) commit(ctx context.Context, st *state) (string, error) {
 	sha, err := s.deps.Repo.Commit(ctx, gitops.Change{Write: st.rendered.GitOps,
 		Message: fmt.Sprintf("%s/%s: %s from blueprint %s (tag %s)\n\nBerth-Run: %s", st.svc.TeamName, st.svc.Name, st.run.Action, st.svc.Blueprint, st.svc.Tag, st.run.ID),
 		Author:  gitops.Author{Name: st.run.RequestedBy, Email: email}})
+	var remote *gitops.RemoteError
+	if errors.As(err, &remote) {
+		// The remote may be back in a moment (a restart, a frozen branch): the run waits, says
+		// why, and tries again, more slowly the longer it has waited.
+		waited := time.Since(st.stepStarted)
+		if waited > s.deps.GitTimeout {
+			return "", fmt.Errorf("the GitOps remote has not taken the commit for %s: %w", s.deps.GitTimeout.Round(time.Second), err)
+		}
+		return "", &waiting{after: min(max(waited/4, time.Second), 30*time.Second),
+			message: fmt.Sprintf("waiting for the GitOps remote (for %s; trying again): %v", waited.Round(time.Second), err)}
+	}
 	if err != nil {
 		return "", err
 	}
@@ -288,11 +299,19 @@ func (s *Service) rollout(ctx context.Context, st *state) (string, error) {
 				return "", fmt.Errorf("%s cannot roll out in %s: %s", st.svc.Name, e.Name, reason)
 			}
 		}
+		silent := argoSilent(app, status, time.Since(st.stepStarted))
 		if time.Since(st.stepStarted) > s.deps.RolloutTimeout {
+			if silent != "" {
+				return "", fmt.Errorf("%s not synced and healthy at %.12s after %s: %s", app, st.run.CommitSHA, s.deps.RolloutTimeout, silent)
+			}
 			return "", fmt.Errorf("%s not synced and healthy at %.12s after %s: sync %s, health %s, revision %.12s %s",
 				app, st.run.CommitSHA, s.deps.RolloutTimeout, status.Sync, status.Health, status.Revision, status.Message)
 		}
-		pending = append(pending, fmt.Sprintf("%s %s/%s %s", e.Name, status.Sync, status.Health, status.Message))
+		if silent != "" {
+			pending = append(pending, e.Name+": "+silent)
+		} else {
+			pending = append(pending, fmt.Sprintf("%s %s/%s %s", e.Name, status.Sync, status.Health, status.Message))
+		}
 		apps = append(apps, app)
 	}
 	if len(pending) > 0 {
@@ -323,4 +342,23 @@ func (s *Service) stuck(st *state, e store.Environment, status argocd.AppStatus)
 	}
 	// Without synced informers (Berth just started) the run waits, at most its timeout.
 	return ""
+}
+
+// argoSilence is how long a refresh may stay pending before the rollout says Argo CD is not
+// reconciling: a running application controller takes one within a second or two.
+const argoSilence = 20 * time.Second
+
+// argoSilent says, once the refresh the run asked for has been pending longer than
+// argoSilence (waited is how long the rollout has waited), that Argo CD is not reconciling
+// the Application; "" while it is.
+func argoSilent(app string, status argocd.AppStatus, waited time.Duration) string {
+	if !status.RefreshPending || waited < argoSilence {
+		return ""
+	}
+	since := "has never reconciled " + app
+	if !status.ReconciledAt.IsZero() {
+		since = "has not reconciled " + app + " since " + status.ReconciledAt.UTC().Format(time.RFC3339)
+	}
+	return fmt.Sprintf("Argo CD %s, and the refresh Berth asked for %s ago is not done: is Argo CD's application controller running?",
+		since, waited.Round(time.Second))
 }
