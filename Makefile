@@ -64,9 +64,12 @@ lint: ## golangci-lint, when installed
 	@command -v golangci-lint >/dev/null || { echo "golangci-lint not installed"; exit 1; }
 	golangci-lint run ./...
 
-bench: build kube-tools test/bench/peer/node_modules ## benchmarks; results in test/bench/results.txt and a file per benchmark there (the 10k-pod read beside Backstage's Kubernetes backend: workloads-read.txt; log streams beside kubectl logs -f: logs-stream.txt)
+bench: build kube-tools test/bench/peer/node_modules ## benchmarks beside their peers; test/bench/RESULTS.md has every figure with its peer's, the machine and the date (raw output: results.txt; details: a file per benchmark there)
 	@mkdir -p test/bench
-	hack/with-postgres.sh $(GO) test -run '^$$' -bench . -benchmem -count 3 -timeout 90m $(GOPKGS) | tee test/bench/results.txt
+	hack/bench-tools.sh
+	@date -u +%FT%TZ > test/bench/.started
+	set -o pipefail; hack/with-postgres.sh $(GO) test -run '^$$' -bench . -benchmem -count 3 -timeout 90m $(GOPKGS) | tee test/bench/results.txt
+	$(GO) run ./test/bench/report -since $$(cat test/bench/.started)
 
 # The benchmark's peer: a minimal Backstage backend with @backstage/plugin-kubernetes-backend.
 test/bench/peer/node_modules: test/bench/peer/package-lock.json | deps-test

@@ -78,6 +78,10 @@ func BenchmarkProvisionLatency(b *testing.B) {
 	if err := bench.Write("provision-latency.txt", out.String()); err != nil {
 		b.Error(err)
 	}
+	if err := bench.WriteFigures("provision-latency", "Provisioning, one at a time", "provision-latency.txt", []bench.Figure{
+		{What: "request to pods Running, p50 / p99", Berth: fmt.Sprintf("%s / %s", p(0.5).Round(time.Millisecond), p(0.99).Round(time.Millisecond))}}); err != nil {
+		b.Error(err)
+	}
 }
 
 // BenchmarkFiftyServicesTenTeams creates 50 services across 10 teams at once (each team's
@@ -217,6 +221,11 @@ func BenchmarkFiftyServicesTenTeams(b *testing.B) {
 		}
 	}
 	if err := bench.Write("fair-runs.txt", w.String()); err != nil {
+		b.Error(err)
+	}
+	if err := bench.WriteFigures("provision-fifty", "Provisioning, 50 at once across 10 teams", "fair-runs.txt", []bench.Figure{
+		{What: "request to pods Running, p50 / p95 / max", Berth: fmt.Sprintf("%s / %s / %s", p(0.5).Round(time.Millisecond), p(0.95).Round(time.Millisecond), took[len(took)-1].Round(time.Millisecond))},
+		{What: "running, refused at the request, failed (the last team's quota holds 2 of its 5)", Berth: fmt.Sprintf("%d, %d, %d", len(took), refused, failed)}}); err != nil {
 		b.Error(err)
 	}
 }

@@ -43,9 +43,10 @@ type fixture struct {
 }
 
 var (
-	mu       sync.Mutex
-	fixtures = map[string]*fixture{}
-	results  = map[string]string{}
+	mu          sync.Mutex
+	fixtures    = map[string]*fixture{}
+	results     = map[string]string{}
+	costFigures = map[string][]bench.Figure{}
 )
 
 // seed writes every hour of December for every service environment, each hour the sum of 60
@@ -143,6 +144,9 @@ func BenchmarkTeamMonthCosts(b *testing.B) {
 			results[driver] = fmt.Sprintf("%-10s  %7.1f ms  %7.1f ms  %8d  %9.1f MB  %6.1f bytes  %s\n", driver,
 				float64(p50.Microseconds())/1000, float64(p99.Microseconds())/1000, f.rows, float64(f.bytes)/1e6,
 				float64(f.bytes)/float64(pods)/31, f.seed.Round(time.Second))
+			costFigures[driver] = []bench.Figure{
+				{What: driver + ": month-to-date report, p50 / p99", Berth: fmt.Sprintf("%.1f ms / %.1f ms", float64(p50.Microseconds())/1000, float64(p99.Microseconds())/1000)},
+				{What: driver + ": storage per pod-day", Berth: fmt.Sprintf("%.1f bytes", float64(f.bytes)/float64(pods)/31)}}
 			mu.Unlock()
 			if err := write(); err != nil {
 				b.Fatal(err)
@@ -180,5 +184,15 @@ func write() error {
 	out.WriteString("room for the rows the sampler updates every minute; autovacuum reuses it). Storage grows with\n")
 	out.WriteString("service environments and days, not with pods or samples: a row is one service environment's\n")
 	out.WriteString("hour (the last week) or day (every day), whatever its number of pods.\n")
-	return bench.Write("cost-attribution.txt", out.String())
+	if err := bench.Write("cost-attribution.txt", out.String()); err != nil {
+		return err
+	}
+	var figs []bench.Figure
+	for _, d := range storetest.Drivers {
+		if f, ok := costFigures[d]; ok {
+			figs = append(figs, f...)
+		}
+	}
+	// OpenCost's server is not available here (its module is not served): no peer.
+	return bench.WriteFigures("costs", "Cost report over 10,000 pods' samples", "cost-attribution.txt", figs)
 }

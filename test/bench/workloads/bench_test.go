@@ -74,6 +74,34 @@ func BenchmarkServicePageRead10kPods(b *testing.B) {
 	if err := bench.Write("workloads-read.txt", report()); err != nil {
 		b.Error(err)
 	}
+	if err := bench.WriteFigures("workloads", "Service page read at 10,020 pods", "workloads-read.txt", readFigures()); err != nil {
+		b.Error(err)
+	}
+}
+
+// readFigures puts the last run's rows of Berth and of the peer side by side.
+func readFigures() []bench.Figure {
+	last := map[string]figures{}
+	for _, f := range rows {
+		last[fmt.Sprint(f.server, f.clients)] = f
+	}
+	var figs []bench.Figure
+	for _, clients := range []int{1, 10} {
+		b, p := last[fmt.Sprint("berth", clients)], last[fmt.Sprint("backstage-kubernetes-backend", clients)]
+		for _, v := range []struct {
+			what        string
+			berth, peer string
+		}{
+			{"requests/s", fmt.Sprintf("%.1f", b.rps), fmt.Sprintf("%.1f", p.rps)},
+			{"p50 / p99", fmt.Sprintf("%s / %s", b.p50.Round(10*time.Microsecond), b.p99.Round(10*time.Microsecond)), fmt.Sprintf("%s / %s", p.p50.Round(10*time.Microsecond), p.p99.Round(10*time.Microsecond))},
+			{"API-server LISTs per read", fmt.Sprintf("%.2f", b.listsPerRequest), fmt.Sprintf("%.2f", p.listsPerRequest)},
+			{"server memory (RSS after the load)", fmt.Sprintf("%.0f MB", b.rssMB), fmt.Sprintf("%.0f MB", p.rssMB)},
+		} {
+			figs = append(figs, bench.Figure{What: fmt.Sprintf("%d client(s): %s", clients, v.what), Berth: v.berth,
+				PeerName: "@backstage/plugin-kubernetes-backend", Peer: v.peer})
+		}
+	}
+	return figs
 }
 
 func setup(ctx context.Context) error {
