@@ -68,7 +68,7 @@ bench: build kube-tools test/bench/peer/node_modules ## benchmarks beside their 
 	@mkdir -p test/bench
 	hack/bench-tools.sh
 	@date -u +%FT%TZ > test/bench/.started
-	set -o pipefail; hack/with-postgres.sh $(GO) test -run '^$$' -bench . -benchmem -count 3 -timeout 90m $(GOPKGS) | tee test/bench/results.txt
+	set -o pipefail; hack/with-postgres.sh $(GO) test -run '^$$' -bench . -benchmem -count 3 -p 1 -timeout 120m $(GOPKGS) | tee test/bench/results.txt
 	$(GO) run ./test/bench/report -since $$(cat test/bench/.started)
 
 # The benchmark's peer: a minimal Backstage backend with @backstage/plugin-kubernetes-backend.

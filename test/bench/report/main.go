@@ -21,6 +21,7 @@ import (
 func main() {
 	dir := flag.String("dir", "test/bench", "the benchmarks' folder")
 	since := flag.String("since", "", "when this run started (RFC 3339); figures older than it are marked as earlier runs'")
+	how := flag.String("how", "`make bench`", "what ran the benchmarks, as the report names it")
 	flag.Parse()
 	var start time.Time
 	if *since != "" {
@@ -33,7 +34,7 @@ func main() {
 	if err != nil {
 		fail(err)
 	}
-	if err := os.WriteFile(filepath.Join(*dir, "RESULTS.md"), []byte(render(all, start, time.Now().UTC())), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(*dir, "RESULTS.md"), []byte(render(all, *how, start, time.Now().UTC())), 0o644); err != nil {
 		fail(err)
 	}
 }
@@ -64,10 +65,10 @@ func read(dir string) ([]bench.Figures, error) {
 	return all, nil
 }
 
-func render(all []bench.Figures, start, now time.Time) string {
+func render(all []bench.Figures, how string, start, now time.Time) string {
 	var b strings.Builder
 	b.WriteString("# Benchmark results: Berth beside its peers\n\n")
-	fmt.Fprintf(&b, "Written by `make bench` at %s on %s. Each peer was measured in the same run, on the same\n", now.Format(time.RFC3339), machine())
+	fmt.Fprintf(&b, "Written after %s at %s on %s. Each peer was measured in the same run, on the same\n", how, now.Format(time.RFC3339), machine())
 	b.WriteString("machine and plane, one after the other; each benchmark's file has its setup and every row.\n\n")
 	b.WriteString("| benchmark | figure | Berth | peer | peer's figure |\n| --- | --- | --- | --- | --- |\n")
 	for _, f := range all {

@@ -17,9 +17,9 @@ func TestRenderPutsPeersBesideAndDatesOldFigures(t *testing.T) {
 			Figures: []bench.Figure{{What: "one stream, lines/s", Berth: "102364", PeerName: "kubectl logs -f", Peer: "59829"}}},
 		{Benchmark: "Cost report", Details: "cost-attribution.txt", MeasuredAt: start.AddDate(0, 0, -3),
 			Figures: []bench.Figure{{What: "sqlite: p50 / p99", Berth: "93.4 ms / 152.3 ms"}}},
-	}, start, start.Add(time.Hour))
+	}, "`make bench`", start, start.Add(time.Hour))
 	for _, want := range []string{
-		"Written by `make bench` at 2026-12-07T16:00:00Z on ",
+		"Written after `make bench` at 2026-12-07T16:00:00Z on ",
 		"| [Log streams](logs-stream.txt) | one stream, lines/s | 102364 | kubectl logs -f | 59829 |\n",
 		"| [Cost report (an earlier run: 2026-12-04)](cost-attribution.txt) | sqlite: p50 / p99 | 93.4 ms / 152.3 ms | none measured |  |\n",
 	} {
