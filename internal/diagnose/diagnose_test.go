@@ -180,6 +180,17 @@ func TestControllerCausesAreDiagnosed(t *testing.T) {
 		Spec: corev1.ResourceQuotaSpec{Hard: corev1.ResourceList{corev1.ResourcePods: resource.MustParse("1")}}}, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
+	// Until the quota controller has counted the namespace, admission refuses pods with "status
+	// unknown for quota" (not an exceeded quota), and under load the ReplicaSet's backoff can
+	// outlast the wait below: the Deployment comes once the quota has its status.
+	plane.Eventually(t, 60*time.Second, "quota tight counted", func() (bool, error) {
+		q, err := p.Client.CoreV1().ResourceQuotas(ns).Get(t.Context(), "tight", metav1.GetOptions{})
+		if err != nil {
+			return false, err
+		}
+		_, ok := q.Status.Hard[corev1.ResourcePods]
+		return ok, fmt.Errorf("status %+v", q.Status)
+	})
 	d := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: "api", Namespace: ns, Labels: labels("api")},
 		Spec: appsv1.DeploymentSpec{Replicas: ptr.To(int32(3)), ProgressDeadlineSeconds: ptr.To(int32(5)),
 			Selector: &metav1.LabelSelector{MatchLabels: labels("api")},
