@@ -1,6 +1,7 @@
 package plane
 
 import (
+	"fmt"
 	"os/exec"
 	"testing"
 
@@ -11,24 +12,39 @@ import (
 // ...), for a fault test. It is started again by StartPart, or when the test ends.
 func (p *Plane) StopPart(t testing.TB, name string) {
 	t.Helper()
-	p.part(t, "stop-part", name)
-	t.Cleanup(func() { p.part(t, "start-part", name) })
+	if err := p.Stop(name); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := p.Start(name); err != nil {
+			t.Error(err)
+		}
+	})
 }
 
 // StartPart starts a component StopPart stopped, as the plane first started it, and returns
 // once it answers.
 func (p *Plane) StartPart(t testing.TB, name string) {
 	t.Helper()
-	p.part(t, "start-part", name)
-}
-
-func (p *Plane) part(t testing.TB, cmd, name string) {
-	t.Helper()
-	script, err := kube.PlaneScript()
-	if err != nil {
+	if err := p.Start(name); err != nil {
 		t.Fatal(err)
 	}
-	if out, err := exec.Command(script, cmd, p.Dir, name).CombinedOutput(); err != nil {
-		t.Fatalf("plane.sh %s %s: %v\n%s", cmd, name, err, out)
+}
+
+// Stop stops one component, from anywhere (a hook running in Berth's own goroutine, where a
+// test may not fail): nothing starts it again unless StopPart stopped it once before.
+func (p *Plane) Stop(name string) error { return p.part("stop-part", name) }
+
+// Start starts a stopped component again and returns once it answers.
+func (p *Plane) Start(name string) error { return p.part("start-part", name) }
+
+func (p *Plane) part(cmd, name string) error {
+	script, err := kube.PlaneScript()
+	if err != nil {
+		return err
 	}
+	if out, err := exec.Command(script, cmd, p.Dir, name).CombinedOutput(); err != nil {
+		return fmt.Errorf("plane.sh %s %s: %w\n%s", cmd, name, err, out)
+	}
+	return nil
 }
