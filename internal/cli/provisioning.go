@@ -60,7 +60,8 @@ func startProvisioning(ctx context.Context, c *config.Config, creds gitops.Crede
 	d := provision.Deps{Store: st, Tenancy: ten, Blueprints: catalog, Repo: repo, RepoURL: url, IngressNamespace: c.IngressNamespace,
 		ManualSync: c.ManualSync, Preflight: preflight, Hosts: hostNamer(c), Log: log.With("loop", "provision"),
 		DatabaseClaims: c.Databases.Provider == config.DatabasesCrossplane, DropDatabases: c.Databases.Deletion == "drop",
-		RunsPerTeam: c.Runs.PerTeam, RolloutTimeout: c.Runs.RolloutTimeout, GitTimeout: c.Runs.GitTimeout, Workloads: registry}
+		RunsPerTeam: c.Runs.PerTeam, RolloutTimeout: c.Runs.RolloutTimeout, GitTimeout: c.Runs.GitTimeout, OutageTimeout: c.Runs.OutageTimeout, Workloads: registry,
+		Executor: c.LeaderElectionIdentity}
 	if c.Databases.Provider == config.DatabasesPostgres {
 		pg, err := postgresDatabases(c.Databases)
 		if err != nil {

@@ -134,6 +134,9 @@ type Runs struct {
 	// GitTimeout is how long a run waits for a Git remote that cannot be reached or refuses
 	// its push.
 	GitTimeout time.Duration
+	// OutageTimeout is how long a run step waits for another server that does not answer (the
+	// Kubernetes API server restarting, PostgreSQL failing over).
+	OutageTimeout time.Duration
 }
 
 // DatabaseDSN returns the driver name and DSN for the configured database.
@@ -229,6 +232,7 @@ func NewFlagSet(name string, c *Config) *flag.FlagSet {
 	fs.IntVar(&c.Runs.PerTeam, "runs-per-team", 2, "runs of one team executing at once; teams take turns")
 	fs.DurationVar(&c.Runs.RolloutTimeout, "rollout-timeout", 5*time.Minute, "how long a run waits for Argo CD to report a rollout synced and healthy")
 	fs.DurationVar(&c.Runs.GitTimeout, "git-timeout", 10*time.Minute, "how long a run waits for a GitOps remote that cannot be reached or refuses its push (a hook, a frozen branch) before it fails")
+	fs.DurationVar(&c.Runs.OutageTimeout, "outage-timeout", 10*time.Minute, "how long a run step waits for a server that does not answer (a Kubernetes API server restarting, PostgreSQL failing over) before the run fails")
 	return fs
 }
 
@@ -374,6 +378,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Runs.GitTimeout < 10*time.Second {
 		errs = append(errs, errors.New("--git-timeout: at least 10s"))
+	}
+	if c.Runs.OutageTimeout < 10*time.Second {
+		errs = append(errs, errors.New("--outage-timeout: at least 10s"))
 	}
 	if c.Kubeconfig != "" && c.InCluster {
 		errs = append(errs, errors.New("--kubeconfig and --in-cluster: choose one"))

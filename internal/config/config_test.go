@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/berth-platform/berth/internal/config"
 )
@@ -133,5 +134,26 @@ func TestGitOpsCredentialsMustFitTheRemote(t *testing.T) {
 		"--argocd-server", "http://127.0.0.1:8080", "--argocd-token-file", "/t", "--blueprints-repo", "https://github.com/org/blueprints.git"}
 	if err := config.Parse(config.NewFlagSet("serve", &cfg), ok, &cfg); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// A run's waits are bounded below (a run that gives up at once on a restarting API server
+// would fail where it should wait), and parsed into Runs.
+func TestRunTimeouts(t *testing.T) {
+	base := []string{"--service-tokens", "ci=0123456789abcdef0123"}
+	for flag, want := range map[string]string{"--rollout-timeout": "--rollout-timeout: at least 10s",
+		"--git-timeout": "--git-timeout: at least 10s", "--outage-timeout": "--outage-timeout: at least 10s"} {
+		var cfg config.Config
+		err := config.Parse(config.NewFlagSet("serve", &cfg), append(base, flag, "5s"), &cfg)
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s 5s: want %q, got %v", flag, want, err)
+		}
+	}
+	var cfg config.Config
+	if err := config.Parse(config.NewFlagSet("serve", &cfg), append(base, "--outage-timeout", "90s"), &cfg); err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Runs.OutageTimeout != 90*time.Second || cfg.Runs.GitTimeout != 10*time.Minute {
+		t.Fatalf("runs: %+v", cfg.Runs)
 	}
 }

@@ -245,7 +245,7 @@ func (s *Service) execute(ctx context.Context, id string) (*waiting, error) {
 			// Berth is stopping: the run stays running and resumes at the next start.
 			return nil, ctx.Err()
 		}
-		err = s.outage(err, st.stepStarted)
+		err = s.outage(err, run.ID, step.Name, st.stepStarted)
 		var w *waiting
 		if errors.As(err, &w) {
 			if step.Message != w.message {

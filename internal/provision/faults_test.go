@@ -2,13 +2,11 @@ package provision_test
 
 import (
 	"fmt"
-	"os/exec"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/berth-platform/berth/internal/kube"
 	"github.com/berth-platform/berth/internal/plane"
 	"github.com/berth-platform/berth/internal/provision"
 	"github.com/berth-platform/berth/internal/store"
@@ -66,10 +64,6 @@ func TestARunWaitsForArgoCDAndSaysSo(t *testing.T) {
 func TestTheAPIServerStoppedDuringReconcilesAndARun(t *testing.T) {
 	f := newFixture(t, "apiserver-{team}-{env}")
 	ctx := t.Context()
-	script, err := kube.PlaneScript()
-	if err != nil {
-		t.Fatal(err)
-	}
 	var once sync.Once
 	stopped := make(chan error, 1)
 	// The second stop waits until the first restart is complete (the API server answers
@@ -81,11 +75,7 @@ func TestTheAPIServerStoppedDuringReconcilesAndARun(t *testing.T) {
 			if step == "argocd" {
 				once.Do(func() {
 					<-restarted
-					out, err := exec.Command(script, "stop-part", f.p.Dir, "kube-apiserver").CombinedOutput()
-					if err != nil {
-						err = fmt.Errorf("%w: %s", err, out)
-					}
-					stopped <- err
+					stopped <- f.p.Stop("kube-apiserver")
 				})
 			}
 		})
@@ -114,7 +104,7 @@ func TestTheAPIServerStoppedDuringReconcilesAndARun(t *testing.T) {
 	case <-time.After(3 * time.Minute):
 		t.Fatal("the run did not reach its argocd step once the API server was back")
 	}
-	stepWaits(t, f, run.ID, "refresh", "a server did not answer", time.Minute)
+	stepWaits(t, f, run.ID, "refresh", "waiting: a server Berth needs did not answer; trying again", time.Minute)
 	time.Sleep(3 * time.Second)
 	f.p.StartPart(t, "kube-apiserver")
 	if r := waitRun(t, f, cy, run.ID); r.Status != provision.StatusSucceeded {

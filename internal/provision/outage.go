@@ -1,44 +1,43 @@
 package provision
 
 import (
-	"context"
 	"errors"
 	"fmt"
-	"io"
-	"net"
 	"time"
 
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	utilnet "k8s.io/apimachinery/pkg/util/net"
+	"github.com/berth-platform/berth/internal/gitops"
+	"github.com/berth-platform/berth/internal/kube"
 )
 
-// unreachable says whether a step's error is a server that did not answer (refused or cut
-// the connection, timed out, or said it is unavailable or overloaded): an API server being
-// restarted, a PostgreSQL failing over. Waiting heals those; a refusal (forbidden, invalid,
-// a certificate not trusted) it does not.
-func unreachable(err error) bool {
-	var op *net.OpError
+// outage turns a step's error that can pass into a wait: the GitOps remote not taking the
+// commit (unreachable, or refusing it for now) up to GitTimeout, any other server that did not
+// answer up to OutageTimeout. It tries again more slowly the longer the step has waited; other
+// errors, and waits past their limit, are returned as failures.
+//
+// What a run step says is read by the team, so the wait names the kind of dependency and
+// what the GitOps remote said (its hook's words), never the raw error, which holds internal
+// addresses: that goes to Berth's log. The message does not hold the time waited either (the
+// step's start gives it), so a waiting step's row is written once, not at every try.
+func (s *Service) outage(err error, run, step string, started time.Time) error {
+	var remote *gitops.RemoteError
+	var what, why string
+	var limit time.Duration
 	switch {
-	case err == nil:
-		return false
-	case errors.As(err, &op), errors.Is(err, context.DeadlineExceeded), errors.Is(err, io.ErrUnexpectedEOF):
-		return true
-	case utilnet.IsConnectionRefused(err), utilnet.IsConnectionReset(err), utilnet.IsProbableEOF(err):
-		return true
-	case apierrors.IsServiceUnavailable(err), apierrors.IsServerTimeout(err), apierrors.IsTimeout(err), apierrors.IsTooManyRequests(err):
-		return true
-	}
-	return false
-}
-
-// outage turns a step's error from a server that did not answer into a wait (tried again,
-// more slowly the longer it lasts) while the step has waited less than OutageTimeout; other
-// errors, and outages past it, are returned as they are.
-func (s *Service) outage(err error, started time.Time) error {
-	waited := time.Since(started)
-	if !unreachable(err) || waited >= s.deps.OutageTimeout {
+	case errors.As(err, &remote):
+		what, limit = "the GitOps remote has not taken the commit", s.deps.GitTimeout
+		if remote.Said != "" {
+			why = " (the remote said: " + remote.Said + ")"
+		}
+	case kube.DidNotAnswer(err):
+		what, why, limit = "a server Berth needs did not answer", " (Berth's log says which, and why)", s.deps.OutageTimeout
+	default:
 		return err
 	}
-	return &waiting{after: min(max(waited/4, time.Second), 15*time.Second),
-		message: fmt.Sprintf("waiting: a server did not answer (for %s; trying again): %v", waited.Round(time.Second), err)}
+	waited := time.Since(started)
+	if waited >= limit {
+		s.deps.Log.Warn("run step failed: waited too long", "run", run, "step", step, "waited", waited.Round(time.Second), "error", err)
+		return fmt.Errorf("%s for %s%s", what, limit.Round(time.Second), why)
+	}
+	s.deps.Log.Info("run step waits", "run", run, "step", step, "waited", waited.Round(time.Second), "error", err)
+	return &waiting{after: min(max(waited/4, time.Second), 30*time.Second), message: "waiting: " + what + "; trying again" + why}
 }

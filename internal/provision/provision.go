@@ -17,6 +17,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -80,8 +81,8 @@ type Deps struct {
 	// Hosts names public services' hosts; the zero value means blueprint.DefaultHosts.
 	Hosts          blueprint.HostNamer
 	RolloutTimeout time.Duration
-	// GitTimeout is how long the commit step waits for a GitOps remote that cannot be reached
-	// or refuses the push (10 minutes by default).
+	// GitTimeout is how long a step waits for a GitOps remote that cannot be reached or
+	// refuses the push (10 minutes by default).
 	GitTimeout time.Duration
 	// OutageTimeout is how long a step waits for a server that does not answer (the
 	// Kubernetes API server restarting, PostgreSQL failing over) before the run fails
@@ -93,7 +94,10 @@ type Deps struct {
 	// RunsPerTeam bounds the runs of one team that execute at once (default 2); Run's workers
 	// bound them all.
 	RunsPerTeam int
-	// Executor names this process among the replicas that execute runs (random when empty);
+	// Executor names this process among the replicas that execute runs, in each run it
+	// claims: the replica's name (its pod's, or the host's when empty) and a suffix of this
+	// process's own, so that a restarted container does not take its predecessor's claims for
+	// its own while that one may still be finishing a step;
 	// ClaimLease is how long its claim on a run holds without renewal (20 s by default): a
 	// dead replica's runs are taken over after it.
 	Executor   string
@@ -136,12 +140,16 @@ func New(d Deps) *Service {
 		d.RunsPerTeam = 2
 	}
 	if d.Executor == "" {
-		var b [8]byte
-		_, _ = rand.Read(b[:])
-		d.Executor = hex.EncodeToString(b[:])
+		d.Executor, _ = os.Hostname()
 	}
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	d.Executor += "-" + hex.EncodeToString(b[:])
 	if d.ClaimLease == 0 {
 		d.ClaimLease = 20 * time.Second
+	}
+	if d.Log == nil {
+		d.Log = slog.New(slog.DiscardHandler)
 	}
 	return &Service{deps: d, sched: newSchedule(4, d.RunsPerTeam), parkedRuns: map[string]string{}, waitingFor: map[string][]string{},
 		now: func() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }}

@@ -1,13 +1,11 @@
 package provision_test
 
 import (
-	"fmt"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/berth-platform/berth/internal/gittest"
-	"github.com/berth-platform/berth/internal/plane"
 	"github.com/berth-platform/berth/internal/provision"
 	"github.com/berth-platform/berth/internal/store"
 	"github.com/berth-platform/berth/internal/tenancy"
@@ -31,22 +29,17 @@ func TestARunWaitsForARemoteThatRefusesPushes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	commitWaits := func(id string) {
-		t.Helper()
-		plane.Eventually(t, time.Minute, "the commit step waits for the remote", func() (bool, error) {
-			r, err := f.st.Q().RunByID(ctx, id)
-			if err != nil {
-				return false, err
-			}
-			c := stepOf(r, "commit")
-			return r.Status == provision.StatusRunning && c.Status == provision.StatusRunning &&
-				strings.Contains(c.Message, "waiting for the GitOps remote") && strings.Contains(c.Message, said), fmt.Errorf("run %s, commit %s %q", r.Status, c.Status, c.Message)
-		})
+	const waits = "waiting: the GitOps remote has not taken the commit; trying again (the remote said: "
+	first := stepWaits(t, f, run.ID, "commit", waits, time.Minute)
+	if !strings.Contains(first.Message, said) {
+		t.Fatalf("the hook's words are not in %q", first.Message)
 	}
-	commitWaits(run.ID)
-	// Tried again meanwhile (the waits grow from a second), still waiting, nothing landed.
+	// Tried again meanwhile (the waits grow from a second), still waiting with the same words
+	// (the row is not rewritten at every try), nothing landed.
 	time.Sleep(4 * time.Second)
-	commitWaits(run.ID)
+	if again := stepWaits(t, f, run.ID, "commit", waits, time.Minute); again.Message != first.Message {
+		t.Fatalf("the waiting message changed: %q, then %q", first.Message, again.Message)
+	}
 	if n := commitsOf(t, f, run.ID); n != 0 {
 		t.Fatalf("%d commits while the remote refused", n)
 	}

@@ -97,17 +97,7 @@ func (s *Service) commit(ctx context.Context, st *state) (string, error) {
 	sha, err := s.deps.Repo.Commit(ctx, gitops.Change{Write: st.rendered.GitOps,
 		Message: fmt.Sprintf("%s/%s: %s from blueprint %s (tag %s)\n\nBerth-Run: %s", st.svc.TeamName, st.svc.Name, st.run.Action, st.svc.Blueprint, st.svc.Tag, st.run.ID),
 		Author:  gitops.Author{Name: st.run.RequestedBy, Email: email}})
-	var remote *gitops.RemoteError
-	if errors.As(err, &remote) {
-		// The remote may be back in a moment (a restart, a frozen branch): the run waits, says
-		// why, and tries again, more slowly the longer it has waited.
-		waited := time.Since(st.stepStarted)
-		if waited > s.deps.GitTimeout {
-			return "", fmt.Errorf("the GitOps remote has not taken the commit for %s: %w", s.deps.GitTimeout.Round(time.Second), err)
-		}
-		return "", &waiting{after: min(max(waited/4, time.Second), 30*time.Second),
-			message: fmt.Sprintf("waiting for the GitOps remote (for %s; trying again): %v", waited.Round(time.Second), err)}
-	}
+	// A remote that cannot be reached or refuses the push for now is waited for (outage).
 	if err != nil {
 		return "", err
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/berth-platform/berth/internal/auth"
 	"github.com/berth-platform/berth/internal/cost"
 	"github.com/berth-platform/berth/internal/errs"
+	"github.com/berth-platform/berth/internal/kube"
 	"github.com/berth-platform/berth/internal/loop"
 	"github.com/berth-platform/berth/internal/schedule"
 	"github.com/berth-platform/berth/internal/sleep"
@@ -330,7 +331,8 @@ func (s *Service) act(ctx context.Context, row store.EnvironmentSchedule, want s
 		}
 	}
 	if err != nil {
-		_ = q.SetScheduleState(ctx, row.EnvironmentID, moving, "", err.Error(), now)
+		// The team reads the problem; the whole error goes to the log with what Tick returns.
+		_ = q.SetScheduleState(ctx, row.EnvironmentID, moving, "", kube.Said(row.Cluster, err), now)
 		return err
 	}
 	t, _ := json.Marshal(Transition{At: now.UTC(), State: want, Changed: r.Changed, Left: r.Left})
