@@ -30,7 +30,8 @@ func (s *Server) GetReadiness(ctx context.Context, _ api.GetReadinessRequestObje
 			defer mu.Unlock()
 			checks[name] = "ok"
 			if err != nil {
-				checks[name], ready = err.Error(), false
+				checks[name], ready = withheld(err), false
+				s.deps.Log.Warn("readiness check failed", "check", name, "error", err)
 			}
 		})
 	}

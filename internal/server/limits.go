@@ -93,30 +93,80 @@ func (c *callers) wait(key string, now time.Time) time.Duration {
 	return 0
 }
 
-// rateLimit refuses a caller past its rate (429 with Retry-After); it runs after
-// authentication, so it knows who calls.
-func rateLimit(l Limits) echo.MiddlewareFunc {
-	cs := &callers{limit: rate.Limit(l.PerCaller), burst: max(1, l.Burst), seen: map[string]*caller{}}
+// exhausted says how long until key's bucket holds a token again, without spending one.
+func (c *callers) exhausted(key string, now time.Time) time.Duration {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	b, ok := c.seen[key]
+	if !ok {
+		return 0
+	}
+	if tokens := b.bucket.TokensAt(now); tokens < 1 {
+		return time.Duration((1 - tokens) / float64(c.limit) * float64(time.Second))
+	}
+	return 0
+}
+
+func newCallers(l Limits) *callers {
+	return &callers{limit: rate.Limit(l.PerCaller), burst: max(1, l.Burst), seen: map[string]*caller{}}
+}
+
+// address is the connection's address, not X-Forwarded-For: a header is the caller's to choose.
+func address(c echo.Context) string {
+	host, _, _ := net.SplitHostPort(c.Request().RemoteAddr)
+	return "address:" + host
+}
+
+// perCaller makes a middleware of limit, given its own buckets, for every operation but the
+// probes' and the document's; without a rate it is no middleware at all.
+func perCaller(l Limits, limit func(c echo.Context, cs *callers, next echo.HandlerFunc) error) echo.MiddlewareFunc {
+	cs := newCallers(l)
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		if l.PerCaller <= 0 {
 			return next
 		}
 		return func(c echo.Context) error {
 			if op, _ := c.Get(ctxOperationID).(string); unlimited[op] {
-				return next(c)
+				return next(c) // a kubelet's probes share the node's address
 			}
-			// The connection's address, not X-Forwarded-For: a header is the caller's to choose.
-			host, _, _ := net.SplitHostPort(c.Request().RemoteAddr)
-			key := "address:" + host
-			if p, ok := access.PrincipalFrom(c.Request().Context()); ok {
-				key = "subject:" + p.Subject
-			}
-			if d := cs.wait(key, time.Now()); d > 0 {
-				return retryAfter{fmt.Errorf("%w: more than %g requests a second from this caller; try again after Retry-After", errs.ErrTooMany, l.PerCaller), d}
-			}
-			return next(c)
+			return limit(c, cs, next)
 		}
 	}
+}
+
+// refusedCredentials runs before authentication and spends, per address, a token of its own
+// bucket for each request whose credentials are refused (401): past the rate, that address
+// is answered 429 before its credentials are read, so guessing tokens, or sending forged
+// JWTs whose signatures cost Berth a verification each, goes no faster than any caller's rate.
+// Every request from that address is refused while it lasts, valid credentials too: reading
+// them first would tell a guesser which guess was right.
+func refusedCredentials(l Limits) echo.MiddlewareFunc {
+	return perCaller(l, func(c echo.Context, cs *callers, next echo.HandlerFunc) error {
+		key := address(c)
+		if d := cs.exhausted(key, time.Now()); d > 0 {
+			return retryAfter{fmt.Errorf("%w: more than %g requests a second with refused credentials from this address; try again after Retry-After", errs.ErrTooMany, l.PerCaller), d}
+		}
+		err := next(c)
+		if errors.Is(err, errs.ErrUnauthenticated) {
+			cs.wait(key, time.Now())
+		}
+		return err
+	})
+}
+
+// rateLimit refuses a caller past its rate (429 with Retry-After); it runs after
+// authentication, so it knows who calls.
+func rateLimit(l Limits) echo.MiddlewareFunc {
+	return perCaller(l, func(c echo.Context, cs *callers, next echo.HandlerFunc) error {
+		key := address(c)
+		if p, ok := access.PrincipalFrom(c.Request().Context()); ok {
+			key = "subject:" + p.Subject
+		}
+		if d := cs.wait(key, time.Now()); d > 0 {
+			return retryAfter{fmt.Errorf("%w: more than %g requests a second from this caller; try again after Retry-After", errs.ErrTooMany, l.PerCaller), d}
+		}
+		return next(c)
+	})
 }
 
 // timeLimit stops a request past l.Request (503 timeout); streams last as long as their

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/berth-platform/berth/internal/server"
 )
@@ -38,5 +39,30 @@ func TestRateLimitPerCaller(t *testing.T) {
 		if got := r.header.Get(k); got != v {
 			t.Errorf("%s: %q, want %q", k, got, v)
 		}
+	}
+}
+
+// Requests whose credentials are refused spend their address's rate before authentication:
+// past its burst the address is answered 429 (a right token too, so a guesser learns nothing),
+// the probes go on, and once the bucket refills a right token is served again.
+func TestRefusedCredentialsAreLimitedPerAddress(t *testing.T) {
+	e := newEnv(t, envOptions{limits: server.Limits{PerCaller: 1, Burst: 3}})
+	for i := range 3 {
+		if r := e.do("not-a-token-0123456789", "GET", "/api/v1/teams", nil); r.status != http.StatusUnauthorized {
+			t.Fatalf("refused credentials %d: %d %s", i, r.status, r.body)
+		}
+	}
+	for _, who := range []string{"not-a-token-0123456789", "vi"} {
+		r := e.do(who, "GET", "/api/v1/teams", nil)
+		if r.status != http.StatusTooManyRequests || r.json(t)["type"] != "urn:berth:problem:too-many-requests" || r.header.Get("Retry-After") != "1" {
+			t.Fatalf("%s past the burst: %d %s (Retry-After %q)", who, r.status, r.body, r.header.Get("Retry-After"))
+		}
+	}
+	if r := e.do("", "GET", "/healthz", nil); r.status != http.StatusOK {
+		t.Fatalf("a probe: %d", r.status)
+	}
+	time.Sleep(1100 * time.Millisecond)
+	if r := e.do("vi", "GET", "/api/v1/teams", nil); r.status != http.StatusOK {
+		t.Fatalf("a right token a second later: %d %s", r.status, r.body)
 	}
 }

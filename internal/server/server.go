@@ -108,7 +108,7 @@ func New(d Deps) (*echo.Echo, error) {
 	if err != nil {
 		return nil, fmt.Errorf("openapi router: %w", err)
 	}
-	s := &Server{deps: d, audit: audit.NewLog(d.Store), actions: defs, metrics: newMetrics(), notes: newNoteCache(5 * time.Second),
+	s := &Server{deps: d, audit: audit.NewLog(d.Store), actions: defs, metrics: newMetrics(), notes: newNoteCache(5*time.Second, d.Log),
 		logLimits: logs.NewLimiter(orDefault(d.LogStreamsPerCaller, logStreamsPerCaller), orDefault(d.LogStreams, logStreams))}
 
 	e := echo.New()
@@ -124,6 +124,7 @@ func New(d Deps) (*echo.Echo, error) {
 		}}),
 		middleware.BodyLimit(fmt.Sprintf("%dB", d.MaxBodyBytes)),
 		findRoute(router),
+		refusedCredentials(d.Limits),
 		guardMetrics(d.MetricsToken),
 		authenticate(d.Auth, d.Admins, d.Deactivated),
 		rateLimit(d.Limits),

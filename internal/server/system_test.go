@@ -4,10 +4,13 @@ import (
 	"context"
 	"crypto/sha256"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -32,6 +35,9 @@ func TestMetricsTokenAndNoteCache(t *testing.T) {
 		ReadyNotes: map[string]func(context.Context) error{"slow-remote": func(context.Context) error {
 			asked.Add(1)
 			return errors.New("unreachable")
+		}, "gitops-remote": func(context.Context) error {
+			return fmt.Errorf("fetch: %w", &url.Error{Op: "Get", URL: "https://git.internal.example:8443/gitops.git",
+				Err: &net.OpError{Op: "dial", Net: "tcp", Err: errors.New("connection refused")}})
 		}}})
 	if err != nil {
 		t.Fatal(err)
@@ -61,7 +67,9 @@ func TestMetricsTokenAndNoteCache(t *testing.T) {
 		t.Fatalf("with the token: %d %s", code, body)
 	}
 	for range 5 {
-		if code, body := get("/readyz", ""); code != 200 || !strings.Contains(body, "degraded: unreachable") {
+		// Anyone may ask: Berth's own words are said, a transport error's address is not.
+		if code, body := get("/readyz", ""); code != 200 || !strings.Contains(body, "degraded: unreachable") ||
+			!strings.Contains(body, `"gitops-remote":"degraded: did not answer (Berth's log has the cause)"`) || strings.Contains(body, "git.internal") {
 			t.Fatalf("readyz: %d %s", code, body)
 		}
 	}
