@@ -11,6 +11,7 @@ import (
 	"github.com/berth-platform/berth/internal/access"
 	"github.com/berth-platform/berth/internal/errs"
 	"github.com/berth-platform/berth/internal/store"
+	"golang.org/x/time/rate"
 	corev1 "k8s.io/api/core/v1"
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -88,7 +89,7 @@ func NewReconciler(st *store.Store, cs kubernetes.Interface, o ReconcilerOptions
 		o.Workers = 2
 	}
 	r := &Reconciler{store: st, kube: cs, opts: o, log: log, watchErrs: map[string]string{},
-		queue: workqueue.NewTypedRateLimitingQueueWithConfig(workqueue.DefaultTypedControllerRateLimiter[string](),
+		queue: workqueue.NewTypedRateLimitingQueueWithConfig(retries(),
 			workqueue.TypedRateLimitingQueueConfig[string]{Name: "tenancy"})}
 	r.factory = informers.NewSharedInformerFactoryWithOptions(cs, o.Resync, informers.WithTweakListOptions(func(lo *metav1.ListOptions) {
 		lo.LabelSelector = access.LabelManagedBy + "=" + access.ManagedBy
@@ -117,6 +118,19 @@ func NewReconciler(st *store.Store, cs kubernetes.Interface, o ReconcilerOptions
 	r.namespaces, r.quotas, r.limitRanges = core.Namespaces().Lister(), core.ResourceQuotas().Lister(), core.LimitRanges().Lister()
 	r.netpols, r.roleBindings, r.clusterRoles = net.NetworkPolicies().Lister(), rbac.RoleBindings().Lister(), rbac.ClusterRoles().Lister()
 	return r
+}
+
+// maxRetryDelay bounds how long a namespace that failed to reconcile waits before it is tried
+// again. client-go's default doubles up to 1000 s: an API server down for a minute fails
+// every namespace a dozen times, and teams would wait minutes more once it is back.
+const maxRetryDelay = 30 * time.Second
+
+// retries is client-go's default controller rate limiter (per-item exponential backoff from
+// 5 ms, and 10 retries a second overall with a burst of 100), with the per-item delay capped.
+func retries() workqueue.TypedRateLimiter[string] {
+	return workqueue.NewTypedMaxOfRateLimiter(
+		workqueue.NewTypedItemExponentialFailureRateLimiter[string](5*time.Millisecond, maxRetryDelay),
+		&workqueue.TypedBucketRateLimiter[string]{Limiter: rate.NewLimiter(rate.Limit(10), 100)})
 }
 
 func (r *Reconciler) enqueueFor(obj any) {
