@@ -8,6 +8,7 @@ package costs_test
 
 import (
 	"fmt"
+	"os"
 	"sort"
 	"strings"
 	"sync"
@@ -43,8 +44,10 @@ type fixture struct {
 }
 
 var (
-	mu          sync.Mutex
+	mu sync.Mutex
+	// fixtures are seeded once and measured at every -count: they last until TestMain ends.
 	fixtures    = map[string]*fixture{}
+	closers     []func()
 	results     = map[string]string{}
 	costFigures = map[string][]bench.Figure{}
 )
@@ -57,12 +60,16 @@ func seed(b *testing.B, driver string) *fixture {
 	if f := fixtures[driver]; f != nil {
 		return f
 	}
-	st := storetest.Open(b, driver)
+	st, closeStore, err := storetest.Lasting(driver)
+	if err != nil {
+		b.Fatal(err)
+	}
+	closers = append(closers, closeStore)
 	ctx := b.Context()
 	t0 := time.Now()
 	start := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
 	envs := []string{"dev", "test", "staging", "perf", "prod"}
-	err := st.Tx(ctx, func(q store.Queries) error {
+	err = st.Tx(ctx, func(q store.Queries) error {
 		if err := q.CreateTeam(ctx, store.Team{ID: "t1", Name: "shop", DisplayName: "shop", CreatedBy: "user:default/jane", CreatedAt: start, UpdatedAt: start, Version: 1}); err != nil {
 			return err
 		}
@@ -102,6 +109,14 @@ func seed(b *testing.B, driver string) *fixture {
 	f.costs = cost.NewService(st, tenancy.NewService(st, tenancy.Options{}), cost.DefaultPrices, nil)
 	fixtures[driver] = f
 	return f
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	for _, c := range closers {
+		c()
+	}
+	os.Exit(code)
 }
 
 func BenchmarkTeamMonthCosts(b *testing.B) {
