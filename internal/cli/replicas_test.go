@@ -11,14 +11,19 @@ import (
 	"github.com/berth-platform/berth/internal/plane"
 	"github.com/berth-platform/berth/internal/store/storetest"
 	"github.com/berth-platform/berth/internal/tenancy"
+	corev1 "k8s.io/api/core/v1"
+	apiequality "k8s.io/apimachinery/pkg/api/equality"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/watch"
 )
 
 // Two berth serve replicas on one PostgreSQL, one plane with Argo CD and one GitOps remote:
 // services created through either replica each run once (every run succeeds, each service is
 // committed once, each step is in its run's record once), and the team's namespace objects,
 // which both replicas' reconcilers apply, are written once and left alone: neither replica
-// rewrites what the other applied (no churn in their resourceVersions while both run).
+// rewrites what the other applied (no churn in their resourceVersions while both run), and a
+// hand edit is put back by one repair, not fought over.
 func TestTwoReplicasRunAndReconcileOnce(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a plane of its own")
@@ -94,5 +99,51 @@ func TestTwoReplicasRunAndReconcileOnce(t *testing.T) {
 	time.Sleep(5 * time.Second)
 	if after := versions(); after != before {
 		t.Fatalf("the team's objects were rewritten while nothing changed: %s, then %s", before, after)
+	}
+
+	// A hand edit of the team's LimitRange is put back once, not fought over: its watch sees
+	// the edit and one repair (the other replica's apply of the same is a no-op), then
+	// nothing more for 10 s, and what is there is what Berth applied.
+	ctx := t.Context()
+	lrs := p.Client.CoreV1().LimitRanges("shop-dev")
+	lr, err := lrs.Get(ctx, tenancy.LimitRangeName, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	applied := lr.Spec.DeepCopy()
+	w, err := lrs.Watch(ctx, metav1.ListOptions{FieldSelector: "metadata.name=" + tenancy.LimitRangeName, ResourceVersion: lr.ResourceVersion})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Stop()
+	lr.Spec.Limits[0].DefaultRequest[corev1.ResourceCPU] = resource.MustParse("7m")
+	if _, err := lrs.Update(ctx, lr, metav1.UpdateOptions{FieldManager: "kubectl-edit"}); err != nil {
+		t.Fatal(err)
+	}
+	var changes []*corev1.LimitRange
+	quiet := time.NewTimer(30 * time.Second)
+	for done := false; !done; {
+		select {
+		case ev, ok := <-w.ResultChan():
+			if !ok {
+				t.Fatal("the LimitRange's watch ended")
+			}
+			got, isLR := ev.Object.(*corev1.LimitRange)
+			if ev.Type != watch.Modified || !isLR {
+				t.Fatalf("the LimitRange's watch: %s %T", ev.Type, ev.Object)
+			}
+			changes = append(changes, got)
+			if len(changes) == 2 {
+				quiet.Reset(10 * time.Second) // the repair: from here on, nothing
+			}
+		case <-quiet.C:
+			done = true
+		}
+	}
+	if len(changes) != 2 || !apiequality.Semantic.DeepEqual(changes[1].Spec, *applied) {
+		for _, c := range changes {
+			t.Logf("%s: %+v", c.ResourceVersion, c.Spec.Limits)
+		}
+		t.Fatalf("%d changes after one hand edit, want the edit and one repair to what Berth applied", len(changes))
 	}
 }
