@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/url"
+	"strings"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	utilnet "k8s.io/apimachinery/pkg/util/net"
@@ -31,10 +32,10 @@ func DidNotAnswer(err error) bool {
 }
 
 // Said is what a team may read of a cluster client's error (cluster is the environment's,
-// empty for Berth's own): a cluster that did not answer in
-// fixed words, a transport error without its URL (the API server's internal address), and
-// the API server's own answers (forbidden, invalid, not found) as they are, since they name
-// the team's objects. The whole error belongs in Berth's log.
+// empty for Berth's own): a cluster that did not answer in fixed words, a transport error
+// without its URL (the API server's internal address) but with what it was doing, and the API
+// server's own answers (forbidden, invalid, not found) as they are, since they name the team's
+// objects. The whole error belongs in Berth's log.
 func Said(cluster string, err error) string {
 	name := "cluster " + cluster
 	if cluster == "" {
@@ -47,7 +48,7 @@ func Said(cluster string, err error) string {
 	case DidNotAnswer(err):
 		return name + " did not answer (Berth's log has the cause)"
 	case errors.As(err, &ue):
-		return name + ": " + ue.Err.Error()
+		return name + ": " + strings.Replace(err.Error(), ue.Error(), ue.Op+": "+ue.Err.Error(), 1)
 	}
 	return err.Error()
 }

@@ -28,7 +28,7 @@ func TestSaidHidesAddresses(t *testing.T) {
 	}{
 		{fmt.Errorf("scale api: %w", refused), false, "cluster eu did not answer (Berth's log has the cause)"},
 		{apierrors.NewServiceUnavailable("etcd is restarting"), false, "cluster eu did not answer (Berth's log has the cause)"},
-		{untrusted, true, "cluster eu: x509: certificate signed by unknown authority"},
+		{fmt.Errorf("scale api: %w", untrusted), true, "cluster eu: scale api: Get: x509: certificate signed by unknown authority"},
 		{forbidden, true, forbidden.Error()},
 	} {
 		if got := kube.Said("eu", c.err); got != c.want || strings.Contains(got, "10.0.0.7") {
