@@ -6,6 +6,7 @@ package errs
 import (
 	"errors"
 	"fmt"
+	"net/url"
 	"strings"
 )
 
@@ -55,4 +56,15 @@ func Invalid(pointer, format string, args ...any) error {
 // InvalidParam returns an InvalidError for one parameter (path, query or header).
 func InvalidParam(name, format string, args ...any) error {
 	return &InvalidError{Fields: []Field{{Parameter: name, Detail: fmt.Sprintf(format, args...)}}}
+}
+
+// WithoutURL is err's text for a team to read: the URL of the first transport error in it
+// (an API server's, Argo CD's, a remote's internal address) left out, what it was doing and
+// why kept. The whole error belongs in Berth's log.
+func WithoutURL(err error) string {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return strings.Replace(err.Error(), ue.Error(), ue.Op+": "+ue.Err.Error(), 1)
+	}
+	return err.Error()
 }

@@ -6,8 +6,8 @@ import (
 	"io"
 	"net"
 	"net/url"
-	"strings"
 
+	"github.com/berth-platform/berth/internal/errs"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	utilnet "k8s.io/apimachinery/pkg/util/net"
 )
@@ -48,7 +48,7 @@ func Said(cluster string, err error) string {
 	case DidNotAnswer(err):
 		return name + " did not answer (Berth's log has the cause)"
 	case errors.As(err, &ue):
-		return name + ": " + strings.Replace(err.Error(), ue.Error(), ue.Op+": "+ue.Err.Error(), 1)
+		return name + ": " + errs.WithoutURL(err)
 	}
 	return err.Error()
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/berth-platform/berth/internal/blueprint"
+	"github.com/berth-platform/berth/internal/errs"
 	"github.com/berth-platform/berth/internal/store"
 )
 
@@ -288,8 +289,10 @@ func (s *Service) execute(ctx context.Context, id string) (*waiting, error) {
 func (s *Service) fail(ctx context.Context, run store.Run, st *state, step store.RunStep, err error,
 	saveRun func(context.Context, store.Run) error, saveStep func(context.Context, store.RunStep) error) error {
 	ctx = context.WithoutCancel(ctx)
-	step.Status, step.Message, step.FinishedAt = StatusFailed, err.Error(), s.now()
-	run.Status, run.Error, run.FinishedAt = StatusFailed, step.Name+": "+err.Error(), s.now()
+	// The team reads both; the whole error goes to the log with what this returns.
+	said := errs.WithoutURL(err)
+	step.Status, step.Message, step.FinishedAt = StatusFailed, said, s.now()
+	run.Status, run.Error, run.FinishedAt = StatusFailed, step.Name+": "+said, s.now()
 	run.CommitSHA = st.run.CommitSHA
 	if uerr := saveStep(ctx, step); uerr != nil {
 		return uerr
