@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/netip"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -46,6 +47,10 @@ type Config struct {
 	RateLimit      float64
 	RateBurst      int
 	RequestTimeout time.Duration
+	// TrustedProxies are the proxies in front of Berth whose X-Forwarded-For names the
+	// caller's address (CIDRs or addresses); Validate parses them into TrustedProxyPrefixes.
+	TrustedProxies       []string
+	TrustedProxyPrefixes []netip.Prefix
 
 	Kubeconfig string
 	InCluster  bool
@@ -214,6 +219,7 @@ func NewFlagSet(name string, c *Config) *flag.FlagSet {
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 20*time.Second, "how long in-flight requests get on SIGTERM")
 	fs.Float64Var(&c.RateLimit, "rate-limit", 100, "requests a second each caller (subject, or address without credentials) may make; past it, 429 with Retry-After (0: no limit)")
 	fs.IntVar(&c.RateBurst, "rate-burst", 200, "requests a caller may make at once beyond --rate-limit's pace")
+	fs.Var((*replaceList)(&c.TrustedProxies), "trusted-proxies", "the proxies in front of Berth (an ingress controller's, a load balancer's addresses or CIDRs, comma-separated) whose X-Forwarded-For names the caller's address for the rate limits; default none: the header is ignored")
 	fs.DurationVar(&c.RequestTimeout, "request-timeout", 2*time.Minute, "how long a request may take before it is stopped with 503 (log and run streams excepted; 0: no limit)")
 	fs.Var((*tokenList)(&c.ServiceTokens), "service-tokens", "static service tokens as NAME=TOKEN or NAME=sha256:HEX; repeatable, comma-separated in the environment")
 	fs.Var((*stringList)(&c.PlatformAdmins), "platform-admins", "subjects or groups (e.g. user:default/jane, group:default/platform, service:ci) that administer Berth; comma-separated")
@@ -428,6 +434,18 @@ func (c *Config) Validate() error {
 	}
 	if !(c.RateLimit >= 0) || c.RateBurst < 1 || c.RequestTimeout < 0 {
 		errs = append(errs, errors.New("--rate-limit, --rate-burst and --request-timeout: zero or more (a burst of at least 1)"))
+	}
+	c.TrustedProxyPrefixes = c.TrustedProxyPrefixes[:0]
+	for _, v := range c.TrustedProxies {
+		p, err := netip.ParsePrefix(v)
+		if a, aerr := netip.ParseAddr(v); aerr == nil {
+			p, err = a.Prefix(a.BitLen())
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("--trusted-proxies: %q is not an address or a CIDR", v))
+			continue
+		}
+		c.TrustedProxyPrefixes = append(c.TrustedProxyPrefixes, p.Masked())
 	}
 	if c.MaxBodyBytes < 1024 {
 		errs = append(errs, errors.New("--max-body-bytes: must be at least 1024"))

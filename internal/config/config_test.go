@@ -157,3 +157,23 @@ func TestRunTimeouts(t *testing.T) {
 		t.Fatalf("runs: %+v", cfg.Runs)
 	}
 }
+
+// Trusted proxies are addresses or CIDRs; anything else is refused by name.
+func TestTrustedProxies(t *testing.T) {
+	base := []string{"--service-tokens", "ci=0123456789abcdef0123"}
+	var cfg config.Config
+	if err := config.Parse(config.NewFlagSet("serve", &cfg), append(base, "--trusted-proxies", "10.0.0.0/8,192.168.1.7,fd00::1/64"), &cfg); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, p := range cfg.TrustedProxyPrefixes {
+		got = append(got, p.String())
+	}
+	if strings.Join(got, ",") != "10.0.0.0/8,192.168.1.7/32,fd00::/64" {
+		t.Fatalf("prefixes: %v", got)
+	}
+	err := config.Parse(config.NewFlagSet("serve", &cfg), append(base, "--trusted-proxies", "10.0.0.0/8,ingress"), &cfg)
+	if err == nil || !strings.Contains(err.Error(), `--trusted-proxies: "ingress" is not an address or a CIDR`) {
+		t.Fatalf("a name: %v", err)
+	}
+}

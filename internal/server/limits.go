@@ -7,6 +7,7 @@ import (
 	"math"
 	"net"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"sync"
 	"time"
@@ -25,6 +26,26 @@ type Limits struct {
 	Burst     int
 	// Request is how long a request may take (streams excepted); zero: no limit.
 	Request time.Duration
+	// TrustedProxies are the addresses of the proxies in front of Berth (an ingress
+	// controller, a load balancer): a connection from one of them is counted under the client
+	// address it puts in X-Forwarded-For. Without them every connection is its own caller and
+	// the header is ignored (anyone could write it), so behind a proxy all its clients would
+	// share the proxy's address, and one guessing tokens would stop them all.
+	TrustedProxies []netip.Prefix
+}
+
+// ipExtractor is how Berth tells a caller's address: the connection's, or behind a trusted
+// proxy the nearest address in X-Forwarded-For that is not one. Echo's default trusts
+// loopback and private networks' headers: here nothing is trusted unless configured.
+func ipExtractor(l Limits) echo.IPExtractor {
+	if len(l.TrustedProxies) == 0 {
+		return echo.ExtractIPDirect()
+	}
+	opts := []echo.TrustOption{echo.TrustLoopback(false), echo.TrustLinkLocal(false), echo.TrustPrivateNet(false)}
+	for _, p := range l.TrustedProxies {
+		opts = append(opts, echo.TrustIPRange(&net.IPNet{IP: p.Masked().Addr().AsSlice(), Mask: net.CIDRMask(p.Bits(), p.Addr().BitLen())}))
+	}
+	return echo.ExtractIPFromXFFHeader(opts...)
 }
 
 // streaming operations last as long as their caller follows them.
@@ -111,11 +132,8 @@ func newCallers(l Limits) *callers {
 	return &callers{limit: rate.Limit(l.PerCaller), burst: max(1, l.Burst), seen: map[string]*caller{}}
 }
 
-// address is the connection's address, not X-Forwarded-For: a header is the caller's to choose.
-func address(c echo.Context) string {
-	host, _, _ := net.SplitHostPort(c.Request().RemoteAddr)
-	return "address:" + host
-}
+// address is the caller's address as ipExtractor tells it.
+func address(c echo.Context) string { return "address:" + c.RealIP() }
 
 // perCaller makes a middleware of limit, given its own buckets, for every operation but the
 // probes' and the document's; without a rate it is no middleware at all.

@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"net/http"
+	"net/netip"
 	"strconv"
 	"testing"
 	"time"
@@ -61,8 +62,34 @@ func TestRefusedCredentialsAreLimitedPerAddress(t *testing.T) {
 	if r := e.do("", "GET", "/healthz", nil); r.status != http.StatusOK {
 		t.Fatalf("a probe: %d", r.status)
 	}
+	// X-Forwarded-For is anyone's to write: without trusted proxies it changes nothing.
+	if r := e.do("vi", "GET", "/api/v1/teams", nil, "X-Forwarded-For", "203.0.113.9"); r.status != http.StatusTooManyRequests {
+		t.Fatalf("another address in an untrusted header: %d", r.status)
+	}
 	time.Sleep(1100 * time.Millisecond)
 	if r := e.do("vi", "GET", "/api/v1/teams", nil); r.status != http.StatusOK {
 		t.Fatalf("a right token a second later: %d %s", r.status, r.body)
+	}
+}
+
+// Behind a trusted proxy each client is counted under the address the proxy names: one
+// client's refused credentials stop that client, not the others behind the same proxy.
+func TestRefusedCredentialsBehindATrustedProxy(t *testing.T) {
+	e := newEnv(t, envOptions{limits: server.Limits{PerCaller: 1, Burst: 3, TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}}})
+	const guesser, other = "203.0.113.7", "198.51.100.4"
+	for i := range 3 {
+		if r := e.do("not-a-token-0123456789", "GET", "/api/v1/teams", nil, "X-Forwarded-For", guesser); r.status != http.StatusUnauthorized {
+			t.Fatalf("refused credentials %d: %d", i, r.status)
+		}
+	}
+	if r := e.do("not-a-token-0123456789", "GET", "/api/v1/teams", nil, "X-Forwarded-For", guesser); r.status != http.StatusTooManyRequests {
+		t.Fatalf("the guesser past its burst: %d", r.status)
+	}
+	if r := e.do("vi", "GET", "/api/v1/teams", nil, "X-Forwarded-For", other); r.status != http.StatusOK {
+		t.Fatalf("another client behind the proxy: %d %s", r.status, r.body)
+	}
+	// The nearest untrusted address counts: a guesser cannot hide behind one it writes itself.
+	if r := e.do("not-a-token-0123456789", "GET", "/api/v1/teams", nil, "X-Forwarded-For", other+", "+guesser); r.status != http.StatusTooManyRequests {
+		t.Fatalf("the guesser naming another address first: %d", r.status)
 	}
 }

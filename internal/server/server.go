@@ -114,6 +114,7 @@ func New(d Deps) (*echo.Echo, error) {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = errorHandler(d.Log)
+	e.IPExtractor = ipExtractor(d.Limits)
 	e.Use(
 		securityHeaders,
 		withRequestID(d.Log),
