@@ -27,7 +27,7 @@ import (
 // cluster, runs stop at the Argo CD step and say why. Argo CD's state goes into notes, readiness details that do not make Berth unready: teams
 // and blueprints work without it.
 func startProvisioning(ctx context.Context, c *config.Config, creds gitops.Credentials, st *store.Store, ten *tenancy.Service, catalog *blueprint.Catalog,
-	kc *kube.Clients, fleet *tenancy.Fleet, registry *workloads.Registry, preflight provision.Preflight, notes map[string]func(context.Context) error, log *slog.Logger) (*provision.Service, error) {
+	kc *kube.Clients, fleet *tenancy.Fleet, registry *workloads.Registry, preflight provision.Preflight, notes map[string]func(context.Context) error, log *slog.Logger) (*provision.Service, <-chan struct{}, error) {
 	remote := c.GitOpsRepo
 	if remote == "" {
 		dir := c.DataDir
@@ -40,18 +40,18 @@ func startProvisioning(ctx context.Context, c *config.Config, creds gitops.Crede
 	if gitremote.IsLocal(remote) && !strings.HasPrefix(remote, "file://") {
 		abs, err := filepath.Abs(remote)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		remote = abs
 	}
 	work := filepath.Join(c.DataDir, "gitops-work")
 	auth, err := creds.Auth(remote)
 	if err != nil {
-		return nil, fmt.Errorf("--gitops-repo: %w", err)
+		return nil, nil, fmt.Errorf("--gitops-repo: %w", err)
 	}
 	repo, err := gitops.Open(ctx, remote, work, auth)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	url := remote
 	if filepath.IsAbs(url) {
@@ -65,7 +65,7 @@ func startProvisioning(ctx context.Context, c *config.Config, creds gitops.Crede
 	if c.Databases.Provider == config.DatabasesPostgres {
 		pg, err := postgresDatabases(c.Databases)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		go func() { <-ctx.Done(); _ = pg.Close() }()
 		d.Databases = pg
@@ -73,18 +73,18 @@ func startProvisioning(ctx context.Context, c *config.Config, creds gitops.Crede
 	}
 	if kc != nil {
 		if d.Argo, err = argocd.New(kc.Config, c.ArgoCDNamespace, url); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		d.Argo.UseCredentials(creds)
 		notes["argocd"] = d.Argo.Ready
 		if c.ArgoCD.Server != "" {
 			token, err := gitops.ReadSecretFile(c.ArgoCD.TokenFile)
 			if err != nil {
-				return nil, fmt.Errorf("--argocd-token-file: %w", err)
+				return nil, nil, fmt.Errorf("--argocd-token-file: %w", err)
 			}
 			rest, err := argocd.NewRESTClient(c.ArgoCD.Server, token, c.ArgoCD.CAFile, c.ArgoCDNamespace)
 			if err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 			d.Argo.UseREST(rest)
 			notes["argocd-server"] = func(ctx context.Context) error { _, err := rest.Version(ctx); return err }
@@ -100,12 +100,16 @@ func startProvisioning(ctx context.Context, c *config.Config, creds gitops.Crede
 	if fleet != nil {
 		fleet.OnRemove(p.ClusterRemoved)
 	}
+	// stopped closes once the executor has returned: every executing run has finished the
+	// step it was in (a push to the GitOps remote included), so Berth may exit.
+	stopped := make(chan struct{})
 	go func() {
+		defer close(stopped)
 		if err := p.Run(ctx, c.Runs.Workers); err != nil {
 			log.Error("provisioning stopped", "error", err)
 		}
 	}()
-	return p, nil
+	return p, stopped, nil
 }
 
 // postgresDatabases is the platform PostgreSQL server services' databases are made on.

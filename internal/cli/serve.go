@@ -194,7 +194,7 @@ func Serve(ctx context.Context, c *config.Config, log *slog.Logger, ready chan<-
 			}
 		}()
 	}
-	prov, err := startProvisioning(ctx, c, creds, st, ten, catalog, kc, fleet, registry, policies.Preflight, notes, log)
+	prov, provStopped, err := startProvisioning(ctx, c, creds, st, ten, catalog, kc, fleet, registry, policies.Preflight, notes, log)
 	if err != nil {
 		return err
 	}
@@ -248,6 +248,13 @@ func Serve(ctx context.Context, c *config.Config, log *slog.Logger, ready chan<-
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil {
 		return fmt.Errorf("shutdown: %w", err)
+	}
+	// Runs finish the step they are in before Berth exits: a push cut off by the exit could
+	// leave its receiving process writing to the remote after Berth is gone.
+	select {
+	case <-provStopped:
+	case <-sctx.Done():
+		log.Warn("runs still executing at the end of the grace period; they resume at the next start")
 	}
 	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
