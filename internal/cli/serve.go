@@ -207,7 +207,7 @@ func Serve(ctx context.Context, c *config.Config, log *slog.Logger, ready chan<-
 		Log: log, Store: st, Auth: auth.New(c), Admins: access.NewAdmins(c.PlatformAdmins),
 		Tenancy:      ten,
 		MaxBodyBytes: c.MaxBodyBytes,
-		Limits:       server.Limits{PerCaller: c.RateLimit, Burst: c.RateBurst, Request: c.RequestTimeout, TrustedProxies: c.TrustedProxyPrefixes},
+		Limits:       server.Limits{PerCaller: c.RateLimit, Burst: c.RateBurst, Request: c.RequestTimeout, TrustedProxies: c.TrustedProxyPrefixes()},
 		ReadyChecks:  checks,
 		ReadyNotes:   notes,
 		Deactivated:  deactivated,

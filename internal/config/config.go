@@ -48,9 +48,8 @@ type Config struct {
 	RateBurst      int
 	RequestTimeout time.Duration
 	// TrustedProxies are the proxies in front of Berth whose X-Forwarded-For names the
-	// caller's address (CIDRs or addresses); Validate parses them into TrustedProxyPrefixes.
-	TrustedProxies       []string
-	TrustedProxyPrefixes []netip.Prefix
+	// caller's address (CIDRs or addresses); TrustedProxyPrefixes is them parsed.
+	TrustedProxies []string
 
 	Kubeconfig string
 	InCluster  bool
@@ -435,17 +434,10 @@ func (c *Config) Validate() error {
 	if !(c.RateLimit >= 0) || c.RateBurst < 1 || c.RequestTimeout < 0 {
 		errs = append(errs, errors.New("--rate-limit, --rate-burst and --request-timeout: zero or more (a burst of at least 1)"))
 	}
-	c.TrustedProxyPrefixes = c.TrustedProxyPrefixes[:0]
 	for _, v := range c.TrustedProxies {
-		p, err := netip.ParsePrefix(v)
-		if a, aerr := netip.ParseAddr(v); aerr == nil {
-			p, err = a.Prefix(a.BitLen())
-		}
-		if err != nil {
+		if _, err := proxyPrefix(v); err != nil {
 			errs = append(errs, fmt.Errorf("--trusted-proxies: %q is not an address or a CIDR", v))
-			continue
 		}
-		c.TrustedProxyPrefixes = append(c.TrustedProxyPrefixes, p.Masked())
 	}
 	if c.MaxBodyBytes < 1024 {
 		errs = append(errs, errors.New("--max-body-bytes: must be at least 1024"))
@@ -495,6 +487,26 @@ func (s *stringList) Set(v string) error {
 		}
 	}
 	return nil
+}
+
+// TrustedProxyPrefixes are the trusted proxies as networks (an address is a network of one);
+// Validate has refused any that is neither.
+func (c *Config) TrustedProxyPrefixes() []netip.Prefix {
+	var out []netip.Prefix
+	for _, v := range c.TrustedProxies {
+		if p, err := proxyPrefix(v); err == nil {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func proxyPrefix(v string) (netip.Prefix, error) {
+	if a, err := netip.ParseAddr(v); err == nil {
+		return a.Prefix(a.BitLen())
+	}
+	p, err := netip.ParsePrefix(v)
+	return p.Masked(), err
 }
 
 // replaceList is a comma-separated list whose every Set replaces the whole list.

@@ -166,7 +166,7 @@ func TestTrustedProxies(t *testing.T) {
 		t.Fatal(err)
 	}
 	var got []string
-	for _, p := range cfg.TrustedProxyPrefixes {
+	for _, p := range cfg.TrustedProxyPrefixes() {
 		got = append(got, p.String())
 	}
 	if strings.Join(got, ",") != "10.0.0.0/8,192.168.1.7/32,fd00::/64" {
