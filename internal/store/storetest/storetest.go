@@ -8,6 +8,7 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
+	"fmt"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -29,7 +30,6 @@ var Drivers = []string{"sqlite", "pgx"}
 // otherwise: a silently skipped database is a database nobody tested.
 func Open(t testing.TB, driver string) *store.Store {
 	t.Helper()
-	ctx := context.Background()
 	var dsn string
 	switch driver {
 	case "sqlite":
@@ -37,15 +37,26 @@ func Open(t testing.TB, driver string) *store.Store {
 	case "pgx":
 		dsn = freshPostgres(t)
 	}
-	st, err := store.Open(ctx, driver, dsn)
+	st, err := openMigrated(driver, dsn)
 	if err != nil {
-		t.Fatalf("open %s: %v", driver, err)
+		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	if _, err := st.Migrate(ctx); err != nil {
-		t.Fatalf("migrate %s: %v", driver, err)
-	}
 	return st
+}
+
+// openMigrated opens the store at dsn and migrates it; it is closed again if that fails.
+func openMigrated(driver, dsn string) (*store.Store, error) {
+	ctx := context.Background()
+	st, err := store.Open(ctx, driver, dsn)
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", driver, err)
+	}
+	if _, err := st.Migrate(ctx); err != nil {
+		st.Close()
+		return nil, fmt.Errorf("migrate %s: %w", driver, err)
+	}
+	return st, nil
 }
 
 // ServerURL is the test PostgreSQL server's URL (a superuser's). Without
@@ -66,23 +77,36 @@ func ServerURL(t testing.TB) string {
 // the name and the server's URL, parsed.
 func onServer(t testing.TB, prefix, stmt string) (string, *url.URL) {
 	t.Helper()
-	base := ServerURL(t)
-	admin, err := sql.Open("pgx", base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Close()
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	name := prefix + hex.EncodeToString(b[:])
-	if _, err := admin.Exec(strings.ReplaceAll(stmt, "%s", name)); err != nil {
-		t.Fatalf("%s: %v", stmt, err)
-	}
-	u, err := url.Parse(base)
+	name, u, err := onServerAt(ServerURL(t), prefix, stmt)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return name, u
+}
+
+// onServerAt is onServer on the server at base, for callers without a testing.TB.
+func onServerAt(base, prefix, stmt string) (string, *url.URL, error) {
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	name := prefix + hex.EncodeToString(b[:])
+	if err := execOn(base, strings.ReplaceAll(stmt, "%s", name)); err != nil {
+		return "", nil, err
+	}
+	u, err := url.Parse(base)
+	return name, u, err
+}
+
+// execOn runs one statement on the server at base.
+func execOn(base, stmt string) error {
+	admin, err := sql.Open("pgx", base)
+	if err != nil {
+		return err
+	}
+	defer admin.Close()
+	if _, err := admin.Exec(stmt); err != nil {
+		return fmt.Errorf("%s: %w", stmt, err)
+	}
+	return nil
 }
 
 // FreshDatabase is the URL of a new, empty database on the test server (dropped after the
@@ -93,13 +117,7 @@ func freshPostgres(t testing.TB) string {
 	t.Helper()
 	name, u := onServer(t, "berth_test_", "CREATE DATABASE %s")
 	base := ServerURL(t)
-	t.Cleanup(func() {
-		a, err := sql.Open("pgx", base)
-		if err == nil {
-			_, _ = a.Exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)")
-			a.Close()
-		}
-	})
+	t.Cleanup(func() { _ = execOn(base, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)") })
 	u.Path = "/" + name
 	return u.String()
 }
