@@ -119,6 +119,9 @@ func (c *callers) exhausted(key string, now time.Time) time.Duration {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	b, ok := c.seen[key]
+	if !ok && len(c.seen) >= maxCallers {
+		b, ok = c.seen["overflow"] // where wait counts newcomers once it is full
+	}
 	if !ok {
 		return 0
 	}

@@ -81,3 +81,20 @@ func TestCallersStayBounded(t *testing.T) {
 		t.Fatalf("after a minute: waits %s, %d buckets", d, len(cs.seen))
 	}
 }
+
+// Once the buckets are full of callers seen within the minute, newcomers share one: refused
+// credentials from ever new addresses (an IPv6 block rotating) are still stopped.
+func TestRefusedCredentialsFromEverNewAddresses(t *testing.T) {
+	cs := newCallers(Limits{PerCaller: 1, Burst: 1})
+	now := time.Now()
+	for i := range maxCallers {
+		cs.wait("address:"+strconv.Itoa(i), now)
+	}
+	if d := cs.exhausted("address:new-1", now); d != 0 {
+		t.Fatalf("before any newcomer failed: %s", d)
+	}
+	cs.wait("address:new-1", now) // a refusal, counted in the shared bucket
+	if d := cs.exhausted("address:new-2", now); d <= 0 {
+		t.Fatal("another new address is let through once the shared bucket is spent")
+	}
+}
