@@ -6,6 +6,7 @@ package errs
 import (
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"strings"
 )
@@ -59,12 +60,18 @@ func InvalidParam(name, format string, args ...any) error {
 }
 
 // WithoutURL is err's text for a team to read: the URL of the first transport error in it
-// (an API server's, Argo CD's, a remote's internal address) left out, what it was doing and
-// why kept. The whole error belongs in Berth's log.
+// and the addresses of the first network error (an API server's, Argo CD's, a remote's
+// internal address) left out, what it was doing and why kept. The whole error belongs in
+// Berth's log.
 func WithoutURL(err error) string {
+	msg := err.Error()
 	var ue *url.Error
 	if errors.As(err, &ue) {
-		return strings.Replace(err.Error(), ue.Error(), ue.Op+": "+ue.Err.Error(), 1)
+		msg = strings.Replace(msg, ue.Error(), ue.Op+": "+ue.Err.Error(), 1)
 	}
-	return err.Error()
+	var op *net.OpError
+	if errors.As(err, &op) && op.Err != nil {
+		msg = strings.Replace(msg, op.Error(), op.Op+" "+op.Net+": "+op.Err.Error(), 1)
+	}
+	return msg
 }
